@@ -1,0 +1,152 @@
+#pragma once
+// The append-only, tamper-evident event log: one LMDB environment in
+// `<data dir>/log`, the only source of truth.
+//
+// Databases: "records" (seq -> encoded record), "meta", "idem"
+// (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
+// "ix_tenant" (events only) and "ix_entity" (every record with an entity),
+// all written in the same transaction as the record. Layout: docs/FORMAT.md.
+//
+// Thread safety: append() must be called from one thread at a time (the
+// log_writer's thread). Reads (get, scan, verify, head) may run on any thread
+// concurrently with appends; they never block the writer. A second process
+// opening the same directory gets errc::locked.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "engine/errc.hpp"
+#include "engine/lmdb.hpp"
+#include "engine/record.hpp"
+
+namespace hooklog {
+
+struct log_options {
+  std::string dir;                               // the data directory
+  std::size_t initial_map_size = 64ull << 20;    // bytes; grows by itself when full
+  std::size_t max_map_size = 1ull << 40;         // the map never grows beyond this
+  bool read_only = false;
+  bool sync = true;  // fsync on every commit; turn off only in throw-away tests
+};
+
+struct append_outcome {
+  std::uint64_t seq = 0;
+  bool duplicate = false;  // the idempotency key was known: seq is the original's
+};
+
+struct log_head {
+  std::uint64_t seq = 0;  // 0 for an empty log
+  hash256 chain_hash{};
+};
+
+// What to read. Results come in the order of the index that drives the scan:
+// entity, then type, then tenant, then occurred time, else sequence order.
+struct scan_query {
+  std::uint64_t from_seq = 1;           // inclusive
+  std::uint64_t to_seq = UINT64_MAX;    // inclusive
+  std::optional<record_kind> kind;
+  std::optional<std::int64_t> occurred_from, occurred_to;  // µs, [from, to)
+  std::optional<std::int64_t> recorded_from, recorded_to;  // µs, [from, to)
+  std::string tenant;        // empty = any
+  std::string source;        // empty = any
+  std::string type;          // exact type, or a glob ending in '*' ("job.*"), or "*"; empty = any
+  std::string entity_kind;   // with entity_id: one entity's records
+  std::string entity_id;
+  std::string after;         // resume token from a previous scan (exclusive)
+};
+
+struct verify_report {
+  std::uint64_t from = 0, to = 0;  // the range walked
+  std::uint64_t checked = 0;
+  bool ok = true;
+  std::uint64_t first_bad_seq = 0;
+  std::string problem;  // what was wrong with first_bad_seq
+  hash256 head_hash{};  // chain hash of the last good record checked
+};
+
+class event_log {
+ public:
+  static result<std::unique_ptr<event_log>> open(const log_options& opts);
+  ~event_log();
+  event_log(const event_log&) = delete;
+  event_log& operator=(const event_log&) = delete;
+
+  // Appends records in one write transaction and commits it (one fsync).
+  // Assigns seq, recorded_at (when 0; never earlier than the previous record's),
+  // occurred_at (= recorded_at when 0) and the hashes. A record whose
+  // (tenant, source, idempotency_key) is known is not stored: its outcome is the
+  // original seq with duplicate = true. A record that cannot be encoded fails
+  // alone. A full map is grown and the transaction retried; past max_map_size
+  // every record fails with errc::map_full and nothing is stored.
+  std::vector<result<append_outcome>> append(std::vector<record>& records);
+
+  // Reads one record. nullopt when seq is beyond the head.
+  result<std::optional<record>> get(std::uint64_t seq) const;
+  // Looks up the seq an idempotency key maps to.
+  result<std::optional<std::uint64_t>> find_idempotent(std::string_view tenant,
+                                                        std::string_view source,
+                                                        std::string_view key) const;
+
+  // Calls fn(view, position) for each matching record until it returns false.
+  // `view` is valid only during the call; `position` resumes with query.after.
+  // Memory stays bounded whatever the range. Returns how many records matched.
+  using scan_fn = std::function<bool(const record_view&, std::string_view position)>;
+  result<std::uint64_t> scan(const scan_query& q, const scan_fn& fn) const;
+
+  // Plain sequence-order walk from `from_seq`, the fastest read path
+  // (projections, replays, export). Decodes and checks each record.
+  result<std::uint64_t> for_each(std::uint64_t from_seq, std::uint64_t to_seq,
+                                 const std::function<bool(const record_view&)>& fn) const;
+
+  // Walks the chain over [from, to] (clamped to the log) and names the first bad record.
+  result<verify_report> verify(std::uint64_t from = 1, std::uint64_t to = UINT64_MAX) const;
+
+  log_head head() const;
+  std::uint64_t committed_seq() const { return committed_.load(std::memory_order_acquire); }
+  // Blocks until committed_seq() > seq or the timeout passes; returns committed_seq().
+  std::uint64_t wait_for_commit_after(std::uint64_t seq, std::chrono::milliseconds timeout) const;
+
+  std::size_t map_size() const;
+  std::size_t used_bytes() const;
+  const log_options& options() const { return opts_; }
+
+  // For tests and tools that need raw access (e.g. to corrupt bytes on purpose).
+  const lmdb::env& raw_env() const { return env_; }
+  MDB_dbi records_dbi() const { return records_.handle(); }
+
+  // Read transactions hold this shared lock so the map can be resized safely.
+  std::shared_lock<std::shared_mutex> read_lock() const {
+    return std::shared_lock<std::shared_mutex>(resize_mutex_);
+  }
+
+ private:
+  explicit event_log(log_options opts);
+  result<void> open_impl();
+  result<void> grow_map();
+  result<std::uint64_t> scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
+                                   const scan_query& q, const scan_fn& fn) const;
+  result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
+                                                                      std::int64_t micros) const;
+
+  log_options opts_;
+  int lock_fd_ = -1;
+  lmdb::env env_;
+  lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_;
+  mutable std::shared_mutex resize_mutex_;
+  mutable std::mutex head_mutex_;
+  log_head head_;
+  std::int64_t last_recorded_at_ = 0;
+  std::atomic<std::uint64_t> committed_{0};
+  mutable std::mutex commit_mutex_;
+  mutable std::condition_variable commit_cv_;
+  std::string scratch_;
+};
+
+}  // namespace hooklog

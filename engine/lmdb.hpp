@@ -1,0 +1,119 @@
+#pragma once
+// A thin checked RAII layer over LMDB, in the spirit of lmdbxx.
+//
+// env, txn, dbi and cursor are move-only. A txn aborts in its destructor
+// unless commit() succeeded. Every failure is an hooklog::error whose message
+// names the LMDB call and its code. Not-found is std::nullopt, not an error.
+// Views returned by get()/cursor never outlive their transaction.
+#include <lmdb.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "engine/errc.hpp"
+
+namespace hooklog::lmdb {
+
+error make_lmdb_error(const char* call, int rc);
+
+inline MDB_val to_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view from_val(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+class env {
+ public:
+  env() = default;
+  ~env();
+  env(env&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  env& operator=(env&& o) noexcept;
+  env(const env&) = delete;
+  env& operator=(const env&) = delete;
+
+  // Creates and opens an environment at directory `path`.
+  static result<env> open(const std::string& path, unsigned flags, std::size_t map_size,
+                          unsigned max_dbs, unsigned max_readers = 126);
+  result<void> set_map_size(std::size_t bytes);
+  std::size_t map_size() const;
+  result<void> sync(bool force);
+  // Clears reader slots left by dead processes; returns how many.
+  int reader_check();
+  MDB_env* handle() const { return h_; }
+
+ private:
+  MDB_env* h_ = nullptr;
+};
+
+class txn {
+ public:
+  txn() = default;
+  ~txn() { abort(); }
+  txn(txn&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  txn& operator=(txn&& o) noexcept;
+  txn(const txn&) = delete;
+  txn& operator=(const txn&) = delete;
+
+  static result<txn> begin(const env& e, bool read_only);
+  result<void> commit();
+  void abort() noexcept;
+  MDB_txn* handle() const { return h_; }
+
+ private:
+  MDB_txn* h_ = nullptr;
+};
+
+// A database handle; plain value (LMDB handles are process-wide), opened once.
+class dbi {
+ public:
+  dbi() = default;
+  static result<dbi> open(txn& t, const char* name, unsigned flags);
+  MDB_dbi handle() const { return h_; }
+
+  // nullopt when the key is absent.
+  result<std::optional<std::string_view>> get(txn& t, std::string_view key) const;
+  result<void> put(txn& t, std::string_view key, std::string_view value, unsigned flags = 0) const;
+  // MDB_NOOVERWRITE put: returns the existing value's view when the key exists.
+  result<std::optional<std::string_view>> put_new(txn& t, std::string_view key,
+                                                  std::string_view value) const;
+  // false when the key was absent.
+  result<bool> del(txn& t, std::string_view key) const;
+  result<void> drop(txn& t) const;  // empties the database
+  result<std::uint64_t> count(txn& t) const;
+
+ private:
+  explicit dbi(MDB_dbi h) : h_(h) {}
+  MDB_dbi h_ = 0;
+};
+
+class cursor {
+ public:
+  cursor() = default;
+  ~cursor();
+  cursor(cursor&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  cursor& operator=(cursor&& o) noexcept;
+  cursor(const cursor&) = delete;
+  cursor& operator=(const cursor&) = delete;
+
+  static result<cursor> open(txn& t, const dbi& d);
+  using kv = std::pair<std::string_view, std::string_view>;
+  // Positions the cursor; nullopt at the end (MDB_NOTFOUND).
+  result<std::optional<kv>> get(MDB_cursor_op op, std::string_view key = {});
+  result<std::optional<kv>> first() { return get(MDB_FIRST); }
+  result<std::optional<kv>> last() { return get(MDB_LAST); }
+  result<std::optional<kv>> next() { return get(MDB_NEXT); }
+  result<std::optional<kv>> prev() { return get(MDB_PREV); }
+  result<std::optional<kv>> seek(std::string_view key) { return get(MDB_SET_RANGE, key); }
+  result<void> put(std::string_view key, std::string_view value, unsigned flags);
+  result<void> del();
+  MDB_cursor* handle() const { return h_; }
+
+ private:
+  MDB_cursor* h_ = nullptr;
+};
+
+}  // namespace hooklog::lmdb

@@ -1,0 +1,58 @@
+#pragma once
+// result<T>: a value or an error, in the style of Redpanda's storage results.
+// An error carries a std::error_code (each module has its own `errc` enum and
+// category) and a human message that says what failed and where.
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+namespace hooklog {
+
+struct error {
+  std::error_code code;
+  std::string message;
+
+  std::string what() const { return message.empty() ? code.message() : message; }
+};
+
+template <class T>
+class [[nodiscard]] result {
+ public:
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}     // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const error& err() const { return std::get<1>(v_); }
+  std::error_code code() const { return ok() ? std::error_code{} : err().code; }
+
+ private:
+  std::variant<T, error> v_;
+};
+
+template <>
+class [[nodiscard]] result<void> {
+ public:
+  result() = default;
+  result(error e) : err_(std::move(e)), failed_(true) {}  // NOLINT
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const error& err() const { return err_; }
+  std::error_code code() const { return failed_ ? err_.code : std::error_code{}; }
+
+ private:
+  error err_;
+  bool failed_ = false;
+};
+
+}  // namespace hooklog

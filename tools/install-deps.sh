@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hooklog needs, only those that are missing.
+set -euo pipefail
+pkgs=(g++ cmake make pkg-config liblmdb-dev libboost1.81-dev nlohmann-json3-dev libxxhash-dev
+      libssl-dev catch2 ccache ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
