@@ -20,6 +20,9 @@ result<void> encode(const record& r, std::string& out);
 // writes both and then the checksum into `encoded`. Returns the new chain hash.
 hash256 seal(std::string& encoded, const hash256& prev_chain);
 
+// Recomputes the checksum of encoded bytes in place (seal() ends with it).
+void write_checksum(std::string& encoded);
+
 // Recomputes the leaf hash of encoded bytes (for verification).
 hash256 compute_leaf_hash(std::string_view encoded);
 hash256 compute_chain_hash(const hash256& prev_chain, const hash256& leaf);

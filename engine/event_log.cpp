@@ -1,0 +1,565 @@
+#include "engine/event_log.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/bytes.hpp"
+#include "engine/record_codec.hpp"
+#include "engine/record_format.hpp"
+#include "engine/time_util.hpp"
+
+namespace hooklog {
+namespace {
+
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormatValue = "hooklog-log/1";
+
+std::string seq_key(std::uint64_t seq) { return bytes::be64(seq); }
+
+std::string prefix_key(std::string_view a, std::uint64_t seq) {
+  std::string k;
+  k.reserve(a.size() + 9);
+  k.append(a);
+  k.push_back('\0');
+  bytes::put_be64(k, seq);
+  return k;
+}
+
+std::string entity_prefix(std::string_view kind, std::string_view id) {
+  std::string k;
+  k.reserve(kind.size() + id.size() + 2);
+  k.append(kind);
+  k.push_back('\0');
+  k.append(id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string occurred_key(std::int64_t occurred, std::uint64_t seq) {
+  std::string k;
+  bytes::put_be64(k, bytes::ordered_signed(occurred));
+  bytes::put_be64(k, seq);
+  return k;
+}
+
+std::string idem_key(std::string_view tenant, std::string_view source, std::string_view key) {
+  std::string k;
+  k.reserve(tenant.size() + source.size() + key.size() + 2);
+  k.append(tenant);
+  k.push_back('\0');
+  k.append(source);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+bool glob_match(std::string_view pattern, std::string_view type) {
+  if (pattern.empty() || pattern == "*") return true;
+  if (pattern.back() == '*') return type.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1);
+  return pattern == type;
+}
+
+bool matches(const record_view& v, const scan_query& q) {
+  if (v.seq < q.from_seq || v.seq > q.to_seq) return false;
+  if (q.kind && v.kind != *q.kind) return false;
+  if (q.occurred_from && v.occurred_at < *q.occurred_from) return false;
+  if (q.occurred_to && v.occurred_at >= *q.occurred_to) return false;
+  if (q.recorded_from && v.recorded_at < *q.recorded_from) return false;
+  if (q.recorded_to && v.recorded_at >= *q.recorded_to) return false;
+  if (!q.tenant.empty() && v.tenant != q.tenant) return false;
+  if (!q.source.empty() && v.source != q.source) return false;
+  if (!q.type.empty() && !glob_match(q.type, v.type)) return false;
+  if (!q.entity_kind.empty() && (v.entity_kind != q.entity_kind || v.entity_id != q.entity_id))
+    return false;
+  return true;
+}
+
+std::optional<std::string> unhex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int v = 0;
+    for (int j = 0; j < 2; ++j) {
+      const char c = hex[2 * i + j];
+      int d;
+      if (c >= '0' && c <= '9') d = c - '0';
+      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      else return std::nullopt;
+      v = v * 16 + d;
+    }
+    out[i] = static_cast<char>(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+event_log::event_log(log_options opts) : opts_(std::move(opts)) {}
+
+event_log::~event_log() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+result<std::unique_ptr<event_log>> event_log::open(const log_options& opts) {
+  std::unique_ptr<event_log> log(new event_log(opts));
+  if (auto r = log->open_impl(); !r) return r.err();
+  return log;
+}
+
+result<void> event_log::open_impl() {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(opts_.dir) / "log";
+  std::error_code ec;
+  if (!opts_.read_only) {
+    fs::create_directories(dir, ec);
+    if (ec) return make_error(errc::io_failure, "cannot create " + dir.string() + ": " + ec.message());
+    const std::string lock_path = (dir / "hooklog.lock").string();
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0)
+      return make_error(errc::io_failure, "open(" + lock_path + ") failed: " + std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK)
+        return make_error(errc::locked, "data directory " + opts_.dir +
+                                            " is in use by another hooklog process (lock " +
+                                            lock_path + ")");
+      return make_error(errc::io_failure, "flock(" + lock_path + ") failed: " + std::strerror(errno));
+    }
+  } else if (!fs::exists(dir / "data.mdb")) {
+    return make_error(errc::io_failure, "no log in " + opts_.dir + " (missing " +
+                                            (dir / "data.mdb").string() + ")");
+  }
+
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+  if (opts_.read_only) flags |= MDB_RDONLY;
+  if (!opts_.sync) flags |= MDB_NOSYNC;
+  auto e = lmdb::env::open(dir.string(), flags, opts_.initial_map_size, 16, 512);
+  if (!e) return e.err();
+  env_ = std::move(*e);
+  if (!opts_.read_only) env_.reader_check();
+
+  auto t = lmdb::txn::begin(env_, opts_.read_only);
+  if (!t) return t.err();
+  const unsigned create = opts_.read_only ? 0 : MDB_CREATE;
+  struct {
+    lmdb::dbi* d;
+    const char* name;
+  } dbs[] = {{&records_, "records"},       {&meta_, "meta"},         {&idem_, "idem"},
+             {&ix_occurred_, "ix_occurred"}, {&ix_type_, "ix_type"}, {&ix_tenant_, "ix_tenant"},
+             {&ix_entity_, "ix_entity"}};
+  for (auto& d : dbs) {
+    auto h = lmdb::dbi::open(*t, d.name, create);
+    if (!h) return h.err();
+    *d.d = *h;
+  }
+  auto fmt = meta_.get(*t, kFormatKey);
+  if (!fmt) return fmt.err();
+  if (!*fmt) {
+    if (!opts_.read_only)
+      if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r.err();
+  } else if (**fmt != kFormatValue) {
+    return make_error(errc::unsupported_version,
+                      "log in " + opts_.dir + " has format " + std::string(**fmt) +
+                          ", this build reads " + std::string(kFormatValue));
+  }
+
+  auto c = lmdb::cursor::open(*t, records_);
+  if (!c) return c.err();
+  auto last = c->last();
+  if (!last) return last.err();
+  if (*last) {
+    const std::uint64_t seq = bytes::get_be64((*last)->first);
+    auto v = decode((*last)->second, seq);
+    if (!v) {
+      if (!opts_.read_only)
+        return make_error(v.code().value() ? static_cast<errc>(v.code().value()) : errc::invalid_record,
+                          "the last record of the log is damaged: " + v.err().message +
+                              "; run `hooklog verify --data " + opts_.dir + "`");
+      head_.seq = seq;
+    } else {
+      head_.seq = seq;
+      std::copy(v->chain_hash, v->chain_hash + 32, head_.chain_hash.begin());
+      last_recorded_at_ = v->recorded_at;
+    }
+  }
+  *c = lmdb::cursor();
+  if (opts_.read_only) {
+    t->abort();
+  } else if (auto r = t->commit(); !r) {
+    return r.err();
+  }
+  committed_.store(head_.seq, std::memory_order_release);
+  return {};
+}
+
+result<void> event_log::grow_map() {
+  const std::size_t current = env_.map_size();
+  if (current >= opts_.max_map_size)
+    return make_error(errc::map_full, "the log reached its maximum size of " +
+                                          std::to_string(opts_.max_map_size) + " bytes");
+  const std::size_t next = std::min(opts_.max_map_size, std::max(current * 2, current + (1u << 20)));
+  std::unique_lock lock(resize_mutex_);
+  return env_.set_map_size(next);
+}
+
+std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
+  std::vector<result<append_outcome>> out;
+  if (opts_.read_only) {
+    out.assign(records.size(), make_error(errc::read_only, "the log is open read-only"));
+    return out;
+  }
+  // Producers' own times, restored when a full map makes us retry.
+  std::vector<std::pair<std::int64_t, std::int64_t>> times;
+  times.reserve(records.size());
+  for (const auto& r : records) times.emplace_back(r.recorded_at, r.occurred_at);
+
+  log_head new_head;
+  std::int64_t new_last_recorded = 0;
+  for (;;) {
+    out.clear();
+    log_head head;
+    std::int64_t last_recorded;
+    {
+      std::lock_guard g(head_mutex_);
+      head = head_;
+      last_recorded = last_recorded_at_;
+    }
+    auto attempt = [&]() -> result<void> {
+      std::shared_lock lock(resize_mutex_);
+      auto t = lmdb::txn::begin(env_, false);
+      if (!t) return t.err();
+      const std::int64_t now = std::max(now_micros(), last_recorded);
+      std::string key;
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        record& r = records[i];
+        r.recorded_at = times[i].first ? times[i].first : now;
+        r.occurred_at = times[i].second ? times[i].second : r.recorded_at;
+        r.seq = head.seq + 1;
+        if (auto e = encode(r, scratch_); !e) {
+          out.emplace_back(e.err());
+          continue;
+        }
+        if (!r.idempotency_key.empty()) {
+          auto prior = idem_.put_new(*t, idem_key(r.tenant, r.source, r.idempotency_key),
+                                     bytes::be64(r.seq));
+          if (!prior) return prior.err();
+          if (*prior) {
+            out.emplace_back(append_outcome{bytes::get_be64(**prior), true});
+            continue;
+          }
+        }
+        head.chain_hash = seal(scratch_, head.chain_hash);
+        r.chain_hash = head.chain_hash;
+        std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
+        if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
+        if (r.kind == record_kind::event_received) {
+          if (auto p = ix_occurred_.put(*t, occurred_key(r.occurred_at, r.seq), {}); !p) return p.err();
+          if (auto p = ix_type_.put(*t, prefix_key(r.type, r.seq), {}); !p) return p.err();
+          if (auto p = ix_tenant_.put(*t, prefix_key(r.tenant, r.seq), {}); !p) return p.err();
+        }
+        if (!r.entity_kind.empty()) {
+          key = entity_prefix(r.entity_kind, r.entity_id);
+          bytes::put_be64(key, r.seq);
+          if (auto p = ix_entity_.put(*t, key, {}); !p) return p.err();
+        }
+        head.seq = r.seq;
+        last_recorded = r.recorded_at;
+        out.emplace_back(append_outcome{r.seq, false});
+      }
+      if (auto c = t->commit(); !c) return c;
+      new_head = head;
+      new_last_recorded = last_recorded;
+      return {};
+    };
+    auto r = attempt();
+    if (r) break;
+    if (r.code() == make_error_code(errc::map_full)) {
+      if (auto g = grow_map(); !g) {
+        out.assign(records.size(), g.err());
+        return out;
+      }
+      continue;  // the whole group again, on a larger map
+    }
+    out.assign(records.size(), r.err());
+    return out;
+  }
+  std::uint64_t committed = 0;
+  {
+    std::lock_guard g(head_mutex_);
+    head_ = new_head;
+    last_recorded_at_ = new_last_recorded;
+    committed = head_.seq;
+  }
+  {
+    std::lock_guard g(commit_mutex_);
+    committed_.store(committed, std::memory_order_release);
+  }
+  commit_cv_.notify_all();
+  return out;
+}
+
+result<std::optional<record>> event_log::get(std::uint64_t seq) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  auto v = records_.get(*t, seq_key(seq));
+  if (!v) return v.err();
+  if (!*v) return std::optional<record>{};
+  auto d = decode(**v, seq);
+  if (!d) return d.err();
+  return std::optional<record>{d->to_record()};
+}
+
+result<std::optional<std::uint64_t>> event_log::find_idempotent(std::string_view tenant,
+                                                                std::string_view source,
+                                                                std::string_view key) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  auto v = idem_.get(*t, idem_key(tenant, source, key));
+  if (!v) return v.err();
+  if (!*v) return std::optional<std::uint64_t>{};
+  return std::optional<std::uint64_t>{bytes::get_be64(**v)};
+}
+
+result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
+    lmdb::txn& t, std::int64_t micros) const {
+  std::uint64_t lo = 1, hi = committed_seq() + 1;  // answer in [lo, hi]; hi = none
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    auto v = records_.get(t, seq_key(mid));
+    if (!v) return v.err();
+    if (!*v) {
+      hi = mid;
+      continue;
+    }
+    auto d = decode(**v, mid);
+    if (!d) return d.err();
+    if (d->recorded_at >= micros) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo > committed_seq()) return std::optional<std::uint64_t>{};
+  return std::optional<std::uint64_t>{lo};
+}
+
+result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  scan_query q = query;
+  if (q.recorded_from) {
+    auto s = first_seq_recorded_at_or_after(*t, *q.recorded_from);
+    if (!s) return s.err();
+    if (!*s) return std::uint64_t{0};
+    q.from_seq = std::max(q.from_seq, **s);
+  }
+  if (q.recorded_to) {
+    auto s = first_seq_recorded_at_or_after(*t, *q.recorded_to);
+    if (!s) return s.err();
+    if (*s) q.to_seq = std::min(q.to_seq, **s - 1);
+  }
+  if (q.from_seq > q.to_seq) return std::uint64_t{0};
+
+  const bool events_only = !q.kind || *q.kind == record_kind::event_received;
+  const bool exact_type = !q.type.empty() && q.type.find('*') == std::string::npos;
+  if (!q.entity_kind.empty()) return scan_index(*t, ix_entity_, entity_prefix(q.entity_kind, q.entity_id), q, fn);
+  if (events_only && q.kind && exact_type) return scan_index(*t, ix_type_, q.type + '\0', q, fn);
+  if (events_only && q.kind && !q.tenant.empty()) return scan_index(*t, ix_tenant_, q.tenant + '\0', q, fn);
+
+  // Occurred-time order, or sequence order.
+  const bool by_occurred = events_only && q.kind && (q.occurred_from || q.occurred_to);
+  const lmdb::dbi& driver = by_occurred ? ix_occurred_ : records_;
+  auto c = lmdb::cursor::open(*t, driver);
+  if (!c) return c.err();
+  std::string start;
+  if (!q.after.empty()) {
+    auto a = unhex(q.after);
+    if (!a) return make_error(errc::invalid_record, "the resume position is not valid");
+    start = *a;
+  } else if (by_occurred) {
+    start = occurred_key(q.occurred_from.value_or(INT64_MIN), 0);
+  } else {
+    start = seq_key(q.from_seq);
+  }
+  auto kv = c->seek(start);
+  std::uint64_t matched = 0;
+  for (;;) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    auto [k, val] = **kv;
+    if (!q.after.empty() && k == start) {
+      kv = c->next();
+      continue;
+    }
+    std::uint64_t seq;
+    std::string_view bytes_view;
+    if (by_occurred) {
+      seq = bytes::get_be64(k.substr(8));
+      if (q.occurred_to &&
+          bytes::get_be64(k) >= bytes::ordered_signed(*q.occurred_to))
+        break;
+      auto v = records_.get(*t, seq_key(seq));
+      if (!v) return v.err();
+      if (!*v) break;
+      bytes_view = **v;
+    } else {
+      seq = bytes::get_be64(k);
+      if (seq > q.to_seq) break;
+      bytes_view = val;
+    }
+    auto d = decode(bytes_view, seq);
+    if (!d) return d.err();
+    if (matches(*d, q)) {
+      ++matched;
+      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
+    }
+    kv = c->next();
+  }
+  return matched;
+}
+
+result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
+                                            const scan_query& q, const scan_fn& fn) const {
+  auto c = lmdb::cursor::open(t, ix);
+  if (!c) return c.err();
+  std::string start = prefix;
+  bytes::put_be64(start, q.from_seq);
+  std::string after;
+  if (!q.after.empty()) {
+    auto a = unhex(q.after);
+    if (!a || a->size() != prefix.size() + 8 || a->compare(0, prefix.size(), prefix) != 0)
+      return make_error(errc::invalid_record, "the resume position does not fit this query");
+    after = *a;
+    if (after > start) start = after;
+  }
+  auto kv = c->seek(start);
+  std::uint64_t matched = 0;
+  for (;;) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    const std::string_view k = (*kv)->first;
+    if (k.size() != prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
+    if (k == after) {
+      kv = c->next();
+      continue;
+    }
+    const std::uint64_t seq = bytes::get_be64(k.substr(prefix.size()));
+    if (seq > q.to_seq) break;
+    auto v = records_.get(t, seq_key(seq));
+    if (!v) return v.err();
+    if (!*v) break;
+    auto d = decode(**v, seq);
+    if (!d) return d.err();
+    if (matches(*d, q)) {
+      ++matched;
+      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
+    }
+    kv = c->next();
+  }
+  return matched;
+}
+
+result<std::uint64_t> event_log::for_each(std::uint64_t from_seq, std::uint64_t to_seq,
+                                          const std::function<bool(const record_view&)>& fn) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  auto c = lmdb::cursor::open(*t, records_);
+  if (!c) return c.err();
+  std::uint64_t n = 0;
+  for (auto kv = c->seek(seq_key(std::max<std::uint64_t>(from_seq, 1)));; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    const std::uint64_t seq = bytes::get_be64((*kv)->first);
+    if (seq > to_seq) break;
+    auto d = decode((*kv)->second, seq);
+    if (!d) return d.err();
+    ++n;
+    if (!fn(*d)) break;
+  }
+  return n;
+}
+
+result<verify_report> event_log::verify(std::uint64_t from, std::uint64_t to) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  verify_report rep;
+  auto c = lmdb::cursor::open(*t, records_);
+  if (!c) return c.err();
+  auto last = c->last();
+  if (!last) return last.err();
+  const std::uint64_t head = *last ? bytes::get_be64((*last)->first) : 0;
+  rep.from = std::max<std::uint64_t>(from, 1);
+  rep.to = std::min(to, head);
+  if (rep.from > rep.to) return rep;
+
+  auto fail = [&](std::uint64_t seq, std::string problem) {
+    rep.ok = false;
+    rep.first_bad_seq = seq;
+    rep.problem = std::move(problem);
+    return rep;
+  };
+  hash256 prev{};
+  if (rep.from > 1) {
+    auto v = records_.get(*t, seq_key(rep.from - 1));
+    if (!v) return v.err();
+    if (!*v) return fail(rep.from - 1, "record is missing");
+    auto d = decode(**v, rep.from - 1);
+    if (!d) return fail(rep.from - 1, d.err().message);
+    std::copy(d->chain_hash, d->chain_hash + 32, prev.begin());
+  }
+  std::uint64_t expected = rep.from;
+  for (auto kv = c->seek(seq_key(rep.from));; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    const std::uint64_t seq = bytes::get_be64((*kv)->first);
+    if (seq > rep.to) break;
+    if (seq != expected) return fail(expected, "record is missing (next stored is " + std::to_string(seq) + ")");
+    const std::string_view b = (*kv)->second;
+    auto d = decode(b, seq);
+    if (!d) return fail(seq, d.err().message);
+    const hash256 leaf = compute_leaf_hash(b);
+    if (!std::equal(leaf.begin(), leaf.end(), d->leaf_hash))
+      return fail(seq, "leaf hash does not match the record's content");
+    const hash256 chain = compute_chain_hash(prev, leaf);
+    if (!std::equal(chain.begin(), chain.end(), d->chain_hash))
+      return fail(seq, "chain hash does not follow from record " + std::to_string(seq - 1));
+    prev = chain;
+    rep.head_hash = chain;
+    ++rep.checked;
+    ++expected;
+  }
+  if (rep.checked == 0 || expected != rep.to + 1)
+    return fail(expected, "record is missing");
+  return rep;
+}
+
+log_head event_log::head() const {
+  std::lock_guard g(head_mutex_);
+  return head_;
+}
+
+std::uint64_t event_log::wait_for_commit_after(std::uint64_t seq,
+                                               std::chrono::milliseconds timeout) const {
+  std::unique_lock g(commit_mutex_);
+  commit_cv_.wait_for(g, timeout, [&] { return committed_.load(std::memory_order_acquire) > seq; });
+  return committed_.load(std::memory_order_acquire);
+}
+
+std::size_t event_log::map_size() const { return env_.map_size(); }
+
+std::size_t event_log::used_bytes() const {
+  MDB_envinfo info{};
+  MDB_stat st{};
+  mdb_env_info(env_.handle(), &info);
+  mdb_env_stat(env_.handle(), &st);
+  return (info.me_last_pgno + 1) * st.ms_psize;
+}
+
+}  // namespace hooklog

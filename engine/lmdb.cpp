@@ -1,0 +1,181 @@
+#include "engine/lmdb.hpp"
+
+#include <string>
+
+namespace hooklog::lmdb {
+
+error make_lmdb_error(const char* call, int rc) {
+  const errc code = rc == MDB_MAP_FULL ? errc::map_full : errc::lmdb_failure;
+  return make_error(code, std::string(call) + " failed: " + mdb_strerror(rc) + " (" +
+                              std::to_string(rc) + ")");
+}
+
+// ---- env ----
+env::~env() {
+  if (h_) mdb_env_close(h_);
+}
+
+env& env::operator=(env&& o) noexcept {
+  if (this != &o) {
+    if (h_) mdb_env_close(h_);
+    h_ = std::exchange(o.h_, nullptr);
+  }
+  return *this;
+}
+
+result<env> env::open(const std::string& path, unsigned flags, std::size_t map_size,
+                      unsigned max_dbs, unsigned max_readers) {
+  env e;
+  if (int rc = mdb_env_create(&e.h_); rc != 0) return make_lmdb_error("mdb_env_create", rc);
+  if (int rc = mdb_env_set_mapsize(e.h_, map_size); rc != 0)
+    return make_lmdb_error("mdb_env_set_mapsize", rc);
+  if (int rc = mdb_env_set_maxdbs(e.h_, max_dbs); rc != 0)
+    return make_lmdb_error("mdb_env_set_maxdbs", rc);
+  if (int rc = mdb_env_set_maxreaders(e.h_, max_readers); rc != 0)
+    return make_lmdb_error("mdb_env_set_maxreaders", rc);
+  if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0644); rc != 0)
+    return make_lmdb_error(("mdb_env_open(" + path + ")").c_str(), rc);
+  return e;
+}
+
+result<void> env::set_map_size(std::size_t bytes) {
+  if (int rc = mdb_env_set_mapsize(h_, bytes); rc != 0)
+    return make_lmdb_error("mdb_env_set_mapsize", rc);
+  return {};
+}
+
+std::size_t env::map_size() const {
+  MDB_envinfo info{};
+  mdb_env_info(h_, &info);
+  return info.me_mapsize;
+}
+
+result<void> env::sync(bool force) {
+  if (int rc = mdb_env_sync(h_, force ? 1 : 0); rc != 0) return make_lmdb_error("mdb_env_sync", rc);
+  return {};
+}
+
+int env::reader_check() {
+  int dead = 0;
+  mdb_reader_check(h_, &dead);
+  return dead;
+}
+
+// ---- txn ----
+txn& txn::operator=(txn&& o) noexcept {
+  if (this != &o) {
+    abort();
+    h_ = std::exchange(o.h_, nullptr);
+  }
+  return *this;
+}
+
+result<txn> txn::begin(const env& e, bool read_only) {
+  txn t;
+  if (int rc = mdb_txn_begin(e.handle(), nullptr, read_only ? MDB_RDONLY : 0, &t.h_); rc != 0)
+    return make_lmdb_error("mdb_txn_begin", rc);
+  return t;
+}
+
+result<void> txn::commit() {
+  MDB_txn* h = std::exchange(h_, nullptr);
+  if (int rc = mdb_txn_commit(h); rc != 0) return make_lmdb_error("mdb_txn_commit", rc);
+  return {};
+}
+
+void txn::abort() noexcept {
+  if (h_) mdb_txn_abort(std::exchange(h_, nullptr));
+}
+
+// ---- dbi ----
+result<dbi> dbi::open(txn& t, const char* name, unsigned flags) {
+  MDB_dbi h = 0;
+  if (int rc = mdb_dbi_open(t.handle(), name, flags, &h); rc != 0)
+    return make_lmdb_error((std::string("mdb_dbi_open(") + (name ? name : "main") + ")").c_str(),
+                           rc);
+  return dbi(h);
+}
+
+result<std::optional<std::string_view>> dbi::get(txn& t, std::string_view key) const {
+  MDB_val k = to_val(key), v{};
+  int rc = mdb_get(t.handle(), h_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
+  if (rc != 0) return make_lmdb_error("mdb_get", rc);
+  return std::optional<std::string_view>{from_val(v)};
+}
+
+result<void> dbi::put(txn& t, std::string_view key, std::string_view value, unsigned flags) const {
+  MDB_val k = to_val(key), v = to_val(value);
+  if (int rc = mdb_put(t.handle(), h_, &k, &v, flags); rc != 0) return make_lmdb_error("mdb_put", rc);
+  return {};
+}
+
+result<std::optional<std::string_view>> dbi::put_new(txn& t, std::string_view key,
+                                                     std::string_view value) const {
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_put(t.handle(), h_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return std::optional<std::string_view>{from_val(v)};
+  if (rc != 0) return make_lmdb_error("mdb_put", rc);
+  return std::optional<std::string_view>{};
+}
+
+result<bool> dbi::del(txn& t, std::string_view key) const {
+  MDB_val k = to_val(key);
+  int rc = mdb_del(t.handle(), h_, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return make_lmdb_error("mdb_del", rc);
+  return true;
+}
+
+result<void> dbi::drop(txn& t) const {
+  if (int rc = mdb_drop(t.handle(), h_, 0); rc != 0) return make_lmdb_error("mdb_drop", rc);
+  return {};
+}
+
+result<std::uint64_t> dbi::count(txn& t) const {
+  MDB_stat st{};
+  if (int rc = mdb_stat(t.handle(), h_, &st); rc != 0) return make_lmdb_error("mdb_stat", rc);
+  return static_cast<std::uint64_t>(st.ms_entries);
+}
+
+// ---- cursor ----
+cursor::~cursor() {
+  if (h_) mdb_cursor_close(h_);
+}
+
+cursor& cursor::operator=(cursor&& o) noexcept {
+  if (this != &o) {
+    if (h_) mdb_cursor_close(h_);
+    h_ = std::exchange(o.h_, nullptr);
+  }
+  return *this;
+}
+
+result<cursor> cursor::open(txn& t, const dbi& d) {
+  cursor c;
+  if (int rc = mdb_cursor_open(t.handle(), d.handle(), &c.h_); rc != 0)
+    return make_lmdb_error("mdb_cursor_open", rc);
+  return c;
+}
+
+result<std::optional<cursor::kv>> cursor::get(MDB_cursor_op op, std::string_view key) {
+  MDB_val k = to_val(key), v{};
+  int rc = mdb_cursor_get(h_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) return std::optional<kv>{};
+  if (rc != 0) return make_lmdb_error("mdb_cursor_get", rc);
+  return std::optional<kv>{kv{from_val(k), from_val(v)}};
+}
+
+result<void> cursor::put(std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = to_val(key), v = to_val(value);
+  if (int rc = mdb_cursor_put(h_, &k, &v, flags); rc != 0)
+    return make_lmdb_error("mdb_cursor_put", rc);
+  return {};
+}
+
+result<void> cursor::del() {
+  if (int rc = mdb_cursor_del(h_, 0); rc != 0) return make_lmdb_error("mdb_cursor_del", rc);
+  return {};
+}
+
+}  // namespace hooklog::lmdb

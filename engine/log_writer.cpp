@@ -1,0 +1,105 @@
+#include "engine/log_writer.hpp"
+
+#include <chrono>
+
+namespace hooklog {
+
+log_writer::log_writer(event_log& log, writer_options opts)
+    : log_(log), opts_(opts), thread_([this] { run(); }) {}
+
+log_writer::~log_writer() { stop(); }
+
+void log_writer::submit(std::vector<record> records, callback done) {
+  {
+    std::lock_guard g(mutex_);
+    if (!stopping_) {
+      queue_.push_back(pending{std::move(records), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  outcomes failed(records.size(), make_error(errc::writer_stopped, "the log writer is stopped"));
+  done(std::move(failed));
+}
+
+std::future<log_writer::outcomes> log_writer::submit(std::vector<record> records) {
+  auto promise = std::make_shared<std::promise<outcomes>>();
+  auto future = promise->get_future();
+  submit(std::move(records), [promise](outcomes&& o) { promise->set_value(std::move(o)); });
+  return future;
+}
+
+result<append_outcome> log_writer::append(record r) {
+  std::vector<record> one;
+  one.push_back(std::move(r));
+  auto o = submit(std::move(one)).get();
+  return std::move(o.front());
+}
+
+void log_writer::stop() {
+  {
+    std::lock_guard g(mutex_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+writer_stats log_writer::stats() const {
+  std::lock_guard g(mutex_);
+  return stats_;
+}
+
+std::vector<std::uint32_t> log_writer::take_group_sizes() {
+  std::lock_guard g(mutex_);
+  return std::exchange(group_sizes_, {});
+}
+
+void log_writer::run() {
+  std::vector<pending> group;
+  std::vector<record> batch;
+  for (;;) {
+    group.clear();
+    {
+      std::unique_lock g(mutex_);
+      cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      std::size_t n = 0, bytes = 0;
+      while (!queue_.empty() && (group.empty() || (n + queue_.front().records.size() <=
+                                                       opts_.max_group_records &&
+                                                   bytes < opts_.max_group_bytes))) {
+        for (const auto& r : queue_.front().records) bytes += r.body.size() + 128;
+        n += queue_.front().records.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    batch.clear();
+    for (auto& p : group)
+      for (auto& r : p.records) batch.push_back(std::move(r));
+    const auto start = std::chrono::steady_clock::now();
+    auto results = log_.append(batch);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+    {
+      std::lock_guard g(mutex_);
+      stats_.groups += 1;
+      stats_.records += batch.size();
+      stats_.max_group = std::max<std::uint64_t>(stats_.max_group, batch.size());
+      stats_.commit_micros_total += static_cast<std::uint64_t>(micros);
+      if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
+    }
+    std::size_t at = 0;
+    for (auto& p : group) {
+      const std::size_t n = p.records.size();
+      outcomes mine;
+      mine.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(results[at + i]));
+      at += n;
+      p.done(std::move(mine));
+    }
+  }
+}
+
+}  // namespace hooklog

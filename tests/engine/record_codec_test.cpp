@@ -1,0 +1,141 @@
+#include "engine/record_codec.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "engine/record_format.hpp"
+
+using namespace hooklog;
+
+namespace {
+
+record sample(record_kind k) {
+  record r;
+  r.seq = 42;
+  r.kind = k;
+  r.flags = record_flags::kTestMode;
+  r.recorded_at = 1700000000123456;
+  r.occurred_at = -5;  // before the epoch: still round-trips
+  r.ref_seq = 7;
+  r.tenant = "int_abc";
+  r.source = "eudr";
+  r.type = "dds.status_changed";
+  r.entity_kind = "dds";
+  r.entity_id = "DDS-2024-00042";
+  r.idempotency_key = "key-1";
+  r.native_id = "n-1";
+  r.status_from = "DRAFT";
+  r.status_to = "SUBMITTED";
+  r.body = std::string("{\"a\":1}\0binary\xff", 15);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("every record kind round-trips through encode and decode", "[codec]") {
+  for (std::uint8_t k = 1; k <= kMaxRecordKind; ++k) {
+    const record r = sample(static_cast<record_kind>(k));
+    std::string bytes;
+    REQUIRE(encode(r, bytes).ok());
+    const hash256 chain = seal(bytes, hash256{});
+    auto v = decode(bytes, 42);
+    REQUIRE(v.ok());
+    CHECK(v->kind == r.kind);
+    CHECK(v->seq == 42);
+    CHECK(v->flags == record_flags::kTestMode);
+    CHECK(v->recorded_at == r.recorded_at);
+    CHECK(v->occurred_at == -5);
+    CHECK(v->ref_seq == 7);
+    CHECK(v->tenant == "int_abc");
+    CHECK(v->source == "eudr");
+    CHECK(v->type == "dds.status_changed");
+    CHECK(v->entity_kind == "dds");
+    CHECK(v->entity_id == "DDS-2024-00042");
+    CHECK(v->idempotency_key == "key-1");
+    CHECK(v->native_id == "n-1");
+    CHECK(v->status_from == "DRAFT");
+    CHECK(v->status_to == "SUBMITTED");
+    CHECK(v->body == r.body);
+    CHECK(std::equal(chain.begin(), chain.end(), v->chain_hash));
+    CHECK(kind_from_name(kind_name(r.kind)) == r.kind);
+    const record back = v->to_record();
+    CHECK(back.body == r.body);
+    CHECK(back.chain_hash == chain);
+  }
+}
+
+TEST_CASE("a flipped byte anywhere is caught by the checksum", "[codec]") {
+  std::string bytes;
+  REQUIRE(encode(sample(record_kind::event_received), bytes).ok());
+  seal(bytes, hash256{});
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i >= format::kOffsetChecksum && i < format::kOffsetChainHash) continue;  // the sum itself
+    std::string bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    auto v = decode(bad, 42);
+    REQUIRE_FALSE(v.ok());
+    // Byte 0 is the version and bytes 4..8 the length: those are checked first.
+    if (i == 0)
+      CHECK(v.code() == make_error_code(errc::unsupported_version));
+    else if (i >= 4 && i < 8)
+      CHECK(v.code() == make_error_code(errc::truncated_record));
+    else
+      CHECK(v.code() == make_error_code(errc::checksum_mismatch));
+  }
+}
+
+TEST_CASE("a flipped checksum byte is a checksum mismatch", "[codec]") {
+  std::string bytes;
+  REQUIRE(encode(sample(record_kind::delivery_attempt), bytes).ok());
+  seal(bytes, hash256{});
+  bytes[format::kOffsetChecksum + 3] ^= 1;
+  CHECK(decode(bytes).code() == make_error_code(errc::checksum_mismatch));
+}
+
+TEST_CASE("truncated values are typed errors", "[codec]") {
+  std::string bytes;
+  REQUIRE(encode(sample(record_kind::event_received), bytes).ok());
+  seal(bytes, hash256{});
+  for (std::size_t n : {std::size_t{0}, std::size_t{10}, std::size_t{100}, bytes.size() - 1}) {
+    auto v = decode(std::string_view(bytes).substr(0, n));
+    REQUIRE_FALSE(v.ok());
+    CHECK(v.code() == make_error_code(errc::truncated_record));
+  }
+}
+
+TEST_CASE("a record under the wrong key is a sequence mismatch", "[codec]") {
+  std::string bytes;
+  REQUIRE(encode(sample(record_kind::event_received), bytes).ok());
+  seal(bytes, hash256{});
+  CHECK(decode(bytes, 43).code() == make_error_code(errc::sequence_mismatch));
+}
+
+TEST_CASE("fields too long to encode are refused", "[codec]") {
+  record r = sample(record_kind::event_received);
+  r.tenant.assign(70000, 't');
+  std::string bytes;
+  auto e = encode(r, bytes);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.code() == make_error_code(errc::invalid_record));
+  CHECK(e.err().message.find("tenant") != std::string::npos);
+}
+
+TEST_CASE("the chain hash depends on the previous hash and the content", "[codec]") {
+  std::string a, b;
+  REQUIRE(encode(sample(record_kind::event_received), a).ok());
+  b = a;
+  hash256 prev{};
+  prev[0] = 1;
+  const hash256 h1 = seal(a, hash256{});
+  const hash256 h2 = seal(b, prev);
+  CHECK(h1 != h2);
+  CHECK(compute_leaf_hash(a) == compute_leaf_hash(b));
+}
+
+TEST_CASE("event ids map to sequence numbers and back", "[codec]") {
+  CHECK(event_id_for(1) == "evt_0000000000000001");
+  CHECK(event_id_for(0xabcdef) == "evt_0000000000abcdef");
+  CHECK(seq_from_event_id("evt_0000000000abcdef") == 0xabcdefu);
+  CHECK_FALSE(seq_from_event_id("evt_000000000000000g"));
+  CHECK_FALSE(seq_from_event_id("evt_0000000000000000"));
+  CHECK_FALSE(seq_from_event_id("../../etc/passwd"));
+}
