@@ -28,7 +28,11 @@ struct eval_context {
 
 std::string accepted_names(unsigned mask) {
   std::string out;
-  auto add = [&](const char* n) { out += out.empty() ? std::string("a ") + n : std::string(" or a ") + n; };
+  auto add = [&](const char* n) {
+    out += out.empty() ? "" : " or ";
+    out += n[0] == 'i' ? "an " : "a ";
+    out += n;
+  };
   if (mask & detail::accept::kString) add("string");
   if (mask & detail::accept::kInteger) add("integer");
   if (mask & detail::accept::kNumber) add("number");
@@ -287,8 +291,10 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
     auto id = evaluate(es.id, ctx);
     if (!id) return id.err();
     if (id.value()) {
-      ev.entity_kind = es.kind;
-      ev.entity_id = std::move(*id.value());
+      auto kind = evaluate(es.kind_from, ctx);
+      if (!kind) return kind.err();
+      ev.entity_kind = kind.value() ? std::move(*kind.value()) : es.kind;
+      if (!ev.entity_kind.empty()) ev.entity_id = std::move(*id.value());
     }
   }
   if (plan->status_rule >= 0 && !ev.entity_id.empty()) {

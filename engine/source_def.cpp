@@ -214,13 +214,20 @@ result<rule> compile_rule(const checker& ck, const json& v, const std::string& w
   if (auto it = v.find("entity"); it != v.end()) {
     const std::string at = checker::child(where, "entity");
     if (!it->is_object()) return ck.fail(at, "must be an object");
-    if (auto e = ck.only_keys(*it, at, {"kind", "id"})) return *e;
+    if (auto e = ck.only_keys(*it, at, {"kind", "kind_from", "id"})) return *e;
     entity_spec es;
-    const auto k = it->find("kind");
-    if (k == it->end() || !k->is_string() || k->get_ref<const std::string&>().empty()) {
-      return ck.fail(checker::child(at, "kind"), "must be a non-empty string");
+    if (const auto kf = it->find("kind_from"); kf != it->end()) {
+      auto spec = compile_spec(ck, *kf, checker::child(at, "kind_from"), ctx);
+      if (!spec) return spec.err();
+      es.kind_from = std::move(spec.value());
     }
-    es.kind = k->get<std::string>();
+    const auto k = it->find("kind");
+    if (k != it->end() || es.kind_from.empty()) {
+      if (k == it->end() || !k->is_string() || k->get_ref<const std::string&>().empty()) {
+        return ck.fail(checker::child(at, "kind"), "must be a non-empty string");
+      }
+      es.kind = k->get<std::string>();
+    }
     const auto id = it->find("id");
     if (id == it->end()) return ck.fail(checker::child(at, "id"), "missing");
     auto spec = compile_spec(ck, *id, checker::child(at, "id"), ctx);

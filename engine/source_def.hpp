@@ -51,7 +51,8 @@ struct value_alt {
 using value_spec = std::vector<value_alt>;
 
 struct entity_spec {
-  std::string kind;
+  std::string kind;       // constant kind, used when kind_from gives nothing
+  value_spec kind_from;   // kind read from the payload (optional)
   value_spec id;
 };
 
