@@ -66,6 +66,20 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
     return make_error(source_errc::bad_json, "invalid JSON at line " + std::to_string(pos.line) +
                                                  ", column " + std::to_string(pos.column) + ": " +
                                                  reason);
+  } catch (const nlohmann::json::exception& e) {
+    // A number out of range ("parsing '1e999'") carries no position: find the literal.
+    std::string reason = e.what();
+    if (const auto br = reason.find("] "); br != std::string::npos) reason.erase(0, br + 2);
+    std::string where;
+    if (const auto q = reason.find('\''); q != std::string::npos) {
+      const auto end = reason.find('\'', q + 1);
+      const std::string literal = reason.substr(q + 1, end - q - 1);
+      if (const auto at = text.find(literal); !literal.empty() && at != std::string_view::npos) {
+        const text_position pos = position_at(text, at);
+        where = " at line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column);
+      }
+    }
+    return make_error(source_errc::bad_json, "invalid JSON" + where + ": " + reason);
   }
 }
 

@@ -100,6 +100,9 @@ TEST_CASE("line and column positions", "[source][bad]") {
   const auto e = refused("standard", "{\n  \"type\": \"a\",\n  \"id\": tru\n}");
   CHECK(e.code == source_errc::bad_json);
   CHECK_THAT(e.message, Catch::StartsWith("invalid JSON at line 3, column"));
+  const auto big = refused("standard", "{\"type\": \"a\",\n \"n\": -1e999}");
+  CHECK(big.code == source_errc::bad_json);
+  CHECK(big.message == "invalid JSON at line 2, column 7: number overflow parsing '-1e999'");
   CHECK(refused("standard", "").message.rfind("invalid JSON at line 1, column 1: ", 0) == 0);
 }
 
