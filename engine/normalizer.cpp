@@ -100,8 +100,9 @@ result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_c
     }
     if (!alt.prefix.empty()) got->insert(0, alt.prefix);
     if (got->size() > ctx.lim.max_field_bytes) {
-      const std::string where =
-          alt.kind == value_alt::from::pointer ? "field " + alt.pointer.text() : "a derived value";
+      const std::string where = alt.kind == value_alt::from::pointer ? "field " + alt.pointer.text()
+                                : alt.kind == value_alt::from::hint  ? std::string("?type=")
+                                                                     : std::string("a derived value");
       return make_error(source_errc::wrong_type,
                         where + " is " + std::to_string(got->size()) +
                             " bytes long, more than the limit of " +

@@ -2,6 +2,7 @@
 // event has a type (and a source and a tenant). Deterministic seed, bounded count.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 
@@ -77,4 +78,21 @@ TEST_CASE("mutated samples never crash the normalizer nor yield an event without
   CHECK(accepted + refused == kMutations);
   CHECK(accepted > 0);
   CHECK(refused > 0);
+}
+
+// Hidden (run with "[.bench]"): normalize throughput on one core, for the ingest budget.
+TEST_CASE("normalize throughput", "[.bench]") {
+  for (const char* which : {"jelp/order_new", "eudr/dds.status_changed", "crowdsender/trackingUpdated"}) {
+    const std::string w = which;
+    const std::string source = w.substr(0, w.find('/'));
+    const std::string body = read_file(hooklog::test::sample_path(source, w.substr(w.find('/') + 1)));
+    constexpr int kRounds = 20000;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRounds; ++i) {
+      auto ev = sources().normalize({source, body, "order_new", {}, {}});
+      REQUIRE(ev.ok());
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    WARN(which << " (" << body.size() << " bytes): " << static_cast<long>(kRounds / s) << " events/s");
+  }
 }
