@@ -51,15 +51,22 @@ const nlohmann::json* json_pointer::resolve(const nlohmann::json& doc) const {
 
 std::string_view json_type_name(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::string: return "string";
+    case nlohmann::json::value_t::string:
+      return "string";
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float: return "number";
-    case nlohmann::json::value_t::boolean: return "boolean";
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::object: return "object";
-    case nlohmann::json::value_t::array: return "array";
-    default: return "binary";
+    case nlohmann::json::value_t::number_float:
+      return "number";
+    case nlohmann::json::value_t::boolean:
+      return "boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "object";
+    case nlohmann::json::value_t::array:
+      return "array";
+    default:
+      return "binary";
   }
 }
 

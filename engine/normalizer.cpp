@@ -13,9 +13,9 @@
 namespace hooklog {
 namespace {
 
-using nlohmann::json;
 using detail::value_alt;
 using detail::value_spec;
+using nlohmann::json;
 
 constexpr std::int64_t kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
@@ -84,7 +84,9 @@ result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_c
         got = std::move(t.value());
         break;
       }
-      case value_alt::from::constant: got = alt.text; break;
+      case value_alt::from::constant:
+        got = alt.text;
+        break;
       case value_alt::from::hint:
         if (!ctx.hint.empty()) got = std::string(ctx.hint);
         break;
@@ -101,12 +103,12 @@ result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_c
     if (!alt.prefix.empty()) got->insert(0, alt.prefix);
     if (got->size() > ctx.lim.max_field_bytes) {
       const std::string where = alt.kind == value_alt::from::pointer ? "field " + alt.pointer.text()
-                                : alt.kind == value_alt::from::hint  ? std::string("?type=")
-                                                                     : std::string("a derived value");
-      return make_error(source_errc::wrong_type,
-                        where + " is " + std::to_string(got->size()) +
-                            " bytes long, more than the limit of " +
-                            std::to_string(ctx.lim.max_field_bytes));
+                                : alt.kind == value_alt::from::hint
+                                    ? std::string("?type=")
+                                    : std::string("a derived value");
+      return make_error(source_errc::wrong_type, where + " is " + std::to_string(got->size()) +
+                                                     " bytes long, more than the limit of " +
+                                                     std::to_string(ctx.lim.max_field_bytes));
     }
     return got;
   }
@@ -118,15 +120,22 @@ std::optional<std::int64_t> number_to_micros(const json& v, detail::time_unit un
   if (!std::isfinite(d)) return std::nullopt;
   double scale = 1;  // multiplier to µs
   switch (unit) {
-    case detail::time_unit::s: scale = 1e6; break;
-    case detail::time_unit::ms: scale = 1e3; break;
-    case detail::time_unit::us: scale = 1; break;
+    case detail::time_unit::s:
+      scale = 1e6;
+      break;
+    case detail::time_unit::ms:
+      scale = 1e3;
+      break;
+    case detail::time_unit::us:
+      scale = 1;
+      break;
     case detail::time_unit::automatic: {
       const double a = std::fabs(d);
       scale = a < 1e11 ? 1e6 : a < 1e14 ? 1e3 : 1;
       break;
     }
-    case detail::time_unit::none: return std::nullopt;
+    case detail::time_unit::none:
+      return std::nullopt;
   }
   const double us = d * scale;
   if (std::fabs(us) > static_cast<double>(kMaxEpochSeconds) * 1e6) return std::nullopt;
@@ -155,8 +164,8 @@ result<std::int64_t> evaluate_time(const value_spec& spec, const eval_context& c
     }
     if (v->is_number() && alt.unit != detail::time_unit::none) {
       if (const auto t = number_to_micros(*v, alt.unit)) return *t;
-      return make_error(source_errc::wrong_type,
-                        "field " + alt.pointer.text() + " is not a time in range, got " + v->dump());
+      return make_error(source_errc::wrong_type, "field " + alt.pointer.text() +
+                                                     " is not a time in range, got " + v->dump());
     }
     return wrong_type(alt, *v,
                       alt.unit == detail::time_unit::none ? "a string" : "a string or a number");
@@ -173,10 +182,18 @@ std::string describe(const value_spec& spec) {
   for (const value_alt& alt : spec) {
     if (!out.empty()) out += ", ";
     switch (alt.kind) {
-      case value_alt::from::pointer: out += alt.pointer.text(); break;
-      case value_alt::from::hint: out += "?type="; break;
-      case value_alt::from::constant: out += "\"" + alt.text + "\""; break;
-      case value_alt::from::type_after: out += "type after " + alt.text; break;
+      case value_alt::from::pointer:
+        out += alt.pointer.text();
+        break;
+      case value_alt::from::hint:
+        out += "?type=";
+        break;
+      case value_alt::from::constant:
+        out += "\"" + alt.text + "\"";
+        break;
+      case value_alt::from::type_after:
+        out += "type after " + alt.text;
+        break;
     }
   }
   return out;
@@ -191,16 +208,16 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
     return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
   }
   if (in.body.size() > lim.max_body_bytes) {
-    return make_error(source_errc::body_too_large,
-                      "body of " + std::to_string(in.body.size()) +
-                          " bytes is larger than the limit of " +
-                          std::to_string(lim.max_body_bytes));
+    return make_error(source_errc::body_too_large, "body of " + std::to_string(in.body.size()) +
+                                                       " bytes is larger than the limit of " +
+                                                       std::to_string(lim.max_body_bytes));
   }
   if (const auto at = find_excess_depth(in.body, lim.max_depth); at != std::string_view::npos) {
     const text_position pos = position_at(in.body, at);
-    return make_error(source_errc::too_deep,
-                      "JSON nests deeper than " + std::to_string(lim.max_depth) + " levels at line " +
-                          std::to_string(pos.line) + ", column " + std::to_string(pos.column));
+    return make_error(source_errc::too_deep, "JSON nests deeper than " +
+                                                 std::to_string(lim.max_depth) +
+                                                 " levels at line " + std::to_string(pos.line) +
+                                                 ", column " + std::to_string(pos.column));
   }
   auto parsed = parse_json_text(in.body);
   if (!parsed) return parsed.err();
@@ -258,10 +275,10 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
   }
   if (!in.idempotency_key.empty()) {
     if (in.idempotency_key.size() > lim.max_field_bytes) {
-      return make_error(source_errc::wrong_type,
-                        "Idempotency-Key is " + std::to_string(in.idempotency_key.size()) +
-                            " bytes long, more than the limit of " +
-                            std::to_string(lim.max_field_bytes));
+      return make_error(source_errc::wrong_type, "Idempotency-Key is " +
+                                                     std::to_string(in.idempotency_key.size()) +
+                                                     " bytes long, more than the limit of " +
+                                                     std::to_string(lim.max_field_bytes));
     }
     ev.idempotency_key = std::string(in.idempotency_key);
   } else {

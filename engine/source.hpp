@@ -58,8 +58,8 @@ struct ingest_input {
 };
 
 struct normalized_event {
-  std::string source, type, tenant, native_id, idempotency_key, entity_kind, entity_id,
-      status_from, status_to;
+  std::string source, type, tenant, native_id, idempotency_key, entity_kind, entity_id, status_from,
+      status_to;
   std::int64_t occurred_at = 0;  // µs since epoch UTC, 0 when the payload has none
   bool test_mode = false;        // live vs test
   bool cataloged = true;         // false when the type is not in the source's catalog
@@ -82,8 +82,9 @@ class source_registry {
   static result<source_registry> load_files(const std::vector<std::string>& files);
 
   bool has(std::string_view source) const;
-  std::vector<std::string> names() const;       // sorted
-  std::vector<catalog_entry> catalog() const;   // all sources, in a stable order (by source, then file order)
+  std::vector<std::string> names() const;  // sorted
+  std::vector<catalog_entry> catalog()
+      const;  // all sources, in a stable order (by source, then file order)
 
   // Tenant: the forced tenant, else the payload's per the source file, else "default".
   // Idempotency key: the header, else the payload's event id per the source file, else empty.

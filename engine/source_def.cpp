@@ -69,9 +69,9 @@ result<value_alt> compile_alt(const checker& ck, const json& v, const std::strin
     return alt;
   }
   if (!v.is_object()) return ck.fail(where, "must be a JSON pointer string or an object");
-  if (auto e = ck.only_keys(v, where,
-                            {"pointer", "value", "hint", "type_after", "prefix", "map", "accept",
-                             "unit"})) {
+  if (auto e = ck.only_keys(
+          v, where,
+          {"pointer", "value", "hint", "type_after", "prefix", "map", "accept", "unit"})) {
     return *e;
   }
   int kinds = 0;
@@ -294,10 +294,10 @@ result<source_def> compile_source(const json& doc, const std::string& file,
                                   const std::string& name) {
   checker ck(file);
   if (!doc.is_object()) return ck.fail("", "a source file must be a JSON object");
-  if (auto e = ck.only_keys(doc, "",
-                            {"source", "title", "description", "assumed_shape", "open_catalog",
-                             "type", "event_id", "occurred_at", "tenant", "test_mode", "events",
-                             "rules"})) {
+  if (auto e =
+          ck.only_keys(doc, "",
+                       {"source", "title", "description", "assumed_shape", "open_catalog", "type",
+                        "event_id", "occurred_at", "tenant", "test_mode", "events", "rules"})) {
     return *e;
   }
   source_def def;
@@ -381,7 +381,8 @@ result<source_def> compile_source(const json& doc, const std::string& file,
       return ck.fail(checker::child(at, "description"), "must be a non-empty string");
     }
     if (!seen.insert(t->get<std::string>()).second) {
-      return ck.fail(checker::child(at, "type"), "duplicate type \"" + t->get<std::string>() + "\"");
+      return ck.fail(checker::child(at, "type"),
+                     "duplicate type \"" + t->get<std::string>() + "\"");
     }
     def.events.push_back({t->get<std::string>(), def.name, d->get<std::string>()});
   }

@@ -41,18 +41,18 @@ enum class time_unit : std::uint8_t { none, s, ms, us, automatic };
 struct value_alt {
   enum class from : std::uint8_t { pointer, constant, hint, type_after };
   from kind = from::pointer;
-  json_pointer pointer;          // from::pointer
-  std::string text;              // from::constant: the value; from::type_after: the type prefix
-  std::string prefix;            // prepended to the value found
-  string_map<std::string> map;   // value found -> value used (unmapped values pass through)
+  json_pointer pointer;         // from::pointer
+  std::string text;             // from::constant: the value; from::type_after: the type prefix
+  std::string prefix;           // prepended to the value found
+  string_map<std::string> map;  // value found -> value used (unmapped values pass through)
   unsigned accept = accept::kString;
   time_unit unit = time_unit::none;  // numbers accepted as times (occurred_at only)
 };
 using value_spec = std::vector<value_alt>;
 
 struct entity_spec {
-  std::string kind;       // constant kind, used when kind_from gives nothing
-  value_spec kind_from;   // kind read from the payload (optional)
+  std::string kind;      // constant kind, used when kind_from gives nothing
+  value_spec kind_from;  // kind read from the payload (optional)
   value_spec id;
 };
 
@@ -61,7 +61,7 @@ struct status_spec {
 };
 
 struct type_pattern {
-  std::string text;     // exact type, or the prefix before a trailing '*'
+  std::string text;  // exact type, or the prefix before a trailing '*'
   bool prefix = false;
   bool matches(std::string_view type) const {
     return prefix ? type.substr(0, text.size()) == text : type == text;

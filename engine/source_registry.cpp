@@ -17,15 +17,24 @@ class source_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "hooklog.source"; }
   std::string message(int ev) const override {
     switch (static_cast<source_errc>(ev)) {
-      case source_errc::success: return "success";
-      case source_errc::bad_json: return "invalid JSON";
-      case source_errc::body_too_large: return "body too large";
-      case source_errc::too_deep: return "JSON nested too deeply";
-      case source_errc::missing_field: return "missing required field";
-      case source_errc::wrong_type: return "field of the wrong type";
-      case source_errc::unknown_source: return "unknown source";
-      case source_errc::bad_source_file: return "malformed source file";
-      case source_errc::not_an_object: return "body is not a JSON object";
+      case source_errc::success:
+        return "success";
+      case source_errc::bad_json:
+        return "invalid JSON";
+      case source_errc::body_too_large:
+        return "body too large";
+      case source_errc::too_deep:
+        return "JSON nested too deeply";
+      case source_errc::missing_field:
+        return "missing required field";
+      case source_errc::wrong_type:
+        return "field of the wrong type";
+      case source_errc::unknown_source:
+        return "unknown source";
+      case source_errc::bad_source_file:
+        return "malformed source file";
+      case source_errc::not_an_object:
+        return "body is not a JSON object";
     }
     return "unknown source error";
   }
@@ -88,7 +97,9 @@ const detail::source_def* source_registry::find(std::string_view name) const {
   return it != sources_.end() && (*it)->name == name ? it->get() : nullptr;
 }
 
-bool source_registry::has(std::string_view source) const { return find(source) != nullptr; }
+bool source_registry::has(std::string_view source) const {
+  return find(source) != nullptr;
+}
 
 std::vector<std::string> source_registry::names() const {
   std::vector<std::string> out;

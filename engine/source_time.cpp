@@ -13,7 +13,9 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -60,8 +62,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
     return std::nullopt;
   }
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return std::nullopt;
-  std::int64_t micros = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                        86'400'000'000LL;
+  std::int64_t micros =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86'400'000'000LL;
   if (c.done()) return micros;
   if (!(c.eat('T') || c.eat('t') || c.eat(' '))) return std::nullopt;
 
@@ -86,7 +88,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
   micros += (static_cast<std::int64_t>(h) * 3600 + mi * 60 + s) * 1'000'000LL + frac;
 
   if (c.done()) return micros;  // no zone: UTC
-  if (c.eat('Z') || c.eat('z')) return c.done() ? std::optional<std::int64_t>(micros) : std::nullopt;
+  if (c.eat('Z') || c.eat('z'))
+    return c.done() ? std::optional<std::int64_t>(micros) : std::nullopt;
   const char sign = c.peek();
   if (sign != '+' && sign != '-') return std::nullopt;
   c.next();

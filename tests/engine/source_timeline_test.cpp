@@ -42,12 +42,14 @@ json sample(const std::string& source, const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("jelp order: order_new -> status_change TRANSIT -> complete_order", "[source][timeline]") {
+TEST_CASE("jelp order: order_new -> status_change TRANSIT -> complete_order",
+          "[source][timeline]") {
   json created = sample("jelp", "order_new");
   created["folio"] = "AIEW902A";
   const std::vector<step> steps = {
       {"jelp", "order_new", created.dump()},
-      {"jelp", "order_update:status_change", read_file(sample_path("jelp", "order_update--status_change"))},
+      {"jelp", "order_update:status_change",
+       read_file(sample_path("jelp", "order_update--status_change"))},
       {"jelp", "", read_file(sample_path("jelp", "order_update--complete_order"))},
   };
   CHECK(timeline(steps, "order", "AIEW902A") ==
@@ -56,7 +58,8 @@ TEST_CASE("jelp order: order_new -> status_change TRANSIT -> complete_order", "[
 
 TEST_CASE("jelp order cancelled after a status change", "[source][timeline]") {
   const std::vector<step> steps = {
-      {"jelp", "order_update:status_change", read_file(sample_path("jelp", "order_update--status_change"))},
+      {"jelp", "order_update:status_change",
+       read_file(sample_path("jelp", "order_update--status_change"))},
       {"jelp", "", read_file(sample_path("jelp", "order_update--cancel_order"))},
   };
   CHECK(timeline(steps, "order", "AIEW902A") == std::vector<std::string>{"TRANSIT", "CANCELLED"});
@@ -108,9 +111,9 @@ TEST_CASE("crowdsender box: waiting -> generated label -> delivered", "[source][
 }
 
 TEST_CASE("oms package and transfer statuses come from the event name", "[source][timeline]") {
-  for (const char* s : {"package.status.transitioned", "package.status.packed",
-                        "package.status.shipped", "transfer.status.created",
-                        "transfer.status.in_transit", "transfer.status.transferred"}) {
+  for (const char* s :
+       {"package.status.transitioned", "package.status.packed", "package.status.shipped",
+        "transfer.status.created", "transfer.status.in_transit", "transfer.status.transferred"}) {
     INFO(s);
     const auto ev = sources().normalize({"oms", read_file(sample_path("oms", s)), {}, {}, {}});
     REQUIRE(ev.ok());

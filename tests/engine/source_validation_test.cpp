@@ -159,7 +159,8 @@ TEST_CASE("wrong types say which field, what was expected and what came", "[sour
   CHECK(e.code == source_errc::wrong_type);
   CHECK(e.message == "field /event must be a string, got array");
 
-  e = refused("crowdsender", R"({"type":"statusUpdated","liveMode":"yes","data":{"orderId":"o1"}})");
+  e = refused("crowdsender",
+              R"({"type":"statusUpdated","liveMode":"yes","data":{"orderId":"o1"}})");
   CHECK(e.code == source_errc::wrong_type);
   CHECK(e.message == "field /liveMode must be a boolean, got string");
 
@@ -223,7 +224,8 @@ TEST_CASE("a malformed source file stops the load, naming the file and the field
        "acme.json: /type/1/hint: must be true"},
       {R"({"source":"acme","type":"/t","tenant":{"hint":true},"events":[]})",
        "acme.json: /tenant/hint: the URL hint applies only to \"type\""},
-      {R"({"source":"acme","type":"/t","events":[],"tenants":"/x"})", "acme.json: /tenants: unknown key"},
+      {R"({"source":"acme","type":"/t","events":[],"tenants":"/x"})",
+       "acme.json: /tenants: unknown key"},
       {head + R"({"type":"a"}]})", "acme.json: /events/0/description: must be a non-empty string"},
       {head + R"({"type":"a","description":"x"},{"type":"a","description":"y"}]})",
        "acme.json: /events/1/type: duplicate type \"a\""},
