@@ -1,0 +1,136 @@
+// source_registry: loading source files, the catalog, the error category, to_record.
+// The per-event path (normalize) is in normalizer.cpp.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/json_text.hpp"
+#include "engine/source.hpp"
+#include "engine/source_def.hpp"
+
+namespace hooklog {
+namespace {
+
+class source_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "hooklog.source"; }
+  std::string message(int ev) const override {
+    switch (static_cast<source_errc>(ev)) {
+      case source_errc::success:
+        return "success";
+      case source_errc::bad_json:
+        return "invalid JSON";
+      case source_errc::body_too_large:
+        return "body too large";
+      case source_errc::too_deep:
+        return "JSON nested too deeply";
+      case source_errc::missing_field:
+        return "missing required field";
+      case source_errc::wrong_type:
+        return "field of the wrong type";
+      case source_errc::unknown_source:
+        return "unknown source";
+      case source_errc::bad_source_file:
+        return "malformed source file";
+      case source_errc::not_an_object:
+        return "body is not a JSON object";
+    }
+    return "unknown source error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& source_category() noexcept {
+  static const source_category_impl kCategory;
+  return kCategory;
+}
+
+result<source_registry> source_registry::load_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json" && it->is_regular_file(ec)) {
+      files.push_back(it->path().string());
+    }
+  }
+  if (ec) {
+    return make_error(source_errc::bad_source_file,
+                      dir + ": cannot read the source directory: " + ec.message());
+  }
+  if (files.empty()) {
+    return make_error(source_errc::bad_source_file, dir + ": no source file (*.json)");
+  }
+  std::sort(files.begin(), files.end());
+  return load_files(files);
+}
+
+result<source_registry> source_registry::load_files(const std::vector<std::string>& files) {
+  source_registry reg;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return make_error(source_errc::bad_source_file, file + ": cannot open");
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    auto doc = parse_json_text(text);
+    if (!doc) return make_error(source_errc::bad_source_file, file + ": " + doc.err().message);
+    const std::string name = std::filesystem::path(file).stem().string();
+    auto def = detail::compile_source(doc.value(), file, name);
+    if (!def) return def.err();
+    if (reg.find(name) != nullptr) {
+      return make_error(source_errc::bad_source_file,
+                        file + ": /source: \"" + name + "\" is defined twice");
+    }
+    reg.sources_.push_back(std::make_shared<const detail::source_def>(std::move(def.value())));
+    std::sort(reg.sources_.begin(), reg.sources_.end(),
+              [](const auto& a, const auto& b) { return a->name < b->name; });
+  }
+  return reg;
+}
+
+const detail::source_def* source_registry::find(std::string_view name) const {
+  const auto it = std::lower_bound(sources_.begin(), sources_.end(), name,
+                                   [](const auto& s, std::string_view n) { return s->name < n; });
+  return it != sources_.end() && (*it)->name == name ? it->get() : nullptr;
+}
+
+bool source_registry::has(std::string_view source) const {
+  return find(source) != nullptr;
+}
+
+std::vector<std::string> source_registry::names() const {
+  std::vector<std::string> out;
+  out.reserve(sources_.size());
+  for (const auto& s : sources_) out.push_back(s->name);
+  return out;
+}
+
+std::vector<catalog_entry> source_registry::catalog() const {
+  std::vector<catalog_entry> out;
+  for (const auto& s : sources_) out.insert(out.end(), s->events.begin(), s->events.end());
+  return out;
+}
+
+record source_registry::to_record(const normalized_event& ev, std::string_view body) {
+  record r;
+  r.kind = record_kind::event_received;
+  if (ev.test_mode) r.flags |= record_flags::kTestMode;
+  if (!ev.cataloged) r.flags |= record_flags::kUncataloged;
+  r.occurred_at = ev.occurred_at;
+  r.tenant = ev.tenant;
+  r.source = ev.source;
+  r.type = ev.type;
+  r.entity_kind = ev.entity_kind;
+  r.entity_id = ev.entity_id;
+  r.idempotency_key = ev.idempotency_key;
+  r.native_id = ev.native_id;
+  r.status_from = ev.status_from;
+  r.status_to = ev.status_to;
+  r.body.assign(body.data(), body.size());
+  return r;
+}
+
+}  // namespace hooklog
