@@ -1,0 +1,113 @@
+#pragma once
+// An asynchronous HTTP/1.1 server (Boost.Beast), plain or TLS.
+//
+// Model (after Beast's advanced_server): one session per connection, running on its own
+// strand over a pool of N threads that run one io_context. A session reads one request
+// (header limit, body limit, read timeout), hands it to the handler and reads nothing more
+// until the handler has answered (pipelined requests wait in the buffer), then writes the
+// response and goes back to reading if the connection is keep-alive.
+//
+// Handler contract:
+//   * `handler(request, responder)` is called on an I/O thread. It must not block: do slow
+//     work elsewhere and complete the responder from any thread, at any later time.
+//   * A responder is answered exactly once: the first call wins, later ones are ignored.
+//     If every copy of a responder is destroyed unanswered (or the handler throws before
+//     answering), the client gets a 500 JSON error.
+//   * responder::stream sends a chunked response whose body comes from a chunk_producer.
+//     The producer is called serially (never concurrently, possibly on different threads)
+//     on a small worker pool, one call per chunk, the next call only after the previous chunk
+//     was written to the socket: memory stays bounded whatever the total size. It returns
+//     false when done (the chunk filled by that last call is still sent). Returning true with
+//     an empty chunk means "nothing yet, call me again" (the producer should wait a little,
+//     e.g. up to 100 ms, before returning that). A producer that throws aborts the
+//     connection (no last-chunk: the client sees a truncated body).
+//
+// Errors answered by the server itself (JSON bodies, see json_error.hpp), then close:
+//   400 malformed request, 413 body over body_limit, 431 header over header_limit.
+//   A read that times out closes the connection (Beast closes the socket on expiry).
+//   A connection that sends nothing is closed after read_timeout; an idle keep-alive
+//   connection after idle_timeout. Connections beyond max_connections are closed at accept.
+//
+// Lifetimes: the server must outlive its handler's use of the server; responders may
+// outlive the server (calls after stop() are ignored). Not restartable after stop().
+// Thread-safety: start()/stop() from one controlling thread; port() from any thread.
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/result.hpp"
+#include "http/message.hpp"
+
+namespace hooklog::http {
+
+struct server_options {
+  std::string listen = "127.0.0.1:8080";  // "HOST:PORT", "[::1]:PORT"; port 0 = any free port
+  unsigned threads = 0;                    // I/O threads; 0 = hardware_concurrency
+  unsigned stream_threads = 2;             // worker threads calling chunk producers
+  std::size_t body_limit = 1024 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t max_connections = 10000;
+  std::chrono::seconds read_timeout{30};   // whole request, from its first byte; first byte of a new connection
+  std::chrono::seconds idle_timeout{60};   // between requests on a keep-alive connection
+  std::chrono::seconds write_timeout{30};  // each response write (each chunk when streaming)
+  std::string tls_cert_file;               // both set = HTTPS (PEM chain and key)
+  std::string tls_key_file;
+  std::string server_name = "hooklog";     // "Server" header; empty = none
+};
+
+// Fills `chunk` (initially empty) with the next piece of body; false = this was the last.
+using chunk_producer = std::function<bool(std::string& chunk)>;
+
+struct stream_response {
+  unsigned status = 200;
+  std::string content_type = "application/x-ndjson";
+  header_list headers;
+  chunk_producer producer;
+};
+
+namespace detail {
+struct response_slot;
+}
+
+// Copyable handle to "the answer to this request". See the contract above.
+class responder {
+ public:
+  explicit responder(std::shared_ptr<detail::response_slot> slot) : slot_(std::move(slot)) {}
+  void operator()(http_response response) const;
+  void stream(stream_response response) const;
+  // True once any copy was answered.
+  bool answered() const;
+
+ private:
+  std::shared_ptr<detail::response_slot> slot_;
+};
+
+using handler = std::function<void(http_request&&, responder)>;
+
+class http_server {
+ public:
+  http_server(server_options options, handler h);
+  ~http_server();  // stop() with the default deadline if still running
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Binds, listens and starts the threads; returns the bound port.
+  result<unsigned short> start();
+  // Graceful shutdown: stop accepting, close idle connections, let in-flight requests finish
+  // (their responses carry Connection: close) until `deadline`, then close everything.
+  // Returns when all threads are joined. Idempotent.
+  void stop(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+  unsigned short port() const;
+  // "127.0.0.1:PORT" / "[::1]:PORT" as bound.
+  std::string local_address() const;
+  std::size_t connections() const;  // currently open sessions
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hooklog::http

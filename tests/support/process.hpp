@@ -1,0 +1,110 @@
+#pragma once
+// Helpers for integration tests that run real binaries (hooklog serve, hooklog-receiver).
+//
+// child_process: spawns a program (posix_spawn) with arguments and extra environment, its
+// stdout on a pipe read by a background thread (so a chatty child never blocks on a full pipe),
+// stderr inherited. stop() sends SIGTERM, waits, then SIGKILL — always by the child's own pid.
+// The destructor stops a still-running child. Not thread-safe except read_line/stdout_text.
+//
+// temp_dir: a fresh directory under $TMPDIR (or /tmp), removed recursively on destruction.
+//
+// raw_connection: a blocking loopback TCP socket for sending malformed or partial requests.
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hooklog::test {
+
+struct listen_address {
+  std::string host;  // "127.0.0.1" or "::1" (brackets removed)
+  unsigned short port = 0;
+};
+
+// Parses "listening on HOST:PORT" / "listening on [::1]:PORT".
+std::optional<listen_address> parse_listening_line(const std::string& line);
+
+class child_process {
+ public:
+  // Throws std::runtime_error if the program cannot be started.
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::vector<std::string>& extra_env = {});
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Next stdout line (without '\n'), or nullopt on timeout / EOF.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Reads the first stdout line and parses "listening on HOST:PORT".
+  std::optional<listen_address> wait_listening(std::chrono::milliseconds timeout =
+                                                   std::chrono::seconds(10));
+  // Everything the child wrote to stdout so far (including lines already read).
+  std::string stdout_text();
+
+  // Exit status as from waitpid (use WIFEXITED etc.), or nullopt if still running at timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  // SIGTERM, wait up to `grace`, then SIGKILL. Returns the wait status. Idempotent.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  bool running();
+
+ private:
+  void reader_loop(int fd);
+
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> lines_;
+  std::string all_;
+  std::string partial_;
+  bool eof_ = false;
+};
+
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Reads a whole file (empty if missing).
+std::string read_file(const std::filesystem::path& p);
+
+class raw_connection {
+ public:
+  // Connects to host (IPv4 or IPv6 literal) and port; throws std::runtime_error on failure.
+  raw_connection(const std::string& host, unsigned short port);
+  ~raw_connection();
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  // Sends all bytes; false if the peer closed / reset.
+  bool send(const std::string& bytes);
+  // Reads until the peer closes or `timeout` passes; returns what arrived.
+  std::string read_until_close(std::chrono::milliseconds timeout, bool* closed = nullptr);
+  // Reads until `needle` appears in the received data, the peer closes, or timeout.
+  std::string read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  // True if the peer closes the connection (EOF or reset) within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout);
+  void close();
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace hooklog::test
