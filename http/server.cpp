@@ -335,8 +335,9 @@ class session : public detail::session_base,
 
   // ---- streaming ----
   void start_stream(stream_response s) {
-    if (!s.producer)
-      return write_response(json_error(500, "internal", "stream without producer"), false);
+    if (!s.producer || s.status < 100 || s.status > 599)
+      return write_response(json_error(500, "internal", "stream without producer or bad status"),
+                            false);
     producer_ = std::move(s.producer);
     chunked_ = version_ >= 11;
     if (!chunked_) keep_alive_ = false;  // HTTP/1.0: body ends at close
