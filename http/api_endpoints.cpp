@@ -28,12 +28,17 @@ void fail_invalid(call& c, const error& e) {
   c.fail(422, "invalid_endpoint", m, d);
 }
 
-// The endpoint as answered: secrets hidden unless `with_secret`, plus its health.
+// The endpoint as answered: secrets hidden unless `with_secret` (create and
+// rotate show the new secret once), times in RFC 3339, plus its health.
 nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
   nlohmann::json j = projections::to_json(e, false);
   if (with_secret) j["secret"] = e.secret;
   j["created_at"] = format_rfc3339(e.created_at);
   j["updated_at"] = format_rfc3339(e.updated_at);
+  nlohmann::json prev = nlohmann::json::array();
+  for (const auto& p : e.previous_secrets) prev.push_back({{"valid_until", format_rfc3339(p.valid_until)}});
+  j["previous_secrets"] = std::move(prev);
+  if (!e.disabled) j.erase("disabled_reason");
   if (auto t = c.ctx.runner.store().begin_read(); t) {
     if (auto h = c.ctx.runner.subs().health(*t, e.id); h && *h) j["health"] = projections::to_json(**h);
   }
@@ -111,9 +116,7 @@ void create_endpoint(const call_ptr& c) {
   write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
              [c, ep](std::uint64_t) {
                ep->created_at = ep->updated_at = now_micros();
-               nlohmann::json j = projections::to_json(*ep, false);
-               j["secret"] = ep->secret;
-               c->reply_json(201, j);
+               c->reply_json(201, endpoint_answer(*c, *ep, true));
              });
 }
 

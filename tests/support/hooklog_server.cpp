@@ -1,0 +1,65 @@
+#include "support/hooklog_server.hpp"
+
+#include <signal.h>
+
+#include <stdexcept>
+
+namespace hooklog::test {
+
+hooklog_server::hooklog_server(std::vector<std::string> extra_args, std::string data_dir)
+    : extra_(std::move(extra_args)) {
+  if (data_dir.empty()) {
+    own_dir_ = std::make_unique<temp_dir>();
+    data_ = (own_dir_->path() / "data").string();
+  } else {
+    data_ = std::move(data_dir);
+  }
+  start();
+}
+
+hooklog_server::~hooklog_server() {
+  client_.reset();
+  if (proc_) proc_->stop();
+}
+
+void hooklog_server::start() {
+  std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", data_,
+                                   "--admin-key", kAdminKey};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  proc_ = std::make_unique<child_process>(HOOKLOG_BINARY, args);
+  auto addr = proc_->wait_listening(std::chrono::seconds(30));
+  if (!addr) throw std::runtime_error("hooklog serve did not print its address: " + proc_->stdout_text());
+  port_ = addr->port;
+  client_ = std::make_unique<http::http_client>("127.0.0.1", port_);
+}
+
+void hooklog_server::restart() {
+  client_.reset();
+  proc_->stop();
+  start();
+}
+
+void hooklog_server::kill_hard() {
+  client_.reset();
+  ::kill(proc_->pid(), SIGKILL);
+  proc_->wait_exit(std::chrono::seconds(10));
+}
+
+api_reply hooklog_server::call(const std::string& method, const std::string& target,
+                               const std::string& body, const std::string& key,
+                               http::header_list headers) {
+  if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+  if (!body.empty() && !http::find_header(headers, "content-type"))
+    headers.emplace_back("Content-Type", "application/json");
+  auto r = client_->request(method, target, body, headers);
+  if (!r) throw std::runtime_error("request " + method + " " + target + " failed: " + r.err().what());
+  api_reply out{r->status, r->body, nlohmann::json::parse(r->body, nullptr, false), r->headers};
+  if (out.json.is_discarded()) out.json = nullptr;
+  return out;
+}
+
+std::string data_file(const std::string& relative) {
+  return read_file(std::filesystem::path(HOOKLOG_DATA_DIR) / relative);
+}
+
+}  // namespace hooklog::test

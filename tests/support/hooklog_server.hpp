@@ -1,0 +1,60 @@
+#pragma once
+// A real `hooklog serve` process on a free loopback port with its own data
+// directory, and a JSON-speaking client for it. Restartable on the same data.
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/client.hpp"
+#include "support/process.hpp"
+
+namespace hooklog::test {
+
+inline constexpr const char* kAdminKey = "test-admin-key";
+
+struct api_reply {
+  unsigned status = 0;
+  std::string body;
+  nlohmann::json json;  // parsed body (null when not JSON)
+  http::header_list headers;
+};
+
+class hooklog_server {
+ public:
+  // Starts the server on `data_dir` (a fresh temp dir when empty) with extra flags.
+  explicit hooklog_server(std::vector<std::string> extra_args = {}, std::string data_dir = "");
+  ~hooklog_server();
+
+  void restart();             // SIGTERM, then start again on the same data
+  void kill_hard();           // SIGKILL
+  void start();
+  const std::string& data_dir() const { return data_; }
+  unsigned short port() const { return port_; }
+  child_process& process() { return *proc_; }
+
+  // A request with `key` as bearer ("" = no Authorization header).
+  api_reply call(const std::string& method, const std::string& target, const std::string& body = "",
+                 const std::string& key = kAdminKey, http::header_list headers = {});
+  api_reply get(const std::string& target, const std::string& key = kAdminKey) {
+    return call("GET", target, "", key);
+  }
+  api_reply post(const std::string& target, const nlohmann::json& body,
+                 const std::string& key = kAdminKey) {
+    return call("POST", target, body.dump(), key);
+  }
+
+ private:
+  std::unique_ptr<temp_dir> own_dir_;
+  std::string data_;
+  std::vector<std::string> extra_;
+  std::unique_ptr<child_process> proc_;
+  std::unique_ptr<http::http_client> client_;
+  unsigned short port_ = 0;
+};
+
+// Reads a file of the repository's data/ folder.
+std::string data_file(const std::string& relative);
+
+}  // namespace hooklog::test
