@@ -191,11 +191,8 @@ result<void> event_log::open_impl() {
     }
   }
   *c = lmdb::cursor();
-  if (opts_.read_only) {
-    t->abort();
-  } else if (auto r = t->commit(); !r) {
-    return r.err();
-  }
+  // Committed even when read-only: aborting would close the database handles opened in it.
+  if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
   return {};
 }

@@ -79,9 +79,10 @@ result<unsigned short> app::start() {
 void app::stop() {
   if (!p_ || p_->stopped) return;
   p_->stopped = true;
-  p_->server->stop();
-  p_->writer->stop();
-  p_->runner->stop();
+  // Any part may be missing when open() failed halfway.
+  if (p_->server) p_->server->stop();
+  if (p_->writer) p_->writer->stop();
+  if (p_->runner) p_->runner->stop();
 }
 
 std::string app::local_address() const { return p_->server->local_address(); }

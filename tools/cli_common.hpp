@@ -26,5 +26,6 @@ std::string data_dir(const args& a);
 
 int cmd_verify(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
+int cmd_rebuild(int argc, char** argv);
 
 }  // namespace hooklog::cli

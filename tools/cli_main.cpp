@@ -63,6 +63,7 @@ struct command {
 
 const command kCommands[] = {
     {"serve", hooklog::cli::cmd_serve, "run the HTTP server (hooklog serve --help)"},
+    {"rebuild", hooklog::cli::cmd_rebuild, "rebuild projections from the log (server stopped)"},
     {"verify", hooklog::cli::cmd_verify, "check the log's checksums and hash chain"},
 };
 
