@@ -76,8 +76,10 @@ bool matches(const record_view& v, const scan_query& q) {
   if (!q.tenant.empty() && v.tenant != q.tenant) return false;
   if (!q.source.empty() && v.source != q.source) return false;
   if (!q.type.empty() && !glob_match(q.type, v.type)) return false;
-  if (!q.entity_kind.empty() && (v.entity_kind != q.entity_kind || v.entity_id != q.entity_id))
+  if (!q.entity_kind.empty() &&
+      (v.entity_kind != q.entity_kind || (!q.entity_id.empty() && v.entity_id != q.entity_id)))
     return false;
+  if (q.ref_seq && v.ref_seq != *q.ref_seq) return false;
   return true;
 }
 
@@ -152,7 +154,7 @@ result<void> event_log::open_impl() {
     const char* name;
   } dbs[] = {{&records_, "records"},       {&meta_, "meta"},         {&idem_, "idem"},
              {&ix_occurred_, "ix_occurred"}, {&ix_type_, "ix_type"}, {&ix_tenant_, "ix_tenant"},
-             {&ix_entity_, "ix_entity"}};
+             {&ix_entity_, "ix_entity"},     {&ix_ref_, "ix_ref"}};
   for (auto& d : dbs) {
     auto h = lmdb::dbi::open(*t, d.name, create);
     if (!h) return h.err();
@@ -237,7 +239,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
       const std::int64_t now = std::max(now_micros(), last_recorded);
       // Index entries are put in key order after the records: neighbouring keys share
       // pages, so a group touches each index page once instead of once per record.
-      std::array<std::vector<std::string>, 4> ix_keys;
+      std::array<std::vector<std::string>, 5> ix_keys;
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
         r.recorded_at = times[i].first ? times[i].first : now;
@@ -269,11 +271,15 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
           std::string& k = ix_keys[3].emplace_back(entity_prefix(r.entity_kind, r.entity_id));
           bytes::put_be64(k, r.seq);
         }
+        if (r.ref_seq != 0) {
+          std::string& k = ix_keys[4].emplace_back(bytes::be64(r.ref_seq));
+          bytes::put_be64(k, r.seq);
+        }
         head.seq = r.seq;
         last_recorded = r.recorded_at;
         out.emplace_back(append_outcome{r.seq, false});
       }
-      const lmdb::dbi* ix_dbs[4] = {&ix_occurred_, &ix_type_, &ix_tenant_, &ix_entity_};
+      const lmdb::dbi* ix_dbs[5] = {&ix_occurred_, &ix_type_, &ix_tenant_, &ix_entity_, &ix_ref_};
       for (std::size_t i = 0; i < ix_keys.size(); ++i) {
         std::sort(ix_keys[i].begin(), ix_keys[i].end());
         for (const auto& k : ix_keys[i])
@@ -375,9 +381,15 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 
   const bool events_only = !q.kind || *q.kind == record_kind::event_received;
   const bool exact_type = !q.type.empty() && q.type.find('*') == std::string::npos;
-  if (!q.entity_kind.empty()) return scan_index(*t, ix_entity_, entity_prefix(q.entity_kind, q.entity_id), q, fn);
-  if (events_only && q.kind && exact_type) return scan_index(*t, ix_type_, q.type + '\0', q, fn);
-  if (events_only && q.kind && !q.tenant.empty()) return scan_index(*t, ix_tenant_, q.tenant + '\0', q, fn);
+  if (q.ref_seq) return scan_index(*t, ix_ref_, bytes::be64(*q.ref_seq), true, q, fn);
+  if (!q.entity_kind.empty() && !q.entity_id.empty())
+    return scan_index(*t, ix_entity_, entity_prefix(q.entity_kind, q.entity_id), true, q, fn);
+  if (!q.entity_kind.empty())
+    return scan_index(*t, ix_entity_, q.entity_kind + '\0', false, q, fn);
+  if (events_only && q.kind && exact_type)
+    return scan_index(*t, ix_type_, q.type + '\0', true, q, fn);
+  if (events_only && q.kind && !q.tenant.empty())
+    return scan_index(*t, ix_tenant_, q.tenant + '\0', true, q, fn);
 
   // Occurred-time order, or sequence order.
   const bool by_occurred = events_only && q.kind && (q.occurred_from || q.occurred_to);
@@ -432,15 +444,17 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 }
 
 result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
-                                            const scan_query& q, const scan_fn& fn) const {
+                                            bool exact_prefix, const scan_query& q,
+                                            const scan_fn& fn) const {
   auto c = lmdb::cursor::open(t, ix);
   if (!c) return c.err();
   std::string start = prefix;
-  bytes::put_be64(start, q.from_seq);
+  if (exact_prefix) bytes::put_be64(start, q.from_seq);
   std::string after;
   if (!q.after.empty()) {
     auto a = unhex(q.after);
-    if (!a || a->size() != prefix.size() + 8 || a->compare(0, prefix.size(), prefix) != 0)
+    if (!a || a->size() < prefix.size() + 8 || a->compare(0, prefix.size(), prefix) != 0 ||
+        (exact_prefix && a->size() != prefix.size() + 8))
       return make_error(errc::invalid_record, "the resume position does not fit this query");
     after = *a;
     if (after > start) start = after;
@@ -451,13 +465,18 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, s
     if (!kv) return kv.err();
     if (!*kv) break;
     const std::string_view k = (*kv)->first;
-    if (k.size() != prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
+    if (k.size() < prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
+    if (exact_prefix && k.size() != prefix.size() + 8) break;
     if (k == after) {
       kv = c->next();
       continue;
     }
-    const std::uint64_t seq = bytes::get_be64(k.substr(prefix.size()));
-    if (seq > q.to_seq) break;
+    const std::uint64_t seq = bytes::get_be64(k.substr(k.size() - 8));
+    if (exact_prefix && seq > q.to_seq) break;
+    if (seq < q.from_seq || seq > q.to_seq) {
+      kv = c->next();
+      continue;
+    }
     auto v = records_.get(t, seq_key(seq));
     if (!v) return v.err();
     if (!*v) break;

@@ -4,7 +4,8 @@
 //
 // Databases: "records" (seq -> encoded record), "meta", "idem"
 // (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
-// "ix_tenant" (events only) and "ix_entity" (every record with an entity),
+// "ix_tenant" (events only), "ix_entity" (every record with an entity) and
+// "ix_ref" (ref_seq -> seq, every record that refers to another),
 // all written in the same transaction as the record. Layout: docs/FORMAT.md.
 //
 // Thread safety: append() must be called from one thread at a time (the
@@ -57,8 +58,9 @@ struct scan_query {
   std::string tenant;        // empty = any
   std::string source;        // empty = any
   std::string type;          // exact type, or a glob ending in '*' ("job.*"), or "*"; empty = any
-  std::string entity_kind;   // with entity_id: one entity's records
-  std::string entity_id;
+  std::string entity_kind;   // with entity_id: one entity's records; alone: every entity of the kind
+  std::string entity_id;     //   (then ordered by entity id, then seq)
+  std::optional<std::uint64_t> ref_seq;  // records that refer to this seq (an event's attempts)
   std::string after;         // resume token from a previous scan (exclusive)
 };
 
@@ -130,15 +132,18 @@ class event_log {
   explicit event_log(log_options opts);
   result<void> open_impl();
   result<void> grow_map();
+  // Walks the index entries under `prefix`. With exact_prefix every key is
+  // prefix + seq (seq order, seeks to from_seq); otherwise keys continue past the
+  // prefix and end in the seq.
   result<std::uint64_t> scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
-                                   const scan_query& q, const scan_fn& fn) const;
+                                   bool exact_prefix, const scan_query& q, const scan_fn& fn) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
 
   log_options opts_;
   int lock_fd_ = -1;
   lmdb::env env_;
-  lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_;
+  lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_, ix_ref_;
   mutable std::shared_mutex resize_mutex_;
   mutable std::mutex head_mutex_;
   log_head head_;

@@ -62,6 +62,29 @@ record record_view::to_record() const {
   return r;
 }
 
+record_view record::view() const {
+  record_view v;
+  v.seq = seq;
+  v.kind = kind;
+  v.flags = flags;
+  v.recorded_at = recorded_at;
+  v.occurred_at = occurred_at;
+  v.ref_seq = ref_seq;
+  v.tenant = tenant;
+  v.source = source;
+  v.type = type;
+  v.entity_kind = entity_kind;
+  v.entity_id = entity_id;
+  v.idempotency_key = idempotency_key;
+  v.native_id = native_id;
+  v.status_from = status_from;
+  v.status_to = status_to;
+  v.body = body;
+  v.chain_hash = chain_hash.data();
+  v.leaf_hash = leaf_hash.data();
+  return v;
+}
+
 std::string event_id_for(std::uint64_t seq) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string id = "evt_0000000000000000";

@@ -43,6 +43,8 @@ inline constexpr std::uint16_t kNoDelivery = 1u << 2;     // backfill import: do
 
 using hash256 = std::array<std::uint8_t, 32>;
 
+struct record_view;
+
 // Field meanings by kind:
 //   event_received:   tenant, source, type, entity (kind,id), idempotency_key (per tenant+source),
 //                     native_id (the payload's own id), status_from/to; body = original payload.
@@ -70,6 +72,9 @@ struct record {
   std::string body;
   hash256 chain_hash{};  // filled by the log on append / by decode
   hash256 leaf_hash{};
+
+  // A view of this record's fields; valid while the record lives unchanged.
+  record_view view() const;
 };
 
 struct record_view {

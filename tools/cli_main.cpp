@@ -62,6 +62,7 @@ struct command {
 };
 
 const command kCommands[] = {
+    {"serve", hooklog::cli::cmd_serve, "run the HTTP server (hooklog serve --help)"},
     {"verify", hooklog::cli::cmd_verify, "check the log's checksums and hash chain"},
 };
 

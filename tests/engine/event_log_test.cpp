@@ -195,6 +195,21 @@ TEST_CASE("readers by time, type, tenant and entity", "[log]") {
     CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
     CHECK(std::is_sorted(all.begin(), all.end()));
   }
+  SECTION("by reference and by entity kind") {
+    scan_query q;
+    q.ref_seq = 5;
+    CHECK(seqs_of(*log, q) == std::vector<std::uint64_t>{301});
+    q.ref_seq = 6;
+    CHECK(seqs_of(*log, q).empty());
+    q = scan_query{};
+    q.entity_kind = "endpoint";
+    CHECK(seqs_of(*log, q) == std::vector<std::uint64_t>{301});
+    q.entity_kind = "order";
+    auto all_orders = seqs_of(*log, q);
+    CHECK(all_orders.size() == 300);
+    CHECK(all_orders.front() == 1);  // E0 first, then by seq within E0
+    CHECK(all_orders[1] == 11);
+  }
   SECTION("kind filter") {
     scan_query q;
     q.kind = record_kind::delivery_attempt;

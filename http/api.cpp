@@ -1,0 +1,267 @@
+#include "http/api.hpp"
+
+#include <charconv>
+
+#include "engine/time_util.hpp"
+#include "http/api_internal.hpp"
+#include "projections/runner.hpp"
+
+namespace hooklog::http {
+
+namespace detail {
+
+void call::reply(http_response r) {
+  ctx.counters.count_request(route, r.status);
+  res(std::move(r));
+}
+
+void call::reply_json(unsigned status, const nlohmann::json& body) {
+  reply(http_response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
+void call::fail(unsigned status, std::string_view code, std::string_view message,
+                const nlohmann::json& details) {
+  reply(json_error(status, code, message, details));
+}
+
+void call::not_found(std::string_view what) {
+  fail(404, "not_found", std::string(what) + " was not found");
+}
+
+std::string call::scope_tenant(std::string_view requested) const {
+  return who.admin ? std::string(requested) : who.tenant;
+}
+
+void call::await_projections() {
+  const std::uint64_t seq = ctx.last_management_seq.load();
+  if (seq) ctx.runner.wait_applied(seq, std::chrono::seconds(2));
+}
+
+std::optional<nlohmann::json> json_body(call& c) {
+  if (auto ct = c.req.header("content-type"); ct && ct->find("json") == std::string_view::npos) {
+    c.fail(415, "unsupported_media_type", "the body must be application/json");
+    return std::nullopt;
+  }
+  auto j = nlohmann::json::parse(c.req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    c.fail(400, "bad_json", "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::optional<std::size_t> page_limit(call& c) {
+  auto v = c.req.query_param("limit");
+  if (!v) return std::size_t{100};
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || p != v->data() + v->size() || n == 0 || n > c.ctx.options.max_page) {
+    c.fail(400, "bad_parameter",
+           "limit must be a whole number from 1 to " + std::to_string(c.ctx.options.max_page),
+           {{"parameter", "limit"}});
+    return std::nullopt;
+  }
+  return n;
+}
+
+bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out) {
+  auto v = c.req.query_param(name);
+  if (!v || v->empty()) return true;
+  if (auto t = parse_rfc3339(*v)) {
+    out = *t;
+    return true;
+  }
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec == std::errc() && p == v->data() + v->size()) {
+    out = n;
+    return true;
+  }
+  c.fail(400, "bad_parameter",
+         std::string(name) + " must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds",
+         {{"parameter", name}});
+  return false;
+}
+
+void fail_write(call& c, const error& e) {
+  if (e.code == make_error_code(errc::map_full) || e.code == make_error_code(errc::writer_stopped) ||
+      e.code == make_error_code(errc::read_only))
+    c.fail(503, "log_unavailable", "the log cannot take writes now: " + e.what());
+  else
+    c.fail(500, "log_failure", e.what());
+}
+
+nlohmann::json entity_json(std::string_view kind, std::string_view id) {
+  if (kind.empty()) return nullptr;
+  return {{"kind", kind}, {"id", id}};
+}
+
+nlohmann::json event_json(const record_view& v, bool include_body) {
+  nlohmann::json j = {{"id", event_id_for(v.seq)},
+                      {"seq", v.seq},
+                      {"source", v.source},
+                      {"type", v.type},
+                      {"tenant", v.tenant},
+                      {"occurred_at", format_rfc3339(v.occurred_at)},
+                      {"recorded_at", format_rfc3339(v.recorded_at)},
+                      {"entity", entity_json(v.entity_kind, v.entity_id)},
+                      {"mode", v.flags & record_flags::kTestMode ? "test" : "live"},
+                      {"cataloged", !(v.flags & record_flags::kUncataloged)}};
+  if (!v.status_to.empty() || !v.status_from.empty())
+    j["status"] = {{"from", v.status_from.empty() ? nlohmann::json() : nlohmann::json(v.status_from)},
+                   {"to", v.status_to}};
+  else
+    j["status"] = nullptr;
+  if (!v.native_id.empty()) j["native_id"] = v.native_id;
+  if (!v.idempotency_key.empty()) j["idempotency_key"] = v.idempotency_key;
+  if (include_body) j["body"] = v.body;
+  return j;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::call;
+using detail::call_ptr;
+
+enum class access { none, any, admin };
+
+struct route {
+  const char* method;
+  const char* pattern;  // segments; "{}" is a parameter
+  access who;
+  void (*fn)(const call_ptr&);
+};
+
+const route kRoutes[] = {
+    {"GET", "/healthz", access::none, detail::healthz},
+    {"GET", "/readyz", access::none, detail::readyz},
+    {"GET", "/metrics", access::none, detail::metrics_text},
+    {"POST", "/v1/sources/{}/events", access::any, detail::ingest_one},
+    {"POST", "/v1/sources/{}/events:batch", access::any, detail::ingest_batch},
+    {"GET", "/v1/event-types", access::any, detail::list_event_types},
+    {"GET", "/v1/events", access::any, detail::list_events},
+    {"GET", "/v1/events/{}", access::any, detail::get_event},
+    {"GET", "/v1/entities/{}/{}/timeline", access::any, detail::get_timeline},
+    {"GET", "/v1/attempts", access::any, detail::list_attempts},
+    {"GET", "/v1/audit/verify", access::admin, detail::audit_verify},
+    {"GET", "/v1/audit/head", access::any, detail::audit_head},
+    {"POST", "/v1/endpoints", access::any, detail::create_endpoint},
+    {"GET", "/v1/endpoints", access::any, detail::list_endpoints},
+    {"GET", "/v1/endpoints/{}", access::any, detail::get_endpoint},
+    {"PATCH", "/v1/endpoints/{}", access::any, detail::update_endpoint},
+    {"DELETE", "/v1/endpoints/{}", access::any, detail::delete_endpoint},
+    {"POST", "/v1/endpoints/{}/rotate-secret", access::any, detail::rotate_secret},
+    {"POST", "/v1/endpoints/{}/disable", access::any, detail::disable_endpoint},
+    {"POST", "/v1/endpoints/{}/enable", access::any, detail::enable_endpoint},
+    {"POST", "/v1/keys", access::admin, detail::create_key},
+    {"GET", "/v1/keys", access::admin, detail::list_keys},
+    {"DELETE", "/v1/keys/{}", access::admin, detail::revoke_key},
+};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const std::size_t j = path.find('/', i);
+    out.push_back(path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) break;
+    i = j;
+  }
+  return out;
+}
+
+// Matches `segments` against `pattern`; fills the decoded parameters.
+bool match(std::string_view pattern, const std::vector<std::string_view>& segments,
+           std::vector<std::string>& params) {
+  const auto want = split_path(pattern);
+  if (want.size() != segments.size()) return false;
+  params.clear();
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "{}") {
+      params.push_back(url_decode(segments[i]));
+      if (params.back().empty()) return false;
+    } else if (want[i].size() > 2 && want[i].substr(0, 2) == "{}") {
+      // "{}:batch": a parameter followed by a literal suffix.
+      const auto suffix = want[i].substr(2);
+      if (segments[i].size() <= suffix.size() ||
+          segments[i].substr(segments[i].size() - suffix.size()) != suffix)
+        return false;
+      params.push_back(url_decode(segments[i].substr(0, segments[i].size() - suffix.size())));
+    } else if (want[i] != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void api::handle(http_request&& req, responder res) {
+  auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
+  const auto segments = split_path(c->req.path);
+  const route* found = nullptr;
+  bool path_known = false;
+  std::vector<std::string> params;
+  // "events:batch" must win over "{}" for the same position: try suffixed patterns first.
+  for (int pass = 0; pass < 2 && !found; ++pass) {
+    for (const auto& r : kRoutes) {
+      const bool suffixed = std::string_view(r.pattern).find("}:") != std::string_view::npos;
+      if ((pass == 0) != suffixed) continue;
+      if (!match(r.pattern, segments, params)) continue;
+      path_known = true;
+      if (c->req.method == r.method) {
+        found = &r;
+        break;
+      }
+    }
+  }
+  if (!found) {
+    c->route = "unmatched";
+    if (path_known)
+      c->fail(405, "method_not_allowed", "method " + c->req.method + " is not allowed on " + c->req.path);
+    else
+      c->fail(404, "not_found", "no route for " + c->req.path);
+    return;
+  }
+  c->route = found->pattern;
+  c->params = std::move(params);
+  if (found->who != access::none) {
+    std::string_view bearer;
+    if (auto h = c->req.header("authorization")) {
+      if (h->size() > 7 && (h->substr(0, 7) == "Bearer " || h->substr(0, 7) == "bearer "))
+        bearer = h->substr(7);
+    }
+    auto p = ctx_.keys.authenticate(bearer);
+    if (!p) {
+      c->fail(401, "unauthorized", bearer.empty() ? "an API key is required: Authorization: Bearer <key>"
+                                                  : "the API key is not valid");
+      return;
+    }
+    c->who = *p;
+    if (found->who == access::admin && !c->who.admin) {
+      c->fail(403, "forbidden", "this route needs an admin key");
+      return;
+    }
+    // Ingest-only keys may only ingest, and only for their source.
+    if (!c->who.ingest_source.empty()) {
+      const bool ingest = found->fn == detail::ingest_one || found->fn == detail::ingest_batch;
+      if (!ingest || c->params.empty() || c->params[0] != c->who.ingest_source) {
+        c->fail(403, "forbidden", "this key may only ingest events of source " + c->who.ingest_source);
+        return;
+      }
+    }
+  }
+  try {
+    found->fn(c);
+  } catch (const std::exception& e) {
+    if (!c->res.answered()) c->fail(500, "internal_error", e.what());
+  }
+}
+
+}  // namespace hooklog::http

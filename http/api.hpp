@@ -1,0 +1,56 @@
+#pragma once
+// The /v1 HTTP API of `hooklog serve`: routing as a function from request to
+// response. Handlers run on the server's I/O threads; reads use short LMDB read
+// transactions, writes go through the log writer and answer from its callback
+// (after the group commit), never blocking an I/O thread on a commit.
+//
+// Lifetimes: everything in api_context must outlive the api and every
+// responder it completes.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "engine/source.hpp"
+#include "http/key_store.hpp"
+#include "http/metrics.hpp"
+#include "http/server.hpp"
+
+namespace hooklog::projections {
+class projection_runner;
+}
+
+namespace hooklog::http {
+
+struct api_options {
+  bool allow_private_targets = false;
+  std::chrono::seconds rotation_overlap{24 * 3600};  // old secret stays valid this long
+  normalize_limits limits;
+  std::size_t max_page = 1000;
+};
+
+struct api_context {
+  event_log& log;
+  log_writer& writer;
+  const source_registry& sources;
+  projections::projection_runner& runner;
+  key_store& keys;
+  metrics& counters;
+  api_options options;
+  // The seq of the last management record written (endpoints, keys): reads of
+  // projection state wait until the runner has applied it (read-your-writes).
+  std::atomic<std::uint64_t> last_management_seq{0};
+};
+
+class api {
+ public:
+  explicit api(api_context& ctx) : ctx_(ctx) {}
+  void handle(http_request&& req, responder res);
+
+ private:
+  api_context& ctx_;
+};
+
+}  // namespace hooklog::http

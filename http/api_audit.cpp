@@ -1,0 +1,293 @@
+// Audit and catalog routes: event types, events (pages or NDJSON), one event
+// with its attempts, entity timelines, attempts, verify and head.
+#include "engine/bytes.hpp"
+#include "engine/time_util.hpp"
+#include "http/api_internal.hpp"
+#include "projections/attempt.hpp"
+#include "projections/runner.hpp"
+
+namespace hooklog::http::detail {
+namespace {
+
+constexpr std::size_t kStreamChunkRecords = 512;
+
+bool wants_ndjson(const call& c) {
+  auto a = c.req.header("accept");
+  return a && a->find("application/x-ndjson") != std::string_view::npos;
+}
+
+// Builds the event query from the request; false after answering 400.
+bool event_query(call& c, scan_query& q) {
+  q.kind = record_kind::event_received;
+  std::optional<std::int64_t> from, to;
+  if (!time_param(c, "from", from) || !time_param(c, "to", to)) return false;
+  const std::string time = std::string(c.req.query_param("time").value_or("recorded"));
+  if (time == "recorded") {
+    q.recorded_from = from;
+    q.recorded_to = to;
+  } else if (time == "occurred") {
+    q.occurred_from = from;
+    q.occurred_to = to;
+  } else {
+    c.fail(400, "bad_parameter", "time must be recorded or occurred", {{"parameter", "time"}});
+    return false;
+  }
+  q.type = std::string(c.req.query_param("type").value_or(""));
+  q.source = std::string(c.req.query_param("source").value_or(""));
+  q.tenant = c.scope_tenant(c.req.query_param("tenant").value_or(""));
+  q.entity_kind = std::string(c.req.query_param("entity_kind").value_or(""));
+  q.entity_id = std::string(c.req.query_param("entity_id").value_or(""));
+  if (q.entity_kind.empty() != q.entity_id.empty()) {
+    c.fail(400, "bad_parameter", "entity_kind and entity_id go together",
+           {{"parameter", q.entity_kind.empty() ? "entity_kind" : "entity_id"}});
+    return false;
+  }
+  q.after = std::string(c.req.query_param("cursor").value_or(""));
+  if (!q.after.empty() && q.after.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    c.fail(400, "bad_parameter", "cursor is not one this server gave", {{"parameter", "cursor"}});
+    return false;
+  }
+  return true;
+}
+
+// Streams every matching record as NDJSON, a bounded chunk per producer call,
+// each chunk from its own short read transaction.
+void stream_records(const call_ptr& c, scan_query q,
+                    std::function<nlohmann::json(const record_view&)> render) {
+  auto state = std::make_shared<scan_query>(std::move(q));
+  auto done = std::make_shared<bool>(false);
+  stream_response s;
+  s.producer = [c, state, done, render](std::string& chunk) {
+    if (*done) return false;
+    std::size_t n = 0;
+    std::string last;
+    auto r = c->ctx.log.scan(*state, [&](const record_view& v, std::string_view pos) {
+      chunk += render(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      chunk += '\n';
+      last = pos;
+      return ++n < kStreamChunkRecords;
+    });
+    if (!r) {
+      chunk += nlohmann::json{{"error", {{"code", "log_failure"}, {"message", r.err().what()}}}}.dump();
+      chunk += '\n';
+      return false;
+    }
+    if (n < kStreamChunkRecords) return false;
+    state->after = last;
+    return true;
+  };
+  c->ctx.counters.count_request(c->route, 200);
+  c->res.stream(std::move(s));
+}
+
+void page_of_records(const call_ptr& c, const scan_query& q, std::size_t limit,
+                     const std::function<nlohmann::json(const record_view&)>& render) {
+  nlohmann::json items = nlohmann::json::array();
+  std::string last;
+  bool more = false;
+  auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
+    if (items.size() == limit) {
+      more = true;
+      return false;
+    }
+    items.push_back(render(v));
+    last = pos;
+    return true;
+  });
+  if (!r) return c->fail(r.code() == make_error_code(errc::invalid_record) ? 400 : 500,
+                         r.code() == make_error_code(errc::invalid_record) ? "bad_parameter" : "log_failure",
+                         r.err().what());
+  c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
+}
+
+nlohmann::json attempt_json(const record_view& v) {
+  nlohmann::json j;
+  auto a = projections::attempt_from_json(v.body);
+  if (a) {
+    j = projections::to_json(*a);
+  } else {
+    j = {{"endpoint_id", v.entity_id}, {"event_seq", v.ref_seq}, {"malformed", true}};
+  }
+  j["seq"] = v.seq;
+  j["event_id"] = event_id_for(v.ref_seq);
+  j["event_type"] = v.type;
+  j["tenant"] = v.tenant;
+  j["recorded_at"] = format_rfc3339(v.recorded_at);
+  if (a && a->next_attempt_at) j["next_attempt_at"] = format_rfc3339(*a->next_attempt_at);
+  return j;
+}
+
+}  // namespace
+
+void list_event_types(const call_ptr& c) {
+  nlohmann::json items = nlohmann::json::array();
+  const auto source = c->req.query_param("source");
+  for (const auto& e : c->ctx.sources.catalog()) {
+    if (source && *source != e.source) continue;
+    items.push_back({{"type", e.type}, {"source", e.source}, {"description", e.description}});
+  }
+  c->reply_json(200, {{"items", std::move(items)}, {"next", nullptr}});
+}
+
+void list_events(const call_ptr& c) {
+  scan_query q;
+  if (!event_query(*c, q)) return;
+  auto render = [](const record_view& v) { return event_json(v, false); };
+  if (wants_ndjson(*c)) {
+    auto full = [](const record_view& v) { return event_json(v, true); };
+    return stream_records(c, std::move(q), full);
+  }
+  auto limit = page_limit(*c);
+  if (!limit) return;
+  page_of_records(c, q, *limit, render);
+}
+
+void get_event(const call_ptr& c) {
+  auto seq = seq_from_event_id(c->params[0]);
+  if (!seq) return c->not_found("event " + c->params[0]);
+  auto r = c->ctx.log.get(*seq);
+  if (!r) return c->fail(500, "log_failure", r.err().what());
+  if (!*r || (*r)->kind != record_kind::event_received || !c->can_see((*r)->tenant))
+    return c->not_found("event " + c->params[0]);
+  const record& rec = **r;
+  nlohmann::json j = event_json(rec.view(), true);
+  j["hash"] = bytes::to_hex(rec.chain_hash.data(), 32);
+
+  scan_query aq;
+  aq.ref_seq = *seq;
+  aq.kind = record_kind::delivery_attempt;
+  nlohmann::json attempts = nlohmann::json::array();
+  std::map<std::string, nlohmann::json> deliveries;
+  auto n = c->ctx.log.scan(aq, [&](const record_view& a, std::string_view) {
+    nlohmann::json aj = attempt_json(a);
+    auto& d = deliveries[std::string(a.entity_id)];
+    if (d.is_null()) d = {{"endpoint_id", a.entity_id}, {"attempts", 0}};
+    d["attempts"] = d["attempts"].get<int>() + 1;
+    d["last_status"] = aj.value("status", 0);
+    d["last_attempt_at"] = aj["recorded_at"];
+    const bool ok = aj.value("outcome", "") == "success";
+    d["state"] = ok ? "delivered" : (aj.contains("next_attempt_at") && !aj.value("dead_letter", false) ? "retrying" : "dead_letter");
+    attempts.push_back(std::move(aj));
+    return attempts.size() < 10000;
+  });
+  if (!n) return c->fail(500, "log_failure", n.err().what());
+  nlohmann::json dl = nlohmann::json::array();
+  for (auto& [id, d] : deliveries) dl.push_back(std::move(d));
+  j["deliveries"] = std::move(dl);
+  j["attempts"] = std::move(attempts);
+  c->reply_json(200, j);
+}
+
+void get_timeline(const call_ptr& c) {
+  const std::string& kind = c->params[0];
+  const std::string& id = c->params[1];
+  std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
+  if (tenant.empty()) {
+    // An admin without ?tenant=: the tenant of the entity's first event.
+    scan_query q;
+    q.entity_kind = kind;
+    q.entity_id = id;
+    q.kind = record_kind::event_received;
+    auto n = c->ctx.log.scan(q, [&](const record_view& v, std::string_view) {
+      tenant = std::string(v.tenant);
+      return false;
+    });
+    if (!n) return c->fail(500, "log_failure", n.err().what());
+    if (tenant.empty()) return c->not_found("entity " + kind + " " + id);
+  }
+  c->ctx.runner.wait_applied(c->ctx.log.committed_seq(), std::chrono::seconds(2));
+  auto t = c->ctx.runner.store().begin_read();
+  if (!t) return c->fail(500, "state_failure", t.err().what());
+  auto tl = c->ctx.runner.timeline().get(*t, tenant, kind, id);
+  if (!tl) return c->fail(500, "state_failure", tl.err().what());
+  if (!*tl) return c->not_found("entity " + kind + " " + id);
+  nlohmann::json tr = nlohmann::json::array();
+  for (const auto& x : (*tl)->transitions) {
+    nlohmann::json e = {{"from", x.from.empty() ? nlohmann::json() : nlohmann::json(x.from)},
+                        {"to", x.to},
+                        {"occurred_at", format_rfc3339(x.occurred_at)},
+                        {"recorded_at", format_rfc3339(x.recorded_at)},
+                        {"seq", x.seq},
+                        {"event_id", event_id_for(x.seq)}};
+    if (x.out_of_order) e["out_of_order"] = true;
+    tr.push_back(std::move(e));
+  }
+  c->reply_json(200, {{"kind", kind},
+                      {"id", id},
+                      {"tenant", tenant},
+                      {"current_status", (*tl)->current_status},
+                      {"transitions", std::move(tr)}});
+}
+
+void list_attempts(const call_ptr& c) {
+  scan_query q;
+  q.kind = record_kind::delivery_attempt;
+  std::optional<std::int64_t> from, to;
+  if (!time_param(*c, "from", from) || !time_param(*c, "to", to)) return;
+  q.recorded_from = from;
+  q.recorded_to = to;
+  q.tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
+  if (auto ep = c->req.query_param("endpoint_id")) {
+    q.entity_kind = "endpoint";
+    q.entity_id = std::string(*ep);
+  } else {
+    q.entity_kind = "endpoint";  // every endpoint's attempts, via the entity index
+  }
+  const std::string outcome = std::string(c->req.query_param("outcome").value_or(""));
+  if (!outcome.empty() && outcome != "success" && outcome != "failure" && outcome != "dead_letter")
+    return c->fail(400, "bad_parameter", "outcome must be success, failure or dead_letter",
+                   {{"parameter", "outcome"}});
+  q.after = std::string(c->req.query_param("cursor").value_or(""));
+  auto limit = page_limit(*c);
+  if (!limit) return;
+  nlohmann::json items = nlohmann::json::array();
+  std::string last;
+  bool more = false;
+  auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
+    nlohmann::json a = attempt_json(v);
+    last = pos;
+    const bool dead = a.value("dead_letter", false) ||
+                      (a.value("outcome", "") == "failure" && !a.contains("next_attempt_at"));
+    if (outcome == "dead_letter" ? !dead : (!outcome.empty() && a.value("outcome", "") != outcome))
+      return true;
+    if (items.size() == *limit) {
+      more = true;
+      return false;
+    }
+    items.push_back(std::move(a));
+    return true;
+  });
+  if (!r) return c->fail(400, "bad_parameter", r.err().what());
+  c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
+}
+
+void audit_verify(const call_ptr& c) {
+  std::uint64_t from = 1, to = UINT64_MAX;
+  try {
+    if (auto f = c->req.query_param("from")) from = std::stoull(std::string(*f));
+    if (auto t = c->req.query_param("to")) to = std::stoull(std::string(*t));
+  } catch (const std::exception&) {
+    return c->fail(400, "bad_parameter", "from and to are sequence numbers");
+  }
+  auto rep = c->ctx.log.verify(from, to);
+  if (!rep) return c->fail(500, "log_failure", rep.err().what());
+  nlohmann::json j = {{"ok", rep->ok},
+                      {"from", rep->from},
+                      {"to", rep->to},
+                      {"checked", rep->checked},
+                      {"head_hash", bytes::to_hex(rep->head_hash.data(), 32)}};
+  if (!rep->ok) j["first_bad"] = {{"seq", rep->first_bad_seq}, {"problem", rep->problem}};
+  c->reply_json(200, j);
+}
+
+void audit_head(const call_ptr& c) {
+  const log_head h = c->ctx.log.head();
+  nlohmann::json j = {{"seq", h.seq}, {"hash", bytes::to_hex(h.chain_hash.data(), 32)}};
+  if (h.seq) {
+    auto r = c->ctx.log.get(h.seq);
+    if (r && *r) j["recorded_at"] = format_rfc3339((*r)->recorded_at);
+  }
+  c->reply_json(200, j);
+}
+
+}  // namespace hooklog::http::detail

@@ -1,0 +1,243 @@
+// Endpoint routes: create, list, get, update (PATCH), delete, rotate-secret,
+// disable, enable. Every change is a log record; reads come from the
+// subscriptions projection.
+#include <openssl/rand.h>
+
+#include "engine/bytes.hpp"
+#include "engine/time_util.hpp"
+#include "http/api_internal.hpp"
+#include "projections/endpoint.hpp"
+#include "projections/runner.hpp"
+
+namespace hooklog::http::detail {
+namespace {
+
+using projections::endpoint;
+
+std::string new_endpoint_id() {
+  unsigned char raw[8];
+  RAND_bytes(raw, sizeof raw);
+  return "ep_" + bytes::to_hex(raw, sizeof raw);
+}
+
+void fail_invalid(call& c, const error& e) {
+  const std::string& m = e.message;
+  const auto colon = m.find(": ");
+  nlohmann::json d = nlohmann::json::object();
+  if (colon != std::string::npos) d["field"] = m.substr(0, colon);
+  c.fail(422, "invalid_endpoint", m, d);
+}
+
+// The endpoint as answered: secrets hidden unless `with_secret`, plus its health.
+nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
+  nlohmann::json j = projections::to_json(e, false);
+  if (with_secret) j["secret"] = e.secret;
+  j["created_at"] = format_rfc3339(e.created_at);
+  j["updated_at"] = format_rfc3339(e.updated_at);
+  if (auto t = c.ctx.runner.store().begin_read(); t) {
+    if (auto h = c.ctx.runner.subs().health(*t, e.id); h && *h) j["health"] = projections::to_json(**h);
+  }
+  return j;
+}
+
+// The endpoint with this id if the caller may see it; otherwise answers 404/500.
+std::optional<endpoint> visible_endpoint(call& c, const std::string& id) {
+  c.await_projections();
+  auto t = c.ctx.runner.store().begin_read();
+  if (!t) {
+    c.fail(500, "state_failure", t.err().what());
+    return std::nullopt;
+  }
+  auto e = c.ctx.runner.subs().get(*t, id);
+  if (!e) {
+    c.fail(500, "state_failure", e.err().what());
+    return std::nullopt;
+  }
+  if (!*e || !c.can_see((*e)->tenant)) {
+    c.not_found("endpoint " + id);
+    return std::nullopt;
+  }
+  return std::move(**e);
+}
+
+record endpoint_record(record_kind kind, const std::string& id, const std::string& tenant,
+                       std::string body) {
+  record r;
+  r.kind = kind;
+  r.tenant = tenant;
+  r.entity_kind = "endpoint";
+  r.entity_id = id;
+  r.body = std::move(body);
+  return r;
+}
+
+// Appends one management record; `then` runs after it is durable.
+void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t seq)> then) {
+  std::vector<record> one;
+  one.push_back(std::move(r));
+  c->ctx.writer.submit(std::move(one), [c, then = std::move(then)](log_writer::outcomes&& out) {
+    if (!out[0]) return fail_write(*c, out[0].err());
+    std::uint64_t prev = c->ctx.last_management_seq.load();
+    while (prev < out[0]->seq && !c->ctx.last_management_seq.compare_exchange_weak(prev, out[0]->seq)) {
+    }
+    then(out[0]->seq);
+  });
+}
+
+std::string reason_of(call& c) {
+  auto j = nlohmann::json::parse(c.req.body, nullptr, false);
+  if (j.is_object() && j.contains("reason") && j["reason"].is_string()) return j["reason"];
+  return "";
+}
+
+}  // namespace
+
+void create_endpoint(const call_ptr& c) {
+  auto body = json_body(*c);
+  if (!body) return;
+  for (const char* k : {"id", "previous_secrets", "created_at", "updated_at", "health", "disabled_reason"})
+    if (body->contains(k)) return c->fail(422, "invalid_endpoint", std::string(k) + ": is set by the server", {{"field", k}});
+  const std::string id = new_endpoint_id();
+  (*body)["id"] = id;
+  if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
+  else if (!body->contains("tenant")) (*body)["tenant"] = "default";
+  if (!body->contains("secret") || (*body)["secret"].is_null())
+    (*body)["secret"] = projections::generate_secret();
+  auto e = projections::endpoint_from_json(*body);
+  if (!e) return fail_invalid(*c, e.err());
+  nlohmann::json stored = projections::to_json(*e, true);
+  stored["secret"] = projections::seal_secret(e->secret);
+  auto ep = std::make_shared<endpoint>(std::move(*e));
+  write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
+             [c, ep](std::uint64_t) {
+               ep->created_at = ep->updated_at = now_micros();
+               nlohmann::json j = projections::to_json(*ep, false);
+               j["secret"] = ep->secret;
+               c->reply_json(201, j);
+             });
+}
+
+void list_endpoints(const call_ptr& c) {
+  auto limit = page_limit(*c);
+  if (!limit) return;
+  c->await_projections();
+  const std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
+  const std::string after = std::string(c->req.query_param("cursor").value_or(""));
+  auto t = c->ctx.runner.store().begin_read();
+  if (!t) return c->fail(500, "state_failure", t.err().what());
+  auto list = c->ctx.runner.subs().list(*t, tenant, after, *limit + 1);
+  if (!list) return c->fail(500, "state_failure", list.err().what());
+  nlohmann::json items = nlohmann::json::array();
+  const bool more = list->size() > *limit;
+  if (more) list->resize(*limit);
+  for (const auto& e : *list) items.push_back(endpoint_answer(*c, e, false));
+  nlohmann::json next = more ? nlohmann::json(list->back().id) : nlohmann::json();
+  c->reply_json(200, {{"items", std::move(items)}, {"next", next}});
+}
+
+void get_endpoint(const call_ptr& c) {
+  auto e = visible_endpoint(*c, c->params[0]);
+  if (!e) return;
+  c->reply_json(200, endpoint_answer(*c, *e, false));
+}
+
+void update_endpoint(const call_ptr& c) {
+  auto patch = json_body(*c);
+  if (!patch) return;
+  auto current = visible_endpoint(*c, c->params[0]);
+  if (!current) return;
+  for (const char* k : {"id", "tenant", "secret", "previous_secrets", "created_at", "updated_at",
+                        "health", "disabled", "disabled_reason"})
+    if (patch->contains(k))
+      return c->fail(422, "invalid_endpoint",
+                     std::string(k) + ": cannot be changed by PATCH (use rotate-secret, enable or disable)",
+                     {{"field", k}});
+  nlohmann::json merged = projections::to_json(*current, true);
+  merged.merge_patch(*patch);  // RFC 7386: null removes a field (back to its default)
+  for (const char* k : {"previous_secrets", "created_at", "updated_at", "health", "disabled",
+                        "disabled_reason"})
+    merged.erase(k);
+  auto e = projections::endpoint_from_json(merged);
+  if (!e) return fail_invalid(*c, e.err());
+  nlohmann::json stored = projections::to_json(*e, true);
+  stored.erase("secret");  // unchanged: the projection keeps the current one
+  stored.erase("previous_secrets");
+  auto ep = std::make_shared<endpoint>(std::move(*e));
+  ep->created_at = current->created_at;
+  ep->disabled = current->disabled;
+  ep->disabled_reason = current->disabled_reason;
+  write_then(c, endpoint_record(record_kind::endpoint_updated, ep->id, ep->tenant, stored.dump()),
+             [c, ep](std::uint64_t) {
+               ep->updated_at = now_micros();
+               c->reply_json(200, endpoint_answer(*c, *ep, false));
+             });
+}
+
+void delete_endpoint(const call_ptr& c) {
+  auto current = visible_endpoint(*c, c->params[0]);
+  if (!current) return;
+  const std::string id = current->id;
+  write_then(c,
+             endpoint_record(record_kind::endpoint_deleted, id, current->tenant,
+                             nlohmann::json{{"reason", reason_of(*c)}}.dump()),
+             [c, id](std::uint64_t seq) {
+               c->reply_json(200, {{"id", id}, {"deleted", true}, {"seq", seq}});
+             });
+}
+
+void rotate_secret(const call_ptr& c) {
+  auto current = visible_endpoint(*c, c->params[0]);
+  if (!current) return;
+  auto j = nlohmann::json::parse(c->req.body.empty() ? "{}" : c->req.body, nullptr, false);
+  if (!j.is_object()) return c->fail(400, "bad_json", "the body must be a JSON object or empty");
+  std::string secret = projections::generate_secret();
+  if (j.contains("secret")) {
+    if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_"))
+      return c->fail(422, "invalid_endpoint", "secret: must start with whsec_", {{"field", "secret"}});
+    secret = j["secret"];
+  }
+  std::int64_t overlap_s = c->ctx.options.rotation_overlap.count();
+  if (j.contains("overlap_seconds")) {
+    if (!j["overlap_seconds"].is_number_integer() || j["overlap_seconds"].get<std::int64_t>() < 0)
+      return c->fail(422, "invalid_endpoint", "overlap_seconds: must be a whole number >= 0",
+                     {{"field", "overlap_seconds"}});
+    overlap_s = j["overlap_seconds"];
+  }
+  const std::int64_t until = now_micros() + overlap_s * 1'000'000;
+  const std::string id = current->id;
+  write_then(c,
+             endpoint_record(record_kind::secret_rotated, id, current->tenant,
+                             nlohmann::json{{"secret", projections::seal_secret(secret)},
+                                            {"previous_valid_until", until}}
+                                 .dump()),
+             [c, id, secret, until](std::uint64_t) {
+               c->reply_json(200, {{"id", id},
+                                   {"secret", secret},
+                                   {"previous_valid_until", format_rfc3339(until)}});
+             });
+}
+
+namespace {
+void set_disabled(const call_ptr& c, bool disabled) {
+  auto current = visible_endpoint(*c, c->params[0]);
+  if (!current) return;
+  const std::string reason = reason_of(*c);
+  const std::string id = current->id;
+  auto ep = std::make_shared<endpoint>(std::move(*current));
+  write_then(c,
+             endpoint_record(disabled ? record_kind::endpoint_disabled : record_kind::endpoint_enabled,
+                             id, ep->tenant,
+                             nlohmann::json{{"reason", reason.empty() && disabled ? "disabled by API" : reason}}.dump()),
+             [c, ep, disabled, reason](std::uint64_t) {
+               ep->disabled = disabled;
+               ep->disabled_reason = disabled ? (reason.empty() ? "disabled by API" : reason) : "";
+               ep->updated_at = now_micros();
+               c->reply_json(200, endpoint_answer(*c, *ep, false));
+             });
+}
+}  // namespace
+
+void disable_endpoint(const call_ptr& c) { set_disabled(c, true); }
+void enable_endpoint(const call_ptr& c) { set_disabled(c, false); }
+
+}  // namespace hooklog::http::detail

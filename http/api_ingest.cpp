@@ -1,0 +1,152 @@
+// POST /v1/sources/{source}/events and /v1/sources/{source}/events:batch
+#include <cstdio>
+
+#include "http/api_internal.hpp"
+
+namespace hooklog::http::detail {
+namespace {
+
+// HTTP status and error code for a normalizer refusal.
+std::pair<unsigned, const char*> refusal(const error& e) {
+  switch (static_cast<source_errc>(e.code.value())) {
+    case source_errc::bad_json: return {400, "bad_json"};
+    case source_errc::not_an_object: return {400, "bad_json"};
+    case source_errc::body_too_large: return {413, "payload_too_large"};
+    case source_errc::too_deep: return {400, "too_deep"};
+    case source_errc::missing_field: return {422, "missing_field"};
+    case source_errc::wrong_type: return {422, "wrong_type"};
+    case source_errc::unknown_source: return {404, "unknown_source"};
+    default: return {400, "invalid_event"};
+  }
+}
+
+nlohmann::json refusal_details(const error& e) {
+  nlohmann::json d = nlohmann::json::object();
+  int line = 0, column = 0;
+  const auto at = e.message.find("line ");
+  if (at != std::string::npos &&
+      std::sscanf(e.message.c_str() + at, "line %d, column %d", &line, &column) == 2) {
+    d["line"] = line;
+    d["column"] = column;
+  }
+  return d;
+}
+
+nlohmann::json accepted_json(const normalized_event& ev, const append_outcome& o) {
+  return {{"seq", o.seq},
+          {"id", event_id_for(o.seq)},
+          {"type", ev.type},
+          {"tenant", ev.tenant},
+          {"entity", entity_json(ev.entity_kind, ev.entity_id)},
+          {"duplicate", o.duplicate}};
+}
+
+bool check_content_type(call& c, bool ndjson) {
+  auto ct = c.req.header("content-type");
+  if (!ct) return true;
+  const bool ok = ndjson ? (ct->find("ndjson") != std::string_view::npos ||
+                            ct->find("json") != std::string_view::npos ||
+                            ct->find("text/plain") != std::string_view::npos)
+                         : ct->find("json") != std::string_view::npos;
+  if (!ok)
+    c.fail(415, "unsupported_media_type",
+           ndjson ? "the body must be NDJSON (application/x-ndjson)" : "the body must be application/json");
+  return ok;
+}
+
+}  // namespace
+
+void ingest_one(const call_ptr& c) {
+  const std::string& source = c->params[0];
+  if (!c->ctx.sources.has(source)) return c->fail(404, "unknown_source", "no source named " + source);
+  if (!check_content_type(*c, false)) return;
+  ingest_input in;
+  in.source = source;
+  in.body = c->req.body;
+  in.type_hint = c->req.query_param("type").value_or("");
+  in.idempotency_key = c->req.header("idempotency-key").value_or("");
+  in.tenant = c->who.admin ? std::string_view{} : std::string_view(c->who.tenant);
+  auto ev = c->ctx.sources.normalize(in, c->ctx.options.limits);
+  if (!ev) {
+    c->ctx.counters.count_refused(1);
+    auto [status, code] = refusal(ev.err());
+    return c->fail(status, code, ev.err().message, refusal_details(ev.err()));
+  }
+  std::vector<record> one;
+  one.push_back(source_registry::to_record(*ev, c->req.body));
+  auto evp = std::make_shared<normalized_event>(std::move(*ev));
+  c->ctx.writer.submit(std::move(one), [c, evp](log_writer::outcomes&& out) {
+    if (!out[0]) return fail_write(*c, out[0].err());
+    c->ctx.counters.count_ingested(out[0]->duplicate ? 0 : 1, out[0]->duplicate ? 1 : 0);
+    c->reply_json(202, accepted_json(*evp, *out[0]));
+  });
+}
+
+void ingest_batch(const call_ptr& c) {
+  const std::string& source = c->params[0];
+  if (!c->ctx.sources.has(source)) return c->fail(404, "unknown_source", "no source named " + source);
+  if (!check_content_type(*c, true)) return;
+  struct line_result {
+    std::size_t line;
+    std::optional<normalized_event> ev;
+    nlohmann::json error;
+  };
+  auto results = std::make_shared<std::vector<line_result>>();
+  std::vector<record> records;
+  const std::string& body = c->req.body;
+  const std::string_view tenant = c->who.admin ? std::string_view{} : std::string_view(c->who.tenant);
+  std::size_t pos = 0, line_no = 0;
+  while (pos < body.size()) {
+    std::size_t end = body.find('\n', pos);
+    if (end == std::string::npos) end = body.size();
+    std::string_view line(body.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    ingest_input in;
+    in.source = source;
+    in.body = line;
+    in.type_hint = c->req.query_param("type").value_or("");
+    in.tenant = tenant;
+    auto ev = c->ctx.sources.normalize(in, c->ctx.options.limits);
+    if (!ev) {
+      auto [status, code] = refusal(ev.err());
+      nlohmann::json err = {{"code", code}, {"message", ev.err().message}, {"status", status}};
+      auto d = refusal_details(ev.err());
+      if (!d.empty()) err["details"] = d;
+      results->push_back({line_no, std::nullopt, err});
+      continue;
+    }
+    records.push_back(source_registry::to_record(*ev, line));
+    results->push_back({line_no, std::move(*ev), nullptr});
+  }
+  auto finish = [c, results](const log_writer::outcomes& out) {
+    nlohmann::json items = nlohmann::json::array();
+    std::size_t stored = 0, dup = 0, refused = 0, k = 0;
+    for (auto& r : *results) {
+      if (!r.ev) {
+        ++refused;
+        items.push_back({{"line", r.line}, {"error", r.error}});
+        continue;
+      }
+      const auto& o = out[k++];
+      if (!o) {
+        ++refused;
+        items.push_back({{"line", r.line}, {"error", {{"code", "log_unavailable"}, {"message", o.err().what()}}}});
+        continue;
+      }
+      (o->duplicate ? dup : stored) += 1;
+      auto j = accepted_json(*r.ev, *o);
+      j["line"] = r.line;
+      items.push_back(std::move(j));
+    }
+    c->ctx.counters.count_ingested(stored, dup);
+    c->ctx.counters.count_refused(refused);
+    c->reply_json(200, {{"stored", stored}, {"duplicates", dup}, {"refused", refused}, {"items", items}});
+  };
+  if (records.empty()) return finish({});
+  c->ctx.writer.submit(std::move(records), [finish](log_writer::outcomes&& out) { finish(out); });
+}
+
+}  // namespace hooklog::http::detail

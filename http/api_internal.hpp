@@ -1,0 +1,76 @@
+#pragma once
+// Shared by the api_*.cpp route files; not part of the public interface.
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/api.hpp"
+#include "http/json_error.hpp"
+
+namespace hooklog::http::detail {
+
+// One request in flight: what the handler needs, and the one way to answer it.
+struct call : std::enable_shared_from_this<call> {
+  call(api_context& c, http_request&& r, responder s) : ctx(c), req(std::move(r)), res(std::move(s)) {}
+  api_context& ctx;
+  http_request req;
+  responder res;
+  principal who;
+  std::vector<std::string> params;  // the {placeholders} of the route, decoded
+  std::string route;                // the route pattern, for metrics
+
+  void reply(http_response r);
+  void reply_json(unsigned status, const nlohmann::json& body);
+  void fail(unsigned status, std::string_view code, std::string_view message,
+            const nlohmann::json& details = nlohmann::json::object());
+  void not_found(std::string_view what);
+  // A tenant key sees only its tenant: the tenant a query is limited to.
+  std::string scope_tenant(std::string_view requested) const;
+  // True when `tenant` is visible to the caller.
+  bool can_see(std::string_view tenant) const { return who.admin || who.tenant == tenant; }
+  // Waits (briefly) until projections include this caller's last management write.
+  void await_projections();
+};
+using call_ptr = std::shared_ptr<call>;
+
+// Parses the body as a JSON object; on failure answers 400/415 and returns nullopt.
+std::optional<nlohmann::json> json_body(call& c);
+// ?limit= within [1, max_page], default 100; nullopt after answering 400.
+std::optional<std::size_t> page_limit(call& c);
+// A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
+bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
+// Maps a log/writer error to its HTTP answer (503 when the log cannot take writes).
+void fail_write(call& c, const error& e);
+
+nlohmann::json event_json(const record_view& v, bool include_body);
+nlohmann::json entity_json(std::string_view kind, std::string_view id);
+
+// Route handlers.
+void ingest_one(const call_ptr& c);
+void ingest_batch(const call_ptr& c);
+void list_event_types(const call_ptr& c);
+void list_events(const call_ptr& c);
+void get_event(const call_ptr& c);
+void get_timeline(const call_ptr& c);
+void list_attempts(const call_ptr& c);
+void audit_verify(const call_ptr& c);
+void audit_head(const call_ptr& c);
+void create_endpoint(const call_ptr& c);
+void list_endpoints(const call_ptr& c);
+void get_endpoint(const call_ptr& c);
+void update_endpoint(const call_ptr& c);
+void delete_endpoint(const call_ptr& c);
+void rotate_secret(const call_ptr& c);
+void disable_endpoint(const call_ptr& c);
+void enable_endpoint(const call_ptr& c);
+void create_key(const call_ptr& c);
+void list_keys(const call_ptr& c);
+void revoke_key(const call_ptr& c);
+void healthz(const call_ptr& c);
+void readyz(const call_ptr& c);
+void metrics_text(const call_ptr& c);
+
+}  // namespace hooklog::http::detail

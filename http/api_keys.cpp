@@ -1,0 +1,74 @@
+// API keys (admin only): issue, list, revoke. The key itself is shown once.
+#include "engine/time_util.hpp"
+#include "http/api_internal.hpp"
+
+namespace hooklog::http::detail {
+namespace {
+
+nlohmann::json key_json(const key_info& k) {
+  nlohmann::json j = {{"id", k.id},
+                      {"tenant", k.tenant.empty() ? nlohmann::json() : nlohmann::json(k.tenant)},
+                      {"admin", k.admin},
+                      {"revoked", k.revoked},
+                      {"issued_at", format_rfc3339(k.issued_at)}};
+  if (!k.ingest_source.empty()) j["ingest_source"] = k.ingest_source;
+  return j;
+}
+
+}  // namespace
+
+void create_key(const call_ptr& c) {
+  auto body = json_body(*c);
+  if (!body) return;
+  key_info k;
+  k.id = key_store::new_id();
+  if (auto t = body->find("tenant"); t != body->end() && !t->is_null()) {
+    if (!t->is_string() || t->get<std::string>().empty() || t->get<std::string>().size() > 256)
+      return c->fail(422, "invalid_key", "tenant: must be a non-empty string of at most 256 bytes",
+                     {{"field", "tenant"}});
+    k.tenant = *t;
+  }
+  if (auto s = body->find("ingest_source"); s != body->end() && !s->is_null()) {
+    if (!s->is_string() || !c->ctx.sources.has(s->get<std::string>()))
+      return c->fail(422, "invalid_key", "ingest_source: must name a loaded source",
+                     {{"field", "ingest_source"}});
+    if (k.tenant.empty())
+      return c->fail(422, "invalid_key", "ingest_source: an ingest key needs a tenant",
+                     {{"field", "tenant"}});
+    k.ingest_source = *s;
+  }
+  k.admin = k.tenant.empty();
+  const std::string key = key_store::new_key();
+  std::vector<record> one{key_store::issue_record(k, key_store::hash(key))};
+  c->ctx.writer.submit(std::move(one), [c, k, key](log_writer::outcomes&& out) mutable {
+    if (!out[0]) return fail_write(*c, out[0].err());
+    record r = key_store::issue_record(k, key_store::hash(key));
+    r.seq = out[0]->seq;
+    r.recorded_at = now_micros();
+    c->ctx.keys.apply(r);
+    k.issued_at = r.recorded_at;
+    nlohmann::json j = key_json(k);
+    j["key"] = key;
+    c->reply_json(201, j);
+  });
+}
+
+void list_keys(const call_ptr& c) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& k : c->ctx.keys.list()) items.push_back(key_json(k));
+  c->reply_json(200, {{"items", std::move(items)}, {"next", nullptr}});
+}
+
+void revoke_key(const call_ptr& c) {
+  auto k = c->ctx.keys.find(c->params[0]);
+  if (!k) return c->not_found("key " + c->params[0]);
+  std::vector<record> one{key_store::revoke_record(*k)};
+  c->ctx.writer.submit(std::move(one), [c, k = *k](log_writer::outcomes&& out) mutable {
+    if (!out[0]) return fail_write(*c, out[0].err());
+    c->ctx.keys.apply(key_store::revoke_record(k));
+    k.revoked = true;
+    c->reply_json(200, key_json(k));
+  });
+}
+
+}  // namespace hooklog::http::detail

@@ -1,0 +1,89 @@
+#include "http/app.hpp"
+
+#include "engine/log_writer.hpp"
+#include "projections/runner.hpp"
+
+namespace hooklog::http {
+
+struct app::parts {
+  app_options opts;
+  std::unique_ptr<event_log> log;
+  std::unique_ptr<log_writer> writer;
+  std::optional<source_registry> sources;
+  std::unique_ptr<projections::projection_runner> runner;
+  std::optional<key_store> keys;
+  metrics counters;
+  std::unique_ptr<api_context> ctx;
+  std::unique_ptr<api> routes;
+  std::unique_ptr<http_server> server;
+  bool stopped = false;
+};
+
+result<std::unique_ptr<app>> app::open(app_options opts) {
+  std::unique_ptr<app> a(new app());
+  a->p_ = std::make_unique<parts>();
+  parts& p = *a->p_;
+  if (opts.sources_dir.empty()) opts.sources_dir = std::string(HOOKLOG_DATA_DIR) + "/sources";
+  p.opts = opts;
+
+  auto sources = source_registry::load_dir(opts.sources_dir);
+  if (!sources) return sources.err();
+  p.sources.emplace(std::move(*sources));
+
+  log_options lo;
+  lo.dir = opts.data_dir;
+  lo.max_map_size = opts.max_map_size;
+  lo.sync = opts.sync;
+  auto log = event_log::open(lo);
+  if (!log) return log.err();
+  p.log = std::move(*log);
+  p.writer = std::make_unique<log_writer>(*p.log);
+
+  projections::runner_options ro;
+  ro.state_dir = opts.data_dir + "/state";
+  auto runner = projections::projection_runner::open(*p.log, ro);
+  if (!runner) return runner.err();
+  p.runner = std::move(*runner);
+
+  auto keys = key_store::load(*p.log, opts.admin_key);
+  if (!keys) return keys.err();
+  p.keys.emplace(std::move(*keys));
+  if (opts.admin_key.empty() && !p.keys->has_stored_admin()) {
+    key_info k;
+    k.id = key_store::new_id();
+    k.admin = true;
+    const std::string key = key_store::new_key();
+    record r = key_store::issue_record(k, key_store::hash(key));
+    auto o = p.writer->append(r);
+    if (!o) return o.err();
+    r.seq = o->seq;
+    p.keys->apply(r);
+    a->generated_admin_key_ = key;
+  }
+
+  p.ctx = std::unique_ptr<api_context>(
+      new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api, {}});
+  p.routes = std::make_unique<api>(*p.ctx);
+  p.server = std::make_unique<http_server>(
+      opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });
+  return a;
+}
+
+app::~app() { stop(); }
+
+result<unsigned short> app::start() {
+  p_->runner->start();
+  return p_->server->start();
+}
+
+void app::stop() {
+  if (!p_ || p_->stopped) return;
+  p_->stopped = true;
+  p_->server->stop();
+  p_->writer->stop();
+  p_->runner->stop();
+}
+
+std::string app::local_address() const { return p_->server->local_address(); }
+
+}  // namespace hooklog::http

@@ -1,0 +1,49 @@
+#pragma once
+// The `hooklog serve` process as an object: the log, its writer, the sources,
+// the projections, the API keys and the HTTP server, opened and started in
+// order and stopped in reverse order.
+//
+// Thread safety: open/start/stop from one controlling thread.
+#include <memory>
+#include <string>
+
+#include "engine/result.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+
+namespace hooklog::http {
+
+struct app_options {
+  std::string data_dir = "./var";
+  std::string sources_dir;            // default: the build's data/sources
+  server_options server;
+  std::string admin_key;              // empty: one is generated on the first start
+  std::size_t max_map_size = 1ull << 40;
+  bool sync = true;                   // fsync every commit (never off in production)
+  api_options api;
+};
+
+class app {
+ public:
+  static result<std::unique_ptr<app>> open(app_options opts);
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // Starts the projection runner and the HTTP server; returns the bound port.
+  result<unsigned short> start();
+  // Graceful: stop accepting, finish in-flight requests, drain the writer, stop the runner.
+  void stop();
+
+  std::string local_address() const;
+  // The admin key generated on this start (first start without a configured key), else "".
+  const std::string& generated_admin_key() const { return generated_admin_key_; }
+
+ private:
+  app() = default;
+  struct parts;
+  std::unique_ptr<parts> p_;
+  std::string generated_admin_key_;
+};
+
+}  // namespace hooklog::http

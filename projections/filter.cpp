@@ -1,0 +1,201 @@
+#include "projections/filter.hpp"
+
+#include "projections/proj_errc.hpp"
+
+namespace hooklog::projections {
+
+namespace {
+error bad(const std::string& field, const std::string& why) {
+  return make_error(proj_errc::invalid_endpoint, field + ": " + why);
+}
+constexpr std::size_t kMaxPatternSize = 256;
+constexpr std::size_t kMaxConditions = 32;
+
+std::string_view op_name(filter_op op) {
+  switch (op) {
+    case filter_op::eq: return "eq";
+    case filter_op::neq: return "neq";
+    case filter_op::in: return "in";
+    case filter_op::exists: return "exists";
+    case filter_op::gt: return "gt";
+    case filter_op::lt: return "lt";
+  }
+  return "eq";
+}
+
+result<filter_condition> parse_condition(const nlohmann::json& j, const std::string& field) {
+  if (!j.is_object()) return bad(field, "must be an object {\"path\",\"op\",\"value\"}");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "path" && it.key() != "op" && it.key() != "value")
+      return bad(field + "." + it.key(), "unknown field");
+  filter_condition c;
+  auto p = j.find("path");
+  if (p == j.end() || !p->is_string()) return bad(field + ".path", "must be a JSON Pointer string");
+  try {
+    c.path = nlohmann::json::json_pointer(p->get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    return bad(field + ".path", "is not a valid JSON Pointer (\"/data/status\")");
+  }
+  c.path_text = p->get<std::string>();
+  auto o = j.find("op");
+  if (o == j.end() || !o->is_string()) return bad(field + ".op", "must be a string");
+  const auto& on = o->get_ref<const std::string&>();
+  if (on == "eq") c.op = filter_op::eq;
+  else if (on == "neq") c.op = filter_op::neq;
+  else if (on == "in") c.op = filter_op::in;
+  else if (on == "exists") c.op = filter_op::exists;
+  else if (on == "gt") c.op = filter_op::gt;
+  else if (on == "lt") c.op = filter_op::lt;
+  else return bad(field + ".op", "must be one of eq, neq, in, exists, gt, lt");
+  auto v = j.find("value");
+  switch (c.op) {
+    case filter_op::exists:
+      if (v != j.end() && !v->is_boolean()) return bad(field + ".value", "must be a boolean for exists");
+      c.value = v == j.end() ? true : v->get<bool>();
+      break;
+    case filter_op::in:
+      if (v == j.end() || !v->is_array()) return bad(field + ".value", "must be an array for in");
+      c.value = *v;
+      break;
+    case filter_op::gt:
+    case filter_op::lt:
+      if (v == j.end() || !(v->is_number() || v->is_string()))
+        return bad(field + ".value", "must be a number or a string for " + on);
+      c.value = *v;
+      break;
+    default:
+      if (v == j.end()) return bad(field + ".value", "is required");
+      c.value = *v;
+  }
+  return c;
+}
+
+const nlohmann::json* lookup(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
+  // contains() + at() without exceptions on the hot path for absent paths.
+  if (!doc.contains(p)) return nullptr;
+  try {
+    return &doc.at(p);
+  } catch (const nlohmann::json::exception&) {
+    return nullptr;
+  }
+}
+}  // namespace
+
+bool type_pattern::matches(std::string_view type) const {
+  switch (k) {
+    case kind::any: return true;
+    case kind::exact: return type == text;
+    case kind::prefix: return type.size() >= text.size() && type.compare(0, text.size(), text) == 0;
+  }
+  return false;
+}
+
+std::string type_pattern::to_string() const {
+  switch (k) {
+    case kind::any: return "*";
+    case kind::exact: return text;
+    case kind::prefix: return text + "*";
+  }
+  return text;
+}
+
+result<type_pattern> parse_type_pattern(std::string_view s, const std::string& field) {
+  if (s.empty()) return bad(field, "must not be empty");
+  if (s.size() > kMaxPatternSize) return bad(field, "is longer than 256 bytes");
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20) return bad(field, "contains a control character");
+  auto star = s.find('*');
+  type_pattern p;
+  if (star == std::string_view::npos) {
+    p.k = type_pattern::kind::exact;
+    p.text = std::string(s);
+  } else if (star != s.size() - 1) {
+    return bad(field, "'*' is allowed only at the end (\"job.*\")");
+  } else if (s.size() == 1) {
+    p.k = type_pattern::kind::any;
+  } else {
+    p.k = type_pattern::kind::prefix;
+    p.text = std::string(s.substr(0, s.size() - 1));
+  }
+  return p;
+}
+
+bool filter_condition::holds(const nlohmann::json& doc) const {
+  const nlohmann::json* v = lookup(doc, path);
+  switch (op) {
+    case filter_op::exists: return (v != nullptr) == value.get<bool>();
+    case filter_op::eq: return v && *v == value;
+    case filter_op::neq: return !v || *v != value;
+    case filter_op::in:
+      if (!v) return false;
+      for (const auto& e : value)
+        if (*v == e) return true;
+      return false;
+    case filter_op::gt:
+    case filter_op::lt: {
+      if (!v) return false;
+      int cmp;
+      if (v->is_number() && value.is_number()) {
+        double a = v->get<double>(), b = value.get<double>();
+        cmp = a < b ? -1 : (a > b ? 1 : 0);
+      } else if (v->is_string() && value.is_string()) {
+        cmp = v->get_ref<const std::string&>().compare(value.get_ref<const std::string&>());
+      } else {
+        return false;
+      }
+      return op == filter_op::gt ? cmp > 0 : cmp < 0;
+    }
+  }
+  return false;
+}
+
+result<payload_filter> payload_filter::parse(const nlohmann::json& j) {
+  payload_filter f;
+  if (j.is_null()) return f;
+  if (!j.is_object()) return bad("filter", "must be an object {\"all\":[...],\"any\":[...]}");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "all" && k != "any") return bad("filter." + k, "unknown field (use all, any)");
+    if (!it->is_array()) return bad("filter." + k, "must be an array of conditions");
+    if (it->size() > kMaxConditions) return bad("filter." + k, "has more than 32 conditions");
+    auto& out = k == "all" ? f.all_ : f.any_;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      auto c = parse_condition((*it)[i], "filter." + k + "[" + std::to_string(i) + "]");
+      if (!c) return c.err();
+      out.push_back(std::move(*c));
+    }
+  }
+  return f;
+}
+
+bool payload_filter::matches(const nlohmann::json& doc) const {
+  for (const auto& c : all_)
+    if (!c.holds(doc)) return false;
+  if (any_.empty()) return true;
+  for (const auto& c : any_)
+    if (c.holds(doc)) return true;
+  return false;
+}
+
+bool payload_filter::matches_body(std::string_view body) const {
+  if (empty()) return true;
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded()) return false;
+  return matches(doc);
+}
+
+nlohmann::json payload_filter::to_json() const {
+  if (empty()) return nullptr;
+  nlohmann::json j = nlohmann::json::object();
+  auto conds = [](const std::vector<filter_condition>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& c : v)
+      a.push_back({{"path", c.path_text}, {"op", op_name(c.op)}, {"value", c.value}});
+    return a;
+  };
+  if (!all_.empty()) j["all"] = conds(all_);
+  if (!any_.empty()) j["any"] = conds(any_);
+  return j;
+}
+
+}  // namespace hooklog::projections

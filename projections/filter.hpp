@@ -1,0 +1,72 @@
+#pragma once
+// What an endpoint subscribes to: event type patterns and a payload filter.
+//
+// Type patterns (endpoint "events"): an exact type ("order_new"), "*" (every
+// type), or a prefix glob ending in '*' ("job.*", "order_update:*"): the type
+// must start with the text before the '*'. '*' anywhere else is invalid.
+//
+// Payload filter (endpoint "filter"), conditions on JSON Pointer paths of the
+// original payload:
+//   {"all": [cond, ...], "any": [cond, ...]}     both keys optional
+//   cond = {"path": "/data/status", "op": "eq|neq|in|exists|gt|lt", "value": ...}
+// The filter holds when every "all" condition holds and, if "any" is present,
+// at least one "any" condition holds. Semantics per op:
+//   eq / neq  JSON equality of the value at path with "value" (a missing path is
+//             not eq and is neq)
+//   in        "value" is an array; the value at path equals one of its elements
+//   exists    "value" is a bool (default true): whether the path is present
+//   gt / lt   both numbers (compared as numbers) or both strings (byte order);
+//             false otherwise
+// A payload that is not valid JSON matches no filter that has conditions.
+// Thread safety: immutable after parsing; match() may run on any thread.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/result.hpp"
+
+namespace hooklog::projections {
+
+struct type_pattern {
+  enum class kind : std::uint8_t { exact, prefix, any };
+  kind k = kind::exact;
+  std::string text;  // the exact type, or the prefix without '*'
+
+  bool matches(std::string_view type) const;
+  std::string to_string() const;  // the original pattern text
+};
+
+// Parses one pattern; `field` names it in errors ("events[2]").
+result<type_pattern> parse_type_pattern(std::string_view pattern, const std::string& field);
+
+enum class filter_op : std::uint8_t { eq, neq, in, exists, gt, lt };
+
+struct filter_condition {
+  nlohmann::json::json_pointer path;
+  std::string path_text;
+  filter_op op = filter_op::eq;
+  nlohmann::json value;
+
+  bool holds(const nlohmann::json& doc) const;
+};
+
+class payload_filter {
+ public:
+  // null or absent -> an empty filter that matches everything. Errors name the
+  // field ("filter.all[0].op: ...").
+  static result<payload_filter> parse(const nlohmann::json& j);
+
+  bool empty() const { return all_.empty() && any_.empty(); }
+  bool matches(const nlohmann::json& doc) const;
+  // Parses `body` and matches; an unparsable body matches only the empty filter.
+  bool matches_body(std::string_view body) const;
+  nlohmann::json to_json() const;  // null when empty
+
+ private:
+  std::vector<filter_condition> all_, any_;
+};
+
+}  // namespace hooklog::projections

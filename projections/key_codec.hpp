@@ -1,0 +1,64 @@
+#pragma once
+// Byte helpers for projection keys and values. Integers in keys are big-endian
+// so LMDB's byte order is numeric order; signed values have their sign bit
+// flipped first so negative times sort before positive ones. Values use
+// little-endian fixed-width fields. All functions are pure and thread-safe.
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hooklog::projections::keys {
+
+inline void put_u64_be(std::string& out, std::uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) { b[i] = static_cast<char>(v & 0xFF); v >>= 8; }
+  out.append(b, 8);
+}
+inline std::uint64_t get_u64_be(std::string_view in) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);
+  return v;
+}
+inline void put_i64_be(std::string& out, std::int64_t v) {
+  put_u64_be(out, static_cast<std::uint64_t>(v) ^ (1ull << 63));
+}
+inline std::int64_t get_i64_be(std::string_view in) {
+  return static_cast<std::int64_t>(get_u64_be(in) ^ (1ull << 63));
+}
+
+template <class T>
+inline void put_le(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, aarch64)
+  out.append(b, sizeof(T));
+}
+template <class T>
+inline T get_le(std::string_view in, std::size_t at = 0) {
+  T v{};
+  std::memcpy(&v, in.data() + at, sizeof(T));
+  return v;
+}
+
+inline void put_str16(std::string& out, std::string_view s) {
+  put_le<std::uint16_t>(out, static_cast<std::uint16_t>(s.size()));
+  out.append(s.substr(0, 0xFFFF));
+}
+// Reads a u16-length string at `at` and advances it; nullopt when truncated.
+inline std::optional<std::string_view> get_str16(std::string_view in, std::size_t& at) {
+  if (at + 2 > in.size()) return std::nullopt;
+  auto n = get_le<std::uint16_t>(in, at);
+  if (at + 2 + n > in.size()) return std::nullopt;
+  auto s = in.substr(at + 2, n);
+  at += 2 + n;
+  return s;
+}
+
+// "a\0b" style composite key parts; ids never contain NUL (validated on input).
+inline void put_part(std::string& out, std::string_view s) {
+  out.append(s);
+  out.push_back('\0');
+}
+
+}  // namespace hooklog::projections::keys

@@ -1,0 +1,77 @@
+#pragma once
+// The in-memory subscription matcher: for a normalized event (tenant, mode,
+// type, body) it yields the enabled endpoints whose type patterns and payload
+// filter match. It never scans all endpoints: endpoints are indexed by
+// (tenant, mode), then by exact type (hash map), by type prefix (hash map per
+// prefix length, probing only the lengths that exist) and a wildcard list.
+// The body is parsed at most once per event, and only when a candidate
+// endpoint has a payload filter.
+//
+// It is derived from the subscriptions projection: rebuilt from its state at
+// open and updated as endpoint records apply.
+// Thread safety: none; the runner thread owns it. Views returned by match()
+// are valid until the next upsert/remove/clear.
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "projections/endpoint.hpp"
+
+namespace hooklog::projections {
+
+class matcher {
+ public:
+  matcher() = default;
+  matcher(const matcher&) = delete;
+  matcher& operator=(const matcher&) = delete;
+
+  // Adds or replaces `e`; a disabled endpoint is removed instead.
+  void upsert(const endpoint& e);
+  void remove(std::string_view id);
+  void clear();
+  std::size_t size() const { return by_id_.size(); }
+
+  // Appends the ids of matching endpoints to `out` (cleared first), each once,
+  // in no particular order.
+  void match(std::string_view tenant, bool test_mode, std::string_view type, std::string_view body,
+             std::vector<std::string_view>& out) const;
+
+ private:
+  struct sv_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct entry {
+    std::string id;
+    std::string tenant;
+    bool test_mode = false;
+    std::vector<type_pattern> patterns;
+    payload_filter filter;
+  };
+  using bucket = std::vector<const entry*>;
+  using bucket_map = std::unordered_map<std::string, bucket, sv_hash, std::equal_to<>>;
+  struct mode_index {
+    bucket_map exact;
+    bucket_map prefix;
+    std::map<std::size_t, std::size_t> prefix_length_refs;  // length -> patterns using it
+    std::vector<std::size_t> prefix_lengths;                // keys of the above, ascending
+    bucket any;
+    bool empty() const { return exact.empty() && prefix.empty() && any.empty(); }
+  };
+  struct tenant_index {
+    mode_index modes[2];  // [0] live, [1] test
+  };
+
+  void index(const entry* e);
+  void unindex(const entry* e);
+
+  std::unordered_map<std::string, std::unique_ptr<entry>, sv_hash, std::equal_to<>> by_id_;
+  std::unordered_map<std::string, tenant_index, sv_hash, std::equal_to<>> tenants_;
+  mutable std::vector<const entry*> scratch_;
+};
+
+}  // namespace hooklog::projections

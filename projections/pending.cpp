@@ -1,0 +1,378 @@
+#include "projections/pending.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "projections/attempt.hpp"
+#include "projections/key_codec.hpp"
+
+namespace hooklog::projections {
+
+namespace {
+void due_key(std::string& k, std::int64_t due, std::uint64_t seq, std::string_view ep) {
+  k.clear();
+  keys::put_i64_be(k, due);
+  keys::put_u64_be(k, seq);
+  k.append(ep);
+}
+void ix_key(std::string& k, std::string_view ep, std::uint64_t seq) {
+  k.clear();
+  keys::put_part(k, ep);
+  keys::put_u64_be(k, seq);
+}
+void replay_key(std::string& k, std::string_view replay, std::string_view ep, std::uint64_t seq) {
+  k.clear();
+  keys::put_part(k, replay);
+  keys::put_part(k, ep);
+  keys::put_u64_be(k, seq);
+}
+void ix_value(std::string& v, const pending_item& it) {
+  v.clear();
+  v.push_back(it.parked ? 1 : 0);
+  keys::put_le<std::int64_t>(v, it.due_us);
+  keys::put_le<std::uint32_t>(v, it.attempt);
+  v.append(it.replay_id);
+}
+std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
+  auto nul = key.find('\0');
+  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return std::nullopt;
+  pending_item it;
+  it.endpoint_id = std::string(key.substr(0, nul));
+  it.event_seq = keys::get_u64_be(key.substr(nul + 1));
+  it.parked = v[0] != 0;
+  it.due_us = keys::get_le<std::int64_t>(v, 1);
+  it.attempt = keys::get_le<std::uint32_t>(v, 9);
+  it.replay_id = std::string(v.substr(13));
+  return it;
+}
+std::string dead_to_state(const dead_letter& d) { return to_json(d).dump(); }
+}  // namespace
+
+nlohmann::json to_json(const dead_letter& d) {
+  return {{"endpoint_id", d.endpoint_id}, {"event_seq", d.event_seq}, {"attempts", d.attempts},
+          {"status", d.status},           {"error", d.error},         {"dead_at", d.dead_at},
+          {"attempt_seq", d.attempt_seq}, {"replay_id", d.replay_id}};
+}
+
+nlohmann::json to_json(const pending_item& p) {
+  return {{"endpoint_id", p.endpoint_id}, {"event_seq", p.event_seq}, {"attempt", p.attempt},
+          {"due_at", p.due_us},           {"replay_id", p.replay_id}, {"parked", p.parked}};
+}
+
+result<void> pending::open(state_store& s, lmdb::txn& t) {
+  lmdb::dbi* dbs[] = {&due_, &ix_, &replay_, &dead_, &counts_};
+  auto names = databases();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto d = s.open_db(t, names[i]);
+    if (!d) return d.err();
+    *dbs[i] = *d;
+  }
+  return {};
+}
+
+result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep) {
+  auto it = counts_cache_.find(std::string(ep));
+  if (it != counts_cache_.end()) return &it->second;
+  pending_counts c;
+  auto v = counts_.get(t, ep);
+  if (!v) return v.err();
+  if (*v && (*v)->size() == 24) {
+    c.queued = keys::get_le<std::uint64_t>(**v, 0);
+    c.parked = keys::get_le<std::uint64_t>(**v, 8);
+    c.dead = keys::get_le<std::uint64_t>(**v, 16);
+  }
+  return &counts_cache_.emplace(std::string(ep), c).first->second;
+}
+
+result<void> pending::flush(lmdb::txn& t) {
+  std::string v;
+  for (const auto& [ep, c] : counts_cache_) {
+    if (c.queued == 0 && c.parked == 0 && c.dead == 0) {
+      if (auto d = counts_.del(t, ep); !d) return d.err();
+      continue;
+    }
+    v.clear();
+    keys::put_le(v, c.queued);
+    keys::put_le(v, c.parked);
+    keys::put_le(v, c.dead);
+    if (auto p = counts_.put(t, ep, v); !p) return p;
+  }
+  counts_cache_.clear();
+  return {};
+}
+
+result<void> pending::add(lmdb::txn& t, const pending_item& it) {
+  ix_key(k1_, it.endpoint_id, it.event_seq);
+  ix_value(v1_, it);
+  if (auto p = ix_.put(t, k1_, v1_); !p) return p;
+  if (!it.parked) {
+    due_key(k2_, it.due_us, it.event_seq, it.endpoint_id);
+    v2_.clear();
+    keys::put_le<std::uint32_t>(v2_, it.attempt);
+    v2_.append(it.replay_id);
+    if (auto p = due_.put(t, k2_, v2_); !p) return p;
+  }
+  if (!it.replay_id.empty()) {
+    replay_key(k2_, it.replay_id, it.endpoint_id, it.event_seq);
+    if (auto p = replay_.put(t, k2_, ""); !p) return p;
+  }
+  auto c = cached_counts(t, it.endpoint_id);
+  if (!c) return c.err();
+  ++(it.parked ? (*c)->parked : (*c)->queued);
+  return {};
+}
+
+result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_view ep,
+                                                    std::uint64_t seq) {
+  ix_key(k1_, ep, seq);
+  auto v = ix_.get(t, k1_);
+  if (!v) return v.err();
+  if (!*v) return std::optional<pending_item>{};
+  auto it = decode_ix(k1_, **v);
+  if (auto d = ix_.del(t, k1_); !d) return d.err();
+  if (!it) return std::optional<pending_item>{};
+  if (!it->parked) {
+    due_key(k2_, it->due_us, seq, ep);
+    if (auto d = due_.del(t, k2_); !d) return d.err();
+  }
+  if (!it->replay_id.empty()) {
+    replay_key(k2_, it->replay_id, ep, seq);
+    if (auto d = replay_.del(t, k2_); !d) return d.err();
+  }
+  auto c = cached_counts(t, ep);
+  if (!c) return c.err();
+  auto& n = it->parked ? (*c)->parked : (*c)->queued;
+  if (n > 0) --n;
+  return it;
+}
+
+result<void> pending::apply(lmdb::txn& t, const record_view& r) {
+  switch (r.kind) {
+    case record_kind::event_received: {
+      if (r.flags & record_flags::kNoDelivery) return {};
+      subs_.match_index().match(r.tenant, (r.flags & record_flags::kTestMode) != 0, r.type, r.body,
+                                matches_);
+      pending_item it;
+      it.due_us = r.recorded_at;
+      it.event_seq = r.seq;
+      for (auto ep : matches_) {
+        it.endpoint_id.assign(ep);
+        if (auto a = add(t, it); !a) return a;
+      }
+      return {};
+    }
+    case record_kind::delivery_attempt: return on_attempt(t, r);
+    case record_kind::replay_progressed: return on_replay(t, r);
+    case record_kind::replay_cancelled: return on_replay_cancelled(t, r);
+    case record_kind::endpoint_disabled:
+    case record_kind::endpoint_enabled:
+    case record_kind::endpoint_deleted: return on_endpoint(t, r);
+    default: return {};
+  }
+}
+
+result<void> pending::on_attempt(lmdb::txn& t, const record_view& r) {
+  auto a = attempt_from_json(r.body);
+  if (!a) return {};
+  std::string ep = r.entity_id.empty() ? a->endpoint_id : std::string(r.entity_id);
+  std::uint64_t seq = r.ref_seq ? r.ref_seq : a->event_seq;
+  auto old = remove(t, ep, seq);
+  if (!old) return old.err();
+  std::string replay = !a->replay_id.empty() ? a->replay_id : (*old ? (*old)->replay_id : "");
+  if (a->success) return {};
+  if (a->is_dead()) {
+    dead_letter d{ep, seq, a->attempt, a->status, a->error, r.recorded_at, r.seq, replay};
+    ix_key(k1_, ep, seq);
+    if (auto p = dead_.put(t, k1_, dead_to_state(d)); !p) return p;
+    auto c = cached_counts(t, ep);
+    if (!c) return c.err();
+    ++(*c)->dead;
+    return {};
+  }
+  auto st = subs_.endpoint_status(ep);
+  if (st == subscriptions::status::absent) return {};
+  pending_item it{*a->next_attempt_at, ep, seq, a->attempt + 1, replay,
+                  st == subscriptions::status::disabled};
+  return add(t, it);
+}
+
+result<void> pending::on_replay(lmdb::txn& t, const record_view& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_object()) return {};
+  auto ep_it = j.find("endpoint_id");
+  auto rid_it = j.find("replay_id");
+  auto sch = j.find("scheduled");
+  if (ep_it == j.end() || !ep_it->is_string() || sch == j.end() || !sch->is_array()) return {};
+  std::string ep = ep_it->get<std::string>();
+  auto st = subs_.endpoint_status(ep);
+  if (st == subscriptions::status::absent) return {};
+  pending_item it;
+  it.endpoint_id = ep;
+  it.due_us = r.recorded_at;
+  it.replay_id = rid_it != j.end() && rid_it->is_string() ? rid_it->get<std::string>()
+                                                          : std::string(r.entity_id);
+  it.parked = st == subscriptions::status::disabled;
+  for (const auto& s : *sch) {
+    if (!s.is_number_unsigned()) continue;
+    it.event_seq = s.get<std::uint64_t>();
+    ix_key(k1_, ep, it.event_seq);
+    auto v = ix_.get(t, k1_);
+    if (!v) return v.err();
+    if (*v) continue;  // already queued: that delivery serves the replay too
+    if (auto a = add(t, it); !a) return a;
+  }
+  return {};
+}
+
+result<void> pending::on_replay_cancelled(lmdb::txn& t, const record_view& r) {
+  std::string rid(r.entity_id);
+  if (auto j = nlohmann::json::parse(r.body, nullptr, false); j.is_object())
+    if (auto it = j.find("replay_id"); it != j.end() && it->is_string()) rid = it->get<std::string>();
+  if (rid.empty()) return {};
+  std::string prefix;
+  keys::put_part(prefix, rid);
+  std::vector<std::pair<std::string, std::uint64_t>> victims;
+  {
+    auto c = lmdb::cursor::open(t, replay_);
+    if (!c) return c.err();
+    for (auto kv = c->seek(prefix);; kv = c->next()) {
+      if (!kv) return kv.err();
+      if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+      auto rest = (*kv)->first.substr(prefix.size());
+      auto nul = rest.find('\0');
+      if (nul == std::string_view::npos || rest.size() != nul + 9) continue;
+      victims.emplace_back(std::string(rest.substr(0, nul)), keys::get_u64_be(rest.substr(nul + 1)));
+    }
+  }
+  for (const auto& [ep, seq] : victims) {
+    auto x = remove(t, ep, seq);
+    if (!x) return x.err();
+  }
+  return {};
+}
+
+result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
+  std::string ep(r.entity_id);
+  std::string prefix;
+  keys::put_part(prefix, ep);
+  std::vector<pending_item> items;
+  {
+    auto c = lmdb::cursor::open(t, ix_);
+    if (!c) return c.err();
+    for (auto kv = c->seek(prefix);; kv = c->next()) {
+      if (!kv) return kv.err();
+      if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+      if (auto it = decode_ix((*kv)->first, (*kv)->second)) items.push_back(std::move(*it));
+    }
+  }
+  for (auto& it : items) {
+    if (r.kind == record_kind::endpoint_disabled && it.parked) continue;
+    if (r.kind == record_kind::endpoint_enabled && !it.parked) continue;
+    auto x = remove(t, ep, it.event_seq);
+    if (!x) return x.err();
+    if (r.kind == record_kind::endpoint_deleted) continue;
+    it.parked = r.kind == record_kind::endpoint_disabled;
+    if (!it.parked) it.due_us = std::max(it.due_us, r.recorded_at);
+    if (auto a = add(t, it); !a) return a;
+  }
+  return {};
+}
+
+result<std::vector<pending_item>> pending::due_items(lmdb::txn& t, std::int64_t now_us,
+                                                     std::size_t limit) const {
+  std::vector<pending_item> out;
+  auto c = lmdb::cursor::open(t, due_);
+  if (!c) return c.err();
+  for (auto kv = c->first(); out.size() < limit; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    auto k = (*kv)->first;
+    auto v = (*kv)->second;
+    if (k.size() < 16 || v.size() < 4) continue;
+    pending_item it;
+    it.due_us = keys::get_i64_be(k);
+    if (it.due_us > now_us) break;
+    it.event_seq = keys::get_u64_be(k.substr(8));
+    it.endpoint_id = std::string(k.substr(16));
+    it.attempt = keys::get_le<std::uint32_t>(v, 0);
+    it.replay_id = std::string(v.substr(4));
+    out.push_back(std::move(it));
+  }
+  return out;
+}
+
+result<std::optional<std::int64_t>> pending::next_due(lmdb::txn& t) const {
+  auto c = lmdb::cursor::open(t, due_);
+  if (!c) return c.err();
+  auto kv = c->first();
+  if (!kv) return kv.err();
+  if (!*kv || (*kv)->first.size() < 8) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>(keys::get_i64_be((*kv)->first));
+}
+
+result<std::optional<pending_item>> pending::find(lmdb::txn& t, std::string_view ep,
+                                                  std::uint64_t seq) const {
+  std::string k;
+  ix_key(k, ep, seq);
+  auto v = ix_.get(t, k);
+  if (!v) return v.err();
+  if (!*v) return std::optional<pending_item>{};
+  return decode_ix(k, **v);
+}
+
+result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_view ep,
+                                                     std::uint64_t after_seq, std::size_t limit) const {
+  std::vector<pending_item> out;
+  std::string prefix, start;
+  keys::put_part(prefix, ep);
+  ix_key(start, ep, after_seq + 1);
+  auto c = lmdb::cursor::open(t, ix_);
+  if (!c) return c.err();
+  for (auto kv = c->seek(start); out.size() < limit; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    if (auto it = decode_ix((*kv)->first, (*kv)->second)) out.push_back(std::move(*it));
+  }
+  return out;
+}
+
+result<pending_counts> pending::counts(lmdb::txn& t, std::string_view ep) const {
+  pending_counts c;
+  auto v = counts_.get(t, ep);
+  if (!v) return v.err();
+  if (*v && (*v)->size() == 24) {
+    c.queued = keys::get_le<std::uint64_t>(**v, 0);
+    c.parked = keys::get_le<std::uint64_t>(**v, 8);
+    c.dead = keys::get_le<std::uint64_t>(**v, 16);
+  }
+  return c;
+}
+
+result<std::vector<dead_letter>> pending::dead_letters(lmdb::txn& t, std::string_view ep,
+                                                       std::uint64_t after_seq, std::size_t limit) const {
+  std::vector<dead_letter> out;
+  std::string prefix, start;
+  keys::put_part(prefix, ep);
+  ix_key(start, ep, after_seq + 1);
+  auto c = lmdb::cursor::open(t, dead_);
+  if (!c) return c.err();
+  for (auto kv = c->seek(start); out.size() < limit; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    auto j = nlohmann::json::parse((*kv)->second, nullptr, false);
+    if (!j.is_object()) continue;
+    dead_letter d;
+    d.endpoint_id = j.value("endpoint_id", std::string());
+    d.event_seq = j.value("event_seq", std::uint64_t{0});
+    d.attempts = j.value("attempts", 0u);
+    d.status = j.value("status", 0);
+    d.error = j.value("error", std::string());
+    d.dead_at = j.value("dead_at", std::int64_t{0});
+    d.attempt_seq = j.value("attempt_seq", std::uint64_t{0});
+    d.replay_id = j.value("replay_id", std::string());
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace hooklog::projections

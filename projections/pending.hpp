@@ -1,0 +1,123 @@
+#pragma once
+// The pending-deliveries projection: the dispatcher's durable work queue.
+//
+// One item per (endpoint, event) that must still be delivered: its due time,
+// attempt number and replay marker. Applied records:
+//   event_received    (unless record_flags::kNoDelivery) one item per matching
+//                     enabled endpoint (subscriptions' matcher, as of this record):
+//                     due = the record's recorded_at, attempt 1.
+//   replay_progressed body {"replay_id","endpoint_id","scheduled":[event seqs],"scanned_to"}:
+//                     one item per scheduled seq (due = recorded_at, attempt 1, the replay
+//                     marker), unless that (endpoint, event) is already queued.
+//   replay_cancelled  removes the still-queued items of that replay (entity id or
+//                     body "replay_id").
+//   delivery_attempt  (attempt.hpp) removes the item; on failure with a next
+//                     attempt, re-queues it with attempt + 1 at next_attempt_at; when
+//                     the attempt is the last (dead_letter, or no next_attempt_at) the
+//                     item moves to the dead letters.
+//   endpoint_disabled parks the endpoint's items: they stay in the queue's index but
+//                     leave the due order, so the dispatcher never sees them.
+//   endpoint_enabled  un-parks them, due at max(their due time, the record's time).
+//   endpoint_deleted  drops the endpoint's queued and parked items (the log keeps the
+//                     events; a replay can schedule them again). Dead letters stay.
+// Items for an endpoint that is disabled when they are created are parked;
+// for an unknown endpoint they are not created.
+//
+// Databases:
+//   "pending_due"    due_us (i64 BE, sign flipped) | event seq (u64 BE) | endpoint id
+//                    -> attempt u32 LE | replay id
+//   "pending_ix"     endpoint id \0 | event seq (u64 BE)
+//                    -> parked u8 | due_us i64 LE | attempt u32 LE | replay id
+//   "pending_replay" replay id \0 endpoint id \0 | event seq (u64 BE) -> ""
+//   "dead_letters"   endpoint id \0 | event seq (u64 BE) -> JSON {"endpoint_id","event_seq",
+//                    "attempts","status","error","dead_at","attempt_seq","replay_id"}
+//   "pending_counts" endpoint id -> queued u64 LE | parked u64 LE | dead u64 LE
+//                    (absent when all three are zero)
+//
+// The dispatcher reads with due_items()/next_due(); an item stays queued until
+// the attempt record about it is applied, so the dispatcher tracks what it has
+// in flight itself.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "projections/projection.hpp"
+#include "projections/subscriptions.hpp"
+
+namespace hooklog::projections {
+
+struct pending_item {
+  std::int64_t due_us = 0;
+  std::string endpoint_id;
+  std::uint64_t event_seq = 0;
+  std::uint32_t attempt = 1;
+  std::string replay_id;
+  bool parked = false;
+};
+
+struct pending_counts {
+  std::uint64_t queued = 0, parked = 0, dead = 0;
+};
+
+struct dead_letter {
+  std::string endpoint_id;
+  std::uint64_t event_seq = 0;
+  std::uint32_t attempts = 0;
+  int status = 0;
+  std::string error;
+  std::int64_t dead_at = 0;
+  std::uint64_t attempt_seq = 0;
+  std::string replay_id;
+};
+nlohmann::json to_json(const dead_letter& d);
+nlohmann::json to_json(const pending_item& p);
+
+class pending final : public projection {
+ public:
+  static constexpr const char* kName = "pending";
+  explicit pending(const subscriptions& subs) : subs_(subs) {}
+  const char* name() const override { return kName; }
+  std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
+  std::vector<std::string> databases() const override {
+    return {"pending_due", "pending_ix", "pending_replay", "dead_letters", "pending_counts"};
+  }
+  result<void> open(state_store& s, lmdb::txn& t) override;
+  result<void> apply(lmdb::txn& t, const record_view& r) override;
+  result<void> flush(lmdb::txn& t) override;
+  void discard() override { counts_cache_.clear(); }
+
+  // Reads; any thread, caller's read txn.
+  // Up to `limit` queued items with due <= now_us, earliest first.
+  result<std::vector<pending_item>> due_items(lmdb::txn& t, std::int64_t now_us, std::size_t limit) const;
+  // The earliest due time of any queued item (parked ones excluded).
+  result<std::optional<std::int64_t>> next_due(lmdb::txn& t) const;
+  result<std::optional<pending_item>> find(lmdb::txn& t, std::string_view endpoint_id,
+                                           std::uint64_t event_seq) const;
+  // One endpoint's queued and parked items in event order, event seq > after_seq.
+  result<std::vector<pending_item>> items_for(lmdb::txn& t, std::string_view endpoint_id,
+                                              std::uint64_t after_seq, std::size_t limit) const;
+  result<pending_counts> counts(lmdb::txn& t, std::string_view endpoint_id) const;
+  result<std::vector<dead_letter>> dead_letters(lmdb::txn& t, std::string_view endpoint_id,
+                                                std::uint64_t after_seq, std::size_t limit) const;
+
+ private:
+  result<void> add(lmdb::txn& t, const pending_item& it);
+  result<std::optional<pending_item>> remove(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
+  result<void> on_attempt(lmdb::txn& t, const record_view& r);
+  result<void> on_replay(lmdb::txn& t, const record_view& r);
+  result<void> on_replay_cancelled(lmdb::txn& t, const record_view& r);
+  result<void> on_endpoint(lmdb::txn& t, const record_view& r);
+  result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
+
+  const subscriptions& subs_;
+  lmdb::dbi due_, ix_, replay_, dead_, counts_;
+  std::unordered_map<std::string, pending_counts> counts_cache_;
+  std::vector<std::string_view> matches_;
+  std::string k1_, k2_, v1_, v2_;
+};
+
+}  // namespace hooklog::projections

@@ -1,0 +1,296 @@
+#include "projections/runner.hpp"
+
+#include <algorithm>
+
+#include "projections/key_codec.hpp"
+#include "projections/proj_errc.hpp"
+
+namespace hooklog::projections {
+
+projection_runner::projection_runner(const event_log& log, runner_options opts)
+    : log_(log), opts_(std::move(opts)) {}
+
+result<std::unique_ptr<projection_runner>> projection_runner::open(const event_log& log,
+                                                                   runner_options opts) {
+  std::unique_ptr<projection_runner> r(new projection_runner(log, std::move(opts)));
+  if (auto o = r->open_impl(); !o) return o.err();
+  return r;
+}
+
+result<void> projection_runner::open_impl() {
+  if (opts_.batch_records == 0) opts_.batch_records = 1;
+  auto s = state_store::open({.dir = opts_.state_dir, .map_size = opts_.map_size});
+  if (!s) return s.err();
+  store_ = std::move(*s);
+  subs_ = std::make_unique<subscriptions>();
+  timelines_ = std::make_unique<timelines>();
+  pending_ = std::make_unique<pending>(*subs_);
+  stats_ = std::make_unique<stats>();
+  all_ = {subs_.get(), timelines_.get(), pending_.get(), stats_.get()};
+  cp_.assign(all_.size(), 0);
+
+  auto t = store_->begin_write();
+  if (!t) return t.err();
+  auto c = store_->open_db(*t, "checkpoints");
+  if (!c) return c.err();
+  checkpoints_ = *c;
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    if (auto o = all_[i]->open(*store_, *t); !o) return o;
+    auto v = checkpoints_.get(*t, all_[i]->name());
+    if (!v) return v.err();
+    if (*v && (*v)->size() == 8) cp_[i] = keys::get_u64_be(**v);
+  }
+  if (auto cm = t->commit(); !cm) return cm;
+
+  // A projection must never be behind what it depends on (it would read its
+  // dependency's future); state written by an older layout could be. Reset the
+  // dependency then: it catches up alongside.
+  std::vector<std::size_t> stale;
+  for (std::size_t i = 0; i < all_.size(); ++i)
+    for (const auto& d : all_[i]->depends_on())
+      for (std::size_t j = 0; j < all_.size(); ++j)
+        if (d == all_[j]->name() && cp_[j] > cp_[i]) stale.push_back(j);
+  // A state env ahead of the log (the log was replaced): rebuild everything.
+  for (std::size_t i = 0; i < all_.size(); ++i)
+    if (cp_[i] > log_.committed_seq()) stale.push_back(i);
+  if (!stale.empty()) {
+    std::lock_guard g(apply_mutex_);
+    if (auto r = reset(stale); !r) return r;
+  }
+  if (auto r = reload(); !r) return r;
+  publish_applied();
+  last_sync_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+projection_runner::~projection_runner() {
+  stop();
+  if (store_) (void)store_->sync();
+}
+
+std::vector<std::string> projection_runner::names() const {
+  std::vector<std::string> n;
+  for (auto* p : all_) n.emplace_back(p->name());
+  return n;
+}
+
+std::optional<std::uint64_t> projection_runner::checkpoint(std::string_view name) const {
+  std::lock_guard g(apply_mutex_);
+  for (std::size_t i = 0; i < all_.size(); ++i)
+    if (name == all_[i]->name()) return cp_[i];
+  return std::nullopt;
+}
+
+std::uint64_t projection_runner::lag() const {
+  auto c = log_.committed_seq();
+  auto a = applied_seq();
+  return c > a ? c - a : 0;
+}
+
+bool projection_runner::wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const {
+  std::unique_lock g(applied_mutex_);
+  return applied_cv_.wait_for(g, timeout, [&] { return applied_seq() >= seq; });
+}
+
+std::optional<error> projection_runner::last_error() const {
+  std::lock_guard g(error_mutex_);
+  return last_error_;
+}
+
+void projection_runner::publish_applied() {
+  std::uint64_t m = *std::min_element(cp_.begin(), cp_.end());
+  {
+    std::lock_guard g(applied_mutex_);
+    applied_.store(m, std::memory_order_release);
+  }
+  applied_cv_.notify_all();
+}
+
+result<void> projection_runner::reload() {
+  auto t = store_->begin_read();
+  if (!t) return t.err();
+  for (auto* p : all_) {
+    p->discard();
+    if (auto r = p->load(*t); !r) return r;
+  }
+  return {};
+}
+
+result<void> projection_runner::reset(const std::vector<std::size_t>& which) {
+  auto t = store_->begin_write();
+  if (!t) return t.err();
+  std::string zero;
+  keys::put_u64_be(zero, 0);
+  for (std::size_t i : which) {
+    for (const auto& name : all_[i]->databases()) {
+      auto d = store_->db(name);
+      if (!d) return make_error(proj_errc::state_failure, "database " + name + " is not open");
+      if (auto r = d->drop(*t); !r) return r;
+    }
+    if (auto r = checkpoints_.put(*t, all_[i]->name(), zero); !r) return r;
+  }
+  if (auto r = t->commit(); !r) return r;
+  for (std::size_t i : which) cp_[i] = 0;
+  dirty_ = true;
+  if (auto r = reload(); !r) return r;
+  publish_applied();
+  return {};
+}
+
+result<void> projection_runner::rebuild(std::string_view name) {
+  std::vector<std::size_t> which;
+  auto add = [&](auto& self, std::string_view n) -> bool {
+    for (std::size_t i = 0; i < all_.size(); ++i) {
+      if (n != all_[i]->name()) continue;
+      if (std::find(which.begin(), which.end(), i) == which.end()) which.push_back(i);
+      for (const auto& d : all_[i]->depends_on()) self(self, d);
+      return true;
+    }
+    return false;
+  };
+  if (name == "all") {
+    for (std::size_t i = 0; i < all_.size(); ++i) which.push_back(i);
+  } else if (!add(add, name)) {
+    return make_error(proj_errc::unknown_projection,
+                      "unknown projection '" + std::string(name) +
+                          "' (subscriptions, timelines, pending, stats, all)");
+  }
+  {
+    std::lock_guard g(apply_mutex_);
+    if (auto r = reset(which); !r) return r;
+  }
+  const std::uint64_t target = log_.committed_seq();
+  bool running;
+  {
+    std::lock_guard g(thread_mutex_);
+    running = thread_.joinable();
+  }
+  if (running) {
+    while (!wait_applied(target, std::chrono::seconds(1)))
+      if (stopping_.load()) return make_error(proj_errc::stopped, "runner stopped during rebuild");
+    return {};
+  }
+  auto r = catch_up(target);
+  if (!r) return r.err();
+  return {};
+}
+
+result<std::uint64_t> projection_runner::catch_up(std::uint64_t up_to, std::size_t max_batches) {
+  std::uint64_t total = 0;
+  for (std::size_t b = 0; b < max_batches; ++b) {
+    auto n = apply_batch(up_to);
+    if (!n) return n.err();
+    if (*n == 0) break;
+    total += *n;
+  }
+  maybe_sync(false);
+  return total;
+}
+
+result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
+  std::lock_guard g(apply_mutex_);
+  const std::uint64_t low = *std::min_element(cp_.begin(), cp_.end());
+  const std::uint64_t committed = std::min(log_.committed_seq(), up_to);
+  if (low >= committed) return std::uint64_t{0};
+  const std::uint64_t from = low + 1;
+  const std::uint64_t to = std::min(committed, low + opts_.batch_records);
+
+  lmdb::txn wt;
+  auto fail = [&](error e) -> result<std::uint64_t> {
+    wt.abort();
+    for (auto* p : all_) p->discard();
+    {
+      std::lock_guard eg(error_mutex_);
+      last_error_ = e;
+    }
+    (void)reload();  // memory back to the committed state
+    return e;
+  };
+
+  {
+    auto t = store_->begin_write();
+    if (!t) return fail(t.err());
+    wt = std::move(*t);
+  }
+  auto* t = &wt;
+  std::optional<error> apply_error;
+  std::uint64_t last = 0, n = 0;
+  const std::uint64_t fail_after = fail_after_.exchange(UINT64_MAX);
+  const std::size_t count = all_.size();
+  auto read = log_.for_each(from, to, [&](const record_view& r) {
+    if (n == fail_after) {
+      apply_error = make_error(proj_errc::state_failure, "injected batch failure (test hook)");
+      return false;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      if (r.seq <= cp_[i]) continue;
+      if (auto a = all_[i]->apply(*t, r); !a) {
+        apply_error = a.err();
+        return false;
+      }
+    }
+    last = r.seq;
+    ++n;
+    return true;
+  });
+  if (!read) return fail(read.err());
+  if (apply_error) return fail(*apply_error);
+  if (n == 0) return std::uint64_t{0};
+  for (auto* p : all_)
+    if (auto f = p->flush(*t); !f) return fail(f.err());
+  std::string v;
+  keys::put_u64_be(v, last);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (cp_[i] >= last) continue;
+    if (auto p = checkpoints_.put(*t, all_[i]->name(), v); !p) return fail(p.err());
+  }
+  if (auto c = t->commit(); !c) return fail(c.err());
+  for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
+  dirty_ = true;
+  publish_applied();
+  return n;
+}
+
+void projection_runner::maybe_sync(bool force) {
+  std::lock_guard g(apply_mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (!dirty_ || (!force && now - last_sync_ < opts_.sync_interval)) return;
+  (void)store_->sync();
+  dirty_ = false;
+  last_sync_ = now;
+}
+
+void projection_runner::start() {
+  std::lock_guard g(thread_mutex_);
+  if (thread_.joinable()) return;
+  stopping_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void projection_runner::stop() {
+  std::lock_guard g(thread_mutex_);
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  thread_.join();
+  maybe_sync(true);
+}
+
+void projection_runner::run() {
+  while (!stopping_.load()) {
+    auto n = apply_batch(UINT64_MAX);
+    if (!n) {
+      auto until = std::chrono::steady_clock::now() + opts_.retry_pause;
+      while (!stopping_.load() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    if (*n > 0) {
+      maybe_sync(false);
+      continue;
+    }
+    maybe_sync(false);
+    log_.wait_for_commit_after(applied_seq(), opts_.idle_wait);
+  }
+}
+
+}  // namespace hooklog::projections

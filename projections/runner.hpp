@@ -1,0 +1,137 @@
+#pragma once
+// The projection runner: feeds every projection the log records after its
+// checkpoint, in sequence order, and commits the projections' state together
+// with their new checkpoints in one write transaction of the state environment
+// (`<data dir>/state`, see state_store.hpp), so state and checkpoint can never
+// disagree, whatever crashes.
+//
+// Order: subscriptions, timelines, pending, stats. For each record every
+// projection whose checkpoint is below the record's seq applies it, in that
+// order, so pending matches an event against the endpoints as of that record.
+//
+// Following: start() spawns one thread that catches up, then blocks in
+// event_log::wait_for_commit_after() (a condition variable the log signals on
+// every commit: no polling and no gap between a commit and the runner seeing
+// it). Batches hold at most batch_records records. The state is synced every
+// sync_interval when something was applied, and on stop.
+//
+// Rebuild: rebuild(name) drops the named projection's databases, and those of
+// the projections it depends on (pending depends on subscriptions: rebuilding
+// pending alone from 0 would match old events against today's endpoints),
+// resets their checkpoints to 0 in the same transaction, and catches them up
+// from sequence 1. "all" rebuilds everything. A rebuild that is killed midway
+// resumes from its checkpoint like any catch-up.
+//
+// A failed batch (an LMDB error) is rolled back, the projections' in-memory
+// state is reloaded from the committed state, and the batch is retried after a
+// pause; last_error() reports it.
+//
+// Thread safety: every public member may be called from any thread.
+// catch_up() and rebuild() serialise with the runner thread (batch by batch).
+// The projection objects and the store live as long as the runner; their read
+// members take the caller's read transaction (store().begin_read()).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/event_log.hpp"
+#include "projections/pending.hpp"
+#include "projections/projection.hpp"
+#include "projections/state_store.hpp"
+#include "projections/stats.hpp"
+#include "projections/subscriptions.hpp"
+#include "projections/timelines.hpp"
+
+namespace hooklog::projections {
+
+struct runner_options {
+  std::string state_dir;  // `<data dir>/state`
+  std::size_t batch_records = 20'000;
+  std::chrono::milliseconds sync_interval{1000};
+  std::chrono::milliseconds idle_wait{100};  // bounds how long stop() waits for the thread
+  std::chrono::milliseconds retry_pause{1000};
+  std::size_t map_size = 1ull << 40;
+};
+
+class projection_runner {
+ public:
+  static result<std::unique_ptr<projection_runner>> open(const event_log& log, runner_options opts);
+  ~projection_runner();  // stop() and a final sync
+  projection_runner(const projection_runner&) = delete;
+  projection_runner& operator=(const projection_runner&) = delete;
+
+  void start();
+  void stop();
+
+  // Applies committed records synchronously, up to `up_to` (inclusive) and at
+  // most `max_batches` batches. Returns the number of records read.
+  result<std::uint64_t> catch_up(std::uint64_t up_to = UINT64_MAX,
+                                 std::size_t max_batches = SIZE_MAX);
+  // Drops and rebuilds `name` ("subscriptions", "timelines", "pending", "stats",
+  // or "all") and its dependencies, then catches up to the log's committed seq
+  // (waits for the runner thread when it is running).
+  result<void> rebuild(std::string_view name);
+  std::vector<std::string> names() const;
+
+  // Every projection has applied every record up to here.
+  std::uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }
+  std::optional<std::uint64_t> checkpoint(std::string_view name) const;
+  std::uint64_t lag() const;  // log committed seq - applied seq
+  // true when applied_seq() >= seq before the timeout (read-your-writes).
+  bool wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
+  std::optional<error> last_error() const;
+
+  state_store& store() { return *store_; }
+  const subscriptions& subs() const { return *subs_; }
+  const timelines& timeline() const { return *timelines_; }
+  const pending& queue() const { return *pending_; }
+  const stats& delivery() const { return *stats_; }
+
+  // Test hook: the next batch fails (and is rolled back) after applying n records.
+  void fail_next_batch_after(std::uint64_t n) { fail_after_.store(n); }
+
+ private:
+  projection_runner(const event_log& log, runner_options opts);
+  result<void> open_impl();
+  result<void> reset(const std::vector<std::size_t>& which);
+  result<void> reload();
+  // One batch; returns records read (0 = nothing to do).
+  result<std::uint64_t> apply_batch(std::uint64_t up_to);
+  void publish_applied();
+  void run();
+  void maybe_sync(bool force);
+
+  const event_log& log_;
+  runner_options opts_;
+  std::unique_ptr<state_store> store_;
+  lmdb::dbi checkpoints_;
+  std::unique_ptr<subscriptions> subs_;
+  std::unique_ptr<timelines> timelines_;
+  std::unique_ptr<pending> pending_;
+  std::unique_ptr<stats> stats_;
+  std::vector<projection*> all_;  // in apply order
+
+  mutable std::mutex apply_mutex_;  // one batch / reset / sync at a time
+  std::vector<std::uint64_t> cp_; // checkpoints, guarded by apply_mutex_ (read under it)
+  std::atomic<std::uint64_t> applied_{0};
+  mutable std::mutex applied_mutex_;
+  mutable std::condition_variable applied_cv_;
+  mutable std::mutex error_mutex_;
+  std::optional<error> last_error_;
+  std::atomic<std::uint64_t> fail_after_{UINT64_MAX};
+
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::mutex thread_mutex_;
+  std::chrono::steady_clock::time_point last_sync_{};  // guarded by apply_mutex_
+  bool dirty_ = false;                                  // guarded by apply_mutex_
+};
+
+}  // namespace hooklog::projections

@@ -1,0 +1,37 @@
+#include "projections/state_store.hpp"
+
+#include <filesystem>
+
+#include "projections/proj_errc.hpp"
+
+namespace hooklog::projections {
+
+result<std::unique_ptr<state_store>> state_store::open(const state_options& opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.dir, ec);
+  if (ec) return make_error(proj_errc::state_failure, "create " + opts.dir + ": " + ec.message());
+  std::unique_ptr<state_store> s(new state_store(opts));
+  auto e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, opts.map_size, opts.max_dbs);
+  if (!e) return e.err();
+  s->env_ = std::move(*e);
+  return s;
+}
+
+state_store::~state_store() {
+  if (env_.handle()) (void)env_.sync(true);
+}
+
+result<lmdb::dbi> state_store::open_db(lmdb::txn& t, const std::string& name) {
+  auto d = lmdb::dbi::open(t, name.c_str(), MDB_CREATE);
+  if (!d) return d;
+  dbs_[name] = *d;
+  return d;
+}
+
+std::optional<lmdb::dbi> state_store::db(const std::string& name) const {
+  auto it = dbs_.find(name);
+  if (it == dbs_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace hooklog::projections

@@ -1,0 +1,64 @@
+#pragma once
+// The timelines projection: per entity, the ordered status transitions.
+//
+// An event_received record with an entity (kind, id) and a status_to adds one
+// transition {from, to, occurred_at, recorded_at, seq, out_of_order}.
+// Transitions are ordered by (occurred_at, seq). "from" is the record's
+// status_from, or when empty the entity's status just before this transition
+// in that order. An arrival that occurred earlier than the entity's latest
+// known transition is placed by its occurred time and flagged out_of_order;
+// it is never dropped, and it does not change the entity's current status.
+//
+// Entities are keyed by (tenant, kind, id): two tenants' "order 42" are
+// different entities, and a tenant key can only ever read its own.
+//
+// Databases:
+//   "tl_transitions"  tenant \0 kind \0 id \0 | occurred_at (i64 BE, sign flipped) | seq (u64 BE)
+//                     -> flags u8 (1 = out of order) | recorded_at i64 LE | from (u16 len) | to (u16 len)
+//   "tl_last"         tenant \0 kind \0 id -> occurred_at i64 LE | seq u64 LE | status (u16 len)
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "projections/projection.hpp"
+
+namespace hooklog::projections {
+
+struct transition {
+  std::string from, to;
+  std::int64_t occurred_at = 0, recorded_at = 0;
+  std::uint64_t seq = 0;
+  bool out_of_order = false;
+};
+
+struct timeline {
+  std::string tenant, kind, id;
+  std::string current_status;  // "to" of the latest transition by occurred time
+  std::vector<transition> transitions;
+};
+// {"kind","id","tenant","status","transitions":[{"from","to","occurred_at","recorded_at","seq","out_of_order"}]}
+// with times in RFC 3339.
+nlohmann::json to_json(const timeline& t);
+
+class timelines final : public projection {
+ public:
+  static constexpr const char* kName = "timelines";
+  const char* name() const override { return kName; }
+  std::vector<std::string> databases() const override { return {"tl_transitions", "tl_last"}; }
+  result<void> open(state_store& s, lmdb::txn& t) override;
+  result<void> apply(lmdb::txn& t, const record_view& r) override;
+
+  // Any thread, caller's read txn. nullopt when the entity has no transition.
+  // At most `limit` transitions, from the earliest.
+  result<std::optional<timeline>> get(lmdb::txn& t, std::string_view tenant, std::string_view kind,
+                                      std::string_view id, std::size_t limit = SIZE_MAX) const;
+
+ private:
+  lmdb::dbi transitions_, last_;
+  std::string key_, value_;
+};
+
+}  // namespace hooklog::projections

@@ -1,0 +1,155 @@
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "projections/endpoint.hpp"
+#include "projections/matcher.hpp"
+#include "projections/proj_errc.hpp"
+
+using namespace hooklog::projections;
+using nlohmann::json;
+
+namespace {
+endpoint ep(const std::string& id, const std::string& tenant, json events, json filter = nullptr,
+            const std::string& mode = "live") {
+  json j = {{"id", id}, {"url", "https://x.test/" + id}, {"events", events}, {"tenant", tenant},
+            {"mode", mode}};
+  if (!filter.is_null()) j["filter"] = filter;
+  auto e = endpoint_from_json(j);
+  if (!e) FAIL(e.err().what());
+  return *e;
+}
+std::vector<std::string> match(const matcher& m, const std::string& tenant, const std::string& type,
+                               json body = json::object(), bool test = false) {
+  std::vector<std::string_view> out;
+  m.match(tenant, test, type, body.dump(), out);
+  std::vector<std::string> s(out.begin(), out.end());
+  std::sort(s.begin(), s.end());
+  return s;
+}
+using V = std::vector<std::string>;
+}  // namespace
+
+TEST_CASE("type patterns: exact, *, prefix glob") {
+  matcher m;
+  m.upsert(ep("exact", "t1", {"order_new"}));
+  m.upsert(ep("all", "t1", {"*"}));
+  m.upsert(ep("jobs", "t1", {"job.*"}));
+  m.upsert(ep("upd", "t1", {"order_update:*", "folio_update"}));
+  m.upsert(ep("dup", "t1", {"job.*", "job.created", "*"}));
+
+  CHECK(match(m, "t1", "order_new") == V{"all", "dup", "exact"});
+  CHECK(match(m, "t1", "job.created") == V{"all", "dup", "jobs"});
+  CHECK(match(m, "t1", "job.pickup.updated") == V{"all", "dup", "jobs"});
+  CHECK(match(m, "t1", "jobs") == V{"all", "dup"});  // "job.*" needs the dot
+  CHECK(match(m, "t1", "order_update:assign_driver") == V{"all", "dup", "upd"});
+  CHECK(match(m, "t1", "folio_update") == V{"all", "dup", "upd"});
+  CHECK(match(m, "t1", "order_new_x") == V{"all", "dup"});
+}
+
+TEST_CASE("tenant and mode isolation") {
+  matcher m;
+  m.upsert(ep("a-live", "a", {"*"}));
+  m.upsert(ep("a-test", "a", {"*"}, nullptr, "test"));
+  m.upsert(ep("b-live", "b", {"order_new"}));
+  CHECK(match(m, "a", "order_new") == V{"a-live"});
+  CHECK(match(m, "a", "order_new", json::object(), true) == V{"a-test"});
+  CHECK(match(m, "b", "order_new") == V{"b-live"});
+  CHECK(match(m, "b", "order_new", json::object(), true).empty());
+  CHECK(match(m, "c", "order_new").empty());
+}
+
+TEST_CASE("payload filter conditions") {
+  matcher m;
+  m.upsert(ep("eq", "t", {"*"}, {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}}));
+  m.upsert(ep("neq", "t", {"*"}, {{"all", {{{"path", "/data/status"}, {"op", "neq"}, {"value", "COMPLETED"}}}}}));
+  m.upsert(ep("in", "t", {"*"}, {{"all", {{{"path", "/data/status"}, {"op", "in"}, {"value", {"A", "B"}}}}}}));
+  m.upsert(ep("exists", "t", {"*"}, {{"all", {{{"path", "/data/driver"}, {"op", "exists"}}}}}));
+  m.upsert(ep("absent", "t", {"*"}, {{"all", {{{"path", "/data/driver"}, {"op", "exists"}, {"value", false}}}}}));
+  m.upsert(ep("gt", "t", {"*"}, {{"all", {{{"path", "/amount"}, {"op", "gt"}, {"value", 100}}}}}));
+  m.upsert(ep("lt", "t", {"*"}, {{"all", {{{"path", "/amount"}, {"op", "lt"}, {"value", 100}}}}}));
+  m.upsert(ep("any", "t", {"*"},
+              {{"any", {{{"path", "/a"}, {"op", "eq"}, {"value", 1}}, {{"path", "/b"}, {"op", "eq"}, {"value", 2}}}}}));
+
+  CHECK(match(m, "t", "x", {{"data", {{"status", "COMPLETED"}}}}) == V{"absent", "eq"});
+  CHECK(match(m, "t", "x", {{"data", {{"status", "A"}, {"driver", "d1"}}}}) == V{"exists", "in", "neq"});
+  CHECK(match(m, "t", "x", {{"amount", 150}}) == V{"absent", "gt", "neq"});
+  CHECK(match(m, "t", "x", {{"amount", 50.5}}) == V{"absent", "lt", "neq"});
+  CHECK(match(m, "t", "x", {{"amount", "150"}}) == V{"absent", "neq"});  // string vs number: no compare
+  CHECK(match(m, "t", "x", {{"b", 2}}) == V{"absent", "any", "neq"});
+  // An unparsable body matches only endpoints without a filter.
+  m.upsert(ep("plain", "t", {"*"}));
+  std::vector<std::string_view> out;
+  m.match("t", false, "x", "{not json", out);
+  CHECK(out == std::vector<std::string_view>{"plain"});
+}
+
+TEST_CASE("upsert replaces, disabled and removed endpoints do not match") {
+  matcher m;
+  m.upsert(ep("e", "t", {"job.*"}));
+  CHECK(match(m, "t", "job.created") == V{"e"});
+  m.upsert(ep("e", "t", {"order_new"}));
+  CHECK(match(m, "t", "job.created").empty());
+  CHECK(match(m, "t", "order_new") == V{"e"});
+  auto d = ep("e", "t", {"order_new"});
+  d.disabled = true;
+  m.upsert(d);
+  CHECK(match(m, "t", "order_new").empty());
+  m.upsert(ep("e", "t", {"*"}));
+  m.remove("e");
+  CHECK(match(m, "t", "order_new").empty());
+  CHECK(m.size() == 0);
+}
+
+TEST_CASE("endpoint validation names the field") {
+  auto field = [](json j) {
+    auto e = endpoint_from_json(j);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.code() == make_error_code(proj_errc::invalid_endpoint));
+    return std::string(error_field(e.err()));
+  };
+  json ok = {{"id", "ep_1"}, {"url", "https://x.test/h"}};
+  REQUIRE(endpoint_from_json(ok).ok());
+  auto with = [&](const char* k, json v) { json j = ok; j[k] = std::move(v); return j; };
+  CHECK(field(json{{"url", "https://x"}}) == "id");
+  CHECK(field(with("url", "ftp://x")) == "url");
+  CHECK(field(with("events", {"job.*", "a*b"})) == "events[1]");
+  CHECK(field(with("events", json::array())) == "events");
+  CHECK(field(with("filter", {{"all", {{{"path", "data"}, {"op", "eq"}, {"value", 1}}}}})) == "filter.all[0].path");
+  CHECK(field(with("filter", {{"all", {{{"path", "/d"}, {"op", "like"}, {"value", 1}}}}})) == "filter.all[0].op");
+  CHECK(field(with("mode", "prod")) == "mode");
+  CHECK(field(with("retry", {{"strategy", "sometimes"}})) == "retry.strategy");
+  CHECK(field(with("retry", {{"max_attempts", 0}})) == "retry.max_attempts");
+  CHECK(field(with("auth", {{"type", "basic"}, {"username", "u"}})) == "auth.password");
+  CHECK(field(with("headers", {{"X-A", 1}})) == "headers.X-A");
+  CHECK(field(with("timeout_ms", 0)) == "timeout_ms");
+  CHECK(field(with("ordering", "fifo")) == "ordering");
+  CHECK(field(with("colour", "red")) == "colour");
+  CHECK(field(with("secret", "nope")) == "secret");
+}
+
+TEST_CASE("endpoint JSON round trip and defaults") {
+  json j = {{"id", "ep_1"},
+            {"url", "https://x.test/h"},
+            {"events", {"order_new", "job.*"}},
+            {"filter", {{"all", {{{"path", "/data/status"}, {"op", "in"}, {"value", {"A"}}}}}}},
+            {"headers", {{"X-Team", "ops"}}},
+            {"auth", {{"type", "bearer"}, {"token", "tok"}}},
+            {"retry", {{"strategy", "exponential"}, {"base_ms", 1000}, {"max_ms", 60000}, {"max_attempts", 5}}},
+            {"secret", "whsec_abc"}};
+  auto e = endpoint_from_json(j);
+  REQUIRE(e);
+  CHECK(e->mode == "live");
+  CHECK(e->timeout_ms == 10000);
+  auto back = endpoint_from_json(to_json(*e));
+  REQUIRE(back);
+  CHECK(to_json(*back) == to_json(*e));
+  auto pub = to_json(*e, false);
+  CHECK(pub["secret"] == "***");
+  CHECK(pub["auth"]["token"] == "***");
+  auto d = endpoint_from_json({{"id", "x"}, {"url", "http://h"}});
+  REQUIRE(d);
+  CHECK(d->retry.strategy == retry_strategy::default_schedule);
+  CHECK(d->events.size() == 1);
+  CHECK(generate_secret().starts_with("whsec_"));
+}

@@ -1,0 +1,250 @@
+#include <catch2/catch.hpp>
+
+#include "projections/retry_policy.hpp"
+#include "proj_test_util.hpp"
+
+using namespace hooklog;
+using namespace hooklog::test;
+using projections::pending_item;
+
+namespace {
+std::optional<pending_item> find(fixture& f, const std::string& ep, std::uint64_t seq) {
+  auto t = f.read();
+  auto p = f.runner->queue().find(t, ep, seq);
+  REQUIRE(p);
+  return *p;
+}
+projections::pending_counts counts(fixture& f, const std::string& ep) {
+  auto t = f.read();
+  auto c = f.runner->queue().counts(t, ep);
+  REQUIRE(c);
+  return *c;
+}
+std::vector<pending_item> due(fixture& f, std::int64_t now, std::size_t limit = 1000) {
+  auto t = f.read();
+  auto d = f.runner->queue().due_items(t, now, limit);
+  REQUIRE(d);
+  return *d;
+}
+}  // namespace
+
+TEST_CASE("an event creates one pending item per matching enabled endpoint, ordered by due time") {
+  fixture f;
+  f.append(create_endpoint("t1", "ep-a", {"order_new"}));
+  f.append(create_endpoint("t1", "ep-b", {"*"}));
+  f.append(create_endpoint("t1", "ep-c", {"job.*"}));
+  f.append(create_endpoint("t2", "ep-d", {"*"}));
+  f.append(create_endpoint("t1", "ep-test", {"*"}, {{"mode", "test"}}));
+  auto e1 = f.append(event("t1", "order_new"));
+  auto e2 = f.append(event("t1", "job.created"));
+  auto e3 = f.append(event("t1", "order_new", {}, "", "", "", "", 0, record_flags::kTestMode));
+  f.append(event("t1", "order_new", {}, "", "", "", "", 0, record_flags::kNoDelivery));
+  f.sync();
+
+  CHECK(find(f, "ep-a", e1));
+  CHECK(find(f, "ep-b", e1));
+  CHECK_FALSE(find(f, "ep-c", e1));
+  CHECK(find(f, "ep-c", e2));
+  CHECK(find(f, "ep-test", e3));
+  CHECK_FALSE(find(f, "ep-a", e3));
+  CHECK(counts(f, "ep-a").queued == 1);
+  CHECK(counts(f, "ep-b").queued == 2);
+  CHECK(counts(f, "ep-d").queued == 0);
+
+  auto items = due(f, INT64_MAX);
+  REQUIRE(items.size() == 5);
+  for (std::size_t i = 1; i < items.size(); ++i) CHECK(items[i - 1].due_us <= items[i].due_us);
+  CHECK(items[0].event_seq == e1);
+  CHECK(items[0].attempt == 1);
+  CHECK(due(f, items[0].due_us - 1).empty());
+  auto t = f.read();
+  auto next = f.runner->queue().next_due(t);
+  REQUIRE(next);
+  CHECK(**next == items[0].due_us);
+}
+
+TEST_CASE("attempts reschedule with each retry strategy and dead-letter after the last attempt") {
+  const std::vector<std::pair<std::string, projections::retry_policy>> policies = {
+      {"default", {}},
+      {"fixed", {projections::retry_strategy::fixed, 1000, 60'000, 4}},
+      {"linear", {projections::retry_strategy::linear, 1000, 60'000, 4}},
+      {"exponential", {projections::retry_strategy::exponential, 1000, 3000, 5}},
+      {"random", {projections::retry_strategy::random, 1000, 60'000, 3}},
+  };
+  for (const auto& [name, policy] : policies) {
+    DYNAMIC_SECTION("strategy " << name) {
+      fixture f;
+      f.append(create_endpoint("t", "ep", {"*"}, {{"retry", projections::to_json(policy)}}));
+      auto ev = f.append(event("t", "order_new"));
+      f.sync();
+      std::mt19937_64 rng(123);
+      std::int64_t now = 2'000'000'000'000'000;
+      for (std::uint32_t n = 1;; ++n) {
+        auto item = find(f, "ep", ev);
+        REQUIRE(item);
+        CHECK(item->attempt == n);
+        auto next = projections::next_attempt_at(policy, n, now, rng);
+        f.append(attempt("t", "ep", ev, n, false, next, !next));
+        f.sync();
+        if (!next) {
+          CHECK(n == policy.max_attempts);
+          break;
+        }
+        auto re = find(f, "ep", ev);
+        REQUIRE(re);
+        CHECK(re->attempt == n + 1);
+        CHECK(re->due_us == *next);
+        if (policy.strategy == projections::retry_strategy::fixed) CHECK(*next - now == 1'000'000);
+        if (policy.strategy == projections::retry_strategy::linear) CHECK(*next - now == n * 1'000'000LL);
+        if (policy.strategy == projections::retry_strategy::exponential)
+          CHECK(*next - now == std::min<std::int64_t>(1000LL << (n - 1), 3000) * 1000);
+        auto d = due(f, *next);
+        REQUIRE(d.size() == 1);
+        CHECK(due(f, *next - 1).empty());
+        now = *next;
+      }
+      CHECK_FALSE(find(f, "ep", ev));
+      auto c = counts(f, "ep");
+      CHECK(c.queued == 0);
+      CHECK(c.dead == 1);
+      auto t = f.read();
+      auto dl = f.runner->queue().dead_letters(t, "ep", 0, 10);
+      REQUIRE(dl);
+      REQUIRE(dl->size() == 1);
+      CHECK((*dl)[0].event_seq == ev);
+      CHECK((*dl)[0].attempts == policy.max_attempts);
+      CHECK((*dl)[0].status == 500);
+      auto st = f.runner->delivery().for_endpoint(t, "ep");
+      REQUIRE(*st);
+      CHECK((*st)->failed == policy.max_attempts);
+      CHECK((*st)->dead_lettered == 1);
+      CHECK((*st)->delivered == 0);
+      auto h = f.runner->subs().health(t, "ep");
+      REQUIRE(*h);
+      CHECK((*h)->consecutive_failures == policy.max_attempts);
+    }
+  }
+}
+
+TEST_CASE("success removes the item and counts a delivery") {
+  fixture f;
+  f.append(create_endpoint("t", "ep", {"*"}));
+  auto ev = f.append(event("t", "order_new"));
+  f.append(attempt("t", "ep", ev, 1, false, 5'000'000));
+  f.append(attempt("t", "ep", ev, 2, true, std::nullopt, false, 1'500));
+  f.sync();
+  CHECK_FALSE(find(f, "ep", ev));
+  CHECK(counts(f, "ep").queued == 0);
+  auto t = f.read();
+  auto st = f.runner->delivery().for_endpoint(t, "ep");
+  REQUIRE(*st);
+  CHECK((*st)->delivered == 1);
+  CHECK((*st)->failed == 1);
+  CHECK((*st)->latency_count == 2);
+  CHECK((*st)->buckets[1] == 1);  // 1.5 ms in (1, 2]
+  auto ty = f.runner->delivery().for_type(t, "t", "order_new");
+  REQUIRE(*ty);
+  CHECK((*ty)->delivered == 1);
+  auto h = f.runner->subs().health(t, "ep");
+  CHECK((*h)->consecutive_failures == 0);
+  CHECK((*h)->last_success_at > 0);
+}
+
+TEST_CASE("disable parks an endpoint's items, enable brings them back, delete drops them") {
+  fixture f;
+  f.append(create_endpoint("t", "ep", {"*"}));
+  auto e1 = f.append(event("t", "a"));
+  auto e2 = f.append(event("t", "b"));
+  f.append(endpoint_record(record_kind::endpoint_disabled, "t", "ep", {{"reason", "too many failures"}}));
+  auto e3 = f.append(event("t", "c"));  // not matched while disabled
+  f.sync();
+  CHECK(due(f, INT64_MAX).empty());
+  CHECK(find(f, "ep", e1)->parked);
+  CHECK_FALSE(find(f, "ep", e3));
+  CHECK(counts(f, "ep").parked == 2);
+  {
+    auto t = f.read();
+    auto e = f.runner->subs().get(t, "ep");
+    REQUIRE(*e);
+    CHECK((*e)->disabled);
+    CHECK((*e)->disabled_reason == "too many failures");
+  }
+  // A failed attempt that was in flight while disabled is re-queued parked.
+  f.append(attempt("t", "ep", e2, 1, false, 9'000'000'000'000'000));
+  f.sync();
+  CHECK(find(f, "ep", e2)->parked);
+  CHECK(find(f, "ep", e2)->attempt == 2);
+
+  f.append(endpoint_record(record_kind::endpoint_enabled, "t", "ep", json::object()));
+  f.sync();
+  auto items = due(f, INT64_MAX);
+  REQUIRE(items.size() == 2);
+  CHECK(counts(f, "ep").queued == 2);
+  CHECK(counts(f, "ep").parked == 0);
+  CHECK(find(f, "ep", e2)->due_us == 9'000'000'000'000'000);  // its own later due time kept
+
+  f.append(endpoint_record(record_kind::endpoint_deleted, "t", "ep", {{"reason", "gone"}}));
+  f.append(event("t", "d"));
+  f.sync();
+  CHECK(due(f, INT64_MAX).empty());
+  CHECK(counts(f, "ep").queued == 0);
+  auto t = f.read();
+  CHECK_FALSE(f.runner->subs().get(t, "ep")->has_value());
+}
+
+TEST_CASE("replay_progressed schedules with a marker; replay_cancelled removes what is left") {
+  fixture f;
+  auto e1 = f.append(event("t", "order_new"));
+  auto e2 = f.append(event("t", "order_new"));
+  auto e3 = f.append(event("t", "order_new"));
+  f.append(create_endpoint("t", "late", {"*"}));
+  auto e4 = f.append(event("t", "order_new"));  // live, already queued
+  record rp;
+  rp.kind = record_kind::replay_progressed;
+  rp.tenant = "t";
+  rp.entity_kind = "replay";
+  rp.entity_id = "rp_1";
+  rp.body = json{{"replay_id", "rp_1"}, {"endpoint_id", "late"}, {"scheduled", {e1, e2, e3, e4}}, {"scanned_to", e4}}.dump();
+  f.append(rp);
+  f.sync();
+  CHECK(find(f, "late", e1)->replay_id == "rp_1");
+  CHECK(find(f, "late", e4)->replay_id == "");
+  CHECK(counts(f, "late").queued == 4);
+  f.append(attempt("t", "late", e1, 1, true, std::nullopt));
+  record rc;
+  rc.kind = record_kind::replay_cancelled;
+  rc.tenant = "t";
+  rc.entity_kind = "replay";
+  rc.entity_id = "rp_1";
+  rc.body = json{{"replay_id", "rp_1"}}.dump();
+  f.append(rc);
+  f.sync();
+  CHECK_FALSE(find(f, "late", e2));
+  CHECK_FALSE(find(f, "late", e3));
+  CHECK(find(f, "late", e4));
+  CHECK(counts(f, "late").queued == 1);
+}
+
+TEST_CASE("secret rotation keeps the previous secret until its expiry") {
+  fixture f;
+  f.append(create_endpoint("t", "ep", {"*"}));
+  f.append(endpoint_record(record_kind::secret_rotated, "t", "ep",
+                           {{"secret", "whsec_bmV3"}, {"previous_valid_until", 9'000'000'000'000'000}}));
+  f.append(endpoint_record(record_kind::endpoint_updated, "t", "ep",
+                           {{"id", "ep"}, {"url", "https://new.example/h"}, {"events", {"job.*"}}}));
+  f.sync();
+  auto t = f.read();
+  auto e = f.runner->subs().get(t, "ep");
+  REQUIRE(*e);
+  CHECK((*e)->secret == "whsec_bmV3");
+  REQUIRE((*e)->previous_secrets.size() == 1);
+  CHECK((*e)->previous_secrets[0].secret == "whsec_dGVzdHNlY3JldA==");
+  CHECK((*e)->url == "https://new.example/h");
+  CHECK((*e)->tenant == "t");
+  CHECK((*e)->created_at > 0);
+  CHECK((*e)->updated_at >= (*e)->created_at);
+  auto list = f.runner->subs().list(t, "t", "", 10);
+  REQUIRE(list);
+  CHECK(list->size() == 1);
+  CHECK(f.runner->subs().list(t, "other", "", 10)->empty());
+}

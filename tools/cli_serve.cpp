@@ -1,0 +1,136 @@
+// hooklog serve: the HTTP API over an embedded data directory.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "http/app.hpp"
+#include "tools/cli_common.hpp"
+
+namespace hooklog::cli {
+namespace {
+
+constexpr const char* kHelp = R"(usage: hooklog serve [flags]
+
+Runs the HTTP API (/v1, /healthz, /readyz, /metrics) over the data directory.
+The first line printed is "listening on HOST:PORT". On the first start without
+an admin key, one is generated and printed once (only its hash is stored).
+SIGTERM or SIGINT stop it gracefully: in-flight requests finish, the log is flushed.
+
+flags (each also settable in the --config JSON file by its name without dashes,
+and by the environment variable shown):
+  --listen HOST:PORT          where to listen (127.0.0.1:8080)            HOOKLOG_LISTEN
+  --data DIR                  the data directory (./var)                  HOOKLOG_DATA
+  --admin-key KEY             the admin API key (generated when absent)   HOOKLOG_ADMIN_KEY
+  --allow-private-targets     allow endpoint URLs on loopback/private networks
+  --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
+  --threads N                 I/O threads (one per core)
+  --body-limit BYTES          request body limit (1048576)
+  --max-connections N         open connections at most (10000)
+  --read-timeout SECONDS      time to read one request (30)
+  --idle-timeout SECONDS      keep-alive idle time (60)
+  --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
+  --max-map-size BYTES        the log never grows past this (1 TiB)
+  --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
+  --config FILE               a JSON object of the flags above
+  --help                      this text
+)";
+
+const std::vector<std::string> kBooleans = {"help", "allow-private-targets"};
+
+// The value of a setting: flag, then environment, then config file, then fallback.
+struct settings {
+  const args& a;
+  nlohmann::json file;
+  std::string get(const std::string& name, const char* env, const std::string& fallback) const {
+    if (a.has(name)) return a.get(name);
+    if (env)
+      if (const char* v = std::getenv(env); v && *v) return v;
+    if (file.contains(name)) {
+      const auto& v = file[name];
+      return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return fallback;
+  }
+};
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv) {
+  std::string err;
+  auto a = args::parse(argc, argv, 2, kBooleans, err);
+  if (!a) {
+    std::fprintf(stderr, "hooklog serve: %s\n", err.c_str());
+    return 2;
+  }
+  if (a->has("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  settings s{*a, nlohmann::json::object()};
+  if (a->has("config")) {
+    std::ifstream in(a->get("config"));
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!in || j.is_discarded() || !j.is_object()) {
+      std::fprintf(stderr, "hooklog serve: --config %s is not a readable JSON object\n", a->get("config").c_str());
+      return 2;
+    }
+    s.file = std::move(j);
+  }
+  http::app_options o;
+  try {
+    o.server.listen = s.get("listen", "HOOKLOG_LISTEN", "127.0.0.1:8080");
+    o.data_dir = a->has("data") ? a->get("data") : s.get("data", "HOOKLOG_DATA", "./var");
+    o.admin_key = s.get("admin-key", "HOOKLOG_ADMIN_KEY", "");
+    o.sources_dir = s.get("sources", "HOOKLOG_SOURCES", "");
+    o.api.allow_private_targets = s.get("allow-private-targets", nullptr, "false") == "true";
+    o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
+    o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
+    o.api.limits.max_body_bytes = o.server.body_limit;
+    o.server.max_connections = std::stoull(s.get("max-connections", nullptr, "10000"));
+    o.server.read_timeout = std::chrono::seconds(std::stol(s.get("read-timeout", nullptr, "30")));
+    o.server.idle_timeout = std::chrono::seconds(std::stol(s.get("idle-timeout", nullptr, "60")));
+    o.server.tls_cert_file = s.get("tls-cert", nullptr, "");
+    o.server.tls_key_file = s.get("tls-key", nullptr, "");
+    o.max_map_size = std::stoull(s.get("max-map-size", nullptr, std::to_string(1ull << 40)));
+    o.api.rotation_overlap = std::chrono::seconds(std::stol(s.get("rotation-overlap", nullptr, "86400")));
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "hooklog serve: a numeric flag has a value that is not a number\n");
+    return 2;
+  }
+
+  // Block the stop signals in every thread; this one waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto app = http::app::open(o);
+  if (!app) {
+    std::fprintf(stderr, "hooklog serve: %s\n", app.err().what().c_str());
+    return 1;
+  }
+  auto port = (*app)->start();
+  if (!port) {
+    std::fprintf(stderr, "hooklog serve: %s\n", port.err().what().c_str());
+    return 1;
+  }
+  std::printf("listening on %s\n", (*app)->local_address().c_str());
+  if (!(*app)->generated_admin_key().empty())
+    std::printf("admin key (shown once, only its hash is stored): %s\n",
+                (*app)->generated_admin_key().c_str());
+  std::printf("data directory: %s\n", o.data_dir.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "hooklog serve: %s received, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*app)->stop();
+  return 0;
+}
+
+}  // namespace hooklog::cli
