@@ -2,7 +2,7 @@
 //
 //   hooklog-receiver [--listen HOST:PORT] [--secret whsec_...]... [--status-mix "200:90,500:10"]
 //                    [--delay-ms N] [--out FILE] [--max-requests N] [--threads N]
-//                    [--tolerance-s N] [--body-limit BYTES]
+//                    [--tolerance-s N] [--body-limit BYTES] [--tls-cert PEM --tls-key PEM]
 //
 // Prints "listening on HOST:PORT" as its first stdout line. Every request, on any path, is
 // answered and (with --out) logged as one NDJSON line, flushed, before the answer is sent:
@@ -51,13 +51,15 @@ struct config {
   unsigned threads = 2;
   std::int64_t tolerance_s = 300;
   std::size_t body_limit = 16 * 1024 * 1024;
+  std::string tls_cert, tls_key;  // both set: HTTPS
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "hooklog-receiver: " << problem << "\n";
   std::cerr << "usage: hooklog-receiver [--listen HOST:PORT] [--secret whsec_...]...\n"
                "         [--status-mix 200:90,500:10] [--delay-ms N] [--out FILE]\n"
-               "         [--max-requests N] [--threads N] [--tolerance-s N] [--body-limit BYTES]\n";
+               "         [--max-requests N] [--threads N] [--tolerance-s N] [--body-limit BYTES]\n"
+               "         [--tls-cert PEM --tls-key PEM]\n";
   std::exit(2);
 }
 
@@ -116,8 +118,11 @@ config parse_args(int argc, char** argv) {
     else if (arg == "--threads") c.threads = static_cast<unsigned>(to_number(arg, value));
     else if (arg == "--tolerance-s") c.tolerance_s = static_cast<std::int64_t>(to_number(arg, value));
     else if (arg == "--body-limit") c.body_limit = to_number(arg, value);
+    else if (arg == "--tls-cert") c.tls_cert = value;
+    else if (arg == "--tls-key") c.tls_key = value;
     else usage("unknown option " + arg);
   }
+  if (c.tls_cert.empty() != c.tls_key.empty()) usage("--tls-cert and --tls-key go together");
   return c;
 }
 
@@ -327,6 +332,8 @@ int main(int argc, char** argv) {
   opts.listen = cfg.listen;
   opts.threads = cfg.threads;
   opts.body_limit = cfg.body_limit;
+  opts.tls_cert_file = cfg.tls_cert;
+  opts.tls_key_file = cfg.tls_key;
   receiver rcv(cfg);
   http_server server(opts, [&rcv](http_request&& req, responder r) { rcv.handle(std::move(req), r); });
   auto port = server.start();

@@ -1,0 +1,95 @@
+#pragma once
+// The dispatcher: takes due work from the pending-deliveries projection, sends it (signed,
+// Standard Webhooks) with the outbound client, and appends one delivery_attempt record per
+// attempt through the log writer. Nothing about a delivery lives outside the log: the claim
+// it keeps in memory only stops an item from being sent twice at the same time.
+//
+// Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
+// every enabled endpoint and its queued items in event order (bounded per endpoint), and
+// starts the due ones the endpoint may take now:
+//   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
+//     (burst = max(1, rate_limit)); endpoints are served round-robin, so one slow or dead
+//     endpoint only ever occupies its own slots and its own origin's connections;
+//   * ordering "entity": an item waits while an earlier queued item of the same entity
+//     (in flight, awaiting a retry) exists for the endpoint: delivered or dead-lettered first;
+//   * a 429/503 with Retry-After pauses the whole endpoint until then.
+// No polling: the thread sleeps in projection_runner::wait_applied() until the runner applied
+// new records (new events, attempt records that free claims), the earliest future due time or
+// token, or stop(); rounds where nothing changed are skipped. When a scan was cut at its bound
+// the next round comes at most `rescan_interval` later.
+//
+// An attempt: POST of the event's original body, content-type application/json, webhook-id =
+// event_id_for(seq) (the same on every retry, replay and after a restart), webhook-timestamp =
+// the attempt's time (s), webhook-signature = "v1,<sig>" for the current secret and every
+// previous secret still valid (space separated), webhook-event-type, the endpoint's headers
+// and auth. Secrets sealed with the secret_box ("enc:v1:...") are opened first.
+// Outcome: 2xx success; anything else (3xx with its Location, 4xx, 5xx, transport failures)
+// a failure with its reason; next_attempt_at from the endpoint's retry policy (jitter drawn
+// here, written to the log), later of that and Retry-After for 429/503; none left: dead letter.
+// 410 Gone also appends endpoint_disabled; so does a failure when the endpoint has had no
+// success for `disable_after`. The record keeps status, latency, the answer's headers and the
+// first 4 KiB of its body.
+// The claim is released once the runner applied the attempt record (so the next round sees the
+// item removed or rescheduled). Failures of the outbound client's shutdown write no record:
+// the item is sent again after the restart (at-least-once).
+//
+// Thread safety: start()/stop() from one controlling thread; stats() from any thread.
+// Lifetimes: log, writer and runner must outlive the dispatcher (stop() it first).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "engine/secret_box.hpp"
+
+namespace hooklog::projections {
+class projection_runner;
+}
+
+namespace hooklog::http {
+
+struct dispatcher_options {
+  bool allow_private_targets = false;
+  std::string ca_file;
+  std::size_t max_connections_per_origin = 16;
+  unsigned io_threads = 1;
+  std::chrono::milliseconds idle_connection_timeout{30'000};
+  std::int64_t disable_after_us = 5LL * 24 * 3600 * 1'000'000;  // no success for this long
+  std::size_t scan_per_endpoint = 2000;       // items looked at per endpoint per round
+  std::chrono::milliseconds rescan_interval{1000};
+  std::chrono::milliseconds stop_check{200};  // how long stop() may wait for the thread
+  std::size_t excerpt_limit = 4096;
+  std::optional<secret_box> box;              // opens "enc:v1:" secrets
+  std::function<std::int64_t()> clock;        // µs since the epoch; default now_micros
+  std::uint64_t rng_seed = 0;                 // 0: random_device
+};
+
+struct dispatcher_stats {
+  std::uint64_t sent = 0, succeeded = 0, failed = 0, dead_lettered = 0, disabled = 0;
+  std::uint64_t rounds = 0, in_flight = 0, claims = 0, record_errors = 0;
+};
+
+class dispatcher {
+ public:
+  dispatcher(event_log& log, log_writer& writer, projections::projection_runner& runner,
+             dispatcher_options options = {});
+  ~dispatcher();
+  dispatcher(const dispatcher&) = delete;
+  dispatcher& operator=(const dispatcher&) = delete;
+
+  void start();
+  // Stops taking work, stops the outbound client (in-flight sends end without a record),
+  // waits for the attempt records already handed to the writer, joins.
+  void stop();
+  dispatcher_stats stats() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hooklog::http

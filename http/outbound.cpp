@@ -1,0 +1,520 @@
+#include "http/outbound.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "http/ssrf_guard.hpp"
+
+namespace hooklog::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using strand_type = net::strand<net::io_context::executor_type>;
+
+namespace {
+
+struct job {
+  outbound_request req;
+  parsed_url url;
+  outbound_client::callback done;
+  steady::time_point started{};
+  steady::time_point deadline{};
+  bool retried = false;
+};
+using job_ptr = std::shared_ptr<job>;
+
+std::int64_t micros_since(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t).count();
+}
+
+outbound_outcome failed(delivery_errc kind, std::string message) {
+  outbound_outcome o;
+  o.failure = make_error(kind, std::move(message));
+  return o;
+}
+
+// Errors that mean "the peer closed a kept-alive connection before answering".
+bool stale_connection_error(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::connection_aborted;
+}
+
+}  // namespace
+
+struct ob_pool;
+
+struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
+  outbound_options opts;
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  ssl::context tls_ctx{ssl::context::tls_client};
+  std::string tls_ctx_error;
+  std::vector<std::thread> threads;
+  std::mutex pools_mu;
+  std::unordered_map<std::string, std::shared_ptr<ob_pool>> pools;
+  std::atomic<bool> stopped{false};
+  std::mutex stop_mu;
+  bool joined = false;
+
+  std::atomic<std::uint64_t> n_requests{0}, n_opened{0}, n_open{0}, n_reused{0}, n_failures{0};
+
+  explicit outbound_impl(outbound_options o) : opts(std::move(o)) {
+    if (opts.max_connections_per_origin == 0) opts.max_connections_per_origin = 1;
+    if (opts.threads == 0) opts.threads = 1;
+    beast::error_code ec;
+    tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    tls_ctx.set_default_verify_paths(ec);
+    if (!opts.ca_file.empty()) {
+      tls_ctx.load_verify_file(opts.ca_file, ec);
+      if (ec) tls_ctx_error = "cannot load CA file " + opts.ca_file + ": " + ec.message();
+    }
+    tls_ctx.set_verify_mode(ssl::verify_peer);
+  }
+
+  void start() {
+    work.emplace(ioc.get_executor());
+    for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
+  }
+
+  std::shared_ptr<ob_pool> pool_for(const parsed_url& u);
+  void stop();
+};
+
+// One origin's connections. Every member is used on `strand` only.
+struct ob_connection;
+struct ob_pool : std::enable_shared_from_this<ob_pool> {
+  outbound_impl& client;
+  std::shared_ptr<outbound_impl> keep;  // the client outlives its pools' handlers
+  strand_type strand;
+  std::string origin;
+  std::vector<std::shared_ptr<ob_connection>> idle;
+  std::vector<std::shared_ptr<ob_connection>> live;  // every open ob_connection (idle ones too)
+  std::deque<job_ptr> queue;
+  std::size_t open = 0;  // connecting + busy + idle
+  bool closed = false;
+
+  ob_pool(outbound_impl& c, std::string o)
+      : client(c), keep(c.shared_from_this()), strand(net::make_strand(c.ioc)), origin(std::move(o)) {}
+
+  void submit(job_ptr j);
+  void pump();
+  void start_on_new(job_ptr j);
+  void release(const std::shared_ptr<ob_connection>& c, bool reusable);
+  void forget(const std::shared_ptr<ob_connection>& c);
+  void close_all();
+};
+
+struct ob_connection : std::enable_shared_from_this<ob_connection> {
+  std::shared_ptr<ob_pool> owner;
+  parsed_url url;  // of the first request (same origin for all)
+  tcp::resolver resolver;
+  net::steady_timer timer;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  job_ptr current;
+  std::optional<bhttp::request<bhttp::string_body>> request;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+  std::uint64_t served = 0;
+  bool is_idle = false;
+  bool dead = false;
+  std::string remote;
+
+  ob_connection(std::shared_ptr<ob_pool> p, const parsed_url& u)
+      : owner(std::move(p)), url(u), resolver(owner->strand), timer(owner->strand) {
+    if (url.tls())
+      tls.emplace(owner->strand, owner->client.tls_ctx);
+    else
+      plain.emplace(owner->strand);
+  }
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+
+  void close() {
+    dead = true;
+    beast::error_code ignored;
+    timer.cancel();
+    resolver.cancel();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+  }
+
+  // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
+  void start(job_ptr j) {
+    current = std::move(j);
+    current->started = steady::now();
+    current->deadline = current->started + current->req.timeout;
+    if (!owner->client.tls_ctx_error.empty() && url.tls())
+      return fail(delivery_errc::tls, owner->client.tls_ctx_error);
+    timer.expires_at(current->deadline);
+    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->resolver.cancel();
+    });
+    resolver.async_resolve(url.host, std::to_string(url.port),
+                           [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                             self->on_resolve(ec, std::move(r));
+                           });
+  }
+
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    timer.cancel();
+    if (ec == net::error::operation_aborted && steady::now() >= current->deadline)
+      return fail(delivery_errc::timeout, "resolve " + url.host + ": timed out");
+    if (ec) return fail(delivery_errc::dns, "resolve " + url.host + ": " + ec.message());
+    if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
+    for (const auto& e : results) {
+      auto ok = check_address(url.host, e.endpoint().address().to_string(), owner->client.opts.allow_private_targets);
+      if (!ok) return fail(delivery_errc::ssrf, ok.err().message);
+    }
+    lowest().expires_at(current->deadline);
+    lowest().async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
+      self->on_connect(ec, ep);
+    });
+  }
+
+  void on_connect(beast::error_code ec, const tcp::endpoint& ep) {
+    if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "connect to " + url.origin() + ": timed out");
+    if (ec) return fail(delivery_errc::refused, "connect to " + url.origin() + ": " + ec.message());
+    {
+      beast::error_code ignored;
+      lowest().socket().set_option(tcp::no_delay(true), ignored);
+    }
+    remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                   : ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!tls) return send();
+    // SNI for names (RFC 6066 forbids IP literals), then verify the chain and the name / IP.
+    if (!classify(url.host)) {
+      if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()))
+        return fail(delivery_errc::tls, "TLS: cannot set SNI for " + url.host);
+    }
+    tls->set_verify_callback(ssl::host_name_verification(url.host));
+    tls->async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
+      self->on_handshake(ec);
+    });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "TLS handshake with " + url.origin() + ": timed out");
+    if (ec) {
+      std::string why = ec.message();
+      long vr = SSL_get_verify_result(tls->native_handle());
+      if (vr != X509_V_OK) why += " (" + std::string(X509_verify_cert_error_string(vr)) + ")";
+      return fail(delivery_errc::tls, "TLS handshake with " + url.origin() + ": " + why);
+    }
+    send();
+  }
+
+  // --- a request on an open connection -------------------------------------------------
+  void reuse(job_ptr j) {
+    current = std::move(j);
+    current->started = steady::now();
+    current->deadline = current->started + current->req.timeout;
+    owner->client.n_reused.fetch_add(1, std::memory_order_relaxed);
+    send();
+  }
+
+  void send() {
+    auto& r = current->req;
+    request.emplace();
+    auto verb = bhttp::string_to_verb(r.method);
+    if (verb == bhttp::verb::unknown)
+      request->method_string(r.method);
+    else
+      request->method(verb);
+    request->target(current->url.target);
+    request->version(11);
+    request->set(bhttp::field::host, current->url.host_header());
+    bool has_ua = false;
+    for (const auto& [k, v] : r.headers) {
+      if (iequals(k, "user-agent")) has_ua = true;
+      if (iequals(k, "host") || iequals(k, "content-length") || iequals(k, "transfer-encoding") ||
+          iequals(k, "connection"))
+        continue;
+      request->insert(k, v);
+    }
+    if (!has_ua) request->set(bhttp::field::user_agent, owner->client.opts.user_agent);
+    request->body() = r.body;
+    request->keep_alive(true);
+    request->prepare_payload();
+    lowest().expires_at(current->deadline);
+    with_stream([&](auto& s) {
+      bhttp::async_write(s, *request, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_write(ec);
+      });
+    });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec) {
+      if (served > 0 && !current->retried && stale_connection_error(ec)) return retry_fresh();
+      if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
+      return fail(delivery_errc::refused, "sending to " + url.origin() + ": " + ec.message());
+    }
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(owner->client.opts.header_limit));
+    parser->body_limit(owner->client.opts.read_limit);
+    buffer.clear();
+    with_stream([&](auto& s) {
+      bhttp::async_read(s, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->on_read(ec, n);
+      });
+    });
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    bool truncated = false;
+    if (ec == bhttp::error::body_limit && parser->is_header_done()) {
+      truncated = true;
+    } else if (ec) {
+      bool nothing = !parser->got_some();
+      if (served > 0 && !current->retried && nothing && stale_connection_error(ec)) return retry_fresh();
+      if (ec == beast::error::timeout)
+        return fail(delivery_errc::timeout, std::string("waiting for the answer of ") + url.origin() + ": timed out after " +
+                                                std::to_string(current->req.timeout.count()) + " ms");
+      if (nothing && stale_connection_error(ec))
+        return fail(delivery_errc::refused, "connection to " + url.origin() + " closed before an answer: " + ec.message());
+      return fail(delivery_errc::protocol, "reading the answer of " + url.origin() + ": " + ec.message());
+    }
+    auto& msg = parser->get();
+    outbound_outcome o;
+    o.status = msg.result_int();
+    o.latency_us = micros_since(current->started);
+    o.reused_connection = served > 0;
+    o.remote = remote;
+    for (const auto& f : msg) o.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    auto& body = msg.body();
+    o.body_excerpt = body.substr(0, std::min(body.size(), owner->client.opts.excerpt_limit));
+    o.body_truncated = truncated;
+    bool reusable = !truncated && msg.keep_alive();
+    ++served;
+    finish(std::move(o), reusable);
+  }
+
+  void retry_fresh() {
+    auto j = std::move(current);
+    j->retried = true;
+    close();
+    auto p = owner;
+    p->queue.push_front(std::move(j));  // first in line for the slot this connection frees
+    p->release(shared_from_this(), false);
+  }
+
+  void fail(delivery_errc kind, std::string message) {
+    if (owner->closed) kind = delivery_errc::shutdown;
+    auto o = failed(kind, std::move(message));
+    o.latency_us = current ? micros_since(current->started) : 0;
+    o.reused_connection = served > 0;
+    o.remote = remote;
+    owner->client.n_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(std::move(o), false);
+  }
+
+  void finish(outbound_outcome&& o, bool reusable) {
+    auto j = std::move(current);
+    request.reset();
+    parser.reset();
+    if (!reusable || owner->closed) close();
+    auto p = owner;
+    auto self = shared_from_this();
+    if (j && j->done) {
+      auto done = std::move(j->done);
+      done(std::move(o));
+    }
+    p->release(self, reusable && !p->closed);
+  }
+
+  // --- idle --------------------------------------------------------------------------
+  void park(std::chrono::milliseconds idle_timeout) {
+    is_idle = true;
+    timer.expires_after(idle_timeout);
+    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->is_idle) return;
+      self->owner->release(self, false);  // removes it from idle and closes it
+    });
+  }
+};
+
+void ob_pool::submit(job_ptr j) {
+  if (closed) {
+    auto done = std::move(j->done);
+    if (done) done(failed(delivery_errc::shutdown, "outbound client stopped"));
+    return;
+  }
+  queue.push_back(std::move(j));
+  pump();
+}
+
+void ob_pool::pump() {
+  while (!queue.empty() && !closed) {
+    if (!idle.empty()) {
+      auto c = std::move(idle.back());
+      idle.pop_back();
+      c->is_idle = false;
+      c->timer.cancel();
+      auto j = std::move(queue.front());
+      queue.pop_front();
+      c->reuse(std::move(j));
+    } else if (open < client.opts.max_connections_per_origin) {
+      auto j = std::move(queue.front());
+      queue.pop_front();
+      start_on_new(std::move(j));
+    } else {
+      break;
+    }
+  }
+}
+
+void ob_pool::start_on_new(job_ptr j) {
+  ++open;
+  client.n_opened.fetch_add(1, std::memory_order_relaxed);
+  client.n_open.fetch_add(1, std::memory_order_relaxed);
+  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url);
+  live.push_back(c);
+  c->start(std::move(j));
+}
+
+// Called when a ob_connection finished a request (reusable: keep it) or died / idled out.
+void ob_pool::release(const std::shared_ptr<ob_connection>& c, bool reusable) {
+  if (reusable && !c->dead && !closed) {
+    c->park(client.opts.idle_timeout);
+    idle.push_back(c);
+  } else {
+    if (c->is_idle) {
+      c->is_idle = false;
+      std::erase(idle, c);
+    }
+    if (!c->dead) c->close();
+    forget(c);
+  }
+  pump();
+}
+
+// Counts a ob_connection out exactly once and breaks its link to the ob_pool.
+void ob_pool::forget(const std::shared_ptr<ob_connection>& c) {
+  if (!c->owner) return;
+  std::erase(live, c);
+  --open;
+  client.n_open.fetch_sub(1, std::memory_order_relaxed);
+  c->owner.reset();
+}
+
+void ob_pool::close_all() {
+  closed = true;
+  auto q = std::move(queue);
+  queue.clear();
+  for (auto& j : q)
+    if (j->done) j->done(failed(delivery_errc::shutdown, "outbound client stopped"));
+  idle.clear();
+  // Busy connections: closing their sockets makes their pending handlers run now and answer
+  // their requests with delivery_errc::shutdown.
+  auto all = live;
+  for (auto& c : all) {
+    bool was_idle = c->is_idle;
+    c->is_idle = false;
+    c->close();
+    if (was_idle) forget(c);
+  }
+}
+
+std::shared_ptr<ob_pool> outbound_impl::pool_for(const parsed_url& u) {
+  std::lock_guard lk(pools_mu);
+  auto key = u.origin();
+  auto& p = pools[key];
+  if (!p) p = std::make_shared<ob_pool>(*this, key);
+  return p;
+}
+
+void outbound_impl::stop() {
+  std::lock_guard stop_lk(stop_mu);
+  if (joined) return;
+  stopped = true;
+  std::vector<std::shared_ptr<ob_pool>> all;
+  {
+    std::lock_guard lk(pools_mu);
+    for (auto& [k, p] : pools) all.push_back(p);
+  }
+  for (auto& p : all) net::post(p->strand, [p] { p->close_all(); });
+  work.reset();
+  // Busy connections: their sockets are closed on their strands so their handlers run now.
+  // (Handlers of a closed ob_pool close their ob_connection and answer their request.)
+  auto deadline = steady::now() + std::chrono::seconds(2);
+  while (n_open.load() > 0 && steady::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ioc.stop();
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+  joined = true;
+  std::lock_guard lk(pools_mu);
+  pools.clear();
+}
+
+outbound_client::outbound_client(outbound_options options) : impl_(std::make_shared<outbound_impl>(std::move(options))) {
+  impl_->start();
+}
+
+outbound_client::~outbound_client() { stop(); }
+
+void outbound_client::stop() { impl_->stop(); }
+
+const outbound_options& outbound_client::options() const { return impl_->opts; }
+
+outbound_stats outbound_client::stats() const {
+  outbound_stats s;
+  s.requests = impl_->n_requests.load();
+  s.connections_opened = impl_->n_opened.load();
+  s.open_connections = impl_->n_open.load();
+  s.reused = impl_->n_reused.load();
+  s.failures = impl_->n_failures.load();
+  return s;
+}
+
+void outbound_client::deliver(outbound_request request, callback done) {
+  impl_->n_requests.fetch_add(1, std::memory_order_relaxed);
+  if (impl_->stopped) {
+    done(failed(delivery_errc::shutdown, "outbound client stopped"));
+    return;
+  }
+  auto u = check_url(request.url, impl_->opts.allow_private_targets);
+  if (!u) {
+    auto kind = static_cast<delivery_errc>(u.code().value());
+    done(failed(kind, u.err().message));
+    return;
+  }
+  auto j = std::make_shared<job>();
+  j->req = std::move(request);
+  j->url = std::move(*u);
+  j->done = std::move(done);
+  auto p = impl_->pool_for(j->url);
+  net::post(p->strand, [p, j]() mutable { p->submit(std::move(j)); });
+}
+
+}  // namespace hooklog::http

@@ -1,0 +1,113 @@
+#pragma once
+// The asynchronous HTTP(S) client of the dispatcher (Boost.Beast), with keep-alive connection
+// pools per origin.
+//
+// deliver(request, done): POSTs (or any method) `body` to `url` with `headers` and calls
+// `done(outcome)` exactly once, on one of the client's I/O threads (so it must not block: hand
+// the outcome on). The outcome carries either an HTTP answer (any status: the caller judges
+// it; 3xx is never followed) or a transport failure classified as delivery_errc
+// (dns, ssrf, refused, timeout, tls, protocol, shutdown) with a message naming the step.
+//
+// Per request: one deadline (`timeout`) covering resolve, connect, TLS handshake, write and
+// reading the answer; the clock starts when a connection takes the request (time spent waiting
+// for a free connection of a saturated origin does not count, and is not in latency_us).
+// The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
+// bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
+// connection is closed (the answer still counts).
+//
+// Pools: one per origin (scheme, host, port); at most max_connections_per_origin connections
+// (connecting, busy or idle); requests beyond wait in that origin's FIFO queue, so a slow or
+// dead origin never holds connections or threads another origin needs. Idle connections are
+// closed after idle_timeout. A request sent on a reused connection that fails before any
+// response byte (the peer closed it meanwhile) is retried once on a fresh connection.
+//
+// Security: every address the resolver returns is checked with the SSRF guard
+// (check_address, allow_private_targets) before connecting; one refused address refuses the
+// request. TLS (https): SNI set for names, the peer's chain verified against the system store
+// (set_default_verify_paths) plus `ca_file`, and the host name (or IP) checked against the
+// certificate.
+//
+// Threads: `threads` I/O threads run one io_context; each origin's pool runs on its own strand.
+// Lifetime: stop() (also run by the destructor) fails queued and in-flight requests with
+// delivery_errc::shutdown, closes everything and joins the threads; deliver() after stop()
+// answers shutdown at once, on the calling thread. Thread safety: deliver()/stats() from any
+// thread.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/result.hpp"
+#include "http/delivery_errc.hpp"
+#include "http/message.hpp"
+
+namespace hooklog::http {
+
+struct outbound_options {
+  unsigned threads = 1;
+  std::size_t max_connections_per_origin = 8;
+  std::chrono::milliseconds idle_timeout{30'000};
+  bool allow_private_targets = false;
+  std::string ca_file;                    // extra trust anchors (PEM); system store always used
+  std::size_t excerpt_limit = 4096;       // body bytes kept in the outcome
+  std::size_t read_limit = 64 * 1024;     // body bytes read at most before closing
+  std::size_t header_limit = 16 * 1024;
+  std::string user_agent = "hooklog-webhooks/0.1";
+};
+
+struct outbound_request {
+  std::string method = "POST";
+  std::string url;
+  header_list headers;  // sent as given (Host, Content-Length and User-Agent are added)
+  std::string body;
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct outbound_outcome {
+  unsigned status = 0;            // 0 when no answer arrived
+  std::int64_t latency_us = 0;    // from taking a connection to the full answer (or failure)
+  header_list headers;            // the answer's headers
+  std::string body_excerpt;       // first excerpt_limit bytes of the body
+  bool body_truncated = false;    // the body was longer than read_limit (connection closed)
+  std::optional<error> failure;   // transport failure (code: delivery_errc), nullopt = answered
+  bool reused_connection = false;
+  std::string remote;             // "ip:port" connected to, when known
+
+  bool answered() const { return !failure; }
+  delivery_errc failure_kind() const {
+    return failure ? static_cast<delivery_errc>(failure->code.value()) : delivery_errc::success;
+  }
+};
+
+struct outbound_impl;  // outbound.cpp
+
+struct outbound_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t connections_opened = 0;
+  std::uint64_t open_connections = 0;
+  std::uint64_t reused = 0;
+  std::uint64_t failures = 0;
+};
+
+class outbound_client {
+ public:
+  using callback = std::function<void(outbound_outcome&&)>;
+
+  explicit outbound_client(outbound_options options = {});
+  ~outbound_client();
+  outbound_client(const outbound_client&) = delete;
+  outbound_client& operator=(const outbound_client&) = delete;
+
+  void deliver(outbound_request request, callback done);
+  void stop();
+  outbound_stats stats() const;
+  const outbound_options& options() const;
+
+ private:
+  std::shared_ptr<outbound_impl> impl_;
+};
+
+}  // namespace hooklog::http

@@ -1,0 +1,257 @@
+// hooklog-bench-delivery: delivery throughput and ingest-to-arrival latency (not a test).
+//
+//   hooklog-bench-delivery [--receiver PATH] [--events N] [--rate R] [--seconds S] [--in-flight K]
+//
+// 1. The limit: wrk (1 thread, 32 connections, 5 s) POSTs a 1 KiB body straight at a
+//    hooklog-receiver.
+// 2. Delivery: N events (1 KiB bodies) are in the log; the dispatcher delivers them, signed, to
+//    the same receiver, one attempt record each (fsync'd group commits). Rate = N / time.
+// 3. Latency: R events/s for S s are acknowledged by the writer (durable) one by one; the time
+//    from each acknowledgement to its arrival at an in-process receiver (same clock): p50, p99.
+// Prints both rates and their ratio (goal >= 0.4) and the percentiles (goal p99 < 50 ms at 1000/s).
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "engine/record.hpp"
+#include "http/dispatcher.hpp"
+#include "http/server.hpp"
+#include "projections/runner.hpp"
+
+extern char** environ;
+using namespace hooklog;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct child {
+  pid_t pid = -1;
+  unsigned short port = 0;
+};
+
+child spawn_receiver(const std::string& path) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<std::string> args{path, "--listen", "127.0.0.1:0", "--threads", "1"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  child c;
+  if (posix_spawn(&c.pid, path.c_str(), &fa, nullptr, argv.data(), environ) != 0)
+    throw std::runtime_error("cannot start " + path);
+  close(fds[1]);
+  std::string line;
+  char ch;
+  while (read(fds[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  close(fds[0]);
+  auto colon = line.rfind(':');
+  if (line.rfind("listening on ", 0) != 0 || colon == std::string::npos)
+    throw std::runtime_error("receiver said: " + line);
+  c.port = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+  return c;
+}
+
+void stop_child(child& c) {
+  if (c.pid > 0) {
+    kill(c.pid, SIGTERM);
+    int st;
+    waitpid(c.pid, &st, 0);
+    c.pid = -1;
+  }
+}
+
+double run_wrk(unsigned short port, const std::string& dir, const std::string& body) {
+  std::string lua = dir + "/post.lua";
+  std::ofstream(lua) << "wrk.method = \"POST\"\nwrk.body = '" << body
+                     << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
+  std::string cmd = "wrk -t1 -c32 -d5s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return 0;
+  char buf[512];
+  double rps = 0;
+  while (fgets(buf, sizeof buf, p))
+    if (std::string(buf).rfind("Requests/sec:", 0) == 0) rps = std::stod(std::string(buf).substr(13));
+  pclose(p);
+  return rps;
+}
+
+struct stack {
+  std::unique_ptr<event_log> log;
+  std::unique_ptr<log_writer> writer;
+  std::unique_ptr<projections::projection_runner> runner;
+  std::unique_ptr<http::dispatcher> disp;
+  explicit stack(const std::string& dir, std::size_t in_flight_origin) {
+    log_options lo;
+    lo.dir = dir;
+    log = std::move(*event_log::open(lo));
+    writer = std::make_unique<log_writer>(*log);
+    projections::runner_options ro;
+    ro.state_dir = dir + "/state";
+    runner = std::move(*projections::projection_runner::open(*log, ro));
+    http::dispatcher_options o;
+    o.allow_private_targets = true;
+    o.max_connections_per_origin = in_flight_origin;
+    disp = std::make_unique<http::dispatcher>(*log, *writer, *runner, o);
+  }
+  ~stack() {
+    disp->stop();
+    writer->stop();
+    runner->stop();
+  }
+  void endpoint(const std::string& url, int in_flight) {
+    record r;
+    r.kind = record_kind::endpoint_created;
+    r.tenant = "t";
+    r.entity_kind = "endpoint";
+    r.entity_id = "bench";
+    r.body = nlohmann::json{{"id", "bench"}, {"url", url}, {"secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+                            {"max_in_flight", in_flight}}
+                 .dump();
+    (void)writer->append(std::move(r));
+  }
+  record event(const std::string& body) {
+    record r;
+    r.kind = record_kind::event_received;
+    r.tenant = "t";
+    r.source = "standard";
+    r.type = "order.updated";
+    r.body = body;
+    return r;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string receiver = (std::filesystem::path(argv[0]).parent_path() / "hooklog-receiver").string();
+  std::size_t events = 20000, in_flight = 32;
+  int rate = 1000, seconds = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--receiver") receiver = v;
+    else if (a == "--events") events = std::stoul(v);
+    else if (a == "--rate") rate = std::stoi(v);
+    else if (a == "--seconds") seconds = std::stoi(v);
+    else if (a == "--in-flight") in_flight = std::stoul(v);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  auto tmp = std::filesystem::temp_directory_path() / ("hooklog-bench-delivery-" + std::to_string(getpid()));
+  std::filesystem::create_directories(tmp);
+  std::string body = "{\"pad\":\"" + std::string(1024 - 10, 'x') + "\"}";
+
+  child rcv = spawn_receiver(receiver);
+  double wrk_rps = run_wrk(rcv.port, tmp.string(), body);
+  std::printf("load tool (wrk -t1 -c32) -> receiver: %.0f req/s\n", wrk_rps);
+
+  double delivery_rps = 0;
+  {
+    stack s((tmp / "rate").string(), in_flight);
+    s.endpoint("http://127.0.0.1:" + std::to_string(rcv.port) + "/", static_cast<int>(in_flight));
+    std::vector<record> batch;
+    for (std::size_t i = 0; i < events; ++i) {
+      batch.push_back(s.event(body));
+      if (batch.size() == 1000) (void)s.writer->submit(std::move(batch)).get(), batch.clear();
+    }
+    if (!batch.empty()) (void)s.writer->submit(std::move(batch)).get();
+    s.runner->start();
+    s.runner->wait_applied(s.log->committed_seq(), std::chrono::seconds(60));
+    auto t0 = steady::now();
+    s.disp->start();
+    while (s.disp->stats().succeeded < events && steady::now() - t0 < std::chrono::seconds(120))
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    double secs = std::chrono::duration<double>(steady::now() - t0).count();
+    auto st = s.disp->stats();
+    delivery_rps = static_cast<double>(st.succeeded) / secs;
+    std::printf("dispatcher -> receiver (signed, attempts logged): %llu in %.2f s = %.0f deliveries/s (failed %llu)\n",
+                static_cast<unsigned long long>(st.succeeded), secs, delivery_rps,
+                static_cast<unsigned long long>(st.failed));
+  }
+  stop_child(rcv);
+  std::printf("ratio: %.2f (goal >= 0.40)\n", wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0);
+
+  {
+    std::mutex mu;
+    std::unordered_map<std::string, steady::time_point> arrived;
+    http::server_options so;
+    so.listen = "127.0.0.1:0";
+    so.threads = 1;
+    http::http_server srv(so, [&](http::http_request&& req, http::responder r) {
+      auto now = steady::now();
+      if (auto id = req.header("webhook-id")) {
+        std::lock_guard lk(mu);
+        arrived.emplace(std::string(*id), now);
+      }
+      r(http::http_response::json(200, "{}"));
+    });
+    auto port = srv.start();
+    stack s((tmp / "latency").string(), 16);
+    s.endpoint("http://127.0.0.1:" + std::to_string(*port) + "/", 16);
+    s.runner->start();
+    s.disp->start();
+    std::unordered_map<std::string, steady::time_point> acked;
+    std::mutex amu;
+    const int total = rate * seconds;
+    auto start = steady::now();
+    std::atomic<int> pending{0};
+    for (int i = 0; i < total; ++i) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(1'000'000LL * i / rate));
+      std::vector<record> one;
+      one.push_back(s.event(body));
+      ++pending;
+      s.writer->submit(std::move(one), [&](log_writer::outcomes&& o) {
+        auto now = steady::now();
+        if (!o.empty() && o[0]) {
+          std::lock_guard lk(amu);
+          acked.emplace(event_id_for(o[0]->seq), now);
+        }
+        --pending;
+      });
+    }
+    auto deadline = steady::now() + std::chrono::seconds(10);
+    while (steady::now() < deadline) {
+      std::size_t n;
+      {
+        std::lock_guard lk(mu);
+        n = arrived.size();
+      }
+      if (n >= static_cast<std::size_t>(total) && pending == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::vector<double> lat;
+    {
+      std::lock_guard lk(mu);
+      std::lock_guard lk2(amu);
+      for (auto& [id, t] : acked)
+        if (auto f = arrived.find(id); f != arrived.end())
+          lat.push_back(std::chrono::duration<double, std::milli>(f->second - t).count());
+    }
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))]; };
+    std::printf("ingest ack -> arrival at %d events/s for %d s: %zu/%d arrived, p50 %.2f ms, p99 %.2f ms, max %.2f ms (goal p99 < 50 ms)\n",
+                rate, seconds, lat.size(), total, pct(0.50), pct(0.99), lat.empty() ? 0.0 : lat.back());
+    s.disp->stop();
+    srv.stop();
+  }
+  std::filesystem::remove_all(tmp);
+  return 0;
+}
