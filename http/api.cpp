@@ -146,7 +146,7 @@ const route kRoutes[] = {
     {"GET", "/v1/entities/{}/{}/timeline", access::any, detail::get_timeline},
     {"GET", "/v1/attempts", access::any, detail::list_attempts},
     {"GET", "/v1/audit/verify", access::admin, detail::audit_verify},
-    {"GET", "/v1/audit/head", access::any, detail::audit_head},
+    {"GET", "/v1/audit/head", access::admin, detail::audit_head},
     {"POST", "/v1/endpoints", access::any, detail::create_endpoint},
     {"GET", "/v1/endpoints", access::any, detail::list_endpoints},
     {"GET", "/v1/endpoints/{}", access::any, detail::get_endpoint},
@@ -186,13 +186,6 @@ bool match(std::string_view pattern, const std::vector<std::string_view>& segmen
     if (want[i] == "{}") {
       params.push_back(url_decode(segments[i]));
       if (params.back().empty()) return false;
-    } else if (want[i].size() > 2 && want[i].substr(0, 2) == "{}") {
-      // "{}:batch": a parameter followed by a literal suffix.
-      const auto suffix = want[i].substr(2);
-      if (segments[i].size() <= suffix.size() ||
-          segments[i].substr(segments[i].size() - suffix.size()) != suffix)
-        return false;
-      params.push_back(url_decode(segments[i].substr(0, segments[i].size() - suffix.size())));
     } else if (want[i] != segments[i]) {
       return false;
     }
@@ -208,17 +201,12 @@ void api::handle(http_request&& req, responder res) {
   const route* found = nullptr;
   bool path_known = false;
   std::vector<std::string> params;
-  // "events:batch" must win over "{}" for the same position: try suffixed patterns first.
-  for (int pass = 0; pass < 2 && !found; ++pass) {
-    for (const auto& r : kRoutes) {
-      const bool suffixed = std::string_view(r.pattern).find("}:") != std::string_view::npos;
-      if ((pass == 0) != suffixed) continue;
-      if (!match(r.pattern, segments, params)) continue;
-      path_known = true;
-      if (c->req.method == r.method) {
-        found = &r;
-        break;
-      }
+  for (const auto& r : kRoutes) {
+    if (!match(r.pattern, segments, params)) continue;
+    path_known = true;
+    if (c->req.method == r.method) {
+      found = &r;
+      break;
     }
   }
   if (!found) {

@@ -13,6 +13,7 @@
 
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
+#include "engine/secret_box.hpp"
 #include "engine/source.hpp"
 #include "http/key_store.hpp"
 #include "http/metrics.hpp"
@@ -28,6 +29,7 @@ struct api_options {
   bool allow_private_targets = false;
   std::chrono::seconds rotation_overlap{24 * 3600};  // old secret stays valid this long
   normalize_limits limits;
+  std::string ca_file;  // extra trust anchors for HTTPS deliveries
   std::size_t max_page = 1000;
 };
 
@@ -39,6 +41,8 @@ struct api_context {
   key_store& keys;
   metrics& counters;
   api_options options;
+  // Seals endpoint secrets before they are written to the log (AES-256-GCM).
+  const secret_box& secrets;
   // The seq of the last management record written (endpoints, keys): reads of
   // projection state wait until the runner has applied it (read-your-writes).
   std::atomic<std::uint64_t> last_management_seq{0};

@@ -1,5 +1,7 @@
 // Audit and catalog routes: event types, events (pages or NDJSON), one event
 // with its attempts, entity timelines, attempts, verify and head.
+#include <charconv>
+
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
@@ -14,6 +16,21 @@ constexpr std::size_t kStreamChunkRecords = 512;
 bool wants_ndjson(const call& c) {
   auto a = c.req.header("accept");
   return a && a->find("application/x-ndjson") != std::string_view::npos;
+}
+
+// A scan refused a cursor (400) or the log failed (500).
+void fail_scan(call& c, const error& e) {
+  if (e.code == make_error_code(errc::invalid_record))
+    c.fail(400, "bad_parameter", e.what(), {{"parameter", "cursor"}});
+  else
+    c.fail(500, "log_failure", e.what());
+}
+
+// A failure with no next attempt ends the delivery (attempt.hpp).
+bool is_dead(const nlohmann::json& a) {
+  if (a.value("outcome", "") != "failure") return false;
+  const auto it = a.find("next_attempt_at");
+  return a.value("dead_letter", false) || it == a.end() || it->is_null();
 }
 
 // Builds the event query from the request; false after answering 400.
@@ -94,9 +111,7 @@ void page_of_records(const call_ptr& c, const scan_query& q, std::size_t limit,
     last = pos;
     return true;
   });
-  if (!r) return c->fail(r.code() == make_error_code(errc::invalid_record) ? 400 : 500,
-                         r.code() == make_error_code(errc::invalid_record) ? "bad_parameter" : "log_failure",
-                         r.err().what());
+  if (!r) return fail_scan(*c, r.err());
   c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
 }
 
@@ -166,7 +181,7 @@ void get_event(const call_ptr& c) {
     d["last_status"] = aj.value("status", 0);
     d["last_attempt_at"] = aj["recorded_at"];
     const bool ok = aj.value("outcome", "") == "success";
-    d["state"] = ok ? "delivered" : (aj.contains("next_attempt_at") && !aj.value("dead_letter", false) ? "retrying" : "dead_letter");
+    d["state"] = ok ? "delivered" : (is_dead(aj) ? "dead_letter" : "retrying");
     attempts.push_back(std::move(aj));
     return attempts.size() < 10000;
   });
@@ -245,29 +260,31 @@ void list_attempts(const call_ptr& c) {
   bool more = false;
   auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
     nlohmann::json a = attempt_json(v);
-    last = pos;
-    const bool dead = a.value("dead_letter", false) ||
-                      (a.value("outcome", "") == "failure" && !a.contains("next_attempt_at"));
-    if (outcome == "dead_letter" ? !dead : (!outcome.empty() && a.value("outcome", "") != outcome))
+    if (outcome == "dead_letter" ? !is_dead(a) : (!outcome.empty() && a.value("outcome", "") != outcome)) {
+      last = pos;  // skipped records are behind the cursor too
       return true;
+    }
     if (items.size() == *limit) {
       more = true;
       return false;
     }
     items.push_back(std::move(a));
+    last = pos;
     return true;
   });
-  if (!r) return c->fail(400, "bad_parameter", r.err().what());
+  if (!r) return fail_scan(*c, r.err());
   c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
 }
 
 void audit_verify(const call_ptr& c) {
   std::uint64_t from = 1, to = UINT64_MAX;
-  try {
-    if (auto f = c->req.query_param("from")) from = std::stoull(std::string(*f));
-    if (auto t = c->req.query_param("to")) to = std::stoull(std::string(*t));
-  } catch (const std::exception&) {
-    return c->fail(400, "bad_parameter", "from and to are sequence numbers");
+  for (auto [name, out] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+    auto v = c->req.query_param(name);
+    if (!v) continue;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), *out);
+    if (ec != std::errc() || p != v->data() + v->size() || v->empty())
+      return c->fail(400, "bad_parameter", std::string(name) + " must be a sequence number",
+                     {{"parameter", name}});
   }
   auto rep = c->ctx.log.verify(from, to);
   if (!rep) return c->fail(500, "log_failure", rep.err().what());

@@ -6,6 +6,7 @@
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
 
@@ -89,6 +90,18 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
   });
 }
 
+// The SSRF guard at creation: refuses URLs on loopback, private, link-local or
+// metadata addresses unless --allow-private-targets (checked again after DNS
+// resolution at every connection).
+bool url_allowed(call& c, const std::string& url) {
+  auto r = check_url(url, c.ctx.options.allow_private_targets);
+  if (!r) {
+    c.fail(422, "invalid_endpoint", "url: " + r.err().what(), {{"field", "url"}});
+    return false;
+  }
+  return true;
+}
+
 std::string reason_of(call& c) {
   auto j = nlohmann::json::parse(c.req.body, nullptr, false);
   if (j.is_object() && j.contains("reason") && j["reason"].is_string()) return j["reason"];
@@ -110,8 +123,9 @@ void create_endpoint(const call_ptr& c) {
     (*body)["secret"] = projections::generate_secret();
   auto e = projections::endpoint_from_json(*body);
   if (!e) return fail_invalid(*c, e.err());
+  if (!url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
-  stored["secret"] = projections::seal_secret(e->secret);
+  stored["secret"] = c->ctx.secrets.seal(e->secret);
   auto ep = std::make_shared<endpoint>(std::move(*e));
   write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
              [c, ep](std::uint64_t) {
@@ -162,6 +176,7 @@ void update_endpoint(const call_ptr& c) {
     merged.erase(k);
   auto e = projections::endpoint_from_json(merged);
   if (!e) return fail_invalid(*c, e.err());
+  if (patch->contains("url") && !url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
   stored.erase("secret");  // unchanged: the projection keeps the current one
   stored.erase("previous_secrets");
@@ -195,8 +210,10 @@ void rotate_secret(const call_ptr& c) {
   if (!j.is_object()) return c->fail(400, "bad_json", "the body must be a JSON object or empty");
   std::string secret = projections::generate_secret();
   if (j.contains("secret")) {
-    if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_"))
-      return c->fail(422, "invalid_endpoint", "secret: must start with whsec_", {{"field", "secret"}});
+    if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_") ||
+        j["secret"].get<std::string>().size() < 30 || j["secret"].get<std::string>().size() > 512)
+      return c->fail(422, "invalid_endpoint",
+                     "secret: must be whsec_ followed by base64 of 24 to 64 bytes", {{"field", "secret"}});
     secret = j["secret"];
   }
   std::int64_t overlap_s = c->ctx.options.rotation_overlap.count();
@@ -210,7 +227,7 @@ void rotate_secret(const call_ptr& c) {
   const std::string id = current->id;
   write_then(c,
              endpoint_record(record_kind::secret_rotated, id, current->tenant,
-                             nlohmann::json{{"secret", projections::seal_secret(secret)},
+                             nlohmann::json{{"secret", c->ctx.secrets.seal(secret)},
                                             {"previous_valid_until", until}}
                                  .dump()),
              [c, id, secret, until](std::uint64_t) {

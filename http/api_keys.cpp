@@ -20,6 +20,11 @@ nlohmann::json key_json(const key_info& k) {
 void create_key(const call_ptr& c) {
   auto body = json_body(*c);
   if (!body) return;
+  for (auto it = body->begin(); it != body->end(); ++it)
+    if (it.key() != "tenant" && it.key() != "ingest_source")
+      return c->fail(422, "invalid_key", it.key() + ": unknown field (a key has tenant and ingest_source; "
+                                                      "omit tenant for an admin key)",
+                     {{"field", it.key()}});
   key_info k;
   k.id = key_store::new_id();
   if (auto t = body->find("tenant"); t != body->end() && !t->is_null()) {
@@ -62,6 +67,7 @@ void list_keys(const call_ptr& c) {
 void revoke_key(const call_ptr& c) {
   auto k = c->ctx.keys.find(c->params[0]);
   if (!k) return c->not_found("key " + c->params[0]);
+  if (k->revoked) return c->reply_json(200, key_json(*k));  // nothing to write
   std::vector<record> one{key_store::revoke_record(*k)};
   c->ctx.writer.submit(std::move(one), [c, k = *k](log_writer::outcomes&& out) mutable {
     if (!out[0]) return fail_write(*c, out[0].err());

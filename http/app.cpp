@@ -1,6 +1,8 @@
 #include "http/app.hpp"
 
 #include "engine/log_writer.hpp"
+#include "engine/secret_box.hpp"
+#include "http/dispatcher.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
@@ -12,6 +14,8 @@ struct app::parts {
   std::optional<source_registry> sources;
   std::unique_ptr<projections::projection_runner> runner;
   std::optional<key_store> keys;
+  std::optional<secret_box> secrets;
+  std::unique_ptr<dispatcher> delivery;
   metrics counters;
   std::unique_ptr<api_context> ctx;
   std::unique_ptr<api> routes;
@@ -45,6 +49,17 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   if (!runner) return runner.err();
   p.runner = std::move(*runner);
 
+  auto box = secret_box::load(opts.secret_key, opts.data_dir);
+  if (!box) return box.err();
+  p.secrets.emplace(std::move(*box));
+  if (opts.deliver) {
+    dispatcher_options d;
+    d.allow_private_targets = opts.api.allow_private_targets;
+    d.ca_file = opts.api.ca_file;
+    d.box = *p.secrets;
+    p.delivery = std::make_unique<dispatcher>(*p.log, *p.writer, *p.runner, std::move(d));
+  }
+
   auto keys = key_store::load(*p.log, opts.admin_key);
   if (!keys) return keys.err();
   p.keys.emplace(std::move(*keys));
@@ -62,7 +77,8 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   }
 
   p.ctx = std::unique_ptr<api_context>(
-      new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api, {}});
+      new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
+                      *p.secrets, {}});
   p.routes = std::make_unique<api>(*p.ctx);
   p.server = std::make_unique<http_server>(
       opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });
@@ -73,6 +89,7 @@ app::~app() { stop(); }
 
 result<unsigned short> app::start() {
   p_->runner->start();
+  if (p_->delivery) p_->delivery->start();
   return p_->server->start();
 }
 
@@ -81,6 +98,7 @@ void app::stop() {
   p_->stopped = true;
   // Any part may be missing when open() failed halfway.
   if (p_->server) p_->server->stop();
+  if (p_->delivery) p_->delivery->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->runner) p_->runner->stop();
 }

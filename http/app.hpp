@@ -18,6 +18,9 @@ struct app_options {
   std::string sources_dir;            // default: the build's data/sources
   server_options server;
   std::string admin_key;              // empty: one is generated on the first start
+  std::string secret_key;             // master key for endpoint secrets (hex or base64);
+                                      // empty: <data>/secret.key, created with mode 0600
+  bool deliver = true;                // run the dispatcher
   std::size_t max_map_size = 1ull << 40;
   bool sync = true;                   // fsync every commit (never off in production)
   api_options api;

@@ -25,6 +25,10 @@ and by the environment variable shown):
   --data DIR                  the data directory (./var)                  HOOKLOG_DATA
   --admin-key KEY             the admin API key (generated when absent)   HOOKLOG_ADMIN_KEY
   --allow-private-targets     allow endpoint URLs on loopback/private networks
+  --secret-key KEY            master key of endpoint secrets, hex or base64 (<data>/secret.key, 0600)
+                                                                          HOOKLOG_SECRET_KEY
+  --ca-file FILE              extra CA certificates (PEM) for HTTPS deliveries
+  --no-deliver                record and answer, but do not deliver (read-only replicas, tests)
   --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
   --threads N                 I/O threads (one per core)
   --body-limit BYTES          request body limit (1048576)
@@ -38,7 +42,7 @@ and by the environment variable shown):
   --help                      this text
 )";
 
-const std::vector<std::string> kBooleans = {"help", "allow-private-targets"};
+const std::vector<std::string> kBooleans = {"help", "allow-private-targets", "no-deliver"};
 
 // The value of a setting: flag, then environment, then config file, then fallback.
 struct settings {
@@ -85,6 +89,9 @@ int cmd_serve(int argc, char** argv) {
     o.data_dir = a->has("data") ? a->get("data") : s.get("data", "HOOKLOG_DATA", "./var");
     o.admin_key = s.get("admin-key", "HOOKLOG_ADMIN_KEY", "");
     o.sources_dir = s.get("sources", "HOOKLOG_SOURCES", "");
+    o.secret_key = s.get("secret-key", "HOOKLOG_SECRET_KEY", "");
+    o.api.ca_file = s.get("ca-file", nullptr, "");
+    o.deliver = s.get("no-deliver", nullptr, "false") != "true";
     o.api.allow_private_targets = s.get("allow-private-targets", nullptr, "false") == "true";
     o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
     o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
