@@ -104,27 +104,20 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
   const auto& mi = t->second.modes[test_mode ? 1 : 0];
   auto& c = scratch_;
   c.clear();
-  int sources = 0;
-  if (!mi.any.empty()) {
-    c.insert(c.end(), mi.any.begin(), mi.any.end());
-    ++sources;
-  }
-  if (!mi.exact.empty()) {
-    if (auto b = mi.exact.find(type); b != mi.exact.end()) {
-      c.insert(c.end(), b->second.begin(), b->second.end());
-      ++sources;
+  const std::uint64_t stamp = ++stamp_;
+  auto collect = [&](const bucket& b) {
+    for (const entry* e : b) {
+      if (e->stamp == stamp) continue;  // matched by another pattern already
+      e->stamp = stamp;
+      c.push_back(e);
     }
-  }
+  };
+  collect(mi.any);
+  if (!mi.exact.empty())
+    if (auto b = mi.exact.find(type); b != mi.exact.end()) collect(b->second);
   for (std::size_t len : mi.prefix_lengths) {
     if (len > type.size()) break;
-    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) {
-      c.insert(c.end(), b->second.begin(), b->second.end());
-      ++sources;
-    }
-  }
-  if (sources > 1) {
-    std::sort(c.begin(), c.end());
-    c.erase(std::unique(c.begin(), c.end()), c.end());
+    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) collect(b->second);
   }
   std::optional<nlohmann::json> doc;
   for (const entry* e : c) {

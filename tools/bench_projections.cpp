@@ -1,0 +1,269 @@
+// hooklog-bench-projections: rebuild rate of all projections over a large log,
+// beside a raw cursor scan of the same log in the same run, and the matcher's
+// cost per event with 10,000 endpoints. Not a test: prints figures beside goals.
+//
+//   hooklog-bench-projections [--events N] [--dir PATH] [--keep]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/event_log.hpp"
+#include "projections/matcher.hpp"
+#include "projections/runner.hpp"
+
+using namespace hooklog;
+using nlohmann::json;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clk::time_point t) {
+  return std::chrono::duration<double>(clk::now() - t).count();
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "bench_projections: %s\n", what.c_str());
+  std::exit(1);
+}
+
+const std::vector<std::string> kTenants = {"jelp-co", "oms-eu", "lynxo-1", "cs-live", "eudr-int"};
+const std::vector<std::string> kTypes = {
+    "order_new", "order_update:assign_driver", "order_update:complete_order", "folio_update",
+    "job.created", "job.pickup.updated", "job.delivery.updated", "package.status.shipped",
+    "shipment.created", "dds.status_changed", "statusUpdated", "trackingUpdated"};
+const std::vector<std::string> kStatuses = {"PENDING", "TRANSIT", "COMPLETED", "CANCELLED"};
+
+record endpoint_record(const std::string& tenant, const std::string& id, json events, json filter) {
+  record r;
+  r.kind = record_kind::endpoint_created;
+  r.tenant = tenant;
+  r.entity_kind = "endpoint";
+  r.entity_id = id;
+  json b = {{"id", id}, {"url", "https://receiver.example/" + id}, {"events", std::move(events)},
+            {"secret", "whsec_YmVuY2htYXJrc2VjcmV0"}};
+  if (!filter.is_null()) b["filter"] = std::move(filter);
+  r.body = b.dump();
+  return r;
+}
+
+void build_log(event_log& log, std::uint64_t events) {
+  // 20 endpoints, 4 per tenant: everything, one exact type, a prefix glob, and a
+  // payload filter on the status.
+  std::vector<record> v;
+  for (std::size_t t = 0; t < kTenants.size(); ++t) {
+    const auto& tn = kTenants[t];
+    v.push_back(endpoint_record(tn, tn + "-all", {"*"}, nullptr));
+    v.push_back(endpoint_record(tn, tn + "-exact", {kTypes[t]}, nullptr));
+    v.push_back(endpoint_record(tn, tn + "-prefix", {"order_update:*", "job.*"}, nullptr));
+    v.push_back(endpoint_record(tn, tn + "-filter", {"*"},
+                                {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}}));
+  }
+  for (auto& o : log.append(v))
+    if (!o) die(o.err().what());
+  std::mt19937_64 rng(1);
+  const std::int64_t t0 = 1'707'500'000'000'000;
+  std::uint64_t done = 0;
+  while (done < events) {
+    v.clear();
+    std::uint64_t n = std::min<std::uint64_t>(10'000, events - done);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::uint64_t k = done + i;
+      record r;
+      r.kind = record_kind::event_received;
+      r.tenant = kTenants[rng() % kTenants.size()];
+      r.source = "bench";
+      r.type = kTypes[rng() % kTypes.size()];
+      r.entity_kind = "order";
+      r.entity_id = "ORD" + std::to_string(rng() % 200'000);
+      r.status_to = kStatuses[rng() % kStatuses.size()];
+      r.occurred_at = t0 + static_cast<std::int64_t>(k) * 1000 - static_cast<std::int64_t>(rng() % 3) * 5'000'000;
+      r.body = json{{"event", r.type},
+                    {"data", {{"folio", r.entity_id}, {"status", r.status_to}, {"driver", "D-17"},
+                              {"amount", static_cast<int>(rng() % 5000)}, {"note", "bench payload"}}}}
+                   .dump();
+      v.push_back(std::move(r));
+    }
+    for (auto& o : log.append(v))
+      if (!o) die(o.err().what());
+    done += n;
+  }
+}
+
+double raw_scan(const event_log& log, std::uint64_t& count) {
+  auto start = clk::now();
+  auto lock = log.read_lock();
+  auto t = lmdb::txn::begin(log.raw_env(), true);
+  if (!t) die(t.err().what());
+  MDB_cursor* c = nullptr;
+  if (mdb_cursor_open(t->handle(), log.records_dbi(), &c) != 0) die("mdb_cursor_open");
+  MDB_val k, v;
+  std::uint64_t bytes = 0;
+  count = 0;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    ++count;
+    bytes += v.mv_size + static_cast<const unsigned char*>(v.mv_data)[0];  // touch the value
+  }
+  mdb_cursor_close(c);
+  if (bytes == 0) std::puts("");
+  return seconds_since(start);
+}
+
+struct match_result {
+  double us_per_event;
+  double matches_per_event;
+};
+
+match_result bench_matcher(std::size_t endpoints, std::size_t tenants, bool wildcard_and_filters) {
+  projections::matcher m;
+  std::mt19937_64 rng(7);
+  std::vector<std::string> types;
+  for (int s = 0; s < 20; ++s)
+    for (const auto& t : kTypes) types.push_back("src" + std::to_string(s) + "." + t);
+  for (std::size_t i = 0; i < endpoints; ++i) {
+    json j = {{"id", "ep" + std::to_string(i)}, {"url", "https://r.example/h"},
+              {"tenant", "tenant" + std::to_string(i % tenants)}};
+    std::size_t kind = rng() % 10;
+    const auto& ty = types[rng() % types.size()];
+    if (!wildcard_and_filters) kind = 2 + kind % 6;  // exact and prefix only
+    if (kind == 0) j["events"] = {"*"};
+    else if (kind == 1) {
+      j["events"] = {"*"};
+      j["filter"] = {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}};
+    } else if (kind < 6) j["events"] = {ty, types[rng() % types.size()]};
+    else {
+      auto cut = ty.find_first_of(".:_", ty.find('.') + 1);  // "src3.job." of "src3.job.created"
+      if (cut == std::string::npos) cut = ty.find('.');
+      j["events"] = {ty.substr(0, cut + 1) + "*"};
+    }
+    auto e = projections::endpoint_from_json(j);
+    if (!e) die(e.err().what());
+    e->tenant = j["tenant"];
+    m.upsert(*e);
+  }
+  std::vector<std::pair<std::string, std::string>> evs;  // tenant, type
+  for (int i = 0; i < 4096; ++i)
+    evs.emplace_back("tenant" + std::to_string(rng() % tenants), types[rng() % types.size()]);
+  const std::string body = R"({"event":"x","data":{"folio":"F1","status":"COMPLETED","driver":"D-17"}})";
+  std::vector<std::string_view> out;
+  const std::size_t iterations = 1'000'000;
+  std::uint64_t matches = 0;
+  auto start = clk::now();
+  for (std::size_t i = 0; i < iterations; ++i) {
+    const auto& [tn, ty] = evs[i & 4095];
+    m.match(tn, false, ty, body, out);
+    matches += out.size();
+  }
+  double s = seconds_since(start);
+  return {s * 1e6 / static_cast<double>(iterations),
+          static_cast<double>(matches) / static_cast<double>(iterations)};
+}
+
+const char* verdict(bool ok) { return ok ? "ok" : "BELOW GOAL"; }
+
+}  // namespace
+
+void bench_matchers();
+
+int main(int argc, char** argv) {
+  std::uint64_t events = 1'000'000;
+  std::string dir;
+  std::size_t batch = 20'000;
+  bool keep = false, rebuild_only = false, matcher_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--events") && i + 1 < argc) events = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--keep")) keep = true;
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rebuild-only")) rebuild_only = true;
+    else if (!std::strcmp(argv[i], "--matcher-only")) matcher_only = true;
+    else die("usage: hooklog-bench-projections [--events N] [--dir PATH] [--keep]");
+  }
+  if (matcher_only) {
+    bench_matchers();
+    return 0;
+  }
+  const bool temp = dir.empty();
+  if (temp) dir = (std::filesystem::temp_directory_path() / ("hooklog-bench-proj-" + std::to_string(::getpid()))).string();
+
+  auto lo = event_log::open({.dir = dir + "/log", .sync = false});
+  if (!lo) die(lo.err().what());
+  auto& log = **lo;
+  if (log.committed_seq() == 0) {
+    auto t = clk::now();
+    build_log(log, events);
+    std::printf("built log: %llu records (%llu events, 20 endpoints, 5 tenants) in %.1f s\n",
+                static_cast<unsigned long long>(log.committed_seq()), static_cast<unsigned long long>(events),
+                seconds_since(t));
+  }
+  const std::uint64_t total = log.committed_seq();
+
+  std::uint64_t scanned = 0;
+  raw_scan(log, scanned);  // warm the page cache
+  double scan_s = raw_scan(log, scanned);
+  double scan_rate = static_cast<double>(scanned) / scan_s;
+
+  std::uint64_t walked = 0;
+  auto fe_start = clk::now();
+  auto fe = log.for_each(1, UINT64_MAX, [&](const record_view&) { return ++walked, true; });
+  if (!fe) die(fe.err().what());
+  double fe_rate = static_cast<double>(walked) / seconds_since(fe_start);
+
+  std::filesystem::remove_all(dir + "/state");
+  projections::runner_options ro;
+  ro.state_dir = dir + "/state";
+  ro.batch_records = batch;
+  auto runner = projections::projection_runner::open(log, ro);
+  if (!runner) die(runner.err().what());
+  auto rb_start = clk::now();
+  if (auto r = (*runner)->rebuild("all"); !r) die(r.err().what());
+  double rb_s = seconds_since(rb_start);
+  double rb_rate = static_cast<double>(total) / rb_s;
+  std::uint64_t queued = 0;
+  {
+    auto t = (*runner)->store().begin_read();
+    for (const auto& tn : kTenants)
+      for (const char* suffix : {"-all", "-exact", "-prefix", "-filter"})
+        if (auto c = (*runner)->queue().counts(*t, tn + suffix)) queued += c->queued;
+  }
+
+  if (std::getenv("BENCH_EACH")) {
+    for (const char* name : {"subscriptions", "timelines", "stats", "pending"}) {
+      auto t = clk::now();
+      if (auto r = (*runner)->rebuild(name); !r) die(r.err().what());
+      std::printf("rebuild %-14s %.2f s\n", name, seconds_since(t));
+    }
+  }
+  std::printf("\nlog: %llu records\n", static_cast<unsigned long long>(total));
+  std::printf("%-52s %12.0f rec/s   (the limit)\n", "raw LMDB cursor scan of the records", scan_rate);
+  std::printf("%-52s %12.0f rec/s\n", "event_log::for_each (decode + xxh3 check)", fe_rate);
+  std::printf("%-52s %12.0f rec/s   goal >= 300000   %s\n", "rebuild of all projections", rb_rate,
+              verdict(rb_rate >= 300'000));
+  std::printf("%-52s %12.2f         goal >= 0.30     %s\n", "rebuild rate / raw scan rate", rb_rate / scan_rate,
+              verdict(rb_rate / scan_rate >= 0.3));
+  std::printf("%-52s %12.1f s      (%llu pending items built)\n", "rebuild time", rb_s,
+              static_cast<unsigned long long>(queued));
+
+  if (!rebuild_only) bench_matchers();
+
+  runner->reset();
+  lo->reset();
+  if (temp && !keep) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+void bench_matchers() {
+  auto m1 = bench_matcher(10'000, 100, true);
+  std::printf("%-52s %12.3f us     goal < 5 us      %s  (%.1f matches/event)\n",
+              "matcher, 10000 endpoints over 100 tenants", m1.us_per_event, verdict(m1.us_per_event < 5),
+              m1.matches_per_event);
+  auto m2 = bench_matcher(10'000, 1, false);
+  std::printf("%-52s %12.3f us     goal < 5 us      %s  (%.1f matches/event)\n",
+              "matcher, 10000 endpoints in one tenant (no '*')", m2.us_per_event, verdict(m2.us_per_event < 5),
+              m2.matches_per_event);
+}
