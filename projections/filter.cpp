@@ -1,5 +1,6 @@
 #include "projections/filter.hpp"
 
+#include "projections/json_path.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
@@ -37,6 +38,8 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
     return bad(field + ".path", "is not a valid JSON Pointer (\"/data/status\")");
   }
   c.path_text = p->get<std::string>();
+  if (!split_json_pointer(c.path_text, c.tokens))
+    return bad(field + ".path", "is not a valid JSON Pointer (\"/data/status\")");
   auto o = j.find("op");
   if (o == j.end() || !o->is_string()) return bad(field + ".op", "must be a string");
   const auto& on = o->get_ref<const std::string&>();
@@ -120,8 +123,9 @@ result<type_pattern> parse_type_pattern(std::string_view s, const std::string& f
   return p;
 }
 
-bool filter_condition::holds(const nlohmann::json& doc) const {
-  const nlohmann::json* v = lookup(doc, path);
+bool filter_condition::holds(const nlohmann::json& doc) const { return holds_value(lookup(doc, path)); }
+
+bool filter_condition::holds_value(const nlohmann::json* v) const {
   switch (op) {
     case filter_op::exists: return (v != nullptr) == value.get<bool>();
     case filter_op::eq: return v && *v == value;
@@ -179,9 +183,39 @@ bool payload_filter::matches(const nlohmann::json& doc) const {
 
 bool payload_filter::matches_body(std::string_view body) const {
   if (empty()) return true;
-  auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return false;
-  return matches(doc);
+  // 1 = holds, 0 = does not, -1 = the scan gave up: parse the whole body.
+  auto check = [&](const filter_condition& c) -> int {
+    std::string_view raw;
+    switch (find_json_value(body, c.tokens, raw)) {
+      case path_lookup::absent: return c.holds_value(nullptr) ? 1 : 0;
+      case path_lookup::fallback: return -1;
+      case path_lookup::found: {
+        if (c.op == filter_op::exists) return c.holds_value(&c.value) ? 1 : 0;  // present
+        auto v = nlohmann::json::parse(raw, nullptr, false);
+        if (v.is_discarded()) return -1;
+        return c.holds_value(&v) ? 1 : 0;
+      }
+    }
+    return -1;
+  };
+  auto full = [&] {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    return !doc.is_discarded() && matches(doc);
+  };
+  for (const auto& c : all_) {
+    int r = check(c);
+    if (r < 0) return full();
+    if (r == 0) return false;
+  }
+  if (any_.empty()) return true;
+  bool any = false;
+  for (const auto& c : any_) {
+    int r = check(c);
+    if (r < 0) return full();
+    any = any || r == 1;
+    if (any) break;
+  }
+  return any;
 }
 
 nlohmann::json payload_filter::to_json() const {

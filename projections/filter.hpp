@@ -47,10 +47,13 @@ enum class filter_op : std::uint8_t { eq, neq, in, exists, gt, lt };
 struct filter_condition {
   nlohmann::json::json_pointer path;
   std::string path_text;
+  std::vector<std::string> tokens;  // the pointer split into reference tokens
   filter_op op = filter_op::eq;
   nlohmann::json value;
 
   bool holds(const nlohmann::json& doc) const;
+  // `v` is the value at the path, nullptr when absent.
+  bool holds_value(const nlohmann::json* v) const;
 };
 
 class payload_filter {
@@ -61,7 +64,9 @@ class payload_filter {
 
   bool empty() const { return all_.empty() && any_.empty(); }
   bool matches(const nlohmann::json& doc) const;
-  // Parses `body` and matches; an unparsable body matches only the empty filter.
+  // Matches the raw body: each condition's value is found by scanning the text
+  // (json_path.hpp) and only that value is parsed; a body the scan cannot
+  // handle is parsed whole. An unparsable body matches only the empty filter.
   bool matches_body(std::string_view body) const;
   nlohmann::json to_json() const;  // null when empty
 

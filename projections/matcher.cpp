@@ -119,14 +119,8 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
     if (len > type.size()) break;
     if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) collect(b->second);
   }
-  std::optional<nlohmann::json> doc;
   for (const entry* e : c) {
-    if (!e->filter.empty()) {
-      if (!doc) {
-        doc = nlohmann::json::parse(body, nullptr, false);
-      }
-      if (doc->is_discarded() || !e->filter.matches(*doc)) continue;
-    }
+    if (!e->filter.empty() && !e->filter.matches_body(body)) continue;
     out.push_back(e->id);
   }
 }

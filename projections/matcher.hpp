@@ -4,8 +4,8 @@
 // filter match. It never scans all endpoints: endpoints are indexed by
 // (tenant, mode), then by exact type (hash map), by type prefix (hash map per
 // prefix length, probing only the lengths that exist) and a wildcard list.
-// The body is parsed at most once per event, and only when a candidate
-// endpoint has a payload filter.
+// The body is only looked at for candidates with a payload filter, and then
+// only the values at the filter's paths are parsed (filter.hpp, json_path.hpp).
 //
 // It is derived from the subscriptions projection: rebuilt from its state at
 // open and updated as endpoint records apply.
