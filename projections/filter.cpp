@@ -73,7 +73,7 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
   return c;
 }
 
-const nlohmann::json* lookup(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
+const nlohmann::json* at_pointer(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
   // contains() + at() without exceptions on the hot path for absent paths.
   if (!doc.contains(p)) return nullptr;
   try {
@@ -123,7 +123,7 @@ result<type_pattern> parse_type_pattern(std::string_view s, const std::string& f
   return p;
 }
 
-bool filter_condition::holds(const nlohmann::json& doc) const { return holds_value(lookup(doc, path)); }
+bool filter_condition::holds(const nlohmann::json& doc) const { return holds_value(at_pointer(doc, path)); }
 
 bool filter_condition::holds_value(const nlohmann::json* v) const {
   switch (op) {
@@ -181,41 +181,56 @@ bool payload_filter::matches(const nlohmann::json& doc) const {
   return false;
 }
 
+bool body_view::lookup(const filter_condition& c, const nlohmann::json*& out) {
+  for (auto& m : memo_) {
+    if (*m.path == c.path_text) {
+      out = m.present ? &m.value : nullptr;
+      return true;
+    }
+  }
+  if (doc_state_ == 0) {
+    std::string_view raw;
+    switch (find_json_value(body_, c.tokens, raw)) {
+      case path_lookup::absent:
+        memo_.push_back({&c.path_text, false, nullptr});
+        out = nullptr;
+        return true;
+      case path_lookup::found: {
+        auto v = nlohmann::json::parse(raw, nullptr, false);
+        if (v.is_discarded()) break;
+        memo_.push_back({&c.path_text, true, std::move(v)});
+        out = &memo_.back().value;
+        return true;
+      }
+      case path_lookup::fallback: break;
+    }
+    doc_ = nlohmann::json::parse(body_, nullptr, false);
+    doc_state_ = doc_.is_discarded() ? -1 : 1;
+  }
+  if (doc_state_ < 0) return false;
+  out = at_pointer(doc_, c.path);
+  return true;
+}
+
 bool payload_filter::matches_body(std::string_view body) const {
   if (empty()) return true;
-  // 1 = holds, 0 = does not, -1 = the scan gave up: parse the whole body.
-  auto check = [&](const filter_condition& c) -> int {
-    std::string_view raw;
-    switch (find_json_value(body, c.tokens, raw)) {
-      case path_lookup::absent: return c.holds_value(nullptr) ? 1 : 0;
-      case path_lookup::fallback: return -1;
-      case path_lookup::found: {
-        if (c.op == filter_op::exists) return c.holds_value(&c.value) ? 1 : 0;  // present
-        auto v = nlohmann::json::parse(raw, nullptr, false);
-        if (v.is_discarded()) return -1;
-        return c.holds_value(&v) ? 1 : 0;
-      }
-    }
-    return -1;
-  };
-  auto full = [&] {
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    return !doc.is_discarded() && matches(doc);
-  };
+  body_view v(body);
+  return matches(v);
+}
+
+bool payload_filter::matches(body_view& body) const {
+  if (empty()) return true;
+  const nlohmann::json* v = nullptr;
   for (const auto& c : all_) {
-    int r = check(c);
-    if (r < 0) return full();
-    if (r == 0) return false;
+    if (!body.lookup(c, v)) return false;
+    if (!c.holds_value(v)) return false;
   }
   if (any_.empty()) return true;
-  bool any = false;
   for (const auto& c : any_) {
-    int r = check(c);
-    if (r < 0) return full();
-    any = any || r == 1;
-    if (any) break;
+    if (!body.lookup(c, v)) return false;
+    if (c.holds_value(v)) return true;
   }
-  return any;
+  return false;
 }
 
 nlohmann::json payload_filter::to_json() const {

@@ -56,6 +56,28 @@ struct filter_condition {
   bool holds_value(const nlohmann::json* v) const;
 };
 
+// One event body as payload filters see it: the values at the paths asked
+// for are found by scanning the text and parsed once, and shared by every
+// filter evaluated on the same body (the matcher makes one per event).
+// Not thread-safe; `body` must outlive it.
+class body_view {
+ public:
+  explicit body_view(std::string_view body) : body_(body) {}
+  // The value at c's path: nullptr when absent. false when the body is not JSON.
+  bool lookup(const filter_condition& c, const nlohmann::json*& out);
+
+ private:
+  struct memo {
+    const std::string* path;
+    bool present;
+    nlohmann::json value;
+  };
+  std::string_view body_;
+  std::vector<memo> memo_;
+  int doc_state_ = 0;  // 0 not parsed, 1 parsed, -1 invalid
+  nlohmann::json doc_;
+};
+
 class payload_filter {
  public:
   // null or absent -> an empty filter that matches everything. Errors name the
@@ -68,6 +90,7 @@ class payload_filter {
   // (json_path.hpp) and only that value is parsed; a body the scan cannot
   // handle is parsed whole. An unparsable body matches only the empty filter.
   bool matches_body(std::string_view body) const;
+  bool matches(body_view& body) const;
   nlohmann::json to_json() const;  // null when empty
 
  private:

@@ -119,8 +119,12 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
     if (len > type.size()) break;
     if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) collect(b->second);
   }
+  std::optional<body_view> view;
   for (const entry* e : c) {
-    if (!e->filter.empty() && !e->filter.matches_body(body)) continue;
+    if (!e->filter.empty()) {
+      if (!view) view.emplace(body);
+      if (!e->filter.matches(*view)) continue;
+    }
     out.push_back(e->id);
   }
 }
