@@ -189,7 +189,7 @@ void bench_matchers();
 int main(int argc, char** argv) {
   std::uint64_t events = 1'000'000;
   std::string dir;
-  std::size_t batch = 20'000;
+  std::size_t batch = projections::runner_options{}.batch_records;
   bool keep = false, rebuild_only = false, matcher_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--events") && i + 1 < argc) events = std::stoull(argv[++i]);
