@@ -1,5 +1,6 @@
 #include "projections/filter.hpp"
 
+#include "projections/json_path.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
@@ -37,6 +38,8 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
     return bad(field + ".path", "is not a valid JSON Pointer (\"/data/status\")");
   }
   c.path_text = p->get<std::string>();
+  if (!split_json_pointer(c.path_text, c.tokens))
+    return bad(field + ".path", "is not a valid JSON Pointer (\"/data/status\")");
   auto o = j.find("op");
   if (o == j.end() || !o->is_string()) return bad(field + ".op", "must be a string");
   const auto& on = o->get_ref<const std::string&>();
@@ -70,7 +73,7 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
   return c;
 }
 
-const nlohmann::json* lookup(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
+const nlohmann::json* at_pointer(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
   // contains() + at() without exceptions on the hot path for absent paths.
   if (!doc.contains(p)) return nullptr;
   try {
@@ -120,8 +123,9 @@ result<type_pattern> parse_type_pattern(std::string_view s, const std::string& f
   return p;
 }
 
-bool filter_condition::holds(const nlohmann::json& doc) const {
-  const nlohmann::json* v = lookup(doc, path);
+bool filter_condition::holds(const nlohmann::json& doc) const { return holds_value(at_pointer(doc, path)); }
+
+bool filter_condition::holds_value(const nlohmann::json* v) const {
   switch (op) {
     case filter_op::exists: return (v != nullptr) == value.get<bool>();
     case filter_op::eq: return v && *v == value;
@@ -177,11 +181,56 @@ bool payload_filter::matches(const nlohmann::json& doc) const {
   return false;
 }
 
+bool body_view::lookup(const filter_condition& c, const nlohmann::json*& out) {
+  for (auto& m : memo_) {
+    if (*m.path == c.path_text) {
+      out = m.present ? &m.value : nullptr;
+      return true;
+    }
+  }
+  if (doc_state_ == 0) {
+    std::string_view raw;
+    switch (find_json_value(body_, c.tokens, raw)) {
+      case path_lookup::absent:
+        memo_.push_back({&c.path_text, false, nullptr});
+        out = nullptr;
+        return true;
+      case path_lookup::found: {
+        auto v = nlohmann::json::parse(raw, nullptr, false);
+        if (v.is_discarded()) break;
+        memo_.push_back({&c.path_text, true, std::move(v)});
+        out = &memo_.back().value;
+        return true;
+      }
+      case path_lookup::fallback: break;
+    }
+    doc_ = nlohmann::json::parse(body_, nullptr, false);
+    doc_state_ = doc_.is_discarded() ? -1 : 1;
+  }
+  if (doc_state_ < 0) return false;
+  out = at_pointer(doc_, c.path);
+  return true;
+}
+
 bool payload_filter::matches_body(std::string_view body) const {
   if (empty()) return true;
-  auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return false;
-  return matches(doc);
+  body_view v(body);
+  return matches(v);
+}
+
+bool payload_filter::matches(body_view& body) const {
+  if (empty()) return true;
+  const nlohmann::json* v = nullptr;
+  for (const auto& c : all_) {
+    if (!body.lookup(c, v)) return false;
+    if (!c.holds_value(v)) return false;
+  }
+  if (any_.empty()) return true;
+  for (const auto& c : any_) {
+    if (!body.lookup(c, v)) return false;
+    if (c.holds_value(v)) return true;
+  }
+  return false;
 }
 
 nlohmann::json payload_filter::to_json() const {

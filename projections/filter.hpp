@@ -47,10 +47,35 @@ enum class filter_op : std::uint8_t { eq, neq, in, exists, gt, lt };
 struct filter_condition {
   nlohmann::json::json_pointer path;
   std::string path_text;
+  std::vector<std::string> tokens;  // the pointer split into reference tokens
   filter_op op = filter_op::eq;
   nlohmann::json value;
 
   bool holds(const nlohmann::json& doc) const;
+  // `v` is the value at the path, nullptr when absent.
+  bool holds_value(const nlohmann::json* v) const;
+};
+
+// One event body as payload filters see it: the values at the paths asked
+// for are found by scanning the text and parsed once, and shared by every
+// filter evaluated on the same body (the matcher makes one per event).
+// Not thread-safe; `body` must outlive it.
+class body_view {
+ public:
+  explicit body_view(std::string_view body) : body_(body) {}
+  // The value at c's path: nullptr when absent. false when the body is not JSON.
+  bool lookup(const filter_condition& c, const nlohmann::json*& out);
+
+ private:
+  struct memo {
+    const std::string* path;
+    bool present;
+    nlohmann::json value;
+  };
+  std::string_view body_;
+  std::vector<memo> memo_;
+  int doc_state_ = 0;  // 0 not parsed, 1 parsed, -1 invalid
+  nlohmann::json doc_;
 };
 
 class payload_filter {
@@ -61,8 +86,11 @@ class payload_filter {
 
   bool empty() const { return all_.empty() && any_.empty(); }
   bool matches(const nlohmann::json& doc) const;
-  // Parses `body` and matches; an unparsable body matches only the empty filter.
+  // Matches the raw body: each condition's value is found by scanning the text
+  // (json_path.hpp) and only that value is parsed; a body the scan cannot
+  // handle is parsed whole. An unparsable body matches only the empty filter.
   bool matches_body(std::string_view body) const;
+  bool matches(body_view& body) const;
   nlohmann::json to_json() const;  // null when empty
 
  private:

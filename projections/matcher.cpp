@@ -104,35 +104,26 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
   const auto& mi = t->second.modes[test_mode ? 1 : 0];
   auto& c = scratch_;
   c.clear();
-  int sources = 0;
-  if (!mi.any.empty()) {
-    c.insert(c.end(), mi.any.begin(), mi.any.end());
-    ++sources;
-  }
-  if (!mi.exact.empty()) {
-    if (auto b = mi.exact.find(type); b != mi.exact.end()) {
-      c.insert(c.end(), b->second.begin(), b->second.end());
-      ++sources;
+  const std::uint64_t stamp = ++stamp_;
+  auto collect = [&](const bucket& b) {
+    for (const entry* e : b) {
+      if (e->stamp == stamp) continue;  // matched by another pattern already
+      e->stamp = stamp;
+      c.push_back(e);
     }
-  }
+  };
+  collect(mi.any);
+  if (!mi.exact.empty())
+    if (auto b = mi.exact.find(type); b != mi.exact.end()) collect(b->second);
   for (std::size_t len : mi.prefix_lengths) {
     if (len > type.size()) break;
-    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) {
-      c.insert(c.end(), b->second.begin(), b->second.end());
-      ++sources;
-    }
+    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) collect(b->second);
   }
-  if (sources > 1) {
-    std::sort(c.begin(), c.end());
-    c.erase(std::unique(c.begin(), c.end()), c.end());
-  }
-  std::optional<nlohmann::json> doc;
+  std::optional<body_view> view;
   for (const entry* e : c) {
     if (!e->filter.empty()) {
-      if (!doc) {
-        doc = nlohmann::json::parse(body, nullptr, false);
-      }
-      if (doc->is_discarded() || !e->filter.matches(*doc)) continue;
+      if (!view) view.emplace(body);
+      if (!e->filter.matches(*view)) continue;
     }
     out.push_back(e->id);
   }

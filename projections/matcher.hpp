@@ -4,14 +4,15 @@
 // filter match. It never scans all endpoints: endpoints are indexed by
 // (tenant, mode), then by exact type (hash map), by type prefix (hash map per
 // prefix length, probing only the lengths that exist) and a wildcard list.
-// The body is parsed at most once per event, and only when a candidate
-// endpoint has a payload filter.
+// The body is only looked at for candidates with a payload filter, and then
+// only the values at the filter's paths are parsed (filter.hpp, json_path.hpp).
 //
 // It is derived from the subscriptions projection: rebuilt from its state at
 // open and updated as endpoint records apply.
 // Thread safety: none; the runner thread owns it. Views returned by match()
 // are valid until the next upsert/remove/clear.
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,7 @@ class matcher {
     bool test_mode = false;
     std::vector<type_pattern> patterns;
     payload_filter filter;
+    mutable std::uint64_t stamp = 0;  // last match() call that collected it (dedupe)
   };
   using bucket = std::vector<const entry*>;
   using bucket_map = std::unordered_map<std::string, bucket, sv_hash, std::equal_to<>>;
@@ -72,6 +74,7 @@ class matcher {
   std::unordered_map<std::string, std::unique_ptr<entry>, sv_hash, std::equal_to<>> by_id_;
   std::unordered_map<std::string, tenant_index, sv_hash, std::equal_to<>> tenants_;
   mutable std::vector<const entry*> scratch_;
+  mutable std::uint64_t stamp_ = 0;
 };
 
 }  // namespace hooklog::projections

@@ -71,7 +71,7 @@ result<void> pending::open(state_store& s, lmdb::txn& t) {
 }
 
 result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep) {
-  auto it = counts_cache_.find(std::string(ep));
+  auto it = counts_cache_.find(ep);
   if (it != counts_cache_.end()) return &it->second;
   pending_counts c;
   auto v = counts_.get(t, ep);
@@ -98,6 +98,33 @@ result<void> pending::flush(lmdb::txn& t) {
     if (auto p = counts_.put(t, ep, v); !p) return p;
   }
   counts_cache_.clear();
+  end_batch();
+  return {};
+}
+
+void pending::end_batch() {
+  due_cursor_ = lmdb::cursor{};
+  due_max_.clear();
+  due_max_known_ = false;
+}
+
+result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::string& value) {
+  // Keys of new events' first attempts arrive in increasing order (recorded_at,
+  // seq): append them without a tree search when they sort after every key.
+  if (due_cursor_.handle() == nullptr) {
+    auto c = lmdb::cursor::open(t, due_);
+    if (!c) return c.err();
+    due_cursor_ = std::move(*c);
+  }
+  if (!due_max_known_) {
+    auto last = due_cursor_.last();
+    if (!last) return last.err();
+    due_max_ = *last ? std::string((*last)->first) : std::string();
+    due_max_known_ = true;
+  }
+  const bool append = key > due_max_;
+  if (auto p = due_cursor_.put(key, value, append ? MDB_APPEND : 0); !p) return p;
+  if (append) due_max_ = key;
   return {};
 }
 
@@ -110,7 +137,7 @@ result<void> pending::add(lmdb::txn& t, const pending_item& it) {
     v2_.clear();
     keys::put_le<std::uint32_t>(v2_, it.attempt);
     v2_.append(it.replay_id);
-    if (auto p = due_.put(t, k2_, v2_); !p) return p;
+    if (auto p = put_due(t, k2_, v2_); !p) return p;
   }
   if (!it.replay_id.empty()) {
     replay_key(k2_, it.replay_id, it.endpoint_id, it.event_seq);

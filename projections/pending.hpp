@@ -88,7 +88,10 @@ class pending final : public projection {
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
   result<void> flush(lmdb::txn& t) override;
-  void discard() override { counts_cache_.clear(); }
+  void discard() override {
+    counts_cache_.clear();
+    end_batch();
+  }
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -112,10 +115,19 @@ class pending final : public projection {
   result<void> on_replay_cancelled(lmdb::txn& t, const record_view& r);
   result<void> on_endpoint(lmdb::txn& t, const record_view& r);
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
+  result<void> put_due(lmdb::txn& t, const std::string& key, const std::string& value);
+  void end_batch();
+  struct sv_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
 
   const subscriptions& subs_;
   lmdb::dbi due_, ix_, replay_, dead_, counts_;
-  std::unordered_map<std::string, pending_counts> counts_cache_;
+  std::unordered_map<std::string, pending_counts, sv_hash, std::equal_to<>> counts_cache_;
+  lmdb::cursor due_cursor_;  // write cursor of the current batch (closed by flush/discard)
+  std::string due_max_;      // >= the largest key in pending_due (this batch)
+  bool due_max_known_ = false;
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, v1_, v2_;
 };

@@ -37,9 +37,11 @@ class projection {
   // a malformed body is skipped (the log is never rewritten, so failing would
   // stall every later record). Only LMDB failures are errors.
   virtual result<void> apply(lmdb::txn& t, const record_view& r) = 0;
-  // Writes state buffered during the batch, before the commit.
+  // Writes state buffered during the batch, before the commit; closes any
+  // cursor opened on the batch's write txn.
   virtual result<void> flush(lmdb::txn&) { return {}; }
-  // The batch was aborted: forget buffered state.
+  // The batch is being aborted (called before the txn ends): forget buffered
+  // state and close cursors.
   virtual void discard() {}
 };
 

@@ -197,8 +197,8 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
 
   lmdb::txn wt;
   auto fail = [&](error e) -> result<std::uint64_t> {
+    for (auto* p : all_) p->discard();  // closes write cursors before the txn ends
     wt.abort();
-    for (auto* p : all_) p->discard();
     {
       std::lock_guard eg(error_mutex_);
       last_error_ = e;

@@ -53,7 +53,7 @@ namespace hooklog::projections {
 
 struct runner_options {
   std::string state_dir;  // `<data dir>/state`
-  std::size_t batch_records = 20'000;
+  std::size_t batch_records = 100'000;  // bigger batches amortise page copies in catch-up
   std::chrono::milliseconds sync_interval{1000};
   std::chrono::milliseconds idle_wait{100};  // bounds how long stop() waits for the thread
   std::chrono::milliseconds retry_pause{1000};

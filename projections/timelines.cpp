@@ -49,10 +49,7 @@ nlohmann::json to_json(const timeline& t) {
 result<void> timelines::open(state_store& s, lmdb::txn& t) {
   auto a = s.open_db(t, "tl_transitions");
   if (!a) return a.err();
-  auto b = s.open_db(t, "tl_last");
-  if (!b) return b.err();
   transitions_ = *a;
-  last_ = *b;
   return {};
 }
 
@@ -62,56 +59,43 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
     return {};
   entity_prefix(key_, r.tenant, r.entity_kind, r.entity_id);
   const std::size_t prefix_size = key_.size();
-  std::string last_key(key_.data(), prefix_size - 1);  // without the trailing NUL
-
-  auto last = last_.get(t, last_key);
-  if (!last) return last.err();
-  bool in_order = true;
-  std::string_view from = r.status_from;
-  std::string prev_status;
-  if (*last && (*last)->size() >= 16) {
-    std::int64_t last_occurred = keys::get_le<std::int64_t>(**last, 0);
-    if (r.occurred_at < last_occurred) {
-      in_order = false;
-    } else if (from.empty()) {
-      std::size_t at = 16;
-      if (auto s = keys::get_str16(**last, at)) prev_status = std::string(*s);
-      from = prev_status;
-    }
-  }
   keys::put_i64_be(key_, r.occurred_at);
   keys::put_u64_be(key_, r.seq);
-  if (!in_order && from.empty()) {
-    // The status just before this transition in (occurred, seq) order.
+  auto same_entity = [&](std::string_view k) {
+    return k.size() == prefix_size + 16 && k.compare(0, prefix_size, std::string_view(key_).substr(0, prefix_size)) == 0;
+  };
+  // The record's seq is the highest so far, so the key lands after every
+  // transition of the entity with occurred_at <= this one: the one before it is
+  // its predecessor, and any after it occurred later (this one is out of order).
+  if (cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, transitions_);
     if (!c) return c.err();
-    auto kv = c->seek(key_);
-    if (!kv) return kv.err();
-    kv = *kv ? c->prev() : c->last();
-    if (!kv) return kv.err();
-    if (*kv && (*kv)->first.size() == prefix_size + 16 &&
-        (*kv)->first.compare(0, prefix_size, key_, 0, prefix_size) == 0) {
-      if (auto tr = decode_transition((*kv)->first, prefix_size, (*kv)->second)) {
-        prev_status = std::move(tr->to);
-        from = prev_status;
-      }
+    cursor_ = std::move(*c);
+  }
+  auto at = cursor_.seek(key_);
+  if (!at) return at.err();
+  const bool out_of_order = *at && same_entity((*at)->first);
+  auto before = *at ? cursor_.prev() : cursor_.last();
+  if (!before) return before.err();
+  std::string_view from = r.status_from;
+  if (from.empty() && *before && same_entity((*before)->first)) {
+    const auto v = (*before)->second;
+    std::size_t pos = 9;
+    if (v.size() >= 9) {
+      (void)keys::get_str16(v, pos);  // from
+      if (auto to = keys::get_str16(v, pos)) from_.assign(*to);
+      from = from_;
     }
   }
   value_.clear();
-  value_.push_back(in_order ? 0 : 1);
+  value_.push_back(out_of_order ? 1 : 0);
   keys::put_le<std::int64_t>(value_, r.recorded_at);
   keys::put_str16(value_, from);
   keys::put_str16(value_, r.status_to);
-  if (auto p = transitions_.put(t, key_, value_); !p) return p;
-  if (in_order) {
-    value_.clear();
-    keys::put_le<std::int64_t>(value_, r.occurred_at);
-    keys::put_le<std::uint64_t>(value_, r.seq);
-    keys::put_str16(value_, r.status_to);
-    if (auto p = last_.put(t, last_key, value_); !p) return p;
-  }
-  return {};
+  return cursor_.put(key_, value_, 0);
 }
+
+void timelines::end_batch() { cursor_ = lmdb::cursor{}; }
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
                                                std::string_view kind, std::string_view id,
@@ -122,12 +106,20 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
   tl.tenant = std::string(tenant);
   tl.kind = std::string(kind);
   tl.id = std::string(id);
-  auto last = last_.get(t, std::string_view(prefix).substr(0, prefix.size() - 1));
-  if (!last) return last.err();
-  if (!*last) return std::optional<timeline>{};
-  std::size_t at = 16;
-  if (auto s = keys::get_str16(**last, at)) tl.current_status = std::string(*s);
   auto c = lmdb::cursor::open(t, transitions_);
+  if (!c) return c.err();
+  {
+    // The entity's latest transition by occurred time gives its current status.
+    std::string end = prefix;
+    end.back() = '\x01';  // just past every key with this prefix
+    auto kv = c->seek(end);
+    if (!kv) return kv.err();
+    kv = *kv ? c->prev() : c->last();
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) return std::optional<timeline>{};
+    auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second);
+    if (tr) tl.current_status = tr->to;
+  }
   if (!c) return c.err();
   for (auto kv = c->seek(prefix); tl.transitions.size() < limit; kv = c->next()) {
     if (!kv) return kv.err();

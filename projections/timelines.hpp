@@ -15,7 +15,7 @@
 // Databases:
 //   "tl_transitions"  tenant \0 kind \0 id \0 | occurred_at (i64 BE, sign flipped) | seq (u64 BE)
 //                     -> flags u8 (1 = out of order) | recorded_at i64 LE | from (u16 len) | to (u16 len)
-//   "tl_last"         tenant \0 kind \0 id -> occurred_at i64 LE | seq u64 LE | status (u16 len)
+// The current status is the "to" of the entity's last key; no other database.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,9 +47,14 @@ class timelines final : public projection {
  public:
   static constexpr const char* kName = "timelines";
   const char* name() const override { return kName; }
-  std::vector<std::string> databases() const override { return {"tl_transitions", "tl_last"}; }
+  std::vector<std::string> databases() const override { return {"tl_transitions"}; }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
+  result<void> flush(lmdb::txn&) override {
+    end_batch();
+    return {};
+  }
+  void discard() override { end_batch(); }
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
   // At most `limit` transitions, from the earliest.
@@ -57,8 +62,10 @@ class timelines final : public projection {
                                       std::string_view id, std::size_t limit = SIZE_MAX) const;
 
  private:
-  lmdb::dbi transitions_, last_;
-  std::string key_, value_;
+  void end_batch();
+  lmdb::dbi transitions_;
+  lmdb::cursor cursor_;  // write cursor of the current batch (closed by flush/discard)
+  std::string key_, value_, from_;
 };
 
 }  // namespace hooklog::projections

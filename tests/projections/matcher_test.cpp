@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "projections/endpoint.hpp"
+#include "projections/json_path.hpp"
 #include "projections/matcher.hpp"
 #include "projections/proj_errc.hpp"
 
@@ -152,4 +153,68 @@ TEST_CASE("endpoint JSON round trip and defaults") {
   CHECK(d->retry.strategy == retry_strategy::default_schedule);
   CHECK(d->events.size() == 1);
   CHECK(generate_secret().starts_with("whsec_"));
+}
+
+TEST_CASE("json path scan finds raw values without a DOM") {
+  std::vector<std::string> tok;
+  std::string_view raw;
+  const std::string doc = R"( {"a": {"bx": 1, "list": [10, {"k": "v"}, [1,2]], "s": "x,}]\"y", "n": -1.5e3},
+                              "data": {"status": "COMPLETED", "empty": {}}, "t": true, "a/b": null, "m~n": 7,
+                              "e\"k": 1})";
+  auto find = [&](const char* p) {
+    REQUIRE(split_json_pointer(p, tok));
+    return find_json_value(doc, tok, raw);
+  };
+  CHECK(find("/data/status") == path_lookup::found);
+  CHECK(raw == "\"COMPLETED\"");
+  CHECK(find("/a/list/1/k") == path_lookup::found);
+  CHECK(raw == "\"v\"");
+  CHECK(find("/a/list/2") == path_lookup::found);
+  CHECK(raw == "[1,2]");
+  CHECK(find("/a/list/3") == path_lookup::absent);
+  CHECK(find("/a/list/01") == path_lookup::absent);
+  CHECK(find("/a/n") == path_lookup::found);
+  CHECK(raw == "-1.5e3");
+  CHECK(find("/t") == path_lookup::found);
+  CHECK(raw == "true");
+  CHECK(find("/a~1b") == path_lookup::found);
+  CHECK(raw == "null");
+  CHECK(find("/m~0n") == path_lookup::found);
+  CHECK(find("/data/empty/x") == path_lookup::absent);
+  CHECK(find("/t/x") == path_lookup::absent);
+  CHECK(find("/nope") == path_lookup::fallback);  // passes a key with an escape on the way
+  CHECK(find("") == path_lookup::found);
+  CHECK_FALSE(split_json_pointer("x", tok));
+  CHECK_FALSE(split_json_pointer("/a~2", tok));
+}
+
+TEST_CASE("payload filters give the same answer on the raw body as on the DOM") {
+  const std::vector<json> bodies = {
+      json::parse(R"({"data":{"status":"COMPLETED","driver":"d1","amount":120},"tags":["a","b"]})"),
+      json::parse(R"({"data":{"status":"PENDING","amount":"120"},"tags":[]})"),
+      json::parse(R"({"data":{"status":{"code":"X"}},"a\"b":1})"),
+      json::parse(R"({"data":null})"),
+      json::parse(R"([1,2,3])"),
+      json::parse(R"("text")")};
+  const std::vector<json> filters = {
+      {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}},
+      {{"all", {{{"path", "/data/status"}, {"op", "neq"}, {"value", "COMPLETED"}}}}},
+      {{"all", {{{"path", "/data/status"}, {"op", "in"}, {"value", {"PENDING", "COMPLETED"}}}}}},
+      {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", {{"code", "X"}}}}}}},
+      {{"all", {{{"path", "/data/driver"}, {"op", "exists"}}}}},
+      {{"all", {{{"path", "/data/driver"}, {"op", "exists"}, {"value", false}}}}},
+      {{"all", {{{"path", "/data/amount"}, {"op", "gt"}, {"value", 100}}}}},
+      {{"all", {{{"path", "/data/amount"}, {"op", "lt"}, {"value", "2"}}}}},
+      {{"any", {{{"path", "/tags/1"}, {"op", "eq"}, {"value", "b"}}, {{"path", "/1"}, {"op", "eq"}, {"value", 2}}}}},
+      {{"all", {{{"path", "/a\"b"}, {"op", "exists"}}}}},
+  };
+  for (const auto& f : filters) {
+    auto pf = payload_filter::parse(f);
+    REQUIRE(pf);
+    for (const auto& b : bodies) {
+      INFO(f.dump() << " on " << b.dump());
+      CHECK(pf->matches_body(b.dump()) == pf->matches(b));
+      CHECK(pf->matches_body(b.dump(2)) == pf->matches(b));
+    }
+  }
 }

@@ -140,7 +140,7 @@ inline state_dump dump_state(projections::projection_runner& r, const std::vecto
 }
 
 inline std::vector<std::string> all_state_dbs() {
-  return {"sub_endpoints", "sub_by_tenant", "sub_health", "tl_transitions", "tl_last",
+  return {"sub_endpoints", "sub_by_tenant", "sub_health", "tl_transitions",
           "pending_due",   "pending_ix",    "pending_replay", "dead_letters", "pending_counts",
           "stats_endpoint", "stats_type",   "checkpoints"};
 }
