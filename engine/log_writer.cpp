@@ -5,7 +5,7 @@
 namespace hooklog {
 
 log_writer::log_writer(event_log& log, writer_options opts)
-    : log_(log), opts_(opts), thread_([this] { run(); }) {}
+    : log_(log), opts_(opts), completer_([this] { complete(); }), thread_([this] { run(); }) {}
 
 log_writer::~log_writer() { stop(); }
 
@@ -43,6 +43,26 @@ void log_writer::stop() {
     cv_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard g(done_mutex_);
+    writer_exited_ = true;
+    done_cv_.notify_one();
+  }
+  if (completer_.joinable()) completer_.join();
+}
+
+void log_writer::complete() {
+  for (;;) {
+    completion c;
+    {
+      std::unique_lock g(done_mutex_);
+      done_cv_.wait(g, [&] { return writer_exited_ || !done_queue_.empty(); });
+      if (done_queue_.empty()) return;
+      c = std::move(done_queue_.front());
+      done_queue_.pop_front();
+    }
+    for (auto& [done, out] : c) done(std::move(out));
+  }
 }
 
 writer_stats log_writer::stats() const {
@@ -90,6 +110,8 @@ void log_writer::run() {
       stats_.commit_micros_total += static_cast<std::uint64_t>(micros);
       if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
     }
+    completion c;
+    c.reserve(group.size());
     std::size_t at = 0;
     for (auto& p : group) {
       const std::size_t n = p.records.size();
@@ -97,7 +119,12 @@ void log_writer::run() {
       mine.reserve(n);
       for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(results[at + i]));
       at += n;
-      p.done(std::move(mine));
+      c.emplace_back(std::move(p.done), std::move(mine));
+    }
+    {
+      std::lock_guard g(done_mutex_);
+      done_queue_.push_back(std::move(c));
+      done_cv_.notify_one();
     }
   }
 }

@@ -3,8 +3,9 @@
 // thread takes everything queued, appends it in one transaction (one fsync)
 // and only then answers each producer. Acknowledged means durable.
 //
-// Thread safety: submit()/append() from any thread. Callbacks run on the
-// writer thread and must not block for long (post the answer elsewhere).
+// Thread safety: submit()/append() from any thread. Callbacks run, in commit
+// order, on one completion thread, so building answers overlaps the next
+// group's commit; they must not block for long.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <condition_variable>
@@ -61,6 +62,8 @@ class log_writer {
     callback done;
   };
   void run();
+  void complete();
+  using completion = std::vector<std::pair<callback, outcomes>>;
 
   event_log& log_;
   writer_options opts_;
@@ -70,6 +73,11 @@ class log_writer {
   bool stopping_ = false;
   writer_stats stats_;
   std::vector<std::uint32_t> group_sizes_;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::deque<completion> done_queue_;
+  bool writer_exited_ = false;
+  std::thread completer_;
   std::thread thread_;
 };
 
