@@ -19,9 +19,12 @@
 // usage: hooklog-bench-ingest [--hooklog PATH] [--wrk PATH] [--seconds S]
 //          [--connections 1,16,64,256] [--batch-size N] [--batch-connections C]
 //          [--body-bytes B] [--wrk-threads T] [--server-threads T] [--dir DIR]
+//          [--entities N]   (distinct entity ids the events cycle through, 1000)
+// An empty --connections "" skips the sweep.
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,7 +60,7 @@ struct options {
   std::string hooklog, wrk = "/usr/bin/wrk", dir;
   double seconds = 5;
   std::vector<int> sweep{1, 16, 64, 256};
-  int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2;
+  int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
   std::string server_threads;  // empty: the server's default (one per core)
 };
 
@@ -70,6 +73,10 @@ struct wrk_result {
   double duration_s = 0, rps = 0;
   std::map<int, double> pct_us;  // 50, 75, 90, 99 -> microseconds
   std::string raw;
+  // Where the CPUs went during the run (from /proc/<server>/task/*/schedstat and the rusage of
+  // wrk): cores used by the server and by wrk, and the largest share of the wall time one server
+  // thread spent runnable but waiting for a CPU.
+  double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
 
   std::uint64_t answered_ok() const { return requests >= non2xx ? requests - non2xx : 0; }
   std::uint64_t socket_errors() const { return err_connect + err_read + err_write + err_timeout; }
@@ -132,6 +139,28 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+pid_t g_server_pid = 0;
+
+// tid -> {ns on a CPU, ns runnable waiting for a CPU}
+std::map<std::string, std::pair<double, double>> server_schedstat() {
+  std::map<std::string, std::pair<double, double>> out;
+  std::error_code ec;
+  const fs::path dir = "/proc/" + std::to_string(g_server_pid) + "/task";
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::ifstream in(e.path() / "schedstat");
+    double run = 0, wait = 0;
+    if (in >> run >> wait) out[e.path().filename().string()] = {run, wait};
+  }
+  return out;
+}
+
+double children_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 wrk_result run_wrk(const options& o, int connections, const std::string& url, const std::string& script) {
   const int threads = std::max(1, std::min(o.wrk_threads, connections));
   std::ostringstream cmd;
@@ -140,13 +169,25 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url, co
   if (!script.empty()) cmd << " -s " << shell_quote(script);
   cmd << " " << shell_quote(url) << " 2>&1";
   std::string out;
+  const auto sched0 = server_schedstat();
+  const double cpu0 = children_cpu_s();
+  const auto t0 = clk::now();
   if (FILE* p = ::popen(cmd.str().c_str(), "r")) {
     char buf[4096];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     ::pclose(p);
   }
+  const double wall = std::chrono::duration<double>(clk::now() - t0).count();
+  const auto sched1 = server_schedstat();
   auto r = parse_wrk(out);
+  r.wrk_cores = (children_cpu_s() - cpu0) / wall;
+  for (const auto& [tid, v] : sched1) {
+    auto it = sched0.find(tid);
+    const auto before = it == sched0.end() ? std::pair<double, double>{0, 0} : it->second;
+    r.server_cores += (v.first - before.first) / 1e9 / wall;
+    r.max_thread_wait = std::max(r.max_thread_wait, (v.second - before.second) / 1e9 / wall);
+  }
   if (!r.ok) std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
   return r;
 }
@@ -196,7 +237,7 @@ std::string lua_string(const std::string& s) {
 // A wrk script that POSTs `per_request` events per request (1: a JSON body; more: NDJSON),
 // each with an id unique across the whole run: <tag>-<wrk thread>-<request counter>[-<line>].
 std::string write_script(const fs::path& file, const std::string& path, const std::string& tag,
-                         const event_template& t, int per_request) {
+                         const event_template& t, int per_request, int entities) {
   std::ofstream out(file);
   out << "local head = " << lua_string(t.head) << "\n"
       << "local mid = " << lua_string(t.mid) << "\n"
@@ -204,6 +245,7 @@ std::string write_script(const fs::path& file, const std::string& path, const st
       << "local path = " << lua_string(path) << "\n"
       << "local tag = " << lua_string(tag) << "\n"
       << "local per_request = " << per_request << "\n"
+      << "local entities = " << std::max(1, entities) << "\n"
       << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey << "\", [\"Content-Type\"] = "
       << (per_request == 1 ? "\"application/json\"" : "\"application/x-ndjson\"") << "}\n"
       << R"(local nthreads = 0
@@ -218,7 +260,7 @@ function request()
   counter = counter + 1
   local id = pre .. counter
   if per_request == 1 then
-    return wrk.format("POST", path, headers, head .. id .. mid .. (counter % 1000) .. tail)
+    return wrk.format("POST", path, headers, head .. id .. mid .. (counter % entities) .. tail)
   end
   local parts = {}
   local k = 0
@@ -228,7 +270,7 @@ function request()
     parts[k + 3] = "-"
     parts[k + 4] = i
     parts[k + 5] = mid
-    parts[k + 6] = (counter * per_request + i) % 1000
+    parts[k + 6] = (counter * per_request + i) % entities
     parts[k + 7] = tail
     parts[k + 8] = "\n"
     k = k + 8
@@ -334,7 +376,7 @@ struct ingest_run {
 ingest_run run_ingest(const options& o, http::http_client& cl, const std::string& base, const fs::path& tmp,
                       const event_template& t, const std::string& tag, int connections, int per_request) {
   const std::string path = per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
-  const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request);
+  const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities);
   const server_state before = settle(cl);
   ingest_run r;
   r.per_request = static_cast<std::uint64_t>(per_request);
@@ -352,13 +394,14 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
 
 void print_checks(const char* what, const ingest_run& r) {
   std::printf("#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
-              "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy %.0f%%\n",
+              "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy %.0f%%; "
+              "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the run\n",
               what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
               r.durable ? "every answered event is in the log" : "LOST WRITES",
               (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
               (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
               (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
-              100 * r.commit_share);
+              100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
 }
 
 std::string pct(const wrk_result& w, int p) {
@@ -393,6 +436,7 @@ int main(int argc, char** argv) {
     else if (f == "--wrk-threads") o.wrk_threads = std::atoi(v.c_str());
     else if (f == "--server-threads") o.server_threads = v;
     else if (f == "--dir") o.dir = v;
+    else if (f == "--entities") o.entities = std::atoi(v.c_str());
     else if (f == "--connections") {
       o.sweep.clear();
       std::stringstream ss(v);
@@ -433,6 +477,7 @@ int main(int argc, char** argv) {
       fs::remove_all(tmp);
       return 1;
     }
+    g_server_pid = server->pid();
     auto addr = server->wait_listening(std::chrono::seconds(20));
     if (!addr) {
       std::fprintf(stderr, "hooklog serve did not print its listening line\n");
@@ -448,8 +493,8 @@ int main(int argc, char** argv) {
     std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s\n", o.hooklog.c_str(),
                 (int)server->pid(), base.c_str(), tmp.c_str());
     std::printf("# wrk %s, %d wrk threads on the same %u-core machine as the server (they share the CPUs), "
-                "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event)\n",
-                o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len);
+                "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d entities)\n",
+                o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len, o.entities);
     std::printf("# load average before: %s\n", load_avg().c_str());
     std::fflush(stdout);
 
@@ -469,6 +514,9 @@ int main(int argc, char** argv) {
     const std::size_t value_bytes = body_len + 200;
     const double raw_single = raw_lmdb_rate(tmp / "raw", single.mean_group, value_bytes, std::min(o.seconds, 3.0));
     const double raw_batch = raw_lmdb_rate(tmp / "raw", batch.mean_group, value_bytes, std::min(o.seconds, 3.0));
+    // The latency of one durable LMDB commit on this disk (one-record groups): no group of at most
+    // C requests can be answered faster, so C / commit time bounds ingest at C connections.
+    const double commits_per_s = raw_lmdb_rate(tmp / "raw", 1, value_bytes, 2.0);
 
     std::printf("\n# results (events/s are events answered 2xx per second of the wrk run)\n");
     std::printf("%-30s %12s %14s %7s %16s %7s %26s %7s\n", "figure", "value", "limit:healthz", "ratio",
@@ -488,29 +536,37 @@ int main(int argc, char** argv) {
     std::printf("# latency healthz p50 %s p99 %s | single p50 %s p90 %s p99 %s | batch request p50 %s p99 %s\n",
                 pct(hz, 50).c_str(), pct(hz, 99).c_str(), pct(single.w, 50).c_str(), pct(single.w, 90).c_str(),
                 pct(single.w, 99).c_str(), pct(batch.w, 50).c_str(), pct(batch.w, 99).c_str());
-    std::printf("#   healthz: %llu requests, non-2xx %llu, socket errors %llu\n", (unsigned long long)hz.requests,
-                (unsigned long long)hz.non2xx, (unsigned long long)hz.socket_errors());
+    std::printf("#   healthz: %llu requests, non-2xx %llu, socket errors %llu; CPU: server %.2f cores, wrk %.2f cores, "
+                "one server thread waited for a CPU %.0f%% of the run\n",
+                (unsigned long long)hz.requests, (unsigned long long)hz.non2xx, (unsigned long long)hz.socket_errors(),
+                hz.server_cores, hz.wrk_cores, 100 * hz.max_thread_wait);
     print_checks("single", single);
     print_checks("batch", batch);
     std::printf("# lmdb_loop: plain LMDB appends of %zu-byte values (records only, no indexes), groups of the "
                 "writer's mean size, one fsync per commit, in this process while the server is idle\n",
                 value_bytes);
+    std::printf("# one durable LMDB commit (1 record) takes %.2f ms here: at 64 connections, even if every "
+                "commit carried all 64 requests, ingest could not pass %.0f events/s\n",
+                1000 / commits_per_s, 64 * commits_per_s);
     std::printf("# load average after the main runs: %s\n", load_avg().c_str());
     std::fflush(stdout);
     if (!single.durable || !batch.durable) rc = 1;
 
     // 4: the connection sweep.
-    std::printf("\n# single ingest against connections (healthz measured right before each)\n");
-    std::printf("%-6s %12s %12s %7s %10s %10s %10s %10s %9s %8s\n", "conns", "ingest_ev/s", "healthz/s", "ratio",
-                "p50", "p90", "p99", "mean_grp", "non2xx", "durable");
+    std::printf("\n# single ingest against connections (healthz measured right before each); srv_cpu/wrk_cpu: cores "
+                "used during the ingest run, max_wait: largest share of the run one server thread sat runnable "
+                "waiting for a CPU\n");
+    std::printf("%-6s %12s %12s %7s %10s %10s %10s %10s %9s %8s %8s %8s %9s\n", "conns", "ingest_ev/s", "healthz/s",
+                "ratio", "p50", "p90", "p99", "mean_grp", "non2xx", "durable", "srv_cpu", "wrk_cpu", "max_wait");
     int k = 0;
     for (int c : o.sweep) {
       const wrk_result h = run_wrk(o, c, base + "/healthz", "");
       const ingest_run r = run_ingest(o, cl, base, tmp, t, "c" + std::to_string(k++), c, 1);
-      std::printf("%-6d %12.0f %12.0f %7.2f %10s %10s %10s %10.1f %9llu %8s\n", c, r.events_per_s, h.rps,
-                  h.rps > 0 ? r.events_per_s / h.rps : 0, pct(r.w, 50).c_str(), pct(r.w, 90).c_str(),
-                  pct(r.w, 99).c_str(), r.mean_group, (unsigned long long)(r.w.non2xx + r.w.socket_errors()),
-                  r.durable ? "yes" : "NO");
+      std::printf("%-6d %12.0f %12.0f %7.2f %10s %10s %10s %10.1f %9llu %8s %8.2f %8.2f %8.0f%%\n", c,
+                  r.events_per_s, h.rps, h.rps > 0 ? r.events_per_s / h.rps : 0, pct(r.w, 50).c_str(),
+                  pct(r.w, 90).c_str(), pct(r.w, 99).c_str(), r.mean_group,
+                  (unsigned long long)(r.w.non2xx + r.w.socket_errors()), r.durable ? "yes" : "NO",
+                  r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
       std::fflush(stdout);
       if (!r.durable) rc = 1;
     }
