@@ -140,6 +140,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 pid_t g_server_pid = 0;
+bool g_wrk_failed = false;  // any wrk run that printed no result: the program exits 1
 
 // tid -> {ns on a CPU, ns runnable waiting for a CPU}
 std::map<std::string, std::pair<double, double>> server_schedstat() {
@@ -188,7 +189,10 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url, co
     r.server_cores += (v.first - before.first) / 1e9 / wall;
     r.max_thread_wait = std::max(r.max_thread_wait, (v.second - before.second) / 1e9 / wall);
   }
-  if (!r.ok) std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
+  if (!r.ok) {
+    std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
+    g_wrk_failed = true;
+  }
   return r;
 }
 
@@ -492,7 +496,7 @@ int main(int argc, char** argv) {
 
     std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s\n", o.hooklog.c_str(),
                 (int)server->pid(), base.c_str(), tmp.c_str());
-    std::printf("# wrk %s, %d wrk threads on the same %u-core machine as the server (they share the CPUs), "
+    std::printf("# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server (they share the CPUs), "
                 "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d entities)\n",
                 o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len, o.entities);
     std::printf("# load average before: %s\n", load_avg().c_str());
@@ -571,6 +575,10 @@ int main(int argc, char** argv) {
       if (!r.durable) rc = 1;
     }
     std::printf("# load average at the end: %s\n", load_avg().c_str());
+    if (g_wrk_failed) {
+      std::printf("# some wrk runs failed (see stderr): their figures are 0\n");
+      rc = 1;
+    }
 
     const int st = server->stop(std::chrono::seconds(30));
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
