@@ -1,0 +1,592 @@
+// Durable ingest through the real HTTP server (issue 5).
+//
+// Starts `hooklog serve` on loopback over a fresh data directory, then drives it with wrk
+// (keep-alive, Lua scripts written to the temp directory):
+//   1. GET /healthz at 64 connections: the same server's rate for a request that does no work
+//      (the limit the ingest figure is set beside),
+//   2. POST /v1/sources/standard/events, one ~1 KiB event per request, at 64 connections,
+//   3. POST /v1/sources/standard/events:batch, NDJSON of N events per request, at a few
+//      connections, counted in events/s,
+//   4. a sweep over connection counts (1, 16, 64, 256): ingest and /healthz at each.
+// Every ingested body has a unique "id" (the standard source uses it as idempotency key, so a
+// repeated body would be answered as a duplicate without a write).
+// After each ingest run the log head must have grown by at least the events wrk saw answered
+// 2xx (an answer is sent only after the group commit, so a shortfall would be a lost write);
+// non-2xx answers and socket errors are printed from wrk's own output. A second limit is
+// measured in this process: a plain LMDB loop that commits groups of the mean size the server's
+// writer formed (same value size, one fsync per commit).
+//
+// usage: hooklog-bench-ingest [--hooklog PATH] [--wrk PATH] [--seconds S]
+//          [--connections 1,16,64,256] [--batch-size N] [--batch-connections C]
+//          [--body-bytes B] [--wrk-threads T] [--server-threads T] [--dir DIR]
+//          [--entities N]   (distinct entity ids the events cycle through, 1000)
+// An empty --connections "" skips the sweep.
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/bytes.hpp"
+#include "engine/lmdb.hpp"
+#include "http/client.hpp"
+#include "support/process.hpp"
+
+using namespace hooklog;
+using clk = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kAdminKey = "bench-admin-key-0123456789abcdef";
+
+struct options {
+  std::string hooklog, wrk = "/usr/bin/wrk", dir;
+  double seconds = 5;
+  std::vector<int> sweep{1, 16, 64, 256};
+  int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
+  std::string server_threads;  // empty: the server's default (one per core)
+};
+
+// ---------------------------------------------------------------- wrk
+
+struct wrk_result {
+  bool ok = false;
+  std::uint64_t requests = 0, non2xx = 0;
+  std::uint64_t err_connect = 0, err_read = 0, err_write = 0, err_timeout = 0;
+  double duration_s = 0, rps = 0;
+  std::map<int, double> pct_us;  // 50, 75, 90, 99 -> microseconds
+  std::string raw;
+  // Where the CPUs went during the run (from /proc/<server>/task/*/schedstat and the rusage of
+  // wrk): cores used by the server and by wrk, and the largest share of the wall time one server
+  // thread spent runnable but waiting for a CPU.
+  double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
+
+  std::uint64_t answered_ok() const { return requests >= non2xx ? requests - non2xx : 0; }
+  std::uint64_t socket_errors() const { return err_connect + err_read + err_write + err_timeout; }
+};
+
+// "661.00us", "1.05ms", "2.00s", "1.00m" -> microseconds.
+double parse_time_us(const std::string& t) {
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  const std::string unit(end ? end : "");
+  if (unit == "us") return v;
+  if (unit == "ms") return v * 1e3;
+  if (unit == "s") return v * 1e6;
+  if (unit == "m") return v * 60e6;
+  if (unit == "h") return v * 3600e6;
+  return NAN;
+}
+
+wrk_result parse_wrk(const std::string& out) {
+  wrk_result r;
+  r.raw = out;
+  std::istringstream in(out);
+  bool in_dist = false;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string first;
+    ls >> first;
+    if (first == "Latency" && line.find("Distribution") != std::string::npos) {
+      in_dist = true;
+      continue;
+    }
+    if (in_dist && !first.empty() && first.back() == '%') {
+      std::string t;
+      ls >> t;
+      r.pct_us[static_cast<int>(std::atof(first.c_str()))] = parse_time_us(t);
+      continue;
+    }
+    in_dist = false;
+    unsigned long long a, b, c, d;
+    char dur[32];
+    if (std::sscanf(line.c_str(), " %llu requests in %31[^,],", &a, dur) == 2) {
+      r.requests = a;
+      r.duration_s = parse_time_us(dur) / 1e6;
+    } else if (std::sscanf(line.c_str(), " Socket errors: connect %llu, read %llu, write %llu, timeout %llu",
+                           &a, &b, &c, &d) == 4) {
+      r.err_connect = a, r.err_read = b, r.err_write = c, r.err_timeout = d;
+    } else if (std::sscanf(line.c_str(), " Non-2xx or 3xx responses: %llu", &a) == 1) {
+      r.non2xx = a;
+    } else if (first == "Requests/sec:") {
+      ls >> r.rps;
+      r.ok = r.requests > 0;
+    }
+  }
+  return r;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+pid_t g_server_pid = 0;
+bool g_wrk_failed = false;  // any wrk run that printed no result: the program exits 1
+
+// tid -> {ns on a CPU, ns runnable waiting for a CPU}
+std::map<std::string, std::pair<double, double>> server_schedstat() {
+  std::map<std::string, std::pair<double, double>> out;
+  std::error_code ec;
+  const fs::path dir = "/proc/" + std::to_string(g_server_pid) + "/task";
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::ifstream in(e.path() / "schedstat");
+    double run = 0, wait = 0;
+    if (in >> run >> wait) out[e.path().filename().string()] = {run, wait};
+  }
+  return out;
+}
+
+double children_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+wrk_result run_wrk(const options& o, int connections, const std::string& url, const std::string& script) {
+  const int threads = std::max(1, std::min(o.wrk_threads, connections));
+  std::ostringstream cmd;
+  cmd << shell_quote(o.wrk) << " --latency -t" << threads << " -c" << connections << " -d"
+      << std::max(1, static_cast<int>(std::lround(o.seconds))) << "s --timeout 10s";
+  if (!script.empty()) cmd << " -s " << shell_quote(script);
+  cmd << " " << shell_quote(url) << " 2>&1";
+  std::string out;
+  const auto sched0 = server_schedstat();
+  const double cpu0 = children_cpu_s();
+  const auto t0 = clk::now();
+  if (FILE* p = ::popen(cmd.str().c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  const double wall = std::chrono::duration<double>(clk::now() - t0).count();
+  const auto sched1 = server_schedstat();
+  auto r = parse_wrk(out);
+  r.wrk_cores = (children_cpu_s() - cpu0) / wall;
+  for (const auto& [tid, v] : sched1) {
+    auto it = sched0.find(tid);
+    const auto before = it == sched0.end() ? std::pair<double, double>{0, 0} : it->second;
+    r.server_cores += (v.first - before.first) / 1e9 / wall;
+    r.max_thread_wait = std::max(r.max_thread_wait, (v.second - before.second) / 1e9 / wall);
+  }
+  if (!r.ok) {
+    std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
+    g_wrk_failed = true;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- payloads and scripts
+
+// One ~body_bytes JSON event for the standard source, split around its unique parts:
+//   head <id> mid <entity n> tail
+struct event_template {
+  std::string head, mid, tail;
+};
+
+event_template make_template(int body_bytes) {
+  event_template t;
+  t.head = R"({"id":")";
+  t.mid = R"(","type":"order.updated","timestamp":"2024-05-01T12:00:00Z","tenant":"t1",)"
+          R"("entity":{"kind":"order","id":"ord-)";
+  std::string tail =
+      R"("},"status":{"from":"open","to":"paid"},"data":{"amount":1250,"currency":"EUR",)"
+      R"("customer":{"name":"Ada Lovelace","email":"ada@example.com","country":"GB"},)"
+      R"("lines":[{"sku":"SKU-1001","qty":2,"price":250},{"sku":"SKU-2002","qty":1,"price":750}],)"
+      R"("note":")";
+  // A typical id ("b1-2-123456") and entity ("123") fill about 15 bytes.
+  const int fixed = static_cast<int>(t.head.size() + t.mid.size() + tail.size() + 15 + 4);
+  const int pad = std::max(0, body_bytes - fixed);
+  std::string note;
+  const char* words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
+  while (static_cast<int>(note.size()) < pad) note += words;
+  note.resize(pad);
+  t.tail = tail + note + "\"}}";
+  return t;
+}
+
+std::string lua_string(const std::string& s) {
+  std::string q = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') q += '\\';
+    if (ch == '\n') {
+      q += "\\n";
+      continue;
+    }
+    q += ch;
+  }
+  return q + "\"";
+}
+
+// A wrk script that POSTs `per_request` events per request (1: a JSON body; more: NDJSON),
+// each with an id unique across the whole run: <tag>-<wrk thread>-<request counter>[-<line>].
+std::string write_script(const fs::path& file, const std::string& path, const std::string& tag,
+                         const event_template& t, int per_request, int entities) {
+  std::ofstream out(file);
+  out << "local head = " << lua_string(t.head) << "\n"
+      << "local mid = " << lua_string(t.mid) << "\n"
+      << "local tail = " << lua_string(t.tail) << "\n"
+      << "local path = " << lua_string(path) << "\n"
+      << "local tag = " << lua_string(tag) << "\n"
+      << "local per_request = " << per_request << "\n"
+      << "local entities = " << std::max(1, entities) << "\n"
+      << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey << "\", [\"Content-Type\"] = "
+      << (per_request == 1 ? "\"application/json\"" : "\"application/x-ndjson\"") << "}\n"
+      << R"(local nthreads = 0
+function setup(thread)
+  nthreads = nthreads + 1
+  thread:set("tid", nthreads)
+end
+local counter = 0
+local pre = nil
+function request()
+  if pre == nil then pre = tag .. "-" .. tostring(tid) .. "-" end
+  counter = counter + 1
+  local id = pre .. counter
+  if per_request == 1 then
+    return wrk.format("POST", path, headers, head .. id .. mid .. (counter % entities) .. tail)
+  end
+  local parts = {}
+  local k = 0
+  for i = 1, per_request do
+    parts[k + 1] = head
+    parts[k + 2] = id
+    parts[k + 3] = "-"
+    parts[k + 4] = i
+    parts[k + 5] = mid
+    parts[k + 6] = (counter * per_request + i) % entities
+    parts[k + 7] = tail
+    parts[k + 8] = "\n"
+    k = k + 8
+  end
+  return wrk.format("POST", path, headers, table.concat(parts))
+end
+)";
+  return file.string();
+}
+
+// ---------------------------------------------------------------- server state
+
+struct server_state {
+  std::uint64_t head = 0, groups = 0, records = 0;
+  double commit_s = 0;
+};
+
+double metric(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(name + " ", 0) == 0) return std::atof(line.c_str() + name.size() + 1);
+  return NAN;
+}
+
+// Waits until the head stops moving (requests wrk abandoned at its deadline are committed),
+// then reads the writer's counters.
+server_state settle(http::http_client& cl) {
+  const http::header_list auth{{"Authorization", std::string("Bearer ") + kAdminKey}};
+  auto head = [&]() -> std::uint64_t {
+    auto r = cl.get("/v1/audit/head", auth);
+    if (!r || r->status != 200) {
+      std::fprintf(stderr, "GET /v1/audit/head failed\n");
+      std::exit(1);
+    }
+    auto pos = r->body.find("\"seq\":");
+    return pos == std::string::npos ? 0 : std::strtoull(r->body.c_str() + pos + 6, nullptr, 10);
+  };
+  std::uint64_t h = head();
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::uint64_t h2 = head();
+    if (h2 == h) break;
+    h = h2;
+  }
+  server_state s;
+  s.head = h;
+  auto m = cl.get("/metrics");
+  if (m && m->status == 200) {
+    s.groups = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_commit_groups_total"));
+    s.records = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_records_written_total"));
+    s.commit_s = metric(m->body, "hooklog_log_commit_seconds_total");
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- the in-process LMDB limit
+
+// Plain LMDB appends of `value_bytes`, committed in groups of `group` (one fsync each), for
+// about `seconds`: the rate the server's log could reach if it did nothing but commit.
+double raw_lmdb_rate(const fs::path& dir, double group, std::size_t value_bytes, double seconds) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto env = lmdb::env::open(dir.string(), MDB_NOTLS, 4ull << 30, 4);
+  if (!env) {
+    std::fprintf(stderr, "raw lmdb: %s\n", env.err().message.c_str());
+    std::exit(1);
+  }
+  lmdb::dbi d;
+  {
+    auto t = lmdb::txn::begin(*env, false);
+    d = *lmdb::dbi::open(*t, "records", MDB_CREATE);
+    (void)t->commit();
+  }
+  const std::string value(value_bytes, 'v');
+  std::uint64_t seq = 0, n = 0;
+  double carry = 0;
+  const auto start = clk::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  while (clk::now() < until) {
+    carry += std::max(1.0, group);
+    const auto g = static_cast<std::uint64_t>(carry);
+    carry -= static_cast<double>(g);
+    auto t = lmdb::txn::begin(*env, false);
+    for (std::uint64_t i = 0; i < g; ++i) (void)d.put(*t, bytes::be64(++seq), value, MDB_APPEND);
+    if (!t->commit()) std::exit(1);
+    n += g;
+  }
+  const double elapsed = std::chrono::duration<double>(clk::now() - start).count();
+  fs::remove_all(dir);
+  return static_cast<double>(n) / elapsed;
+}
+
+// ---------------------------------------------------------------- one ingest run
+
+struct ingest_run {
+  wrk_result w;
+  std::uint64_t per_request = 1;
+  std::uint64_t events_ok = 0, log_grew = 0;
+  double events_per_s = 0, mean_group = 0, commit_share = 0;
+  bool durable = false;
+};
+
+ingest_run run_ingest(const options& o, http::http_client& cl, const std::string& base, const fs::path& tmp,
+                      const event_template& t, const std::string& tag, int connections, int per_request) {
+  const std::string path = per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
+  const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities);
+  const server_state before = settle(cl);
+  ingest_run r;
+  r.per_request = static_cast<std::uint64_t>(per_request);
+  r.w = run_wrk(o, connections, base + path, script);
+  const server_state after = settle(cl);
+  r.events_ok = r.w.answered_ok() * r.per_request;
+  r.log_grew = after.head - before.head;
+  r.durable = r.log_grew >= r.events_ok;
+  r.events_per_s = r.w.duration_s > 0 ? static_cast<double>(r.events_ok) / r.w.duration_s : 0;
+  const auto groups = after.groups - before.groups;
+  r.mean_group = groups ? static_cast<double>(after.records - before.records) / static_cast<double>(groups) : 0;
+  r.commit_share = r.w.duration_s > 0 ? (after.commit_s - before.commit_s) / r.w.duration_s : 0;
+  return r;
+}
+
+void print_checks(const char* what, const ingest_run& r) {
+  std::printf("#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
+              "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy %.0f%%; "
+              "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the run\n",
+              what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
+              r.durable ? "every answered event is in the log" : "LOST WRITES",
+              (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
+              (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
+              (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
+              100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
+}
+
+std::string pct(const wrk_result& w, int p) {
+  auto it = w.pct_us.find(p);
+  if (it == w.pct_us.end() || std::isnan(it->second)) return "-";
+  char buf[32];
+  if (it->second >= 1000) std::snprintf(buf, sizeof buf, "%.2fms", it->second / 1000);
+  else std::snprintf(buf, sizeof buf, "%.0fus", it->second);
+  return buf;
+}
+
+std::string load_avg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  o.hooklog = (fs::absolute(fs::path(argv[0])).parent_path() / "hooklog").string();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string f = argv[i], v = argv[i + 1];
+    if (f == "--hooklog") o.hooklog = v;
+    else if (f == "--wrk") o.wrk = v;
+    else if (f == "--seconds") o.seconds = std::atof(v.c_str());
+    else if (f == "--batch-size") o.batch_size = std::atoi(v.c_str());
+    else if (f == "--batch-connections") o.batch_connections = std::atoi(v.c_str());
+    else if (f == "--body-bytes") o.body_bytes = std::atoi(v.c_str());
+    else if (f == "--wrk-threads") o.wrk_threads = std::atoi(v.c_str());
+    else if (f == "--server-threads") o.server_threads = v;
+    else if (f == "--dir") o.dir = v;
+    else if (f == "--entities") o.entities = std::atoi(v.c_str());
+    else if (f == "--connections") {
+      o.sweep.clear();
+      std::stringstream ss(v);
+      for (std::string x; std::getline(ss, x, ',');) o.sweep.push_back(std::stoi(x));
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", f.c_str());
+      return 2;
+    }
+  }
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "usage: %s [--flag value]... (see the comment at the top of bench_ingest.cpp)\n", argv[0]);
+    return 2;
+  }
+  if (o.seconds < 1 || o.batch_size < 1 || o.batch_connections < 1 || o.wrk_threads < 1) {
+    std::fprintf(stderr, "bad flag value\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  // The temp directory (data dir, scripts) on the same file system as a real data dir would be.
+  fs::path tmp;
+  {
+    const fs::path root = !o.dir.empty() ? fs::path(o.dir) : fs::temp_directory_path();
+    std::random_device rd;
+    tmp = root / ("hooklog-bench-ingest-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 100000));
+    fs::create_directories(tmp);
+  }
+  int rc = 0;
+  {
+    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--data", (tmp / "data").string(),
+                                  "--admin-key", kAdminKey};
+    if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
+    std::optional<test::child_process> server;
+    try {
+      server.emplace(o.hooklog, args);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cannot start %s: %s\n", o.hooklog.c_str(), e.what());
+      fs::remove_all(tmp);
+      return 1;
+    }
+    g_server_pid = server->pid();
+    auto addr = server->wait_listening(std::chrono::seconds(20));
+    if (!addr) {
+      std::fprintf(stderr, "hooklog serve did not print its listening line\n");
+      server->stop();
+      fs::remove_all(tmp);
+      return 1;
+    }
+    const std::string base = "http://" + addr->host + ":" + std::to_string(addr->port);
+    http::http_client cl(addr->host, addr->port);
+    const event_template t = make_template(o.body_bytes);
+    const std::size_t body_len = t.head.size() + std::strlen("b1-1-100000") + t.mid.size() + 3 + t.tail.size();
+
+    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s\n", o.hooklog.c_str(),
+                (int)server->pid(), base.c_str(), tmp.c_str());
+    std::printf("# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server (they share the CPUs), "
+                "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d entities)\n",
+                o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len, o.entities);
+    std::printf("# load average before: %s\n", load_avg().c_str());
+    std::fflush(stdout);
+
+    // Warm-up: grows the LMDB map and the caches; not counted.
+    {
+      options short_o = o;
+      short_o.seconds = 1;
+      (void)run_ingest(short_o, cl, base, tmp, t, "w", 64, 1);
+    }
+
+    // 1 + 2: /healthz and single ingest at 64 connections, back to back.
+    const wrk_result hz = run_wrk(o, 64, base + "/healthz", "");
+    const ingest_run single = run_ingest(o, cl, base, tmp, t, "s", 64, 1);
+    // 3: batches.
+    const ingest_run batch = run_ingest(o, cl, base, tmp, t, "b", o.batch_connections, o.batch_size);
+    // The in-process LMDB limit for both: the group sizes the writer formed, the value size of a record.
+    const std::size_t value_bytes = body_len + 200;
+    const double raw_single = raw_lmdb_rate(tmp / "raw", single.mean_group, value_bytes, std::min(o.seconds, 3.0));
+    const double raw_batch = raw_lmdb_rate(tmp / "raw", batch.mean_group, value_bytes, std::min(o.seconds, 3.0));
+    // The latency of one durable LMDB commit on this disk (one-record groups): no group of at most
+    // C requests can be answered faster, so C / commit time bounds ingest at C connections.
+    const double commits_per_s = raw_lmdb_rate(tmp / "raw", 1, value_bytes, 2.0);
+
+    std::printf("\n# results (events/s are events answered 2xx per second of the wrk run)\n");
+    std::printf("%-30s %12s %14s %7s %16s %7s %26s %7s\n", "figure", "value", "limit:healthz", "ratio",
+                "limit:lmdb_loop", "ratio", "goal", "result");
+    std::printf("%-30s %12.0f %14s %7s %16s %7s %26s %7s\n", "healthz req/s (64 conns)", hz.rps, "-", "-", "-",
+                "-", "-", "-");
+    const double single_ratio = hz.rps > 0 ? single.events_per_s / hz.rps : 0;
+    const bool single_ok = single.durable && single.events_per_s >= 40000 && single_ratio >= 0.5;
+    std::printf("%-30s %12.0f %14.0f %7.2f %16.0f %7.2f %26s %7s\n", "single ingest ev/s (64 conns)",
+                single.events_per_s, hz.rps, single_ratio, raw_single, single.events_per_s / raw_single,
+                ">=40000 and >=0.5 healthz", single_ok ? "met" : "MISSED");
+    char label[64];
+    std::snprintf(label, sizeof label, "batch ingest ev/s (%dx%d ev)", o.batch_connections, o.batch_size);
+    const bool batch_ok = batch.durable && batch.events_per_s >= 150000;
+    std::printf("%-30s %12.0f %14s %7s %16.0f %7.2f %26s %7s\n", label, batch.events_per_s, "-", "-", raw_batch,
+                batch.events_per_s / raw_batch, ">=150000", batch_ok ? "met" : "MISSED");
+    std::printf("# latency healthz p50 %s p99 %s | single p50 %s p90 %s p99 %s | batch request p50 %s p99 %s\n",
+                pct(hz, 50).c_str(), pct(hz, 99).c_str(), pct(single.w, 50).c_str(), pct(single.w, 90).c_str(),
+                pct(single.w, 99).c_str(), pct(batch.w, 50).c_str(), pct(batch.w, 99).c_str());
+    std::printf("#   healthz: %llu requests, non-2xx %llu, socket errors %llu; CPU: server %.2f cores, wrk %.2f cores, "
+                "one server thread waited for a CPU %.0f%% of the run\n",
+                (unsigned long long)hz.requests, (unsigned long long)hz.non2xx, (unsigned long long)hz.socket_errors(),
+                hz.server_cores, hz.wrk_cores, 100 * hz.max_thread_wait);
+    print_checks("single", single);
+    print_checks("batch", batch);
+    std::printf("# lmdb_loop: plain LMDB appends of %zu-byte values (records only, no indexes), groups of the "
+                "writer's mean size, one fsync per commit, in this process while the server is idle\n",
+                value_bytes);
+    std::printf("# one durable LMDB commit (1 record) takes %.2f ms here: at 64 connections, even if every "
+                "commit carried all 64 requests, ingest could not pass %.0f events/s\n",
+                1000 / commits_per_s, 64 * commits_per_s);
+    std::printf("# load average after the main runs: %s\n", load_avg().c_str());
+    std::fflush(stdout);
+    if (!single.durable || !batch.durable) rc = 1;
+
+    // 4: the connection sweep.
+    std::printf("\n# single ingest against connections (healthz measured right before each); srv_cpu/wrk_cpu: cores "
+                "used during the ingest run, max_wait: largest share of the run one server thread sat runnable "
+                "waiting for a CPU\n");
+    std::printf("%-6s %12s %12s %7s %10s %10s %10s %10s %9s %8s %8s %8s %9s\n", "conns", "ingest_ev/s", "healthz/s",
+                "ratio", "p50", "p90", "p99", "mean_grp", "non2xx", "durable", "srv_cpu", "wrk_cpu", "max_wait");
+    int k = 0;
+    for (int c : o.sweep) {
+      const wrk_result h = run_wrk(o, c, base + "/healthz", "");
+      const ingest_run r = run_ingest(o, cl, base, tmp, t, "c" + std::to_string(k++), c, 1);
+      std::printf("%-6d %12.0f %12.0f %7.2f %10s %10s %10s %10.1f %9llu %8s %8.2f %8.2f %8.0f%%\n", c,
+                  r.events_per_s, h.rps, h.rps > 0 ? r.events_per_s / h.rps : 0, pct(r.w, 50).c_str(),
+                  pct(r.w, 90).c_str(), pct(r.w, 99).c_str(), r.mean_group,
+                  (unsigned long long)(r.w.non2xx + r.w.socket_errors()), r.durable ? "yes" : "NO",
+                  r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
+      std::fflush(stdout);
+      if (!r.durable) rc = 1;
+    }
+    std::printf("# load average at the end: %s\n", load_avg().c_str());
+    if (g_wrk_failed) {
+      std::printf("# some wrk runs failed (see stderr): their figures are 0\n");
+      rc = 1;
+    }
+
+    const int st = server->stop(std::chrono::seconds(30));
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+      std::fprintf(stderr, "hooklog serve did not exit cleanly (status %d)\n", st);
+      rc = 1;
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  return rc;
+}
