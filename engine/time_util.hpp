@@ -11,7 +11,8 @@ std::int64_t now_micros();
 // "2024-02-10T00:37:34.351Z" (milliseconds shown when non-zero, microseconds when needed).
 std::string format_rfc3339(std::int64_t micros);
 // Parses RFC 3339 / ISO 8601 date-times ("2024-02-10T00:37:34.351Z", "+01:00" offsets,
-// a plain date "2024-02-10"). Returns nullopt for anything else.
+// no zone = UTC, a plain date "2024-02-10"): the same parser as payload times
+// (source_time.hpp). Returns nullopt for anything else.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
 }  // namespace hooklog

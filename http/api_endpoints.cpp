@@ -6,6 +6,7 @@
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "engine/secret_box.hpp"
 #include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
@@ -120,7 +121,7 @@ void create_endpoint(const call_ptr& c) {
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
   else if (!body->contains("tenant")) (*body)["tenant"] = "default";
   if (!body->contains("secret") || (*body)["secret"].is_null())
-    (*body)["secret"] = projections::generate_secret();
+    (*body)["secret"] = generate_secret();
   auto e = projections::endpoint_from_json(*body);
   if (!e) return fail_invalid(*c, e.err());
   if (!url_allowed(*c, e->url)) return;
@@ -208,7 +209,7 @@ void rotate_secret(const call_ptr& c) {
   if (!current) return;
   auto j = nlohmann::json::parse(c->req.body.empty() ? "{}" : c->req.body, nullptr, false);
   if (!j.is_object()) return c->fail(400, "bad_json", "the body must be a JSON object or empty");
-  std::string secret = projections::generate_secret();
+  std::string secret = generate_secret();
   if (j.contains("secret")) {
     if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_") ||
         j["secret"].get<std::string>().size() < 30 || j["secret"].get<std::string>().size() > 512)

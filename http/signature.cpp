@@ -3,7 +3,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <stdexcept>
 
@@ -45,11 +44,6 @@ std::optional<std::string> decode_secret(std::string_view secret) {
   return key;
 }
 
-std::string generate_secret() {
-  unsigned char raw[24];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  return "whsec_" + base64_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
-}
 
 namespace {
 std::string hmac_v1(const std::string& key, std::string_view id, std::int64_t timestamp,

@@ -19,8 +19,7 @@ std::optional<std::string> base64_decode(std::string_view text);
 // The raw key bytes of a "whsec_<base64>" (or bare base64) secret; nullopt if not base64 or empty.
 std::optional<std::string> decode_secret(std::string_view secret_whsec);
 
-// A fresh random secret "whsec_<base64 of 24 random bytes>".
-std::string generate_secret();
+
 
 // "v1,<base64 signature>". Throws std::invalid_argument if the secret does not decode.
 std::string sign_v1(std::string_view secret_whsec, std::string_view id, std::int64_t timestamp,

@@ -1,7 +1,6 @@
 #include "projections/endpoint.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "projections/proj_errc.hpp"
 
@@ -260,12 +259,5 @@ result<endpoint> endpoint_from_state(std::string_view bytes) {
   return e;
 }
 
-std::string generate_secret() {
-  unsigned char raw[24];
-  RAND_bytes(raw, sizeof raw);
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, raw, sizeof raw);
-  return "whsec_" + std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(n));
-}
 
 }  // namespace hooklog::projections

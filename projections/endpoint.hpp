@@ -104,7 +104,6 @@ std::string open_secret(std::string_view sealed);
 std::string endpoint_to_state(const endpoint& e);
 result<endpoint> endpoint_from_state(std::string_view bytes);
 
-// Generates "whsec_" + base64 of 24 random bytes (OpenSSL RAND_bytes).
-std::string generate_secret();
+
 
 }  // namespace hooklog::projections

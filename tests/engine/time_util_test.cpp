@@ -10,7 +10,7 @@ TEST_CASE("RFC 3339 parsing and formatting", "[time]") {
   CHECK(parse_rfc3339("2024-02-10T01:37:34.351+01:00") == 1707525454351000);
   CHECK(parse_rfc3339("2022-09-01T00:00:00.00Z") == 1661990400000000);
   CHECK(parse_rfc3339("2024-01-15") == 1705276800000000);
-  CHECK_FALSE(parse_rfc3339("2024-01-15T10:30:00"));  // no zone
+  CHECK(parse_rfc3339("2024-01-15T10:30:00") == 1705314600000000);  // no zone: UTC
   CHECK_FALSE(parse_rfc3339("yesterday"));
   CHECK_FALSE(parse_rfc3339("2024-13-01T00:00:00Z"));
   CHECK(format_rfc3339(1707525454351000) == "2024-02-10T00:37:34.351Z");

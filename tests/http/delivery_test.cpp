@@ -2,6 +2,8 @@
 // needs, the real http_server in-process) on loopback.
 #include <catch2/catch.hpp>
 
+#include "engine/secret_box.hpp"
+
 #include <atomic>
 #include <map>
 

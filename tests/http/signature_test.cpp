@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "engine/secret_box.hpp"
+
 #include <vector>
 
 #include "http/signature.hpp"

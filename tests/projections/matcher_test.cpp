@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "engine/secret_box.hpp"
 #include <nlohmann/json.hpp>
 
 #include "projections/endpoint.hpp"
@@ -152,7 +154,7 @@ TEST_CASE("endpoint JSON round trip and defaults") {
   REQUIRE(d);
   CHECK(d->retry.strategy == retry_strategy::default_schedule);
   CHECK(d->events.size() == 1);
-  CHECK(generate_secret().starts_with("whsec_"));
+  CHECK(hooklog::generate_secret().starts_with("whsec_"));
 }
 
 TEST_CASE("json path scan finds raw values without a DOM") {

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include "engine/secret_box.hpp"
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -43,7 +45,7 @@ TEST_CASE("receiver verifies signatures, logs requests and rotates statuses", "[
   test::temp_dir dir;
   auto out = dir / "received.ndjson";
   test::child_process rcv(HOOKLOG_RECEIVER,
-                          {"--secret", http::generate_secret(), "--secret", kSecret, "--out",
+                          {"--secret", hooklog::generate_secret(), "--secret", kSecret, "--out",
                            out.string(), "--status-mix", "200:2,503:1"});
   auto addr = rcv.wait_listening(10s);
   REQUIRE(addr);
