@@ -122,7 +122,7 @@ struct replay_options {
   std::int64_t global_rate = 5000;    // events/s over all running replays
   std::size_t chunk = 1000;           // events per progress record at most
   std::size_t max_examine = 50'000;   // events looked at per step at most
-  std::uint64_t max_queued = 2000;    // the endpoint's queued+parked items that pause a replay
+  std::uint64_t max_queued = 200;     // the endpoint's queued+parked items that pause a replay
   std::chrono::milliseconds tick{100};
   std::chrono::milliseconds checkpoint_interval{1000};  // checkpoint scans that scheduled nothing
 };
@@ -145,7 +145,8 @@ class replay_manager {
   // the current head); `done` runs on the writer thread once it is durable.
   void create(replay_spec spec, done_fn done);
   // Cancels a running or finished replay: the worker appends replay_cancelled, then
-  // calls `done` (on the worker thread). errc-free errors: "not_found", "conflict".
+  // calls `done` (on the worker thread). An unknown id, or a replay already cancelled
+  // or failed, is an errc::invalid_record error whose message says which.
   void cancel(const std::string& id, std::string reason, done_fn done);
 
   std::optional<replay_info> get(std::string_view id) const;
