@@ -239,7 +239,9 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
       std::array<std::vector<std::string>, 5> ix_keys;
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
-        r.recorded_at = times[i].first ? times[i].first : now;
+        // A producer's own time (a restored export) is kept unless it would go back in
+        // time: recorded_at never decreases along the log (range scans rely on it).
+        r.recorded_at = times[i].first ? std::max(times[i].first, last_recorded) : now;
         r.occurred_at = times[i].second ? times[i].second : r.recorded_at;
         r.seq = head.seq + 1;
         if (auto e = encode(r, scratch_); !e) {

@@ -25,6 +25,8 @@ class projection_runner;
 
 namespace hooklog::http {
 
+class replay_manager;
+
 struct api_options {
   bool allow_private_targets = false;
   std::chrono::seconds rotation_overlap{24 * 3600};  // old secret stays valid this long
@@ -46,6 +48,8 @@ struct api_context {
   // The seq of the last management record written (endpoints, keys): reads of
   // projection state wait until the runner has applied it (read-your-writes).
   std::atomic<std::uint64_t> last_management_seq{0};
+  // Replay jobs (null when the server runs without them: the replay routes answer 503).
+  replay_manager* replays = nullptr;
 };
 
 class api {

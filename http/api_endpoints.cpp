@@ -116,6 +116,20 @@ void create_endpoint(const call_ptr& c) {
   if (!body) return;
   for (const char* k : {"id", "previous_secrets", "created_at", "updated_at", "health", "disabled_reason"})
     if (body->contains(k)) return c->fail(422, "invalid_endpoint", std::string(k) + ": is set by the server", {{"field", k}});
+  // "replay_from": replay this endpoint's history from that time once it exists.
+  std::optional<std::int64_t> replay_from;
+  if (auto rf = body->find("replay_from"); rf != body->end()) {
+    if (!rf->is_null()) {
+      if (rf->is_number_integer()) replay_from = rf->get<std::int64_t>();
+      else if (rf->is_string()) replay_from = parse_rfc3339(rf->get<std::string>());
+      if (!replay_from)
+        return c->fail(422, "invalid_endpoint",
+                       "replay_from: must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds",
+                       {{"field", "replay_from"}});
+      if (!c->ctx.replays) return c->fail(503, "replays_unavailable", "replays are not running in this server");
+    }
+    body->erase(rf);
+  }
   const std::string id = new_endpoint_id();
   (*body)["id"] = id;
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
@@ -129,9 +143,22 @@ void create_endpoint(const call_ptr& c) {
   stored["secret"] = c->ctx.secrets.seal(e->secret);
   auto ep = std::make_shared<endpoint>(std::move(*e));
   write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
-             [c, ep](std::uint64_t) {
+             [c, ep, replay_from](std::uint64_t seq) {
                ep->created_at = ep->updated_at = now_micros();
-               c->reply_json(201, endpoint_answer(*c, *ep, true));
+               if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
+               // Events after the endpoint record are delivered live; the replay covers
+               // [replay_from, now) up to that record.
+               replay_spec spec;
+               spec.endpoint_id = ep->id;
+               spec.tenant = ep->tenant;
+               spec.from = replay_from;
+               spec.to_seq = seq;
+               c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
+                 nlohmann::json j = endpoint_answer(*c, *ep, true);
+                 if (r) j["replay"] = to_json(*r);
+                 else j["replay"] = {{"error", r.err().what()}};
+                 c->reply_json(201, j);
+               });
              });
 }
 

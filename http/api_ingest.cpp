@@ -91,6 +91,14 @@ void ingest_batch(const call_ptr& c) {
     std::optional<normalized_event> ev;
     nlohmann::json error;
   };
+  // ?deliver=false: a backfill; the events are stored but never scheduled for
+  // delivery (record_flags::kNoDelivery); a replay can send them later.
+  bool deliver = true;
+  if (auto d = c->req.query_param("deliver")) {
+    if (*d != "true" && *d != "false")
+      return c->fail(400, "bad_parameter", "deliver must be true or false", {{"parameter", "deliver"}});
+    deliver = *d == "true";
+  }
   auto results = std::make_shared<std::vector<line_result>>();
   std::vector<record> records;
   const std::string& body = c->req.body;
@@ -119,6 +127,7 @@ void ingest_batch(const call_ptr& c) {
       continue;
     }
     records.push_back(source_registry::to_record(*ev, line));
+    if (!deliver) records.back().flags |= record_flags::kNoDelivery;
     results->push_back({line_no, std::move(*ev), nullptr});
   }
   auto finish = [c, results](const log_writer::outcomes& out) {

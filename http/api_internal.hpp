@@ -9,6 +9,7 @@
 
 #include "http/api.hpp"
 #include "http/json_error.hpp"
+#include "http/replay_manager.hpp"
 
 namespace hooklog::http::detail {
 
@@ -72,5 +73,13 @@ void revoke_key(const call_ptr& c);
 void healthz(const call_ptr& c);
 void readyz(const call_ptr& c);
 void metrics_text(const call_ptr& c);
+void create_replay(const call_ptr& c);
+void list_replays(const call_ptr& c);
+void get_replay(const call_ptr& c);
+void cancel_replay(const call_ptr& c);
+// Creates a replay for spec (endpoint visibility checked, tenant set from the endpoint);
+// `then` answers once the request record is durable. Used by POST /v1/replays and by
+// POST /v1/endpoints with "replay_from".
+void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then);
 
 }  // namespace hooklog::http::detail

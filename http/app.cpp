@@ -3,6 +3,7 @@
 #include "engine/log_writer.hpp"
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
+#include "http/replay_manager.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
@@ -16,6 +17,7 @@ struct app::parts {
   std::optional<key_store> keys;
   std::optional<secret_box> secrets;
   std::unique_ptr<dispatcher> delivery;
+  std::unique_ptr<replay_manager> replays;
   metrics counters;
   std::unique_ptr<api_context> ctx;
   std::unique_ptr<api> routes;
@@ -60,6 +62,9 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     p.delivery = std::make_unique<dispatcher>(*p.log, *p.writer, *p.runner, std::move(d));
   }
 
+  p.replays = std::make_unique<replay_manager>(*p.log, *p.writer, *p.runner, opts.replay);
+  if (auto l = p.replays->load(); !l) return l.err();
+
   auto keys = key_store::load(*p.log, opts.admin_key);
   if (!keys) return keys.err();
   p.keys.emplace(std::move(*keys));
@@ -78,7 +83,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
 
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
-                      *p.secrets, {}});
+                      *p.secrets, {}, p.replays.get()});
   p.routes = std::make_unique<api>(*p.ctx);
   p.server = std::make_unique<http_server>(
       opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });
@@ -89,6 +94,7 @@ app::~app() { stop(); }
 
 result<unsigned short> app::start() {
   p_->runner->start();
+  p_->replays->start();
   if (p_->delivery) p_->delivery->start();
   return p_->server->start();
 }
@@ -99,6 +105,7 @@ void app::stop() {
   // Any part may be missing when open() failed halfway.
   if (p_->server) p_->server->stop();
   if (p_->delivery) p_->delivery->stop();
+  if (p_->replays) p_->replays->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->runner) p_->runner->stop();
 }

@@ -9,6 +9,7 @@
 
 #include "engine/result.hpp"
 #include "http/api.hpp"
+#include "http/replay_manager.hpp"
 #include "http/server.hpp"
 
 namespace hooklog::http {
@@ -24,6 +25,7 @@ struct app_options {
   std::size_t max_map_size = 1ull << 40;
   bool sync = true;                   // fsync every commit (never off in production)
   api_options api;
+  replay_options replay;              // rates and bounds of replay jobs
 };
 
 class app {

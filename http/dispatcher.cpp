@@ -291,6 +291,7 @@ struct dispatcher::impl {
     req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
     if (!sigs.empty()) req.headers.emplace_back("webhook-signature", sigs);
     req.headers.emplace_back("webhook-event-type", e.type);
+    if (!item.replay_id.empty()) req.headers.emplace_back("webhook-replay", item.replay_id);
     for (const auto& [k, v] : ep.headers) req.headers.emplace_back(k, v);
     const auto& a = ep.auth;
     if (a.type == "basic")

@@ -21,7 +21,8 @@
 // An attempt: POST of the event's original body, content-type application/json, webhook-id =
 // event_id_for(seq) (the same on every retry, replay and after a restart), webhook-timestamp =
 // the attempt's time (s), webhook-signature = "v1,<sig>" for the current secret and every
-// previous secret still valid (space separated), webhook-event-type, the endpoint's headers
+// previous secret still valid (space separated), webhook-event-type, webhook-replay = the
+// replay id when a replay scheduled the item, the endpoint's headers
 // and auth. Secrets sealed with the secret_box ("enc:v1:...") are opened first.
 // Outcome: 2xx success; anything else (3xx with its Location, 4xx, 5xx, transport failures)
 // a failure with its reason; next_attempt_at from the endpoint's retry policy (jitter drawn

@@ -65,6 +65,13 @@ const command kCommands[] = {
     {"serve", hooklog::cli::cmd_serve, "run the HTTP server (hooklog serve --help)"},
     {"rebuild", hooklog::cli::cmd_rebuild, "rebuild projections from the log (server stopped)"},
     {"verify", hooklog::cli::cmd_verify, "check the log's checksums and hash chain"},
+    {"import", hooklog::cli::cmd_import, "import historical events (NDJSON, JSON arrays, exports)"},
+    {"export", hooklog::cli::cmd_export, "write a range of events as NDJSON (read-only)"},
+    {"replay", hooklog::cli::cmd_replay, "start a replay on a running server"},
+    {"replays", hooklog::cli::cmd_replays, "list, show or cancel replays on a running server"},
+    {"tail", hooklog::cli::cmd_tail, "follow the log live, filtered (read-only)"},
+    {"timeline", hooklog::cli::cmd_timeline, "an entity's events and status changes (read-only)"},
+    {"stats", hooklog::cli::cmd_stats, "counts of records, events by type, the head (read-only)"},
 };
 
 void usage(std::FILE* out) {

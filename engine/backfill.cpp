@@ -1,0 +1,258 @@
+#include "engine/backfill.hpp"
+
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <istream>
+#include <iterator>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/bytes.hpp"
+
+namespace hooklog {
+namespace {
+
+constexpr std::string_view kExportPrefix = "{\"_export\":1";
+
+std::string sha256_hex(std::string_view body) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), d);
+  return bytes::to_hex(d, sizeof d);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
+importer::importer(log_writer& writer, const source_registry* sources, import_options opts)
+    : writer_(writer), sources_(sources), opts_(std::move(opts)) {
+  names_.reserve(1024);
+}
+
+importer::~importer() { finish(); }
+
+void importer::refuse(const std::string& name, std::size_t line_no, std::string message) {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard g(mutex_);
+  if (refusals_.size() < opts_.max_refusals_kept) refusals_.push_back({name, line_no, std::move(message)});
+}
+
+void importer::line(std::string_view text, const std::string& name, std::size_t line_no) {
+  text = trim(text);
+  if (text.empty()) return;
+  read_.fetch_add(1, std::memory_order_relaxed);
+  if (text.starts_with(kExportPrefix)) {
+    auto r = record_from_export_line(text);
+    if (!r) return refuse(name, line_no, r.err().message);
+    batch_.push_back(std::move(*r));
+  } else {
+    if (!sources_ || opts_.source.empty())
+      return refuse(name, line_no, "not an export line, and no --source was given to read it");
+    ingest_input in;
+    in.source = opts_.source;
+    in.body = text;
+    in.type_hint = opts_.type_hint;
+    in.tenant = opts_.tenant;
+    auto ev = sources_->normalize(in, opts_.limits);
+    if (!ev) return refuse(name, line_no, ev.err().message);
+    record r = source_registry::to_record(*ev, text);
+    if (r.idempotency_key.empty()) r.idempotency_key = "import:" + sha256_hex(text);
+    if (!opts_.deliver) r.flags |= record_flags::kNoDelivery;
+    batch_.push_back(std::move(r));
+  }
+  batch_lines_.emplace_back(&name, line_no);
+  if (batch_.size() >= opts_.batch_records) flush();
+}
+
+void importer::flush() {
+  if (batch_.empty()) return;
+  {
+    std::unique_lock g(mutex_);
+    cv_.wait(g, [&] { return in_flight_ < opts_.max_batches_in_flight; });
+    ++in_flight_;
+  }
+  auto lines = std::make_shared<std::vector<std::pair<const std::string*, std::size_t>>>(std::move(batch_lines_));
+  batch_lines_.clear();
+  std::vector<record> b;
+  b.swap(batch_);
+  batch_.reserve(opts_.batch_records);
+  writer_.submit(std::move(b), [this, lines](log_writer::outcomes&& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (!out[i]) {
+        refuse(*(*lines)[i].first, (*lines)[i].second, out[i].err().what());
+        continue;
+      }
+      (out[i]->duplicate ? duplicate_ : stored_).fetch_add(1, std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard g(mutex_);
+      --in_flight_;
+    }
+    cv_.notify_all();
+  });
+}
+
+void importer::add(std::istream& in, const std::string& name, const std::function<void()>& tick) {
+  names_.push_back(name);
+  const std::string& nm = names_.back();  // reserve() keeps references stable (1024 inputs)
+  // Peek the first non-blank byte: '[' = a JSON array.
+  char first = 0;
+  while (in && std::isspace(static_cast<unsigned char>(in.peek()))) in.get();
+  first = static_cast<char>(in.peek());
+  std::size_t since_tick = 0;
+  auto maybe_tick = [&] {
+    if (tick && ++since_tick >= 4096) {
+      since_tick = 0;
+      tick();
+    }
+  };
+  if (first == '[') {
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bytes_.fetch_add(all.size(), std::memory_order_relaxed);
+    // Split the top-level elements by hand: their bytes are kept exactly.
+    int depth = 0;
+    bool in_str = false, esc = false;
+    std::size_t line_no = 1, start = std::string::npos, start_line = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const char ch = all[i];
+      if (ch == '\n') ++line_no;
+      if (in_str) {
+        if (esc) esc = false;
+        else if (ch == '\\') esc = true;
+        else if (ch == '"') in_str = false;
+        continue;
+      }
+      if (ch == '"') {
+        in_str = true;
+      } else if (ch == '[' || ch == '{') {
+        ++depth;
+        if (depth == 2 && start == std::string::npos) {
+          start = i;
+          start_line = line_no;
+        }
+        continue;
+      } else if (ch == ']' || ch == '}') {
+        --depth;
+        if (depth == 1 && start != std::string::npos) {
+          line(std::string_view(all).substr(start, i + 1 - start), nm, start_line);
+          start = std::string::npos;
+          maybe_tick();
+        }
+        continue;
+      }
+      if (depth == 1 && ch == '"') refuse(nm, line_no, "an array element is not a JSON object");
+    }
+    if (depth != 0) refuse(nm, line_no, "the JSON array is not closed");
+  } else {
+    std::string text;
+    std::size_t line_no = 0;
+    while (std::getline(in, text)) {
+      ++line_no;
+      bytes_.fetch_add(text.size() + 1, std::memory_order_relaxed);
+      line(text, nm, line_no);
+      maybe_tick();
+    }
+  }
+  flush();
+  if (tick) tick();
+}
+
+void importer::finish() {
+  flush();
+  std::unique_lock g(mutex_);
+  cv_.wait(g, [&] { return in_flight_ == 0; });
+}
+
+import_counts importer::counts() const {
+  return {read_.load(), stored_.load(), duplicate_.load(), refused_.load(), bytes_.load()};
+}
+
+std::vector<import_refusal> importer::refusals() const {
+  std::lock_guard g(mutex_);
+  return refusals_;
+}
+
+std::string export_line(const record_view& v) {
+  nlohmann::ordered_json j;
+  j["_export"] = 1;
+  j["seq"] = v.seq;
+  j["id"] = event_id_for(v.seq);
+  j["source"] = v.source;
+  j["type"] = v.type;
+  j["tenant"] = v.tenant;
+  j["occurred_at"] = v.occurred_at;
+  j["recorded_at"] = v.recorded_at;
+  if (v.entity_kind.empty()) j["entity"] = nullptr;
+  else j["entity"] = {{"kind", v.entity_kind}, {"id", v.entity_id}};
+  if (v.status_from.empty() && v.status_to.empty()) j["status"] = nullptr;
+  else j["status"] = {{"from", v.status_from}, {"to", v.status_to}};
+  j["native_id"] = v.native_id;
+  j["idempotency_key"] = v.idempotency_key;
+  j["flags"] = v.flags;
+  j["mode"] = (v.flags & record_flags::kTestMode) ? "test" : "live";
+  j["hash"] = bytes::to_hex(v.chain_hash, 32);
+  j["leaf_hash"] = bytes::to_hex(v.leaf_hash, 32);
+  j["body"] = v.body;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+}
+
+result<record> record_from_export_line(std::string_view line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  auto bad = [](std::string m) { return make_error(errc::invalid_record, "export line: " + std::move(m)); };
+  if (!j.is_object()) return bad("not valid JSON");
+  try {
+    record r;
+    r.kind = record_kind::event_received;
+    r.source = j.at("source").get<std::string>();
+    r.type = j.at("type").get<std::string>();
+    r.tenant = j.at("tenant").get<std::string>();
+    r.occurred_at = j.at("occurred_at").get<std::int64_t>();
+    r.recorded_at = j.value("recorded_at", std::int64_t{0});
+    if (const auto& e = j.at("entity"); !e.is_null()) {
+      r.entity_kind = e.at("kind").get<std::string>();
+      r.entity_id = e.at("id").get<std::string>();
+    }
+    if (const auto& s = j.at("status"); !s.is_null()) {
+      r.status_from = s.at("from").get<std::string>();
+      r.status_to = s.at("to").get<std::string>();
+    }
+    r.native_id = j.value("native_id", std::string());
+    r.idempotency_key = j.value("idempotency_key", std::string());
+    r.flags = j.value("flags", std::uint16_t{0});
+    r.body = j.at("body").get<std::string>();
+    if (r.source.empty() || r.type.empty()) return bad("source and type must not be empty");
+    return r;
+  } catch (const std::exception& e) {
+    return bad(std::string("a field is missing or has the wrong type: ") + e.what());
+  }
+}
+
+result<std::uint64_t> export_events(const event_log& log, scan_query q, std::ostream& out,
+                                    const std::function<void(std::uint64_t)>& tick) {
+  q.kind = record_kind::event_received;
+  std::uint64_t n = 0;
+  std::string err;
+  auto r = log.scan(q, [&](const record_view& v, std::string_view) {
+    try {
+      out << export_line(v) << '\n';
+    } catch (const std::exception& e) {
+      err = "record " + std::to_string(v.seq) + ": " + e.what();
+      return false;
+    }
+    ++n;
+    if (tick && n % 10000 == 0) tick(n);
+    return static_cast<bool>(out);
+  });
+  if (!r) return r.err();
+  if (!err.empty()) return make_error(errc::invalid_record, err);
+  if (!out) return make_error(errc::io_failure, "the export could not be written");
+  return n;
+}
+
+}  // namespace hooklog

@@ -1,0 +1,103 @@
+#pragma once
+// Backfill: importing files of historical events into the log, and exporting a
+// range of the log as NDJSON that imports back into the same events.
+//
+// Import input: NDJSON (one event per line, blank lines skipped) or a JSON array of
+// events (the first non-blank byte is '['; each element's line is where it starts).
+// A native line is normalized with its source (occurred time from the payload) and
+// stored with its exact bytes; its idempotency key is the payload's event id, else
+// "import:" + SHA-256 of the body, so importing the same file twice stores nothing the
+// second time. Unless `deliver`, records carry record_flags::kNoDelivery (a backfill
+// never floods endpoints; a replay sends what is wanted).
+// An export line (`{"_export":1,...}`, see export_line) is restored as exported:
+// every field, flags and recorded_at included (the log keeps recorded_at monotonic),
+// so importing a whole export into an empty data directory reproduces the same
+// records, hashes included.
+//
+// Thread safety: an importer is used by one thread; its writer callbacks update
+// counters that progress() reads atomically. Memory: NDJSON is read line by line and
+// at most max_batches_in_flight batches are queued; a JSON array is read whole.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "engine/source.hpp"
+
+namespace hooklog {
+
+struct import_options {
+  std::string source;     // the source of native lines (export lines name their own)
+  std::string tenant;     // forced tenant for native lines; empty = from the payload
+  std::string type_hint;  // like ?type= on ingest
+  bool deliver = false;   // false: kNoDelivery on native lines
+  normalize_limits limits;
+  std::size_t batch_records = 4096;
+  std::size_t max_batches_in_flight = 4;
+  std::size_t max_refusals_kept = 1000;
+};
+
+struct import_refusal {
+  std::string input;  // file name ("-" for stdin)
+  std::size_t line = 0;
+  std::string message;
+};
+
+struct import_counts {
+  std::uint64_t read = 0, stored = 0, duplicate = 0, refused = 0, bytes = 0;
+};
+
+class importer {
+ public:
+  // `sources` may be null when every line is an export line.
+  importer(log_writer& writer, const source_registry* sources, import_options opts);
+  ~importer();
+  importer(const importer&) = delete;
+  importer& operator=(const importer&) = delete;
+
+  // Reads `in` to its end; `tick` (optional) is called every few thousand events.
+  void add(std::istream& in, const std::string& name, const std::function<void()>& tick = {});
+  // Waits until every submitted batch is committed.
+  void finish();
+  import_counts counts() const;
+  // The refusals so far (the first max_refusals_kept), in input order per batch.
+  std::vector<import_refusal> refusals() const;
+
+ private:
+  void line(std::string_view text, const std::string& name, std::size_t line_no);
+  void flush();
+  void refuse(const std::string& name, std::size_t line_no, std::string message);
+
+  log_writer& writer_;
+  const source_registry* sources_;
+  import_options opts_;
+  std::vector<record> batch_;
+  std::vector<std::pair<const std::string*, std::size_t>> batch_lines_;
+  std::vector<std::string> names_;  // stable storage for input names
+  std::atomic<std::uint64_t> read_{0}, stored_{0}, duplicate_{0}, refused_{0}, bytes_{0};
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t in_flight_ = 0;
+  std::vector<import_refusal> refusals_;
+};
+
+// One export line (no trailing newline): {"_export":1,"seq","id","source","type",
+// "tenant","occurred_at" (µs),"recorded_at" (µs),"entity":{kind,id}|null,
+// "status":{from,to}|null,"native_id","idempotency_key","flags","mode","hash" (chain,
+// hex),"leaf_hash" (hex),"body" (the original bytes as a JSON string)}.
+std::string export_line(const record_view& v);
+// The record an export line describes (kind event_received; seq and hashes are the log's).
+result<record> record_from_export_line(std::string_view line);
+// Writes every event matching `q` (kind is forced to event_received) as export lines,
+// in the order of the scan; memory stays bounded. Returns the number written.
+result<std::uint64_t> export_events(const event_log& log, scan_query q, std::ostream& out,
+                                    const std::function<void(std::uint64_t)>& tick = {});
+
+}  // namespace hooklog

@@ -1,0 +1,617 @@
+#include "http/replay_manager.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "engine/bytes.hpp"
+#include "engine/time_util.hpp"
+#include "projections/attempt.hpp"
+#include "projections/filter.hpp"
+#include "projections/runner.hpp"
+
+namespace hooklog::http {
+namespace {
+
+error invalid(std::string message) { return make_error(errc::invalid_record, std::move(message)); }
+
+result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::optional<std::int64_t>{};
+  if (it->is_number_integer()) return std::optional<std::int64_t>{it->get<std::int64_t>()};
+  if (it->is_string()) {
+    if (auto t = parse_rfc3339(it->get<std::string>())) return std::optional<std::int64_t>{*t};
+  }
+  return invalid(std::string(name) + ": must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds");
+}
+
+bool types_match(const std::vector<projections::type_pattern>& ps, std::string_view type) {
+  if (ps.empty()) return true;
+  for (const auto& p : ps)
+    if (p.matches(type)) return true;
+  return false;
+}
+
+}  // namespace
+
+nlohmann::json replay_spec_to_json(const replay_spec& s) {
+  nlohmann::json j = {{"endpoint_id", s.endpoint_id},
+                      {"tenant", s.tenant},
+                      {"from", s.from ? nlohmann::json(format_rfc3339(*s.from)) : nlohmann::json()},
+                      {"to", s.to ? nlohmann::json(format_rfc3339(*s.to)) : nlohmann::json()},
+                      {"time", s.occurred ? "occurred" : "recorded"},
+                      {"types", s.types},
+                      {"entity", s.entity_kind.empty()
+                                     ? nlohmann::json()
+                                     : nlohmann::json{{"kind", s.entity_kind}, {"id", s.entity_id}}},
+                      {"mode", s.mode},
+                      {"rate_limit", s.rate_limit},
+                      {"to_seq", s.to_seq}};
+  return j;
+}
+
+result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return invalid("the replay must be a JSON object");
+  static const char* kKnown[] = {"endpoint_id", "from", "to", "time", "types", "entity",
+                                 "mode", "rate_limit", "tenant", "to_seq", "replay_id"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return it.key() == k; }) ==
+        std::end(kKnown))
+      return invalid(it.key() + ": unknown field");
+  replay_spec s;
+  auto ep = j.find("endpoint_id");
+  if (ep == j.end() || !ep->is_string() || ep->get<std::string>().empty())
+    return invalid("endpoint_id: is required (a string)");
+  s.endpoint_id = *ep;
+  auto from = time_field(j, "from");
+  if (!from) return from.err();
+  auto to = time_field(j, "to");
+  if (!to) return to.err();
+  s.from = *from;
+  s.to = *to;
+  if (s.from && s.to && *s.from >= *s.to) return invalid("to: must be later than from");
+  if (auto t = j.find("time"); t != j.end() && !t->is_null()) {
+    if (!t->is_string() || (*t != "recorded" && *t != "occurred"))
+      return invalid("time: must be \"recorded\" or \"occurred\"");
+    s.occurred = *t == "occurred";
+  }
+  if (auto t = j.find("types"); t != j.end() && !t->is_null()) {
+    if (!t->is_array()) return invalid("types: must be an array of type patterns");
+    for (std::size_t i = 0; i < t->size(); ++i) {
+      const auto& p = (*t)[i];
+      if (!p.is_string()) return invalid("types[" + std::to_string(i) + "]: must be a string");
+      auto parsed = projections::parse_type_pattern(p.get<std::string>(), "types[" + std::to_string(i) + "]");
+      if (!parsed) return parsed.err();
+      s.types.push_back(p);
+    }
+  }
+  if (auto e = j.find("entity"); e != j.end() && !e->is_null()) {
+    if (!e->is_object() || !e->contains("kind") || !(*e)["kind"].is_string() ||
+        (*e)["kind"].get<std::string>().empty())
+      return invalid("entity: must be {\"kind\": string, \"id\": string (optional)}");
+    s.entity_kind = (*e)["kind"];
+    if (e->contains("id") && !(*e)["id"].is_null()) {
+      if (!(*e)["id"].is_string()) return invalid("entity.id: must be a string");
+      s.entity_id = (*e)["id"];
+    }
+  }
+  if (auto m = j.find("mode"); m != j.end() && !m->is_null()) {
+    if (!m->is_string() || (*m != "all" && *m != "missing" && *m != "failed"))
+      return invalid("mode: must be all, missing or failed");
+    s.mode = *m;
+  }
+  if (auto r = j.find("rate_limit"); r != j.end() && !r->is_null()) {
+    if (!r->is_number_integer() || r->get<std::int64_t>() < 0)
+      return invalid("rate_limit: must be a whole number of events per second (0 = default)");
+    s.rate_limit = *r;
+  }
+  if (auto t = j.find("tenant"); t != j.end() && t->is_string()) s.tenant = *t;
+  if (auto t = j.find("to_seq"); t != j.end() && t->is_number_unsigned()) s.to_seq = *t;
+  return s;
+}
+
+result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& spec,
+                                       const projections::endpoint& ep, std::uint64_t from_seq,
+                                       std::size_t max_schedule, std::size_t max_examine) {
+  replay_chunk out;
+  out.scanned_to = from_seq ? from_seq - 1 : 0;
+  if (from_seq > spec.to_seq) {
+    out.scanned_to = spec.to_seq;
+    out.done = true;
+    return out;
+  }
+  std::vector<projections::type_pattern> types;
+  for (const auto& t : spec.types) {
+    auto p = projections::parse_type_pattern(t, "types");
+    if (!p) return p.err();
+    types.push_back(std::move(*p));
+  }
+  scan_query q;
+  q.kind = record_kind::event_received;
+  q.from_seq = std::max<std::uint64_t>(from_seq, 1);
+  q.to_seq = spec.to_seq;
+  q.tenant = spec.tenant;
+  if (spec.occurred) {
+    q.occurred_from = spec.from;
+    q.occurred_to = spec.to;
+  } else {
+    q.recorded_from = spec.from;
+    q.recorded_to = spec.to;
+  }
+  // Only seq-ordered drivers: one entity, one exact type, else the tenant index.
+  if (!spec.entity_kind.empty() && !spec.entity_id.empty()) {
+    q.entity_kind = spec.entity_kind;
+    q.entity_id = spec.entity_id;
+  } else if (spec.types.size() == 1 && spec.types[0].find('*') == std::string::npos) {
+    q.type = spec.types[0];
+  }
+  const bool test_mode = ep.test_mode();
+  std::vector<std::uint64_t> candidates;
+  bool stopped = false;
+  std::uint64_t last = out.scanned_to;
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+    ++out.examined;
+    last = v.seq;
+    const bool keep =
+        ((v.flags & record_flags::kTestMode) != 0) == test_mode &&
+        (spec.entity_kind.empty() || v.entity_kind == spec.entity_kind) && types_match(types, v.type) &&
+        types_match(ep.events, v.type) && (ep.filter.empty() || ep.filter.matches_body(v.body));
+    if (keep) candidates.push_back(v.seq);
+    if (candidates.size() >= max_schedule || out.examined >= max_examine) {
+      stopped = true;
+      return false;
+    }
+    return true;
+  });
+  if (!n) return n.err();
+  out.scanned_to = stopped ? last : spec.to_seq;
+  out.done = !stopped || out.scanned_to >= spec.to_seq;
+  if (spec.mode == "all") {
+    out.scheduled = std::move(candidates);
+    return out;
+  }
+  // missing / failed: look at this endpoint's attempts for each candidate.
+  for (std::uint64_t seq : candidates) {
+    scan_query aq;
+    aq.kind = record_kind::delivery_attempt;
+    aq.ref_seq = seq;
+    aq.entity_kind = "endpoint";
+    aq.entity_id = ep.id;
+    bool any = false, succeeded = false, last_failed = false;
+    auto a = log.scan(aq, [&](const record_view& v, std::string_view) {
+      auto at = projections::attempt_from_json(v.body);
+      if (!at) return true;
+      any = true;
+      if (at->success) succeeded = true;
+      last_failed = !at->success;
+      return true;
+    });
+    if (!a) return a.err();
+    const bool keep = spec.mode == "missing" ? !succeeded : (any && last_failed);
+    if (keep) out.scheduled.push_back(seq);
+  }
+  return out;
+}
+
+nlohmann::json to_json(const replay_info& r) {
+  nlohmann::json j = {{"id", r.id},
+                      {"state", r.state},
+                      {"endpoint_id", r.spec.endpoint_id},
+                      {"tenant", r.spec.tenant},
+                      {"request", replay_spec_to_json(r.spec)},
+                      {"created_at", format_rfc3339(r.created_at)},
+                      {"finished_at", r.finished_at ? nlohmann::json(format_rfc3339(r.finished_at))
+                                                    : nlohmann::json()},
+                      {"scanned_to", r.scanned_to},
+                      {"scanned", r.scanned},
+                      {"scheduled", r.scheduled},
+                      {"delivered", r.delivered},
+                      {"failed", r.failed}};
+  if (!r.error.empty()) j["error"] = r.error;
+  const std::uint64_t seqs_left = r.spec.to_seq > r.scanned_to ? r.spec.to_seq - r.scanned_to : 0;
+  const std::uint64_t outstanding =
+      r.state == "cancelled" || r.scheduled < r.delivered + r.failed ? 0 : r.scheduled - r.delivered - r.failed;
+  // Events still to schedule: the share kept so far applied to the seqs left.
+  double kept_share = r.scanned_to > 0 ? static_cast<double>(r.scheduled) / static_cast<double>(r.scanned_to) : 1.0;
+  const std::uint64_t to_schedule =
+      r.state == "running" ? static_cast<std::uint64_t>(static_cast<double>(seqs_left) * std::min(1.0, kept_share)) : 0;
+  const double rate = static_cast<double>(r.spec.rate_limit > 0 ? r.spec.rate_limit : 1000);
+  j["left"] = {{"seqs_to_scan", r.state == "running" ? seqs_left : 0},
+               {"events_to_schedule", to_schedule},
+               {"deliveries_outstanding", outstanding},
+               {"seconds", static_cast<std::int64_t>(static_cast<double>(to_schedule) / rate + 0.5)}};
+  return j;
+}
+
+struct replay_manager::job {
+  replay_info info;
+  double tokens = 0;
+  std::int64_t refill_us = 0;
+  std::int64_t last_checkpoint_us = 0;
+  std::uint64_t persisted_scanned_to = 0;
+};
+
+replay_manager::replay_manager(const event_log& log, log_writer& writer,
+                               projections::projection_runner& runner, replay_options opts)
+    : log_(log), writer_(writer), runner_(runner), opts_(opts) {}
+
+replay_manager::~replay_manager() { stop(); }
+
+std::string replay_manager::new_id() {
+  unsigned char raw[8];
+  RAND_bytes(raw, sizeof raw);
+  return "rpl_" + bytes::to_hex(raw, sizeof raw);
+}
+
+result<void> replay_manager::load() {
+  std::map<std::string, std::shared_ptr<job>, std::less<>> jobs;
+  scan_query q;
+  q.entity_kind = "replay";
+  auto n = log_.scan(q, [&](const record_view& v, std::string_view) {
+    auto body = nlohmann::json::parse(v.body, nullptr, false);
+    if (!body.is_object()) return true;
+    const std::string id(v.entity_id);
+    if (v.kind == record_kind::replay_requested) {
+      body.erase("replay_id");
+      auto spec = replay_spec_from_json(body);
+      if (!spec) return true;
+      auto j = std::make_shared<job>();
+      j->info.id = id;
+      j->info.request_seq = v.seq;
+      j->info.spec = std::move(*spec);
+      j->info.created_at = v.recorded_at;
+      j->info.counted_to = v.seq;
+      j->info.last_record_seq = v.seq;
+      jobs[id] = std::move(j);
+      return true;
+    }
+    auto it = jobs.find(id);
+    if (it == jobs.end()) return true;
+    replay_info& r = it->second->info;
+    r.last_record_seq = v.seq;
+    auto u64 = [&](const char* k, std::uint64_t& out) {
+      if (auto f = body.find(k); f != body.end() && f->is_number_unsigned()) out = *f;
+    };
+    u64("scanned_to", r.scanned_to);
+    u64("scanned", r.scanned);
+    u64("scheduled_count", r.scheduled);
+    u64("delivered", r.delivered);
+    u64("failed", r.failed);
+    u64("counted_to", r.counted_to);
+    it->second->persisted_scanned_to = r.scanned_to;
+    if (v.kind == record_kind::replay_finished) {
+      r.state = body.value("state", std::string("finished"));
+      r.error = body.value("error", std::string());
+      r.finished_at = v.recorded_at;
+    } else if (v.kind == record_kind::replay_cancelled) {
+      r.state = "cancelled";
+      r.finished_at = v.recorded_at;
+    }
+    return true;
+  });
+  if (!n) return n.err();
+  std::uint64_t follow = log_.committed_seq();
+  for (auto& [id, j] : jobs) {
+    const auto& r = j->info;
+    if (r.state == "cancelled" || r.state == "failed") continue;
+    if (r.state == "running" || r.scheduled > r.delivered + r.failed) follow = std::min(follow, r.counted_to);
+  }
+  std::lock_guard g(mutex_);
+  jobs_ = std::move(jobs);
+  follow_from_ = follow;
+  return {};
+}
+
+void replay_manager::start() {
+  std::lock_guard g(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void replay_manager::stop() {
+  {
+    std::lock_guard g(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::deque<cancel_request> left;
+  {
+    std::lock_guard g(mutex_);
+    left.swap(cancels_);
+  }
+  for (auto& c : left) c.done(make_error(errc::writer_stopped, "the server is stopping"));
+}
+
+record replay_manager::make_record(record_kind kind, const replay_info& r, nlohmann::json body) const {
+  record rec;
+  rec.kind = kind;
+  rec.tenant = r.spec.tenant;
+  rec.entity_kind = "replay";
+  rec.entity_id = r.id;
+  rec.ref_seq = kind == record_kind::replay_requested ? 0 : r.request_seq;
+  body["replay_id"] = r.id;
+  rec.body = body.dump();
+  return rec;
+}
+
+nlohmann::json replay_manager::counters_json(const replay_info& r) const {
+  return {{"endpoint_id", r.spec.endpoint_id}, {"scanned_to", r.scanned_to},
+          {"scanned", r.scanned},               {"scheduled_count", r.scheduled},
+          {"delivered", r.delivered},           {"failed", r.failed},
+          {"counted_to", r.counted_to}};
+}
+
+void replay_manager::create(replay_spec spec, done_fn done) {
+  if (spec.to_seq == 0) spec.to_seq = log_.committed_seq();
+  auto j = std::make_shared<job>();
+  j->info.id = new_id();
+  j->info.spec = std::move(spec);
+  std::vector<record> one;
+  one.push_back(make_record(record_kind::replay_requested, j->info, replay_spec_to_json(j->info.spec)));
+  {
+    // Stored times as µs: exact, whatever the answer's format.
+    auto b = nlohmann::json::parse(one[0].body);
+    b["from"] = j->info.spec.from ? nlohmann::json(*j->info.spec.from) : nlohmann::json();
+    b["to"] = j->info.spec.to ? nlohmann::json(*j->info.spec.to) : nlohmann::json();
+    one[0].body = b.dump();
+  }
+  writer_.submit(std::move(one), [this, j, done = std::move(done)](log_writer::outcomes&& out) {
+    if (!out[0]) return done(out[0].err());
+    j->info.request_seq = out[0]->seq;
+    j->info.last_record_seq = out[0]->seq;
+    j->info.created_at = now_micros();
+    replay_info copy;
+    {
+      std::lock_guard g(mutex_);
+      j->info.counted_to = out[0]->seq;  // no attempt of this replay can come before it
+      jobs_[j->info.id] = j;
+      copy = j->info;
+    }
+    cv_.notify_all();
+    done(std::move(copy));
+  });
+}
+
+void replay_manager::cancel(const std::string& id, std::string reason, done_fn done) {
+  {
+    std::lock_guard g(mutex_);
+    if (!stopping_) {
+      cancels_.push_back({id, std::move(reason), std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) return done(make_error(errc::writer_stopped, "the server is stopping"));
+  cv_.notify_all();
+}
+
+std::optional<replay_info> replay_manager::get(std::string_view id) const {
+  std::lock_guard g(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second->info;
+}
+
+std::vector<replay_info> replay_manager::list(std::string_view tenant, std::string_view endpoint_id,
+                                              std::string_view state, std::string_view after,
+                                              std::size_t limit) const {
+  std::vector<replay_info> out;
+  std::lock_guard g(mutex_);
+  for (auto it = jobs_.upper_bound(after); it != jobs_.end() && out.size() < limit; ++it) {
+    const auto& r = it->second->info;
+    if (!tenant.empty() && r.spec.tenant != tenant) continue;
+    if (!endpoint_id.empty() && r.spec.endpoint_id != endpoint_id) continue;
+    if (!state.empty() && r.state != state) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+void replay_manager::follow_attempts() {
+  const std::uint64_t head = log_.committed_seq();
+  std::uint64_t from;
+  {
+    std::lock_guard g(mutex_);
+    from = follow_from_;
+  }
+  if (head <= from) return;
+  std::vector<projections::delivery_attempt> seen;
+  std::vector<std::uint64_t> seen_seq;
+  auto n = log_.for_each(from + 1, head, [&](const record_view& v) {
+    if (v.kind != record_kind::delivery_attempt) return true;
+    if (v.body.find("\"replay_id\":\"rpl_") == std::string_view::npos) return true;
+    auto a = projections::attempt_from_json(v.body);
+    if (a && !a->replay_id.empty()) {
+      seen.push_back(std::move(*a));
+      seen_seq.push_back(v.seq);
+    }
+    return true;
+  });
+  if (!n) return;  // tried again on the next round
+  std::lock_guard g(mutex_);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    auto it = jobs_.find(seen[i].replay_id);
+    if (it == jobs_.end()) continue;
+    replay_info& r = it->second->info;
+    if (seen_seq[i] <= r.counted_to) continue;  // already in a checkpoint's counters
+    if (seen[i].success) ++r.delivered;
+    else if (seen[i].is_dead()) ++r.failed;
+  }
+  for (auto& [id, j] : jobs_) j->info.counted_to = std::max(j->info.counted_to, head);
+  follow_from_ = head;
+}
+
+void replay_manager::finish(job& j, const std::string& state, const std::string& error) {
+  replay_info copy;
+  {
+    std::lock_guard g(mutex_);
+    copy = j.info;
+  }
+  auto body = counters_json(copy);
+  body["state"] = state;
+  body["error"] = error;
+  auto o = writer_.append(make_record(record_kind::replay_finished, copy, body));
+  if (!o) return;  // retried on the next round
+  std::lock_guard g(mutex_);
+  j.info.state = state;
+  j.info.error = error;
+  j.info.finished_at = now_micros();
+  j.info.last_record_seq = o->seq;
+  j.persisted_scanned_to = j.info.scanned_to;
+}
+
+void replay_manager::step(job& j, std::int64_t now_us) {
+  replay_info r;
+  {
+    std::lock_guard g(mutex_);
+    r = j.info;
+  }
+  if (r.state != "running") return;
+  // The runner must have applied our last record before the queue is looked at.
+  if (runner_.applied_seq() < r.last_record_seq) return;
+  std::optional<projections::endpoint> ep;
+  std::uint64_t queued = 0;
+  {
+    auto t = runner_.store().begin_read();
+    if (!t) return;
+    auto e = runner_.subs().get(*t, r.spec.endpoint_id);
+    if (!e) return;
+    if (!*e) return finish(j, "failed", "endpoint " + r.spec.endpoint_id + " no longer exists");
+    ep = std::move(**e);
+    auto c = runner_.queue().counts(*t, r.spec.endpoint_id);
+    if (!c) return;
+    queued = c->queued + c->parked;
+  }
+  if (queued >= opts_.max_queued) return;  // live (and earlier replayed) deliveries first
+  const double rate = static_cast<double>(r.spec.rate_limit > 0 ? r.spec.rate_limit : opts_.default_rate);
+  if (j.refill_us == 0) {
+    j.refill_us = now_us;
+    j.tokens = std::min<double>(rate, static_cast<double>(opts_.chunk));
+  }
+  j.tokens = std::min<double>(rate, j.tokens + rate * static_cast<double>(now_us - j.refill_us) / 1e6);
+  j.refill_us = now_us;
+  const double want = std::min<double>({static_cast<double>(opts_.chunk),
+                                        static_cast<double>(opts_.max_queued - queued),
+                                        std::max(1.0, rate / 4)});
+  if (j.tokens < want || global_tokens_ < std::min(want, 1.0)) return;
+  const std::size_t n = static_cast<std::size_t>(
+      std::max(1.0, std::min({j.tokens, global_tokens_, static_cast<double>(opts_.chunk),
+                              static_cast<double>(opts_.max_queued - queued)})));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto chunk = scan_replay_chunk(log_, r.spec, *ep, r.scanned_to + 1, n, opts_.max_examine);
+  if (!chunk) return finish(j, "failed", chunk.err().what());
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  j.tokens -= static_cast<double>(chunk->scheduled.size());
+  global_tokens_ -= static_cast<double>(chunk->scheduled.size());
+  {
+    std::lock_guard g(mutex_);
+    j.info.scanned_to = chunk->scanned_to;
+    j.info.scanned += chunk->examined;
+    j.info.scheduled += chunk->scheduled.size();
+    if (secs > 0 && chunk->examined > 100) j.info.scan_rate = static_cast<double>(chunk->examined) / secs;
+    r = j.info;
+  }
+  const bool write = !chunk->scheduled.empty() ||
+                     (r.scanned_to > j.persisted_scanned_to &&
+                      (chunk->done || now_us - j.last_checkpoint_us >=
+                                          std::chrono::duration_cast<std::chrono::microseconds>(
+                                              opts_.checkpoint_interval)
+                                              .count()));
+  if (write) {
+    auto body = counters_json(r);
+    body["scheduled"] = chunk->scheduled;
+    auto o = writer_.append(make_record(record_kind::replay_progressed, r, body));
+    if (!o) {  // nothing was recorded: scan this range again later
+      std::lock_guard g(mutex_);
+      j.info.scanned_to = j.persisted_scanned_to;
+      j.info.scanned -= chunk->examined;
+      j.info.scheduled -= chunk->scheduled.size();
+      return;
+    }
+    std::lock_guard g(mutex_);
+    j.info.last_record_seq = o->seq;
+    j.persisted_scanned_to = r.scanned_to;
+    j.last_checkpoint_us = now_us;
+  }
+  if (chunk->done) finish(j, "finished", "");
+}
+
+void replay_manager::run() {
+  std::unique_lock g(mutex_);
+  std::size_t rr = 0;  // round-robin start
+  while (!stopping_) {
+    while (!cancels_.empty()) {
+      auto c = std::move(cancels_.front());
+      cancels_.pop_front();
+      auto it = jobs_.find(c.id);
+      if (it == jobs_.end()) {
+        g.unlock();
+        c.done(make_error(errc::invalid_record, "replay " + c.id + " was not found"));
+        g.lock();
+        continue;
+      }
+      auto j = it->second;
+      if (j->info.state == "cancelled" || j->info.state == "failed") {
+        replay_info copy = j->info;
+        g.unlock();
+        c.done(make_error(errc::invalid_record, "replay " + c.id + " is already " + copy.state));
+        g.lock();
+        continue;
+      }
+      replay_info copy = j->info;
+      g.unlock();
+      auto body = counters_json(copy);
+      body["reason"] = c.reason;
+      auto o = writer_.append(make_record(record_kind::replay_cancelled, copy, body));
+      g.lock();
+      if (!o) {
+        g.unlock();
+        c.done(o.err());
+        g.lock();
+        continue;
+      }
+      j->info.state = "cancelled";
+      j->info.finished_at = now_micros();
+      j->info.last_record_seq = o->seq;
+      copy = j->info;
+      g.unlock();
+      c.done(std::move(copy));
+      g.lock();
+    }
+    std::vector<std::shared_ptr<job>> running;
+    bool outstanding = false;
+    for (auto& [id, j] : jobs_) {
+      if (j->info.state == "running") running.push_back(j);
+      else if (j->info.state == "finished" && j->info.scheduled > j->info.delivered + j->info.failed)
+        outstanding = true;
+    }
+    g.unlock();
+    follow_attempts();
+    const std::int64_t now = now_micros();
+    if (global_refill_us_ == 0) {
+      global_refill_us_ = now;
+      global_tokens_ = static_cast<double>(opts_.global_rate);
+    }
+    global_tokens_ = std::min<double>(static_cast<double>(opts_.global_rate),
+                                      global_tokens_ + static_cast<double>(opts_.global_rate) *
+                                                           static_cast<double>(now - global_refill_us_) / 1e6);
+    global_refill_us_ = now;
+    for (std::size_t i = 0; i < running.size(); ++i) step(*running[(rr + i) % running.size()], now);
+    ++rr;
+    g.lock();
+    if (stopping_ || !cancels_.empty()) continue;
+    if (!running.empty()) cv_.wait_for(g, opts_.tick);
+    else if (outstanding) cv_.wait_for(g, std::chrono::milliseconds(500));
+    else cv_.wait(g, [&] {
+        if (stopping_ || !cancels_.empty()) return true;
+        for (auto& [id, j] : jobs_)
+          if (j->info.state == "running") return true;
+        return false;
+      });
+  }
+}
+
+}  // namespace hooklog::http

@@ -1,0 +1,191 @@
+#pragma once
+// Replays: sending a range of the log again to one endpoint, as a resumable job
+// recorded in the log itself.
+//
+// Records (entity = ("replay", id), tenant = the endpoint's tenant; every record
+// after the request has ref_seq = the replay_requested seq):
+//   replay_requested  body = the spec (replay_spec_to_json) + "replay_id".
+//   replay_progressed body {"replay_id","endpoint_id","scheduled":[event seqs],
+//                     "scanned_to","scanned","scheduled_count","delivered","failed",
+//                     "counted_to"}: a checkpoint. The pending projection queues one
+//                     item per scheduled seq with the replay marker.
+//   replay_finished   body {"replay_id","state":"finished"|"failed","error",...counters}.
+//   replay_cancelled  body {"replay_id","reason",...counters}; the pending projection
+//                     drops the replay's still-queued items.
+//
+// A replay scans events with seq in [1, to_seq] (to_seq = the log head when it was
+// asked for) in sequence order through the log's indexes (tenant, exact type or
+// entity; recorded-time ranges are narrowed to a seq range by binary search), keeps
+// those that match the request (time range, types, entity), the endpoint's own
+// filters (type patterns, payload filter, live/test mode) and the mode:
+//   all      every matching event;
+//   missing  events this endpoint has no successful attempt for (never sent included);
+//   failed   events whose last attempt to this endpoint failed (dead letters and
+//            deliveries still being retried).
+// Scheduled events are delivered with their own webhook-id (the event id); the
+// attempts carry the replay id.
+//
+// Throttling (live deliveries go first): a token bucket per replay (rate_limit
+// events/s) and one over all replays (global_rate); no chunk is scheduled while the
+// endpoint has max_queued or more items queued or parked; chunks hold at most
+// chunk events. Restart: load() rebuilds every replay from its records; a running
+// replay resumes after its last checkpoint (what was queued is in the pending
+// projection already, so only in-flight deliveries are repeated).
+//
+// Counters: scanned (events examined), scheduled, delivered (successful attempts
+// carrying the replay id), failed (dead-lettered ones). An event that was already
+// queued for the endpoint when the replay reached it is served by that delivery and
+// is not counted as delivered by the replay.
+//
+// Thread safety: every public member may be called from any thread. One worker
+// thread (start/stop) scans, appends the progress records and the cancellations.
+// Lifetimes: log, writer and runner must outlive the manager (stop() it first).
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "projections/endpoint.hpp"
+
+namespace hooklog::projections {
+class projection_runner;
+}
+
+namespace hooklog::http {
+
+struct replay_spec {
+  std::string endpoint_id;
+  std::string tenant;                    // the endpoint's tenant: the scan is limited to it
+  std::optional<std::int64_t> from, to;  // µs, [from, to)
+  bool occurred = false;                 // the range is on occurred time (else recorded time)
+  std::vector<std::string> types;        // type patterns (filter.hpp); empty = any
+  std::string entity_kind, entity_id;    // optional; kind alone = every entity of the kind
+  std::string mode = "all";              // all | missing | failed
+  std::int64_t rate_limit = 0;           // events scheduled per second; 0 = the default
+  std::uint64_t to_seq = 0;              // last seq covered (the head when requested)
+};
+
+// The spec as stored and answered (times as RFC 3339 strings).
+nlohmann::json replay_spec_to_json(const replay_spec& s);
+// Parses a request or a stored spec; from/to are RFC 3339 strings or µs integers.
+// Errors name the field ("mode: must be all, missing or failed"). Unknown fields are
+// refused. endpoint_id is required; tenant and to_seq are not read (set by the caller).
+result<replay_spec> replay_spec_from_json(const nlohmann::json& j);
+
+// One bounded step of a scan.
+struct replay_chunk {
+  std::vector<std::uint64_t> scheduled;  // event seqs, ascending
+  std::uint64_t scanned_to = 0;          // every seq up to here has been looked at
+  std::uint64_t examined = 0;            // events looked at (in the range, of the tenant)
+  bool done = false;                     // scanned_to reached spec.to_seq
+};
+
+// Scans events with seq in [from_seq, spec.to_seq]: stops after max_schedule events
+// were kept or max_examine looked at. Safe on any thread (read transactions only).
+// Used by the manager and by the benchmark.
+result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& spec,
+                                       const projections::endpoint& ep, std::uint64_t from_seq,
+                                       std::size_t max_schedule, std::size_t max_examine);
+
+struct replay_info {
+  std::string id;
+  std::uint64_t request_seq = 0;
+  replay_spec spec;
+  std::string state = "running";  // running | finished | cancelled | failed
+  std::string error;
+  std::int64_t created_at = 0, finished_at = 0;  // µs
+  std::uint64_t scanned_to = 0;   // checkpoint: every seq up to here was looked at
+  std::uint64_t scanned = 0, scheduled = 0, delivered = 0, failed = 0;
+  std::uint64_t counted_to = 0;   // attempts up to this seq are in delivered/failed
+  std::uint64_t last_record_seq = 0;
+  double scan_rate = 0;           // events examined per second while running (estimate)
+};
+// The API answer: id, state, endpoint_id, the spec, the counters and "left"
+// (estimates of events still to scan, deliveries still queued, seconds to go).
+nlohmann::json to_json(const replay_info& r);
+
+struct replay_options {
+  std::int64_t default_rate = 1000;   // events/s per replay when the request names none
+  std::int64_t max_rate = 100'000;    // the most a request may ask for
+  std::int64_t global_rate = 5000;    // events/s over all running replays
+  std::size_t chunk = 1000;           // events per progress record at most
+  std::size_t max_examine = 50'000;   // events looked at per step at most
+  std::uint64_t max_queued = 200;     // the endpoint's queued+parked items that pause a replay
+  std::chrono::milliseconds tick{100};
+  std::chrono::milliseconds checkpoint_interval{1000};  // checkpoint scans that scheduled nothing
+};
+
+class replay_manager {
+ public:
+  replay_manager(const event_log& log, log_writer& writer, projections::projection_runner& runner,
+                 replay_options opts = {});
+  ~replay_manager();
+  replay_manager(const replay_manager&) = delete;
+  replay_manager& operator=(const replay_manager&) = delete;
+
+  // Reads every replay from the log (before start()).
+  result<void> load();
+  void start();
+  void stop();
+
+  using done_fn = std::function<void(result<replay_info>)>;
+  // Appends replay_requested (spec.tenant and spec.to_seq must be set; to_seq = 0 means
+  // the current head); `done` runs on the writer thread once it is durable.
+  void create(replay_spec spec, done_fn done);
+  // Cancels a running or finished replay: the worker appends replay_cancelled, then
+  // calls `done` (on the worker thread). An unknown id, or a replay already cancelled
+  // or failed, is an errc::invalid_record error whose message says which.
+  void cancel(const std::string& id, std::string reason, done_fn done);
+
+  std::optional<replay_info> get(std::string_view id) const;
+  // Replays of `tenant` ("" = all) with id > after, in id order; endpoint_id and state
+  // filter when not empty.
+  std::vector<replay_info> list(std::string_view tenant, std::string_view endpoint_id,
+                                std::string_view state, std::string_view after,
+                                std::size_t limit) const;
+  const replay_options& options() const { return opts_; }
+
+  static std::string new_id();
+
+ private:
+  struct job;
+  void run();
+  void follow_attempts();
+  void step(job& j, std::int64_t now_us);
+  void finish(job& j, const std::string& state, const std::string& error);
+  nlohmann::json counters_json(const replay_info& r) const;
+  record make_record(record_kind kind, const replay_info& r, nlohmann::json body) const;
+
+  const event_log& log_;
+  log_writer& writer_;
+  projections::projection_runner& runner_;
+  replay_options opts_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<job>, std::less<>> jobs_;
+  struct cancel_request {
+    std::string id, reason;
+    done_fn done;
+  };
+  std::deque<cancel_request> cancels_;
+  bool stopping_ = false;
+  std::uint64_t follow_from_ = 0;  // worker: attempts after this seq are not counted yet
+  double global_tokens_ = 0;
+  std::int64_t global_refill_us_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace hooklog::http
