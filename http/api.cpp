@@ -4,6 +4,7 @@
 
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
@@ -164,39 +165,6 @@ const route kRoutes[] = {
     {"DELETE", "/v1/keys/{}", access::admin, detail::revoke_key},
 };
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    const std::size_t j = path.find('/', i);
-    out.push_back(path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
-    if (j == std::string_view::npos) break;
-    i = j;
-  }
-  return out;
-}
-
-// Matches `segments` against `pattern`; fills the decoded parameters.
-bool match(std::string_view pattern, const std::vector<std::string_view>& segments,
-           std::vector<std::string>& params) {
-  const auto want = split_path(pattern);
-  if (want.size() != segments.size()) return false;
-  params.clear();
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == "{}") {
-      params.push_back(url_decode(segments[i]));
-      if (params.back().empty()) return false;
-    } else if (want[i] != segments[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 void api::handle(http_request&& req, responder res) {
@@ -206,7 +174,7 @@ void api::handle(http_request&& req, responder res) {
   bool path_known = false;
   std::vector<std::string> params;
   for (const auto& r : kRoutes) {
-    if (!match(r.pattern, segments, params)) continue;
+    if (!match_route(r.pattern, segments, params)) continue;
     path_known = true;
     if (c->req.method == r.method) {
       found = &r;

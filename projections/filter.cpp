@@ -74,9 +74,10 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
 }
 
 const nlohmann::json* at_pointer(const nlohmann::json& doc, const nlohmann::json::json_pointer& p) {
-  // contains() + at() without exceptions on the hot path for absent paths.
-  if (!doc.contains(p)) return nullptr;
+  // contains() + at() without exceptions on the hot path for absent paths. contains() itself
+  // throws on an array index that does not fit size_t ("/tags/99999999999999999999"): absent.
   try {
+    if (!doc.contains(p)) return nullptr;
     return &doc.at(p);
   } catch (const nlohmann::json::exception&) {
     return nullptr;

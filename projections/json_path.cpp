@@ -26,7 +26,8 @@ class scanner {
       char c = *p_;
       if (c == '\\') {
         escaped = true;
-        p_ += 2;
+        // Skip the escaped character; a trailing '\' must not step past the end (UB).
+        p_ += end_ - p_ >= 2 ? 2 : 1;
         continue;
       }
       if (c == '"') {
