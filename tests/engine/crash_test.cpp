@@ -89,9 +89,17 @@ TEST_CASE("every acknowledged append survives SIGKILL, and the chain verifies", 
       child_main(dir.path(), fds[1]);
     }
     ::close(fds[1]);
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 400)(rng));
     std::vector<std::uint64_t> this_cycle;
+    // The kill timer starts at the first acknowledgement (a slow or loaded machine
+    // may take a while to open the log), so every cycle kills mid-stream.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (this_cycle.empty() && std::chrono::steady_clock::now() < give_up) {
+      drain(fds[0], this_cycle, false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE_FALSE(this_cycle.empty());
+    const auto kill_at = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 300)(rng));
     while (std::chrono::steady_clock::now() < kill_at) {
       drain(fds[0], this_cycle, false);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -42,7 +42,7 @@ TEST_CASE("tampered messages fail verification", "[signature]") {
   CHECK_FALSE(verify_v1(kSecret, kId, kTs, R"({"test": 2432232315})", kExpected));
   CHECK_FALSE(verify_v1(kSecret, "msg_other", kTs, kBody, kExpected));
   CHECK_FALSE(verify_v1(kSecret, kId, kTs + 1, kBody, kExpected));
-  CHECK_FALSE(verify_v1(generate_secret(), kId, kTs, kBody, kExpected));
+  CHECK_FALSE(verify_v1(hooklog::generate_secret(), kId, kTs, kBody, kExpected));
   CHECK_FALSE(verify_v1(kSecret, kId, kTs, kBody, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
   CHECK_FALSE(verify_v1(kSecret, kId, kTs, kBody, "v1,not-base64"));
   CHECK_FALSE(verify_v1(kSecret, kId, kTs, kBody, ""));
@@ -51,7 +51,7 @@ TEST_CASE("tampered messages fail verification", "[signature]") {
 }
 
 TEST_CASE("several signatures during rotation", "[signature]") {
-  std::string other = sign_v1(generate_secret(), kId, kTs, kBody);
+  std::string other = sign_v1(hooklog::generate_secret(), kId, kTs, kBody);
   CHECK(verify_v1(kSecret, kId, kTs, kBody, other + " " + kExpected));
   CHECK(verify_v1(kSecret, kId, kTs, kBody, std::string(kExpected) + " " + other));
   CHECK(verify_v1(kSecret, kId, kTs, kBody, "v1a,xyz " + std::string(kExpected)));
@@ -59,7 +59,7 @@ TEST_CASE("several signatures during rotation", "[signature]") {
 }
 
 TEST_CASE("generated secrets are usable and distinct", "[signature]") {
-  auto a = generate_secret(), b = generate_secret();
+  auto a = hooklog::generate_secret(), b = hooklog::generate_secret();
   CHECK(a != b);
   CHECK(a.rfind("whsec_", 0) == 0);
   REQUIRE(decode_secret(a));
