@@ -141,7 +141,9 @@ result<void> event_log::open_impl() {
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
   if (opts_.read_only) flags |= MDB_RDONLY;
   if (!opts_.sync) flags |= MDB_NOSYNC;
-  auto e = lmdb::env::open(dir.string(), flags, opts_.initial_map_size, 16, 512);
+  // The initial map never exceeds the configured maximum (a small max_map_size would
+  // otherwise only bite once the log outgrew the 64 MiB default initial map).
+  auto e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16, 512);
   if (!e) return e.err();
   env_ = std::move(*e);
   if (!opts_.read_only) env_.reader_check();
