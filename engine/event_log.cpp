@@ -141,7 +141,9 @@ result<void> event_log::open_impl() {
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
   if (opts_.read_only) flags |= MDB_RDONLY;
   if (!opts_.sync) flags |= MDB_NOSYNC;
-  auto e = lmdb::env::open(dir.string(), flags, opts_.initial_map_size, 16, 512);
+  // The initial map never exceeds the configured maximum (a small max_map_size would
+  // otherwise only bite once the log outgrew the 64 MiB default initial map).
+  auto e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16, 512);
   if (!e) return e.err();
   env_ = std::move(*e);
   if (!opts_.read_only) env_.reader_check();
@@ -183,7 +185,23 @@ result<void> event_log::open_impl() {
         return make_error(v.code().value() ? static_cast<errc>(v.code().value()) : errc::invalid_record,
                           "the last record of the log is damaged: " + v.err().message +
                               "; run `hooklog verify --data " + opts_.dir + "`");
-      head_.seq = seq;
+      // Read-only: serve reads up to the last record that decodes; the damaged tail
+      // stays on disk (verify names it) but scans, for_each and get stop before it.
+      damaged_from_ = seq;
+      head_ = log_head{};
+      for (auto prev = c->prev(); prev && *prev; prev = c->prev()) {
+        const std::uint64_t ps = bytes::get_be64((*prev)->first);
+        auto pv = decode((*prev)->second, ps);
+        if (!pv) {
+          damaged_from_ = ps;
+          continue;
+        }
+        head_.seq = ps;
+        std::copy(pv->chain_hash, pv->chain_hash + 32, head_.chain_hash.begin());
+        last_recorded_at_ = pv->recorded_at;
+        break;
+      }
+      read_limit_ = head_.seq;
     } else {
       head_.seq = seq;
       std::copy(v->chain_hash, v->chain_hash + 32, head_.chain_hash.begin());
@@ -322,7 +340,7 @@ result<std::optional<record>> event_log::get(std::uint64_t seq) const {
   if (!t) return t.err();
   auto v = records_.get(*t, seq_key(seq));
   if (!v) return v.err();
-  if (!*v) return std::optional<record>{};
+  if (!*v || seq > read_limit_) return std::optional<record>{};
   auto d = decode(**v, seq);
   if (!d) return d.err();
   return std::optional<record>{d->to_record()};
@@ -376,6 +394,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     if (!s) return s.err();
     if (*s) q.to_seq = std::min(q.to_seq, **s - 1);
   }
+  q.to_seq = std::min(q.to_seq, read_limit_);
   if (q.from_seq > q.to_seq) return std::uint64_t{0};
 
   const bool events_only = !q.kind || *q.kind == record_kind::event_received;
@@ -502,7 +521,7 @@ result<std::uint64_t> event_log::for_each(std::uint64_t from_seq, std::uint64_t 
     if (!kv) return kv.err();
     if (!*kv) break;
     const std::uint64_t seq = bytes::get_be64((*kv)->first);
-    if (seq > to_seq) break;
+    if (seq > to_seq || seq > read_limit_) break;
     auto d = decode((*kv)->second, seq);
     if (!d) return d.err();
     ++n;

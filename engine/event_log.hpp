@@ -118,6 +118,9 @@ class event_log {
   std::size_t map_size() const;
   std::size_t used_bytes() const;
   const log_options& options() const { return opts_; }
+  // Read-only logs whose last record is damaged: the first damaged seq of the tail
+  // (reads stop before it; head() is the last good record). 0 otherwise.
+  std::uint64_t damaged_from() const { return damaged_from_; }
 
   // For tests and tools that need raw access (e.g. to corrupt bytes on purpose).
   const lmdb::env& raw_env() const { return env_; }
@@ -152,6 +155,8 @@ class event_log {
   mutable std::mutex commit_mutex_;
   mutable std::condition_variable commit_cv_;
   std::string scratch_;
+  std::uint64_t read_limit_ = UINT64_MAX;  // reads stop after this seq (damaged tail, read-only)
+  std::uint64_t damaged_from_ = 0;
 };
 
 }  // namespace hooklog

@@ -30,6 +30,12 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   a->p_ = std::make_unique<parts>();
   parts& p = *a->p_;
   if (opts.sources_dir.empty()) opts.sources_dir = std::string(HOOKLOG_DATA_DIR) + "/sources";
+  if (opts.read_only) {
+    if (opts.admin_key.empty())
+      return make_error(errc::read_only,
+                        "read-only mode needs an admin key (--admin-key): none can be stored");
+    opts.deliver = false;  // deliveries append attempt records
+  }
   p.opts = opts;
 
   auto sources = source_registry::load_dir(opts.sources_dir);
@@ -40,6 +46,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   lo.dir = opts.data_dir;
   lo.max_map_size = opts.max_map_size;
   lo.sync = opts.sync;
+  lo.read_only = opts.read_only;
   auto log = event_log::open(lo);
   if (!log) return log.err();
   p.log = std::move(*log);

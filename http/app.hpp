@@ -24,6 +24,10 @@ struct app_options {
   bool deliver = true;                // run the dispatcher
   std::size_t max_map_size = 1ull << 40;
   bool sync = true;                   // fsync every commit (never off in production)
+  bool read_only = false;             // open the log read-only: reads are served (up to the last
+                                      // good record when the tail is damaged), every write
+                                      // answers 503 log_unavailable, nothing is delivered;
+                                      // needs admin_key (none can be generated)
   api_options api;
   replay_options replay;              // rates and bounds of replay jobs
 };

@@ -29,6 +29,10 @@ and by the environment variable shown):
                                                                           HOOKLOG_SECRET_KEY
   --ca-file FILE              extra CA certificates (PEM) for HTTPS deliveries
   --no-deliver                record and answer, but do not deliver (read-only replicas, tests)
+  --read-only                 open the log read-only (server of this directory stopped): reads
+                              are served, up to the last good record when the last one is
+                              damaged; every write answers 503 log_unavailable; nothing is
+                              delivered. Needs --admin-key.
   --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
   --threads N                 I/O threads (one per core)
   --body-limit BYTES          request body limit (1048576)
@@ -42,7 +46,7 @@ and by the environment variable shown):
   --help                      this text
 )";
 
-const std::vector<std::string> kBooleans = {"help", "allow-private-targets", "no-deliver"};
+const std::vector<std::string> kBooleans = {"help", "allow-private-targets", "no-deliver", "read-only"};
 
 // The value of a setting: flag, then environment, then config file, then fallback.
 struct settings {
@@ -92,6 +96,7 @@ int cmd_serve(int argc, char** argv) {
     o.secret_key = s.get("secret-key", "HOOKLOG_SECRET_KEY", "");
     o.api.ca_file = s.get("ca-file", nullptr, "");
     o.deliver = s.get("no-deliver", nullptr, "false") != "true";
+    o.read_only = s.get("read-only", nullptr, "false") == "true";
     o.api.allow_private_targets = s.get("allow-private-targets", nullptr, "false") == "true";
     o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
     o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
@@ -130,7 +135,7 @@ int cmd_serve(int argc, char** argv) {
   if (!(*app)->generated_admin_key().empty())
     std::printf("admin key (shown once, only its hash is stored): %s\n",
                 (*app)->generated_admin_key().c_str());
-  std::printf("data directory: %s\n", o.data_dir.c_str());
+  std::printf("data directory: %s%s\n", o.data_dir.c_str(), o.read_only ? " (read-only)" : "");
   std::fflush(stdout);
 
   int sig = 0;

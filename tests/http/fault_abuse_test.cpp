@@ -1,0 +1,164 @@
+// Client abuse against the real `hooklog serve`: slow headers and bodies, idle connection floods,
+// pipelined garbage, huge headers, deep JSON, invalid UTF-8, wrong content types, path traversal,
+// another tenant's key. Each gets its answer and the server keeps serving everyone else.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "support/hooklog_server.hpp"
+
+using namespace hooklog::test;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+long ms_since(clk::time_point t0) {
+  return static_cast<long>(std::chrono::duration_cast<milliseconds>(clk::now() - t0).count());
+}
+
+// Sends `head` then `drip` one byte every 200 ms; returns how long until the server closed.
+long drip_until_closed(unsigned short port, const std::string& head, const std::string& drip) {
+  raw_connection c("127.0.0.1", port);
+  const auto t0 = clk::now();
+  c.send(head);
+  for (std::size_t i = 0; i < drip.size() && ms_since(t0) < 10000; ++i) {
+    if (!c.send(drip.substr(i, 1))) break;
+    if (c.closed_within(milliseconds(200))) return ms_since(t0);
+  }
+  c.closed_within(milliseconds(5000));
+  return ms_since(t0);
+}
+
+std::string status_line(const std::string& reply) { return reply.substr(0, reply.find("\r\n")); }
+
+}  // namespace
+
+TEST_CASE("fault: slow clients are timed out by --read-timeout; others are served meanwhile", "[fault][abuse]") {
+  hooklog_server s({"--read-timeout", "1", "--no-deliver"});
+  const long headers_ms = drip_until_closed(s.port(), "GET /healthz HTTP/1.1\r\n", std::string(200, 'X'));
+  CHECK(headers_ms < 3000);
+  CHECK(s.get("/healthz", "").status == 200);
+  const long body_ms = drip_until_closed(
+      s.port(),
+      "POST /v1/sources/standard/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-admin-key\r\n"
+      "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{",
+      std::string(499, ' '));
+  CHECK(body_ms < 3000);
+  CHECK(s.get("/healthz", "").status == 200);
+  CHECK(s.get("/v1/audit/head").json["seq"] == 0);  // the slow body stored nothing
+  WARN("slow clients: slow headers closed after " << headers_ms << " ms, slow body after " << body_ms
+                                                  << " ms (--read-timeout 1)");
+}
+
+TEST_CASE("fault: 500 idle connections are bounded by --max-connections; existing clients keep being served",
+          "[fault][abuse]") {
+  hooklog_server s({"--read-timeout", "2", "--max-connections", "100", "--no-deliver"});
+  REQUIRE(s.get("/healthz", "").status == 200);  // this client's keep-alive connection is open first
+  std::vector<std::unique_ptr<raw_connection>> idle;
+  const auto t0 = clk::now();
+  for (int i = 0; i < 500; ++i) idle.push_back(std::make_unique<raw_connection>("127.0.0.1", s.port()));
+  const long open_ms = ms_since(t0);
+  // While they are held, the existing client is served.
+  for (int i = 0; i < 5; ++i) CHECK(s.get("/healthz", "").status == 200);
+  CHECK(s.get("/v1/audit/head").status == 200);
+  int closed_at_once = 0;
+  for (auto& c : idle)
+    if (c->closed_within(milliseconds(1))) ++closed_at_once;
+  // Those beyond the limit were closed at accept (they may need a moment to be accepted).
+  int closed_soon = closed_at_once;
+  for (auto& c : idle)
+    if (!c->closed_within(milliseconds(0)) && c->closed_within(milliseconds(2))) ++closed_soon;
+  CHECK(closed_soon >= 390);
+  // The rest are closed by the read timeout; then new clients are accepted again.
+  int closed_later = 0;
+  for (auto& c : idle)
+    if (c->closed_within(milliseconds(4000))) ++closed_later;
+  CHECK(closed_later == 500);
+  idle.clear();
+  raw_connection fresh("127.0.0.1", s.port());
+  fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(status_line(fresh.read_until("\r\n\r\n", milliseconds(3000))) == "HTTP/1.1 200 OK");
+  WARN("idle flood: 500 connections opened in " << open_ms << " ms, " << closed_soon
+                                                << " closed at accept (--max-connections 100), all closed within "
+                                                << "the 2 s read timeout; the keep-alive client was served throughout");
+}
+
+TEST_CASE("fault: malformed traffic gets its status and the server keeps serving", "[fault][abuse]") {
+  hooklog_server s({"--no-deliver"});
+  auto healthy = [&] { return s.get("/healthz", "").status == 200; };
+  {  // Pipelined: a good request, then garbage: the first is answered, the garbage gets 400 and a close.
+    raw_connection c("127.0.0.1", s.port());
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE \x01\x02 NOT HTTP\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    bool closed = false;
+    const std::string reply = c.read_until_close(milliseconds(3000), &closed);
+    CHECK(reply.rfind("HTTP/1.1 200 OK", 0) == 0);
+    CHECK(reply.find("HTTP/1.1 400") != std::string::npos);
+    CHECK(closed);
+  }
+  CHECK(healthy());
+  {  // Huge headers: 431.
+    raw_connection c("127.0.0.1", s.port());
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+    CHECK(status_line(c.read_until_close(milliseconds(3000))).find("431") != std::string::npos);
+  }
+  CHECK(healthy());
+  {  // Deep JSON: 400 too_deep with where.
+    auto r = s.call("POST", "/v1/sources/standard/events", std::string(10000, '[') + std::string(10000, ']'));
+    CHECK(r.status == 400);
+    CHECK(r.json["error"]["code"] == "too_deep");
+    CHECK(r.json["error"]["message"].get<std::string>().find("line 1, column") != std::string::npos);
+  }
+  CHECK(healthy());
+  {  // Invalid UTF-8 (a lone 0xC3, an overlong '/', a surrogate): refused, nothing stored. JSON is
+     // UTF-8 (RFC 8259) and the audit API returns bodies inside JSON: a body that cannot be
+     // returned faithfully is refused at the door rather than stored.
+    for (const std::string& bad : {std::string("\xC3"), std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
+      auto r = s.call("POST", "/v1/sources/standard/events",
+                      R"({"id":"u1","type":"order.updated","tenant":"t1","data":{"name":")" + bad + R"("}})");
+      INFO(r.body);
+      CHECK(r.status == 400);
+      CHECK(r.json["error"]["code"] == "bad_json");
+    }
+    // Valid UTF-8 beyond ASCII is stored and returned byte for byte.
+    const std::string good = R"({"id":"u2","type":"order.updated","tenant":"t1","data":{"name":"Zoë 東京 🚚"}})";
+    auto r = s.call("POST", "/v1/sources/standard/events", good);
+    REQUIRE(r.status == 202);
+    CHECK(s.get("/v1/events/" + r.json["id"].get<std::string>()).json["body"] == good);
+    CHECK(s.get("/v1/audit/head").json["seq"] == 1);
+  }
+  CHECK(healthy());
+  {  // Wrong content types: 415.
+    for (const char* ct : {"text/plain", "application/xml", "multipart/form-data; boundary=x"}) {
+      auto r = s.call("POST", "/v1/sources/standard/events", R"({"id":"x"})", kAdminKey, {{"Content-Type", ct}});
+      INFO(ct);
+      CHECK(r.status == 415);
+    }
+    CHECK(s.call("POST", "/v1/endpoints", "{}", kAdminKey, {{"Content-Type", "text/plain"}}).status == 415);
+  }
+  CHECK(healthy());
+  {  // Path traversal in ids: never leaves its route.
+    for (const char* t : {"/v1/events/..%2F..%2Fetc", "/v1/events/..%2Fkeys", "/v1/endpoints/../keys",
+                          "/v1/endpoints/..%2Fkeys", "/v1/events/../../etc/passwd", "/v1/entities/order/..%2F..%2Fkeys/timeline"}) {
+      auto r = s.get(t);
+      INFO(t << " -> " << r.status << " " << r.body);
+      CHECK((r.status == 404 || r.status == 400));
+      CHECK(r.body.find("\"items\"") == std::string::npos);  // never a listing of another route
+    }
+  }
+  CHECK(healthy());
+  {  // Another tenant's key: 404 for the other tenant's things.
+    auto ka = s.post("/v1/keys", {{"tenant", "tenant-a"}});
+    auto kb = s.post("/v1/keys", {{"tenant", "tenant-b"}});
+    REQUIRE(ka.status == 201);
+    REQUIRE(kb.status == 201);
+    auto ev = s.call("POST", "/v1/sources/standard/events",
+                     R"({"id":"ta","type":"order.updated","data":{}})", ka.json["key"]);
+    REQUIRE(ev.status == 202);
+    CHECK(s.get("/v1/events/" + ev.json["id"].get<std::string>(), kb.json["key"]).status == 404);
+    CHECK(s.get("/v1/events/" + ev.json["id"].get<std::string>(), ka.json["key"]).status == 200);
+  }
+  CHECK(healthy());
+}
