@@ -258,9 +258,9 @@ struct dispatcher::impl {
         woken = false;
       }
       std::uint64_t applied = runner.applied_seq();
-      release_settled(applied);
+      const bool released = release_settled(applied);
       std::int64_t now = opts.clock();
-      if (first || applied != seen_applied || poked || now >= wake_at) {
+      if (first || released || applied != seen_applied || poked || now >= wake_at) {
         first = false;
         seen_applied = applied;
         wake_at = round(now);
@@ -275,13 +275,19 @@ struct dispatcher::impl {
     }
   }
 
-  void release_settled(std::uint64_t applied) {
+  // Returns true when a claim was released (its item may be due again: a round is needed).
+  bool release_settled(std::uint64_t applied) {
     std::lock_guard lk(mu);
+    bool any = false;
     while (!settle_q.empty() && settle_q.front().settle_seq <= applied) {
       auto& s = settle_q.front();
-      if (auto it = eps.find(s.endpoint_id); it != eps.end() && it->second.claimed.erase(s.event_seq)) --n_claims;
+      if (auto it = eps.find(s.endpoint_id); it != eps.end() && it->second.claimed.erase(s.event_seq)) {
+        --n_claims;
+        any = true;
+      }
       settle_q.pop_front();
     }
+    return any;
   }
 
   // The endpoints of this round, from the cache; an endpoint's stored state is parsed again
@@ -608,7 +614,6 @@ struct dispatcher::impl {
       bool ok = !outs.empty() && outs[0];
       for (auto& r : outs)
         if (r) settle = std::max(settle, r->seq);
-      bool wake_now = !ok || settle <= runner.applied_seq();
       {
         std::lock_guard lk(mu);
         if (ok) {
@@ -621,8 +626,9 @@ struct dispatcher::impl {
         --writes_pending;
         settled_cv.notify_all();
       }
-      // Applied already: the runner's wake-up may have come before this claim could settle.
-      if (wake_now) poke();
+      // Checked after queueing: when the record is applied already, the runner's wake-up may
+      // have come before this claim could settle; otherwise that wake-up is still to come.
+      if (!ok || settle <= runner.applied_seq()) poke();
     });
   }
 
