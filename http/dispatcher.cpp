@@ -1,13 +1,16 @@
 #include "http/dispatcher.hpp"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <map>
+#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -28,7 +31,6 @@ namespace hooklog::http {
 
 namespace {
 
-using claim_key = std::pair<std::string, std::uint64_t>;  // endpoint id, event seq
 constexpr std::int64_t kMaxRetryAfterUs = 24LL * 3600 * 1'000'000;
 
 // Retry-After: delay-seconds or an HTTP-date; returns µs from now, or nullopt.
@@ -52,6 +54,46 @@ std::string basic_auth(const std::string& user, const std::string& pass) {
   return "Basic " + base64_encode(user + ":" + pass);
 }
 
+// A keyed HMAC-SHA256 context made once per (endpoint, secret) and re-initialised per message
+// with the same key: "v1," + base64(HMAC(key, id.timestamp.body)), byte-identical to sign_v1().
+// Not thread-safe: used by the dispatcher thread only.
+class v1_signer {
+ public:
+  static std::unique_ptr<v1_signer> make(const std::string& key) {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (!mac || key.empty()) return nullptr;
+    std::unique_ptr<v1_signer> s(new v1_signer(EVP_MAC_CTX_new(mac)));
+    if (!s->ctx_) return nullptr;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    if (!EVP_MAC_init(s->ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params)) return nullptr;
+    s->fresh_ = true;
+    return s;
+  }
+  ~v1_signer() { EVP_MAC_CTX_free(ctx_); }
+  v1_signer(const v1_signer&) = delete;
+  v1_signer& operator=(const v1_signer&) = delete;
+
+  // Empty on an OpenSSL failure (the signature is then left out, like an undecodable secret).
+  std::string sign(std::string_view id, std::string_view ts, std::string_view body) {
+    if (!fresh_ && !EVP_MAC_init(ctx_, nullptr, 0, nullptr)) return {};
+    fresh_ = false;
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t n = 0;
+    auto upd = [&](std::string_view v) {
+      return EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(v.data()), v.size()) == 1;
+    };
+    if (!upd(id) || !upd(".") || !upd(ts) || !upd(".") || !upd(body) || !EVP_MAC_final(ctx_, out, &n, sizeof out))
+      return {};
+    return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(out), n));
+  }
+
+ private:
+  explicit v1_signer(EVP_MAC_CTX* c) : ctx_(c) {}
+  EVP_MAC_CTX* ctx_;
+  bool fresh_ = false;
+};
+
 }  // namespace
 
 struct dispatcher::impl {
@@ -61,35 +103,72 @@ struct dispatcher::impl {
   dispatcher_options opts;
   std::unique_ptr<outbound_client> out;
 
+  // An endpoint as the dispatcher uses it: parsed once per change of its stored state (the
+  // cache below compares the stored bytes), with its secrets opened and decoded and its auth
+  // header built. Immutable once made except the signers (dispatcher thread only).
+  struct ep_info {
+    projections::endpoint ep;
+    std::unique_ptr<v1_signer> signer;  // current secret; null when it does not decode
+    struct prev {
+      std::unique_ptr<v1_signer> signer;
+      std::int64_t valid_until = 0;
+    };
+    std::vector<prev> previous;          // in stored order
+    std::optional<std::pair<std::string, std::string>> auth;  // header, value
+    std::uint32_t max_in_flight = 1;
+    bool ordered = false;
+  };
+  struct cached_ep {
+    std::string raw;  // the stored state it was made from
+    std::shared_ptr<ep_info> info;
+    std::uint64_t seen = 0;  // round generation
+  };
+
   // Per-endpoint runtime state (dispatcher thread and completion callbacks: under mu).
   struct ep_state {
     std::uint32_t in_flight = 0;
+    std::uint32_t max_in_flight = 1;
     double tokens = 0;
     std::int64_t refilled_at = 0;
     std::int64_t not_before = 0;       // Retry-After pause
     std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
     bool disabling = false;            // an endpoint_disabled record was written
+    bool starved = false;              // due items waited for a free slot in the last round
+    // Claims: event seqs in flight, or whose attempt record is not applied yet.
+    std::unordered_set<std::uint64_t> claimed;
   };
-  struct claim {
-    std::uint64_t settle_seq = 0;  // 0 = in flight; else released when applied >= this
+  // A claim whose record is committed: released once the runner applied settle_seq.
+  struct settling {
+    std::uint64_t settle_seq;
+    std::string endpoint_id;
+    std::uint64_t event_seq;
   };
 
   mutable std::mutex mu;
   std::condition_variable settled_cv;
-  std::map<claim_key, claim> claims;
   std::unordered_map<std::string, ep_state> eps;
+  std::deque<settling> settle_q;  // ascending settle_seq (writer callbacks run in commit order)
+  std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
-  std::atomic<bool> dirty{true};
   std::atomic<bool> stopping{false};
-  std::thread thread;
+  std::thread thread, watcher;
   std::mt19937_64 rng;
   std::mutex rng_mu;
+
+  // Wake-ups of the dispatcher thread: the runner applied records (watcher thread), a slot
+  // freed on a starved endpoint, a claim settled after its record was applied, stop().
+  std::mutex wake_mu;
+  std::condition_variable wake_cv;
+  bool woken = false;
 
   std::atomic<std::uint64_t> n_sent{0}, n_ok{0}, n_failed{0}, n_dead{0}, n_disabled{0}, n_rounds{0},
       n_in_flight{0}, n_record_errors{0};
 
-  // Event metadata cache for entity ordering (dispatcher thread only).
-  std::unordered_map<std::uint64_t, std::string> entity_cache;
+  // Dispatcher thread only.
+  std::unordered_map<std::string, cached_ep> ep_cache;
+  std::uint64_t round_gen = 0;
+  std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
+  std::vector<char> claimed_flags;
 
   impl(event_log& l, log_writer& w, projections::projection_runner& r, dispatcher_options o)
       : log(l), writer(w), runner(r), opts(std::move(o)) {
@@ -116,39 +195,144 @@ struct dispatcher::impl {
     return v;
   }
 
+  std::unique_ptr<v1_signer> signer_for(const std::string& sealed) const {
+    auto secret = open_secret(sealed);
+    if (secret.empty()) return nullptr;
+    auto key = decode_secret(secret);
+    if (!key) return nullptr;
+    return v1_signer::make(*key);
+  }
+
+  std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const {
+    auto info = std::make_shared<ep_info>();
+    info->signer = signer_for(e.secret);
+    for (const auto& p : e.previous_secrets) info->previous.push_back({signer_for(p.secret), p.valid_until});
+    const auto& a = e.auth;
+    if (a.type == "basic")
+      info->auth.emplace("authorization", basic_auth(a.username, open_secret(a.password)));
+    else if (a.type == "bearer")
+      info->auth.emplace("authorization", "Bearer " + open_secret(a.token));
+    else if (a.type == "header")
+      info->auth.emplace(a.name, open_secret(a.value));
+    info->max_in_flight = static_cast<std::uint32_t>(std::max<std::int64_t>(1, e.max_in_flight));
+    info->ordered = e.ordering == "entity";
+    info->ep = std::move(e);
+    return info;
+  }
+
   std::optional<std::int64_t> next_try(const projections::retry_policy& p, std::uint32_t attempt, std::int64_t now) {
     std::lock_guard lk(rng_mu);
     return projections::next_attempt_at(p, attempt, now, rng);
   }
 
+  void poke() {
+    {
+      std::lock_guard lk(wake_mu);
+      woken = true;
+    }
+    wake_cv.notify_one();
+  }
+
   // ---- the loop -------------------------------------------------------------------------
+  // Bridges the runner's "applied" condition to wake_cv, so the dispatcher thread can also be
+  // woken by completions.
+  void watch() {
+    std::uint64_t seen = runner.applied_seq();
+    while (!stopping) {
+      if (runner.wait_applied(seen + 1, opts.stop_check)) {
+        seen = runner.applied_seq();
+        poke();
+      }
+    }
+  }
+
   void run() {
     std::uint64_t seen_applied = 0;
     std::int64_t wake_at = 0;
+    bool first = true;
     while (!stopping) {
+      bool poked;
+      {
+        std::lock_guard lk(wake_mu);
+        poked = woken;
+        woken = false;
+      }
       std::uint64_t applied = runner.applied_seq();
-      release_settled(applied);
+      const bool released = release_settled(applied);
       std::int64_t now = opts.clock();
-      if (applied != seen_applied || dirty.exchange(false) || now >= wake_at) {
+      if (first || released || applied != seen_applied || poked || now >= wake_at) {
+        first = false;
         seen_applied = applied;
         wake_at = round(now);
         n_rounds.fetch_add(1, std::memory_order_relaxed);
       }
       now = opts.clock();
-      auto wait_ms = std::clamp<std::int64_t>((wake_at - now + 999) / 1000, 0, opts.stop_check.count());
-      if (wake_at <= now) wait_ms = 0;
-      if (wait_ms > 0 && !dirty) runner.wait_applied(seen_applied + 1, std::chrono::milliseconds(wait_ms));
+      if (wake_at <= now) continue;
+      auto wait_us = std::min<std::int64_t>(
+          wake_at - now, std::chrono::duration_cast<std::chrono::microseconds>(opts.stop_check).count());
+      std::unique_lock lk(wake_mu);
+      wake_cv.wait_for(lk, std::chrono::microseconds(wait_us), [&] { return woken || stopping.load(); });
     }
   }
 
-  void release_settled(std::uint64_t applied) {
+  // Returns true when a claim was released (its item may be due again: a round is needed).
+  bool release_settled(std::uint64_t applied) {
     std::lock_guard lk(mu);
-    for (auto it = claims.begin(); it != claims.end();) {
-      if (it->second.settle_seq != 0 && it->second.settle_seq <= applied)
-        it = claims.erase(it);
-      else
-        ++it;
+    bool any = false;
+    while (!settle_q.empty() && settle_q.front().settle_seq <= applied) {
+      auto& s = settle_q.front();
+      if (auto it = eps.find(s.endpoint_id); it != eps.end() && it->second.claimed.erase(s.event_seq)) {
+        --n_claims;
+        any = true;
+      }
+      settle_q.pop_front();
     }
+    return any;
+  }
+
+  // The endpoints of this round, from the cache; an endpoint's stored state is parsed again
+  // only when its bytes changed. Falls back to the projection's list() when the database is
+  // not known by name.
+  bool current_endpoints(lmdb::txn& txn, std::vector<std::shared_ptr<ep_info>>& outv) {
+    outv.clear();
+    ++round_gen;
+    auto dbi = runner.store().db("sub_endpoints");
+    if (!dbi) {
+      std::string after;
+      for (;;) {
+        auto page = runner.subs().list(txn, "", after, 256);
+        if (!page) return false;
+        for (auto& ep : *page) {
+          after = ep.id;
+          outv.push_back(make_info(std::move(ep)));
+        }
+        if (page->size() < 256) break;
+      }
+      return true;
+    }
+    auto c = lmdb::cursor::open(txn, *dbi);
+    if (!c) return false;
+    for (auto kv = c->first();; kv = c->next()) {
+      if (!kv) return false;
+      if (!*kv) break;
+      auto [id, raw] = **kv;
+      auto it = ep_cache.find(std::string(id));
+      if (it == ep_cache.end() || it->second.raw != raw) {
+        auto e = projections::endpoint_from_state(raw);
+        if (!e) {
+          if (it != ep_cache.end()) ep_cache.erase(it);
+          continue;  // like list(): unreadable states are skipped
+        }
+        cached_ep ce;
+        ce.raw = std::string(raw);
+        ce.info = make_info(std::move(*e));
+        it = ep_cache.insert_or_assign(std::string(id), std::move(ce)).first;
+      }
+      it->second.seen = round_gen;
+      outv.push_back(it->second.info);
+    }
+    std::erase_if(ep_cache, [&](const auto& kv) { return kv.second.seen != round_gen; });
+    return true;
   }
 
   // One scheduling round; returns the time (µs) of the next round it knows about.
@@ -157,29 +341,25 @@ struct dispatcher::impl {
     auto rescan = now + std::chrono::duration_cast<std::chrono::microseconds>(opts.rescan_interval).count();
     auto txn = runner.store().begin_read();
     if (!txn) return rescan;
-    const auto& subs = runner.subs();
+    std::vector<std::shared_ptr<ep_info>> endpoints;
+    if (!current_endpoints(*txn, endpoints)) return rescan;
     const auto& queue = runner.queue();
-    std::string after;
-    for (;;) {
-      auto page = subs.list(*txn, "", after, 256);
-      if (!page) return rescan;
-      for (auto& ep : *page) {
-        if (stopping) return now;
-        if (!ep.disabled) wake = std::min(wake, serve_endpoint(*txn, queue, ep, now, rescan));
-      }
-      if (page->size() < 256) break;
-      after = page->back().id;
+    for (auto& info : endpoints) {
+      if (stopping) return now;
+      if (!info->ep.disabled) wake = std::min(wake, serve_endpoint(*txn, queue, info, now, rescan));
     }
     return wake;
   }
 
-  std::int64_t serve_endpoint(lmdb::txn& txn, const projections::pending& queue, const projections::endpoint& ep,
+  std::int64_t serve_endpoint(lmdb::txn& txn, const projections::pending& queue, const std::shared_ptr<ep_info>& info,
                               std::int64_t now, std::int64_t rescan) {
+    const auto& ep = info->ep;
     std::int64_t wake = INT64_MAX;
     std::uint32_t capacity;
     {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
+      st.max_in_flight = info->max_in_flight;
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
       if (ep.rate_limit > 0) {
@@ -188,37 +368,46 @@ struct dispatcher::impl {
         st.tokens = std::min(burst, st.tokens + static_cast<double>(now - st.refilled_at) * ep.rate_limit / 1e6);
         st.refilled_at = now;
       }
-      auto max_if = static_cast<std::uint32_t>(std::max<std::int64_t>(1, ep.max_in_flight));
-      capacity = st.in_flight >= max_if ? 0 : max_if - st.in_flight;
+      capacity = st.in_flight >= info->max_in_flight ? 0 : info->max_in_flight - st.in_flight;
+      // Every slot is taken: a completion wakes the next round (starved), nothing to scan now.
+      if (capacity == 0) {
+        st.starved = true;
+        return wake;
+      }
     }
-    const bool ordered = ep.ordering == "entity";
+    const bool ordered = info->ordered;
     std::unordered_set<std::string> blocked_entities;
     std::uint64_t after_seq = 0;
     std::size_t scanned = 0;
     while (scanned < opts.scan_per_endpoint) {
       auto items = queue.items_for(txn, ep.id, after_seq, std::min<std::size_t>(256, opts.scan_per_endpoint - scanned));
       if (!items || items->empty()) return wake;
-      for (auto& it : *items) {
+      claimed_flags.assign(items->size(), 0);
+      {
+        std::lock_guard lk(mu);
+        const auto& claimed = eps[ep.id].claimed;
+        if (!claimed.empty())
+          for (std::size_t i = 0; i < items->size(); ++i) claimed_flags[i] = claimed.count((*items)[i].event_seq) > 0;
+      }
+      for (std::size_t i = 0; i < items->size(); ++i) {
+        const auto& it = (*items)[i];
         ++scanned;
         after_seq = it.event_seq;
         if (it.parked) continue;
-        std::string entity;
         if (ordered) {
-          entity = entity_of(it.event_seq);
-          if (!entity.empty() && !blocked_entities.insert(entity).second) continue;  // an earlier one is queued
+          std::string entity = entity_of(it.event_seq);
+          if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) continue;  // an earlier one is queued
         }
-        bool claimed;
-        {
-          std::lock_guard lk(mu);
-          claimed = claims.count({ep.id, it.event_seq}) > 0;
-        }
-        if (claimed) continue;
+        if (claimed_flags[i]) continue;
         if (it.due_us > now) {
           wake = std::min(wake, it.due_us);
-          if (!ordered) continue;
           continue;
         }
-        if (capacity == 0) return wake;  // the next completion makes a new round
+        if (capacity == 0) {  // the next completion makes a new round
+          std::lock_guard lk(mu);
+          eps[ep.id].starved = true;
+          return wake;
+        }
         {
           std::lock_guard lk(mu);
           auto& st = eps[ep.id];
@@ -230,10 +419,10 @@ struct dispatcher::impl {
             st.tokens -= 1.0;
           }
           ++st.in_flight;
-          claims[{ep.id, it.event_seq}] = claim{};
+          if (st.claimed.insert(it.event_seq).second) ++n_claims;
         }
         --capacity;
-        launch(ep, it, now);
+        launch(info, it, now);
       }
     }
     return std::min(wake, rescan);  // cut at the bound: look again soon
@@ -251,14 +440,15 @@ struct dispatcher::impl {
 
   // ---- one attempt ---------------------------------------------------------------------
   struct attempt_ctx {
-    projections::endpoint ep;
+    std::shared_ptr<ep_info> info;
     projections::pending_item item;
     std::string tenant, type;
   };
 
-  void launch(const projections::endpoint& ep, const projections::pending_item& item, std::int64_t now) {
+  void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
+    const auto& ep = info->ep;
     auto ctx = std::make_shared<attempt_ctx>();
-    ctx->ep = ep;
+    ctx->info = info;
     ctx->item = item;
     auto ev = log.get(item.event_seq);
     if (!ev || !*ev) {
@@ -268,39 +458,36 @@ struct dispatcher::impl {
                                                          (ev ? std::string() : ": " + ev.err().what()));
       return complete(ctx, std::move(o));
     }
-    const record& e = **ev;
-    ctx->tenant = e.tenant;
-    ctx->type = e.type;
+    record& e = **ev;
     outbound_request req;
     req.url = ep.url;
     req.timeout = std::chrono::milliseconds(ep.timeout_ms);
     const std::string id = event_id_for(item.event_seq);
     const std::int64_t ts = now / 1'000'000;
+    const std::string ts_text = std::to_string(ts);
     std::string sigs;
-    auto add_sig = [&](const std::string& sealed) {
-      auto secret = open_secret(sealed);
-      if (secret.empty() || !decode_secret(secret)) return;
+    auto add_sig = [&](v1_signer* s) {
+      if (!s) return;
+      auto sig = s->sign(id, ts_text, e.body);
+      if (sig.empty()) return;
       if (!sigs.empty()) sigs += ' ';
-      sigs += sign_v1(secret, id, ts, e.body);
+      sigs += sig;
     };
-    add_sig(ep.secret);
-    for (const auto& p : ep.previous_secrets)
-      if (p.valid_until > now) add_sig(p.secret);
+    add_sig(info->signer.get());
+    for (const auto& p : info->previous)
+      if (p.valid_until > now) add_sig(p.signer.get());
+    req.headers.reserve(6 + ep.headers.size());
     req.headers.emplace_back("content-type", "application/json");
     req.headers.emplace_back("webhook-id", id);
-    req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
-    if (!sigs.empty()) req.headers.emplace_back("webhook-signature", sigs);
+    req.headers.emplace_back("webhook-timestamp", ts_text);
+    if (!sigs.empty()) req.headers.emplace_back("webhook-signature", std::move(sigs));
     req.headers.emplace_back("webhook-event-type", e.type);
     if (!item.replay_id.empty()) req.headers.emplace_back("webhook-replay", item.replay_id);
     for (const auto& [k, v] : ep.headers) req.headers.emplace_back(k, v);
-    const auto& a = ep.auth;
-    if (a.type == "basic")
-      req.headers.emplace_back("authorization", basic_auth(a.username, open_secret(a.password)));
-    else if (a.type == "bearer")
-      req.headers.emplace_back("authorization", "Bearer " + open_secret(a.token));
-    else if (a.type == "header")
-      req.headers.emplace_back(a.name, open_secret(a.value));
-    req.body = e.body;
+    if (info->auth) req.headers.emplace_back(info->auth->first, info->auth->second);
+    req.body = std::move(e.body);
+    ctx->tenant = std::move(e.tenant);
+    ctx->type = std::move(e.type);
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     out->deliver(std::move(req), [this, ctx](outbound_outcome&& o) {
@@ -309,20 +496,36 @@ struct dispatcher::impl {
     });
   }
 
+  // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
+  // and enough slots are free to be worth a round (an eighth of max_in_flight, at least one).
+  bool slot_freed(ep_state& st) {
+    --st.in_flight;
+    if (!st.starved) return false;
+    std::uint32_t free = st.max_in_flight > st.in_flight ? st.max_in_flight - st.in_flight : 0;
+    if (free < std::max<std::uint32_t>(1, st.max_in_flight / 8)) return false;
+    st.starved = false;
+    return true;
+  }
+
   // Runs on an outbound I/O thread (or the dispatcher thread): judge, record, settle.
   void complete(const std::shared_ptr<attempt_ctx>& ctx, outbound_outcome&& o) {
-    const auto& ep = ctx->ep;
-    const claim_key key{ep.id, ctx->item.event_seq};
+    const auto& ep = ctx->info->ep;
+    const std::uint64_t event_seq = ctx->item.event_seq;
     if (o.failure_kind() == delivery_errc::shutdown) {
-      std::lock_guard lk(mu);
-      claims.erase(key);
-      --eps[ep.id].in_flight;
+      bool wake;
+      {
+        std::lock_guard lk(mu);
+        auto& st = eps[ep.id];
+        if (st.claimed.erase(event_seq)) --n_claims;
+        wake = slot_freed(st);
+      }
+      if (wake) poke();
       return;  // no record: sent again after the restart
     }
     const std::int64_t now = opts.clock();
     projections::delivery_attempt a;
     a.endpoint_id = ep.id;
-    a.event_seq = ctx->item.event_seq;
+    a.event_seq = event_seq;
     a.attempt = ctx->item.attempt;
     a.replay_id = ctx->item.replay_id;
     a.status = static_cast<int>(o.status);
@@ -367,15 +570,27 @@ struct dispatcher::impl {
         else st.disabling = true;
       }
     }
+    // The record make_attempt_record() builds, with the body serialised once (bounded
+    // excerpt, truncation flag, the answer's headers added).
     nlohmann::json body = projections::to_json(a);
-    body["response_excerpt"] = o.body_excerpt.substr(0, opts.excerpt_limit);
+    if (o.body_excerpt.size() > opts.excerpt_limit) o.body_excerpt.resize(opts.excerpt_limit);
+    body["response_excerpt"] = std::move(o.body_excerpt);
     if (o.body_truncated) body["response_truncated"] = true;
     nlohmann::json hdrs = nlohmann::json::array();
-    for (const auto& [k, v] : o.headers) hdrs.push_back({k, v});
+    for (auto& [k, v] : o.headers) hdrs.push_back({std::move(k), std::move(v)});
     body["response_headers"] = std::move(hdrs);
     std::vector<record> recs;
-    recs.push_back(projections::make_attempt_record(a, ctx->tenant, ctx->type));
-    recs.back().body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    {
+      record r;
+      r.kind = record_kind::delivery_attempt;
+      r.tenant = ctx->tenant;
+      r.type = ctx->type;
+      r.entity_kind = "endpoint";
+      r.entity_id = a.endpoint_id;
+      r.ref_seq = a.event_seq;
+      r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      recs.push_back(std::move(r));
+    }
     if (!disable_reason.empty()) {
       record d;
       d.kind = record_kind::endpoint_disabled;
@@ -388,26 +603,33 @@ struct dispatcher::impl {
     }
     (a.success ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
     if (a.is_dead()) n_dead.fetch_add(1, std::memory_order_relaxed);
+    bool wake;
     {
       std::lock_guard lk(mu);
-      --eps[ep.id].in_flight;
+      wake = slot_freed(eps[ep.id]);
       ++writes_pending;
     }
-    writer.submit(std::move(recs), [this, key](log_writer::outcomes&& outs) {
+    if (wake) poke();
+    writer.submit(std::move(recs), [this, id = ep.id, event_seq](log_writer::outcomes&& outs) {
       std::uint64_t settle = 0;
       bool ok = !outs.empty() && outs[0];
       for (auto& r : outs)
         if (r) settle = std::max(settle, r->seq);
-      std::lock_guard lk(mu);
-      if (ok) {
-        if (auto it = claims.find(key); it != claims.end()) it->second.settle_seq = settle;
-      } else {
-        n_record_errors.fetch_add(1, std::memory_order_relaxed);
-        claims.erase(key);  // not recorded: the item is still due and is tried again
+      {
+        std::lock_guard lk(mu);
+        if (ok) {
+          settle_q.push_back({settle, id, event_seq});
+        } else {
+          n_record_errors.fetch_add(1, std::memory_order_relaxed);
+          // not recorded: the item is still due and is tried again
+          if (auto it = eps.find(id); it != eps.end() && it->second.claimed.erase(event_seq)) --n_claims;
+        }
+        --writes_pending;
+        settled_cv.notify_all();
       }
-      --writes_pending;
-      dirty = true;
-      settled_cv.notify_all();
+      // Checked after queueing: when the record is applied already, the runner's wake-up may
+      // have come before this claim could settle; otherwise that wake-up is still to come.
+      if (!ok || settle <= runner.applied_seq()) poke();
     });
   }
 
@@ -436,12 +658,15 @@ void dispatcher::start() {
   if (impl_->thread.joinable()) return;
   impl_->stopping = false;
   impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->watcher = std::thread([this] { impl_->watch(); });
 }
 
 void dispatcher::stop() {
   auto& d = *impl_;
   d.stopping = true;
+  d.poke();
   if (d.thread.joinable()) d.thread.join();
+  if (d.watcher.joinable()) d.watcher.join();
   d.out->stop();
   std::unique_lock lk(d.mu);
   d.settled_cv.wait_for(lk, std::chrono::seconds(10), [&] { return d.writes_pending == 0; });
@@ -458,7 +683,7 @@ dispatcher_stats dispatcher::stats() const {
   s.rounds = d.n_rounds;
   s.in_flight = d.n_in_flight;
   std::lock_guard lk(d.mu);
-  s.claims = d.claims.size();
+  s.claims = d.n_claims;
   return s;
 }
 

@@ -4,7 +4,7 @@
 // attempt through the log writer. Nothing about a delivery lives outside the log: the claim
 // it keeps in memory only stops an item from being sent twice at the same time.
 //
-// Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
+// Scheduling (one dispatcher thread, plus a watcher thread that only relays wake-ups): a round reads, in one read transaction of the state,
 // every enabled endpoint and its queued items in event order (bounded per endpoint), and
 // starts the due ones the endpoint may take now:
 //   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
@@ -13,10 +13,16 @@
 //   * ordering "entity": an item waits while an earlier queued item of the same entity
 //     (in flight, awaiting a retry) exists for the endpoint: delivered or dead-lettered first;
 //   * a 429/503 with Retry-After pauses the whole endpoint until then.
-// No polling: the thread sleeps in projection_runner::wait_applied() until the runner applied
-// new records (new events, attempt records that free claims), the earliest future due time or
-// token, or stop(); rounds where nothing changed are skipped. When a scan was cut at its bound
-// the next round comes at most `rescan_interval` later.
+// Endpoints are parsed once per change of their stored state (the round compares the stored
+// bytes with the cached ones); their secrets are opened and decoded once, and each secret keeps
+// a keyed HMAC context. An endpoint whose slots are all taken is not scanned: it is marked
+// starved, and a completion that frees an eighth of its slots (at least one) wakes a new round
+// without waiting for the attempt record to be applied.
+// No polling: the thread sleeps on its own condition variable until the runner applied new
+// records (a watcher thread relays projection_runner::wait_applied()), a starved endpoint got
+// free slots, the earliest future due time or token, or stop(); rounds where nothing changed
+// are skipped. When a scan was cut at its bound the next round comes at most
+// `rescan_interval` later.
 //
 // An attempt: POST of the event's original body, content-type application/json, webhook-id =
 // event_id_for(seq) (the same on every retry, replay and after a restart), webhook-timestamp =

@@ -99,6 +99,16 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   }
 
   std::shared_ptr<ob_pool> pool_for(const parsed_url& u);
+
+  // check_url() is pure: its successful results and their pools are kept per URL text
+  // (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
+  struct url_entry {
+    parsed_url url;
+    std::shared_ptr<ob_pool> pool;
+  };
+  static constexpr std::size_t kUrlCacheMax = 4096;
+  std::mutex urls_mu;
+  std::unordered_map<std::string, url_entry> urls;
   void stop();
 };
 
@@ -473,6 +483,10 @@ void outbound_impl::stop() {
   for (auto& t : threads)
     if (t.joinable()) t.join();
   joined = true;
+  {
+    std::lock_guard lk(urls_mu);
+    urls.clear();
+  }
   std::lock_guard lk(pools_mu);
   pools.clear();
 }
@@ -503,17 +517,31 @@ void outbound_client::deliver(outbound_request request, callback done) {
     done(failed(delivery_errc::shutdown, "outbound client stopped"));
     return;
   }
-  auto u = check_url(request.url, impl_->opts.allow_private_targets);
-  if (!u) {
-    auto kind = static_cast<delivery_errc>(u.code().value());
-    done(failed(kind, u.err().message));
-    return;
-  }
+  auto& d = *impl_;
   auto j = std::make_shared<job>();
+  std::shared_ptr<ob_pool> p;
+  {
+    std::lock_guard lk(d.urls_mu);
+    if (auto it = d.urls.find(request.url); it != d.urls.end()) {
+      j->url = it->second.url;
+      p = it->second.pool;
+    }
+  }
+  if (!p) {
+    auto u = check_url(request.url, d.opts.allow_private_targets);
+    if (!u) {
+      auto kind = static_cast<delivery_errc>(u.code().value());
+      done(failed(kind, u.err().message));
+      return;
+    }
+    j->url = std::move(*u);
+    p = d.pool_for(j->url);
+    std::lock_guard lk(d.urls_mu);
+    if (d.urls.size() >= outbound_impl::kUrlCacheMax) d.urls.clear();
+    d.urls.insert_or_assign(request.url, outbound_impl::url_entry{j->url, p});
+  }
   j->req = std::move(request);
-  j->url = std::move(*u);
   j->done = std::move(done);
-  auto p = impl_->pool_for(j->url);
   net::post(p->strand, [p, j]() mutable { p->submit(std::move(j)); });
 }
 

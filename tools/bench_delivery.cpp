@@ -1,6 +1,7 @@
 // hooklog-bench-delivery: delivery throughput and ingest-to-arrival latency (not a test).
 //
 //   hooklog-bench-delivery [--receiver PATH] [--events N] [--rate R] [--seconds S] [--in-flight K]
+//                          [--io-threads T]
 //
 // 1. The limit: wrk (1 thread, 32 connections, 5 s) POSTs a 1 KiB body straight at a
 //    hooklog-receiver.
@@ -10,6 +11,7 @@
 //    from each acknowledgement to its arrival at an in-process receiver (same clock): p50, p99.
 // Prints both rates and their ratio (goal >= 0.4) and the percentiles (goal p99 < 50 ms at 1000/s).
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,7 +102,7 @@ struct stack {
   std::unique_ptr<log_writer> writer;
   std::unique_ptr<projections::projection_runner> runner;
   std::unique_ptr<http::dispatcher> disp;
-  explicit stack(const std::string& dir, std::size_t in_flight_origin) {
+  stack(const std::string& dir, std::size_t in_flight_origin, unsigned io_threads) {
     log_options lo;
     lo.dir = dir;
     log = std::move(*event_log::open(lo));
@@ -111,6 +113,7 @@ struct stack {
     http::dispatcher_options o;
     o.allow_private_targets = true;
     o.max_connections_per_origin = in_flight_origin;
+    o.io_threads = io_threads;
     disp = std::make_unique<http::dispatcher>(*log, *writer, *runner, o);
   }
   ~stack() {
@@ -145,6 +148,7 @@ struct stack {
 int main(int argc, char** argv) {
   std::string receiver = (std::filesystem::path(argv[0]).parent_path() / "hooklog-receiver").string();
   std::size_t events = 20000, in_flight = 32;
+  unsigned io_threads = 1;
   int rate = 1000, seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
@@ -153,6 +157,7 @@ int main(int argc, char** argv) {
     else if (a == "--rate") rate = std::stoi(v);
     else if (a == "--seconds") seconds = std::stoi(v);
     else if (a == "--in-flight") in_flight = std::stoul(v);
+    else if (a == "--io-threads") io_threads = static_cast<unsigned>(std::stoul(v));
   }
   signal(SIGPIPE, SIG_IGN);
   auto tmp = std::filesystem::temp_directory_path() / ("hooklog-bench-delivery-" + std::to_string(getpid()));
@@ -165,7 +170,7 @@ int main(int argc, char** argv) {
 
   double delivery_rps = 0;
   {
-    stack s((tmp / "rate").string(), in_flight);
+    stack s((tmp / "rate").string(), in_flight, io_threads);
     s.endpoint("http://127.0.0.1:" + std::to_string(rcv.port) + "/", static_cast<int>(in_flight));
     std::vector<record> batch;
     for (std::size_t i = 0; i < events; ++i) {
@@ -176,15 +181,29 @@ int main(int argc, char** argv) {
     s.runner->start();
     s.runner->wait_applied(s.log->committed_seq(), std::chrono::seconds(60));
     auto t0 = steady::now();
+    rusage ru0{};
+    getrusage(RUSAGE_SELF, &ru0);
+    auto groups0 = s.writer->stats().groups;
     s.disp->start();
     while (s.disp->stats().succeeded < events && steady::now() - t0 < std::chrono::seconds(120))
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     double secs = std::chrono::duration<double>(steady::now() - t0).count();
     auto st = s.disp->stats();
     delivery_rps = static_cast<double>(st.succeeded) / secs;
+    rusage ru1{};
+    getrusage(RUSAGE_SELF, &ru1);
+    auto cpu_s = [](const rusage& r) {
+      return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+             static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+    };
+    double cpu = cpu_s(ru1) - cpu_s(ru0);
+    auto groups = s.writer->stats().groups - groups0;
     std::printf("dispatcher -> receiver (signed, attempts logged): %llu in %.2f s = %.0f deliveries/s (failed %llu)\n",
                 static_cast<unsigned long long>(st.succeeded), secs, delivery_rps,
                 static_cast<unsigned long long>(st.failed));
+    std::printf("  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n", cpu / secs,
+                st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
+                static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
   }
   stop_child(rcv);
   std::printf("ratio: %.2f (goal >= 0.40)\n", wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0);
@@ -204,7 +223,7 @@ int main(int argc, char** argv) {
       r(http::http_response::json(200, "{}"));
     });
     auto port = srv.start();
-    stack s((tmp / "latency").string(), 16);
+    stack s((tmp / "latency").string(), 16, io_threads);
     s.endpoint("http://127.0.0.1:" + std::to_string(*port) + "/", 16);
     s.runner->start();
     s.disp->start();

@@ -49,8 +49,9 @@ TEST_CASE("serve delivers signed events to an endpoint created over the API", "[
 
 TEST_CASE("kill -9 during delivery, restart: every event arrives, same webhook-id", "[delivery][serve][crash]") {
   temp_dir dir;
-  // A slow receiver keeps deliveries in flight when the server dies.
-  receiver_proc rx(dir, "rx", {"--secret", kSecret, "--delay-ms", "20"});
+  // A slow receiver keeps deliveries in flight when the server dies: 4 in flight at 200 ms each
+  // (20/s) stays behind 200 events posted one by one.
+  receiver_proc rx(dir, "rx", {"--secret", kSecret, "--delay-ms", "200"});
   const std::string data = (dir.path() / "data").string();
   constexpr int kEvents = 200;
   std::set<std::string> ids;
