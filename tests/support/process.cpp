@@ -138,6 +138,10 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &st, WNOHANG);
     if (r == pid_) {
       status_ = st;
+      // The child is gone; let the reader take what it wrote last, so stdout_text()
+      // is complete once wait_exit() returns.
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::seconds(5), [&] { return eof_; });
       return status_;
     }
     if (r < 0 && errno != EINTR) return std::nullopt;

@@ -50,6 +50,7 @@ class child_process {
   std::string stdout_text();
 
   // Exit status as from waitpid (use WIFEXITED etc.), or nullopt if still running at timeout.
+  // Once it returns a status, stdout_text() holds everything the child wrote.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   // SIGTERM, wait up to `grace`, then SIGKILL. Returns the wait status. Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));

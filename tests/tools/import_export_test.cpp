@@ -106,6 +106,7 @@ TEST_CASE("export then import round-trips byte for byte", "[cli][export]") {
   CHECK(a == b);  // same seqs, fields, bodies, recorded times and hashes
   // And importing the export again stores nothing.
   auto again = run({"import", "--data", data2, exp1});
+  INFO("second import printed: " << again.out);
   CHECK(again.out.find("imported: 0 stored, 300 duplicate") != std::string::npos);
   CHECK(run({"verify", "--data", data2}).exit_code == 0);
 }
