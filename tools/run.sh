@@ -4,6 +4,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install-deps.sh"
-"$root/tools/build.sh" "$root/build-release" Release
+HOOKLOG_TARGETS="hooklog hooklog-receiver" "$root/tools/build.sh" "$root/build-release" Release
 cd "$root"
 exec "$root/build-release/tools/hooklog" serve --data "${HOOKLOG_DATA:-$root/var}" "$@"
