@@ -18,18 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-struct run_result {
-  int exit_code;
-  std::string out;
-};
-
-run_result run(const std::vector<std::string>& args) {
-  child_process p(HOOKLOG_BINARY, args);
-  auto st = p.wait_exit(std::chrono::seconds(30));
-  REQUIRE(st);
-  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
-}
-
 std::string event_body(int i, std::size_t pad) {
   return json{{"id", "e-" + std::to_string(i)},
               {"type", "order.updated"},
@@ -139,7 +127,7 @@ TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-
   }
   flip_byte(data, 10);
 
-  auto v = run({"verify", "--data", data});
+  auto v = run_hooklog({"verify", "--data", data});
   CHECK(v.exit_code == 1);
   CHECK(v.out.find("BAD: record 10") != std::string::npos);
 

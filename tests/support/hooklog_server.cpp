@@ -1,6 +1,7 @@
 #include "support/hooklog_server.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <stdexcept>
 
@@ -60,6 +61,13 @@ api_reply hooklog_server::call(const std::string& method, const std::string& tar
 
 std::string data_file(const std::string& relative) {
   return read_file(std::filesystem::path(HOOKLOG_DATA_DIR) / relative);
+}
+
+run_result run_hooklog(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  child_process p(HOOKLOG_BINARY, args);
+  auto st = p.wait_exit(timeout);
+  if (!st) throw std::runtime_error("hooklog did not exit within the timeout");
+  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
 }
 
 }  // namespace hooklog::test

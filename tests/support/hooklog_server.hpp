@@ -54,6 +54,16 @@ class hooklog_server {
   unsigned short port_ = 0;
 };
 
+// Runs `hooklog ARGS...` (the binary under test) to completion: its exit code
+// (-1 when killed by a signal) and everything it wrote to stdout. Fails the
+// test when it does not exit within the timeout.
+struct run_result {
+  int exit_code;
+  std::string out;
+};
+run_result run_hooklog(const std::vector<std::string>& args,
+                       std::chrono::seconds timeout = std::chrono::seconds(120));
+
 // Reads a file of the repository's data/ folder.
 std::string data_file(const std::string& relative);
 

@@ -12,18 +12,6 @@ using namespace hooklog::test;
 
 namespace {
 
-struct run_result {
-  int exit_code;
-  std::string out;
-};
-
-run_result run(const std::vector<std::string>& args) {
-  child_process p(HOOKLOG_BINARY, args);
-  auto st = p.wait_exit(std::chrono::seconds(60));
-  REQUIRE(st);
-  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
-}
-
 void ingest_some(hooklog_server& s, int n) {
   for (int i = 0; i < n; ++i) {
     auto r = s.call("POST", "/v1/sources/jelp/events?type=order_update:status_change",
@@ -42,10 +30,10 @@ TEST_CASE("hooklog verify: exit 0 on a sound log, 1 naming the first bad record"
     hooklog_server s({}, data);
     ingest_some(s, 20);
     // While the server runs, verify (read-only) works too.
-    auto live = run({"verify", "--data", data});
+    auto live = run_hooklog({"verify", "--data", data});
     CHECK(live.exit_code == 0);
   }
-  auto ok = run({"verify", "--data", data});
+  auto ok = run_hooklog({"verify", "--data", data});
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("OK: 20 records verified") != std::string::npos);
 
@@ -65,12 +53,12 @@ TEST_CASE("hooklog verify: exit 0 on a sound log, 1 naming the first bad record"
     REQUIRE(mdb_put(t->handle(), (*log)->records_dbi(), &k, &nv, 0) == 0);
     REQUIRE(t->commit().ok());
   }
-  auto bad = run({"verify", "--data", data});
+  auto bad = run_hooklog({"verify", "--data", data});
   CHECK(bad.exit_code == 1);
   CHECK(bad.out.find("BAD: record 7: record checksum mismatch") != std::string::npos);
-  auto range = run({"verify", "--data", data, "--from", "1", "--to", "6"});
+  auto range = run_hooklog({"verify", "--data", data, "--from", "1", "--to", "6"});
   CHECK(range.exit_code == 0);
-  auto missing = run({"verify", "--data", (dir.path() / "nothing").string()});
+  auto missing = run_hooklog({"verify", "--data", (dir.path() / "nothing").string()});
   CHECK(missing.exit_code == 2);
 }
 
@@ -86,9 +74,9 @@ TEST_CASE("hooklog rebuild and the data-directory lock", "[cli]") {
     REQUIRE(st);
     CHECK(WEXITSTATUS(*st) == 1);
     // So does rebuild while the server runs.
-    CHECK(run({"rebuild", "--data", data}).exit_code == 1);
+    CHECK(run_hooklog({"rebuild", "--data", data}).exit_code == 1);
   }
-  auto r = run({"rebuild", "--data", data, "timelines"});
+  auto r = run_hooklog({"rebuild", "--data", data, "timelines"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("rebuilt timelines from 30 records") != std::string::npos);
   hooklog_server s({}, data);

@@ -12,18 +12,6 @@ using namespace hooklog::test;
 
 namespace {
 
-struct run_result {
-  int exit_code;
-  std::string out;
-};
-
-run_result run(const std::vector<std::string>& args) {
-  child_process p(HOOKLOG_BINARY, args);
-  auto st = p.wait_exit(std::chrono::seconds(120));
-  REQUIRE(st);
-  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
-}
-
 std::string events_file(const temp_dir& d, int n) {
   const std::string path = (d.path() / "events.ndjson").string();
   std::ofstream f(path, std::ios::binary);
@@ -46,20 +34,20 @@ TEST_CASE("import: twice stores nothing the second time; refusals name their lin
   temp_dir d;
   const std::string data = (d.path() / "data").string();
   const std::string file = events_file(d, 500);
-  auto first = run({"import", "--data", data, "--source", "standard", file});
+  auto first = run_hooklog({"import", "--data", data, "--source", "standard", file});
   CHECK(first.exit_code == 1);  // one line refused
   CHECK(first.out.find("imported: 500 stored, 0 duplicate, 1 refused") != std::string::npos);
   CHECK(first.out.find("events.ndjson:501:") != std::string::npos);
-  auto second = run({"import", "--data", data, "--source", "standard", file});
+  auto second = run_hooklog({"import", "--data", data, "--source", "standard", file});
   CHECK(second.out.find("imported: 0 stored, 500 duplicate, 1 refused") != std::string::npos);
-  auto stats = run({"stats", "--data", data, "--json"});
+  auto stats = run_hooklog({"stats", "--data", data, "--json"});
   REQUIRE(stats.exit_code == 0);
   auto j = nlohmann::json::parse(stats.out);
   CHECK(j["records"] == 500);
   CHECK(j["events_without_delivery"] == 500);
-  auto tl = run({"timeline", "invoice", "INV-3", "--data", data});
+  auto tl = run_hooklog({"timeline", "invoice", "INV-3", "--data", data});
   CHECK(tl.exit_code == 0);
-  auto tail = run({"tail", "--data", data, "--lines", "3", "--no-follow"});
+  auto tail = run_hooklog({"tail", "--data", data, "--lines", "3", "--no-follow"});
   CHECK(tail.exit_code == 0);
   CHECK(std::count(tail.out.begin(), tail.out.end(), '\n') == 3);
 
@@ -89,24 +77,24 @@ TEST_CASE("export then import round-trips byte for byte", "[cli][export]") {
     REQUIRE(r.status == 200);
     REQUIRE(r.json["stored"] == 300);
     // While the server runs, export works (read-only).
-    auto live = run({"export", "--data", data, "--type", "invoice.*"});
+    auto live = run_hooklog({"export", "--data", data, "--type", "invoice.*"});
     CHECK(live.exit_code == 0);
     CHECK(std::count(live.out.begin(), live.out.end(), '\n') == 100);
   }
   const std::string exp1 = (d.path() / "export1.ndjson").string();
   const std::string exp2 = (d.path() / "export2.ndjson").string();
-  REQUIRE(run({"export", "--data", data, "--out", exp1}).exit_code == 0);
+  REQUIRE(run_hooklog({"export", "--data", data, "--out", exp1}).exit_code == 0);
   const std::string data2 = (d.path() / "data2").string();
-  auto imp = run({"import", "--data", data2, exp1});
+  auto imp = run_hooklog({"import", "--data", data2, exp1});
   CHECK(imp.exit_code == 0);
   CHECK(imp.out.find("imported: 300 stored, 0 duplicate, 0 refused") != std::string::npos);
-  REQUIRE(run({"export", "--data", data2, "--out", exp2}).exit_code == 0);
+  REQUIRE(run_hooklog({"export", "--data", data2, "--out", exp2}).exit_code == 0);
   const std::string a = read_file(exp1), b = read_file(exp2);
   CHECK(a.size() > 0);
   CHECK(a == b);  // same seqs, fields, bodies, recorded times and hashes
   // And importing the export again stores nothing.
-  auto again = run({"import", "--data", data2, exp1});
+  auto again = run_hooklog({"import", "--data", data2, exp1});
   INFO("second import printed: " << again.out);
   CHECK(again.out.find("imported: 0 stored, 300 duplicate") != std::string::npos);
-  CHECK(run({"verify", "--data", data2}).exit_code == 0);
+  CHECK(run_hooklog({"verify", "--data", data2}).exit_code == 0);
 }
