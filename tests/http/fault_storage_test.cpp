@@ -42,22 +42,6 @@ std::set<std::string> listed_ids(hooklog_server& s) {
 }
 
 // Flips one byte of record `seq`'s stored bytes (the server must be stopped).
-void flip_byte(const std::string& data, std::uint64_t seq) {
-  log_options o;
-  o.dir = data;
-  auto log = event_log::open(o);
-  REQUIRE(log.ok());
-  auto t = lmdb::txn::begin((*log)->raw_env(), false);
-  REQUIRE(t.ok());
-  const std::string key = bytes::be64(seq);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
-  REQUIRE(mdb_get(t->handle(), (*log)->records_dbi(), &k, &v) == 0);
-  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-  b[b.size() - 5] ^= 0x20;
-  MDB_val nv{b.size(), b.data()};
-  REQUIRE(mdb_put(t->handle(), (*log)->records_dbi(), &k, &nv, 0) == 0);
-  REQUIRE(t->commit().ok());
-}
 
 }  // namespace
 

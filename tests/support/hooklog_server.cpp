@@ -1,5 +1,9 @@
 #include "support/hooklog_server.hpp"
 
+#include <catch2/catch.hpp>
+#include "engine/event_log.hpp"
+#include "engine/bytes.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -68,6 +72,23 @@ run_result run_hooklog(const std::vector<std::string>& args, std::chrono::second
   auto st = p.wait_exit(timeout);
   if (!st) throw std::runtime_error("hooklog did not exit within the timeout");
   return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
+}
+
+void flip_byte(const std::string& data, std::uint64_t seq) {
+  log_options o;
+  o.dir = data;
+  auto log = event_log::open(o);
+  REQUIRE(log.ok());
+  auto t = lmdb::txn::begin((*log)->raw_env(), false);
+  REQUIRE(t.ok());
+  const std::string key = bytes::be64(seq);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+  REQUIRE(mdb_get(t->handle(), (*log)->records_dbi(), &k, &v) == 0);
+  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
+  b[b.size() - 5] ^= 0x20;
+  MDB_val nv{b.size(), b.data()};
+  REQUIRE(mdb_put(t->handle(), (*log)->records_dbi(), &k, &nv, 0) == 0);
+  REQUIRE(t->commit().ok());
 }
 
 }  // namespace hooklog::test

@@ -64,6 +64,10 @@ struct run_result {
 run_result run_hooklog(const std::vector<std::string>& args,
                        std::chrono::seconds timeout = std::chrono::seconds(120));
 
+// Flips one byte of record `seq`'s body in the log of data directory `data`
+// (server stopped), as bit rot would; the checksum then names the record.
+void flip_byte(const std::string& data, std::uint64_t seq);
+
 // Reads a file of the repository's data/ folder.
 std::string data_file(const std::string& relative);
 
