@@ -86,13 +86,15 @@ double run_wrk(unsigned short port, const std::string& dir, const std::string& b
   std::string lua = dir + "/post.lua";
   std::ofstream(lua) << "wrk.method = \"POST\"\nwrk.body = '" << body
                      << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
-  std::string cmd = "wrk -t1 -c32 -d5s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
+  std::string cmd =
+      "wrk -t1 -c32 -d5s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return 0;
   char buf[512];
   double rps = 0;
   while (fgets(buf, sizeof buf, p))
-    if (std::string(buf).rfind("Requests/sec:", 0) == 0) rps = std::stod(std::string(buf).substr(13));
+    if (std::string(buf).rfind("Requests/sec:", 0) == 0)
+      rps = std::stod(std::string(buf).substr(13));
   pclose(p);
   return rps;
 }
@@ -127,7 +129,9 @@ struct stack {
     r.tenant = "t";
     r.entity_kind = "endpoint";
     r.entity_id = "bench";
-    r.body = nlohmann::json{{"id", "bench"}, {"url", url}, {"secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+    r.body = nlohmann::json{{"id", "bench"},
+                            {"url", url},
+                            {"secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
                             {"max_in_flight", in_flight}}
                  .dump();
     (void)writer->append(std::move(r));
@@ -146,21 +150,29 @@ struct stack {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string receiver = (std::filesystem::path(argv[0]).parent_path() / "hooklog-receiver").string();
+  std::string receiver =
+      (std::filesystem::path(argv[0]).parent_path() / "hooklog-receiver").string();
   std::size_t events = 20000, in_flight = 32;
   unsigned io_threads = 1;
   int rate = 1000, seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
-    if (a == "--receiver") receiver = v;
-    else if (a == "--events") events = std::stoul(v);
-    else if (a == "--rate") rate = std::stoi(v);
-    else if (a == "--seconds") seconds = std::stoi(v);
-    else if (a == "--in-flight") in_flight = std::stoul(v);
-    else if (a == "--io-threads") io_threads = static_cast<unsigned>(std::stoul(v));
+    if (a == "--receiver")
+      receiver = v;
+    else if (a == "--events")
+      events = std::stoul(v);
+    else if (a == "--rate")
+      rate = std::stoi(v);
+    else if (a == "--seconds")
+      seconds = std::stoi(v);
+    else if (a == "--in-flight")
+      in_flight = std::stoul(v);
+    else if (a == "--io-threads")
+      io_threads = static_cast<unsigned>(std::stoul(v));
   }
   signal(SIGPIPE, SIG_IGN);
-  auto tmp = std::filesystem::temp_directory_path() / ("hooklog-bench-delivery-" + std::to_string(getpid()));
+  auto tmp = std::filesystem::temp_directory_path() /
+             ("hooklog-bench-delivery-" + std::to_string(getpid()));
   std::filesystem::create_directories(tmp);
   std::string body = "{\"pad\":\"" + std::string(1024 - 10, 'x') + "\"}";
 
@@ -198,12 +210,15 @@ int main(int argc, char** argv) {
     };
     double cpu = cpu_s(ru1) - cpu_s(ru0);
     auto groups = s.writer->stats().groups - groups0;
-    std::printf("dispatcher -> receiver (signed, attempts logged): %llu in %.2f s = %.0f deliveries/s (failed %llu)\n",
-                static_cast<unsigned long long>(st.succeeded), secs, delivery_rps,
-                static_cast<unsigned long long>(st.failed));
-    std::printf("  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n", cpu / secs,
-                st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
-                static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
+    std::printf(
+        "dispatcher -> receiver (signed, attempts logged): %llu in %.2f s = %.0f deliveries/s "
+        "(failed %llu)\n",
+        static_cast<unsigned long long>(st.succeeded), secs, delivery_rps,
+        static_cast<unsigned long long>(st.failed));
+    std::printf(
+        "  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n",
+        cpu / secs, st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
+        static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
   }
   stop_child(rcv);
   std::printf("ratio: %.2f (goal >= 0.40)\n", wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0);
@@ -265,9 +280,14 @@ int main(int argc, char** argv) {
           lat.push_back(std::chrono::duration<double, std::milli>(f->second - t).count());
     }
     std::sort(lat.begin(), lat.end());
-    auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))]; };
-    std::printf("ingest ack -> arrival at %d events/s for %d s: %zu/%d arrived, p50 %.2f ms, p99 %.2f ms, max %.2f ms (goal p99 < 50 ms)\n",
-                rate, seconds, lat.size(), total, pct(0.50), pct(0.99), lat.empty() ? 0.0 : lat.back());
+    auto pct = [&](double p) {
+      return lat.empty() ? 0.0
+                         : lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))];
+    };
+    std::printf(
+        "ingest ack -> arrival at %d events/s for %d s: %zu/%d arrived, p50 %.2f ms, p99 %.2f ms, "
+        "max %.2f ms (goal p99 < 50 ms)\n",
+        rate, seconds, lat.size(), total, pct(0.50), pct(0.99), lat.empty() ? 0.0 : lat.back());
     s.disp->stop();
     srv.stop();
   }

@@ -120,8 +120,9 @@ wrk_result parse_wrk(const std::string& out) {
     if (std::sscanf(line.c_str(), " %llu requests in %31[^,],", &a, dur) == 2) {
       r.requests = a;
       r.duration_s = parse_time_us(dur) / 1e6;
-    } else if (std::sscanf(line.c_str(), " Socket errors: connect %llu, read %llu, write %llu, timeout %llu",
-                           &a, &b, &c, &d) == 4) {
+    } else if (std::sscanf(line.c_str(),
+                           " Socket errors: connect %llu, read %llu, write %llu, timeout %llu", &a,
+                           &b, &c, &d) == 4) {
       r.err_connect = a, r.err_read = b, r.err_write = c, r.err_timeout = d;
     } else if (std::sscanf(line.c_str(), " Non-2xx or 3xx responses: %llu", &a) == 1) {
       r.non2xx = a;
@@ -162,7 +163,8 @@ double children_cpu_s() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-wrk_result run_wrk(const options& o, int connections, const std::string& url, const std::string& script) {
+wrk_result run_wrk(const options& o, int connections, const std::string& url,
+                   const std::string& script) {
   const int threads = std::max(1, std::min(o.wrk_threads, connections));
   std::ostringstream cmd;
   cmd << shell_quote(o.wrk) << " --latency -t" << threads << " -c" << connections << " -d"
@@ -218,7 +220,8 @@ event_template make_template(int body_bytes) {
   const int fixed = static_cast<int>(t.head.size() + t.mid.size() + tail.size() + 15 + 4);
   const int pad = std::max(0, body_bytes - fixed);
   std::string note;
-  const char* words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
+  const char* words =
+      "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
   while (static_cast<int>(note.size()) < pad) note += words;
   note.resize(pad);
   t.tail = tail + note + "\"}}";
@@ -250,7 +253,8 @@ std::string write_script(const fs::path& file, const std::string& path, const st
       << "local tag = " << lua_string(tag) << "\n"
       << "local per_request = " << per_request << "\n"
       << "local entities = " << std::max(1, entities) << "\n"
-      << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey << "\", [\"Content-Type\"] = "
+      << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey
+      << "\", [\"Content-Type\"] = "
       << (per_request == 1 ? "\"application/json\"" : "\"application/x-ndjson\"") << "}\n"
       << R"(local nthreads = 0
 function setup(thread)
@@ -377,9 +381,11 @@ struct ingest_run {
   bool durable = false;
 };
 
-ingest_run run_ingest(const options& o, http::http_client& cl, const std::string& base, const fs::path& tmp,
-                      const event_template& t, const std::string& tag, int connections, int per_request) {
-  const std::string path = per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
+ingest_run run_ingest(const options& o, http::http_client& cl, const std::string& base,
+                      const fs::path& tmp, const event_template& t, const std::string& tag,
+                      int connections, int per_request) {
+  const std::string path =
+      per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
   const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities);
   const server_state before = settle(cl);
   ingest_run r;
@@ -391,29 +397,36 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
   r.durable = r.log_grew >= r.events_ok;
   r.events_per_s = r.w.duration_s > 0 ? static_cast<double>(r.events_ok) / r.w.duration_s : 0;
   const auto groups = after.groups - before.groups;
-  r.mean_group = groups ? static_cast<double>(after.records - before.records) / static_cast<double>(groups) : 0;
+  r.mean_group =
+      groups ? static_cast<double>(after.records - before.records) / static_cast<double>(groups)
+             : 0;
   r.commit_share = r.w.duration_s > 0 ? (after.commit_s - before.commit_s) / r.w.duration_s : 0;
   return r;
 }
 
 void print_checks(const char* what, const ingest_run& r) {
-  std::printf("#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
-              "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy %.0f%%; "
-              "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the run\n",
-              what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
-              r.durable ? "every answered event is in the log" : "LOST WRITES",
-              (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
-              (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
-              (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
-              100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
+  std::printf(
+      "#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
+      "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy "
+      "%.0f%%; "
+      "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the "
+      "run\n",
+      what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
+      r.durable ? "every answered event is in the log" : "LOST WRITES",
+      (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
+      (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
+      (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
+      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
 }
 
 std::string pct(const wrk_result& w, int p) {
   auto it = w.pct_us.find(p);
   if (it == w.pct_us.end() || std::isnan(it->second)) return "-";
   char buf[32];
-  if (it->second >= 1000) std::snprintf(buf, sizeof buf, "%.2fms", it->second / 1000);
-  else std::snprintf(buf, sizeof buf, "%.0fus", it->second);
+  if (it->second >= 1000)
+    std::snprintf(buf, sizeof buf, "%.2fms", it->second / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.0fus", it->second);
   return buf;
 }
 
@@ -431,16 +444,26 @@ int main(int argc, char** argv) {
   o.hooklog = (fs::absolute(fs::path(argv[0])).parent_path() / "hooklog").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i], v = argv[i + 1];
-    if (f == "--hooklog") o.hooklog = v;
-    else if (f == "--wrk") o.wrk = v;
-    else if (f == "--seconds") o.seconds = std::atof(v.c_str());
-    else if (f == "--batch-size") o.batch_size = std::atoi(v.c_str());
-    else if (f == "--batch-connections") o.batch_connections = std::atoi(v.c_str());
-    else if (f == "--body-bytes") o.body_bytes = std::atoi(v.c_str());
-    else if (f == "--wrk-threads") o.wrk_threads = std::atoi(v.c_str());
-    else if (f == "--server-threads") o.server_threads = v;
-    else if (f == "--dir") o.dir = v;
-    else if (f == "--entities") o.entities = std::atoi(v.c_str());
+    if (f == "--hooklog")
+      o.hooklog = v;
+    else if (f == "--wrk")
+      o.wrk = v;
+    else if (f == "--seconds")
+      o.seconds = std::atof(v.c_str());
+    else if (f == "--batch-size")
+      o.batch_size = std::atoi(v.c_str());
+    else if (f == "--batch-connections")
+      o.batch_connections = std::atoi(v.c_str());
+    else if (f == "--body-bytes")
+      o.body_bytes = std::atoi(v.c_str());
+    else if (f == "--wrk-threads")
+      o.wrk_threads = std::atoi(v.c_str());
+    else if (f == "--server-threads")
+      o.server_threads = v;
+    else if (f == "--dir")
+      o.dir = v;
+    else if (f == "--entities")
+      o.entities = std::atoi(v.c_str());
     else if (f == "--connections") {
       o.sweep.clear();
       std::stringstream ss(v);
@@ -451,7 +474,9 @@ int main(int argc, char** argv) {
     }
   }
   if (argc % 2 == 0) {
-    std::fprintf(stderr, "usage: %s [--flag value]... (see the comment at the top of bench_ingest.cpp)\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s [--flag value]... (see the comment at the top of bench_ingest.cpp)\n",
+                 argv[0]);
     return 2;
   }
   if (o.seconds < 1 || o.batch_size < 1 || o.batch_connections < 1 || o.wrk_threads < 1) {
@@ -465,13 +490,15 @@ int main(int argc, char** argv) {
   {
     const fs::path root = !o.dir.empty() ? fs::path(o.dir) : fs::temp_directory_path();
     std::random_device rd;
-    tmp = root / ("hooklog-bench-ingest-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 100000));
+    tmp = root / ("hooklog-bench-ingest-" + std::to_string(getpid()) + "-" +
+                  std::to_string(rd() % 100000));
     fs::create_directories(tmp);
   }
   int rc = 0;
   {
-    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--data", (tmp / "data").string(),
-                                  "--admin-key", kAdminKey};
+    std::vector<std::string> args{
+        "serve",       "--listen", "127.0.0.1:0", "--data", (tmp / "data").string(),
+        "--admin-key", kAdminKey};
     if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
     std::optional<test::child_process> server;
     try {
@@ -492,13 +519,18 @@ int main(int argc, char** argv) {
     const std::string base = "http://" + addr->host + ":" + std::to_string(addr->port);
     http::http_client cl(addr->host, addr->port);
     const event_template t = make_template(o.body_bytes);
-    const std::size_t body_len = t.head.size() + std::strlen("b1-1-100000") + t.mid.size() + 3 + t.tail.size();
+    const std::size_t body_len =
+        t.head.size() + std::strlen("b1-1-100000") + t.mid.size() + 3 + t.tail.size();
 
     std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s\n", o.hooklog.c_str(),
                 (int)server->pid(), base.c_str(), tmp.c_str());
-    std::printf("# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server (they share the CPUs), "
-                "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d entities)\n",
-                o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len, o.entities);
+    std::printf(
+        "# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server "
+        "(they share the CPUs), "
+        "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d "
+        "entities)\n",
+        o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len,
+        o.entities);
     std::printf("# load average before: %s\n", load_avg().c_str());
     std::fflush(stdout);
 
@@ -513,62 +545,82 @@ int main(int argc, char** argv) {
     const wrk_result hz = run_wrk(o, 64, base + "/healthz", "");
     const ingest_run single = run_ingest(o, cl, base, tmp, t, "s", 64, 1);
     // 3: batches.
-    const ingest_run batch = run_ingest(o, cl, base, tmp, t, "b", o.batch_connections, o.batch_size);
-    // The in-process LMDB limit for both: the group sizes the writer formed, the value size of a record.
+    const ingest_run batch =
+        run_ingest(o, cl, base, tmp, t, "b", o.batch_connections, o.batch_size);
+    // The in-process LMDB limit for both: the group sizes the writer formed, the value size of a
+    // record.
     const std::size_t value_bytes = body_len + 200;
-    const double raw_single = raw_lmdb_rate(tmp / "raw", single.mean_group, value_bytes, std::min(o.seconds, 3.0));
-    const double raw_batch = raw_lmdb_rate(tmp / "raw", batch.mean_group, value_bytes, std::min(o.seconds, 3.0));
+    const double raw_single =
+        raw_lmdb_rate(tmp / "raw", single.mean_group, value_bytes, std::min(o.seconds, 3.0));
+    const double raw_batch =
+        raw_lmdb_rate(tmp / "raw", batch.mean_group, value_bytes, std::min(o.seconds, 3.0));
     // The latency of one durable LMDB commit on this disk (one-record groups): no group of at most
     // C requests can be answered faster, so C / commit time bounds ingest at C connections.
     const double commits_per_s = raw_lmdb_rate(tmp / "raw", 1, value_bytes, 2.0);
 
     std::printf("\n# results (events/s are events answered 2xx per second of the wrk run)\n");
-    std::printf("%-30s %12s %14s %7s %16s %7s %26s %7s\n", "figure", "value", "limit:healthz", "ratio",
-                "limit:lmdb_loop", "ratio", "goal", "result");
-    std::printf("%-30s %12.0f %14s %7s %16s %7s %26s %7s\n", "healthz req/s (64 conns)", hz.rps, "-", "-", "-",
-                "-", "-", "-");
+    std::printf("%-30s %12s %14s %7s %16s %7s %26s %7s\n", "figure", "value", "limit:healthz",
+                "ratio", "limit:lmdb_loop", "ratio", "goal", "result");
+    std::printf("%-30s %12.0f %14s %7s %16s %7s %26s %7s\n", "healthz req/s (64 conns)", hz.rps,
+                "-", "-", "-", "-", "-", "-");
     const double single_ratio = hz.rps > 0 ? single.events_per_s / hz.rps : 0;
     const bool single_ok = single.durable && single.events_per_s >= 40000 && single_ratio >= 0.5;
-    std::printf("%-30s %12.0f %14.0f %7.2f %16.0f %7.2f %26s %7s\n", "single ingest ev/s (64 conns)",
-                single.events_per_s, hz.rps, single_ratio, raw_single, single.events_per_s / raw_single,
-                ">=40000 and >=0.5 healthz", single_ok ? "met" : "MISSED");
+    std::printf("%-30s %12.0f %14.0f %7.2f %16.0f %7.2f %26s %7s\n",
+                "single ingest ev/s (64 conns)", single.events_per_s, hz.rps, single_ratio,
+                raw_single, single.events_per_s / raw_single, ">=40000 and >=0.5 healthz",
+                single_ok ? "met" : "MISSED");
     char label[64];
-    std::snprintf(label, sizeof label, "batch ingest ev/s (%dx%d ev)", o.batch_connections, o.batch_size);
+    std::snprintf(label, sizeof label, "batch ingest ev/s (%dx%d ev)", o.batch_connections,
+                  o.batch_size);
     const bool batch_ok = batch.durable && batch.events_per_s >= 150000;
-    std::printf("%-30s %12.0f %14s %7s %16.0f %7.2f %26s %7s\n", label, batch.events_per_s, "-", "-", raw_batch,
-                batch.events_per_s / raw_batch, ">=150000", batch_ok ? "met" : "MISSED");
-    std::printf("# latency healthz p50 %s p99 %s | single p50 %s p90 %s p99 %s | batch request p50 %s p99 %s\n",
-                pct(hz, 50).c_str(), pct(hz, 99).c_str(), pct(single.w, 50).c_str(), pct(single.w, 90).c_str(),
-                pct(single.w, 99).c_str(), pct(batch.w, 50).c_str(), pct(batch.w, 99).c_str());
-    std::printf("#   healthz: %llu requests, non-2xx %llu, socket errors %llu; CPU: server %.2f cores, wrk %.2f cores, "
-                "one server thread waited for a CPU %.0f%% of the run\n",
-                (unsigned long long)hz.requests, (unsigned long long)hz.non2xx, (unsigned long long)hz.socket_errors(),
-                hz.server_cores, hz.wrk_cores, 100 * hz.max_thread_wait);
+    std::printf("%-30s %12.0f %14s %7s %16.0f %7.2f %26s %7s\n", label, batch.events_per_s, "-",
+                "-", raw_batch, batch.events_per_s / raw_batch, ">=150000",
+                batch_ok ? "met" : "MISSED");
+    std::printf(
+        "# latency healthz p50 %s p99 %s | single p50 %s p90 %s p99 %s | batch request p50 %s p99 "
+        "%s\n",
+        pct(hz, 50).c_str(), pct(hz, 99).c_str(), pct(single.w, 50).c_str(),
+        pct(single.w, 90).c_str(), pct(single.w, 99).c_str(), pct(batch.w, 50).c_str(),
+        pct(batch.w, 99).c_str());
+    std::printf(
+        "#   healthz: %llu requests, non-2xx %llu, socket errors %llu; CPU: server %.2f cores, wrk "
+        "%.2f cores, "
+        "one server thread waited for a CPU %.0f%% of the run\n",
+        (unsigned long long)hz.requests, (unsigned long long)hz.non2xx,
+        (unsigned long long)hz.socket_errors(), hz.server_cores, hz.wrk_cores,
+        100 * hz.max_thread_wait);
     print_checks("single", single);
     print_checks("batch", batch);
-    std::printf("# lmdb_loop: plain LMDB appends of %zu-byte values (records only, no indexes), groups of the "
-                "writer's mean size, one fsync per commit, in this process while the server is idle\n",
-                value_bytes);
-    std::printf("# one durable LMDB commit (1 record) takes %.2f ms here: at 64 connections, even if every "
-                "commit carried all 64 requests, ingest could not pass %.0f events/s\n",
-                1000 / commits_per_s, 64 * commits_per_s);
+    std::printf(
+        "# lmdb_loop: plain LMDB appends of %zu-byte values (records only, no indexes), groups of "
+        "the "
+        "writer's mean size, one fsync per commit, in this process while the server is idle\n",
+        value_bytes);
+    std::printf(
+        "# one durable LMDB commit (1 record) takes %.2f ms here: at 64 connections, even if every "
+        "commit carried all 64 requests, ingest could not pass %.0f events/s\n",
+        1000 / commits_per_s, 64 * commits_per_s);
     std::printf("# load average after the main runs: %s\n", load_avg().c_str());
     std::fflush(stdout);
     if (!single.durable || !batch.durable) rc = 1;
 
     // 4: the connection sweep.
-    std::printf("\n# single ingest against connections (healthz measured right before each); srv_cpu/wrk_cpu: cores "
-                "used during the ingest run, max_wait: largest share of the run one server thread sat runnable "
-                "waiting for a CPU\n");
-    std::printf("%-6s %12s %12s %7s %10s %10s %10s %10s %9s %8s %8s %8s %9s\n", "conns", "ingest_ev/s", "healthz/s",
-                "ratio", "p50", "p90", "p99", "mean_grp", "non2xx", "durable", "srv_cpu", "wrk_cpu", "max_wait");
+    std::printf(
+        "\n# single ingest against connections (healthz measured right before each); "
+        "srv_cpu/wrk_cpu: cores "
+        "used during the ingest run, max_wait: largest share of the run one server thread sat "
+        "runnable "
+        "waiting for a CPU\n");
+    std::printf("%-6s %12s %12s %7s %10s %10s %10s %10s %9s %8s %8s %8s %9s\n", "conns",
+                "ingest_ev/s", "healthz/s", "ratio", "p50", "p90", "p99", "mean_grp", "non2xx",
+                "durable", "srv_cpu", "wrk_cpu", "max_wait");
     int k = 0;
     for (int c : o.sweep) {
       const wrk_result h = run_wrk(o, c, base + "/healthz", "");
       const ingest_run r = run_ingest(o, cl, base, tmp, t, "c" + std::to_string(k++), c, 1);
-      std::printf("%-6d %12.0f %12.0f %7.2f %10s %10s %10s %10.1f %9llu %8s %8.2f %8.2f %8.0f%%\n", c,
-                  r.events_per_s, h.rps, h.rps > 0 ? r.events_per_s / h.rps : 0, pct(r.w, 50).c_str(),
-                  pct(r.w, 90).c_str(), pct(r.w, 99).c_str(), r.mean_group,
+      std::printf("%-6d %12.0f %12.0f %7.2f %10s %10s %10s %10.1f %9llu %8s %8.2f %8.2f %8.0f%%\n",
+                  c, r.events_per_s, h.rps, h.rps > 0 ? r.events_per_s / h.rps : 0,
+                  pct(r.w, 50).c_str(), pct(r.w, 90).c_str(), pct(r.w, 99).c_str(), r.mean_group,
                   (unsigned long long)(r.w.non2xx + r.w.socket_errors()), r.durable ? "yes" : "NO",
                   r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
       std::fflush(stdout);

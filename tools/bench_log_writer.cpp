@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "engine/bytes.hpp"
-#include "engine/log_writer.hpp"
 #include "engine/lmdb.hpp"
+#include "engine/log_writer.hpp"
 
 using namespace hooklog;
 using clk = std::chrono::steady_clock;
@@ -45,7 +45,8 @@ struct writer_result {
   std::uint64_t appended;
 };
 
-writer_result run_writer(const std::string& dir, int inflight, double seconds, const std::string& body) {
+writer_result run_writer(const std::string& dir, int inflight, double seconds,
+                         const std::string& body) {
   std::filesystem::remove_all(dir);
   log_options o;
   o.dir = dir;
@@ -89,9 +90,11 @@ writer_result run_writer(const std::string& dir, int inflight, double seconds, c
     cv.wait(g, [&] { return active == 0; });
   }
   const double elapsed = std::chrono::duration<double>(clk::now() - start).count();
-  writer_result res{static_cast<double>(done.load()) / elapsed, writer.take_group_sizes(), done.load()};
+  writer_result res{static_cast<double>(done.load()) / elapsed, writer.take_group_sizes(),
+                    done.load()};
   const auto st = writer.stats();
-  std::fprintf(stderr, "  [writer: %llu groups, %.0f us mean in append per group, %.0f us/group overall]\n",
+  std::fprintf(stderr,
+               "  [writer: %llu groups, %.0f us mean in append per group, %.0f us/group overall]\n",
                (unsigned long long)st.groups, (double)st.commit_micros_total / (double)st.groups,
                elapsed * 1e6 / (double)st.groups);
   writer.stop();
@@ -99,7 +102,8 @@ writer_result run_writer(const std::string& dir, int inflight, double seconds, c
 }
 
 // The limit: plain LMDB puts of the same size, batched exactly as the writer did.
-double run_raw(const std::string& dir, const std::vector<std::uint32_t>& groups, const std::string& body) {
+double run_raw(const std::string& dir, const std::vector<std::uint32_t>& groups,
+               const std::string& body) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto env = lmdb::env::open(dir, MDB_NOTLS, 1ull << 30, 4);
@@ -134,8 +138,10 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::vector<int> inflights{1, 64, 1000};
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--seconds"))
+      seconds = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--inflight")) {
       inflights.clear();
       std::stringstream ss(argv[i + 1]);
@@ -143,7 +149,8 @@ int main(int argc, char** argv) {
     }
   }
   const std::string body(1024, 'x');
-  std::printf("# durable 1 KiB appends/s: group-commit writer vs raw LMDB loop with the same batches\n");
+  std::printf(
+      "# durable 1 KiB appends/s: group-commit writer vs raw LMDB loop with the same batches\n");
   std::printf("%-10s %14s %14s %8s %12s %10s\n", "in_flight", "writer/s", "raw_loop/s", "ratio",
               "mean_group", "goal");
   bool all_ok = true;

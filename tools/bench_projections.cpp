@@ -3,6 +3,8 @@
 // cost per event with 10,000 endpoints. Not a test: prints figures beside goals.
 //
 //   hooklog-bench-projections [--events N] [--dir PATH] [--keep]
+#include <time.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -11,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <time.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -44,10 +44,18 @@ double thread_cpu_seconds() {
 }
 
 const std::vector<std::string> kTenants = {"jelp-co", "oms-eu", "lynxo-1", "cs-live", "eudr-int"};
-const std::vector<std::string> kTypes = {
-    "order_new", "order_update:assign_driver", "order_update:complete_order", "folio_update",
-    "job.created", "job.pickup.updated", "job.delivery.updated", "package.status.shipped",
-    "shipment.created", "dds.status_changed", "statusUpdated", "trackingUpdated"};
+const std::vector<std::string> kTypes = {"order_new",
+                                         "order_update:assign_driver",
+                                         "order_update:complete_order",
+                                         "folio_update",
+                                         "job.created",
+                                         "job.pickup.updated",
+                                         "job.delivery.updated",
+                                         "package.status.shipped",
+                                         "shipment.created",
+                                         "dds.status_changed",
+                                         "statusUpdated",
+                                         "trackingUpdated"};
 const std::vector<std::string> kStatuses = {"PENDING", "TRANSIT", "COMPLETED", "CANCELLED"};
 
 record endpoint_record(const std::string& tenant, const std::string& id, json events, json filter) {
@@ -56,7 +64,9 @@ record endpoint_record(const std::string& tenant, const std::string& id, json ev
   r.tenant = tenant;
   r.entity_kind = "endpoint";
   r.entity_id = id;
-  json b = {{"id", id}, {"url", "https://receiver.example/" + id}, {"events", std::move(events)},
+  json b = {{"id", id},
+            {"url", "https://receiver.example/" + id},
+            {"events", std::move(events)},
             {"secret", "whsec_YmVuY2htYXJrc2VjcmV0"}};
   if (!filter.is_null()) b["filter"] = std::move(filter);
   r.body = b.dump();
@@ -72,8 +82,9 @@ void build_log(event_log& log, std::uint64_t events) {
     v.push_back(endpoint_record(tn, tn + "-all", {"*"}, nullptr));
     v.push_back(endpoint_record(tn, tn + "-exact", {kTypes[t]}, nullptr));
     v.push_back(endpoint_record(tn, tn + "-prefix", {"order_update:*", "job.*"}, nullptr));
-    v.push_back(endpoint_record(tn, tn + "-filter", {"*"},
-                                {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}}));
+    v.push_back(endpoint_record(
+        tn, tn + "-filter", {"*"},
+        {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}}));
   }
   for (auto& o : log.append(v))
     if (!o) die(o.err().what());
@@ -93,10 +104,15 @@ void build_log(event_log& log, std::uint64_t events) {
       r.entity_kind = "order";
       r.entity_id = "ORD" + std::to_string(rng() % 200'000);
       r.status_to = kStatuses[rng() % kStatuses.size()];
-      r.occurred_at = t0 + static_cast<std::int64_t>(k) * 1000 - static_cast<std::int64_t>(rng() % 3) * 5'000'000;
+      r.occurred_at = t0 + static_cast<std::int64_t>(k) * 1000 -
+                      static_cast<std::int64_t>(rng() % 3) * 5'000'000;
       r.body = json{{"event", r.type},
-                    {"data", {{"folio", r.entity_id}, {"status", r.status_to}, {"driver", "D-17"},
-                              {"amount", static_cast<int>(rng() % 5000)}, {"note", "bench payload"}}}}
+                    {"data",
+                     {{"folio", r.entity_id},
+                      {"status", r.status_to},
+                      {"driver", "D-17"},
+                      {"amount", static_cast<int>(rng() % 5000)},
+                      {"note", "bench payload"}}}}
                    .dump();
       v.push_back(std::move(r));
     }
@@ -117,7 +133,8 @@ double raw_scan(const event_log& log, std::uint64_t& count, double& cpu) {
   MDB_val k, v;
   std::uint64_t bytes = 0;
   count = 0;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     ++count;
     bytes += v.mv_size + static_cast<const unsigned char*>(v.mv_data)[0];  // touch the value
   }
@@ -140,16 +157,19 @@ match_result bench_matcher(std::size_t endpoints, std::size_t tenants, bool wild
   for (int s = 0; s < 20; ++s)
     for (const auto& t : kTypes) types.push_back("src" + std::to_string(s) + "." + t);
   for (std::size_t i = 0; i < endpoints; ++i) {
-    json j = {{"id", "ep" + std::to_string(i)}, {"url", "https://r.example/h"},
+    json j = {{"id", "ep" + std::to_string(i)},
+              {"url", "https://r.example/h"},
               {"tenant", "tenant" + std::to_string(i % tenants)}};
     std::size_t kind = rng() % 10;
     const auto& ty = types[rng() % types.size()];
     if (!wildcard_and_filters) kind = 2 + kind % 6;  // exact and prefix only
-    if (kind == 0) j["events"] = {"*"};
+    if (kind == 0)
+      j["events"] = {"*"};
     else if (kind == 1) {
       j["events"] = {"*"};
       j["filter"] = {{"all", {{{"path", "/data/status"}, {"op", "eq"}, {"value", "COMPLETED"}}}}};
-    } else if (kind < 6) j["events"] = {ty, types[rng() % types.size()]};
+    } else if (kind < 6)
+      j["events"] = {ty, types[rng() % types.size()]};
     else {
       auto cut = ty.find_first_of(".:_", ty.find('.') + 1);  // "src3.job." of "src3.job.created"
       if (cut == std::string::npos) cut = ty.find('.');
@@ -163,7 +183,8 @@ match_result bench_matcher(std::size_t endpoints, std::size_t tenants, bool wild
   std::vector<std::pair<std::string, std::string>> evs;  // tenant, type
   for (int i = 0; i < 4096; ++i)
     evs.emplace_back("tenant" + std::to_string(rng() % tenants), types[rng() % types.size()]);
-  const std::string body = R"({"event":"x","data":{"folio":"F1","status":"COMPLETED","driver":"D-17"}})";
+  const std::string body =
+      R"({"event":"x","data":{"folio":"F1","status":"COMPLETED","driver":"D-17"}})";
   std::vector<std::string_view> out;
   const std::size_t iterations = 1'000'000;
   std::uint64_t matches = 0;
@@ -180,7 +201,9 @@ match_result bench_matcher(std::size_t endpoints, std::size_t tenants, bool wild
           static_cast<double>(matches) / static_cast<double>(iterations)};
 }
 
-const char* verdict(bool ok) { return ok ? "ok" : "BELOW GOAL"; }
+const char* verdict(bool ok) {
+  return ok ? "ok" : "BELOW GOAL";
+}
 
 }  // namespace
 
@@ -192,20 +215,30 @@ int main(int argc, char** argv) {
   std::size_t batch = projections::runner_options{}.batch_records;
   bool keep = false, rebuild_only = false, matcher_only = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--events") && i + 1 < argc) events = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--keep")) keep = true;
-    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--rebuild-only")) rebuild_only = true;
-    else if (!std::strcmp(argv[i], "--matcher-only")) matcher_only = true;
-    else die("usage: hooklog-bench-projections [--events N] [--dir PATH] [--keep]");
+    if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
+      events = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--keep"))
+      keep = true;
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc)
+      batch = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rebuild-only"))
+      rebuild_only = true;
+    else if (!std::strcmp(argv[i], "--matcher-only"))
+      matcher_only = true;
+    else
+      die("usage: hooklog-bench-projections [--events N] [--dir PATH] [--keep]");
   }
   if (matcher_only) {
     bench_matchers();
     return 0;
   }
   const bool temp = dir.empty();
-  if (temp) dir = (std::filesystem::temp_directory_path() / ("hooklog-bench-proj-" + std::to_string(::getpid()))).string();
+  if (temp)
+    dir = (std::filesystem::temp_directory_path() /
+           ("hooklog-bench-proj-" + std::to_string(::getpid())))
+              .string();
 
   auto lo = event_log::open({.dir = dir + "/log", .sync = false});
   if (!lo) die(lo.err().what());
@@ -214,8 +247,8 @@ int main(int argc, char** argv) {
     auto t = clk::now();
     build_log(log, events);
     std::printf("built log: %llu records (%llu events, 20 endpoints, 5 tenants) in %.1f s\n",
-                static_cast<unsigned long long>(log.committed_seq()), static_cast<unsigned long long>(events),
-                seconds_since(t));
+                static_cast<unsigned long long>(log.committed_seq()),
+                static_cast<unsigned long long>(events), seconds_since(t));
   }
   const std::uint64_t total = log.committed_seq();
 
@@ -263,18 +296,24 @@ int main(int argc, char** argv) {
   }
   double load[3] = {0, 0, 0};
   if (getloadavg(load, 3) < 0) load[0] = -1;
-  std::printf("\nlog: %llu records; load average %.2f on %u cores (rates per CPU-second are load-independent)\n",
-              static_cast<unsigned long long>(total), load[0], std::thread::hardware_concurrency());
+  std::printf(
+      "\nlog: %llu records; load average %.2f on %u cores (rates per CPU-second are "
+      "load-independent)\n",
+      static_cast<unsigned long long>(total), load[0], std::thread::hardware_concurrency());
   std::printf("%-44s %12s %14s\n", "", "wall rec/s", "rec/CPU-s");
-  std::printf("%-44s %12.0f %14.0f   (the limit)\n", "raw LMDB cursor scan of the records", scan_rate, scan_cpu_rate);
-  std::printf("%-44s %12.0f %14.0f\n", "event_log::for_each (decode + xxh3 check)", fe_rate, fe_cpu_rate);
-  std::printf("%-44s %12.0f %14.0f   goal >= 300000: %s\n", "rebuild of all projections", rb_rate, rb_cpu_rate,
-              verdict(std::max(rb_rate, rb_cpu_rate) >= 300'000));
-  std::printf("%-44s %12.3f %14.3f   goal >= 0.30: %s\n", "rebuild / raw cursor scan", rb_rate / scan_rate,
-              rb_cpu_rate / scan_cpu_rate, verdict(rb_cpu_rate / scan_cpu_rate >= 0.3));
+  std::printf("%-44s %12.0f %14.0f   (the limit)\n", "raw LMDB cursor scan of the records",
+              scan_rate, scan_cpu_rate);
+  std::printf("%-44s %12.0f %14.0f\n", "event_log::for_each (decode + xxh3 check)", fe_rate,
+              fe_cpu_rate);
+  std::printf("%-44s %12.0f %14.0f   goal >= 300000: %s\n", "rebuild of all projections", rb_rate,
+              rb_cpu_rate, verdict(std::max(rb_rate, rb_cpu_rate) >= 300'000));
+  std::printf("%-44s %12.3f %14.3f   goal >= 0.30: %s\n", "rebuild / raw cursor scan",
+              rb_rate / scan_rate, rb_cpu_rate / scan_cpu_rate,
+              verdict(rb_cpu_rate / scan_cpu_rate >= 0.3));
   std::printf("%-44s %12.3f %14.3f\n", "rebuild / for_each (decode included)", rb_rate / fe_rate,
               rb_cpu_rate / fe_cpu_rate);
-  std::printf("rebuild: %.1f s wall, %llu pending items built\n", rb_s, static_cast<unsigned long long>(queued));
+  std::printf("rebuild: %.1f s wall, %llu pending items built\n", rb_s,
+              static_cast<unsigned long long>(queued));
 
   if (!rebuild_only) bench_matchers();
 
@@ -291,6 +330,6 @@ void bench_matchers() {
               verdict(m1.cpu_us_per_event < 5), m1.matches_per_event);
   auto m2 = bench_matcher(10'000, 1, false);
   std::printf("%-50s %7.3f us wall %7.3f us CPU   goal < 5 us: %s  (%.1f matches/event)\n",
-              "matcher, 10000 endpoints in one tenant (no '*')", m2.us_per_event, m2.cpu_us_per_event,
-              verdict(m2.cpu_us_per_event < 5), m2.matches_per_event);
+              "matcher, 10000 endpoints in one tenant (no '*')", m2.us_per_event,
+              m2.cpu_us_per_event, verdict(m2.cpu_us_per_event < 5), m2.matches_per_event);
 }

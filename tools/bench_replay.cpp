@@ -26,15 +26,18 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
-double secs_since(clk::time_point t) { return std::chrono::duration<double>(clk::now() - t).count(); }
+double secs_since(clk::time_point t) {
+  return std::chrono::duration<double>(clk::now() - t).count();
+}
 
 std::string body_for(std::uint64_t i) {
-  return nlohmann::json{{"id", "bench_" + std::to_string(i)},
-                        {"type", i % 4 == 0 ? "invoice.paid" : "invoice.created"},
-                        {"timestamp", "2024-05-01T12:00:00Z"},
-                        {"tenant", "acme"},
-                        {"entity", {{"kind", "invoice"}, {"id", "INV-" + std::to_string(i % 1000)}}},
-                        {"data", {{"n", i}, {"amount", 1250}, {"currency", "EUR"}}}}
+  return nlohmann::json{
+      {"id", "bench_" + std::to_string(i)},
+      {"type", i % 4 == 0 ? "invoice.paid" : "invoice.created"},
+      {"timestamp", "2024-05-01T12:00:00Z"},
+      {"tenant", "acme"},
+      {"entity", {{"kind", "invoice"}, {"id", "INV-" + std::to_string(i % 1000)}}},
+      {"data", {{"n", i}, {"amount", 1250}, {"currency", "EUR"}}}}
       .dump();
 }
 
@@ -45,9 +48,12 @@ int main(int argc, char** argv) {
   std::uint64_t events = 1'000'000, imports = 200'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--dir") dir = argv[i + 1];
-    else if (k == "--events") events = std::stoull(argv[i + 1]);
-    else if (k == "--import") imports = std::stoull(argv[i + 1]);
+    if (k == "--dir")
+      dir = argv[i + 1];
+    else if (k == "--events")
+      events = std::stoull(argv[i + 1]);
+    else if (k == "--import")
+      imports = std::stoull(argv[i + 1]);
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -76,7 +82,8 @@ int main(int argc, char** argv) {
         batch.clear();
       }
     }
-    std::printf("log built: %llu events in %.1fs\n", static_cast<unsigned long long>(events), secs_since(t0));
+    std::printf("log built: %llu events in %.1fs\n", static_cast<unsigned long long>(events),
+                secs_since(t0));
 
     for (int round = 0; round < 2; ++round) {  // the first round warms the page cache
       auto t1 = clk::now();
@@ -111,10 +118,12 @@ int main(int argc, char** argv) {
       if (round == 0) continue;
       std::printf("raw cursor scan:  %10.0f records/s (%llu in %.2fs)\n", raw / raw_s,
                   static_cast<unsigned long long>(raw), raw_s);
-      std::printf("replay scan:      %10.0f events examined/s, %.0f scheduled/s (%llu chunks of <=1000, %.2fs)"
-                  "  = %.2f x raw\n",
-                  examined / rep_s, scheduled / rep_s, static_cast<unsigned long long>(chunks), rep_s,
-                  (examined / rep_s) / (raw / raw_s));
+      std::printf(
+          "replay scan:      %10.0f events examined/s, %.0f scheduled/s (%llu chunks of <=1000, "
+          "%.2fs)"
+          "  = %.2f x raw\n",
+          examined / rep_s, scheduled / rep_s, static_cast<unsigned long long>(chunks), rep_s,
+          (examined / rep_s) / (raw / raw_s));
 
       // Mode "missing" on a tenth: the same scan plus an attempt lookup per event.
       spec.mode = "missing";
@@ -129,7 +138,8 @@ int main(int argc, char** argv) {
         next = c->scanned_to + 1;
         if (c->done) break;
       }
-      std::printf("replay scan (missing mode, attempt lookup per event): %10.0f events/s\n", ex2 / secs_since(t3));
+      std::printf("replay scan (missing mode, attempt lookup per event): %10.0f events/s\n",
+                  ex2 / secs_since(t3));
     }
   }
 
@@ -158,8 +168,9 @@ int main(int argc, char** argv) {
     const double s = secs_since(t0);
     auto c = imp.counts();
     import_rate = c.stored / s;
-    std::printf("import:           %10.0f events/s (%llu stored, %llu refused, %.2fs, fsync on)\n", import_rate,
-                static_cast<unsigned long long>(c.stored), static_cast<unsigned long long>(c.refused), s);
+    std::printf("import:           %10.0f events/s (%llu stored, %llu refused, %.2fs, fsync on)\n",
+                import_rate, static_cast<unsigned long long>(c.stored),
+                static_cast<unsigned long long>(c.refused), s);
     w.stop();
   }
   {
@@ -195,7 +206,8 @@ int main(int argc, char** argv) {
     for (auto& f : fl) f.get();
     const double s = secs_since(t0);
     raw_rate = imports / s;
-    std::printf("raw group commit: %10.0f records/s (same records, 4096 per submit, fsync on)\n", raw_rate);
+    std::printf("raw group commit: %10.0f records/s (same records, 4096 per submit, fsync on)\n",
+                raw_rate);
     w.stop();
   }
   std::printf("import / raw group commit = %.2f\n", import_rate / raw_rate);
