@@ -1,15 +1,17 @@
 // hooklog-bench-delivery: delivery throughput and ingest-to-arrival latency (not a test).
 //
 //   hooklog-bench-delivery [--receiver PATH] [--events N] [--rate R] [--seconds S] [--in-flight K]
-//                          [--io-threads T]
+//                          [--io-threads T] [--connections 1,4,16,64] [--sweep-seconds S]
 //
-// 1. The limit: wrk (1 thread, 32 connections, 5 s) POSTs a 1 KiB body straight at a
+// 1. The limit: wrk (1 thread, K connections, 5 s) POSTs a 1 KiB body straight at a
 //    hooklog-receiver.
 // 2. Delivery: N events (1 KiB bodies) are in the log; the dispatcher delivers them, signed, to
 //    the same receiver, one attempt record each (fsync'd group commits). Rate = N / time.
 // 3. Latency: R events/s for S s are acknowledged by the writer (durable) one by one; the time
 //    from each acknowledgement to its arrival at an in-process receiver (same clock): p50, p99.
 // Prints both rates and their ratio (goal >= 0.4) and the percentiles (goal p99 < 50 ms at 1000/s).
+// 4. With --connections: at each count C, wrk with C connections, then the dispatcher with C in
+//    flight for at most --sweep-seconds (rate = deliveries / time); printed as SWEEP lines.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,11 +26,13 @@
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "bench_result.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/record.hpp"
@@ -82,12 +86,14 @@ void stop_child(child& c) {
   }
 }
 
-double run_wrk(unsigned short port, const std::string& dir, const std::string& body) {
+// wrk (1 thread, `connections` keep-alive connections) POSTing `body` at the receiver: req/s.
+double run_wrk(unsigned short port, const std::string& dir, const std::string& body,
+               int connections, int seconds) {
   std::string lua = dir + "/post.lua";
   std::ofstream(lua) << "wrk.method = \"POST\"\nwrk.body = '" << body
                      << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
-  std::string cmd =
-      "wrk -t1 -c32 -d5s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
+  std::string cmd = "wrk -t1 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) +
+                    "s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return 0;
   char buf[512];
@@ -147,6 +153,52 @@ struct stack {
   }
 };
 
+// The dispatcher delivering `events` 1 KiB events already in the log to the receiver at
+// `in_flight` (endpoint max_in_flight = pool size), for at most `cap_s` seconds: deliveries/s.
+double run_delivery(const std::string& dir, unsigned short port, std::size_t in_flight,
+                    unsigned io_threads, std::size_t events, const std::string& body,
+                    double cap_s) {
+  stack s(dir, in_flight, io_threads);
+  s.endpoint("http://127.0.0.1:" + std::to_string(port) + "/", static_cast<int>(in_flight));
+  std::vector<record> batch;
+  for (std::size_t i = 0; i < events; ++i) {
+    batch.push_back(s.event(body));
+    if (batch.size() == 1000) (void)s.writer->submit(std::move(batch)).get(), batch.clear();
+  }
+  if (!batch.empty()) (void)s.writer->submit(std::move(batch)).get();
+  s.runner->start();
+  s.runner->wait_applied(s.log->committed_seq(), std::chrono::seconds(60));
+  auto t0 = steady::now();
+  rusage ru0{};
+  getrusage(RUSAGE_SELF, &ru0);
+  auto groups0 = s.writer->stats().groups;
+  s.disp->start();
+  while (s.disp->stats().succeeded < events &&
+         steady::now() - t0 < std::chrono::duration<double>(cap_s))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double secs = std::chrono::duration<double>(steady::now() - t0).count();
+  auto st = s.disp->stats();
+  const double rps = static_cast<double>(st.succeeded) / secs;
+  rusage ru1{};
+  getrusage(RUSAGE_SELF, &ru1);
+  auto cpu_s = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  double cpu = cpu_s(ru1) - cpu_s(ru0);
+  auto groups = s.writer->stats().groups - groups0;
+  std::printf(
+      "dispatcher -> receiver (signed, attempts logged, %zu in flight): %llu in %.2f s = %.0f "
+      "deliveries/s (failed %llu)\n",
+      in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
+      static_cast<unsigned long long>(st.failed));
+  std::printf(
+      "  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n",
+      cpu / secs, st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
+      static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
+  return rps;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,7 +206,8 @@ int main(int argc, char** argv) {
       (std::filesystem::path(argv[0]).parent_path() / "hooklog-receiver").string();
   std::size_t events = 20000, in_flight = 32;
   unsigned io_threads = 1;
-  int rate = 1000, seconds = 5;
+  int rate = 1000, seconds = 5, sweep_seconds = 5;
+  std::vector<int> sweep;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--receiver")
@@ -169,6 +222,12 @@ int main(int argc, char** argv) {
       in_flight = std::stoul(v);
     else if (a == "--io-threads")
       io_threads = static_cast<unsigned>(std::stoul(v));
+    else if (a == "--sweep-seconds")
+      sweep_seconds = std::stoi(v);
+    else if (a == "--connections") {
+      std::stringstream ss(v);
+      for (std::string x; std::getline(ss, x, ',');) sweep.push_back(std::stoi(x));
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   auto tmp = std::filesystem::temp_directory_path() /
@@ -177,51 +236,32 @@ int main(int argc, char** argv) {
   std::string body = "{\"pad\":\"" + std::string(1024 - 10, 'x') + "\"}";
 
   child rcv = spawn_receiver(receiver);
-  double wrk_rps = run_wrk(rcv.port, tmp.string(), body);
-  std::printf("load tool (wrk -t1 -c32) -> receiver: %.0f req/s\n", wrk_rps);
+  const int conns = static_cast<int>(in_flight);
+  double wrk_rps = run_wrk(rcv.port, tmp.string(), body, conns, 5);
+  std::printf("load tool (wrk -t1 -c%d) -> receiver: %.0f req/s\n", conns, wrk_rps);
+  const double delivery_rps =
+      run_delivery((tmp / "rate").string(), rcv.port, in_flight, io_threads, events, body, 120);
+  const double ratio = wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0;
+  std::printf("ratio: %.2f (goal >= 0.40)\n", ratio);
+  bench::print(
+      {"delivery_rate",
+       "delivery to the receiver, signed, attempts logged, " + std::to_string(conns) + " in flight",
+       delivery_rps, "deliveries/s", wrk_rps,
+       "wrk against the same receiver, " + std::to_string(conns) + " connections",
+       ">= 0.4 of limit", ratio >= 0.4});
 
-  double delivery_rps = 0;
-  {
-    stack s((tmp / "rate").string(), in_flight, io_threads);
-    s.endpoint("http://127.0.0.1:" + std::to_string(rcv.port) + "/", static_cast<int>(in_flight));
-    std::vector<record> batch;
-    for (std::size_t i = 0; i < events; ++i) {
-      batch.push_back(s.event(body));
-      if (batch.size() == 1000) (void)s.writer->submit(std::move(batch)).get(), batch.clear();
-    }
-    if (!batch.empty()) (void)s.writer->submit(std::move(batch)).get();
-    s.runner->start();
-    s.runner->wait_applied(s.log->committed_seq(), std::chrono::seconds(60));
-    auto t0 = steady::now();
-    rusage ru0{};
-    getrusage(RUSAGE_SELF, &ru0);
-    auto groups0 = s.writer->stats().groups;
-    s.disp->start();
-    while (s.disp->stats().succeeded < events && steady::now() - t0 < std::chrono::seconds(120))
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    double secs = std::chrono::duration<double>(steady::now() - t0).count();
-    auto st = s.disp->stats();
-    delivery_rps = static_cast<double>(st.succeeded) / secs;
-    rusage ru1{};
-    getrusage(RUSAGE_SELF, &ru1);
-    auto cpu_s = [](const rusage& r) {
-      return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-             static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-    };
-    double cpu = cpu_s(ru1) - cpu_s(ru0);
-    auto groups = s.writer->stats().groups - groups0;
-    std::printf(
-        "dispatcher -> receiver (signed, attempts logged): %llu in %.2f s = %.0f deliveries/s "
-        "(failed %llu)\n",
-        static_cast<unsigned long long>(st.succeeded), secs, delivery_rps,
-        static_cast<unsigned long long>(st.failed));
-    std::printf(
-        "  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n",
-        cpu / secs, st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
-        static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
+  // The sweep: at each count, wrk and then the dispatcher, each for a bounded time.
+  for (std::size_t k = 0; k < sweep.size(); ++k) {
+    const int c = sweep[k];
+    const double w = run_wrk(rcv.port, tmp.string(), body, c, sweep_seconds);
+    const double d =
+        run_delivery((tmp / ("sweep" + std::to_string(k))).string(), rcv.port,
+                     static_cast<std::size_t>(c), io_threads, events, body, sweep_seconds);
+    std::printf("sweep %d connections: wrk %.0f req/s, dispatcher %.0f deliveries/s (%.2f)\n", c, w,
+                d, w > 0 ? d / w : 0.0);
+    bench::print_sweep("delivery", c, d, w);
   }
   stop_child(rcv);
-  std::printf("ratio: %.2f (goal >= 0.40)\n", wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0);
 
   {
     std::mutex mu;
@@ -288,6 +328,11 @@ int main(int argc, char** argv) {
         "ingest ack -> arrival at %d events/s for %d s: %zu/%d arrived, p50 %.2f ms, p99 %.2f ms, "
         "max %.2f ms (goal p99 < 50 ms)\n",
         rate, seconds, lat.size(), total, pct(0.50), pct(0.99), lat.empty() ? 0.0 : lat.back());
+    const std::string at = " at " + std::to_string(rate) + " events/s";
+    bench::print({"delivery_latency_p50", "ingest ack to arrival, p50" + at, pct(0.50), "ms"});
+    bench::print({"delivery_latency_p99", "ingest ack to arrival, p99" + at, pct(0.99), "ms",
+                  std::nullopt, "-", "< 50, every event arrived",
+                  pct(0.99) < 50 && lat.size() == static_cast<std::size_t>(total)});
     s.disp->stop();
     srv.stop();
   }

@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_result.hpp"
 #include "engine/bytes.hpp"
 #include "engine/lmdb.hpp"
 #include "http/client.hpp"
@@ -430,13 +431,6 @@ std::string pct(const wrk_result& w, int p) {
   return buf;
 }
 
-std::string load_avg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -531,7 +525,7 @@ int main(int argc, char** argv) {
         "entities)\n",
         o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len,
         o.entities);
-    std::printf("# load average before: %s\n", load_avg().c_str());
+    std::printf("# load average before: %s\n", bench::load_avg().c_str());
     std::fflush(stdout);
 
     // Warm-up: grows the LMDB map and the caches; not counted.
@@ -570,8 +564,8 @@ int main(int argc, char** argv) {
                 raw_single, single.events_per_s / raw_single, ">=40000 and >=0.5 healthz",
                 single_ok ? "met" : "MISSED");
     char label[64];
-    std::snprintf(label, sizeof label, "batch ingest ev/s (%dx%d ev)", o.batch_connections,
-                  o.batch_size);
+    std::snprintf(label, sizeof label, "batch ingest, %d connections x %d events",
+                  o.batch_connections, o.batch_size);
     const bool batch_ok = batch.durable && batch.events_per_s >= 150000;
     std::printf("%-30s %12.0f %14s %7s %16.0f %7.2f %26s %7s\n", label, batch.events_per_s, "-",
                 "-", raw_batch, batch.events_per_s / raw_batch, ">=150000",
@@ -600,8 +594,15 @@ int main(int argc, char** argv) {
         "# one durable LMDB commit (1 record) takes %.2f ms here: at 64 connections, even if every "
         "commit carried all 64 requests, ingest could not pass %.0f events/s\n",
         1000 / commits_per_s, 64 * commits_per_s);
-    std::printf("# load average after the main runs: %s\n", load_avg().c_str());
-    std::fflush(stdout);
+    std::printf("# load average after the main runs: %s\n", bench::load_avg().c_str());
+    bench::print({"healthz", "GET /healthz, 64 connections", hz.rps, "requests/s"});
+    bench::print({"ingest_single", "single ingest, 64 connections", single.events_per_s, "events/s",
+                  hz.rps, "GET /healthz, same server, 64 connections",
+                  ">= 40000 and >= 0.5 of limit", single_ok});
+    bench::print({"ingest_single_lmdb", "single ingest, 64 connections", single.events_per_s,
+                  "events/s", raw_single, "raw LMDB group commits, the writer's group size"});
+    bench::print({"ingest_batch", label, batch.events_per_s, "events/s", raw_batch,
+                  "raw LMDB group commits, the writer's group size", ">= 150000", batch_ok});
     if (!single.durable || !batch.durable) rc = 1;
 
     // 4: the connection sweep.
@@ -623,10 +624,10 @@ int main(int argc, char** argv) {
                   pct(r.w, 50).c_str(), pct(r.w, 90).c_str(), pct(r.w, 99).c_str(), r.mean_group,
                   (unsigned long long)(r.w.non2xx + r.w.socket_errors()), r.durable ? "yes" : "NO",
                   r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
-      std::fflush(stdout);
+      bench::print_sweep("ingest", c, r.events_per_s, h.rps);
       if (!r.durable) rc = 1;
     }
-    std::printf("# load average at the end: %s\n", load_avg().c_str());
+    std::printf("# load average at the end: %s\n", bench::load_avg().c_str());
     if (g_wrk_failed) {
       std::printf("# some wrk runs failed (see stderr): their figures are 0\n");
       rc = 1;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hooklog needs, only those that are missing.
+# --bench: also what tools/bench/run.sh needs (wrk, gnuplot-nox, and util-linux for lscpu/findmnt).
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config liblmdb-dev libboost1.81-dev nlohmann-json3-dev libxxhash-dev
       libssl-dev catch2 ccache ca-certificates)
+if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

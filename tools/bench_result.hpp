@@ -1,0 +1,76 @@
+#pragma once
+// Machine-readable lines the benchmarks print beside their human output, read by
+// tools/bench/run.sh (awk, tab-separated, one record per line):
+//
+//   RESULT <id> <what> <figure> <unit> <limit> <limit: what> <ratio> <goal> <met>
+//   SWEEP  <series> <connections> <rate> <limit rate>
+//
+// An absent value is "-". `met` is yes, no or "-" (no goal). Only tabs separate fields, so the
+// texts may hold spaces.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace hooklog::bench {
+
+struct result {
+  std::string id;    // short and stable: ingest_single, delivery_rate, ...
+  std::string what;  // a human label for the table
+  double figure = 0;
+  std::string unit;             // events/s, ms, MiB, ...
+  std::optional<double> limit;  // measured in the same run, same unit
+  std::string limit_what;
+  std::string goal;
+  std::optional<bool> met;  // none: no goal
+
+  result(std::string id, std::string what, double figure, std::string unit,
+         std::optional<double> limit = std::nullopt, std::string limit_what = "-",
+         std::string goal = "-", std::optional<bool> met = std::nullopt)
+      : id(std::move(id)),
+        what(std::move(what)),
+        figure(figure),
+        unit(std::move(unit)),
+        limit(limit),
+        limit_what(std::move(limit_what)),
+        goal(std::move(goal)),
+        met(met) {}
+};
+
+// 12345.6 -> "12346", 0.4321 -> "0.432": integers for large figures, 3 significant digits below.
+inline std::string number(double v) {
+  char buf[64];
+  if (std::isnan(v)) return "-";
+  if (std::fabs(v) >= 100)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+inline void print(const result& r) {
+  const std::string limit = r.limit ? number(*r.limit) : "-";
+  const std::string ratio = r.limit && *r.limit > 0 ? number(r.figure / *r.limit) : "-";
+  std::printf("RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.id.c_str(), r.what.c_str(),
+              number(r.figure).c_str(), r.unit.c_str(), limit.c_str(), r.limit_what.c_str(),
+              ratio.c_str(), r.goal.c_str(), r.met ? (*r.met ? "yes" : "no") : "-");
+  std::fflush(stdout);
+}
+
+// One point of a rate against connections; limit: the load tool's rate at the same count.
+inline void print_sweep(const std::string& series, int connections, double rate, double limit) {
+  std::printf("SWEEP\t%s\t%d\t%.0f\t%.0f\n", series.c_str(), connections, rate, limit);
+  std::fflush(stdout);
+}
+
+// "0.52 0.61 0.70" from /proc/loadavg.
+inline std::string load_avg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+}  // namespace hooklog::bench
