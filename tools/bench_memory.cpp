@@ -143,6 +143,18 @@ double status_mib(pid_t pid, const std::string& field) {
   return -1;
 }
 
+// CPU seconds (user + system) the process used so far, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; rest >> field && i <= 15; ++i)
+    if (i == 14 || i == 15) ticks += std::atof(field.c_str());  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // A loopback port nothing listens on (bound, then closed).
 unsigned short closed_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -171,7 +183,7 @@ struct serve_figures {
 // has caught up (queries, endpoint creation), with a client connected to it.
 serve_figures serve(const std::string& hooklog, const std::string& data, const std::string& what,
                     const std::vector<std::string>& extra,
-                    const std::function<void(http::http_client&)>& during) {
+                    const std::function<void(http::http_client&, pid_t)>& during) {
   std::vector<std::string> args{"serve", "--listen",    "127.0.0.1:0", "--data",
                                 data,    "--admin-key", kAdminKey};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -201,7 +213,7 @@ serve_figures serve(const std::string& hooklog, const std::string& data, const s
     if (clk::now() > deadline) die("no catch-up within 20 minutes (" + what + ")");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  during(cl);
+  during(cl, pid);
   f.hwm_mib = status_mib(pid, "VmHWM");
   f.rss_end_mib = status_mib(pid, "VmRSS");
   stop = true;
@@ -285,7 +297,7 @@ int main(int argc, char** argv) {
   fs::create_directories(tmp);
   std::printf("# hooklog-bench-memory: %s serve, data under %s, load average %s\n", hooklog.c_str(),
               tmp.c_str(), bench::load_avg().c_str());
-  auto none = [](http::http_client&) {};
+  auto none = [](http::http_client&, pid_t) {};
 
   // 1. The empty server.
   const auto empty = serve(hooklog, (tmp / "empty").string(), "empty data directory", {}, none);
@@ -306,7 +318,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(n), samples.size(), secs_since(t), disk);
     const std::string what =
         count_name(n) + " events, first start (catch-up of " + count_name(n - built) + ")";
-    last = serve(hooklog, data, what, {}, [&](http::http_client& cl) { queries(cl, samples[0]); });
+    last = serve(hooklog, data, what, {},
+                 [&](http::http_client& cl, pid_t) { queries(cl, samples[0]); });
     built = n;
     last_disk = disk;
     print_memory(count_name(n), count_name(n) + " events in the log", last, disk, empty);
@@ -316,7 +329,7 @@ int main(int argc, char** argv) {
   }
   // Start-up on the largest log with the projections caught up (a plain restart).
   const auto restart = serve(hooklog, data, count_name(built) + " events, restart (caught up)", {},
-                             [&](http::http_client& cl) { queries(cl, samples[0]); });
+                             [&](http::http_client& cl, pid_t) { queries(cl, samples[0]); });
   bench::print({"startup_" + count_name(built),
                 "start-up on the largest log (" + count_name(built) +
                     " events, caught up): time to /readyz 200",
@@ -330,7 +343,7 @@ int main(int argc, char** argv) {
     const std::string pdata = (tmp / "pending").string();
     const std::vector<std::string> allow{"--allow-private-targets"};
     std::string endpoint_id;
-    serve(hooklog, pdata, "pending: endpoint creation", allow, [&](http::http_client& cl) {
+    serve(hooklog, pdata, "pending: endpoint creation", allow, [&](http::http_client& cl, pid_t) {
       const nlohmann::json ep = {
           {"url", "http://127.0.0.1:" + std::to_string(closed_port()) + "/down"},
           {"events", {"*"}},
@@ -347,8 +360,19 @@ int main(int argc, char** argv) {
     std::printf("built %llu events for tenant acme in %.1f s: %.0f MiB on disk\n",
                 static_cast<unsigned long long>(pending), secs_since(t), disk);
     const std::string what = count_name(pending) + " pending deliveries";
-    const auto p = serve(hooklog, pdata, what + ", first start", allow,
-                         [&](http::http_client& cl) { queries(cl, acme[0]); });
+    // Caught up, the server holds the backlog for a while: the CPU it spends on it (the
+    // dispatcher may send 1 delivery/s, which fails) and the memory after it.
+    double idle_cores = 0;
+    const double hold_s = 10;
+    const auto p =
+        serve(hooklog, pdata, what + ", first start", allow, [&](http::http_client& cl, pid_t pid) {
+          queries(cl, acme[0]);
+          const double cpu0 = cpu_seconds(pid);
+          std::this_thread::sleep_for(std::chrono::duration<double>(hold_s));
+          idle_cores = (cpu_seconds(pid) - cpu0) / hold_s;
+        });
+    std::printf("  CPU of the server holding the backlog for %.0f s after catch-up: %.3f cores\n",
+                hold_s, idle_cores);
     // The count, read back from the pending projection with the server stopped.
     std::uint64_t queued = 0;
     {
@@ -364,6 +388,9 @@ int main(int argc, char** argv) {
     std::printf("  pending deliveries of %s after the run: %llu\n", endpoint_id.c_str(),
                 static_cast<unsigned long long>(queued));
     print_memory("pending_" + count_name(pending), what, p, disk, empty);
+    bench::print({"cpu_pending_" + count_name(pending),
+                  "CPU of the server holding " + what + " (receiver down, 1 delivery/s), 10 s",
+                  idle_cores, "cores"});
     if (!keep) fs::remove_all(pdata);
   }
   if (!keep) fs::remove_all(tmp);

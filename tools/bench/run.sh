@@ -9,7 +9,8 @@
 #   --quick    small counts and short runs (a smoke test of the script, a few minutes); writes
 #              into the output directory only, never into docs/
 #   --no-docs  leave docs/ alone (the generated Markdown and plot stay in the output directory)
-#   --only     run only these benchmarks (log_writer projections ingest delivery replay memory)
+#   --only     run only these benchmarks (log_writer projections ingest delivery replay memory);
+#              like --no-docs (the generated section always holds one whole run)
 #
 # Benchmarks print "RESULT" and "SWEEP" lines (tools/bench_result.hpp) beside their human output;
 # this script collects them with awk. Outputs: $HOOKLOG_BENCH_OUT (build-release/bench-out): one
@@ -22,7 +23,7 @@ while (($#)); do
   case "$1" in
     --quick) quick=1 docs=0 ;;
     --no-docs) docs=0 ;;
-    --only) only="$2"; shift ;;
+    --only) only="$2" docs=0; shift ;;
     *) echo "usage: $0 [--quick] [--no-docs] [--only \"name ...\"]" >&2; exit 2 ;;
   esac
   shift
