@@ -173,7 +173,10 @@ class delay_queue {
         cv_.wait(lk);
         continue;
       }
-      if (cv_.wait_until(lk, q_.top().due) == std::cv_status::no_timeout) continue;
+      // A copy: wait_until reads its deadline again after waking, and a push while the lock
+      // is released may reallocate the queue under a reference to top() (found by ASan).
+      const auto due = q_.top().due;
+      if (cv_.wait_until(lk, due) == std::cv_status::no_timeout) continue;
       while (!q_.empty() && q_.top().due <= clock_type::now()) {
         auto fn = std::move(const_cast<item&>(q_.top()).fn);
         q_.pop();
