@@ -28,7 +28,7 @@
 //   - every replay listed (acknowledged or not) finished, and every acknowledged backfill event
 //     it covers reached the receiver with webhook-replay = that replay's id.
 //
-// Short form ([soak]): 5 cycles, in the default ctest run. Long form ([.soak-long], ctest test
+// Short form ([soak]): 8 cycles, in the default ctest run. Long form ([.soak-long], ctest test
 // "http: crash soak (long)", label "soak", not run by default): HOOKLOG_SOAK_CYCLES cycles.
 // HOOKLOG_SOAK_SEED fixes the seed (it is printed either way).
 #include <catch2/catch.hpp>
@@ -142,6 +142,15 @@ class load {
     o.timeout = std::chrono::seconds(10);
     return o;
   }
+  // True for the status wanted. No answer (the kill) or a 5xx is counted; any other answer is
+  // a problem the test reports.
+  bool answered(const result<http::client_response>& r, unsigned want, const char* what) {
+    if (r && r->status == want) return true;
+    if (r && r->status < 500)
+      book_.problem(std::string(what) + " answered " + std::to_string(r->status) + ": " + r->body);
+    ++book_.failed_requests;
+    return false;
+  }
   void pause(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
   void singles() {
@@ -151,10 +160,7 @@ class load {
       const std::string type = rng() % 4 == 0 ? kOtherType : kDeliverType;
       auto r = c.request("POST", "/v1/sources/standard/events",
                          event_line(prefix("s") + std::to_string(n), type, n), auth());
-      if (!r || r->status != 202) {
-        if (r && r->status < 500)
-          book_.problem("ingest answered " + std::to_string(r->status) + ": " + r->body);
-        ++book_.failed_requests;
+      if (!answered(r, 202, "ingest")) {
         pause(20);
         continue;
       }
@@ -184,10 +190,7 @@ class load {
           "POST",
           std::string("/v1/sources/standard/events:batch") + (backfill ? "?deliver=false" : ""),
           body, auth(true));
-      if (!r || r->status != 200) {
-        if (r && r->status < 500)
-          book_.problem("batch answered " + std::to_string(r->status) + ": " + r->body);
-        ++book_.failed_requests;
+      if (!answered(r, 200, "batch")) {
         pause(20);
         continue;
       }
@@ -220,12 +223,7 @@ class load {
     const json req = {
         {"endpoint_id", ep_}, {"mode", "missing"}, {"from", start_us_}, {"rate_limit", 20}};
     auto r = c.request("POST", "/v1/replays", req.dump(), auth());
-    if (!r || r->status != 202) {
-      if (r && r->status < 500)
-        book_.problem("replay answered " + std::to_string(r->status) + ": " + r->body);
-      ++book_.failed_requests;
-      return;
-    }
+    if (!answered(r, 202, "replay")) return;
     auto j = json::parse(r->body);
     std::lock_guard g(book_.mu);
     book_.replays[j["id"]] = {j["id"], j["request"]["to_seq"].get<std::uint64_t>(), cycle_};
@@ -246,28 +244,18 @@ class load {
 // Every event id in the log, through GET /v1/events pages.
 std::set<std::string> listed_event_ids(hooklog_server& s) {
   std::set<std::string> ids;
-  std::string cursor;
-  for (;;) {
-    auto r = s.get("/v1/events?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor));
-    REQUIRE(r.status == 200);
-    for (const auto& e : r.json["items"]) ids.insert(e["id"].get<std::string>());
-    if (r.json["next"].is_null()) break;
-    cursor = r.json["next"];
-  }
+  for (const auto& e : s.list_all("/v1/events")) ids.insert(e["id"].get<std::string>());
   return ids;
 }
 
-std::vector<json> listed_replays(hooklog_server& s) {
-  std::vector<json> out;
-  std::string cursor;
-  for (;;) {
-    auto r = s.get("/v1/replays?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor));
-    REQUIRE(r.status == 200);
-    for (const auto& e : r.json["items"]) out.push_back(e);
-    if (r.json["next"].is_null()) break;
-    cursor = r.json["next"];
-  }
-  return out;
+// `hooklog rebuild --check` on the data directory (no server running on it): the projections
+// equal, byte for byte, a rebuild from the log at the same seq.
+// Returns its line ("projections equal a rebuild at seq N: ...").
+std::string check_projections(const std::string& data, const std::string& when) {
+  auto r = run_hooklog({"rebuild", "--check", "--data", data});
+  INFO("rebuild --check " << when << ": " << r.out);
+  REQUIRE(r.exit_code == 0);
+  return r.out.substr(0, r.out.find('\n'));
 }
 
 int env_int(const char* name, int fallback) {
@@ -301,6 +289,8 @@ void run_soak(int cycles) {
   ack_book book;
   std::vector<std::uint64_t> head_at_start;  // the log head when each cycle's load began
   int replays_running_at_kill = 0;
+  int projection_checks = 0;         // `rebuild --check` passed after a SIGKILL
+  unsigned long long most_keys = 0;  // the largest state compared after a kill
   const auto soak_start = std::chrono::steady_clock::now();
   for (int cycle = 1; cycle <= cycles; ++cycle) {
     INFO("cycle " << cycle);
@@ -312,6 +302,15 @@ void run_soak(int cycles) {
       std::this_thread::sleep_for(kill_after);
       s.kill_hard();  // mid-request: the load threads see their connections die
       l.finish();
+    }
+    // The server is dead: nothing appends, the state is what the crash left.
+    {
+      const auto line =
+          check_projections(data, "after the SIGKILL of cycle " + std::to_string(cycle));
+      ++projection_checks;
+      const auto colon = line.find(": ");  // "...at seq N: K keys ..."
+      if (colon != std::string::npos)
+        most_keys = std::max(most_keys, std::strtoull(line.c_str() + colon + 2, nullptr, 10));
     }
     s.start();
 
@@ -338,7 +337,7 @@ void run_soak(int cycles) {
 
     // Every acknowledged replay is still there.
     std::map<std::string, std::string> states;
-    for (const auto& r : listed_replays(s)) states[r["id"]] = r["state"];
+    for (const auto& r : s.list_all("/v1/replays")) states[r["id"]] = r["state"];
     for (const auto& [id, r] : replays) {
       INFO("replay " << id);
       CHECK(states.count(id) == 1);
@@ -365,7 +364,7 @@ void run_soak(int cycles) {
   std::map<std::string, std::set<std::string>> replay_expected;
   std::size_t backfill_expected = 0;
   const auto drained = [&] {
-    replays = listed_replays(s);
+    replays = s.list_all("/v1/replays");
     for (const auto& r : replays)
       if (r["state"] != "finished") return false;
     std::set<std::string> got;
@@ -387,7 +386,7 @@ void run_soak(int cycles) {
   // Which backfilled events each replay covers: those of the cycle it was created in (its
   // "from" is that cycle's start) up to its to_seq. The cycle is the one whose load began
   // below to_seq. Replays created but not acknowledged (the kill) are listed too: they count.
-  replays = listed_replays(s);
+  replays = s.list_all("/v1/replays");
   for (const auto& r : replays) {
     const auto to_seq = r["request"]["to_seq"].get<std::uint64_t>();
     int cycle = 0;
@@ -459,6 +458,7 @@ void run_soak(int cycles) {
   auto verify = run_hooklog({"verify", "--data", data});
   INFO(verify.out);
   CHECK(verify.exit_code == 0);
+  const std::string final_check = check_projections(data, "after the final SIGTERM");
   const auto secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - soak_start).count();
   std::ostringstream fig;
@@ -470,7 +470,9 @@ void run_soak(int cycles) {
       << replays.size() - acked_listed << " unacknowledged, finished " << replays_finished << ", "
       << replays_running_at_kill << " running at the kill; backfilled events sent by replays "
       << backfill_expected - replay_lost << " of " << backfill_expected << "; drained in "
-      << drain_ms << " ms; " << book.failed_requests.load() << " requests cut by the kills";
+      << drain_ms << " ms; " << book.failed_requests.load()
+      << " requests cut by the kills; rebuild --check passed after " << projection_checks
+      << " kills (states of up to " << most_keys << " keys) and at the end (" << final_check << ")";
   std::cout << fig.str() << std::endl;
   WARN(fig.str());
 
@@ -490,7 +492,7 @@ void run_soak(int cycles) {
 
 TEST_CASE("crash soak: SIGKILL under mixed load, restart, nothing acknowledged is lost",
           "[soak][crash]") {
-  run_soak(env_int("HOOKLOG_SOAK_SHORT_CYCLES", 5));
+  run_soak(env_int("HOOKLOG_SOAK_SHORT_CYCLES", 8));
 }
 
 TEST_CASE("crash soak, long form: HOOKLOG_SOAK_CYCLES cycles", "[.soak-long]") {
