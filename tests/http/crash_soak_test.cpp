@@ -14,9 +14,10 @@
 // After each SIGKILL, with the server dead:
 //   - `hooklog rebuild --check` compares the projections with a rebuild from the log. This is
 //     sound only with no server running: a running server keeps appending attempt records and
-//     its pending projection keeps changing. The check first lets the live state catch up with
-//     the log (what `serve` does on start), so it compares "state left by the crash, then
-//     resumed" with "state built from scratch" at the same seq.
+//     its pending projection keeps changing. With the server dead nothing changes: the check
+//     compares the state exactly as the crash left it (its projections all at the seq of the
+//     last committed batch, which may be behind the log) with a rebuild from scratch to that
+//     same seq. The restart then catches up from there; the next kill's check covers that.
 // After each restart:
 //   - every acknowledged (202 / batch item with an id) event is listed by GET /v1/events;
 //   - GET /v1/audit/verify says the chain is sound;
@@ -30,7 +31,8 @@
 //
 // Short form ([soak]): 8 cycles, in the default ctest run. Long form ([.soak-long], ctest test
 // "http: crash soak (long)", label "soak", not run by default): HOOKLOG_SOAK_CYCLES cycles.
-// HOOKLOG_SOAK_SEED fixes the seed (it is printed either way).
+// HOOKLOG_SOAK_SEED fixes the seed (it is printed either way); HOOKLOG_SOAK_SHORT_CYCLES changes
+// the short form's count.
 #include <catch2/catch.hpp>
 
 #include <atomic>
