@@ -74,6 +74,14 @@ std::vector<std::string> projection_runner::names() const {
   return n;
 }
 
+std::vector<std::pair<std::string, std::string>> projection_runner::databases() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto* p : all_)
+    for (auto& d : p->databases()) out.emplace_back(p->name(), std::move(d));
+  out.emplace_back("runner", "checkpoints");
+  return out;
+}
+
 std::optional<std::uint64_t> projection_runner::checkpoint(std::string_view name) const {
   std::lock_guard g(apply_mutex_);
   for (std::size_t i = 0; i < all_.size(); ++i)

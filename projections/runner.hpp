@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/event_log.hpp"
@@ -79,6 +80,9 @@ class projection_runner {
   // (waits for the runner thread when it is running).
   result<void> rebuild(std::string_view name);
   std::vector<std::string> names() const;
+  // Every state database as (owning projection, database name), in apply order, then
+  // ("runner", "checkpoints"). state_compare.hpp compares two states over these.
+  std::vector<std::pair<std::string, std::string>> databases() const;
 
   // Every projection has applied every record up to here.
   std::uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }

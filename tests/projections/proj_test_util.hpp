@@ -14,6 +14,7 @@
 #include "engine/record.hpp"
 #include "projections/attempt.hpp"
 #include "projections/runner.hpp"
+#include "projections/state_compare.hpp"
 #include "support/temp_dir.hpp"
 
 namespace hooklog::test {
@@ -121,28 +122,18 @@ struct fixture {
   }
 };
 
-// Every key and value of every named database plus the checkpoints.
-using state_dump = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
-inline state_dump dump_state(projections::projection_runner& r, const std::vector<std::string>& dbs) {
-  state_dump out;
-  auto t = r.store().begin_read();
-  if (!t) throw std::runtime_error(t.err().what());
-  for (const auto& name : dbs) {
-    auto d = r.store().db(name);
-    if (!d) throw std::runtime_error("no db " + name);
-    auto c = lmdb::cursor::open(*t, *d);
-    if (!c) throw std::runtime_error(c.err().what());
-    auto& v = out[name];
-    for (auto kv = c->first(); kv && *kv; kv = c->next())
-      v.emplace_back(std::string((*kv)->first), std::string((*kv)->second));
-  }
-  return out;
+// Every key and value of every named database (projections/state_compare.hpp).
+using projections::state_dump;
+inline state_dump dump_state(projections::projection_runner& r,
+                             const std::vector<std::string>& dbs) {
+  auto d = projections::dump_databases(r, dbs);
+  if (!d) throw std::runtime_error(d.err().what());
+  return std::move(*d);
 }
 
-inline std::vector<std::string> all_state_dbs() {
-  return {"sub_endpoints", "sub_by_tenant", "sub_health", "tl_transitions",
-          "pending_due",   "pending_ix",    "pending_replay", "dead_letters", "pending_counts",
-          "stats_endpoint", "stats_type",   "checkpoints"};
+// Every state database of the runner, the checkpoints included.
+inline std::vector<std::string> all_state_dbs(const projections::projection_runner& r) {
+  return projections::state_db_names(r);
 }
 
 }  // namespace hooklog::test

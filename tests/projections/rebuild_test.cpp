@@ -193,7 +193,7 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(60)));
   CHECK(f.runner->lag() == 0);
   REQUIRE_FALSE(f.runner->last_error());
-  const auto dbs = all_state_dbs();
+  const auto dbs = all_state_dbs(*f.runner);
   const auto incremental = dump_state(*f.runner, dbs);
 
   // Sanity: the log exercised every projection.
@@ -234,7 +234,7 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
 TEST_CASE("a catch-up killed midway resumes from its checkpoint without double counting") {
   fixture f(/*batch=*/50);
   const auto last = build_log(f, /*follow=*/false, 150);
-  const auto dbs = all_state_dbs();
+  const auto dbs = all_state_dbs(*f.runner);
 
   // Reference: a fresh state env caught up in one go.
   projections::runner_options ref_opts = f.ropts;
@@ -265,6 +265,73 @@ TEST_CASE("a catch-up killed midway resumes from its checkpoint without double c
   REQUIRE(f.runner->catch_up());
   CHECK(f.runner->applied_seq() == last);
   CHECK(dump_state(*f.runner, dbs) == expected);
+}
+
+TEST_CASE("first_difference compares two states byte for byte and names the first difference") {
+  fixture f(/*batch=*/40);
+  const auto last = build_log(f, /*follow=*/false, 60);
+  REQUIRE(f.runner->catch_up());
+  projections::runner_options ref_opts = f.ropts;
+  ref_opts.state_dir = f.dir.path() + "/state-ref";
+  auto ref = projections::projection_runner::open(*f.log, ref_opts);
+  REQUIRE(ref);
+  REQUIRE((*ref)->catch_up());
+  REQUIRE((*ref)->applied_seq() == last);
+
+  projections::compare_totals n;
+  auto same = projections::first_difference(*f.runner, **ref, &n, "live", "rebuilt");
+  REQUIRE(same);
+  CHECK_FALSE(*same);
+  CHECK(n.databases == all_state_dbs(*f.runner).size());
+  CHECK(n.keys > 1000);
+
+  // A changed value, a missing key and an extra key are each named with their owner.
+  auto edit = [&](const std::string& db, auto change) {
+    auto t = (*ref)->store().begin_write();
+    REQUIRE(t);
+    auto d = (*ref)->store().db(db);
+    REQUIRE(d);
+    auto c = lmdb::cursor::open(*t, *d);
+    REQUIRE(c);
+    auto kv = c->first();
+    REQUIRE((kv && *kv));
+    const std::string key((*kv)->first), value((*kv)->second);
+    *c = lmdb::cursor();
+    change(*t, *d, key, value);
+    REQUIRE(t->commit());
+    return key;
+  };
+  auto key =
+      edit("stats_type", [](lmdb::txn& t, lmdb::dbi& d, const std::string& k, std::string v) {
+        v.back() ^= 1;
+        REQUIRE(d.put(t, k, v));
+      });
+  auto diff = projections::first_difference(*f.runner, **ref, nullptr, "live", "rebuilt");
+  REQUIRE(diff);
+  REQUIRE(*diff);
+  CHECK((*diff)->projection == "stats");
+  CHECK((*diff)->database == "stats_type");
+  CHECK((*diff)->key == key);
+  CHECK((*diff)->what == "values differ");
+
+  key = edit("pending_ix", [](lmdb::txn& t, lmdb::dbi& d, const std::string& k,
+                              const std::string&) { REQUIRE(d.del(t, k)); });
+  diff = projections::first_difference(*f.runner, **ref, nullptr, "live", "rebuilt");
+  REQUIRE((diff && *diff));
+  CHECK((*diff)->projection == "pending");
+  CHECK((*diff)->database == "pending_ix");
+  CHECK((*diff)->key == key);
+  CHECK((*diff)->what == "only in live");
+  CHECK(projections::printable_key(std::string("ep\0\x01", 4)) == "ep\\x00\\x01");
+
+  edit("sub_endpoints", [](lmdb::txn& t, lmdb::dbi& d, const std::string&, const std::string&) {
+    REQUIRE(d.put(t, std::string(1, '\0'), "x"));
+  });
+  diff = projections::first_difference(*f.runner, **ref, nullptr, "live", "rebuilt");
+  REQUIRE((diff && *diff));
+  CHECK((*diff)->projection == "subscriptions");
+  CHECK((*diff)->key == std::string(1, '\0'));
+  CHECK((*diff)->what == "only in rebuilt");
 }
 
 TEST_CASE("the runner follows commits, gives read-your-writes and reports lag") {

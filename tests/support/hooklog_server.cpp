@@ -63,6 +63,23 @@ api_reply hooklog_server::call(const std::string& method, const std::string& tar
   return out;
 }
 
+std::vector<nlohmann::json> hooklog_server::list_all(const std::string& target,
+                                                     const std::string& key) {
+  std::vector<nlohmann::json> out;
+  const std::string first =
+      target + (target.find('?') == std::string::npos ? "?" : "&") + "limit=1000";
+  std::string cursor;
+  for (;;) {
+    auto r = get(first + (cursor.empty() ? "" : "&cursor=" + cursor), key);
+    INFO(target << ": " << r.body);
+    REQUIRE(r.status == 200);
+    for (auto& item : r.json["items"]) out.push_back(std::move(item));
+    if (r.json["next"].is_null()) break;
+    cursor = r.json["next"];
+  }
+  return out;
+}
+
 std::string data_file(const std::string& relative) {
   return read_file(std::filesystem::path(HOOKLOG_DATA_DIR) / relative);
 }

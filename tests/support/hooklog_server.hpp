@@ -44,6 +44,10 @@ class hooklog_server {
                  const std::string& key = kAdminKey) {
     return call("POST", target, body.dump(), key);
   }
+  // Every item of a paged listing ({"items":[...],"next":cursor}), following "next" with
+  // ?limit=1000 (`target` may have a query already). Fails the test on a non-200 page.
+  std::vector<nlohmann::json> list_all(const std::string& target,
+                                       const std::string& key = kAdminKey);
 
  private:
   std::unique_ptr<temp_dir> own_dir_;

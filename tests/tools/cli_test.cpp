@@ -1,10 +1,12 @@
-// The hooklog command line: verify, rebuild, and the data-directory lock.
+// The hooklog command line: verify, rebuild (and rebuild --check), and the data-directory lock.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
+#include "projections/state_store.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog;
@@ -68,4 +70,52 @@ TEST_CASE("hooklog rebuild and the data-directory lock", "[cli]") {
   auto t = s.get("/v1/entities/order/F1/timeline");
   REQUIRE(t.status == 200);
   CHECK(t.json["transitions"].size() == 10);
+}
+
+TEST_CASE("hooklog rebuild --check: exit 0 when equal to a rebuild, 1 naming the difference",
+          "[cli]") {
+  temp_dir dir;
+  const std::string data = (dir.path() / "data").string();
+  {
+    hooklog_server s({}, data);
+    ingest_some(s, 30);
+    // The server holds the data directory's lock.
+    CHECK(run_hooklog({"rebuild", "--check", "--data", data}).exit_code == 1);
+  }
+  auto ok = run_hooklog({"rebuild", "--check", "--data", data});
+  INFO(ok.out);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("projections equal a rebuild at seq 30") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "data" / "state.check"));
+
+  // Change one value of the timelines' state, as a bug in the incremental path would.
+  {
+    auto st = projections::state_store::open({.dir = data + "/state"});
+    REQUIRE(st);
+    auto t = (*st)->begin_write();
+    REQUIRE(t);
+    auto d = (*st)->open_db(*t, "tl_transitions");
+    REQUIRE(d);
+    auto c = lmdb::cursor::open(*t, *d);
+    REQUIRE(c);
+    auto kv = c->first();
+    REQUIRE((kv && *kv));
+    const std::string key((*kv)->first);
+    std::string value((*kv)->second);
+    REQUIRE(!value.empty());
+    *c = lmdb::cursor();
+    value.back() ^= 1;
+    REQUIRE(d->put(*t, key, value));
+    REQUIRE(t->commit());
+  }
+  auto bad = run_hooklog({"rebuild", "--check", "--data", data});
+  INFO(bad.out);
+  CHECK(bad.exit_code == 1);
+  const std::string named =
+      "projection timelines differs from a rebuild at seq 30: database tl_transitions, key ";
+  CHECK(bad.out.find(named) != std::string::npos);
+  CHECK(bad.out.find(": values differ") != std::string::npos);
+  // A rebuild repairs it.
+  CHECK(run_hooklog({"rebuild", "--data", data, "timelines"}).exit_code == 0);
+  CHECK(run_hooklog({"rebuild", "--check", "--data", data}).exit_code == 0);
 }
