@@ -122,6 +122,11 @@ result<void> event_log::open_impl() {
   if (!opts_.read_only) {
     fs::create_directories(dir, ec);
     if (ec) return make_error(errc::io_failure, "cannot create " + dir.string() + ": " + ec.message());
+  } else if (!fs::exists(dir / "data.mdb")) {
+    return make_error(errc::io_failure, "no log in " + opts_.dir + " (missing " +
+                                            (dir / "data.mdb").string() + ")");
+  }
+  if (!opts_.read_only || opts_.exclusive) {
     const std::string lock_path = (dir / "hooklog.lock").string();
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd_ < 0)
@@ -133,9 +138,6 @@ result<void> event_log::open_impl() {
                                             lock_path + ")");
       return make_error(errc::io_failure, "flock(" + lock_path + ") failed: " + std::strerror(errno));
     }
-  } else if (!fs::exists(dir / "data.mdb")) {
-    return make_error(errc::io_failure, "no log in " + opts_.dir + " (missing " +
-                                            (dir / "data.mdb").string() + ")");
   }
 
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;

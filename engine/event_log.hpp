@@ -34,6 +34,10 @@ struct log_options {
   std::size_t initial_map_size = 64ull << 20;    // bytes; grows by itself when full
   std::size_t max_map_size = 1ull << 40;         // the map never grows beyond this
   bool read_only = false;
+  // Take the data directory's exclusive lock even when read-only. A writer always takes it;
+  // a read-only server sets this because it still owns the projection state beside the log.
+  // Read-only tools (verify, export, tail) leave it false and may run beside a server.
+  bool exclusive = false;
   bool sync = true;  // fsync on every commit; turn off only in throw-away tests
 };
 

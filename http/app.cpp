@@ -47,6 +47,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   lo.max_map_size = opts.max_map_size;
   lo.sync = opts.sync;
   lo.read_only = opts.read_only;
+  lo.exclusive = true;  // a read-only server still owns the projection state
   auto log = event_log::open(lo);
   if (!log) return log.err();
   p.log = std::move(*log);

@@ -1,9 +1,10 @@
 #include "http/client.hpp"
 
+#include "http/tls_peer.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -78,12 +79,9 @@ struct http_client::impl {
         ctx->set_verify_mode(opts.verify_peer ? ssl::verify_peer : ssl::verify_none);
       }
       tls.emplace(ioc, *ctx);
-      beast::error_code addr_ec;
-      net::ip::make_address(host, addr_ec);
-      if (addr_ec && !SSL_set_tlsext_host_name(tls->native_handle(), host.c_str()))
-        return fail("set SNI for", beast::error_code(static_cast<int>(::ERR_get_error()),
-                                                     net::error::get_ssl_category()));
-      tls->set_verify_callback(ssl::host_name_verification(host));
+      if (!expect_peer(tls->native_handle(), host))
+        return fail("set the expected peer name for", beast::error_code(static_cast<int>(::ERR_get_error()),
+                                                                        net::error::get_ssl_category()));
     } else {
       plain.emplace(ioc);
     }

@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "http/ssrf_guard.hpp"
+#include "http/tls_peer.hpp"
 
 namespace hooklog::http {
 
@@ -222,12 +222,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
     if (!tls) return send();
-    // SNI for names (RFC 6066 forbids IP literals), then verify the chain and the name / IP.
-    if (!classify(url.host)) {
-      if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()))
-        return fail(delivery_errc::tls, "TLS: cannot set SNI for " + url.host);
-    }
-    tls->set_verify_callback(ssl::host_name_verification(url.host));
+    // SNI for names, then OpenSSL verifies the chain and the name / IP during the handshake.
+    if (!expect_peer(tls->native_handle(), url.host))
+      return fail(delivery_errc::tls, "TLS: cannot set the expected peer name " + url.host);
     tls->async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
       self->on_handshake(ec);
     });

@@ -277,6 +277,21 @@ TEST_CASE("a second opener of the same data directory gets a clear error", "[log
   o.read_only = true;
   auto ro = event_log::open(o);
   CHECK(ro.ok());
+  // A read-only opener that owns state beside the log (serve --read-only) is refused...
+  o.exclusive = true;
+  auto ro_exclusive = event_log::open(o);
+  REQUIRE_FALSE(ro_exclusive.ok());
+  CHECK(ro_exclusive.code() == make_error_code(errc::locked));
+  CHECK(ro_exclusive.err().message.find("in use by another hooklog process") != std::string::npos);
+  // ...and, once it holds the lock, keeps a writer out.
+  log.reset();
+  auto holder = event_log::open(o);
+  REQUIRE(holder.ok());
+  o.read_only = false;
+  o.exclusive = false;
+  auto writer = event_log::open(o);
+  REQUIRE_FALSE(writer.ok());
+  CHECK(writer.code() == make_error_code(errc::locked));
 }
 
 TEST_CASE("bit rot is caught on read and named by verify", "[log][corruption]") {

@@ -15,19 +15,27 @@ using nlohmann::json;
 namespace {
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// A CA and a server certificate for localhost / 127.0.0.1, made with the openssl CLI.
-bool make_test_pki(const temp_dir& d) {
-  std::string p = d.path().string();
-  std::string cmd =
+// A server certificate <name>.pem / <name>.key signed by the test CA in d, for the given
+// subjectAltName, valid for `days` from now (negative: already expired).
+bool make_server_cert(const temp_dir& d, const std::string& name, const std::string& san, int days) {
+  const std::string p = d.path().string();
+  const std::string cmd =
       "cd '" + p + "' && "
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
-      "-days 2 -subj '/CN=hooklog test CA' >/dev/null 2>&1 && "
-      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key -out srv.csr "
-      "-subj '/CN=localhost' >/dev/null 2>&1 && "
-      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf && "
-      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
-      "-extfile ext.cnf >/dev/null 2>&1";
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + name + ".key -out " + name +
+      ".csr -subj '/CN=" + name + "' >/dev/null 2>&1 && "
+      "printf 'subjectAltName=" + san + "\\nbasicConstraints=CA:FALSE\\n' > " + name + ".cnf && "
+      "openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out " + name +
+      ".pem -days " + std::to_string(days) + " -extfile " + name + ".cnf >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
+}
+
+// A CA and a server certificate (srv) for localhost / 127.0.0.1, made with the openssl CLI.
+bool make_test_pki(const temp_dir& d) {
+  const std::string cmd =
+      "cd '" + d.path().string() + "' && "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
+      "-days 2 -subj '/CN=hooklog test CA' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0 && make_server_cert(d, "srv", "DNS:localhost,IP:127.0.0.1", 2);
 }
 }  // namespace
 
@@ -66,6 +74,51 @@ TEST_CASE("delivery: HTTPS to an unknown CA fails as a TLS failure", "[delivery]
   CHECK(a["error"].get<std::string>().rfind("tls:", 0) == 0);
   CHECK(a["error"].get<std::string>().find("certificate") != std::string::npos);
   CHECK(rcv.lines().empty());
+}
+
+TEST_CASE("delivery: HTTPS to a wrong host name or an expired certificate is a recorded TLS failure",
+          "[delivery][tls][fault]") {
+  temp_dir pki;
+  REQUIRE(make_test_pki(pki));
+  // Signed by the trusted CA, but for another host; and one for the right host, expired yesterday.
+  REQUIRE(make_server_cert(pki, "other", "DNS:other.example", 2));
+  REQUIRE(make_server_cert(pki, "expired", "DNS:localhost,IP:127.0.0.1", -1));
+  http::dispatcher_options o;
+  o.ca_file = (pki / "ca.pem").string();
+  delivery_fixture f(o);
+  auto tls_receiver = [&](const std::string& name) {
+    return std::make_unique<receiver_proc>(
+        f.dir, name, std::vector<std::string>{"--tls-cert", (pki / (name + ".pem")).string(), "--tls-key",
+                                              (pki / (name + ".key")).string()});
+  };
+  auto other = tls_receiver("other");
+  auto expired = tls_receiver("expired");
+  auto good = tls_receiver("srv");
+  const nlohmann::json once = {{"strategy", "fixed"}, {"base_ms", 10}, {"max_attempts", 1}};
+  auto url = [](const receiver_proc& r) { return "https://localhost:" + std::to_string(r.addr.port) + "/"; };
+  f.add_endpoint("other", {{"url", url(*other)}, {"secret", kSecret}, {"retry", once}});
+  f.add_endpoint("expired", {{"url", url(*expired)}, {"secret", kSecret}, {"retry", once}});
+  f.add_endpoint("good", {{"url", url(*good)}, {"secret", kSecret}, {"retry", once}});
+  f.add_event("T3", "{}");
+  REQUIRE(eventually([&] {
+    return f.attempts("other").size() == 1 && f.attempts("expired").size() == 1 && f.attempts("good").size() == 1;
+  }));
+  for (const char* name : {"other", "expired"}) {
+    auto a = f.attempts(name)[0];
+    INFO(name << ": " << a.dump());
+    CHECK(a["outcome"] == "failure");
+    CHECK(a["error"].get<std::string>().rfind("tls:", 0) == 0);
+  }
+  // The reason names what was wrong: the host name, or the expiry.
+  CHECK(f.attempts("other")[0]["error"].get<std::string>().find("hostname mismatch") != std::string::npos);
+  CHECK(f.attempts("expired")[0]["error"].get<std::string>().find("certificate has expired") != std::string::npos);
+  CHECK(other->lines().empty());
+  CHECK(expired->lines().empty());
+  // The healthy endpoint beside them is served.
+  CHECK(f.attempts("good")[0]["outcome"] == "success");
+  CHECK(good->lines().size() == 1);
+  WARN("TLS faults: wrong host name -> " << f.attempts("other")[0]["error"].get<std::string>()
+                                         << "; expired -> " << f.attempts("expired")[0]["error"].get<std::string>());
 }
 
 TEST_CASE("delivery: after a restart the dispatcher resumes from the pending projection", "[delivery]") {

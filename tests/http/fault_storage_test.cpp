@@ -137,5 +137,18 @@ TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-
   CHECK(s.post("/v1/endpoints", {{"url", "https://a.example/hook"}, {"tenant", "t1"}}).status == 503);
   CHECK(s.post("/v1/keys", {{"tenant", "t1"}}).status == 503);
   CHECK(s.get("/healthz", "").status == 200);
+  // The read-only server owns the projection state beside the log: a second server on the
+  // same directory, writer or read-only, is refused (exit 1; the message is checked in
+  // tests/engine); verify, which keeps no state, may still run.
+  for (const std::string extra : {"", "--read-only"}) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", data, "--admin-key", kAdminKey};
+    if (!extra.empty()) args.push_back(extra);
+    child_process p(HOOKLOG_BINARY, args);
+    auto st = p.wait_exit(std::chrono::seconds(20));
+    REQUIRE(st);
+    CHECK(WEXITSTATUS(*st) == 1);
+  }
+  CHECK(run_hooklog({"verify", "--data", data}).exit_code == 1);
+  CHECK(s.get("/v1/events/evt_0000000000000009").status == 200);
   WARN("damaged-record test: verify names record 10, serve exits 1, --read-only serves 9 of 10 events and answers writes 503");
 }
