@@ -1,4 +1,6 @@
 // POST /v1/sources/{source}/events and /v1/sources/{source}/events:batch
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "http/api_internal.hpp"
@@ -39,6 +41,64 @@ nlohmann::json accepted_json(const normalized_event& ev, const append_outcome& o
           {"tenant", ev.tenant},
           {"entity", entity_json(ev.entity_kind, ev.entity_id)},
           {"duplicate", o.duplicate}};
+}
+
+// The batch answer is written directly rather than through nlohmann objects (one DOM object per
+// line took ~13% of the server's CPU in a batch run). The bytes are those nlohmann's
+// dump(-1, ' ', false, replace) gives for the same document: keys in sorted order, no spaces,
+// non-ASCII kept.
+void append_json_string(std::string& out, std::string_view s) {
+  const bool plain = std::none_of(s.begin(), s.end(), [](char ch) {
+    const auto u = static_cast<unsigned char>(ch);
+    return u < 0x20 || u >= 0x80 || u == '"' || u == '\\';
+  });
+  if (!plain) {  // escapes and UTF-8 checks (invalid bytes become U+FFFD) are nlohmann's
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out.append(s);
+  out += '"';
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// accepted_json(ev, o) plus "line", as the batch answer's item.
+void append_accepted_item(std::string& out, const normalized_event& ev, const append_outcome& o,
+                          std::size_t line) {
+  out += o.duplicate ? "{\"duplicate\":true,\"entity\":" : "{\"duplicate\":false,\"entity\":";
+  if (ev.entity_kind.empty()) {
+    out += "null";
+  } else {
+    out += "{\"id\":";
+    append_json_string(out, ev.entity_id);
+    out += ",\"kind\":";
+    append_json_string(out, ev.entity_kind);
+    out += '}';
+  }
+  out += ",\"id\":";
+  append_json_string(out, event_id_for(o.seq));
+  out += ",\"line\":";
+  append_uint(out, line);
+  out += ",\"seq\":";
+  append_uint(out, o.seq);
+  out += ",\"tenant\":";
+  append_json_string(out, ev.tenant);
+  out += ",\"type\":";
+  append_json_string(out, ev.type);
+  out += '}';
+}
+
+void append_error_item(std::string& out, const nlohmann::json& err, std::size_t line) {
+  out += "{\"error\":";
+  out += err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += ",\"line\":";
+  append_uint(out, line);
+  out += '}';
 }
 
 bool check_content_type(call& c, bool ndjson) {
@@ -102,6 +162,11 @@ void ingest_batch(const call_ptr& c) {
   auto results = std::make_shared<std::vector<line_result>>();
   std::vector<record> records;
   const std::string& body = c->req.body;
+  const std::size_t lines =
+      static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
+  results->reserve(lines);
+  records.reserve(lines);
+  const std::string_view type_hint = c->req.query_param("type").value_or("");
   const std::string_view tenant = c->who.admin ? std::string_view{} : std::string_view(c->who.tenant);
   std::size_t pos = 0, line_no = 0;
   while (pos < body.size()) {
@@ -115,7 +180,7 @@ void ingest_batch(const call_ptr& c) {
     ingest_input in;
     in.source = source;
     in.body = line;
-    in.type_hint = c->req.query_param("type").value_or("");
+    in.type_hint = type_hint;
     in.tenant = tenant;
     auto ev = c->ctx.sources.normalize(in, c->ctx.options.limits);
     if (!ev) {
@@ -131,28 +196,39 @@ void ingest_batch(const call_ptr& c) {
     results->push_back({line_no, std::move(*ev), nullptr});
   }
   auto finish = [c, results](const log_writer::outcomes& out) {
-    nlohmann::json items = nlohmann::json::array();
+    std::string items;
+    items.reserve(results->size() * 160);
     std::size_t stored = 0, dup = 0, refused = 0, k = 0;
     for (auto& r : *results) {
+      if (!items.empty()) items += ',';
       if (!r.ev) {
         ++refused;
-        items.push_back({{"line", r.line}, {"error", r.error}});
+        append_error_item(items, r.error, r.line);
         continue;
       }
       const auto& o = out[k++];
       if (!o) {
         ++refused;
-        items.push_back({{"line", r.line}, {"error", {{"code", "log_unavailable"}, {"message", o.err().what()}}}});
+        append_error_item(items, {{"code", "log_unavailable"}, {"message", o.err().what()}},
+                          r.line);
         continue;
       }
       (o->duplicate ? dup : stored) += 1;
-      auto j = accepted_json(*r.ev, *o);
-      j["line"] = r.line;
-      items.push_back(std::move(j));
+      append_accepted_item(items, *r.ev, *o, r.line);
     }
     c->ctx.counters.count_ingested(stored, dup);
     c->ctx.counters.count_refused(refused);
-    c->reply_json(200, {{"stored", stored}, {"duplicates", dup}, {"refused", refused}, {"items", items}});
+    std::string answer = "{\"duplicates\":";
+    answer.reserve(items.size() + 80);
+    append_uint(answer, dup);
+    answer += ",\"items\":[";
+    answer += items;
+    answer += "],\"refused\":";
+    append_uint(answer, refused);
+    answer += ",\"stored\":";
+    append_uint(answer, stored);
+    answer += '}';
+    c->reply(http_response::json(200, std::move(answer)));
   };
   if (records.empty()) return finish({});
   c->ctx.writer.submit(std::move(records), [finish](log_writer::outcomes&& out) { finish(out); });

@@ -192,6 +192,41 @@ TEST_CASE("batch ingest: one group, a bad line rejects only itself", "[api]") {
   CHECK(r.json["items"][2]["seq"] == 2);
 }
 
+TEST_CASE("batch ingest: the answer's bytes are the compact sorted-key JSON document", "[api]") {
+  hooklog_server s;
+  const std::string first =
+      R"({"id":"e1","type":"order.updated","tenant":"t1","entity":{"kind":"order","id":"o\"1\\é"}})";
+  std::string nd = first + "\n";
+  nd += "{not json}\n";
+  nd += std::string(R"({"id":"e2","type":"ordér.créé\u0001","tenant":"t\"2"})") + "\n";
+  nd += first + "\n";  // the same id: a duplicate
+  auto r = s.call("POST", "/v1/sources/standard/events:batch", nd, kAdminKey,
+                  {{"Content-Type", "application/x-ndjson"}});
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  // The answer is written without nlohmann objects: it must be what dump() gives for the same
+  // document (sorted keys, no spaces, the same escapes).
+  CHECK(r.body == r.json.dump());
+  CHECK(r.json["stored"] == 2);
+  CHECK(r.json["duplicates"] == 1);
+  CHECK(r.json["refused"] == 1);
+  REQUIRE(r.json["items"].size() == 4);
+  CHECK(r.json["items"][0] == json{{"line", 1},
+                                   {"seq", 1},
+                                   {"id", "evt_0000000000000001"},
+                                   {"type", "order.updated"},
+                                   {"tenant", "t1"},
+                                   {"entity", {{"kind", "order"}, {"id", "o\"1\\é"}}},
+                                   {"duplicate", false}});
+  CHECK(r.json["items"][1]["line"] == 2);
+  CHECK(r.json["items"][1]["error"]["code"] == "bad_json");
+  CHECK(r.json["items"][2]["type"] == "ordér.créé\u0001");
+  CHECK(r.json["items"][2]["tenant"] == "t\"2");
+  CHECK(r.json["items"][2]["entity"].is_null());
+  CHECK(r.json["items"][3]["duplicate"] == true);
+  CHECK(r.json["items"][3]["seq"] == 1);
+}
+
 TEST_CASE("a jelp order's timeline over HTTP, across a restart", "[api]") {
   hooklog_server s;
   CHECK(s.call("POST", ingest_path("jelp", "order_new"), R"({"folio":"F1","orderStep":"PENDING","createdAt":"2024-02-10T00:00:00Z","workspaceData":{"slug":"jelp"}})").status == 202);
