@@ -132,14 +132,7 @@ struct receiver_proc {
   std::string url(const std::string& path = "/hook") const {
     return "http://127.0.0.1:" + std::to_string(addr.port) + path;
   }
-  std::vector<nlohmann::json> lines() const {
-    std::vector<nlohmann::json> v;
-    std::istringstream in(read_file(out));
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) v.push_back(nlohmann::json::parse(line));
-    return v;
-  }
+  std::vector<nlohmann::json> lines() const { return read_ndjson(out); }
 };
 
 // Waits until pred() or the timeout; returns pred().

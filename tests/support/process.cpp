@@ -189,6 +189,15 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
+std::vector<nlohmann::json> read_ndjson(const std::filesystem::path& p) {
+  const std::string text = read_file(p);
+  std::vector<nlohmann::json> out;
+  std::size_t pos = 0;
+  for (std::size_t end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1)
+    if (end > pos) out.push_back(nlohmann::json::parse(text.begin() + pos, text.begin() + end));
+  return out;
+}
+
 raw_connection::raw_connection(const std::string& host, unsigned short port) {
   sockaddr_storage ss{};
   socklen_t len = 0;

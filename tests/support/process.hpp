@@ -11,6 +11,8 @@
 // raw_connection: a blocking loopback TCP socket for sending malformed or partial requests.
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -85,6 +87,10 @@ class temp_dir {
 
 // Reads a whole file (empty if missing).
 std::string read_file(const std::filesystem::path& p);
+
+// The lines of an NDJSON file that another process may be appending to, each parsed. A last
+// line without its '\n' is still being written and is left out (it is read next time).
+std::vector<nlohmann::json> read_ndjson(const std::filesystem::path& p);
 
 class raw_connection {
  public:

@@ -31,13 +31,6 @@ http::header_list signed_headers(const std::string& secret, const std::string& i
           {"content-type", "application/json"}};
 }
 
-std::vector<nlohmann::json> read_lines(const std::filesystem::path& p) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(test::read_file(p));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 }  // namespace
 
@@ -79,7 +72,7 @@ TEST_CASE("receiver verifies signatures, logs requests and rotates statuses", "[
   CHECK(statuses == std::vector<unsigned>{200, 503, 200, 200, 503});
   CHECK(c.connections_opened() == 1);
 
-  auto lines = read_lines(out);
+  auto lines = test::read_ndjson(out);
   REQUIRE(lines.size() == 9);
   CHECK(lines[0]["webhook_id"] == "msg_1");
   CHECK(lines[0]["event_type"] == "order.created");
