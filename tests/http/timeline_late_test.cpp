@@ -12,7 +12,7 @@ using nlohmann::json;
 TEST_CASE("timeline over HTTP: a late jelp TRANSIT becomes the from of the COMPLETED after it",
           "[api][timeline]") {
   temp_dir dir;
-  const std::string data = dir.path() + "/data";
+  const std::string data = dir.path().string() + "/data";
   auto froms = [](hooklog_server& s) {
     auto t = s.get("/v1/entities/order/L1/timeline");
     INFO(t.body);
