@@ -33,7 +33,7 @@ result<env> env::open(const std::string& path, unsigned flags, std::size_t map_s
     return make_lmdb_error("mdb_env_set_maxdbs", rc);
   if (int rc = mdb_env_set_maxreaders(e.h_, max_readers); rc != 0)
     return make_lmdb_error("mdb_env_set_maxreaders", rc);
-  if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0644); rc != 0)
+  if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0600); rc != 0)
     return make_lmdb_error(("mdb_env_open(" + path + ")").c_str(), rc);
   return e;
 }
