@@ -122,6 +122,11 @@ std::optional<error> projection_runner::last_error() const {
   return last_error_;
 }
 
+void projection_runner::clear_error() {
+  std::lock_guard g(error_mutex_);
+  last_error_.reset();
+}
+
 void projection_runner::publish_applied() {
   std::uint64_t m = *std::min_element(cp_.begin(), cp_.end());
   {
@@ -218,7 +223,10 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   std::lock_guard g(apply_mutex_);
   const std::uint64_t low = *std::min_element(cp_.begin(), cp_.end());
   const std::uint64_t committed = std::min(log_.committed_seq(), up_to);
-  if (low >= committed) return std::uint64_t{0};
+  if (low >= committed) {
+    if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
+    return std::uint64_t{0};
+  }
   const std::uint64_t from = low + 1;
   const std::uint64_t to = std::min(committed, low + opts_.batch_records);
 
@@ -274,6 +282,7 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   if (auto c = t->commit(); !c) return fail(c.err());
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
+  clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
   publish_applied();
   return n;
 }
