@@ -10,9 +10,13 @@ error make_lmdb_error(const char* call, int rc) {
   // write into EIO (mdb_page_flush, mdb_env_write_meta). Reads go through the map and never
   // return EIO, so EIO here is always a failed write or fsync.
   const bool full = rc == ENOSPC || rc == EDQUOT || rc == EFBIG || rc == EIO;
-  const errc code = rc == MDB_MAP_FULL ? errc::map_full : full ? errc::storage_full : errc::lmdb_failure;
-  std::string m = std::string(call) + " failed: " + mdb_strerror(rc) + " (" + std::to_string(rc) + ")";
-  if (full) m += ": the file system refused the write (disk full?); nothing of the transaction is stored";
+  const errc code = rc == MDB_MAP_FULL ? errc::map_full
+                    : full             ? errc::storage_full
+                                       : errc::lmdb_failure;
+  std::string m =
+      std::string(call) + " failed: " + mdb_strerror(rc) + " (" + std::to_string(rc) + ")";
+  if (full)
+    m += ": the file system refused the write (disk full?); nothing of the transaction is stored";
   return make_error(code, std::move(m));
 }
 

@@ -35,7 +35,8 @@ result<void> make_private(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return {};
   if ((st.st_mode & 077) == 0 || st.st_uid != ::geteuid()) return {};
   if (::chmod(path.c_str(), st.st_mode & 0700) != 0)
-    return make_error(errc::io_failure, "chmod(" + path + ") to owner-only failed: " + std::strerror(errno));
+    return make_error(errc::io_failure,
+                      "chmod(" + path + ") to owner-only failed: " + std::strerror(errno));
   return {};
 }
 

@@ -82,14 +82,17 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   const bool out_of_order = *at && same_entity((*at)->first);
   const bool stated = !r.status_from.empty();
   value_.clear();
-  value_.push_back(static_cast<char>((out_of_order ? kOutOfOrder : 0) | (stated ? kFromStated : 0)));
+  value_.push_back(
+      static_cast<char>((out_of_order ? kOutOfOrder : 0) | (stated ? kFromStated : 0)));
   keys::put_le<std::int64_t>(value_, r.recorded_at);
   keys::put_str16(value_, r.status_from);
   keys::put_str16(value_, r.status_to);
   return cursor_.put(key_, value_, 0);
 }
 
-void timelines::end_batch() { cursor_ = lmdb::cursor{}; }
+void timelines::end_batch() {
+  cursor_ = lmdb::cursor{};
+}
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
                                                std::string_view kind, std::string_view id,

@@ -23,7 +23,7 @@ unsigned mode_of(const std::string& path) {
 }
 
 const std::vector<std::string> kDirs = {"log", "state"};
-const std::vector<std::string> kFiles = {"log/data.mdb", "log/lock.mdb", "log/hooklog.lock",
+const std::vector<std::string> kFiles = {"log/data.mdb",   "log/lock.mdb",   "log/hooklog.lock",
                                          "state/data.mdb", "state/lock.mdb", "secret.key"};
 
 }  // namespace
@@ -36,9 +36,10 @@ TEST_CASE("data directory: created 0700 with files 0600; a looser one is tighten
   const mode_t old_umask = ::umask(022);  // the usual umask: 0755 / 0644 without the fix
   {
     hooklog_server s({"--no-deliver"}, data);
-    REQUIRE(s.call("POST", "/v1/sources/standard/events",
-                   R"({"id":"e1","type":"order.updated","timestamp":"2024-02-10T00:00:00Z","data":{}})")
-                .status == 202);
+    REQUIRE(
+        s.call("POST", "/v1/sources/standard/events",
+               R"({"id":"e1","type":"order.updated","timestamp":"2024-02-10T00:00:00Z","data":{}})")
+            .status == 202);
   }
   ::umask(old_umask);
   CHECK(mode_of(parent) == 0700);  // every directory serve created
@@ -55,9 +56,11 @@ TEST_CASE("data directory: created 0700 with files 0600; a looser one is tighten
   // What an older build left: 0755 directories, 0644 files. The next start tightens what
   // hooklog owns inside; the data directory keeps the mode its operator gave it.
   std::filesystem::permissions(data, std::filesystem::perms(0755));
-  for (const auto& d : kDirs) std::filesystem::permissions(data + "/" + d, std::filesystem::perms(0755));
+  for (const auto& d : kDirs)
+    std::filesystem::permissions(data + "/" + d, std::filesystem::perms(0755));
   for (const auto& f : kFiles)
-    if (f != "secret.key") std::filesystem::permissions(data + "/" + f, std::filesystem::perms(0644));
+    if (f != "secret.key")
+      std::filesystem::permissions(data + "/" + f, std::filesystem::perms(0644));
   { hooklog_server s({"--no-deliver"}, data); }
   CHECK(mode_of(data) == 0755);
   for (const auto& d : kDirs) {

@@ -54,8 +54,10 @@ class tmpfs_mount {
   tmpfs_mount(std::string dir, const std::string& size) : dir_(std::move(dir)) {
     std::filesystem::create_directories(dir_);
     const std::string opts = "size=" + size + ",mode=0755";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0) mounted_ = true;
-    else error_ = std::strerror(errno);
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0)
+      mounted_ = true;
+    else
+      error_ = std::strerror(errno);
   }
   ~tmpfs_mount() {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
@@ -168,9 +170,11 @@ TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses noth
     CHECK(s.get("/v1/audit/verify").json["ok"] == true);
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  WARN("map-full test: " << acked.size() << " events of 16 KiB acknowledged in a " << (kSmallMap >> 20)
-                         << " MiB map, then 503 storage_full; all " << acked.size()
-                         << " readable and verified; writes resumed after a restart with 64 MiB (" << ms << " ms)");
+  WARN("map-full test: " << acked.size() << " events of 16 KiB acknowledged in a "
+                         << (kSmallMap >> 20) << " MiB map, then 503 storage_full; all "
+                         << acked.size()
+                         << " readable and verified; writes resumed after a restart with 64 MiB ("
+                         << ms << " ms)");
 }
 
 TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-only serves the rest",
@@ -233,15 +237,18 @@ TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-
   WARN("damaged-record test: verify names record 10, serve exits 1, --read-only serves 9 of 10 events and answers writes 503");
 }
 
-TEST_CASE("fault: a full file system answers 503 storage_full, loses nothing, and /readyz recovers once space is freed",
-          "[fault][storage]") {
+TEST_CASE(
+    "fault: a full file system answers 503 storage_full, loses nothing, and /readyz recovers once "
+    "space is freed",
+    "[fault][storage]") {
   temp_dir dir;
   const std::string data = (std::filesystem::path(dir.path()) / "data").string();
   // The log on one small tmpfs, the projection state on another, so each can be filled alone.
   tmpfs_mount log_fs(data, "8m");
   if (!log_fs.mounted()) {
-    WARN("SKIPPED: cannot mount a tmpfs (" << log_fs.error() << "; needs root or CAP_SYS_ADMIN); "
-         "the --max-map-size test covers the 503 answer");
+    WARN("SKIPPED: cannot mount a tmpfs (" << log_fs.error()
+                                           << "; needs root or CAP_SYS_ADMIN); "
+                                              "the --max-map-size test covers the 503 answer");
     return;
   }
   tmpfs_mount state_fs(data + "/state", "2m");
@@ -294,7 +301,8 @@ TEST_CASE("fault: a full file system answers 503 storage_full, loses nothing, an
     int batches = 0;
     api_reply ready;
     for (; batches < 40; ++batches) {
-      auto b = s.call("POST", "/v1/sources/jelp/events:batch?type=order_new", jelp_batch(batches * 200, 200));
+      auto b = s.call("POST", "/v1/sources/jelp/events:batch?type=order_new",
+                      jelp_batch(batches * 200, 200));
       REQUIRE(b.status == 200);
       REQUIRE(b.json["stored"] == 200);
       for (const auto& item : b.json["items"]) acked.insert(item["id"].get<std::string>());
@@ -304,12 +312,14 @@ TEST_CASE("fault: a full file system answers 503 storage_full, loses nothing, an
     INFO(ready.body);
     REQUIRE(ready.json.contains("projection_error"));
     CHECK(ready.status == 503);
-    CHECK(ready.json["projection_error"].get<std::string>().find("refused the write") != std::string::npos);
+    CHECK(ready.json["projection_error"].get<std::string>().find("refused the write") !=
+          std::string::npos);
   }
   {
     // 3. A restart on the full state disk: the runner's catch-up fails again ...
     hooklog_server s({"--no-deliver"}, data);
-    auto failing = readyz_until(s, [](const api_reply& r) { return r.json.contains("projection_error"); });
+    auto failing =
+        readyz_until(s, [](const api_reply& r) { return r.json.contains("projection_error"); });
     CHECK(failing.status == 503);
     // ... and once space is freed, it retries, catches up and clears its error.
     std::filesystem::remove(state_ballast);
@@ -327,7 +337,9 @@ TEST_CASE("fault: a full file system answers 503 storage_full, loses nothing, an
     CHECK(s.get("/v1/audit/verify").json["ok"] == true);
   }
   CHECK(run_hooklog({"rebuild", "--check", "--data", data}).exit_code == 0);
-  WARN("disk-full test: 8 MiB tmpfs log, 2 MiB tmpfs state; " << acked.size() << " events acknowledged, all listed; "
-       << disk_refusals << " ingests refused 503 storage_full; writes resumed without a restart once space was freed; "
+  WARN("disk-full test: 8 MiB tmpfs log, 2 MiB tmpfs state; "
+       << acked.size() << " events acknowledged, all listed; " << disk_refusals
+       << " ingests refused 503 storage_full; writes resumed without a restart once space was "
+          "freed; "
        << "/readyz recovered after " << readyz_polls << " polls once the state's space was freed");
 }

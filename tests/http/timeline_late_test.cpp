@@ -29,16 +29,22 @@ TEST_CASE("timeline over HTTP: a late jelp TRANSIT becomes the from of the COMPL
   const json want = {nullptr, "PENDING", "TRANSIT"};
   {
     hooklog_server s({"--no-deliver"}, data);
-    REQUIRE(s.call("POST", "/v1/sources/jelp/events?type=order_new",
-                   R"({"folio":"L1","orderStep":"PENDING","createdAt":"2024-02-10T00:00:00Z","workspaceData":{"slug":"jelp"}})")
-                .status == 202);
-    REQUIRE(s.call("POST", "/v1/sources/jelp/events",
-                   R"({"folio":"L1","status":"COMPLETED","queueName":"complete_order","timestamp":"2024-02-10T00:30:00Z","workspace":"jelp"})")
-                .status == 202);
+    REQUIRE(
+        s.call(
+             "POST", "/v1/sources/jelp/events?type=order_new",
+             R"({"folio":"L1","orderStep":"PENDING","createdAt":"2024-02-10T00:00:00Z","workspaceData":{"slug":"jelp"}})")
+            .status == 202);
+    REQUIRE(
+        s.call(
+             "POST", "/v1/sources/jelp/events",
+             R"({"folio":"L1","status":"COMPLETED","queueName":"complete_order","timestamp":"2024-02-10T00:30:00Z","workspace":"jelp"})")
+            .status == 202);
     REQUIRE(s.get("/v1/entities/order/L1/timeline").status == 200);  // COMPLETED applied first
-    REQUIRE(s.call("POST", "/v1/sources/jelp/events?type=order_update:status_change",
-                   R"({"folio":"L1","status":"TRANSIT","timestamp":"2024-02-10T00:10:00Z","workspace":"jelp"})")
-                .status == 202);
+    REQUIRE(
+        s.call(
+             "POST", "/v1/sources/jelp/events?type=order_update:status_change",
+             R"({"folio":"L1","status":"TRANSIT","timestamp":"2024-02-10T00:10:00Z","workspace":"jelp"})")
+            .status == 202);
     CHECK(froms(s) == want);
     auto t = s.get("/v1/entities/order/L1/timeline");
     CHECK(t.json["transitions"][1]["out_of_order"] == true);

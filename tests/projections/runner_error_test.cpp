@@ -7,7 +7,8 @@
 using namespace hooklog;
 using namespace hooklog::test;
 
-TEST_CASE("runner: a failed batch is retried by the thread and its error cleared once a batch commits") {
+TEST_CASE(
+    "runner: a failed batch is retried by the thread and its error cleared once a batch commits") {
   fixture f;
   f.ropts.retry_pause = std::chrono::milliseconds(10);
   f.ropts.idle_wait = std::chrono::milliseconds(10);
@@ -36,7 +37,8 @@ TEST_CASE("runner: a failed batch is retried by the thread and its error cleared
   f.runner->stop();
 }
 
-TEST_CASE("runner: an error is cleared by a synchronous catch-up that finds nothing left to apply") {
+TEST_CASE(
+    "runner: an error is cleared by a synchronous catch-up that finds nothing left to apply") {
   fixture f;
   f.append(event("t", "x"));
   f.runner->fail_next_batch_after(0);
