@@ -23,6 +23,9 @@ enum class errc {
   invalid_record,        // a record cannot be encoded (a field too long, a bad kind)
   writer_stopped,        // the writer was stopped before the group was committed
   read_only,             // a write on a log opened read-only
+  storage_full,          // the file system refused a write: ENOSPC, EDQUOT, EFBIG, or EIO from a
+                         // write or fsync (LMDB reports a short write on a full disk as EIO);
+                         // the transaction was aborted, nothing of it is stored
 };
 
 const std::error_category& engine_category() noexcept;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/bytes.hpp"
+#include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
 #include "engine/time_util.hpp"
@@ -118,19 +119,20 @@ result<std::unique_ptr<event_log>> event_log::open(const log_options& opts) {
 result<void> event_log::open_impl() {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(opts_.dir) / "log";
-  std::error_code ec;
   if (!opts_.read_only) {
-    fs::create_directories(dir, ec);
-    if (ec) return make_error(errc::io_failure, "cannot create " + dir.string() + ": " + ec.message());
+    // Private: directories 0700, files 0600 (engine/private_fs.hpp).
+    if (auto r = create_private_dirs(dir.string()); !r) return r;
+    if (auto r = make_private(dir.string()); !r) return r;
   } else if (!fs::exists(dir / "data.mdb")) {
     return make_error(errc::io_failure, "no log in " + opts_.dir + " (missing " +
                                             (dir / "data.mdb").string() + ")");
   }
   if (!opts_.read_only || opts_.exclusive) {
     const std::string lock_path = (dir / "hooklog.lock").string();
-    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kPrivateFileMode);
     if (lock_fd_ < 0)
       return make_error(errc::io_failure, "open(" + lock_path + ") failed: " + std::strerror(errno));
+    if (auto r = make_private(lock_path); !r) return r;
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK)
         return make_error(errc::locked, "data directory " + opts_.dir +
@@ -148,7 +150,11 @@ result<void> event_log::open_impl() {
   auto e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16, 512);
   if (!e) return e.err();
   env_ = std::move(*e);
-  if (!opts_.read_only) env_.reader_check();
+  if (!opts_.read_only) {
+    env_.reader_check();
+    for (const char* f : {"data.mdb", "lock.mdb"})
+      if (auto r = make_private((dir / f).string()); !r) return r;
+  }
 
   auto t = lmdb::txn::begin(env_, opts_.read_only);
   if (!t) return t.err();

@@ -1,13 +1,23 @@
 #include "engine/lmdb.hpp"
 
+#include <cerrno>
 #include <string>
 
 namespace hooklog::lmdb {
 
 error make_lmdb_error(const char* call, int rc) {
-  const errc code = rc == MDB_MAP_FULL ? errc::map_full : errc::lmdb_failure;
-  return make_error(code, std::string(call) + " failed: " + mdb_strerror(rc) + " (" +
-                              std::to_string(rc) + ")");
+  // A full file system: LMDB passes on ENOSPC/EDQUOT/EFBIG from pwrite, and turns a short
+  // write into EIO (mdb_page_flush, mdb_env_write_meta). Reads go through the map and never
+  // return EIO, so EIO here is always a failed write or fsync.
+  const bool full = rc == ENOSPC || rc == EDQUOT || rc == EFBIG || rc == EIO;
+  const errc code = rc == MDB_MAP_FULL ? errc::map_full
+                    : full             ? errc::storage_full
+                                       : errc::lmdb_failure;
+  std::string m =
+      std::string(call) + " failed: " + mdb_strerror(rc) + " (" + std::to_string(rc) + ")";
+  if (full)
+    m += ": the file system refused the write (disk full?); nothing of the transaction is stored";
+  return make_error(code, std::move(m));
 }
 
 // ---- env ----
@@ -33,7 +43,7 @@ result<env> env::open(const std::string& path, unsigned flags, std::size_t map_s
     return make_lmdb_error("mdb_env_set_maxdbs", rc);
   if (int rc = mdb_env_set_maxreaders(e.h_, max_readers); rc != 0)
     return make_lmdb_error("mdb_env_set_maxreaders", rc);
-  if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0644); rc != 0)
+  if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0600); rc != 0)
     return make_lmdb_error(("mdb_env_open(" + path + ")").c_str(), rc);
   return e;
 }

@@ -35,7 +35,7 @@ class env {
   env(const env&) = delete;
   env& operator=(const env&) = delete;
 
-  // Creates and opens an environment at directory `path`.
+  // Creates and opens an environment at directory `path`; new files are 0600.
   static result<env> open(const std::string& path, unsigned flags, std::size_t map_size,
                           unsigned max_dbs, unsigned max_readers = 126);
   result<void> set_map_size(std::size_t bytes);

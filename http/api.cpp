@@ -84,9 +84,20 @@ bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out
   return false;
 }
 
+bool storage_full(const error& e) {
+  return e.code == make_error_code(errc::map_full) || e.code == make_error_code(errc::storage_full);
+}
+
 void fail_write(call& c, const error& e) {
-  if (e.code == make_error_code(errc::map_full) || e.code == make_error_code(errc::writer_stopped) ||
-      e.code == make_error_code(errc::read_only))
+  if (storage_full(e)) {
+    // Nothing of the failed group is stored: the client may send it again later.
+    auto r = json_error(503, "storage_full",
+                        "the log cannot take writes now, its storage is full; nothing was stored, "
+                        "retry later: " + e.what());
+    r.headers.emplace_back("Retry-After", std::to_string(kStorageFullRetryAfterSeconds));
+    return c.reply(std::move(r));
+  }
+  if (e.code == make_error_code(errc::writer_stopped) || e.code == make_error_code(errc::read_only))
     c.fail(503, "log_unavailable", "the log cannot take writes now: " + e.what());
   else
     c.fail(500, "log_failure", e.what());

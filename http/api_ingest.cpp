@@ -192,6 +192,9 @@ void ingest_batch(const call_ptr& c) {
     results->push_back({line_no, std::move(*ev), nullptr});
   }
   auto finish = [c, results](const log_writer::outcomes& out) {
+    // A full storage fails the whole group, so none of the batch is stored: one 503.
+    for (const auto& o : out)
+      if (!o && storage_full(o.err())) return fail_write(*c, o.err());
     std::string items;
     items.reserve(results->size() * 160);
     std::size_t stored = 0, dup = 0, refused = 0, k = 0;

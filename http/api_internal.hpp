@@ -43,8 +43,12 @@ std::optional<nlohmann::json> json_body(call& c);
 std::optional<std::size_t> page_limit(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
 bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
-// Maps a log/writer error to its HTTP answer (503 when the log cannot take writes).
+// Maps a log/writer error to its HTTP answer: 503 storage_full with Retry-After when the
+// storage is full (errc::storage_full, or map_full at --max-map-size); 503 log_unavailable
+// when the log cannot take writes (stopped, read-only); 500 log_failure otherwise.
 void fail_write(call& c, const error& e);
+bool storage_full(const error& e);
+inline constexpr int kStorageFullRetryAfterSeconds = 30;
 
 nlohmann::json event_json(const record_view& v, bool include_body);
 nlohmann::json entity_json(std::string_view kind, std::string_view id);

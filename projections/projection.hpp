@@ -8,6 +8,7 @@
 // Lifetimes and threads: the runner owns the projections and calls every
 // mutating member on its own thread. Read members (documented per projection)
 // take a caller's read transaction and may run on any thread.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class projection {
   virtual std::vector<std::string> depends_on() const { return {}; }
   // The state databases this projection owns (dropped on rebuild).
   virtual std::vector<std::string> databases() const = 0;
+  // The layout of those databases. A projection whose stored layout differs is
+  // rebuilt at open (the runner keeps "<name>.layout" beside the checkpoints
+  // when the layout is above 1; absent means 1).
+  virtual std::uint32_t layout() const { return 1; }
 
   // Opens the databases (write txn at startup).
   virtual result<void> open(state_store& s, lmdb::txn& t) = 0;

@@ -7,6 +7,15 @@
 
 namespace hooklog::projections {
 
+namespace {
+std::string layout_key(const projection& p) { return std::string(p.name()) + ".layout"; }
+std::string layout_value(const projection& p) {
+  std::string v;
+  keys::put_u64_be(v, p.layout());
+  return v;
+}
+}  // namespace
+
 projection_runner::projection_runner(const event_log& log, runner_options opts)
     : log_(log), opts_(std::move(opts)) {}
 
@@ -34,18 +43,24 @@ result<void> projection_runner::open_impl() {
   auto c = store_->open_db(*t, "checkpoints");
   if (!c) return c.err();
   checkpoints_ = *c;
+  // State written with another layout of a projection's databases is rebuilt.
+  std::vector<std::size_t> stale;
   for (std::size_t i = 0; i < all_.size(); ++i) {
     if (auto o = all_[i]->open(*store_, *t); !o) return o;
     auto v = checkpoints_.get(*t, all_[i]->name());
     if (!v) return v.err();
     if (*v && (*v)->size() == 8) cp_[i] = keys::get_u64_be(**v);
+    if (all_[i]->layout() > 1) {
+      auto l = checkpoints_.get(*t, layout_key(*all_[i]));
+      if (!l) return l.err();
+      if (!*l || **l != layout_value(*all_[i])) stale.push_back(i);
+    }
   }
   if (auto cm = t->commit(); !cm) return cm;
 
   // A projection must never be behind what it depends on (it would read its
   // dependency's future); state written by an older layout could be. Reset the
   // dependency then: it catches up alongside.
-  std::vector<std::size_t> stale;
   for (std::size_t i = 0; i < all_.size(); ++i)
     for (const auto& d : all_[i]->depends_on())
       for (std::size_t j = 0; j < all_.size(); ++j)
@@ -53,6 +68,8 @@ result<void> projection_runner::open_impl() {
   // A state env ahead of the log (the log was replaced): rebuild everything.
   for (std::size_t i = 0; i < all_.size(); ++i)
     if (cp_[i] > log_.committed_seq()) stale.push_back(i);
+  std::sort(stale.begin(), stale.end());
+  stale.erase(std::unique(stale.begin(), stale.end()), stale.end());
   if (!stale.empty()) {
     std::lock_guard g(apply_mutex_);
     if (auto r = reset(stale); !r) return r;
@@ -105,6 +122,11 @@ std::optional<error> projection_runner::last_error() const {
   return last_error_;
 }
 
+void projection_runner::clear_error() {
+  std::lock_guard g(error_mutex_);
+  last_error_.reset();
+}
+
 void projection_runner::publish_applied() {
   std::uint64_t m = *std::min_element(cp_.begin(), cp_.end());
   {
@@ -136,6 +158,8 @@ result<void> projection_runner::reset(const std::vector<std::size_t>& which) {
       if (auto r = d->drop(*t); !r) return r;
     }
     if (auto r = checkpoints_.put(*t, all_[i]->name(), zero); !r) return r;
+    if (all_[i]->layout() > 1)
+      if (auto r = checkpoints_.put(*t, layout_key(*all_[i]), layout_value(*all_[i])); !r) return r;
   }
   if (auto r = t->commit(); !r) return r;
   for (std::size_t i : which) cp_[i] = 0;
@@ -199,7 +223,10 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   std::lock_guard g(apply_mutex_);
   const std::uint64_t low = *std::min_element(cp_.begin(), cp_.end());
   const std::uint64_t committed = std::min(log_.committed_seq(), up_to);
-  if (low >= committed) return std::uint64_t{0};
+  if (low >= committed) {
+    if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
+    return std::uint64_t{0};
+  }
   const std::uint64_t from = low + 1;
   const std::uint64_t to = std::min(committed, low + opts_.batch_records);
 
@@ -255,6 +282,7 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   if (auto c = t->commit(); !c) return fail(c.err());
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
+  clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
   publish_applied();
   return n;
 }

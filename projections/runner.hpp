@@ -22,9 +22,11 @@
 // from sequence 1. "all" rebuilds everything. A rebuild that is killed midway
 // resumes from its checkpoint like any catch-up.
 //
-// A failed batch (an LMDB error) is rolled back, the projections' in-memory
-// state is reloaded from the committed state, and the batch is retried after a
-// pause; last_error() reports it.
+// A failed batch (an LMDB error, e.g. a full disk) is rolled back, the
+// projections' in-memory state is reloaded from the committed state, and the
+// batch is retried after a pause (retry_pause); last_error() reports it until a
+// batch commits again or the runner finds itself caught up with the log, which
+// clears it (so /readyz recovers once space is freed).
 //
 // Thread safety: every public member may be called from any thread.
 // catch_up() and rebuild() serialise with the runner thread (batch by batch).
@@ -90,6 +92,7 @@ class projection_runner {
   std::uint64_t lag() const;  // log committed seq - applied seq
   // true when applied_seq() >= seq before the timeout (read-your-writes).
   bool wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
+  // The error of the last failed batch; nullopt once a batch committed after it.
   std::optional<error> last_error() const;
 
   state_store& store() { return *store_; }
@@ -109,6 +112,7 @@ class projection_runner {
   // One batch; returns records read (0 = nothing to do).
   result<std::uint64_t> apply_batch(std::uint64_t up_to);
   void publish_applied();
+  void clear_error();
   void run();
   void maybe_sync(bool force);
 

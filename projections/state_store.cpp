@@ -1,19 +1,22 @@
 #include "projections/state_store.hpp"
 
-#include <filesystem>
-
+#include "engine/private_fs.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
 
 result<std::unique_ptr<state_store>> state_store::open(const state_options& opts) {
-  std::error_code ec;
-  std::filesystem::create_directories(opts.dir, ec);
-  if (ec) return make_error(proj_errc::state_failure, "create " + opts.dir + ": " + ec.message());
+  // Private like the log: directories 0700, files 0600 (engine/private_fs.hpp).
+  if (auto r = create_private_dirs(opts.dir); !r)
+    return make_error(proj_errc::state_failure, r.err().message);
+  if (auto r = make_private(opts.dir); !r) return make_error(proj_errc::state_failure, r.err().message);
   std::unique_ptr<state_store> s(new state_store(opts));
   auto e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, opts.map_size, opts.max_dbs);
   if (!e) return e.err();
   s->env_ = std::move(*e);
+  for (const char* f : {"/data.mdb", "/lock.mdb"})
+    if (auto r = make_private(opts.dir + f); !r)
+      return make_error(proj_errc::state_failure, r.err().message);
   return s;
 }
 

@@ -8,6 +8,9 @@
 namespace hooklog::projections {
 
 namespace {
+constexpr std::uint8_t kOutOfOrder = 1;
+constexpr std::uint8_t kFromStated = 2;
+
 void entity_prefix(std::string& k, std::string_view tenant, std::string_view kind, std::string_view id) {
   k.clear();
   keys::put_part(k, tenant);
@@ -21,7 +24,8 @@ std::optional<transition> decode_transition(std::string_view key, std::size_t pr
   transition tr;
   tr.occurred_at = keys::get_i64_be(key.substr(prefix_size));
   tr.seq = keys::get_u64_be(key.substr(prefix_size + 8));
-  tr.out_of_order = (static_cast<std::uint8_t>(v[0]) & 1) != 0;
+  tr.out_of_order = (static_cast<std::uint8_t>(v[0]) & kOutOfOrder) != 0;
+  tr.from_stated = (static_cast<std::uint8_t>(v[0]) & kFromStated) != 0;
   tr.recorded_at = keys::get_le<std::int64_t>(v, 1);
   std::size_t at = 9;
   auto from = keys::get_str16(v, at);
@@ -65,8 +69,9 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
     return k.size() == prefix_size + 16 && k.compare(0, prefix_size, std::string_view(key_).substr(0, prefix_size)) == 0;
   };
   // The record's seq is the highest so far, so the key lands after every
-  // transition of the entity with occurred_at <= this one: the one before it is
-  // its predecessor, and any after it occurred later (this one is out of order).
+  // transition of the entity with occurred_at <= this one; any key of the
+  // entity after it occurred later (this one is out of order). Its `from`, when
+  // not stated, is derived at read time from the transition before it.
   if (cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, transitions_);
     if (!c) return c.err();
@@ -75,27 +80,19 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   auto at = cursor_.seek(key_);
   if (!at) return at.err();
   const bool out_of_order = *at && same_entity((*at)->first);
-  auto before = *at ? cursor_.prev() : cursor_.last();
-  if (!before) return before.err();
-  std::string_view from = r.status_from;
-  if (from.empty() && *before && same_entity((*before)->first)) {
-    const auto v = (*before)->second;
-    std::size_t pos = 9;
-    if (v.size() >= 9) {
-      (void)keys::get_str16(v, pos);  // from
-      if (auto to = keys::get_str16(v, pos)) from_.assign(*to);
-      from = from_;
-    }
-  }
+  const bool stated = !r.status_from.empty();
   value_.clear();
-  value_.push_back(out_of_order ? 1 : 0);
+  value_.push_back(
+      static_cast<char>((out_of_order ? kOutOfOrder : 0) | (stated ? kFromStated : 0)));
   keys::put_le<std::int64_t>(value_, r.recorded_at);
-  keys::put_str16(value_, from);
+  keys::put_str16(value_, r.status_from);
   keys::put_str16(value_, r.status_to);
   return cursor_.put(key_, value_, 0);
 }
 
-void timelines::end_batch() { cursor_ = lmdb::cursor{}; }
+void timelines::end_batch() {
+  cursor_ = lmdb::cursor{};
+}
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
                                                std::string_view kind, std::string_view id,
@@ -120,12 +117,16 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second);
     if (tr) tl.current_status = tr->to;
   }
-  if (!c) return c.err();
+  // From the earliest, so each derived `from` is the `to` of the step before it.
+  std::string previous_to;
   for (auto kv = c->seek(prefix); tl.transitions.size() < limit; kv = c->next()) {
     if (!kv) return kv.err();
     if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second))
+    if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second)) {
+      if (!tr->from_stated) tr->from = previous_to;
+      previous_to = tr->to;
       tl.transitions.push_back(std::move(*tr));
+    }
   }
   return std::optional<timeline>(std::move(tl));
 }

@@ -4,18 +4,26 @@
 // An event_received record with an entity (kind, id) and a status_to adds one
 // transition {from, to, occurred_at, recorded_at, seq, out_of_order}.
 // Transitions are ordered by (occurred_at, seq). "from" is the record's
-// status_from, or when empty the entity's status just before this transition
-// in that order. An arrival that occurred earlier than the entity's latest
-// known transition is placed by its occurred time and flagged out_of_order;
-// it is never dropped, and it does not change the entity's current status.
+// status_from when the payload states it (kept as stated), else it is derived:
+// the "to" of the transition just before this one in that order ("" for the
+// first). A derived "from" is not stored: get() computes it while walking the
+// ordered transitions, so a late arrival placed between two transitions changes
+// the derived "from" of the one after it, and the stored bytes of a transition
+// never depend on what arrived before it (rebuild == incremental, byte for byte,
+// with one write per event). An arrival that occurred earlier than the
+// entity's latest known transition is placed by its occurred time and flagged
+// out_of_order; it is never dropped, and it does not change the entity's
+// current status.
 //
 // Entities are keyed by (tenant, kind, id): two tenants' "order 42" are
 // different entities, and a tenant key can only ever read its own.
 //
 // Databases:
 //   "tl_transitions"  tenant \0 kind \0 id \0 | occurred_at (i64 BE, sign flipped) | seq (u64 BE)
-//                     -> flags u8 (1 = out of order) | recorded_at i64 LE | from (u16 len) | to (u16 len)
+//                     -> flags u8 (bit 0 = out of order, bit 1 = from stated by the payload)
+//                        | recorded_at i64 LE | from (u16 len; empty unless stated) | to (u16 len)
 // The current status is the "to" of the entity's last key; no other database.
+// Layout 2 (bit 1, derived from not stored); the runner rebuilds a state of layout 1.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,7 +36,8 @@
 namespace hooklog::projections {
 
 struct transition {
-  std::string from, to;
+  std::string from, to;  // from: as stated, or derived (see above); "" when none
+  bool from_stated = false;  // the payload stated `from`
   std::int64_t occurred_at = 0, recorded_at = 0;
   std::uint64_t seq = 0;
   bool out_of_order = false;
@@ -47,6 +56,7 @@ class timelines final : public projection {
  public:
   static constexpr const char* kName = "timelines";
   const char* name() const override { return kName; }
+  std::uint32_t layout() const override { return 2; }
   std::vector<std::string> databases() const override { return {"tl_transitions"}; }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
@@ -65,7 +75,7 @@ class timelines final : public projection {
   void end_batch();
   lmdb::dbi transitions_;
   lmdb::cursor cursor_;  // write cursor of the current batch (closed by flush/discard)
-  std::string key_, value_, from_;
+  std::string key_, value_;
 };
 
 }  // namespace hooklog::projections

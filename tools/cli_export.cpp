@@ -2,6 +2,9 @@
 //                [--type T] [--tenant T] [--source S] [--entity KIND:ID]
 // Writes the matching events as NDJSON export lines (engine/backfill.hpp): raw body,
 // normalized fields, hashes. Opens the log read-only (safe while the server runs).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -56,6 +59,10 @@ int cmd_export(int argc, char** argv) {
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (a->has("out") && a->get("out") != "-") {
+    // A new export file is private (0600) like the data directory it comes from;
+    // an existing one keeps its mode.
+    if (int fd = ::open(a->get("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0)
+      ::close(fd);
     file.open(a->get("out"), std::ios::binary | std::ios::trunc);
     if (!file) {
       std::fprintf(stderr, "hooklog export: cannot write %s\n", a->get("out").c_str());

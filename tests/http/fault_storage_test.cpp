@@ -1,12 +1,20 @@
 // Storage faults against the real `hooklog serve` binary: the log reaching its configured
-// maximum size, and a record damaged on disk (verify names it, serve refuses, --read-only serves
-// the good part and answers writes 503).
+// maximum size, a full file system (a small tmpfs, when this user may mount one), and a record
+// damaged on disk (verify names it, serve refuses, --read-only serves the good part and answers
+// writes 503).
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
@@ -34,7 +42,72 @@ std::set<std::string> listed_ids(hooklog_server& s) {
   return ids;
 }
 
-// Flips one byte of record `seq`'s stored bytes (the server must be stopped).
+std::string header_value(const api_reply& r, std::string_view name) {
+  auto v = http::find_header(r.headers, name);
+  return v ? std::string(*v) : std::string();
+}
+
+// A tmpfs of `size` mounted at `dir` for the scope; unmounted (lazily, so a busy mount never
+// stays behind) when it goes away, whatever happened in between.
+class tmpfs_mount {
+ public:
+  tmpfs_mount(std::string dir, const std::string& size) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    const std::string opts = "size=" + size + ",mode=0755";
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0)
+      mounted_ = true;
+    else
+      error_ = std::strerror(errno);
+  }
+  ~tmpfs_mount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  tmpfs_mount(const tmpfs_mount&) = delete;
+  tmpfs_mount& operator=(const tmpfs_mount&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Fills the file system holding `path` with one file until the write fails (ENOSPC).
+void fill_up(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const std::string chunk(64 * 1024, 'x');
+  for (std::size_t n = chunk.size(); n >= 512; n /= 2)
+    while (::write(fd, chunk.data(), n) == static_cast<ssize_t>(n)) {
+    }
+  ::close(fd);
+}
+
+// Polls /readyz (bounded) until `want` holds; returns the last answer.
+template <class Pred>
+api_reply readyz_until(hooklog_server& s, Pred want) {
+  api_reply r;
+  for (int i = 0; i < 300; ++i) {
+    r = s.get("/readyz", "");
+    if (want(r)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return r;
+}
+
+// NDJSON batch of `n` jelp orders with new folios (each adds a timeline key to the state).
+std::string jelp_batch(int first, int n) {
+  std::string out;
+  for (int i = first; i < first + n; ++i)
+    out += json{{"folio", "F" + std::to_string(i)},
+                {"orderStep", "PENDING"},
+                {"createdAt", "2024-02-10T00:00:00Z"},
+                {"workspaceData", {{"slug", "jelp"}}}}
+               .dump() +
+           "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -64,8 +137,9 @@ TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses noth
       ++refused;
     }
     REQUIRE(refused == 3);
-    CHECK(refusal["error"]["code"] == "log_unavailable");
+    CHECK(refusal["error"]["code"] == "storage_full");
     const std::string msg = refusal["error"]["message"];
+    CHECK(msg.find("storage is full; nothing was stored, retry later") != std::string::npos);
     CHECK(msg.find("maximum size") != std::string::npos);
     CHECK(msg.find(std::to_string(kSmallMap)) != std::string::npos);
     // Reads keep working, and show exactly what was acknowledged.
@@ -76,7 +150,15 @@ TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses noth
     CHECK(v.json["ok"] == true);
     CHECK(v.json["checked"] == acked.size());
     // Still full for another event of that size (a smaller record may fit in what is left).
-    CHECK(s.call("POST", "/v1/sources/standard/events", event_body(5000, 16 * 1024)).status == 503);
+    auto again = s.call("POST", "/v1/sources/standard/events", event_body(5000, 16 * 1024));
+    CHECK(again.status == 503);
+    CHECK(header_value(again, "Retry-After") == "30");
+    // A batch is refused whole with the same answer: nothing of it is stored.
+    auto batch = s.call("POST", "/v1/sources/standard/events:batch",
+                        event_body(5001, 16 * 1024) + "\n" + event_body(5002, 16 * 1024) + "\n");
+    CHECK(batch.status == 503);
+    CHECK(batch.json["error"]["code"] == "storage_full");
+    CHECK(header_value(batch, "Retry-After") == "30");
     head = s.get("/v1/audit/head").json["seq"];
   }
   {
@@ -88,9 +170,11 @@ TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses noth
     CHECK(s.get("/v1/audit/verify").json["ok"] == true);
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  WARN("map-full test: " << acked.size() << " events of 16 KiB acknowledged in a " << (kSmallMap >> 20)
-                         << " MiB map, then 503 log_unavailable; all " << acked.size()
-                         << " readable and verified; writes resumed after a restart with 64 MiB (" << ms << " ms)");
+  WARN("map-full test: " << acked.size() << " events of 16 KiB acknowledged in a "
+                         << (kSmallMap >> 20) << " MiB map, then 503 storage_full; all "
+                         << acked.size()
+                         << " readable and verified; writes resumed after a restart with 64 MiB ("
+                         << ms << " ms)");
 }
 
 TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-only serves the rest",
@@ -151,4 +235,111 @@ TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-
   CHECK(run_hooklog({"verify", "--data", data}).exit_code == 1);
   CHECK(s.get("/v1/events/evt_0000000000000009").status == 200);
   WARN("damaged-record test: verify names record 10, serve exits 1, --read-only serves 9 of 10 events and answers writes 503");
+}
+
+TEST_CASE(
+    "fault: a full file system answers 503 storage_full, loses nothing, and /readyz recovers once "
+    "space is freed",
+    "[fault][storage]") {
+  temp_dir dir;
+  const std::string data = (std::filesystem::path(dir.path()) / "data").string();
+  // The log on one small tmpfs, the projection state on another, so each can be filled alone.
+  tmpfs_mount log_fs(data, "8m");
+  if (!log_fs.mounted()) {
+    WARN("SKIPPED: cannot mount a tmpfs (" << log_fs.error()
+                                           << "; needs root or CAP_SYS_ADMIN); "
+                                              "the --max-map-size test covers the 503 answer");
+    return;
+  }
+  tmpfs_mount state_fs(data + "/state", "2m");
+  REQUIRE(state_fs.mounted());
+  const std::string log_ballast = data + "/ballast", state_ballast = data + "/state/ballast";
+  std::set<std::string> acked;
+  int disk_refusals = 0, readyz_polls = 0;
+  {
+    hooklog_server s({"--no-deliver"}, data);
+    for (int i = 0; i < 5; ++i) {
+      auto r = s.call("POST", "/v1/sources/standard/events", event_body(i, 1000));
+      REQUIRE(r.status == 202);
+      acked.insert(r.json["id"].get<std::string>());
+    }
+    // 1. The log's file system is full: 503 storage_full with Retry-After, nothing half-written.
+    fill_up(log_ballast);
+    api_reply refusal;
+    for (int i = 100; i < 400 && disk_refusals < 2; ++i) {
+      auto r = s.call("POST", "/v1/sources/standard/events", event_body(i, 16 * 1024));
+      if (r.status == 202) {  // pages freed by earlier commits are reused first
+        acked.insert(r.json["id"].get<std::string>());
+        continue;
+      }
+      refusal = r;
+      ++disk_refusals;
+    }
+    INFO(refusal.body);
+    REQUIRE(disk_refusals == 2);
+    CHECK(refusal.status == 503);
+    CHECK(refusal.json["error"]["code"] == "storage_full");
+    const std::string msg = refusal.json["error"]["message"];
+    CHECK(msg.find("storage is full; nothing was stored, retry later") != std::string::npos);
+    CHECK(msg.find("refused the write") != std::string::npos);
+    CHECK(header_value(refusal, "Retry-After") == "30");
+    CHECK(listed_ids(s) == acked);
+    auto v = s.get("/v1/audit/verify");
+    CHECK(v.json["ok"] == true);
+    CHECK(v.json["checked"] == acked.size());
+    const std::uint64_t head = s.get("/v1/audit/head").json["seq"];
+    // Space freed: writes resume at the next seq, without a restart.
+    std::filesystem::remove(log_ballast);
+    auto r = s.call("POST", "/v1/sources/standard/events", event_body(999, 16 * 1024));
+    REQUIRE(r.status == 202);
+    CHECK(r.json["seq"] == head + 1);
+    acked.insert(r.json["id"].get<std::string>());
+
+    // 2. The state's file system is full: ingest still answers 202 (the log has room); the
+    // projection runner fails its batches and /readyz says so.
+    fill_up(state_ballast);
+    int batches = 0;
+    api_reply ready;
+    for (; batches < 40; ++batches) {
+      auto b = s.call("POST", "/v1/sources/jelp/events:batch?type=order_new",
+                      jelp_batch(batches * 200, 200));
+      REQUIRE(b.status == 200);
+      REQUIRE(b.json["stored"] == 200);
+      for (const auto& item : b.json["items"]) acked.insert(item["id"].get<std::string>());
+      ready = s.get("/readyz", "");
+      if (ready.json.contains("projection_error")) break;
+    }
+    INFO(ready.body);
+    REQUIRE(ready.json.contains("projection_error"));
+    CHECK(ready.status == 503);
+    CHECK(ready.json["projection_error"].get<std::string>().find("refused the write") !=
+          std::string::npos);
+  }
+  {
+    // 3. A restart on the full state disk: the runner's catch-up fails again ...
+    hooklog_server s({"--no-deliver"}, data);
+    auto failing =
+        readyz_until(s, [](const api_reply& r) { return r.json.contains("projection_error"); });
+    CHECK(failing.status == 503);
+    // ... and once space is freed, it retries, catches up and clears its error.
+    std::filesystem::remove(state_ballast);
+    auto ready = readyz_until(s, [&](const api_reply& r) {
+      ++readyz_polls;
+      return r.status == 200;
+    });
+    INFO(ready.body);
+    CHECK(ready.status == 200);
+    CHECK(ready.json["status"] == "ready");
+    CHECK_FALSE(ready.json.contains("projection_error"));
+    CHECK(ready.json["projection_lag"] == 0);
+    CHECK(listed_ids(s) == acked);
+    CHECK(s.get("/v1/entities/order/F0/timeline").status == 200);
+    CHECK(s.get("/v1/audit/verify").json["ok"] == true);
+  }
+  CHECK(run_hooklog({"rebuild", "--check", "--data", data}).exit_code == 0);
+  WARN("disk-full test: 8 MiB tmpfs log, 2 MiB tmpfs state; "
+       << acked.size() << " events acknowledged, all listed; " << disk_refusals
+       << " ingests refused 503 storage_full; writes resumed without a restart once space was "
+          "freed; "
+       << "/readyz recovered after " << readyz_polls << " polls once the state's space was freed");
 }

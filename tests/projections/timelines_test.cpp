@@ -45,7 +45,7 @@ TEST_CASE("jelp order: PENDING -> TRANSIT -> COMPLETED, with a late TRANSIT arri
   CHECK(tr[1].occurred_at == kT0 + 10 * kMin);
   CHECK(tr[1].recorded_at >= tr[2].recorded_at);
   CHECK(tr[2].seq == s2);
-  CHECK(tr[2].from == "PENDING");  // what was known when it arrived
+  CHECK(tr[2].from == "TRANSIT");  // the status just before it, by occurred time (issue 12)
   CHECK(tr[2].to == "COMPLETED");
   CHECK_FALSE(tr[2].out_of_order);
 
@@ -111,4 +111,121 @@ TEST_CASE("an out-of-order arrival without from takes the status just before it"
   CHECK(tr[1].to == "B");
   CHECK(tr[1].from == "A");
   CHECK(tr[1].out_of_order);
+}
+
+TEST_CASE("a late event between two others: the derived from after it follows the ordered timeline") {
+  // issue 12, item 2: jelp order arrivals PENDING (t1), COMPLETED (t3), TRANSIT (t2, late).
+  fixture f;
+  f.append(event("jelp-co", "order_new", {}, "order", "LATE1", "", "PENDING", kT0));
+  f.append(event("jelp-co", "order_update:complete_order", {}, "order", "LATE1", "", "COMPLETED",
+                 kT0 + 30 * kMin));
+  f.sync();  // COMPLETED was applied while only PENDING was known
+  {
+    auto tr = transitions(f, "jelp-co", "order", "LATE1");
+    REQUIRE(tr.size() == 2);
+    CHECK(tr[1].from == "PENDING");
+  }
+  f.append(event("jelp-co", "order_update:assign_driver", {}, "order", "LATE1", "", "TRANSIT",
+                 kT0 + 10 * kMin));
+  f.sync();
+  std::vector<std::string> from, to;
+  for (const auto& t : transitions(f, "jelp-co", "order", "LATE1")) {
+    from.push_back(t.from);
+    to.push_back(t.to);
+    CHECK_FALSE(t.from_stated);
+  }
+  CHECK(to == std::vector<std::string>{"PENDING", "TRANSIT", "COMPLETED"});
+  CHECK(from == std::vector<std::string>{"", "PENDING", "TRANSIT"});
+  // A limited read from the earliest derives the same.
+  auto t = f.read();
+  auto one = f.runner->timeline().get(t, "jelp-co", "order", "LATE1", 2);
+  REQUIRE(*one);
+  REQUIRE((*one)->transitions.size() == 2);
+  CHECK((*one)->transitions[1].from == "PENDING");
+  CHECK((*one)->current_status == "COMPLETED");
+}
+
+TEST_CASE("oms transfers: a stated previous status is kept, a missing one is derived from the ordered timeline") {
+  fixture f;
+  // Stated: kept as stated, even where the timeline says otherwise.
+  f.append(event("oms-eu", "transfer.created", {}, "transfer", "TR-1", "", "CREATED", kT0));
+  f.append(event("oms-eu", "transfer.delivered", {}, "transfer", "TR-1", "SHIPPED", "DELIVERED", kT0 + 40 * kMin));
+  f.append(event("oms-eu", "transfer.picked", {}, "transfer", "TR-1", "", "PICKED", kT0 + 10 * kMin));
+  // No previous status in the payload: derived.
+  f.append(event("oms-eu", "transfer.created", {}, "transfer", "TR-2", "", "CREATED", kT0));
+  f.append(event("oms-eu", "transfer.delivered", {}, "transfer", "TR-2", "", "DELIVERED", kT0 + 40 * kMin));
+  f.append(event("oms-eu", "transfer.shipped", {}, "transfer", "TR-2", "", "SHIPPED", kT0 + 20 * kMin));
+  f.append(event("oms-eu", "transfer.picked", {}, "transfer", "TR-2", "", "PICKED", kT0 + 10 * kMin));
+  f.sync();
+  auto a = transitions(f, "oms-eu", "transfer", "TR-1");
+  REQUIRE(a.size() == 3);
+  CHECK(a[1].to == "PICKED");
+  CHECK(a[1].from == "CREATED");
+  CHECK(a[2].to == "DELIVERED");
+  CHECK(a[2].from == "SHIPPED");  // stated by the payload
+  CHECK(a[2].from_stated);
+  auto b = transitions(f, "oms-eu", "transfer", "TR-2");
+  std::vector<std::string> from, to;
+  for (const auto& t : b) {
+    from.push_back(t.from);
+    to.push_back(t.to);
+  }
+  CHECK(to == std::vector<std::string>{"CREATED", "PICKED", "SHIPPED", "DELIVERED"});
+  CHECK(from == std::vector<std::string>{"", "CREATED", "PICKED", "SHIPPED"});
+}
+
+TEST_CASE("late events: a rebuild of timelines equals the incremental state, and reads the same from") {
+  fixture f;
+  // One event per sync, so every late one is applied after those it precedes.
+  const std::int64_t order[] = {0, 50, 20, 40, 10, 30, 60, 5};
+  for (std::int64_t m : order) {
+    f.append(event("t", "x", {}, "job", "J9", "", "S" + std::to_string(m), kT0 + m * kMin));
+    f.sync();
+  }
+  auto before = dump_state(*f.runner, all_state_dbs(*f.runner));
+  auto read_from = [&] {
+    std::vector<std::string> v;
+    for (const auto& t : transitions(f, "t", "job", "J9")) v.push_back(t.from);
+    return v;
+  };
+  const auto from = read_from();
+  CHECK(from == std::vector<std::string>{"", "S0", "S5", "S10", "S20", "S30", "S40", "S50"});
+  REQUIRE(f.runner->rebuild("timelines"));
+  CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == before);
+  CHECK(read_from() == from);
+}
+
+TEST_CASE("a state of timelines layout 1 (from stored at arrival) is rebuilt at open") {
+  fixture f;
+  f.append(event("t", "x", {}, "job", "J1", "", "A", kT0));
+  f.append(event("t", "x", {}, "job", "J1", "", "C", kT0 + 20 * kMin));
+  f.append(event("t", "x", {}, "job", "J1", "", "B", kT0 + 10 * kMin));
+  f.sync();
+  const auto good = dump_state(*f.runner, all_state_dbs(*f.runner));
+  // Turn the state into what an older build left: no layout key, a stale `from` stored on C.
+  {
+    auto t = f.runner->store().begin_write();
+    REQUIRE(t);
+    auto cp = f.runner->store().db("checkpoints");
+    auto tl = f.runner->store().db("tl_transitions");
+    REQUIRE((cp && tl));
+    REQUIRE(*cp->del(*t, "timelines.layout"));
+    auto c = lmdb::cursor::open(*t, *tl);
+    REQUIRE(c);
+    auto kv = c->last();
+    REQUIRE((kv && *kv));
+    const std::string key((*kv)->first);
+    std::string v((*kv)->second);
+    *c = lmdb::cursor();
+    std::string old;
+    old.push_back(0);
+    old.append(v, 1, 8);  // recorded_at
+    old.append("\x01\x00" "A" "\x01\x00" "C", 6);  // from "A", to "C"
+    REQUIRE(tl->put(*t, key, old));
+    REQUIRE(t->commit());
+  }
+  f.open_runner();
+  f.sync();
+  CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);
+  CHECK(transitions(f, "t", "job", "J1")[2].from == "B");
 }
