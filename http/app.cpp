@@ -4,6 +4,7 @@
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
 #include "http/replay_manager.hpp"
+#include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
@@ -93,8 +94,18 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get()});
   p.routes = std::make_unique<api>(*p.ctx);
-  p.server = std::make_unique<http_server>(
-      opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });
+  server_options so = opts.server;
+  so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
+                                                      std::string_view target) -> std::size_t {
+    if (method != "POST") return 0;
+    std::vector<std::string> params;
+    const auto segments = split_path(target.substr(0, target.find('?')));
+    return match_route("/v1/sources/{}/events:batch", segments, params) ? batch : 0;
+  };
+  p.server =
+      std::make_unique<http_server>(so, [r = p.routes.get()](http_request&& req, responder res) {
+        r->handle(std::move(req), std::move(res));
+      });
   return a;
 }
 

@@ -17,7 +17,10 @@ namespace hooklog::http {
 struct app_options {
   std::string data_dir = "./var";
   std::string sources_dir;            // default: the build's data/sources
-  server_options server;
+  server_options server;              // body_limit applies to every route but the batch one
+  // POST /v1/sources/{source}/events:batch reads bodies up to this size (bulk work); each
+  // event in it is still bounded by api.limits.max_body_bytes.
+  std::size_t batch_body_limit = 16 * 1024 * 1024;
   std::string admin_key;              // empty: one is generated on the first start
   std::string secret_key;             // master key for endpoint secrets (hex or base64);
                                       // empty: <data>/secret.key, created with mode 0600

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <sstream>
+
 #include "http/server_session.hpp"
 
 namespace hooklog::http {
@@ -19,7 +21,19 @@ using detail::format_endpoint;
 class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(net::io_context& ioc, std::shared_ptr<core> c)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), core_(std::move(c)) {}
+      : ioc_(ioc),
+        acceptor_(net::make_strand(ioc)),
+        retry_(acceptor_.get_executor()),
+        core_(std::move(c)),
+        busy_(canned(json_error(503, "server_busy",
+                                "the server has its maximum of " +
+                                    std::to_string(core_->opts.max_connections) +
+                                    " open connections; retry later"))),
+        too_many_(
+            canned(json_error(429, "too_many_connections",
+                              "this client address has its maximum of " +
+                                  std::to_string(core_->opts.max_connections_per_client) +
+                                  " open connections: reuse them (keep-alive) or close some"))) {}
 
   tcp::acceptor& acceptor() { return acceptor_; }
 
@@ -49,33 +63,71 @@ class listener : public std::enable_shared_from_this<listener> {
       });
       return;
     }
-    if (core_->count.load() >= core_->opts.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);  // refused: over max_connections
-      return do_accept();
-    }
     beast::error_code rec;
     auto remote_ep = socket.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : format_endpoint(remote_ep);
-    std::shared_ptr<detail::session_base> s;
-    std::uint64_t id;
+    std::string client = rec ? std::string("unknown") : remote_ep.address().to_string();
+    const std::string* refusal = nullptr;
+    std::uint64_t id = 0;
     {
       std::lock_guard lk(core_->mu);
-      id = core_->next_id++;
-      core_->count.fetch_add(1);
+      const auto& o = core_->opts;
+      std::size_t& mine = core_->per_client[client];
+      if (core_->count.load() >= o.max_connections) {
+        refusal = &busy_;
+      } else if (o.max_connections_per_client != 0 && mine >= o.max_connections_per_client) {
+        refusal = &too_many_;
+      } else {
+        ++mine;
+        id = core_->next_id++;
+        core_->count.fetch_add(1);
+      }
+      if (mine == 0) core_->per_client.erase(client);
+    }
+    if (refusal) {
+      refuse(socket, *refusal);
+      return do_accept();
     }
     if (core_->tls) {
       auto p = std::make_shared<detail::session<beast::ssl_stream<beast::tcp_stream>>>(
-          std::move(socket), core_, id, std::move(remote));
+          std::move(socket), core_, id, std::move(remote), std::move(client));
       register_session(id, p);
       p->start();
     } else {
-      auto p = std::make_shared<detail::session<beast::tcp_stream>>(std::move(socket), core_, id,
-                                                            std::move(remote));
+      auto p = std::make_shared<detail::session<beast::tcp_stream>>(
+          std::move(socket), core_, id, std::move(remote), std::move(client));
       register_session(id, p);
       p->start();
     }
     do_accept();
+  }
+
+  // A whole HTTP/1.1 answer that closes the connection, as bytes.
+  static std::string canned(const http_response& r) {
+    bhttp::response<bhttp::string_body> m{static_cast<bhttp::status>(r.status), 11};
+    m.set(bhttp::field::content_type, r.content_type);
+    m.keep_alive(false);
+    m.body() = r.body;
+    m.prepare_payload();
+    std::ostringstream out;
+    out << m;
+    return out.str();
+  }
+
+  // Refused at accept: plain HTTP gets its one-shot answer (one non-blocking write into the
+  // fresh socket's empty send buffer; whatever the client sent already is read and dropped so
+  // that the close is a FIN, not a reset); TLS is closed without an answer (no handshake is
+  // spent on a refused connection).
+  void refuse(tcp::socket& socket, const std::string& answer) {
+    beast::error_code ec;
+    if (!core_->tls) {
+      socket.non_blocking(true, ec);
+      if (!ec) socket.write_some(net::buffer(answer), ec);
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      char sink[16 * 1024];
+      socket.read_some(net::buffer(sink), ec);
+    }
+    socket.close(ec);
   }
 
   void register_session(std::uint64_t id, std::shared_ptr<detail::session_base> s) {
@@ -87,6 +139,8 @@ class listener : public std::enable_shared_from_this<listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   std::shared_ptr<core> core_;
+  const std::string busy_;      // 503 over max_connections
+  const std::string too_many_;  // 429 over max_connections_per_client
 };
 
 struct parsed_listen {

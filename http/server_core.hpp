@@ -40,7 +40,7 @@ using answer = std::variant<http_response, stream_response>;
 struct session_base {
   virtual ~session_base() = default;
   virtual void deliver(answer a) = 0;  // posts the answer to the session's strand
-  virtual void close_if_idle() = 0;    // posts: closes if waiting for a request
+  virtual void close_if_idle() = 0;    // posts: closes if waiting for a request or lingering
   virtual void force_close() = 0;      // posts: closes whatever the state
   virtual void release() = 0;          // only while no I/O thread runs: drops the self-reference
 };
@@ -77,11 +77,18 @@ struct core {
   std::optional<net::thread_pool::executor_type> workers;
   std::atomic<bool> stopping{false};
 
-  std::mutex mu;  // guards sessions, count; cv signals count changes
+  std::mutex mu;  // guards sessions, per_client, next_id; cv signals count changes
   std::condition_variable cv;
   std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+  std::unordered_map<std::string, std::size_t> per_client;  // open sessions by client IP
   std::uint64_t next_id = 0;
   std::atomic<std::size_t> count{0};
+
+  // Called with mu held when a session of `client` ends.
+  void forget_client(const std::string& client) {
+    auto it = per_client.find(client);
+    if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  }
 
   std::vector<std::shared_ptr<session_base>> snapshot() {
     std::vector<std::shared_ptr<session_base>> out;

@@ -1,6 +1,9 @@
 #pragma once
 // Internal to the HTTP server (included by http/server.cpp only): one connection's session, plain
 // or TLS. See http/server.hpp for the behaviour it implements.
+#include <nlohmann/json.hpp>
+
+#include "http/request_head.hpp"
 #include "http/server_core.hpp"
 
 namespace hooklog::http::detail {
@@ -21,16 +24,20 @@ class session : public detail::session_base, public std::enable_shared_from_this
   enum class state { handshake, awaiting_first_byte, reading, handling, writing, closing };
 
  public:
-  session(tcp::socket&& socket, std::shared_ptr<core> c, std::uint64_t id, std::string remote)
+  // `client` is the key this session was counted under in core::per_client.
+  session(tcp::socket&& socket, std::shared_ptr<core> c, std::uint64_t id, std::string remote,
+          std::string client)
       : stream_(make_stream(std::move(socket), *c)),
         core_(std::move(c)),
         id_(id),
-        remote_(std::move(remote)) {}
+        remote_(std::move(remote)),
+        client_(std::move(client)) {}
 
   ~session() override {
     {
       std::lock_guard lk(core_->mu);
       core_->sessions.erase(id_);
+      core_->forget_client(client_);
       core_->count.fetch_sub(1);
     }
     core_->cv.notify_all();
@@ -48,7 +55,9 @@ class session : public detail::session_base, public std::enable_shared_from_this
   }
   void close_if_idle() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->state_ == state::awaiting_first_byte) self->hard_close();
+      // Waiting for a request, or lingering after an error answer: nothing in flight.
+      if (self->state_ == state::awaiting_first_byte || self->state_ == state::closing)
+        self->hard_close();
     });
   }
   void force_close() override {
@@ -69,7 +78,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
   void on_start() {
     if constexpr (kTls) {
       state_ = state::handshake;
-      lowest().expires_after(opts().read_timeout);
+      lowest().expires_after(first_byte_timeout());
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->hard_close();
@@ -80,14 +89,20 @@ class session : public detail::session_base, public std::enable_shared_from_this
     }
   }
 
-  // Waits for the first byte of the next request (read_timeout on a new connection,
+  // A new connection's wait for its first request byte (and TLS handshake): short, so that
+  // idle connections cannot pile up; never longer than the read timeout.
+  std::chrono::seconds first_byte_timeout() const {
+    return std::min(opts().first_byte_timeout, opts().read_timeout);
+  }
+
+  // Waits for the first byte of the next request (first_byte_timeout on a new connection,
   // idle_timeout between keep-alive requests), then reads the whole request.
   void wait_first_byte(bool first) {
     if (closed_) return;
     if (core_->stopping.load()) return graceful_close();
     if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
     state_ = state::awaiting_first_byte;
-    lowest().expires_after(first ? opts().read_timeout : opts().idle_timeout);
+    lowest().expires_after(first ? first_byte_timeout() : opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
@@ -98,10 +113,32 @@ class session : public detail::session_base, public std::enable_shared_from_this
 
   void read_request() {
     state_ = state::reading;
+    lowest().expires_after(opts().read_timeout);  // one deadline for head and body
+    read_head();
+  }
+
+  // Reads until the head is complete, refuses what request_head.hpp refuses, then has Beast
+  // parse the head from the buffer. The body limit is set once the route is known.
+  void read_head() {
+    const auto data = buffer_.cdata();
+    const std::string_view buf(static_cast<const char*>(data.data()), data.size());
+    const std::size_t end = find_head_end(buf);
+    if (end == std::string_view::npos && buf.size() < opts().header_limit) {
+      stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                         beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec == net::error::eof) ec = bhttp::error::partial_message;
+        if (ec) return self->on_read_error(ec);
+        self->read_head();
+      });
+      return;
+    }
+    if (end != std::string_view::npos)
+      if (auto refusal = check_request_head(buf.substr(0, end)))
+        return send_error(std::move(*refusal));
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
-    parser_->body_limit(opts().body_limit);
-    lowest().expires_after(opts().read_timeout);  // one deadline for header and body
+    parser_->body_limit(boost::none);  // checked in on_header against the route's limit
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                self->on_header(ec);
@@ -111,6 +148,13 @@ class session : public detail::session_base, public std::enable_shared_from_this
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
+    request_line_ = std::string(req.method_string()) + " " +
+                    std::string(req.target().substr(0, req.target().find('?')));
+    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method_string(), req.target()) : 0;
+    if (limit_ == 0) limit_ = opts().body_limit;
+    if (auto length = parser_->content_length(); length && *length > limit_)
+      return send_error(too_large(*length));
+    parser_->body_limit(limit_);
     auto expect = req[bhttp::field::expect];
     if (!parser_->is_done() && req.version() >= 11 && iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -135,10 +179,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
 
   void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return graceful_close();
-    if (ec == bhttp::error::body_limit)
-      return send_error(
-          json_error(413, "payload_too_large",
-                     "request body exceeds " + std::to_string(opts().body_limit) + " bytes"));
+    if (ec == bhttp::error::body_limit) return send_error(too_large(std::nullopt));
     if (ec == bhttp::error::header_limit)
       return send_error(
           json_error(431, "header_too_large",
@@ -147,6 +188,18 @@ class session : public detail::session_base, public std::enable_shared_from_this
       return send_error(json_error(400, "bad_request", "malformed request: " + ec.message()));
     // timeout (the stream already closed the socket), reset, partial message, TLS error.
     hard_close();
+  }
+
+  // 413 naming the route's limit (and the announced size when there was a Content-Length).
+  http_response too_large(std::optional<std::uint64_t> size) const {
+    nlohmann::json details = {{"limit", limit_}};
+    std::string message = "request body";
+    if (size) {
+      details["size"] = *size;
+      message += " of " + std::to_string(*size) + " bytes";
+    }
+    message += " is over the limit of " + describe_size(limit_) + " for " + request_line_;
+    return json_error(413, "payload_too_large", message, details);
   }
 
   void on_request() {
@@ -323,31 +376,31 @@ class session : public detail::session_base, public std::enable_shared_from_this
     }
   }
 
-  // After an error answer: stop sending, read and discard what the client still sends
-  // (bounded in bytes and time) so it sees our answer rather than a reset, then close.
+  // After an error answer: stop sending (plain TCP: FIN, so the client sees the end of the
+  // answer), then read and discard what the client still sends, at most linger_bytes for at
+  // most linger_timeout, so that a client still writing its body gets to read our answer
+  // instead of a reset (closing with unread bytes makes the kernel send RST, and a client
+  // blocked in write then fails with "broken pipe" before it reads anything). Then close.
   void linger_close() {
-    if constexpr (kTls) {
-      graceful_close();
-    } else {
-      state_ = state::closing;
+    state_ = state::closing;
+    parser_.reset();
+    if constexpr (!kTls) {
       beast::error_code ec;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
-      lowest().expires_after(std::chrono::seconds(2));
-      drained_ = 0;
-      drain();
     }
+    lowest().expires_after(opts().linger_timeout);
+    drained_ = buffer_.size();
+    drain();
   }
   void drain() {
     buffer_.clear();
-    lowest().async_read_some(buffer_.prepare(64 * 1024), [self = this->shared_from_this()](
-                                                             beast::error_code ec, std::size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > 8 * opts_limit(self->opts())) return self->hard_close();
-      self->drain();
-    });
-  }
-  static std::size_t opts_limit(const server_options& o) {
-    return std::max<std::size_t>(o.body_limit, 1 << 20);
+    if (drained_ >= opts().linger_bytes) return hard_close();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec) return self->hard_close();
+                              self->drain();
+                            });
   }
 
   void hard_close() {
@@ -362,6 +415,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
   std::shared_ptr<core> core_;
   std::uint64_t id_;
   std::string remote_;
+  std::string client_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
@@ -377,6 +431,8 @@ class session : public detail::session_base, public std::enable_shared_from_this
   bool chunked_ = true;
   bool closed_ = false;
   std::size_t drained_ = 0;
+  std::size_t limit_ = 0;     // the body limit of the request being read
+  std::string request_line_;  // "POST /path" of the request being read, for messages
 };
 
 }  // namespace hooklog::http::detail

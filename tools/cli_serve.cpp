@@ -35,8 +35,12 @@ and by the environment variable shown):
                               delivered. Needs --admin-key.
   --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
   --threads N                 I/O threads (one per core)
-  --body-limit BYTES          request body limit (1048576)
-  --max-connections N         open connections at most (10000)
+  --body-limit BYTES          request body limit (1048576); also each event's limit
+  --batch-body-limit BYTES    body limit of POST /v1/sources/{source}/events:batch (16777216)
+  --max-connections N         open connections at most (10000); beyond: 503 at accept
+  --max-connections-per-client N   open connections from one IP address at most (256;
+                              0 = no limit); beyond: 429 at accept
+  --first-byte-timeout SECONDS  a new connection's wait for its first byte (10)
   --read-timeout SECONDS      time to read one request (30)
   --idle-timeout SECONDS      keep-alive idle time (60)
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
@@ -101,7 +105,12 @@ int cmd_serve(int argc, char** argv) {
     o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
     o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
     o.api.limits.max_body_bytes = o.server.body_limit;
+    o.batch_body_limit = std::stoull(s.get("batch-body-limit", nullptr, "16777216"));
     o.server.max_connections = std::stoull(s.get("max-connections", nullptr, "10000"));
+    o.server.max_connections_per_client =
+        std::stoull(s.get("max-connections-per-client", nullptr, "256"));
+    o.server.first_byte_timeout =
+        std::chrono::seconds(std::stol(s.get("first-byte-timeout", nullptr, "10")));
     o.server.read_timeout = std::chrono::seconds(std::stol(s.get("read-timeout", nullptr, "30")));
     o.server.idle_timeout = std::chrono::seconds(std::stol(s.get("idle-timeout", nullptr, "60")));
     o.server.tls_cert_file = s.get("tls-cert", nullptr, "");
