@@ -326,7 +326,7 @@ server_state settle(http::http_client& cl) {
   }
   server_state s;
   s.head = h;
-  auto m = cl.get("/metrics");
+  auto m = cl.get("/metrics", auth);
   if (m && m->status == 200) {
     s.groups = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_commit_groups_total"));
     s.records = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_records_written_total"));

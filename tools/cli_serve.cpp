@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kHelp = R"(usage: hooklog serve [flags]
 
 Runs the HTTP API (/v1, /healthz, /readyz, /metrics) over the data directory.
-The first line printed is "listening on HOST:PORT". On the first start without
+The first line printed is "listening on HOST:PORT" (with --metrics-listen, the
+next is "metrics: listening on HOST:PORT"). On the first start without
 an admin key, one is generated and printed once (only its hash is stored).
 SIGTERM or SIGINT stop it gracefully: in-flight requests finish, the log is flushed.
 
@@ -43,6 +44,9 @@ and by the environment variable shown):
   --first-byte-timeout SECONDS  a new connection's wait for its first byte (10)
   --read-timeout SECONDS      time to read one request (30)
   --idle-timeout SECONDS      keep-alive idle time (60)
+  --metrics-listen HOST:PORT  also serve GET /metrics, /healthz, /readyz without a key there
+                              (a private interface for scrapers); on --listen, /metrics
+                              needs an admin key
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
   --max-map-size BYTES        the log never grows past this (1 TiB)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
@@ -111,6 +115,7 @@ int cmd_serve(int argc, char** argv) {
         std::stoull(s.get("max-connections-per-client", nullptr, "256"));
     o.server.first_byte_timeout =
         std::chrono::seconds(std::stol(s.get("first-byte-timeout", nullptr, "10")));
+    o.metrics_listen = s.get("metrics-listen", nullptr, "");
     o.server.read_timeout = std::chrono::seconds(std::stol(s.get("read-timeout", nullptr, "30")));
     o.server.idle_timeout = std::chrono::seconds(std::stol(s.get("idle-timeout", nullptr, "60")));
     o.server.tls_cert_file = s.get("tls-cert", nullptr, "");
@@ -141,6 +146,8 @@ int cmd_serve(int argc, char** argv) {
     return 1;
   }
   std::printf("listening on %s\n", (*app)->local_address().c_str());
+  if (!(*app)->metrics_address().empty())
+    std::printf("metrics: listening on %s\n", (*app)->metrics_address().c_str());
   if (!(*app)->generated_admin_key().empty())
     std::printf("admin key (shown once, only its hash is stored): %s\n",
                 (*app)->generated_admin_key().c_str());
