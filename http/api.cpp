@@ -149,7 +149,7 @@ struct route {
 const route kRoutes[] = {
     {"GET", "/healthz", access::none, detail::healthz},
     {"GET", "/readyz", access::none, detail::readyz},
-    {"GET", "/metrics", access::none, detail::metrics_text},
+    {"GET", "/metrics", access::admin, detail::metrics_text},  // keyless on --metrics-listen
     {"POST", "/v1/sources/{}/events", access::any, detail::ingest_one},
     {"POST", "/v1/sources/{}/events:batch", access::any, detail::ingest_batch},
     {"GET", "/v1/event-types", access::any, detail::list_event_types},
@@ -179,6 +179,14 @@ const route kRoutes[] = {
 }  // namespace
 
 void api::handle(http_request&& req, responder res) {
+  dispatch(std::move(req), std::move(res), false);
+}
+
+void api::handle_ops(http_request&& req, responder res) {
+  dispatch(std::move(req), std::move(res), true);
+}
+
+void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
   const auto segments = split_path(c->req.path);
   const route* found = nullptr;
@@ -192,6 +200,13 @@ void api::handle(http_request&& req, responder res) {
       break;
     }
   }
+  const bool ops_route = found && (found->fn == detail::metrics_text ||
+                                   found->fn == detail::healthz || found->fn == detail::readyz);
+  if (ops_listener && !ops_route) {
+    c->route = "unmatched";
+    c->fail(404, "not_found", "this listener serves only GET /metrics, /healthz and /readyz");
+    return;
+  }
   if (!found) {
     c->route = "unmatched";
     if (path_known)
@@ -202,7 +217,7 @@ void api::handle(http_request&& req, responder res) {
   }
   c->route = found->pattern;
   c->params = std::move(params);
-  if (found->who != access::none) {
+  if (found->who != access::none && !ops_listener) {
     std::string_view bearer;
     if (auto h = c->req.header("authorization")) {
       if (h->size() > 7 && (h->substr(0, 7) == "Bearer " || h->substr(0, 7) == "bearer "))

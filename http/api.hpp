@@ -56,8 +56,12 @@ class api {
  public:
   explicit api(api_context& ctx) : ctx_(ctx) {}
   void handle(http_request&& req, responder res);
+  // The metrics listener (app_options::metrics_listen, a private interface): GET /metrics,
+  // /healthz and /readyz without a key; any other request answers 404.
+  void handle_ops(http_request&& req, responder res);
 
  private:
+  void dispatch(http_request&& req, responder res, bool ops_listener);
   api_context& ctx_;
 };
 

@@ -4,6 +4,7 @@
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
 #include "http/replay_manager.hpp"
+#include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
@@ -22,6 +23,7 @@ struct app::parts {
   std::unique_ptr<api_context> ctx;
   std::unique_ptr<api> routes;
   std::unique_ptr<http_server> server;
+  std::unique_ptr<http_server> metrics_server;  // only with metrics_listen
   bool stopped = false;
 };
 
@@ -93,8 +95,31 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get()});
   p.routes = std::make_unique<api>(*p.ctx);
-  p.server = std::make_unique<http_server>(
-      opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });
+  server_options so = opts.server;
+  so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
+                                                      std::string_view target) -> std::size_t {
+    if (method != "POST") return 0;
+    std::vector<std::string> params;
+    const auto segments = split_path(target.substr(0, target.find('?')));
+    return match_route("/v1/sources/{}/events:batch", segments, params) ? batch : 0;
+  };
+  p.server =
+      std::make_unique<http_server>(so, [r = p.routes.get()](http_request&& req, responder res) {
+        r->handle(std::move(req), std::move(res));
+      });
+  if (!opts.metrics_listen.empty()) {
+    server_options mo;  // small: a scraper or two, GET requests only
+    mo.listen = opts.metrics_listen;
+    mo.threads = 1;
+    mo.stream_threads = 1;
+    mo.body_limit = 64 * 1024;
+    mo.max_connections = 64;
+    mo.server_name = opts.server.server_name;
+    p.metrics_server =
+        std::make_unique<http_server>(mo, [r = p.routes.get()](http_request&& req, responder res) {
+          r->handle_ops(std::move(req), std::move(res));
+        });
+  }
   return a;
 }
 
@@ -104,6 +129,9 @@ result<unsigned short> app::start() {
   p_->runner->start();
   p_->replays->start();
   if (p_->delivery) p_->delivery->start();
+  if (p_->metrics_server)
+    if (auto m = p_->metrics_server->start(); !m)
+      return error{m.err().code, "metrics listener: " + m.err().what()};
   return p_->server->start();
 }
 
@@ -112,6 +140,7 @@ void app::stop() {
   p_->stopped = true;
   // Any part may be missing when open() failed halfway.
   if (p_->server) p_->server->stop();
+  if (p_->metrics_server) p_->metrics_server->stop();
   if (p_->delivery) p_->delivery->stop();
   if (p_->replays) p_->replays->stop();
   if (p_->writer) p_->writer->stop();
@@ -119,5 +148,8 @@ void app::stop() {
 }
 
 std::string app::local_address() const { return p_->server->local_address(); }
+std::string app::metrics_address() const {
+  return p_->metrics_server ? p_->metrics_server->local_address() : std::string();
+}
 
 }  // namespace hooklog::http

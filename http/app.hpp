@@ -17,7 +17,14 @@ namespace hooklog::http {
 struct app_options {
   std::string data_dir = "./var";
   std::string sources_dir;            // default: the build's data/sources
-  server_options server;
+  server_options server;              // body_limit applies to every route but the batch one
+  // POST /v1/sources/{source}/events:batch reads bodies up to this size (bulk work); each
+  // event in it is still bounded by api.limits.max_body_bytes.
+  std::size_t batch_body_limit = 16 * 1024 * 1024;
+  // "HOST:PORT" of a second listener serving GET /metrics (and /healthz, /readyz) without a
+  // key, for scrapers on a private interface; empty = none. On the main listener /metrics
+  // always needs an admin key (it shows every tenant's counts).
+  std::string metrics_listen;
   std::string admin_key;              // empty: one is generated on the first start
   std::string secret_key;             // master key for endpoint secrets (hex or base64);
                                       // empty: <data>/secret.key, created with mode 0600
@@ -45,6 +52,8 @@ class app {
   void stop();
 
   std::string local_address() const;
+  // The metrics listener's bound address, "" when there is none.
+  std::string metrics_address() const;
   // The admin key generated on this start (first start without a configured key), else "".
   const std::string& generated_admin_key() const { return generated_admin_key_; }
 

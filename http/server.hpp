@@ -23,10 +23,21 @@
 //     connection (no last-chunk: the client sees a truncated body).
 //
 // Errors answered by the server itself (JSON bodies, see json_error.hpp), then close:
-//   400 malformed request, 413 body over body_limit, 431 header over header_limit.
+//   400 malformed request, also obs-fold header lines and any Transfer-Encoding other than a
+//   single "chunked" or together with Content-Length (see request_head.hpp); 413 body over the
+//   request's body limit (body_limit, or body_limit_for(method, target)), refused from the
+//   Content-Length before any body is read and before "100 Continue", the message and
+//   details.limit naming the limit; 431 header over header_limit.
+//   After an error answer the connection lingers: what the client still sends is read and
+//   discarded (at most linger_bytes, for at most linger_timeout) so that a client that writes
+//   its whole body before reading sees the answer rather than a reset; then it is closed.
 //   A read that times out closes the connection (Beast closes the socket on expiry).
-//   A connection that sends nothing is closed after read_timeout; an idle keep-alive
-//   connection after idle_timeout. Connections beyond max_connections are closed at accept.
+//   A new connection that sends nothing is closed after first_byte_timeout (never later than
+//   read_timeout); an idle keep-alive connection after idle_timeout.
+//   Connections are refused at accept (plain HTTP: a one-shot JSON answer, then close; TLS:
+//   closed without an answer): beyond max_connections with 503 "server_busy", beyond
+//   max_connections_per_client open connections from one client address (IP, port ignored;
+//   loopback included) with 429 "too_many_connections".
 //
 // Lifetimes: the server must outlive its handler's use of the server; responders may
 // outlive the server (calls after stop() are ignored). Not restartable after stop().
@@ -36,6 +47,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/result.hpp"
 #include "http/message.hpp"
@@ -47,11 +59,20 @@ struct server_options {
   unsigned threads = 0;                    // I/O threads; 0 = hardware_concurrency
   unsigned stream_threads = 2;             // worker threads calling chunk producers
   std::size_t body_limit = 1024 * 1024;
+  // A route's own body limit, called once a request's head is read; 0 (or unset) = body_limit.
+  std::function<std::size_t(std::string_view method, std::string_view target)> body_limit_for;
   std::size_t header_limit = 16 * 1024;
   std::size_t max_connections = 10000;
-  std::chrono::seconds read_timeout{30};   // whole request, from its first byte; first byte of a new connection
+  // Open connections from one IP address (port ignored); 0 = no limit.
+  std::size_t max_connections_per_client = 256;
+  // A new connection's wait for its first request byte (TLS: and its handshake); never longer
+  // than read_timeout.
+  std::chrono::seconds first_byte_timeout{10};
+  std::chrono::seconds read_timeout{30};   // whole request, from its first byte
   std::chrono::seconds idle_timeout{60};   // between requests on a keep-alive connection
   std::chrono::seconds write_timeout{30};  // each response write (each chunk when streaming)
+  std::size_t linger_bytes = 64 * 1024 * 1024;  // read and discarded after an error answer, at most
+  std::chrono::seconds linger_timeout{10};      // and for at most this long
   std::string tls_cert_file;               // both set = HTTPS (PEM chain and key)
   std::string tls_key_file;
   std::string server_name = "hooklog";     // "Server" header; empty = none

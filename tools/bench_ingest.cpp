@@ -326,7 +326,7 @@ server_state settle(http::http_client& cl) {
   }
   server_state s;
   s.head = h;
-  auto m = cl.get("/metrics");
+  auto m = cl.get("/metrics", auth);
   if (m && m->status == 200) {
     s.groups = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_commit_groups_total"));
     s.records = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_records_written_total"));
@@ -491,8 +491,10 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     std::vector<std::string> args{
-        "serve",       "--listen", "127.0.0.1:0", "--data", (tmp / "data").string(),
-        "--admin-key", kAdminKey};
+        "serve", "--listen", "127.0.0.1:0", "--data", (tmp / "data").string(), "--admin-key",
+        kAdminKey,
+        // wrk opens every connection from 127.0.0.1: the per-address limit would cap the sweep
+        "--max-connections-per-client", "0"};
     if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
     std::optional<test::child_process> server;
     try {

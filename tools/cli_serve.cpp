@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kHelp = R"(usage: hooklog serve [flags]
 
 Runs the HTTP API (/v1, /healthz, /readyz, /metrics) over the data directory.
-The first line printed is "listening on HOST:PORT". On the first start without
+The first line printed is "listening on HOST:PORT" (with --metrics-listen, the
+next is "metrics: listening on HOST:PORT"). On the first start without
 an admin key, one is generated and printed once (only its hash is stored).
 SIGTERM or SIGINT stop it gracefully: in-flight requests finish, the log is flushed.
 
@@ -35,10 +36,17 @@ and by the environment variable shown):
                               delivered. Needs --admin-key.
   --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
   --threads N                 I/O threads (one per core)
-  --body-limit BYTES          request body limit (1048576)
-  --max-connections N         open connections at most (10000)
+  --body-limit BYTES          request body limit (1048576); also each event's limit
+  --batch-body-limit BYTES    body limit of POST /v1/sources/{source}/events:batch (16777216)
+  --max-connections N         open connections at most (10000); beyond: 503 at accept
+  --max-connections-per-client N   open connections from one IP address at most (256;
+                              0 = no limit); beyond: 429 at accept
+  --first-byte-timeout SECONDS  a new connection's wait for its first byte (10)
   --read-timeout SECONDS      time to read one request (30)
   --idle-timeout SECONDS      keep-alive idle time (60)
+  --metrics-listen HOST:PORT  also serve GET /metrics, /healthz, /readyz without a key there
+                              (a private interface for scrapers); on --listen, /metrics
+                              needs an admin key
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
   --max-map-size BYTES        the log never grows past this (1 TiB)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
@@ -101,7 +109,13 @@ int cmd_serve(int argc, char** argv) {
     o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
     o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
     o.api.limits.max_body_bytes = o.server.body_limit;
+    o.batch_body_limit = std::stoull(s.get("batch-body-limit", nullptr, "16777216"));
     o.server.max_connections = std::stoull(s.get("max-connections", nullptr, "10000"));
+    o.server.max_connections_per_client =
+        std::stoull(s.get("max-connections-per-client", nullptr, "256"));
+    o.server.first_byte_timeout =
+        std::chrono::seconds(std::stol(s.get("first-byte-timeout", nullptr, "10")));
+    o.metrics_listen = s.get("metrics-listen", nullptr, "");
     o.server.read_timeout = std::chrono::seconds(std::stol(s.get("read-timeout", nullptr, "30")));
     o.server.idle_timeout = std::chrono::seconds(std::stol(s.get("idle-timeout", nullptr, "60")));
     o.server.tls_cert_file = s.get("tls-cert", nullptr, "");
@@ -132,6 +146,8 @@ int cmd_serve(int argc, char** argv) {
     return 1;
   }
   std::printf("listening on %s\n", (*app)->local_address().c_str());
+  if (!(*app)->metrics_address().empty())
+    std::printf("metrics: listening on %s\n", (*app)->metrics_address().c_str());
   if (!(*app)->generated_admin_key().empty())
     std::printf("admin key (shown once, only its hash is stored): %s\n",
                 (*app)->generated_admin_key().c_str());

@@ -44,17 +44,51 @@ std::string new_tenant_key(hooklog_server& s, const std::string& tenant) {
 
 }  // namespace
 
-TEST_CASE("operations routes answer without a key", "[api]") {
+TEST_CASE("health routes answer without a key; /metrics needs an admin key", "[api]") {
   hooklog_server s;
   auto h = s.get("/healthz", "");
   CHECK(h.status == 200);
   CHECK(h.json["status"] == "ok");
   auto r = s.get("/readyz", "");
   CHECK(r.status == 200);
-  auto m = s.get("/metrics", "");
+  // /metrics shows every tenant's counts: not without a key, not with a tenant's key.
+  auto anonymous = s.get("/metrics", "");
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.json["error"]["code"] == "unauthorized");
+  auto tenant = s.get("/metrics", new_tenant_key(s, "t1"));
+  CHECK(tenant.status == 403);
+  CHECK(tenant.json["error"]["message"] == "this route needs an admin key");
+  auto m = s.get("/metrics");
   CHECK(m.status == 200);
   CHECK(m.body.find("hooklog_log_head_seq") != std::string::npos);
   CHECK(m.body.find("hooklog_http_requests_total{route=\"/healthz\",status=\"200\"} 1") != std::string::npos);
+}
+
+TEST_CASE("--metrics-listen serves /metrics without a key on its own address, and nothing else",
+          "[api]") {
+  hooklog_server s({"--metrics-listen", "127.0.0.1:0"});
+  auto line = s.process().read_line(std::chrono::seconds(10));
+  REQUIRE(line);
+  REQUIRE(line->rfind("metrics: ", 0) == 0);
+  auto addr = parse_listening_line(line->substr(9));
+  REQUIRE(addr);
+  CHECK(addr->port != s.port());
+  hooklog::http::http_client scraper(addr->host, addr->port);
+  auto m = scraper.get("/metrics");
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(m->body.find("hooklog_log_head_seq") != std::string::npos);
+  auto h = scraper.get("/readyz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  // The API is not served there, with or without a key.
+  auto api = scraper.get("/v1/events", {{"Authorization", std::string("Bearer ") + kAdminKey}});
+  REQUIRE(api);
+  CHECK(api->status == 404);
+  CHECK(nlohmann::json::parse(api->body)["error"]["message"] ==
+        "this listener serves only GET /metrics, /healthz and /readyz");
+  // The main listener still wants the admin key.
+  CHECK(s.get("/metrics", "").status == 401);
 }
 
 TEST_CASE("every sample of every source is ingested and queryable", "[api]") {

@@ -181,3 +181,134 @@ TEST_CASE("fault: malformed traffic gets its status and the server keeps serving
   }
   CHECK(healthy());
 }
+
+namespace {
+
+// `lines` NDJSON events of source "standard", each padded to about `pad` bytes.
+std::string padded_batch(int lines, std::size_t pad) {
+  std::string out;
+  for (int i = 0; i < lines; ++i)
+    out += R"({"id":"big-)" + std::to_string(i) +
+           R"(","type":"order.updated","tenant":"t1","data":{"pad":")" + std::string(pad, 'p') +
+           "\"}}\n";
+  return out;
+}
+
+json error_of(const std::string& reply) {
+  const auto pos = reply.find("\r\n\r\n");
+  if (pos == std::string::npos) return nullptr;
+  return json::parse(reply.substr(pos + 4), nullptr, false)["error"];
+}
+
+const std::string kBatchHead =
+    "POST /v1/sources/standard/events:batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+    "test-admin-key\r\n"
+    "Content-Type: application/x-ndjson\r\n";
+
+}  // namespace
+
+TEST_CASE(
+    "fault: a 30 MB batch written before reading gets a complete 413 naming the limit, not a reset",
+    "[fault][abuse][limits]") {
+  hooklog_server s({"--no-deliver"});
+  const std::size_t size = 30 * 1000 * 1000;
+  {  // The whole body is written before anything is read: the server answers after the head and
+     // keeps reading and discarding (lingering close), so the write completes and the answer is
+     // read.
+    raw_connection c("127.0.0.1", s.port());
+    const std::string body = padded_batch(1, size - 80);
+    CHECK(
+        c.send(kBatchHead + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    bool closed = false;
+    const std::string reply = c.read_until_close(milliseconds(10000), &closed);
+    INFO(reply.substr(0, 400));
+    CHECK(status_line(reply) == "HTTP/1.1 413 Payload Too Large");
+    const json e = error_of(reply);
+    CHECK(e["code"] == "payload_too_large");
+    CHECK(e["message"] == "request body of " + std::to_string(body.size()) +
+                              " bytes is over the limit of 16777216 bytes (16 MiB) for POST "
+                              "/v1/sources/standard/events:batch");
+    CHECK(e["details"]["limit"] == 16777216);
+    CHECK(e["details"]["size"] == body.size());
+    CHECK(closed);
+  }
+  {  // curl's way: Expect: 100-continue, and the 413 comes before any body is sent.
+    raw_connection c("127.0.0.1", s.port());
+    c.send(kBatchHead + "Expect: 100-continue\r\nContent-Length: " + std::to_string(size) +
+           "\r\n\r\n");
+    const std::string reply = c.read_until_close(milliseconds(3000));
+    CHECK(status_line(reply) == "HTTP/1.1 413 Payload Too Large");
+    CHECK(reply.find("100 Continue") == std::string::npos);
+    CHECK(error_of(reply)["details"]["limit"] == 16777216);
+  }
+  {  // A single-event route keeps 1 MiB.
+    raw_connection c("127.0.0.1", s.port());
+    c.send(
+        "POST /v1/sources/standard/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "test-admin-key\r\n"
+        "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+        "2097152\r\n\r\n");
+    const std::string reply = c.read_until_close(milliseconds(3000));
+    CHECK(status_line(reply) == "HTTP/1.1 413 Payload Too Large");
+    CHECK(error_of(reply)["message"] ==
+          "request body of 2097152 bytes is over the limit of 1048576 bytes (1 MiB) for POST "
+          "/v1/sources/standard/events");
+  }
+  {  // A 2 MiB batch (32 events of 64 KiB) is bulk work within the batch limit: 100 Continue,
+     // stored.
+    const std::string body = padded_batch(32, 64 * 1024);
+    raw_connection c("127.0.0.1", s.port());
+    c.send(kBatchHead + "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n");
+    CHECK(c.read_until("\r\n\r\n", milliseconds(3000)) == "HTTP/1.1 100 Continue\r\n\r\n");
+    REQUIRE(c.send(body));
+    const std::string reply = c.read_until_close(milliseconds(10000));
+    CHECK(status_line(reply) == "HTTP/1.1 200 OK");
+    CHECK(json::parse(reply.substr(reply.find("\r\n\r\n") + 4))["stored"] == 32);
+  }
+  CHECK(s.get("/v1/audit/head").json["seq"] == 32);
+  // --batch-body-limit sets it.
+  hooklog_server small({"--no-deliver", "--batch-body-limit", "100000"});
+  raw_connection c("127.0.0.1", small.port());
+  c.send(kBatchHead + "Content-Length: 200000\r\n\r\n");
+  CHECK(error_of(c.read_until_close(milliseconds(3000)))["message"] ==
+        "request body of 200000 bytes is over the limit of 100000 bytes for POST "
+        "/v1/sources/standard/events:batch");
+}
+
+TEST_CASE("fault: one client address holding idle connections cannot lock others out",
+          "[fault][abuse][limits]") {
+  hooklog_server s(
+      {"--max-connections", "60", "--max-connections-per-client", "20", "--no-deliver"});
+  REQUIRE(s.get("/healthz", "").status == 200);  // this client's keep-alive connection: 1 of 20
+  std::vector<std::unique_ptr<raw_connection>> flood;
+  for (int i = 0; i < 60; ++i)
+    flood.push_back(std::make_unique<raw_connection>("127.0.0.1", s.port()));
+  // One acceptor takes them in order: once a probe is refused, all of the flood was handled.
+  raw_connection probe("127.0.0.1", s.port());
+  const std::string refused = probe.read_until_close(milliseconds(3000));
+  CHECK(status_line(refused) == "HTTP/1.1 429 Too Many Requests");
+  CHECK(error_of(refused)["code"] == "too_many_connections");
+  int answered_429 = 0;
+  for (std::size_t i = 19; i < flood.size(); ++i)
+    if (status_line(flood[i]->read_until_close(milliseconds(1000))) ==
+        "HTTP/1.1 429 Too Many Requests")
+      ++answered_429;
+  CHECK(answered_429 == 41);
+  // Another address is served on a fresh connection (before the limit, the flood took all 60),
+  // and the existing keep-alive client still is.
+  raw_connection fresh("127.0.0.1", s.port(), "127.0.0.2");
+  fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(status_line(fresh.read_until("\r\n\r\n", milliseconds(3000))) == "HTTP/1.1 200 OK");
+  CHECK(s.get("/healthz", "").status == 200);
+  WARN("per-client flood: 60 connections from one address, 19 accepted beside the client's own, "
+       << answered_429 << " answered 429 at accept; another address was served");
+}
+
+TEST_CASE("fault: a new connection that sends nothing is closed after --first-byte-timeout",
+          "[fault][abuse][limits]") {
+  hooklog_server s({"--first-byte-timeout", "1", "--no-deliver"});  // --read-timeout stays 30
+  raw_connection silent("127.0.0.1", s.port());
+  CHECK(silent.closed_within(milliseconds(10000)));
+  CHECK(s.get("/healthz", "").status == 200);
+}

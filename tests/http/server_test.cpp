@@ -352,6 +352,11 @@ TEST_CASE("TLS server and verifying client", "[server][tls]") {
   REQUIRE(r);
   CHECK(std::count(r->body.begin(), r->body.end(), '\n') == 100);
   CHECK(good.connections_opened() == 1);
+  // A body over the limit: the 413 arrives over TLS too (the server drains what follows).
+  r = good.post("/echo", std::string(8 * 1024 * 1024, 'x'));
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(nlohmann::json::parse(r->body)["error"]["details"]["limit"] == 1024 * 1024);
 
   // Untrusted certificate: refused.
   client_options untrusted;

@@ -198,7 +198,8 @@ std::vector<nlohmann::json> read_ndjson(const std::filesystem::path& p) {
   return out;
 }
 
-raw_connection::raw_connection(const std::string& host, unsigned short port) {
+raw_connection::raw_connection(const std::string& host, unsigned short port,
+                               const std::string& source) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (host.find(':') != std::string::npos) {
@@ -218,6 +219,26 @@ raw_connection::raw_connection(const std::string& host, unsigned short port) {
   }
   fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (!source.empty()) {
+    sockaddr_storage local{};
+    socklen_t local_len = 0;
+    if (ss.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&local);
+      a->sin6_family = AF_INET6;
+      local_len = sizeof *a;
+      if (inet_pton(AF_INET6, source.c_str(), &a->sin6_addr) != 1) local_len = 0;
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&local);
+      a->sin_family = AF_INET;
+      local_len = sizeof *a;
+      if (inet_pton(AF_INET, source.c_str(), &a->sin_addr) != 1) local_len = 0;
+    }
+    if (local_len == 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&local), local_len) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error("cannot connect from " + source);
+    }
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int e = errno;
     ::close(fd_);

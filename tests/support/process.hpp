@@ -95,7 +95,9 @@ std::vector<nlohmann::json> read_ndjson(const std::filesystem::path& p);
 class raw_connection {
  public:
   // Connects to host (IPv4 or IPv6 literal) and port; throws std::runtime_error on failure.
-  raw_connection(const std::string& host, unsigned short port);
+  // `source`: the local address to connect from (e.g. "127.0.0.2", another loopback client
+  // address on Linux); "" = the system's choice.
+  raw_connection(const std::string& host, unsigned short port, const std::string& source = "");
   ~raw_connection();
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;

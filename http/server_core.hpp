@@ -1,0 +1,104 @@
+#pragma once
+// Internal to the HTTP server (http/server.cpp and http/server_session.hpp): the state shared by
+// the server, its listener and its sessions, and the slot a responder answers through.
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "http/json_error.hpp"
+
+namespace hooklog::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+namespace detail {
+
+using answer = std::variant<http_response, stream_response>;
+
+// What a responder needs from a session; all calls may come from any thread.
+struct session_base {
+  virtual ~session_base() = default;
+  virtual void deliver(answer a) = 0;  // posts the answer to the session's strand
+  virtual void close_if_idle() = 0;    // posts: closes if waiting for a request or lingering
+  virtual void force_close() = 0;      // posts: closes whatever the state
+  virtual void release() = 0;          // only while no I/O thread runs: drops the self-reference
+};
+
+// Closed once the I/O threads are gone, so late responders never touch a dead io_context.
+struct gate {
+  std::mutex mu;
+  bool open = true;
+};
+
+struct response_slot {
+  std::atomic<bool> done{false};
+  std::weak_ptr<session_base> session;
+  std::shared_ptr<gate> g;
+
+  void answer_once(answer a) {
+    if (done.exchange(true)) return;
+    std::lock_guard lk(g->mu);
+    if (!g->open) return;
+    if (auto s = session.lock()) s->deliver(std::move(a));
+  }
+  ~response_slot() {
+    if (!done.load())
+      answer_once(json_error(500, "internal", "the request handler did not answer"));
+  }
+};
+
+// State shared by the server, its listener and its sessions.
+struct core {
+  server_options opts;
+  handler h;
+  std::shared_ptr<gate> g = std::make_shared<gate>();
+  std::unique_ptr<ssl::context> tls;
+  std::optional<net::thread_pool::executor_type> workers;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;  // guards sessions, per_client, next_id; cv signals count changes
+  std::condition_variable cv;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+  std::unordered_map<std::string, std::size_t> per_client;  // open sessions by client IP
+  std::uint64_t next_id = 0;
+  std::atomic<std::size_t> count{0};
+
+  // Called with mu held when a session of `client` ends.
+  void forget_client(const std::string& client) {
+    auto it = per_client.find(client);
+    if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  }
+
+  std::vector<std::shared_ptr<session_base>> snapshot() {
+    std::vector<std::shared_ptr<session_base>> out;
+    std::lock_guard lk(mu);
+    for (auto& [id, w] : sessions)
+      if (auto s = w.lock()) out.push_back(std::move(s));
+    return out;
+  }
+};
+
+}  // namespace detail
+
+}  // namespace hooklog::http

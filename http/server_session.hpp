@@ -1,0 +1,438 @@
+#pragma once
+// Internal to the HTTP server (included by http/server.cpp only): one connection's session, plain
+// or TLS. See http/server.hpp for the behaviour it implements.
+#include <nlohmann/json.hpp>
+
+#include "http/request_head.hpp"
+#include "http/server_core.hpp"
+
+namespace hooklog::http::detail {
+
+inline std::string format_endpoint(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  if (a.is_v6()) return "[" + a.to_string() + "]:" + std::to_string(ep.port());
+  return a.to_string() + ":" + std::to_string(ep.port());
+}
+
+inline const std::error_category& http_error_category() {
+  return bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+template <class Stream>
+class session : public detail::session_base, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  enum class state { handshake, awaiting_first_byte, reading, handling, writing, closing };
+
+ public:
+  // `client` is the key this session was counted under in core::per_client.
+  session(tcp::socket&& socket, std::shared_ptr<core> c, std::uint64_t id, std::string remote,
+          std::string client)
+      : stream_(make_stream(std::move(socket), *c)),
+        core_(std::move(c)),
+        id_(id),
+        remote_(std::move(remote)),
+        client_(std::move(client)) {}
+
+  ~session() override {
+    {
+      std::lock_guard lk(core_->mu);
+      core_->sessions.erase(id_);
+      core_->forget_client(client_);
+      core_->count.fetch_sub(1);
+    }
+    core_->cv.notify_all();
+  }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->on_start(); });
+  }
+
+  void deliver(answer a) override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), a = std::move(a)]() mutable {
+                self->on_answer(std::move(a));
+              });
+  }
+  void close_if_idle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      // Waiting for a request, or lingering after an error answer: nothing in flight.
+      if (self->state_ == state::awaiting_first_byte || self->state_ == state::closing)
+        self->hard_close();
+    });
+  }
+  void force_close() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->hard_close(); });
+  }
+  void release() override { self_.reset(); }
+
+ private:
+  static Stream make_stream(tcp::socket&& socket, core& c) {
+    if constexpr (kTls)
+      return Stream(std::move(socket), *c.tls);
+    else
+      return Stream(std::move(socket));
+  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  const server_options& opts() const { return core_->opts; }
+
+  void on_start() {
+    if constexpr (kTls) {
+      state_ = state::handshake;
+      lowest().expires_after(first_byte_timeout());
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->hard_close();
+                                self->wait_first_byte(true);
+                              });
+    } else {
+      wait_first_byte(true);
+    }
+  }
+
+  // A new connection's wait for its first request byte (and TLS handshake): short, so that
+  // idle connections cannot pile up; never longer than the read timeout.
+  std::chrono::seconds first_byte_timeout() const {
+    return std::min(opts().first_byte_timeout, opts().read_timeout);
+  }
+
+  // Waits for the first byte of the next request (first_byte_timeout on a new connection,
+  // idle_timeout between keep-alive requests), then reads the whole request.
+  void wait_first_byte(bool first) {
+    if (closed_) return;
+    if (core_->stopping.load()) return graceful_close();
+    if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
+    state_ = state::awaiting_first_byte;
+    lowest().expires_after(first ? first_byte_timeout() : opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->on_read_error(ec);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    state_ = state::reading;
+    lowest().expires_after(opts().read_timeout);  // one deadline for head and body
+    read_head();
+  }
+
+  // Reads until the head is complete, refuses what request_head.hpp refuses, then has Beast
+  // parse the head from the buffer. The body limit is set once the route is known.
+  void read_head() {
+    const auto data = buffer_.cdata();
+    const std::string_view buf(static_cast<const char*>(data.data()), data.size());
+    const std::size_t end = find_head_end(buf);
+    if (end == std::string_view::npos && buf.size() < opts().header_limit) {
+      stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                         beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec == net::error::eof) ec = bhttp::error::partial_message;
+        if (ec) return self->on_read_error(ec);
+        self->read_head();
+      });
+      return;
+    }
+    if (end != std::string_view::npos)
+      if (auto refusal = check_request_head(buf.substr(0, end)))
+        return send_error(std::move(*refusal));
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
+    parser_->body_limit(boost::none);  // checked in on_header against the route's limit
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    request_line_ = std::string(req.method_string()) + " " +
+                    std::string(req.target().substr(0, req.target().find('?')));
+    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method_string(), req.target()) : 0;
+    if (limit_ == 0) limit_ = opts().body_limit;
+    if (auto length = parser_->content_length(); length && *length > limit_)
+      return send_error(too_large(*length));
+    parser_->body_limit(limit_);
+    auto expect = req[bhttp::field::expect];
+    if (!parser_->is_done() && req.version() >= 11 && iequals(expect, "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue),
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) return self->hard_close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_request();
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->on_read_error(ec);
+                        self->on_request();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return graceful_close();
+    if (ec == bhttp::error::body_limit) return send_error(too_large(std::nullopt));
+    if (ec == bhttp::error::header_limit)
+      return send_error(
+          json_error(431, "header_too_large",
+                     "request header exceeds " + std::to_string(opts().header_limit) + " bytes"));
+    if (ec.category() == http_error_category() && ec != bhttp::error::partial_message)
+      return send_error(json_error(400, "bad_request", "malformed request: " + ec.message()));
+    // timeout (the stream already closed the socket), reset, partial message, TLS error.
+    hard_close();
+  }
+
+  // 413 naming the route's limit (and the announced size when there was a Content-Length).
+  http_response too_large(std::optional<std::uint64_t> size) const {
+    nlohmann::json details = {{"limit", limit_}};
+    std::string message = "request body";
+    if (size) {
+      details["size"] = *size;
+      message += " of " + std::to_string(*size) + " bytes";
+    }
+    message += " is over the limit of " + describe_size(limit_) + " for " + request_line_;
+    return json_error(413, "payload_too_large", message, details);
+  }
+
+  void on_request() {
+    auto req = parser_->release();
+    parser_.reset();
+    http_request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    std::string_view target = req.target();
+    auto q = target.find('?');
+    r.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) r.query = parse_query(target.substr(q + 1));
+    for (const auto& f : req)
+      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = std::move(req.body());
+    r.remote = remote_;
+    r.version = req.version();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == bhttp::verb::head;
+
+    state_ = state::handling;
+    self_ = this->shared_from_this();  // alive until answered (or released at stop)
+    auto slot = std::make_shared<detail::response_slot>();
+    slot->session = this->weak_from_this();
+    slot->g = core_->g;
+    responder resp(std::move(slot));
+    try {
+      core_->h(std::move(r), resp);
+    } catch (const std::exception& e) {
+      resp(json_error(500, "internal", std::string("request handler failed: ") + e.what()));
+    } catch (...) {
+      resp(json_error(500, "internal", "request handler failed"));
+    }
+  }
+
+  void on_answer(answer a) {
+    self_.reset();
+    if (closed_ || state_ != state::handling) return;
+    if (core_->stopping.load()) keep_alive_ = false;
+    if (auto* r = std::get_if<http_response>(&a)) return write_response(std::move(*r), false);
+    start_stream(std::move(std::get<stream_response>(a)));
+  }
+
+  template <class Message>
+  void fill_common(Message& m, unsigned status, const std::string& content_type,
+                   header_list& headers) {
+    m.version(version_);
+    m.result(status);
+    if (!opts().server_name.empty()) m.set(bhttp::field::server, opts().server_name);
+    if (!content_type.empty()) m.set(bhttp::field::content_type, content_type);
+    for (auto& [k, v] : headers) m.insert(k, v);
+    m.keep_alive(keep_alive_);
+  }
+
+  void write_response(http_response r, bool then_linger) {
+    if (r.status < 100 || r.status > 599) r = json_error(500, "internal", "invalid status code");
+    state_ = state::writing;
+    res_.emplace();
+    fill_common(*res_, r.status, r.content_type, r.headers);
+    if (head_) {
+      res_->content_length(r.body.size());
+    } else {
+      res_->body() = std::move(r.body);
+      res_->prepare_payload();
+    }
+    lowest().expires_after(opts().write_timeout);
+    bhttp::async_write(
+        stream_, *res_,
+        [self = this->shared_from_this(), then_linger](beast::error_code ec, std::size_t) {
+          bool close = !self->res_->keep_alive();
+          self->res_.reset();
+          if (ec) return self->hard_close();
+          if (then_linger) return self->linger_close();
+          if (close) return self->graceful_close();
+          self->wait_first_byte(false);
+        });
+  }
+
+  // Answers a request the parser refused, then closes after draining what the client sends.
+  void send_error(http_response r) {
+    keep_alive_ = false;
+    head_ = false;
+    if (version_ == 0) version_ = 11;
+    state_ = state::handling;  // write_response expects to follow a request
+    write_response(std::move(r), true);
+  }
+
+  // ---- streaming ----
+  void start_stream(stream_response s) {
+    if (!s.producer || s.status < 100 || s.status > 599)
+      return write_response(json_error(500, "internal", "stream without producer or bad status"),
+                            false);
+    producer_ = std::move(s.producer);
+    chunked_ = version_ >= 11;
+    if (!chunked_) keep_alive_ = false;  // HTTP/1.0: body ends at close
+    state_ = state::writing;
+    sres_.emplace();
+    fill_common(*sres_, s.status, s.content_type, s.headers);
+    if (chunked_) sres_->chunked(true);
+    ssr_.emplace(*sres_);
+    lowest().expires_after(opts().write_timeout);
+    bhttp::async_write_header(stream_, *ssr_,
+                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->hard_close();
+                                if (self->head_) return self->write_last();
+                                self->next_chunk();
+                              });
+  }
+
+  void next_chunk() {
+    net::post(*core_->workers, [self = this->shared_from_this()] {
+      std::string chunk;
+      bool more = false;
+      bool failed = false;
+      try {
+        more = self->producer_(chunk);
+      } catch (...) {
+        failed = true;
+      }
+      net::post(self->stream_.get_executor(),
+                [self, chunk = std::move(chunk), more, failed]() mutable {
+                  if (failed) return self->hard_close();
+                  self->on_chunk(std::move(chunk), more);
+                });
+    });
+  }
+
+  void on_chunk(std::string chunk, bool more) {
+    if (closed_) return;
+    if (chunk.empty()) return more ? next_chunk() : write_last();
+    chunk_ = std::move(chunk);
+    auto done = [self = this->shared_from_this(), more](beast::error_code ec, std::size_t) {
+      if (ec) return self->hard_close();
+      if (more) return self->next_chunk();
+      self->write_last();
+    };
+    lowest().expires_after(opts().write_timeout);
+    if (chunked_)
+      net::async_write(stream_, bhttp::make_chunk(net::const_buffer(chunk_.data(), chunk_.size())),
+                       std::move(done));
+    else
+      net::async_write(stream_, net::const_buffer(chunk_.data(), chunk_.size()), std::move(done));
+  }
+
+  void write_last() {
+    producer_ = nullptr;
+    chunk_.clear();
+    chunk_.shrink_to_fit();
+    auto done = [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->ssr_.reset();
+      self->sres_.reset();
+      if (ec) return self->hard_close();
+      if (!self->keep_alive_) return self->graceful_close();
+      self->wait_first_byte(false);
+    };
+    if (!chunked_) return done({}, 0);
+    lowest().expires_after(opts().write_timeout);
+    net::async_write(stream_, bhttp::make_chunk_last(), std::move(done));
+  }
+
+  // ---- closing ----
+  void graceful_close() {
+    if (closed_) return;
+    state_ = state::closing;
+    if constexpr (kTls) {
+      lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->hard_close(); });
+    } else {
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      hard_close();
+    }
+  }
+
+  // After an error answer: stop sending (plain TCP: FIN, so the client sees the end of the
+  // answer), then read and discard what the client still sends, at most linger_bytes for at
+  // most linger_timeout, so that a client still writing its body gets to read our answer
+  // instead of a reset (closing with unread bytes makes the kernel send RST, and a client
+  // blocked in write then fails with "broken pipe" before it reads anything). Then close.
+  void linger_close() {
+    state_ = state::closing;
+    parser_.reset();
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+    lowest().expires_after(opts().linger_timeout);
+    drained_ = buffer_.size();
+    drain();
+  }
+  void drain() {
+    buffer_.clear();
+    if (drained_ >= opts().linger_bytes) return hard_close();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec) return self->hard_close();
+                              self->drain();
+                            });
+  }
+
+  void hard_close() {
+    if (closed_) return;
+    closed_ = true;
+    state_ = state::closing;
+    beast::error_code ec;
+    lowest().socket().close(ec);
+  }
+
+  Stream stream_;
+  std::shared_ptr<core> core_;
+  std::uint64_t id_;
+  std::string remote_;
+  std::string client_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<bhttp::response<bhttp::empty_body>> sres_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> ssr_;
+  chunk_producer producer_;
+  std::string chunk_;
+  std::shared_ptr<session> self_;
+  state state_ = state::awaiting_first_byte;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  bool chunked_ = true;
+  bool closed_ = false;
+  std::size_t drained_ = 0;
+  std::size_t limit_ = 0;     // the body limit of the request being read
+  std::string request_line_;  // "POST /path" of the request being read, for messages
+};
+
+}  // namespace hooklog::http::detail
