@@ -6,6 +6,7 @@
 #include "http/replay_manager.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
+#include "hooklog_build_paths.hpp"
 
 namespace hooklog::http {
 

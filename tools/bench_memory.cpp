@@ -48,6 +48,7 @@
 #include "http/client.hpp"
 #include "projections/runner.hpp"
 #include "support/process.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using clk = std::chrono::steady_clock;

@@ -21,6 +21,7 @@
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
 #include "http/replay_manager.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using clk = std::chrono::steady_clock;

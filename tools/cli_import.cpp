@@ -14,6 +14,7 @@
 
 #include "engine/backfill.hpp"
 #include "tools/cli_common.hpp"
+#include "hooklog_build_paths.hpp"
 
 namespace hooklog::cli {
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "source_test_util.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using hooklog::test::read_file;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "source_test_util.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using hooklog::test::file_for_type;

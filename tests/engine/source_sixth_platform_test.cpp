@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "source_test_util.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/source.hpp"
+#include "hooklog_build_paths.hpp"
 
 namespace hooklog::test {
 

@@ -11,6 +11,7 @@
 #include "engine/bytes.hpp"
 #include "engine/json_text.hpp"
 #include "source_test_util.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using hooklog::test::read_file;

@@ -9,6 +9,7 @@
 #include "engine/record_codec.hpp"
 #include "engine/source.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
+#include "hooklog_build_paths.hpp"
 
 namespace {
 const hooklog::source_registry& registry() {

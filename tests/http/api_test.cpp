@@ -5,6 +5,7 @@
 #include <set>
 
 #include "support/hooklog_server.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog::test;
 using nlohmann::json;
@@ -44,7 +45,7 @@ std::string new_tenant_key(hooklog_server& s, const std::string& tenant) {
 
 }  // namespace
 
-TEST_CASE("health routes answer without a key; /metrics needs an admin key", "[api]") {
+TEST_CASE("health routes answer without a key, /metrics needs an admin key", "[api]") {
   hooklog_server s;
   auto h = s.get("/healthz", "");
   CHECK(h.status == 200);
@@ -64,7 +65,7 @@ TEST_CASE("health routes answer without a key; /metrics needs an admin key", "[a
   CHECK(m.body.find("hooklog_http_requests_total{route=\"/healthz\",status=\"200\"} 1") != std::string::npos);
 }
 
-TEST_CASE("--metrics-listen serves /metrics without a key on its own address, and nothing else",
+TEST_CASE("the metrics listener (--metrics-listen) serves /metrics without a key and nothing else",
           "[api]") {
   hooklog_server s({"--metrics-listen", "127.0.0.1:0"});
   auto line = s.process().read_line(std::chrono::seconds(10));
@@ -354,7 +355,7 @@ TEST_CASE("tenant isolation: another tenant's anything is 404, never listed", "[
   CHECK(s.get("/v1/entities/dds/DDS-2024-00042/timeline", a).status == 200);
 }
 
-TEST_CASE("abusive clients get their answer or are closed; the server keeps serving", "[api][abuse]") {
+TEST_CASE("abusive clients get their answer or are closed, the server keeps serving", "[api][abuse]") {
   hooklog_server s({"--read-timeout", "1"});
   {
     raw_connection garbage("127.0.0.1", s.port());

@@ -28,7 +28,7 @@ const std::vector<std::string> kFiles = {"log/data.mdb",   "log/lock.mdb",   "lo
 
 }  // namespace
 
-TEST_CASE("data directory: created 0700 with files 0600; a looser one is tightened at open",
+TEST_CASE("data directory: created 0700 with files 0600, a looser one is tightened at open",
           "[storage][modes]") {
   temp_dir dir;
   const std::string parent = dir.path().string() + "/new";

@@ -15,6 +15,7 @@
 #include "http/dispatcher.hpp"
 #include "projections/runner.hpp"
 #include "support/process.hpp"
+#include "hooklog_build_paths.hpp"
 
 namespace hooklog::test {
 

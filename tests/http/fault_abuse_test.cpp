@@ -53,7 +53,7 @@ int idle_connection_budget(int want) {
 
 }  // namespace
 
-TEST_CASE("fault: slow clients are timed out by --read-timeout; others are served meanwhile", "[fault][abuse]") {
+TEST_CASE("fault: slow clients are timed out by --read-timeout, others are served meanwhile", "[fault][abuse]") {
   hooklog_server s({"--read-timeout", "1", "--no-deliver"});
   const long headers_ms = drip_until_closed(s.port(), "GET /healthz HTTP/1.1\r\n", std::string(200, 'X'));
   CHECK(headers_ms < 3000);
@@ -70,7 +70,7 @@ TEST_CASE("fault: slow clients are timed out by --read-timeout; others are serve
                                                   << " ms (--read-timeout 1)");
 }
 
-TEST_CASE("fault: thousands of idle connections are bounded by --max-connections; existing clients keep being served",
+TEST_CASE("fault: thousands of idle connections are bounded by --max-connections, existing clients keep being served",
           "[fault][abuse]") {
   const int n = idle_connection_budget(3000);
   REQUIRE(n >= 500);

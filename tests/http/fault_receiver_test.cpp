@@ -169,7 +169,7 @@ std::string event_body(const std::string& type, int i) {
 
 }  // namespace
 
-TEST_CASE("fault: misbehaving receivers are recorded failures; memory bounded; others not slowed",
+TEST_CASE("fault: misbehaving receivers are recorded failures, memory bounded, others not slowed",
           "[fault][delivery]") {
   temp_dir dir;
   bad_peer peer;

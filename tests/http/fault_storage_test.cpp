@@ -19,6 +19,7 @@
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
 #include "support/hooklog_server.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
@@ -111,7 +112,7 @@ std::string jelp_batch(int first, int n) {
 
 }  // namespace
 
-TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses nothing; a larger map resumes",
+TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses nothing, a larger map resumes",
           "[fault][storage]") {
   temp_dir dir;
   const std::string data = (dir.path() / "data").string();

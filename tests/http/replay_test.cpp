@@ -151,7 +151,7 @@ TEST_CASE("replay: restart mid-replay, then it finishes with nothing missing", "
   CHECK(lines.size() - ids.size() <= 8);  // only what was in flight is sent twice
 }
 
-TEST_CASE("replay: cancel stops it; tenant keys see only their own", "[replay]") {
+TEST_CASE("replay: cancel stops it, tenant keys see only their own", "[replay]") {
   temp_dir d;
   receiver_proc ok(d, "ok", {});
   hooklog_server s({"--allow-private-targets"});

@@ -140,7 +140,7 @@ TEST_CASE("request head helpers", "[server][framing]") {
   CHECK(describe_size(100000) == "100000 bytes");
 }
 
-TEST_CASE("body limits are per route; 413 names the limit, before 100 Continue",
+TEST_CASE("body limits are per route, 413 names the limit, before 100 Continue",
           "[server][framing]") {
   framing_server ts;
   {  // Over the route's limit with Expect: 413 at once, no 100 Continue, no body read.
@@ -207,7 +207,7 @@ TEST_CASE("a client that writes a 30 MB body before reading gets the whole 413, 
   CHECK(closed);
 }
 
-TEST_CASE("connections per client address are limited; other addresses are still served",
+TEST_CASE("connections per client address are limited, other addresses are still served",
           "[server][framing]") {
   auto o = framing_server::options();
   o.max_connections = 12;

@@ -125,7 +125,7 @@ TEST_CASE("server answers, decodes query and headers", "[server]") {
   CHECK(nlohmann::json::parse(nf->body)["error"]["code"] == "not_found");
 }
 
-TEST_CASE("async handler completed from another thread; keep-alive reuse", "[server]") {
+TEST_CASE("async handler completed from another thread, keep-alive reuse", "[server]") {
   test_server ts;
   http_client c("127.0.0.1", ts.port);
   for (int i = 0; i < 5; ++i) {
@@ -215,7 +215,7 @@ TEST_CASE("silent and stalled connections time out while others are served", "[s
   CHECK(ts.requests == 3);
 }
 
-TEST_CASE("idle keep-alive connection is closed after idle_timeout; client reconnects", "[server]") {
+TEST_CASE("idle keep-alive connection is closed after idle_timeout, client reconnects", "[server]") {
   test_server ts;  // idle_timeout 2 s
   http_client c("127.0.0.1", ts.port);
   REQUIRE(c.get("/echo"));

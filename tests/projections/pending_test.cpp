@@ -192,7 +192,7 @@ TEST_CASE("disable parks an endpoint's items, enable brings them back, delete dr
   CHECK_FALSE(f.runner->subs().get(t, "ep")->has_value());
 }
 
-TEST_CASE("replay_progressed schedules with a marker; replay_cancelled removes what is left") {
+TEST_CASE("replay_progressed schedules with a marker, replay_cancelled removes what is left") {
   fixture f;
   auto e1 = f.append(event("t", "order_new"));
   auto e2 = f.append(event("t", "order_new"));

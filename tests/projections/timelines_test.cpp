@@ -79,7 +79,7 @@ TEST_CASE("eudr DDS: DRAFT -> SUBMITTED -> APPROVED with explicit from, out of o
   CHECK_FALSE(tr[2].out_of_order);
 }
 
-TEST_CASE("crowdsender box: previousValue -> newValue, an early arrival placed first; equal times keep seq order") {
+TEST_CASE("crowdsender box: previousValue -> newValue, an early arrival placed first, equal times keep seq order") {
   fixture f;
   f.append(event("cs", "statusUpdated", {}, "box", "BX-1", "REGISTERED", "IN_TRANSIT", kT0 + 20 * kMin));
   f.append(event("cs", "statusUpdated", {}, "box", "BX-1", "IN_TRANSIT", "DELIVERED", kT0 + 40 * kMin));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <stdexcept>
+#include "hooklog_build_paths.hpp"
 
 namespace hooklog::test {
 

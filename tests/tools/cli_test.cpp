@@ -8,6 +8,7 @@
 #include "engine/event_log.hpp"
 #include "projections/state_store.hpp"
 #include "support/hooklog_server.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;

@@ -30,7 +30,7 @@ std::string events_file(const temp_dir& d, int n) {
 
 }  // namespace
 
-TEST_CASE("import: twice stores nothing the second time; refusals name their line", "[cli][import]") {
+TEST_CASE("import: twice stores nothing the second time, refusals name their line", "[cli][import]") {
   temp_dir d;
   const std::string data = (d.path() / "data").string();
   const std::string file = events_file(d, 500);

@@ -9,6 +9,7 @@
 #include "http/client.hpp"
 #include "http/signature.hpp"
 #include "support/process.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using namespace std::chrono_literals;
