@@ -103,10 +103,12 @@ bool url_allowed(call& c, const std::string& url) {
   return true;
 }
 
-std::string reason_of(call& c) {
-  auto j = nlohmann::json::parse(c.req.body, nullptr, false);
-  if (j.is_object() && j.contains("reason") && j["reason"].is_string()) return j["reason"];
-  return "";
+// The optional {"reason": "..."} body of delete, disable and enable; nullopt after answering.
+std::optional<std::string> reason_of(call& c) {
+  auto j = json_body(c, true);
+  if (!j) return std::nullopt;
+  auto it = j->find("reason");
+  return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -220,12 +222,14 @@ void update_endpoint(const call_ptr& c) {
 }
 
 void delete_endpoint(const call_ptr& c) {
+  const auto reason = reason_of(*c);
+  if (!reason) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   const std::string id = current->id;
   write_then(c,
              endpoint_record(record_kind::endpoint_deleted, id, current->tenant,
-                             nlohmann::json{{"reason", reason_of(*c)}}.dump()),
+                             nlohmann::json{{"reason", *reason}}.dump()),
              [c, id](std::uint64_t seq) {
                c->reply_json(200, {{"id", id}, {"deleted", true}, {"seq", seq}});
              });
@@ -234,8 +238,9 @@ void delete_endpoint(const call_ptr& c) {
 void rotate_secret(const call_ptr& c) {
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
-  auto j = nlohmann::json::parse(c->req.body.empty() ? "{}" : c->req.body, nullptr, false);
-  if (!j.is_object()) return c->fail(400, "bad_json", "the body must be a JSON object or empty");
+  auto body = json_body(*c, true);
+  if (!body) return;
+  nlohmann::json& j = *body;
   std::string secret = generate_secret();
   if (j.contains("secret")) {
     if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_") ||
@@ -267,9 +272,11 @@ void rotate_secret(const call_ptr& c) {
 
 namespace {
 void set_disabled(const call_ptr& c, bool disabled) {
+  const auto given = reason_of(*c);
+  if (!given) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
-  const std::string reason = reason_of(*c);
+  const std::string reason = *given;
   const std::string id = current->id;
   auto ep = std::make_shared<endpoint>(std::move(*current));
   write_then(c,
