@@ -91,7 +91,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
 
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
-                      *p.secrets, {}, p.replays.get()});
+                      *p.secrets, {}, p.replays.get(), {}});
   p.routes = std::make_unique<api>(*p.ctx);
   p.server = std::make_unique<http_server>(
       opts.server, [r = p.routes.get()](http_request&& req, responder res) { r->handle(std::move(req), std::move(res)); });

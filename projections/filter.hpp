@@ -97,6 +97,7 @@ class payload_filter {
   bool matches_body(std::string_view body) const;
   bool matches(body_view& body) const;
   nlohmann::json to_json() const;  // null when empty
+  std::size_t condition_count() const { return all_.size() + any_.size(); }
 
  private:
   std::vector<filter_condition> all_, any_;

@@ -248,6 +248,21 @@ result<std::optional<endpoint>> subscriptions::get(lmdb::txn& t, std::string_vie
   return load_endpoint(t, id);
 }
 
+result<std::size_t> subscriptions::count(lmdb::txn& t, std::string_view tenant,
+                                         std::size_t stop_at) const {
+  std::string prefix;
+  keys::put_part(prefix, tenant);
+  auto c = lmdb::cursor::open(t, by_tenant_);
+  if (!c) return c.err();
+  std::size_t n = 0;
+  for (auto kv = c->seek(prefix); n < stop_at; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    ++n;
+  }
+  return n;
+}
+
 result<std::vector<endpoint>> subscriptions::list(lmdb::txn& t, std::string_view tenant,
                                                   std::string_view after, std::size_t limit) const {
   std::vector<endpoint> out;

@@ -68,6 +68,8 @@ class subscriptions final : public projection {
   result<std::vector<endpoint>> list(lmdb::txn& t, std::string_view tenant, std::string_view after,
                                      std::size_t limit) const;
   result<std::optional<endpoint_health>> health(lmdb::txn& t, std::string_view id) const;
+  // How many endpoints `tenant` has, counting no further than stop_at (index keys only).
+  result<std::size_t> count(lmdb::txn& t, std::string_view tenant, std::size_t stop_at) const;
 
  private:
   result<void> put_endpoint(lmdb::txn& t, const endpoint& e);
