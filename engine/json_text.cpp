@@ -1,6 +1,8 @@
 #include "engine/json_text.hpp"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/source.hpp"
 
@@ -86,6 +88,41 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
     }
     return make_error(source_errc::bad_json, "invalid JSON" + where + ": " + reason);
   }
+}
+
+result<void> check_json_bounds(std::string_view text, std::size_t max_bytes, int max_depth) {
+  if (text.size() > max_bytes) {
+    return make_error(source_errc::body_too_large, "body of " + std::to_string(text.size()) +
+                                                       " bytes is larger than the limit of " +
+                                                       std::to_string(max_bytes));
+  }
+  if (const auto at = find_excess_depth(text, max_depth); at != std::string_view::npos) {
+    const text_position pos = position_at(text, at);
+    return make_error(source_errc::too_deep, "JSON nests deeper than " + std::to_string(max_depth) +
+                                                 " levels at line " + std::to_string(pos.line) +
+                                                 ", column " + std::to_string(pos.column));
+  }
+  return {};
+}
+
+result<nlohmann::json> parse_bounded_json(std::string_view text, std::size_t max_bytes,
+                                          int max_depth) {
+  if (auto ok = check_json_bounds(text, max_bytes, max_depth); !ok) return ok.err();
+  return parse_json_text(text);
+}
+
+int json_depth(const nlohmann::json& value, int stop_after) {
+  int deepest = 0;
+  std::vector<std::pair<const nlohmann::json*, int>> todo{{&value, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > stop_after) return stop_after + 1;
+    for (const auto& child : *v) todo.emplace_back(&child, depth + 1);
+  }
+  return deepest;
 }
 
 }  // namespace hooklog

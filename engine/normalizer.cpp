@@ -207,17 +207,8 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
   if (def == nullptr) {
     return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
   }
-  if (in.body.size() > lim.max_body_bytes) {
-    return make_error(source_errc::body_too_large, "body of " + std::to_string(in.body.size()) +
-                                                       " bytes is larger than the limit of " +
-                                                       std::to_string(lim.max_body_bytes));
-  }
-  if (const auto at = find_excess_depth(in.body, lim.max_depth); at != std::string_view::npos) {
-    const text_position pos = position_at(in.body, at);
-    return make_error(source_errc::too_deep, "JSON nests deeper than " +
-                                                 std::to_string(lim.max_depth) +
-                                                 " levels at line " + std::to_string(pos.line) +
-                                                 ", column " + std::to_string(pos.column));
+  if (auto ok = check_json_bounds(in.body, lim.max_body_bytes, lim.max_depth); !ok) {
+    return ok.err();
   }
   auto parsed = parse_json_text(in.body);
   if (!parsed) return parsed.err();

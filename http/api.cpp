@@ -1,7 +1,9 @@
 #include "http/api.hpp"
 
 #include <charconv>
+#include <cstdio>
 
+#include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
 #include "http/route_match.hpp"
@@ -38,17 +40,40 @@ void call::await_projections() {
   if (seq) ctx.runner.wait_applied(seq, std::chrono::seconds(2));
 }
 
-std::optional<nlohmann::json> json_body(call& c) {
+std::optional<nlohmann::json> json_body(call& c, bool empty_is_object) {
+  if (empty_is_object && c.req.body.empty()) return nlohmann::json::object();
   if (auto ct = c.req.header("content-type"); ct && ct->find("json") == std::string_view::npos) {
     c.fail(415, "unsupported_media_type", "the body must be application/json");
     return std::nullopt;
   }
-  auto j = nlohmann::json::parse(c.req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    c.fail(400, "bad_json", "the body must be a JSON object");
+  const normalize_limits& lim = c.ctx.options.limits;
+  auto j = parse_bounded_json(c.req.body, lim.max_body_bytes, lim.max_depth);
+  if (!j) {
+    const error& e = j.err();
+    nlohmann::json d = nlohmann::json::object();
+    if (const auto at = e.message.find(" at line "); at != std::string::npos) {
+      int line = 0, column = 0;
+      if (std::sscanf(e.message.c_str() + at, " at line %d, column %d", &line, &column) == 2) {
+        d["line"] = line;
+        d["column"] = column;
+      }
+    }
+    if (e.code == make_error_code(source_errc::body_too_large)) {
+      d["limit"] = lim.max_body_bytes;
+      c.fail(413, "payload_too_large", "request " + e.message + " bytes", d);
+    } else if (e.code == make_error_code(source_errc::too_deep)) {
+      d["limit"] = lim.max_depth;
+      c.fail(400, "too_deep", e.message, d);
+    } else {
+      c.fail(400, "bad_json", e.message, d);
+    }
     return std::nullopt;
   }
-  return j;
+  if (!j->is_object()) {
+    c.fail(400, "bad_json", std::string("the body must be a JSON object, got ") + j->type_name());
+    return std::nullopt;
+  }
+  return std::move(*j);
 }
 
 std::optional<std::size_t> page_limit(call& c) {

@@ -15,6 +15,7 @@
 #include "engine/log_writer.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/source.hpp"
+#include "http/endpoint_quota.hpp"
 #include "http/key_store.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
@@ -33,6 +34,7 @@ struct api_options {
   normalize_limits limits;
   std::string ca_file;  // extra trust anchors for HTTPS deliveries
   std::size_t max_page = 1000;
+  endpoint_quotas quotas;  // checked on endpoint create and update
 };
 
 struct api_context {
@@ -50,6 +52,8 @@ struct api_context {
   std::atomic<std::uint64_t> last_management_seq{0};
   // Replay jobs (null when the server runs without them: the replay routes answer 503).
   replay_manager* replays = nullptr;
+  // Endpoint creations not yet in the projection (the per-tenant endpoint quota).
+  create_slots endpoint_creates;
 };
 
 class api {

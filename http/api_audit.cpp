@@ -286,6 +286,11 @@ void audit_verify(const call_ptr& c) {
       return c->fail(400, "bad_parameter", std::string(name) + " must be a sequence number",
                      {{"parameter", name}});
   }
+  if (from > to)  // an empty range would answer ok with nothing checked
+    return c->fail(400, "bad_parameter",
+                   "from (" + std::to_string(from) + ") is greater than to (" + std::to_string(to) +
+                       "): the range would check nothing",
+                   {{"parameter", "from"}});
   auto rep = c->ctx.log.verify(from, to);
   if (!rep) return c->fail(500, "log_failure", rep.err().what());
   nlohmann::json j = {{"ok", rep->ok},

@@ -103,10 +103,52 @@ bool url_allowed(call& c, const std::string& url) {
   return true;
 }
 
-std::string reason_of(call& c) {
-  auto j = nlohmann::json::parse(c.req.body, nullptr, false);
-  if (j.is_object() && j.contains("reason") && j["reason"].is_string()) return j["reason"];
-  return "";
+// The per-endpoint quotas (endpoint_quota.hpp); false after answering 422 quota_exceeded.
+bool within_quotas(call& c, const endpoint& e, const nlohmann::json* changed) {
+  auto b = check_endpoint_quotas(e, c.ctx.options.quotas, changed);
+  if (!b) return true;
+  c.fail(422, "quota_exceeded", b->message, {{"field", b->field}, {"limit", b->limit}});
+  return false;
+}
+
+// A place for one more endpoint of `tenant`, held until the creation is written (or failed).
+struct create_slot {
+  create_slot(create_slots& s, std::string t) : slots(s), tenant(std::move(t)) {}
+  create_slot(const create_slot&) = delete;
+  create_slot& operator=(const create_slot&) = delete;
+  ~create_slot() { slots.written(tenant, seq); }
+  create_slots& slots;
+  std::string tenant;
+  std::uint64_t seq = 0;  // set once written
+};
+
+// Reserves a place under the per-tenant endpoint quota; nullptr after answering 422.
+std::shared_ptr<create_slot> reserve_endpoint(call& c, const std::string& tenant) {
+  c.await_projections();
+  const std::size_t max = c.ctx.options.quotas.max_endpoints_per_tenant;
+  auto t = c.ctx.runner.store().begin_read();
+  auto n = t ? c.ctx.runner.subs().count(*t, tenant, max) : result<std::size_t>(t.err());
+  auto applied = t ? c.ctx.runner.checkpoint_in(*t, projections::subscriptions::kName)
+                   : result<std::uint64_t>(t.err());
+  if (!n || !applied) {
+    c.fail(500, "state_failure", (!n ? n.err() : applied.err()).what());
+    return nullptr;
+  }
+  if (c.ctx.endpoint_creates.reserve(tenant, *n, *applied, max))
+    return std::make_shared<create_slot>(c.ctx.endpoint_creates, tenant);
+  c.fail(422, "quota_exceeded",
+         "tenant " + tenant + " has " + std::to_string(max) +
+             " endpoints, the limit (--max-endpoints-per-tenant): delete one to create another",
+         {{"limit", max}});
+  return nullptr;
+}
+
+// The optional {"reason": "..."} body of delete, disable and enable; nullopt after answering.
+std::optional<std::string> reason_of(call& c) {
+  auto j = json_body(c, true);
+  if (!j) return std::nullopt;
+  auto it = j->find("reason");
+  return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -138,12 +180,16 @@ void create_endpoint(const call_ptr& c) {
     (*body)["secret"] = generate_secret();
   auto e = projections::endpoint_from_json(*body);
   if (!e) return fail_invalid(*c, e.err());
+  if (!within_quotas(*c, *e, nullptr)) return;
+  auto slot = reserve_endpoint(*c, e->tenant);
+  if (!slot) return;
   if (!url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
   stored["secret"] = c->ctx.secrets.seal(e->secret);
   auto ep = std::make_shared<endpoint>(std::move(*e));
   write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
-             [c, ep, replay_from](std::uint64_t seq) {
+             [c, ep, replay_from, slot](std::uint64_t seq) {
+               slot->seq = seq;
                ep->created_at = ep->updated_at = now_micros();
                if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
                // Events after the endpoint record are delivered live; the replay covers
@@ -204,6 +250,7 @@ void update_endpoint(const call_ptr& c) {
     merged.erase(k);
   auto e = projections::endpoint_from_json(merged);
   if (!e) return fail_invalid(*c, e.err());
+  if (!within_quotas(*c, *e, &*patch)) return;
   if (patch->contains("url") && !url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
   stored.erase("secret");  // unchanged: the projection keeps the current one
@@ -220,12 +267,14 @@ void update_endpoint(const call_ptr& c) {
 }
 
 void delete_endpoint(const call_ptr& c) {
+  const auto reason = reason_of(*c);
+  if (!reason) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   const std::string id = current->id;
   write_then(c,
              endpoint_record(record_kind::endpoint_deleted, id, current->tenant,
-                             nlohmann::json{{"reason", reason_of(*c)}}.dump()),
+                             nlohmann::json{{"reason", *reason}}.dump()),
              [c, id](std::uint64_t seq) {
                c->reply_json(200, {{"id", id}, {"deleted", true}, {"seq", seq}});
              });
@@ -234,8 +283,9 @@ void delete_endpoint(const call_ptr& c) {
 void rotate_secret(const call_ptr& c) {
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
-  auto j = nlohmann::json::parse(c->req.body.empty() ? "{}" : c->req.body, nullptr, false);
-  if (!j.is_object()) return c->fail(400, "bad_json", "the body must be a JSON object or empty");
+  auto body = json_body(*c, true);
+  if (!body) return;
+  nlohmann::json& j = *body;
   std::string secret = generate_secret();
   if (j.contains("secret")) {
     if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_") ||
@@ -267,9 +317,11 @@ void rotate_secret(const call_ptr& c) {
 
 namespace {
 void set_disabled(const call_ptr& c, bool disabled) {
+  const auto given = reason_of(*c);
+  if (!given) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
-  const std::string reason = reason_of(*c);
+  const std::string reason = *given;
   const std::string id = current->id;
   auto ep = std::make_shared<endpoint>(std::move(*current));
   write_then(c,

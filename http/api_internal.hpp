@@ -37,8 +37,13 @@ struct call : std::enable_shared_from_this<call> {
 };
 using call_ptr = std::shared_ptr<call>;
 
-// Parses the body as a JSON object; on failure answers 400/415 and returns nullopt.
-std::optional<nlohmann::json> json_body(call& c);
+// Parses the body as a JSON object: the one parse of every API request body that is JSON
+// (ingest payloads go through the normalizer, which applies the same bound). The text is checked
+// against options.limits first (check_json_bounds): over max_body_bytes answers 413
+// payload_too_large, nesting deeper than max_depth 400 too_deep (details: line, column, limit),
+// invalid JSON or not an object 400 bad_json, a non-JSON Content-Type 415; then nullopt.
+// empty_is_object: an empty body is {} (routes whose body is optional).
+std::optional<nlohmann::json> json_body(call& c, bool empty_is_object = false);
 // ?limit= within [1, max_page], default 100; nullopt after answering 400.
 std::optional<std::size_t> page_limit(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.

@@ -92,10 +92,10 @@ void cancel_replay(const call_ptr& c) {
   if (!r) return;
   if (r->state == "cancelled" || r->state == "failed")
     return c->fail(409, "conflict", "replay " + r->id + " is already " + r->state);
+  auto body = json_body(*c, true);
+  if (!body) return;
   std::string reason;
-  if (auto j = nlohmann::json::parse(c->req.body, nullptr, false); j.is_object() && j.contains("reason") &&
-                                                                   j["reason"].is_string())
-    reason = j["reason"];
+  if (auto it = body->find("reason"); it != body->end() && it->is_string()) reason = *it;
   c->ctx.replays->cancel(r->id, reason.empty() ? "cancelled by API" : reason, [c](result<replay_info> x) {
     if (!x) {
       if (x.err().message.find("already") != std::string::npos)

@@ -94,7 +94,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
 
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
-                      *p.secrets, {}, p.replays.get()});
+                      *p.secrets, {}, p.replays.get(), {}});
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
   so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,

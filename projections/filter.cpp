@@ -1,5 +1,6 @@
 #include "projections/filter.hpp"
 
+#include "engine/json_text.hpp"
 #include "projections/json_path.hpp"
 #include "projections/proj_errc.hpp"
 
@@ -11,6 +12,7 @@ error bad(const std::string& field, const std::string& why) {
 }
 constexpr std::size_t kMaxPatternSize = 256;
 constexpr std::size_t kMaxConditions = 32;
+constexpr int kMaxValueDepth = payload_filter::kMaxValueDepth;
 
 std::string_view op_name(filter_op op) {
   switch (op) {
@@ -51,6 +53,11 @@ result<filter_condition> parse_condition(const nlohmann::json& j, const std::str
   else if (on == "lt") c.op = filter_op::lt;
   else return bad(field + ".op", "must be one of eq, neq, in, exists, gt, lt");
   auto v = j.find("value");
+  // Checked before the value is copied: nlohmann's copy and == recurse, and a stored filter
+  // (an old record, a rebuild) must not take the process down.
+  if (v != j.end() && json_depth(*v, kMaxValueDepth) > kMaxValueDepth)
+    return bad(field + ".value", "nests deeper than " + std::to_string(kMaxValueDepth) +
+                                     " levels (the limit for filter values)");
   switch (c.op) {
     case filter_op::exists:
       if (v != j.end() && !v->is_boolean()) return bad(field + ".value", "must be a boolean for exists");

@@ -18,6 +18,10 @@
 //   gt / lt   both numbers (compared as numbers) or both strings (byte order);
 //             false otherwise
 // A payload that is not valid JSON matches no filter that has conditions.
+// Bounds (refused by parse(), also for stored filters on a rebuild): at most 32 conditions in
+// each of all and any; a "value" nests at most kMaxValueDepth (32) levels, so matching (JSON
+// equality) never recurses deeper than that. Operator quotas (total size, conditions) are the
+// API's (endpoint_quotas).
 // Thread safety: immutable after parsing; match() may run on any thread.
 #include <cstdint>
 #include <string>
@@ -80,6 +84,7 @@ class body_view {
 
 class payload_filter {
  public:
+  static constexpr int kMaxValueDepth = 32;
   // null or absent -> an empty filter that matches everything. Errors name the
   // field ("filter.all[0].op: ...").
   static result<payload_filter> parse(const nlohmann::json& j);
@@ -92,6 +97,7 @@ class payload_filter {
   bool matches_body(std::string_view body) const;
   bool matches(body_view& body) const;
   nlohmann::json to_json() const;  // null when empty
+  std::size_t condition_count() const { return all_.size() + any_.size(); }
 
  private:
   std::vector<filter_condition> all_, any_;

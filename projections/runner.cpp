@@ -106,6 +106,12 @@ std::optional<std::uint64_t> projection_runner::checkpoint(std::string_view name
   return std::nullopt;
 }
 
+result<std::uint64_t> projection_runner::checkpoint_in(lmdb::txn& t, std::string_view name) const {
+  auto v = checkpoints_.get(t, name);
+  if (!v) return v.err();
+  return *v && (*v)->size() == 8 ? keys::get_u64_be(**v) : std::uint64_t{0};
+}
+
 std::uint64_t projection_runner::lag() const {
   auto c = log_.committed_seq();
   auto a = applied_seq();

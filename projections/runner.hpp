@@ -89,6 +89,9 @@ class projection_runner {
   // Every projection has applied every record up to here.
   std::uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }
   std::optional<std::uint64_t> checkpoint(std::string_view name) const;
+  // The checkpoint of projection `name` as seen by read transaction `t` (0 when none): what
+  // that transaction's view of the projection includes.
+  result<std::uint64_t> checkpoint_in(lmdb::txn& t, std::string_view name) const;
   std::uint64_t lag() const;  // log committed seq - applied seq
   // true when applied_seq() >= seq before the timeout (read-your-writes).
   bool wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;

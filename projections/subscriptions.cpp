@@ -1,6 +1,7 @@
 #include "projections/subscriptions.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "projections/attempt.hpp"
 #include "projections/key_codec.hpp"
@@ -40,6 +41,14 @@ std::string body_reason(std::string_view body) {
 }
 }  // namespace
 
+result<void> subscriptions::skip(const record_view& r, const error& why) {
+  ++skipped_;
+  std::fprintf(stderr, "hooklog: endpoint record %llu (%.*s) skipped: %s\n",
+               static_cast<unsigned long long>(r.seq), static_cast<int>(r.entity_id.size()),
+               r.entity_id.data(), why.what().c_str());
+  return {};
+}
+
 nlohmann::json to_json(const endpoint_health& h) {
   return {{"consecutive_failures", h.consecutive_failures},
           {"last_success_at", h.last_success_at},
@@ -72,7 +81,12 @@ result<void> subscriptions::load(lmdb::txn& t) {
     if (!kv) return kv.err();
     if (!*kv) break;
     auto e = endpoint_from_state((*kv)->second);
-    if (!e) continue;
+    if (!e) {
+      std::fprintf(stderr, "hooklog: endpoint %.*s in the state is not loaded: %s\n",
+                   static_cast<int>((*kv)->first.size()), (*kv)->first.data(),
+                   e.err().what().c_str());
+      continue;
+    }
     disabled_[e->id] = e->disabled;
     matcher_.upsert(*e);
   }
@@ -120,7 +134,7 @@ result<void> subscriptions::apply(lmdb::txn& t, const record_view& r) {
   switch (r.kind) {
     case record_kind::endpoint_created: {
       auto e = endpoint_from_json_text(r.body);
-      if (!e) { ++skipped_; return {}; }
+      if (!e) return skip(r, e.err());
       if (!r.entity_id.empty()) e->id = std::string(r.entity_id);
       if (!valid_endpoint_id(e->id)) { ++skipped_; return {}; }
       e->tenant = std::string(r.tenant);
@@ -135,7 +149,8 @@ result<void> subscriptions::apply(lmdb::txn& t, const record_view& r) {
       auto old = load_endpoint(t, r.entity_id);
       if (!old) return old.err();
       auto e = endpoint_from_json_text(r.body);
-      if (!*old || !e) { ++skipped_; return {}; }
+      if (!e) return skip(r, e.err());
+      if (!*old) { ++skipped_; return {}; }
       const endpoint& o = **old;
       e->id = o.id;
       e->tenant = o.tenant;
@@ -231,6 +246,21 @@ result<void> subscriptions::flush(lmdb::txn& t) {
 
 result<std::optional<endpoint>> subscriptions::get(lmdb::txn& t, std::string_view id) const {
   return load_endpoint(t, id);
+}
+
+result<std::size_t> subscriptions::count(lmdb::txn& t, std::string_view tenant,
+                                         std::size_t stop_at) const {
+  std::string prefix;
+  keys::put_part(prefix, tenant);
+  auto c = lmdb::cursor::open(t, by_tenant_);
+  if (!c) return c.err();
+  std::size_t n = 0;
+  for (auto kv = c->seek(prefix); n < stop_at; kv = c->next()) {
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    ++n;
+  }
+  return n;
 }
 
 result<std::vector<endpoint>> subscriptions::list(lmdb::txn& t, std::string_view tenant,

@@ -16,7 +16,8 @@
 //                      becomes a previous secret valid until previous_valid_until;
 //                      previous secrets expired at the record's time are dropped.
 //   delivery_attempt   health: consecutive failures, last success/failure, last status/error.
-// Bodies that fail validation are skipped (counted in skipped()).
+// Bodies that fail validation are skipped (counted in skipped(), and reported on stderr with
+// the record's seq and the reason: e.g. a filter nested deeper than filter.hpp allows).
 //
 // Databases: "sub_endpoints" id -> endpoint state JSON (endpoint_to_state);
 // "sub_by_tenant" tenant \0 id -> ""; "sub_health" id -> health JSON.
@@ -67,11 +68,14 @@ class subscriptions final : public projection {
   result<std::vector<endpoint>> list(lmdb::txn& t, std::string_view tenant, std::string_view after,
                                      std::size_t limit) const;
   result<std::optional<endpoint_health>> health(lmdb::txn& t, std::string_view id) const;
+  // How many endpoints `tenant` has, counting no further than stop_at (index keys only).
+  result<std::size_t> count(lmdb::txn& t, std::string_view tenant, std::size_t stop_at) const;
 
  private:
   result<void> put_endpoint(lmdb::txn& t, const endpoint& e);
   result<std::optional<endpoint>> load_endpoint(lmdb::txn& t, std::string_view id) const;
   result<endpoint_health*> cached_health(lmdb::txn& t, std::string_view id);
+  result<void> skip(const record_view& r, const error& why);  // counts and reports a bad record
 
   lmdb::dbi endpoints_, by_tenant_, health_;
   matcher matcher_;

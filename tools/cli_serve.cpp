@@ -1,6 +1,8 @@
 // hooklog serve: the HTTP API over an embedded data directory.
 #include <signal.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -50,6 +52,13 @@ and by the environment variable shown):
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
   --max-map-size BYTES        the log never grows past this (1 TiB)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
+endpoint quotas (per tenant and per endpoint, checked on create and update; 422 quota_exceeded):
+  --max-endpoints-per-tenant N      endpoints of one tenant (1000)
+  --max-filter-bytes BYTES          an endpoint's filter as compact JSON (16384)
+  --max-filter-conditions N         conditions in a filter, all + any (32; at most 64)
+  --max-headers N                   headers of an endpoint (32; at most 64)
+  --max-header-value-bytes BYTES    one header value (1024; at most 8192)
+  --max-description-bytes BYTES     an endpoint's description (1024; at most 4096)
   --config FILE               a JSON object of the flags above
   --help                      this text
 )";
@@ -71,6 +80,36 @@ struct settings {
     return fallback;
   }
 };
+
+// The endpoint quota flags; false with `err` naming the flag and its range.
+bool read_quotas(const settings& s, http::endpoint_quotas& q, std::string& err) {
+  struct flag {
+    const char* name;
+    std::size_t* out;
+    std::size_t max;  // the endpoint model's hard bound (endpoint.hpp, filter.hpp)
+  };
+  const flag flags[] = {
+      {"max-endpoints-per-tenant", &q.max_endpoints_per_tenant, SIZE_MAX},
+      {"max-filter-bytes", &q.max_filter_bytes, SIZE_MAX},
+      {"max-filter-conditions", &q.max_filter_conditions, 64},
+      {"max-headers", &q.max_headers, 64},
+      {"max-header-value-bytes", &q.max_header_value_bytes, 8192},
+      {"max-description-bytes", &q.max_description_bytes, 4096},
+  };
+  for (const auto& f : flags) {
+    const std::string v = s.get(f.name, nullptr, std::to_string(*f.out));
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > f.max) {
+      err = std::string("--") + f.name + " must be a whole number from 1 to " +
+            (f.max == SIZE_MAX ? std::string("2^64-1") : std::to_string(f.max)) + ", got \"" + v +
+            "\"";
+      return false;
+    }
+    *f.out = n;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -124,6 +163,10 @@ int cmd_serve(int argc, char** argv) {
     o.api.rotation_overlap = std::chrono::seconds(std::stol(s.get("rotation-overlap", nullptr, "86400")));
   } catch (const std::exception&) {
     std::fprintf(stderr, "hooklog serve: a numeric flag has a value that is not a number\n");
+    return 2;
+  }
+  if (!read_quotas(s, o.api.quotas, err)) {
+    std::fprintf(stderr, "hooklog serve: %s\n", err.c_str());
     return 2;
   }
 

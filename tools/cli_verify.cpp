@@ -25,6 +25,12 @@ int cmd_verify(int argc, char** argv) {
     std::fprintf(stderr, "hooklog verify: --from and --to take sequence numbers\n");
     return 2;
   }
+  if (from > to) {  // an empty range would report OK with nothing checked
+    std::fprintf(stderr,
+                 "hooklog verify: --from %llu is greater than --to %llu: the range is empty\n",
+                 static_cast<unsigned long long>(from), static_cast<unsigned long long>(to));
+    return 2;
+  }
   log_options opts;
   opts.dir = data_dir(*a);
   opts.read_only = true;
