@@ -111,7 +111,7 @@ TEST_CASE("the committed bad examples keep the fingerprints taken from the seeds
       unsigned char digest[SHA256_DIGEST_LENGTH];
       SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
       found[dir.path().filename().string() + "/" + f.path().filename().string()] =
-          to_hex(digest, sizeof digest);
+          bytes::to_hex(digest, sizeof digest);
     }
   }
   CHECK(found == fingerprints);
