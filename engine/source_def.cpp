@@ -265,6 +265,29 @@ result<rule> compile_rule(const checker& ck, const json& v, const std::string& w
   return r;
 }
 
+void add_read_paths(source_def& def) {
+  auto add_spec = [&](const value_spec& spec) {
+    for (const value_alt& alt : spec) {
+      if (alt.kind == value_alt::from::pointer) def.read_paths.add(alt.pointer);
+    }
+  };
+  for (const value_spec* spec : {&def.type, &def.event_id, &def.occurred_at, &def.tenant}) {
+    add_spec(*spec);
+  }
+  if (def.test_mode) def.read_paths.add(def.test_mode->pointer);
+  for (const rule& r : def.rules) {
+    if (r.entity) {
+      add_spec(r.entity->kind_from);
+      add_spec(r.entity->id);
+    }
+    if (r.status) {
+      add_spec(r.status->from);
+      add_spec(r.status->to);
+    }
+    for (const json_pointer& p : r.required) def.read_paths.add(p);
+  }
+}
+
 bool valid_source_name(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
@@ -397,6 +420,7 @@ result<source_def> compile_source(const json& doc, const std::string& file,
   }
 
   for (const catalog_entry& e : def.events) def.plans.emplace(e.type, def.plan_for(e.type));
+  add_read_paths(def);
   return def;
 }
 

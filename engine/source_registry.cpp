@@ -35,6 +35,10 @@ class source_category_impl final : public std::error_category {
         return "malformed source file";
       case source_errc::not_an_object:
         return "body is not a JSON object";
+      case source_errc::duplicate_key:
+        return "duplicate key on the path of a field the source reads";
+      case source_errc::bad_value:
+        return "control character in a tenant or type";
     }
     return "unknown source error";
   }
@@ -112,6 +116,14 @@ std::vector<catalog_entry> source_registry::catalog() const {
   std::vector<catalog_entry> out;
   for (const auto& s : sources_) out.insert(out.end(), s->events.begin(), s->events.end());
   return out;
+}
+
+std::size_t find_control_char(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return i;
+  }
+  return std::string_view::npos;
 }
 
 record source_registry::to_record(const normalized_event& ev, std::string_view body) {
