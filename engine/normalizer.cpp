@@ -357,7 +357,16 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
     }
     ev.idempotency_key = std::string(in.idempotency_key);
   } else {
-    ev.idempotency_key = ev.native_id;
+    switch (def->dedup) {
+      case dedup_mode::event_id:
+        ev.idempotency_key = ev.native_id;
+        break;
+      case dedup_mode::body_hash:
+        ev.idempotency_key = body_hash_key(ev.type, in.body);
+        break;
+      case dedup_mode::none:
+        break;
+    }
   }
 
   {

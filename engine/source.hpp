@@ -50,6 +50,21 @@ inline error make_error(source_errc e, std::string message, std::string field = 
   return error{make_error_code(e), std::move(message), std::move(field)};
 }
 
+// How a source de-duplicates events that come without an Idempotency-Key header (the
+// source file's "dedup", docs/SOURCES.md). The key lives in the log's idempotency index,
+// per tenant and source, so a repeat is found across restarts and rebuilds.
+enum class dedup_mode : std::uint8_t {
+  event_id,   // the payload's event id; a payload without one is not de-duplicated
+  body_hash,  // body_hash_key(type, body): the same bytes with the same type are one event
+  none,       // never: only an Idempotency-Key header de-duplicates
+};
+
+// The idempotency key derived from an event's content: "sha256:" + hex SHA-256 of the type, a
+// 0 byte, then the body byte for byte. The one derivation: HTTP ingest (dedup body_hash) and
+// hooklog import (events that have no other key) both use it, so an imported body posted again
+// is a duplicate. With the index's tenant and source it identifies (tenant, source, type, body).
+std::string body_hash_key(std::string_view type, std::string_view body);
+
 // The offset of the first control character (U+0000 to U+001F, U+007F) in s, or npos.
 std::size_t find_control_char(std::string_view s);
 
@@ -99,8 +114,8 @@ class source_registry {
       const;  // all sources, in a stable order (by source, then file order)
 
   // Tenant: the forced tenant, else the payload's per the source file, else "default".
-  // Idempotency key: the header, else the payload's event id per the source file, else empty.
-  // Refused: a tenant or type with a control character
+  // Idempotency key: the header, else per the source's dedup_mode (the payload's event id, or
+  // body_hash_key), else empty. Refused: a tenant or type with a control character
   // (bad_value), a duplicated member on the path of a field the source reads (duplicate_key).
   result<normalized_event> normalize(const ingest_input& in,
                                      const normalize_limits& lim = {}) const;

@@ -317,10 +317,10 @@ result<source_def> compile_source(const json& doc, const std::string& file,
                                   const std::string& name) {
   checker ck(file);
   if (!doc.is_object()) return ck.fail("", "a source file must be a JSON object");
-  if (auto e =
-          ck.only_keys(doc, "",
-                       {"source", "title", "description", "assumed_shape", "open_catalog", "type",
-                        "event_id", "occurred_at", "tenant", "test_mode", "events", "rules"})) {
+  if (auto e = ck.only_keys(
+          doc, "",
+          {"source", "title", "description", "assumed_shape", "open_catalog", "type", "event_id",
+           "dedup", "occurred_at", "tenant", "test_mode", "events", "rules"})) {
     return *e;
   }
   source_def def;
@@ -368,6 +368,21 @@ result<source_def> compile_source(const json& doc, const std::string& file,
       auto spec = compile_spec(ck, *it, checker::child("", f.key), f.ctx);
       if (!spec) return spec.err();
       *f.out = std::move(spec.value());
+    }
+  }
+  def.dedup = def.event_id.empty() ? dedup_mode::body_hash : dedup_mode::event_id;
+  if (auto it = doc.find("dedup"); it != doc.end()) {
+    if (*it == "event_id") {
+      if (def.event_id.empty()) {
+        return ck.fail("/dedup", "\"event_id\" needs an \"event_id\" rule in the file");
+      }
+      def.dedup = dedup_mode::event_id;
+    } else if (*it == "body_hash") {
+      def.dedup = dedup_mode::body_hash;
+    } else if (*it == "none") {
+      def.dedup = dedup_mode::none;
+    } else {
+      return ck.fail("/dedup", "must be one of \"event_id\", \"body_hash\", \"none\"");
     }
   }
   if (auto it = doc.find("test_mode"); it != doc.end()) {

@@ -93,6 +93,8 @@ struct source_def {
   std::string name, title, description, file;
   bool assumed_shape = false;
   bool open_catalog = false;  // every type counts as cataloged (the standard envelope)
+  // "dedup"; default event_id when the file has an "event_id" rule, else body_hash.
+  dedup_mode dedup = dedup_mode::body_hash;
   value_spec type, event_id, occurred_at, tenant;
   std::optional<test_mode_spec> test_mode;
   std::vector<catalog_entry> events;
