@@ -1,7 +1,5 @@
 #include "engine/backfill.hpp"
 
-#include <openssl/sha.h>
-
 #include <cctype>
 #include <istream>
 #include <iterator>
@@ -15,12 +13,6 @@ namespace hooklog {
 namespace {
 
 constexpr std::string_view kExportPrefix = "{\"_export\":1";
-
-std::string sha256_hex(std::string_view body) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), d);
-  return bytes::to_hex(d, sizeof d);
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -62,7 +54,9 @@ void importer::line(std::string_view text, const std::string& name, std::size_t 
     auto ev = sources_->normalize(in, opts_.limits);
     if (!ev) return refuse(name, line_no, ev.err().message);
     record r = source_registry::to_record(*ev, text);
-    if (r.idempotency_key.empty()) r.idempotency_key = "import:" + sha256_hex(text);
+    // Per the source's dedup, like HTTP ingest; an import is idempotent whatever the source
+    // says, so an event left without a key gets the content key ingest would derive.
+    if (r.idempotency_key.empty()) r.idempotency_key = body_hash_key(r.type, text);
     if (!opts_.deliver) r.flags |= record_flags::kNoDelivery;
     batch_.push_back(std::move(r));
   }

@@ -5,9 +5,10 @@
 // Import input: NDJSON (one event per line, blank lines skipped) or a JSON array of
 // events (the first non-blank byte is '['; each element's line is where it starts).
 // A native line is normalized with its source (occurred time from the payload) and
-// stored with its exact bytes; its idempotency key is the payload's event id, else
-// "import:" + SHA-256 of the body, so importing the same file twice stores nothing the
-// second time. Unless `deliver`, records carry record_flags::kNoDelivery (a backfill
+// stored with its exact bytes; its idempotency key is the one HTTP ingest gives it (the
+// source's dedup: the payload's event id or body_hash_key), else body_hash_key, so
+// importing the same file twice stores nothing the second time, and a body imported and
+// then posted again over HTTP is a duplicate. Unless `deliver`, records carry record_flags::kNoDelivery (a backfill
 // never floods endpoints; a replay sends what is wanted).
 // An export line (`{"_export":1,...}`, see export_line) is restored as exported:
 // every field, flags and recorded_at included (the log keeps recorded_at monotonic),

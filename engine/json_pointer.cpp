@@ -30,6 +30,21 @@ std::optional<json_pointer> json_pointer::parse(std::string_view text) {
   return p;
 }
 
+std::string json_pointer::escape(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  for (const char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 const nlohmann::json* json_pointer::resolve(const nlohmann::json& doc) const {
   const nlohmann::json* v = &doc;
   for (const token& t : tokens_) {

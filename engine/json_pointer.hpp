@@ -22,6 +22,12 @@ class json_pointer {
   const nlohmann::json* resolve(const nlohmann::json& doc) const;
 
   const std::string& text() const { return text_; }
+  // The unescaped reference tokens ("/a~1b/0" has "a/b" and "0").
+  std::size_t size() const { return tokens_.size(); }
+  const std::string& token_at(std::size_t i) const { return tokens_[i].name; }
+
+  // Escapes one reference token ('~' as "~0", '/' as "~1").
+  static std::string escape(std::string_view token);
 
  private:
   struct token {

@@ -1,5 +1,7 @@
 #include "engine/json_text.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,6 +125,207 @@ int json_depth(const nlohmann::json& value, int stop_after) {
     for (const auto& child : *v) todo.emplace_back(&child, depth + 1);
   }
   return deepest;
+
+void key_paths::add(const json_pointer& p) {
+  int at = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    int next = child(at, p.token_at(i));
+    if (next < 0) {
+      next = static_cast<int>(nodes_.size());
+      nodes_[at].children.push_back(next);
+      nodes_.push_back({p.token_at(i), at, {}});
+    }
+    at = next;
+  }
+}
+
+int key_paths::child(int node, std::string_view token) const {
+  for (const int c : nodes_[node].children) {
+    if (nodes_[c].token == token) return c;
+  }
+  return -1;
+}
+
+std::string key_paths::pointer(int node) const {
+  std::vector<int> path;
+  for (int n = node; n > 0; n = nodes_[n].parent) path.push_back(n);
+  std::string out;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    out += '/';
+    out += json_pointer::escape(nodes_[*it].token);
+  }
+  return out;
+}
+
+namespace {
+
+// A scan of valid JSON text that descends only into watched objects and arrays. Nothing is
+// allocated unless a key has escapes, an array is watched or a duplicate is found.
+class duplicate_scan {
+ public:
+  duplicate_scan(std::string_view text, const key_paths& watched) : t_(text), watched_(watched) {}
+
+  // The node of the first duplicated member, or -1.
+  int run() {
+    if (t_.substr(0, 3) == "\xEF\xBB\xBF") i_ = 3;  // a byte order mark, as the parser allows
+    scan(0);
+    return found_;
+  }
+
+ private:
+  char peek() const { return i_ < t_.size() ? t_[i_] : '\0'; }
+  void ws() {
+    while (i_ < t_.size() &&
+           (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) {
+      ++i_;
+    }
+  }
+  // At a '"': the raw text between the quotes; moves past the closing quote.
+  std::string_view raw_string() {
+    const std::size_t start = ++i_;
+    for (;;) {
+      const void* q = std::memchr(t_.data() + i_, '"', t_.size() - std::min(i_, t_.size()));
+      if (q == nullptr) {
+        i_ = t_.size();
+        break;
+      }
+      i_ = static_cast<std::size_t>(static_cast<const char*>(q) - t_.data());
+      std::size_t backslashes = 0;  // an odd run of them escapes the quote
+      while (i_ - backslashes > start && t_[i_ - backslashes - 1] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) break;
+      ++i_;
+    }
+    const std::string_view s = t_.substr(start, std::min(i_, t_.size()) - start);
+    ++i_;
+    return s;
+  }
+  void skip_value() {
+    ws();
+    const char c = peek();
+    if (c == '"') {
+      raw_string();
+    } else if (c == '{' || c == '[') {
+      long depth = 0;
+      while (i_ < t_.size()) {
+        const char d = t_[i_];
+        if (d == '"') {
+          raw_string();
+          continue;
+        }
+        ++i_;
+        if (d == '{' || d == '[') {
+          ++depth;
+        } else if ((d == '}' || d == ']') && --depth == 0) {
+          return;
+        }
+      }
+    } else {  // a number or a literal
+      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' && t_[i_] != ']' && t_[i_] != ' ' &&
+             t_[i_] != '\t' && t_[i_] != '\n' && t_[i_] != '\r') {
+        ++i_;
+      }
+    }
+  }
+  // The value at the cursor, watched as `node`; false once a duplicate is found.
+  bool scan(int node) {
+    ws();
+    if (peek() == '{') return scan_object(node);
+    if (peek() == '[') return scan_array(node);
+    skip_value();
+    return true;
+  }
+  bool scan_object(int node) {
+    ++i_;
+    int seen_small[8];  // the watched members met so far in this object
+    std::vector<int> seen_more;
+    std::size_t seen = 0;
+    ws();
+    if (peek() == '}') {
+      ++i_;
+      return true;
+    }
+    while (i_ < t_.size()) {
+      ws();
+      const std::string_view raw = raw_string();
+      int c;
+      if (raw.find('\\') == std::string_view::npos) {
+        c = watched_.child(node, raw);
+      } else {  // "st\u0061tus" is "status"
+        const auto key = nlohmann::json::parse("\"" + std::string(raw) + "\"").get<std::string>();
+        c = watched_.child(node, key);
+      }
+      ws();
+      ++i_;  // ':'
+      if (c < 0) {
+        skip_value();
+      } else {
+        const bool again = std::find(seen_small, seen_small + std::min<std::size_t>(seen, 8), c) !=
+                               seen_small + std::min<std::size_t>(seen, 8) ||
+                           std::find(seen_more.begin(), seen_more.end(), c) != seen_more.end();
+        if (again) {
+          found_ = c;
+          return false;
+        }
+        if (seen < 8) {
+          seen_small[seen] = c;
+        } else {
+          seen_more.push_back(c);
+        }
+        ++seen;
+        if (!descend(c)) return false;
+      }
+      ws();
+      if (peek() != ',') break;
+      ++i_;
+    }
+    ++i_;  // '}'
+    return true;
+  }
+  bool scan_array(int node) {
+    ++i_;
+    ws();
+    if (peek() == ']') {
+      ++i_;
+      return true;
+    }
+    for (std::size_t index = 0; i_ < t_.size(); ++index) {
+      const int c = watched_.child(node, std::to_string(index));
+      if (c < 0) {
+        skip_value();
+      } else if (!descend(c)) {
+        return false;
+      }
+      ws();
+      if (peek() != ',') break;
+      ++i_;
+    }
+    ++i_;  // ']'
+    return true;
+  }
+  bool descend(int node) {
+    if (!watched_.has_children(node)) {
+      skip_value();
+      return true;
+    }
+    return scan(node);
+  }
+
+  std::string_view t_;
+  const key_paths& watched_;
+  std::size_t i_ = 0;
+  int found_ = -1;
+};
+
+}  // namespace
+
+std::optional<std::string> find_duplicate_key(std::string_view text, const key_paths& watched) {
+  if (watched.empty()) return std::nullopt;
+  try {
+    const int node = duplicate_scan(text, watched).run();
+    if (node >= 0) return watched.pointer(node);
+  } catch (const nlohmann::json::exception&) {  // a key that does not unescape: not valid JSON
+  }
+  return std::nullopt;
 }
 
 }  // namespace hooklog

@@ -2,10 +2,15 @@
 // JSON text before and while parsing: nesting checks, positions and parse errors that say
 // where (line and column), for payloads and for source files alike.
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/json_pointer.hpp"
 #include "engine/result.hpp"
 
 namespace hooklog {
@@ -42,5 +47,33 @@ result<nlohmann::json> parse_bounded_json(std::string_view text, std::size_t max
 // The nesting depth of a parsed value (a scalar is 0, [] and {} are 1), counted without
 // recursion and stopping once it exceeds `stop_after` (then it returns stop_after + 1).
 int json_depth(const nlohmann::json& value, int stop_after);
+
+// The members a reader looks at: the tokens of a set of JSON pointers, as a tree. Used by
+// find_duplicate_key to watch only the objects on the way to a field that is read.
+class key_paths {
+ public:
+  void add(const json_pointer& p);
+  bool empty() const { return nodes_[0].children.empty(); }
+
+  // The child of `node` named `token`, or -1. Node 0 is the document.
+  int child(int node, std::string_view token) const;
+  bool has_children(int node) const { return !nodes_[node].children.empty(); }
+  // The JSON pointer of a node ("/data/status").
+  std::string pointer(int node) const;
+
+ private:
+  struct node {
+    std::string token;  // its name in the parent (unescaped)
+    int parent = -1;
+    std::vector<int> children;
+  };
+  std::vector<node> nodes_{1};
+};
+
+// In valid JSON text (parse it first: the scan assumes validity), the JSON pointer of the
+// first object member on a watched path whose key appears twice in its object ("/data/status"
+// for {"data":{"status":"a","status":"b"}} when /data/status is watched), keys compared after
+// unescaping. nullopt when there is none. Linear in the text; unwatched values are skipped.
+std::optional<std::string> find_duplicate_key(std::string_view text, const key_paths& watched);
 
 }  // namespace hooklog

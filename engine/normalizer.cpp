@@ -2,6 +2,7 @@
 // Per event: one bounded pre-scan for nesting, one nlohmann parse, then only pre-compiled
 // pointer walks and map look-ups (no regex, no pointer parsing).
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -46,9 +47,35 @@ std::string shown(std::string_view s) {
 }
 
 error wrong_type(const value_alt& alt, const json& v, const std::string& expected) {
-  return make_error(source_errc::wrong_type, "field " + alt.pointer.text() + " must be " +
-                                                 expected + ", got " +
-                                                 std::string(json_type_name(v)));
+  return make_error(source_errc::wrong_type,
+                    "field " + alt.pointer.text() + " must be " + expected + ", got " +
+                        std::string(json_type_name(v)),
+                    alt.pointer.text());
+}
+
+// What error::field names for a value an alternative gave (source.hpp): its pointer, the URL
+// hint, or nothing for a constant or a value derived from the type.
+std::string field_of(const value_alt& alt) {
+  switch (alt.kind) {
+    case value_alt::from::pointer:
+      return alt.pointer.text();
+    case value_alt::from::hint:
+      return std::string(kFieldTypeHint);
+    default:
+      return {};
+  }
+}
+
+// How an error message names where a value came from.
+std::string where_of(const value_alt& alt) {
+  switch (alt.kind) {
+    case value_alt::from::pointer:
+      return "field " + alt.pointer.text();
+    case value_alt::from::hint:
+      return "?type=";
+    default:
+      return "a derived value";
+  }
 }
 
 // The text a pointer alternative gives: nullopt when absent or null, an error for a value of a
@@ -74,7 +101,9 @@ result<std::optional<std::string>> pointer_text(const value_alt& alt, const json
 }
 
 // Tries the alternatives in order; the first non-empty value wins (after map and prefix).
-result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_context& ctx) {
+// `from` (optional) is set to the alternative that gave it.
+result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_context& ctx,
+                                            const value_alt** from = nullptr) {
   for (const value_alt& alt : spec) {
     std::optional<std::string> got;
     switch (alt.kind) {
@@ -102,14 +131,13 @@ result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_c
     }
     if (!alt.prefix.empty()) got->insert(0, alt.prefix);
     if (got->size() > ctx.lim.max_field_bytes) {
-      const std::string where = alt.kind == value_alt::from::pointer ? "field " + alt.pointer.text()
-                                : alt.kind == value_alt::from::hint
-                                    ? std::string("?type=")
-                                    : std::string("a derived value");
-      return make_error(source_errc::wrong_type, where + " is " + std::to_string(got->size()) +
-                                                     " bytes long, more than the limit of " +
-                                                     std::to_string(ctx.lim.max_field_bytes));
+      return make_error(source_errc::wrong_type,
+                        where_of(alt) + " is " + std::to_string(got->size()) +
+                            " bytes long, more than the limit of " +
+                            std::to_string(ctx.lim.max_field_bytes),
+                        field_of(alt));
     }
+    if (from != nullptr) *from = &alt;
     return got;
   }
   return std::optional<std::string>{};
@@ -159,13 +187,16 @@ result<std::int64_t> evaluate_time(const value_spec& spec, const eval_context& c
       const auto& s = v->get_ref<const std::string&>();
       if (s.empty()) continue;
       if (const auto t = parse_timestamp(s)) return *t;
-      return make_error(source_errc::wrong_type, "field " + alt.pointer.text() +
-                                                     " must be an RFC 3339 time, got " + shown(s));
+      return make_error(
+          source_errc::wrong_type,
+          "field " + alt.pointer.text() + " must be an RFC 3339 time, got " + shown(s),
+          alt.pointer.text());
     }
     if (v->is_number() && alt.unit != detail::time_unit::none) {
       if (const auto t = number_to_micros(*v, alt.unit)) return *t;
-      return make_error(source_errc::wrong_type, "field " + alt.pointer.text() +
-                                                     " is not a time in range, got " + v->dump());
+      return make_error(source_errc::wrong_type,
+                        "field " + alt.pointer.text() + " is not a time in range, got " + v->dump(),
+                        alt.pointer.text());
     }
     return wrong_type(alt, *v,
                       alt.unit == detail::time_unit::none ? "a string" : "a string or a number");
@@ -175,6 +206,28 @@ result<std::int64_t> evaluate_time(const value_spec& spec, const eval_context& c
 
 bool same_json_kind(const json& a, const json& b) {
   return (a.is_number() && b.is_number()) || a.type() == b.type();
+}
+
+// The first pointer a value rule reads ("" when it reads none): the field a refusal names.
+std::string first_pointer(const value_spec& spec) {
+  for (const value_alt& alt : spec) {
+    if (alt.kind == value_alt::from::pointer) return alt.pointer.text();
+  }
+  return {};
+}
+
+// A tenant or type with a control character is refused: both are index keys (a 0 byte would
+// make two keys one) and both are shown and matched as text.
+std::optional<error> control_char(std::string_view what, std::string_view value, std::string field,
+                                  std::string where) {
+  const std::size_t at = find_control_char(value);
+  if (at == std::string_view::npos) return std::nullopt;
+  char code[8];
+  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(value[at]));
+  return make_error(source_errc::bad_value,
+                    std::string(what) + " from " + where + " holds the control character " + code +
+                        " at byte " + std::to_string(at) + "; control characters are not allowed",
+                    std::move(field));
 }
 
 std::string describe(const value_spec& spec) {
@@ -217,17 +270,29 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
     return make_error(source_errc::not_an_object,
                       "the body must be a JSON object, got " + std::string(json_type_name(doc)));
   }
+  // The parser keeps the last of repeated keys; a receiver's may keep the first. Where hooklog
+  // reads a field, the stored body must not mean two things.
+  if (auto dup = find_duplicate_key(in.body, def->read_paths)) {
+    std::string message = "duplicate key at " + *dup +
+                          ": hooklog reads this field and a receiver could read the other copy";
+    return make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
+  }
 
   normalized_event ev;
   ev.source = def->name;
   {
-    auto type = evaluate(def->type, {doc, in.type_hint, {}, lim});
+    const value_alt* from = nullptr;
+    auto type = evaluate(def->type, {doc, in.type_hint, {}, lim}, &from);
     if (!type) return type.err();
     if (!type.value()) {
       return make_error(source_errc::missing_field,
-                        "missing event type: none of " + describe(def->type) + " gives one");
+                        "missing event type: none of " + describe(def->type) + " gives one",
+                        first_pointer(def->type));
     }
     ev.type = std::move(*type.value());
+    if (auto e = control_char("the event type", ev.type, field_of(*from), where_of(*from))) {
+      return *e;
+    }
   }
   const eval_context ctx{doc, in.type_hint, ev.type, lim};
 
@@ -246,17 +311,26 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
       const json* v = p.resolve(doc);
       if (v == nullptr || v->is_null()) {
         return make_error(source_errc::missing_field,
-                          "missing required field " + p.text() + " for " + ev.type);
+                          "missing required field " + p.text() + " for " + ev.type, p.text());
       }
     }
   }
 
   if (!in.tenant.empty()) {
     ev.tenant = std::string(in.tenant);
+    if (auto e = control_char("the tenant", ev.tenant, {}, "the forced tenant (API key)")) {
+      return *e;
+    }
   } else {
-    auto t = evaluate(def->tenant, ctx);
+    const value_alt* from = nullptr;
+    auto t = evaluate(def->tenant, ctx, &from);
     if (!t) return t.err();
     ev.tenant = t.value() ? std::move(*t.value()) : std::string("default");
+    if (from != nullptr) {
+      if (auto e = control_char("the tenant", ev.tenant, field_of(*from), where_of(*from))) {
+        return *e;
+      }
+    }
   }
 
   {
@@ -266,14 +340,24 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
   }
   if (!in.idempotency_key.empty()) {
     if (in.idempotency_key.size() > lim.max_field_bytes) {
-      return make_error(source_errc::wrong_type, "Idempotency-Key is " +
-                                                     std::to_string(in.idempotency_key.size()) +
-                                                     " bytes long, more than the limit of " +
-                                                     std::to_string(lim.max_field_bytes));
+      return make_error(source_errc::wrong_type,
+                        "Idempotency-Key is " + std::to_string(in.idempotency_key.size()) +
+                            " bytes long, more than the limit of " +
+                            std::to_string(lim.max_field_bytes),
+                        std::string(kFieldIdempotencyKey));
     }
     ev.idempotency_key = std::string(in.idempotency_key);
   } else {
-    ev.idempotency_key = ev.native_id;
+    switch (def->dedup) {
+      case dedup_mode::event_id:
+        ev.idempotency_key = ev.native_id;
+        break;
+      case dedup_mode::body_hash:
+        ev.idempotency_key = body_hash_key(ev.type, in.body);
+        break;
+      case dedup_mode::none:
+        break;
+    }
   }
 
   {
@@ -289,7 +373,8 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
         return make_error(source_errc::wrong_type,
                           "field " + def->test_mode->pointer.text() + " must be a " +
                               std::string(json_type_name(def->test_mode->equals)) + ", got " +
-                              std::string(json_type_name(*v)));
+                              std::string(json_type_name(*v)),
+                          def->test_mode->pointer.text());
       }
       ev.test_mode = *v == def->test_mode->equals;
     }

@@ -12,6 +12,9 @@ namespace hooklog {
 struct error {
   std::error_code code;
   std::string message;
+  // What in the input is at fault, when the module knows: for JSON input a JSON pointer
+  // ("/order/id"); each module documents its other forms. Empty: nothing in particular.
+  std::string field = {};
 
   std::string what() const { return message.empty() ? code.message() : message; }
 };

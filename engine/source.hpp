@@ -8,6 +8,10 @@
 // source_registry::normalize turns (source, body, URL hint, headers) into a normalized_event
 // or a typed error that says what and where; it never changes or keeps the body.
 // A registry is immutable after load_dir: normalize may be called from any number of threads.
+//
+// A refusal's error::field names what is at fault: a JSON pointer into the body ("/folio"),
+// kFieldTypeHint for the URL's ?type=, kFieldIdempotencyKey for the Idempotency-Key header;
+// empty when nothing the client sent in this request is (e.g. the forced tenant).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,15 +35,38 @@ enum class source_errc {
   unknown_source,   // no source of that name is loaded
   bad_source_file,  // a source file is malformed; the message names the file and the field
   not_an_object,    // the body is valid JSON but not an object
+  duplicate_key,    // a member on the path of a field the source reads appears twice
+  bad_value,        // a tenant or type holds a control character (U+0000 to U+001F, U+007F)
 };
+
+inline constexpr std::string_view kFieldTypeHint = "?type";
+inline constexpr std::string_view kFieldIdempotencyKey = "Idempotency-Key";
 
 const std::error_category& source_category() noexcept;
 inline std::error_code make_error_code(source_errc e) noexcept {
   return {static_cast<int>(e), source_category()};
 }
-inline error make_error(source_errc e, std::string message) {
-  return error{make_error_code(e), std::move(message)};
+inline error make_error(source_errc e, std::string message, std::string field = {}) {
+  return error{make_error_code(e), std::move(message), std::move(field)};
 }
+
+// How a source de-duplicates events that come without an Idempotency-Key header (the
+// source file's "dedup", docs/SOURCES.md). The key lives in the log's idempotency index,
+// per tenant and source, so a repeat is found across restarts and rebuilds.
+enum class dedup_mode : std::uint8_t {
+  event_id,   // the payload's event id; a payload without one is not de-duplicated
+  body_hash,  // body_hash_key(type, body): the same bytes with the same type are one event
+  none,       // never: only an Idempotency-Key header de-duplicates
+};
+
+// The idempotency key derived from an event's content: "sha256:" + hex SHA-256 of the type, a
+// 0 byte, then the body byte for byte. The one derivation: HTTP ingest (dedup body_hash) and
+// hooklog import (events that have no other key) both use it, so an imported body posted again
+// is a duplicate. With the index's tenant and source it identifies (tenant, source, type, body).
+std::string body_hash_key(std::string_view type, std::string_view body);
+
+// The offset of the first control character (U+0000 to U+001F, U+007F) in s, or npos.
+std::size_t find_control_char(std::string_view s);
 
 struct normalize_limits {
   std::size_t max_body_bytes = 1u << 20;
@@ -87,7 +114,9 @@ class source_registry {
       const;  // all sources, in a stable order (by source, then file order)
 
   // Tenant: the forced tenant, else the payload's per the source file, else "default".
-  // Idempotency key: the header, else the payload's event id per the source file, else empty.
+  // Idempotency key: the header, else per the source's dedup_mode (the payload's event id, or
+  // body_hash_key), else empty. Refused: a tenant or type with a control character
+  // (bad_value), a duplicated member on the path of a field the source reads (duplicate_key).
   result<normalized_event> normalize(const ingest_input& in,
                                      const normalize_limits& lim = {}) const;
 

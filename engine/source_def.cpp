@@ -265,6 +265,29 @@ result<rule> compile_rule(const checker& ck, const json& v, const std::string& w
   return r;
 }
 
+void add_read_paths(source_def& def) {
+  auto add_spec = [&](const value_spec& spec) {
+    for (const value_alt& alt : spec) {
+      if (alt.kind == value_alt::from::pointer) def.read_paths.add(alt.pointer);
+    }
+  };
+  for (const value_spec* spec : {&def.type, &def.event_id, &def.occurred_at, &def.tenant}) {
+    add_spec(*spec);
+  }
+  if (def.test_mode) def.read_paths.add(def.test_mode->pointer);
+  for (const rule& r : def.rules) {
+    if (r.entity) {
+      add_spec(r.entity->kind_from);
+      add_spec(r.entity->id);
+    }
+    if (r.status) {
+      add_spec(r.status->from);
+      add_spec(r.status->to);
+    }
+    for (const json_pointer& p : r.required) def.read_paths.add(p);
+  }
+}
+
 bool valid_source_name(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
@@ -294,10 +317,10 @@ result<source_def> compile_source(const json& doc, const std::string& file,
                                   const std::string& name) {
   checker ck(file);
   if (!doc.is_object()) return ck.fail("", "a source file must be a JSON object");
-  if (auto e =
-          ck.only_keys(doc, "",
-                       {"source", "title", "description", "assumed_shape", "open_catalog", "type",
-                        "event_id", "occurred_at", "tenant", "test_mode", "events", "rules"})) {
+  if (auto e = ck.only_keys(
+          doc, "",
+          {"source", "title", "description", "assumed_shape", "open_catalog", "type", "event_id",
+           "dedup", "occurred_at", "tenant", "test_mode", "events", "rules"})) {
     return *e;
   }
   source_def def;
@@ -345,6 +368,21 @@ result<source_def> compile_source(const json& doc, const std::string& file,
       auto spec = compile_spec(ck, *it, checker::child("", f.key), f.ctx);
       if (!spec) return spec.err();
       *f.out = std::move(spec.value());
+    }
+  }
+  def.dedup = def.event_id.empty() ? dedup_mode::body_hash : dedup_mode::event_id;
+  if (auto it = doc.find("dedup"); it != doc.end()) {
+    if (*it == "event_id") {
+      if (def.event_id.empty()) {
+        return ck.fail("/dedup", "\"event_id\" needs an \"event_id\" rule in the file");
+      }
+      def.dedup = dedup_mode::event_id;
+    } else if (*it == "body_hash") {
+      def.dedup = dedup_mode::body_hash;
+    } else if (*it == "none") {
+      def.dedup = dedup_mode::none;
+    } else {
+      return ck.fail("/dedup", "must be one of \"event_id\", \"body_hash\", \"none\"");
     }
   }
   if (auto it = doc.find("test_mode"); it != doc.end()) {
@@ -397,6 +435,7 @@ result<source_def> compile_source(const json& doc, const std::string& file,
   }
 
   for (const catalog_entry& e : def.events) def.plans.emplace(e.type, def.plan_for(e.type));
+  add_read_paths(def);
   return def;
 }
 

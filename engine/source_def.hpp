@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/json_pointer.hpp"
+#include "engine/json_text.hpp"
 #include "engine/result.hpp"
 #include "engine/source.hpp"
 
@@ -92,11 +93,16 @@ struct source_def {
   std::string name, title, description, file;
   bool assumed_shape = false;
   bool open_catalog = false;  // every type counts as cataloged (the standard envelope)
+  // "dedup"; default event_id when the file has an "event_id" rule, else body_hash.
+  dedup_mode dedup = dedup_mode::body_hash;
   value_spec type, event_id, occurred_at, tenant;
   std::optional<test_mode_spec> test_mode;
   std::vector<catalog_entry> events;
   std::vector<rule> rules;
   string_map<event_plan> plans;  // one per cataloged type
+  // Every JSON pointer the file names (value rules, test_mode, required): a payload that
+  // repeats a member on one of their paths is refused (find_duplicate_key).
+  key_paths read_paths;
 
   bool cataloged(std::string_view type) const { return plans.find(type) != plans.end(); }
   event_plan plan_for(std::string_view type) const;  // computes it for uncataloged types

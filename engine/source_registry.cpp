@@ -1,10 +1,14 @@
 // source_registry: loading source files, the catalog, the error category, to_record.
 // The per-event path (normalize) is in normalizer.cpp.
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init: cheaper than EVP (see record_codec.cpp)
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "engine/bytes.hpp"
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
@@ -35,6 +39,10 @@ class source_category_impl final : public std::error_category {
         return "malformed source file";
       case source_errc::not_an_object:
         return "body is not a JSON object";
+      case source_errc::duplicate_key:
+        return "duplicate key on the path of a field the source reads";
+      case source_errc::bad_value:
+        return "control character in a tenant or type";
     }
     return "unknown source error";
   }
@@ -112,6 +120,26 @@ std::vector<catalog_entry> source_registry::catalog() const {
   std::vector<catalog_entry> out;
   for (const auto& s : sources_) out.insert(out.end(), s->events.begin(), s->events.end());
   return out;
+}
+
+std::string body_hash_key(std::string_view type, std::string_view body) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, type.data(), type.size());
+  const unsigned char zero = 0;
+  SHA256_Update(&ctx, &zero, 1);
+  SHA256_Update(&ctx, body.data(), body.size());
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &ctx);
+  return "sha256:" + bytes::to_hex(digest, sizeof digest);
+}
+
+std::size_t find_control_char(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return i;
+  }
+  return std::string_view::npos;
 }
 
 record source_registry::to_record(const normalized_event& ev, std::string_view body) {

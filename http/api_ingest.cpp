@@ -18,13 +18,24 @@ std::pair<unsigned, const char*> refusal(const error& e) {
     case source_errc::too_deep: return {400, "too_deep"};
     case source_errc::missing_field: return {422, "missing_field"};
     case source_errc::wrong_type: return {422, "wrong_type"};
+    case source_errc::duplicate_key: return {422, "duplicate_key"};
+    case source_errc::bad_value: return {422, "invalid_value"};
     case source_errc::unknown_source: return {404, "unknown_source"};
     default: return {400, "invalid_event"};
   }
 }
 
+// details: line and column of a JSON syntax error; what is at fault (engine/source.hpp):
+// `field` (a JSON pointer into the body), `parameter` (the URL's type) or `header`.
 nlohmann::json refusal_details(const error& e) {
   nlohmann::json d = nlohmann::json::object();
+  if (e.field == kFieldTypeHint) {
+    d["parameter"] = "type";
+  } else if (e.field == kFieldIdempotencyKey) {
+    d["header"] = e.field;
+  } else if (!e.field.empty()) {
+    d["field"] = e.field;
+  }
   int line = 0, column = 0;
   const auto at = e.message.find("line ");
   if (at != std::string::npos &&

@@ -31,6 +31,10 @@ void create_key(const call_ptr& c) {
     if (!t->is_string() || t->get<std::string>().empty() || t->get<std::string>().size() > 256)
       return c->fail(422, "invalid_key", "tenant: must be a non-empty string of at most 256 bytes",
                      {{"field", "tenant"}});
+    if (find_control_char(t->get_ref<const std::string&>()) != std::string::npos)
+      return c->fail(422, "invalid_key",
+                     "tenant: must not hold control characters (U+0000 to U+001F, U+007F)",
+                     {{"field", "tenant"}});
     k.tenant = *t;
   }
   if (auto s = body->find("ingest_source"); s != body->end() && !s->is_null()) {

@@ -15,12 +15,14 @@ using namespace hooklog::test;
 
 namespace {
 
+// n distinct events (jelp de-duplicates identical bodies: "n" makes each body its own).
 void ingest_some(hooklog_server& s, int n) {
   for (int i = 0; i < n; ++i) {
     auto r = s.call("POST", "/v1/sources/jelp/events?type=order_update:status_change",
-                    R"({"folio":"F)" + std::to_string(i % 3) +
-                        R"(","status":"TRANSIT","timestamp":"2024-02-10T00:10:00Z","workspace":"jelp"})");
+                    R"({"folio":"F)" + std::to_string(i % 3) + R"(","n":)" + std::to_string(i) +
+                        R"(,"status":"TRANSIT","timestamp":"2024-02-10T00:10:00Z","workspace":"jelp"})");
     REQUIRE(r.status == 202);
+    REQUIRE(r.json["duplicate"] == false);
   }
 }
 

@@ -1,0 +1,132 @@
+// Ingest refusals over HTTP with the real `hooklog serve`: details name the field at fault;
+// duplicate keys on read paths and control characters in tenants and types are refused.
+#include <catch2/catch.hpp>
+
+#include "support/hooklog_server.hpp"
+
+using namespace hooklog::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
+
+// A valid jelp status change.
+std::string jelp_status(const std::string& folio, const std::string& status,
+                        const std::string& time = "2024-02-10T00:10:00Z") {
+  return R"({"folio":")" + folio + R"(","status":")" + status + R"(","timestamp":")" + time +
+         R"(","workspace":"jelp"})";
+}
+
+api_reply post_ndjson(hooklog_server& s, const std::string& target, const std::string& body) {
+  return s.call("POST", target, body, kAdminKey, {{"Content-Type", "application/x-ndjson"}});
+}
+
+}  // namespace
+
+TEST_CASE("ingest refusals name the field at fault in details", "[api][fields]") {
+  hooklog_server s;
+  auto details_of = [&](const std::string& target, const std::string& body,
+                        hooklog::http::header_list headers = {}) {
+    auto r = s.call("POST", target, body, kAdminKey, std::move(headers));
+    INFO(body << " -> " << r.body);
+    CHECK(r.status == 422);
+    return std::make_pair(r.json["error"]["code"], r.json["error"]["details"]);
+  };
+  using P = std::pair<json, json>;
+  // A required field absent, a nested one, the event type (its first pointer).
+  CHECK(details_of("/v1/sources/jelp/events?type=order_new", R"({"orderStep":"PENDING"})") ==
+        P{"missing_field", {{"field", "/folio"}}});
+  CHECK(details_of("/v1/sources/eudr/events",
+                   R"({"event":"dds.submitted","integrationId":"int_abc","data":{}})") ==
+        P{"missing_field", {{"field", "/data/ddsNumber"}}});
+  CHECK(details_of("/v1/sources/jelp/events", R"({"folio":"F1"})") ==
+        P{"missing_field", {{"field", "/queueName"}}});
+  // Wrong types, a bad time, too long.
+  CHECK(details_of(kStatusChange, R"({"folio":"F1","status":7})") ==
+        P{"wrong_type", {{"field", "/status"}}});
+  CHECK(details_of("/v1/sources/crowdsender/events",
+                   R"({"type":"statusUpdated","data":{"orderId":"o1","newValue":{}}})") ==
+        P{"wrong_type", {{"field", "/data/newValue"}}});
+  CHECK(details_of("/v1/sources/eudr/events", R"({"event":"sync.completed","timestamp":"soon"})") ==
+        P{"wrong_type", {{"field", "/timestamp"}}});
+  CHECK(details_of(kStatusChange, R"({"folio":")" + std::string(300, 'x') + R"("})") ==
+        P{"wrong_type", {{"field", "/folio"}}});
+  // Not a payload field: the URL's type and the Idempotency-Key header.
+  CHECK(details_of("/v1/sources/jelp/events?type=" + std::string(300, 't'), R"({"folio":"F1"})") ==
+        P{"wrong_type", {{"parameter", "type"}}});
+  CHECK(details_of(kStatusChange, jelp_status("F1", "A"),
+                   {{"Idempotency-Key", std::string(300, 'k')}}) ==
+        P{"wrong_type", {{"header", "Idempotency-Key"}}});
+
+  // Batch items carry the same details.
+  auto r = post_ndjson(s, "/v1/sources/jelp/events:batch?type=order_update:status_change",
+                       jelp_status("F1", "A") + "\n" + R"({"folio":"F1","status":["A"]})" + "\n" +
+                           R"({"status":"A"})" + "\n");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json["items"].size() == 3);
+  CHECK(r.json["items"][1]["error"] ==
+        json{{"code", "wrong_type"},
+             {"status", 422},
+             {"message", "field /status must be a string, got array"},
+             {"details", {{"field", "/status"}}}});
+  CHECK(r.json["items"][2]["error"]["details"] == json{{"field", "/folio"}});
+  CHECK(s.get("/v1/audit/head").json["seq"] == 1);
+}
+
+TEST_CASE(
+    "ingest refuses duplicate keys where hooklog reads, and control characters in "
+    "tenants and types",
+    "[api][fields]") {
+  hooklog_server s;
+  // {"status":"TRANSIT","status":"COMPLETED"}: hooklog would index COMPLETED, a receiver that
+  // keeps the first would see TRANSIT.
+  auto dup = s.call("POST", kStatusChange,
+                    R"({"folio":"F1","status":"TRANSIT","status":"COMPLETED","workspace":"jelp"})");
+  CHECK(dup.status == 422);
+  CHECK(dup.json["error"]["code"] == "duplicate_key");
+  CHECK(dup.json["error"]["details"] == json{{"field", "/status"}});
+  CHECK(dup.json["error"]["message"] ==
+        "duplicate key at /status: hooklog reads this field and a receiver could read the other "
+        "copy");
+  auto nested = s.call("POST", "/v1/sources/standard/events",
+                       R"({"type":"a","entity":{"kind":"order","id":"1","id":"2"}})");
+  CHECK(nested.status == 422);
+  CHECK(nested.json["error"]["details"] == json{{"field", "/entity/id"}});
+  // A repeated key hooklog does not read is the platform's business: stored as sent.
+  const std::string unread = R"({"folio":"F1","status":"TRANSIT","note":"a","note":"b"})";
+  auto ok = s.call("POST", kStatusChange, unread);
+  CHECK(ok.status == 202);
+
+  // NUL and other control characters: in the payload's type and tenant, in ?type=.
+  auto nul_type = s.call("POST", "/v1/sources/standard/events", R"({"type":"a\u0000b"})");
+  CHECK(nul_type.status == 422);
+  CHECK(nul_type.json["error"]["code"] == "invalid_value");
+  CHECK(nul_type.json["error"]["details"] == json{{"field", "/type"}});
+  CHECK(nul_type.json["error"]["message"] ==
+        "the event type from field /type holds the control character U+0000 at byte 1; control "
+        "characters are not allowed");
+  auto nul_tenant = s.call("POST", kStatusChange, R"({"folio":"F1","workspace":"jelp\u0000x"})");
+  CHECK(nul_tenant.status == 422);
+  CHECK(nul_tenant.json["error"]["details"] == json{{"field", "/workspace"}});
+  auto url_type = s.call("POST", "/v1/sources/jelp/events?type=order_new%00x", R"({"folio":"F1"})");
+  CHECK(url_type.status == 422);
+  CHECK(url_type.json["error"]["code"] == "invalid_value");
+  CHECK(url_type.json["error"]["details"] == json{{"parameter", "type"}});
+  auto tab = s.call("POST", "/v1/sources/jelp/events?type=order%09new", R"({"folio":"F1"})");
+  CHECK(tab.status == 422);
+  // A tenant key's tenant: refused when the key is created.
+  auto key = s.post("/v1/keys", {{"tenant", std::string("t\0x", 3)}});
+  CHECK(key.status == 422);
+  CHECK(key.json["error"]["code"] == "invalid_key");
+  CHECK(key.json["error"]["details"] == json{{"field", "tenant"}});
+  // Batch lines too.
+  auto r = post_ndjson(
+      s, "/v1/sources/standard/events:batch",
+      std::string(R"({"type":"ok"})") + "\n" + R"({"type":"x","tenant":"\u001f"})" + "\n");
+  REQUIRE(r.status == 200);
+  CHECK(r.json["items"][1]["error"]["code"] == "invalid_value");
+  CHECK(r.json["items"][1]["error"]["details"] == json{{"field", "/tenant"}});
+  CHECK(s.get("/v1/audit/head").json["seq"] == 2);  // the unread repeat and "ok"
+}
