@@ -9,6 +9,9 @@
 #include <iterator>
 #include <map>
 
+#include "engine/event_log.hpp"
+#include "engine/log_writer.hpp"
+#include "engine/record.hpp"
 #include "http/delivery_fixture.hpp"
 #include "http/signature.hpp"
 #include "support/hooklog_server.hpp"
@@ -271,4 +274,66 @@ TEST_CASE("endpoints: auth credentials are sealed at rest; deliveries still carr
     CHECK(bytes.find(hooklog::http::base64_encode("user:" + password)) == std::string::npos);
   }
   CHECK(files >= 3);  // the log, the state and the key file at least
+}
+
+TEST_CASE(
+    "endpoints: a credential of an older plaintext record still works and the next PATCH seals it",
+    "[api][security][delivery]") {
+  temp_dir dir;
+  receiver_proc rx(dir, "rx", {"--secret", kSecret});
+  const std::string data = (dir.path() / "data").string();
+  const std::string token = "legacy-SECRET-1";
+  auto endpoint_records = [&] {
+    hooklog::log_options lo;
+    lo.dir = data;
+    auto log = hooklog::event_log::open(lo);
+    REQUIRE(log);
+    std::vector<json> bodies;
+    REQUIRE((*log)->for_each(1, UINT64_MAX, [&](const hooklog::record_view& v) {
+      if (v.kind == hooklog::record_kind::endpoint_created ||
+          v.kind == hooklog::record_kind::endpoint_updated)
+        bodies.push_back(json::parse(v.body));
+      return true;
+    }));
+    return bodies;
+  };
+  {
+    // As a version before sealing wrote it: the token in clear.
+    hooklog::log_options lo;
+    lo.dir = data;
+    auto log = hooklog::event_log::open(lo);
+    REQUIRE(log);
+    hooklog::log_writer w(**log);
+    hooklog::record r;
+    r.kind = hooklog::record_kind::endpoint_created;
+    r.tenant = "t1";
+    r.entity_kind = "endpoint";
+    r.entity_id = "ep_legacy";
+    r.body = json{{"id", "ep_legacy"},
+                  {"url", rx.url("/legacy")},
+                  {"secret", kSecret},
+                  {"auth", {{"type", "bearer"}, {"token", token}}}}
+                 .dump();
+    REQUIRE(w.append(std::move(r)));
+    w.stop();
+  }
+  {
+    hooklog_server s({"--allow-private-targets"}, data);
+    CHECK(s.get("/v1/endpoints/ep_legacy").json["auth"]["token"] == "***");
+    REQUIRE(s.call("POST", "/v1/sources/standard/events", event_body("e-1", "t1")).status == 202);
+    REQUIRE(eventually([&] { return rx.lines().size() == 1; }, std::chrono::seconds(20)));
+    REQUIRE(s.call("PATCH", "/v1/endpoints/ep_legacy", R"({"description":"sealed now"})").status ==
+            200);
+    REQUIRE(s.call("POST", "/v1/sources/standard/events", event_body("e-2", "t1")).status == 202);
+    REQUIRE(eventually([&] { return rx.lines().size() == 2; }, std::chrono::seconds(20)));
+  }
+  for (auto l : rx.lines()) {
+    CHECK(l["signature_ok"] == true);
+    CHECK(l["headers"]["authorization"] == "Bearer " + token);
+  }
+  auto bodies = endpoint_records();
+  REQUIRE(bodies.size() == 2);
+  CHECK(bodies[0]["auth"]["token"] == token);  // the old record is never rewritten
+  const std::string sealed = bodies[1]["auth"]["token"];
+  CHECK(sealed.rfind("enc:v1:", 0) == 0);
 }
