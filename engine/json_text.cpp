@@ -125,6 +125,7 @@ int json_depth(const nlohmann::json& value, int stop_after) {
     for (const auto& child : *v) todo.emplace_back(&child, depth + 1);
   }
   return deepest;
+}
 
 void key_paths::add(const json_pointer& p) {
   int at = 0;

@@ -7,6 +7,8 @@
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
 #include "engine/secret_box.hpp"
+#include "http/delivery_errc.hpp"
+#include "http/endpoint_validation.hpp"
 #include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
@@ -28,6 +30,10 @@ void fail_invalid(call& c, const error& e) {
   nlohmann::json d = nlohmann::json::object();
   if (colon != std::string::npos) d["field"] = m.substr(0, colon);
   c.fail(422, "invalid_endpoint", m, d);
+}
+
+void fail_field(call& c, const field_problem& p) {
+  c.fail(422, "invalid_endpoint", p.message, {{"field", p.field}});
 }
 
 // The endpoint as answered: secrets hidden unless `with_secret` (create and
@@ -93,11 +99,14 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
 
 // The SSRF guard at creation: refuses URLs on loopback, private, link-local or
 // metadata addresses unless --allow-private-targets (checked again after DNS
-// resolution at every connection).
+// resolution at every connection). A tenant is told only that the target is not
+// allowed; an admin key also sees why (the address class, the server's setting).
 bool url_allowed(call& c, const std::string& url) {
   auto r = check_url(url, c.ctx.options.allow_private_targets);
   if (!r) {
-    c.fail(422, "invalid_endpoint", "url: " + r.err().what(), {{"field", "url"}});
+    const bool hide = r.code() == delivery_errc::ssrf && !c.who.admin;
+    c.fail(422, "invalid_endpoint", "url: " + (hide ? std::string(kTargetNotAllowed) : r.err().what()),
+           {{"field", "url"}});
     return false;
   }
   return true;
@@ -178,14 +187,18 @@ void create_endpoint(const call_ptr& c) {
   else if (!body->contains("tenant")) (*body)["tenant"] = "default";
   if (!body->contains("secret") || (*body)["secret"].is_null())
     (*body)["secret"] = generate_secret();
+  else if ((*body)["secret"].is_string())
+    if (auto p = check_signing_secret((*body)["secret"].get_ref<const std::string&>())) return fail_field(*c, *p);
   auto e = projections::endpoint_from_json(*body);
   if (!e) return fail_invalid(*c, e.err());
+  if (auto p = check_endpoint_input(*e)) return fail_field(*c, *p);
   if (!within_quotas(*c, *e, nullptr)) return;
   auto slot = reserve_endpoint(*c, e->tenant);
   if (!slot) return;
   if (!url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
   stored["secret"] = c->ctx.secrets.seal(e->secret);
+  seal_credentials(stored, c->ctx.secrets);
   auto ep = std::make_shared<endpoint>(std::move(*e));
   write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
              [c, ep, replay_from, slot](std::uint64_t seq) {
@@ -250,9 +263,14 @@ void update_endpoint(const call_ptr& c) {
     merged.erase(k);
   auto e = projections::endpoint_from_json(merged);
   if (!e) return fail_invalid(*c, e.err());
+  input_scope scope;
+  scope.secret = false;
+  scope.kept_sealed = open_stored_credentials(*e, *patch, c->ctx.secrets);
+  if (auto p = check_endpoint_input(*e, scope)) return fail_field(*c, *p);
   if (!within_quotas(*c, *e, &*patch)) return;
   if (patch->contains("url") && !url_allowed(*c, e->url)) return;
   nlohmann::json stored = projections::to_json(*e, true);
+  seal_credentials(stored, c->ctx.secrets);
   stored.erase("secret");  // unchanged: the projection keeps the current one
   stored.erase("previous_secrets");
   auto ep = std::make_shared<endpoint>(std::move(*e));
@@ -288,10 +306,9 @@ void rotate_secret(const call_ptr& c) {
   nlohmann::json& j = *body;
   std::string secret = generate_secret();
   if (j.contains("secret")) {
-    if (!j["secret"].is_string() || !j["secret"].get<std::string>().starts_with("whsec_") ||
-        j["secret"].get<std::string>().size() < 30 || j["secret"].get<std::string>().size() > 512)
-      return c->fail(422, "invalid_endpoint",
-                     "secret: must be whsec_ followed by base64 of 24 to 64 bytes", {{"field", "secret"}});
+    if (!j["secret"].is_string())
+      return fail_field(*c, {"/secret", "/secret: must be a string (whsec_ followed by base64 of 24 to 64 bytes)"});
+    if (auto p = check_signing_secret(j["secret"].get_ref<const std::string&>())) return fail_field(*c, *p);
     secret = j["secret"];
   }
   std::int64_t overlap_s = c->ctx.options.rotation_overlap.count();

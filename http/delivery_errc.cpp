@@ -23,6 +23,7 @@ std::string_view delivery_errc_name(delivery_errc e) noexcept {
     case delivery_errc::redirect: return "redirect";
     case delivery_errc::status: return "status";
     case delivery_errc::shutdown: return "shutdown";
+    case delivery_errc::invalid_request: return "invalid_request";
   }
   return "unknown";
 }

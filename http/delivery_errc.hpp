@@ -22,6 +22,8 @@ enum class delivery_errc {
   redirect,     // a 3xx answer (redirects are never followed)
   status,       // a non-2xx status (the status itself says which)
   shutdown,     // the client was stopped before the request completed
+  invalid_request,  // not sent: the endpoint's settings cannot make a valid, signed request
+                    // (a control character in a header value, a secret that does not decode)
 };
 
 const std::error_category& delivery_category() noexcept;
@@ -31,7 +33,8 @@ inline std::error_code make_error_code(delivery_errc e) noexcept {
 inline error make_error(delivery_errc e, std::string message) {
   return error{make_error_code(e), std::move(message)};
 }
-// "bad_url", "ssrf", "dns", "refused", "timeout", "tls", "protocol", "redirect", "status", "shutdown".
+// "bad_url", "ssrf", "dns", "refused", "timeout", "tls", "protocol", "redirect", "status",
+// "shutdown", "invalid_request".
 std::string_view delivery_errc_name(delivery_errc e) noexcept;
 
 }  // namespace hooklog::http

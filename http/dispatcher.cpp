@@ -1,9 +1,5 @@
 #include "http/dispatcher.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -17,9 +13,11 @@
 #include <vector>
 
 #include "engine/record.hpp"
+#include <cstdio>
+
 #include "engine/time_util.hpp"
+#include "http/delivery_request.hpp"
 #include "http/outbound.hpp"
-#include "http/signature.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -50,50 +48,6 @@ std::optional<std::int64_t> retry_after_us(const header_list& headers, std::int6
   return std::nullopt;
 }
 
-std::string basic_auth(const std::string& user, const std::string& pass) {
-  return "Basic " + base64_encode(user + ":" + pass);
-}
-
-// A keyed HMAC-SHA256 context made once per (endpoint, secret) and re-initialised per message
-// with the same key: "v1," + base64(HMAC(key, id.timestamp.body)), byte-identical to sign_v1().
-// Not thread-safe: used by the dispatcher thread only.
-class v1_signer {
- public:
-  static std::unique_ptr<v1_signer> make(const std::string& key) {
-    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (!mac || key.empty()) return nullptr;
-    std::unique_ptr<v1_signer> s(new v1_signer(EVP_MAC_CTX_new(mac)));
-    if (!s->ctx_) return nullptr;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
-    if (!EVP_MAC_init(s->ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params)) return nullptr;
-    s->fresh_ = true;
-    return s;
-  }
-  ~v1_signer() { EVP_MAC_CTX_free(ctx_); }
-  v1_signer(const v1_signer&) = delete;
-  v1_signer& operator=(const v1_signer&) = delete;
-
-  // Empty on an OpenSSL failure (the signature is then left out, like an undecodable secret).
-  std::string sign(std::string_view id, std::string_view ts, std::string_view body) {
-    if (!fresh_ && !EVP_MAC_init(ctx_, nullptr, 0, nullptr)) return {};
-    fresh_ = false;
-    unsigned char out[EVP_MAX_MD_SIZE];
-    std::size_t n = 0;
-    auto upd = [&](std::string_view v) {
-      return EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(v.data()), v.size()) == 1;
-    };
-    if (!upd(id) || !upd(".") || !upd(ts) || !upd(".") || !upd(body) || !EVP_MAC_final(ctx_, out, &n, sizeof out))
-      return {};
-    return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(out), n));
-  }
-
- private:
-  explicit v1_signer(EVP_MAC_CTX* c) : ctx_(c) {}
-  EVP_MAC_CTX* ctx_;
-  bool fresh_ = false;
-};
-
 }  // namespace
 
 struct dispatcher::impl {
@@ -103,21 +57,10 @@ struct dispatcher::impl {
   dispatcher_options opts;
   std::unique_ptr<outbound_client> out;
 
-  // An endpoint as the dispatcher uses it: parsed once per change of its stored state (the
-  // cache below compares the stored bytes), with its secrets opened and decoded and its auth
-  // header built. Immutable once made except the signers (dispatcher thread only).
-  struct ep_info {
-    projections::endpoint ep;
-    std::unique_ptr<v1_signer> signer;  // current secret; null when it does not decode
-    struct prev {
-      std::unique_ptr<v1_signer> signer;
-      std::int64_t valid_until = 0;
-    };
-    std::vector<prev> previous;          // in stored order
-    std::optional<std::pair<std::string, std::string>> auth;  // header, value
-    std::uint32_t max_in_flight = 1;
-    bool ordered = false;
-  };
+  // An endpoint as the dispatcher uses it: parsed and prepared (secrets opened, HMAC keyed,
+  // auth header built, refusal decided; delivery_request.hpp) once per change of its stored
+  // state (the cache below compares the stored bytes).
+  using ep_info = prepared_endpoint;
   struct cached_ep {
     std::string raw;  // the stored state it was made from
     std::shared_ptr<ep_info> info;
@@ -184,41 +127,7 @@ struct dispatcher::impl {
     out = std::make_unique<outbound_client>(oo);
   }
 
-  std::string open_secret(const std::string& s) const {
-    std::string v = s;
-    for (int i = 0; i < 3 && secret_box::is_sealed(v); ++i) {
-      if (!opts.box) return {};
-      auto o = opts.box->open(v);
-      if (!o) return {};
-      v = std::move(*o);
-    }
-    return v;
-  }
-
-  std::unique_ptr<v1_signer> signer_for(const std::string& sealed) const {
-    auto secret = open_secret(sealed);
-    if (secret.empty()) return nullptr;
-    auto key = decode_secret(secret);
-    if (!key) return nullptr;
-    return v1_signer::make(*key);
-  }
-
-  std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const {
-    auto info = std::make_shared<ep_info>();
-    info->signer = signer_for(e.secret);
-    for (const auto& p : e.previous_secrets) info->previous.push_back({signer_for(p.secret), p.valid_until});
-    const auto& a = e.auth;
-    if (a.type == "basic")
-      info->auth.emplace("authorization", basic_auth(a.username, open_secret(a.password)));
-    else if (a.type == "bearer")
-      info->auth.emplace("authorization", "Bearer " + open_secret(a.token));
-    else if (a.type == "header")
-      info->auth.emplace(a.name, open_secret(a.value));
-    info->max_in_flight = static_cast<std::uint32_t>(std::max<std::int64_t>(1, e.max_in_flight));
-    info->ordered = e.ordering == "entity";
-    info->ep = std::move(e);
-    return info;
-  }
+  std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const { return prepare_endpoint(std::move(e), opts.box); }
 
   std::optional<std::int64_t> next_try(const projections::retry_policy& p, std::uint32_t attempt, std::int64_t now) {
     std::lock_guard lk(rng_mu);
@@ -446,7 +355,6 @@ struct dispatcher::impl {
   };
 
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
-    const auto& ep = info->ep;
     auto ctx = std::make_shared<attempt_ctx>();
     ctx->info = info;
     ctx->item = item;
@@ -459,38 +367,17 @@ struct dispatcher::impl {
       return complete(ctx, std::move(o));
     }
     record& e = **ev;
-    outbound_request req;
-    req.url = ep.url;
-    req.timeout = std::chrono::milliseconds(ep.timeout_ms);
-    const std::string id = event_id_for(item.event_seq);
-    const std::int64_t ts = now / 1'000'000;
-    const std::string ts_text = std::to_string(ts);
-    std::string sigs;
-    auto add_sig = [&](v1_signer* s) {
-      if (!s) return;
-      auto sig = s->sign(id, ts_text, e.body);
-      if (sig.empty()) return;
-      if (!sigs.empty()) sigs += ' ';
-      sigs += sig;
-    };
-    add_sig(info->signer.get());
-    for (const auto& p : info->previous)
-      if (p.valid_until > now) add_sig(p.signer.get());
-    req.headers.reserve(6 + ep.headers.size());
-    req.headers.emplace_back("content-type", "application/json");
-    req.headers.emplace_back("webhook-id", id);
-    req.headers.emplace_back("webhook-timestamp", ts_text);
-    if (!sigs.empty()) req.headers.emplace_back("webhook-signature", std::move(sigs));
-    req.headers.emplace_back("webhook-event-type", e.type);
-    if (!item.replay_id.empty()) req.headers.emplace_back("webhook-replay", item.replay_id);
-    for (const auto& [k, v] : ep.headers) req.headers.emplace_back(k, v);
-    if (info->auth) req.headers.emplace_back(info->auth->first, info->auth->second);
-    req.body = std::move(e.body);
     ctx->tenant = std::move(e.tenant);
-    ctx->type = std::move(e.type);
+    ctx->type = e.type;
+    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body), item.replay_id, now});
+    if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
+      outbound_outcome o;
+      o.failure = req.err();
+      return complete(ctx, std::move(o));
+    }
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
-    out->deliver(std::move(req), [this, ctx](outbound_outcome&& o) {
+    out->deliver(std::move(*req), [this, ctx](outbound_outcome&& o) {
       n_in_flight.fetch_sub(1, std::memory_order_relaxed);
       complete(ctx, std::move(o));
     });
@@ -535,6 +422,10 @@ struct dispatcher::impl {
     if (!a.success) {
       if (o.failure) {
         a.error = std::string(delivery_errc_name(o.failure_kind())) + ": " + o.failure->message;
+        // The guard's detail (what the host resolved to) is for the operator, not the record.
+        if (!o.detail.empty())
+          std::fprintf(stderr, "hooklog: endpoint %s, event %llu: %s (%s)\n", ep.id.c_str(),
+                       static_cast<unsigned long long>(event_seq), a.error.c_str(), o.detail.c_str());
       } else if (o.status >= 300 && o.status < 400) {
         auto loc = find_header(o.headers, "location");
         a.error = "redirect: status " + std::to_string(o.status) + " (not followed)" +

@@ -29,7 +29,13 @@
 // the attempt's time (s), webhook-signature = "v1,<sig>" for the current secret and every
 // previous secret still valid (space separated), webhook-event-type, webhook-replay = the
 // replay id when a replay scheduled the item, the endpoint's headers
-// and auth. Secrets sealed with the secret_box ("enc:v1:...") are opened first.
+// and auth (delivery_request.hpp). Secrets and credentials sealed with the secret_box
+// ("enc:v1:...") are opened first. An endpoint whose request cannot be made safely (a secret
+// that does not decode, a control character in a header value or credential) is never sent
+// to: each attempt is a failure "invalid_request: not sent: <why>". Requests of different
+// tenants never share a connection (outbound pool key = the endpoint's tenant). SSRF refusals
+// are recorded as "ssrf: the delivery target is not allowed"; the guard's detail (the resolved
+// address) goes to stderr only.
 // Outcome: 2xx success; anything else (3xx with its Location, 4xx, 5xx, transport failures)
 // a failure with its reason; next_attempt_at from the endpoint's retry policy (jitter drawn
 // here, written to the log), later of that and Retry-After for 429/503; none left: dead letter.

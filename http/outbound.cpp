@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/endpoint_validation.hpp"
 #include "http/ssrf_guard.hpp"
 #include "http/tls_peer.hpp"
 
@@ -48,10 +49,40 @@ std::int64_t micros_since(steady::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t).count();
 }
 
-outbound_outcome failed(delivery_errc kind, std::string message) {
+outbound_outcome failed(delivery_errc kind, std::string message, std::string detail = {}) {
   outbound_outcome o;
   o.failure = make_error(kind, std::move(message));
+  o.detail = std::move(detail);
   return o;
+}
+
+// A header name as it may be shown: printable ASCII kept, anything else as \xHH.
+std::string shown_name(std::string_view n) {
+  std::string out;
+  for (char ch : n.substr(0, 64)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c > 0x20 && c < 0x7F) {
+      out += ch;
+    } else {
+      static const char* kHex = "0123456789ABCDEF";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Why the request cannot be written as given (request smuggling), or "" when it can.
+std::string unsafe_request(const outbound_request& r, const outbound_options& o) {
+  if (!http_token(r.method)) return "the method is not an HTTP token";
+  for (const auto& [k, v] : r.headers) {
+    if (!http_token(k)) return "header name '" + shown_name(k) + "' is not an HTTP token";
+    if (auto at = first_control(v))
+      return "the value of header '" + k + "' has a control character at byte " + std::to_string(*at);
+  }
+  if (first_control(o.user_agent)) return "the user agent has a control character";
+  return {};
 }
 
 // Errors that mean "the peer closed a kept-alive connection before answering".
@@ -98,10 +129,10 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
     for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
   }
 
-  std::shared_ptr<ob_pool> pool_for(const parsed_url& u);
+  std::shared_ptr<ob_pool> pool_for(const parsed_url& u, const std::string& pool_key);
 
-  // check_url() is pure: its successful results and their pools are kept per URL text
-  // (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
+  // check_url() is pure: its successful results and their pools are kept per (pool key, URL
+  // text) (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
   struct url_entry {
     parsed_url url;
     std::shared_ptr<ob_pool> pool;
@@ -204,7 +235,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
     for (const auto& e : results) {
       auto ok = check_address(url.host, e.endpoint().address().to_string(), owner->client.opts.allow_private_targets);
-      if (!ok) return fail(delivery_errc::ssrf, ok.err().message);
+      if (!ok) return fail(delivery_errc::ssrf, std::string(kTargetNotAllowed), ok.err().message);
     }
     lowest().expires_at(current->deadline);
     lowest().async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
@@ -336,9 +367,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     p->release(shared_from_this(), false);
   }
 
-  void fail(delivery_errc kind, std::string message) {
+  void fail(delivery_errc kind, std::string message, std::string detail = {}) {
     if (owner->closed) kind = delivery_errc::shutdown;
-    auto o = failed(kind, std::move(message));
+    auto o = failed(kind, std::move(message), std::move(detail));
     o.latency_us = current ? micros_since(current->started) : 0;
     o.reused_connection = served > 0;
     o.remote = remote;
@@ -453,11 +484,11 @@ void ob_pool::close_all() {
   }
 }
 
-std::shared_ptr<ob_pool> outbound_impl::pool_for(const parsed_url& u) {
+std::shared_ptr<ob_pool> outbound_impl::pool_for(const parsed_url& u, const std::string& pool_key) {
   std::lock_guard lk(pools_mu);
-  auto key = u.origin();
-  auto& p = pools[key];
-  if (!p) p = std::make_shared<ob_pool>(*this, key);
+  auto origin = u.origin();
+  auto& p = pools[origin + '\n' + pool_key];
+  if (!p) p = std::make_shared<ob_pool>(*this, origin);
   return p;
 }
 
@@ -515,11 +546,17 @@ void outbound_client::deliver(outbound_request request, callback done) {
     return;
   }
   auto& d = *impl_;
+  if (auto why = unsafe_request(request, d.opts); !why.empty()) {
+    d.n_failures.fetch_add(1, std::memory_order_relaxed);
+    done(failed(delivery_errc::invalid_request, "not sent: " + why));
+    return;
+  }
   auto j = std::make_shared<job>();
   std::shared_ptr<ob_pool> p;
+  const std::string cache_key = request.pool_key + '\n' + request.url;
   {
     std::lock_guard lk(d.urls_mu);
-    if (auto it = d.urls.find(request.url); it != d.urls.end()) {
+    if (auto it = d.urls.find(cache_key); it != d.urls.end()) {
       j->url = it->second.url;
       p = it->second.pool;
     }
@@ -528,14 +565,17 @@ void outbound_client::deliver(outbound_request request, callback done) {
     auto u = check_url(request.url, d.opts.allow_private_targets);
     if (!u) {
       auto kind = static_cast<delivery_errc>(u.code().value());
-      done(failed(kind, u.err().message));
+      if (kind == delivery_errc::ssrf)
+        done(failed(kind, std::string(kTargetNotAllowed), u.err().message));
+      else
+        done(failed(kind, u.err().message));
       return;
     }
     j->url = std::move(*u);
-    p = d.pool_for(j->url);
+    p = d.pool_for(j->url, request.pool_key);
     std::lock_guard lk(d.urls_mu);
     if (d.urls.size() >= outbound_impl::kUrlCacheMax) d.urls.clear();
-    d.urls.insert_or_assign(request.url, outbound_impl::url_entry{j->url, p});
+    d.urls.insert_or_assign(cache_key, outbound_impl::url_entry{j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);

@@ -15,15 +15,24 @@
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
 // connection is closed (the answer still counts).
 //
-// Pools: one per origin (scheme, host, port); at most max_connections_per_origin connections
-// (connecting, busy or idle); requests beyond wait in that origin's FIFO queue, so a slow or
-// dead origin never holds connections or threads another origin needs. Idle connections are
-// closed after idle_timeout. A request sent on a reused connection that fails before any
-// response byte (the peer closed it meanwhile) is retried once on a fresh connection.
+// Pools: one per (origin (scheme, host, port), request.pool_key); at most
+// max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond
+// wait in that pool's FIFO queue, so a slow or dead origin never holds connections or threads
+// another origin needs. Requests with different pool keys never share a connection: the
+// dispatcher passes the endpoint's tenant, so a keep-alive connection opened for one tenant
+// never carries another tenant's request (even if a request's framing could be broken, nothing
+// of another tenant's delivery could end up inside it). Idle connections are closed after
+// idle_timeout. A request sent on a reused connection that fails before any response byte (the
+// peer closed it meanwhile) is retried once on a fresh connection.
 //
-// Security: every address the resolver returns is checked with the SSRF guard
+// Security: the request is checked before it is queued: method and header names must be
+// RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);
+// otherwise it is not sent and fails with delivery_errc::invalid_request naming the header
+// (never its value). Every address the resolver returns is checked with the SSRF guard
 // (check_address, allow_private_targets) before connecting; one refused address refuses the
-// request. TLS (https): SNI set for names, the peer's chain verified against the system store
+// request with delivery_errc::ssrf and the message kTargetNotAllowed only (tenants read attempt
+// records); the guard's detail (the address and its class) is in outcome.detail. TLS (https):
+// SNI set for names, the peer's chain verified against the system store
 // (set_default_verify_paths) plus `ca_file`, and the host name (or IP) checked against the
 // certificate.
 //
@@ -64,6 +73,7 @@ struct outbound_request {
   header_list headers;  // sent as given (Host, Content-Length and User-Agent are added)
   std::string body;
   std::chrono::milliseconds timeout{10'000};
+  std::string pool_key;  // requests with different keys never share a connection
 };
 
 struct outbound_outcome {
@@ -75,6 +85,7 @@ struct outbound_outcome {
   std::optional<error> failure;   // transport failure (code: delivery_errc), nullopt = answered
   bool reused_connection = false;
   std::string remote;             // "ip:port" connected to, when known
+  std::string detail;             // for the operator only (the SSRF guard's reason); never recorded
 
   bool answered() const { return !failure; }
   delivery_errc failure_kind() const {

@@ -21,6 +21,11 @@
 // an address literal or a *.localhost name) and at connection time on every address DNS
 // returned (check_address), so a name that resolves to a private address is refused too.
 //
+// What tenants are told: the refusals below name the address and its class, which would show a
+// tenant what a host name resolves to inside the network. Answers and attempt records a tenant
+// can read say only kTargetNotAllowed; the detail goes to admins (API answers to an admin key)
+// and to the server's log (stderr) for delivery attempts.
+//
 // Thread safety: pure functions.
 #include <array>
 #include <cstdint>
@@ -31,6 +36,8 @@
 #include "engine/result.hpp"
 
 namespace hooklog::http {
+
+inline constexpr std::string_view kTargetNotAllowed = "the delivery target is not allowed";
 
 enum class address_class : std::uint8_t {
   global,

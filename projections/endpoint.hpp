@@ -25,11 +25,13 @@
 // Validation errors are proj_errc::invalid_endpoint with the message
 // "<field>: <reason>" (error_field() extracts the field for a 422 answer).
 //
-// Secrets: endpoint_from_json/to_json handle plain secrets (API and log
-// bodies). The projection state is written and read only through
-// endpoint_to_state()/endpoint_from_state(), which pass every secret through
-// seal_secret()/open_secret() (identity today; encryption at rest plugs in
-// there without touching the projections).
+// Secrets and credentials (secret, previous secrets, auth password/token/value)
+// are kept as the log record holds them: sealed by the API with the secret_box
+// ("enc:v1:...", see http/endpoint_validation.hpp), or plain in records written
+// before credentials were sealed. The projection has no key and stays a pure
+// function of the log: endpoint_to_state()/endpoint_from_state() pass every
+// secret through seal_secret()/open_secret(), which are the identity. Values are
+// opened only where a request is built (http/delivery_request.hpp).
 // Thread safety: plain values.
 #include <cstdint>
 #include <map>
@@ -95,8 +97,7 @@ nlohmann::json to_json(const endpoint& e, bool include_secrets = true);
 
 bool valid_endpoint_id(std::string_view id);
 
-// The at-rest form of a secret and back. Identity for now: the one place where
-// encryption at rest will be added.
+// The state form of a secret and back: the identity (values arrive sealed in the records).
 std::string seal_secret(std::string_view plain);
 std::string open_secret(std::string_view sealed);
 
