@@ -109,7 +109,7 @@ TEST_CASE("endpoints: control characters in auth and headers are refused at crea
         201);
 }
 
-TEST_CASE("endpoints: control characters in auth are refused by PATCH; the endpoint is unchanged",
+TEST_CASE("endpoints: control characters in auth are refused by PATCH, the endpoint is unchanged",
           "[api][security]") {
   hooklog_server s;
   auto c = s.post("/v1/endpoints", endpoint_with({{"type", "bearer"}, {"token", "good-token"}}));
@@ -206,7 +206,7 @@ TEST_CASE("endpoints: an SSRF refusal tells a tenant only that the target is not
         "url: refused: 10.0.0.5 is a private address; set allow_private_targets to allow it");
 }
 
-TEST_CASE("endpoints: auth credentials are sealed at rest; deliveries still carry them",
+TEST_CASE("endpoints: auth credentials are sealed at rest, deliveries still carry them",
           "[api][security][delivery]") {
   temp_dir dir;
   receiver_proc rx(dir, "rx", {"--secret", kSecret});
