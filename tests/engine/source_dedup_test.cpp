@@ -12,20 +12,13 @@
 #include "support/temp_dir.hpp"
 
 using namespace hooklog;
+using hooklog::test::accepted;
 using hooklog::test::read_file;
 using hooklog::test::sample_path;
 using hooklog::test::sources;
 using hooklog::test::temp_dir;
 
 namespace {
-
-normalized_event accepted(std::string_view source, std::string_view body,
-                          std::string_view hint = {}, std::string_view tenant = {}) {
-  auto ev = sources().normalize({source, body, hint, {}, tenant});
-  INFO(body);
-  REQUIRE(ev.ok());
-  return *ev;
-}
 
 // A registry of one source file "acme" with `extra` members added to a minimal file.
 result<source_registry> acme(const temp_dir& dir, const std::string& extra) {

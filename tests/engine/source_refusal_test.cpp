@@ -6,6 +6,7 @@
 #include "source_test_util.hpp"
 
 using namespace hooklog;
+using hooklog::test::accepted;
 using hooklog::test::sources;
 
 namespace {
@@ -15,14 +16,6 @@ error refused(std::string_view source, std::string_view body, std::string_view h
   auto ev = sources().normalize({source, body, hint, idem, tenant});
   REQUIRE_FALSE(ev.ok());
   return ev.err();
-}
-
-normalized_event accepted(std::string_view source, std::string_view body,
-                          std::string_view hint = {}, std::string_view tenant = {}) {
-  auto ev = sources().normalize({source, body, hint, {}, tenant});
-  INFO(body);
-  REQUIRE(ev.ok());
-  return *ev;
 }
 
 }  // namespace

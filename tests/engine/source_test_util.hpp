@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the source tests: the registry loaded from data/sources, file reading.
+#include <catch2/catch.hpp>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -35,6 +37,16 @@ inline std::string sample_path(const std::string& source, const std::string& fil
 inline std::string file_for_type(std::string type) {
   for (std::size_t p; (p = type.find(':')) != std::string::npos;) type.replace(p, 1, "--");
   return type;
+}
+
+// Normalizes with the repository's sources and requires success (the tenant, when given, is
+// forced as a tenant key would).
+inline normalized_event accepted(std::string_view source, std::string_view body,
+                                 std::string_view hint = {}, std::string_view tenant = {}) {
+  auto ev = sources().normalize({source, body, hint, {}, tenant});
+  INFO(body);
+  REQUIRE(ev.ok());
+  return *ev;
 }
 
 }  // namespace hooklog::test

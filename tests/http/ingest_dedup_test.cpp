@@ -16,17 +16,6 @@ namespace {
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
 
-// A jelp status change: no event id in the payload, and jelp sends no Idempotency-Key.
-std::string jelp_status(const std::string& folio, const std::string& status,
-                        const std::string& time = "2024-02-10T00:10:00Z") {
-  return R"({"folio":")" + folio + R"(","status":")" + status + R"(","timestamp":")" + time +
-         R"(","workspace":"jelp"})";
-}
-
-api_reply post_ndjson(hooklog_server& s, const std::string& target, const std::string& body) {
-  return s.call("POST", target, body, kAdminKey, {{"Content-Type", "application/x-ndjson"}});
-}
-
 }  // namespace
 
 TEST_CASE("ingest: a jelp resend without a key is a duplicate, stored and delivered once",
@@ -137,8 +126,8 @@ TEST_CASE("ingest batch: repeated lines are duplicates of the first", "[api][ded
   hooklog_server s;
   const std::string a = jelp_status("F3", "TRANSIT");
   const std::string b = jelp_status("F3", "COMPLETED", "2024-02-10T00:20:00Z");
-  auto r = post_ndjson(s, "/v1/sources/jelp/events:batch?type=order_update:status_change",
-                       a + "\n" + a + "\r\n" + b + "\n\n" + a + "\n");
+  auto r = s.post_ndjson("/v1/sources/jelp/events:batch?type=order_update:status_change",
+                         a + "\n" + a + "\r\n" + b + "\n\n" + a + "\n");
   INFO(r.body);
   REQUIRE(r.status == 200);
   CHECK(r.json["stored"] == 2);
@@ -158,8 +147,8 @@ TEST_CASE("ingest batch: repeated lines are duplicates of the first", "[api][ded
   CHECK(single.json["duplicate"] == true);
   CHECK(single.json["seq"] == 2);
   // A batch again: all duplicates.
-  auto again = post_ndjson(s, "/v1/sources/jelp/events:batch?type=order_update:status_change",
-                           a + "\n" + b + "\n");
+  auto again = s.post_ndjson("/v1/sources/jelp/events:batch?type=order_update:status_change",
+                             a + "\n" + b + "\n");
   CHECK(again.json["stored"] == 0);
   CHECK(again.json["duplicates"] == 2);
   CHECK(s.get("/v1/audit/head").json["seq"] == 2);

@@ -11,17 +11,6 @@ namespace {
 
 const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
 
-// A valid jelp status change.
-std::string jelp_status(const std::string& folio, const std::string& status,
-                        const std::string& time = "2024-02-10T00:10:00Z") {
-  return R"({"folio":")" + folio + R"(","status":")" + status + R"(","timestamp":")" + time +
-         R"(","workspace":"jelp"})";
-}
-
-api_reply post_ndjson(hooklog_server& s, const std::string& target, const std::string& body) {
-  return s.call("POST", target, body, kAdminKey, {{"Content-Type", "application/x-ndjson"}});
-}
-
 }  // namespace
 
 TEST_CASE("ingest refusals name the field at fault in details", "[api][fields]") {
@@ -60,9 +49,9 @@ TEST_CASE("ingest refusals name the field at fault in details", "[api][fields]")
         P{"wrong_type", {{"header", "Idempotency-Key"}}});
 
   // Batch items carry the same details.
-  auto r = post_ndjson(s, "/v1/sources/jelp/events:batch?type=order_update:status_change",
-                       jelp_status("F1", "A") + "\n" + R"({"folio":"F1","status":["A"]})" + "\n" +
-                           R"({"status":"A"})" + "\n");
+  auto r = s.post_ndjson("/v1/sources/jelp/events:batch?type=order_update:status_change",
+                         jelp_status("F1", "A") + "\n" + R"({"folio":"F1","status":["A"]})" + "\n" +
+                             R"({"status":"A"})" + "\n");
   INFO(r.body);
   REQUIRE(r.status == 200);
   REQUIRE(r.json["items"].size() == 3);
@@ -122,8 +111,8 @@ TEST_CASE(
   CHECK(key.json["error"]["code"] == "invalid_key");
   CHECK(key.json["error"]["details"] == json{{"field", "tenant"}});
   // Batch lines too.
-  auto r = post_ndjson(
-      s, "/v1/sources/standard/events:batch",
+  auto r = s.post_ndjson(
+      "/v1/sources/standard/events:batch",
       std::string(R"({"type":"ok"})") + "\n" + R"({"type":"x","tenant":"\u001f"})" + "\n");
   REQUIRE(r.status == 200);
   CHECK(r.json["items"][1]["error"]["code"] == "invalid_value");

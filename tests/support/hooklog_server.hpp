@@ -21,14 +21,21 @@ struct api_reply {
   http::header_list headers;
 };
 
+// A jelp order status change (no event id in the payload; jelp sends no Idempotency-Key).
+inline std::string jelp_status(const std::string& folio, const std::string& status,
+                               const std::string& time = "2024-02-10T00:10:00Z") {
+  return R"({"folio":")" + folio + R"(","status":")" + status + R"(","timestamp":")" + time +
+         R"(","workspace":"jelp"})";
+}
+
 class hooklog_server {
  public:
   // Starts the server on `data_dir` (a fresh temp dir when empty) with extra flags.
   explicit hooklog_server(std::vector<std::string> extra_args = {}, std::string data_dir = "");
   ~hooklog_server();
 
-  void restart();             // SIGTERM, then start again on the same data
-  void kill_hard();           // SIGKILL
+  void restart();    // SIGTERM, then start again on the same data
+  void kill_hard();  // SIGKILL
   void start();
   const std::string& data_dir() const { return data_; }
   unsigned short port() const { return port_; }
@@ -43,6 +50,11 @@ class hooklog_server {
   api_reply post(const std::string& target, const nlohmann::json& body,
                  const std::string& key = kAdminKey) {
     return call("POST", target, body.dump(), key);
+  }
+  // An NDJSON batch (Content-Type application/x-ndjson).
+  api_reply post_ndjson(const std::string& target, const std::string& body,
+                        const std::string& key = kAdminKey) {
+    return call("POST", target, body, key, {{"Content-Type", "application/x-ndjson"}});
   }
   // Every item of a paged listing ({"items":[...],"next":cursor}), following "next" with
   // ?limit=1000 (`target` may have a query already). Fails the test on a non-200 page.
