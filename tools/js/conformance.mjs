@@ -10,8 +10,9 @@
 // document itself stays open for clients (answers may gain fields).
 // Generic probes, on every operation: an unknown query parameter (400, `details.allowed` must
 // equal the documented query parameters), no key (401 with WWW-Authenticate), an ingest-only key
-// (403), HEAD for GET (same status, no body); on every path, a method it does not list (405, Allow
-// = the documented methods, HEAD with GET).
+// (403), a tenant key (403 exactly where `x-hooklog-access` is admin), HEAD for GET (same status,
+// no body); on every path, a method it does not list (405, Allow = the documented methods, HEAD
+// with GET).
 // Fails when an operation had no 2xx answer (the document and the test stay together).
 // Exit 0 pass, 1 fail, 77 when the npm packages are not installed (ctest: skipped).
 import { spawn } from "node:child_process";
@@ -80,9 +81,14 @@ for (const [template, item] of Object.entries(api.paths)) {
       id: op.operationId, method: m.toUpperCase(), template, re, op,
       query: params.filter((p) => p.in === "query").map((p) => p.name),
       secured: (op.security ?? api.security ?? []).length > 0,
+      access: op["x-hooklog-access"],
       ok: false, statuses: new Set(),
     });
   }
+}
+for (const o of ops) {
+  if (!["none", "admin", "any"].includes(o.access)) fail(`${o.id}: x-hooklog-access must be none, admin or any`);
+  if ((o.access === "none") === o.secured) fail(`${o.id}: x-hooklog-access ${o.access} disagrees with its security`);
 }
 const findOp = (method, path) => ops.find((o) => o.method === method && o.re.test(path));
 
@@ -245,6 +251,7 @@ await call("GET", "/v1/event-types?source=eudr", { key: tenant, want: 200 });
 await call("GET", "/v1/events", { want: 200 });
 await call("GET", "/v1/events?limit=1", { key: tenant, headers: { accept: "*/*" }, want: 200 });
 await call("GET", "/v1/events", { headers: { accept: "application/x-ndjson" }, want: 200 });
+await call("HEAD", "/v1/events", { headers: { accept: "application/x-ndjson" }, want: 200 });
 await call("GET", "/v1/events?limit=0", { want: 400 });
 await call("GET", "/v1/events?time=zzz", { want: 400 });
 await call("GET", `/v1/events/${ev.id}`, { want: 200 });
@@ -311,6 +318,10 @@ for (const o of ops) {
     if (!/^Bearer realm="hooklog"/.test(none.headers.get("www-authenticate") ?? ""))
       problem(`${o.id}: 401 without a Bearer challenge`);
     if (!o.template.startsWith("/v1/sources/")) await call(o.method, path, { key: ingestKey, want: 403 });
+    // x-hooklog-access: admin routes refuse a tenant key, the others take it.
+    const t = await call(o.method, path, { key: tenant, want: o.access === "admin" ? 403 : undefined });
+    if (o.access === "any" && (t.status === 401 || t.status === 403))
+      problem(`${o.id}: documented for tenant keys (x-hooklog-access: any), answered ${t.status}`);
   }
   if (o.method === "GET") {
     const key = o.secured ? ADMIN : "";
