@@ -6,6 +6,7 @@
 #include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/query_params.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
@@ -211,16 +212,52 @@ void api::handle_ops(http_request&& req, responder res) {
   dispatch(std::move(req), std::move(res), true);
 }
 
+namespace {
+
+// The methods a path answers, for the Allow header of a 405: those of every route whose
+// pattern matches, with HEAD wherever GET is (RFC 9110 section 15.5.6).
+std::string allowed_methods(const std::vector<std::string_view>& segments) {
+  std::string out;
+  std::vector<std::string> ignored;
+  for (const auto& r : kRoutes) {
+    if (!match_route(r.pattern, segments, ignored)) continue;
+    if (!out.empty()) out += ", ";
+    out += r.method;
+    if (std::string_view(r.method) == "GET") out += ", HEAD";
+  }
+  return out;
+}
+
+// The credentials of `Authorization: Bearer <key>`: the scheme is case-insensitive
+// (RFC 9110 section 11.1), one or more spaces follow it. nullopt when there is no such header
+// or it names another scheme.
+std::optional<std::string_view> bearer_token(const http_request& req) {
+  auto h = req.header("authorization");
+  if (!h) return std::nullopt;
+  const auto sp = h->find(' ');
+  if (sp == std::string_view::npos || !iequals(h->substr(0, sp), "bearer")) return std::nullopt;
+  std::string_view token = h->substr(sp);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  return token;
+}
+
+constexpr const char* kRealm = "Bearer realm=\"hooklog\"";
+
+}  // namespace
+
 void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
   const auto segments = split_path(c->req.path);
   const route* found = nullptr;
   bool path_known = false;
   std::vector<std::string> params;
+  // HEAD is answered wherever GET is, by the GET handler; the server sends no body.
+  const std::string_view method = c->req.method == "HEAD" ? "GET" : std::string_view(c->req.method);
   for (const auto& r : kRoutes) {
     if (!match_route(r.pattern, segments, params)) continue;
     path_known = true;
-    if (c->req.method == r.method) {
+    if (method == r.method) {
       found = &r;
       break;
     }
@@ -234,24 +271,33 @@ void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   }
   if (!found) {
     c->route = "unmatched";
-    if (path_known)
-      c->fail(405, "method_not_allowed", "method " + c->req.method + " is not allowed on " + c->req.path);
-    else
+    if (path_known) {
+      auto r = json_error(405, "method_not_allowed",
+                          "method " + c->req.method + " is not allowed on " + c->req.path);
+      r.headers.emplace_back("Allow", allowed_methods(segments));
+      c->reply(std::move(r));
+    } else {
       c->fail(404, "not_found", "no route for " + c->req.path);
+    }
     return;
   }
   c->route = found->pattern;
   c->params = std::move(params);
   if (found->who != access::none && !ops_listener) {
-    std::string_view bearer;
-    if (auto h = c->req.header("authorization")) {
-      if (h->size() > 7 && (h->substr(0, 7) == "Bearer " || h->substr(0, 7) == "bearer "))
-        bearer = h->substr(7);
-    }
-    auto p = ctx_.keys.authenticate(bearer);
+    const auto bearer = bearer_token(c->req);
+    auto p = ctx_.keys.authenticate(bearer.value_or(std::string_view{}));
     if (!p) {
-      c->fail(401, "unauthorized", bearer.empty() ? "an API key is required: Authorization: Bearer <key>"
-                                                  : "the API key is not valid");
+      // RFC 6750 section 3: the challenge, with error="invalid_token" for a key that is wrong.
+      const bool wrong_key = bearer && !bearer->empty();
+      auto r = json_error(401, "unauthorized",
+                          wrong_key ? "the API key is not valid"
+                          : c->req.header("authorization")
+                              ? "the Authorization header must be Bearer <key>"
+                              : "an API key is required: Authorization: Bearer <key>");
+      r.headers.emplace_back(
+          "WWW-Authenticate",
+          wrong_key ? std::string(kRealm) + ", error=\"invalid_token\"" : kRealm);
+      c->reply(std::move(r));
       return;
     }
     c->who = *p;
@@ -267,6 +313,11 @@ void api::dispatch(http_request&& req, responder res, bool ops_listener) {
         return;
       }
     }
+  }
+  if (auto q = check_query(found->method, found->pattern, c->req.query)) {
+    c->fail(400, "bad_parameter", q->message,
+            {{"parameter", q->parameter}, {"allowed", q->allowed}});
+    return;
   }
   try {
     found->fn(c);

@@ -113,6 +113,7 @@ struct http_client::impl {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(opts.body_limit);
     parser.header_limit(64 * 1024);
+    parser.skip(req.method() == bhttp::verb::head);  // an answer to HEAD has no body
     std::size_t before = buffer.size();
     ec = run([&](auto cb) {
       if (opts.tls)

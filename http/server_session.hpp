@@ -356,7 +356,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
       if (!self->keep_alive_) return self->graceful_close();
       self->wait_first_byte(false);
     };
-    if (!chunked_) return done({}, 0);
+    if (!chunked_ || head_) return done({}, 0);  // an answer to HEAD ends with its header
     lowest().expires_after(opts().write_timeout);
     net::async_write(stream_, bhttp::make_chunk_last(), std::move(done));
   }
