@@ -53,6 +53,7 @@ server_conn server_from(const server_flags& f, const std::string& command) {
   if (url.empty())
     if (const char* e = std::getenv("HOOKLOG_SERVER")) url = e;
   if (url.empty()) throw usage_error("--server http://HOST:PORT is required (or HOOKLOG_SERVER)");
+  const std::string given = url;
   if (url.rfind("http://", 0) == 0) url = url.substr(7);
   if (auto slash = url.find('/'); slash != std::string::npos) url = url.substr(0, slash);
   const auto colon = url.rfind(':');
@@ -60,7 +61,7 @@ server_conn server_from(const server_flags& f, const std::string& command) {
   if (colon == std::string::npos ||
       std::from_chars(url.data() + colon + 1, url.data() + url.size(), p).ec != std::errc() ||
       p == 0 || p > 65535)
-    throw usage_error("--server must look like http://127.0.0.1:8080, got \"" + f.server + "\"");
+    throw usage_error("--server must look like http://127.0.0.1:8080, got \"" + given + "\"");
   server_conn s;
   s.command = command;
   s.host = url.substr(0, colon);
