@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bytes.hpp"
+#include "engine/time_util.hpp"
 
 namespace hooklog {
 namespace {
@@ -180,8 +181,8 @@ std::string export_line(const record_view& v) {
   j["source"] = v.source;
   j["type"] = v.type;
   j["tenant"] = v.tenant;
-  j["occurred_at"] = v.occurred_at;
-  j["recorded_at"] = v.recorded_at;
+  j["occurred_at"] = format_rfc3339(v.occurred_at);
+  j["recorded_at"] = format_rfc3339(v.recorded_at);
   if (v.entity_kind.empty()) j["entity"] = nullptr;
   else j["entity"] = {{"kind", v.entity_kind}, {"id", v.entity_id}};
   if (v.status_from.empty() && v.status_to.empty()) j["status"] = nullptr;
@@ -206,8 +207,20 @@ result<record> record_from_export_line(std::string_view line) {
     r.source = j.at("source").get<std::string>();
     r.type = j.at("type").get<std::string>();
     r.tenant = j.at("tenant").get<std::string>();
-    r.occurred_at = j.at("occurred_at").get<std::int64_t>();
-    r.recorded_at = j.value("recorded_at", std::int64_t{0});
+    // RFC 3339 since issue 13; integer microseconds in older exports.
+    const auto time = [&](const char* k, bool required) -> std::int64_t {
+      const auto it = j.find(k);
+      if (it == j.end()) {
+        if (required) throw std::runtime_error(std::string(k) + " is missing");
+        return 0;
+      }
+      if (it->is_number_integer()) return it->get<std::int64_t>();
+      if (it->is_string())
+        if (auto t = parse_rfc3339(it->get<std::string>())) return *t;
+      throw std::runtime_error(std::string(k) + " is neither an RFC 3339 time nor microseconds");
+    };
+    r.occurred_at = time("occurred_at", true);
+    r.recorded_at = time("recorded_at", false);
     if (const auto& e = j.at("entity"); !e.is_null()) {
       r.entity_kind = e.at("kind").get<std::string>();
       r.entity_id = e.at("id").get<std::string>();

@@ -49,10 +49,7 @@ std::string format_rfc3339(std::int64_t micros) {
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d",
                         static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
                         static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
-  if (frac % 1000 == 0 && frac != 0)
-    n += std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(frac / 1000));
-  else if (frac != 0)
-    n += std::snprintf(buf + n, sizeof buf - n, ".%06d", static_cast<int>(frac));
+  n += std::snprintf(buf + n, sizeof buf - n, ".%06d", static_cast<int>(frac));
   buf[n++] = 'Z';
   return std::string(buf, static_cast<std::size_t>(n));
 }

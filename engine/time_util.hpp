@@ -8,7 +8,8 @@
 namespace hooklog {
 
 std::int64_t now_micros();
-// "2024-02-10T00:37:34.351Z" (milliseconds shown when non-zero, microseconds when needed).
+// The one time format of the API, the CLI and exports: RFC 3339 in UTC with fixed
+// microsecond precision, "2024-02-10T00:37:34.351000Z".
 std::string format_rfc3339(std::int64_t micros);
 // Parses RFC 3339 / ISO 8601 date-times ("2024-02-10T00:37:34.351Z", "+01:00" offsets,
 // no zone = UTC, a plain date "2024-02-10"): the same parser as payload times

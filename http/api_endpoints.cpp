@@ -48,7 +48,14 @@ nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
   j["previous_secrets"] = std::move(prev);
   if (!e.disabled) j.erase("disabled_reason");
   if (auto t = c.ctx.runner.store().begin_read(); t) {
-    if (auto h = c.ctx.runner.subs().health(*t, e.id); h && *h) j["health"] = projections::to_json(**h);
+    if (auto h = c.ctx.runner.subs().health(*t, e.id); h && *h) {
+      j["health"] = projections::to_json(**h);
+      // Stored as microseconds (0 = never); answered in the API's one time format.
+      for (const char* k : {"last_success_at", "last_failure_at"}) {
+        const std::int64_t at = j["health"].value(k, std::int64_t{0});
+        j["health"][k] = at ? nlohmann::json(format_rfc3339(at)) : nlohmann::json();
+      }
+    }
   }
   return j;
 }

@@ -15,23 +15,29 @@
 namespace hooklog::cli {
 
 int cmd_export(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help"}, err);
-  if (!a || a->has("help")) {
-    std::fprintf(a ? stdout : stderr,
-                 "%s%susage: hooklog export [--data DIR] [--out FILE] [--from T] [--to T] "
-                 "[--time recorded|occurred] [--type T] [--tenant T] [--source S] [--entity KIND:ID]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a ? 0 : 2;
-  }
+  auto app =
+      make_app("export",
+               "Writes the matching events as NDJSON export lines (raw body, normalized fields,\n"
+               "hashes; times in RFC 3339). Opens the log read-only: safe while the server runs.");
+  std::string data, out_path, from_s, to_s, time = "recorded", entity;
   scan_query q;
+  add_data_flag(*app, data);
+  app->add_option("--out", out_path, "the file to write (- or absent: stdout)");
+  app->add_option("--from", from_s, "events at or after this time (RFC 3339 or microseconds)");
+  app->add_option("--to", to_s, "events before this time (RFC 3339 or microseconds)");
+  app->add_option("--time", time,
+                  "which time --from/--to select on: recorded (default) or occurred");
+  app->add_option("--type", q.type, "only this event type");
+  app->add_option("--tenant", q.tenant, "only this tenant");
+  app->add_option("--source", q.source, "only this source");
+  app->add_option("--entity", entity, "only this entity: KIND or KIND:ID");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
   std::optional<std::int64_t> from, to;
-  if (!time_flag(*a, "from", from) || !time_flag(*a, "to", to)) return 2;
-  const std::string time = a->get("time", "recorded");
-  if (time != "recorded" && time != "occurred") {
-    std::fprintf(stderr, "hooklog export: --time is recorded or occurred\n");
-    return 2;
-  }
+  if (!from_s.empty()) from = to_time("from", from_s);
+  if (!to_s.empty()) to = to_time("to", to_s);
+  if (from && to) check_range("from", *from, "to", *to, false);
+  if (time != "recorded" && time != "occurred")
+    throw usage_error("--time is recorded or occurred, got \"" + time + "\"");
   if (time == "occurred") {
     q.occurred_from = from;
     q.occurred_to = to;
@@ -39,17 +45,9 @@ int cmd_export(int argc, char** argv) {
     q.recorded_from = from;
     q.recorded_to = to;
   }
-  q.type = a->get("type");
-  q.tenant = a->get("tenant");
-  q.source = a->get("source");
-  if (a->has("entity")) {
-    const std::string e = a->get("entity");
-    const auto colon = e.find(':');
-    q.entity_kind = e.substr(0, colon);
-    if (colon != std::string::npos) q.entity_id = e.substr(colon + 1);
-  }
+  if (!entity.empty()) split_entity(entity, q.entity_kind, q.entity_id);
   log_options lo;
-  lo.dir = data_dir(*a);
+  lo.dir = data_dir(data);
   lo.read_only = true;
   auto log = event_log::open(lo);
   if (!log) {
@@ -58,15 +56,15 @@ int cmd_export(int argc, char** argv) {
   }
   std::ofstream file;
   std::ostream* out = &std::cout;
-  if (a->has("out") && a->get("out") != "-") {
+  if (!out_path.empty() && out_path != "-") {
     // A new export file is private (0600) like the data directory it comes from;
     // an existing one keeps its mode.
-    if (int fd = ::open(a->get("out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0)
+    if (int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0)
       ::close(fd);
-    file.open(a->get("out"), std::ios::binary | std::ios::trunc);
+    file.open(out_path, std::ios::binary | std::ios::trunc);
     if (!file) {
-      std::fprintf(stderr, "hooklog export: cannot write %s\n", a->get("out").c_str());
-      return 2;
+      std::fprintf(stderr, "hooklog export: cannot write %s\n", out_path.c_str());
+      return kExitFailure;
     }
     out = &file;
   }

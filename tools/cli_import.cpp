@@ -6,6 +6,7 @@
 // Exit: 0 all stored or duplicate, 1 some refused, 2 usage or the log cannot be opened.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,29 +20,35 @@
 namespace hooklog::cli {
 
 int cmd_import(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "deliver", "quiet"}, err);
-  if (!a || a->has("help") || a->positional.empty()) {
-    std::fprintf(a && a->has("help") ? stdout : stderr,
-                 "%s%susage: hooklog import --source S [--tenant T] [--type T] [--deliver] [--data DIR] FILE...\n"
-                 "  FILE: NDJSON, a JSON array of events, or a hooklog export; - for stdin.\n"
-                 "  Without --deliver the events are never scheduled for delivery (replay them later).\n"
-                 "  The server must be stopped (the data directory is locked while it runs).\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a && a->has("help") ? 0 : 2;
-  }
-  auto sources = source_registry::load_dir(a->get("sources", std::string(HOOKLOG_DATA_DIR) + "/sources"));
+  auto app = make_app(
+      "import",
+      "Imports historical events into a data directory (the server must be stopped: the\n"
+      "directory is locked while it runs). FILE: NDJSON, a JSON array of events, or a hooklog\n"
+      "export; - for stdin. Without --deliver the events are never scheduled for delivery\n"
+      "(replay them later). Idempotent. Exit 1 when some line was refused.");
+  std::string data, sources_dir = std::string(HOOKLOG_DATA_DIR) + "/sources", source, tenant, type;
+  bool deliver = false, quiet = false;
+  std::vector<std::string> files;
+  add_data_flag(*app, data);
+  app->add_option("--source", source, "the source the events come from (a data/sources name)");
+  app->add_option("--tenant", tenant, "the tenant of events that name none");
+  app->add_option("--type", type, "the type of events that name none");
+  app->add_option("--sources", sources_dir, "the source files' directory");
+  app->add_flag("--deliver", deliver, "schedule the imported events for delivery");
+  app->add_flag("--quiet", quiet, "no progress output");
+  app->add_option("FILE", files, "files to import; - reads stdin")->required();
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  auto sources = source_registry::load_dir(sources_dir);
   if (!sources) {
     std::fprintf(stderr, "hooklog import: %s\n", sources.err().message.c_str());
     return 2;
   }
-  const std::string source = a->get("source");
   if (!source.empty() && !sources->has(source)) {
     std::fprintf(stderr, "hooklog import: no source named %s\n", source.c_str());
     return 2;
   }
   std::uint64_t total_bytes = 0;
-  for (const auto& f : a->positional) {
+  for (const auto& f : files) {
     if (f == "-") continue;
     std::error_code ec;
     auto sz = std::filesystem::file_size(f, ec);
@@ -52,7 +59,7 @@ int cmd_import(int argc, char** argv) {
     total_bytes += sz;
   }
   log_options lo;
-  lo.dir = data_dir(*a);
+  lo.dir = data_dir(data);
   auto log = event_log::open(lo);
   if (!log) {
     std::fprintf(stderr, "hooklog import: %s%s\n", log.err().message.c_str(),
@@ -64,12 +71,14 @@ int cmd_import(int argc, char** argv) {
   log_writer writer(**log);
   import_options io;
   io.source = source;
-  io.tenant = a->get("tenant");
-  io.type_hint = a->get("type");
-  io.deliver = a->has("deliver");
+  io.tenant = tenant;
+  io.type_hint = type;
+  io.deliver = deliver;
   importer imp(writer, &*sources, io);
 
-  const bool tty = isatty(2) && !a->has("quiet");
+  const bool tty = isatty(2) && !quiet;
+  // Reading stdin, the total is unknown: counts, bytes and the rate, no bar.
+  const bool known_total = std::find(files.begin(), files.end(), "-") == files.end();
   const auto start = std::chrono::steady_clock::now();
   auto last_print = start;
   auto show = [&](bool final) {
@@ -82,7 +91,15 @@ int cmd_import(int argc, char** argv) {
     const double frac = total_bytes ? std::min(1.0, static_cast<double>(c.bytes) / static_cast<double>(total_bytes)) : 0;
     const double left = c.bytes && total_bytes ? static_cast<double>(c.read) * (1 - frac) / std::max(frac, 1e-9) : 0;
     const double eta = rate > 0 ? left / rate : 0;
-    if (tty) {
+    if (!known_total) {
+      const double mb = static_cast<double>(c.bytes) / 1e6;
+      if (tty)
+        std::fprintf(stderr, "\r%llu done, %.1f MB read, %.0f/s   %s",
+                     static_cast<unsigned long long>(c.read), mb, rate, final ? "\n" : "");
+      else if (!quiet)
+        std::fprintf(stderr, "progress: %llu done, %.1f MB read, %.0f/s\n",
+                     static_cast<unsigned long long>(c.read), mb, rate);
+    } else if (tty) {
       char bar[31];
       const int filled = static_cast<int>(frac * 30);
       for (int i = 0; i < 30; ++i) bar[i] = i < filled ? '#' : '.';
@@ -90,12 +107,12 @@ int cmd_import(int argc, char** argv) {
       std::fprintf(stderr, "\r[%s] %3.0f%% %llu done, ~%.0f left, %.0f/s, %.0fs to go   ", bar, frac * 100,
                    static_cast<unsigned long long>(c.read), left, rate, eta);
       if (final) std::fprintf(stderr, "\n");
-    } else if (!a->has("quiet")) {
+    } else if (!quiet) {
       std::fprintf(stderr, "progress: %llu done, ~%.0f left, %.0f/s, %.0fs to go\n",
                    static_cast<unsigned long long>(c.read), left, rate, eta);
     }
   };
-  for (const auto& f : a->positional) {
+  for (const auto& f : files) {
     if (f == "-") {
       imp.add(std::cin, "-", [&] { show(false); });
       continue;

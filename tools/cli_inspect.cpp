@@ -3,8 +3,9 @@
 //                [--kind K] [--from-seq N | --lines N] [--json] [--no-follow]
 //   hooklog timeline KIND ID [--data DIR] [--json]
 //   hooklog stats [--data DIR] [--json]
-#include <csignal>
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -15,13 +16,14 @@
 #include "engine/event_log.hpp"
 #include "engine/time_util.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_records.hpp"
 
 namespace hooklog::cli {
 namespace {
 
-std::unique_ptr<event_log> open_ro(const args& a, const char* cmd) {
+std::unique_ptr<event_log> open_ro(const std::string& data, const char* cmd) {
   log_options lo;
-  lo.dir = data_dir(a);
+  lo.dir = data_dir(data);
   lo.read_only = true;
   auto log = event_log::open(lo);
   if (!log) {
@@ -32,17 +34,7 @@ std::unique_ptr<event_log> open_ro(const args& a, const char* cmd) {
 }
 
 void print_line(const record_view& v, bool json) {
-  if (json && v.kind == record_kind::event_received) {
-    std::printf("%s\n", export_line(v).c_str());
-    return;
-  }
-  std::string status;
-  if (!v.status_to.empty()) status = " " + std::string(v.status_from.empty() ? "-" : v.status_from) + "->" + std::string(v.status_to);
-  std::printf("%llu %s %-16s %s %s%s%s%s%s\n", static_cast<unsigned long long>(v.seq),
-              format_rfc3339(v.recorded_at).c_str(), std::string(kind_name(v.kind)).c_str(),
-              std::string(v.tenant).c_str(), std::string(v.type).c_str(), v.entity_kind.empty() ? "" : " ",
-              std::string(v.entity_kind).c_str(), v.entity_kind.empty() ? "" : (":" + std::string(v.entity_id)).c_str(),
-              status.c_str());
+  std::printf("%s\n", (json ? record_json_line(v) : record_text_line(v)).c_str());
 }
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -50,43 +42,44 @@ volatile std::sig_atomic_t g_stop = 0;
 }  // namespace
 
 int cmd_tail(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "json", "no-follow"}, err);
-  if (!a || a->has("help")) {
-    std::fprintf(a ? stdout : stderr,
-                 "%s%susage: hooklog tail [--data DIR] [--type T] [--tenant T] [--source S] "
-                 "[--entity KIND[:ID]] [--kind K] [--lines N | --from-seq N] [--json] [--no-follow]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a ? 0 : 2;
-  }
-  auto log = open_ro(*a, "tail");
-  if (!log) return 2;
+  auto app =
+      make_app("tail",
+               "Prints the log's last records, then follows it (read-only: safe while the server\n"
+               "runs). --json prints every record kind as one JSON object per line (events as\n"
+               "export lines). --type or --tenant alone select events.");
+  std::string data, kind, entity, from_seq, lines = "10";
   scan_query q;
-  q.type = a->get("type");
-  q.tenant = a->get("tenant");
-  q.source = a->get("source");
-  if (a->has("kind")) {
-    auto k = kind_from_name(a->get("kind"));
-    if (!k) {
-      std::fprintf(stderr, "hooklog tail: unknown record kind %s\n", a->get("kind").c_str());
-      return 2;
-    }
+  bool json = false, no_follow = false;
+  add_data_flag(*app, data);
+  app->add_option("--type", q.type, "only this event type");
+  app->add_option("--tenant", q.tenant, "only this tenant");
+  app->add_option("--source", q.source, "only this source");
+  app->add_option("--entity", entity, "only this entity: KIND or KIND:ID");
+  app->add_option("--kind", kind, "only this record kind (event_received, delivery_attempt, ...)");
+  auto* n_opt =
+      app->add_option("--lines", lines, "start with the last N records (10)")->type_name("N");
+  app->add_option("--from-seq", from_seq, "start at this sequence number")
+      ->type_name("SEQ")
+      ->excludes(n_opt);
+  app->add_flag("--json", json, "one JSON object per line");
+  app->add_flag("--no-follow", no_follow, "stop at the end of the log");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  const std::uint64_t n_lines = to_uint("lines", lines);
+  const std::uint64_t first_seq = from_seq.empty() ? 0 : to_uint("from-seq", from_seq, 1);
+  if (!kind.empty()) {
+    auto k = kind_from_name(kind);
+    if (!k) throw usage_error("--kind: unknown record kind \"" + kind + "\"");
     q.kind = *k;
   } else if (!q.type.empty() || !q.tenant.empty()) {
     q.kind = record_kind::event_received;
   }
-  if (a->has("entity")) {
-    const std::string e = a->get("entity");
-    const auto colon = e.find(':');
-    q.entity_kind = e.substr(0, colon);
-    if (colon != std::string::npos) q.entity_id = e.substr(colon + 1);
-  }
+  if (!entity.empty()) split_entity(entity, q.entity_kind, q.entity_id);
+  auto log = open_ro(data, "tail");
+  if (!log) return kExitUsage;
   std::uint64_t head = (*log).head().seq;
-  std::uint64_t next = a->has("from-seq") ? std::stoull(a->get("from-seq"))
-                                          : head + 1 - std::min<std::uint64_t>(head, std::stoull(a->get("lines", "10")));
+  std::uint64_t next = first_seq ? first_seq : head + 1 - std::min<std::uint64_t>(head, n_lines);
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
-  const bool json = a->has("json");
   while (!g_stop) {
     // Another process appends: a fresh read transaction per round sees its commits.
     std::uint64_t last = next - 1;
@@ -109,63 +102,110 @@ int cmd_tail(int argc, char** argv) {
       return true;
     });
     if (c) next = end + 1;
-    if (a->has("no-follow")) break;
+    if (no_follow) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return 0;
 }
 
 int cmd_timeline(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "json"}, err);
-  if (!a || a->has("help") || a->positional.size() != 2) {
-    std::fprintf(a && a->has("help") ? stdout : stderr, "%s%susage: hooklog timeline KIND ID [--data DIR] [--json]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a && a->has("help") ? 0 : 2;
-  }
-  auto log = open_ro(*a, "timeline");
-  if (!log) return 2;
+  auto app =
+      make_app("timeline",
+               "An entity's status transitions as GET /v1/entities/KIND/ID/timeline answers\n"
+               "them: in occurred order, the current status (the latest by occurred time), a\n"
+               "derived from-status when the event states none, and out-of-order marks (recorded\n"
+               "after a transition that occurred later). Read-only: safe while the server runs.");
+  std::string data, kind, id, tenant;
+  bool json = false;
+  add_data_flag(*app, data);
+  app->add_option("KIND", kind, "the entity kind (order, invoice, ...)")->required();
+  app->add_option("ID", id, "the entity id")->required();
+  app->add_option("--tenant", tenant,
+                  "the entity's tenant (default: the tenant of its first event)");
+  app->add_flag("--json", json, "the API's JSON answer");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  auto log = open_ro(data, "timeline");
+  if (!log) return kExitUsage;
   scan_query q;
   q.kind = record_kind::event_received;
-  q.entity_kind = a->positional[0];
-  q.entity_id = a->positional[1];
-  const bool json = a->has("json");
+  q.entity_kind = kind;
+  q.entity_id = id;
+  q.tenant = tenant;
+  struct step {
+    std::int64_t occurred_at, recorded_at;
+    std::uint64_t seq;
+    std::string from, to;
+    bool out_of_order;
+  };
+  std::vector<step> steps;
+  std::int64_t latest = INT64_MIN;  // the latest occurred time so far, in log order
+  bool found = false;
   auto n = log->scan(q, [&](const record_view& v, std::string_view) {
-    if (json) {
-      std::printf("%s\n", nlohmann::json{{"seq", v.seq}, {"id", event_id_for(v.seq)}, {"type", v.type},
-                                         {"occurred_at", format_rfc3339(v.occurred_at)},
-                                         {"recorded_at", format_rfc3339(v.recorded_at)},
-                                         {"from", v.status_from}, {"to", v.status_to}}
-                               .dump()
-                               .c_str());
-    } else {
-      std::printf("%s %-28s %s%s%s\n", format_rfc3339(v.occurred_at).c_str(), std::string(v.type).c_str(),
-                  v.status_to.empty() ? "" : std::string(v.status_from.empty() ? "-" : v.status_from).c_str(),
-                  v.status_to.empty() ? "" : " -> ", std::string(v.status_to).c_str());
-    }
+    if (tenant.empty()) tenant = std::string(v.tenant);  // as the API: the first event's tenant
+    if (v.tenant != tenant) return true;
+    found = true;
+    if (v.status_to.empty()) return true;
+    steps.push_back({v.occurred_at, v.recorded_at, v.seq, std::string(v.status_from),
+                     std::string(v.status_to), v.occurred_at < latest});
+    latest = std::max(latest, v.occurred_at);
     return true;
   });
   if (!n) {
     std::fprintf(stderr, "hooklog timeline: %s\n", n.err().message.c_str());
-    return 1;
+    return kExitFailure;
   }
-  if (*n == 0) {
-    std::fprintf(stderr, "hooklog timeline: no events for %s %s\n", q.entity_kind.c_str(), q.entity_id.c_str());
-    return 1;
+  if (!found) {
+    std::fprintf(stderr, "hooklog timeline: no events for %s %s\n", kind.c_str(), id.c_str());
+    return kExitFailure;
   }
-  return 0;
+  std::stable_sort(steps.begin(), steps.end(), [](const step& a, const step& b) {
+    return a.occurred_at != b.occurred_at ? a.occurred_at < b.occurred_at : a.seq < b.seq;
+  });
+  std::string previous_to;
+  nlohmann::json tr = nlohmann::json::array();
+  for (auto& x : steps) {
+    if (x.from.empty()) x.from = previous_to;  // derived, as the timelines projection does
+    previous_to = x.to;
+    nlohmann::json e = {{"from", x.from.empty() ? nlohmann::json() : nlohmann::json(x.from)},
+                        {"to", x.to},
+                        {"occurred_at", format_rfc3339(x.occurred_at)},
+                        {"recorded_at", format_rfc3339(x.recorded_at)},
+                        {"seq", x.seq},
+                        {"event_id", event_id_for(x.seq)}};
+    if (x.out_of_order) e["out_of_order"] = true;
+    tr.push_back(std::move(e));
+  }
+  // An entity whose events change no status: no current status (the API answers 404 for it).
+  const std::string current = steps.empty() ? "" : steps.back().to;
+  nlohmann::json j = {
+      {"kind", kind},
+      {"id", id},
+      {"tenant", tenant},
+      {"current_status", current.empty() ? nlohmann::json() : nlohmann::json(current)},
+      {"transitions", std::move(tr)}};
+  if (json) {
+    std::printf("%s\n", j.dump().c_str());
+    return kExitOk;
+  }
+  std::printf("%s %s (tenant %s): %s%s\n", kind.c_str(), id.c_str(), tenant.c_str(),
+              current.empty() ? "no status transitions" : "current status ", current.c_str());
+  for (const auto& x : steps)
+    std::printf("%s %s -> %s  %s%s\n", format_rfc3339(x.occurred_at).c_str(),
+                x.from.empty() ? "-" : x.from.c_str(), x.to.c_str(), event_id_for(x.seq).c_str(),
+                x.out_of_order ? "  (out of order: recorded after a later one)" : "");
+  return kExitOk;
 }
 
 int cmd_stats(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "json"}, err);
-  if (!a || a->has("help")) {
-    std::fprintf(a ? stdout : stderr, "%s%susage: hooklog stats [--data DIR] [--json]\n", err.c_str(),
-                 err.empty() ? "" : "\n");
-    return a ? 0 : 2;
-  }
-  auto log = open_ro(*a, "stats");
-  if (!log) return 2;
+  auto app =
+      make_app("stats", "Counts of records, events by type and tenant, the head (read-only).");
+  std::string data;
+  bool json = false;
+  add_data_flag(*app, data);
+  app->add_flag("--json", json, "one JSON object");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  auto log = open_ro(data, "stats");
+  if (!log) return kExitUsage;
   std::map<std::string, std::uint64_t> kinds, types, tenants;
   std::uint64_t records = 0, no_delivery = 0;
   std::int64_t first = 0, last = 0;
@@ -191,7 +231,7 @@ int cmd_stats(int argc, char** argv) {
                       {"used_bytes", log->used_bytes()}, {"kinds", kinds},
                       {"event_types", types},            {"tenants", tenants},
                       {"events_without_delivery", no_delivery}};
-  if (a->has("json")) {
+  if (json) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }

@@ -1,57 +1,10 @@
 // The hooklog command: `hooklog <subcommand> [flags]`.
 #include <cstdio>
-#include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "hooklog_build_paths.hpp"
 #include "tools/cli_common.hpp"
-
-namespace hooklog::cli {
-
-std::optional<args> args::parse(int argc, char** argv, int first,
-                                const std::vector<std::string>& booleans, std::string& error) {
-  args a;
-  for (int i = first; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s.rfind("--", 0) != 0 || s == "--" || s == "-") {
-      a.positional.push_back(s);
-      continue;
-    }
-    std::string name = s.substr(2), value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (std::find(booleans.begin(), booleans.end(), name) != booleans.end()) {
-      value = "true";
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      error = "flag --" + name + " needs a value";
-      return std::nullopt;
-    }
-    a.flags[name].push_back(value);
-  }
-  return a;
-}
-
-std::string args::get(const std::string& name, const std::string& fallback) const {
-  auto it = flags.find(name);
-  return it == flags.end() || it->second.empty() ? fallback : it->second.back();
-}
-
-std::vector<std::string> args::all(const std::string& name) const {
-  auto it = flags.find(name);
-  return it == flags.end() ? std::vector<std::string>{} : it->second;
-}
-
-std::string data_dir(const args& a) {
-  if (a.has("data")) return a.get("data");
-  if (const char* env = std::getenv("HOOKLOG_DATA"); env && *env) return env;
-  return "./var";
-}
-
-}  // namespace hooklog::cli
 
 namespace {
 
@@ -70,26 +23,54 @@ const command kCommands[] = {
     {"replay", hooklog::cli::cmd_replay, "start a replay on a running server"},
     {"replays", hooklog::cli::cmd_replays, "list, show or cancel replays on a running server"},
     {"tail", hooklog::cli::cmd_tail, "follow the log live, filtered (read-only)"},
-    {"timeline", hooklog::cli::cmd_timeline, "an entity's events and status changes (read-only)"},
+    {"timeline", hooklog::cli::cmd_timeline,
+     "an entity's status changes, as the API shows them (read-only)"},
     {"stats", hooklog::cli::cmd_stats, "counts of records, events by type, the head (read-only)"},
 };
 
 void usage(std::FILE* out) {
-  std::fprintf(out, "usage: hooklog <command> [flags]\n\ncommands:\n");
+  std::fprintf(out,
+               "usage: hooklog <command> [flags]\n       hooklog <command> --help\n"
+               "       hooklog --version\n\ncommands:\n");
   for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.help);
-  std::fprintf(out, "\nEvery command that opens a data directory takes --data DIR (default ./var).\n");
+  std::fprintf(out,
+               "\nEvery command that opens a data directory takes --data DIR (default ./var).\n"
+               "Times print as RFC 3339 with microseconds (2026-11-30T12:00:00.000000Z); time\n"
+               "flags take RFC 3339 or integer microseconds.\n%s\n",
+               hooklog::cli::kExitCodesHelp);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  using namespace hooklog::cli;
+  if (argc < 2) {
+    usage(stderr);
+    return kExitUsage;
   }
-  for (const auto& c : kCommands)
-    if (!std::strcmp(argv[1], c.name)) return c.fn(argc, argv);
-  std::fprintf(stderr, "hooklog: unknown command '%s'\n\n", argv[1]);
+  const std::string first = argv[1];
+  if (first == "-h" || first == "--help" || first == "help") {
+    usage(stdout);
+    return kExitOk;
+  }
+  if (first == "--version" || first == "version") {
+    std::printf("hooklog %s\n", HOOKLOG_VERSION);
+    return kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (first != c.name) continue;
+    try {
+      return c.fn(argc, argv);
+    } catch (const usage_error& e) {
+      std::fprintf(stderr, "hooklog %s: %s\n", c.name, e.what());
+      return kExitUsage;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.emplace_back(c.name);
+  const std::string near = closest(first, names);
+  std::fprintf(stderr, "hooklog: unknown command '%s'%s\n\n", first.c_str(),
+               near.empty() ? "" : (" (did you mean '" + near + "'?)").c_str());
   usage(stderr);
-  return 2;
+  return kExitUsage;
 }

@@ -89,26 +89,26 @@ int check(event_log& log, const std::string& dir) {
 }  // namespace
 
 int cmd_rebuild(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "check"}, err);
-  if (!a || a->has("help") || a->positional.size() > 1 ||
-      (a->has("check") && !a->positional.empty())) {
-    std::fprintf(
-        a && a->has("help") ? stdout : stderr,
-        "usage: hooklog rebuild --data DIR [subscriptions|timelines|pending|stats|all]\n"
-        "       hooklog rebuild --data DIR --check   (compare the state with a rebuild; exit 1 "
-        "naming the first difference)\n");
-    return a && a->has("help") ? 0 : 2;
-  }
-  const std::string name = a->positional.empty() ? "all" : a->positional[0];
+  auto app =
+      make_app("rebuild",
+               "Drops a projection's state and rebuilds it from the log (the server must be\n"
+               "stopped). --check rebuilds every projection aside and compares it with the live\n"
+               "state: exit 1 naming the first difference.");
+  std::string data, name = "all";
+  bool check_only = false;
+  add_data_flag(*app, data);
+  app->add_option("PROJECTION", name, "subscriptions, timelines, pending, stats or all (default)");
+  auto* c = app->add_flag("--check", check_only, "compare the state with a rebuild");
+  c->excludes(app->get_option("PROJECTION"));
+  if (auto rc = parse(*app, argc, argv)) return *rc;
   log_options lo;
-  lo.dir = data_dir(*a);
+  lo.dir = data_dir(data);
   auto log = event_log::open(lo);
   if (!log) {
     std::fprintf(stderr, "hooklog rebuild: %s\n", log.err().what().c_str());
     return 1;
   }
-  if (a->has("check")) return check(**log, lo.dir);
+  if (check_only) return check(**log, lo.dir);
   projections::runner_options ro;
   ro.state_dir = lo.dir + "/state";
   auto runner = projections::projection_runner::open(**log, ro);

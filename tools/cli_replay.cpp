@@ -27,96 +27,108 @@ void print_replay(const nlohmann::json& r) {
               static_cast<long long>(r["left"].value("seconds", 0ll)));
 }
 
-int answer(const server_conn::reply& r, const char* cmd, unsigned want) {
-  if (r.status == 0) {
-    std::fprintf(stderr, "hooklog %s: %s\n", cmd, r.body.c_str());
-    return 2;
-  }
-  if (r.status != want) {
-    std::fprintf(stderr, "hooklog %s: HTTP %u: %s\n", cmd, r.status, r.body.c_str());
-    return 1;
-  }
-  return 0;
-}
-
 }  // namespace
 
 int cmd_replay(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "wait"}, err);
-  if (!a || a->has("help") || !a->has("endpoint")) {
-    std::fprintf(a && a->has("help") ? stdout : stderr,
-                 "%s%susage: hooklog replay --server URL --key KEY --endpoint EP [--from T] [--to T]\n"
-                 "       [--time recorded|occurred] [--type PATTERN]... [--entity KIND[:ID]]\n"
-                 "       [--mode all|missing|failed] [--rate EVENTS_PER_S] [--wait]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a && a->has("help") ? 0 : 2;
+  auto app = make_app("replay",
+                      "Starts a replay of past events to an endpoint on a running server\n"
+                      "(POST /v1/replays); --wait follows it to the end (exit 1 when it failed).");
+  server_flags sf;
+  std::string endpoint, from_s, to_s, time = "recorded", entity, mode = "all", rate;
+  std::vector<std::string> types;
+  bool wait = false;
+  add_server_flags(*app, sf);
+  app->add_option("--endpoint", endpoint, "the endpoint to deliver to")->required();
+  app->add_option("--from", from_s, "events at or after this time (RFC 3339 or microseconds)");
+  app->add_option("--to", to_s, "events before this time (RFC 3339 or microseconds)");
+  app->add_option("--time", time,
+                  "which time --from/--to select on: recorded (default) or occurred");
+  app->add_option("--type", types, "event type patterns (repeatable; dds.* matches a prefix)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_option("--entity", entity, "only this entity: KIND or KIND:ID");
+  app->add_option("--mode", mode, "all (default), missing (never delivered) or failed");
+  app->add_option("--rate", rate, "at most this many events per second (0: the server's default)")
+      ->type_name("N");
+  app->add_flag("--wait", wait, "follow the replay until it ends");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  std::optional<std::int64_t> from, to;
+  if (!from_s.empty()) from = to_time("from", from_s);
+  if (!to_s.empty()) to = to_time("to", to_s);
+  if (from && to) check_range("from", *from, "to", *to, false);
+  if (time != "recorded" && time != "occurred")
+    throw usage_error("--time is recorded or occurred, got \"" + time + "\"");
+  if (mode != "all" && mode != "missing" && mode != "failed")
+    throw usage_error("--mode is all, missing or failed, got \"" + mode + "\"");
+  nlohmann::json body = {{"endpoint_id", endpoint}, {"mode", mode}, {"time", time}};
+  if (from) body["from"] = *from;
+  if (to) body["to"] = *to;
+  if (!types.empty()) body["types"] = types;
+  if (!rate.empty()) body["rate_limit"] = to_uint("rate", rate);  // 0: the server's default
+  if (!entity.empty()) {
+    std::string kind, id;
+    split_entity(entity, kind, id);
+    body["entity"] = {{"kind", kind}};
+    if (!id.empty()) body["entity"]["id"] = id;
   }
-  auto s = server_from(*a, "replay");
-  if (!s) return 2;
-  nlohmann::json body = {{"endpoint_id", a->get("endpoint")}, {"mode", a->get("mode", "all")},
-                         {"time", a->get("time", "recorded")}};
-  if (a->has("from")) body["from"] = a->get("from");
-  if (a->has("to")) body["to"] = a->get("to");
-  if (a->has("type")) body["types"] = a->all("type");
-  if (a->has("rate")) body["rate_limit"] = std::stoll(a->get("rate"));
-  if (a->has("entity")) {
-    const std::string e = a->get("entity");
-    const auto colon = e.find(':');
-    body["entity"] = {{"kind", e.substr(0, colon)}};
-    if (colon != std::string::npos) body["entity"]["id"] = e.substr(colon + 1);
-  }
-  auto r = s->call("POST", "/v1/replays", body.dump());
-  if (int rc = answer(r, "replay", 202)) return rc;
+  const server_conn s = server_from(sf, "replay");
+  auto r = s.call("POST", "/v1/replays", body.dump());
+  if (int rc = s.check(r, "POST", "/v1/replays", 202)) return rc;
   auto j = nlohmann::json::parse(r.body);
   print_replay(j);
-  if (!a->has("wait")) return 0;
-  const std::string id = j["id"];
+  if (!wait) return kExitOk;
+  const std::string target = "/v1/replays/" + j["id"].get<std::string>();
   for (;;) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto g = s->call("GET", "/v1/replays/" + id);
-    if (int rc = answer(g, "replay", 200)) return rc;
+    auto g = s.call("GET", target);
+    if (int rc = s.check(g, "GET", target, 200)) return rc;
     auto x = nlohmann::json::parse(g.body);
     print_replay(x);
     if (x["state"] != "running" && x["left"].value("deliveries_outstanding", 0ull) == 0)
-      return x["state"] == "finished" ? 0 : 1;
+      return x["state"] == "finished" ? kExitOk : kExitFailure;
   }
 }
 
 int cmd_replays(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help", "cancel", "json"}, err);
-  if (!a || a->has("help")) {
-    std::fprintf(a ? stdout : stderr,
-                 "%s%susage: hooklog replays --server URL --key KEY [ID [--cancel]] [--endpoint EP] "
-                 "[--state S] [--json]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a ? 0 : 2;
-  }
-  auto s = server_from(*a, "replays");
-  if (!s) return 2;
-  if (!a->positional.empty()) {
-    const std::string id = a->positional[0];
-    auto r = a->has("cancel") ? s->call("DELETE", "/v1/replays/" + id) : s->call("GET", "/v1/replays/" + id);
-    if (int rc = answer(r, "replays", 200)) return rc;
-    if (a->has("json")) std::printf("%s\n", r.body.c_str());
+  auto app = make_app("replays",
+                      "Lists the replays of a running server, shows one (ID), or cancels one\n"
+                      "(ID --cancel).");
+  server_flags sf;
+  std::string id, endpoint, state;
+  bool cancel = false, json = false;
+  add_server_flags(*app, sf);
+  app->add_option("ID", id, "a replay to show (or cancel)");
+  app->add_flag("--cancel", cancel, "cancel the replay ID")->needs(app->get_option("ID"));
+  app->add_option("--endpoint", endpoint, "only the replays of this endpoint");
+  app->add_option("--state", state,
+                  "only replays in this state (running, finished, failed, cancelled)");
+  app->add_flag("--json", json, "the API's JSON, one object per line");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  const server_conn s = server_from(sf, "replays");
+  if (!id.empty()) {
+    const std::string target = "/v1/replays/" + id;
+    const char* method = cancel ? "DELETE" : "GET";
+    auto r = s.call(method, target);
+    if (int rc = s.check(r, method, target, 200)) return rc;
+    if (json)
+      std::printf("%s\n", r.body.c_str());
     else print_replay(nlohmann::json::parse(r.body));
-    return 0;
+    return kExitOk;
   }
   std::string cursor;
   for (;;) {
     std::string target = "/v1/replays?limit=1000";
-    if (a->has("endpoint")) target += "&endpoint_id=" + a->get("endpoint");
-    if (a->has("state")) target += "&state=" + a->get("state");
+    if (!endpoint.empty()) target += "&endpoint_id=" + endpoint;
+    if (!state.empty()) target += "&state=" + state;
     if (!cursor.empty()) target += "&cursor=" + cursor;
-    auto r = s->call("GET", target);
-    if (int rc = answer(r, "replays", 200)) return rc;
+    auto r = s.call("GET", target);
+    if (int rc = s.check(r, "GET", target, 200)) return rc;
     auto j = nlohmann::json::parse(r.body);
     for (const auto& x : j["items"]) {
-      if (a->has("json")) std::printf("%s\n", x.dump().c_str());
+      if (json)
+        std::printf("%s\n", x.dump().c_str());
       else print_replay(x);
     }
-    if (j["next"].is_null()) return 0;
+    if (j["next"].is_null()) return kExitOk;
     cursor = j["next"];
   }
 }

@@ -1,11 +1,13 @@
 // hooklog serve: the HTTP API over an embedded data directory.
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "http/app.hpp"
@@ -59,30 +61,78 @@ endpoint quotas (per tenant and per endpoint, checked on create and update; 422 
   --max-headers N                   headers of an endpoint (32; at most 64)
   --max-header-value-bytes BYTES    one header value (1024; at most 8192)
   --max-description-bytes BYTES     an endpoint's description (1024; at most 4096)
-  --config FILE               a JSON object of the flags above
-  --help                      this text
+  --config FILE               a JSON object of the flags above; unknown keys are refused
+  -h, --help                  this text
 )";
 
-const std::vector<std::string> kBooleans = {"help", "allow-private-targets", "no-deliver", "read-only"};
+// Every flag of serve: its environment variable, if any, and whether it is a switch.
+struct flag_spec {
+  const char* name;
+  const char* env;
+  bool boolean;
+};
+const flag_spec kFlags[] = {
+    {"listen", "HOOKLOG_LISTEN", false},
+    {"data", "HOOKLOG_DATA", false},
+    {"admin-key", "HOOKLOG_ADMIN_KEY", false},
+    {"allow-private-targets", nullptr, true},
+    {"secret-key", "HOOKLOG_SECRET_KEY", false},
+    {"ca-file", nullptr, false},
+    {"no-deliver", nullptr, true},
+    {"read-only", nullptr, true},
+    {"sources", "HOOKLOG_SOURCES", false},
+    {"threads", nullptr, false},
+    {"body-limit", nullptr, false},
+    {"batch-body-limit", nullptr, false},
+    {"max-connections", nullptr, false},
+    {"max-connections-per-client", nullptr, false},
+    {"first-byte-timeout", nullptr, false},
+    {"read-timeout", nullptr, false},
+    {"idle-timeout", nullptr, false},
+    {"metrics-listen", nullptr, false},
+    {"tls-cert", nullptr, false},
+    {"tls-key", nullptr, false},
+    {"max-map-size", nullptr, false},
+    {"rotation-overlap", nullptr, false},
+    {"max-endpoints-per-tenant", nullptr, false},
+    {"max-filter-bytes", nullptr, false},
+    {"max-filter-conditions", nullptr, false},
+    {"max-headers", nullptr, false},
+    {"max-header-value-bytes", nullptr, false},
+    {"max-description-bytes", nullptr, false},
+};
 
 // The value of a setting: flag, then environment, then config file, then fallback.
 struct settings {
-  const args& a;
-  nlohmann::json file;
-  std::string get(const std::string& name, const char* env, const std::string& fallback) const {
-    if (a.has(name)) return a.get(name);
-    if (env)
-      if (const char* v = std::getenv(env); v && *v) return v;
+  std::map<std::string, std::string> flags;  // given on the command line
+  nlohmann::json file = nlohmann::json::object();
+  std::string get(const std::string& name, const std::string& fallback) const {
+    const flag_spec* spec = nullptr;
+    for (const auto& f : kFlags)
+      if (name == f.name) spec = &f;
+    if (auto it = flags.find(name); it != flags.end()) return it->second;
+    if (spec && spec->env)
+      if (const char* v = std::getenv(spec->env); v && *v) return v;
     if (file.contains(name)) {
       const auto& v = file[name];
       return v.is_string() ? v.get<std::string>() : v.dump();
     }
     return fallback;
   }
+  bool on(const std::string& name) const {
+    const std::string v = get(name, "false");
+    if (v == "true") return true;
+    if (v == "false") return false;
+    throw usage_error("--" + name + " is a switch: true or false in --config, got " + v);
+  }
+  std::uint64_t number(const std::string& name, std::uint64_t fallback, std::uint64_t min = 0,
+                       std::uint64_t max = UINT64_MAX) const {
+    return to_uint(name, get(name, std::to_string(fallback)), min, max);
+  }
 };
 
-// The endpoint quota flags; false with `err` naming the flag and its range.
-bool read_quotas(const settings& s, http::endpoint_quotas& q, std::string& err) {
+// The endpoint quota flags; usage_error naming the flag and its range.
+void read_quotas(const settings& s, http::endpoint_quotas& q) {
   struct flag {
     const char* name;
     std::size_t* out;
@@ -96,79 +146,73 @@ bool read_quotas(const settings& s, http::endpoint_quotas& q, std::string& err) 
       {"max-header-value-bytes", &q.max_header_value_bytes, 8192},
       {"max-description-bytes", &q.max_description_bytes, 4096},
   };
-  for (const auto& f : flags) {
-    const std::string v = s.get(f.name, nullptr, std::to_string(*f.out));
-    std::size_t n = 0;
-    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > f.max) {
-      err = std::string("--") + f.name + " must be a whole number from 1 to " +
-            (f.max == SIZE_MAX ? std::string("2^64-1") : std::to_string(f.max)) + ", got \"" + v +
-            "\"";
-      return false;
-    }
-    *f.out = n;
-  }
-  return true;
+  for (const auto& f : flags) *f.out = s.number(f.name, *f.out, 1, f.max);
 }
 
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, kBooleans, err);
-  if (!a) {
-    std::fprintf(stderr, "hooklog serve: %s\n", err.c_str());
-    return 2;
+  auto cli = make_app("serve", "Runs the HTTP API over the data directory.");
+  settings s;
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> switches;
+  for (const auto& f : kFlags) {
+    if (f.boolean)
+      cli->add_flag(std::string("--") + f.name, switches[f.name]);
+    else
+      cli->add_option(std::string("--") + f.name, values[f.name]);
   }
-  if (a->has("help")) {
-    std::fputs(kHelp, stdout);
-    return 0;
+  std::string config;
+  cli->add_option("--config", config);
+  if (auto rc = parse(*cli, argc, argv, kHelp)) return *rc;
+  for (const auto& f : kFlags) {
+    if (cli->get_option(std::string("--") + f.name)->count() == 0) continue;
+    s.flags[f.name] = f.boolean ? "true" : values[f.name];
   }
-  settings s{*a, nlohmann::json::object()};
-  if (a->has("config")) {
-    std::ifstream in(a->get("config"));
+  if (!config.empty()) {
+    std::ifstream in(config);
     auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!in || j.is_discarded() || !j.is_object()) {
-      std::fprintf(stderr, "hooklog serve: --config %s is not a readable JSON object\n", a->get("config").c_str());
-      return 2;
+    if (!in || j.is_discarded() || !j.is_object())
+      throw usage_error("--config " + config + " is not a readable JSON object");
+    std::vector<std::string> known;
+    for (const auto& f : kFlags) known.emplace_back(f.name);
+    for (const auto& [k, v] : j.items()) {
+      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+      const std::string near = closest(k, known);
+      throw usage_error("--config " + config + ": unknown key \"" + k + "\"" +
+                        (near.empty() ? "" : " (did you mean \"" + near + "\"?)"));
     }
     s.file = std::move(j);
   }
   http::app_options o;
-  try {
-    o.server.listen = s.get("listen", "HOOKLOG_LISTEN", "127.0.0.1:8080");
-    o.data_dir = a->has("data") ? a->get("data") : s.get("data", "HOOKLOG_DATA", "./var");
-    o.admin_key = s.get("admin-key", "HOOKLOG_ADMIN_KEY", "");
-    o.sources_dir = s.get("sources", "HOOKLOG_SOURCES", "");
-    o.secret_key = s.get("secret-key", "HOOKLOG_SECRET_KEY", "");
-    o.api.ca_file = s.get("ca-file", nullptr, "");
-    o.deliver = s.get("no-deliver", nullptr, "false") != "true";
-    o.read_only = s.get("read-only", nullptr, "false") == "true";
-    o.api.allow_private_targets = s.get("allow-private-targets", nullptr, "false") == "true";
-    o.server.threads = static_cast<unsigned>(std::stoul(s.get("threads", nullptr, "0")));
-    o.server.body_limit = std::stoull(s.get("body-limit", nullptr, "1048576"));
-    o.api.limits.max_body_bytes = o.server.body_limit;
-    o.batch_body_limit = std::stoull(s.get("batch-body-limit", nullptr, "16777216"));
-    o.server.max_connections = std::stoull(s.get("max-connections", nullptr, "10000"));
-    o.server.max_connections_per_client =
-        std::stoull(s.get("max-connections-per-client", nullptr, "256"));
-    o.server.first_byte_timeout =
-        std::chrono::seconds(std::stol(s.get("first-byte-timeout", nullptr, "10")));
-    o.metrics_listen = s.get("metrics-listen", nullptr, "");
-    o.server.read_timeout = std::chrono::seconds(std::stol(s.get("read-timeout", nullptr, "30")));
-    o.server.idle_timeout = std::chrono::seconds(std::stol(s.get("idle-timeout", nullptr, "60")));
-    o.server.tls_cert_file = s.get("tls-cert", nullptr, "");
-    o.server.tls_key_file = s.get("tls-key", nullptr, "");
-    o.max_map_size = std::stoull(s.get("max-map-size", nullptr, std::to_string(1ull << 40)));
-    o.api.rotation_overlap = std::chrono::seconds(std::stol(s.get("rotation-overlap", nullptr, "86400")));
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "hooklog serve: a numeric flag has a value that is not a number\n");
-    return 2;
-  }
-  if (!read_quotas(s, o.api.quotas, err)) {
-    std::fprintf(stderr, "hooklog serve: %s\n", err.c_str());
-    return 2;
-  }
+  o.server.listen = s.get("listen", "127.0.0.1:8080");
+  o.data_dir = s.get("data", "./var");
+  o.admin_key = s.get("admin-key", "");
+  o.sources_dir = s.get("sources", "");
+  o.secret_key = s.get("secret-key", "");
+  o.api.ca_file = s.get("ca-file", "");
+  o.deliver = !s.on("no-deliver");
+  o.read_only = s.on("read-only");
+  o.api.allow_private_targets = s.on("allow-private-targets");
+  o.server.threads = static_cast<unsigned>(s.number("threads", 0, 0, 1024));
+  o.server.body_limit = s.number("body-limit", 1048576, 1);
+  o.api.limits.max_body_bytes = o.server.body_limit;
+  o.batch_body_limit = s.number("batch-body-limit", 16777216, 1);
+  o.server.max_connections = s.number("max-connections", 10000, 1);
+  o.server.max_connections_per_client = s.number("max-connections-per-client", 256);
+  const auto seconds = [&](const char* name, std::uint64_t fallback) {
+    return std::chrono::seconds(static_cast<long>(s.number(name, fallback, 1, 1u << 30)));
+  };
+  o.server.first_byte_timeout = seconds("first-byte-timeout", 10);
+  o.server.read_timeout = seconds("read-timeout", 30);
+  o.server.idle_timeout = seconds("idle-timeout", 60);
+  o.metrics_listen = s.get("metrics-listen", "");
+  o.server.tls_cert_file = s.get("tls-cert", "");
+  o.server.tls_key_file = s.get("tls-key", "");
+  o.max_map_size = s.number("max-map-size", 1ull << 40, 1);
+  o.api.rotation_overlap =
+      std::chrono::seconds(static_cast<long>(s.number("rotation-overlap", 86400, 0, 1u << 30)));
+  read_quotas(s, o.api.quotas);
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;
@@ -181,7 +225,7 @@ int cmd_serve(int argc, char** argv) {
   auto app = http::app::open(o);
   if (!app) {
     std::fprintf(stderr, "hooklog serve: %s\n", app.err().what().c_str());
-    return 1;
+    return kExitFailure;
   }
   auto port = (*app)->start();
   if (!port) {

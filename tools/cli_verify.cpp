@@ -10,29 +10,22 @@
 namespace hooklog::cli {
 
 int cmd_verify(int argc, char** argv) {
-  std::string err;
-  auto a = args::parse(argc, argv, 2, {"help"}, err);
-  if (!a || a->has("help")) {
-    std::fprintf(a ? stdout : stderr, "%s%susage: hooklog verify --data DIR [--from SEQ] [--to SEQ]\n",
-                 err.c_str(), err.empty() ? "" : "\n");
-    return a ? 0 : 2;
-  }
-  std::uint64_t from = 1, to = UINT64_MAX;
-  try {
-    if (a->has("from")) from = std::stoull(a->get("from"));
-    if (a->has("to")) to = std::stoull(a->get("to"));
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "hooklog verify: --from and --to take sequence numbers\n");
-    return 2;
-  }
-  if (from > to) {  // an empty range would report OK with nothing checked
-    std::fprintf(stderr,
-                 "hooklog verify: --from %llu is greater than --to %llu: the range is empty\n",
-                 static_cast<unsigned long long>(from), static_cast<unsigned long long>(to));
-    return 2;
-  }
+  auto app =
+      make_app("verify",
+               "Checks the log's checksums and hash chain over records FROM..TO (inclusive).\n"
+               "Exit 0 on a sound log, 1 naming the first bad record.");
+  std::string data, from_s, to_s;
+  add_data_flag(*app, data);
+  app->add_option("--from", from_s, "the first sequence number to check (1)")->type_name("SEQ");
+  app->add_option("--to", to_s, "the last sequence number to check (the head)")->type_name("SEQ");
+  if (auto rc = parse(*app, argc, argv)) return *rc;
+  const std::uint64_t from = from_s.empty() ? 1 : to_uint("from", from_s, 1);
+  const std::uint64_t to = to_s.empty() ? UINT64_MAX : to_uint("to", to_s, 1);
+  if (from > to)  // an empty range would report OK with nothing checked
+    throw usage_error("--from " + from_s + " is greater than --to " + to_s +
+                      ": the range is inverted");
   log_options opts;
-  opts.dir = data_dir(*a);
+  opts.dir = data_dir(data);
   opts.read_only = true;
   auto log = event_log::open(opts);
   if (!log) {

@@ -278,7 +278,7 @@ TEST_CASE("a jelp order's timeline over HTTP, across a restart", "[api]") {
     CHECK(tr[1]["from"] == "PENDING");
     CHECK(tr[1]["to"] == "TRANSIT");
     CHECK(tr[2]["to"] == "COMPLETED");
-    CHECK(tr[2]["occurred_at"] == "2024-02-10T00:20:00Z");
+    CHECK(tr[2]["occurred_at"] == "2024-02-10T00:20:00.000000Z");
     CHECK(tr[2]["seq"] == 3);
     s.restart();  // a restart between ingest and query loses nothing
   }

@@ -55,7 +55,7 @@ TEST_CASE("import: twice stores nothing the second time, refusals name their lin
   hooklog_server s({}, data);
   auto ev = s.get("/v1/events/evt_0000000000000001");
   REQUIRE(ev.status == 200);
-  CHECK(ev.json["occurred_at"] == "2023-01-01T10:00:00Z");
+  CHECK(ev.json["occurred_at"] == "2023-01-01T10:00:00.000000Z");
 }
 
 TEST_CASE("export then import round-trips byte for byte", "[cli][export]") {
