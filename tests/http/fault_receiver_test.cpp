@@ -238,7 +238,9 @@ TEST_CASE("fault: misbehaving receivers are recorded failures, memory bounded, o
     WARN(c.path << " -> status " << a["status"] << ", error \"" << err << "\", latency " << a["latency_us"] << " us");
   }
   rss_max = std::max(rss_max, rss_kib(s.process().pid()));
-  CHECK(rss_max < 200 * 1024);
+  // Growth, not an absolute size: under ASan + UBSan the binary alone is over 200 MiB resident
+  // (its relocated data section), while the server's own memory must not follow the 100 MiB peer.
+  CHECK(rss_max - rss_before < 64 * 1024);
   CHECK(s.get("/healthz", "").status == 200);
   WARN("receiver faults: " << kGood << " deliveries to a healthy endpoint in " << good_ms
                            << " ms while 6 bad peers were tried; server RSS " << rss_before / 1024 << " MiB before, "
