@@ -9,6 +9,7 @@
 #include "engine/secret_box.hpp"
 #include "http/delivery_errc.hpp"
 #include "http/endpoint_validation.hpp"
+#include "http/idempotency.hpp"
 #include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
@@ -84,8 +85,9 @@ record endpoint_record(record_kind kind, const std::string& id, const std::strin
   return r;
 }
 
-// Appends one management record; `then` runs after it is durable.
-void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t seq)> then) {
+// Appends one management record; `then` runs after it is durable. A record with an
+// idempotency key that was known is not stored: `then` gets the original's seq, duplicate set.
+void write_outcome_then(const call_ptr& c, record r, std::function<void(append_outcome)> then) {
   std::vector<record> one;
   one.push_back(std::move(r));
   c->ctx.writer.submit(std::move(one), [c, then = std::move(then)](log_writer::outcomes&& out) {
@@ -93,8 +95,29 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
     std::uint64_t prev = c->ctx.last_management_seq.load();
     while (prev < out[0]->seq && !c->ctx.last_management_seq.compare_exchange_weak(prev, out[0]->seq)) {
     }
-    then(out[0]->seq);
+    then(*out[0]);
   });
+}
+
+void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t seq)> then) {
+  write_outcome_then(c, std::move(r), [then = std::move(then)](append_outcome o) { then(o.seq); });
+}
+
+// The answer to a repeated creation (Idempotency-Key): the endpoint as created by the
+// original record, with its secret of then, and the replay its "replay_from" started.
+void answer_created(const call_ptr& c, const record& original) {
+  auto body = nlohmann::json::parse(original.body, nullptr, false);
+  auto e = body.is_object() ? projections::endpoint_from_json(body)
+                            : result<endpoint>(make_error(errc::invalid_record, "not JSON"));
+  if (!e) return c->fail(500, "state_failure", "the endpoint record " + std::to_string(original.seq) +
+                                                   " cannot be read: " + e.err().what());
+  if (auto s = c->ctx.secrets.open_or_plain(e->secret)) e->secret = *s;
+  e->created_at = e->updated_at = original.recorded_at;
+  nlohmann::json j = endpoint_answer(*c, *e, true);
+  if (c->ctx.replays)
+    for (const auto& r : c->ctx.replays->list(e->tenant, e->id, "", "", 100))
+      if (r.spec.to_seq == original.seq) j["replay"] = to_json(r);
+  c->reply_json(201, j);
 }
 
 // The SSRF guard at creation: refuses URLs on loopback, private, link-local or
@@ -167,6 +190,15 @@ void create_endpoint(const call_ptr& c) {
   if (!body) return;
   for (const char* k : {"id", "previous_secrets", "created_at", "updated_at", "health", "disabled_reason"})
     if (body->contains(k)) return c->fail(422, "invalid_endpoint", std::string(k) + ": is set by the server", {{"field", k}});
+  bool answered = false;
+  const std::string tenant =
+      !c->who.admin ? c->who.tenant
+                    : (body->contains("tenant") && (*body)["tenant"].is_string() ? (*body)["tenant"].get<std::string>()
+                                                                                 : std::string("default"));
+  auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
+  if (answered) return;
+  const original_fn answer = [c](const record& r) { answer_created(c, r); };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
   // "replay_from": replay this endpoint's history from that time once it exists.
   std::optional<std::int64_t> replay_from;
   if (auto rf = body->find("replay_from"); rf != body->end()) {
@@ -200,8 +232,12 @@ void create_endpoint(const call_ptr& c) {
   stored["secret"] = c->ctx.secrets.seal(e->secret);
   seal_credentials(stored, c->ctx.secrets);
   auto ep = std::make_shared<endpoint>(std::move(*e));
-  write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
-             [c, ep, replay_from, slot](std::uint64_t seq) {
+  record rec = endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump());
+  if (claim) claim->stamp(rec);
+  write_outcome_then(c, std::move(rec),
+             [c, ep, replay_from, slot, claim, answer](append_outcome o) {
+               if (o.duplicate) return answer_original(*c, *claim, o.seq, answer);
+               const std::uint64_t seq = o.seq;
                slot->seq = seq;
                ep->created_at = ep->updated_at = now_micros();
                if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));

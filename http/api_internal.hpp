@@ -71,6 +71,7 @@ void audit_head(const call_ptr& c);
 void create_endpoint(const call_ptr& c);
 void list_endpoints(const call_ptr& c);
 void get_endpoint(const call_ptr& c);
+void get_endpoint_secret(const call_ptr& c);
 void update_endpoint(const call_ptr& c);
 void delete_endpoint(const call_ptr& c);
 void rotate_secret(const call_ptr& c);
@@ -89,6 +90,9 @@ void cancel_replay(const call_ptr& c);
 // Creates a replay for spec (endpoint visibility checked, tenant set from the endpoint);
 // `then` answers once the request record is durable. Used by POST /v1/replays and by
 // POST /v1/endpoints with "replay_from".
-void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then);
+// With an Idempotency-Key (POST /v1/replays), a repeat answers the original replay (202) and a
+// reused key with another body 422 idempotency_key_reused (http/idempotency.hpp).
+void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then,
+                  const nlohmann::json* idempotent_body = nullptr);
 
 }  // namespace hooklog::http::detail
