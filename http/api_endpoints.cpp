@@ -44,8 +44,12 @@ nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
   if (with_secret) j["secret"] = e.secret;
   j["created_at"] = format_rfc3339(e.created_at);
   j["updated_at"] = format_rfc3339(e.updated_at);
+  // Previous secrets stay listed until the next rotation drops them; "expired" tells those
+  // still signing (until valid_until) from those that no longer do.
   nlohmann::json prev = nlohmann::json::array();
-  for (const auto& p : e.previous_secrets) prev.push_back({{"valid_until", format_rfc3339(p.valid_until)}});
+  const std::int64_t now = now_micros();
+  for (const auto& p : e.previous_secrets)
+    prev.push_back({{"valid_until", format_rfc3339(p.valid_until)}, {"expired", p.valid_until <= now}});
   j["previous_secrets"] = std::move(prev);
   if (!e.disabled) j.erase("disabled_reason");
   if (auto t = c.ctx.runner.store().begin_read(); t) {
@@ -281,9 +285,38 @@ void get_endpoint(const call_ptr& c) {
   c->reply_json(200, endpoint_answer(*c, *e, false));
 }
 
+void get_endpoint_secret(const call_ptr& c) {
+  auto e = visible_endpoint(*c, c->params[0]);
+  if (!e) return;
+  auto open = [&](const std::string& v) -> std::optional<std::string> {
+    auto s = c->ctx.secrets.open_or_plain(v);
+    if (s) return std::move(*s);
+    c->fail(500, "state_failure",
+            "the secret of endpoint " + e->id + " cannot be opened (another master key?): " + s.err().what());
+    return std::nullopt;
+  };
+  auto current = open(e->secret);
+  if (!current) return;
+  // Only previous secrets that still sign (until expires_at); expired ones are left out.
+  nlohmann::json prev = nlohmann::json::array();
+  const std::int64_t now = now_micros();
+  for (const auto& p : e->previous_secrets) {
+    if (p.valid_until <= now) continue;
+    auto s = open(p.secret);
+    if (!s) return;
+    prev.push_back({{"secret", *s}, {"expires_at", format_rfc3339(p.valid_until)}});
+  }
+  c->reply_json(200, {{"id", e->id}, {"secret", *current}, {"previous_secrets", std::move(prev)}});
+}
+
 void update_endpoint(const call_ptr& c) {
   auto patch = json_body(*c);
   if (!patch) return;
+  // A credential sent back as the "***" a GET shows means "unchanged": the stored one stays.
+  if (auto a = patch->find("auth"); a != patch->end() && a->is_object())
+    for (const char* k : {"password", "token", "value"})
+      if (auto f = a->find(k); f != a->end() && f->is_string() && f->get_ref<const std::string&>() == "***")
+        a->erase(f);
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   for (const char* k : {"id", "tenant", "secret", "previous_secrets", "created_at", "updated_at",
