@@ -386,6 +386,26 @@ result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
   return std::optional<std::uint64_t>{lo};
 }
 
+namespace {
+
+// Positions `c` on the first key at `start` or beyond it in the walking order (descending: at
+// or before it; an empty start is the end); with skip_equal a key equal to start is passed over.
+result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_view start,
+                                                 bool desc, bool skip_equal) {
+  if (desc && start.empty()) return c.last();
+  auto kv = c.seek(start);
+  if (!kv) return kv;
+  if (!desc) {
+    if (*kv && skip_equal && (*kv)->first == start) return c.next();
+    return kv;
+  }
+  if (!*kv) return c.last();
+  if ((*kv)->first > start || (skip_equal && (*kv)->first == start)) return c.prev();
+  return kv;
+}
+
+}  // namespace
+
 result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn) const {
   auto lock = read_lock();
   auto t = lmdb::txn::begin(env_, true);
@@ -422,32 +442,36 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   const lmdb::dbi& driver = by_occurred ? ix_occurred_ : records_;
   auto c = lmdb::cursor::open(*t, driver);
   if (!c) return c.err();
+  const bool desc = q.descending;
   std::string start;
   if (!q.after.empty()) {
     auto a = unhex(q.after);
     if (!a) return make_error(errc::invalid_record, "the resume position is not valid");
     start = *a;
   } else if (by_occurred) {
-    start = occurred_key(q.occurred_from.value_or(INT64_MIN), 0);
+    // Descending: from the end of [from, to) (no record has seq 0: (to, 0) is past them all).
+    if (!desc)
+      start = occurred_key(q.occurred_from.value_or(INT64_MIN), 0);
+    else if (q.occurred_to)
+      start = occurred_key(*q.occurred_to, 0);
   } else {
-    start = seq_key(q.from_seq);
+    start = seq_key(desc ? q.to_seq : q.from_seq);
   }
-  auto kv = c->seek(start);
+  auto kv = position(*c, start, desc, !q.after.empty() || (desc && by_occurred));
+  auto advance = [&] { return desc ? c->prev() : c->next(); };
   std::uint64_t matched = 0;
   for (;;) {
     if (!kv) return kv.err();
     if (!*kv) break;
     auto [k, val] = **kv;
-    if (!q.after.empty() && k == start) {
-      kv = c->next();
-      continue;
-    }
     std::uint64_t seq;
     std::string_view bytes_view;
     if (by_occurred) {
       seq = bytes::get_be64(k.substr(8));
-      if (q.occurred_to &&
+      if (!desc && q.occurred_to &&
           bytes::get_be64(k) >= bytes::ordered_signed(*q.occurred_to))
+        break;
+      if (desc && q.occurred_from && bytes::get_be64(k) < bytes::ordered_signed(*q.occurred_from))
         break;
       auto v = records_.get(*t, seq_key(seq));
       if (!v) return v.err();
@@ -455,7 +479,11 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
       bytes_view = **v;
     } else {
       seq = bytes::get_be64(k);
-      if (seq > q.to_seq) break;
+      if (desc ? seq < q.from_seq : seq > q.to_seq) break;
+      if (seq > q.to_seq) {  // descending from a cursor past to_seq
+        kv = advance();
+        continue;
+      }
       bytes_view = val;
     }
     auto d = decode(bytes_view, seq);
@@ -464,7 +492,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
       ++matched;
       if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
     }
-    kv = c->next();
+    kv = advance();
   }
   return matched;
 }
@@ -474,8 +502,13 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, s
                                             const scan_fn& fn) const {
   auto c = lmdb::cursor::open(t, ix);
   if (!c) return c.err();
+  const bool desc = q.descending;
   std::string start = prefix;
-  if (exact_prefix) bytes::put_be64(start, q.from_seq);
+  if (exact_prefix) {
+    bytes::put_be64(start, desc ? q.to_seq : q.from_seq);
+  } else if (desc) {
+    start.back() = '\x01';  // prefix ends in '\0': just past every key under it
+  }
   std::string after;
   if (!q.after.empty()) {
     auto a = unhex(q.after);
@@ -483,9 +516,10 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, s
         (exact_prefix && a->size() != prefix.size() + 8))
       return make_error(errc::invalid_record, "the resume position does not fit this query");
     after = *a;
-    if (after > start) start = after;
+    if (desc ? after < start : after > start) start = after;
   }
-  auto kv = c->seek(start);
+  auto kv = position(*c, start, desc, !after.empty() && start == after);
+  auto advance = [&] { return desc ? c->prev() : c->next(); };
   std::uint64_t matched = 0;
   for (;;) {
     if (!kv) return kv.err();
@@ -494,13 +528,13 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, s
     if (k.size() < prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
     if (exact_prefix && k.size() != prefix.size() + 8) break;
     if (k == after) {
-      kv = c->next();
+      kv = advance();
       continue;
     }
     const std::uint64_t seq = bytes::get_be64(k.substr(k.size() - 8));
-    if (exact_prefix && seq > q.to_seq) break;
+    if (exact_prefix && (desc ? seq < q.from_seq : seq > q.to_seq)) break;
     if (seq < q.from_seq || seq > q.to_seq) {
-      kv = c->next();
+      kv = advance();
       continue;
     }
     auto v = records_.get(t, seq_key(seq));
@@ -512,7 +546,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, s
       ++matched;
       if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
     }
-    kv = c->next();
+    kv = advance();
   }
   return matched;
 }

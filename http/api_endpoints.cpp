@@ -3,6 +3,8 @@
 // subscriptions projection.
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
@@ -261,21 +263,40 @@ void create_endpoint(const call_ptr& c) {
              });
 }
 
+// Endpoints are listed in creation order (created_at, then id; newest first with order=desc).
+// The projection indexes them by id only, so a page sorts the caller's scope: for a tenant at
+// most --max-endpoints-per-tenant. The cursor is the last endpoint id of the previous page.
 void list_endpoints(const call_ptr& c) {
   auto limit = page_limit(*c);
   if (!limit) return;
+  auto desc = descending_param(*c);
+  if (!desc) return;
   c->await_projections();
   const std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
   const std::string after = std::string(c->req.query_param("cursor").value_or(""));
   auto t = c->ctx.runner.store().begin_read();
   if (!t) return c->fail(500, "state_failure", t.err().what());
-  auto list = c->ctx.runner.subs().list(*t, tenant, after, *limit + 1);
+  auto list = c->ctx.runner.subs().list(*t, tenant, "", SIZE_MAX);
   if (!list) return c->fail(500, "state_failure", list.err().what());
+  std::sort(list->begin(), list->end(), [&](const endpoint& a, const endpoint& b) {
+    const bool lt = a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    const bool gt = a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    return *desc ? gt : lt;
+  });
+  auto it = list->begin();
+  if (!after.empty()) {
+    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
+    if (it == list->end())
+      return c->fail(400, "bad_parameter", "cursor is not one this server gave (an endpoint id of this listing)",
+                     {{"parameter", "cursor"}});
+    ++it;
+  }
   nlohmann::json items = nlohmann::json::array();
-  const bool more = list->size() > *limit;
-  if (more) list->resize(*limit);
-  for (const auto& e : *list) items.push_back(endpoint_answer(*c, e, false));
-  nlohmann::json next = more ? nlohmann::json(list->back().id) : nlohmann::json();
+  const std::size_t left = static_cast<std::size_t>(list->end() - it);
+  const bool more = left > *limit;
+  const auto end = it + static_cast<std::ptrdiff_t>(std::min(left, *limit));
+  for (auto i = it; i != end; ++i) items.push_back(endpoint_answer(*c, *i, false));
+  nlohmann::json next = more ? nlohmann::json((end - 1)->id) : nlohmann::json();
   c->reply_json(200, {{"items", std::move(items)}, {"next", next}});
 }
 

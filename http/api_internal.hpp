@@ -46,6 +46,8 @@ using call_ptr = std::shared_ptr<call>;
 std::optional<nlohmann::json> json_body(call& c, bool empty_is_object = false);
 // ?limit= within [1, max_page], default 100; nullopt after answering 400.
 std::optional<std::size_t> page_limit(call& c);
+// ?order=asc (the default) or desc (newest first): true for desc; nullopt after answering 400.
+std::optional<bool> descending_param(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
 bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
 // Maps a log/writer error to its HTTP answer: 503 storage_full with Retry-After when the

@@ -91,7 +91,12 @@ void list_replays(const call_ptr& c) {
   const std::string endpoint = std::string(c->req.query_param("endpoint_id").value_or(""));
   const std::string state = std::string(c->req.query_param("state").value_or(""));
   const std::string after = std::string(c->req.query_param("cursor").value_or(""));
-  auto list = c->ctx.replays->list(tenant, endpoint, state, after, *limit + 1);
+  auto desc = descending_param(*c);
+  if (!desc) return;
+  if (auto known = after.empty() ? std::nullopt : c->ctx.replays->get(after);
+      !after.empty() && (!known || !c->can_see(known->spec.tenant)))
+    return c->fail(400, "bad_parameter", "cursor is not one this server gave", {{"parameter", "cursor"}});
+  auto list = c->ctx.replays->list(tenant, endpoint, state, after, *limit + 1, *desc);
   const bool more = list.size() > *limit;
   if (more) list.resize(*limit);
   nlohmann::json items = nlohmann::json::array();

@@ -329,11 +329,22 @@ std::string replay_manager::webhook_id(std::string_view replay_id, std::uint64_t
 
 std::vector<replay_info> replay_manager::list(std::string_view tenant, std::string_view endpoint_id,
                                               std::string_view state, std::string_view after,
-                                              std::size_t limit) const {
+                                              std::size_t limit, bool descending) const {
   std::vector<replay_info> out;
   std::lock_guard g(mutex_);
-  for (auto it = jobs_.upper_bound(after); it != jobs_.end() && out.size() < limit; ++it) {
-    const auto& r = it->second->info;
+  std::vector<const replay_info*> order;
+  order.reserve(jobs_.size());
+  for (const auto& [id, j] : jobs_) order.push_back(&j->info);
+  std::sort(order.begin(), order.end(), [&](const replay_info* a, const replay_info* b) {
+    return descending ? a->request_seq > b->request_seq : a->request_seq < b->request_seq;
+  });
+  auto it = order.begin();
+  if (!after.empty()) {
+    it = std::find_if(order.begin(), order.end(), [&](const replay_info* r) { return r->id == after; });
+    if (it != order.end()) ++it;
+  }
+  for (; it != order.end() && out.size() < limit; ++it) {
+    const auto& r = **it;
     if (!tenant.empty() && r.spec.tenant != tenant) continue;
     if (!endpoint_id.empty() && r.spec.endpoint_id != endpoint_id) continue;
     if (!state.empty() && r.state != state) continue;

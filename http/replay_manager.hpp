@@ -141,11 +141,12 @@ class replay_manager {
   // The webhook-id for this replay's delivery of the event `event_seq`: fresh_webhook_id when
   // the replay asked for "fresh" ids; empty (the event id) otherwise or for an unknown replay.
   std::string webhook_id(std::string_view replay_id, std::uint64_t event_seq) const;
-  // Replays of `tenant` ("" = all) with id > after, in id order; endpoint_id and state
-  // filter when not empty.
+  // Replays of `tenant` ("" = all) in creation order (request seq; newest first when
+  // `descending`), after the replay `after` (an id; "" = from the start; an unknown id gives
+  // nothing); endpoint_id and state filter when not empty.
   std::vector<replay_info> list(std::string_view tenant, std::string_view endpoint_id,
                                 std::string_view state, std::string_view after,
-                                std::size_t limit) const;
+                                std::size_t limit, bool descending = false) const;
   const replay_options& options() const { return opts_; }
 
   static std::string new_id();
