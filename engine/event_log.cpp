@@ -390,8 +390,8 @@ namespace {
 
 // Positions `c` on the first key at `start` or beyond it in the walking order (descending: at
 // or before it; an empty start is the end); with skip_equal a key equal to start is passed over.
-result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_view start,
-                                                 bool desc, bool skip_equal) {
+result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_view start, bool desc,
+                                                 bool skip_equal) {
   if (desc && start.empty()) return c.last();
   auto kv = c.seek(start);
   if (!kv) return kv;
@@ -468,8 +468,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     std::string_view bytes_view;
     if (by_occurred) {
       seq = bytes::get_be64(k.substr(8));
-      if (!desc && q.occurred_to &&
-          bytes::get_be64(k) >= bytes::ordered_signed(*q.occurred_to))
+      if (!desc && q.occurred_to && bytes::get_be64(k) >= bytes::ordered_signed(*q.occurred_to))
         break;
       if (desc && q.occurred_from && bytes::get_be64(k) < bytes::ordered_signed(*q.occurred_from))
         break;

@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "engine/bytes.hpp"
+#include "engine/secret_box.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
-#include "engine/secret_box.hpp"
 #include "http/delivery_errc.hpp"
 #include "http/endpoint_validation.hpp"
 #include "http/idempotency.hpp"
@@ -51,7 +51,8 @@ nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
   nlohmann::json prev = nlohmann::json::array();
   const std::int64_t now = now_micros();
   for (const auto& p : e.previous_secrets)
-    prev.push_back({{"valid_until", format_rfc3339(p.valid_until)}, {"expired", p.valid_until <= now}});
+    prev.push_back(
+        {{"valid_until", format_rfc3339(p.valid_until)}, {"expired", p.valid_until <= now}});
   j["previous_secrets"] = std::move(prev);
   if (!e.disabled) j.erase("disabled_reason");
   if (auto t = c.ctx.runner.store().begin_read(); t) {
@@ -115,8 +116,10 @@ void answer_created(const call_ptr& c, const record& original) {
   auto body = nlohmann::json::parse(original.body, nullptr, false);
   auto e = body.is_object() ? projections::endpoint_from_json(body)
                             : result<endpoint>(make_error(errc::invalid_record, "not JSON"));
-  if (!e) return c->fail(500, "state_failure", "the endpoint record " + std::to_string(original.seq) +
-                                                   " cannot be read: " + e.err().what());
+  if (!e)
+    return c->fail(500, "state_failure",
+                   "the endpoint record " + std::to_string(original.seq) +
+                       " cannot be read: " + e.err().what());
   if (auto s = c->ctx.secrets.open_or_plain(e->secret)) e->secret = *s;
   e->created_at = e->updated_at = original.recorded_at;
   nlohmann::json j = endpoint_answer(*c, *e, true);
@@ -197,10 +200,11 @@ void create_endpoint(const call_ptr& c) {
   for (const char* k : {"id", "previous_secrets", "created_at", "updated_at", "health", "disabled_reason"})
     if (body->contains(k)) return c->fail(422, "invalid_endpoint", std::string(k) + ": is set by the server", {{"field", k}});
   bool answered = false;
-  const std::string tenant =
-      !c->who.admin ? c->who.tenant
-                    : (body->contains("tenant") && (*body)["tenant"].is_string() ? (*body)["tenant"].get<std::string>()
-                                                                                 : std::string("default"));
+  const std::string tenant = !c->who.admin
+                                 ? c->who.tenant
+                                 : (body->contains("tenant") && (*body)["tenant"].is_string()
+                                        ? (*body)["tenant"].get<std::string>()
+                                        : std::string("default"));
   auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
   if (answered) return;
   const original_fn answer = [c](const record& r) { answer_created(c, r); };
@@ -241,26 +245,28 @@ void create_endpoint(const call_ptr& c) {
   record rec = endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump());
   if (claim) claim->stamp(rec);
   write_outcome_then(c, std::move(rec),
-             [c, ep, replay_from, slot, claim, answer](append_outcome o) {
-               if (o.duplicate) return answer_original(*c, *claim, o.seq, answer);
-               const std::uint64_t seq = o.seq;
-               slot->seq = seq;
-               ep->created_at = ep->updated_at = now_micros();
-               if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
-               // Events after the endpoint record are delivered live; the replay covers
-               // [replay_from, now) up to that record.
-               replay_spec spec;
-               spec.endpoint_id = ep->id;
-               spec.tenant = ep->tenant;
-               spec.from = replay_from;
-               spec.to_seq = seq;
-               c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
-                 nlohmann::json j = endpoint_answer(*c, *ep, true);
-                 if (r) j["replay"] = to_json(*r);
-                 else j["replay"] = {{"error", r.err().what()}};
-                 c->reply_json(201, j);
-               });
-             });
+                     [c, ep, replay_from, slot, claim, answer](append_outcome o) {
+                       if (o.duplicate) return answer_original(*c, *claim, o.seq, answer);
+                       const std::uint64_t seq = o.seq;
+                       slot->seq = seq;
+                       ep->created_at = ep->updated_at = now_micros();
+                       if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
+                       // Events after the endpoint record are delivered live; the replay covers
+                       // [replay_from, now) up to that record.
+                       replay_spec spec;
+                       spec.endpoint_id = ep->id;
+                       spec.tenant = ep->tenant;
+                       spec.from = replay_from;
+                       spec.to_seq = seq;
+                       c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
+                         nlohmann::json j = endpoint_answer(*c, *ep, true);
+                         if (r)
+                           j["replay"] = to_json(*r);
+                         else
+                           j["replay"] = {{"error", r.err().what()}};
+                         c->reply_json(201, j);
+                       });
+                     });
 }
 
 // Endpoints are listed in creation order (created_at, then id; newest first with order=desc).
@@ -287,7 +293,8 @@ void list_endpoints(const call_ptr& c) {
   if (!after.empty()) {
     it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
     if (it == list->end())
-      return c->fail(400, "bad_parameter", "cursor is not one this server gave (an endpoint id of this listing)",
+      return c->fail(400, "bad_parameter",
+                     "cursor is not one this server gave (an endpoint id of this listing)",
                      {{"parameter", "cursor"}});
     ++it;
   }
@@ -313,7 +320,8 @@ void get_endpoint_secret(const call_ptr& c) {
     auto s = c->ctx.secrets.open_or_plain(v);
     if (s) return std::move(*s);
     c->fail(500, "state_failure",
-            "the secret of endpoint " + e->id + " cannot be opened (another master key?): " + s.err().what());
+            "the secret of endpoint " + e->id +
+                " cannot be opened (another master key?): " + s.err().what());
     return std::nullopt;
   };
   auto current = open(e->secret);
@@ -336,7 +344,8 @@ void update_endpoint(const call_ptr& c) {
   // A credential sent back as the "***" a GET shows means "unchanged": the stored one stays.
   if (auto a = patch->find("auth"); a != patch->end() && a->is_object())
     for (const char* k : {"password", "token", "value"})
-      if (auto f = a->find(k); f != a->end() && f->is_string() && f->get_ref<const std::string&>() == "***")
+      if (auto f = a->find(k);
+          f != a->end() && f->is_string() && f->get_ref<const std::string&>() == "***")
         a->erase(f);
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;

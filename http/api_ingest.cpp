@@ -134,10 +134,12 @@ bool original_of_duplicate(call& c, const append_outcome& o, bool explicit_key,
   if (explicit_key) {
     const auto a = nlohmann::json::parse(orig.body, nullptr, false);
     const auto b = nlohmann::json::parse(c.req.body, nullptr, false);
-    if (orig.kind != record_kind::event_received || a.is_discarded() || a != b || orig.type != ev.type) {
+    if (orig.kind != record_kind::event_received || a.is_discarded() || a != b ||
+        orig.type != ev.type) {
       c.fail(422, "idempotency_key_reused",
-             "Idempotency-Key " + ev.idempotency_key + " was used for event " + event_id_for(o.seq) +
-                 " with a different " + (orig.type != ev.type && a == b ? "type" : "body") +
+             "Idempotency-Key " + ev.idempotency_key + " was used for event " +
+                 event_id_for(o.seq) + " with a different " +
+                 (orig.type != ev.type && a == b ? "type" : "body") +
                  "; nothing was stored, use a new key",
              {{"header", "Idempotency-Key"}});
       return false;

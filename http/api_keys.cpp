@@ -63,18 +63,20 @@ void create_key(const call_ptr& c) {
   const std::string key = key_store::new_key();
   std::vector<record> one{key_store::issue_record(k, key_store::hash(key))};
   if (claim) claim->stamp(one[0]);
-  c->ctx.writer.submit(std::move(one), [c, k, key, claim, answer](log_writer::outcomes&& out) mutable {
-    if (!out[0]) return fail_write(*c, out[0].err());
-    if (out[0]->duplicate) return answer_original(*c, *claim, out[0]->seq, answer);
-    record r = key_store::issue_record(k, key_store::hash(key));
-    r.seq = out[0]->seq;
-    r.recorded_at = now_micros();
-    c->ctx.keys.apply(r);
-    k.issued_at = r.recorded_at;
-    nlohmann::json j = key_json(k);
-    j["key"] = key;
-    c->reply_json(201, j);
-  });
+  c->ctx.writer.submit(std::move(one),
+                       [c, k, key, claim, answer](log_writer::outcomes&& out) mutable {
+                         if (!out[0]) return fail_write(*c, out[0].err());
+                         if (out[0]->duplicate)
+                           return answer_original(*c, *claim, out[0]->seq, answer);
+                         record r = key_store::issue_record(k, key_store::hash(key));
+                         r.seq = out[0]->seq;
+                         r.recorded_at = now_micros();
+                         c->ctx.keys.apply(r);
+                         k.issued_at = r.recorded_at;
+                         nlohmann::json j = key_json(k);
+                         j["key"] = key;
+                         c->reply_json(201, j);
+                       });
 }
 
 void list_keys(const call_ptr& c) {

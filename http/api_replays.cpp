@@ -48,7 +48,8 @@ void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const 
   }
   const original_fn answer = [c, then](const record& original) {
     auto known = c->ctx.replays->get(original.entity_id);
-    if (!known) return c->fail(500, "state_failure", "replay " + original.entity_id + " is not loaded");
+    if (!known)
+      return c->fail(500, "state_failure", "replay " + original.entity_id + " is not loaded");
     then(*known);
   };
   if (claim && answered_if_known(*c, *claim, answer)) return;
@@ -79,8 +80,8 @@ void create_replay(const call_ptr& c) {
     if (colon != std::string::npos) d["field"] = m.substr(0, colon);
     return c->fail(422, "invalid_replay", m, d);
   }
-  start_replay(c, std::move(*spec), [c](const replay_info& r) { c->reply_json(202, to_json(r)); },
-               &*body);
+  start_replay(
+      c, std::move(*spec), [c](const replay_info& r) { c->reply_json(202, to_json(r)); }, &*body);
 }
 
 void list_replays(const call_ptr& c) {
@@ -95,7 +96,8 @@ void list_replays(const call_ptr& c) {
   if (!desc) return;
   if (auto known = after.empty() ? std::nullopt : c->ctx.replays->get(after);
       !after.empty() && (!known || !c->can_see(known->spec.tenant)))
-    return c->fail(400, "bad_parameter", "cursor is not one this server gave", {{"parameter", "cursor"}});
+    return c->fail(400, "bad_parameter", "cursor is not one this server gave",
+                   {{"parameter", "cursor"}});
   auto list = c->ctx.replays->list(tenant, endpoint, state, after, *limit + 1, *desc);
   const bool more = list.size() > *limit;
   if (more) list.resize(*limit);

@@ -372,8 +372,8 @@ struct dispatcher::impl {
     std::string webhook_id;
     if (!item.replay_id.empty() && opts.replay_webhook_id)
       webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
-    auto req = build_delivery_request(
-        *info, {item.event_seq, std::move(e.type), std::move(e.body), item.replay_id, now, std::move(webhook_id)});
+    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body),
+                                              item.replay_id, now, std::move(webhook_id)});
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();

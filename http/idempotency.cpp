@@ -47,7 +47,8 @@ void answer_original(call& c, const idempotency_claim& claim, std::uint64_t seq,
                      const original_fn& answer) {
   auto r = c.ctx.log.get(seq);
   if (!r) return c.fail(500, "log_failure", r.err().what());
-  if (!*r) return c.fail(500, "log_failure", "the record of Idempotency-Key " + claim.key + " is gone");
+  if (!*r)
+    return c.fail(500, "log_failure", "the record of Idempotency-Key " + claim.key + " is gone");
   if ((*r)->native_id != claim.fingerprint)
     return c.fail(422, "idempotency_key_reused",
                   "Idempotency-Key " + claim.key + " was used for another request to " +

@@ -283,8 +283,9 @@ void replay_manager::create(replay_spec spec, done_fn done, std::function<void(r
           return done(std::move(copy));
         }
       g.unlock();
-      return done(make_error(errc::invalid_record, "the replay of record " +
-                                                       std::to_string(out[0]->seq) + " is not loaded"));
+      return done(
+          make_error(errc::invalid_record,
+                     "the replay of record " + std::to_string(out[0]->seq) + " is not loaded"));
     }
     j->info.request_seq = out[0]->seq;
     j->info.last_record_seq = out[0]->seq;
@@ -340,7 +341,8 @@ std::vector<replay_info> replay_manager::list(std::string_view tenant, std::stri
   });
   auto it = order.begin();
   if (!after.empty()) {
-    it = std::find_if(order.begin(), order.end(), [&](const replay_info* r) { return r->id == after; });
+    it = std::find_if(order.begin(), order.end(),
+                      [&](const replay_info* r) { return r->id == after; });
     if (it != order.end()) ++it;
   }
   for (; it != order.end() && out.size() < limit; ++it) {

@@ -67,7 +67,6 @@ class projection_runner;
 
 namespace hooklog::http {
 
-
 // One bounded step of a scan.
 struct replay_chunk {
   std::vector<std::uint64_t> scheduled;  // event seqs, ascending
@@ -145,8 +144,8 @@ class replay_manager {
   // `descending`), after the replay `after` (an id; "" = from the start; an unknown id gives
   // nothing); endpoint_id and state filter when not empty.
   std::vector<replay_info> list(std::string_view tenant, std::string_view endpoint_id,
-                                std::string_view state, std::string_view after,
-                                std::size_t limit, bool descending = false) const;
+                                std::string_view state, std::string_view after, std::size_t limit,
+                                bool descending = false) const;
   const replay_options& options() const { return opts_; }
 
   static std::string new_id();

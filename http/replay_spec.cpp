@@ -13,7 +13,9 @@
 namespace hooklog::http {
 namespace {
 
-error invalid(std::string message) { return make_error(errc::invalid_record, std::move(message)); }
+error invalid(std::string message) {
+  return make_error(errc::invalid_record, std::move(message));
+}
 
 result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
@@ -22,7 +24,8 @@ result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const ch
   if (it->is_string()) {
     if (auto t = parse_rfc3339(it->get<std::string>())) return std::optional<std::int64_t>{*t};
   }
-  return invalid(std::string(name) + ": must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds");
+  return invalid(std::string(name) +
+                 ": must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds");
 }
 
 }  // namespace
@@ -34,9 +37,9 @@ nlohmann::json replay_spec_to_json(const replay_spec& s) {
                       {"to", s.to ? nlohmann::json(format_rfc3339(*s.to)) : nlohmann::json()},
                       {"time", s.occurred ? "occurred" : "recorded"},
                       {"types", s.types},
-                      {"entity", s.entity_kind.empty()
-                                     ? nlohmann::json()
-                                     : nlohmann::json{{"kind", s.entity_kind}, {"id", s.entity_id}}},
+                      {"entity", s.entity_kind.empty() ? nlohmann::json()
+                                                       : nlohmann::json{{"kind", s.entity_kind},
+                                                                        {"id", s.entity_id}}},
                       {"mode", s.mode},
                       {"rate_limit", s.rate_limit},
                       {"webhook_ids", s.webhook_ids},
@@ -46,12 +49,12 @@ nlohmann::json replay_spec_to_json(const replay_spec& s) {
 
 result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return invalid("the replay must be a JSON object");
-  static const char* kKnown[] = {"endpoint_id", "from", "to", "time", "types", "entity",
-                                 "mode", "rate_limit", "webhook_ids", "tenant", "to_seq",
-                                 "replay_id"};
+  static const char* kKnown[] = {"endpoint_id", "from",   "to",     "time",
+                                 "types",       "entity", "mode",   "rate_limit",
+                                 "webhook_ids", "tenant", "to_seq", "replay_id"};
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return it.key() == k; }) ==
-        std::end(kKnown))
+    if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                     [&](const char* k) { return it.key() == k; }) == std::end(kKnown))
       return invalid(it.key() + ": unknown field");
   replay_spec s;
   auto ep = j.find("endpoint_id");
@@ -75,7 +78,8 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
     for (std::size_t i = 0; i < t->size(); ++i) {
       const auto& p = (*t)[i];
       if (!p.is_string()) return invalid("types[" + std::to_string(i) + "]: must be a string");
-      auto parsed = projections::parse_type_pattern(p.get<std::string>(), "types[" + std::to_string(i) + "]");
+      auto parsed =
+          projections::parse_type_pattern(p.get<std::string>(), "types[" + std::to_string(i) + "]");
       if (!parsed) return parsed.err();
       s.types.push_back(p);
     }
@@ -102,7 +106,8 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
   }
   if (auto w = j.find("webhook_ids"); w != j.end() && !w->is_null()) {
     if (!w->is_string() || (*w != "original" && *w != "fresh"))
-      return invalid("webhook_ids: must be \"original\" (the event id) or \"fresh\" (a new id per replay)");
+      return invalid(
+          "webhook_ids: must be \"original\" (the event id) or \"fresh\" (a new id per replay)");
     s.webhook_ids = *w;
   }
   if (auto t = j.find("tenant"); t != j.end() && t->is_string()) s.tenant = *t;

@@ -23,13 +23,15 @@ TEST_CASE("endpoints: the secret can be read back by admin and the endpoint's te
   auto k = s.post("/v1/keys", {{"tenant", "acme"}});
   auto other = s.post("/v1/keys", {{"tenant", "globex"}});
   REQUIRE(k.status == 201);
-  auto ep = s.post("/v1/endpoints",
-                   {{"url", "https://hooks.example.com/a"}, {"tenant", "acme"}, {"secret", kSecret}});
+  auto ep =
+      s.post("/v1/endpoints",
+             {{"url", "https://hooks.example.com/a"}, {"tenant", "acme"}, {"secret", kSecret}});
   REQUIRE(ep.status == 201);
   const std::string path = "/v1/endpoints/" + ep.json["id"].get<std::string>();
   auto admin = s.get(path + "/secret");
   REQUIRE(admin.status == 200);
-  CHECK(admin.json == json{{"id", ep.json["id"]}, {"secret", kSecret}, {"previous_secrets", json::array()}});
+  CHECK(admin.json ==
+        json{{"id", ep.json["id"]}, {"secret", kSecret}, {"previous_secrets", json::array()}});
   auto tenant = s.get(path + "/secret", k.json["key"]);
   REQUIRE(tenant.status == 200);
   CHECK(tenant.json["secret"] == kSecret);
@@ -38,7 +40,8 @@ TEST_CASE("endpoints: the secret can be read back by admin and the endpoint's te
   CHECK(stranger.json["error"]["code"] == "not_found");
 
   // After a rotation with an overlap the old secret is listed with its expiry: it still signs.
-  auto rot = s.call("POST", path + "/rotate-secret", json{{"secret", kSecret2}, {"overlap_seconds", 3600}}.dump());
+  auto rot = s.call("POST", path + "/rotate-secret",
+                    json{{"secret", kSecret2}, {"overlap_seconds", 3600}}.dump());
   REQUIRE(rot.status == 200);
   auto after = s.get(path + "/secret");
   REQUIRE(after.status == 200);
@@ -53,7 +56,8 @@ TEST_CASE("endpoints: the secret can be read back by admin and the endpoint's te
 
   // kSecret2 is replaced with a one-second overlap; once that second has passed it no longer
   // signs: left out of /secret, listed as expired by the endpoint (until the next rotation).
-  REQUIRE(s.call("POST", path + "/rotate-secret", json{{"secret", kSecret3}, {"overlap_seconds", 1}}.dump())
+  REQUIRE(s.call("POST", path + "/rotate-secret",
+                 json{{"secret", kSecret3}, {"overlap_seconds", 1}}.dump())
               .status == 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto third = s.get(path + "/secret");
@@ -87,9 +91,11 @@ TEST_CASE("endpoints: a PATCH that sends back the *** mask keeps the stored cred
   REQUIRE(p.status == 200);
   CHECK(p.json["description"] == "edited");
   CHECK(p.json["auth"]["token"] == "***");
-  REQUIRE(s.call("POST", "/v1/sources/standard/events",
-                 json{{"id", "e-1"}, {"type", "order.updated"}, {"tenant", "t1"}, {"data", {{"n", 1}}}}.dump())
-              .status == 202);
+  REQUIRE(
+      s.call("POST", "/v1/sources/standard/events",
+             json{{"id", "e-1"}, {"type", "order.updated"}, {"tenant", "t1"}, {"data", {{"n", 1}}}}
+                 .dump())
+          .status == 202);
   REQUIRE(eventually([&] { return rx.lines().size() >= 1; }, std::chrono::seconds(20)));
   auto line = rx.lines().at(0);
   CHECK(line["signature_ok"] == true);

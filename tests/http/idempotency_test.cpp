@@ -81,7 +81,8 @@ TEST_CASE("idempotency: keys and replays answer the original, per route", "[api]
   CHECK(k2.json["id"] == k1.json["id"]);
   CHECK_FALSE(k2.json.contains("key"));
   CHECK(s.get("/v1/keys").json["items"].size() == 1);
-  check_reused(post_key(s, "/v1/keys", {{"tenant", "acme"}, {"ingest_source", "standard"}}, "same-key"));
+  check_reused(
+      post_key(s, "/v1/keys", {{"tenant", "acme"}, {"ingest_source", "standard"}}, "same-key"));
 
   // POST /v1/replays with the same key string: another route, so no collision with the key's.
   auto ep = s.post("/v1/endpoints", {{"url", "https://hooks.example.com/a"}, {"tenant", "acme"}});
@@ -93,7 +94,8 @@ TEST_CASE("idempotency: keys and replays answer the original, per route", "[api]
   REQUIRE(r2.status == 202);
   CHECK(r2.json["id"] == r1.json["id"]);
   CHECK(s.get("/v1/replays").json["items"].size() == 1);
-  check_reused(post_key(s, "/v1/replays", {{"endpoint_id", ep.json["id"]}, {"mode", "failed"}}, "same-key"));
+  check_reused(
+      post_key(s, "/v1/replays", {{"endpoint_id", ep.json["id"]}, {"mode", "failed"}}, "same-key"));
   s.restart();
   auto r3 = post_key(s, "/v1/replays", spec, "same-key");
   REQUIRE(r3.status == 202);
@@ -116,8 +118,10 @@ TEST_CASE("idempotency: ingest refuses a reused key with another body and answer
   REQUIRE(first.status == 202);
   CHECK(first.json["duplicate"] == false);
   // The same body, spaced differently: a duplicate answering the original.
-  auto again = s.call("POST", "/v1/sources/standard/events", "{ \"data\": {\"n\": 1}, \"tenant\": \"acme\", \"type\": \"invoice.paid\" }",
-                      kAdminKey, {{"Content-Type", "application/json"}, {"Idempotency-Key", "ing-1"}});
+  auto again =
+      s.call("POST", "/v1/sources/standard/events",
+             "{ \"data\": {\"n\": 1}, \"tenant\": \"acme\", \"type\": \"invoice.paid\" }",
+             kAdminKey, {{"Content-Type", "application/json"}, {"Idempotency-Key", "ing-1"}});
   REQUIRE(again.status == 202);
   CHECK(again.json["duplicate"] == true);
   CHECK(again.json["id"] == first.json["id"]);
@@ -125,8 +129,8 @@ TEST_CASE("idempotency: ingest refuses a reused key with another body and answer
   // Another body under the same key: refused, nothing stored.
   auto reused = post_key(s, "/v1/sources/standard/events", b, "ing-1");
   check_reused(reused);
-  CHECK(reused.json["error"]["message"].get<std::string>().find(first.json["id"].get<std::string>()) !=
-        std::string::npos);
+  CHECK(reused.json["error"]["message"].get<std::string>().find(
+            first.json["id"].get<std::string>()) != std::string::npos);
   CHECK(s.list_all("/v1/events?tenant=acme").size() == 1);
   s.restart();
   check_reused(post_key(s, "/v1/sources/standard/events", b, "ing-1"));

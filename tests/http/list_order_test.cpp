@@ -19,7 +19,8 @@ void post_events(hooklog_server& s, int n) {
     batch += json{{"id", "src-" + std::to_string(i)},
                   {"type", i % 2 ? "invoice.created" : "invoice.paid"},
                   {"tenant", "acme"},
-                  {"timestamp", "2024-05-01T12:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "Z"},
+                  {"timestamp",
+                   "2024-05-01T12:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "Z"},
                   {"data", {{"n", i}}}}
                  .dump() +
              "\n";
@@ -68,7 +69,10 @@ TEST_CASE("order: events newest first, in pages, by seq, type, tenant and occurr
   CHECK(pages(s, "/v1/events?order=desc&limit=4&tenant=acme", "seq") == seqs(25, 1, -1));
   CHECK(pages(s, "/v1/events?order=desc&limit=3&type=invoice.*", "seq") == seqs(25, 1, -1));
   // occurred times 12:00:00..12:00:24 for seqs 1..25: [12:00:05, 12:00:15) is seqs 6..15
-  CHECK(pages(s, "/v1/events?order=desc&limit=4&time=occurred&from=2024-05-01T12:00:05Z&to=2024-05-01T12:00:15Z",
+  CHECK(pages(s,
+              "/v1/"
+              "events?order=desc&limit=4&time=occurred&from=2024-05-01T12:00:05Z&to=2024-05-01T12:"
+              "00:15Z",
               "seq") == seqs(15, 6, -1));
   CHECK(pages(s, "/v1/events?order=desc&limit=4&time=occurred&from=2024-05-01T12:00:05Z", "seq") ==
         seqs(25, 6, -1));
@@ -98,7 +102,8 @@ TEST_CASE("order: attempts, replays and endpoints newest first, in pages", "[api
   // Endpoints in creation order e0..e5 (ids are random: not their id order).
   std::vector<json> created;
   for (int i = 0; i < 6; ++i) {
-    auto e = s.post("/v1/endpoints", {{"url", rx.url("/e" + std::to_string(i))}, {"tenant", "acme"},
+    auto e = s.post("/v1/endpoints", {{"url", rx.url("/e" + std::to_string(i))},
+                                      {"tenant", "acme"},
                                       {"description", "e" + std::to_string(i)}});
     REQUIRE(e.status == 201);
     created.push_back(e.json["id"]);
@@ -115,22 +120,28 @@ TEST_CASE("order: attempts, replays and endpoints newest first, in pages", "[api
     REQUIRE(r.status == 202);
     replays.push_back(r.json["id"]);
   }
-  CHECK(pages(s, "/v1/replays?order=desc&limit=2", "id") == std::vector<json>(replays.rbegin(), replays.rend()));
+  CHECK(pages(s, "/v1/replays?order=desc&limit=2", "id") ==
+        std::vector<json>(replays.rbegin(), replays.rend()));
   CHECK(pages(s, "/v1/replays?limit=2", "id") == replays);
 
   // Attempts: 6 endpoints x 3 events = 18 attempt records, each with its seq.
   std::string batch;
   for (int i = 0; i < 3; ++i)
-    batch += json{{"id", "live-" + std::to_string(i)}, {"type", "invoice.paid"}, {"tenant", "acme"}}.dump() + "\n";
+    batch += json{{"id", "live-" + std::to_string(i)}, {"type", "invoice.paid"}, {"tenant", "acme"}}
+                 .dump() +
+             "\n";
   REQUIRE(s.call("POST", "/v1/sources/standard/events:batch", batch, kAdminKey,
                  {{"Content-Type", "application/x-ndjson"}})
               .status == 200);
-  REQUIRE(eventually([&] { return s.list_all("/v1/attempts?limit=1000").size() == 18; }, std::chrono::seconds(20)));
-  auto asc = pages(s, "/v1/attempts?endpoint_id=" + created[2].get<std::string>() + "&limit=2", "seq");
+  REQUIRE(eventually([&] { return s.list_all("/v1/attempts?limit=1000").size() == 18; },
+                     std::chrono::seconds(20)));
+  auto asc =
+      pages(s, "/v1/attempts?endpoint_id=" + created[2].get<std::string>() + "&limit=2", "seq");
   REQUIRE(asc.size() == 3);
   CHECK(std::is_sorted(asc.begin(), asc.end()));
-  CHECK(pages(s, "/v1/attempts?order=desc&endpoint_id=" + created[2].get<std::string>() + "&limit=2", "seq") ==
-        std::vector<json>(asc.rbegin(), asc.rend()));
+  CHECK(pages(s,
+              "/v1/attempts?order=desc&endpoint_id=" + created[2].get<std::string>() + "&limit=2",
+              "seq") == std::vector<json>(asc.rbegin(), asc.rend()));
   // Over every endpoint the entity index orders by endpoint id, then seq; desc is its reverse.
   auto all_asc = pages(s, "/v1/attempts?limit=5", "seq");
   auto all_desc = pages(s, "/v1/attempts?order=desc&limit=5", "seq");

@@ -60,7 +60,9 @@ TEST_CASE("replay: webhook_ids original keeps the event id, fresh sends a new st
   CHECK(wait_done(s, orig.json["id"], 300)["delivered"] == 300);
 
   // Fresh ids, slowly, with a restart in the middle.
-  auto fresh = s.post("/v1/replays", {{"endpoint_id", ep.json["id"]}, {"webhook_ids", "fresh"}, {"rate_limit", 200}});
+  auto fresh =
+      s.post("/v1/replays",
+             {{"endpoint_id", ep.json["id"]}, {"webhook_ids", "fresh"}, {"rate_limit", 200}});
   REQUIRE(fresh.status == 202);
   const std::string rid = fresh.json["id"];
   CHECK(fresh.json["request"]["webhook_ids"] == "fresh");
