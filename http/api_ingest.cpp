@@ -262,6 +262,14 @@ void ingest_batch(const call_ptr& c) {
         continue;
       }
       (o->duplicate ? dup : stored) += 1;
+      if (o->duplicate) {  // answered with the original event's type, entity and tenant
+        if (auto orig = c->ctx.log.get(o->seq); orig && *orig) {
+          r.ev->type = (*orig)->type;
+          r.ev->tenant = (*orig)->tenant;
+          r.ev->entity_kind = (*orig)->entity_kind;
+          r.ev->entity_id = (*orig)->entity_id;
+        }
+      }
       append_accepted(items, *r.ev, *o, r.line);
     }
     c->ctx.counters.count_ingested(stored, dup);

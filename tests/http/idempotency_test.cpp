@@ -132,7 +132,24 @@ TEST_CASE("idempotency: ingest refuses a reused key with another body and answer
   CHECK(reused.json["error"]["message"].get<std::string>().find(
             first.json["id"].get<std::string>()) != std::string::npos);
   CHECK(s.list_all("/v1/events?tenant=acme").size() == 1);
+  // Keys derived from the payload's id (batch lines have no header): a repeat answers the
+  // original's type, not the repeat's.
+  const std::string lines =
+      json{{"id", "n-1"}, {"type", "order.created"}, {"tenant", "acme"}}.dump() + "\n" +
+      json{{"id", "n-1"}, {"type", "order.cancelled"}, {"tenant", "acme"}}.dump() + "\n";
+  auto batch = s.call("POST", "/v1/sources/standard/events:batch", lines, kAdminKey,
+                      {{"Content-Type", "application/x-ndjson"}});
+  REQUIRE(batch.status == 200);
+  REQUIRE(batch.json["items"].size() == 2);
+  CHECK(batch.json["items"][1]["duplicate"] == true);
+  CHECK(batch.json["items"][1]["type"] == "order.created");
+  auto single = s.call("POST", "/v1/sources/standard/events",
+                       json{{"id", "n-1"}, {"type", "order.shipped"}, {"tenant", "acme"}}.dump());
+  REQUIRE(single.status == 202);
+  CHECK(single.json["duplicate"] == true);
+  CHECK(single.json["type"] == "order.created");
+  CHECK(s.list_all("/v1/events?tenant=acme").size() == 2);
   s.restart();
   check_reused(post_key(s, "/v1/sources/standard/events", b, "ing-1"));
-  CHECK(s.list_all("/v1/events?tenant=acme").size() == 1);
+  CHECK(s.list_all("/v1/events?tenant=acme").size() == 2);
 }
