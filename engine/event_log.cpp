@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/bytes.hpp"
+#include "engine/log_keys.hpp"
 #include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
@@ -19,88 +20,10 @@
 namespace hooklog {
 namespace {
 
+using namespace log_keys;
+
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatValue = "hooklog-log/1";
-
-std::string seq_key(std::uint64_t seq) { return bytes::be64(seq); }
-
-std::string prefix_key(std::string_view a, std::uint64_t seq) {
-  std::string k;
-  k.reserve(a.size() + 9);
-  k.append(a);
-  k.push_back('\0');
-  bytes::put_be64(k, seq);
-  return k;
-}
-
-std::string entity_prefix(std::string_view kind, std::string_view id) {
-  std::string k;
-  k.reserve(kind.size() + id.size() + 2);
-  k.append(kind);
-  k.push_back('\0');
-  k.append(id);
-  k.push_back('\0');
-  return k;
-}
-
-std::string occurred_key(std::int64_t occurred, std::uint64_t seq) {
-  std::string k;
-  bytes::put_be64(k, bytes::ordered_signed(occurred));
-  bytes::put_be64(k, seq);
-  return k;
-}
-
-std::string idem_key(std::string_view tenant, std::string_view source, std::string_view key) {
-  std::string k;
-  k.reserve(tenant.size() + source.size() + key.size() + 2);
-  k.append(tenant);
-  k.push_back('\0');
-  k.append(source);
-  k.push_back('\0');
-  k.append(key);
-  return k;
-}
-
-bool glob_match(std::string_view pattern, std::string_view type) {
-  if (pattern.empty() || pattern == "*") return true;
-  if (pattern.back() == '*') return type.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1);
-  return pattern == type;
-}
-
-bool matches(const record_view& v, const scan_query& q) {
-  if (v.seq < q.from_seq || v.seq > q.to_seq) return false;
-  if (q.kind && v.kind != *q.kind) return false;
-  if (q.occurred_from && v.occurred_at < *q.occurred_from) return false;
-  if (q.occurred_to && v.occurred_at >= *q.occurred_to) return false;
-  if (q.recorded_from && v.recorded_at < *q.recorded_from) return false;
-  if (q.recorded_to && v.recorded_at >= *q.recorded_to) return false;
-  if (!q.tenant.empty() && v.tenant != q.tenant) return false;
-  if (!q.source.empty() && v.source != q.source) return false;
-  if (!q.type.empty() && !glob_match(q.type, v.type)) return false;
-  if (!q.entity_kind.empty() &&
-      (v.entity_kind != q.entity_kind || (!q.entity_id.empty() && v.entity_id != q.entity_id)))
-    return false;
-  if (q.ref_seq && v.ref_seq != *q.ref_seq) return false;
-  return true;
-}
-
-std::optional<std::string> unhex(std::string_view hex) {
-  if (hex.size() % 2) return std::nullopt;
-  std::string out(hex.size() / 2, '\0');
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int v = 0;
-    for (int j = 0; j < 2; ++j) {
-      const char c = hex[2 * i + j];
-      int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else return std::nullopt;
-      v = v * 16 + d;
-    }
-    out[i] = static_cast<char>(v);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -364,157 +287,6 @@ result<std::optional<std::uint64_t>> event_log::find_idempotent(std::string_view
   if (!v) return v.err();
   if (!*v) return std::optional<std::uint64_t>{};
   return std::optional<std::uint64_t>{bytes::get_be64(**v)};
-}
-
-result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
-    lmdb::txn& t, std::int64_t micros) const {
-  std::uint64_t lo = 1, hi = committed_seq() + 1;  // answer in [lo, hi]; hi = none
-  while (lo < hi) {
-    const std::uint64_t mid = lo + (hi - lo) / 2;
-    auto v = records_.get(t, seq_key(mid));
-    if (!v) return v.err();
-    if (!*v) {
-      hi = mid;
-      continue;
-    }
-    auto d = decode(**v, mid);
-    if (!d) return d.err();
-    if (d->recorded_at >= micros) hi = mid;
-    else lo = mid + 1;
-  }
-  if (lo > committed_seq()) return std::optional<std::uint64_t>{};
-  return std::optional<std::uint64_t>{lo};
-}
-
-result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn) const {
-  auto lock = read_lock();
-  auto t = lmdb::txn::begin(env_, true);
-  if (!t) return t.err();
-  scan_query q = query;
-  if (q.recorded_from) {
-    auto s = first_seq_recorded_at_or_after(*t, *q.recorded_from);
-    if (!s) return s.err();
-    if (!*s) return std::uint64_t{0};
-    q.from_seq = std::max(q.from_seq, **s);
-  }
-  if (q.recorded_to) {
-    auto s = first_seq_recorded_at_or_after(*t, *q.recorded_to);
-    if (!s) return s.err();
-    if (*s) q.to_seq = std::min(q.to_seq, **s - 1);
-  }
-  q.to_seq = std::min(q.to_seq, read_limit_);
-  if (q.from_seq > q.to_seq) return std::uint64_t{0};
-
-  const bool events_only = !q.kind || *q.kind == record_kind::event_received;
-  const bool exact_type = !q.type.empty() && q.type.find('*') == std::string::npos;
-  if (q.ref_seq) return scan_index(*t, ix_ref_, bytes::be64(*q.ref_seq), true, q, fn);
-  if (!q.entity_kind.empty() && !q.entity_id.empty())
-    return scan_index(*t, ix_entity_, entity_prefix(q.entity_kind, q.entity_id), true, q, fn);
-  if (!q.entity_kind.empty())
-    return scan_index(*t, ix_entity_, q.entity_kind + '\0', false, q, fn);
-  if (events_only && q.kind && exact_type)
-    return scan_index(*t, ix_type_, q.type + '\0', true, q, fn);
-  if (events_only && q.kind && !q.tenant.empty())
-    return scan_index(*t, ix_tenant_, q.tenant + '\0', true, q, fn);
-
-  // Occurred-time order, or sequence order.
-  const bool by_occurred = events_only && q.kind && (q.occurred_from || q.occurred_to);
-  const lmdb::dbi& driver = by_occurred ? ix_occurred_ : records_;
-  auto c = lmdb::cursor::open(*t, driver);
-  if (!c) return c.err();
-  std::string start;
-  if (!q.after.empty()) {
-    auto a = unhex(q.after);
-    if (!a) return make_error(errc::invalid_record, "the resume position is not valid");
-    start = *a;
-  } else if (by_occurred) {
-    start = occurred_key(q.occurred_from.value_or(INT64_MIN), 0);
-  } else {
-    start = seq_key(q.from_seq);
-  }
-  auto kv = c->seek(start);
-  std::uint64_t matched = 0;
-  for (;;) {
-    if (!kv) return kv.err();
-    if (!*kv) break;
-    auto [k, val] = **kv;
-    if (!q.after.empty() && k == start) {
-      kv = c->next();
-      continue;
-    }
-    std::uint64_t seq;
-    std::string_view bytes_view;
-    if (by_occurred) {
-      seq = bytes::get_be64(k.substr(8));
-      if (q.occurred_to &&
-          bytes::get_be64(k) >= bytes::ordered_signed(*q.occurred_to))
-        break;
-      auto v = records_.get(*t, seq_key(seq));
-      if (!v) return v.err();
-      if (!*v) break;
-      bytes_view = **v;
-    } else {
-      seq = bytes::get_be64(k);
-      if (seq > q.to_seq) break;
-      bytes_view = val;
-    }
-    auto d = decode(bytes_view, seq);
-    if (!d) return d.err();
-    if (matches(*d, q)) {
-      ++matched;
-      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
-    }
-    kv = c->next();
-  }
-  return matched;
-}
-
-result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
-                                            bool exact_prefix, const scan_query& q,
-                                            const scan_fn& fn) const {
-  auto c = lmdb::cursor::open(t, ix);
-  if (!c) return c.err();
-  std::string start = prefix;
-  if (exact_prefix) bytes::put_be64(start, q.from_seq);
-  std::string after;
-  if (!q.after.empty()) {
-    auto a = unhex(q.after);
-    if (!a || a->size() < prefix.size() + 8 || a->compare(0, prefix.size(), prefix) != 0 ||
-        (exact_prefix && a->size() != prefix.size() + 8))
-      return make_error(errc::invalid_record, "the resume position does not fit this query");
-    after = *a;
-    if (after > start) start = after;
-  }
-  auto kv = c->seek(start);
-  std::uint64_t matched = 0;
-  for (;;) {
-    if (!kv) return kv.err();
-    if (!*kv) break;
-    const std::string_view k = (*kv)->first;
-    if (k.size() < prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
-    if (exact_prefix && k.size() != prefix.size() + 8) break;
-    if (k == after) {
-      kv = c->next();
-      continue;
-    }
-    const std::uint64_t seq = bytes::get_be64(k.substr(k.size() - 8));
-    if (exact_prefix && seq > q.to_seq) break;
-    if (seq < q.from_seq || seq > q.to_seq) {
-      kv = c->next();
-      continue;
-    }
-    auto v = records_.get(t, seq_key(seq));
-    if (!v) return v.err();
-    if (!*v) break;
-    auto d = decode(**v, seq);
-    if (!d) return d.err();
-    if (matches(*d, q)) {
-      ++matched;
-      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
-    }
-    kv = c->next();
-  }
-  return matched;
 }
 
 result<std::uint64_t> event_log::for_each(std::uint64_t from_seq, std::uint64_t to_seq,

@@ -66,6 +66,9 @@ struct scan_query {
   std::string entity_id;     //   (then ordered by entity id, then seq)
   std::optional<std::uint64_t> ref_seq;  // records that refer to this seq (an event's attempts)
   std::string after;         // resume token from a previous scan (exclusive)
+  // Walk the driving index backwards (newest first: descending seq, occurred time, entity id).
+  // Positions are the same tokens either way: `after` continues in the direction asked for.
+  bool descending = false;
 };
 
 struct verify_report {

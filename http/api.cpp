@@ -188,6 +188,7 @@ const route kRoutes[] = {
     {"POST", "/v1/endpoints", access::any, detail::create_endpoint},
     {"GET", "/v1/endpoints", access::any, detail::list_endpoints},
     {"GET", "/v1/endpoints/{}", access::any, detail::get_endpoint},
+    {"GET", "/v1/endpoints/{}/secret", access::any, detail::get_endpoint_secret},
     {"PATCH", "/v1/endpoints/{}", access::any, detail::update_endpoint},
     {"DELETE", "/v1/endpoints/{}", access::any, detail::delete_endpoint},
     {"POST", "/v1/endpoints/{}/rotate-secret", access::any, detail::rotate_secret},

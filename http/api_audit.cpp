@@ -59,6 +59,9 @@ bool event_query(call& c, scan_query& q) {
            {{"parameter", q.entity_kind.empty() ? "entity_kind" : "entity_id"}});
     return false;
   }
+  auto desc = descending_param(c);
+  if (!desc) return false;
+  q.descending = *desc;
   q.after = std::string(c.req.query_param("cursor").value_or(""));
   if (!q.after.empty() && q.after.find_first_not_of("0123456789abcdef") != std::string::npos) {
     c.fail(400, "bad_parameter", "cursor is not one this server gave", {{"parameter", "cursor"}});
@@ -97,10 +100,21 @@ void stream_records(const call_ptr& c, scan_query q,
   c->res.stream(std::move(s));
 }
 
+// {"items", "next", "prev"}: `next` continues in the page's order; `prev` (pages reached with a
+// cursor) is the first item's position: as the cursor with the opposite order it gives the items
+// before this page, nearest first.
+nlohmann::json page_json(nlohmann::json items, bool more, const std::string& first,
+                         const std::string& last, bool had_cursor) {
+  const bool back = had_cursor && !first.empty();
+  return {{"items", std::move(items)},
+          {"next", more ? nlohmann::json(last) : nlohmann::json()},
+          {"prev", back ? nlohmann::json(first) : nlohmann::json()}};
+}
+
 void page_of_records(const call_ptr& c, const scan_query& q, std::size_t limit,
                      const std::function<nlohmann::json(const record_view&)>& render) {
   nlohmann::json items = nlohmann::json::array();
-  std::string last;
+  std::string first, last;
   bool more = false;
   auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
     if (items.size() == limit) {
@@ -108,11 +122,12 @@ void page_of_records(const call_ptr& c, const scan_query& q, std::size_t limit,
       return false;
     }
     items.push_back(render(v));
+    if (first.empty()) first = pos;
     last = pos;
     return true;
   });
   if (!r) return fail_scan(*c, r.err());
-  c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
+  c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
 }
 
 nlohmann::json attempt_json(const record_view& v) {
@@ -252,11 +267,14 @@ void list_attempts(const call_ptr& c) {
   if (!outcome.empty() && outcome != "success" && outcome != "failure" && outcome != "dead_letter")
     return c->fail(400, "bad_parameter", "outcome must be success, failure or dead_letter",
                    {{"parameter", "outcome"}});
+  auto desc = descending_param(*c);
+  if (!desc) return;
+  q.descending = *desc;
   q.after = std::string(c->req.query_param("cursor").value_or(""));
   auto limit = page_limit(*c);
   if (!limit) return;
   nlohmann::json items = nlohmann::json::array();
-  std::string last;
+  std::string first, last;
   bool more = false;
   auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
     nlohmann::json a = attempt_json(v);
@@ -269,11 +287,12 @@ void list_attempts(const call_ptr& c) {
       return false;
     }
     items.push_back(std::move(a));
+    if (first.empty()) first = pos;
     last = pos;
     return true;
   });
   if (!r) return fail_scan(*c, r.err());
-  c->reply_json(200, {{"items", std::move(items)}, {"next", more ? nlohmann::json(last) : nlohmann::json()}});
+  c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
 }
 
 void audit_verify(const call_ptr& c) {

@@ -3,12 +3,15 @@
 // subscriptions projection.
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "engine/bytes.hpp"
+#include "engine/secret_box.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
-#include "engine/secret_box.hpp"
 #include "http/delivery_errc.hpp"
 #include "http/endpoint_validation.hpp"
+#include "http/idempotency.hpp"
 #include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
@@ -43,8 +46,13 @@ nlohmann::json endpoint_answer(call& c, const endpoint& e, bool with_secret) {
   if (with_secret) j["secret"] = e.secret;
   j["created_at"] = format_rfc3339(e.created_at);
   j["updated_at"] = format_rfc3339(e.updated_at);
+  // Previous secrets stay listed until the next rotation drops them; "expired" tells those
+  // still signing (until valid_until) from those that no longer do.
   nlohmann::json prev = nlohmann::json::array();
-  for (const auto& p : e.previous_secrets) prev.push_back({{"valid_until", format_rfc3339(p.valid_until)}});
+  const std::int64_t now = now_micros();
+  for (const auto& p : e.previous_secrets)
+    prev.push_back(
+        {{"valid_until", format_rfc3339(p.valid_until)}, {"expired", p.valid_until <= now}});
   j["previous_secrets"] = std::move(prev);
   if (!e.disabled) j.erase("disabled_reason");
   if (auto t = c.ctx.runner.store().begin_read(); t) {
@@ -91,8 +99,9 @@ record endpoint_record(record_kind kind, const std::string& id, const std::strin
   return r;
 }
 
-// Appends one management record; `then` runs after it is durable.
-void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t seq)> then) {
+// Appends one management record; `then` runs after it is durable. A record with an
+// idempotency key that was known is not stored: `then` gets the original's seq, duplicate set.
+void write_outcome_then(const call_ptr& c, record r, std::function<void(append_outcome)> then) {
   std::vector<record> one;
   one.push_back(std::move(r));
   c->ctx.writer.submit(std::move(one), [c, then = std::move(then)](log_writer::outcomes&& out) {
@@ -100,8 +109,31 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
     std::uint64_t prev = c->ctx.last_management_seq.load();
     while (prev < out[0]->seq && !c->ctx.last_management_seq.compare_exchange_weak(prev, out[0]->seq)) {
     }
-    then(out[0]->seq);
+    then(*out[0]);
   });
+}
+
+void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t seq)> then) {
+  write_outcome_then(c, std::move(r), [then = std::move(then)](append_outcome o) { then(o.seq); });
+}
+
+// The answer to a repeated creation (Idempotency-Key): the endpoint as created by the
+// original record, with its secret of then, and the replay its "replay_from" started.
+void answer_created(const call_ptr& c, const record& original) {
+  auto body = nlohmann::json::parse(original.body, nullptr, false);
+  auto e = body.is_object() ? projections::endpoint_from_json(body)
+                            : result<endpoint>(make_error(errc::invalid_record, "not JSON"));
+  if (!e)
+    return c->fail(500, "state_failure",
+                   "the endpoint record " + std::to_string(original.seq) +
+                       " cannot be read: " + e.err().what());
+  if (auto s = c->ctx.secrets.open_or_plain(e->secret)) e->secret = *s;
+  e->created_at = e->updated_at = original.recorded_at;
+  nlohmann::json j = endpoint_answer(*c, *e, true);
+  if (c->ctx.replays)
+    for (const auto& r : c->ctx.replays->list(e->tenant, e->id, "", "", 100))
+      if (r.spec.to_seq == original.seq) j["replay"] = to_json(r);
+  c->reply_json(201, j);
 }
 
 // The SSRF guard at creation: refuses URLs on loopback, private, link-local or
@@ -174,6 +206,16 @@ void create_endpoint(const call_ptr& c) {
   if (!body) return;
   for (const char* k : {"id", "previous_secrets", "created_at", "updated_at", "health", "disabled_reason"})
     if (body->contains(k)) return c->fail(422, "invalid_endpoint", std::string(k) + ": is set by the server", {{"field", k}});
+  bool answered = false;
+  const std::string tenant = !c->who.admin
+                                 ? c->who.tenant
+                                 : (body->contains("tenant") && (*body)["tenant"].is_string()
+                                        ? (*body)["tenant"].get<std::string>()
+                                        : std::string("default"));
+  auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
+  if (answered) return;
+  const original_fn answer = [c](const record& r) { answer_created(c, r); };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
   // "replay_from": replay this endpoint's history from that time once it exists.
   std::optional<std::int64_t> replay_from;
   if (auto rf = body->find("replay_from"); rf != body->end()) {
@@ -207,42 +249,68 @@ void create_endpoint(const call_ptr& c) {
   stored["secret"] = c->ctx.secrets.seal(e->secret);
   seal_credentials(stored, c->ctx.secrets);
   auto ep = std::make_shared<endpoint>(std::move(*e));
-  write_then(c, endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump()),
-             [c, ep, replay_from, slot](std::uint64_t seq) {
-               slot->seq = seq;
-               ep->created_at = ep->updated_at = now_micros();
-               if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
-               // Events after the endpoint record are delivered live; the replay covers
-               // [replay_from, now) up to that record.
-               replay_spec spec;
-               spec.endpoint_id = ep->id;
-               spec.tenant = ep->tenant;
-               spec.from = replay_from;
-               spec.to_seq = seq;
-               c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
-                 nlohmann::json j = endpoint_answer(*c, *ep, true);
-                 if (r) j["replay"] = to_json(*r);
-                 else j["replay"] = {{"error", r.err().what()}};
-                 c->reply_json(201, j);
-               });
-             });
+  record rec = endpoint_record(record_kind::endpoint_created, id, ep->tenant, stored.dump());
+  if (claim) claim->stamp(rec);
+  write_outcome_then(c, std::move(rec),
+                     [c, ep, replay_from, slot, claim, answer](append_outcome o) {
+                       if (o.duplicate) return answer_original(*c, *claim, o.seq, answer);
+                       const std::uint64_t seq = o.seq;
+                       slot->seq = seq;
+                       ep->created_at = ep->updated_at = now_micros();
+                       if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
+                       // Events after the endpoint record are delivered live; the replay covers
+                       // [replay_from, now) up to that record.
+                       replay_spec spec;
+                       spec.endpoint_id = ep->id;
+                       spec.tenant = ep->tenant;
+                       spec.from = replay_from;
+                       spec.to_seq = seq;
+                       c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
+                         nlohmann::json j = endpoint_answer(*c, *ep, true);
+                         if (r)
+                           j["replay"] = to_json(*r);
+                         else
+                           j["replay"] = {{"error", r.err().what()}};
+                         c->reply_json(201, j);
+                       });
+                     });
 }
 
+// Endpoints are listed in creation order (created_at, then id; newest first with order=desc).
+// The projection indexes them by id only, so a page sorts the caller's scope: for a tenant at
+// most --max-endpoints-per-tenant. The cursor is the last endpoint id of the previous page.
 void list_endpoints(const call_ptr& c) {
   auto limit = page_limit(*c);
   if (!limit) return;
+  auto desc = descending_param(*c);
+  if (!desc) return;
   c->await_projections();
   const std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
   const std::string after = std::string(c->req.query_param("cursor").value_or(""));
   auto t = c->ctx.runner.store().begin_read();
   if (!t) return c->fail(500, "state_failure", t.err().what());
-  auto list = c->ctx.runner.subs().list(*t, tenant, after, *limit + 1);
+  auto list = c->ctx.runner.subs().list(*t, tenant, "", SIZE_MAX);
   if (!list) return c->fail(500, "state_failure", list.err().what());
+  std::sort(list->begin(), list->end(), [&](const endpoint& a, const endpoint& b) {
+    const bool lt = a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    const bool gt = a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    return *desc ? gt : lt;
+  });
+  auto it = list->begin();
+  if (!after.empty()) {
+    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
+    if (it == list->end())
+      return c->fail(400, "bad_parameter",
+                     "cursor is not one this server gave (an endpoint id of this listing)",
+                     {{"parameter", "cursor"}});
+    ++it;
+  }
   nlohmann::json items = nlohmann::json::array();
-  const bool more = list->size() > *limit;
-  if (more) list->resize(*limit);
-  for (const auto& e : *list) items.push_back(endpoint_answer(*c, e, false));
-  nlohmann::json next = more ? nlohmann::json(list->back().id) : nlohmann::json();
+  const std::size_t left = static_cast<std::size_t>(list->end() - it);
+  const bool more = left > *limit;
+  const auto end = it + static_cast<std::ptrdiff_t>(std::min(left, *limit));
+  for (auto i = it; i != end; ++i) items.push_back(endpoint_answer(*c, *i, false));
+  nlohmann::json next = more ? nlohmann::json((end - 1)->id) : nlohmann::json();
   c->reply_json(200, {{"items", std::move(items)}, {"next", next}});
 }
 
@@ -252,9 +320,40 @@ void get_endpoint(const call_ptr& c) {
   c->reply_json(200, endpoint_answer(*c, *e, false));
 }
 
+void get_endpoint_secret(const call_ptr& c) {
+  auto e = visible_endpoint(*c, c->params[0]);
+  if (!e) return;
+  auto open = [&](const std::string& v) -> std::optional<std::string> {
+    auto s = c->ctx.secrets.open_or_plain(v);
+    if (s) return std::move(*s);
+    c->fail(500, "state_failure",
+            "the secret of endpoint " + e->id +
+                " cannot be opened (another master key?): " + s.err().what());
+    return std::nullopt;
+  };
+  auto current = open(e->secret);
+  if (!current) return;
+  // Only previous secrets that still sign (until expires_at); expired ones are left out.
+  nlohmann::json prev = nlohmann::json::array();
+  const std::int64_t now = now_micros();
+  for (const auto& p : e->previous_secrets) {
+    if (p.valid_until <= now) continue;
+    auto s = open(p.secret);
+    if (!s) return;
+    prev.push_back({{"secret", *s}, {"expires_at", format_rfc3339(p.valid_until)}});
+  }
+  c->reply_json(200, {{"id", e->id}, {"secret", *current}, {"previous_secrets", std::move(prev)}});
+}
+
 void update_endpoint(const call_ptr& c) {
   auto patch = json_body(*c);
   if (!patch) return;
+  // A credential sent back as the "***" a GET shows means "unchanged": the stored one stays.
+  if (auto a = patch->find("auth"); a != patch->end() && a->is_object())
+    for (const char* k : {"password", "token", "value"})
+      if (auto f = a->find(k);
+          f != a->end() && f->is_string() && f->get_ref<const std::string&>() == "***")
+        a->erase(f);
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   for (const char* k : {"id", "tenant", "secret", "previous_secrets", "created_at", "updated_at",

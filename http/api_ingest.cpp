@@ -119,6 +119,39 @@ bool check_content_type(call& c, bool ndjson) {
   return ok;
 }
 
+// A duplicate's answer shows the original event (its type, entity, tenant), never the repeat's.
+// A repeat sent with an explicit Idempotency-Key must be the same request: the same JSON body
+// (whitespace and key order aside) normalized to the same type; otherwise 422
+// idempotency_key_reused and nothing is stored. Returns false after answering.
+bool original_of_duplicate(call& c, const append_outcome& o, bool explicit_key,
+                           normalized_event& ev) {
+  auto r = c.ctx.log.get(o.seq);
+  if (!r || !*r) {
+    c.fail(500, "log_failure", !r ? r.err().what() : "event " + std::to_string(o.seq) + " is gone");
+    return false;
+  }
+  const record& orig = **r;
+  if (explicit_key) {
+    const auto a = nlohmann::json::parse(orig.body, nullptr, false);
+    const auto b = nlohmann::json::parse(c.req.body, nullptr, false);
+    if (orig.kind != record_kind::event_received || a.is_discarded() || a != b ||
+        orig.type != ev.type) {
+      c.fail(422, "idempotency_key_reused",
+             "Idempotency-Key " + ev.idempotency_key + " was used for event " +
+                 event_id_for(o.seq) + " with a different " +
+                 (orig.type != ev.type && a == b ? "type" : "body") +
+                 "; nothing was stored, use a new key",
+             {{"header", "Idempotency-Key"}});
+      return false;
+    }
+  }
+  ev.type = orig.type;
+  ev.tenant = orig.tenant;
+  ev.entity_kind = orig.entity_kind;
+  ev.entity_id = orig.entity_id;
+  return true;
+}
+
 }  // namespace
 
 void ingest_one(const call_ptr& c) {
@@ -140,8 +173,13 @@ void ingest_one(const call_ptr& c) {
   std::vector<record> one;
   one.push_back(source_registry::to_record(*ev, c->req.body));
   auto evp = std::make_shared<normalized_event>(std::move(*ev));
-  c->ctx.writer.submit(std::move(one), [c, evp](log_writer::outcomes&& out) {
+  const bool explicit_key = !in.idempotency_key.empty();
+  c->ctx.writer.submit(std::move(one), [c, evp, explicit_key](log_writer::outcomes&& out) {
     if (!out[0]) return fail_write(*c, out[0].err());
+    if (out[0]->duplicate && !original_of_duplicate(*c, *out[0], explicit_key, *evp)) {
+      c->ctx.counters.count_refused(1);
+      return;
+    }
     c->ctx.counters.count_ingested(out[0]->duplicate ? 0 : 1, out[0]->duplicate ? 1 : 0);
     std::string answer;
     append_accepted(answer, *evp, *out[0]);
@@ -224,6 +262,14 @@ void ingest_batch(const call_ptr& c) {
         continue;
       }
       (o->duplicate ? dup : stored) += 1;
+      if (o->duplicate) {  // answered with the original event's type, entity and tenant
+        if (auto orig = c->ctx.log.get(o->seq); orig && *orig) {
+          r.ev->type = (*orig)->type;
+          r.ev->tenant = (*orig)->tenant;
+          r.ev->entity_kind = (*orig)->entity_kind;
+          r.ev->entity_id = (*orig)->entity_id;
+        }
+      }
       append_accepted(items, *r.ev, *o, r.line);
     }
     c->ctx.counters.count_ingested(stored, dup);

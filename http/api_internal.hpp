@@ -46,6 +46,8 @@ using call_ptr = std::shared_ptr<call>;
 std::optional<nlohmann::json> json_body(call& c, bool empty_is_object = false);
 // ?limit= within [1, max_page], default 100; nullopt after answering 400.
 std::optional<std::size_t> page_limit(call& c);
+// ?order=asc (the default) or desc (newest first): true for desc; nullopt after answering 400.
+std::optional<bool> descending_param(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
 bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
 // Maps a log/writer error to its HTTP answer: 503 storage_full with Retry-After when the
@@ -71,6 +73,7 @@ void audit_head(const call_ptr& c);
 void create_endpoint(const call_ptr& c);
 void list_endpoints(const call_ptr& c);
 void get_endpoint(const call_ptr& c);
+void get_endpoint_secret(const call_ptr& c);
 void update_endpoint(const call_ptr& c);
 void delete_endpoint(const call_ptr& c);
 void rotate_secret(const call_ptr& c);
@@ -89,6 +92,9 @@ void cancel_replay(const call_ptr& c);
 // Creates a replay for spec (endpoint visibility checked, tenant set from the endpoint);
 // `then` answers once the request record is durable. Used by POST /v1/replays and by
 // POST /v1/endpoints with "replay_from".
-void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then);
+// With an Idempotency-Key (POST /v1/replays), a repeat answers the original replay (202) and a
+// reused key with another body 422 idempotency_key_reused (http/idempotency.hpp).
+void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then,
+                  const nlohmann::json* idempotent_body = nullptr);
 
 }  // namespace hooklog::http::detail

@@ -1,6 +1,7 @@
 // API keys (admin only): issue, list, revoke. The key itself is shown once.
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/idempotency.hpp"
 
 namespace hooklog::http::detail {
 namespace {
@@ -47,19 +48,35 @@ void create_key(const call_ptr& c) {
     k.ingest_source = *s;
   }
   k.admin = k.tenant.empty();
+  // A repeat (Idempotency-Key) answers the key issued first, without the key itself: the
+  // log keeps only its hash (revoke it and issue another if the first answer was lost).
+  bool answered = false;
+  auto claim = claim_of(*c, "POST /v1/keys", k.tenant, *body, answered);
+  if (answered) return;
+  const original_fn answer = [c](const record& r) {
+    auto known = c->ctx.keys.find(r.entity_id);
+    if (!known) return c->fail(500, "state_failure", "key " + r.entity_id + " is not loaded");
+    nlohmann::json j = key_json(*known);
+    c->reply_json(201, j);
+  };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
   const std::string key = key_store::new_key();
   std::vector<record> one{key_store::issue_record(k, key_store::hash(key))};
-  c->ctx.writer.submit(std::move(one), [c, k, key](log_writer::outcomes&& out) mutable {
-    if (!out[0]) return fail_write(*c, out[0].err());
-    record r = key_store::issue_record(k, key_store::hash(key));
-    r.seq = out[0]->seq;
-    r.recorded_at = now_micros();
-    c->ctx.keys.apply(r);
-    k.issued_at = r.recorded_at;
-    nlohmann::json j = key_json(k);
-    j["key"] = key;
-    c->reply_json(201, j);
-  });
+  if (claim) claim->stamp(one[0]);
+  c->ctx.writer.submit(std::move(one),
+                       [c, k, key, claim, answer](log_writer::outcomes&& out) mutable {
+                         if (!out[0]) return fail_write(*c, out[0].err());
+                         if (out[0]->duplicate)
+                           return answer_original(*c, *claim, out[0]->seq, answer);
+                         record r = key_store::issue_record(k, key_store::hash(key));
+                         r.seq = out[0]->seq;
+                         r.recorded_at = now_micros();
+                         c->ctx.keys.apply(r);
+                         k.issued_at = r.recorded_at;
+                         nlohmann::json j = key_json(k);
+                         j["key"] = key;
+                         c->reply_json(201, j);
+                       });
 }
 
 void list_keys(const call_ptr& c) {

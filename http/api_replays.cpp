@@ -1,6 +1,7 @@
 // Replay routes: POST /v1/replays, GET /v1/replays, GET /v1/replays/{id},
 // DELETE /v1/replays/{id}. The jobs themselves live in replay_manager.hpp.
 #include "http/api_internal.hpp"
+#include "http/idempotency.hpp"
 #include "http/replay_manager.hpp"
 #include "projections/runner.hpp"
 
@@ -25,7 +26,8 @@ std::optional<replay_info> visible_replay(call& c, const std::string& id) {
 
 }  // namespace
 
-void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then) {
+void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const replay_info&)> then,
+                  const nlohmann::json* idempotent_body) {
   c->await_projections();
   auto t = c->ctx.runner.store().begin_read();
   if (!t) return c->fail(500, "state_failure", t.err().what());
@@ -38,10 +40,29 @@ void start_replay(const call_ptr& c, replay_spec spec, std::function<void(const 
                    "rate_limit: at most " + std::to_string(c->ctx.replays->options().max_rate) +
                        " events per second",
                    {{"field", "rate_limit"}});
-  c->ctx.replays->create(std::move(spec), [c, then = std::move(then)](result<replay_info> r) {
-    if (!r) return fail_write(*c, r.err());
-    then(*r);
-  });
+  std::optional<idempotency_claim> claim;
+  if (idempotent_body) {
+    bool answered = false;
+    claim = claim_of(*c, "POST /v1/replays", spec.tenant, *idempotent_body, answered);
+    if (answered) return;
+  }
+  const original_fn answer = [c, then](const record& original) {
+    auto known = c->ctx.replays->get(original.entity_id);
+    if (!known)
+      return c->fail(500, "state_failure", "replay " + original.entity_id + " is not loaded");
+    then(*known);
+  };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
+  std::function<void(record&)> stamp;
+  if (claim) stamp = [claim](record& r) { claim->stamp(r); };
+  c->ctx.replays->create(
+      std::move(spec),
+      [c, then = std::move(then), claim, answer](result<replay_info> r) {
+        if (!r) return fail_write(*c, r.err());
+        if (r->duplicate) return answer_original(*c, *claim, r->request_seq, answer);
+        then(*r);
+      },
+      std::move(stamp));
 }
 
 void create_replay(const call_ptr& c) {
@@ -59,7 +80,8 @@ void create_replay(const call_ptr& c) {
     if (colon != std::string::npos) d["field"] = m.substr(0, colon);
     return c->fail(422, "invalid_replay", m, d);
   }
-  start_replay(c, std::move(*spec), [c](const replay_info& r) { c->reply_json(202, to_json(r)); });
+  start_replay(
+      c, std::move(*spec), [c](const replay_info& r) { c->reply_json(202, to_json(r)); }, &*body);
 }
 
 void list_replays(const call_ptr& c) {
@@ -70,7 +92,13 @@ void list_replays(const call_ptr& c) {
   const std::string endpoint = std::string(c->req.query_param("endpoint_id").value_or(""));
   const std::string state = std::string(c->req.query_param("state").value_or(""));
   const std::string after = std::string(c->req.query_param("cursor").value_or(""));
-  auto list = c->ctx.replays->list(tenant, endpoint, state, after, *limit + 1);
+  auto desc = descending_param(*c);
+  if (!desc) return;
+  if (auto known = after.empty() ? std::nullopt : c->ctx.replays->get(after);
+      !after.empty() && (!known || !c->can_see(known->spec.tenant)))
+    return c->fail(400, "bad_parameter", "cursor is not one this server gave",
+                   {{"parameter", "cursor"}});
+  auto list = c->ctx.replays->list(tenant, endpoint, state, after, *limit + 1, *desc);
   const bool more = list.size() > *limit;
   if (more) list.resize(*limit);
   nlohmann::json items = nlohmann::json::array();

@@ -70,6 +70,10 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     d.allow_private_targets = opts.api.allow_private_targets;
     d.ca_file = opts.api.ca_file;
     d.box = *p.secrets;
+    // The replay manager is made below and outlives the dispatcher's deliveries (stopped after).
+    d.replay_webhook_id = [&p](std::string_view replay_id, std::uint64_t seq) {
+      return p.replays ? p.replays->webhook_id(replay_id, seq) : std::string();
+    };
     p.delivery = std::make_unique<dispatcher>(*p.log, *p.writer, *p.runner, std::move(d));
   }
 

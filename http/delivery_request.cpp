@@ -162,7 +162,7 @@ result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_i
   req.url = ep.url;
   req.timeout = std::chrono::milliseconds(ep.timeout_ms);
   req.pool_key = ep.tenant;
-  const std::string id = event_id_for(in.event_seq);
+  const std::string id = in.webhook_id.empty() ? event_id_for(in.event_seq) : in.webhook_id;
   const std::string ts_text = std::to_string(in.now_us / 1'000'000);
   std::string sigs = p.signer->sign(id, ts_text, in.body);
   if (sigs.empty())

@@ -64,6 +64,7 @@ struct delivery_input {
   std::string body;
   std::string replay_id;
   std::int64_t now_us = 0;
+  std::string webhook_id;  // empty: the event id (event_id_for(event_seq))
 };
 
 // Errors: delivery_errc::invalid_request with "not sent: <why>" (the endpoint's refusal, or a

@@ -369,7 +369,11 @@ struct dispatcher::impl {
     record& e = **ev;
     ctx->tenant = std::move(e.tenant);
     ctx->type = e.type;
-    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body), item.replay_id, now});
+    std::string webhook_id;
+    if (!item.replay_id.empty() && opts.replay_webhook_id)
+      webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
+    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body),
+                                              item.replay_id, now, std::move(webhook_id)});
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();

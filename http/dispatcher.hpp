@@ -79,6 +79,9 @@ struct dispatcher_options {
   std::optional<secret_box> box;              // opens "enc:v1:" secrets
   std::function<std::int64_t()> clock;        // µs since the epoch; default now_micros
   std::uint64_t rng_seed = 0;                 // 0: random_device
+  // The webhook-id of a replayed delivery (replay id, event seq); empty answer or no function:
+  // the event id, as for live deliveries. Set to the replay manager's choice (replay_spec.hpp).
+  std::function<std::string(std::string_view replay_id, std::uint64_t event_seq)> replay_webhook_id;
 };
 
 struct dispatcher_stats {

@@ -14,18 +14,6 @@
 namespace hooklog::http {
 namespace {
 
-error invalid(std::string message) { return make_error(errc::invalid_record, std::move(message)); }
-
-result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return std::optional<std::int64_t>{};
-  if (it->is_number_integer()) return std::optional<std::int64_t>{it->get<std::int64_t>()};
-  if (it->is_string()) {
-    if (auto t = parse_rfc3339(it->get<std::string>())) return std::optional<std::int64_t>{*t};
-  }
-  return invalid(std::string(name) + ": must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds");
-}
-
 bool types_match(const std::vector<projections::type_pattern>& ps, std::string_view type) {
   if (ps.empty()) return true;
   for (const auto& p : ps)
@@ -34,82 +22,6 @@ bool types_match(const std::vector<projections::type_pattern>& ps, std::string_v
 }
 
 }  // namespace
-
-nlohmann::json replay_spec_to_json(const replay_spec& s) {
-  nlohmann::json j = {{"endpoint_id", s.endpoint_id},
-                      {"tenant", s.tenant},
-                      {"from", s.from ? nlohmann::json(format_rfc3339(*s.from)) : nlohmann::json()},
-                      {"to", s.to ? nlohmann::json(format_rfc3339(*s.to)) : nlohmann::json()},
-                      {"time", s.occurred ? "occurred" : "recorded"},
-                      {"types", s.types},
-                      {"entity", s.entity_kind.empty()
-                                     ? nlohmann::json()
-                                     : nlohmann::json{{"kind", s.entity_kind}, {"id", s.entity_id}}},
-                      {"mode", s.mode},
-                      {"rate_limit", s.rate_limit},
-                      {"to_seq", s.to_seq}};
-  return j;
-}
-
-result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return invalid("the replay must be a JSON object");
-  static const char* kKnown[] = {"endpoint_id", "from", "to", "time", "types", "entity",
-                                 "mode", "rate_limit", "tenant", "to_seq", "replay_id"};
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return it.key() == k; }) ==
-        std::end(kKnown))
-      return invalid(it.key() + ": unknown field");
-  replay_spec s;
-  auto ep = j.find("endpoint_id");
-  if (ep == j.end() || !ep->is_string() || ep->get<std::string>().empty())
-    return invalid("endpoint_id: is required (a string)");
-  s.endpoint_id = *ep;
-  auto from = time_field(j, "from");
-  if (!from) return from.err();
-  auto to = time_field(j, "to");
-  if (!to) return to.err();
-  s.from = *from;
-  s.to = *to;
-  if (s.from && s.to && *s.from >= *s.to) return invalid("to: must be later than from");
-  if (auto t = j.find("time"); t != j.end() && !t->is_null()) {
-    if (!t->is_string() || (*t != "recorded" && *t != "occurred"))
-      return invalid("time: must be \"recorded\" or \"occurred\"");
-    s.occurred = *t == "occurred";
-  }
-  if (auto t = j.find("types"); t != j.end() && !t->is_null()) {
-    if (!t->is_array()) return invalid("types: must be an array of type patterns");
-    for (std::size_t i = 0; i < t->size(); ++i) {
-      const auto& p = (*t)[i];
-      if (!p.is_string()) return invalid("types[" + std::to_string(i) + "]: must be a string");
-      auto parsed = projections::parse_type_pattern(p.get<std::string>(), "types[" + std::to_string(i) + "]");
-      if (!parsed) return parsed.err();
-      s.types.push_back(p);
-    }
-  }
-  if (auto e = j.find("entity"); e != j.end() && !e->is_null()) {
-    if (!e->is_object() || !e->contains("kind") || !(*e)["kind"].is_string() ||
-        (*e)["kind"].get<std::string>().empty())
-      return invalid("entity: must be {\"kind\": string, \"id\": string (optional)}");
-    s.entity_kind = (*e)["kind"];
-    if (e->contains("id") && !(*e)["id"].is_null()) {
-      if (!(*e)["id"].is_string()) return invalid("entity.id: must be a string");
-      s.entity_id = (*e)["id"];
-    }
-  }
-  if (auto m = j.find("mode"); m != j.end() && !m->is_null()) {
-    if (!m->is_string() || (*m != "all" && *m != "missing" && *m != "failed"))
-      return invalid("mode: must be all, missing or failed");
-    s.mode = *m;
-  }
-  if (auto r = j.find("rate_limit"); r != j.end() && !r->is_null()) {
-    if (!r->is_number_integer() || r->get<std::int64_t>() < 0)
-      return invalid("rate_limit: must be a whole number of events per second (0 = default)");
-    s.rate_limit = *r;
-  }
-  if (auto t = j.find("tenant"); t != j.end() && t->is_string()) s.tenant = *t;
-  if (auto t = j.find("to_seq"); t != j.end() && t->is_number_unsigned()) s.to_seq = *t;
-  return s;
-}
 
 result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& spec,
                                        const projections::endpoint& ep, std::uint64_t from_seq,
@@ -344,7 +256,7 @@ nlohmann::json replay_manager::counters_json(const replay_info& r) const {
           {"counted_to", r.counted_to}};
 }
 
-void replay_manager::create(replay_spec spec, done_fn done) {
+void replay_manager::create(replay_spec spec, done_fn done, std::function<void(record&)> stamp) {
   if (spec.to_seq == 0) spec.to_seq = log_.committed_seq();
   auto j = std::make_shared<job>();
   j->info.id = new_id();
@@ -358,8 +270,23 @@ void replay_manager::create(replay_spec spec, done_fn done) {
     b["to"] = j->info.spec.to ? nlohmann::json(*j->info.spec.to) : nlohmann::json();
     one[0].body = b.dump();
   }
+  if (stamp) stamp(one[0]);
   writer_.submit(std::move(one), [this, j, done = std::move(done)](log_writer::outcomes&& out) {
     if (!out[0]) return done(out[0].err());
+    if (out[0]->duplicate) {
+      std::unique_lock g(mutex_);
+      for (const auto& [id, known] : jobs_)
+        if (known->info.request_seq == out[0]->seq) {
+          replay_info copy = known->info;
+          copy.duplicate = true;
+          g.unlock();
+          return done(std::move(copy));
+        }
+      g.unlock();
+      return done(
+          make_error(errc::invalid_record,
+                     "the replay of record " + std::to_string(out[0]->seq) + " is not loaded"));
+    }
     j->info.request_seq = out[0]->seq;
     j->info.last_record_seq = out[0]->seq;
     j->info.created_at = now_micros();
@@ -394,13 +321,32 @@ std::optional<replay_info> replay_manager::get(std::string_view id) const {
   return it->second->info;
 }
 
+std::string replay_manager::webhook_id(std::string_view replay_id, std::uint64_t event_seq) const {
+  std::lock_guard g(mutex_);
+  auto it = jobs_.find(replay_id);
+  if (it == jobs_.end() || it->second->info.spec.webhook_ids != "fresh") return {};
+  return fresh_webhook_id(replay_id, event_seq);
+}
+
 std::vector<replay_info> replay_manager::list(std::string_view tenant, std::string_view endpoint_id,
                                               std::string_view state, std::string_view after,
-                                              std::size_t limit) const {
+                                              std::size_t limit, bool descending) const {
   std::vector<replay_info> out;
   std::lock_guard g(mutex_);
-  for (auto it = jobs_.upper_bound(after); it != jobs_.end() && out.size() < limit; ++it) {
-    const auto& r = it->second->info;
+  std::vector<const replay_info*> order;
+  order.reserve(jobs_.size());
+  for (const auto& [id, j] : jobs_) order.push_back(&j->info);
+  std::sort(order.begin(), order.end(), [&](const replay_info* a, const replay_info* b) {
+    return descending ? a->request_seq > b->request_seq : a->request_seq < b->request_seq;
+  });
+  auto it = order.begin();
+  if (!after.empty()) {
+    it = std::find_if(order.begin(), order.end(),
+                      [&](const replay_info* r) { return r->id == after; });
+    if (it != order.end()) ++it;
+  }
+  for (; it != order.end() && out.size() < limit; ++it) {
+    const auto& r = **it;
     if (!tenant.empty() && r.spec.tenant != tenant) continue;
     if (!endpoint_id.empty() && r.spec.endpoint_id != endpoint_id) continue;
     if (!state.empty() && r.state != state) continue;

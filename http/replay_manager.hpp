@@ -22,7 +22,8 @@
 //   missing  events this endpoint has no successful attempt for (never sent included);
 //   failed   events whose last attempt to this endpoint failed (dead letters and
 //            deliveries still being retried).
-// Scheduled events are delivered with their own webhook-id (the event id); the
+// Scheduled events are delivered with their own webhook-id (the event id), or with
+// fresh_webhook_id(replay id, seq) when the spec asks for "fresh" ids (webhook_id()); the
 // attempts carry the replay id.
 //
 // Throttling (live deliveries go first): a token bucket per replay (rate_limit
@@ -57,6 +58,7 @@
 
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
+#include "http/replay_spec.hpp"
 #include "projections/endpoint.hpp"
 
 namespace hooklog::projections {
@@ -64,25 +66,6 @@ class projection_runner;
 }
 
 namespace hooklog::http {
-
-struct replay_spec {
-  std::string endpoint_id;
-  std::string tenant;                    // the endpoint's tenant: the scan is limited to it
-  std::optional<std::int64_t> from, to;  // µs, [from, to)
-  bool occurred = false;                 // the range is on occurred time (else recorded time)
-  std::vector<std::string> types;        // type patterns (filter.hpp); empty = any
-  std::string entity_kind, entity_id;    // optional; kind alone = every entity of the kind
-  std::string mode = "all";              // all | missing | failed
-  std::int64_t rate_limit = 0;           // events scheduled per second; 0 = the default
-  std::uint64_t to_seq = 0;              // last seq covered (the head when requested)
-};
-
-// The spec as stored and answered (times as RFC 3339 strings).
-nlohmann::json replay_spec_to_json(const replay_spec& s);
-// Parses a request or a stored spec; from/to are RFC 3339 strings or µs integers.
-// Errors name the field ("mode: must be all, missing or failed"). Unknown fields are
-// refused. endpoint_id is required; tenant and to_seq are not read (set by the caller).
-result<replay_spec> replay_spec_from_json(const nlohmann::json& j);
 
 // One bounded step of a scan.
 struct replay_chunk {
@@ -111,6 +94,8 @@ struct replay_info {
   std::uint64_t counted_to = 0;   // attempts up to this seq are in delivered/failed
   std::uint64_t last_record_seq = 0;
   double scan_rate = 0;           // events examined per second while running (estimate)
+  bool duplicate = false;         // create(): the record's idempotency key was known; this is
+                                  // the replay of the original record (request_seq)
 };
 // The API answer: id, state, endpoint_id, the spec, the counters and "left"
 // (estimates of events still to scan, deliveries still queued, seconds to go).
@@ -143,18 +128,24 @@ class replay_manager {
   using done_fn = std::function<void(result<replay_info>)>;
   // Appends replay_requested (spec.tenant and spec.to_seq must be set; to_seq = 0 means
   // the current head); `done` runs on the writer thread once it is durable.
-  void create(replay_spec spec, done_fn done);
+  // `stamp` may set the record's idempotency fields (http/idempotency.hpp); when the key was
+  // known nothing is stored and `done` gets the original replay with duplicate set.
+  void create(replay_spec spec, done_fn done, std::function<void(record&)> stamp = {});
   // Cancels a running or finished replay: the worker appends replay_cancelled, then
   // calls `done` (on the worker thread). An unknown id, or a replay already cancelled
   // or failed, is an errc::invalid_record error whose message says which.
   void cancel(const std::string& id, std::string reason, done_fn done);
 
   std::optional<replay_info> get(std::string_view id) const;
-  // Replays of `tenant` ("" = all) with id > after, in id order; endpoint_id and state
-  // filter when not empty.
+  // The webhook-id for this replay's delivery of the event `event_seq`: fresh_webhook_id when
+  // the replay asked for "fresh" ids; empty (the event id) otherwise or for an unknown replay.
+  std::string webhook_id(std::string_view replay_id, std::uint64_t event_seq) const;
+  // Replays of `tenant` ("" = all) in creation order (request seq; newest first when
+  // `descending`), after the replay `after` (an id; "" = from the start; an unknown id gives
+  // nothing); endpoint_id and state filter when not empty.
   std::vector<replay_info> list(std::string_view tenant, std::string_view endpoint_id,
-                                std::string_view state, std::string_view after,
-                                std::size_t limit) const;
+                                std::string_view state, std::string_view after, std::size_t limit,
+                                bool descending = false) const;
   const replay_options& options() const { return opts_; }
 
   static std::string new_id();

@@ -107,15 +107,19 @@ TEST_CASE("ingest: content dedup is per tenant, survives a restart, and yields t
   CHECK(c.json["seq"] == 1);
 
   // An explicit Idempotency-Key wins over the content: the same body under a new key is new,
-  // and that key's repeat is its duplicate.
+  // and that key's repeat is its duplicate; the key with another body is refused (issue 13).
   auto k1 = s.call("POST", kStatusChange, body, kAdminKey, {{"Idempotency-Key", "k-1"}});
   REQUIRE(k1.status == 202);
   CHECK(k1.json["duplicate"] == false);
   CHECK(k1.json["seq"] == 4);
-  auto k1again = s.call("POST", kStatusChange, jelp_status("F9", "X"), kAdminKey,
-                        {{"Idempotency-Key", "k-1"}});
+  auto k1again = s.call("POST", kStatusChange, body, kAdminKey, {{"Idempotency-Key", "k-1"}});
   CHECK(k1again.json["duplicate"] == true);
   CHECK(k1again.json["seq"] == 4);
+  auto k1other = s.call("POST", kStatusChange, jelp_status("F9", "X"), kAdminKey,
+                        {{"Idempotency-Key", "k-1"}});
+  CHECK(k1other.status == 422);
+  CHECK(k1other.json["error"]["code"] == "idempotency_key_reused");
+  CHECK(k1other.json["error"]["details"]["header"] == "Idempotency-Key");
   CHECK(s.get("/v1/audit/head").json["seq"] == 4);
   auto event = s.get("/v1/events/evt_0000000000000001");
   REQUIRE(event.status == 200);
