@@ -21,12 +21,12 @@ const route_params kRouteParams[] = {
     {"GET",
      "/v1/events",
      {"from", "to", "time", "type", "source", "tenant", "entity_kind", "entity_id", "limit",
-      "cursor"}},
+      "cursor", "order"}},
     {"GET", "/v1/entities/{}/{}/timeline", {"tenant"}},
-    {"GET", "/v1/attempts", {"from", "to", "tenant", "endpoint_id", "outcome", "limit", "cursor"}},
+    {"GET", "/v1/attempts", {"from", "to", "tenant", "endpoint_id", "outcome", "limit", "cursor", "order"}},
     {"GET", "/v1/audit/verify", {"from", "to"}},
-    {"GET", "/v1/endpoints", {"tenant", "limit", "cursor"}},
-    {"GET", "/v1/replays", {"limit", "cursor", "endpoint_id", "state", "tenant"}},
+    {"GET", "/v1/endpoints", {"tenant", "limit", "cursor", "order"}},
+    {"GET", "/v1/replays", {"limit", "cursor", "endpoint_id", "state", "tenant", "order"}},
 };
 
 struct enum_param {
@@ -40,6 +40,7 @@ const enum_param kEnums[] = {
     {"outcome", {"success", "failure", "dead_letter"}},
     {"state", {"running", "finished", "cancelled", "failed"}},
     {"deliver", {"true", "false"}},
+    {"order", {"asc", "desc"}},
 };
 
 std::string joined(std::initializer_list<const char*> items) {

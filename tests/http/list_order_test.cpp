@@ -133,7 +133,7 @@ TEST_CASE("order: attempts, replays and endpoints newest first, in pages", "[api
   REQUIRE(s.call("POST", "/v1/sources/standard/events:batch", batch, kAdminKey,
                  {{"Content-Type", "application/x-ndjson"}})
               .status == 200);
-  REQUIRE(eventually([&] { return s.list_all("/v1/attempts?limit=1000").size() == 18; },
+  REQUIRE(eventually([&] { return s.list_all("/v1/attempts").size() == 18; },
                      std::chrono::seconds(20)));
   auto asc =
       pages(s, "/v1/attempts?endpoint_id=" + created[2].get<std::string>() + "&limit=2", "seq");

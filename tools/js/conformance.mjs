@@ -283,6 +283,10 @@ await call("PATCH", `/v1/endpoints/${ep.id}`, { body: { description: "all" }, he
 await call("PATCH", `/v1/endpoints/${ep.id}`, { body: { tenant: "x" }, want: 422 });
 await call("POST", `/v1/endpoints/${ep.id}/rotate-secret`, { body: { overlap_seconds: 60 }, want: 200 });
 await call("POST", `/v1/endpoints/${ep.id}/rotate-secret`, { body: { secret: "nope" }, want: 422 });
+await call("GET", `/v1/endpoints/${ep.id}/secret`, { want: 200 });
+await call("GET", `/v1/endpoints/${ep.id}/secret`, { key: tenant, want: 404 });
+await call("GET", "/v1/endpoints?order=desc", { want: 200 });
+await call("GET", "/v1/endpoints?order=newest", { want: 400 });
 await call("POST", `/v1/endpoints/${ep.id}/disable`, { body: { reason: "maintenance" }, want: 200 });
 await call("POST", `/v1/endpoints/${ep.id}/enable`, { want: 200 });
 await call("POST", `/v1/endpoints/${ep.id}/enable`, { body: "nope", want: 400 });
