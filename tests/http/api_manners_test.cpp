@@ -113,13 +113,13 @@ TEST_CASE("unknown query parameters are refused naming the parameter, nothing is
   check_bad_parameter(
       s.get("/v1/events?limt=5"), "limt",
       {"from", "to", "time", "type", "source", "tenant", "entity_kind", "entity_id", "limit",
-       "cursor"},
+       "cursor", "order"},
       "unknown query parameter limt: this route takes from, to, time, type, source, "
-      "tenant, entity_kind, entity_id, limit, cursor");
+      "tenant, entity_kind, entity_id, limit, cursor, order");
   check_bad_parameter(s.get("/healthz?verbose=1", ""), "verbose", json::array(),
                       "unknown query parameter verbose: this route takes none");
   check_bad_parameter(s.get("/v1/endpoints?limit=1&limit=2"), "limit",
-                      {"tenant", "limit", "cursor"},
+                      {"tenant", "limit", "cursor", "order"},
                       "query parameter limit is given more than once");
   // Refused before the handler runs: no endpoint is created, no event stored.
   check_bad_parameter(s.post("/v1/endpoints?dry_run=true", {{"url", "http://127.0.0.1:9/x"}}),
@@ -136,9 +136,9 @@ TEST_CASE("unknown query parameters are refused naming the parameter, nothing is
   const std::string key = tenant_key(s, "t1");
   check_bad_parameter(
       s.get("/v1/replays?status=running", key), "status",
-      {"limit", "cursor", "endpoint_id", "state", "tenant"},
+      {"limit", "cursor", "endpoint_id", "state", "tenant", "order"},
       "unknown query parameter status: this route takes limit, cursor, endpoint_id, "
-      "state, tenant");
+      "state, tenant, order");
   CHECK(s.get("/v1/replays?zz=1", "").status == 401);
 }
 
