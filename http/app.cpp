@@ -1,6 +1,7 @@
 #include "http/app.hpp"
 
 #include "engine/log_writer.hpp"
+#include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
 #include "http/replay_manager.hpp"
@@ -70,6 +71,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     d.allow_private_targets = opts.api.allow_private_targets;
     d.ca_file = opts.api.ca_file;
     d.box = *p.secrets;
+    d.counters = &p.counters;
     p.delivery = std::make_unique<dispatcher>(*p.log, *p.writer, *p.runner, std::move(d));
   }
 
@@ -133,7 +135,14 @@ result<unsigned short> app::start() {
   if (p_->metrics_server)
     if (auto m = p_->metrics_server->start(); !m)
       return error{m.err().code, "metrics listener: " + m.err().what()};
-  return p_->server->start();
+  auto port = p_->server->start();
+  if (port)
+    logging::info("server.start", "hooklog serve started",
+                  {{"listen", local_address()},
+                   {"metrics_listen", metrics_address()},
+                   {"seq", p_->log->committed_seq()},
+                   {"config", effective_config(p_->opts)}});
+  return port;
 }
 
 void app::stop() {
@@ -146,6 +155,9 @@ void app::stop() {
   if (p_->replays) p_->replays->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->runner) p_->runner->stop();
+  if (p_->server && p_->log)
+    logging::info("server.stop", "hooklog serve stopped: requests finished, log flushed",
+                  {{"seq", p_->log->committed_seq()}});
 }
 
 std::string app::local_address() const { return p_->server->local_address(); }

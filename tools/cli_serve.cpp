@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/logger.hpp"
 #include "http/app.hpp"
 #include "tools/cli_common.hpp"
 
@@ -59,6 +60,9 @@ endpoint quotas (per tenant and per endpoint, checked on create and update; 422 
   --max-headers N                   headers of an endpoint (32; at most 64)
   --max-header-value-bytes BYTES    one header value (1024; at most 8192)
   --max-description-bytes BYTES     an endpoint's description (1024; at most 4096)
+logs (one line per event on stderr; see docs/OPERATIONS.md):
+  --log-level LEVEL           debug, info, warn or error (info)           HOOKLOG_LOG_LEVEL
+  --log-format FORMAT         text or json (text)                         HOOKLOG_LOG_FORMAT
   --config FILE               a JSON object of the flags above
   --help                      this text
 )";
@@ -134,6 +138,22 @@ int cmd_serve(int argc, char** argv) {
     }
     s.file = std::move(j);
   }
+  // Logging flags (issue 13): configured first, so every later line follows them.
+  {
+    const std::string lv = s.get("log-level", "HOOKLOG_LOG_LEVEL", "info");
+    const std::string lf = s.get("log-format", "HOOKLOG_LOG_FORMAT", "text");
+    const auto level = logging::parse_level(lv);
+    const auto format = logging::parse_format(lf);
+    if (!level) {
+      std::fprintf(stderr, "hooklog serve: --log-level must be debug, info, warn or error, got \"%s\"\n", lv.c_str());
+      return 2;
+    }
+    if (!format) {
+      std::fprintf(stderr, "hooklog serve: --log-format must be text or json, got \"%s\"\n", lf.c_str());
+      return 2;
+    }
+    logging::configure(*level, *format);
+  }
   http::app_options o;
   try {
     o.server.listen = s.get("listen", "HOOKLOG_LISTEN", "127.0.0.1:8080");
@@ -180,12 +200,12 @@ int cmd_serve(int argc, char** argv) {
 
   auto app = http::app::open(o);
   if (!app) {
-    std::fprintf(stderr, "hooklog serve: %s\n", app.err().what().c_str());
+    logging::error("server.error", "hooklog serve cannot start", {{"reason", app.err().what()}});
     return 1;
   }
   auto port = (*app)->start();
   if (!port) {
-    std::fprintf(stderr, "hooklog serve: %s\n", port.err().what().c_str());
+    logging::error("server.error", "hooklog serve cannot start", {{"reason", port.err().what()}});
     return 1;
   }
   std::printf("listening on %s\n", (*app)->local_address().c_str());
@@ -199,7 +219,8 @@ int cmd_serve(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "hooklog serve: %s received, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  logging::info("server.stopping", "stop signal received: finishing requests, flushing the log",
+                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*app)->stop();
   return 0;
 }
