@@ -115,13 +115,16 @@ void write(level l, std::string_view event, std::string_view msg, const nlohmann
     for (auto& c : name) c = static_cast<char>(c - 'a' + 'A');
     name.resize(5, ' ');
     line = ts + " " + name + " " + std::string(event) + ": " + std::string(msg);
+    // Scalars first, then objects and arrays (a configuration reads best at the end).
     if (fields.is_object())
-      for (auto it = fields.begin(); it != fields.end(); ++it) {
-        line += ' ';
-        line += it.key();
-        line += '=';
-        append_text_value(line, it.value());
-      }
+      for (const bool structured : {false, true})
+        for (auto it = fields.begin(); it != fields.end(); ++it) {
+          if (it.value().is_structured() != structured) continue;
+          line += ' ';
+          line += it.key();
+          line += '=';
+          append_text_value(line, it.value());
+        }
   }
   // One line, one write: no interleaving; control characters are escaped in both formats
   // (JSON escapes them; text values with a newline are JSON-quoted; msg is cleaned here).

@@ -5,9 +5,10 @@
 //   json: {"ts":"2026-11-30T12:00:00.123456Z","level":"warn","event":"delivery.failed",
 //          "msg":"...", <fields>...}                       (one JSON object per line)
 //   text: 2026-11-30T12:00:00.123456Z WARN  delivery.failed: <msg> key=value key="a b" ...
-// Fields are a JSON object; in text, strings print bare unless they contain a space, '"' or
-// '=' (then JSON-quoted), other values as compact JSON. Lines below the configured level are
-// not formatted at all (enabled() lets callers skip building fields).
+// Fields are a JSON object; in text (scalars first, then objects and arrays), strings print
+// bare unless they contain a space, '"', '=' or a control character (then JSON-quoted), other
+// values as compact JSON. Lines below the configured level are not formatted at all
+// (enabled() lets callers skip building fields).
 //
 // log_sampler: at most `per_second` lines per key per wall-clock second; allow() returns
 // false for the rest and counts them; the next allowed line of that key reports the count

@@ -1,6 +1,7 @@
 #include "http/api.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/json_text.hpp"
@@ -34,7 +35,7 @@ void call::observe(unsigned status, std::string_view body) {
                       {"route", route},
                       {"path", req.path.substr(0, 256)},
                       {"code", status},
-                      {"duration_ms", seconds * 1000}};
+                      {"duration_ms", std::round(seconds * 1e6) / 1000}};
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     f["error"] = j["error"].value("code", "");
