@@ -137,8 +137,11 @@ void write(level l, std::string_view event, std::string_view msg, const nlohmann
 }
 
 bool log_sampler::allow(std::string_view key, std::uint64_t& suppressed) {
+  return allow_at(key, now_us() / 1'000'000, suppressed);
+}
+
+bool log_sampler::allow_at(std::string_view key, std::int64_t second, std::uint64_t& suppressed) {
   suppressed = 0;
-  const std::int64_t second = now_us() / 1'000'000;
   std::lock_guard g(mu_);
   auto it = slots_.find(std::string(key));
   if (it == slots_.end()) {

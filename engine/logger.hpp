@@ -67,6 +67,8 @@ class log_sampler {
   // True when a line for `key` may be written now; `suppressed` gets the number of lines of
   // this key dropped since the last allowed one.
   bool allow(std::string_view key, std::uint64_t& suppressed);
+  // The same at a given wall-clock second (tests).
+  bool allow_at(std::string_view key, std::int64_t second, std::uint64_t& suppressed);
 
  private:
   struct slot {

@@ -12,6 +12,7 @@
 
 #include <sys/wait.h>
 
+#include "engine/logger.hpp"
 #include "http/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
@@ -260,4 +261,21 @@ TEST_CASE("metrics after deliveries, failures and dead letters pass promtool and
   CHECK(m["process_open_fds"] > 0);
   CHECK(m["process_start_time_seconds"] > 1.7e9);
   CHECK(text.find("status=") == std::string::npos);  // HTTP counters are labelled code
+}
+
+TEST_CASE("log_sampler allows N lines a second per key and reports what it left out", "[logs]") {
+  hooklog::logging::log_sampler s(3);
+  std::uint64_t suppressed = 99;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(s.allow_at("401", 100, suppressed));
+    CHECK(suppressed == 0);
+  }
+  CHECK_FALSE(s.allow_at("401", 100, suppressed));
+  CHECK_FALSE(s.allow_at("401", 100, suppressed));
+  CHECK(s.allow_at("500", 100, suppressed));  // another key has its own budget
+  CHECK(suppressed == 0);
+  CHECK(s.allow_at("401", 101, suppressed));  // the next second: the two left out are reported
+  CHECK(suppressed == 2);
+  CHECK(s.allow_at("401", 101, suppressed));
+  CHECK(suppressed == 0);
 }
