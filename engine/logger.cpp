@@ -55,10 +55,14 @@ std::optional<format> parse_format(std::string_view s) {
 
 std::string_view level_name(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
   }
   return "info";
 }
@@ -71,7 +75,9 @@ void configure(level min_level, format f, std::FILE* out) {
   g_min.store(static_cast<int>(min_level));
 }
 
-bool enabled(level l) { return static_cast<int>(l) >= g_min.load(std::memory_order_relaxed); }
+bool enabled(level l) {
+  return static_cast<int>(l) >= g_min.load(std::memory_order_relaxed);
+}
 
 std::string timestamp_micros(std::int64_t us) {
   std::int64_t secs = us / 1'000'000, frac = us % 1'000'000;

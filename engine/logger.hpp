@@ -45,16 +45,20 @@ bool enabled(level l);
 void write(level l, std::string_view event, std::string_view msg,
            const nlohmann::json& fields = nlohmann::json::object());
 
-inline void debug(std::string_view e, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+inline void debug(std::string_view e, std::string_view m,
+                  const nlohmann::json& f = nlohmann::json::object()) {
   if (enabled(level::debug)) write(level::debug, e, m, f);
 }
-inline void info(std::string_view e, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+inline void info(std::string_view e, std::string_view m,
+                 const nlohmann::json& f = nlohmann::json::object()) {
   if (enabled(level::info)) write(level::info, e, m, f);
 }
-inline void warn(std::string_view e, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+inline void warn(std::string_view e, std::string_view m,
+                 const nlohmann::json& f = nlohmann::json::object()) {
   if (enabled(level::warn)) write(level::warn, e, m, f);
 }
-inline void error(std::string_view e, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+inline void error(std::string_view e, std::string_view m,
+                  const nlohmann::json& f = nlohmann::json::object()) {
   if (enabled(level::error)) write(level::error, e, m, f);
 }
 

@@ -5,9 +5,9 @@
 #include <cstdio>
 
 #include "engine/json_text.hpp"
-#include "engine/logger.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/refusal_log.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
@@ -25,24 +25,11 @@ void call::observe(unsigned status, std::string_view body) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ctx.counters.observe_request(route, req.method, status, seconds);
   if (status < 400) return;
-  const auto lvl = status >= 500 ? logging::level::error : logging::level::info;
-  if (!logging::enabled(lvl)) return;
-  // At most 10 lines a second per status code; the next line says how many were left out.
-  static logging::log_sampler sampler(10);
-  std::uint64_t suppressed = 0;
-  if (!sampler.allow(std::to_string(status), suppressed)) return;
-  nlohmann::json f = {{"method", req.method},
-                      {"route", route},
-                      {"path", req.path.substr(0, 256)},
-                      {"code", status},
-                      {"duration_ms", std::round(seconds * 1e6) / 1000}};
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    f["error"] = j["error"].value("code", "");
-    f["message"] = j["error"].value("message", "");
-  }
-  if (suppressed) f["suppressed"] = suppressed;
-  logging::write(lvl, "http.refused", "request refused", f);
+  log_refusal(status, body,
+              {{"method", req.method},
+               {"route", route},
+               {"path", req.path.substr(0, 256)},
+               {"duration_ms", std::round(seconds * 1e6) / 1000}});
 }
 
 void call::reply_json(unsigned status, const nlohmann::json& body) {

@@ -4,6 +4,7 @@
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
+#include "http/refusal_log.hpp"
 #include "http/replay_manager.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
@@ -99,6 +100,10 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
                       *p.secrets, {}, p.replays.get(), {}});
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
+  so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {
+    m->count_server_refusal(code);
+    log_refusal(code, body, {{"route", "(server)"}, {"client", client}});
+  };
   so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
                                                       std::string_view target) -> std::size_t {
     if (method != "POST") return 0;
@@ -118,6 +123,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     mo.body_limit = 64 * 1024;
     mo.max_connections = 64;
     mo.server_name = opts.server.server_name;
+    mo.on_refused = so.on_refused;
     p.metrics_server =
         std::make_unique<http_server>(mo, [r = p.routes.get()](http_request&& req, responder res) {
           r->handle_ops(std::move(req), std::move(res));

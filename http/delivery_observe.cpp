@@ -15,9 +15,12 @@ void observe_attempt(metrics* m, const attempt_report& r) {
                      r.dead_letter, !r.disable_reason.empty());
   if (success) return;
   auto fields = [&] {
-    nlohmann::json f = {{"endpoint_id", r.endpoint_id}, {"tenant", r.tenant},
-                        {"event_id", event_id_for(r.event_seq)}, {"attempt", r.attempt},
-                        {"outcome", r.outcome},       {"status", r.status},
+    nlohmann::json f = {{"endpoint_id", r.endpoint_id},
+                        {"tenant", r.tenant},
+                        {"event_id", event_id_for(r.event_seq)},
+                        {"attempt", r.attempt},
+                        {"outcome", r.outcome},
+                        {"status", r.status},
                         {"reason", r.reason}};
     if (r.latency_us >= 0) f["latency_ms"] = static_cast<double>(r.latency_us) / 1000.0;
     if (!r.replay_id.empty()) f["replay_id"] = r.replay_id;
@@ -31,10 +34,12 @@ void observe_attempt(metrics* m, const attempt_report& r) {
     if (suppressed) f["suppressed"] = suppressed;
     logging::warn("delivery.failed", "a delivery attempt failed", f);
   }
-  if (r.dead_letter && logging::enabled(logging::level::error) && dead.allow(r.outcome, suppressed)) {
+  if (r.dead_letter && logging::enabled(logging::level::error) &&
+      dead.allow(r.outcome, suppressed)) {
     auto f = fields();
     if (suppressed) f["suppressed"] = suppressed;
-    logging::error("delivery.dead_letter", "a delivery has no attempt left: moved to the dead letters", f);
+    logging::error("delivery.dead_letter",
+                   "a delivery has no attempt left: moved to the dead letters", f);
   }
   if (!r.disable_reason.empty()) {
     auto f = fields();

@@ -22,10 +22,10 @@ struct attempt_report {
   std::string_view endpoint_id, tenant;
   std::uint64_t event_seq = 0;
   std::uint32_t attempt = 0;
-  std::string_view outcome;        // success | failure | a delivery_errc name
+  std::string_view outcome;  // success | failure | a delivery_errc name
   int status = 0;
-  std::int64_t latency_us = -1;    // < 0: nothing was sent
-  std::string_view reason;         // the record's error text
+  std::int64_t latency_us = -1;  // < 0: nothing was sent
+  std::string_view reason;       // the record's error text
   std::string_view replay_id;
   std::string_view detail;
   bool dead_letter = false;

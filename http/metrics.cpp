@@ -7,12 +7,13 @@ namespace hooklog::http {
 
 const std::vector<double> kRequestSecondsBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-const std::vector<double> kDeliverySecondsBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                    1,     2.5,  5,     10,   30};
+const std::vector<double> kDeliverySecondsBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                    0.5,   1,    2.5,   5,    10,  30};
 
 namespace {
-constexpr const char* kOutcomes[] = {"success", "failure", "timeout", "refused", "dns", "tls",
-                                     "protocol", "ssrf", "bad_url", "invalid_request"};
+constexpr const char* kOutcomes[] = {
+    "success", "failure",  "timeout", "refused", "dns",
+    "tls",     "protocol", "ssrf",    "bad_url", "invalid_request"};
 
 std::string number(double v) {
   char buf[64];
@@ -37,10 +38,14 @@ void metric_line(std::string& out, const std::string& name, const std::string& l
 std::string label_value(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -70,7 +75,8 @@ void histogram::render(std::string& out, const std::string& name, const std::str
   for (std::size_t i = 0; i <= bounds_.size(); ++i) {
     cum += counts_[i];
     const std::string le = i < bounds_.size() ? number(bounds_[i]) : "+Inf";
-    metric_line(out, name + "_bucket", labels + sep + "le=\"" + le + "\"", static_cast<double>(cum));
+    metric_line(out, name + "_bucket", labels + sep + "le=\"" + le + "\"",
+                static_cast<double>(cum));
   }
   metric_line(out, name + "_sum", labels, sum_);
   metric_line(out, name + "_count", labels, static_cast<double>(count_));
@@ -92,6 +98,11 @@ void metrics::observe_request(const std::string& route, std::string_view method,
                       std::forward_as_tuple(kRequestSecondsBounds))
              .first;
   it->second.observe(seconds);
+}
+
+void metrics::count_server_refusal(unsigned code) {
+  std::lock_guard g(mutex_);
+  ++server_refusals_[code];
 }
 
 void metrics::count_ingested(std::uint64_t stored, std::uint64_t duplicates) {
@@ -120,6 +131,12 @@ void metrics::render(std::string& out) const {
                   "route=\"" + label_value(std::get<0>(k)) + "\",method=\"" + std::get<1>(k) +
                       "\",code=\"" + std::to_string(std::get<2>(k)) + "\"",
                   static_cast<double>(v));
+    metric_help(out, "hooklog_http_server_refusals_total", "counter",
+                "answers the server gave before routing (malformed 400, 413, 431; 503 and 429 at "
+                "accept), by code");
+    for (const auto& [code, v] : server_refusals_)
+      metric_line(out, "hooklog_http_server_refusals_total",
+                  "code=\"" + std::to_string(code) + "\"", static_cast<double>(v));
     metric_help(out, "hooklog_http_request_duration_seconds", "histogram",
                 "time from routing a request to handing its answer to the server");
     for (const auto& [k, h] : request_seconds_)
@@ -136,7 +153,8 @@ void metrics::render(std::string& out) const {
               "latency of delivery requests that were sent");
   delivery_seconds_.render(out, "hooklog_delivery_duration_seconds", "");
   metric_help(out, "hooklog_deliveries_in_flight", "gauge", "delivery requests being sent now");
-  metric_line(out, "hooklog_deliveries_in_flight", "", static_cast<double>(std::max<std::int64_t>(0, in_flight_.load())));
+  metric_line(out, "hooklog_deliveries_in_flight", "",
+              static_cast<double>(std::max<std::int64_t>(0, in_flight_.load())));
   metric_help(out, "hooklog_delivery_dead_letters_total", "counter",
               "deliveries that ended in the dead letters since the start");
   metric_line(out, "hooklog_delivery_dead_letters_total", "", static_cast<double>(dead_.load()));
@@ -144,10 +162,12 @@ void metrics::render(std::string& out) const {
               "endpoints disabled by the dispatcher since the start (410 Gone, failing too long)");
   metric_line(out, "hooklog_endpoint_disables_total", "", static_cast<double>(disabled_.load()));
   metric_help(out, "hooklog_events_ingested_total", "counter", "events by ingest outcome");
-  metric_line(out, "hooklog_events_ingested_total", "outcome=\"stored\"", static_cast<double>(stored_.load()));
+  metric_line(out, "hooklog_events_ingested_total", "outcome=\"stored\"",
+              static_cast<double>(stored_.load()));
   metric_line(out, "hooklog_events_ingested_total", "outcome=\"duplicate\"",
               static_cast<double>(duplicates_.load()));
-  metric_line(out, "hooklog_events_ingested_total", "outcome=\"refused\"", static_cast<double>(refused_.load()));
+  metric_line(out, "hooklog_events_ingested_total", "outcome=\"refused\"",
+              static_cast<double>(refused_.load()));
 }
 
 }  // namespace hooklog::http

@@ -48,6 +48,8 @@ class metrics {
   // One answered request: counted by (route, method, code), timed by (route, method).
   void observe_request(const std::string& route, std::string_view method, unsigned code,
                        double seconds);
+  // An answer the server gave by itself, before routing (server_options::on_refused).
+  void count_server_refusal(unsigned code);
   void count_ingested(std::uint64_t stored, std::uint64_t duplicates);
   void count_refused(std::uint64_t n) { refused_ += n; }
 
@@ -66,6 +68,7 @@ class metrics {
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, histogram> request_seconds_;
   std::map<std::string, std::uint64_t, std::less<>> attempts_;  // by outcome
+  std::map<unsigned, std::uint64_t> server_refusals_;           // by code
   histogram delivery_seconds_;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, refused_{0}, dead_{0}, disabled_{0};

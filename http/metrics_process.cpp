@@ -37,7 +37,8 @@ void render_process_metrics(std::string& out) {
       const double utime = std::stod(f[11]), stime = std::stod(f[12]);
       const double start_ticks = std::stod(f[19]);
       const double vsize = std::stod(f[20]), rss = std::stod(f[21]);
-      metric_help(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+      metric_help(out, "process_cpu_seconds_total", "counter",
+                  "Total user and system CPU time spent in seconds.");
       metric_line(out, "process_cpu_seconds_total", "", (utime + stime) / ticks);
       metric_help(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
       metric_line(out, "process_resident_memory_bytes", "", rss * page);

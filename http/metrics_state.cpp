@@ -16,8 +16,10 @@ void render_state_metrics(std::string& out, projections::projection_runner& runn
     if (auto t = runner.queue().totals(*txn)) {
       metric_help(out, "hooklog_delivery_queue_items", "gauge",
                   "deliveries waiting: queued for enabled endpoints, parked for disabled ones");
-      metric_line(out, "hooklog_delivery_queue_items", "endpoints=\"enabled\"", static_cast<double>(t->queued));
-      metric_line(out, "hooklog_delivery_queue_items", "endpoints=\"disabled\"", static_cast<double>(t->parked));
+      metric_line(out, "hooklog_delivery_queue_items", "endpoints=\"enabled\"",
+                  static_cast<double>(t->queued));
+      metric_line(out, "hooklog_delivery_queue_items", "endpoints=\"disabled\"",
+                  static_cast<double>(t->parked));
       metric_help(out, "hooklog_dead_letters", "gauge", "dead letters kept in the state");
       metric_line(out, "hooklog_dead_letters", "", static_cast<double>(t->dead));
     }
@@ -50,7 +52,8 @@ void render_state_metrics(std::string& out, projections::projection_runner& runn
     }
   }
   if (!replays) return;
-  std::map<std::string, double> states = {{"running", 0}, {"finished", 0}, {"cancelled", 0}, {"failed", 0}};
+  std::map<std::string, double> states = {
+      {"running", 0}, {"finished", 0}, {"cancelled", 0}, {"failed", 0}};
   double scanned = 0, scheduled = 0, delivered = 0;
   for (const auto& r : replays->list("", "", "", "", SIZE_MAX)) {
     if (auto it = states.find(r.state); it != states.end()) it->second += 1;
@@ -61,11 +64,14 @@ void render_state_metrics(std::string& out, projections::projection_runner& runn
   }
   metric_help(out, "hooklog_replays", "gauge", "replays by state");
   for (const auto& [s, n] : states) metric_line(out, "hooklog_replays", "state=\"" + s + "\"", n);
-  metric_help(out, "hooklog_replay_events_scanned", "gauge", "events examined by the running replays");
+  metric_help(out, "hooklog_replay_events_scanned", "gauge",
+              "events examined by the running replays");
   metric_line(out, "hooklog_replay_events_scanned", "", scanned);
-  metric_help(out, "hooklog_replay_events_scheduled", "gauge", "events scheduled by the running replays");
+  metric_help(out, "hooklog_replay_events_scheduled", "gauge",
+              "events scheduled by the running replays");
   metric_line(out, "hooklog_replay_events_scheduled", "", scheduled);
-  metric_help(out, "hooklog_replay_events_delivered", "gauge", "events delivered by the running replays");
+  metric_help(out, "hooklog_replay_events_delivered", "gauge",
+              "events delivered by the running replays");
   metric_line(out, "hooklog_replay_events_delivered", "", delivered);
 }
 

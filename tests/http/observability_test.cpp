@@ -79,16 +79,19 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   REQUIRE(ev.status == 202);
   const std::string event_id = ev.json["id"];
   // Two failed attempts, the second dead-letters the delivery.
-  REQUIRE(eventually([&] { return s.get("/v1/attempts?endpoint_id=" + ep_id).json["items"].size() == 2; }));
+  REQUIRE(eventually(
+      [&] { return s.get("/v1/attempts?endpoint_id=" + ep_id).json["items"].size() == 2; }));
   // A refused request.
   REQUIRE(s.get("/v1/events", "").status == 401);
   // A replay, run to its end, then cancelled.
   auto r = s.post("/v1/replays", {{"endpoint_id", ep_id}, {"mode", "all"}});
   REQUIRE(r.status == 202);
   const std::string replay_id = r.json["id"];
-  REQUIRE(eventually([&] { return s.get("/v1/replays/" + replay_id).json["state"] == "finished"; }));
+  REQUIRE(
+      eventually([&] { return s.get("/v1/replays/" + replay_id).json["state"] == "finished"; }));
   // The replayed delivery fails twice as well.
-  REQUIRE(eventually([&] { return s.get("/v1/attempts?endpoint_id=" + ep_id).json["items"].size() == 4; }));
+  REQUIRE(eventually(
+      [&] { return s.get("/v1/attempts?endpoint_id=" + ep_id).json["items"].size() == 4; }));
   REQUIRE(s.call("DELETE", "/v1/replays/" + replay_id).status == 200);
   REQUIRE(WEXITSTATUS(s.process().stop()) == 0);
 
@@ -102,7 +105,8 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
     REQUIRE(j.is_object());
     REQUIRE(j["ts"].is_string());
     CHECK(std::regex_match(j["ts"].get<std::string>(), ts));
-    CHECK((j["level"] == "debug" || j["level"] == "info" || j["level"] == "warn" || j["level"] == "error"));
+    CHECK((j["level"] == "debug" || j["level"] == "info" || j["level"] == "warn" ||
+           j["level"] == "error"));
     CHECK(j["event"].is_string());
     CHECK(j["msg"].is_string());
     lines.push_back(std::move(j));
@@ -122,14 +126,16 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   CHECK((*refused)["method"] == "GET");
   CHECK((*refused)["error"] == "unauthorized");
 
-  const json* failed = find_line(lines, "delivery.failed", {{"attempt", 1}, {"event_id", event_id}});
+  const json* failed =
+      find_line(lines, "delivery.failed", {{"attempt", 1}, {"event_id", event_id}});
   REQUIRE(failed);
   CHECK((*failed)["level"] == "warn");
   CHECK((*failed)["endpoint_id"] == ep_id);
   CHECK((*failed)["status"] == 500);
   CHECK((*failed)["outcome"] == "failure");
   CHECK((*failed)["reason"] == "status: 500");
-  const json* dead = find_line(lines, "delivery.dead_letter", {{"attempt", 2}, {"event_id", event_id}});
+  const json* dead =
+      find_line(lines, "delivery.dead_letter", {{"attempt", 2}, {"event_id", event_id}});
   REQUIRE(dead);
   CHECK((*dead)["level"] == "error");
   CHECK((*dead)["endpoint_id"] == ep_id);
@@ -161,16 +167,19 @@ TEST_CASE("serve --log-format text writes readable lines, --log-level warn hides
     s.process().stop();
   }
   const auto lines = file_lines(err);
-  const std::regex line(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z (DEBUG|INFO |WARN |ERROR) [a-z_.]+: .+)");
+  const std::regex line(
+      R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z (DEBUG|INFO |WARN |ERROR) [a-z_.]+: .+)");
   for (const auto& l : lines) {
     INFO(l);
     CHECK(std::regex_match(l, line));
   }
   const std::string all = read_file(err);
   INFO(all);
-  CHECK(all.find(" INFO  server.start: hooklog serve started listen=127.0.0.1:") != std::string::npos);
+  CHECK(all.find(" INFO  server.start: hooklog serve started listen=127.0.0.1:") !=
+        std::string::npos);
   CHECK(all.find(" INFO  http.refused: request refused code=401 ") != std::string::npos);
-  CHECK(all.find("message=\"an API key is required: Authorization: Bearer <key>\"") != std::string::npos);
+  CHECK(all.find("message=\"an API key is required: Authorization: Bearer <key>\"") !=
+        std::string::npos);
   CHECK(all.find("route=/v1/events") != std::string::npos);
 
   const auto quiet = dir / "quiet.err";
@@ -189,8 +198,10 @@ TEST_CASE("serve refuses a bad --log-level or --log-format with exit 2", "[logs]
   CHECK(run_hooklog({"serve", "--data", data, "--log-format", "xml"}).exit_code == 2);
 }
 
-TEST_CASE("metrics after deliveries, failures and dead letters pass promtool and count what the receivers saw",
-          "[metrics][serve]") {
+TEST_CASE(
+    "metrics after deliveries, failures and dead letters pass promtool and count what the "
+    "receivers saw",
+    "[metrics][serve]") {
   const char* promtool = "/usr/bin/promtool";
   if (!std::filesystem::exists(promtool)) {
     WARN("SKIPPED: promtool is not installed (Debian package prometheus; tools/install-deps.sh)");
@@ -201,10 +212,13 @@ TEST_CASE("metrics after deliveries, failures and dead letters pass promtool and
   receiver_proc bad(dir, "bad", {"--status-mix", "500:1"});
   hooklog_server s({"--allow-private-targets"});
   REQUIRE(s.post("/v1/endpoints", {{"url", ok.url()}, {"tenant", "t1"}}).status == 201);
-  REQUIRE(s.post("/v1/endpoints", {{"url", bad.url()}, {"tenant", "t1"}, {"retry", kFastRetry}}).status == 201);
+  REQUIRE(s.post("/v1/endpoints", {{"url", bad.url()}, {"tenant", "t1"}, {"retry", kFastRetry}})
+              .status == 201);
   // Nothing listens on port 1: connection refused, one attempt, dead-lettered.
   const json once = {{"strategy", "fixed"}, {"base_ms", 10}, {"max_attempts", 1}};
-  REQUIRE(s.post("/v1/endpoints", {{"url", "http://127.0.0.1:1/hook"}, {"tenant", "t1"}, {"retry", once}}).status == 201);
+  REQUIRE(s.post("/v1/endpoints",
+                 {{"url", "http://127.0.0.1:1/hook"}, {"tenant", "t1"}, {"retry", once}})
+              .status == 201);
   constexpr int kEvents = 5;
   for (int i = 0; i < kEvents; ++i)
     REQUIRE(s.call("POST", "/v1/sources/standard/events", event_body(i)).status == 202);
@@ -226,8 +240,8 @@ TEST_CASE("metrics after deliveries, failures and dead letters pass promtool and
   const auto file = dir / "metrics.txt";
   std::ofstream(file) << text;
   const auto out = dir / "promtool.out";
-  const std::string cmd = std::string(promtool) + " check metrics < " + file.string() + " > " +
-                          out.string() + " 2>&1";
+  const std::string cmd =
+      std::string(promtool) + " check metrics < " + file.string() + " > " + out.string() + " 2>&1";
   const int rc = std::system(cmd.c_str());
   INFO("promtool: " << read_file(out));
   CHECK(WEXITSTATUS(rc) == 0);
@@ -246,16 +260,20 @@ TEST_CASE("metrics after deliveries, failures and dead letters pass promtool and
   CHECK(m["hooklog_delivery_dead_letters_total"] == 2 * kEvents);
   // Every request that was sent is timed (a refused connection may be, with its connect time).
   CHECK(m["hooklog_delivery_duration_seconds_count"] >= static_cast<double>(ok_200 + bad_500));
-  CHECK(m["hooklog_delivery_duration_seconds_count"] <= static_cast<double>(ok_200 + bad_500 + kEvents));
+  CHECK(m["hooklog_delivery_duration_seconds_count"] <=
+        static_cast<double>(ok_200 + bad_500 + kEvents));
   CHECK(m["hooklog_endpoints{state=\"enabled\"}"] == 3);
   CHECK(m["hooklog_events_ingested_total{outcome=\"stored\"}"] == kEvents);
   // Requests by route pattern (never the raw path), method and code.
-  CHECK(m["hooklog_http_requests_total{route=\"/v1/sources/{}/events\",method=\"POST\",code=\"202\"}"] == kEvents);
-  CHECK(m["hooklog_http_requests_total{route=\"/v1/sources/{}/events\",method=\"POST\",code=\"400\"}"] == 1);
-  CHECK(m["hooklog_http_request_duration_seconds_count{route=\"/v1/sources/{}/events\",method=\"POST\"}"] ==
-        kEvents + 1);
+  CHECK(m["hooklog_http_requests_total{route=\"/v1/sources/{}/"
+          "events\",method=\"POST\",code=\"202\"}"] == kEvents);
+  CHECK(m["hooklog_http_requests_total{route=\"/v1/sources/{}/"
+          "events\",method=\"POST\",code=\"400\"}"] == 1);
+  CHECK(m["hooklog_http_request_duration_seconds_count{route=\"/v1/sources/{}/"
+          "events\",method=\"POST\"}"] == kEvents + 1);
   CHECK(m["hooklog_log_commit_duration_seconds_count"] == m["hooklog_log_commit_groups_total"]);
-  CHECK(m["hooklog_log_commit_duration_seconds_bucket{le=\"+Inf\"}"] == m["hooklog_log_commit_groups_total"]);
+  CHECK(m["hooklog_log_commit_duration_seconds_bucket{le=\"+Inf\"}"] ==
+        m["hooklog_log_commit_groups_total"]);
   CHECK(m["hooklog_build_info{version=\"0.1.0\"}"] == 1);
   CHECK(m["process_resident_memory_bytes"] > 0);
   CHECK(m["process_open_fds"] > 0);
@@ -278,4 +296,26 @@ TEST_CASE("log_sampler allows N lines a second per key and reports what it left 
   CHECK(suppressed == 2);
   CHECK(s.allow_at("401", 101, suppressed));
   CHECK(suppressed == 0);
+}
+
+TEST_CASE("answers the server gives before routing are logged and counted by code",
+          "[logs][metrics][serve]") {
+  temp_dir dir;
+  const auto err = dir / "serve.err";
+  hooklog_server s({"--log-format", "json", "--body-limit", "100"}, "", err.string());
+  // Refused from its Content-Length, before any handler: 413 from the server itself.
+  auto r = s.call("POST", "/v1/sources/standard/events", event_body(1) + std::string(200, ' '));
+  REQUIRE(r.status == 413);
+  auto m = parse_samples(s.get("/metrics").body);
+  CHECK(m["hooklog_http_server_refusals_total{code=\"413\"}"] == 1);
+  s.process().stop();
+  std::vector<json> lines;
+  for (const auto& l : file_lines(err)) lines.push_back(json::parse(l));
+  const json* refused = find_line(lines, "http.refused", {{"code", 413}});
+  INFO(read_file(err));
+  REQUIRE(refused);
+  CHECK((*refused)["route"] == "(server)");
+  CHECK((*refused)["client"] == "127.0.0.1");
+  CHECK((*refused)["error"] == "payload_too_large");
+  CHECK((*refused)["message"].get<std::string>().find("over the limit") != std::string::npos);
 }
