@@ -1,8 +1,32 @@
 #include "engine/log_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 
+#include "engine/logger.hpp"
+
 namespace hooklog {
+
+namespace {
+
+// A group whose append failed: every producer gets the error; the operator gets one line
+// (sampled per error code: a full disk fails every group until space is freed).
+void log_failed_group(const error& e, std::size_t records) {
+  static logging::log_sampler sampler(1);
+  std::uint64_t suppressed = 0;
+  const bool full = e.code == make_error_code(errc::storage_full) || e.code == make_error_code(errc::map_full);
+  if (!sampler.allow(e.code.message(), suppressed)) return;
+  nlohmann::json f = {{"error", full ? "storage_full" : e.code.message()},
+                      {"reason", e.what()},
+                      {"records", records}};
+  if (suppressed) f["suppressed"] = suppressed;
+  logging::error(full ? "storage.full" : "storage.error",
+                 full ? "the log's storage is full: writes are refused with 503 until space is freed"
+                      : "a log write failed: the group's producers get the error",
+                 f);
+}
+
+}  // namespace
 
 log_writer::log_writer(event_log& log, writer_options opts)
     : log_(log), opts_(opts), completer_([this] { complete(); }), thread_([this] { run(); }) {}
@@ -108,8 +132,13 @@ void log_writer::run() {
       stats_.records += batch.size();
       stats_.max_group = std::max<std::uint64_t>(stats_.max_group, batch.size());
       stats_.commit_micros_total += static_cast<std::uint64_t>(micros);
+      const auto us = static_cast<std::uint64_t>(micros);
+      ++stats_.commit_buckets[static_cast<std::size_t>(
+          std::lower_bound(kCommitBoundsUs.begin(), kCommitBoundsUs.end(), us) - kCommitBoundsUs.begin())];
+      if (!results.empty() && !results.front()) ++stats_.failed_groups;
       if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
     }
+    if (!results.empty() && !results.front()) log_failed_group(results.front().err(), batch.size());
     completion c;
     c.reserve(group.size());
     std::size_t at = 0;

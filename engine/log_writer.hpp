@@ -8,6 +8,7 @@
 // group's commit; they must not block for long.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,11 +28,17 @@ struct writer_options {
   std::size_t max_group_bytes = 32u << 20;
 };
 
+// Upper bounds (µs) of the commit-time histogram in writer_stats (+Inf implied).
+inline constexpr std::array<std::uint64_t, 12> kCommitBoundsUs = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
 struct writer_stats {
   std::uint64_t groups = 0;
   std::uint64_t records = 0;
   std::uint64_t max_group = 0;
   std::uint64_t commit_micros_total = 0;
+  std::array<std::uint64_t, kCommitBoundsUs.size() + 1> commit_buckets{};  // per group, non-cumulative
+  std::uint64_t failed_groups = 0;  // groups whose append failed (each is logged, sampled)
 };
 
 class log_writer {

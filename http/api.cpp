@@ -1,12 +1,14 @@
 #include "http/api.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
 #include "http/query_params.hpp"
+#include "http/refusal_log.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
 
@@ -15,8 +17,20 @@ namespace hooklog::http {
 namespace detail {
 
 void call::reply(http_response r) {
-  ctx.counters.count_request(route, r.status);
+  observe(r.status, r.body);
   res(std::move(r));
+}
+
+void call::observe(unsigned status, std::string_view body) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ctx.counters.observe_request(route, req.method, status, seconds);
+  if (status < 400) return;
+  log_refusal(status, body,
+              {{"method", req.method},
+               {"route", route},
+               {"path", req.path.substr(0, 256)},
+               {"duration_ms", std::round(seconds * 1e6) / 1000}});
 }
 
 void call::reply_json(unsigned status, const nlohmann::json& body) {

@@ -96,7 +96,7 @@ void stream_records(const call_ptr& c, scan_query q,
     state->after = last;
     return true;
   };
-  c->ctx.counters.count_request(c->route, 200);
+  c->observe(200);
   c->res.stream(std::move(s));
 }
 

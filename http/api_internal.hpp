@@ -2,6 +2,7 @@
 // Shared by the api_*.cpp route files; not part of the public interface.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,8 +23,12 @@ struct call : std::enable_shared_from_this<call> {
   principal who;
   std::vector<std::string> params;  // the {placeholders} of the route, decoded
   std::string route;                // the route pattern, for metrics
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   void reply(http_response r);
+  // Counts and times the answer (metrics) and logs refusals (4xx/5xx, sampled): reply() does
+  // it; a route that answers through `res` directly (streams, /metrics) calls it itself.
+  void observe(unsigned status, std::string_view body = {});
   void reply_json(unsigned status, const nlohmann::json& body);
   void fail(unsigned status, std::string_view code, std::string_view message,
             const nlohmann::json& details = nlohmann::json::object());

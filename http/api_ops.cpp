@@ -1,5 +1,8 @@
 // Operations: /healthz, /readyz, /metrics.
+#include "engine/time_util.hpp"
+#include "hooklog_build_paths.hpp"
 #include "http/api_internal.hpp"
+#include "http/metrics_state.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http::detail {
@@ -19,6 +22,16 @@ void readyz(const call_ptr& c) {
   c->reply_json(ready ? 200 : 503, j);
 }
 
+namespace {
+// "0.000100" -> "0.0001"
+std::string trim_zeros(std::string s) {
+  if (s.find('.') == std::string::npos) return s;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+}  // namespace
+
 void metrics_text(const call_ptr& c) {
   std::string out;
   c->ctx.counters.render(out);
@@ -31,6 +44,22 @@ void metrics_text(const call_ptr& c) {
   metric_line(out, "hooklog_log_commit_group_max", "", static_cast<double>(ws.max_group));
   metric_help(out, "hooklog_log_commit_seconds_total", "counter", "time spent committing groups");
   metric_line(out, "hooklog_log_commit_seconds_total", "", static_cast<double>(ws.commit_micros_total) / 1e6);
+  metric_help(out, "hooklog_log_commit_duration_seconds", "histogram",
+              "time of one group commit (append and fsync)");
+  {
+    std::uint64_t cum = 0;
+    for (std::size_t i = 0; i < ws.commit_buckets.size(); ++i) {
+      cum += ws.commit_buckets[i];
+      const std::string le = i < kCommitBoundsUs.size()
+                                 ? std::to_string(static_cast<double>(kCommitBoundsUs[i]) / 1e6)
+                                 : "+Inf";
+      metric_line(out, "hooklog_log_commit_duration_seconds_bucket", "le=\"" + trim_zeros(le) + "\"",
+                  static_cast<double>(cum));
+    }
+    metric_line(out, "hooklog_log_commit_duration_seconds_sum", "",
+                static_cast<double>(ws.commit_micros_total) / 1e6);
+    metric_line(out, "hooklog_log_commit_duration_seconds_count", "", static_cast<double>(ws.groups));
+  }
   metric_help(out, "hooklog_log_head_seq", "gauge", "sequence number of the last committed record");
   metric_line(out, "hooklog_log_head_seq", "", static_cast<double>(c->ctx.log.committed_seq()));
   metric_help(out, "hooklog_log_size_bytes", "gauge", "bytes used by the log's LMDB map");
@@ -39,7 +68,14 @@ void metrics_text(const call_ptr& c) {
   metric_line(out, "hooklog_log_map_size_bytes", "", static_cast<double>(c->ctx.log.map_size()));
   metric_help(out, "hooklog_projection_lag_records", "gauge", "records committed but not yet projected");
   metric_line(out, "hooklog_projection_lag_records", "", static_cast<double>(c->ctx.runner.lag()));
-  c->ctx.counters.count_request(c->route, 200);
+  metric_help(out, "hooklog_projection_errors_total", "counter",
+              "projection batches that failed and were rolled back (retried after a pause)");
+  metric_line(out, "hooklog_projection_errors_total", "", static_cast<double>(c->ctx.runner.error_count()));
+  render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
+  render_process_metrics(out);
+  metric_help(out, "hooklog_build_info", "gauge", "the running build (value 1)");
+  metric_line(out, "hooklog_build_info", "version=\"" HOOKLOG_VERSION "\"", 1);
+  c->observe(200);
   c->res(http_response{200, "text/plain; version=0.0.4; charset=utf-8", std::move(out), {}});
 }
 

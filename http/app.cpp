@@ -1,8 +1,10 @@
 #include "http/app.hpp"
 
 #include "engine/log_writer.hpp"
+#include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
 #include "http/dispatcher.hpp"
+#include "http/refusal_log.hpp"
 #include "http/replay_manager.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
@@ -74,6 +76,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     d.replay_webhook_id = [&p](std::string_view replay_id, std::uint64_t seq) {
       return p.replays ? p.replays->webhook_id(replay_id, seq) : std::string();
     };
+    d.counters = &p.counters;
     p.delivery = std::make_unique<dispatcher>(*p.log, *p.writer, *p.runner, std::move(d));
   }
 
@@ -101,6 +104,10 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
                       *p.secrets, {}, p.replays.get(), {}});
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
+  so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {
+    m->count_server_refusal(code);
+    log_refusal(code, body, {{"route", "(server)"}, {"client", client}});
+  };
   so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
                                                       std::string_view target) -> std::size_t {
     if (method != "POST") return 0;
@@ -120,6 +127,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     mo.body_limit = 64 * 1024;
     mo.max_connections = 64;
     mo.server_name = opts.server.server_name;
+    mo.on_refused = so.on_refused;
     p.metrics_server =
         std::make_unique<http_server>(mo, [r = p.routes.get()](http_request&& req, responder res) {
           r->handle_ops(std::move(req), std::move(res));
@@ -137,7 +145,14 @@ result<unsigned short> app::start() {
   if (p_->metrics_server)
     if (auto m = p_->metrics_server->start(); !m)
       return error{m.err().code, "metrics listener: " + m.err().what()};
-  return p_->server->start();
+  auto port = p_->server->start();
+  if (port)
+    logging::info("server.start", "hooklog serve started",
+                  {{"listen", local_address()},
+                   {"metrics_listen", metrics_address()},
+                   {"seq", p_->log->committed_seq()},
+                   {"config", effective_config(p_->opts)}});
+  return port;
 }
 
 void app::stop() {
@@ -150,6 +165,9 @@ void app::stop() {
   if (p_->replays) p_->replays->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->runner) p_->runner->stop();
+  if (p_->server && p_->log)
+    logging::info("server.stop", "hooklog serve stopped: requests finished, log flushed",
+                  {{"seq", p_->log->committed_seq()}});
 }
 
 std::string app::local_address() const { return p_->server->local_address(); }

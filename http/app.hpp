@@ -5,6 +5,7 @@
 //
 // Thread safety: open/start/stop from one controlling thread.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "engine/result.hpp"
@@ -39,6 +40,11 @@ struct app_options {
   replay_options replay;              // rates and bounds of replay jobs
 };
 
+// The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.
+nlohmann::json effective_config(const app_options& o);
+
+// Logs "server.start" (info: listen addresses and effective_config) once start() succeeds and
+// "server.stop" (info) when stop() has finished.
 class app {
  public:
   static result<std::unique_ptr<app>> open(app_options opts);

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "engine/record.hpp"
-#include <cstdio>
-
 #include "engine/time_util.hpp"
+#include "http/delivery_observe.hpp"
 #include "http/delivery_request.hpp"
+#include "http/metrics.hpp"
 #include "http/outbound.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
@@ -381,8 +381,10 @@ struct dispatcher::impl {
     }
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
+    if (opts.counters) opts.counters->delivery_started();
     out->deliver(std::move(*req), [this, ctx](outbound_outcome&& o) {
       n_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      if (opts.counters) opts.counters->delivery_ended();
       complete(ctx, std::move(o));
     });
   }
@@ -426,10 +428,8 @@ struct dispatcher::impl {
     if (!a.success) {
       if (o.failure) {
         a.error = std::string(delivery_errc_name(o.failure_kind())) + ": " + o.failure->message;
-        // The guard's detail (what the host resolved to) is for the operator, not the record.
-        if (!o.detail.empty())
-          std::fprintf(stderr, "hooklog: endpoint %s, event %llu: %s (%s)\n", ep.id.c_str(),
-                       static_cast<unsigned long long>(event_seq), a.error.c_str(), o.detail.c_str());
+        // The guard's detail (what the host resolved to) is for the operator's log
+        // (observe_attempt below), not the record.
       } else if (o.status >= 300 && o.status < 400) {
         auto loc = find_header(o.headers, "location");
         a.error = "redirect: status " + std::to_string(o.status) + " (not followed)" +
@@ -498,6 +498,11 @@ struct dispatcher::impl {
     }
     (a.success ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
     if (a.is_dead()) n_dead.fetch_add(1, std::memory_order_relaxed);
+    observe_attempt(opts.counters,
+                    {ep.id, ctx->tenant, event_seq, a.attempt,
+                     a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure",
+                     a.status, a.latency_us > 0 ? a.latency_us : -1, a.error, a.replay_id, o.detail,
+                     a.is_dead(), disable_reason});
     bool wake;
     {
       std::lock_guard lk(mu);

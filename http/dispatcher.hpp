@@ -35,7 +35,7 @@
 // to: each attempt is a failure "invalid_request: not sent: <why>". Requests of different
 // tenants never share a connection (outbound pool key = the endpoint's tenant). SSRF refusals
 // are recorded as "ssrf: the delivery target is not allowed"; the guard's detail (the resolved
-// address) goes to stderr only.
+// address) goes to the operator's log only ("delivery.failed", field detail).
 // Outcome: 2xx success; anything else (3xx with its Location, 4xx, 5xx, transport failures)
 // a failure with its reason; next_attempt_at from the endpoint's retry policy (jitter drawn
 // here, written to the log), later of that and Retry-After for 429/503; none left: dead letter.
@@ -82,6 +82,9 @@ struct dispatcher_options {
   // The webhook-id of a replayed delivery (replay id, event seq); empty answer or no function:
   // the event id, as for live deliveries. Set to the replay manager's choice (replay_spec.hpp).
   std::function<std::string(std::string_view replay_id, std::uint64_t event_seq)> replay_webhook_id;
+  // Counts attempts, latencies and in-flight requests for /metrics (null = none); failures,
+  // dead letters and disables are logged either way (delivery_observe.hpp).
+  class metrics* counters = nullptr;
 };
 
 struct dispatcher_stats {

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "engine/bytes.hpp"
+#include "engine/logger.hpp"
 #include "engine/time_util.hpp"
 #include "projections/attempt.hpp"
 #include "projections/filter.hpp"
@@ -256,6 +257,15 @@ nlohmann::json replay_manager::counters_json(const replay_info& r) const {
           {"counted_to", r.counted_to}};
 }
 
+namespace {
+// The fields of a replay's log lines ("replay.started", "replay.finished", "replay.cancelled").
+nlohmann::json replay_log_fields(const replay_info& r) {
+  return {{"replay_id", r.id},      {"endpoint_id", r.spec.endpoint_id}, {"tenant", r.spec.tenant},
+          {"mode", r.spec.mode},    {"to_seq", r.spec.to_seq},           {"scanned", r.scanned},
+          {"scheduled", r.scheduled}, {"delivered", r.delivered},        {"failed", r.failed}};
+}
+}  // namespace
+
 void replay_manager::create(replay_spec spec, done_fn done, std::function<void(record&)> stamp) {
   if (spec.to_seq == 0) spec.to_seq = log_.committed_seq();
   auto j = std::make_shared<job>();
@@ -298,6 +308,7 @@ void replay_manager::create(replay_spec spec, done_fn done, std::function<void(r
       copy = j->info;
     }
     cv_.notify_all();
+    logging::info("replay.started", "a replay was requested", replay_log_fields(copy));
     done(std::move(copy));
   });
 }
@@ -406,6 +417,11 @@ void replay_manager::finish(job& j, const std::string& state, const std::string&
   j.info.finished_at = now_micros();
   j.info.last_record_seq = o->seq;
   j.persisted_scanned_to = j.info.scanned_to;
+  auto f = replay_log_fields(j.info);
+  f["state"] = state;
+  if (!error.empty()) f["error"] = error;
+  if (state == "failed") logging::error("replay.finished", "a replay failed", f);
+  else logging::info("replay.finished", "a replay finished scanning", f);
 }
 
 void replay_manager::step(job& j, std::int64_t now_us) {
@@ -524,6 +540,11 @@ void replay_manager::run() {
       j->info.last_record_seq = o->seq;
       copy = j->info;
       g.unlock();
+      {
+        auto f = replay_log_fields(copy);
+        f["reason"] = c.reason;
+        logging::info("replay.cancelled", "a replay was cancelled", f);
+      }
       c.done(std::move(copy));
       g.lock();
     }

@@ -85,6 +85,14 @@ class listener : public std::enable_shared_from_this<listener> {
       if (mine == 0) core_->per_client.erase(client);
     }
     if (refusal) {
+      if (core_->opts.on_refused) {
+        const std::string_view canned_answer = *refusal;
+        const auto body_at = canned_answer.find("\r\n\r\n");
+        core_->opts.on_refused(refusal == &busy_ ? 503 : 429,
+                               body_at == std::string_view::npos ? std::string_view()
+                                                                 : canned_answer.substr(body_at + 4),
+                               client);
+      }
       refuse(socket, *refusal);
       return do_accept();
     }

@@ -76,6 +76,9 @@ struct server_options {
   std::string tls_cert_file;               // both set = HTTPS (PEM chain and key)
   std::string tls_key_file;
   std::string server_name = "hooklog";     // "Server" header; empty = none
+  // Called (on an I/O thread) for each answer the server gives by itself, before any handler:
+  // 400/413/431 above and the 503/429 refusals at accept; body = the JSON error. Must not block.
+  std::function<void(unsigned status, std::string_view body, std::string_view client)> on_refused;
 };
 
 // Fills `chunk` (initially empty) with the next piece of body; false = this was the last.

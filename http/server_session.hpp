@@ -281,6 +281,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
 
   // Answers a request the parser refused, then closes after draining what the client sends.
   void send_error(http_response r) {
+    if (opts().on_refused) opts().on_refused(r.status, r.body, client_);
     keep_alive_ = false;
     head_ = false;
     if (version_ == 0) version_ = 11;

@@ -375,6 +375,22 @@ result<pending_counts> pending::counts(lmdb::txn& t, std::string_view ep) const 
   return c;
 }
 
+result<pending_counts> pending::totals(lmdb::txn& t) const {
+  pending_counts c;
+  auto cur = lmdb::cursor::open(t, counts_);
+  if (!cur) return cur.err();
+  for (auto kv = cur->first();; kv = cur->next()) {
+    if (!kv) return kv.err();
+    if (!*kv) break;
+    const auto& v = (*kv)->second;
+    if (v.size() != 24) continue;
+    c.queued += keys::get_le<std::uint64_t>(v, 0);
+    c.parked += keys::get_le<std::uint64_t>(v, 8);
+    c.dead += keys::get_le<std::uint64_t>(v, 16);
+  }
+  return c;
+}
+
 result<std::vector<dead_letter>> pending::dead_letters(lmdb::txn& t, std::string_view ep,
                                                        std::uint64_t after_seq, std::size_t limit) const {
   std::vector<dead_letter> out;

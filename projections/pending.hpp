@@ -104,6 +104,9 @@ class pending final : public projection {
   result<std::vector<pending_item>> items_for(lmdb::txn& t, std::string_view endpoint_id,
                                               std::uint64_t after_seq, std::size_t limit) const;
   result<pending_counts> counts(lmdb::txn& t, std::string_view endpoint_id) const;
+  // The counts of every endpoint added up (one pass over "pending_counts": one entry per
+  // endpoint that has items or dead letters).
+  result<pending_counts> totals(lmdb::txn& t) const;
   result<std::vector<dead_letter>> dead_letters(lmdb::txn& t, std::string_view endpoint_id,
                                                 std::uint64_t after_seq, std::size_t limit) const;
 

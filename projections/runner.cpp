@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/logger.hpp"
 #include "projections/key_codec.hpp"
 #include "projections/proj_errc.hpp"
 
@@ -244,6 +245,9 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
       std::lock_guard eg(error_mutex_);
       last_error_ = e;
     }
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    logging::error("projection.error", "a projection batch failed and was rolled back; it is retried",
+                   {{"from_seq", from}, {"to_seq", to}, {"error", e.code.message()}, {"reason", e.what()}});
     (void)reload();  // memory back to the committed state
     return e;
   };

@@ -97,6 +97,8 @@ class projection_runner {
   bool wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
   // The error of the last failed batch; nullopt once a batch committed after it.
   std::optional<error> last_error() const;
+  // Batches that failed since open (each is also logged: "projection.error").
+  std::uint64_t error_count() const { return errors_.load(std::memory_order_relaxed); }
 
   state_store& store() { return *store_; }
   const subscriptions& subs() const { return *subs_; }
@@ -137,6 +139,7 @@ class projection_runner {
   mutable std::mutex error_mutex_;
   std::optional<error> last_error_;
   std::atomic<std::uint64_t> fail_after_{UINT64_MAX};
+  std::atomic<std::uint64_t> errors_{0};
 
   std::atomic<bool> stopping_{false};
   std::thread thread_;

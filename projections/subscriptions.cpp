@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/logger.hpp"
 #include "projections/attempt.hpp"
 #include "projections/key_codec.hpp"
 
@@ -43,9 +44,8 @@ std::string body_reason(std::string_view body) {
 
 result<void> subscriptions::skip(const record_view& r, const error& why) {
   ++skipped_;
-  std::fprintf(stderr, "hooklog: endpoint record %llu (%.*s) skipped: %s\n",
-               static_cast<unsigned long long>(r.seq), static_cast<int>(r.entity_id.size()),
-               r.entity_id.data(), why.what().c_str());
+  logging::warn("projection.skipped", "an endpoint record was skipped",
+                {{"seq", r.seq}, {"endpoint_id", std::string(r.entity_id)}, {"reason", why.what()}});
   return {};
 }
 
@@ -82,9 +82,8 @@ result<void> subscriptions::load(lmdb::txn& t) {
     if (!*kv) break;
     auto e = endpoint_from_state((*kv)->second);
     if (!e) {
-      std::fprintf(stderr, "hooklog: endpoint %.*s in the state is not loaded: %s\n",
-                   static_cast<int>((*kv)->first.size()), (*kv)->first.data(),
-                   e.err().what().c_str());
+      logging::error("projection.error", "an endpoint in the state is not loaded",
+                     {{"endpoint_id", std::string((*kv)->first)}, {"reason", e.err().what()}});
       continue;
     }
     disabled_[e->id] = e->disabled;

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/logger.hpp"
 #include "http/app.hpp"
 #include "tools/cli_common.hpp"
 
@@ -61,6 +62,9 @@ endpoint quotas (per tenant and per endpoint, checked on create and update; 422 
   --max-headers N                   headers of an endpoint (32; at most 64)
   --max-header-value-bytes BYTES    one header value (1024; at most 8192)
   --max-description-bytes BYTES     an endpoint's description (1024; at most 4096)
+logs (one line per event on stderr; see docs/OPERATIONS.md):
+  --log-level LEVEL           debug, info, warn or error (info)           HOOKLOG_LOG_LEVEL
+  --log-format FORMAT         text or json (text)                         HOOKLOG_LOG_FORMAT
   --config FILE               a JSON object of the flags above; unknown keys are refused
   -h, --help                  this text
 )";
@@ -100,6 +104,8 @@ const flag_spec kFlags[] = {
     {"max-headers", nullptr, false},
     {"max-header-value-bytes", nullptr, false},
     {"max-description-bytes", nullptr, false},
+    {"log-level", "HOOKLOG_LOG_LEVEL", false},
+    {"log-format", "HOOKLOG_LOG_FORMAT", false},
 };
 
 // The value of a setting: flag, then environment, then config file, then fallback.
@@ -184,6 +190,16 @@ int cmd_serve(int argc, char** argv) {
     }
     s.file = std::move(j);
   }
+  // Logging flags: configured first, so every later line follows them.
+  {
+    const std::string lv = s.get("log-level", "info");
+    const std::string lf = s.get("log-format", "text");
+    const auto level = logging::parse_level(lv);
+    const auto format = logging::parse_format(lf);
+    if (!level) throw usage_error("--log-level must be debug, info, warn or error, got \"" + lv + "\"");
+    if (!format) throw usage_error("--log-format must be text or json, got \"" + lf + "\"");
+    logging::configure(*level, *format);
+  }
   http::app_options o;
   o.server.listen = s.get("listen", "127.0.0.1:8080");
   o.data_dir = s.get("data", "./var");
@@ -224,12 +240,12 @@ int cmd_serve(int argc, char** argv) {
 
   auto app = http::app::open(o);
   if (!app) {
-    std::fprintf(stderr, "hooklog serve: %s\n", app.err().what().c_str());
+    logging::error("server.error", "hooklog serve cannot start", {{"reason", app.err().what()}});
     return kExitFailure;
   }
   auto port = (*app)->start();
   if (!port) {
-    std::fprintf(stderr, "hooklog serve: %s\n", port.err().what().c_str());
+    logging::error("server.error", "hooklog serve cannot start", {{"reason", port.err().what()}});
     return 1;
   }
   std::printf("listening on %s\n", (*app)->local_address().c_str());
@@ -243,7 +259,8 @@ int cmd_serve(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "hooklog serve: %s received, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  logging::info("server.stopping", "stop signal received: finishing requests, flushing the log",
+                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*app)->stop();
   return 0;
 }

@@ -62,7 +62,7 @@ TEST_CASE("health routes answer without a key, /metrics needs an admin key", "[a
   auto m = s.get("/metrics");
   CHECK(m.status == 200);
   CHECK(m.body.find("hooklog_log_head_seq") != std::string::npos);
-  CHECK(m.body.find("hooklog_http_requests_total{route=\"/healthz\",status=\"200\"} 1") != std::string::npos);
+  CHECK(m.body.find("hooklog_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"200\"} 1") != std::string::npos);
 }
 
 TEST_CASE("the metrics listener (--metrics-listen) serves /metrics without a key and nothing else",

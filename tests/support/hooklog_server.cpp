@@ -12,8 +12,9 @@
 
 namespace hooklog::test {
 
-hooklog_server::hooklog_server(std::vector<std::string> extra_args, std::string data_dir)
-    : extra_(std::move(extra_args)) {
+hooklog_server::hooklog_server(std::vector<std::string> extra_args, std::string data_dir,
+                               std::string stderr_file)
+    : extra_(std::move(extra_args)), stderr_file_(std::move(stderr_file)) {
   if (data_dir.empty()) {
     own_dir_ = std::make_unique<temp_dir>();
     data_ = (own_dir_->path() / "data").string();
@@ -32,7 +33,8 @@ void hooklog_server::start() {
   std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", data_,
                                    "--admin-key", kAdminKey};
   args.insert(args.end(), extra_.begin(), extra_.end());
-  proc_ = std::make_unique<child_process>(HOOKLOG_BINARY, args);
+  proc_ = std::make_unique<child_process>(HOOKLOG_BINARY, args, std::vector<std::string>{},
+                                          stderr_file_);
   auto addr = proc_->wait_listening(std::chrono::seconds(30));
   if (!addr) throw std::runtime_error("hooklog serve did not print its address: " + proc_->stdout_text());
   port_ = addr->port;

@@ -30,8 +30,10 @@ inline std::string jelp_status(const std::string& folio, const std::string& stat
 
 class hooklog_server {
  public:
-  // Starts the server on `data_dir` (a fresh temp dir when empty) with extra flags.
-  explicit hooklog_server(std::vector<std::string> extra_args = {}, std::string data_dir = "");
+  // Starts the server on `data_dir` (a fresh temp dir when empty) with extra flags;
+  // stderr_file: its stderr is appended there (restarts included) instead of inherited.
+  explicit hooklog_server(std::vector<std::string> extra_args = {}, std::string data_dir = "",
+                          std::string stderr_file = "");
   ~hooklog_server();
 
   void restart();    // SIGTERM, then start again on the same data
@@ -65,6 +67,7 @@ class hooklog_server {
   std::unique_ptr<temp_dir> own_dir_;
   std::string data_;
   std::vector<std::string> extra_;
+  std::string stderr_file_;
   std::unique_ptr<child_process> proc_;
   std::unique_ptr<http::http_client> client_;
   unsigned short port_ = 0;

@@ -3,7 +3,7 @@
 //
 // child_process: spawns a program (posix_spawn) with arguments and extra environment, its
 // stdout on a pipe read by a background thread (so a chatty child never blocks on a full pipe),
-// stderr inherited. stop() sends SIGTERM, waits, then SIGKILL — always by the child's own pid.
+// stderr inherited (or appended to a file). stop() sends SIGTERM, waits, then SIGKILL — always by the child's own pid.
 // The destructor stops a still-running child. Not thread-safe except read_line/stdout_text.
 //
 // temp_dir: a fresh directory under $TMPDIR (or /tmp), removed recursively on destruction.
@@ -36,8 +36,9 @@ std::optional<listen_address> parse_listening_line(const std::string& line);
 class child_process {
  public:
   // Throws std::runtime_error if the program cannot be started.
+  // stderr_file: append the child's stderr to this file (created) instead of inheriting it.
   child_process(const std::string& program, const std::vector<std::string>& args,
-                const std::vector<std::string>& extra_env = {});
+                const std::vector<std::string>& extra_env = {}, const std::string& stderr_file = "");
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

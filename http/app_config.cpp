@@ -1,0 +1,47 @@
+// The effective configuration of `hooklog serve` as logged at start ("server.start").
+#include <nlohmann/json.hpp>
+
+#include "http/app.hpp"
+
+namespace hooklog::http {
+
+nlohmann::json effective_config(const app_options& o) {
+  const auto secret = [](const std::string& v, const char* when_empty) -> nlohmann::json {
+    return v.empty() ? nlohmann::json(when_empty) : nlohmann::json("[redacted]");
+  };
+  const auto& s = o.server;
+  const auto& q = o.api.quotas;
+  return {
+      {"listen", s.listen},
+      {"metrics_listen", o.metrics_listen},
+      {"data", o.data_dir},
+      {"sources", o.sources_dir},
+      {"admin_key", secret(o.admin_key, "stored")},
+      {"secret_key", secret(o.secret_key, "<data>/secret.key")},
+      {"deliver", o.deliver},
+      {"read_only", o.read_only},
+      {"allow_private_targets", o.api.allow_private_targets},
+      {"ca_file", o.api.ca_file},
+      {"tls", !s.tls_cert_file.empty()},
+      {"tls_cert", s.tls_cert_file},
+      {"tls_key", s.tls_key_file.empty() ? "" : "[path set]"},
+      {"threads", s.threads},
+      {"body_limit", s.body_limit},
+      {"batch_body_limit", o.batch_body_limit},
+      {"max_connections", s.max_connections},
+      {"max_connections_per_client", s.max_connections_per_client},
+      {"first_byte_timeout_s", s.first_byte_timeout.count()},
+      {"read_timeout_s", s.read_timeout.count()},
+      {"idle_timeout_s", s.idle_timeout.count()},
+      {"max_map_size", o.max_map_size},
+      {"rotation_overlap_s", o.api.rotation_overlap.count()},
+      {"max_endpoints_per_tenant", q.max_endpoints_per_tenant},
+      {"max_filter_bytes", q.max_filter_bytes},
+      {"max_filter_conditions", q.max_filter_conditions},
+      {"max_headers", q.max_headers},
+      {"max_header_value_bytes", q.max_header_value_bytes},
+      {"max_description_bytes", q.max_description_bytes},
+  };
+}
+
+}  // namespace hooklog::http
