@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "engine/bytes.hpp"
 #include "engine/secret_box.hpp"
@@ -160,14 +161,23 @@ bool within_quotas(call& c, const endpoint& e, const nlohmann::json* changed) {
 }
 
 // A place for one more endpoint of `tenant`, held until the creation is written (or failed).
+// settle() must run before the answer is sent: a client's next create may arrive before the
+// last copy of this slot is destroyed, and must not find the place still held as unwritten.
 struct create_slot {
   create_slot(create_slots& s, std::string t) : slots(s), tenant(std::move(t)) {}
   create_slot(const create_slot&) = delete;
   create_slot& operator=(const create_slot&) = delete;
-  ~create_slot() { slots.written(tenant, seq); }
+  ~create_slot() { settle(0); }
+  // Written at `seq` (counted until the projection has applied it), or 0: not written.
+  void settle(std::uint64_t seq) {
+    if (settled_.exchange(true)) return;
+    slots.written(tenant, seq);
+  }
   create_slots& slots;
   std::string tenant;
-  std::uint64_t seq = 0;  // set once written
+
+ private:
+  std::atomic<bool> settled_{false};
 };
 
 // Reserves a place under the per-tenant endpoint quota; nullptr after answering 422.
@@ -253,9 +263,12 @@ void create_endpoint(const call_ptr& c) {
   if (claim) claim->stamp(rec);
   write_outcome_then(c, std::move(rec),
                      [c, ep, replay_from, slot, claim, answer](append_outcome o) {
-                       if (o.duplicate) return answer_original(*c, *claim, o.seq, answer);
+                       if (o.duplicate) {
+                         slot->settle(0);
+                         return answer_original(*c, *claim, o.seq, answer);
+                       }
                        const std::uint64_t seq = o.seq;
-                       slot->seq = seq;
+                       slot->settle(seq);
                        ep->created_at = ep->updated_at = now_micros();
                        if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
                        // Events after the endpoint record are delivered live; the replay covers
