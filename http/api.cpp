@@ -37,8 +37,37 @@ void call::reply_json(unsigned status, const nlohmann::json& body) {
   reply(http_response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
+namespace {
+// A body field named the way messages name it ("filter.all[0].value", "url") as the JSON pointer
+// `details.field` carries ("/filter/all/0/value", "/url"); a pointer is kept as it is.
+std::string field_pointer(std::string_view name) {
+  if (name.empty() || name.front() == '/') return std::string(name);
+  std::string out = "/";
+  for (const char ch : name) {
+    if (ch == '.' || ch == '[') {
+      if (out.back() != '/') out += '/';
+    } else if (ch == ']') {
+      continue;
+    } else if (ch == '~') {
+      out += "~0";
+    } else if (ch == '/') {
+      out += "~1";
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void call::fail(unsigned status, std::string_view code, std::string_view message,
                 const nlohmann::json& details) {
+  // One convention for every route: details.field is a JSON pointer into the request body.
+  if (details.is_object() && details.contains("field") && details["field"].is_string()) {
+    nlohmann::json d = details;
+    d["field"] = field_pointer(details["field"].get_ref<const std::string&>());
+    return reply(json_error(status, code, message, d));
+  }
   reply(json_error(status, code, message, details));
 }
 

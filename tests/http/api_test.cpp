@@ -302,7 +302,7 @@ TEST_CASE("endpoints: create, read, update, rotate, disable, delete", "[api]") {
   CHECK(g.json["events"] == json({"job.*", "order_update:*"}));
   auto bad = s.post("/v1/endpoints", {{"url", "ftp://x"}});
   CHECK(bad.status == 422);
-  CHECK(bad.json["error"]["details"]["field"] == "url");
+  CHECK(bad.json["error"]["details"]["field"] == "/url");
   auto unknown = s.post("/v1/endpoints", {{"url", "https://x.example"}, {"colour", "red"}});
   CHECK(unknown.status == 422);
   auto p = s.call("PATCH", "/v1/endpoints/" + id, R"({"events":["*"],"description":"all"})");

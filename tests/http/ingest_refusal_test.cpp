@@ -109,7 +109,7 @@ TEST_CASE(
   auto key = s.post("/v1/keys", {{"tenant", std::string("t\0x", 3)}});
   CHECK(key.status == 422);
   CHECK(key.json["error"]["code"] == "invalid_key");
-  CHECK(key.json["error"]["details"] == json{{"field", "tenant"}});
+  CHECK(key.json["error"]["details"] == json{{"field", "/tenant"}});
   // Batch lines too.
   auto r = s.post_ndjson(
       "/v1/sources/standard/events:batch",

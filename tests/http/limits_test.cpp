@@ -110,7 +110,7 @@ TEST_CASE(
   auto r = s.call("POST", "/v1/endpoints", with_filter_value(nested(33)), key);
   CHECK(r.status == 422);
   CHECK(r.json["error"]["code"] == "invalid_endpoint");
-  CHECK(r.json["error"]["details"]["field"] == "filter.all[0].value");
+  CHECK(r.json["error"]["details"]["field"] == "/filter/all/0/value");
   CHECK(r.json["error"]["message"] ==
         "filter.all[0].value: nests deeper than 32 levels (the limit for filter values)");
 
@@ -127,7 +127,7 @@ TEST_CASE(
       s.call("PATCH", "/v1/endpoints/" + id,
              R"({"filter":{"any":[{"path":"/a","op":"in","value":[)" + nested(33) + "]}]}}", key);
   CHECK(p.status == 422);
-  CHECK(p.json["error"]["details"]["field"] == "filter.any[0].value");
+  CHECK(p.json["error"]["details"]["field"] == "/filter/any/0/value");
   CHECK(s.list_all("/v1/endpoints", key).size() == 1);
 }
 
@@ -179,33 +179,37 @@ TEST_CASE("limits: endpoint quotas refuse with 422 quota_exceeded naming the fie
   json e = endpoint();
 
   e["description"] = "12345678901";
-  refused(s.post("/v1/endpoints", e, a), "description", 10,
+  refused(s.post("/v1/endpoints", e, a), "/description", 10,
           "description: has 11 bytes, more than the limit of 10 bytes");
   e["description"] = "1234567890";
 
   e["headers"] = {{"X-A", "1"}, {"X-B", "2"}, {"X-C", "3"}};
-  refused(s.post("/v1/endpoints", e, a), "headers", 2,
+  refused(s.post("/v1/endpoints", e, a), "/headers", 2,
           "headers: has 3 entries, more than the limit of 2 entries");
   e["headers"] = {{"X-A", "12345678901234567"}};
-  refused(s.post("/v1/endpoints", e, a), "headers.X-A", 16,
+  refused(s.post("/v1/endpoints", e, a), "/headers/X-A", 16,
           "headers.X-A: has 17 bytes, more than the limit of 16 bytes");
   e["headers"] = {{"X-A", "1234567890123456"}, {"X-B", "2"}};
 
   json cond = {{"path", "/a"}, {"op", "eq"}, {"value", 1}};
   e["filter"] = {{"all", {cond, cond}}, {"any", {cond}}};
-  refused(s.post("/v1/endpoints", e, a), "filter", 2,
+  refused(s.post("/v1/endpoints", e, a), "/filter", 2,
           "filter: has 3 conditions, more than the limit of 2 conditions");
   e["filter"] = {{"all", {{{"path", "/a"}, {"op", "eq"}, {"value", std::string(100, 'x')}}}}};
   const std::size_t filter_bytes = e["filter"].dump().size();
   refused(
-      s.post("/v1/endpoints", e, a), "filter", 120,
+      s.post("/v1/endpoints", e, a), "/filter", 120,
       "filter: has " + std::to_string(filter_bytes) + " bytes, more than the limit of 120 bytes");
   e["filter"] = {{"all", {cond, cond}}};
 
   // At every limit exactly: accepted.
   auto first = s.post("/v1/endpoints", e, a);
   REQUIRE(first.status == 201);
-  CHECK(s.post("/v1/endpoints", endpoint(), a).status == 201);
+  {
+    auto second = s.post("/v1/endpoints", endpoint(), a);
+    INFO(second.body);
+    CHECK(second.status == 201);
+  }
 
   // The tenant's third endpoint: refused; another tenant is not affected; a delete frees a place.
   auto third = s.post("/v1/endpoints", endpoint(), a);
@@ -224,7 +228,7 @@ TEST_CASE("limits: endpoint quotas refuse with 422 quota_exceeded naming the fie
   // PATCH takes the per-endpoint quotas.
   const std::string other = s.list_all("/v1/endpoints", a)[0]["id"];
   refused(s.call("PATCH", "/v1/endpoints/" + other, R"({"description":"12345678901"})", a),
-          "description", 10, "description: has 11 bytes, more than the limit of 10 bytes");
+          "/description", 10, "description: has 11 bytes, more than the limit of 10 bytes");
 }
 
 TEST_CASE("limits: concurrent creates of one tenant never pass the endpoint quota", "[limits]") {
@@ -278,7 +282,7 @@ TEST_CASE(
   CHECK(p.json["url"] == "https://hooks.example.com/other");
   auto d = s.call("PATCH", "/v1/endpoints/" + id, R"({"description":"012345"})");
   CHECK(d.status == 422);
-  CHECK(d.json["error"]["details"]["field"] == "description");
+  CHECK(d.json["error"]["details"]["field"] == "/description");
   CHECK(s.post("/v1/endpoints", endpoint()).status == 422);  // tenant "default" is at 1
 }
 

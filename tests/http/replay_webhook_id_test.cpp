@@ -96,5 +96,5 @@ TEST_CASE("replay: webhook_ids original keeps the event id, fresh sends a new st
   auto bad = s.post("/v1/replays", {{"endpoint_id", ep.json["id"]}, {"webhook_ids", "new"}});
   CHECK(bad.status == 422);
   CHECK(bad.json["error"]["code"] == "invalid_replay");
-  CHECK(bad.json["error"]["details"]["field"] == "webhook_ids");
+  CHECK(bad.json["error"]["details"]["field"] == "/webhook_ids");
 }
