@@ -47,8 +47,9 @@ struct api_context {
   api_options options;
   // Seals endpoint secrets before they are written to the log (AES-256-GCM).
   const secret_box& secrets;
-  // The seq of the last management record written (endpoints, keys): reads of
-  // projection state wait until the runner has applied it (read-your-writes).
+  // The seq of the last management record written (endpoints, keys), at least the log head at
+  // start: reads of projection state wait until the runner has applied it (read-your-writes,
+  // also across a restart).
   std::atomic<std::uint64_t> last_management_seq{0};
   // Replay jobs (null when the server runs without them: the replay routes answer 503).
   replay_manager* replays = nullptr;

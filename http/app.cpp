@@ -102,6 +102,9 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get(), {}});
+  // Reads of endpoints and replays wait (up to 2 s each) until the projections have applied the
+  // log as it was at start: what a client saw before a restart is seen after it.
+  p.ctx->last_management_seq.store(p.log->committed_seq());
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
   so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {
