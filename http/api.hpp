@@ -15,9 +15,9 @@
 #include "engine/record_sink.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/source.hpp"
+#include "http/delivery/metrics.hpp"
 #include "http/endpoint_quota.hpp"
 #include "http/key_store.hpp"
-#include "http/metrics.hpp"
 #include "http/server.hpp"
 
 namespace hooklog::projections {

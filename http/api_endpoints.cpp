@@ -9,10 +9,10 @@
 #include "engine/secret_box.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
-#include "http/delivery_errc.hpp"
-#include "http/endpoint_validation.hpp"
+#include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/ssrf_guard.hpp"
 #include "http/idempotency.hpp"
-#include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
 

@@ -1,4 +1,4 @@
-#include "http/dispatcher.hpp"
+#include "http/delivery/dispatcher.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,10 +14,10 @@
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
-#include "http/delivery_observe.hpp"
-#include "http/delivery_request.hpp"
-#include "http/metrics.hpp"
-#include "http/outbound.hpp"
+#include "http/delivery/delivery_observe.hpp"
+#include "http/delivery/delivery_request.hpp"
+#include "http/delivery/metrics.hpp"
+#include "http/delivery/outbound.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"

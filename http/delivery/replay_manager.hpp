@@ -58,7 +58,7 @@
 
 #include "engine/event_log.hpp"
 #include "engine/record_sink.hpp"
-#include "http/replay_spec.hpp"
+#include "http/delivery/replay_spec.hpp"
 #include "projections/endpoint.hpp"
 
 namespace hooklog::projections {

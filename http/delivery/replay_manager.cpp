@@ -1,4 +1,4 @@
-#include "http/replay_manager.hpp"
+#include "http/delivery/replay_manager.hpp"
 
 #include <openssl/rand.h>
 
