@@ -46,20 +46,6 @@ void log_writer::submit(std::vector<record> records, callback done) {
   done(std::move(failed));
 }
 
-std::future<log_writer::outcomes> log_writer::submit(std::vector<record> records) {
-  auto promise = std::make_shared<std::promise<outcomes>>();
-  auto future = promise->get_future();
-  submit(std::move(records), [promise](outcomes&& o) { promise->set_value(std::move(o)); });
-  return future;
-}
-
-result<append_outcome> log_writer::append(record r) {
-  std::vector<record> one;
-  one.push_back(std::move(r));
-  auto o = submit(std::move(one)).get();
-  return std::move(o.front());
-}
-
 void log_writer::stop() {
   {
     std::lock_guard g(mutex_);

@@ -1,4 +1,5 @@
 #pragma once
+// The LMDB implementation of record_sink (record_sink.hpp has the contract).
 // Group commit: any number of producer threads submit records; one writer
 // thread takes everything queued, appends it in one transaction (one fsync)
 // and only then answers each producer. Acknowledged means durable.
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "engine/event_log.hpp"
+#include "engine/record_sink.hpp"
 
 namespace hooklog {
 
@@ -28,38 +30,20 @@ struct writer_options {
   std::size_t max_group_bytes = 32u << 20;
 };
 
-// Upper bounds (µs) of the commit-time histogram in writer_stats (+Inf implied).
-inline constexpr std::array<std::uint64_t, 12> kCommitBoundsUs = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
-
-struct writer_stats {
-  std::uint64_t groups = 0;
-  std::uint64_t records = 0;
-  std::uint64_t max_group = 0;
-  std::uint64_t commit_micros_total = 0;
-  std::array<std::uint64_t, kCommitBoundsUs.size() + 1> commit_buckets{};  // per group, non-cumulative
-  std::uint64_t failed_groups = 0;  // groups whose append failed (each is logged, sampled)
-};
-
-class log_writer {
+class log_writer final : public record_sink {
  public:
-  using outcomes = std::vector<result<append_outcome>>;
-  using callback = std::function<void(outcomes&&)>;
-
   log_writer(event_log& log, writer_options opts = {});
-  ~log_writer();
+  ~log_writer() override;
   log_writer(const log_writer&) = delete;
   log_writer& operator=(const log_writer&) = delete;
 
   // Queues `records`; `done` gets one outcome per record, in order, after the
   // group holding them committed (or failed).
-  void submit(std::vector<record> records, callback done);
-  std::future<outcomes> submit(std::vector<record> records);
-  // Blocking convenience for one record.
-  result<append_outcome> append(record r);
+  void submit(std::vector<record> records, callback done) override;
+  using record_sink::submit;  // the future form
 
   void stop();
-  writer_stats stats() const;
+  writer_stats stats() const override;
   // Sizes of recent groups (for the benchmark's raw-loop comparison); clears them.
   std::vector<std::uint32_t> take_group_sizes();
 

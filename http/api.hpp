@@ -12,12 +12,12 @@
 #include <memory>
 
 #include "engine/event_log.hpp"
-#include "engine/log_writer.hpp"
+#include "engine/record_sink.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/source.hpp"
+#include "http/delivery/metrics.hpp"
 #include "http/endpoint_quota.hpp"
 #include "http/key_store.hpp"
-#include "http/metrics.hpp"
 #include "http/server.hpp"
 
 namespace hooklog::projections {
@@ -39,7 +39,7 @@ struct api_options {
 
 struct api_context {
   event_log& log;
-  log_writer& writer;
+  record_sink& writer;
   const source_registry& sources;
   projections::projection_runner& runner;
   key_store& keys;

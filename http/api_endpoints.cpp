@@ -10,10 +10,10 @@
 #include "engine/secret_box.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
-#include "http/delivery_errc.hpp"
-#include "http/endpoint_validation.hpp"
+#include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/ssrf_guard.hpp"
 #include "http/idempotency.hpp"
-#include "http/ssrf_guard.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
 
@@ -105,7 +105,7 @@ record endpoint_record(record_kind kind, const std::string& id, const std::strin
 void write_outcome_then(const call_ptr& c, record r, std::function<void(append_outcome)> then) {
   std::vector<record> one;
   one.push_back(std::move(r));
-  c->ctx.writer.submit(std::move(one), [c, then = std::move(then)](log_writer::outcomes&& out) {
+  c->ctx.writer.submit(std::move(one), [c, then = std::move(then)](record_sink::outcomes&& out) {
     if (!out[0]) return fail_write(*c, out[0].err());
     std::uint64_t prev = c->ctx.last_management_seq.load();
     while (prev < out[0]->seq && !c->ctx.last_management_seq.compare_exchange_weak(prev, out[0]->seq)) {

@@ -174,7 +174,7 @@ void ingest_one(const call_ptr& c) {
   one.push_back(source_registry::to_record(*ev, c->req.body));
   auto evp = std::make_shared<normalized_event>(std::move(*ev));
   const bool explicit_key = !in.idempotency_key.empty();
-  c->ctx.writer.submit(std::move(one), [c, evp, explicit_key](log_writer::outcomes&& out) {
+  c->ctx.writer.submit(std::move(one), [c, evp, explicit_key](record_sink::outcomes&& out) {
     if (!out[0]) return fail_write(*c, out[0].err());
     if (out[0]->duplicate && !original_of_duplicate(*c, *out[0], explicit_key, *evp)) {
       c->ctx.counters.count_refused(1);
@@ -240,7 +240,7 @@ void ingest_batch(const call_ptr& c) {
     if (!deliver) records.back().flags |= record_flags::kNoDelivery;
     results->push_back({line_no, std::move(*ev), nullptr});
   }
-  auto finish = [c, results](const log_writer::outcomes& out) {
+  auto finish = [c, results](const record_sink::outcomes& out) {
     // A full storage fails the whole group, so none of the batch is stored: one 503.
     for (const auto& o : out)
       if (!o && storage_full(o.err())) return fail_write(*c, o.err());
@@ -287,7 +287,7 @@ void ingest_batch(const call_ptr& c) {
     c->reply(http_response::json(200, std::move(answer)));
   };
   if (records.empty()) return finish({});
-  c->ctx.writer.submit(std::move(records), [finish](log_writer::outcomes&& out) { finish(out); });
+  c->ctx.writer.submit(std::move(records), [finish](record_sink::outcomes&& out) { finish(out); });
 }
 
 }  // namespace hooklog::http::detail

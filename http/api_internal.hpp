@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "http/api.hpp"
+#include "http/delivery/replay_manager.hpp"
 #include "http/json_error.hpp"
-#include "http/replay_manager.hpp"
 
 namespace hooklog::http::detail {
 

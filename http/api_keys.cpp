@@ -64,7 +64,7 @@ void create_key(const call_ptr& c) {
   std::vector<record> one{key_store::issue_record(k, key_store::hash(key))};
   if (claim) claim->stamp(one[0]);
   c->ctx.writer.submit(std::move(one),
-                       [c, k, key, claim, answer](log_writer::outcomes&& out) mutable {
+                       [c, k, key, claim, answer](record_sink::outcomes&& out) mutable {
                          if (!out[0]) return fail_write(*c, out[0].err());
                          if (out[0]->duplicate)
                            return answer_original(*c, *claim, out[0]->seq, answer);
@@ -90,7 +90,7 @@ void revoke_key(const call_ptr& c) {
   if (!k) return c->not_found("key " + c->params[0]);
   if (k->revoked) return c->reply_json(200, key_json(*k));  // nothing to write
   std::vector<record> one{key_store::revoke_record(*k)};
-  c->ctx.writer.submit(std::move(one), [c, k = *k](log_writer::outcomes&& out) mutable {
+  c->ctx.writer.submit(std::move(one), [c, k = *k](record_sink::outcomes&& out) mutable {
     if (!out[0]) return fail_write(*c, out[0].err());
     c->ctx.keys.apply(key_store::revoke_record(k));
     k.revoked = true;

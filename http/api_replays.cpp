@@ -1,8 +1,8 @@
 // Replay routes: POST /v1/replays, GET /v1/replays, GET /v1/replays/{id},
 // DELETE /v1/replays/{id}. The jobs themselves live in replay_manager.hpp.
 #include "http/api_internal.hpp"
+#include "http/delivery/replay_manager.hpp"
 #include "http/idempotency.hpp"
-#include "http/replay_manager.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http::detail {

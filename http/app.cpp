@@ -3,12 +3,12 @@
 #include "engine/log_writer.hpp"
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
-#include "http/dispatcher.hpp"
+#include "hooklog_build_paths.hpp"
+#include "http/delivery/dispatcher.hpp"
+#include "http/delivery/replay_manager.hpp"
 #include "http/refusal_log.hpp"
-#include "http/replay_manager.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
-#include "hooklog_build_paths.hpp"
 
 namespace hooklog::http {
 

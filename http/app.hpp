@@ -10,7 +10,7 @@
 
 #include "engine/result.hpp"
 #include "http/api.hpp"
-#include "http/replay_manager.hpp"
+#include "http/delivery/replay_manager.hpp"
 #include "http/server.hpp"
 
 namespace hooklog::http {

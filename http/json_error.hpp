@@ -5,7 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string_view>
 
-#include "http/message.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 

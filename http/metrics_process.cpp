@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "http/metrics.hpp"
+#include "http/delivery/metrics.hpp"
 
 namespace hooklog::http {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
-#include "http/metrics.hpp"
-#include "http/replay_manager.hpp"
+#include "http/delivery/metrics.hpp"
+#include "http/delivery/replay_manager.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/runner.hpp"
 

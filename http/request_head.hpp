@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/message.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/message.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 

@@ -75,7 +75,7 @@ std::optional<error> parse_auth(const nlohmann::json& j, endpoint_auth& a) {
 
 // Sizes only: the syntax of names and values (RFC 9110 tokens, no control characters) is
 // checked where it matters, with JSON-pointer fields: by the API on input and again when a
-// request is built (http/endpoint_validation.hpp), so a record already in the log with a bad
+// request is built (http/delivery/endpoint_validation.hpp), so a record already in the log with a bad
 // value is still read and its attempts fail with a recorded reason.
 bool valid_header_name(std::string_view n) { return !n.empty() && n.size() <= 256; }
 bool valid_header_value(std::string_view v) { return v.size() <= 8192; }

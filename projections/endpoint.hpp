@@ -27,11 +27,11 @@
 //
 // Secrets and credentials (secret, previous secrets, auth password/token/value)
 // are kept as the log record holds them: sealed by the API with the secret_box
-// ("enc:v1:...", see http/endpoint_validation.hpp), or plain in records written
+// ("enc:v1:...", see http/delivery/endpoint_validation.hpp), or plain in records written
 // before credentials were sealed. The projection has no key and stays a pure
 // function of the log: endpoint_to_state()/endpoint_from_state() pass every
 // secret through seal_secret()/open_secret(), which are the identity. Values are
-// opened only where a request is built (http/delivery_request.hpp).
+// opened only where a request is built (http/delivery/delivery_request.hpp).
 // Thread safety: plain values.
 #include <cstdint>
 #include <map>

@@ -36,7 +36,7 @@
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/record.hpp"
-#include "http/dispatcher.hpp"
+#include "http/delivery/dispatcher.hpp"
 #include "http/server.hpp"
 #include "projections/runner.hpp"
 

@@ -46,7 +46,7 @@
 #include "bench_result.hpp"
 #include "engine/bytes.hpp"
 #include "engine/lmdb.hpp"
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 #include "support/process.hpp"
 
 using namespace hooklog;

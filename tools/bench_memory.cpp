@@ -45,10 +45,10 @@
 #include "bench_result.hpp"
 #include "engine/event_log.hpp"
 #include "engine/source.hpp"
-#include "http/client.hpp"
+#include "hooklog_build_paths.hpp"
+#include "http/delivery/client.hpp"
 #include "projections/runner.hpp"
 #include "support/process.hpp"
-#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using clk = std::chrono::steady_clock;

@@ -20,8 +20,8 @@
 #include "engine/backfill.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
-#include "http/replay_manager.hpp"
 #include "hooklog_build_paths.hpp"
+#include "http/delivery/replay_manager.hpp"
 
 using namespace hooklog;
 using clk = std::chrono::steady_clock;

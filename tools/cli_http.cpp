@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 #include "tools/cli_common.hpp"
 
 namespace hooklog::cli {

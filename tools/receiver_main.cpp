@@ -31,9 +31,9 @@
 #include <thread>
 #include <vector>
 
+#include "http/delivery/signature.hpp"
 #include "http/json_error.hpp"
 #include "http/server.hpp"
-#include "http/signature.hpp"
 
 namespace {
 

@@ -44,8 +44,8 @@
 #include <set>
 #include <thread>
 
-#include "http/client.hpp"
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/client.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog;

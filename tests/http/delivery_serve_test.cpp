@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

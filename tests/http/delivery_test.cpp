@@ -7,11 +7,11 @@
 #include <atomic>
 #include <map>
 
-#include "delivery_fixture.hpp"
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
+#include "http/delivery/delivery_fixture.hpp"
+#include "http/delivery/signature.hpp"
 #include "http/server.hpp"
-#include "http/signature.hpp"
 #include "projections/pending.hpp"
 
 using namespace hooklog;

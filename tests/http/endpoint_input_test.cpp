@@ -12,8 +12,8 @@
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/record.hpp"
-#include "http/delivery_fixture.hpp"
-#include "http/signature.hpp"
+#include "http/delivery/delivery_fixture.hpp"
+#include "http/delivery/signature.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

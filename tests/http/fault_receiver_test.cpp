@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

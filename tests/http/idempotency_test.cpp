@@ -3,7 +3,7 @@
 // body is refused with 422 idempotency_key_reused, keys are scoped per route and tenant.
 #include <catch2/catch.hpp>
 
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

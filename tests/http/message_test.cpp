@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "http/delivery/message.hpp"
 #include "http/json_error.hpp"
-#include "http/message.hpp"
 
 using namespace hooklog::http;
 

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 
 #include "engine/logger.hpp"
-#include "http/delivery_fixture.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

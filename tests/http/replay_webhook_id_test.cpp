@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "http/delivery_fixture.hpp"
-#include "http/replay_spec.hpp"
+#include "http/delivery/delivery_fixture.hpp"
+#include "http/delivery/replay_spec.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;

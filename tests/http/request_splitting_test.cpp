@@ -7,10 +7,10 @@
 #include <future>
 #include <map>
 
-#include "delivery_fixture.hpp"
 #include "engine/record.hpp"
 #include "engine/secret_box.hpp"
-#include "http/outbound.hpp"
+#include "http/delivery/delivery_fixture.hpp"
+#include "http/delivery/outbound.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog;

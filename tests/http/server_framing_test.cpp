@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 #include "http/json_error.hpp"
 #include "http/request_head.hpp"
 #include "http/server.hpp"

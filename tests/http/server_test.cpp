@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 #include "http/json_error.hpp"
 #include "http/server.hpp"
 #include "support/process.hpp"

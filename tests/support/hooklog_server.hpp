@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 #include "support/process.hpp"
 
 namespace hooklog::test {

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <sstream>
 
-#include "http/client.hpp"
-#include "http/signature.hpp"
-#include "support/process.hpp"
 #include "hooklog_build_paths.hpp"
+#include "http/delivery/client.hpp"
+#include "http/delivery/signature.hpp"
+#include "support/process.hpp"
 
 using namespace hooklog;
 using namespace std::chrono_literals;

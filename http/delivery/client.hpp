@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "engine/result.hpp"
-#include "http/message.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 

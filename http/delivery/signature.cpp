@@ -1,4 +1,4 @@
-#include "http/signature.hpp"
+#include "http/delivery/signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

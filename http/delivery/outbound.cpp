@@ -1,4 +1,4 @@
-#include "http/outbound.hpp"
+#include "http/delivery/outbound.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -19,9 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "http/endpoint_validation.hpp"
-#include "http/ssrf_guard.hpp"
-#include "http/tls_peer.hpp"
+#include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/ssrf_guard.hpp"
+#include "http/delivery/tls_peer.hpp"
 
 namespace hooklog::http {
 

@@ -1,4 +1,4 @@
-#include "http/message.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 namespace {

@@ -1,13 +1,13 @@
-#include "http/delivery_request.hpp"
+#include "http/delivery/delivery_request.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include "engine/record.hpp"
-#include "http/delivery_errc.hpp"
-#include "http/endpoint_validation.hpp"
-#include "http/signature.hpp"
+#include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/signature.hpp"
 
 namespace hooklog::http {
 

@@ -1,10 +1,10 @@
-#include "http/delivery_observe.hpp"
+#include "http/delivery/delivery_observe.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "engine/logger.hpp"
 #include "engine/record.hpp"
-#include "http/metrics.hpp"
+#include "http/delivery/metrics.hpp"
 
 namespace hooklog::http {
 

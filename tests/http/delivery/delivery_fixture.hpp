@@ -12,10 +12,10 @@
 
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
-#include "http/dispatcher.hpp"
+#include "hooklog_build_paths.hpp"
+#include "http/delivery/dispatcher.hpp"
 #include "projections/runner.hpp"
 #include "support/process.hpp"
-#include "hooklog_build_paths.hpp"
 
 namespace hooklog::test {
 

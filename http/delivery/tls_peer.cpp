@@ -1,4 +1,4 @@
-#include "http/tls_peer.hpp"
+#include "http/delivery/tls_peer.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/x509v3.h>

@@ -50,8 +50,8 @@
 #include <string>
 
 #include "engine/result.hpp"
-#include "http/delivery_errc.hpp"
-#include "http/message.hpp"
+#include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/message.hpp"
 
 namespace hooklog::http {
 

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "http/signature.hpp"
+#include "http/delivery/signature.hpp"
 
 using namespace hooklog::http;
 

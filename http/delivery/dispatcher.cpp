@@ -1,4 +1,4 @@
-#include "http/dispatcher.hpp"
+#include "http/delivery/dispatcher.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,10 +14,10 @@
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
-#include "http/delivery_observe.hpp"
-#include "http/delivery_request.hpp"
-#include "http/metrics.hpp"
-#include "http/outbound.hpp"
+#include "http/delivery/delivery_observe.hpp"
+#include "http/delivery/delivery_request.hpp"
+#include "http/delivery/metrics.hpp"
+#include "http/delivery/outbound.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -52,7 +52,7 @@ std::optional<std::int64_t> retry_after_us(const header_list& headers, std::int6
 
 struct dispatcher::impl {
   event_log& log;
-  log_writer& writer;
+  record_sink& writer;
   projections::projection_runner& runner;
   dispatcher_options opts;
   std::unique_ptr<outbound_client> out;
@@ -113,7 +113,7 @@ struct dispatcher::impl {
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
   std::vector<char> claimed_flags;
 
-  impl(event_log& l, log_writer& w, projections::projection_runner& r, dispatcher_options o)
+  impl(event_log& l, record_sink& w, projections::projection_runner& r, dispatcher_options o)
       : log(l), writer(w), runner(r), opts(std::move(o)) {
     if (!opts.clock) opts.clock = [] { return now_micros(); };
     rng.seed(opts.rng_seed ? opts.rng_seed : std::random_device{}());
@@ -510,7 +510,7 @@ struct dispatcher::impl {
       ++writes_pending;
     }
     if (wake) poke();
-    writer.submit(std::move(recs), [this, id = ep.id, event_seq](log_writer::outcomes&& outs) {
+    writer.submit(std::move(recs), [this, id = ep.id, event_seq](record_sink::outcomes&& outs) {
       std::uint64_t settle = 0;
       bool ok = !outs.empty() && outs[0];
       for (auto& r : outs)
@@ -548,7 +548,7 @@ struct dispatcher::impl {
   }
 };
 
-dispatcher::dispatcher(event_log& log, log_writer& writer, projections::projection_runner& runner,
+dispatcher::dispatcher(event_log& log, record_sink& writer, projections::projection_runner& runner,
                        dispatcher_options options)
     : impl_(std::make_unique<impl>(log, writer, runner, std::move(options))) {}
 

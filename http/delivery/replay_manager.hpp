@@ -57,8 +57,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/event_log.hpp"
-#include "engine/log_writer.hpp"
-#include "http/replay_spec.hpp"
+#include "engine/record_sink.hpp"
+#include "http/delivery/replay_spec.hpp"
 #include "projections/endpoint.hpp"
 
 namespace hooklog::projections {
@@ -114,7 +114,7 @@ struct replay_options {
 
 class replay_manager {
  public:
-  replay_manager(const event_log& log, log_writer& writer, projections::projection_runner& runner,
+  replay_manager(const event_log& log, record_sink& writer, projections::projection_runner& runner,
                  replay_options opts = {});
   ~replay_manager();
   replay_manager(const replay_manager&) = delete;
@@ -160,7 +160,7 @@ class replay_manager {
   record make_record(record_kind kind, const replay_info& r, nlohmann::json body) const;
 
   const event_log& log_;
-  log_writer& writer_;
+  record_sink& writer_;
   projections::projection_runner& runner_;
   replay_options opts_;
 

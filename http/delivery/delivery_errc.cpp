@@ -1,4 +1,4 @@
-#include "http/delivery_errc.hpp"
+#include "http/delivery/delivery_errc.hpp"
 
 namespace hooklog::http {
 

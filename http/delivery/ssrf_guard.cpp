@@ -1,11 +1,11 @@
-#include "http/ssrf_guard.hpp"
+#include "http/delivery/ssrf_guard.hpp"
 
 #include <arpa/inet.h>
 
 #include <cctype>
 #include <cstring>
 
-#include "http/delivery_errc.hpp"
+#include "http/delivery/delivery_errc.hpp"
 
 namespace hooklog::http {
 

@@ -1,4 +1,4 @@
-#include "http/replay_spec.hpp"
+#include "http/delivery/replay_spec.hpp"
 
 #include <openssl/sha.h>
 

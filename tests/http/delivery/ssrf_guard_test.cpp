@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "http/delivery_errc.hpp"
-#include "http/ssrf_guard.hpp"
+#include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/ssrf_guard.hpp"
 
 using namespace hooklog::http;
 

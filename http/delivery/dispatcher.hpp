@@ -56,7 +56,7 @@
 #include <string>
 
 #include "engine/event_log.hpp"
-#include "engine/log_writer.hpp"
+#include "engine/record_sink.hpp"
 #include "engine/secret_box.hpp"
 
 namespace hooklog::projections {
@@ -94,7 +94,7 @@ struct dispatcher_stats {
 
 class dispatcher {
  public:
-  dispatcher(event_log& log, log_writer& writer, projections::projection_runner& runner,
+  dispatcher(event_log& log, record_sink& writer, projections::projection_runner& runner,
              dispatcher_options options = {});
   ~dispatcher();
   dispatcher(const dispatcher&) = delete;

@@ -1,6 +1,6 @@
-#include "http/client.hpp"
+#include "http/delivery/client.hpp"
 
-#include "http/tls_peer.hpp"
+#include "http/delivery/tls_peer.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

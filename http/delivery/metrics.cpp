@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "http/delivery/metrics.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "http/replay_manager.hpp"
+#include "http/delivery/replay_manager.hpp"
 
 #include <openssl/rand.h>
 
@@ -145,7 +145,7 @@ struct replay_manager::job {
   std::uint64_t persisted_scanned_to = 0;
 };
 
-replay_manager::replay_manager(const event_log& log, log_writer& writer,
+replay_manager::replay_manager(const event_log& log, record_sink& writer,
                                projections::projection_runner& runner, replay_options opts)
     : log_(log), writer_(writer), runner_(runner), opts_(opts) {}
 
@@ -281,7 +281,7 @@ void replay_manager::create(replay_spec spec, done_fn done, std::function<void(r
     one[0].body = b.dump();
   }
   if (stamp) stamp(one[0]);
-  writer_.submit(std::move(one), [this, j, done = std::move(done)](log_writer::outcomes&& out) {
+  writer_.submit(std::move(one), [this, j, done = std::move(done)](record_sink::outcomes&& out) {
     if (!out[0]) return done(out[0].err());
     if (out[0]->duplicate) {
       std::unique_lock g(mutex_);

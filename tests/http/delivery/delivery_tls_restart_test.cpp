@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <set>
 
-#include "delivery_fixture.hpp"
 #include "engine/record.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;

@@ -34,7 +34,7 @@
 
 #include "engine/result.hpp"
 #include "engine/secret_box.hpp"
-#include "http/outbound.hpp"
+#include "http/delivery/outbound.hpp"
 #include "projections/endpoint.hpp"
 
 namespace hooklog::http {

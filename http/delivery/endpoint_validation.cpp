@@ -1,9 +1,9 @@
-#include "http/endpoint_validation.hpp"
+#include "http/delivery/endpoint_validation.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "http/signature.hpp"
+#include "http/delivery/signature.hpp"
 
 namespace hooklog::http {
 
