@@ -232,16 +232,7 @@ void get_timeline(const call_ptr& c) {
   if (!tl) return c->fail(500, "state_failure", tl.err().what());
   if (!*tl) return c->not_found("entity " + kind + " " + id);
   nlohmann::json tr = nlohmann::json::array();
-  for (const auto& x : (*tl)->transitions) {
-    nlohmann::json e = {{"from", x.from.empty() ? nlohmann::json() : nlohmann::json(x.from)},
-                        {"to", x.to},
-                        {"occurred_at", format_rfc3339(x.occurred_at)},
-                        {"recorded_at", format_rfc3339(x.recorded_at)},
-                        {"seq", x.seq},
-                        {"event_id", event_id_for(x.seq)}};
-    if (x.out_of_order) e["out_of_order"] = true;
-    tr.push_back(std::move(e));
-  }
+  for (const auto& x : (*tl)->transitions) tr.push_back(projections::to_json(x));
   c->reply_json(200, {{"kind", kind},
                       {"id", id},
                       {"tenant", tenant},

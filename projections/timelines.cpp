@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/record.hpp"
 #include "engine/time_util.hpp"
 #include "projections/key_codec.hpp"
 
@@ -118,17 +119,33 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     if (tr) tl.current_status = tr->to;
   }
   // From the earliest, so each derived `from` is the `to` of the step before it.
-  std::string previous_to;
   for (auto kv = c->seek(prefix); tl.transitions.size() < limit; kv = c->next()) {
     if (!kv) return kv.err();
     if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second)) {
-      if (!tr->from_stated) tr->from = previous_to;
-      previous_to = tr->to;
+    if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second))
       tl.transitions.push_back(std::move(*tr));
-    }
   }
+  derive_from(tl.transitions);
   return std::optional<timeline>(std::move(tl));
+}
+
+void derive_from(std::vector<transition>& steps) {
+  std::string previous_to;
+  for (auto& t : steps) {
+    if (!t.from_stated) t.from = previous_to;
+    previous_to = t.to;
+  }
+}
+
+nlohmann::json to_json(const transition& t) {
+  nlohmann::json e = {{"from", t.from.empty() ? nlohmann::json() : nlohmann::json(t.from)},
+                      {"to", t.to},
+                      {"occurred_at", format_rfc3339(t.occurred_at)},
+                      {"recorded_at", format_rfc3339(t.recorded_at)},
+                      {"seq", t.seq},
+                      {"event_id", event_id_for(t.seq)}};
+  if (t.out_of_order) e["out_of_order"] = true;
+  return e;
 }
 
 }  // namespace hooklog::projections

@@ -43,6 +43,14 @@ struct transition {
   bool out_of_order = false;
 };
 
+// Fills each unstated `from` with the `to` of the step before it. `steps` in occurred order,
+// from the entity's earliest step (the timelines projection and `hooklog timeline` both use it).
+void derive_from(std::vector<transition>& steps);
+
+// A transition as the API and the CLI show it: from (null when none), to, RFC 3339 times, seq,
+// event_id, and out_of_order when set.
+nlohmann::json to_json(const transition& t);
+
 struct timeline {
   std::string tenant, kind, id;
   std::string current_status;  // "to" of the latest transition by occurred time

@@ -15,6 +15,7 @@
 #include "engine/backfill.hpp"
 #include "engine/event_log.hpp"
 #include "engine/time_util.hpp"
+#include "projections/timelines.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/cli_records.hpp"
 
@@ -131,13 +132,7 @@ int cmd_timeline(int argc, char** argv) {
   q.entity_kind = kind;
   q.entity_id = id;
   q.tenant = tenant;
-  struct step {
-    std::int64_t occurred_at, recorded_at;
-    std::uint64_t seq;
-    std::string from, to;
-    bool out_of_order;
-  };
-  std::vector<step> steps;
+  std::vector<projections::transition> steps;
   std::int64_t latest = INT64_MIN;  // the latest occurred time so far, in log order
   bool found = false;
   auto n = log->scan(q, [&](const record_view& v, std::string_view) {
@@ -145,8 +140,15 @@ int cmd_timeline(int argc, char** argv) {
     if (v.tenant != tenant) return true;
     found = true;
     if (v.status_to.empty()) return true;
-    steps.push_back({v.occurred_at, v.recorded_at, v.seq, std::string(v.status_from),
-                     std::string(v.status_to), v.occurred_at < latest});
+    projections::transition t;
+    t.from = v.status_from;
+    t.to = v.status_to;
+    t.from_stated = !v.status_from.empty();
+    t.occurred_at = v.occurred_at;
+    t.recorded_at = v.recorded_at;
+    t.seq = v.seq;
+    t.out_of_order = v.occurred_at < latest;
+    steps.push_back(std::move(t));
     latest = std::max(latest, v.occurred_at);
     return true;
   });
@@ -158,23 +160,12 @@ int cmd_timeline(int argc, char** argv) {
     std::fprintf(stderr, "hooklog timeline: no events for %s %s\n", kind.c_str(), id.c_str());
     return kExitFailure;
   }
-  std::stable_sort(steps.begin(), steps.end(), [](const step& a, const step& b) {
+  std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) {
     return a.occurred_at != b.occurred_at ? a.occurred_at < b.occurred_at : a.seq < b.seq;
   });
-  std::string previous_to;
+  projections::derive_from(steps);  // as the timelines projection does
   nlohmann::json tr = nlohmann::json::array();
-  for (auto& x : steps) {
-    if (x.from.empty()) x.from = previous_to;  // derived, as the timelines projection does
-    previous_to = x.to;
-    nlohmann::json e = {{"from", x.from.empty() ? nlohmann::json() : nlohmann::json(x.from)},
-                        {"to", x.to},
-                        {"occurred_at", format_rfc3339(x.occurred_at)},
-                        {"recorded_at", format_rfc3339(x.recorded_at)},
-                        {"seq", x.seq},
-                        {"event_id", event_id_for(x.seq)}};
-    if (x.out_of_order) e["out_of_order"] = true;
-    tr.push_back(std::move(e));
-  }
+  for (const auto& x : steps) tr.push_back(projections::to_json(x));
   // An entity whose events change no status: no current status (the API answers 404 for it).
   const std::string current = steps.empty() ? "" : steps.back().to;
   nlohmann::json j = {
