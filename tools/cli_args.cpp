@@ -112,6 +112,17 @@ void check_range(const std::string& from_flag, std::int64_t from, const std::str
                     to_flag + ": the range is " + (from == to ? "empty" : "inverted"));
 }
 
+time_range parse_time_range(const std::string& from, const std::string& to,
+                            const std::string& time) {
+  time_range r;
+  if (!from.empty()) r.from = to_time("from", from);
+  if (!to.empty()) r.to = to_time("to", to);
+  if (r.from && r.to) check_range("from", *r.from, "to", *r.to, false);
+  if (time != "recorded" && time != "occurred")
+    throw usage_error("--time is recorded or occurred, got \"" + time + "\"");
+  return r;
+}
+
 void split_entity(const std::string& e, std::string& kind, std::string& id) {
   const auto colon = e.find(':');
   kind = e.substr(0, colon);

@@ -53,6 +53,12 @@ std::int64_t to_time(const std::string& flag, const std::string& value);
 // Refuses `from` not before `to` (an empty or inverted range).
 void check_range(const std::string& from_flag, std::int64_t from, const std::string& to_flag,
                  std::int64_t to, bool inclusive);
+// --from/--to (each optional; --from before --to) and --time (recorded or occurred), as export
+// and replay take them; usage_error naming the flag otherwise.
+struct time_range {
+  std::optional<std::int64_t> from, to;
+};
+time_range parse_time_range(const std::string& from, const std::string& to, const std::string& time);
 // "KIND" or "KIND:ID" of --entity.
 void split_entity(const std::string& value, std::string& kind, std::string& id);
 

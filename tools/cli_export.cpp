@@ -32,12 +32,7 @@ int cmd_export(int argc, char** argv) {
   app->add_option("--source", q.source, "only this source");
   app->add_option("--entity", entity, "only this entity: KIND or KIND:ID");
   if (auto rc = parse(*app, argc, argv)) return *rc;
-  std::optional<std::int64_t> from, to;
-  if (!from_s.empty()) from = to_time("from", from_s);
-  if (!to_s.empty()) to = to_time("to", to_s);
-  if (from && to) check_range("from", *from, "to", *to, false);
-  if (time != "recorded" && time != "occurred")
-    throw usage_error("--time is recorded or occurred, got \"" + time + "\"");
+  const auto [from, to] = parse_time_range(from_s, to_s, time);
   if (time == "occurred") {
     q.occurred_from = from;
     q.occurred_to = to;

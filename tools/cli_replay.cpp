@@ -51,12 +51,7 @@ int cmd_replay(int argc, char** argv) {
       ->type_name("N");
   app->add_flag("--wait", wait, "follow the replay until it ends");
   if (auto rc = parse(*app, argc, argv)) return *rc;
-  std::optional<std::int64_t> from, to;
-  if (!from_s.empty()) from = to_time("from", from_s);
-  if (!to_s.empty()) to = to_time("to", to_s);
-  if (from && to) check_range("from", *from, "to", *to, false);
-  if (time != "recorded" && time != "occurred")
-    throw usage_error("--time is recorded or occurred, got \"" + time + "\"");
+  const auto [from, to] = parse_time_range(from_s, to_s, time);
   if (mode != "all" && mode != "missing" && mode != "failed")
     throw usage_error("--mode is all, missing or failed, got \"" + mode + "\"");
   nlohmann::json body = {{"endpoint_id", endpoint}, {"mode", mode}, {"time", time}};
