@@ -244,6 +244,9 @@ const route kRoutes[] = {
     {"POST", "/v1/keys", access::admin, detail::create_key},
     {"GET", "/v1/keys", access::admin, detail::list_keys},
     {"DELETE", "/v1/keys/{}", access::admin, detail::revoke_key},
+    {"GET", "/v1/whoami", access::any, detail::whoami},
+    {"GET", "/console", access::none, detail::serve_console_index},  // also /console/
+    {"GET", "/console/{}", access::none, detail::serve_console_file},
 };
 
 }  // namespace

@@ -27,6 +27,7 @@ class projection_runner;
 namespace hooklog::http {
 
 class replay_manager;
+class console_files;
 
 struct api_options {
   bool allow_private_targets = false;
@@ -55,6 +56,8 @@ struct api_context {
   replay_manager* replays = nullptr;
   // Endpoint creations not yet in the projection (the per-tenant endpoint quota).
   create_slots endpoint_creates;
+  // The audit console's files, served at /console/ (null: --no-console, the routes answer 404).
+  const console_files* console = nullptr;
 };
 
 class api {

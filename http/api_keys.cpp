@@ -1,4 +1,5 @@
 // API keys (admin only): issue, list, revoke. The key itself is shown once.
+// GET /v1/whoami (any key): the caller's own key id, admin or tenant.
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
 #include "http/idempotency.hpp"
@@ -96,6 +97,13 @@ void revoke_key(const call_ptr& c) {
     k.revoked = true;
     c->reply_json(200, key_json(k));
   });
+}
+
+void whoami(const call_ptr& c) {
+  // The caller's own key, as the console shows it ("config": the --admin-key key).
+  c->reply_json(200, {{"key_id", c->who.key_id},
+                      {"admin", c->who.admin},
+                      {"tenant", c->who.admin ? nlohmann::json() : nlohmann::json(c->who.tenant)}});
 }
 
 }  // namespace hooklog::http::detail

@@ -4,6 +4,7 @@
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
 #include "hooklog_build_paths.hpp"
+#include "http/console_files.hpp"
 #include "http/delivery/dispatcher.hpp"
 #include "http/delivery/replay_manager.hpp"
 #include "http/refusal_log.hpp"
@@ -23,6 +24,7 @@ struct app::parts {
   std::unique_ptr<dispatcher> delivery;
   std::unique_ptr<replay_manager> replays;
   metrics counters;
+  std::optional<console_files> console;
   std::unique_ptr<api_context> ctx;
   std::unique_ptr<api> routes;
   std::unique_ptr<http_server> server;
@@ -99,12 +101,25 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     a->generated_admin_key_ = key;
   }
 
+  if (opts.console) {
+    auto files = console_files::load(opts.console_dir.empty() ? HOOKLOG_CONSOLE_DIR
+                                                              : opts.console_dir);
+    if (files)
+      p.console.emplace(std::move(*files));
+    else if (!opts.console_dir.empty())
+      return files.err();
+    else
+      logging::warn("server.console", "the console is not served: its files were not found",
+                    {{"reason", files.err().what()}});
+  }
+
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get(), {}});
   // Reads of endpoints and replays wait (up to 2 s each) until the projections have applied the
   // log as it was at start: what a client saw before a restart is seen after it.
   p.ctx->last_management_seq.store(p.log->committed_seq());
+  if (p.console) p.ctx->console = &*p.console;
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
   so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {

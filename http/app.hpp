@@ -38,6 +38,11 @@ struct app_options {
                                       // needs admin_key (none can be generated)
   api_options api;
   replay_options replay;              // rates and bounds of replay jobs
+  // The audit console (/console/): its files are read into memory at open. console_dir ""
+  // = the checkout's http/console (HOOKLOG_CONSOLE_DIR), skipped with a warning when missing;
+  // a console_dir given and not loadable fails open. console = false serves none (404).
+  bool console = true;
+  std::string console_dir;
 };
 
 // The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.

@@ -41,6 +41,8 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_headers", q.max_headers},
       {"max_header_value_bytes", q.max_header_value_bytes},
       {"max_description_bytes", q.max_description_bytes},
+      {"console", o.console},
+      {"console_dir", o.console_dir},
   };
 }
 

@@ -225,6 +225,11 @@ await call("DELETE", `/v1/keys/${spare.id}`, { want: 200 });
 await call("DELETE", "/v1/keys/key_0000000000000000", { want: 404 });
 await call("GET", "/metrics", { key: tenant, want: 403 });
 await call("GET", "/metrics", { key: "not-a-key", want: 401 });
+await call("GET", "/v1/whoami", { want: 200 });
+await call("GET", "/v1/whoami", { key: tenant, want: 200 });
+await call("GET", "/console/", { key: "", want: 200 });
+await call("GET", "/console/console.css", { key: "", want: 200 });
+await call("GET", "/console/..", { key: "", want: 404 });
 
 const rcvUrl = `${rcv.base}/in`;
 const ep = (await call("POST", "/v1/endpoints", { body: { url: rcvUrl, events: ["invoice.*"], tenant: "acme" }, want: 201 })).json;
@@ -306,7 +311,7 @@ await call("DELETE", `/v1/endpoints/${ep.id}`, { want: 200 });
 await call("DELETE", `/v1/endpoints/${ep.id}`, { want: 404 });
 
 // Generic probes on every operation.
-const sampleArg = { source: "standard", event_id: ev.id, endpoint_id: ep.id, replay_id: rp.id, key_id: spare.id, kind: "invoice", id: "INV-1001" };
+const sampleArg = { file: "app.js", source: "standard", event_id: ev.id, endpoint_id: ep.id, replay_id: rp.id, key_id: spare.id, kind: "invoice", id: "INV-1001" };
 const concrete = (t) => t.replace(/\{([^}]+)\}/g, (_, n) => encodeURIComponent(sampleArg[n] ?? "x"));
 const probed = new Set();
 for (const o of ops) {
