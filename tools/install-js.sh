@@ -11,6 +11,7 @@ if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 cd "$root/tools/js"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # playwright-core drives Debian's chromium; never a download
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

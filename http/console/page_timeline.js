@@ -1,0 +1,85 @@
+// An entity's status timeline (order, package, transfer, box, DDS…): each step with its
+// occurred and recorded time, late arrivals marked, the event behind each step one click away.
+import { get, seg } from "./api.js";
+import { badge, button, field, fmtTime, h, loading, s } from "./ui.js";
+import { micros } from "./page_event.js";
+
+export async function render(ctx) {
+  const [kind = "", id = ""] = ctx.args;
+  const tenant = ctx.query.get("tenant") ?? "";
+  const inputs = {
+    kind: h("input", { type: "text", name: "kind", value: kind, required: true, placeholder: "order, dds, package, transfer, box…" }),
+    id: h("input", { type: "text", name: "id", value: id, required: true }),
+    tenant: h("input", { type: "text", name: "tenant", value: tenant, placeholder: "the entity's first tenant" }),
+  };
+  const form = h(
+    "form",
+    {
+      class: "filters card",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const t = inputs.tenant.value.trim();
+        ctx.navigate(`#/timeline/${seg(inputs.kind.value.trim())}/${seg(inputs.id.value.trim())}${t ? `?tenant=${seg(t)}` : ""}`);
+      },
+    },
+    h("h1", {}, "Entity timeline"),
+    h("div", { class: "grid" }, field("Kind", inputs.kind), field("Id", inputs.id), ctx.who.admin ? field("Tenant", inputs.tenant, "Admin keys: whose entity") : null),
+    h("div", { class: "actions" }, button("Show timeline", undefined, { kind: "primary", type: "submit" })),
+  );
+  ctx.main.append(form);
+  if (!kind || !id) return;
+  const out = h("section", { class: "card timeline-card" }, loading());
+  ctx.main.append(out);
+  let tl;
+  try {
+    tl = await get(`/v1/entities/${seg(kind)}/${seg(id)}/timeline`, { tenant: ctx.who.admin ? tenant : "" });
+  } catch (e) {
+    if (e.kind === "not_found") e.message = `No status step is known for ${kind} ${id}${tenant ? ` of tenant ${tenant}` : ""} (or it belongs to another tenant).`;
+    return ctx.fail(e, out);
+  }
+  const late = tl.transitions.filter((t) => t.out_of_order).length;
+  out.replaceChildren(
+    h("h2", {}, `${tl.kind} ${tl.id} `, badge(tl.current_status, "ok")),
+    h("p", { class: "muted" }, `Tenant ${tl.tenant} · ${tl.transitions.length} step${tl.transitions.length === 1 ? "" : "s"}${late ? ` · ${late} arrived out of order` : ""}`),
+    chart(tl.transitions),
+    h(
+      "ol",
+      { class: "timeline" },
+      tl.transitions.map((t) =>
+        h(
+          "li",
+          { class: `step${t.out_of_order ? " late" : ""}` },
+          h("div", { class: "step-status" }, h("span", { class: "from" }, t.from ?? "∅"), " → ", h("strong", {}, t.to), t.out_of_order ? badge("out of order", "bad") : null),
+          h("div", { class: "step-times" }, h("span", {}, "occurred ", h("time", { datetime: t.occurred_at }, fmtTime(t.occurred_at))), h("span", {}, "recorded ", h("time", { datetime: t.recorded_at }, fmtTime(t.recorded_at)))),
+          h("a", { href: `#/event/${t.event_id}` }, `event ${t.event_id} (seq ${t.seq})`),
+        ),
+      ),
+    ),
+  );
+}
+
+// Two time axes: occurred (top) and recorded (bottom); a line joins each step's two times, so a
+// late arrival shows as a line crossing the others. Out-of-order steps are drawn in the alert colour.
+function chart(steps) {
+  const width = 640, height = 150, pad = 30;
+  const occ = steps.map((t) => micros(t.occurred_at));
+  const rec = steps.map((t) => micros(t.recorded_at));
+  const scale = (vals) => {
+    const lo = Math.min(...vals), hi = Math.max(...vals);
+    return (v) => pad + (hi === lo ? (width - 2 * pad) / 2 : ((width - 2 * pad) * (v - lo)) / (hi - lo));
+  };
+  const xo = scale(occ), xr = scale(rec);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart timeline-chart", role: "img", "aria-label": "Steps by occurred time (top) and recorded time (bottom)" });
+  svg.append(s("text", { x: 4, y: 22, class: "axis" }, "occurred"), s("text", { x: 4, y: height - 12, class: "axis" }, "recorded"));
+  svg.append(s("line", { x1: pad, x2: width - pad, y1: 40, y2: 40, class: "grid" }), s("line", { x1: pad, x2: width - pad, y1: height - 30, y2: height - 30, class: "grid" }));
+  steps.forEach((t, i) => {
+    const cls = t.out_of_order ? "late" : "";
+    const g = s("g", { class: `tl-step ${cls}` });
+    g.append(s("title", {}, `${t.from ?? "∅"} → ${t.to}: occurred ${fmtTime(t.occurred_at)}, recorded ${fmtTime(t.recorded_at)}`));
+    g.append(s("line", { x1: xo(occ[i]), y1: 40, x2: xr(rec[i]), y2: height - 30, class: "join" }));
+    g.append(s("circle", { cx: xo(occ[i]), cy: 40, r: 6 }), s("circle", { cx: xr(rec[i]), cy: height - 30, r: 6 }));
+    g.append(s("text", { x: xo(occ[i]), y: 40 - 10 - (i % 2) * 0, "text-anchor": "middle", class: "label" }, t.to));
+    svg.append(g);
+  });
+  return h("figure", { class: "chart-box" }, svg);
+}

@@ -1,0 +1,297 @@
+// node console.test.mjs HOOKLOG HOOKLOG_RECEIVER: the audit console in a real browser (issue 16).
+//
+// Starts the real `hooklog serve` (temporary data directory, 127.0.0.1, an admin key) and two
+// `hooklog-receiver`s (one answers 200, one 503), seeds events through the API (the shapes of
+// data/samples), then drives Debian's chromium (playwright-core, no browser download) through
+// the console: sign in by keyboard, overview charts, search, an event with its attempts and raw
+// body, a timeline with a late step, create an endpoint pointed at the receiver, start a replay
+// and see it finish, a tenant key that sees nothing of another tenant, a bad key, the server
+// down. Every console message of level error or warning, page error, CSP violation, failed
+// request and HTTP error answer fails the run, except the ones a step provokes on purpose.
+// HOOKLOG_SCREENSHOTS=DIR stores PNGs of the pages there (docs/console in the repository).
+// Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed, or no chromium).
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CHROMIUM = process.env.HOOKLOG_CHROMIUM || "/usr/bin/chromium";
+let chromium;
+try {
+  chromium = createRequire(join(repo, "tools", "js", "package.json"))("playwright-core").chromium;
+} catch {
+  console.log("skipped: playwright-core is not installed (run tools/install-js.sh)");
+  process.exit(77);
+}
+if (!existsSync(CHROMIUM)) {
+  console.log(`skipped: no chromium at ${CHROMIUM} (tools/install-deps.sh installs Debian's chromium; HOOKLOG_CHROMIUM names another)`);
+  process.exit(77);
+}
+const [hooklogBin, receiverBin] = process.argv.slice(2);
+if (!hooklogBin || !receiverBin) {
+  console.error("usage: node console.test.mjs HOOKLOG HOOKLOG_RECEIVER");
+  process.exit(2);
+}
+const shots = process.env.HOOKLOG_SCREENSHOTS ? (isAbsolute(process.env.HOOKLOG_SCREENSHOTS) ? process.env.HOOKLOG_SCREENSHOTS : join(repo, process.env.HOOKLOG_SCREENSHOTS)) : "";
+if (shots) mkdirSync(shots, { recursive: true });
+
+const ADMIN = "console-test-admin-key";
+const WAIT = 10_000; // every wait for the page is bounded by this
+const children = [];
+let tmp, browser;
+const deadline = setTimeout(() => fail("the run took over 90 s"), 90_000);
+
+function cleanup() {
+  clearTimeout(deadline);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}
+async function fail(msg) {
+  console.error(`FAIL: ${msg}`);
+  try { await browser?.close(); } catch {}
+  cleanup();
+  process.exit(1);
+}
+process.on("unhandledRejection", (e) => fail(e?.stack ?? String(e)));
+process.on("uncaughtException", (e) => fail(e?.stack ?? String(e)));
+process.on("exit", () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL"); });
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+  console.log(`  ok: ${msg}`);
+}
+
+async function start(bin, args, name) {
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let err = "";
+  child.stderr.on("data", (d) => { err = (err + d).slice(-4000); });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const m = /^listening on (.+):(\d+)$/.exec(line);
+    if (m) return { child, base: `http://127.0.0.1:${m[2]}`, stderr: () => err };
+  }
+  throw new Error(`${name} exited without printing its address: ${err}`);
+}
+
+// ---- the server, the receivers and the data ----
+tmp = mkdtempSync(join(tmpdir(), "hooklog-console-"));
+const okRcv = await start(receiverBin, ["--listen", "127.0.0.1:0"], "hooklog-receiver");
+const badRcv = await start(receiverBin, ["--listen", "127.0.0.1:0", "--status-mix", "503:1"], "hooklog-receiver (503)");
+const srv = await start(hooklogBin, ["serve", "--listen", "127.0.0.1:0", "--data", join(tmp, "data"), "--admin-key", ADMIN,
+  "--sources", join(repo, "data", "sources"), "--allow-private-targets", "--log-level", "warn"], "hooklog serve");
+const base = srv.base;
+
+async function api(method, path, body, { key = ADMIN, want } = {}) {
+  const headers = { authorization: `Bearer ${key}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  if (want && res.status !== want) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+const sample = (p) => readFileSync(join(repo, "data", "samples", p), "utf8");
+
+// Endpoints before the events, so that they are delivered: jelp's to the 200 receiver, and a
+// failing one (503, two attempts) for dead letters.
+const jelpEp = await api("POST", "/v1/endpoints", { url: `${okRcv.base}/jelp`, tenant: "jelp", description: "jelp orders to the ERP" }, { want: 201 });
+await api("POST", "/v1/endpoints", { url: `${badRcv.base}/down`, tenant: "jelp", events: ["order_*"], retry: { strategy: "fixed", base_ms: 50, max_attempts: 2 } }, { want: 201 });
+// jelp order L1: created, completed, then a late TRANSIT that occurred between them.
+const ingest = (source, body, type) => api("POST", `/v1/sources/${source}/events${type ? `?type=${type}` : ""}`, body, { want: 202 });
+const jelpNew = JSON.parse(sample("jelp/order_new.json"));
+const first = await ingest("jelp", { ...jelpNew, folio: "L1", orderStep: "PENDING", createdAt: "2024-02-10T00:00:00Z" }, "order_new");
+const status = JSON.parse(sample("jelp/order_update--status_change.json"));
+await ingest("jelp", { ...status, folio: "L1", status: "COMPLETED", queueName: "complete_order", timestamp: "2024-02-10T00:30:00Z" });
+await ingest("jelp", { ...status, folio: "L1", status: "TRANSIT", timestamp: "2024-02-10T00:10:00Z" }, "order_update:status_change");
+// eudr DDS events of tenant int_abc (no endpoint yet: the replay sends them).
+for (const f of ["dds.status_changed", "dds.submitted", "dds.approved"]) await ingest("eudr", sample(`eudr/${f}.json`));
+const tenantKey = (await api("POST", "/v1/keys", { tenant: "int_abc" }, { want: 201 })).key;
+// Wait (bounded) until the first event's delivery and the dead letter are recorded.
+for (let i = 0; ; i++) {
+  const ok = await api("GET", `/v1/attempts?endpoint_id=${jelpEp.id}&outcome=success`);
+  const dead = await api("GET", "/v1/attempts?outcome=dead_letter");
+  if (ok.items.some((a) => a.event_id === first.id) && dead.items.length) break;
+  if (i === 100) throw new Error("the deliveries were not recorded within 10 s");
+  await new Promise((r) => setTimeout(r, 100));
+}
+console.log(`seeded: server ${base}, receivers ${okRcv.base} ${badRcv.base}`);
+
+// ---- the browser ----
+browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", `--user-data-dir=${join(tmp, "profile")}`],
+});
+const problems = [];
+let allowed = []; // regexps of messages and URLs a step provokes on purpose
+async function newPage(width, height) {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const note = (what) => {
+    if (!allowed.some((re) => re.test(what))) problems.push(what);
+  };
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") note(`console ${m.type()}: ${m.text()} (${m.location()?.url ?? ""})`); });
+  page.on("pageerror", (e) => note(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => note(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => { if (r.status() >= 400) note(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`); });
+  return page;
+}
+const shot = async (page, name) => { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false }); };
+async function signIn(page, key) {
+  await page.goto(`${base}/console/`);
+  await page.getByLabel("API key").waitFor();
+  // By keyboard: the key field has the focus; Enter submits.
+  await page.keyboard.type(key);
+  await page.keyboard.press("Enter");
+}
+
+const page = await newPage(1280, 900);
+// Security headers of the page itself.
+const resp = await page.goto(`${base}/console/`);
+check(/default-src 'none'; script-src 'self'/.test(resp.headers()["content-security-policy"] ?? ""), "the page has a strict Content-Security-Policy");
+await signIn(page, ADMIN);
+await page.getByTestId("who").getByText("admin (every tenant)").waitFor();
+check(true, "signed in with the admin key, shown as admin");
+check(await page.evaluate(() => !location.href.includes("console-test")), "the key is not in the URL");
+
+// Overview with charts.
+await page.goto(`${base}/console/#/overview?window=30d`);
+await page.locator("figure.chart-box svg.chart").first().waitFor();
+await page.locator(".live-metrics .tile").first().waitFor();
+check((await page.locator(".tile-value").first().textContent()).trim() === "0", "the overview counts no event in the last 30 days (the samples are from 2024)");
+await page.goto(`${base}/console/#/overview?window=24h`);
+await page.locator("figure.chart-box svg.chart rect.bar").first().waitFor();
+check(true, "the overview draws the attempts of the last 24 hours as bars");
+await shot(page, "overview");
+
+// Events: search through the form.
+await page.goto(`${base}/console/#/events`);
+await page.getByLabel("Source").selectOption("jelp");
+await page.getByLabel("Entity kind").fill("order");
+await page.getByLabel("Entity id", { exact: true }).fill("L1");
+await page.getByRole("button", { name: "Search" }).click();
+await page.waitForURL(/#\/events\?.*source=jelp/);
+await page.locator("table.events tbody tr").nth(2).waitFor();
+check((await page.locator("table.events tbody tr").count()) === 3, "searching source jelp, entity order L1 finds its 3 events");
+await page.goto(`${base}/console/#/events?limit=25`);
+await page.locator("table.events tbody tr").nth(5).waitFor();
+check((await page.locator("table.events tbody tr").count()) === 6, "the unfiltered search lists the 6 events");
+await shot(page, "events");
+
+// The event: body pretty and raw, the attempts.
+await page.goto(`${base}/console/#/event/${first.id}`);
+await page.locator(".attempt").first().waitFor();
+const stored = await api("GET", `/v1/events/${first.id}`);
+check((await page.locator(".delivery h3").first().textContent()).includes(jelpEp.id), "the event lists its delivery to the jelp endpoint");
+check((await page.locator(".attempt .badge.ok").first().textContent()) === "200", "its attempt shows status 200");
+await page.getByRole("button", { name: "Raw (as received)" }).click();
+check((await page.locator("pre.body").textContent()) === stored.body, "the raw view is the stored body byte for byte");
+await page.getByRole("button", { name: "Pretty" }).click();
+check((await page.locator("pre.body").textContent()) === JSON.stringify(JSON.parse(stored.body), null, 2), "the pretty view is the body indented");
+await shot(page, "event");
+// A failed, dead-lettered delivery of the same event.
+check((await page.locator(".attempt.failure").count()) === 2, "the failing endpoint's 2 attempts are shown as failures");
+check(await page.locator(".badge", { hasText: "dead letter" }).first().isVisible(), "the last one is marked dead letter");
+
+// The timeline: 3 steps, the late one marked; each step links to its event.
+await page.locator(".fields a", { hasText: "(timeline)" }).click();
+await page.locator("ol.timeline li").nth(2).waitFor();
+check((await page.locator("ol.timeline li").count()) === 3, "the timeline of order L1 has 3 steps");
+check((await page.locator("ol.timeline li.late").count()) === 1 && (await page.locator("ol.timeline li.late").textContent()).includes("TRANSIT"), "the late TRANSIT is marked out of order");
+await shot(page, "timeline");
+await page.locator("ol.timeline li").first().getByRole("link").click();
+await page.waitForURL(new RegExp(`#/event/${first.id}$`));
+check(true, "a step links to its event");
+
+// Create an endpoint for tenant int_abc pointed at the receiver, subscribed to two DDS types.
+await page.goto(`${base}/console/#/endpoint/new`);
+await page.getByLabel("URL").fill(`${okRcv.base}/eudr`);
+await page.getByLabel("Tenant").fill("int_abc");
+await page.locator("details.catalog summary").click();
+await page.getByLabel("dds.approved").check();
+await page.getByLabel("dds.submitted").check();
+await page.getByLabel("Max attempts").fill("3");
+await page.getByRole("button", { name: "Create endpoint" }).click();
+await page.getByText("Endpoint created").waitFor();
+check(/^whsec_/.test(await page.getByTestId("secret").textContent()), "creating an endpoint shows its secret once");
+const created = (await api("GET", "/v1/endpoints?tenant=int_abc")).items[0];
+check(created.url === `${okRcv.base}/eudr` && created.events.join() === "dds.approved,dds.submitted" && created.retry.max_attempts === 3, "the endpoint is stored with the URL, types and retry policy of the form");
+await page.goto(`${base}/console/#/endpoints`);
+await page.locator("td.health .badge").first().waitFor();
+await shot(page, "endpoints");
+
+// A replay of everything to it: progress until finished, 2 events delivered.
+await page.goto(`${base}/console/#/replays?endpoint_id=${created.id}`);
+await page.getByRole("button", { name: "Start replay" }).click();
+await page.waitForURL(/#\/replays\/rpl_/);
+await page.getByText("Done.").waitFor();
+check((await page.getByTestId("replay-state").textContent()) === "finished", "the replay is shown finished");
+check((await page.getByTestId("replay-delivered").textContent()) === "2", "it delivered the 2 subscribed DDS events");
+await shot(page, "replay");
+
+// Audit: head and verification.
+await page.goto(`${base}/console/#/audit`);
+const head = await api("GET", "/v1/audit/head");
+await page.getByTestId("head-hash").waitFor();
+check((await page.getByTestId("head-hash").textContent()).length === 64, "the audit page shows the head hash");
+await page.getByRole("button", { name: "Verify" }).click();
+await page.getByTestId("verify-result").getByText("chain intact").waitFor();
+check(head.seq > 0, "verifying the chain reports it intact");
+
+// A phone width.
+const phone = await newPage(390, 844);
+await signIn(phone, ADMIN);
+await phone.getByTestId("who").waitFor();
+await phone.goto(`${base}/console/#/event/${first.id}`);
+await phone.locator(".attempt").first().waitFor();
+check(await phone.evaluate(() => document.documentElement.scrollWidth <= 390), "at 390 px the event page needs no horizontal scrolling");
+await shot(phone, "event-phone");
+
+// A tenant key sees its tenant only.
+const tenant = await newPage(1280, 900);
+await signIn(tenant, tenantKey);
+await tenant.getByTestId("who").getByText("tenant int_abc").waitFor();
+await tenant.goto(`${base}/console/#/events`);
+await tenant.locator("table.events tbody tr").first().waitFor();
+const tenants = await tenant.locator("table.events tbody tr td:nth-child(5)").allTextContents();
+check(tenants.length === 3 && tenants.every((t) => t === "int_abc"), "the tenant key lists its 3 events, none of jelp");
+await tenant.goto(`${base}/console/#/endpoints`);
+await tenant.locator("table.endpoints tbody tr").first().waitFor();
+check((await tenant.locator("table.endpoints tbody tr").count()) === 1, "the tenant key lists its one endpoint");
+check((await tenant.locator("nav.nav a", { hasText: "Audit" }).count()) === 0, "the tenant key has no Audit page in the menu");
+allowed = [new RegExp(`HTTP 404: GET ${base}/v1/events/${first.id}`), /status of 404/];
+await tenant.goto(`${base}/console/#/event/${first.id}`);
+await tenant.getByRole("alert").getByText(`No event ${first.id} is visible to this key`).waitFor();
+check(true, "another tenant's event answers a clear not-found state");
+allowed = [];
+
+// A wrong key.
+const wrong = await newPage(1280, 900);
+allowed = [/HTTP 401: GET .*\/v1\/whoami/, /status of 401/];
+await signIn(wrong, "hk_this-key-does-not-exist");
+await wrong.getByRole("alert").getByText("This key is unknown, revoked or mistyped.").waitFor();
+check(await wrong.evaluate(() => sessionStorage.length === 0), "a wrong key shows an error and is not kept");
+await shot(wrong, "signin-error");
+allowed = [];
+
+// The server down: a signed-in page says so.
+srv.child.kill("SIGTERM");
+await new Promise((r) => srv.child.once("exit", r));
+allowed = [/request failed: .*ERR_CONNECTION_REFUSED/, /ERR_CONNECTION_REFUSED/];
+await tenant.evaluate(() => { location.hash = "#/events?type=dds.*"; });
+await tenant.getByRole("alert").getByText("The server is not reachable").first().waitFor();
+check(true, "with the server down the page says the server is not reachable");
+allowed = [];
+
+await browser.close();
+if (problems.length) {
+  console.error(problems.map((p) => `  unexpected: ${p}`).join("\n"));
+  await fail(`${problems.length} console error(s), CSP violation(s) or failed request(s)`);
+}
+cleanup();
+console.log("console: every step passed, no console error, CSP violation or failed request");
