@@ -20,9 +20,8 @@ export async function render(ctx) {
     h("p", { class: "crumbs" }, h("a", { href: "#/endpoints" }, "Endpoints"), " / ", creating ? "new" : ep.id),
     h("h1", {}, creating ? "New endpoint" : ep.url, " ", ep ? (ep.disabled ? badge("disabled", "bad") : badge("enabled", "ok")) : null),
   ];
-  if (ep) parts.push(stateCard(ctx, ep));
+  if (ep) parts.push(stateCard(ctx, ep), h("div", { class: "cols" }, deadLetters(ctx, ep), recent(ep)));
   parts.push(editForm(ctx, ep, catalog.items));
-  if (ep) parts.push(h("div", { class: "cols" }, deadLetters(ctx, ep), recent(ep)));
   ctx.main.replaceChildren(...parts);
 }
 
@@ -85,7 +84,7 @@ function secretNote(secret, more = "") {
 }
 
 function editForm(ctx, ep, types) {
-  const v = ep ?? { url: "", description: "", events: ["*"], filter: null, mode: "live", retry: { strategy: "default", base_ms: 5000, max_ms: 36000000, max_attempts: 8 }, timeout_ms: 10000, rate_limit: 0, max_in_flight: 4, ordering: "none" };
+  const v = ep ?? { url: "", description: "", events: [], filter: null, mode: "live", retry: { strategy: "default", base_ms: 5000, max_ms: 36000000, max_attempts: 8 }, timeout_ms: 10000, rate_limit: 0, max_in_flight: 4, ordering: "none" };
   const catalogSet = new Set(types.map((t) => t.type));
   const chosen = new Set(v.events.filter((e) => catalogSet.has(e)));
   const other = v.events.filter((e) => !catalogSet.has(e));
@@ -178,7 +177,7 @@ function editForm(ctx, ep, types) {
     },
     h("h2", {}, ep ? "Settings" : "Settings of the new endpoint"),
     h("div", { class: "grid" },
-      field("URL", f.url, "http:// or https://"),
+      wide(field("URL", f.url, "http:// or https://")),
       field("Description", f.description),
       !ep && ctx.who.admin ? field("Tenant", f.tenant, "Admin keys: the endpoint's tenant") : null,
       field("Mode", f.mode)),
@@ -191,6 +190,11 @@ function editForm(ctx, ep, types) {
     out,
   );
   return form;
+}
+
+function wide(el) {
+  el.classList.add("wide");
+  return el;
 }
 
 function deadLetters(ctx, ep) {
@@ -225,7 +229,7 @@ function deadLetters(ctx, ep) {
 }
 
 function recent(ep) {
-  const card = h("section", { class: "card" }, h("h2", {}, "Recent attempts"), loading());
+  const card = h("section", { class: "card recent-attempts" }, h("h2", {}, "Recent attempts"), loading());
   (async () => {
     try {
       const page = await get("/v1/attempts", { endpoint_id: ep.id, order: "desc", limit: 20 });

@@ -89,7 +89,7 @@ export async function render(ctx) {
   }
   if (ev.attempts.length) delivCard.append(h("p", { class: "muted small" }, "Response headers are not recorded by hooklog; the response body excerpt is (at most 1 KiB)."));
 
-  ctx.main.replaceChildren(head, bodyCard, delivCard, await replayCard(ctx, ev));
+  ctx.main.replaceChildren(head, h("div", { class: "event-cols" }, bodyCard, h("div", {}, delivCard, await replayCard(ctx, ev))));
 }
 
 function attemptItem(a) {

@@ -22,7 +22,7 @@ export async function render(ctx) {
   const inputs = {
     from: h("input", { type: "datetime-local", name: "from", step: "1", value: rfcToLocal(val("from")) }),
     to: h("input", { type: "datetime-local", name: "to", step: "1", value: rfcToLocal(val("to")) }),
-    time: select("time", [["recorded", "recorded (stored by hooklog)"], ["occurred", "occurred (per the payload)"]], val("time") || "recorded"),
+    time: select("time", [["recorded", "recorded"], ["occurred", "occurred"]], val("time") || "recorded"),
     type: h("input", { type: "text", name: "type", value: val("type"), placeholder: "dds.* or order_new" }),
     source: select("source", [["", "any source"], ...sources.map((s) => [s, s])], val("source")),
     tenant: h("input", { type: "text", name: "tenant", value: val("tenant"), placeholder: "any tenant" }),
@@ -49,7 +49,7 @@ export async function render(ctx) {
       { class: "grid" },
       field("From (UTC)", inputs.from),
       field("To (UTC, exclusive)", inputs.to),
-      field("Time", inputs.time, "Which time the range applies to"),
+      field("Time", inputs.time, "Recorded: stored by hooklog. Occurred: per the payload"),
       field("Type", inputs.type, "Exact, prefix* or *"),
       field("Source", inputs.source),
       ctx.who.admin ? field("Tenant", inputs.tenant) : null,

@@ -61,25 +61,31 @@ export async function render(ctx) {
 // Two time axes: occurred (top) and recorded (bottom); a line joins each step's two times, so a
 // late arrival shows as a line crossing the others. Out-of-order steps are drawn in the alert colour.
 function chart(steps) {
-  const width = 640, height = 150, pad = 30;
+  const width = 900, height = 170, left = 90, right = 60, top = 50, bottom = height - 40;
   const occ = steps.map((t) => micros(t.occurred_at));
   const rec = steps.map((t) => micros(t.recorded_at));
   const scale = (vals) => {
     const lo = Math.min(...vals), hi = Math.max(...vals);
-    return (v) => pad + (hi === lo ? (width - 2 * pad) / 2 : ((width - 2 * pad) * (v - lo)) / (hi - lo));
+    return (v) => left + (hi === lo ? (width - left - right) / 2 : ((width - left - right) * (v - lo)) / (hi - lo));
   };
   const xo = scale(occ), xr = scale(rec);
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart timeline-chart", role: "img", "aria-label": "Steps by occurred time (top) and recorded time (bottom)" });
-  svg.append(s("text", { x: 4, y: 22, class: "axis" }, "occurred"), s("text", { x: 4, y: height - 12, class: "axis" }, "recorded"));
-  svg.append(s("line", { x1: pad, x2: width - pad, y1: 40, y2: 40, class: "grid" }), s("line", { x1: pad, x2: width - pad, y1: height - 30, y2: height - 30, class: "grid" }));
+  svg.append(s("text", { x: 4, y: top + 4, class: "axis" }, "occurred"), s("text", { x: 4, y: bottom + 4, class: "axis" }, "recorded"));
+  svg.append(s("line", { x1: left, x2: width - right, y1: top, y2: top, class: "grid" }), s("line", { x1: left, x2: width - right, y1: bottom, y2: bottom, class: "grid" }));
+  const ends = (vals, times, y) => {
+    const lo = vals.indexOf(Math.min(...vals)), hi = vals.indexOf(Math.max(...vals));
+    svg.append(s("text", { x: left, y, class: "axis", "text-anchor": "start" }, fmtTime(times[lo])));
+    if (hi !== lo) svg.append(s("text", { x: width - right, y, class: "axis", "text-anchor": "end" }, fmtTime(times[hi])));
+  };
+  ends(occ, steps.map((t) => t.occurred_at), top + 20);
+  ends(rec, steps.map((t) => t.recorded_at), bottom + 24);
   steps.forEach((t, i) => {
-    const cls = t.out_of_order ? "late" : "";
-    const g = s("g", { class: `tl-step ${cls}` });
-    g.append(s("title", {}, `${t.from ?? "∅"} → ${t.to}: occurred ${fmtTime(t.occurred_at)}, recorded ${fmtTime(t.recorded_at)}`));
-    g.append(s("line", { x1: xo(occ[i]), y1: 40, x2: xr(rec[i]), y2: height - 30, class: "join" }));
-    g.append(s("circle", { cx: xo(occ[i]), cy: 40, r: 6 }), s("circle", { cx: xr(rec[i]), cy: height - 30, r: 6 }));
-    g.append(s("text", { x: xo(occ[i]), y: 40 - 10 - (i % 2) * 0, "text-anchor": "middle", class: "label" }, t.to));
+    const g = s("g", { class: `tl-step${t.out_of_order ? " late" : ""}` });
+    g.append(s("title", {}, `${t.from ?? "∅"} → ${t.to}: occurred ${fmtTime(t.occurred_at)}, recorded ${fmtTime(t.recorded_at)}${t.out_of_order ? " (out of order)" : ""}`));
+    g.append(s("line", { x1: xo(occ[i]), y1: top, x2: xr(rec[i]), y2: bottom, class: "join" }));
+    g.append(s("circle", { cx: xo(occ[i]), cy: top, r: 6 }), s("circle", { cx: xr(rec[i]), cy: bottom, r: 6 }));
+    g.append(s("text", { x: xo(occ[i]), y: top - 12 - (i % 2) * 14, "text-anchor": "middle", class: "label" }, t.to));
     svg.append(g);
   });
-  return h("figure", { class: "chart-box" }, svg);
+  return h("figure", { class: "chart-box" }, svg, h("figcaption", { class: "muted small" }, "Each line joins a step's occurred time (top) to its recorded time (bottom); a dashed red line is a step that arrived after a later one."));
 }
