@@ -44,10 +44,12 @@ bool not_modified(const http_request& req, const std::string& etag) {
 void serve(const call_ptr& c, std::string_view name) {
   const console_files* files = c->ctx.console;
   if (!files)
-    return console_not_found(c, "the console is not served here (hooklog serve --no-console, "
-                                "or its files were not found at start)");
+    return console_not_found(c,
+                             "the console is not served here (hooklog serve --no-console, "
+                             "or its files were not found at start)");
   const console_file* f = files->find(name);
-  if (!f) return console_not_found(c, "the console has no file " + std::string(name).substr(0, 128));
+  if (!f)
+    return console_not_found(c, "the console has no file " + std::string(name).substr(0, 128));
   http_response r;
   if (not_modified(c->req, f->etag)) {
     r.status = 304;
@@ -76,6 +78,8 @@ void serve_console_index(const call_ptr& c) {
   serve(c, "index.html");
 }
 
-void serve_console_file(const call_ptr& c) { serve(c, c->params.at(0)); }
+void serve_console_file(const call_ptr& c) {
+  serve(c, c->params.at(0));
+}
 
 }  // namespace hooklog::http::detail

@@ -47,10 +47,14 @@ std::string_view console_content_type(std::string_view name) {
     const char* type;
   };
   static constexpr ext_type kTypes[] = {
-      {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},    {".svg", "image/svg+xml"},
-      {".png", "image/png"},                  {".ico", "image/x-icon"},
-      {".json", "application/json"},          {".txt", "text/plain; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".json", "application/json"},
+      {".txt", "text/plain; charset=utf-8"},
   };
   for (const auto& t : kTypes)
     if (ends_with(name, t.ext)) return t.type;
@@ -63,8 +67,7 @@ result<console_files> console_files::load(const std::string& dir) {
   out.dir_ = dir;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
-  if (ec)
-    return make_error(errc::io_failure, "console directory " + dir + ": " + ec.message());
+  if (ec) return make_error(errc::io_failure, "console directory " + dir + ": " + ec.message());
   std::size_t total = 0;
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) return make_error(errc::io_failure, "console directory " + dir + ": " + ec.message());
@@ -73,21 +76,22 @@ result<console_files> console_files::load(const std::string& dir) {
     if (!it->is_regular_file(ec)) continue;
     if (out.files_.size() == kMaxFiles)
       return make_error(errc::io_failure, "console directory " + dir + " has more than " +
-                                            std::to_string(kMaxFiles) + " files to serve");
+                                              std::to_string(kMaxFiles) + " files to serve");
     const auto size = it->file_size(ec);
     if (ec || size > kMaxFileBytes)
-      return make_error(errc::io_failure, "console file " + it->path().string() +
-                                            (ec ? ": " + ec.message()
-                                                : " is over " + std::to_string(kMaxFileBytes) +
-                                                      " bytes"));
+      return make_error(
+          errc::io_failure,
+          "console file " + it->path().string() +
+              (ec ? ": " + ec.message() : " is over " + std::to_string(kMaxFileBytes) + " bytes"));
     std::ifstream in(it->path(), std::ios::binary);
     std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof())
-      return make_error(errc::io_failure, "console file " + it->path().string() + " cannot be read");
+      return make_error(errc::io_failure,
+                        "console file " + it->path().string() + " cannot be read");
     total += body.size();
     if (total > kMaxTotalBytes)
       return make_error(errc::io_failure, "console directory " + dir + " holds more than " +
-                                            std::to_string(kMaxTotalBytes) + " bytes to serve");
+                                              std::to_string(kMaxTotalBytes) + " bytes to serve");
     console_file f;
     f.etag = etag_of(body);
     f.content_type = std::string(console_content_type(name));

@@ -182,6 +182,26 @@ await page.goto(`${base}/console/#/events?limit=25`);
 await page.locator("table.events tbody tr").nth(5).waitFor();
 check((await page.locator("table.events tbody tr").count()) === 6, "the unfiltered search lists the 6 events");
 await shot(page, "events");
+// Cursor paging: pages of 4, next and back.
+const firstCol = () => page.locator("table.events tbody tr td:first-child").allTextContents();
+await page.goto(`${base}/console/#/events?limit=4`);
+await page.locator("table.events tbody tr").nth(3).waitFor();
+const page1 = await firstCol();
+await page.getByRole("link", { name: "Next →" }).click();
+await page.waitForURL(/cursor=/);
+await page.getByRole("link", { name: "← Previous" }).waitFor();
+const page2 = await firstCol();
+check(page2.length === 2 && !page2.some((t) => page1.includes(t)), "Next shows the 2 events after the first 4");
+await page.getByRole("link", { name: "← Previous" }).click();
+await page.waitForURL((u) => !u.hash.includes("cursor="));
+await page.locator("table.events tbody tr").nth(3).waitFor();
+check((await firstCol()).join() === page1.join(), "Previous goes back to the first page");
+// Live mode: an event ingested now appears without a reload.
+await page.goto(`${base}/console/#/events?live=1`);
+await page.locator(".live-note").waitFor();
+await ingest("standard", sample("standard/invoice.paid.json"));
+await page.locator("table.events tbody tr", { hasText: "invoice.paid" }).waitFor();
+check((await page.locator("table.events tbody tr").count()) === 7, "live mode adds the event ingested meanwhile");
 
 // The event: body pretty and raw, the attempts.
 await page.goto(`${base}/console/#/event/${first.id}`);
@@ -294,6 +314,13 @@ allowed = [new RegExp(`HTTP 404: GET ${base}/v1/events/${first.id}`), /status of
 await tenant.goto(`${base}/console/#/event/${first.id}`);
 await tenant.getByRole("alert").getByText(`No event ${first.id} is visible to this key`).waitFor();
 check(true, "another tenant's event answers a clear not-found state");
+// The key revoked while signed in: back to the sign-in form, saying why.
+const tenantKeyId = (await api("GET", "/v1/keys")).items.find((k) => k.tenant === "int_abc").id;
+await api("DELETE", `/v1/keys/${tenantKeyId}`, undefined, { want: 200 });
+allowed = [/HTTP 401: GET /, /status of 401/];
+await tenant.evaluate(() => { location.hash = "#/endpoints"; });
+await tenant.getByRole("alert").getByText("Your key is no longer accepted").waitFor();
+check(await tenant.getByLabel("API key").isVisible() && (await tenant.evaluate(() => sessionStorage.length)) === 0, "a key revoked meanwhile returns to sign-in and is forgotten");
 allowed = [];
 
 // A wrong key.
@@ -309,8 +336,8 @@ allowed = [];
 srv.child.kill("SIGTERM");
 await new Promise((r) => srv.child.once("exit", r));
 allowed = [/request failed: .*ERR_CONNECTION_REFUSED/, /ERR_CONNECTION_REFUSED/];
-await tenant.evaluate(() => { location.hash = "#/events?type=dds.*"; });
-await tenant.getByRole("alert").getByText("The server is not reachable").first().waitFor();
+await page.evaluate(() => { location.hash = "#/events?type=dds.*"; });
+await page.getByRole("alert").getByText("The server is not reachable").first().waitFor();
 check(true, "with the server down the page says the server is not reachable");
 allowed = [];
 

@@ -140,15 +140,17 @@ TEST_CASE("--no-console answers 404 at /console/, --console-dir serves another f
 
 TEST_CASE("A --console-dir that cannot be loaded stops the start", "[console]") {
   temp_dir dir;
-  auto missing = run_hooklog({"serve", "--listen", "127.0.0.1:0", "--data", dir.path().string() + "/d",
-                              "--admin-key", kAdminKey, "--console-dir", dir.path().string() + "/nope"},
-                             std::chrono::seconds(30));
+  auto missing =
+      run_hooklog({"serve", "--listen", "127.0.0.1:0", "--data", dir.path().string() + "/d",
+                   "--admin-key", kAdminKey, "--console-dir", dir.path().string() + "/nope"},
+                  std::chrono::seconds(30));
   CHECK(missing.exit_code == 1);
   CHECK(missing.out.find("listening on") == std::string::npos);
   std::ofstream(dir.path().string() + "/x.js") << "1";  // no index.html
-  auto no_index = run_hooklog({"serve", "--listen", "127.0.0.1:0", "--data", dir.path().string() + "/d",
-                               "--admin-key", kAdminKey, "--console-dir", dir.path().string()},
-                              std::chrono::seconds(30));
+  auto no_index =
+      run_hooklog({"serve", "--listen", "127.0.0.1:0", "--data", dir.path().string() + "/d",
+                   "--admin-key", kAdminKey, "--console-dir", dir.path().string()},
+                  std::chrono::seconds(30));
   CHECK(no_index.exit_code == 1);
 }
 
@@ -160,8 +162,7 @@ TEST_CASE("GET /v1/whoami names the caller's key: admin or its tenant", "[consol
   auto issued = s.post("/v1/keys", {{"tenant", "t1"}});
   REQUIRE(issued.status == 201);
   auto tenant = s.get("/v1/whoami", issued.json["key"]);
-  CHECK(tenant.json ==
-        json({{"key_id", issued.json["id"]}, {"admin", false}, {"tenant", "t1"}}));
+  CHECK(tenant.json == json({{"key_id", issued.json["id"]}, {"admin", false}, {"tenant", "t1"}}));
   auto ingest = s.post("/v1/keys", {{"tenant", "t1"}, {"ingest_source", "eudr"}});
   REQUIRE(ingest.status == 201);
   auto refused = s.get("/v1/whoami", ingest.json["key"]);
