@@ -252,7 +252,15 @@ await page.locator(".recent-attempts tbody tr").first().waitFor();
 await shot(page, "endpoint");
 await page.getByRole("button", { name: "Redrive dead letters" }).click();
 await page.getByText(/Replay rpl_[0-9a-f]{16} started/).waitFor();
-check(true, "redrive starts a replay of the failed deliveries");
+const redrive = await page.getByRole("link", { name: /^rpl_/ }).textContent();
+check((await api("GET", `/v1/replays/${redrive}`)).request.mode === "failed", "redrive starts a replay of the failed deliveries");
+// Follow it and cancel it.
+await page.getByRole("link", { name: redrive }).click();
+await page.getByRole("button", { name: "Cancel replay" }).click();
+await page.getByTestId("replay-state").getByText("cancelled").waitFor();
+check((await api("GET", `/v1/replays/${redrive}`)).state === "cancelled", "the replay page cancels the replay");
+await page.goto(`${base}/console/#/endpoint/${badEp.id}`);
+await page.getByLabel("Reason").waitFor();
 await page.getByLabel("Reason").fill("receiver down");
 await page.getByRole("button", { name: "Disable" }).click();
 await page.getByText("Disabled: receiver down").waitFor();
