@@ -303,6 +303,14 @@ await phone.getByTestId("who").waitFor();
 await phone.goto(`${base}/console/#/event/${first.id}`);
 await phone.locator(".attempt").first().waitFor();
 check(await phone.evaluate(() => document.documentElement.scrollWidth <= 390), "at 390 px the event page needs no horizontal scrolling");
+for (const [hash, ready] of [["#/overview", "figure.chart-box svg"], ["#/events", "table.events tbody tr"], ["#/endpoints", "table.endpoints tbody tr"], [`#/endpoint/${badEp.id}`, ".recent-attempts tbody tr"]]) {
+  await phone.goto(`${base}/console/${hash}`);
+  await phone.locator(ready).first().waitFor();
+  check(await phone.evaluate(() => document.documentElement.scrollWidth <= 390), `at 390 px ${hash} needs no horizontal scrolling (wide tables scroll in their box)`);
+  if (hash === "#/events") await shot(phone, "events-phone");
+}
+await phone.goto(`${base}/console/#/event/${first.id}`);
+await phone.locator(".attempt").first().waitFor();
 await phone.locator(".deliveries").evaluate((e) => e.scrollIntoView());
 await shot(phone, "event-phone");
 
