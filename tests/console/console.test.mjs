@@ -169,8 +169,15 @@ check((await page.locator(".tile-value").first().textContent()).trim() === "6", 
 check((await page.locator("figure.chart-box").count()) >= 5, "it draws events and attempts as bars, and the live rates");
 await shot(page, "overview");
 
-// Events: search through the form.
+// Events: search through the form. First, the keyboard: Tab reaches the skip link, visibly.
 await page.goto(`${base}/console/#/events`);
+await page.getByLabel("Source").waitFor();
+await page.evaluate(() => document.activeElement?.blur());
+await page.keyboard.press("Tab");
+const focused = await page.evaluate(() => [document.activeElement.textContent, getComputedStyle(document.activeElement).outlineStyle]);
+check(focused[0] === "Skip to content" && focused[1] !== "none", "Tab reaches the skip link first, with a visible focus ring");
+await page.keyboard.press("Enter");
+check(await page.evaluate(() => document.activeElement.id === "main"), "the skip link moves the focus to the page content");
 await page.getByLabel("Source").selectOption("jelp");
 await page.getByLabel("Entity kind").fill("order");
 await page.getByLabel("Entity id", { exact: true }).fill("L1");
