@@ -135,6 +135,15 @@ nlohmann::json attempt_json(const record_view& v) {
   auto a = projections::attempt_from_json(v.body);
   if (a) {
     j = projections::to_json(*a);
+    // What the dispatcher records beside the attempt (delivery/dispatcher.cpp): the answer's
+    // headers as [name, value] pairs, and whether the body was longer than the excerpt.
+    const auto raw = nlohmann::json::parse(v.body, nullptr, false);
+    if (raw.is_object()) {
+      if (auto h = raw.find("response_headers"); h != raw.end() && h->is_array())
+        j["response_headers"] = *h;
+      if (auto t = raw.find("response_truncated"); t != raw.end() && t->is_boolean() && *t)
+        j["response_truncated"] = true;
+    }
   } else {
     j = {{"endpoint_id", v.entity_id}, {"event_seq", v.ref_seq}, {"malformed", true}};
   }

@@ -87,7 +87,7 @@ export async function render(ctx) {
       ),
     );
   }
-  if (ev.attempts.length) delivCard.append(h("p", { class: "muted small" }, "Response headers are not recorded by hooklog; the response body excerpt is (at most 1 KiB)."));
+  if (ev.attempts.length) delivCard.append(h("p", { class: "muted small" }, "Each attempt keeps the answer's headers and the first 1 KiB of its body."));
 
   ctx.main.replaceChildren(head, h("div", { class: "event-cols" }, bodyCard, h("div", {}, delivCard, await replayCard(ctx, ev))));
 }
@@ -107,7 +107,13 @@ function attemptItem(a) {
       ["Next attempt", a.next_attempt_at ? fmtTime(a.next_attempt_at) : "none"],
       ["Record", `seq ${a.seq}`],
     ]),
-    a.response_excerpt ? h("details", {}, h("summary", {}, "Response excerpt"), h("pre", { class: "excerpt" }, a.response_excerpt)) : null,
+    a.response_excerpt
+      ? h("details", {}, h("summary", {}, `Response body excerpt${a.response_truncated ? " (cut)" : ""}`), h("pre", { class: "excerpt" }, a.response_excerpt))
+      : null,
+    a.response_headers?.length
+      ? h("details", { class: "resp-headers" }, h("summary", {}, `Response headers (${a.response_headers.length})`),
+          h("dl", { class: "fields headers" }, a.response_headers.map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))])))
+      : null,
   );
 }
 

@@ -1,11 +1,13 @@
 // The audit console's files at /console/ (issue 16): served from memory with a strict
 // Content-Security-Policy, ETag revalidation, no way out of the loaded set (.., encoded .., NUL,
-// encoded /), --no-console and --console-dir; and GET /v1/whoami, which the console shows.
+// encoded /), --no-console and --console-dir; and what the console shows that the API had not
+// answered before: GET /v1/whoami, and each attempt's response headers.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 
 #include "hooklog_build_paths.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
 using namespace hooklog::test;
@@ -169,4 +171,34 @@ TEST_CASE("GET /v1/whoami names the caller's key: admin or its tenant", "[consol
   CHECK(refused.status == 403);
   CHECK(refused.json["error"]["message"] == "this key may only ingest events of source eudr");
   CHECK(s.get("/v1/whoami", "hk_wrong").status == 401);
+}
+
+TEST_CASE("Attempts answer the receiver's response headers, as [name, value] pairs",
+          "[console][api]") {
+  temp_dir d;
+  receiver_proc rx(d, "rx", {});
+  hooklog_server s({"--allow-private-targets"});
+  auto ep = s.post("/v1/endpoints", {{"url", rx.url("/in")}, {"tenant", "acme"}});
+  REQUIRE(ep.status == 201);
+  auto ev = s.post("/v1/sources/standard/events",
+                   {{"id", "h-1"}, {"type", "invoice.paid"}, {"tenant", "acme"}});
+  REQUIRE(ev.status == 202);
+  const std::string event = "/v1/events/" + ev.json["id"].get<std::string>();
+  REQUIRE(eventually([&] { return s.get(event).json["attempts"].size() == 1; }));
+  const json a = s.get(event).json["attempts"][0];
+  INFO(a.dump());
+  CHECK(a["status"] == 200);
+  CHECK(a["response_excerpt"] == "{\"ok\":true}");
+  CHECK(a.contains("response_truncated") == false);
+  REQUIRE(a["response_headers"].is_array());
+  json content_type;
+  for (const auto& h : a["response_headers"]) {
+    REQUIRE(h.size() == 2);
+    if (hooklog::http::iequals(h[0].get<std::string>(), "content-type")) content_type = h[1];
+  }
+  CHECK(content_type == "application/json");
+  // The listing answers the same attempt the same way.
+  auto listed = s.get("/v1/attempts?endpoint_id=" + ep.json["id"].get<std::string>());
+  REQUIRE(listed.json["items"].size() == 1);
+  CHECK(listed.json["items"][0]["response_headers"] == a["response_headers"]);
 }
