@@ -67,3 +67,20 @@ export const del = (path, body, opts = {}) => call("DELETE", path, { ...opts, bo
 
 // A path segment, percent-encoded.
 export const seg = (s) => encodeURIComponent(s);
+
+// Idempotency-Key for a form's creating POST: the same body sent again (a double click, a retry
+// after a lost answer) reuses the key, so the server answers the first result instead of
+// creating a second endpoint or replay; a changed body gets a new key.
+export function idempotency() {
+  let lastBody = null;
+  let lastKey = "";
+  return (body) => {
+    const text = JSON.stringify(body);
+    if (text !== lastBody) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      lastKey = `console-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+      lastBody = text;
+    }
+    return { "idempotency-key": lastKey };
+  };
+}

@@ -1,7 +1,7 @@
 // One endpoint: create or edit (URL, event types from the catalog, payload filter, retry
 // policy, rate and concurrency), rotate its secret, enable or disable it, its dead letters with
 // a redrive (a replay of mode "failed"), and its recent attempts.
-import { get, patch, post, seg } from "./api.js";
+import { get, idempotency, patch, post, seg } from "./api.js";
 import { badge, button, clear, copy, empty, errorBox, field, fmtMs, fmtTime, h, loading, select, statusBadge, table } from "./ui.js";
 import { healthSummary } from "./page_endpoints.js";
 
@@ -125,6 +125,7 @@ function editForm(ctx, ep, types) {
   };
   f.filter.value = v.filter ? JSON.stringify(v.filter, null, 2) : "";
   const out = h("div", { "aria-live": "polite" });
+  const key = idempotency();
   const form = h(
     "form",
     {
@@ -163,7 +164,7 @@ function editForm(ctx, ep, types) {
             await patch(`/v1/endpoints/${seg(ep.id)}`, body);
             ctx.navigate(location.hash);
           } else {
-            const made = await post("/v1/endpoints", body);
+            const made = await post("/v1/endpoints", body, { headers: key(body) });
             ctx.main.replaceChildren(
               h("p", { class: "crumbs" }, h("a", { href: "#/endpoints" }, "Endpoints"), " / ", made.id),
               h("section", { class: "card" }, h("h1", {}, "Endpoint created"), h("p", {}, h("a", { href: `#/endpoint/${seg(made.id)}` }, made.id), ` → ${made.url}`), secretNote(made.secret, "Receivers verify each delivery's Standard Webhooks signature with it.")),
@@ -207,6 +208,7 @@ function deadLetters(ctx, ep) {
       return clear(card, h("h2", {}, "Dead letters"), errorBox(e));
     }
     const out = h("div", { "aria-live": "polite" });
+    const key = idempotency();
     if (!page.items.length) return clear(card, h("h2", {}, "Dead letters"), empty("None: every delivery to this endpoint succeeded or is still being retried."));
     clear(
       card,
@@ -215,7 +217,8 @@ function deadLetters(ctx, ep) {
       button("Redrive dead letters", async () => {
         clear(out, loading("Starting…"));
         try {
-          const r = await post("/v1/replays", { endpoint_id: ep.id, mode: "failed" });
+          const body = { endpoint_id: ep.id, mode: "failed" };
+          const r = await post("/v1/replays", body, { headers: key(body) });
           clear(out, h("p", { class: "ok-note" }, "Replay ", h("a", { href: `#/replays/${r.id}` }, r.id), " started."));
         } catch (e) {
           clear(out, errorBox(e));

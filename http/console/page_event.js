@@ -1,6 +1,6 @@
 // One event: the body as received (pretty, and raw byte for byte), the normalized fields, every
 // endpoint it went to with every attempt, and a replay of this one event to an endpoint.
-import { get, post, seg } from "./api.js";
+import { get, idempotency, post, seg } from "./api.js";
 import { badge, button, clear, copy, empty, errorBox, field, fields, fmtMs, fmtTime, h, loading, prettyJson, statusBadge } from "./ui.js";
 
 // "2024-01-15T10:30:06.118000Z" -> integer microseconds since the epoch.
@@ -133,6 +133,7 @@ async function replayCard(ctx, ev) {
   const sel = h("select", { name: "endpoint_id" }, eps.items.map((e) => h("option", { value: e.id }, `${e.id} · ${e.url}${e.disabled ? " (disabled)" : ""}`)));
   const fresh = h("input", { type: "checkbox", name: "fresh" });
   const out = h("div", { "aria-live": "polite" });
+  const key = idempotency();
   const form = h(
     "form",
     {
@@ -145,7 +146,7 @@ async function replayCard(ctx, ev) {
         if (fresh.checked) body.webhook_ids = "fresh";
         clear(out, loading("Starting the replay…"));
         try {
-          const r = await post("/v1/replays", body);
+          const r = await post("/v1/replays", body, { headers: key(body) });
           clear(out, h("p", { class: "ok-note" }, "Replay ", h("a", { href: `#/replays/${r.id}` }, r.id), " started (the endpoint's own filters still apply)."));
         } catch (err) {
           clear(out, errorBox(err));

@@ -1,6 +1,6 @@
 // Replays: start one (endpoint, range, mode, filter), watch its progress live, cancel it.
 // #/replays lists them; #/replays/rpl_… follows one (polled every second while it runs).
-import { del, get, post, seg } from "./api.js";
+import { del, get, idempotency, post, seg } from "./api.js";
 import { badge, button, clear, empty, errorBox, field, fields, fmtNum, fmtTime, h, loading, localToRfc, select, table } from "./ui.js";
 
 const stateKind = (s) => (s === "finished" ? "ok" : s === "running" ? "warn" : "bad");
@@ -55,6 +55,7 @@ async function startForm(ctx) {
     fresh: h("input", { type: "checkbox", name: "fresh" }),
   };
   const out = h("div", { "aria-live": "polite" });
+  const key = idempotency();
   card.append(
     h(
       "form",
@@ -71,7 +72,7 @@ async function startForm(ctx) {
           if (f.fresh.checked) body.webhook_ids = "fresh";
           clear(out, loading("Starting…"));
           try {
-            const r = await post("/v1/replays", body);
+            const r = await post("/v1/replays", body, { headers: key(body) });
             ctx.navigate(`#/replays/${r.id}`);
           } catch (err) {
             const at = err.details?.field ? ` (field ${err.details.field})` : "";

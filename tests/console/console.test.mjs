@@ -227,6 +227,15 @@ await page.getByRole("button", { name: "Pretty" }).click();
 check((await page.locator("pre.body").textContent()) === JSON.stringify(JSON.parse(stored.body), null, 2), "the pretty view is the body indented");
 await page.locator(".event-cols").evaluate((e) => e.scrollIntoView());
 await shot(page, "event");
+// Replay this one event to its endpoint, twice: the same Idempotency-Key, one replay.
+await page.getByLabel("Endpoint").selectOption(jelpEp.id);
+await page.getByRole("button", { name: "Replay to this endpoint" }).click();
+const once = await page.locator(".ok-note a").textContent();
+await page.getByRole("button", { name: "Replay to this endpoint" }).click();
+await page.locator(".ok-note a").waitFor();
+const twice = await page.locator(".ok-note a").textContent();
+const replays = (await api("GET", `/v1/replays?endpoint_id=${jelpEp.id}`)).items;
+check(once === twice && replays.length === 1 && replays[0].request.types.join() === "order_new", "replaying the event twice from its page starts one replay (Idempotency-Key), of its type");
 // A failed, dead-lettered delivery of the same event.
 check((await page.locator(".attempt.failure").count()) === 2, "the failing endpoint's 2 attempts are shown as failures");
 check(await page.locator(".badge", { hasText: "dead letter" }).first().isVisible(), "the last one is marked dead letter");
