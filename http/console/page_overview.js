@@ -154,7 +154,7 @@ function live(ctx, box) {
         lineChart({ points: series.fail, title: "Failed deliveries per second", unit: "/s" }),
       ),
     );
-    if (!stopped) timer = setTimeout(sample, 5000);
+    if (!stopped) timer = setTimeout(sample, prev && series.ingest.length ? 5000 : 1000);
   };
   box.append(loading());
   sample();

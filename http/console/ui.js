@@ -199,6 +199,7 @@ export function lineChart({ points, title, unit = "", height = 120 }) {
   }
   if (points.length > 1)
     svg.append(s("polyline", { points: points.map((p, i) => `${x(i)},${y(p.v)}`).join(" "), class: "line" }));
+  else svg.append(s("text", { x: width / 2, y: height / 2, class: "axis", "text-anchor": "middle" }, "a rate needs two samples: the line starts with the next one"));
   const last = points.at(-1);
   return h("figure", { class: "chart-box" }, h("figcaption", {}, title, last ? h("span", { class: "muted" }, ` now ${last.v.toFixed(1)}${unit}`) : null), svg);
 }
