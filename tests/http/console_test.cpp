@@ -114,7 +114,7 @@ TEST_CASE("No console path reaches a file outside the loaded set", "[console]") 
   }
 }
 
-TEST_CASE("--no-console answers 404 at /console/, --console-dir serves another folder",
+TEST_CASE("console: --no-console answers 404 at /console/ and --console-dir serves another folder",
           "[console]") {
   {
     hooklog_server off({"--no-console"});
