@@ -8,10 +8,12 @@
 # waits until the projections caught up, and dumps. Counters are per thread (--separate-threads),
 # so the I/O thread (normalizer + answer), the log writer and the projection runner are apart.
 # Prints one line per thread and the total, in instructions per event; leaves the callgrind files
-# in $OUT (default /tmp/hooklog-cg-ingest) for callgrind_annotate.
+# in $OUT (default /tmp/hooklog-cg-ingest) for callgrind_annotate. HOOKLOG_BIN=path runs another
+# hooklog binary (a before/after pair in the same run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
+bin=${HOOKLOG_BIN:-$build/tools/hooklog}  # another binary to compare, same build of everything else
 batches=${2:-10}
 singles=${3:-0}
 out=${OUT:-/tmp/hooklog-cg-ingest}
@@ -43,7 +45,7 @@ with open(out + "/singles.curl", "w") as f:
 PY
 
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.out" \
-  "$build/tools/hooklog" serve --listen 127.0.0.1:0 --data "$out/data" --admin-key "$key" \
+  "$bin" serve --listen 127.0.0.1:0 --data "$out/data" --admin-key "$key" \
   --no-deliver --threads 1 --sources "$root/data/sources" >"$out/serve.out" 2>"$out/serve.err" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
