@@ -61,7 +61,8 @@ post_batch() {
 head_seq() { curl -sS "${auth[@]}" "$base/v1/audit/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 wait_applied() {  # until GET /v1/audit/head stops moving and the projections show no lag
   for _ in $(seq 300); do
-    curl -sS "${auth[@]}" "$base/metrics" | grep -q '^hooklog_projection_lag_records 0' && return
+    m=$(curl -sS "${auth[@]}" "$base/metrics")
+    grep -q "^hooklog_projection_lag_records 0" <<<"$m" && return
     sleep 0.2
   done
 }
