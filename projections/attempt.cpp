@@ -52,6 +52,20 @@ result<delivery_attempt> attempt_from_json(std::string_view body) {
   return a;
 }
 
+const result<delivery_attempt>& attempt_of(std::string_view body) {
+  struct memo {
+    std::string body;
+    std::optional<result<delivery_attempt>> parsed;
+  };
+  thread_local memo m;
+  if (!m.parsed || m.body != body) {
+    m.parsed.reset();
+    m.body.assign(body);
+    m.parsed.emplace(attempt_from_json(body));
+  }
+  return *m.parsed;
+}
+
 record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
                            std::string_view event_type) {
   record r;
