@@ -210,6 +210,25 @@ class scanner {
     return true;
   }
 
+  // A number from `start` to the cursor that is an integer of at most 18 digits, as the parser
+  // types it (unsigned when not negative, signed when negative); false for anything else.
+  bool small_integer(std::size_t start, json* out) const {
+    const bool negative = p_[start] == '-';
+    const std::size_t first = start + (negative ? 1 : 0);
+    if (i_ - first > 18) return false;
+    std::uint64_t v = 0;
+    for (std::size_t k = first; k < i_; ++k) {
+      if (p_[k] < '0' || p_[k] > '9') return false;  // a fraction or an exponent
+      v = v * 10 + (p_[k] - '0');
+    }
+    if (negative) {
+      *out = -static_cast<std::int64_t>(v);
+    } else {
+      *out = v;
+    }
+    return true;
+  }
+
   // The value at the cursor. `node`: the watched node it is, or -1 (then `out` is unused).
   bool value(int node, json* out) {
     ws();
@@ -246,7 +265,9 @@ class scanner {
         if (node >= 0) *out = nullptr;
         return true;
       default:
-        return number() && (node < 0 || parse_span(start, out));
+        if (!number()) return false;
+        if (node < 0) return true;
+        return small_integer(start, out) || parse_span(start, out);
     }
   }
 

@@ -57,6 +57,20 @@ TEST_CASE("extract_watched: the watched members, with the full parse's values", 
   CHECK_FALSE(got->contains("data"));
   CHECK(got->at("entity").size() == 2);
   CHECK(got->at("status") == json{{"to", "paid"}});
+  // Numbers typed as the parser types them: unsigned, signed when negative, float past 64 bits.
+  const std::string numbers =
+      R"({"id":-5,"type":-0,"timestamp":123456789012345678901,"tenant":1.5e3,)"
+      R"("entity":{"id":999999999999999999,"kind":-999999999999999999},"test":0})";
+  auto n = extract_watched(numbers, w, 64);
+  REQUIRE(n.has_value());
+  const json nfull = json::parse(numbers);
+  for (const char* key : {"id", "type", "timestamp", "tenant", "test"}) {
+    INFO(key);
+    CHECK(n->at(key) == nfull.at(key));
+    CHECK(n->at(key).type() == nfull.at(key).type());
+  }
+  CHECK(n->at("entity") == nfull.at("entity"));
+  CHECK(n->at("entity").at("kind").type() == nfull.at("entity").at("kind").type());
 }
 
 TEST_CASE("extract_watched: leaves to the full path what it does not answer", "[json_extract]") {
