@@ -85,8 +85,8 @@ class scanner {
       std::memcpy(&x, p + i, 8);
       const std::uint64_t quote = x ^ (kOnes * '"'), slash = x ^ (kOnes * '\\');
       // A zero byte in quote or slash, a byte below 0x20, or a high bit: see the bytes one by one.
-      const std::uint64_t hit = ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) |
-                                (x - kOnes * 0x20) | x;
+      const std::uint64_t hit =
+          ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | (x - kOnes * 0x20) | x;
       if (hit & kHighs) break;
       i += 8;
     }

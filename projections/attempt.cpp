@@ -36,9 +36,9 @@ result<delivery_attempt> attempt_from_json(std::string_view body) {
   // (invalid, a repeated member, ...) gets the full parse, which keeps the last of repeated keys.
   static const key_paths kRead = [] {
     key_paths k;
-    for (const char* p : {"/endpoint_id", "/event_seq", "/attempt", "/outcome", "/status",
-                          "/latency_us", "/error", "/response_excerpt", "/next_attempt_at",
-                          "/dead_letter", "/replay_id"})
+    for (const char* p :
+         {"/endpoint_id", "/event_seq", "/attempt", "/outcome", "/status", "/latency_us", "/error",
+          "/response_excerpt", "/next_attempt_at", "/dead_letter", "/replay_id"})
       k.add(*json_pointer::parse(p));
     return k;
   }();

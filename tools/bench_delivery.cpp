@@ -158,8 +158,8 @@ struct stack {
 // `cpu_us` (optional): CPU of this process (the hooklog stack; the receiver and wrk are children)
 // per delivery, from getrusage.
 double run_delivery(const std::string& dir, unsigned short port, std::size_t in_flight,
-                    unsigned io_threads, std::size_t events, const std::string& body,
-                    double cap_s, double* cpu_us = nullptr) {
+                    unsigned io_threads, std::size_t events, const std::string& body, double cap_s,
+                    double* cpu_us = nullptr) {
   stack s(dir, in_flight, io_threads);
   s.endpoint("http://127.0.0.1:" + std::to_string(port) + "/", static_cast<int>(in_flight));
   std::vector<record> batch;
@@ -244,8 +244,8 @@ int main(int argc, char** argv) {
   double wrk_rps = run_wrk(rcv.port, tmp.string(), body, conns, 5);
   std::printf("load tool (wrk -t1 -c%d) -> receiver: %.0f req/s\n", conns, wrk_rps);
   double delivery_cpu_us = 0;
-  const double delivery_rps = run_delivery((tmp / "rate").string(), rcv.port, in_flight,
-                                           io_threads, events, body, 120, &delivery_cpu_us);
+  const double delivery_rps = run_delivery((tmp / "rate").string(), rcv.port, in_flight, io_threads,
+                                           events, body, 120, &delivery_cpu_us);
   const double ratio = wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0;
   std::printf("ratio: %.2f (goal >= 0.40)\n", ratio);
   bench::print(

@@ -433,7 +433,8 @@ void print_checks(const char* what, const ingest_run& r) {
       (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
       (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
       (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
-      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait, r.cpu_us_per_event);
+      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait,
+      r.cpu_us_per_event);
 }
 
 std::string pct(const wrk_result& w, int p) {

@@ -76,34 +76,34 @@ TEST_CASE("extract_watched: the watched members, with the full parse's values", 
 TEST_CASE("extract_watched: leaves to the full path what it does not answer", "[json_extract]") {
   const auto w = watched();
   const std::vector<std::string> bail = {
-      R"([1,2])",                               // not an object
-      R"("text")",                              // not an object
-      "\xEF\xBB\xBF{\"id\":\"a\"}",             // byte order mark
-      R"({"id":"a",})",                         // trailing comma
-      R"({"id":"a"} x)",                        // trailing text
-      R"({"id":"a"}{})",                        // two values
-      R"({"id":01})",                           // leading zero
-      R"({"id":1.})",                           // no fraction digits
-      R"({"id":1e})",                           // no exponent digits
-      R"({"data":1e999})",                      // out of a double's range (unwatched too)
+      R"([1,2])",                                    // not an object
+      R"("text")",                                   // not an object
+      "\xEF\xBB\xBF{\"id\":\"a\"}",                  // byte order mark
+      R"({"id":"a",})",                              // trailing comma
+      R"({"id":"a"} x)",                             // trailing text
+      R"({"id":"a"}{})",                             // two values
+      R"({"id":01})",                                // leading zero
+      R"({"id":1.})",                                // no fraction digits
+      R"({"id":1e})",                                // no exponent digits
+      R"({"data":1e999})",                           // out of a double's range (unwatched too)
       R"({"data":-)" + std::string(400, '9') + "}",  // idem
-      R"({"id":tru})",                          // bad literal
-      R"({"id":"a" /* c */})",                  // comment
-      "{\"id\":\"a\tb\"}",                      // control character in a string
-      "{\"data\":\"\xC3\"}",                    // truncated UTF-8
-      "{\"data\":\"\xED\xA0\x80\"}",            // UTF-8 of a surrogate
-      "{\"data\":\"\xC0\xAF\"}",                // overlong
-      R"({"data":"\ud800"})",                   // surrogate escape (the full path checks pairs)
-      R"({"data":"\x"})",                       // bad escape
-      R"({"data":"\u12G4"})",                   // bad \u
-      R"({"id":"a","id":"b"})",                 // a read key twice
-      R"({"entity":{"id":1,"id":2}})",          // idem, nested
-      R"({"typ\u0065":"a"})",                   // an escaped key where keys are read
-      R"({"id":"a")",                           // unterminated
-      R"({"id" "a"})",                          // no colon
-      R"({id:"a"})",                            // unquoted key
-      "",                                       //
-      "   ",                                    //
+      R"({"id":tru})",                               // bad literal
+      R"({"id":"a" /* c */})",                       // comment
+      "{\"id\":\"a\tb\"}",                           // control character in a string
+      "{\"data\":\"\xC3\"}",                         // truncated UTF-8
+      "{\"data\":\"\xED\xA0\x80\"}",                 // UTF-8 of a surrogate
+      "{\"data\":\"\xC0\xAF\"}",                     // overlong
+      R"({"data":"\ud800"})",           // surrogate escape (the full path checks pairs)
+      R"({"data":"\x"})",               // bad escape
+      R"({"data":"\u12G4"})",           // bad \u
+      R"({"id":"a","id":"b"})",         // a read key twice
+      R"({"entity":{"id":1,"id":2}})",  // idem, nested
+      R"({"typ\u0065":"a"})",           // an escaped key where keys are read
+      R"({"id":"a")",                   // unterminated
+      R"({"id" "a"})",                  // no colon
+      R"({id:"a"})",                    // unquoted key
+      "",                               //
+      "   ",                            //
   };
   for (const auto& text : bail) {
     INFO(text);
@@ -131,9 +131,15 @@ TEST_CASE("extract_watched: never looser than the full parse, on mutated bodies"
       const std::size_t at = rng() % text.size();
       const char ch = alphabet[rng() % alphabet.size()];
       switch (rng() % 3) {
-        case 0: text[at] = ch; break;
-        case 1: text.erase(at, 1); break;
-        default: text.insert(at, 1, ch); break;
+        case 0:
+          text[at] = ch;
+          break;
+        case 1:
+          text.erase(at, 1);
+          break;
+        default:
+          text.insert(at, 1, ch);
+          break;
       }
     }
     const auto got = extract_watched(text, w, 64);

@@ -81,8 +81,8 @@ TEST_CASE("attempt_from_json: bodies the scan leaves to the full parse read as b
   auto type = attempt_from_json(R"({"endpoint_id":7,"event_seq":1,"outcome":"success"})");
   REQUIRE_FALSE(type.ok());
   CHECK(type.err().message.find("delivery_attempt: ") == 0);
-  auto zero = attempt_from_json(
-      R"({"endpoint_id":"e","event_seq":1,"outcome":"success","attempt":0})");
+  auto zero =
+      attempt_from_json(R"({"endpoint_id":"e","event_seq":1,"outcome":"success","attempt":0})");
   REQUIRE_FALSE(zero.ok());
   CHECK(zero.err().message == "delivery_attempt: attempt must be >= 1");
 }
