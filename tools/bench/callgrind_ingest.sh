@@ -18,6 +18,9 @@ batches=${2:-10}
 singles=${3:-0}
 out=${OUT:-/tmp/hooklog-cg-ingest}
 key=bench-admin-key-0123456789abcdef
+for tool in valgrind callgrind_control callgrind_annotate curl python3 bc; do
+  command -v "$tool" >/dev/null || { echo "callgrind_ingest.sh: needs $tool (apt-get install valgrind curl bc python3)" >&2; exit 2; }
+done
 rm -rf "$out" && mkdir -p "$out"
 
 python3 - "$out" "$batches" "$singles" <<'PY'
