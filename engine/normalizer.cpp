@@ -1,11 +1,15 @@
 // source_registry::normalize: one payload in its platform's shape to a normalized_event.
-// Per event: one bounded pre-scan for nesting, one nlohmann parse, then only pre-compiled
-// pointer walks and map look-ups (no regex, no pointer parsing).
+// Per event: one pass over the text that validates it and keeps only the members the source
+// file reads (engine/json_extract.hpp), then only pre-compiled pointer walks and map look-ups
+// (no regex, no pointer parsing). Text that is not plain for that pass (invalid, too deep, a
+// duplicate read key, ...) takes the full path: the bounds pre-scan, one nlohmann parse and the
+// duplicate-key scan, which give the refusals.
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
 
+#include "engine/json_extract.hpp"
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
@@ -20,8 +24,23 @@ using nlohmann::json;
 
 constexpr std::int64_t kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
-struct eval_context {
+// The parsed body the rules read: the full document, or only its read members
+// (extract_watched). There a pointer to an object gives a pruned object, so such a read marks
+// the result as not to be used: the caller runs again on the full document.
+struct body_doc {
   const json& doc;
+  bool pruned = false;
+  mutable bool needs_full = false;
+
+  const json* resolve(const json_pointer& p) const {
+    const json* v = p.resolve(doc);
+    if (pruned && v != nullptr && v->is_object()) needs_full = true;
+    return v;
+  }
+};
+
+struct eval_context {
+  const body_doc& doc;
   std::string_view hint;
   std::string_view type;
   const normalize_limits& lim;
@@ -80,8 +99,8 @@ std::string where_of(const value_alt& alt) {
 
 // The text a pointer alternative gives: nullopt when absent or null, an error for a value of a
 // type the alternative does not accept.
-result<std::optional<std::string>> pointer_text(const value_alt& alt, const json& doc) {
-  const json* v = alt.pointer.resolve(doc);
+result<std::optional<std::string>> pointer_text(const value_alt& alt, const body_doc& doc) {
+  const json* v = doc.resolve(alt.pointer);
   if (v == nullptr || v->is_null()) return std::optional<std::string>{};
   namespace acc = detail::accept;
   if (v->is_string() && (alt.accept & acc::kString)) {
@@ -181,7 +200,7 @@ result<std::int64_t> evaluate_time(const value_spec& spec, const eval_context& c
       continue;
     }
     if (alt.kind != value_alt::from::pointer) continue;
-    const json* v = alt.pointer.resolve(ctx.doc);
+    const json* v = ctx.doc.resolve(alt.pointer);
     if (v == nullptr || v->is_null()) continue;
     if (v->is_string()) {
       const auto& s = v->get_ref<const std::string&>();
@@ -252,32 +271,9 @@ std::string describe(const value_spec& spec) {
   return out;
 }
 
-}  // namespace
-
-result<normalized_event> source_registry::normalize(const ingest_input& in,
-                                                    const normalize_limits& lim) const {
-  const detail::source_def* def = find(in.source);
-  if (def == nullptr) {
-    return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
-  }
-  if (auto ok = check_json_bounds(in.body, lim.max_body_bytes, lim.max_depth); !ok) {
-    return ok.err();
-  }
-  auto parsed = parse_json_text(in.body);
-  if (!parsed) return parsed.err();
-  const json& doc = parsed.value();
-  if (!doc.is_object()) {
-    return make_error(source_errc::not_an_object,
-                      "the body must be a JSON object, got " + std::string(json_type_name(doc)));
-  }
-  // The parser keeps the last of repeated keys; a receiver's may keep the first. Where hooklog
-  // reads a field, the stored body must not mean two things.
-  if (auto dup = find_duplicate_key(in.body, def->read_paths)) {
-    std::string message = "duplicate key at " + *dup +
-                          ": hooklog reads this field and a receiver could read the other copy";
-    return make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
-  }
-
+// The event from a body already checked (valid JSON object, bounds, no duplicate read key).
+result<normalized_event> normalize_body(const detail::source_def* def, const ingest_input& in,
+                                        const normalize_limits& lim, const body_doc& doc) {
   normalized_event ev;
   ev.source = def->name;
   {
@@ -308,7 +304,7 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
 
   for (const int r : plan->required_rules) {
     for (const json_pointer& p : def->rules[r].required) {
-      const json* v = p.resolve(doc);
+      const json* v = doc.resolve(p);
       if (v == nullptr || v->is_null()) {
         return make_error(source_errc::missing_field,
                           "missing required field " + p.text() + " for " + ev.type, p.text());
@@ -367,7 +363,7 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
   }
 
   if (def->test_mode) {
-    const json* v = def->test_mode->pointer.resolve(doc);
+    const json* v = doc.resolve(def->test_mode->pointer);
     if (v != nullptr && !v->is_null()) {
       if (!same_json_kind(*v, def->test_mode->equals)) {
         return make_error(source_errc::wrong_type,
@@ -403,6 +399,43 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
     }
   }
   return ev;
+}
+
+}  // namespace
+
+result<normalized_event> source_registry::normalize(const ingest_input& in,
+                                                    const normalize_limits& lim) const {
+  const detail::source_def* def = find(in.source);
+  if (def == nullptr) {
+    return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
+  }
+  // The fast path: the same checks in one pass, building only the members read. Whatever it
+  // does not answer (and any read of an object) is done again on the full path below.
+  if (in.body.size() <= lim.max_body_bytes) {
+    if (auto watched = extract_watched(in.body, def->read_paths, lim.max_depth)) {
+      const body_doc doc{*watched, true};
+      auto ev = normalize_body(def, in, lim, doc);
+      if (!doc.needs_full) return ev;
+    }
+  }
+  if (auto ok = check_json_bounds(in.body, lim.max_body_bytes, lim.max_depth); !ok) {
+    return ok.err();
+  }
+  auto parsed = parse_json_text(in.body);
+  if (!parsed) return parsed.err();
+  const json& full = parsed.value();
+  if (!full.is_object()) {
+    return make_error(source_errc::not_an_object,
+                      "the body must be a JSON object, got " + std::string(json_type_name(full)));
+  }
+  // The parser keeps the last of repeated keys; a receiver's may keep the first. Where hooklog
+  // reads a field, the stored body must not mean two things.
+  if (auto dup = find_duplicate_key(in.body, def->read_paths)) {
+    std::string message = "duplicate key at " + *dup +
+                          ": hooklog reads this field and a receiver could read the other copy";
+    return make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
+  }
+  return normalize_body(def, in, lim, body_doc{full});
 }
 
 }  // namespace hooklog

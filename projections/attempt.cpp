@@ -2,9 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/json_extract.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
+
+namespace {
+// Deeper bodies take the full parse (attempt bodies are flat; the dispatcher writes them).
+constexpr int kMaxAttemptDepth = 64;
+}  // namespace
 
 nlohmann::json to_json(const delivery_attempt& a) {
   nlohmann::json j = {{"endpoint_id", a.endpoint_id},
@@ -26,7 +32,19 @@ result<delivery_attempt> attempt_from_json(std::string_view body) {
   auto bad = [](const std::string& why) {
     return make_error(proj_errc::invalid_body, "delivery_attempt: " + why);
   };
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  // Only the members read are built (engine/json_extract.hpp); a body that scan leaves alone
+  // (invalid, a repeated member, ...) gets the full parse, which keeps the last of repeated keys.
+  static const key_paths kRead = [] {
+    key_paths k;
+    for (const char* p :
+         {"/endpoint_id", "/event_seq", "/attempt", "/outcome", "/status", "/latency_us", "/error",
+          "/response_excerpt", "/next_attempt_at", "/dead_letter", "/replay_id"})
+      k.add(*json_pointer::parse(p));
+    return k;
+  }();
+  auto watched = extract_watched(body, kRead, kMaxAttemptDepth);
+  const nlohmann::json j =
+      watched ? std::move(*watched) : nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("body is not a JSON object");
   delivery_attempt a;
   try {
@@ -50,6 +68,20 @@ result<delivery_attempt> attempt_from_json(std::string_view body) {
   }
   if (a.attempt == 0) return bad("attempt must be >= 1");
   return a;
+}
+
+const result<delivery_attempt>& attempt_of(std::string_view body) {
+  struct memo {
+    std::string body;
+    std::optional<result<delivery_attempt>> parsed;
+  };
+  thread_local memo m;
+  if (!m.parsed || m.body != body) {
+    m.parsed.reset();
+    m.body.assign(body);
+    m.parsed.emplace(attempt_from_json(body));
+  }
+  return *m.parsed;
 }
 
 record make_attempt_record(const delivery_attempt& a, std::string_view tenant,

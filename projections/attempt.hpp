@@ -47,6 +47,13 @@ struct delivery_attempt {
 nlohmann::json to_json(const delivery_attempt& a);
 result<delivery_attempt> attempt_from_json(std::string_view body);
 
+// attempt_from_json of `body`, parsed once for consecutive calls with the same bytes on one
+// thread: the runner applies each record to every projection in turn on its thread, and three
+// of them read an attempt (subscriptions, pending, stats). The last body and its parse are kept
+// per thread, compared by bytes (the parse is a function of them alone), so a call never gets
+// another body's parse. The reference stays valid until the thread's next call.
+const result<delivery_attempt>& attempt_of(std::string_view body);
+
 // Builds the log record for an attempt (body = JSON, entity, ref_seq, type, tenant).
 record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
                            std::string_view event_type);

@@ -199,7 +199,7 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
 }
 
 result<void> pending::on_attempt(lmdb::txn& t, const record_view& r) {
-  auto a = attempt_from_json(r.body);
+  const auto& a = attempt_of(r.body);
   if (!a) return {};
   std::string ep = r.entity_id.empty() ? a->endpoint_id : std::string(r.entity_id);
   std::uint64_t seq = r.ref_seq ? r.ref_seq : a->event_seq;

@@ -11,7 +11,11 @@ result<std::unique_ptr<state_store>> state_store::open(const state_options& opts
     return make_error(proj_errc::state_failure, r.err().message);
   if (auto r = make_private(opts.dir); !r) return make_error(proj_errc::state_failure, r.err().message);
   std::unique_ptr<state_store> s(new state_store(opts));
+  // The map is address space only; where less is available (ulimit -v, valgrind) a smaller one
+  // is tried, down to 1 GiB (LMDB still maps the whole file when it is larger).
   auto e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, opts.map_size, opts.max_dbs);
+  for (std::size_t size = opts.map_size / 2; !e && size >= (std::size_t{1} << 30); size /= 2)
+    e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, size, opts.max_dbs);
   if (!e) return e.err();
   s->env_ = std::move(*e);
   for (const char* f : {"/data.mdb", "/lock.mdb"})

@@ -81,7 +81,7 @@ result<delivery_stats*> stats::cached(lmdb::txn& t, bool by_type, std::string_vi
 
 result<void> stats::apply(lmdb::txn& t, const record_view& r) {
   if (r.kind != record_kind::delivery_attempt) return {};
-  auto a = attempt_from_json(r.body);
+  const auto& a = attempt_of(r.body);
   if (!a) return {};
   std::string tk;
   keys::put_part(tk, r.tenant);

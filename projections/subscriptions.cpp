@@ -213,7 +213,7 @@ result<void> subscriptions::apply(lmdb::txn& t, const record_view& r) {
     }
     case record_kind::delivery_attempt: {
       if (endpoint_status(r.entity_id) == status::absent) return {};
-      auto a = attempt_from_json(r.body);
+      const auto& a = attempt_of(r.body);
       if (!a) { ++skipped_; return {}; }
       auto h = cached_health(t, r.entity_id);
       if (!h) return h.err();

@@ -78,6 +78,8 @@ struct wrk_result {
   // wrk): cores used by the server and by wrk, and the largest share of the wall time one server
   // thread spent runnable but waiting for a CPU.
   double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
+  // CPU seconds the server process used during the run (/proc/<pid>/stat utime + stime).
+  double server_cpu_s = 0;
 
   std::uint64_t answered_ok() const { return requests >= non2xx ? requests - non2xx : 0; }
   std::uint64_t socket_errors() const { return err_connect + err_read + err_write + err_timeout; }
@@ -174,6 +176,7 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url,
   cmd << " " << shell_quote(url) << " 2>&1";
   std::string out;
   const auto sched0 = server_schedstat();
+  const double server0 = bench::process_cpu_seconds(g_server_pid);
   const double cpu0 = children_cpu_s();
   const auto t0 = clk::now();
   if (FILE* p = ::popen(cmd.str().c_str(), "r")) {
@@ -185,6 +188,7 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url,
   const double wall = std::chrono::duration<double>(clk::now() - t0).count();
   const auto sched1 = server_schedstat();
   auto r = parse_wrk(out);
+  r.server_cpu_s = bench::process_cpu_seconds(g_server_pid) - server0;
   r.wrk_cores = (children_cpu_s() - cpu0) / wall;
   for (const auto& [tid, v] : sched1) {
     auto it = sched0.find(tid);
@@ -324,6 +328,12 @@ server_state settle(http::http_client& cl) {
     if (h2 == h) break;
     h = h2;
   }
+  // The projections too: their work for these events is part of the server's CPU per event.
+  for (int i = 0; i < 100; ++i) {
+    auto m = cl.get("/metrics", auth);
+    if (!m || m->status != 200 || metric(m->body, "hooklog_projection_lag_records") == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   server_state s;
   s.head = h;
   auto m = cl.get("/metrics", auth);
@@ -379,6 +389,9 @@ struct ingest_run {
   std::uint64_t per_request = 1;
   std::uint64_t events_ok = 0, log_grew = 0;
   double events_per_s = 0, mean_group = 0, commit_share = 0;
+  // Server CPU (all threads, /proc/<pid>/stat) from before the run until the log and the
+  // projections settled after it, per event answered 2xx.
+  double cpu_us_per_event = 0;
   bool durable = false;
 };
 
@@ -389,11 +402,14 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
       per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
   const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities);
   const server_state before = settle(cl);
+  const double cpu0 = bench::process_cpu_seconds(g_server_pid);
   ingest_run r;
   r.per_request = static_cast<std::uint64_t>(per_request);
   r.w = run_wrk(o, connections, base + path, script);
   const server_state after = settle(cl);
+  const double cpu = bench::process_cpu_seconds(g_server_pid) - cpu0;
   r.events_ok = r.w.answered_ok() * r.per_request;
+  r.cpu_us_per_event = r.events_ok ? cpu * 1e6 / static_cast<double>(r.events_ok) : 0;
   r.log_grew = after.head - before.head;
   r.durable = r.log_grew >= r.events_ok;
   r.events_per_s = r.w.duration_s > 0 ? static_cast<double>(r.events_ok) / r.w.duration_s : 0;
@@ -411,13 +427,14 @@ void print_checks(const char* what, const ingest_run& r) {
       "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy "
       "%.0f%%; "
       "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the "
-      "run\n",
+      "run; server CPU %.1f us per event (its utime + stime)\n",
       what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
       r.durable ? "every answered event is in the log" : "LOST WRITES",
       (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
       (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
       (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
-      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait);
+      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait,
+      r.cpu_us_per_event);
 }
 
 std::string pct(const wrk_result& w, int p) {
@@ -605,6 +622,19 @@ int main(int argc, char** argv) {
                   "events/s", raw_single, "raw LMDB group commits, the writer's group size"});
     bench::print({"ingest_batch", label, batch.events_per_s, "events/s", raw_batch,
                   "raw LMDB group commits, the writer's group size", ">= 150000", batch_ok});
+    // Server CPU per event, from the process's own accounting (utime + stime, every thread:
+    // HTTP, normalizer, log writer, projections), beside the CPU per /healthz request.
+    const double hz_cpu_us =
+        hz.requests ? hz.server_cpu_s * 1e6 / static_cast<double>(hz.requests) : 0;
+    std::printf(
+        "# server CPU (/proc/<pid>/stat utime + stime): single ingest %.1f us/event, batch ingest "
+        "%.1f us/event, GET /healthz %.1f us/request\n",
+        single.cpu_us_per_event, batch.cpu_us_per_event, hz_cpu_us);
+    bench::print({"ingest_single_cpu", "server CPU per event, single ingest, 64 connections",
+                  single.cpu_us_per_event, "us/event", hz_cpu_us,
+                  "server CPU per GET /healthz, same server"});
+    bench::print({"ingest_batch_cpu", "server CPU per event, " + std::string(label),
+                  batch.cpu_us_per_event, "us/event"});
     if (!single.durable || !batch.durable) rc = 1;
 
     // 4: the connection sweep.

@@ -2,7 +2,11 @@
 // beside a raw cursor scan of the same log in the same run, and the matcher's
 // cost per event with 10,000 endpoints. Not a test: prints figures beside goals.
 //
-//   hooklog-bench-projections [--events N] [--dir PATH] [--keep]
+//   hooklog-bench-projections [--events N] [--attempts K] [--dir PATH] [--keep]
+//
+// --attempts K: after every event, K delivery_attempt records for it (to the tenant's "-all"
+// endpoint; 3 in 4 succeed, the others are retried or dead-lettered), as a log of a hub that
+// delivers looks; 0 (the default) keeps the log of events only.
 #include <time.h>
 #include <unistd.h>
 #include <chrono>
@@ -18,6 +22,7 @@
 
 #include "bench_result.hpp"
 #include "engine/event_log.hpp"
+#include "projections/attempt.hpp"
 #include "projections/matcher.hpp"
 #include "projections/runner.hpp"
 
@@ -74,7 +79,7 @@ record endpoint_record(const std::string& tenant, const std::string& id, json ev
   return r;
 }
 
-void build_log(event_log& log, std::uint64_t events) {
+void build_log(event_log& log, std::uint64_t events, unsigned attempts) {
   // 20 endpoints, 4 per tenant: everything, one exact type, a prefix glob, and a
   // payload filter on the status.
   std::vector<record> v;
@@ -95,6 +100,7 @@ void build_log(event_log& log, std::uint64_t events) {
   while (done < events) {
     v.clear();
     std::uint64_t n = std::min<std::uint64_t>(10'000, events - done);
+    std::uint64_t seq = log.committed_seq();
     for (std::uint64_t i = 0; i < n; ++i) {
       std::uint64_t k = done + i;
       record r;
@@ -115,7 +121,29 @@ void build_log(event_log& log, std::uint64_t events) {
                       {"amount", static_cast<int>(rng() % 5000)},
                       {"note", "bench payload"}}}}
                    .dump();
+      const std::string tenant = r.tenant, type = r.type;
+      const std::int64_t at = r.occurred_at;
       v.push_back(std::move(r));
+      const std::uint64_t event_seq = ++seq;
+      for (unsigned k = 0; k < attempts; ++k) {
+        projections::delivery_attempt a;
+        a.endpoint_id = tenant + "-all";
+        a.event_seq = event_seq;
+        a.attempt = 1 + k;
+        a.success = rng() % 4 != 0;
+        a.status = a.success ? 204 : 503;
+        a.latency_us = static_cast<std::int64_t>(1000 + rng() % 50'000);
+        if (!a.success) {
+          a.error = "HTTP 503";
+          a.response_excerpt = "service unavailable";
+          if (rng() % 8 == 0)
+            a.dead_letter = true;
+          else
+            a.next_attempt_at = at + 60'000'000;
+        }
+        v.push_back(projections::make_attempt_record(a, tenant, type));
+        ++seq;
+      }
     }
     for (auto& o : log.append(v))
       if (!o) die(o.err().what());
@@ -214,10 +242,13 @@ int main(int argc, char** argv) {
   std::uint64_t events = 1'000'000;
   std::string dir;
   std::size_t batch = projections::runner_options{}.batch_records;
+  unsigned attempts = 0;
   bool keep = false, rebuild_only = false, matcher_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
       events = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--attempts") && i + 1 < argc)
+      attempts = static_cast<unsigned>(std::stoul(argv[++i]));
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
     else if (!std::strcmp(argv[i], "--keep"))
@@ -229,7 +260,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--matcher-only"))
       matcher_only = true;
     else
-      die("usage: hooklog-bench-projections [--events N] [--dir PATH] [--keep]");
+      die("usage: hooklog-bench-projections [--events N] [--attempts K] [--dir PATH] [--keep]");
   }
   if (matcher_only) {
     bench_matchers();
@@ -246,10 +277,12 @@ int main(int argc, char** argv) {
   auto& log = **lo;
   if (log.committed_seq() == 0) {
     auto t = clk::now();
-    build_log(log, events);
-    std::printf("built log: %llu records (%llu events, 20 endpoints, 5 tenants) in %.1f s\n",
-                static_cast<unsigned long long>(log.committed_seq()),
-                static_cast<unsigned long long>(events), seconds_since(t));
+    build_log(log, events, attempts);
+    std::printf(
+        "built log: %llu records (%llu events, %u delivery attempts per event, 20 endpoints, 5 "
+        "tenants) in %.1f s\n",
+        static_cast<unsigned long long>(log.committed_seq()),
+        static_cast<unsigned long long>(events), attempts, seconds_since(t));
   }
   const std::uint64_t total = log.committed_seq();
 

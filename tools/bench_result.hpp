@@ -9,10 +9,15 @@
 // texts may hold spaces.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
+
+#include <unistd.h>
 
 namespace hooklog::bench {
 
@@ -63,6 +68,24 @@ inline void print(const result& r) {
 inline void print_sweep(const std::string& series, int connections, double rate, double limit) {
   std::printf("SWEEP\t%s\t%d\t%.0f\t%.0f\n", series.c_str(), connections, rate, limit);
   std::fflush(stdout);
+}
+
+// CPU seconds (user + system, all threads) a process has used so far, from its own accounting
+// in /proc/<pid>/stat (utime and stime, fields 14 and 15); NAN when unreadable. The figure of a
+// server's CPU per event is the difference around a load divided by the events.
+inline double process_cpu_seconds(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return NAN;
+  std::istringstream fields(text.substr(close + 1));
+  std::string f;
+  double utime = NAN, stime = NAN;
+  for (int i = 3; fields >> f && i <= 15; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::atof(f.c_str());
+    if (i == 15) stime = std::atof(f.c_str());
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // "0.52 0.61 0.70" from /proc/loadavg.
