@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -207,7 +208,20 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
 TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_reached",
           "[cluster][serve]") {
   nats_cluster nats(1);
-  hooklog_server a(node_args(nats, "m", "a", 1));
+  // The cluster settings from the config file, by their flag names.
+  temp_dir cfg_dir;
+  const std::string cfg = (cfg_dir / "serve.json").string();
+  {
+    std::ofstream f(cfg);
+    f << json{{"cluster", nats.urls()}, {"cell", "m"}, {"node-id", "from-file"},
+              {"cluster-replicas", 1}, {"secret-key", kSecretKey}}
+             .dump();
+  }
+  hooklog_server a({"--config", cfg});
+  auto health = a.get("/healthz");
+  CHECK(health.json["role"] == "cluster");
+  CHECK(health.json["cell"] == "m");
+  CHECK(health.json["node_id"] == "from-file");
   auto bad = a.get("/v1/events?min_seq=abc");
   CHECK(bad.status == 400);
   CHECK(bad.json["error"]["details"]["parameter"] == "min_seq");
