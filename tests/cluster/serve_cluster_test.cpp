@@ -119,9 +119,34 @@ TEST_CASE("cluster: concurrent ingest through three nodes on a 3-server NATS clu
     CHECK(h["hash"] == first_head["hash"]);
   }
   CHECK(first_head["seq"] == last);
+
+  // Keys and endpoints written through one node take effect on the others.
+  auto key = nodes[0]->post("/v1/keys", {{"tenant", "jelp"}});
+  REQUIRE(key.status == 201);
+  const std::string tenant_key = key.json["key"];
+  auto ep = nodes[0]->post("/v1/endpoints", {{"url", "https://hooks.example.com/in"},
+                                             {"events", {"order_update:*"}},
+                                             {"tenant", "jelp"}});
+  REQUIRE(ep.status == 201);
+  const auto ep_seq = nodes[0]->get("/healthz").json["materialized_seq"].get<std::uint64_t>();
+  for (int n : {1, 2}) {
+    REQUIRE(nodes[n]->get("/v1/events?limit=1&min_seq=" + std::to_string(ep_seq)).status == 200);
+    unsigned status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {  // the key store follows the log
+      status = nodes[n]->get("/v1/events?limit=1", tenant_key).status;
+      if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(status == 200);
+    std::size_t listed = 0;
+    for (int i = 0; i < 100 && listed == 0; ++i) {  // the projection follows the log
+      listed = nodes[n]->list_all("/v1/endpoints?tenant=jelp").size();
+      if (listed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(listed == 1);
+  }
   auto metrics = nodes[0]->get("/metrics");
   REQUIRE(metrics.status == 200);
-  CHECK(metrics.body.find("hooklog_cluster_materialized_seq " + std::to_string(last)) !=
+  CHECK(metrics.body.find("\nhooklog_cluster_materialized_seq " + std::to_string(ep_seq) + "\n") !=
         std::string::npos);
   CHECK(metrics.body.find("hooklog_cluster_lag 0") != std::string::npos);
 }
