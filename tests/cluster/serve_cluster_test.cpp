@@ -222,6 +222,22 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
   REQUIRE(v.status == 200);
   CHECK(v.json["ok"] == true);
   CHECK(v.json["head_hash"] == head_a["hash"]);
+  // The cross-replica tamper check: this node's log against the other node's head.
+  auto match = run_hooklog({"verify", "--data", b.data_dir(), "--against",
+                            "http://127.0.0.1:" + std::to_string(a.port()), "--key", kAdminKey});
+  CHECK(match.exit_code == 0);
+  CHECK(match.out.find("MATCH: this log and http://127.0.0.1:" + std::to_string(a.port()) +
+                       " have chain hash " + head_a["hash"].get<std::string>() + " at seq " +
+                       std::to_string(last)) != std::string::npos);
+  {
+    hooklog_server other;  // a single node with another history
+    REQUIRE(other.call("POST", kStatusChange, jelp_status("elsewhere", "NEW")).status == 202);
+    auto mismatch = run_hooklog({"verify", "--data", b.data_dir(), "--against",
+                                 "http://127.0.0.1:" + std::to_string(other.port()), "--key",
+                                 kAdminKey});
+    CHECK(mismatch.exit_code == 1);
+    CHECK(mismatch.out.find("MISMATCH: at seq 1 this log's chain hash is ") != std::string::npos);
+  }
   // Writes through the rejoined node reach the other.
   auto r = b.call("POST", kStatusChange, jelp_status("after", "NEW"));
   REQUIRE(r.status == 202);
