@@ -90,6 +90,8 @@ class jetstream_publisher final : public record_sink {
     std::chrono::steady_clock::time_point sent_at, first_sent, acked_at;
     std::uint64_t seq = 0;
     bool duplicate = false;
+    bool own_retry_duplicate = false;  // a duplicate PubAck to a resent keyed record: ours?
+    std::int64_t recorded_at = 0;      // as published (tells our record from another node's)
   };
   struct submission {
     std::vector<std::optional<result<append_outcome>>> outcomes;
@@ -104,8 +106,19 @@ class jetstream_publisher final : public record_sink {
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void publish_loop();
   void complete_loop();
-  natsStatus send(entry& e);  // under mu_; not NATS_OK: the client did not take the message
+  // A message ready to hand to the client: built under mu_ (it copies the entry's bytes),
+  // published outside it (the ack handler takes mu_).
+  struct outgoing {
+    std::uint64_t token = 0;
+    std::string msg_id;
+    natsMsg* msg = nullptr;
+  };
+  outgoing prepare(const entry& e);
+  // Publishes outside mu_; then, under mu_, schedules a retry of what the client did not take,
+  // or fails a record over max_payload.
+  void publish(std::vector<outgoing>& out, std::unique_lock<std::mutex>& g);
   void resolve(const std::shared_ptr<submission>& s, std::size_t index, result<append_outcome> r);
+  bool stored_is_ours(const entry& e) const;
 
   const connection& conn_;
   event_log& log_;
