@@ -29,11 +29,11 @@ class jetstream_publisher;
 namespace hooklog::http {
 
 struct cluster_config {
-  std::string urls;     // --cluster nats://a[,nats://b]; empty: single-node mode
-  std::string cell;     // --cell NAME: the stream HOOKLOG_<NAME>
-  std::string node_id;  // --node-id; default: hostname:port
-  int replicas = 3;                  // --cluster-replicas (the stream's; 1 for a one-server test)
-  std::chrono::seconds max_age{0};   // --cluster-max-age; 0 = keep every record
+  std::string urls;                 // --cluster nats://a[,nats://b]; empty: single-node mode
+  std::string cell;                 // --cell NAME: the stream HOOKLOG_<NAME>
+  std::string node_id;              // --node-id; default: hostname:port
+  int replicas = 3;                 // --cluster-replicas (the stream's; 1 for a one-server test)
+  std::chrono::seconds max_age{0};  // --cluster-max-age; 0 = keep every record
   bool enabled() const { return !urls.empty(); }
 };
 

@@ -72,7 +72,11 @@ result<std::unique_ptr<jetstream_publisher>> jetstream_publisher::open(const con
 
 jetstream_publisher::jetstream_publisher(const connection& conn, event_log& log, materializer& mat,
                                          publisher_options opts)
-    : conn_(conn), log_(log), mat_(mat), opts_(std::move(opts)), subject_(stream_subject(opts_.cell)) {
+    : conn_(conn),
+      log_(log),
+      mat_(mat),
+      opts_(std::move(opts)),
+      subject_(stream_subject(opts_.cell)) {
   unsigned char rnd[8];
   if (RAND_bytes(rnd, sizeof rnd) != 1) {
     const auto t = static_cast<std::uint64_t>(now_micros());
@@ -118,7 +122,8 @@ void jetstream_publisher::submit(std::vector<record> records, callback done) {
       return;
     }
   }
-  outcomes out(records.size(), make_error(errc::writer_stopped, "the cluster publisher is stopped"));
+  outcomes out(records.size(),
+               make_error(errc::writer_stopped, "the cluster publisher is stopped"));
   done(std::move(out));
 }
 
@@ -151,11 +156,12 @@ void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pa
     return;
   }
   // No answer or a refusal (no leader yet, no responders): sent again soon, same message id.
-  it->second.sent_at = std::chrono::steady_clock::now() - opts_.ack_timeout +
-                       std::chrono::milliseconds(250);
+  it->second.sent_at =
+      std::chrono::steady_clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
   if (pae && pae->ErrText)
-    logging::debug("cluster.publish", "a publish was refused; it is sent again",
-                   {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
+    logging::debug(
+        "cluster.publish", "a publish was refused; it is sent again",
+        {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
 }
 
 jetstream_publisher::outgoing jetstream_publisher::prepare(const entry& e) {
@@ -206,8 +212,8 @@ void jetstream_publisher::publish(std::vector<outgoing>& out, std::unique_lock<s
       continue;
     }
     // Not handed to the client (e.g. the connection is closed): retried by the sweep soon.
-    it->second.sent_at = std::chrono::steady_clock::now() - opts_.ack_timeout +
-                         std::chrono::milliseconds(250);
+    it->second.sent_at =
+        std::chrono::steady_clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
   }
 }
 
@@ -379,14 +385,18 @@ void jetstream_publisher::complete_loop() {
       for (auto& e : ready) {
         // A repeat stored after the duplicate window is a gap: answered with the original.
         auto gap = log_.gap_original(e.seq);
-        if (!gap) outs.emplace_back(gap.err());
+        if (!gap)
+          outs.emplace_back(gap.err());
         else if (*gap && **gap == 0)
-          outs.emplace_back(make_error(errc::invalid_record, "stream message " +
-                                                                 std::to_string(e.seq) +
-                                                                 " is not a record"));
-        else if (*gap) outs.emplace_back(append_outcome{**gap, true});
-        else if (e.own_retry_duplicate) outs.emplace_back(append_outcome{e.seq, !stored_is_ours(e)});
-        else outs.emplace_back(append_outcome{e.seq, e.duplicate});
+          outs.emplace_back(
+              make_error(errc::invalid_record,
+                         "stream message " + std::to_string(e.seq) + " is not a record"));
+        else if (*gap)
+          outs.emplace_back(append_outcome{**gap, true});
+        else if (e.own_retry_duplicate)
+          outs.emplace_back(append_outcome{e.seq, !stored_is_ours(e)});
+        else
+          outs.emplace_back(append_outcome{e.seq, e.duplicate});
       }
       g.lock();
       for (std::size_t i = 0; i < ready.size(); ++i)
@@ -404,9 +414,10 @@ void jetstream_publisher::complete_loop() {
       for (const auto& s : batch) {
         ++stats_.groups;
         stats_.max_group = std::max<std::uint64_t>(stats_.max_group, s->outcomes.size());
-        add_micros_bucket(stats_, static_cast<std::uint64_t>(
-                                      std::chrono::duration_cast<std::chrono::microseconds>(
-                                          now - s->started).count()));
+        add_micros_bucket(
+            stats_,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - s->started).count()));
       }
       g.unlock();
       for (auto& s : batch) {

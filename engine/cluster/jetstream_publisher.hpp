@@ -47,9 +47,9 @@ struct publisher_options {
   std::string cell;
   std::string node_id;
   std::size_t max_in_flight = 4096;
-  std::chrono::milliseconds ack_timeout{4000};            // one attempt without a PubAck
-  std::chrono::milliseconds give_up_after{30000};         // retried until then
-  std::chrono::milliseconds materialize_timeout{10000};   // PubAck to applied on this node
+  std::chrono::milliseconds ack_timeout{4000};           // one attempt without a PubAck
+  std::chrono::milliseconds give_up_after{30000};        // retried until then
+  std::chrono::milliseconds materialize_timeout{10000};  // PubAck to applied on this node
 };
 
 // The message id of a record with an idempotency key: "i-" + 32 hex digits of
@@ -131,9 +131,9 @@ class jetstream_publisher final : public record_sink {
   mutable std::mutex mu_;
   std::condition_variable publish_cv_, complete_cv_;
   std::deque<std::pair<std::vector<record>, callback>> queue_;
-  std::unordered_map<std::uint64_t, entry> in_flight_;   // token -> published, no PubAck yet
-  std::multimap<std::uint64_t, entry> acked_;            // seq -> acked, awaiting materialization
-  std::deque<std::shared_ptr<submission>> finished_;     // all outcomes known: run `done`
+  std::unordered_map<std::uint64_t, entry> in_flight_;  // token -> published, no PubAck yet
+  std::multimap<std::uint64_t, entry> acked_;           // seq -> acked, awaiting materialization
+  std::deque<std::shared_ptr<submission>> finished_;    // all outcomes known: run `done`
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
   bool publisher_exited_ = false;

@@ -141,8 +141,10 @@ TEST_CASE("cluster: published records are materialized in submit order with the 
   CHECK(a.pub->stats().records == 200);
 }
 
-TEST_CASE("cluster: a repeated idempotency key is answered with the original seq, through one node or two",
-          "[cluster][publisher]") {
+TEST_CASE(
+    "cluster: a repeated idempotency key is answered with the original seq, through one node or "
+    "two",
+    "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");
   node b(nats.urls(), "b");
@@ -170,8 +172,10 @@ TEST_CASE("cluster: a repeated idempotency key is answered with the original seq
   CHECK(a.log->head().chain_hash == b.log->head().chain_hash);
 }
 
-TEST_CASE("cluster: a repeat that reaches the stream after the duplicate window is the same gap on every node",
-          "[cluster][publisher]") {
+TEST_CASE(
+    "cluster: a repeat that reaches the stream after the duplicate window is the same gap on every "
+    "node",
+    "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");
   auto first = a.pub->append(keyed("late", "o1"));
@@ -251,7 +255,8 @@ TEST_CASE("cluster: a record over the servers' max_payload fails at once and nam
   REQUIRE_FALSE(r);
   CHECK(r.code() == make_error_code(cluster_errc::bad_config));
   CHECK(r.err().message.find(" bytes encoded, more than the NATS servers' max_payload (1048576 "
-                             "bytes): raise max_payload or lower --body-limit") != std::string::npos);
+                             "bytes): raise max_payload or lower --body-limit") !=
+        std::string::npos);
   auto ok = a.pub->append(make_event("t1", "order.paid", "small", 0));
   REQUIRE(ok);
   CHECK(ok->seq == 1);
