@@ -18,6 +18,10 @@ std::string default_node_id(const std::string& listen) {
   return std::string(host) + ":" + port;
 }
 
+namespace {
+constexpr std::chrono::seconds kStartRetry{30};
+}  // namespace
+
 cluster_mode::cluster_mode(cluster_config cfg, event_log& log) : cfg_(std::move(cfg)), log_(log) {}
 
 result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& cfg,
@@ -42,10 +46,31 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
     s.cell = cfg.cell;
     s.replicas = cfg.replicas;
     s.max_age = cfg.max_age;
-    auto st = cluster::ensure_stream(**js, s);
-    if (!st) return st.err();
+    // Nodes of a new cell start together: one creates the stream while the others' requests
+    // wait for its leader. JetStream timeouts are retried for a bounded time.
+    const auto deadline = std::chrono::steady_clock::now() + kStartRetry;
+    auto transient = [&](const error& e) {
+      if (e.code != make_error_code(cluster::cluster_errc::timeout) ||
+          std::chrono::steady_clock::now() > deadline)
+        return false;
+      logging::warn("cluster.start", "JetStream did not answer yet; retrying",
+                    {{"reason", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      return true;
+    };
+    for (;;) {
+      auto st = cluster::ensure_stream(**js, s);
+      if (st) break;
+      if (!transient(st.err())) return st.err();
+    }
   }
   auto mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
+  for (auto deadline = std::chrono::steady_clock::now() + kStartRetry;
+       !mat && mat.code() == make_error_code(cluster::cluster_errc::timeout) &&
+       std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
+  }
   if (!mat) return mat.err();
   m->mat_ = std::move(*mat);
   cluster::publisher_options po;

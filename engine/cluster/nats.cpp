@@ -30,6 +30,9 @@ struct stream_info_ptr {
   }
 };
 
+// No answer yet: JetStream is electing a leader (or the stream's, just created).
+bool transient(natsStatus s) { return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS; }
+
 stream_state state_of(const jsStreamInfo* si) {
   return stream_state{si->State.FirstSeq, si->State.LastSeq, si->State.Msgs};
 }
@@ -157,7 +160,7 @@ result<stream_state> get_stream_state(const jetstream& js, std::string_view cell
   jsErrCode jerr{};
   if (auto s = js_GetStreamInfo(&si.p, js.handle(), name.c_str(), nullptr, &jerr); s != NATS_OK)
     return nats_error(s, "cannot read the state of stream " + name,
-                      s == NATS_TIMEOUT ? cluster_errc::timeout : cluster_errc::nats_failure);
+                      transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   return state_of(si.p);
 }
 
@@ -196,10 +199,11 @@ result<stream_state> ensure_stream(const jetstream& js, const stream_settings& w
     if (s != NATS_OK)
       return nats_error(s,
                         "cannot create stream " + name + " (" + std::to_string(want.replicas) +
-                            " replicas; does the NATS cluster have that many JetStream servers?)");
+                            " replicas; does the NATS cluster have that many JetStream servers?)",
+                        transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   } else if (s != NATS_OK) {
     return nats_error(s, "cannot read stream " + name,
-                      s == NATS_TIMEOUT ? cluster_errc::timeout : cluster_errc::nats_failure);
+                      transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   }
 
   const jsStreamConfig& have = *si.p->Config;

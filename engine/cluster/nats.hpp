@@ -98,7 +98,9 @@ struct stream_state {
   std::uint64_t messages = 0;
 };
 
-// Creates the stream when missing; when it exists, checks its subjects, storage, replicas,
+// cluster_errc::timeout from these two: JetStream did not answer (a leader election, e.g. of a
+// stream another node just created); worth retrying. Creates the stream when missing; when it
+// exists, checks its subjects, storage, replicas,
 // retention, maximum age and duplicate window against `s` and refuses a difference with
 // cluster_errc::stream_mismatch naming the setting, both values and the flag that sets it.
 result<stream_state> ensure_stream(const jetstream& js, const stream_settings& s);

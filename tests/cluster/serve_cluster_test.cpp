@@ -83,10 +83,18 @@ TEST_CASE(
     "with equal heads",
     "[cluster][serve]") {
   nats_cluster nats(3);
-  std::vector<std::unique_ptr<hooklog_server>> nodes;
-  for (int i = 0; i < 3; ++i)
-    nodes.push_back(
-        std::make_unique<hooklog_server>(node_args(nats, "c3", "node" + std::to_string(i), 3)));
+  // The three nodes of the new cell start at once: one creates the stream, the others wait for
+  // its leader (JetStream timeouts at start are retried).
+  std::vector<std::unique_ptr<hooklog_server>> nodes(3);
+  {
+    std::vector<std::thread> starters;
+    for (int i = 0; i < 3; ++i)
+      starters.emplace_back([&, i] {
+        nodes[i] = std::make_unique<hooklog_server>(
+            node_args(nats, "c3", "node" + std::to_string(i), 3));
+      });
+    for (auto& t : starters) t.join();
+  }
 
   // Roles and readiness.
   auto health = nodes[1]->get("/healthz");
