@@ -121,6 +121,10 @@ class event_log {
   std::uint64_t wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
   // The original seq a gap stands for; nullopt when `seq` is not a gap.
   result<std::optional<std::uint64_t>> gap_original(std::uint64_t seq) const;
+  // The cell whose stream this log materializes ("meta/cell", set by cluster mode on an empty
+  // log); nullopt for a single-node log. Single-node writers refuse a log that has one.
+  result<std::optional<std::string>> cluster_cell() const;
+  result<void> set_cluster_cell(std::string_view cell);
 
   // Reads one record. nullopt when seq is beyond the head.
   result<std::optional<record>> get(std::uint64_t seq) const;

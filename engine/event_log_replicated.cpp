@@ -118,6 +118,25 @@ result<std::optional<std::uint64_t>> event_log::gap_original(std::uint64_t seq) 
   return std::optional<std::uint64_t>{bytes::get_be64(**v)};
 }
 
+result<std::optional<std::string>> event_log::cluster_cell() const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return t.err();
+  auto v = meta_.get(*t, "cell");
+  if (!v) return v.err();
+  if (!*v) return std::optional<std::string>{};
+  return std::optional<std::string>{std::string(**v)};
+}
+
+result<void> event_log::set_cluster_cell(std::string_view cell) {
+  if (opts_.read_only) return make_error(errc::read_only, "the log is open read-only");
+  std::shared_lock lock(resize_mutex_);
+  auto t = lmdb::txn::begin(env_, false);
+  if (!t) return t.err();
+  if (auto p = meta_.put(*t, "cell", cell); !p) return p;
+  return t->commit();
+}
+
 result<bool> event_log::all_gaps(lmdb::txn& t, std::uint64_t from, std::uint64_t to) const {
   if (from >= to) return true;
   if (!has_gaps_) return false;

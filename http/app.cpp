@@ -81,6 +81,15 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     p.cluster = std::move(*c);
     p.sink = &p.cluster->sink();
   } else {
+    if (!opts.read_only) {
+      auto cell = p.log->cluster_cell();
+      if (!cell) return cell.err();
+      if (*cell)
+        return cluster::make_error(
+            cluster::cluster_errc::bad_config,
+            "data directory " + opts.data_dir + " is a node of cell " + **cell +
+                ": start it with --cluster URLS --cell " + **cell + " (or --read-only)");
+    }
     p.writer = std::make_unique<log_writer>(*p.log);
     p.sink = p.writer.get();
   }

@@ -33,6 +33,20 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
                             : c.err();
   auto urls = cluster::parse_urls(cfg.urls);
   if (!urls) return urls.err();
+  // The data directory belongs to one cell: a log of another cell, or a single-node log, would
+  // mix two histories.
+  auto cell = log.cluster_cell();
+  if (!cell) return cell.err();
+  if (*cell && **cell != cfg.cell)
+    return make_error(cluster::cluster_errc::bad_config,
+                      "data directory " + log.options().dir + " belongs to cell " + **cell +
+                          ", not " + cfg.cell + " (--cell)");
+  if (!*cell && log.applied_seq() != 0)
+    return make_error(cluster::cluster_errc::bad_config,
+                      "data directory " + log.options().dir + " holds a single-node log (" +
+                          std::to_string(log.applied_seq()) +
+                          " records): cluster mode starts from an empty data directory or one "
+                          "of its cell (import the history over HTTP instead)");
   cluster::connect_options co;
   co.urls = *urls;
   co.name = "hooklog " + cfg.node_id;
@@ -64,6 +78,9 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
       if (!transient(st.err())) return st.err();
     }
   }
+  // Marked once the cell's stream is known good, before anything of it is materialized.
+  if (!*cell)
+    if (auto r = log.set_cluster_cell(cfg.cell); !r) return r.err();
   auto mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
   for (auto deadline = std::chrono::steady_clock::now() + kStartRetry;
        !mat && mat.code() == make_error_code(cluster::cluster_errc::timeout) &&

@@ -90,8 +90,8 @@ TEST_CASE(
     std::vector<std::thread> starters;
     for (int i = 0; i < 3; ++i)
       starters.emplace_back([&, i] {
-        nodes[i] = std::make_unique<hooklog_server>(
-            node_args(nats, "c3", "node" + std::to_string(i), 3));
+        nodes[i] =
+            std::make_unique<hooklog_server>(node_args(nats, "c3", "node" + std::to_string(i), 3));
       });
     for (auto& t : starters) t.join();
   }
@@ -299,17 +299,22 @@ TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_r
 TEST_CASE("cluster: bad cluster configuration is refused at start with a clear error",
           "[cluster][serve]") {
   temp_dir dir;
-  auto serve = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {
-        "serve",       "--listen", "127.0.0.1:0", "--data", (dir / "data").string(),
-        "--admin-key", kAdminKey};
-    args.insert(args.end(), extra.begin(), extra.end());
+  auto run = [&](std::vector<std::string> args) {
     const std::string err = (dir / "stderr.txt").string();
     std::filesystem::remove(err);
     child_process p(HOOKLOG_BINARY, args, {}, err);
     auto st = p.wait_exit(std::chrono::seconds(30));
     REQUIRE(st);
     return std::make_pair(WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, read_file(err));
+  };
+  auto serve_on = [&](const std::string& data, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"serve", "--listen",    "127.0.0.1:0", "--data",
+                                     data,    "--admin-key", kAdminKey};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  auto serve = [&](std::vector<std::string> extra) {
+    return serve_on((dir / "data").string(), std::move(extra));
   };
   const std::string nowhere = "nats://127.0.0.1:" + std::to_string(free_port());
   {
@@ -353,4 +358,41 @@ TEST_CASE("cluster: bad cluster configuration is refused at start with a clear e
   CHECK(code == 1);
   CHECK(err.find("stream HOOKLOG_OTHER exists with max age 3600 s, this node is configured for "
                  "none (--cluster-max-age); refusing to use it") != std::string::npos);
+
+  // A data directory belongs to one cell, or to single-node mode: never both histories.
+  const std::string single = (dir / "single").string();
+  {
+    hooklog_server s({}, single);
+    REQUIRE(s.call("POST", kStatusChange, jelp_status("S1", "NEW")).status == 202);
+  }
+  {
+    auto [code, err] = serve_on(single, {"--cluster", nats.urls(), "--cell", "first",
+                                         "--secret-key", kSecretKey, "--cluster-replicas", "1"});
+    CHECK(code == 1);
+    CHECK(err.find("data directory " + single +
+                   " holds a single-node log (1 records): cluster mode starts from an empty "
+                   "data directory or one of its cell") != std::string::npos);
+  }
+  const std::string node = (dir / "node").string();
+  { hooklog_server n(node_args(nats, "first", "n1", 1), node); }
+  {
+    auto [code, err] = serve_on(node, {"--cluster", nats.urls(), "--cell", "second", "--secret-key",
+                                       kSecretKey, "--cluster-replicas", "1"});
+    CHECK(code == 1);
+    CHECK(err.find("data directory " + node + " belongs to cell first, not second (--cell)") !=
+          std::string::npos);
+  }
+  {
+    auto [code, err] = serve_on(node, {});
+    CHECK(code == 1);
+    CHECK(err.find("data directory " + node +
+                   " is a node of cell first: start it with --cluster URLS --cell first") !=
+          std::string::npos);
+  }
+  {
+    auto [code, err] = run({"import", "--data", node, "--source", "jelp",
+                            std::string(HOOKLOG_DATA_DIR) + "/samples/jelp/order_new.json"});
+    CHECK(code == 2);
+    CHECK(err.find("data directory " + node + " is a node of cell first") != std::string::npos);
+  }
 }
