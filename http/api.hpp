@@ -28,6 +28,7 @@ namespace hooklog::http {
 
 class replay_manager;
 class console_files;
+class cluster_mode;
 
 struct api_options {
   bool allow_private_targets = false;
@@ -58,6 +59,9 @@ struct api_context {
   create_slots endpoint_creates;
   // The audit console's files, served at /console/ (null: --no-console, the routes answer 404).
   const console_files* console = nullptr;
+  // Cluster mode's status (role, cell, lag) for /healthz, /readyz and /metrics; null when the
+  // node runs single.
+  const cluster_mode* cluster = nullptr;
 };
 
 class api {

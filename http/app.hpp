@@ -10,6 +10,7 @@
 
 #include "engine/result.hpp"
 #include "http/api.hpp"
+#include "http/cluster_mode.hpp"
 #include "http/delivery/replay_manager.hpp"
 #include "http/server.hpp"
 
@@ -43,6 +44,10 @@ struct app_options {
   // a console_dir given and not loadable fails open. console = false serves none (404).
   bool console = true;
   std::string console_dir;
+  // Cluster mode (docs/CLUSTER.md) when cluster.urls is set: records are published to the
+  // cell's JetStream stream and materialized into the local log. Needs secret_key and
+  // admin_key (the same on every node); refuses read_only.
+  cluster_config cluster;
 };
 
 // The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.

@@ -43,6 +43,12 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_description_bytes", q.max_description_bytes},
       {"console", o.console},
       {"console_dir", o.console_dir},
+      // A URL with user:password@ is logged without it.
+      {"cluster", o.cluster.urls.find('@') == std::string::npos ? o.cluster.urls : "[redacted]"},
+      {"cell", o.cluster.cell},
+      {"node_id", o.cluster.node_id},
+      {"cluster_replicas", o.cluster.replicas},
+      {"cluster_max_age_s", o.cluster.max_age.count()},
   };
 }
 

@@ -68,6 +68,15 @@ int cmd_import(int argc, char** argv) {
                      : "");
     return 2;
   }
+  if (auto cell = (*log)->cluster_cell(); !cell || *cell) {
+    std::fprintf(stderr, "hooklog import: %s\n",
+                 cell ? ("data directory " + lo.dir + " is a node of cell " + **cell +
+                         ": its log is written only from the cell's stream; post to the batch "
+                         "ingest route of a node instead")
+                            .c_str()
+                      : cell.err().message.c_str());
+    return 2;
+  }
   log_writer writer(**log);
   import_options io;
   io.source = source;
