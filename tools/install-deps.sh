@@ -3,7 +3,8 @@
 # --bench: also what tools/bench/run.sh needs (wrk, gnuplot-nox, and util-linux for lscpu/findmnt).
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config liblmdb-dev libboost1.81-dev nlohmann-json3-dev libxxhash-dev
-      libssl-dev catch2 ccache ca-certificates libcli11-dev prometheus)
+      libssl-dev catch2 ccache ca-certificates libcli11-dev prometheus
+      libnats-dev nats-server)
 if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux); fi
 missing=()
 for p in "${pkgs[@]}"; do
