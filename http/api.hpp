@@ -23,6 +23,9 @@
 namespace hooklog::projections {
 class projection_runner;
 }
+namespace hooklog::cluster {
+class slot_leases;
+}
 
 namespace hooklog::http {
 
@@ -55,6 +58,8 @@ struct api_context {
   replay_manager* replays = nullptr;
   // Endpoint creations not yet in the projection (the per-tenant endpoint quota).
   create_slots endpoint_creates;
+  // Cluster mode: this node's delivery slot leases (/healthz "slots", /metrics); null otherwise.
+  const cluster::slot_leases* leases = nullptr;
 };
 
 class api {

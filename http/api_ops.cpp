@@ -2,13 +2,16 @@
 #include "engine/time_util.hpp"
 #include "hooklog_build_paths.hpp"
 #include "http/api_internal.hpp"
+#include "http/delivery/cluster/lease_report.hpp"
 #include "http/metrics_state.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http::detail {
 
 void healthz(const call_ptr& c) {
-  c->reply_json(200, {{"status", "ok"}, {"seq", c->ctx.log.committed_seq()}});
+  nlohmann::json j = {{"status", "ok"}, {"seq", c->ctx.log.committed_seq()}};
+  if (c->ctx.leases) j["slots"] = lease_json(*c->ctx.leases);  // cluster mode
+  c->reply_json(200, j);
 }
 
 void readyz(const call_ptr& c) {
@@ -72,6 +75,7 @@ void metrics_text(const call_ptr& c) {
               "projection batches that failed and were rolled back (retried after a pause)");
   metric_line(out, "hooklog_projection_errors_total", "", static_cast<double>(c->ctx.runner.error_count()));
   render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
+  if (c->ctx.leases) render_lease_metrics(out, *c->ctx.leases);  // cluster mode
   render_process_metrics(out);
   metric_help(out, "hooklog_build_info", "gauge", "the running build (value 1)");
   metric_line(out, "hooklog_build_info", "version=\"" HOOKLOG_VERSION "\"", 1);
