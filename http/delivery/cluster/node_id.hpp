@@ -1,0 +1,15 @@
+#pragma once
+// The id a cluster node holds slot leases under: `<data dir>/cluster-node-id`, made once
+// ("n-" + 12 random hex digits) and read on every later start, so a restarted node takes its
+// own slots back at once (by CAS) instead of waiting for its old heartbeat to expire. A node
+// whose data directory was wiped gets a new id; its old id's slots are taken over as a dead
+// node's. An explicit id (`--node-id`) is used as given when not empty.
+#include <string>
+
+#include "engine/result.hpp"
+
+namespace hooklog::cluster {
+
+result<std::string> node_id_for(const std::string& data_dir, const std::string& explicit_id = "");
+
+}  // namespace hooklog::cluster
