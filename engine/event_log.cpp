@@ -93,6 +93,14 @@ result<void> event_log::open_impl() {
     if (!h) return h.err();
     *d.d = *h;
   }
+  // "gaps" (cluster mode) is absent from logs written before it existed: read-only opens of
+  // those have no gaps; a writer creates it.
+  if (auto h = lmdb::dbi::open(*t, "gaps", create); h) {
+    gaps_ = *h;
+    has_gaps_ = true;
+  } else if (!opts_.read_only) {
+    return h.err();
+  }
   auto fmt = meta_.get(*t, kFormatKey);
   if (!fmt) return fmt.err();
   if (!*fmt) {
@@ -139,10 +147,19 @@ result<void> event_log::open_impl() {
       last_recorded_at_ = v->recorded_at;
     }
   }
+  std::uint64_t applied = head_.seq;
+  if (has_gaps_ && read_limit_ == UINT64_MAX) {
+    auto g = lmdb::cursor::open(*t, gaps_);
+    if (!g) return g.err();
+    auto lg = g->last();
+    if (!lg) return lg.err();
+    if (*lg) applied = std::max(applied, bytes::get_be64((*lg)->first));
+  }
   *c = lmdb::cursor();
   // Committed even when read-only: aborting would close the database handles opened in it.
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
+  applied_.store(applied, std::memory_order_release);
   return {};
 }
 
@@ -210,29 +227,12 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         r.chain_hash = head.chain_hash;
         std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
         if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-        if (r.kind == record_kind::event_received) {
-          ix_keys[0].push_back(occurred_key(r.occurred_at, r.seq));
-          ix_keys[1].push_back(prefix_key(r.type, r.seq));
-          ix_keys[2].push_back(prefix_key(r.tenant, r.seq));
-        }
-        if (!r.entity_kind.empty()) {
-          std::string& k = ix_keys[3].emplace_back(entity_prefix(r.entity_kind, r.entity_id));
-          bytes::put_be64(k, r.seq);
-        }
-        if (r.ref_seq != 0) {
-          std::string& k = ix_keys[4].emplace_back(bytes::be64(r.ref_seq));
-          bytes::put_be64(k, r.seq);
-        }
+        collect_index_keys(r, ix_keys);
         head.seq = r.seq;
         last_recorded = r.recorded_at;
         out.emplace_back(append_outcome{r.seq, false});
       }
-      const lmdb::dbi* ix_dbs[5] = {&ix_occurred_, &ix_type_, &ix_tenant_, &ix_entity_, &ix_ref_};
-      for (std::size_t i = 0; i < ix_keys.size(); ++i) {
-        std::sort(ix_keys[i].begin(), ix_keys[i].end());
-        for (const auto& k : ix_keys[i])
-          if (auto p = ix_dbs[i]->put(*t, k, {}); !p) return p.err();
-      }
+      if (auto w = write_index_keys(*t, ix_keys); !w) return w;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;
@@ -250,19 +250,55 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
     out.assign(records.size(), r.err());
     return out;
   }
-  std::uint64_t committed = 0;
+  publish_commit(new_head, new_last_recorded, new_head.seq);
+  return out;
+}
+
+void event_log::collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& ix_keys) {
+  if (r.kind == record_kind::event_received) {
+    ix_keys[0].push_back(occurred_key(r.occurred_at, r.seq));
+    ix_keys[1].push_back(prefix_key(r.type, r.seq));
+    ix_keys[2].push_back(prefix_key(r.tenant, r.seq));
+  }
+  if (!r.entity_kind.empty()) {
+    std::string& k = ix_keys[3].emplace_back(entity_prefix(r.entity_kind, r.entity_id));
+    bytes::put_be64(k, r.seq);
+  }
+  if (r.ref_seq != 0) {
+    std::string& k = ix_keys[4].emplace_back(bytes::be64(r.ref_seq));
+    bytes::put_be64(k, r.seq);
+  }
+}
+
+result<void> event_log::write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys) {
+  const lmdb::dbi* ix_dbs[5] = {&ix_occurred_, &ix_type_, &ix_tenant_, &ix_entity_, &ix_ref_};
+  for (std::size_t i = 0; i < ix_keys.size(); ++i) {
+    std::sort(ix_keys[i].begin(), ix_keys[i].end());
+    for (const auto& k : ix_keys[i])
+      if (auto p = ix_dbs[i]->put(t, k, {}); !p) return p.err();
+  }
+  return {};
+}
+
+void event_log::publish_commit(const log_head& head, std::int64_t last_recorded,
+                               std::uint64_t applied) {
   {
     std::lock_guard g(head_mutex_);
-    head_ = new_head;
-    last_recorded_at_ = new_last_recorded;
-    committed = head_.seq;
+    head_ = head;
+    last_recorded_at_ = last_recorded;
   }
   {
     std::lock_guard g(commit_mutex_);
-    committed_.store(committed, std::memory_order_release);
+    committed_.store(head.seq, std::memory_order_release);
+    applied_.store(std::max(applied, head.seq), std::memory_order_release);
   }
   commit_cv_.notify_all();
-  return out;
+}
+
+std::uint64_t event_log::wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const {
+  std::unique_lock g(commit_mutex_);
+  commit_cv_.wait_for(g, timeout, [&] { return applied_.load(std::memory_order_acquire) >= seq; });
+  return applied_.load(std::memory_order_acquire);
 }
 
 result<std::optional<record>> event_log::get(std::uint64_t seq) const {
@@ -332,12 +368,23 @@ result<verify_report> event_log::verify(std::uint64_t from, std::uint64_t to) co
   };
   hash256 prev{};
   if (rep.from > 1) {
-    auto v = records_.get(*t, seq_key(rep.from - 1));
-    if (!v) return v.err();
-    if (!*v) return fail(rep.from - 1, "record is missing");
-    auto d = decode(**v, rep.from - 1);
-    if (!d) return fail(rep.from - 1, d.err().message);
-    std::copy(d->chain_hash, d->chain_hash + 32, prev.begin());
+    // The record before the range; recorded gaps (cluster mode) between it and the range hold
+    // no record and are passed over.
+    std::uint64_t before = rep.from - 1;
+    for (;;) {
+      auto v = records_.get(*t, seq_key(before));
+      if (!v) return v.err();
+      if (*v) {
+        auto d = decode(**v, before);
+        if (!d) return fail(before, d.err().message);
+        std::copy(d->chain_hash, d->chain_hash + 32, prev.begin());
+        break;
+      }
+      auto gap = all_gaps(*t, before, before + 1);
+      if (!gap) return gap.err();
+      if (!*gap) return fail(before, "record is missing");
+      if (--before == 0) break;  // only gaps before the range: the chain starts at zero
+    }
   }
   std::uint64_t expected = rep.from;
   for (auto kv = c->seek(seq_key(rep.from));; kv = c->next()) {
@@ -345,7 +392,13 @@ result<verify_report> event_log::verify(std::uint64_t from, std::uint64_t to) co
     if (!*kv) break;
     const std::uint64_t seq = bytes::get_be64((*kv)->first);
     if (seq > rep.to) break;
-    if (seq != expected) return fail(expected, "record is missing (next stored is " + std::to_string(seq) + ")");
+    if (seq != expected) {
+      auto gap = all_gaps(*t, expected, seq);
+      if (!gap) return gap.err();
+      if (!*gap)
+        return fail(expected, "record is missing (next stored is " + std::to_string(seq) + ")");
+      expected = seq;
+    }
     const std::string_view b = (*kv)->second;
     auto d = decode(b, seq);
     if (!d) return fail(seq, d.err().message);
@@ -360,9 +413,12 @@ result<verify_report> event_log::verify(std::uint64_t from, std::uint64_t to) co
     ++rep.checked;
     ++expected;
   }
-  if (rep.checked == 0 || expected != rep.to + 1)
-    return fail(expected, "record is missing");
-  return rep;
+  if (expected != rep.to + 1) {
+    auto gap = all_gaps(*t, expected, rep.to + 1);
+    if (!gap) return gap.err();
+    if (!*gap) return fail(expected, "record is missing");
+  }
+  return rep;  // a range of recorded gaps only checks nothing and is whole
 }
 
 log_head event_log::head() const {

@@ -6,13 +6,17 @@
 // (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
 // "ix_tenant" (events only), "ix_entity" (every record with an entity) and
 // "ix_ref" (ref_seq -> seq, every record that refers to another),
-// all written in the same transaction as the record. Layout: docs/FORMAT.md.
+// all written in the same transaction as the record; and "gaps" (cluster mode: a stream
+// sequence that holds no record -> the original seq of the repeat it carried). Layout:
+// docs/FORMAT.md.
 //
 // Thread safety: append() must be called from one thread at a time (the
 // log_writer's thread). Reads (get, scan, verify, head) may run on any thread
 // concurrently with appends; they never block the writer. A second process
 // opening the same directory gets errc::locked.
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,6 +44,10 @@ struct log_options {
   bool exclusive = false;
   bool sync = true;  // fsync on every commit; turn off only in throw-away tests
 };
+
+// Cluster mode: the kind the materializer gives a stream message that is not a record
+// (append_replicated records its seq as a gap to 0). Never stored.
+inline constexpr record_kind kUnreadableMessage = static_cast<record_kind>(0);
 
 struct append_outcome {
   std::uint64_t seq = 0;
@@ -96,6 +104,24 @@ class event_log {
   // every record fails with errc::map_full and nothing is stored.
   std::vector<result<append_outcome>> append(std::vector<record>& records);
 
+  // Cluster mode (engine/cluster/materializer.hpp): appends records that already carry their
+  // seq (the stream sequence; increasing, each above applied_seq()) and recorded_at (from the
+  // message), in one write transaction. recorded_at is raised to the previous record's when it
+  // is lower, occurred_at is recorded_at when 0: the same input gives the same bytes on every
+  // node. A record whose idempotency key is known is not stored: its seq becomes a gap (seq ->
+  // the original's seq, in "gaps", same transaction) and its outcome is {original seq,
+  // duplicate}. A record of kind kUnreadableMessage (a stream message that does not decode)
+  // becomes a gap to 0 and its outcome is errc::invalid_record. A seq not above applied_seq() (or not increasing) fails the whole group with
+  // errc::sequence_mismatch; a map_full is grown and retried as in append().
+  std::vector<result<append_outcome>> append_replicated(std::vector<record>& records);
+  // The last sequence applied: the head record's seq, or a later gap's. Equals head().seq in
+  // single-node mode (no gaps there).
+  std::uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }
+  // Blocks until applied_seq() >= seq or the timeout passes; returns applied_seq().
+  std::uint64_t wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
+  // The original seq a gap stands for; nullopt when `seq` is not a gap.
+  result<std::optional<std::uint64_t>> gap_original(std::uint64_t seq) const;
+
   // Reads one record. nullopt when seq is beyond the head.
   result<std::optional<record>> get(std::uint64_t seq) const;
   // Looks up the seq an idempotency key maps to.
@@ -149,11 +175,21 @@ class event_log {
                                    bool exact_prefix, const scan_query& q, const scan_fn& fn) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
+  // Index keys of one stored record (appended to keys[0..4]: occurred, type, tenant, entity,
+  // ref) and their sorted write at the end of a group.
+  static void collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& keys);
+  result<void> write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& keys);
+  // True when every seq in [from, to) is a recorded gap (true for an empty range).
+  result<bool> all_gaps(lmdb::txn& t, std::uint64_t from, std::uint64_t to) const;
+  void publish_commit(const log_head& head, std::int64_t last_recorded, std::uint64_t applied);
 
   log_options opts_;
   int lock_fd_ = -1;
   lmdb::env env_;
   lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_, ix_ref_;
+  lmdb::dbi gaps_;
+  bool has_gaps_ = false;  // false: a read-only log written before "gaps" existed
+  std::atomic<std::uint64_t> applied_{0};
   mutable std::shared_mutex resize_mutex_;
   mutable std::mutex head_mutex_;
   log_head head_;

@@ -57,18 +57,22 @@ std::optional<std::string> unhex(std::string_view hex) {
 result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
     lmdb::txn& t, std::int64_t micros) const {
   std::uint64_t lo = 1, hi = committed_seq() + 1;  // answer in [lo, hi]; hi = none
+  auto c = lmdb::cursor::open(t, records_);
+  if (!c) return c.err();
   while (lo < hi) {
     const std::uint64_t mid = lo + (hi - lo) / 2;
-    auto v = records_.get(t, seq_key(mid));
-    if (!v) return v.err();
-    if (!*v) {
+    // The first record at mid or after it (a cluster-mode gap holds none).
+    auto kv = c->seek(seq_key(mid));
+    if (!kv) return kv.err();
+    if (!*kv || bytes::get_be64((**kv).first) >= hi) {
       hi = mid;
       continue;
     }
-    auto d = decode(**v, mid);
+    const std::uint64_t at = bytes::get_be64((**kv).first);
+    auto d = decode((**kv).second, at);
     if (!d) return d.err();
-    if (d->recorded_at >= micros) hi = mid;
-    else lo = mid + 1;
+    if (d->recorded_at < micros) lo = at + 1;
+    else hi = mid;  // [mid, at) holds no record: mid answers as well as `at`
   }
   if (lo > committed_seq()) return std::optional<std::uint64_t>{};
   return std::optional<std::uint64_t>{lo};

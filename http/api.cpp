@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/cluster/cluster_errc.hpp"
 #include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
@@ -153,6 +154,28 @@ bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out
   return false;
 }
 
+bool await_min_seq(call& c) {
+  auto v = c.req.query_param("min_seq");
+  if (!v) return true;
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n == 0) {
+    c.fail(400, "bad_parameter", "min_seq must be a positive integer (a seq a write answered)",
+           {{"parameter", "min_seq"}});
+    return false;
+  }
+  const std::uint64_t at = c.ctx.log.wait_applied(n, kMinSeqWait);
+  if (at >= n) return true;
+  auto r = json_error(503, "min_seq_not_reached",
+                      "this node has applied the log up to seq " + std::to_string(at) +
+                          ", not yet " + std::to_string(n) + " (waited " +
+                          std::to_string(kMinSeqWait.count() / 1000) + " s); retry",
+                      {{"parameter", "min_seq"}, {"applied_seq", at}});
+  r.headers.emplace_back("Retry-After", "1");
+  c.reply(std::move(r));
+  return false;
+}
+
 bool storage_full(const error& e) {
   return e.code == make_error_code(errc::map_full) || e.code == make_error_code(errc::storage_full);
 }
@@ -164,6 +187,14 @@ void fail_write(call& c, const error& e) {
                         "the log cannot take writes now, its storage is full; nothing was stored, "
                         "retry later: " + e.what());
     r.headers.emplace_back("Retry-After", std::to_string(kStorageFullRetryAfterSeconds));
+    return c.reply(std::move(r));
+  }
+  if (e.code.category() == cluster::cluster_category()) {
+    // Cluster mode: the stream did not acknowledge in time, or this node has not applied it yet.
+    auto r = json_error(503, "cluster_unavailable",
+                        "the cell's stream did not complete the write in time; it may have been "
+                        "stored: retry (with the same idempotency key): " + e.what());
+    r.headers.emplace_back("Retry-After", "1");
     return c.reply(std::move(r));
   }
   if (e.code == make_error_code(errc::writer_stopped) || e.code == make_error_code(errc::read_only))

@@ -30,6 +30,7 @@ class slot_leases;
 namespace hooklog::http {
 
 class replay_manager;
+class cluster_mode;
 
 struct api_options {
   bool allow_private_targets = false;
@@ -58,6 +59,9 @@ struct api_context {
   replay_manager* replays = nullptr;
   // Endpoint creations not yet in the projection (the per-tenant endpoint quota).
   create_slots endpoint_creates;
+  // Cluster mode's status (role, cell, lag) for /healthz, /readyz and /metrics; null when the
+  // node runs single.
+  const cluster_mode* cluster = nullptr;
   // Cluster mode: this node's delivery slot leases (/healthz "slots", /metrics); null otherwise.
   const cluster::slot_leases* leases = nullptr;
 };

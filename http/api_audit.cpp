@@ -160,6 +160,7 @@ void list_event_types(const call_ptr& c) {
 }
 
 void list_events(const call_ptr& c) {
+  if (!await_min_seq(*c)) return;
   scan_query q;
   if (!event_query(*c, q)) return;
   auto render = [](const record_view& v) { return event_json(v, false); };
@@ -173,6 +174,7 @@ void list_events(const call_ptr& c) {
 }
 
 void get_event(const call_ptr& c) {
+  if (!await_min_seq(*c)) return;
   auto seq = seq_from_event_id(c->params[0]);
   if (!seq) return c->not_found("event " + c->params[0]);
   auto r = c->ctx.log.get(*seq);
@@ -209,6 +211,7 @@ void get_event(const call_ptr& c) {
 }
 
 void get_timeline(const call_ptr& c) {
+  if (!await_min_seq(*c)) return;
   const std::string& kind = c->params[0];
   const std::string& id = c->params[1];
   std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));

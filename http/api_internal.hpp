@@ -55,6 +55,12 @@ std::optional<std::size_t> page_limit(call& c);
 std::optional<bool> descending_param(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
 bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
+// ?min_seq=N (read-your-writes, docs/CLUSTER.md): waits up to kMinSeqWait until this node's log
+// has applied seq N; true to go on. Past the wait: 503 min_seq_not_reached with Retry-After: 1
+// and details {parameter, applied_seq}; junk: 400 bad_parameter. Absent: true at once. The
+// wait blocks the I/O thread (bounded; immediate when N is applied, the usual case).
+inline constexpr std::chrono::milliseconds kMinSeqWait{5000};
+bool await_min_seq(call& c);
 // Maps a log/writer error to its HTTP answer: 503 storage_full with Retry-After when the
 // storage is full (errc::storage_full, or map_full at --max-map-size); 503 log_unavailable
 // when the log cannot take writes (stopped, read-only); 500 log_failure otherwise.

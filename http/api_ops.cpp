@@ -3,14 +3,28 @@
 #include "hooklog_build_paths.hpp"
 #include "http/api_internal.hpp"
 #include "http/delivery/cluster/lease_report.hpp"
+#include "http/cluster_mode.hpp"
 #include "http/metrics_state.hpp"
 #include "projections/runner.hpp"
 
 namespace hooklog::http::detail {
 
+namespace {
+// The node's role: {"role":"single"} or cluster mode's status (cell, node id, lag, ...).
+void add_role(const call& c, nlohmann::json& j) {
+  if (!c.ctx.cluster) {
+    j["role"] = "single";
+    return;
+  }
+  const nlohmann::json status = c.ctx.cluster->status();
+  for (const auto& [k, v] : status.items()) j[k] = v;
+}
+}  // namespace
+
 void healthz(const call_ptr& c) {
   nlohmann::json j = {{"status", "ok"}, {"seq", c->ctx.log.committed_seq()}};
   if (c->ctx.leases) j["slots"] = lease_json(*c->ctx.leases);  // cluster mode
+  add_role(*c, j);
   c->reply_json(200, j);
 }
 
@@ -19,8 +33,10 @@ void readyz(const call_ptr& c) {
   const auto err = c->ctx.runner.last_error();
   nlohmann::json j = {{"seq", c->ctx.log.committed_seq()}, {"projection_lag", lag}};
   if (err) j["projection_error"] = err->what();
-  // Ready once the projections have caught up with the log as it was at start.
-  const bool ready = !err && lag < 100000;
+  add_role(*c, j);
+  // Ready once the projections have caught up with the log as it was at start (and, in cluster
+  // mode, the log with the stream as it was at start).
+  const bool ready = !err && lag < 100000 && (!c->ctx.cluster || c->ctx.cluster->ready());
   j["status"] = ready ? "ready" : "catching_up";
   c->reply_json(ready ? 200 : 503, j);
 }
@@ -77,6 +93,7 @@ void metrics_text(const call_ptr& c) {
   render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
   if (c->ctx.leases) render_lease_metrics(out, *c->ctx.leases);  // cluster mode
   render_process_metrics(out);
+  if (c->ctx.cluster) c->ctx.cluster->render_metrics(out);
   metric_help(out, "hooklog_build_info", "gauge", "the running build (value 1)");
   metric_line(out, "hooklog_build_info", "version=\"" HOOKLOG_VERSION "\"", 1);
   c->observe(200);

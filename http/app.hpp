@@ -10,6 +10,7 @@
 
 #include "engine/result.hpp"
 #include "http/api.hpp"
+#include "http/cluster_mode.hpp"
 #include "http/delivery/replay_manager.hpp"
 #include "http/server.hpp"
 
@@ -38,6 +39,10 @@ struct app_options {
                                       // needs admin_key (none can be generated)
   api_options api;
   replay_options replay;              // rates and bounds of replay jobs
+  // Cluster mode (docs/CLUSTER.md) when cluster.urls is set: records are published to the
+  // cell's JetStream stream and materialized into the local log. Needs secret_key and
+  // admin_key (the same on every node); refuses read_only.
+  cluster_config cluster;
 };
 
 // The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.

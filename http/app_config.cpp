@@ -41,6 +41,11 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_headers", q.max_headers},
       {"max_header_value_bytes", q.max_header_value_bytes},
       {"max_description_bytes", q.max_description_bytes},
+      {"cluster", o.cluster.urls},
+      {"cell", o.cluster.cell},
+      {"node_id", o.cluster.node_id},
+      {"cluster_replicas", o.cluster.replicas},
+      {"cluster_max_age_s", o.cluster.max_age.count()},
   };
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/cluster/nats.hpp"
 #include "engine/logger.hpp"
 #include "http/app.hpp"
 #include "tools/cli_common.hpp"
@@ -62,6 +63,15 @@ endpoint quotas (per tenant and per endpoint, checked on create and update; 422 
   --max-headers N                   headers of an endpoint (32; at most 64)
   --max-header-value-bytes BYTES    one header value (1024; at most 8192)
   --max-description-bytes BYTES     an endpoint's description (1024; at most 4096)
+cluster mode (docs/CLUSTER.md; every node of a cell: the same --secret-key and --admin-key):
+  --cluster URLS              NATS servers, nats://HOST:PORT[,nats://...]: publish every record
+                              to the cell's JetStream stream, materialize it into --data
+                                                                          HOOKLOG_CLUSTER
+  --cell NAME                 the cell (stream HOOKLOG_<NAME>), with --cluster  HOOKLOG_CELL
+  --node-id ID                this node's name in the cell (hostname:port)  HOOKLOG_NODE_ID
+  --cluster-replicas N        replicas of the cell's stream (3; 1 for a one-server try)
+  --cluster-max-age SECONDS   drop stream messages older than this (0 = keep all, the default;
+                              a node wiped later cannot catch up from an aged-out stream)
 logs (one line per event on stderr; see docs/OPERATIONS.md):
   --log-level LEVEL           debug, info, warn or error (info)           HOOKLOG_LOG_LEVEL
   --log-format FORMAT         text or json (text)                         HOOKLOG_LOG_FORMAT
@@ -104,6 +114,11 @@ const flag_spec kFlags[] = {
     {"max-headers", nullptr, false},
     {"max-header-value-bytes", nullptr, false},
     {"max-description-bytes", nullptr, false},
+    {"cluster", "HOOKLOG_CLUSTER", false},
+    {"cell", "HOOKLOG_CELL", false},
+    {"node-id", "HOOKLOG_NODE_ID", false},
+    {"cluster-replicas", nullptr, false},
+    {"cluster-max-age", nullptr, false},
     {"log-level", "HOOKLOG_LOG_LEVEL", false},
     {"log-format", "HOOKLOG_LOG_FORMAT", false},
 };
@@ -229,6 +244,25 @@ int cmd_serve(int argc, char** argv) {
   o.api.rotation_overlap =
       std::chrono::seconds(static_cast<long>(s.number("rotation-overlap", 86400, 0, 1u << 30)));
   read_quotas(s, o.api.quotas);
+  o.cluster.urls = s.get("cluster", "");
+  o.cluster.cell = s.get("cell", "");
+  o.cluster.node_id = s.get("node-id", "");
+  o.cluster.replicas = static_cast<int>(s.number("cluster-replicas", 3, 1, 5));
+  o.cluster.max_age =
+      std::chrono::seconds(static_cast<long>(s.number("cluster-max-age", 0, 0, 1ull << 40)));
+  if (o.cluster.enabled()) {
+    if (auto u = cluster::parse_urls(o.cluster.urls); !u) throw usage_error("--cluster: " + u.err().what());
+    if (o.cluster.cell.empty()) throw usage_error("--cluster needs --cell NAME (the cell this node serves)");
+    if (auto c = cluster::check_cell_name(o.cluster.cell); !c) throw usage_error("--cell: " + c.err().what());
+    if (o.secret_key.empty())
+      throw usage_error("--cluster needs --secret-key (the same master key on every node of the cell)");
+    if (o.admin_key.empty())
+      throw usage_error("--cluster needs --admin-key (the same on every node; none is generated)");
+    if (o.read_only) throw usage_error("--read-only and --cluster do not go together");
+  } else if (!o.cluster.cell.empty() || !o.cluster.node_id.empty()) {
+    throw usage_error(std::string("--") + (o.cluster.cell.empty() ? "node-id" : "cell") +
+                      " needs --cluster URLS");
+  }
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;
@@ -255,6 +289,8 @@ int cmd_serve(int argc, char** argv) {
     std::printf("admin key (shown once, only its hash is stored): %s\n",
                 (*app)->generated_admin_key().c_str());
   std::printf("data directory: %s%s\n", o.data_dir.c_str(), o.read_only ? " (read-only)" : "");
+  if (o.cluster.enabled())
+    std::printf("cluster: cell %s via %s\n", o.cluster.cell.c_str(), o.cluster.urls.c_str());
   std::fflush(stdout);
 
   int sig = 0;

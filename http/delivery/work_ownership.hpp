@@ -41,4 +41,11 @@ class owns_everything final : public work_ownership {
   void on_change(std::function<void()>) override {}
 };
 
+// A cluster node that does not deliver (serve --no-deliver): it runs no replay either.
+class owns_nothing final : public work_ownership {
+ public:
+  bool owns(std::string_view) const override { return false; }
+  void on_change(std::function<void()>) override {}
+};
+
 }  // namespace hooklog::http

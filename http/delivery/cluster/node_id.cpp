@@ -34,4 +34,17 @@ result<std::string> node_id_for(const std::string& data_dir, const std::string& 
   return id;
 }
 
+result<std::unique_ptr<slot_leases>> open_node_leases(natsConnection* conn, slot_lease_options opts,
+                                                      const std::string& data_dir,
+                                                      const std::string& explicit_id) {
+  std::string given = explicit_id;
+  for (char& ch : given)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+      ch = '-';
+  auto id = node_id_for(data_dir, given);
+  if (!id) return id.err();
+  opts.node_id = *id;
+  return slot_leases::open(conn, std::move(opts));
+}
+
 }  // namespace hooklog::cluster

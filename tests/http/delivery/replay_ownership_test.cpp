@@ -17,12 +17,6 @@ using namespace hooklog::test;
 namespace {
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-class owns_nothing final : public http::work_ownership {
- public:
-  bool owns(std::string_view) const override { return false; }
-  void on_change(std::function<void()>) override {}
-};
-
 http::replay_info create(http::replay_manager& m, http::replay_spec spec) {
   std::promise<result<http::replay_info>> p;
   m.create(std::move(spec), [&](result<http::replay_info> r) { p.set_value(std::move(r)); });
@@ -35,7 +29,7 @@ http::replay_info create(http::replay_manager& m, http::replay_spec spec) {
 TEST_CASE("replay ownership: a replay asked of one node runs on the owner, both see it through the log",
           "[delivery][ownership][replay]") {
   http::owns_everything all;
-  owns_nothing none;
+  http::owns_nothing none;
   http::replay_manager* other_ptr = nullptr;
   http::dispatcher_options o;
   o.ownership = &all;

@@ -1,0 +1,376 @@
+#include "engine/cluster/jetstream_publisher.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "engine/logger.hpp"
+#include "engine/record_codec.hpp"
+#include "engine/time_util.hpp"
+
+namespace hooklog::cluster {
+
+namespace {
+
+constexpr const char* kTokenHeader = "Hooklog-Token";
+constexpr const char* kNodeHeader = "Hooklog-Node";
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(d[p[i] >> 4]);
+    out.push_back(d[p[i] & 15]);
+  }
+  return out;
+}
+
+void add_micros_bucket(writer_stats& st, std::uint64_t us) {
+  std::size_t b = 0;
+  while (b < kCommitBoundsUs.size() && us > kCommitBoundsUs[b]) ++b;
+  ++st.commit_buckets[b];
+  st.commit_micros_total += us;
+}
+
+}  // namespace
+
+std::string idempotent_msg_id(std::string_view tenant, std::string_view source,
+                              std::string_view key) {
+  std::string in;
+  in.reserve(tenant.size() + source.size() + key.size() + 2);
+  in.append(tenant).push_back('\0');
+  in.append(source).push_back('\0');
+  in.append(key);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);
+  return "i-" + hex(md, 16);
+}
+
+result<std::unique_ptr<jetstream_publisher>> jetstream_publisher::open(const connection& conn,
+                                                                       event_log& log,
+                                                                       materializer& mat,
+                                                                       publisher_options opts) {
+  std::unique_ptr<jetstream_publisher> p(new jetstream_publisher(conn, log, mat, std::move(opts)));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.MaxPending = static_cast<int64_t>(p->opts_.max_in_flight) * 2 + 64;
+  jo.PublishAsync.AckHandler = &jetstream_publisher::on_ack;
+  jo.PublishAsync.AckHandlerClosure = p.get();
+  jo.Wait = p->opts_.ack_timeout.count();
+  auto js = jetstream::open(conn, &jo);
+  if (!js) return js.err();
+  p->js_ = std::move(*js);
+  mat.set_listener([raw = p.get()](std::uint64_t) { raw->complete_cv_.notify_all(); });
+  p->publisher_ = std::thread([raw = p.get()] { raw->publish_loop(); });
+  p->completer_ = std::thread([raw = p.get()] { raw->complete_loop(); });
+  return p;
+}
+
+jetstream_publisher::jetstream_publisher(const connection& conn, event_log& log, materializer& mat,
+                                         publisher_options opts)
+    : conn_(conn), log_(log), mat_(mat), opts_(std::move(opts)), subject_(stream_subject(opts_.cell)) {
+  unsigned char rnd[8];
+  if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    const auto t = static_cast<std::uint64_t>(now_micros());
+    for (int i = 0; i < 8; ++i) rnd[i] = static_cast<unsigned char>(t >> (i * 8));
+  }
+  node_token_ = hex(rnd, sizeof rnd);
+}
+
+jetstream_publisher::~jetstream_publisher() {
+  stop();
+  mat_.set_listener(nullptr);
+}
+
+void jetstream_publisher::stop() {
+  {
+    std::lock_guard g(mu_);
+    stopping_ = true;
+  }
+  publish_cv_.notify_all();
+  complete_cv_.notify_all();
+  if (publisher_.joinable()) publisher_.join();
+  if (completer_.joinable()) completer_.join();
+  js_.reset();  // no ack handler runs after this
+}
+
+std::size_t jetstream_publisher::in_flight() const {
+  std::lock_guard g(mu_);
+  return in_flight_.size() + acked_.size();
+}
+
+writer_stats jetstream_publisher::stats() const {
+  std::lock_guard g(mu_);
+  return stats_;
+}
+
+void jetstream_publisher::submit(std::vector<record> records, callback done) {
+  {
+    std::unique_lock g(mu_);
+    if (!stopping_) {
+      queue_.emplace_back(std::move(records), std::move(done));
+      g.unlock();
+      publish_cv_.notify_one();
+      return;
+    }
+  }
+  outcomes out(records.size(), make_error(errc::writer_stopped, "the cluster publisher is stopped"));
+  done(std::move(out));
+}
+
+void jetstream_publisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+                                 void* closure) {
+  static_cast<jetstream_publisher*>(closure)->handle_ack(msg, pa, pae);
+  natsMsg_Destroy(msg);
+}
+
+void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
+  const char* tok = nullptr;
+  if (natsMsgHeader_Get(msg, kTokenHeader, &tok) != NATS_OK || !tok) return;
+  const std::uint64_t token = std::strtoull(tok, nullptr, 10);
+  std::unique_lock g(mu_);
+  auto it = in_flight_.find(token);
+  if (it == in_flight_.end()) return;  // answered by an earlier attempt
+  if (pa) {
+    entry e = std::move(it->second);
+    in_flight_.erase(it);
+    e.seq = pa->Sequence;
+    // Records without a key have a unique id: a duplicate is our own earlier attempt.
+    e.duplicate = pa->Duplicate && e.has_key;
+    e.acked_at = std::chrono::steady_clock::now();
+    acked_.emplace(e.seq, std::move(e));
+    g.unlock();
+    complete_cv_.notify_one();
+    publish_cv_.notify_one();  // room in flight
+    return;
+  }
+  // No answer or a refusal (no leader yet, no responders): sent again soon, same message id.
+  it->second.sent_at = std::chrono::steady_clock::now() - opts_.ack_timeout +
+                       std::chrono::milliseconds(250);
+  if (pae && pae->ErrText)
+    logging::debug("cluster.publish", "a publish was refused; it is sent again",
+                   {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
+}
+
+bool jetstream_publisher::send(entry& e) {
+  natsMsg* m = nullptr;
+  if (natsMsg_Create(&m, subject_.c_str(), nullptr, e.data.data(), static_cast<int>(e.data.size())) !=
+      NATS_OK)
+    return false;
+  const std::string tok = std::to_string(e.token);
+  natsMsgHeader_Set(m, kTokenHeader, tok.c_str());
+  natsMsgHeader_Set(m, kNodeHeader, opts_.node_id.c_str());
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = e.msg_id.c_str();
+  po.MaxWait = opts_.ack_timeout.count();
+  natsStatus s = js_PublishMsgAsync(js_->handle(), &m, &po);
+  natsMsg_Destroy(m);  // no effect when the library took it
+  return s == NATS_OK;
+}
+
+void jetstream_publisher::resolve(const std::shared_ptr<submission>& s, std::size_t index,
+                                  result<append_outcome> r) {
+  s->outcomes[index] = std::move(r);
+  if (--s->remaining == 0) finished_.push_back(s);
+}
+
+void jetstream_publisher::publish_loop() {
+  using clock = std::chrono::steady_clock;
+  std::unique_lock g(mu_);
+  std::optional<clock::time_point> stop_deadline;
+  for (;;) {
+    publish_cv_.wait_for(g, std::chrono::milliseconds(stopping_ ? 20 : 100), [&] {
+      if (stopping_) return !queue_.empty() || in_flight_.empty();
+      return !queue_.empty() && in_flight_.size() < opts_.max_in_flight;
+    });
+    const auto now = clock::now();
+    if (stopping_ && !stop_deadline) stop_deadline = now + opts_.give_up_after;
+    // Publishes without an answer: again with the same message id, or given up.
+    std::vector<entry*> resend;
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      entry& e = it->second;
+      if (now - e.sent_at < opts_.ack_timeout) {
+        ++it;
+        continue;
+      }
+      if (now - e.first_sent >= opts_.give_up_after || (stop_deadline && now >= *stop_deadline)) {
+        resolve(e.sub, e.index,
+                make_error(cluster_errc::timeout,
+                           "JetStream did not acknowledge the record within " +
+                               std::to_string(opts_.give_up_after.count()) + " ms (stream " +
+                               stream_name(opts_.cell) + " at " + conn_.urls_text() + ")"));
+        it = in_flight_.erase(it);
+        complete_cv_.notify_one();
+        continue;
+      }
+      e.sent_at = now;
+      ++e.attempts;
+      resend.push_back(&e);
+      ++it;
+    }
+    for (entry* e : resend) {
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      send(*e);  // under mu_: the ack handler waits; an entry may not move while we send
+    }
+    if (stopping_) {
+      while (!queue_.empty()) {
+        auto [records, done] = std::move(queue_.front());
+        queue_.pop_front();
+        auto s = std::make_shared<submission>();
+        s->outcomes.resize(records.size());
+        s->remaining = records.size();
+        s->done = std::move(done);
+        s->started = now;
+        if (records.empty()) {
+          finished_.push_back(s);
+          continue;
+        }
+        for (std::size_t i = 0; i < records.size(); ++i)
+          resolve(s, i, make_error(errc::writer_stopped, "the cluster publisher is stopped"));
+      }
+      complete_cv_.notify_one();
+      if (in_flight_.empty()) break;
+      continue;
+    }
+    if (queue_.empty() || in_flight_.size() >= opts_.max_in_flight) continue;
+
+    auto [records, done] = std::move(queue_.front());
+    queue_.pop_front();
+    g.unlock();
+    // Outside the lock: local idempotency lookups and encoding.
+    auto s = std::make_shared<submission>();
+    s->outcomes.resize(records.size());
+    s->remaining = records.size();
+    s->done = std::move(done);
+    s->started = clock::now();
+    std::vector<entry> fresh;
+    std::vector<std::pair<std::size_t, result<append_outcome>>> immediate;
+    const std::int64_t now_us = now_micros();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      record& r = records[i];
+      entry e;
+      e.index = i;
+      if (!r.idempotency_key.empty()) {
+        auto prior = log_.find_idempotent(r.tenant, r.source, r.idempotency_key);
+        if (!prior) {
+          immediate.emplace_back(i, prior.err());
+          continue;
+        }
+        if (*prior) {
+          immediate.emplace_back(i, append_outcome{**prior, true});
+          continue;
+        }
+        e.has_key = true;
+        e.msg_id = idempotent_msg_id(r.tenant, r.source, r.idempotency_key);
+      }
+      r.seq = 0;
+      if (r.recorded_at == 0) r.recorded_at = now_us;
+      if (r.occurred_at == 0) r.occurred_at = r.recorded_at;
+      r.chain_hash = {};
+      r.leaf_hash = {};
+      if (auto enc = encode(r, e.data); !enc) {
+        immediate.emplace_back(i, enc.err());
+        continue;
+      }
+      write_checksum(e.data);
+      fresh.push_back(std::move(e));
+    }
+    g.lock();
+    for (auto& [i, r] : immediate) resolve(s, i, std::move(r));
+    if (records.empty()) finished_.push_back(s);
+    for (auto& e : fresh) {
+      e.token = next_token_++;
+      if (e.msg_id.empty()) e.msg_id = "u-" + node_token_ + "-" + std::to_string(e.token);
+      e.sub = s;
+      e.first_sent = e.sent_at = clock::now();
+      e.attempts = 1;
+      auto [it, ok] = in_flight_.emplace(e.token, std::move(e));
+      if (!send(it->second)) {
+        // Not handed to the client (e.g. the connection is closed): retried by the sweep.
+        it->second.sent_at = clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
+      }
+      ++stats_.records;
+    }
+    if (!immediate.empty() || records.empty()) complete_cv_.notify_one();
+  }
+  publisher_exited_ = true;
+  complete_cv_.notify_all();
+}
+
+void jetstream_publisher::complete_loop() {
+  using clock = std::chrono::steady_clock;
+  std::unique_lock g(mu_);
+  for (;;) {
+    complete_cv_.wait_for(g, std::chrono::milliseconds(50), [&] {
+      return !finished_.empty() || publisher_exited_ ||
+             (!acked_.empty() && acked_.begin()->first <= mat_.materialized_seq());
+    });
+    const std::uint64_t applied = mat_.materialized_seq();
+    const auto now = clock::now();
+    std::vector<entry> ready, late;
+    for (auto it = acked_.begin(); it != acked_.end();) {
+      if (it->first <= applied) {
+        ready.push_back(std::move(it->second));
+        it = acked_.erase(it);
+      } else if (now - it->second.acked_at > opts_.materialize_timeout ||
+                 (publisher_exited_ && now - it->second.acked_at > std::chrono::seconds(2))) {
+        late.push_back(std::move(it->second));
+        it = acked_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!ready.empty()) {
+      g.unlock();
+      std::vector<result<append_outcome>> outs;
+      outs.reserve(ready.size());
+      for (auto& e : ready) {
+        // A repeat stored after the duplicate window is a gap: answered with the original.
+        auto gap = log_.gap_original(e.seq);
+        if (!gap) outs.emplace_back(gap.err());
+        else if (*gap && **gap == 0)
+          outs.emplace_back(make_error(errc::invalid_record, "stream message " +
+                                                                 std::to_string(e.seq) +
+                                                                 " is not a record"));
+        else if (*gap) outs.emplace_back(append_outcome{**gap, true});
+        else outs.emplace_back(append_outcome{e.seq, e.duplicate});
+      }
+      g.lock();
+      for (std::size_t i = 0; i < ready.size(); ++i)
+        resolve(ready[i].sub, ready[i].index, std::move(outs[i]));
+    }
+    for (auto& e : late)
+      resolve(e.sub, e.index,
+              make_error(cluster_errc::not_materialized,
+                         "the stream stored the record at seq " + std::to_string(e.seq) +
+                             " but this node did not materialize it within " +
+                             std::to_string(opts_.materialize_timeout.count()) + " ms"));
+    if (!finished_.empty()) {
+      std::deque<std::shared_ptr<submission>> batch;
+      batch.swap(finished_);
+      for (const auto& s : batch) {
+        ++stats_.groups;
+        stats_.max_group = std::max<std::uint64_t>(stats_.max_group, s->outcomes.size());
+        add_micros_bucket(stats_, static_cast<std::uint64_t>(
+                                      std::chrono::duration_cast<std::chrono::microseconds>(
+                                          now - s->started).count()));
+      }
+      g.unlock();
+      for (auto& s : batch) {
+        outcomes out;
+        out.reserve(s->outcomes.size());
+        for (auto& o : s->outcomes) out.push_back(std::move(*o));
+        s->done(std::move(out));
+      }
+      g.lock();
+    }
+    if (publisher_exited_ && in_flight_.empty() && acked_.empty() && finished_.empty()) break;
+  }
+}
+
+}  // namespace hooklog::cluster

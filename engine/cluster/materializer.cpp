@@ -1,0 +1,217 @@
+#include "engine/cluster/materializer.hpp"
+
+#include "engine/logger.hpp"
+#include "engine/record_codec.hpp"
+
+namespace hooklog::cluster {
+
+namespace {
+
+struct msg_ptr {
+  natsMsg* p = nullptr;
+  ~msg_ptr() {
+    if (p) natsMsg_Destroy(p);
+  }
+};
+
+}  // namespace
+
+result<std::unique_ptr<materializer>> materializer::start(const connection& conn, event_log& log,
+                                                          materializer_options opts) {
+  std::unique_ptr<materializer> m(new materializer(conn, log, std::move(opts)));
+  auto js = jetstream::open(conn);
+  if (!js) return js.err();
+  m->js_ = std::move(*js);
+  auto st = get_stream_state(*m->js_, m->opts_.cell);
+  if (!st) return st.err();
+  m->start_target_ = st->last_seq;
+  m->stream_last_.store(st->last_seq);
+  if (st->first_seq > log.applied_seq() + 1 && st->messages > 0)
+    return make_error(cluster_errc::bad_config,
+                      "stream " + stream_name(m->opts_.cell) + " starts at seq " +
+                          std::to_string(st->first_seq) + " (older messages aged out) but this "
+                          "node's log ends at " + std::to_string(log.applied_seq()) +
+                          ": it cannot catch up from the stream (copy a peer's data directory)");
+  if (log.applied_seq() > st->last_seq)
+    return make_error(cluster_errc::stream_mismatch,
+                      "this node's log is at seq " + std::to_string(log.applied_seq()) +
+                          ", beyond the last message " + std::to_string(st->last_seq) +
+                          " of stream " + stream_name(m->opts_.cell) +
+                          ": the data directory belongs to another cell or stream");
+  if (auto s = m->subscribe(); !s) return s.err();
+  m->thread_ = std::thread([p = m.get()] { p->run(); });
+  return m;
+}
+
+materializer::materializer(const connection& conn, event_log& log, materializer_options opts)
+    : conn_(conn), log_(log), opts_(std::move(opts)) {}
+
+materializer::~materializer() { stop(); }
+
+void materializer::stop() {
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  unsubscribe();
+}
+
+std::uint64_t materializer::lag() const {
+  const std::uint64_t last = stream_last_seq(), at = materialized_seq();
+  return last > at ? last - at : 0;
+}
+
+bool materializer::wait_materialized(std::uint64_t seq, std::chrono::milliseconds timeout) const {
+  return log_.wait_applied(seq, timeout) >= seq;
+}
+
+std::optional<error> materializer::last_error() const {
+  std::lock_guard g(mu_);
+  return error_;
+}
+
+void materializer::set_listener(std::function<void(std::uint64_t)> fn) {
+  std::lock_guard g(mu_);
+  listener_ = std::move(fn);
+}
+
+void materializer::set_error(std::optional<error> e) {
+  std::lock_guard g(mu_);
+  error_ = std::move(e);
+}
+
+result<void> materializer::subscribe() {
+  unsubscribe();
+  const std::string subject = stream_subject(opts_.cell);
+  const std::string stream = stream_name(opts_.cell);
+  const std::uint64_t from = log_.applied_seq() + 1;
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Ordered = true;
+  so.Config.DeliverPolicy = js_DeliverByStartSequence;
+  so.Config.OptStartSeq = from;
+  jsErrCode jerr{};
+  natsSubscription* sub = nullptr;
+  if (auto s = js_SubscribeSync(&sub, js_->handle(), subject.c_str(), nullptr, &so, &jerr);
+      s != NATS_OK)
+    return nats_error(s, "cannot subscribe to stream " + stream + " from seq " + std::to_string(from));
+  // The default pending limits (65536 messages, 64 MiB) would drop messages of a fast stream.
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  sub_ = sub;
+  return {};
+}
+
+void materializer::unsubscribe() {
+  if (!sub_) return;
+  natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+  sub_ = nullptr;
+}
+
+void materializer::refresh_stream_state() {
+  auto st = get_stream_state(*js_, opts_.cell);
+  if (!st) return;
+  std::uint64_t cur = stream_last_.load();
+  while (st->last_seq > cur && !stream_last_.compare_exchange_weak(cur, st->last_seq)) {
+  }
+}
+
+void materializer::run() {
+  std::vector<record> batch;
+  std::vector<msg_ptr> held;
+  auto last_progress = std::chrono::steady_clock::now();
+  auto last_state = last_progress - std::chrono::seconds(10);
+  while (!stopping_.load()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_state > std::chrono::seconds(1)) {
+      refresh_stream_state();
+      last_state = now;
+    }
+    if (!sub_ || (stream_last_seq() > log_.applied_seq() && now - last_progress > opts_.stall_resubscribe)) {
+      // No subscription, or the stream is ahead and nothing came: start again where we are.
+      if (auto s = subscribe(); !s) {
+        set_error(s.err());
+        logging::warn("cluster.materializer", "cannot subscribe; retrying",
+                      {{"reason", s.err().what()}});
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      last_progress = now;
+    }
+    batch.clear();
+    held.clear();
+    std::uint64_t expect = log_.applied_seq() + 1;
+    std::uint64_t pending_after = 0;
+    for (;;) {
+      msg_ptr m;
+      const int64_t wait = batch.empty() ? 200 : 0;
+      natsStatus s = natsSubscription_NextMsg(&m.p, sub_, wait);
+      if (s == NATS_TIMEOUT) break;
+      if (s != NATS_OK) {
+        if (s == NATS_SLOW_CONSUMER) continue;
+        set_error(nats_error(s, "cannot read stream " + stream_name(opts_.cell)));
+        unsubscribe();
+        break;
+      }
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, m.p) != NATS_OK) continue;  // a status message
+      const std::uint64_t seq = meta->Sequence.Stream;
+      pending_after = meta->NumPending;
+      jsMsgMetaData_Destroy(meta);
+      if (seq < expect) continue;  // delivered again after a consumer reset
+      if (seq > expect) {
+        set_error(make_error(cluster_errc::bad_message,
+                             "stream " + stream_name(opts_.cell) + " delivered seq " +
+                                 std::to_string(seq) + " after " + std::to_string(expect - 1) +
+                                 ": messages are missing from the stream (aged out?); this node "
+                                 "cannot materialize past " + std::to_string(expect - 1)));
+        logging::error("cluster.materializer", "the stream skipped messages; materializing stops",
+                       {{"expected", expect}, {"got", seq}});
+        stopping_.store(true);
+        break;
+      }
+      const std::string_view data(natsMsg_GetData(m.p),
+                                  static_cast<std::size_t>(natsMsg_GetDataLength(m.p)));
+      auto v = decode(data, 0);
+      record r;
+      if (v && v->seq == 0) {
+        r = v->to_record();
+      } else {
+        r.kind = kUnreadableMessage;
+        logging::error("cluster.materializer", "a stream message is not a record; its seq is a gap",
+                       {{"seq", seq}, {"reason", v ? std::string("seq is set") : v.err().what()}});
+      }
+      r.seq = seq;
+      batch.push_back(std::move(r));
+      ++expect;
+      if (batch.size() >= opts_.max_batch) break;
+    }
+    if (batch.empty()) continue;
+    for (;;) {
+      auto out = log_.append_replicated(batch);
+      if (log_.applied_seq() >= batch.back().seq) break;  // applied (unreadable ones as gaps)
+      set_error(out.front().err());
+      logging::error("cluster.materializer", "a materialized group failed; retrying",
+                     {{"from_seq", batch.front().seq}, {"reason", out.front().err().what()}});
+      if (stopping_.load()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    last_progress = std::chrono::steady_clock::now();
+    const std::uint64_t applied = log_.applied_seq();
+    {
+      std::uint64_t cur = stream_last_.load();
+      const std::uint64_t seen = applied + pending_after;
+      while (seen > cur && !stream_last_.compare_exchange_weak(cur, seen)) {
+      }
+    }
+    std::function<void(std::uint64_t)> fn;
+    {
+      std::lock_guard g(mu_);
+      fn = listener_;
+      error_.reset();  // applied again: healthy
+    }
+    if (fn) fn(applied);
+  }
+}
+
+}  // namespace hooklog::cluster

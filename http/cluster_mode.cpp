@@ -1,0 +1,135 @@
+#include "http/cluster_mode.hpp"
+
+#include <unistd.h>
+
+#include "engine/cluster/jetstream_publisher.hpp"
+#include "engine/cluster/materializer.hpp"
+#include "engine/cluster/nats.hpp"
+#include "engine/logger.hpp"
+#include "http/delivery/metrics.hpp"
+
+namespace hooklog::http {
+
+std::string default_node_id(const std::string& listen) {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "node");
+  std::string port = listen.substr(listen.rfind(':') + 1);
+  if (port.empty() || port == "0") port = "pid" + std::to_string(::getpid());
+  return std::string(host) + ":" + port;
+}
+
+cluster_mode::cluster_mode(cluster_config cfg, event_log& log) : cfg_(std::move(cfg)), log_(log) {}
+
+result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& cfg, event_log& log) {
+  std::unique_ptr<cluster_mode> m(new cluster_mode(cfg, log));
+  if (auto c = cluster::check_cell_name(cfg.cell); !c)
+    return cfg.cell.empty() ? make_error(cluster::cluster_errc::bad_config,
+                                         "--cluster needs --cell NAME (the cell this node serves)")
+                            : c.err();
+  auto urls = cluster::parse_urls(cfg.urls);
+  if (!urls) return urls.err();
+  cluster::connect_options co;
+  co.urls = *urls;
+  co.name = "hooklog " + cfg.node_id;
+  auto conn = cluster::connection::connect(co);
+  if (!conn) return conn.err();
+  m->conn_ = std::move(*conn);
+  {
+    auto js = cluster::jetstream::open(*m->conn_);
+    if (!js) return js.err();
+    cluster::stream_settings s;
+    s.cell = cfg.cell;
+    s.replicas = cfg.replicas;
+    s.max_age = cfg.max_age;
+    auto st = cluster::ensure_stream(**js, s);
+    if (!st) return st.err();
+  }
+  auto mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
+  if (!mat) return mat.err();
+  m->mat_ = std::move(*mat);
+  cluster::publisher_options po;
+  po.cell = cfg.cell;
+  po.node_id = cfg.node_id;
+  auto pub = cluster::jetstream_publisher::open(*m->conn_, log, *m->mat_, po);
+  if (!pub) return pub.err();
+  m->pub_ = std::move(*pub);
+  logging::info("cluster.start", "cluster mode: publishing to and materializing the cell's stream",
+                {{"cell", cfg.cell},
+                 {"stream", cluster::stream_name(cfg.cell)},
+                 {"node_id", cfg.node_id},
+                 {"nats", m->conn_->connected_url()},
+                 {"materialized_seq", m->mat_->materialized_seq()},
+                 {"stream_last_seq", m->mat_->start_target()}});
+  return m;
+}
+
+cluster_mode::~cluster_mode() { stop(); }
+
+record_sink& cluster_mode::sink() { return *pub_; }
+
+void cluster_mode::follow(std::uint64_t from_seq, std::function<void(const record_view&)> fn) {
+  follower_ = std::thread([this, from_seq, fn = std::move(fn)] {
+    std::uint64_t at = from_seq;
+    while (!stopping_.load()) {
+      const std::uint64_t committed = log_.wait_for_commit_after(at, std::chrono::milliseconds(200));
+      if (committed <= at) continue;
+      auto r = log_.for_each(at + 1, committed, [&](const record_view& v) {
+        fn(v);
+        return true;
+      });
+      if (!r) {
+        logging::error("cluster.follow", "cannot read the log", {{"reason", r.err().what()}});
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      at = committed;
+    }
+  });
+}
+
+void cluster_mode::stop() {
+  if (stopping_.exchange(true)) return;
+  if (pub_) pub_->stop();
+  if (follower_.joinable()) follower_.join();
+  if (mat_) mat_->stop();
+}
+
+bool cluster_mode::ready() const { return mat_->caught_up() && !mat_->last_error(); }
+std::uint64_t cluster_mode::lag() const { return mat_->lag(); }
+std::uint64_t cluster_mode::materialized_seq() const { return mat_->materialized_seq(); }
+
+nlohmann::json cluster_mode::status() const {
+  nlohmann::json j = {{"role", "cluster"},
+                      {"cell", cfg_.cell},
+                      {"node_id", cfg_.node_id},
+                      {"materialized_seq", mat_->materialized_seq()},
+                      {"stream_last_seq", mat_->stream_last_seq()},
+                      {"lag", mat_->lag()},
+                      {"caught_up", mat_->caught_up()},
+                      {"nats", conn_->connected_url()}};
+  if (auto e = mat_->last_error()) j["cluster_error"] = e->what();
+  return j;
+}
+
+void cluster_mode::render_metrics(std::string& out) const {
+  metric_help(out, "hooklog_cluster_materialized_seq", "gauge",
+              "last stream sequence applied to this node's log");
+  metric_line(out, "hooklog_cluster_materialized_seq", "",
+              static_cast<double>(mat_->materialized_seq()));
+  metric_help(out, "hooklog_cluster_stream_last_seq", "gauge", "last sequence of the cell's stream, as last seen");
+  metric_line(out, "hooklog_cluster_stream_last_seq", "", static_cast<double>(mat_->stream_last_seq()));
+  metric_help(out, "hooklog_cluster_lag", "gauge", "stream messages not yet applied to this node's log");
+  metric_line(out, "hooklog_cluster_lag", "", static_cast<double>(mat_->lag()));
+  metric_help(out, "hooklog_cluster_ready", "gauge", "1 once caught up with the stream as of the start");
+  metric_line(out, "hooklog_cluster_ready", "", ready() ? 1.0 : 0.0);
+  metric_help(out, "hooklog_cluster_publish_retries_total", "counter",
+              "publishes sent again after no acknowledgement");
+  metric_line(out, "hooklog_cluster_publish_retries_total", "", static_cast<double>(pub_->retries()));
+  metric_help(out, "hooklog_cluster_materialized_batches_total", "counter",
+              "LMDB transactions of the materializer");
+  metric_line(out, "hooklog_cluster_materialized_batches_total", "", static_cast<double>(mat_->batches()));
+}
+
+natsConnection* cluster_mode::nats_handle() const { return conn_->handle(); }
+
+}  // namespace hooklog::http

@@ -1,0 +1,275 @@
+// `hooklog serve --cluster` end to end: real nats-server processes and real hooklog nodes on
+// loopback (tests/support/nats_cluster.hpp, hooklog_server.hpp).
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "engine/cluster/nats.hpp"
+#include "hooklog_build_paths.hpp"
+#include "support/hooklog_server.hpp"
+#include "support/nats_cluster.hpp"
+
+using namespace hooklog::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSecretKey = "8f3c0a9b1d2e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd0";
+const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
+
+std::vector<std::string> node_args(const nats_cluster& nats, const std::string& cell,
+                                   const std::string& node_id, int replicas) {
+  return {"--cluster", nats.urls(), "--cell", cell, "--node-id", node_id, "--secret-key",
+          kSecretKey, "--cluster-replicas", std::to_string(replicas), "--no-deliver"};
+}
+
+// Posts one jelp event, again while the answer is 503 (the cluster is electing a leader; the same
+// body is the same idempotency key, so a retry never stores it twice). Returns the 202 answer.
+json post_until_accepted(hooklog_server& s, const std::string& body, int* retries = nullptr) {
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    api_reply r;
+    try {
+      r = s.call("POST", kStatusChange, body);
+    } catch (const std::exception&) {
+      r.status = 0;  // connection closed by a timeout: try again
+    }
+    if (r.status == 202) return r.json;
+    INFO(r.body);
+    REQUIRE((r.status == 503 || r.status == 0));
+    if (retries) ++*retries;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  FAIL("no 202 after 60 attempts");
+  return {};
+}
+
+// Every event seq a node holds (source jelp), waiting first until it applied `min_seq`.
+std::map<std::uint64_t, std::string> events_of(hooklog_server& s, std::uint64_t min_seq) {
+  std::map<std::uint64_t, std::string> out;
+  for (const auto& e : s.list_all("/v1/events?source=jelp&min_seq=" + std::to_string(min_seq)))
+    out[e["seq"].get<std::uint64_t>()] = e["entity"]["id"].get<std::string>();
+  return out;
+}
+
+json head_at(hooklog_server& s, std::uint64_t min_seq) {
+  auto w = s.get("/v1/events?limit=1&min_seq=" + std::to_string(min_seq));
+  REQUIRE(w.status == 200);
+  auto h = s.get("/v1/audit/head");
+  REQUIRE(h.status == 200);
+  return h.json;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: concurrent ingest through three nodes on a 3-server NATS cluster is on every node with equal heads",
+          "[cluster][serve]") {
+  nats_cluster nats(3);
+  std::vector<std::unique_ptr<hooklog_server>> nodes;
+  for (int i = 0; i < 3; ++i)
+    nodes.push_back(std::make_unique<hooklog_server>(
+        node_args(nats, "c3", "node" + std::to_string(i), 3)));
+
+  // Roles and readiness.
+  auto health = nodes[1]->get("/healthz");
+  REQUIRE(health.status == 200);
+  CHECK(health.json["role"] == "cluster");
+  CHECK(health.json["cell"] == "c3");
+  CHECK(health.json["node_id"] == "node1");
+  CHECK(health.json["lag"] == 0);
+  auto ready = nodes[2]->get("/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.json["status"] == "ready");
+
+  constexpr int kPerNode = 300;
+  std::vector<std::map<std::uint64_t, std::string>> acked(3);
+  std::vector<std::thread> writers;
+  for (int n = 0; n < 3; ++n)
+    writers.emplace_back([&, n] {
+      for (int i = 0; i < kPerNode; ++i) {
+        const std::string folio = "N" + std::to_string(n) + "-" + std::to_string(i);
+        auto r = nodes[n]->call("POST", kStatusChange, jelp_status(folio, "NEW"));
+        if (r.status == 202 && r.json["duplicate"] == false)
+          acked[n][r.json["seq"].get<std::uint64_t>()] = folio;
+      }
+    });
+  for (auto& w : writers) w.join();
+  std::map<std::uint64_t, std::string> all;
+  for (const auto& a : acked) all.insert(a.begin(), a.end());
+  CHECK(all.size() == 3 * kPerNode);  // every event acknowledged once, each its own seq
+  const std::uint64_t last = all.rbegin()->first;
+
+  json first_head;
+  for (auto& node : nodes) {
+    auto held = events_of(*node, last);
+    for (const auto& [seq, folio] : all) {
+      INFO("seq " << seq);
+      REQUIRE(held.count(seq) == 1);
+      CHECK(held[seq] == folio);
+    }
+    auto h = head_at(*node, last);
+    if (first_head.is_null()) first_head = h;
+    CHECK(h["seq"] == first_head["seq"]);
+    CHECK(h["hash"] == first_head["hash"]);
+  }
+  CHECK(first_head["seq"] == last);
+  auto metrics = nodes[0]->get("/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find("hooklog_cluster_materialized_seq " + std::to_string(last)) !=
+        std::string::npos);
+  CHECK(metrics.body.find("hooklog_cluster_lag 0") != std::string::npos);
+}
+
+TEST_CASE("cluster: kill -9 of one NATS server under ingest loses nothing acknowledged",
+          "[cluster][serve]") {
+  nats_cluster nats(3);
+  hooklog_server a(node_args(nats, "k", "a", 3));
+  hooklog_server b(node_args(nats, "k", "b", 3));
+  constexpr int kPerNode = 200;
+  std::atomic<int> progress{0};
+  std::vector<std::map<std::uint64_t, std::string>> acked(2);
+  std::vector<int> retries(2, 0);
+  std::vector<std::thread> writers;
+  hooklog_server* nodes[2] = {&a, &b};
+  for (int n = 0; n < 2; ++n)
+    writers.emplace_back([&, n] {
+      for (int i = 0; i < kPerNode; ++i) {
+        const std::string folio = "K" + std::to_string(n) + "-" + std::to_string(i);
+        auto j = post_until_accepted(*nodes[n], jelp_status(folio, "NEW"), &retries[n]);
+        // A retry of an event the stream had stored answers as a duplicate of itself.
+        acked[n][j["seq"].get<std::uint64_t>()] = folio;
+        ++progress;
+      }
+    });
+  while (progress.load() < 100) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  nats.kill_hard(0);  // the server both nodes are connected to (first in their lists)
+  for (auto& w : writers) w.join();
+
+  std::map<std::uint64_t, std::string> all;
+  for (const auto& m : acked) all.insert(m.begin(), m.end());
+  CHECK(all.size() == 2 * kPerNode);  // every event has its own seq: nothing stored twice
+  const std::uint64_t last = all.rbegin()->first;
+  json first_head;
+  for (auto* node : nodes) {
+    auto held = events_of(*node, last);
+    CHECK(held == all);  // every acknowledged event, nothing else
+    auto h = head_at(*node, last);
+    if (first_head.is_null()) first_head = h;
+    CHECK(h == first_head);
+  }
+  // What the failover cost (not asserted: it depends on where the stream leader was).
+  auto m = a.get("/metrics");
+  const auto at = m.body.find("\nhooklog_cluster_publish_retries_total ") + 1;
+  WARN("HTTP answers retried: " << retries[0] + retries[1] << ", publisher retries on node a: "
+                                << m.body.substr(at + 38, m.body.find('\n', at) - at - 38));
+  nats.restart(0);
+}
+
+TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head equals the others",
+          "[cluster][serve]") {
+  nats_cluster nats(1);
+  hooklog_server a(node_args(nats, "w", "a", 1));
+  hooklog_server b(node_args(nats, "w", "b", 1));
+  std::uint64_t last = 0;
+  for (int i = 0; i < 150; ++i) {
+    auto r = a.call("POST", kStatusChange, jelp_status("W" + std::to_string(i), "NEW"));
+    REQUIRE(r.status == 202);
+    last = r.json["seq"].get<std::uint64_t>();
+  }
+  const json head_a = head_at(a, last);
+  REQUIRE(head_at(b, last) == head_a);
+
+  b.process().stop();
+  std::filesystem::remove_all(b.data_dir());
+  b.start();  // an empty data directory: catches up from the stream
+  const json head_b = head_at(b, last);
+  CHECK(head_b == head_a);
+  auto ready = b.get("/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.json["materialized_seq"] == last);
+  auto v = b.get("/v1/audit/verify");
+  REQUIRE(v.status == 200);
+  CHECK(v.json["ok"] == true);
+  CHECK(v.json["head_hash"] == head_a["hash"]);
+  // Writes through the rejoined node reach the other.
+  auto r = b.call("POST", kStatusChange, jelp_status("after", "NEW"));
+  REQUIRE(r.status == 202);
+  const auto seq = r.json["seq"].get<std::uint64_t>();
+  auto got = a.get("/v1/events/" + r.json["id"].get<std::string>() + "?min_seq=" + std::to_string(seq));
+  CHECK(got.status == 200);
+}
+
+TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_reached",
+          "[cluster][serve]") {
+  nats_cluster nats(1);
+  hooklog_server a(node_args(nats, "m", "a", 1));
+  auto bad = a.get("/v1/events?min_seq=abc");
+  CHECK(bad.status == 400);
+  CHECK(bad.json["error"]["details"]["parameter"] == "min_seq");
+  auto far = a.get("/v1/entities/order/x/timeline?tenant=jelp&min_seq=1000000");
+  CHECK(far.status == 503);
+  CHECK(far.json["error"]["code"] == "min_seq_not_reached");
+  CHECK(far.json["error"]["details"]["applied_seq"] == 0);
+}
+
+TEST_CASE("cluster: bad cluster configuration is refused at start with a clear error",
+          "[cluster][serve]") {
+  temp_dir dir;
+  auto serve = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data",
+                                     (dir / "data").string(), "--admin-key", kAdminKey};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string err = (dir / "stderr.txt").string();
+    std::filesystem::remove(err);
+    child_process p(HOOKLOG_BINARY, args, {}, err);
+    auto st = p.wait_exit(std::chrono::seconds(30));
+    REQUIRE(st);
+    return std::make_pair(WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, read_file(err));
+  };
+  const std::string nowhere = "nats://127.0.0.1:" + std::to_string(free_port());
+  {
+    auto [code, err] = serve({"--cluster", nowhere, "--cell", "x", "--secret-key", kSecretKey});
+    CHECK(code == 1);
+    CHECK(err.find("cannot reach NATS at " + nowhere) != std::string::npos);
+  }
+  {
+    auto [code, err] = serve({"--cluster", nowhere, "--cell", "x"});
+    CHECK(code == 2);
+    CHECK(err.find("--cluster needs --secret-key") != std::string::npos);
+  }
+  {
+    auto [code, err] = serve({"--cluster", nowhere, "--secret-key", kSecretKey});
+    CHECK(code == 2);
+    CHECK(err.find("--cluster needs --cell NAME") != std::string::npos);
+  }
+  {
+    auto [code, err] = serve({"--cluster", "http://127.0.0.1:4222", "--cell", "x", "--secret-key", kSecretKey});
+    CHECK(code == 2);
+    CHECK(err.find("cluster URL 'http://127.0.0.1:4222' is not nats://") != std::string::npos);
+  }
+  // The cell's stream exists with another maximum age than this node's.
+  nats_cluster nats(1);
+  {
+    hooklog::cluster::connect_options o;
+    o.urls = {nats.url(0)};
+    auto c = hooklog::cluster::connection::connect(o);
+    REQUIRE(c);
+    auto js = hooklog::cluster::jetstream::open(**c);
+    REQUIRE(js);
+    hooklog::cluster::stream_settings s;
+    s.cell = "other";
+    s.replicas = 1;
+    s.max_age = std::chrono::seconds(3600);
+    REQUIRE(hooklog::cluster::ensure_stream(**js, s));
+  }
+  auto [code, err] = serve({"--cluster", nats.urls(), "--cell", "other", "--secret-key",
+                            kSecretKey, "--cluster-replicas", "1"});
+  CHECK(code == 1);
+  CHECK(err.find("stream HOOKLOG_OTHER exists with max age 3600 s, this node is configured for "
+                 "none (--cluster-max-age); refusing to use it") != std::string::npos);
+}
