@@ -179,13 +179,16 @@ void slot_leases::stop(bool release) {
   stop_cv_.notify_all();
   if (tick_thread_.joinable()) tick_thread_.join();
   if (release && kv_) {
-    std::vector<std::uint32_t> mine;
+    std::vector<std::uint32_t> mine, all;
     {
       std::lock_guard lk(mu_);
       mine.assign(held_.begin(), held_.end());
+      all = mine;
+      for (auto& [s, t] : draining_) all.push_back(s);
+      draining_.clear();
     }
     drop(mine);
-    for (auto s : mine) {
+    for (auto s : all) {
       std::uint64_t last = 0;
       {
         std::lock_guard lk(mu_);
@@ -314,7 +317,7 @@ void slot_leases::balance(std::int64_t now) {
     bool exists;
     bool mine;
   };
-  std::vector<std::uint32_t> lost, extra;
+  std::vector<std::uint32_t> lost, extra, drained;
   std::vector<want> cands, reclaim;
   std::size_t share = 0, keep = 0;
   {
@@ -334,6 +337,11 @@ void slot_leases::balance(std::int64_t now) {
       const bool exists = it != seen_.end() && it->second.present;
       const std::string holder = exists ? it->second.value : std::string();
       const std::uint64_t rev = it != seen_.end() ? it->second.rev : 0;
+      if (auto d = draining_.find(sl); d != draining_.end()) {
+        if (holder != opts_.node_id) draining_.erase(d);
+        else if (now - d->second >= opts_.heartbeat.count()) drained.push_back(sl);
+        continue;  // being handed over: not taken back
+      }
       if (held_.count(sl)) {
         // Named by another node: taken over (we were fenced); unless the watcher has not shown
         // our own write yet.
@@ -351,13 +359,20 @@ void slot_leases::balance(std::int64_t now) {
     }
   }
   drop(lost);
-  // Release extras: stop first (owns() false), then free the slot for the others.
+  // Release extras: stop at once (owns() false), free the slot for the others a heartbeat later,
+  // so that the attempts in flight on it can finish and be recorded before a successor reads
+  // the slot's due items (fewer repeats at a rebalance).
   drop(extra);
-  for (auto sl : extra) {
+  {
+    std::lock_guard lk(mu_);
+    for (auto sl : extra) draining_[sl] = now;
+  }
+  for (auto sl : drained) {
     std::uint64_t rev = 0;
     {
       std::lock_guard lk(mu_);
       rev = seen_[slot_key(sl)].rev;
+      draining_.erase(sl);  // a refused CAS: the next tick sees the slot as ours, not held
     }
     if (cas(slot_key(sl), "", rev, true)) {
       std::lock_guard lk(mu_);

@@ -21,8 +21,9 @@
 //   2. live nodes = this one + every node whose heartbeat revision moved less than `ttl` ago;
 //      fair share = ceil(N / live).
 //   3. a slot this node holds that names another node now was taken over: dropped.
-//   4. more than the share: the extra slots are dropped first (owns() turns false), then
-//      released (CAS to "").
+//   4. more than the share: the extra slots are dropped at once (owns() turns false) and
+//      released (CAS to "") one heartbeat later, so that attempts in flight on them finish and
+//      are recorded before a successor reads their due items.
 //   5. fewer: take slots (up to the share) that are missing, free, or held by a dead node (its
 //      heartbeat revision unchanged for `ttl` as this node observed it, checked again with a
 //      fresh read just before the CAS).
@@ -153,6 +154,7 @@ class slot_leases {
   std::condition_variable synced_cv_;
   std::set<std::uint32_t> held_;
   std::map<std::uint32_t, std::uint64_t> written_;  // revision of our last take of each slot
+  std::map<std::uint32_t, std::int64_t> draining_;  // dropped extras -> when (freed a beat later)
   std::atomic<std::int64_t> last_ok_ms_{0};  // send time of the last acknowledged heartbeat
   std::uint64_t beat_ = 0;
   slot_lease_stats stats_;
