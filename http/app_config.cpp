@@ -41,7 +41,8 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_headers", q.max_headers},
       {"max_header_value_bytes", q.max_header_value_bytes},
       {"max_description_bytes", q.max_description_bytes},
-      {"cluster", o.cluster.urls},
+      // A URL with user:password@ is logged without it.
+      {"cluster", o.cluster.urls.find('@') == std::string::npos ? o.cluster.urls : "[redacted]"},
       {"cell", o.cluster.cell},
       {"node_id", o.cluster.node_id},
       {"cluster_replicas", o.cluster.replicas},

@@ -156,11 +156,12 @@ void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pa
                    {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
 }
 
-bool jetstream_publisher::send(entry& e) {
+natsStatus jetstream_publisher::send(entry& e) {
   natsMsg* m = nullptr;
-  if (natsMsg_Create(&m, subject_.c_str(), nullptr, e.data.data(), static_cast<int>(e.data.size())) !=
-      NATS_OK)
-    return false;
+  if (auto s = natsMsg_Create(&m, subject_.c_str(), nullptr, e.data.data(),
+                              static_cast<int>(e.data.size()));
+      s != NATS_OK)
+    return s;
   const std::string tok = std::to_string(e.token);
   natsMsgHeader_Set(m, kTokenHeader, tok.c_str());
   natsMsgHeader_Set(m, kNodeHeader, opts_.node_id.c_str());
@@ -170,7 +171,7 @@ bool jetstream_publisher::send(entry& e) {
   po.MaxWait = opts_.ack_timeout.count();
   natsStatus s = js_PublishMsgAsync(js_->handle(), &m, &po);
   natsMsg_Destroy(m);  // no effect when the library took it
-  return s == NATS_OK;
+  return s;
 }
 
 void jetstream_publisher::resolve(const std::shared_ptr<submission>& s, std::size_t index,
@@ -290,7 +291,18 @@ void jetstream_publisher::publish_loop() {
       e.first_sent = e.sent_at = clock::now();
       e.attempts = 1;
       auto [it, ok] = in_flight_.emplace(e.token, std::move(e));
-      if (!send(it->second)) {
+      const natsStatus st = send(it->second);
+      if (st == NATS_MAX_PAYLOAD) {
+        resolve(s, it->second.index,
+                make_error(cluster_errc::bad_config,
+                           "the record is " + std::to_string(it->second.data.size()) +
+                               " bytes encoded, more than the NATS servers' max_payload (" +
+                               std::to_string(natsConnection_GetMaxPayload(conn_.handle())) +
+                               " bytes): raise max_payload or lower --body-limit"));
+        in_flight_.erase(it);
+        continue;
+      }
+      if (st != NATS_OK) {
         // Not handed to the client (e.g. the connection is closed): retried by the sweep.
         it->second.sent_at = clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
       }

@@ -19,7 +19,8 @@
 //   is stored once.
 // - Publishing is asynchronous, up to `max_in_flight` messages awaiting their PubAck; a publish
 //   without an answer (server killed, leader election) is sent again with the same message id
-//   until `give_up_after`, then fails with cluster_errc::timeout.
+//   until `give_up_after`, then fails with cluster_errc::timeout. A record larger than the
+//   servers' max_payload fails at once (cluster_errc::bad_config, naming both sizes).
 // - Order: one publishing thread sends in submit() order on one connection; a retried message
 //   may be stored after later ones.
 //
@@ -103,7 +104,7 @@ class jetstream_publisher final : public record_sink {
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void publish_loop();
   void complete_loop();
-  bool send(entry& e);  // under mu_; false: the message could not be handed to the client
+  natsStatus send(entry& e);  // under mu_; not NATS_OK: the client did not take the message
   void resolve(const std::shared_ptr<submission>& s, std::size_t index, result<append_outcome> r);
 
   const connection& conn_;

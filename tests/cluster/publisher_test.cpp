@@ -241,3 +241,18 @@ TEST_CASE("cluster: two nodes writing at once hold byte-identical records and eq
   CHECK(ra.size() == 250);
   CHECK(ra == raw_records(*b.log));
 }
+
+TEST_CASE("cluster: a record over the servers' max_payload fails at once and names both sizes",
+          "[cluster][publisher]") {
+  test::nats_cluster nats(1);
+  node a(nats.urls(), "a");
+  record big = make_event("t1", "order.paid", "big", 0, std::string(1100000, 'x'));
+  auto r = a.pub->append(big);
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == make_error_code(cluster_errc::bad_config));
+  CHECK(r.err().message.find(" bytes encoded, more than the NATS servers' max_payload (1048576 "
+                             "bytes): raise max_payload or lower --body-limit") != std::string::npos);
+  auto ok = a.pub->append(make_event("t1", "order.paid", "small", 0));
+  REQUIRE(ok);
+  CHECK(ok->seq == 1);
+}

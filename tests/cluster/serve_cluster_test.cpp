@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -118,9 +119,34 @@ TEST_CASE("cluster: concurrent ingest through three nodes on a 3-server NATS clu
     CHECK(h["hash"] == first_head["hash"]);
   }
   CHECK(first_head["seq"] == last);
+
+  // Keys and endpoints written through one node take effect on the others.
+  auto key = nodes[0]->post("/v1/keys", {{"tenant", "jelp"}});
+  REQUIRE(key.status == 201);
+  const std::string tenant_key = key.json["key"];
+  auto ep = nodes[0]->post("/v1/endpoints", {{"url", "https://hooks.example.com/in"},
+                                             {"events", {"order_update:*"}},
+                                             {"tenant", "jelp"}});
+  REQUIRE(ep.status == 201);
+  const auto ep_seq = nodes[0]->get("/healthz").json["materialized_seq"].get<std::uint64_t>();
+  for (int n : {1, 2}) {
+    REQUIRE(nodes[n]->get("/v1/events?limit=1&min_seq=" + std::to_string(ep_seq)).status == 200);
+    unsigned status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {  // the key store follows the log
+      status = nodes[n]->get("/v1/events?limit=1", tenant_key).status;
+      if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(status == 200);
+    std::size_t listed = 0;
+    for (int i = 0; i < 100 && listed == 0; ++i) {  // the projection follows the log
+      listed = nodes[n]->list_all("/v1/endpoints?tenant=jelp").size();
+      if (listed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(listed == 1);
+  }
   auto metrics = nodes[0]->get("/metrics");
   REQUIRE(metrics.status == 200);
-  CHECK(metrics.body.find("hooklog_cluster_materialized_seq " + std::to_string(last)) !=
+  CHECK(metrics.body.find("\nhooklog_cluster_materialized_seq " + std::to_string(ep_seq) + "\n") !=
         std::string::npos);
   CHECK(metrics.body.find("hooklog_cluster_lag 0") != std::string::npos);
 }
@@ -196,6 +222,22 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
   REQUIRE(v.status == 200);
   CHECK(v.json["ok"] == true);
   CHECK(v.json["head_hash"] == head_a["hash"]);
+  // The cross-replica tamper check: this node's log against the other node's head.
+  auto match = run_hooklog({"verify", "--data", b.data_dir(), "--against",
+                            "http://127.0.0.1:" + std::to_string(a.port()), "--key", kAdminKey});
+  CHECK(match.exit_code == 0);
+  CHECK(match.out.find("MATCH: this log and http://127.0.0.1:" + std::to_string(a.port()) +
+                       " have chain hash " + head_a["hash"].get<std::string>() + " at seq " +
+                       std::to_string(last)) != std::string::npos);
+  {
+    hooklog_server other;  // a single node with another history
+    REQUIRE(other.call("POST", kStatusChange, jelp_status("elsewhere", "NEW")).status == 202);
+    auto mismatch = run_hooklog({"verify", "--data", b.data_dir(), "--against",
+                                 "http://127.0.0.1:" + std::to_string(other.port()), "--key",
+                                 kAdminKey});
+    CHECK(mismatch.exit_code == 1);
+    CHECK(mismatch.out.find("MISMATCH: at seq 1 this log's chain hash is ") != std::string::npos);
+  }
   // Writes through the rejoined node reach the other.
   auto r = b.call("POST", kStatusChange, jelp_status("after", "NEW"));
   REQUIRE(r.status == 202);
@@ -207,7 +249,20 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
 TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_reached",
           "[cluster][serve]") {
   nats_cluster nats(1);
-  hooklog_server a(node_args(nats, "m", "a", 1));
+  // The cluster settings from the config file, by their flag names.
+  temp_dir cfg_dir;
+  const std::string cfg = (cfg_dir / "serve.json").string();
+  {
+    std::ofstream f(cfg);
+    f << json{{"cluster", nats.urls()}, {"cell", "m"}, {"node-id", "from-file"},
+              {"cluster-replicas", 1}, {"secret-key", kSecretKey}}
+             .dump();
+  }
+  hooklog_server a({"--config", cfg});
+  auto health = a.get("/healthz");
+  CHECK(health.json["role"] == "cluster");
+  CHECK(health.json["cell"] == "m");
+  CHECK(health.json["node_id"] == "from-file");
   auto bad = a.get("/v1/events?min_seq=abc");
   CHECK(bad.status == 400);
   CHECK(bad.json["error"]["details"]["parameter"] == "min_seq");

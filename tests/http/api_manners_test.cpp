@@ -113,9 +113,9 @@ TEST_CASE("unknown query parameters are refused naming the parameter, nothing is
   check_bad_parameter(
       s.get("/v1/events?limt=5"), "limt",
       {"from", "to", "time", "type", "source", "tenant", "entity_kind", "entity_id", "limit",
-       "cursor", "order"},
+       "cursor", "order", "min_seq"},
       "unknown query parameter limt: this route takes from, to, time, type, source, "
-      "tenant, entity_kind, entity_id, limit, cursor, order");
+      "tenant, entity_kind, entity_id, limit, cursor, order, min_seq");
   check_bad_parameter(s.get("/healthz?verbose=1", ""), "verbose", json::array(),
                       "unknown query parameter verbose: this route takes none");
   check_bad_parameter(s.get("/v1/endpoints?limit=1&limit=2"), "limit",
