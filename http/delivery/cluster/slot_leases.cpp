@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "engine/logger.hpp"
+
 namespace hooklog::cluster {
 
 namespace {
@@ -281,7 +283,11 @@ result<void> slot_leases::tick() {
       {
         std::lock_guard lk(mu_);
         mine.assign(held_.begin(), held_.end());
+        if (!mine.empty()) ++stats_.fenced;
       }
+      if (!mine.empty())
+        logging::warn("cluster.fenced", "no heartbeat acknowledged in time: this node stopped dispatching its delivery slots",
+                      {{"node", opts_.node_id}, {"slots", mine.size()}, {"error", natsStatus_GetText(s)}});
       drop(mine);
     }
     return nats_error("heartbeat " + node_key_, s);
@@ -295,6 +301,11 @@ result<void> slot_leases::tick() {
       mine.assign(held_.begin(), held_.end());
       if (last_ok_ms_.load() != 0 && !mine.empty()) ++stats_.fenced;
     }
+    if (!mine.empty())
+      logging::warn("cluster.fenced",
+                    "a heartbeat was acknowledged after the fence: this node stopped dispatching its delivery "
+                    "slots and takes them back only by compare-and-set",
+                    {{"node", opts_.node_id}, {"slots", mine.size()}, {"since_last_heartbeat_ms", acked - last_ok_ms_.load()}});
     drop(mine);
   }
   last_ok_ms_ = sent;
@@ -425,12 +436,21 @@ void slot_leases::balance(std::int64_t now) {
       ++stats_.released;
     }
   }
-  if (gained.empty()) return;
-  {
+  if (!gained.empty()) {
     std::lock_guard lk(mu_);
     held_.insert(gained.begin(), gained.end());
   }
-  notify();
+  if (gained.empty() && extra.empty() && lost.empty()) return;
+  if (!gained.empty()) notify();
+  std::size_t held_now = 0, live = 0;
+  {
+    std::lock_guard lk(mu_);
+    held_now = held_.size();
+    live = stats_.live_nodes;
+  }
+  logging::info("cluster.slots", "this node's delivery slots changed",
+                {{"node", opts_.node_id}, {"gained", gained}, {"released", extra}, {"lost", lost},
+                 {"held", held_now}, {"live_nodes", live}, {"share", share}});
 }
 
 }  // namespace hooklog::cluster
