@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,10 @@ struct cluster_config {
   std::string node_id;  // --node-id; default: hostname:port
   int replicas = 3;                  // --cluster-replicas (the stream's; 1 for a one-server test)
   std::chrono::seconds max_age{0};   // --cluster-max-age; 0 = keep every record
+  // Work ownership (docs/CLUSTER.md): --delivery-slots (the same on every node of the cell) and
+  // --lease-ttl-ms (heartbeat and fence margin are a fifth of it each).
+  std::uint32_t delivery_slots = 64;
+  std::chrono::milliseconds lease_ttl{5000};
   bool enabled() const { return !urls.empty(); }
 };
 

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -251,4 +254,37 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
   for (auto& l : rx2.lines())
     if (l["webhook_id"].get<std::string>().rfind("msg_", 0) == 0) ++fresh;
   CHECK(fresh == static_cast<std::size_t>(scheduled));
+}
+
+TEST_CASE("cluster work: a node with another slot count than its cell is refused at start", "[cluster][ownership][serve]") {
+  nats_cluster nats(1);
+  temp_dir dir;
+  auto serve = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", (dir / name).string(),
+                                     "--admin-key", kAdminKey, "--cluster", nats.urls(), "--cell", "slots",
+                                     "--secret-key", kMasterKey, "--cluster-replicas", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string err = (dir / (name + ".err")).string();
+    child_process p(HOOKLOG_BINARY, args, {}, err);
+    auto st = p.wait_exit(std::chrono::seconds(30));
+    REQUIRE(st);
+    std::ifstream in(err);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, text);
+  };
+  {
+    auto [code, err] = serve("zero", {"--delivery-slots", "0"});
+    CHECK(code == 2);
+    CHECK(err.find("--delivery-slots") != std::string::npos);
+  }
+  // The first node of the cell sets its slot count (64); it keeps running.
+  hooklog_server first({"--cluster", nats.urls(), "--cell", "slots", "--secret-key", kMasterKey,
+                        "--cluster-replicas", "1", "--lease-ttl-ms", "2000"},
+                       (dir / "first").string());
+  REQUIRE(eventually([&] { return first.get("/healthz").json["slots"]["count"] == 64; }, seconds(10)));
+  CHECK(first.get("/healthz").json["slots"]["of"] == 64);
+  auto [code, err] = serve("second", {"--delivery-slots", "32"});
+  CHECK(code == 1);
+  CHECK(err.find("cell 'slots' splits delivery work into 64 slots, this node was started with 32") !=
+        std::string::npos);
 }
