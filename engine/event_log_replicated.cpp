@@ -45,15 +45,16 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
         if (r.seq <= applied)
-          return make_error(errc::sequence_mismatch,
-                            "replicated record " + std::to_string(r.seq) +
-                                " is not after the last applied seq " + std::to_string(applied));
+          return make_error(errc::sequence_mismatch, "replicated record " + std::to_string(r.seq) +
+                                                         " is not after the last applied seq " +
+                                                         std::to_string(applied));
         if (r.kind == kUnreadableMessage) {  // a message that is no record: a gap to 0
-          if (auto p = gaps_.put(*t, seq_key(r.seq), bytes::be64(0), MDB_APPEND); !p) return p.err();
+          if (auto p = gaps_.put(*t, seq_key(r.seq), bytes::be64(0), MDB_APPEND); !p)
+            return p.err();
           applied = r.seq;
-          out.emplace_back(make_error(errc::invalid_record, "stream message " +
-                                                                std::to_string(r.seq) +
-                                                                " is not a record"));
+          out.emplace_back(
+              make_error(errc::invalid_record,
+                         "stream message " + std::to_string(r.seq) + " is not a record"));
           continue;
         }
         // Deterministic on every node: the message's time, never before the previous record's.

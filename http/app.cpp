@@ -134,6 +134,8 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   p.replays = std::make_unique<replay_manager>(*p.log, *p.sink, *p.runner, opts.replay);
   if (auto l = p.replays->load(); !l) return l.err();
 
+  // In cluster mode the log grows while we load: the follower (below) starts from here.
+  const std::uint64_t keys_loaded_from = p.log->committed_seq();
   auto keys = key_store::load(*p.log, opts.admin_key);
   if (!keys) return keys.err();
   p.keys.emplace(std::move(*keys));
@@ -155,7 +157,8 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
                       *p.secrets, {}, p.replays.get(), {}, p.cluster.get(), p.leases.get()});
   if (p.cluster) {
     // Keys issued or revoked through other nodes reach this node's key store from its log.
-    p.cluster->follow(p.log->committed_seq(), [keys = &*p.keys](const record_view& v) {
+    // Applying a key record twice (load and follower both saw it) changes nothing.
+    p.cluster->follow(keys_loaded_from, [keys = &*p.keys](const record_view& v) {
       if (v.kind == record_kind::key_issued || v.kind == record_kind::key_revoked)
         keys->apply(v.to_record());
     });

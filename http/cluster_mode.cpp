@@ -18,9 +18,14 @@ std::string default_node_id(const std::string& listen) {
   return std::string(host) + ":" + port;
 }
 
+namespace {
+constexpr std::chrono::seconds kStartRetry{30};
+}  // namespace
+
 cluster_mode::cluster_mode(cluster_config cfg, event_log& log) : cfg_(std::move(cfg)), log_(log) {}
 
-result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& cfg, event_log& log) {
+result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& cfg,
+                                                         event_log& log) {
   std::unique_ptr<cluster_mode> m(new cluster_mode(cfg, log));
   if (auto c = cluster::check_cell_name(cfg.cell); !c)
     return cfg.cell.empty() ? make_error(cluster::cluster_errc::bad_config,
@@ -41,10 +46,31 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
     s.cell = cfg.cell;
     s.replicas = cfg.replicas;
     s.max_age = cfg.max_age;
-    auto st = cluster::ensure_stream(**js, s);
-    if (!st) return st.err();
+    // Nodes of a new cell start together: one creates the stream while the others' requests
+    // wait for its leader. JetStream timeouts are retried for a bounded time.
+    const auto deadline = std::chrono::steady_clock::now() + kStartRetry;
+    auto transient = [&](const error& e) {
+      if (e.code != make_error_code(cluster::cluster_errc::timeout) ||
+          std::chrono::steady_clock::now() > deadline)
+        return false;
+      logging::warn("cluster.start", "JetStream did not answer yet; retrying",
+                    {{"reason", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      return true;
+    };
+    for (;;) {
+      auto st = cluster::ensure_stream(**js, s);
+      if (st) break;
+      if (!transient(st.err())) return st.err();
+    }
   }
   auto mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
+  for (auto deadline = std::chrono::steady_clock::now() + kStartRetry;
+       !mat && mat.code() == make_error_code(cluster::cluster_errc::timeout) &&
+       std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    mat = cluster::materializer::start(*m->conn_, log, {cfg.cell});
+  }
   if (!mat) return mat.err();
   m->mat_ = std::move(*mat);
   cluster::publisher_options po;
@@ -63,15 +89,20 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
   return m;
 }
 
-cluster_mode::~cluster_mode() { stop(); }
+cluster_mode::~cluster_mode() {
+  stop();
+}
 
-record_sink& cluster_mode::sink() { return *pub_; }
+record_sink& cluster_mode::sink() {
+  return *pub_;
+}
 
 void cluster_mode::follow(std::uint64_t from_seq, std::function<void(const record_view&)> fn) {
   follower_ = std::thread([this, from_seq, fn = std::move(fn)] {
     std::uint64_t at = from_seq;
     while (!stopping_.load()) {
-      const std::uint64_t committed = log_.wait_for_commit_after(at, std::chrono::milliseconds(200));
+      const std::uint64_t committed =
+          log_.wait_for_commit_after(at, std::chrono::milliseconds(200));
       if (committed <= at) continue;
       auto r = log_.for_each(at + 1, committed, [&](const record_view& v) {
         fn(v);
@@ -94,9 +125,15 @@ void cluster_mode::stop() {
   if (mat_) mat_->stop();
 }
 
-bool cluster_mode::ready() const { return mat_->caught_up() && !mat_->last_error(); }
-std::uint64_t cluster_mode::lag() const { return mat_->lag(); }
-std::uint64_t cluster_mode::materialized_seq() const { return mat_->materialized_seq(); }
+bool cluster_mode::ready() const {
+  return mat_->caught_up() && !mat_->last_error();
+}
+std::uint64_t cluster_mode::lag() const {
+  return mat_->lag();
+}
+std::uint64_t cluster_mode::materialized_seq() const {
+  return mat_->materialized_seq();
+}
 
 nlohmann::json cluster_mode::status() const {
   nlohmann::json j = {{"role", "cluster"},
@@ -116,18 +153,24 @@ void cluster_mode::render_metrics(std::string& out) const {
               "last stream sequence applied to this node's log");
   metric_line(out, "hooklog_cluster_materialized_seq", "",
               static_cast<double>(mat_->materialized_seq()));
-  metric_help(out, "hooklog_cluster_stream_last_seq", "gauge", "last sequence of the cell's stream, as last seen");
-  metric_line(out, "hooklog_cluster_stream_last_seq", "", static_cast<double>(mat_->stream_last_seq()));
-  metric_help(out, "hooklog_cluster_lag", "gauge", "stream messages not yet applied to this node's log");
+  metric_help(out, "hooklog_cluster_stream_last_seq", "gauge",
+              "last sequence of the cell's stream, as last seen");
+  metric_line(out, "hooklog_cluster_stream_last_seq", "",
+              static_cast<double>(mat_->stream_last_seq()));
+  metric_help(out, "hooklog_cluster_lag", "gauge",
+              "stream messages not yet applied to this node's log");
   metric_line(out, "hooklog_cluster_lag", "", static_cast<double>(mat_->lag()));
-  metric_help(out, "hooklog_cluster_ready", "gauge", "1 once caught up with the stream as of the start");
+  metric_help(out, "hooklog_cluster_ready", "gauge",
+              "1 once caught up with the stream as of the start");
   metric_line(out, "hooklog_cluster_ready", "", ready() ? 1.0 : 0.0);
   metric_help(out, "hooklog_cluster_publish_retries_total", "counter",
               "publishes sent again after no acknowledgement");
-  metric_line(out, "hooklog_cluster_publish_retries_total", "", static_cast<double>(pub_->retries()));
+  metric_line(out, "hooklog_cluster_publish_retries_total", "",
+              static_cast<double>(pub_->retries()));
   metric_help(out, "hooklog_cluster_materialized_batches_total", "counter",
               "LMDB transactions of the materializer");
-  metric_line(out, "hooklog_cluster_materialized_batches_total", "", static_cast<double>(mat_->batches()));
+  metric_line(out, "hooklog_cluster_materialized_batches_total", "",
+              static_cast<double>(mat_->batches()));
 }
 
 natsConnection* cluster_mode::nats_handle() const { return conn_->handle(); }

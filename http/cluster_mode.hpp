@@ -31,11 +31,11 @@ class jetstream_publisher;
 namespace hooklog::http {
 
 struct cluster_config {
-  std::string urls;     // --cluster nats://a[,nats://b]; empty: single-node mode
-  std::string cell;     // --cell NAME: the stream HOOKLOG_<NAME>
-  std::string node_id;  // --node-id; default: hostname:port
-  int replicas = 3;                  // --cluster-replicas (the stream's; 1 for a one-server test)
-  std::chrono::seconds max_age{0};   // --cluster-max-age; 0 = keep every record
+  std::string urls;                 // --cluster nats://a[,nats://b]; empty: single-node mode
+  std::string cell;                 // --cell NAME: the stream HOOKLOG_<NAME>
+  std::string node_id;              // --node-id; default: hostname:port
+  int replicas = 3;                 // --cluster-replicas (the stream's; 1 for a one-server test)
+  std::chrono::seconds max_age{0};  // --cluster-max-age; 0 = keep every record
   // Work ownership (docs/CLUSTER.md): --delivery-slots (the same on every node of the cell) and
   // --lease-ttl-ms (heartbeat and fence margin are a fifth of it each).
   std::uint32_t delivery_slots = 64;

@@ -93,8 +93,10 @@ void key_store::apply_view(const record_view& v) {
     k.admin = body.value("admin", false);
     k.ingest_source = body.value("ingest_source", "");
     k.issued_at = v.recorded_at;
-    hash_to_id_[body.value("sha256", "")] = k.id;
-    by_id_[k.id] = k;
+    // Applied once per key: applying the issue again (cluster mode's follower sees records
+    // this node already applied) must not undo a revocation applied since.
+    hash_to_id_.try_emplace(body.value("sha256", ""), k.id);
+    by_id_.try_emplace(k.id, k);
   } else if (v.kind == record_kind::key_revoked) {
     auto it = by_id_.find(std::string(v.entity_id));
     if (it != by_id_.end()) it->second.revoked = true;

@@ -14,15 +14,24 @@ class cluster_category_impl final : public std::error_category {
 
 std::string_view cluster_errc_name(cluster_errc e) noexcept {
   switch (e) {
-    case cluster_errc::success: return "success";
-    case cluster_errc::bad_config: return "bad_config";
-    case cluster_errc::unreachable: return "unreachable";
-    case cluster_errc::nats_failure: return "nats_failure";
-    case cluster_errc::stream_mismatch: return "stream_mismatch";
-    case cluster_errc::timeout: return "timeout";
-    case cluster_errc::stopped: return "stopped";
-    case cluster_errc::bad_message: return "bad_message";
-    case cluster_errc::not_materialized: return "not_materialized";
+    case cluster_errc::success:
+      return "success";
+    case cluster_errc::bad_config:
+      return "bad_config";
+    case cluster_errc::unreachable:
+      return "unreachable";
+    case cluster_errc::nats_failure:
+      return "nats_failure";
+    case cluster_errc::stream_mismatch:
+      return "stream_mismatch";
+    case cluster_errc::timeout:
+      return "timeout";
+    case cluster_errc::stopped:
+      return "stopped";
+    case cluster_errc::bad_message:
+      return "bad_message";
+    case cluster_errc::not_materialized:
+      return "not_materialized";
   }
   return "unknown";
 }

@@ -12,14 +12,14 @@ namespace hooklog::cluster {
 
 enum class cluster_errc {
   success = 0,
-  bad_config,       // a cluster setting is invalid (URL list, cell name, replicas, ages)
-  unreachable,      // no NATS server of the list answers
-  nats_failure,     // a NATS or JetStream call failed; the message names it and the status text
-  stream_mismatch,  // the cell's stream exists with other settings (the message names the setting)
-  timeout,          // JetStream did not answer (publish ack, stream info) in time
-  stopped,          // the publisher or materializer was stopped before the work completed
-  bad_message,      // a stream message does not decode as a record (docs/FORMAT.md, cluster)
-  not_materialized, // the stream acknowledged the record, this node did not apply it in time
+  bad_config,        // a cluster setting is invalid (URL list, cell name, replicas, ages)
+  unreachable,       // no NATS server of the list answers
+  nats_failure,      // a NATS or JetStream call failed; the message names it and the status text
+  stream_mismatch,   // the cell's stream exists with other settings (the message names the setting)
+  timeout,           // JetStream did not answer (publish ack, stream info) in time
+  stopped,           // the publisher or materializer was stopped before the work completed
+  bad_message,       // a stream message does not decode as a record (docs/FORMAT.md, cluster)
+  not_materialized,  // the stream acknowledged the record, this node did not apply it in time
 };
 
 const std::error_category& cluster_category() noexcept;

@@ -72,7 +72,11 @@ result<std::unique_ptr<jetstream_publisher>> jetstream_publisher::open(const con
 
 jetstream_publisher::jetstream_publisher(const connection& conn, event_log& log, materializer& mat,
                                          publisher_options opts)
-    : conn_(conn), log_(log), mat_(mat), opts_(std::move(opts)), subject_(stream_subject(opts_.cell)) {
+    : conn_(conn),
+      log_(log),
+      mat_(mat),
+      opts_(std::move(opts)),
+      subject_(stream_subject(opts_.cell)) {
   unsigned char rnd[8];
   if (RAND_bytes(rnd, sizeof rnd) != 1) {
     const auto t = static_cast<std::uint64_t>(now_micros());
@@ -118,7 +122,8 @@ void jetstream_publisher::submit(std::vector<record> records, callback done) {
       return;
     }
   }
-  outcomes out(records.size(), make_error(errc::writer_stopped, "the cluster publisher is stopped"));
+  outcomes out(records.size(),
+               make_error(errc::writer_stopped, "the cluster publisher is stopped"));
   done(std::move(out));
 }
 
@@ -139,8 +144,10 @@ void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pa
     entry e = std::move(it->second);
     in_flight_.erase(it);
     e.seq = pa->Sequence;
-    // Records without a key have a unique id: a duplicate is our own earlier attempt.
+    // Records without a key have a unique id: a duplicate is our own earlier attempt. A keyed
+    // record sent again may meet its own first attempt too: told apart once materialized.
     e.duplicate = pa->Duplicate && e.has_key;
+    e.own_retry_duplicate = e.duplicate && e.attempts > 1;
     e.acked_at = std::chrono::steady_clock::now();
     acked_.emplace(e.seq, std::move(e));
     g.unlock();
@@ -149,29 +156,65 @@ void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pa
     return;
   }
   // No answer or a refusal (no leader yet, no responders): sent again soon, same message id.
-  it->second.sent_at = std::chrono::steady_clock::now() - opts_.ack_timeout +
-                       std::chrono::milliseconds(250);
+  it->second.sent_at =
+      std::chrono::steady_clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
   if (pae && pae->ErrText)
-    logging::debug("cluster.publish", "a publish was refused; it is sent again",
-                   {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
+    logging::debug(
+        "cluster.publish", "a publish was refused; it is sent again",
+        {{"error", std::string(pae->ErrText)}, {"status", natsStatus_GetText(pae->Err)}});
 }
 
-natsStatus jetstream_publisher::send(entry& e) {
-  natsMsg* m = nullptr;
-  if (auto s = natsMsg_Create(&m, subject_.c_str(), nullptr, e.data.data(),
-                              static_cast<int>(e.data.size()));
-      s != NATS_OK)
-    return s;
+jetstream_publisher::outgoing jetstream_publisher::prepare(const entry& e) {
+  outgoing o;
+  o.token = e.token;
+  o.msg_id = e.msg_id;
+  if (natsMsg_Create(&o.msg, subject_.c_str(), nullptr, e.data.data(),
+                     static_cast<int>(e.data.size())) != NATS_OK) {
+    o.msg = nullptr;
+    return o;
+  }
   const std::string tok = std::to_string(e.token);
-  natsMsgHeader_Set(m, kTokenHeader, tok.c_str());
-  natsMsgHeader_Set(m, kNodeHeader, opts_.node_id.c_str());
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MsgId = e.msg_id.c_str();
-  po.MaxWait = opts_.ack_timeout.count();
-  natsStatus s = js_PublishMsgAsync(js_->handle(), &m, &po);
-  natsMsg_Destroy(m);  // no effect when the library took it
-  return s;
+  natsMsgHeader_Set(o.msg, kTokenHeader, tok.c_str());
+  natsMsgHeader_Set(o.msg, kNodeHeader, opts_.node_id.c_str());
+  return o;
+}
+
+void jetstream_publisher::publish(std::vector<outgoing>& out, std::unique_lock<std::mutex>& g) {
+  if (out.empty()) return;
+  std::vector<std::pair<std::uint64_t, natsStatus>> failed;
+  g.unlock();
+  for (auto& o : out) {
+    natsStatus s = NATS_NO_MEMORY;
+    if (o.msg) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = o.msg_id.c_str();
+      po.MaxWait = opts_.ack_timeout.count();
+      s = js_PublishMsgAsync(js_->handle(), &o.msg, &po);
+      natsMsg_Destroy(o.msg);  // no effect when the library took it
+    }
+    if (s != NATS_OK) failed.emplace_back(o.token, s);
+  }
+  g.lock();
+  out.clear();
+  for (auto [token, s] : failed) {
+    auto it = in_flight_.find(token);
+    if (it == in_flight_.end()) continue;
+    if (s == NATS_MAX_PAYLOAD) {
+      resolve(it->second.sub, it->second.index,
+              make_error(cluster_errc::bad_config,
+                         "the record is " + std::to_string(it->second.data.size()) +
+                             " bytes encoded, more than the NATS servers' max_payload (" +
+                             std::to_string(natsConnection_GetMaxPayload(conn_.handle())) +
+                             " bytes): raise max_payload or lower --body-limit"));
+      in_flight_.erase(it);
+      complete_cv_.notify_one();
+      continue;
+    }
+    // Not handed to the client (e.g. the connection is closed): retried by the sweep soon.
+    it->second.sent_at =
+        std::chrono::steady_clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
+  }
 }
 
 void jetstream_publisher::resolve(const std::shared_ptr<submission>& s, std::size_t index,
@@ -192,7 +235,7 @@ void jetstream_publisher::publish_loop() {
     const auto now = clock::now();
     if (stopping_ && !stop_deadline) stop_deadline = now + opts_.give_up_after;
     // Publishes without an answer: again with the same message id, or given up.
-    std::vector<entry*> resend;
+    std::vector<outgoing> resend;
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
       entry& e = it->second;
       if (now - e.sent_at < opts_.ack_timeout) {
@@ -211,13 +254,11 @@ void jetstream_publisher::publish_loop() {
       }
       e.sent_at = now;
       ++e.attempts;
-      resend.push_back(&e);
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      resend.push_back(prepare(e));
       ++it;
     }
-    for (entry* e : resend) {
-      retries_.fetch_add(1, std::memory_order_relaxed);
-      send(*e);  // under mu_: the ack handler waits; an entry may not move while we send
-    }
+    publish(resend, g);
     if (stopping_) {
       while (!queue_.empty()) {
         auto [records, done] = std::move(queue_.front());
@@ -271,6 +312,7 @@ void jetstream_publisher::publish_loop() {
       }
       r.seq = 0;
       if (r.recorded_at == 0) r.recorded_at = now_us;
+      e.recorded_at = r.recorded_at;
       if (r.occurred_at == 0) r.occurred_at = r.recorded_at;
       r.chain_hash = {};
       r.leaf_hash = {};
@@ -284,34 +326,33 @@ void jetstream_publisher::publish_loop() {
     g.lock();
     for (auto& [i, r] : immediate) resolve(s, i, std::move(r));
     if (records.empty()) finished_.push_back(s);
+    std::vector<outgoing> out;
+    out.reserve(fresh.size());
     for (auto& e : fresh) {
       e.token = next_token_++;
       if (e.msg_id.empty()) e.msg_id = "u-" + node_token_ + "-" + std::to_string(e.token);
       e.sub = s;
       e.first_sent = e.sent_at = clock::now();
       e.attempts = 1;
+      // Registered before it is sent: its PubAck may come before publish() returns.
       auto [it, ok] = in_flight_.emplace(e.token, std::move(e));
-      const natsStatus st = send(it->second);
-      if (st == NATS_MAX_PAYLOAD) {
-        resolve(s, it->second.index,
-                make_error(cluster_errc::bad_config,
-                           "the record is " + std::to_string(it->second.data.size()) +
-                               " bytes encoded, more than the NATS servers' max_payload (" +
-                               std::to_string(natsConnection_GetMaxPayload(conn_.handle())) +
-                               " bytes): raise max_payload or lower --body-limit"));
-        in_flight_.erase(it);
-        continue;
-      }
-      if (st != NATS_OK) {
-        // Not handed to the client (e.g. the connection is closed): retried by the sweep.
-        it->second.sent_at = clock::now() - opts_.ack_timeout + std::chrono::milliseconds(250);
-      }
+      out.push_back(prepare(it->second));
       ++stats_.records;
     }
     if (!immediate.empty() || records.empty()) complete_cv_.notify_one();
+    publish(out, g);
   }
   publisher_exited_ = true;
   complete_cv_.notify_all();
+}
+
+bool jetstream_publisher::stored_is_ours(const entry& e) const {
+  // The stored record is this publication when it carries the time this node gave it and the
+  // same body (recorded_at is only raised by the materializer when a record before it was later).
+  auto stored = log_.get(e.seq);
+  auto mine = decode(e.data, 0);
+  return stored && *stored && mine && (*stored)->recorded_at == e.recorded_at &&
+         (*stored)->body == mine->body;
 }
 
 void jetstream_publisher::complete_loop() {
@@ -344,13 +385,18 @@ void jetstream_publisher::complete_loop() {
       for (auto& e : ready) {
         // A repeat stored after the duplicate window is a gap: answered with the original.
         auto gap = log_.gap_original(e.seq);
-        if (!gap) outs.emplace_back(gap.err());
+        if (!gap)
+          outs.emplace_back(gap.err());
         else if (*gap && **gap == 0)
-          outs.emplace_back(make_error(errc::invalid_record, "stream message " +
-                                                                 std::to_string(e.seq) +
-                                                                 " is not a record"));
-        else if (*gap) outs.emplace_back(append_outcome{**gap, true});
-        else outs.emplace_back(append_outcome{e.seq, e.duplicate});
+          outs.emplace_back(
+              make_error(errc::invalid_record,
+                         "stream message " + std::to_string(e.seq) + " is not a record"));
+        else if (*gap)
+          outs.emplace_back(append_outcome{**gap, true});
+        else if (e.own_retry_duplicate)
+          outs.emplace_back(append_outcome{e.seq, !stored_is_ours(e)});
+        else
+          outs.emplace_back(append_outcome{e.seq, e.duplicate});
       }
       g.lock();
       for (std::size_t i = 0; i < ready.size(); ++i)
@@ -368,9 +414,10 @@ void jetstream_publisher::complete_loop() {
       for (const auto& s : batch) {
         ++stats_.groups;
         stats_.max_group = std::max<std::uint64_t>(stats_.max_group, s->outcomes.size());
-        add_micros_bucket(stats_, static_cast<std::uint64_t>(
-                                      std::chrono::duration_cast<std::chrono::microseconds>(
-                                          now - s->started).count()));
+        add_micros_bucket(
+            stats_,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - s->started).count()));
       }
       g.unlock();
       for (auto& s : batch) {

@@ -47,9 +47,9 @@ struct publisher_options {
   std::string cell;
   std::string node_id;
   std::size_t max_in_flight = 4096;
-  std::chrono::milliseconds ack_timeout{4000};            // one attempt without a PubAck
-  std::chrono::milliseconds give_up_after{30000};         // retried until then
-  std::chrono::milliseconds materialize_timeout{10000};   // PubAck to applied on this node
+  std::chrono::milliseconds ack_timeout{4000};           // one attempt without a PubAck
+  std::chrono::milliseconds give_up_after{30000};        // retried until then
+  std::chrono::milliseconds materialize_timeout{10000};  // PubAck to applied on this node
 };
 
 // The message id of a record with an idempotency key: "i-" + 32 hex digits of
@@ -90,6 +90,8 @@ class jetstream_publisher final : public record_sink {
     std::chrono::steady_clock::time_point sent_at, first_sent, acked_at;
     std::uint64_t seq = 0;
     bool duplicate = false;
+    bool own_retry_duplicate = false;  // a duplicate PubAck to a resent keyed record: ours?
+    std::int64_t recorded_at = 0;      // as published (tells our record from another node's)
   };
   struct submission {
     std::vector<std::optional<result<append_outcome>>> outcomes;
@@ -104,8 +106,19 @@ class jetstream_publisher final : public record_sink {
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void publish_loop();
   void complete_loop();
-  natsStatus send(entry& e);  // under mu_; not NATS_OK: the client did not take the message
+  // A message ready to hand to the client: built under mu_ (it copies the entry's bytes),
+  // published outside it (the ack handler takes mu_).
+  struct outgoing {
+    std::uint64_t token = 0;
+    std::string msg_id;
+    natsMsg* msg = nullptr;
+  };
+  outgoing prepare(const entry& e);
+  // Publishes outside mu_; then, under mu_, schedules a retry of what the client did not take,
+  // or fails a record over max_payload.
+  void publish(std::vector<outgoing>& out, std::unique_lock<std::mutex>& g);
   void resolve(const std::shared_ptr<submission>& s, std::size_t index, result<append_outcome> r);
+  bool stored_is_ours(const entry& e) const;
 
   const connection& conn_;
   event_log& log_;
@@ -118,9 +131,9 @@ class jetstream_publisher final : public record_sink {
   mutable std::mutex mu_;
   std::condition_variable publish_cv_, complete_cv_;
   std::deque<std::pair<std::vector<record>, callback>> queue_;
-  std::unordered_map<std::uint64_t, entry> in_flight_;   // token -> published, no PubAck yet
-  std::multimap<std::uint64_t, entry> acked_;            // seq -> acked, awaiting materialization
-  std::deque<std::shared_ptr<submission>> finished_;     // all outcomes known: run `done`
+  std::unordered_map<std::uint64_t, entry> in_flight_;  // token -> published, no PubAck yet
+  std::multimap<std::uint64_t, entry> acked_;           // seq -> acked, awaiting materialization
+  std::deque<std::shared_ptr<submission>> finished_;    // all outcomes known: run `done`
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
   bool publisher_exited_ = false;

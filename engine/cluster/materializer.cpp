@@ -29,8 +29,10 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
   if (st->first_seq > log.applied_seq() + 1 && st->messages > 0)
     return make_error(cluster_errc::bad_config,
                       "stream " + stream_name(m->opts_.cell) + " starts at seq " +
-                          std::to_string(st->first_seq) + " (older messages aged out) but this "
-                          "node's log ends at " + std::to_string(log.applied_seq()) +
+                          std::to_string(st->first_seq) +
+                          " (older messages aged out) but this "
+                          "node's log ends at " +
+                          std::to_string(log.applied_seq()) +
                           ": it cannot catch up from the stream (copy a peer's data directory)");
   if (log.applied_seq() > st->last_seq)
     return make_error(cluster_errc::stream_mismatch,
@@ -46,7 +48,9 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
 materializer::materializer(const connection& conn, event_log& log, materializer_options opts)
     : conn_(conn), log_(log), opts_(std::move(opts)) {}
 
-materializer::~materializer() { stop(); }
+materializer::~materializer() {
+  stop();
+}
 
 void materializer::stop() {
   stopping_.store(true);
@@ -93,7 +97,8 @@ result<void> materializer::subscribe() {
   natsSubscription* sub = nullptr;
   if (auto s = js_SubscribeSync(&sub, js_->handle(), subject.c_str(), nullptr, &so, &jerr);
       s != NATS_OK)
-    return nats_error(s, "cannot subscribe to stream " + stream + " from seq " + std::to_string(from));
+    return nats_error(s,
+                      "cannot subscribe to stream " + stream + " from seq " + std::to_string(from));
   // The default pending limits (65536 messages, 64 MiB) would drop messages of a fast stream.
   natsSubscription_SetPendingLimits(sub, -1, -1);
   sub_ = sub;
@@ -126,7 +131,8 @@ void materializer::run() {
       refresh_stream_state();
       last_state = now;
     }
-    if (!sub_ || (stream_last_seq() > log_.applied_seq() && now - last_progress > opts_.stall_resubscribe)) {
+    if (!sub_ ||
+        (stream_last_seq() > log_.applied_seq() && now - last_progress > opts_.stall_resubscribe)) {
       // No subscription, or the stream is ahead and nothing came: start again where we are.
       if (auto s = subscribe(); !s) {
         set_error(s.err());
@@ -163,7 +169,8 @@ void materializer::run() {
                              "stream " + stream_name(opts_.cell) + " delivered seq " +
                                  std::to_string(seq) + " after " + std::to_string(expect - 1) +
                                  ": messages are missing from the stream (aged out?); this node "
-                                 "cannot materialize past " + std::to_string(expect - 1)));
+                                 "cannot materialize past " +
+                                 std::to_string(expect - 1)));
         logging::error("cluster.materializer", "the stream skipped messages; materializing stops",
                        {{"expected", expect}, {"got", seq}});
         stopping_.store(true);

@@ -30,6 +30,9 @@ struct stream_info_ptr {
   }
 };
 
+// No answer yet: JetStream is electing a leader (or the stream's, just created).
+bool transient(natsStatus s) { return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS; }
+
 stream_state state_of(const jsStreamInfo* si) {
   return stream_state{si->State.FirstSeq, si->State.LastSeq, si->State.Msgs};
 }
@@ -90,7 +93,8 @@ result<std::unique_ptr<connection>> connection::connect(const connect_options& o
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, o.reconnect_wait.count());
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, o.reconnect_buffer_bytes);
   if (s == NATS_OK && !o.name.empty()) s = natsOptions_SetName(opts, o.name.c_str());
-  if (s != NATS_OK) return nats_error(s, "invalid NATS options for " + c->urls_text_, cluster_errc::bad_config);
+  if (s != NATS_OK)
+    return nats_error(s, "invalid NATS options for " + c->urls_text_, cluster_errc::bad_config);
   s = natsConnection_Connect(&c->nc_, opts);
   if (s != NATS_OK) {
     c->nc_ = nullptr;
@@ -112,7 +116,9 @@ std::string connection::connected_url() const {
   return buf;
 }
 
-bool connection::connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+bool connection::connected() const {
+  return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
 
 result<std::unique_ptr<jetstream>> jetstream::open(const connection& conn, jsOptions* opts) {
   std::unique_ptr<jetstream> j(new jetstream());
@@ -128,10 +134,10 @@ jetstream::~jetstream() {
 }
 
 result<void> check_cell_name(std::string_view cell) {
-  const bool ok = !cell.empty() && cell.size() <= 64 &&
-                  std::all_of(cell.begin(), cell.end(), [](char ch) {
-                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
-                  });
+  const bool ok =
+      !cell.empty() && cell.size() <= 64 && std::all_of(cell.begin(), cell.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+      });
   if (!ok)
     return make_error(cluster_errc::bad_config, "cell name '" + std::string(cell) +
                                                     "' must be 1-64 characters of A-Z a-z 0-9 _ -");
@@ -154,15 +160,15 @@ result<stream_state> get_stream_state(const jetstream& js, std::string_view cell
   jsErrCode jerr{};
   if (auto s = js_GetStreamInfo(&si.p, js.handle(), name.c_str(), nullptr, &jerr); s != NATS_OK)
     return nats_error(s, "cannot read the state of stream " + name,
-                      s == NATS_TIMEOUT ? cluster_errc::timeout : cluster_errc::nats_failure);
+                      transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   return state_of(si.p);
 }
 
 result<stream_state> ensure_stream(const jetstream& js, const stream_settings& want) {
   if (auto c = check_cell_name(want.cell); !c) return c.err();
   if (want.replicas < 1 || want.replicas > 5)
-    return make_error(cluster_errc::bad_config, "--cluster-replicas must be 1 to 5, not " +
-                                                    std::to_string(want.replicas));
+    return make_error(cluster_errc::bad_config,
+                      "--cluster-replicas must be 1 to 5, not " + std::to_string(want.replicas));
   const std::string name = stream_name(want.cell);
   const std::string subject = stream_subject(want.cell);
   const std::int64_t max_age_ns = want.max_age.count() * 1000000000LL;
@@ -191,20 +197,22 @@ result<stream_state> ensure_stream(const jetstream& js, const stream_settings& w
     // A node of the same cell may have created it meanwhile: check what is there.
     s = js_GetStreamInfo(&si.p, js.handle(), name.c_str(), nullptr, &jerr);
     if (s != NATS_OK)
-      return nats_error(s, "cannot create stream " + name + " (" + std::to_string(want.replicas) +
-                               " replicas; does the NATS cluster have that many JetStream servers?)");
+      return nats_error(s,
+                        "cannot create stream " + name + " (" + std::to_string(want.replicas) +
+                            " replicas; does the NATS cluster have that many JetStream servers?)",
+                        transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   } else if (s != NATS_OK) {
     return nats_error(s, "cannot read stream " + name,
-                      s == NATS_TIMEOUT ? cluster_errc::timeout : cluster_errc::nats_failure);
+                      transient(s) ? cluster_errc::timeout : cluster_errc::nats_failure);
   }
 
   const jsStreamConfig& have = *si.p->Config;
   auto mismatch = [&](const std::string& setting, const std::string& theirs,
                       const std::string& ours, const std::string& flag) {
-    return make_error(cluster_errc::stream_mismatch,
-                      "stream " + name + " exists with " + setting + " " + theirs +
-                          ", this node is configured for " + ours + " (" + flag +
-                          "); refusing to use it");
+    return make_error(cluster_errc::stream_mismatch, "stream " + name + " exists with " + setting +
+                                                         " " + theirs +
+                                                         ", this node is configured for " + ours +
+                                                         " (" + flag + "); refusing to use it");
   };
   std::string have_subjects;
   for (int i = 0; i < have.SubjectsLen; ++i)
@@ -224,9 +232,10 @@ result<stream_state> ensure_stream(const jetstream& js, const stream_settings& w
     return mismatch("duplicate window", seconds_text(have.Duplicates), seconds_text(dup_ns),
                     "the duplicate window");
   if (have.MaxMsgs > 0 || have.MaxBytes > 0)
-    return mismatch("a message or byte limit", std::to_string(have.MaxMsgs) + " msgs/" +
-                                                   std::to_string(have.MaxBytes) + " bytes",
-                    "no limit", "an audit log keeps every record");
+    return mismatch(
+        "a message or byte limit",
+        std::to_string(have.MaxMsgs) + " msgs/" + std::to_string(have.MaxBytes) + " bytes",
+        "no limit", "an audit log keeps every record");
   return state_of(si.p);
 }
 

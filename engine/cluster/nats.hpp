@@ -25,7 +25,8 @@
 namespace hooklog::cluster {
 
 // "what: <status text>[: <library detail>]" with the C client's last error of this thread.
-error nats_error(natsStatus s, const std::string& what, cluster_errc code = cluster_errc::nats_failure);
+error nats_error(natsStatus s, const std::string& what,
+                 cluster_errc code = cluster_errc::nats_failure);
 
 // Parses "nats://host:port[,nats://host:port...]" (spaces around commas allowed). Each entry must
 // be nats:// or tls:// with a host; an empty list is refused (cluster_errc::bad_config).
@@ -33,11 +34,11 @@ result<std::vector<std::string>> parse_urls(std::string_view list);
 
 struct connect_options {
   std::vector<std::string> urls;
-  std::string name;                                   // the client name the servers show
-  std::chrono::milliseconds connect_timeout{2000};    // per server, at connect
-  std::chrono::milliseconds reconnect_wait{250};      // between rounds over the list
-  int max_reconnect = -1;                             // -1: try forever once connected
-  int reconnect_buffer_bytes = 32 << 20;              // published while disconnected, resent later
+  std::string name;                                 // the client name the servers show
+  std::chrono::milliseconds connect_timeout{2000};  // per server, at connect
+  std::chrono::milliseconds reconnect_wait{250};    // between rounds over the list
+  int max_reconnect = -1;                           // -1: try forever once connected
+  int reconnect_buffer_bytes = 32 << 20;            // published while disconnected, resent later
 };
 
 class connection {
@@ -97,7 +98,9 @@ struct stream_state {
   std::uint64_t messages = 0;
 };
 
-// Creates the stream when missing; when it exists, checks its subjects, storage, replicas,
+// cluster_errc::timeout from these two: JetStream did not answer (a leader election, e.g. of a
+// stream another node just created); worth retrying. Creates the stream when missing; when it
+// exists, checks its subjects, storage, replicas,
 // retention, maximum age and duplicate window against `s` and refuses a difference with
 // cluster_errc::stream_mismatch naming the setting, both values and the flag that sets it.
 result<stream_state> ensure_stream(const jetstream& js, const stream_settings& s);

@@ -21,13 +21,23 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSecretKey = "8f3c0a9b1d2e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd0";
+constexpr const char* kSecretKey =
+    "8f3c0a9b1d2e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd0";
 const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
 
 std::vector<std::string> node_args(const nats_cluster& nats, const std::string& cell,
                                    const std::string& node_id, int replicas) {
-  return {"--cluster", nats.urls(), "--cell", cell, "--node-id", node_id, "--secret-key",
-          kSecretKey, "--cluster-replicas", std::to_string(replicas), "--no-deliver"};
+  return {"--cluster",
+          nats.urls(),
+          "--cell",
+          cell,
+          "--node-id",
+          node_id,
+          "--secret-key",
+          kSecretKey,
+          "--cluster-replicas",
+          std::to_string(replicas),
+          "--no-deliver"};
 }
 
 // Posts one jelp event, again while the answer is 503 (the cluster is electing a leader; the same
@@ -68,13 +78,23 @@ json head_at(hooklog_server& s, std::uint64_t min_seq) {
 
 }  // namespace
 
-TEST_CASE("cluster: concurrent ingest through three nodes on a 3-server NATS cluster is on every node with equal heads",
-          "[cluster][serve]") {
+TEST_CASE(
+    "cluster: concurrent ingest through three nodes on a 3-server NATS cluster is on every node "
+    "with equal heads",
+    "[cluster][serve]") {
   nats_cluster nats(3);
-  std::vector<std::unique_ptr<hooklog_server>> nodes;
-  for (int i = 0; i < 3; ++i)
-    nodes.push_back(std::make_unique<hooklog_server>(
-        node_args(nats, "c3", "node" + std::to_string(i), 3)));
+  // The three nodes of the new cell start at once: one creates the stream, the others wait for
+  // its leader (JetStream timeouts at start are retried).
+  std::vector<std::unique_ptr<hooklog_server>> nodes(3);
+  {
+    std::vector<std::thread> starters;
+    for (int i = 0; i < 3; ++i)
+      starters.emplace_back([&, i] {
+        nodes[i] = std::make_unique<hooklog_server>(
+            node_args(nats, "c3", "node" + std::to_string(i), 3));
+      });
+    for (auto& t : starters) t.join();
+  }
 
   // Roles and readiness.
   auto health = nodes[1]->get("/healthz");
@@ -232,9 +252,9 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
   {
     hooklog_server other;  // a single node with another history
     REQUIRE(other.call("POST", kStatusChange, jelp_status("elsewhere", "NEW")).status == 202);
-    auto mismatch = run_hooklog({"verify", "--data", b.data_dir(), "--against",
-                                 "http://127.0.0.1:" + std::to_string(other.port()), "--key",
-                                 kAdminKey});
+    auto mismatch =
+        run_hooklog({"verify", "--data", b.data_dir(), "--against",
+                     "http://127.0.0.1:" + std::to_string(other.port()), "--key", kAdminKey});
     CHECK(mismatch.exit_code == 1);
     CHECK(mismatch.out.find("MISMATCH: at seq 1 this log's chain hash is ") != std::string::npos);
   }
@@ -242,7 +262,8 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
   auto r = b.call("POST", kStatusChange, jelp_status("after", "NEW"));
   REQUIRE(r.status == 202);
   const auto seq = r.json["seq"].get<std::uint64_t>();
-  auto got = a.get("/v1/events/" + r.json["id"].get<std::string>() + "?min_seq=" + std::to_string(seq));
+  auto got =
+      a.get("/v1/events/" + r.json["id"].get<std::string>() + "?min_seq=" + std::to_string(seq));
   CHECK(got.status == 200);
 }
 
@@ -254,8 +275,11 @@ TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_r
   const std::string cfg = (cfg_dir / "serve.json").string();
   {
     std::ofstream f(cfg);
-    f << json{{"cluster", nats.urls()}, {"cell", "m"}, {"node-id", "from-file"},
-              {"cluster-replicas", 1}, {"secret-key", kSecretKey}}
+    f << json{{"cluster", nats.urls()},
+              {"cell", "m"},
+              {"node-id", "from-file"},
+              {"cluster-replicas", 1},
+              {"secret-key", kSecretKey}}
              .dump();
   }
   hooklog_server a({"--config", cfg});
@@ -276,8 +300,9 @@ TEST_CASE("cluster: bad cluster configuration is refused at start with a clear e
           "[cluster][serve]") {
   temp_dir dir;
   auto serve = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data",
-                                     (dir / "data").string(), "--admin-key", kAdminKey};
+    std::vector<std::string> args = {
+        "serve",       "--listen", "127.0.0.1:0", "--data", (dir / "data").string(),
+        "--admin-key", kAdminKey};
     args.insert(args.end(), extra.begin(), extra.end());
     const std::string err = (dir / "stderr.txt").string();
     std::filesystem::remove(err);
@@ -303,7 +328,8 @@ TEST_CASE("cluster: bad cluster configuration is refused at start with a clear e
     CHECK(err.find("--cluster needs --cell NAME") != std::string::npos);
   }
   {
-    auto [code, err] = serve({"--cluster", "http://127.0.0.1:4222", "--cell", "x", "--secret-key", kSecretKey});
+    auto [code, err] =
+        serve({"--cluster", "http://127.0.0.1:4222", "--cell", "x", "--secret-key", kSecretKey});
     CHECK(code == 2);
     CHECK(err.find("cluster URL 'http://127.0.0.1:4222' is not nats://") != std::string::npos);
   }
@@ -322,8 +348,8 @@ TEST_CASE("cluster: bad cluster configuration is refused at start with a clear e
     s.max_age = std::chrono::seconds(3600);
     REQUIRE(hooklog::cluster::ensure_stream(**js, s));
   }
-  auto [code, err] = serve({"--cluster", nats.urls(), "--cell", "other", "--secret-key",
-                            kSecretKey, "--cluster-replicas", "1"});
+  auto [code, err] = serve({"--cluster", nats.urls(), "--cell", "other", "--secret-key", kSecretKey,
+                            "--cluster-replicas", "1"});
   CHECK(code == 1);
   CHECK(err.find("stream HOOKLOG_OTHER exists with max age 3600 s, this node is configured for "
                  "none (--cluster-max-age); refusing to use it") != std::string::npos);

@@ -24,7 +24,8 @@ std::string nats_server_program() {
   while (start <= dirs.size()) {
     std::size_t end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
-    std::filesystem::path p = std::filesystem::path(dirs.substr(start, end - start)) / "nats-server";
+    std::filesystem::path p =
+        std::filesystem::path(dirs.substr(start, end - start)) / "nats-server";
     if (::access(p.c_str(), X_OK) == 0) return p.string();
     start = end + 1;
   }
@@ -48,7 +49,8 @@ unsigned short free_port() {
   return ntohs(a.sin_port);
 }
 
-nats_cluster::nats_cluster(int servers, std::chrono::seconds ready_timeout, std::string cluster_name)
+nats_cluster::nats_cluster(int servers, std::chrono::seconds ready_timeout,
+                           std::string cluster_name)
     : cluster_name_(std::move(cluster_name)) {
   if (servers < 1) throw std::runtime_error("nats_cluster needs at least one server");
   // Ports picked all at once, so no two servers get the same one.
@@ -83,9 +85,12 @@ nats_cluster::~nats_cluster() {
 
 void nats_cluster::start(int i) {
   auto& s = servers_.at(i);
-  std::vector<std::string> args = {"-a", "127.0.0.1", "-p", std::to_string(s.client_port),
-                                   "-m", std::to_string(s.monitor_port), "-n", s.name,
-                                   "-js", "-sd", s.store_dir};
+  std::vector<std::string> args = {"-a",       "127.0.0.1",
+                                   "-p",       std::to_string(s.client_port),
+                                   "-m",       std::to_string(s.monitor_port),
+                                   "-n",       s.name,
+                                   "-js",      "-sd",
+                                   s.store_dir};
   if (servers_.size() > 1) {
     std::string routes;
     for (std::size_t j = 0; j < servers_.size(); ++j) {
@@ -93,9 +98,9 @@ void nats_cluster::start(int i) {
       if (!routes.empty()) routes += ",";
       routes += "nats://127.0.0.1:" + std::to_string(servers_[j].cluster_port);
     }
-    args.insert(args.end(), {"--cluster_name", cluster_name_, "--cluster",
-                             "nats://127.0.0.1:" + std::to_string(s.cluster_port), "--routes",
-                             routes});
+    args.insert(args.end(),
+                {"--cluster_name", cluster_name_, "--cluster",
+                 "nats://127.0.0.1:" + std::to_string(s.cluster_port), "--routes", routes});
   }
   s.proc = std::make_unique<child_process>(nats_server_program(), args, std::vector<std::string>{},
                                            s.log_file);
@@ -143,7 +148,8 @@ void nats_cluster::resume(int i) {
 
 void nats_cluster::restart(int i) {
   auto& s = servers_.at(i);
-  if (s.proc && s.proc->running()) throw std::runtime_error("nats-server " + s.name + " still runs");
+  if (s.proc && s.proc->running())
+    throw std::runtime_error("nats-server " + s.name + " still runs");
   start(i);
 }
 
@@ -177,10 +183,9 @@ void nats_cluster::wait_ready(std::chrono::seconds timeout) {
       if (!servers_[i].proc->running())
         throw std::runtime_error("nats-server " + servers_[i].name + " exited: " + log(i));
       if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("nats-server " + servers_[i].name + " (" + url(i) +
-                                 ") has no JetStream ready after " +
-                                 std::to_string(timeout.count()) + " s; /jsz: " + last +
-                                 "; log: " + log(i));
+        throw std::runtime_error(
+            "nats-server " + servers_[i].name + " (" + url(i) + ") has no JetStream ready after " +
+            std::to_string(timeout.count()) + " s; /jsz: " + last + "; log: " + log(i));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }

@@ -28,7 +28,8 @@ unsigned short free_port();
 class nats_cluster {
  public:
   // servers: 1 (standalone, JetStream on) or more (a cluster named cluster_name).
-  explicit nats_cluster(int servers = 1, std::chrono::seconds ready_timeout = std::chrono::seconds(30),
+  explicit nats_cluster(int servers = 1,
+                        std::chrono::seconds ready_timeout = std::chrono::seconds(30),
                         std::string cluster_name = "hooklog-test");
   ~nats_cluster();
   nats_cluster(const nats_cluster&) = delete;
