@@ -89,16 +89,25 @@ result<std::unique_ptr<slot_leases>> slot_leases::open(natsConnection* conn, slo
 result<void> slot_leases::setup(natsConnection* conn) {
   if (auto s = natsConnection_JetStream(&js_, conn, nullptr); s != NATS_OK) return nats_error("JetStream context", s);
   const std::string bucket = "hooklog_" + opts_.cell + "_leases";
-  natsStatus s = js_KeyValue(&kv_, js_, bucket.c_str());
-  if (s == NATS_NOT_FOUND) {
-    kvConfig cfg;
-    kvConfig_Init(&cfg);
-    cfg.Bucket = bucket.c_str();
-    cfg.Description = "hooklog delivery slot leases";
-    cfg.History = 1;
-    cfg.Replicas = opts_.replicas;
-    s = js_CreateKeyValue(&kv_, js_, &cfg);
-    if (s != NATS_OK) s = js_KeyValue(&kv_, js_, bucket.c_str());  // another node created it first
+  // Nodes of a new cell starting at once: the bucket's stream may be electing its leader (a
+  // timeout, no responders); tried again for up to 30 s.
+  natsStatus s = NATS_OK;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    s = js_KeyValue(&kv_, js_, bucket.c_str());
+    if (s == NATS_NOT_FOUND) {
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = bucket.c_str();
+      cfg.Description = "hooklog delivery slot leases";
+      cfg.History = 1;
+      cfg.Replicas = opts_.replicas;
+      s = js_CreateKeyValue(&kv_, js_, &cfg);
+      if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS)
+        s = js_KeyValue(&kv_, js_, bucket.c_str());  // another node created it first
+    }
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (s != NATS_OK) return nats_error("opening key-value bucket " + bucket, s);
   // Every node of the cell must split the work the same way.
