@@ -110,7 +110,8 @@ TEST_CASE("cluster leases: bad options and another slot count are refused", "[cl
   o.ttl = milliseconds(600);
   bad = slot_leases::open((*c)->handle(), o);
   REQUIRE_FALSE(bad);
-  CHECK(bad.err().message == "lease ttl (600 ms) must exceed heartbeat (250 ms) + fence margin (500 ms)");
+  CHECK(bad.err().message ==
+        "lease ttl (600 ms) must exceed heartbeat (250 ms) + fence margin (500 ms)");
   {
     auto ok = slot_leases::open((*c)->handle(), fast("n1"));
     REQUIRE(ok);
@@ -120,17 +121,22 @@ TEST_CASE("cluster leases: bad options and another slot count are refused", "[cl
   bad = slot_leases::open((*c)->handle(), o);
   REQUIRE_FALSE(bad);
   CHECK(bad.code() == make_error_code(lease_errc::bad_config));
-  CHECK(bad.err().message == "cell 'lease-test' splits delivery work into 12 slots, this node was started with 32");
+  CHECK(bad.err().message ==
+        "cell 'lease-test' splits delivery work into 12 slots, this node was started with 32");
 }
 
-TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are taken over", "[cluster][leases]") {
+TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are taken over",
+          "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a")), b(nats, fast("b")), c(nats, fast("c"));
   a.leases->start();
   b.leases->start();
   c.leases->start();
-  REQUIRE(eventually([&] { return partition({&a, &b, &c}) && a.held().size() == 4 && b.held().size() == 4; },
-                     milliseconds(15000)));
+  REQUIRE(eventually(
+      [&] {
+        return partition({&a, &b, &c}) && a.held().size() == 4 && b.held().size() == 4;
+      },
+      milliseconds(15000)));
   CHECK(c.held().size() == 4);
 
   // c stops heart-beating without releasing (a crash, as far as the bucket can tell).
@@ -139,7 +145,8 @@ TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are 
   c.leases->stop(false);
   REQUIRE(eventually([&] { return partition({&a, &b}); }, milliseconds(1500 + 5000)));
   const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
-  WARN("takeover of a dead node's slots: " << took.count() << " ms (ttl 1500 ms, heartbeat 250 ms)");
+  WARN("takeover of a dead node's slots: " << took.count()
+                                           << " ms (ttl 1500 ms, heartbeat 250 ms)");
   CHECK(a.held().size() == 6);
   CHECK(b.held().size() == 6);
   CHECK(c.held().empty());  // fenced by its own clock
@@ -147,14 +154,19 @@ TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are 
   CHECK(a.leases->stats().live_nodes == 2);
 }
 
-TEST_CASE("cluster leases: a joining node gets its share, a clean stop hands over at once", "[cluster][leases]") {
+TEST_CASE("cluster leases: a joining node gets its share, a clean stop hands over at once",
+          "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a"));
   a.leases->start();
   REQUIRE(eventually([&] { return a.held().size() == kSlots; }, milliseconds(5000)));
   node b(nats, fast("b"));
   b.leases->start();
-  REQUIRE(eventually([&] { return partition({&a, &b}) && a.held().size() == 6; }, milliseconds(10000)));
+  REQUIRE(eventually(
+      [&] {
+        return partition({&a, &b}) && a.held().size() == 6;
+      },
+      milliseconds(10000)));
   CHECK(b.held().size() == 6);
   CHECK(a.leases->stats().released >= 6);
 
@@ -186,8 +198,9 @@ TEST_CASE("cluster leases: two nodes taking at once never both hold a slot", "[c
   CHECK(b.held().size() == 6);
 }
 
-TEST_CASE("cluster leases: a paused holder fences itself before the other takes over, then shares again",
-          "[cluster][leases]") {
+TEST_CASE(
+    "cluster leases: a paused holder fences itself before the other takes over, then shares again",
+    "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a")), b(nats, fast("b"));
   // Driven by hand: one heartbeat every 250 ms for each, a's stop while it is "paused".

@@ -27,7 +27,8 @@ using std::chrono::seconds;
 namespace {
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-constexpr const char* kMasterKey = "8f2a1c3e5b7d9f0e2a4c6e8b0d1f3a5c7e9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f";
+constexpr const char* kMasterKey =
+    "8f2a1c3e5b7d9f0e2a4c6e8b0d1f3a5c7e9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f";
 constexpr int kNodes = 3;
 constexpr int kEndpoints = 6;
 constexpr std::uint32_t kSlots = 64;  // the default
@@ -39,8 +40,8 @@ struct cell {
   cell() {
     for (int i = 0; i < kNodes; ++i)
       nodes.push_back(std::make_unique<hooklog_server>(
-          std::vector<std::string>{"--allow-private-targets", "--cluster", nats.urls(), "--cell", "work",
-                                   "--secret-key", kMasterKey},
+          std::vector<std::string>{"--allow-private-targets", "--cluster", nats.urls(), "--cell",
+                                   "work", "--secret-key", kMasterKey},
           (dir.path() / ("node" + std::to_string(i))).string(),
           (dir.path() / ("node" + std::to_string(i) + ".log")).string()));
   }
@@ -105,25 +106,28 @@ bool all_arrived(const receiver_proc& rx, const std::set<std::string>& ids) {
 
 }  // namespace
 
-TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a paused one fences itself",
-          "[cluster][ownership][serve]") {
+TEST_CASE(
+    "cluster work: a killed slot holder's deliveries are taken over, a paused one fences itself",
+    "[cluster][ownership][serve]") {
   cell c;
   REQUIRE(eventually([&] { return c.balanced({0, 1, 2}); }, seconds(30)));
   // A slow receiver keeps deliveries queued and in flight (1 per endpoint at 300 ms).
   receiver_proc rx(c.dir, "rx", {"--secret", kSecret, "--delay-ms", "300"});
   std::vector<std::string> eps;
   for (int e = 0; e < kEndpoints; ++e) {
-    auto r = c.nodes[e % kNodes]->post("/v1/endpoints", {{"url", rx.url()},
-                                                          {"tenant", "t1"},
-                                                          {"secret", kSecret},
-                                                          {"max_in_flight", 1},
-                                                          {"events", {"t" + std::to_string(e) + ".*"}}});
+    auto r =
+        c.nodes[e % kNodes]->post("/v1/endpoints", {{"url", rx.url()},
+                                                    {"tenant", "t1"},
+                                                    {"secret", kSecret},
+                                                    {"max_in_flight", 1},
+                                                    {"events", {"t" + std::to_string(e) + ".*"}}});
     REQUIRE(r.status == 201);
     eps.push_back(r.json["id"].get<std::string>());
   }
   // Every node sees every endpoint (read-your-writes through the stream).
   for (int i = 0; i < kNodes; ++i)
-    for (auto& id : eps) REQUIRE(eventually([&] { return c.nodes[i]->get("/v1/endpoints/" + id).status == 200; }));
+    for (auto& id : eps)
+      REQUIRE(eventually([&] { return c.nodes[i]->get("/v1/endpoints/" + id).status == 200; }));
 
   std::set<std::string> ids;
   std::map<std::string, int> endpoint_of;  // webhook-id -> endpoint index
@@ -131,8 +135,8 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
     for (int k = 0; k < n; ++k)
       for (int e = 0; e < kEndpoints; ++e) {
         if (only_endpoint >= 0 && e != only_endpoint) continue;
-        auto r = c.nodes[through[(k + e) % through.size()]]->call("POST", "/v1/sources/standard/events",
-                                                                  event_body(e, static_cast<int>(ids.size())));
+        auto r = c.nodes[through[(k + e) % through.size()]]->call(
+            "POST", "/v1/sources/standard/events", event_body(e, static_cast<int>(ids.size())));
         REQUIRE(r.status == 202);
         const std::string id = r.json["id"].get<std::string>();
         ids.insert(id);
@@ -176,9 +180,10 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
   REQUIRE(c.partitioned(rest));
   int repeats = 0;
   for (auto& [id, n] : received(rx)) repeats += n - 1;
-  WARN("failover: kill -9 of the holder of " << by_node[victim].size() << " endpoints -> first delivery by its successor after "
-                                             << failover_ms << " ms (lease ttl 5000 ms, heartbeat 1000 ms); "
-                                             << ids.size() << " deliveries due, " << repeats << " repeats");
+  WARN("failover: kill -9 of the holder of "
+       << by_node[victim].size() << " endpoints -> first delivery by its successor after "
+       << failover_ms << " ms (lease ttl 5000 ms, heartbeat 1000 ms); " << ids.size()
+       << " deliveries due, " << repeats << " repeats");
   // At most what was in flight at the kill: 1 per endpoint of the victim.
   CHECK(repeats <= static_cast<int>(by_node[victim].size()));
   // The attempts are in every surviving node's log (one successful attempt per event at least).
@@ -208,7 +213,8 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
   // Both share the slots again, and the resumed node did not go on with the slots it lost.
   REQUIRE(eventually([&] { return c.balanced(rest); }, seconds(20)));
   int after_pause_repeats = 0;
-  for (auto& [id, n] : received(rx)) after_pause_repeats += n - (before_pause.count(id) ? before_pause.at(id) : 1);
+  for (auto& [id, n] : received(rx))
+    after_pause_repeats += n - (before_pause.count(id) ? before_pause.at(id) : 1);
   // Repeats since the pause: only what was in flight when it stopped (1 per endpoint it held).
   WARN("SIGSTOP of the holder of " << held[paused].size() << " endpoints past its 5 s lease: "
                                    << after_pause_repeats << " repeats since the pause");
@@ -225,9 +231,11 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
   REQUIRE(owner >= 0);
   const int asker = owner == rest[0] ? rest[1] : rest[0];
   receiver_proc rx2(c.dir, "rx2", {"--secret", kSecret});
-  auto patched = c.nodes[asker]->call("PATCH", "/v1/endpoints/" + eps[e0], json{{"url", rx2.url()}}.dump());
+  auto patched =
+      c.nodes[asker]->call("PATCH", "/v1/endpoints/" + eps[e0], json{{"url", rx2.url()}}.dump());
   REQUIRE(patched.status == 200);
-  REQUIRE(eventually([&] { return c.nodes[owner]->get("/v1/endpoints/" + eps[e0]).json["url"] == rx2.url(); }));
+  REQUIRE(eventually(
+      [&] { return c.nodes[owner]->get("/v1/endpoints/" + eps[e0]).json["url"] == rx2.url(); }));
   std::set<std::string> to_rx2;
   {
     auto r = c.nodes[asker]->call("POST", "/v1/sources/standard/events", event_body(e0, 9999));
@@ -235,7 +243,8 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
     to_rx2.insert(r.json["id"].get<std::string>());
   }
   REQUIRE(eventually([&] { return all_arrived(rx2, to_rx2); }, seconds(20)));
-  auto rp = c.nodes[asker]->post("/v1/replays", {{"endpoint_id", eps[e0]}, {"mode", "all"}, {"webhook_ids", "fresh"}});
+  auto rp = c.nodes[asker]->post(
+      "/v1/replays", {{"endpoint_id", eps[e0]}, {"mode", "all"}, {"webhook_ids", "fresh"}});
   REQUIRE(rp.status == 202);
   const std::string replay = rp.json["id"].get<std::string>();
   REQUIRE(eventually(
@@ -256,13 +265,26 @@ TEST_CASE("cluster work: a killed slot holder's deliveries are taken over, a pau
   CHECK(fresh == static_cast<std::size_t>(scheduled));
 }
 
-TEST_CASE("cluster work: a node with another slot count than its cell is refused at start", "[cluster][ownership][serve]") {
+TEST_CASE("cluster work: a node with another slot count than its cell is refused at start",
+          "[cluster][ownership][serve]") {
   nats_cluster nats(1);
   temp_dir dir;
   auto serve = [&](const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", (dir / name).string(),
-                                     "--admin-key", kAdminKey, "--cluster", nats.urls(), "--cell", "slots",
-                                     "--secret-key", kMasterKey, "--cluster-replicas", "1"};
+    std::vector<std::string> args = {"serve",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data",
+                                     (dir / name).string(),
+                                     "--admin-key",
+                                     kAdminKey,
+                                     "--cluster",
+                                     nats.urls(),
+                                     "--cell",
+                                     "slots",
+                                     "--secret-key",
+                                     kMasterKey,
+                                     "--cluster-replicas",
+                                     "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     const std::string err = (dir / (name + ".err")).string();
     child_process p(HOOKLOG_BINARY, args, {}, err);
@@ -281,10 +303,12 @@ TEST_CASE("cluster work: a node with another slot count than its cell is refused
   hooklog_server first({"--cluster", nats.urls(), "--cell", "slots", "--secret-key", kMasterKey,
                         "--cluster-replicas", "1", "--lease-ttl-ms", "2000"},
                        (dir / "first").string());
-  REQUIRE(eventually([&] { return first.get("/healthz").json["slots"]["count"] == 64; }, seconds(10)));
+  REQUIRE(
+      eventually([&] { return first.get("/healthz").json["slots"]["count"] == 64; }, seconds(10)));
   CHECK(first.get("/healthz").json["slots"]["of"] == 64);
   auto [code, err] = serve("second", {"--delivery-slots", "32"});
   CHECK(code == 1);
-  CHECK(err.find("cell 'slots' splits delivery work into 64 slots, this node was started with 32") !=
-        std::string::npos);
+  CHECK(
+      err.find("cell 'slots' splits delivery work into 64 slots, this node was started with 32") !=
+      std::string::npos);
 }

@@ -21,7 +21,8 @@ void render_lease_metrics(std::string& out, const cluster::slot_leases& leases) 
   metric_line(out, "hooklog_cluster_slots_held", "", static_cast<double>(st.held));
   metric_help(out, "hooklog_cluster_slots", "gauge", "delivery slots of the cell");
   metric_line(out, "hooklog_cluster_slots", "", static_cast<double>(leases.options().slots));
-  metric_help(out, "hooklog_cluster_live_nodes", "gauge", "nodes of the cell whose heartbeat this node sees");
+  metric_help(out, "hooklog_cluster_live_nodes", "gauge",
+              "nodes of the cell whose heartbeat this node sees");
   metric_line(out, "hooklog_cluster_live_nodes", "", static_cast<double>(st.live_nodes));
   metric_help(out, "hooklog_cluster_slot_takeovers_total", "counter",
               "delivery slots this node took over from a node that stopped heart-beating");

@@ -20,7 +20,8 @@ result<std::string> node_id_for(const std::string& data_dir, const std::string& 
     if (!id.empty()) return id;
   }
   unsigned char raw[6];
-  if (RAND_bytes(raw, sizeof raw) != 1) return make_error(errc::io_failure, "no random bytes for a node id");
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return make_error(errc::io_failure, "no random bytes for a node id");
   const std::string id = "n-" + bytes::to_hex(raw, sizeof raw);
   const std::string tmp = path + ".tmp";
   {
@@ -39,7 +40,8 @@ result<std::unique_ptr<slot_leases>> open_node_leases(natsConnection* conn, slot
                                                       const std::string& explicit_id) {
   std::string given = explicit_id;
   for (char& ch : given)
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '-' || ch == '_'))
       ch = '-';
   auto id = node_id_for(data_dir, given);
   if (!id) return id.err();

@@ -15,19 +15,25 @@ class lease_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "hooklog.lease"; }
   std::string message(int c) const override {
     switch (static_cast<lease_errc>(c)) {
-      case lease_errc::success: return "success";
-      case lease_errc::nats_failure: return "a NATS call failed";
-      case lease_errc::bad_config: return "bad lease configuration";
+      case lease_errc::success:
+        return "success";
+      case lease_errc::nats_failure:
+        return "a NATS call failed";
+      case lease_errc::bad_config:
+        return "bad lease configuration";
     }
     return "unknown lease error";
   }
 };
 
-error lease_error(lease_errc e, std::string message) { return error{make_error_code(e), std::move(message)}; }
+error lease_error(lease_errc e, std::string message) {
+  return error{make_error_code(e), std::move(message)};
+}
 
 error nats_error(const std::string& call, natsStatus s) {
   std::string text = natsStatus_GetText(s);
-  if (const char* last = nats_GetLastError(nullptr); last && *last) text += std::string(": ") + last;
+  if (const char* last = nats_GetLastError(nullptr); last && *last)
+    text += std::string(": ") + last;
   return lease_error(lease_errc::nats_failure, call + " failed: " + text);
 }
 
@@ -42,11 +48,14 @@ std::int64_t boot_ms() {
 bool valid_token(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
-std::string slot_key(std::uint32_t s) { return "slot." + std::to_string(s); }
+std::string slot_key(std::uint32_t s) {
+  return "slot." + std::to_string(s);
+}
 constexpr std::string_view kNodePrefix = "node.";
 
 }  // namespace
@@ -65,29 +74,35 @@ std::uint32_t slot_leases::slot_of(std::string_view key, std::uint32_t slots) {
   return slots ? static_cast<std::uint32_t>(h % slots) : 0;
 }
 
-slot_leases::slot_leases(slot_lease_options opts) : opts_(std::move(opts)), node_key_("node." + opts_.node_id) {}
+slot_leases::slot_leases(slot_lease_options opts)
+    : opts_(std::move(opts)), node_key_("node." + opts_.node_id) {}
 
-result<std::unique_ptr<slot_leases>> slot_leases::open(natsConnection* conn, slot_lease_options opts) {
+result<std::unique_ptr<slot_leases>> slot_leases::open(natsConnection* conn,
+                                                       slot_lease_options opts) {
   if (!valid_token(opts.cell))
-    return lease_error(lease_errc::bad_config, "cell '" + opts.cell + "': use 1 to 64 letters, digits, '-' or '_'");
+    return lease_error(lease_errc::bad_config,
+                       "cell '" + opts.cell + "': use 1 to 64 letters, digits, '-' or '_'");
   if (!valid_token(opts.node_id))
     return lease_error(lease_errc::bad_config,
                        "node id '" + opts.node_id + "': use 1 to 64 letters, digits, '-' or '_'");
   if (opts.slots == 0 || opts.slots > 4096)
-    return lease_error(lease_errc::bad_config, "slots: must be 1 to 4096, got " + std::to_string(opts.slots));
+    return lease_error(lease_errc::bad_config,
+                       "slots: must be 1 to 4096, got " + std::to_string(opts.slots));
   if (opts.heartbeat.count() <= 0 || opts.fence_margin.count() <= 0 ||
       opts.ttl <= opts.heartbeat + opts.fence_margin)
     return lease_error(lease_errc::bad_config,
-                       "lease ttl (" + std::to_string(opts.ttl.count()) + " ms) must exceed heartbeat (" +
-                           std::to_string(opts.heartbeat.count()) + " ms) + fence margin (" +
-                           std::to_string(opts.fence_margin.count()) + " ms)");
+                       "lease ttl (" + std::to_string(opts.ttl.count()) +
+                           " ms) must exceed heartbeat (" + std::to_string(opts.heartbeat.count()) +
+                           " ms) + fence margin (" + std::to_string(opts.fence_margin.count()) +
+                           " ms)");
   std::unique_ptr<slot_leases> l(new slot_leases(std::move(opts)));
   if (auto r = l->setup(conn); !r) return r.err();
   return l;
 }
 
 result<void> slot_leases::setup(natsConnection* conn) {
-  if (auto s = natsConnection_JetStream(&js_, conn, nullptr); s != NATS_OK) return nats_error("JetStream context", s);
+  if (auto s = natsConnection_JetStream(&js_, conn, nullptr); s != NATS_OK)
+    return nats_error("JetStream context", s);
   const std::string bucket = "hooklog_" + opts_.cell + "_leases";
   // Nodes of a new cell starting at once: the bucket's stream may be electing its leader (a
   // timeout, no responders); tried again for up to 30 s.
@@ -106,7 +121,9 @@ result<void> slot_leases::setup(natsConnection* conn) {
       if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS)
         s = js_KeyValue(&kv_, js_, bucket.c_str());  // another node created it first
     }
-    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || std::chrono::steady_clock::now() >= give_up) break;
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) ||
+        std::chrono::steady_clock::now() >= give_up)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (s != NATS_OK) return nats_error("opening key-value bucket " + bucket, s);
@@ -115,18 +132,22 @@ result<void> slot_leases::setup(natsConnection* conn) {
   std::uint64_t rev = 0;
   if (kvStore_CreateString(&rev, kv_, "config.slots", n.c_str()) != NATS_OK) {
     kvEntry* e = nullptr;
-    if (auto g = kvStore_Get(&e, kv_, "config.slots"); g != NATS_OK) return nats_error("reading config.slots", g);
+    if (auto g = kvStore_Get(&e, kv_, "config.slots"); g != NATS_OK)
+      return nats_error("reading config.slots", g);
     std::string have = kvEntry_ValueString(e) ? kvEntry_ValueString(e) : "";
     kvEntry_Destroy(e);
     if (have != n)
-      return lease_error(lease_errc::bad_config, "cell '" + opts_.cell + "' splits delivery work into " + have +
+      return lease_error(lease_errc::bad_config, "cell '" + opts_.cell +
+                                                     "' splits delivery work into " + have +
                                                      " slots, this node was started with " + n);
   }
-  if (auto w = kvStore_WatchAll(&watcher_, kv_, nullptr); w != NATS_OK) return nats_error("watching " + bucket, w);
+  if (auto w = kvStore_WatchAll(&watcher_, kv_, nullptr); w != NATS_OK)
+    return nats_error("watching " + bucket, w);
   watch_thread_ = std::thread([this] { watch_loop(); });
   std::unique_lock lk(mu_);
   if (!synced_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return synced_; }))
-    return lease_error(lease_errc::nats_failure, "the watcher of " + bucket + " gave no initial state in 10 s");
+    return lease_error(lease_errc::nats_failure,
+                       "the watcher of " + bucket + " gave no initial state in 10 s");
   return {};
 }
 
@@ -160,7 +181,8 @@ void slot_leases::watch_loop() {
       o.seen_ms = boot_ms();
       o.present = kvEntry_Operation(e) == kvOp_Put;
       const void* v = kvEntry_Value(e);
-      o.value = o.present && v ? std::string(static_cast<const char*>(v), kvEntry_ValueLen(e)) : std::string();
+      o.value = o.present && v ? std::string(static_cast<const char*>(v), kvEntry_ValueLen(e))
+                               : std::string();
     }
     kvEntry_Destroy(e);
   }
@@ -266,10 +288,13 @@ void slot_leases::drop(const std::vector<std::uint32_t>& slots) {
   notify();
 }
 
-std::uint64_t slot_leases::cas(const std::string& key, const std::string& value, std::uint64_t last, bool exists) {
+std::uint64_t slot_leases::cas(const std::string& key, const std::string& value, std::uint64_t last,
+                               bool exists) {
   std::uint64_t rev = 0;
-  natsStatus s = exists ? kvStore_Update(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()), last)
-                        : kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
+  natsStatus s =
+      exists ? kvStore_Update(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()),
+                              last)
+             : kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
   std::lock_guard lk(mu_);
   ++stats_.cas_conflicts;
@@ -279,7 +304,8 @@ std::uint64_t slot_leases::cas(const std::string& key, const std::string& value,
 result<void> slot_leases::tick() {
   const std::int64_t sent = boot_ms();
   const std::string beat = std::to_string(++beat_);
-  natsStatus s = kvStore_Put(nullptr, kv_, node_key_.c_str(), beat.data(), static_cast<int>(beat.size()));
+  natsStatus s =
+      kvStore_Put(nullptr, kv_, node_key_.c_str(), beat.data(), static_cast<int>(beat.size()));
   const std::int64_t acked = boot_ms();
   {
     std::lock_guard lk(mu_);
@@ -295,8 +321,10 @@ result<void> slot_leases::tick() {
         if (!mine.empty()) ++stats_.fenced;
       }
       if (!mine.empty())
-        logging::warn("cluster.fenced", "no heartbeat acknowledged in time: this node stopped dispatching its delivery slots",
-                      {{"node", opts_.node_id}, {"slots", mine.size()}, {"error", natsStatus_GetText(s)}});
+        logging::warn(
+            "cluster.fenced",
+            "no heartbeat acknowledged in time: this node stopped dispatching its delivery slots",
+            {{"node", opts_.node_id}, {"slots", mine.size()}, {"error", natsStatus_GetText(s)}});
       drop(mine);
     }
     return nats_error("heartbeat " + node_key_, s);
@@ -312,9 +340,12 @@ result<void> slot_leases::tick() {
     }
     if (!mine.empty())
       logging::warn("cluster.fenced",
-                    "a heartbeat was acknowledged after the fence: this node stopped dispatching its delivery "
+                    "a heartbeat was acknowledged after the fence: this node stopped dispatching "
+                    "its delivery "
                     "slots and takes them back only by compare-and-set",
-                    {{"node", opts_.node_id}, {"slots", mine.size()}, {"since_last_heartbeat_ms", acked - last_ok_ms_.load()}});
+                    {{"node", opts_.node_id},
+                     {"slots", mine.size()},
+                     {"since_last_heartbeat_ms", acked - last_ok_ms_.load()}});
     drop(mine);
   }
   last_ok_ms_ = sent;
@@ -345,8 +376,11 @@ void slot_leases::balance(std::int64_t now) {
     if (!synced_) return;
     std::size_t live = 0;
     for (const auto& [key, o] : seen_)
-      if (key.rfind(kNodePrefix, 0) == 0 && o.present && node_alive(key.substr(kNodePrefix.size()), now)) ++live;
-    if (seen_.find(node_key_) == seen_.end() || !seen_[node_key_].present) ++live;  // our put not seen yet
+      if (key.rfind(kNodePrefix, 0) == 0 && o.present &&
+          node_alive(key.substr(kNodePrefix.size()), now))
+        ++live;
+    if (seen_.find(node_key_) == seen_.end() || !seen_[node_key_].present)
+      ++live;  // our put not seen yet
     stats_.live_nodes = live;
     share = (opts_.slots + live - 1) / live;
     // Start looking at a place of our own, so nodes taking at once collide less.
@@ -358,19 +392,25 @@ void slot_leases::balance(std::int64_t now) {
       const std::string holder = exists ? it->second.value : std::string();
       const std::uint64_t rev = it != seen_.end() ? it->second.rev : 0;
       if (auto d = draining_.find(sl); d != draining_.end()) {
-        if (holder != opts_.node_id) draining_.erase(d);
-        else if (now - d->second >= opts_.heartbeat.count()) drained.push_back(sl);
+        if (holder != opts_.node_id)
+          draining_.erase(d);
+        else if (now - d->second >= opts_.heartbeat.count())
+          drained.push_back(sl);
         continue;  // being handed over: not taken back
       }
       if (held_.count(sl)) {
         // Named by another node: taken over (we were fenced); unless the watcher has not shown
         // our own write yet.
-        if (holder != opts_.node_id && rev >= written_[sl]) lost.push_back(sl);
-        else ++keep;
+        if (holder != opts_.node_id && rev >= written_[sl])
+          lost.push_back(sl);
+        else
+          ++keep;
         continue;
       }
-      if (holder == opts_.node_id) reclaim.push_back({sl, holder, rev, exists, true});
-      else if (holder.empty() || !node_alive(holder, now)) cands.push_back({sl, holder, rev, exists, false});
+      if (holder == opts_.node_id)
+        reclaim.push_back({sl, holder, rev, exists, true});
+      else if (holder.empty() || !node_alive(holder, now))
+        cands.push_back({sl, holder, rev, exists, false});
     }
     stats_.lost += lost.size();
     if (keep > share) {
@@ -458,8 +498,13 @@ void slot_leases::balance(std::int64_t now) {
     live = stats_.live_nodes;
   }
   logging::info("cluster.slots", "this node's delivery slots changed",
-                {{"node", opts_.node_id}, {"gained", gained}, {"released", extra}, {"lost", lost},
-                 {"held", held_now}, {"live_nodes", live}, {"share", share}});
+                {{"node", opts_.node_id},
+                 {"gained", gained},
+                 {"released", extra},
+                 {"lost", lost},
+                 {"held", held_now},
+                 {"live_nodes", live},
+                 {"share", share}});
 }
 
 }  // namespace hooklog::cluster

@@ -77,10 +77,10 @@ struct slot_lease_options {
   std::string cell;     // the bucket is hooklog_<cell>_leases
   std::string node_id;  // unique in the cell; letters, digits, '-' and '_'
   std::uint32_t slots = 64;
-  std::chrono::milliseconds ttl{5000};         // others take over after this without a heartbeat
-  std::chrono::milliseconds heartbeat{1000};   // tick interval
+  std::chrono::milliseconds ttl{5000};           // others take over after this without a heartbeat
+  std::chrono::milliseconds heartbeat{1000};     // tick interval
   std::chrono::milliseconds fence_margin{1000};  // stop this long before anyone may take over
-  int replicas = 1;                            // of the bucket's stream (3 on a 3-server cluster)
+  int replicas = 1;                              // of the bucket's stream (3 on a 3-server cluster)
 };
 
 struct slot_lease_stats {
@@ -134,7 +134,8 @@ class slot_leases {
   bool fenced_at(std::int64_t now) const;
   bool node_alive(const std::string& node, std::int64_t now) const;  // under mu_
   // Create (exists false) or update at revision `last`; the new revision, 0 when refused.
-  std::uint64_t cas(const std::string& key, const std::string& value, std::uint64_t last, bool exists);
+  std::uint64_t cas(const std::string& key, const std::string& value, std::uint64_t last,
+                    bool exists);
   void drop(const std::vector<std::uint32_t>& slots);
   void notify();
 
@@ -150,12 +151,12 @@ class slot_leases {
 
   mutable std::mutex mu_;
   std::map<std::string, observed, std::less<>> seen_;  // the bucket as the watcher saw it
-  bool synced_ = false;                                 // the watcher delivered the initial state
+  bool synced_ = false;                                // the watcher delivered the initial state
   std::condition_variable synced_cv_;
   std::set<std::uint32_t> held_;
   std::map<std::uint32_t, std::uint64_t> written_;  // revision of our last take of each slot
   std::map<std::uint32_t, std::int64_t> draining_;  // dropped extras -> when (freed a beat later)
-  std::atomic<std::int64_t> last_ok_ms_{0};  // send time of the last acknowledged heartbeat
+  std::atomic<std::int64_t> last_ok_ms_{0};         // send time of the last acknowledged heartbeat
   std::uint64_t beat_ = 0;
   slot_lease_stats stats_;
   std::vector<std::function<void()>> listeners_;

@@ -9,7 +9,9 @@ namespace hooklog::http {
 class slot_ownership final : public work_ownership {
  public:
   explicit slot_ownership(cluster::slot_leases& leases) : leases_(leases) {}
-  bool owns(std::string_view endpoint_id) const override { return leases_.holds(leases_.slot_of(endpoint_id)); }
+  bool owns(std::string_view endpoint_id) const override {
+    return leases_.holds(leases_.slot_of(endpoint_id));
+  }
   void on_change(std::function<void()> fn) override { leases_.on_change(std::move(fn)); }
 
  private:

@@ -26,8 +26,9 @@ http::replay_info create(http::replay_manager& m, http::replay_spec spec) {
 }
 }  // namespace
 
-TEST_CASE("replay ownership: a replay asked of one node runs on the owner, both see it through the log",
-          "[delivery][ownership][replay]") {
+TEST_CASE(
+    "replay ownership: a replay asked of one node runs on the owner, both see it through the log",
+    "[delivery][ownership][replay]") {
   http::owns_everything all;
   http::owns_nothing none;
   http::replay_manager* other_ptr = nullptr;
@@ -67,7 +68,8 @@ TEST_CASE("replay ownership: a replay asked of one node runs on the owner, both 
   }));
   REQUIRE(eventually([&] { return rcv.lines().size() == 10; }));
   std::set<std::string> replayed, expected;
-  for (std::size_t i = 5; i < 10; ++i) replayed.insert(rcv.lines()[i]["webhook_id"].get<std::string>());
+  for (std::size_t i = 5; i < 10; ++i)
+    replayed.insert(rcv.lines()[i]["webhook_id"].get<std::string>());
   for (auto s : seqs) expected.insert(http::fresh_webhook_id(r.id, s));
   CHECK(replayed == expected);
   // The node that took the request follows the owner's checkpoints and end.
@@ -90,7 +92,8 @@ TEST_CASE("replay ownership: a replay asked of one node runs on the owner, both 
   const auto slow = create(other, spec);
   REQUIRE(eventually([&] { return owner.get(slow.id).has_value(); }));
   std::promise<result<http::replay_info>> cp;
-  other.cancel(slow.id, "changed my mind", [&](result<http::replay_info> c) { cp.set_value(std::move(c)); });
+  other.cancel(slow.id, "changed my mind",
+               [&](result<http::replay_info> c) { cp.set_value(std::move(c)); });
   auto cancelled = cp.get_future().get();
   REQUIRE(cancelled);
   CHECK(cancelled->state == "cancelled");

@@ -56,8 +56,10 @@ std::set<std::string> webhook_ids(const receiver_proc& r) {
 }
 }  // namespace
 
-TEST_CASE("delivery ownership: only owned endpoints are served, a newly owned one starts on the notification",
-          "[delivery][ownership]") {
+TEST_CASE(
+    "delivery ownership: only owned endpoints are served, a newly owned one starts on the "
+    "notification",
+    "[delivery][ownership]") {
   set_owner owner({"mine"});
   http::dispatcher_options o;
   o.ownership = &owner;
@@ -83,8 +85,10 @@ TEST_CASE("delivery ownership: only owned endpoints are served, a newly owned on
   CHECK(f.disp->stats().finished_unowned == 0);
 }
 
-TEST_CASE("delivery ownership: a lost endpoint gets no new attempt, the one in flight finishes and is counted",
-          "[delivery][ownership]") {
+TEST_CASE(
+    "delivery ownership: a lost endpoint gets no new attempt, the one in flight finishes and is "
+    "counted",
+    "[delivery][ownership]") {
   set_owner owner({"ep"});
   http::dispatcher_options o;
   o.ownership = &owner;
@@ -99,7 +103,8 @@ TEST_CASE("delivery ownership: a lost endpoint gets no new attempt, the one in f
   // More work arrives and is applied (a new round runs): still nothing is sent.
   const auto rounds = f.disp->stats().rounds;
   f.add_event("L3", "{}");
-  REQUIRE(eventually([&] { return f.disp->stats().rounds > rounds && f.disp->stats().in_flight == 0; }));
+  REQUIRE(eventually(
+      [&] { return f.disp->stats().rounds > rounds && f.disp->stats().in_flight == 0; }));
   REQUIRE(eventually([&] { return f.runner->applied_seq() == f.log->committed_seq(); }));
   CHECK(f.attempts("ep").size() == 1);
   CHECK(slow.lines().size() == 1);
