@@ -23,6 +23,9 @@
 namespace hooklog::projections {
 class projection_runner;
 }
+namespace hooklog::cluster {
+class slot_leases;
+}
 
 namespace hooklog::http {
 
@@ -62,6 +65,8 @@ struct api_context {
   // Cluster mode's status (role, cell, lag) for /healthz, /readyz and /metrics; null when the
   // node runs single.
   const cluster_mode* cluster = nullptr;
+  // Cluster mode: this node's delivery slot leases (/healthz "slots", /metrics); null otherwise.
+  const cluster::slot_leases* leases = nullptr;
 };
 
 class api {

@@ -2,6 +2,7 @@
 #include "engine/time_util.hpp"
 #include "hooklog_build_paths.hpp"
 #include "http/api_internal.hpp"
+#include "http/delivery/cluster/lease_report.hpp"
 #include "http/cluster_mode.hpp"
 #include "http/metrics_state.hpp"
 #include "projections/runner.hpp"
@@ -22,6 +23,7 @@ void add_role(const call& c, nlohmann::json& j) {
 
 void healthz(const call_ptr& c) {
   nlohmann::json j = {{"status", "ok"}, {"seq", c->ctx.log.committed_seq()}};
+  if (c->ctx.leases) j["slots"] = lease_json(*c->ctx.leases);  // cluster mode
   add_role(*c, j);
   c->reply_json(200, j);
 }
@@ -89,6 +91,7 @@ void metrics_text(const call_ptr& c) {
               "projection batches that failed and were rolled back (retried after a pause)");
   metric_line(out, "hooklog_projection_errors_total", "", static_cast<double>(c->ctx.runner.error_count()));
   render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
+  if (c->ctx.leases) render_lease_metrics(out, *c->ctx.leases);  // cluster mode
   render_process_metrics(out);
   if (c->ctx.cluster) c->ctx.cluster->render_metrics(out);
   metric_help(out, "hooklog_build_info", "gauge", "the running build (value 1)");

@@ -190,4 +190,6 @@ void cluster_mode::render_metrics(std::string& out) const {
               static_cast<double>(mat_->batches()));
 }
 
+natsConnection* cluster_mode::nats_handle() const { return conn_->handle(); }
+
 }  // namespace hooklog::http

@@ -8,10 +8,12 @@
 //
 // Thread safety: status(), ready() and render_metrics() from any thread; open/follow/stop from
 // the controlling thread.
+#include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +36,10 @@ struct cluster_config {
   std::string node_id;              // --node-id; default: hostname:port
   int replicas = 3;                 // --cluster-replicas (the stream's; 1 for a one-server test)
   std::chrono::seconds max_age{0};  // --cluster-max-age; 0 = keep every record
+  // Work ownership (docs/CLUSTER.md): --delivery-slots (the same on every node of the cell) and
+  // --lease-ttl-ms (heartbeat and fence margin are a fifth of it each).
+  std::uint32_t delivery_slots = 64;
+  std::chrono::milliseconds lease_ttl{5000};
   bool enabled() const { return !urls.empty(); }
 };
 
@@ -47,6 +53,8 @@ class cluster_mode {
   cluster_mode& operator=(const cluster_mode&) = delete;
 
   record_sink& sink();
+  // The NATS connection (the delivery slot leases share it; work_ownership in docs/CLUSTER.md).
+  natsConnection* nats_handle() const;
   const cluster_config& config() const { return cfg_; }
 
   // Calls fn(record) on a thread of its own for every record the local log commits after

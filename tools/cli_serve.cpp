@@ -75,6 +75,10 @@ cluster mode (docs/CLUSTER.md; every node of a cell: the same --secret-key and -
   --cluster-replicas N        replicas of the cell's stream (3; 1 for a one-server try)
   --cluster-max-age SECONDS   drop stream messages older than this (0 = keep all, the default;
                               a node wiped later cannot catch up from an aged-out stream)
+  --delivery-slots N          slots the delivery work is split into (64; 1 to 4096; the same on
+                              every node of the cell)
+  --lease-ttl-ms MS           a dead node's slots are taken over this long after its last
+                              heartbeat (5000; 1500 to 600000; heartbeat every fifth of it)
 logs (one line per event on stderr; see docs/OPERATIONS.md):
   --log-level LEVEL           debug, info, warn or error (info)           HOOKLOG_LOG_LEVEL
   --log-format FORMAT         text or json (text)                         HOOKLOG_LOG_FORMAT
@@ -124,6 +128,8 @@ const flag_spec kFlags[] = {
     {"node-id", "HOOKLOG_NODE_ID", false},
     {"cluster-replicas", nullptr, false},
     {"cluster-max-age", nullptr, false},
+    {"delivery-slots", nullptr, false},
+    {"lease-ttl-ms", nullptr, false},
     {"log-level", "HOOKLOG_LOG_LEVEL", false},
     {"log-format", "HOOKLOG_LOG_FORMAT", false},
 };
@@ -257,6 +263,8 @@ int cmd_serve(int argc, char** argv) {
   o.cluster.replicas = static_cast<int>(s.number("cluster-replicas", 3, 1, 5));
   o.cluster.max_age =
       std::chrono::seconds(static_cast<long>(s.number("cluster-max-age", 0, 0, 1ull << 40)));
+  o.cluster.delivery_slots = static_cast<std::uint32_t>(s.number("delivery-slots", 64, 1, 4096));
+  o.cluster.lease_ttl = std::chrono::milliseconds(static_cast<long>(s.number("lease-ttl-ms", 5000, 1500, 600000)));
   if (o.cluster.enabled()) {
     if (auto u = cluster::parse_urls(o.cluster.urls); !u) throw usage_error("--cluster: " + u.err().what());
     if (o.cluster.cell.empty()) throw usage_error("--cluster needs --cell NAME (the cell this node serves)");

@@ -52,13 +52,10 @@ start() {
   done
   for i in 0 1 2; do wait_url "http://127.0.0.1:$(mon_port $i)/healthz" "nats-server n$((i + 1))"; done
   for i in 0 1 2; do
-    # Deliveries on node0 only until work ownership (slot leases) is in: each dispatcher would
-    # otherwise deliver every event.
-    deliver=()
-    [ "$i" = 0 ] || deliver=(--no-deliver)
+    # Every node delivers the endpoints whose slot lease it holds (docs/CLUSTER.md, Work ownership).
     "$bin" serve --listen "127.0.0.1:$(http_port $i)" --data "$dir/node$i" --cluster "$urls" \
       --cell "$cell" --node-id "node$i" --admin-key "$(cat "$dir/admin.key")" \
-      --secret-key "$(cat "$dir/secret.key")" "${deliver[@]}" > "$dir/node$i.out" 2> "$dir/node$i.log" &
+      --secret-key "$(cat "$dir/secret.key")" > "$dir/node$i.out" 2> "$dir/node$i.log" &
     echo "$!" >> "$dir/pids"
   done
   for i in 0 1 2; do wait_url "http://127.0.0.1:$(http_port $i)/readyz" "hooklog node$i"; done

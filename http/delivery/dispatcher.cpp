@@ -18,6 +18,7 @@
 #include "http/delivery/delivery_request.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/retry_after.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -26,29 +27,6 @@
 #include "projections/subscriptions.hpp"
 
 namespace hooklog::http {
-
-namespace {
-
-constexpr std::int64_t kMaxRetryAfterUs = 24LL * 3600 * 1'000'000;
-
-// Retry-After: delay-seconds or an HTTP-date; returns µs from now, or nullopt.
-std::optional<std::int64_t> retry_after_us(const header_list& headers, std::int64_t now_us) {
-  auto v = find_header(headers, "retry-after");
-  if (!v || v->empty()) return std::nullopt;
-  std::string s(*v);
-  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    if (s.size() > 9) return kMaxRetryAfterUs;
-    return std::min<std::int64_t>(std::stoll(s) * 1'000'000, kMaxRetryAfterUs);
-  }
-  std::tm tm{};
-  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
-    std::int64_t at = static_cast<std::int64_t>(timegm(&tm)) * 1'000'000;
-    return std::clamp<std::int64_t>(at - now_us, 0, kMaxRetryAfterUs);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 struct dispatcher::impl {
   event_log& log;
@@ -105,7 +83,14 @@ struct dispatcher::impl {
   bool woken = false;
 
   std::atomic<std::uint64_t> n_sent{0}, n_ok{0}, n_failed{0}, n_dead{0}, n_disabled{0}, n_rounds{0},
-      n_in_flight{0}, n_record_errors{0};
+      n_in_flight{0}, n_record_errors{0}, n_unowned{0}, n_finished_unowned{0};
+  // The ownership change notification pokes through this, cleared by stop() (the owner may
+  // outlive the dispatcher).
+  struct waker {
+    std::mutex m;
+    impl* target = nullptr;
+  };
+  std::shared_ptr<waker> owner_waker = std::make_shared<waker>();
 
   // Dispatcher thread only.
   std::unordered_map<std::string, cached_ep> ep_cache;
@@ -125,7 +110,14 @@ struct dispatcher::impl {
     oo.ca_file = opts.ca_file;
     oo.excerpt_limit = opts.excerpt_limit;
     out = std::make_unique<outbound_client>(oo);
+    if (opts.ownership)
+      opts.ownership->on_change([w = owner_waker] {
+        std::lock_guard lk(w->m);
+        if (w->target) w->target->poke();
+      });
   }
+
+  bool owned(const std::string& endpoint_id) const { return !opts.ownership || opts.ownership->owns(endpoint_id); }
 
   std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const { return prepare_endpoint(std::move(e), opts.box); }
 
@@ -253,10 +245,16 @@ struct dispatcher::impl {
     std::vector<std::shared_ptr<ep_info>> endpoints;
     if (!current_endpoints(*txn, endpoints)) return rescan;
     const auto& queue = runner.queue();
+    std::uint64_t unowned = 0;
     for (auto& info : endpoints) {
       if (stopping) return now;
+      if (!owned(info->ep.id)) {  // another node's work (cluster mode)
+        ++unowned;
+        continue;
+      }
       if (!info->ep.disabled) wake = std::min(wake, serve_endpoint(*txn, queue, info, now, rescan));
     }
+    n_unowned.store(unowned, std::memory_order_relaxed);
     return wake;
   }
 
@@ -317,6 +315,7 @@ struct dispatcher::impl {
           eps[ep.id].starved = true;
           return wake;
         }
+        if (!owned(ep.id)) return wake;  // lost (a lease fenced itself): no new attempt
         {
           std::lock_guard lk(mu);
           auto& st = eps[ep.id];
@@ -415,6 +414,7 @@ struct dispatcher::impl {
       if (wake) poke();
       return;  // no record: sent again after the restart
     }
+    if (!owned(ep.id)) n_finished_unowned.fetch_add(1, std::memory_order_relaxed);
     const std::int64_t now = opts.clock();
     projections::delivery_attempt a;
     a.endpoint_id = ep.id;
@@ -557,6 +557,10 @@ dispatcher::~dispatcher() { stop(); }
 void dispatcher::start() {
   if (impl_->thread.joinable()) return;
   impl_->stopping = false;
+  {
+    std::lock_guard lk(impl_->owner_waker->m);
+    impl_->owner_waker->target = impl_.get();
+  }
   impl_->thread = std::thread([this] { impl_->run(); });
   impl_->watcher = std::thread([this] { impl_->watch(); });
 }
@@ -564,6 +568,10 @@ void dispatcher::start() {
 void dispatcher::stop() {
   auto& d = *impl_;
   d.stopping = true;
+  {
+    std::lock_guard lk(d.owner_waker->m);
+    d.owner_waker->target = nullptr;
+  }
   d.poke();
   if (d.thread.joinable()) d.thread.join();
   if (d.watcher.joinable()) d.watcher.join();
@@ -582,6 +590,8 @@ dispatcher_stats dispatcher::stats() const {
   s.disabled = d.n_disabled;
   s.rounds = d.n_rounds;
   s.in_flight = d.n_in_flight;
+  s.unowned_endpoints = d.n_unowned;
+  s.finished_unowned = d.n_finished_unowned;
   std::lock_guard lk(d.mu);
   s.claims = d.n_claims;
   return s;

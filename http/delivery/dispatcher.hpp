@@ -43,7 +43,13 @@
 // success for `disable_after`. The record keeps status, latency, the answer's headers and the
 // first 4 KiB of its body.
 // The claim is released once the runner applied the attempt record (so the next round sees the
-// item removed or rescheduled). Failures of the outbound client's shutdown write no record:
+// item removed or rescheduled).
+// Work ownership (cluster mode, work_ownership.hpp): with an `ownership` object the dispatcher
+// serves only the endpoints it owns() (asked per endpoint per round and again before each
+// attempt starts, so a fenced lease stops new attempts at once); a change notification starts a
+// round, which picks up the due items of newly owned endpoints from the pending projection.
+// Attempts in flight when an endpoint was lost finish and are recorded (counted in
+// dispatcher_stats::finished_unowned). Without one (single node) every endpoint is served. Failures of the outbound client's shutdown write no record:
 // the item is sent again after the restart (at-least-once).
 //
 // Thread safety: start()/stop() from one controlling thread; stats() from any thread.
@@ -58,6 +64,7 @@
 #include "engine/event_log.hpp"
 #include "engine/record_sink.hpp"
 #include "engine/secret_box.hpp"
+#include "http/delivery/work_ownership.hpp"
 
 namespace hooklog::projections {
 class projection_runner;
@@ -85,11 +92,16 @@ struct dispatcher_options {
   // Counts attempts, latencies and in-flight requests for /metrics (null = none); failures,
   // dead letters and disables are logged either way (delivery_observe.hpp).
   class metrics* counters = nullptr;
+  // Cluster mode: serve only the endpoints this node owns (null = all; must outlive stop()).
+  work_ownership* ownership = nullptr;
 };
 
 struct dispatcher_stats {
   std::uint64_t sent = 0, succeeded = 0, failed = 0, dead_lettered = 0, disabled = 0;
   std::uint64_t rounds = 0, in_flight = 0, claims = 0, record_errors = 0;
+  // Ownership: endpoints skipped in the last round because another node owns them; attempts
+  // that completed after their endpoint was no longer owned (started before the loss).
+  std::uint64_t unowned_endpoints = 0, finished_unowned = 0;
 };
 
 class dispatcher {

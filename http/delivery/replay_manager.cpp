@@ -13,130 +13,6 @@
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
-namespace {
-
-bool types_match(const std::vector<projections::type_pattern>& ps, std::string_view type) {
-  if (ps.empty()) return true;
-  for (const auto& p : ps)
-    if (p.matches(type)) return true;
-  return false;
-}
-
-}  // namespace
-
-result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& spec,
-                                       const projections::endpoint& ep, std::uint64_t from_seq,
-                                       std::size_t max_schedule, std::size_t max_examine) {
-  replay_chunk out;
-  out.scanned_to = from_seq ? from_seq - 1 : 0;
-  if (from_seq > spec.to_seq) {
-    out.scanned_to = spec.to_seq;
-    out.done = true;
-    return out;
-  }
-  std::vector<projections::type_pattern> types;
-  for (const auto& t : spec.types) {
-    auto p = projections::parse_type_pattern(t, "types");
-    if (!p) return p.err();
-    types.push_back(std::move(*p));
-  }
-  scan_query q;
-  q.kind = record_kind::event_received;
-  q.from_seq = std::max<std::uint64_t>(from_seq, 1);
-  q.to_seq = spec.to_seq;
-  q.tenant = spec.tenant;
-  if (spec.occurred) {
-    q.occurred_from = spec.from;
-    q.occurred_to = spec.to;
-  } else {
-    q.recorded_from = spec.from;
-    q.recorded_to = spec.to;
-  }
-  // Only seq-ordered drivers: one entity, one exact type, else the tenant index.
-  if (!spec.entity_kind.empty() && !spec.entity_id.empty()) {
-    q.entity_kind = spec.entity_kind;
-    q.entity_id = spec.entity_id;
-  } else if (spec.types.size() == 1 && spec.types[0].find('*') == std::string::npos) {
-    q.type = spec.types[0];
-  }
-  const bool test_mode = ep.test_mode();
-  std::vector<std::uint64_t> candidates;
-  bool stopped = false;
-  std::uint64_t last = out.scanned_to;
-  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
-    ++out.examined;
-    last = v.seq;
-    const bool keep =
-        ((v.flags & record_flags::kTestMode) != 0) == test_mode &&
-        (spec.entity_kind.empty() || v.entity_kind == spec.entity_kind) && types_match(types, v.type) &&
-        types_match(ep.events, v.type) && (ep.filter.empty() || ep.filter.matches_body(v.body));
-    if (keep) candidates.push_back(v.seq);
-    if (candidates.size() >= max_schedule || out.examined >= max_examine) {
-      stopped = true;
-      return false;
-    }
-    return true;
-  });
-  if (!n) return n.err();
-  out.scanned_to = stopped ? last : spec.to_seq;
-  out.done = !stopped || out.scanned_to >= spec.to_seq;
-  if (spec.mode == "all") {
-    out.scheduled = std::move(candidates);
-    return out;
-  }
-  // missing / failed: look at this endpoint's attempts for each candidate.
-  for (std::uint64_t seq : candidates) {
-    scan_query aq;
-    aq.kind = record_kind::delivery_attempt;
-    aq.ref_seq = seq;
-    aq.entity_kind = "endpoint";
-    aq.entity_id = ep.id;
-    bool any = false, succeeded = false, last_failed = false;
-    auto a = log.scan(aq, [&](const record_view& v, std::string_view) {
-      auto at = projections::attempt_from_json(v.body);
-      if (!at) return true;
-      any = true;
-      if (at->success) succeeded = true;
-      last_failed = !at->success;
-      return true;
-    });
-    if (!a) return a.err();
-    const bool keep = spec.mode == "missing" ? !succeeded : (any && last_failed);
-    if (keep) out.scheduled.push_back(seq);
-  }
-  return out;
-}
-
-nlohmann::json to_json(const replay_info& r) {
-  nlohmann::json j = {{"id", r.id},
-                      {"state", r.state},
-                      {"endpoint_id", r.spec.endpoint_id},
-                      {"tenant", r.spec.tenant},
-                      {"request", replay_spec_to_json(r.spec)},
-                      {"created_at", format_rfc3339(r.created_at)},
-                      {"finished_at", r.finished_at ? nlohmann::json(format_rfc3339(r.finished_at))
-                                                    : nlohmann::json()},
-                      {"scanned_to", r.scanned_to},
-                      {"scanned", r.scanned},
-                      {"scheduled", r.scheduled},
-                      {"delivered", r.delivered},
-                      {"failed", r.failed}};
-  if (!r.error.empty()) j["error"] = r.error;
-  const std::uint64_t seqs_left = r.spec.to_seq > r.scanned_to ? r.spec.to_seq - r.scanned_to : 0;
-  const std::uint64_t outstanding =
-      r.state == "cancelled" || r.scheduled < r.delivered + r.failed ? 0 : r.scheduled - r.delivered - r.failed;
-  // Events still to schedule: the share kept so far applied to the seqs left.
-  double kept_share = r.scanned_to > 0 ? static_cast<double>(r.scheduled) / static_cast<double>(r.scanned_to) : 1.0;
-  const std::uint64_t to_schedule =
-      r.state == "running" ? static_cast<std::uint64_t>(static_cast<double>(seqs_left) * std::min(1.0, kept_share)) : 0;
-  const double rate = static_cast<double>(r.spec.rate_limit > 0 ? r.spec.rate_limit : 1000);
-  j["left"] = {{"seqs_to_scan", r.state == "running" ? seqs_left : 0},
-               {"events_to_schedule", to_schedule},
-               {"deliveries_outstanding", outstanding},
-               {"seconds", static_cast<std::int64_t>(static_cast<double>(to_schedule) / rate + 0.5)}};
-  return j;
-}
-
 struct replay_manager::job {
   replay_info info;
   double tokens = 0;
@@ -304,8 +180,9 @@ void replay_manager::create(replay_spec spec, done_fn done, std::function<void(r
     {
       std::lock_guard g(mutex_);
       j->info.counted_to = out[0]->seq;  // no attempt of this replay can come before it
-      jobs_[j->info.id] = j;
-      copy = j->info;
+      // Cluster mode: the worker may have followed the record from the log first; keep that job.
+      auto [it, fresh] = jobs_.try_emplace(j->info.id, j);
+      copy = it->second->info;
     }
     cv_.notify_all();
     logging::info("replay.started", "a replay was requested", replay_log_fields(copy));
@@ -333,10 +210,25 @@ std::optional<replay_info> replay_manager::get(std::string_view id) const {
 }
 
 std::string replay_manager::webhook_id(std::string_view replay_id, std::uint64_t event_seq) const {
-  std::lock_guard g(mutex_);
-  auto it = jobs_.find(replay_id);
-  if (it == jobs_.end() || it->second->info.spec.webhook_ids != "fresh") return {};
-  return fresh_webhook_id(replay_id, event_seq);
+  {
+    std::lock_guard g(mutex_);
+    auto it = jobs_.find(replay_id);
+    if (it != jobs_.end())
+      return it->second->info.spec.webhook_ids == "fresh" ? fresh_webhook_id(replay_id, event_seq) : std::string();
+  }
+  // Not followed yet (cluster mode: another node's replay whose items this node delivers before
+  // its worker read the request): the request record decides, as it does for every node.
+  scan_query q;
+  q.kind = record_kind::replay_requested;
+  q.entity_kind = "replay";
+  q.entity_id = std::string(replay_id);
+  bool fresh = false;
+  (void)log_.scan(q, [&](const record_view& v, std::string_view) {
+    auto body = nlohmann::json::parse(v.body, nullptr, false);
+    fresh = body.is_object() && body.value("webhook_ids", std::string()) == "fresh";
+    return false;
+  });
+  return fresh ? fresh_webhook_id(replay_id, event_seq) : std::string();
 }
 
 std::vector<replay_info> replay_manager::list(std::string_view tenant, std::string_view endpoint_id,
@@ -377,6 +269,10 @@ void replay_manager::follow_attempts() {
   std::vector<projections::delivery_attempt> seen;
   std::vector<std::uint64_t> seen_seq;
   auto n = log_.for_each(from + 1, head, [&](const record_view& v) {
+    if (opts_.ownership && v.entity_kind == "replay") {
+      apply_foreign(v);
+      return true;
+    }
     if (v.kind != record_kind::delivery_attempt) return true;
     if (v.body.find("\"replay_id\":\"rpl_") == std::string_view::npos) return true;
     auto a = projections::attempt_from_json(v.body);
@@ -398,6 +294,50 @@ void replay_manager::follow_attempts() {
   }
   for (auto& [id, j] : jobs_) j->info.counted_to = std::max(j->info.counted_to, head);
   follow_from_ = head;
+}
+
+void replay_manager::apply_foreign(const record_view& v) {
+  auto body = nlohmann::json::parse(v.body, nullptr, false);
+  if (!body.is_object()) return;
+  const std::string id(v.entity_id);
+  std::lock_guard g(mutex_);
+  auto it = jobs_.find(id);
+  if (v.kind == record_kind::replay_requested) {
+    if (it != jobs_.end()) return;  // ours (create() registered it) or seen already
+    body.erase("replay_id");
+    auto spec = replay_spec_from_json(body);
+    if (!spec) return;
+    auto j = std::make_shared<job>();
+    j->info.id = id;
+    j->info.request_seq = v.seq;
+    j->info.spec = std::move(*spec);
+    j->info.created_at = v.recorded_at;
+    j->info.counted_to = v.seq;
+    j->info.last_record_seq = v.seq;
+    jobs_[id] = std::move(j);
+    cv_.notify_all();
+    return;
+  }
+  if (it == jobs_.end() || v.seq <= it->second->info.last_record_seq) return;  // ours: applied
+  replay_info& r = it->second->info;
+  r.last_record_seq = v.seq;
+  // Scan progress from the record; delivered/failed stay counted from the attempts this node
+  // follows itself (every node sees every attempt).
+  auto u64 = [&](const char* k, std::uint64_t& out) {
+    if (auto f = body.find(k); f != body.end() && f->is_number_unsigned()) out = *f;
+  };
+  u64("scanned_to", r.scanned_to);
+  u64("scanned", r.scanned);
+  u64("scheduled_count", r.scheduled);
+  it->second->persisted_scanned_to = r.scanned_to;
+  if (v.kind == record_kind::replay_finished && r.state == "running") {
+    r.state = body.value("state", std::string("finished"));
+    r.error = body.value("error", std::string());
+    r.finished_at = v.recorded_at;
+  } else if (v.kind == record_kind::replay_cancelled) {
+    r.state = "cancelled";
+    r.finished_at = v.recorded_at;
+  }
 }
 
 void replay_manager::finish(job& j, const std::string& state, const std::string& error) {
@@ -431,6 +371,7 @@ void replay_manager::step(job& j, std::int64_t now_us) {
     r = j.info;
   }
   if (r.state != "running") return;
+  if (opts_.ownership && !opts_.ownership->owns(r.spec.endpoint_id)) return;  // another node's
   // The runner must have applied our last record before the queue is looked at.
   if (runner_.applied_seq() < r.last_record_seq) return;
   std::optional<projections::endpoint> ep;
@@ -571,7 +512,7 @@ void replay_manager::run() {
     g.lock();
     if (stopping_ || !cancels_.empty()) continue;
     if (!running.empty()) cv_.wait_for(g, opts_.tick);
-    else if (outstanding) cv_.wait_for(g, std::chrono::milliseconds(500));
+    else if (outstanding || opts_.ownership) cv_.wait_for(g, std::chrono::milliseconds(500));
     else cv_.wait(g, [&] {
         if (stopping_ || !cancels_.empty()) return true;
         for (auto& [id, j] : jobs_)

@@ -38,6 +38,14 @@
 // queued for the endpoint when the replay reached it is served by that delivery and
 // is not counted as delivered by the replay.
 //
+// Cluster mode (replay_options::ownership, work_ownership.hpp): every node follows the replay
+// records of the log (its own and those other nodes appended: requests, checkpoints, ends,
+// cancellations), so any node answers for and cancels any replay; only the node that owns the
+// replay's endpoint scans and appends checkpoints, resuming after the last checkpoint it has
+// materialized when it takes the endpoint over. The webhook-id of a replayed delivery depends
+// only on the log (the request record's webhook_ids and the replay id), so it is the same on
+// every node. Without an ownership object the node runs every replay (single node).
+//
 // Thread safety: every public member may be called from any thread. One worker
 // thread (start/stop) scans, appends the progress records and the cancellations.
 // Lifetimes: log, writer and runner must outlive the manager (stop() it first).
@@ -59,6 +67,7 @@
 #include "engine/event_log.hpp"
 #include "engine/record_sink.hpp"
 #include "http/delivery/replay_spec.hpp"
+#include "http/delivery/work_ownership.hpp"
 #include "projections/endpoint.hpp"
 
 namespace hooklog::projections {
@@ -110,6 +119,9 @@ struct replay_options {
   std::uint64_t max_queued = 200;     // the endpoint's queued+parked items that pause a replay
   std::chrono::milliseconds tick{100};
   std::chrono::milliseconds checkpoint_interval{1000};  // checkpoint scans that scheduled nothing
+  // Cluster mode: run only the replays of owned endpoints and follow the others' records
+  // (null = run every replay; must outlive stop()).
+  work_ownership* ownership = nullptr;
 };
 
 class replay_manager {
@@ -154,6 +166,8 @@ class replay_manager {
   struct job;
   void run();
   void follow_attempts();
+  // Cluster mode: a replay record another node appended (seq after what this node knows).
+  void apply_foreign(const record_view& v);
   void step(job& j, std::int64_t now_us);
   void finish(job& j, const std::string& state, const std::string& error);
   nlohmann::json counters_json(const replay_info& r) const;
