@@ -177,7 +177,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
 
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.sink, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
-                      *p.secrets, {}, p.replays.get(), {}, p.cluster.get(), p.leases.get()});
+                      *p.secrets, {}, p.replays.get(), {}, nullptr, p.cluster.get(), p.leases.get()});
   if (p.cluster) {
     // Keys issued or revoked through other nodes reach this node's key store from its log.
     // Applying a key record twice (load and follower both saw it) changes nothing.
