@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "engine/cluster/jetstream_publisher.hpp"
 #include "engine/cluster/materializer.hpp"
 #include "engine/cluster/nats.hpp"

@@ -99,7 +99,15 @@ void jetstream_publisher::stop() {
   complete_cv_.notify_all();
   if (publisher_.joinable()) publisher_.join();
   if (completer_.joinable()) completer_.join();
-  js_.reset();  // no ack handler runs after this
+  if (js_) {
+    // Acknowledgements of attempts given up on may still come: let them arrive (bounded) while
+    // this object is alive, then close the context so no handler runs after this.
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 2000;
+    js_PublishAsyncComplete(js_->handle(), &po);
+    js_.reset();
+  }
 }
 
 std::size_t jetstream_publisher::in_flight() const {

@@ -122,7 +122,6 @@ void materializer::refresh_stream_state() {
 
 void materializer::run() {
   std::vector<record> batch;
-  std::vector<msg_ptr> held;
   auto last_progress = std::chrono::steady_clock::now();
   auto last_state = last_progress - std::chrono::seconds(10);
   while (!stopping_.load()) {
@@ -144,7 +143,6 @@ void materializer::run() {
       last_progress = now;
     }
     batch.clear();
-    held.clear();
     std::uint64_t expect = log_.applied_seq() + 1;
     std::uint64_t pending_after = 0;
     for (;;) {
