@@ -141,21 +141,23 @@ pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq)
 
 result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                              const std::string& value) {
-  if (auto* s = find_staged(ep, seq)) {
-    s->live = true;
-    s->value = value;
-    return {};
-  }
   auto e = staged_.find(ep);
   if (e == staged_.end()) e = staged_.emplace(std::string(ep), std::vector<staged_ix>{}).first;
   auto& v = e->second;
-  if (!v.empty() && v.back().seq > seq) {
+  if (!v.empty() && v.back().seq >= seq) {
+    auto at = std::lower_bound(v.begin(), v.end(), seq,
+                               [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
+    if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
+      at->live = true;
+      at->value = value;
+      return {};
+    }
     // Before the endpoint's latest staged item (a retry of an earlier event): written now.
     ix_key(k3_, ep, seq);
     return ix_.put(t, k3_, value);
   }
   v.push_back({seq, true, value});
-  if (++staged_count_ >= kMaxStaged) return write_staged(t);
+  if (++staged_count_ >= max_staged_) return write_staged(t);
   return {};
 }
 

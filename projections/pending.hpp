@@ -40,8 +40,8 @@
 // from its root for each item; an item settled within the same batch (its attempt record
 // applied) is never written. Every read of "pending_ix" inside the batch looks at the staged
 // entries first; a scan by endpoint (endpoint records) writes them out before it reads. At most
-// kMaxStaged entries are held; past that they are written out mid-batch. The state is the same,
-// key for key, as with direct puts.
+// max_staged entries (default kMaxStaged) are held; past that they are written out mid-batch.
+// The state is the same, key for key, as with direct puts.
 //
 // The dispatcher reads with due_items()/next_due(); an item stays queued until
 // the attempt record about it is applied, so the dispatcher tracks what it has
@@ -88,7 +88,8 @@ nlohmann::json to_json(const pending_item& p);
 class pending final : public projection {
  public:
   static constexpr const char* kName = "pending";
-  explicit pending(const subscriptions& subs) : subs_(subs) {}
+  explicit pending(const subscriptions& subs, std::size_t max_staged = kMaxStaged)
+      : subs_(subs), max_staged_(max_staged == 0 ? 1 : max_staged) {}
   const char* name() const override { return kName; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
@@ -158,6 +159,7 @@ class pending final : public projection {
   bool due_max_known_ = false;
   std::unordered_map<std::string, std::vector<staged_ix>, sv_hash, std::equal_to<>> staged_;
   std::size_t staged_count_ = 0;
+  std::size_t max_staged_;
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, k3_, v1_, v2_;
 };

@@ -50,22 +50,29 @@ def event(i):
 
 class client:
     def __init__(self, host, port):
-        self.c = http.client.HTTPConnection(host, port, timeout=60)
+        self.host, self.port = host, port
+        self.c = http.client.HTTPConnection(host, port, timeout=120)
         self.h = {"Authorization": "Bearer " + KEY}
 
+    def call(self, method, path, body=None, headers=None):
+        h = dict(self.h)
+        h.update(headers or {})
+        for attempt in (0, 1):  # the server closes a keep-alive connection idle past 60 s
+            try:
+                self.c.request(method, path, body=body, headers=h)
+                r = self.c.getresponse()
+                return r.status, r.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                if attempt:
+                    raise
+                self.c.close()
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+
     def get(self, path):
-        self.c.request("GET", path, headers=self.h)
-        r = self.c.getresponse()
-        body = r.read()
-        return r.status, body
+        return self.call("GET", path)
 
     def post(self, path, body, ctype):
-        h = dict(self.h)
-        h["Content-Type"] = ctype
-        self.c.request("POST", path, body=body, headers=h)
-        r = self.c.getresponse()
-        r.read()
-        return r.status
+        return self.call("POST", path, body, {"Content-Type": ctype})[0]
 
 
 def proc_status(pid):
