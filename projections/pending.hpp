@@ -135,13 +135,15 @@ class pending final : public projection {
   // pending_ix through the staged entries (see the header comment).
   struct staged_ix {
     std::uint64_t seq = 0;
-    bool live = false;   // false: removed in this batch (deleted from the database on write-out)
-    std::string value;   // the pending_ix value
+    bool live = false;  // false: removed in this batch (deleted from the database on write-out)
+    std::string value;  // the pending_ix value
   };
-  result<void> put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq, const std::string& value);
+  result<void> put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                      const std::string& value);
   staged_ix* find_staged(std::string_view ep, std::uint64_t seq);
   // The value of (ep, seq) in pending_ix as of now (staged entries first); nullopt if absent.
-  result<std::optional<std::string_view>> get_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
+  result<std::optional<std::string_view>> get_ix(lmdb::txn& t, std::string_view ep,
+                                                 std::uint64_t seq);
   // Removes (ep, seq) from pending_ix; returns its value when it was there.
   result<std::optional<std::string>> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
   result<void> write_staged(lmdb::txn& t);
