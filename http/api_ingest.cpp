@@ -2,12 +2,29 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include "http/api_internal.hpp"
 
 namespace hooklog::http::detail {
 namespace {
+
+// The number of '\n' in s. memchr (vectorised in libc) jumps from one newline to the next: a
+// std::count over the batch body compiled to a byte-at-a-time loop at -O2 (~7,100 instructions
+// per 1 KiB event, 6 % of the I/O thread's work on a batch).
+std::size_t count_newlines(std::string_view s) {
+  std::size_t n = 0;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p < end) {
+    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (hit == nullptr) break;
+    ++n;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return n;
+}
 
 // HTTP status and error code for a normalizer refusal.
 std::pair<unsigned, const char*> refusal(const error& e) {
@@ -207,8 +224,7 @@ void ingest_batch(const call_ptr& c) {
   auto results = std::make_shared<std::vector<line_result>>();
   std::vector<record> records;
   const std::string& body = c->req.body;
-  const std::size_t lines =
-      static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
+  const std::size_t lines = count_newlines(body) + 1;
   results->reserve(lines);
   records.reserve(lines);
   const std::string_view type_hint = c->req.query_param("type").value_or("");

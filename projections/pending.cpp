@@ -85,6 +85,7 @@ result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep
 }
 
 result<void> pending::flush(lmdb::txn& t) {
+  if (auto w = write_staged(t); !w) return w;
   std::string v;
   for (const auto& [ep, c] : counts_cache_) {
     if (c.queued == 0 && c.parked == 0 && c.dead == 0) {
@@ -128,10 +129,102 @@ result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::s
   return {};
 }
 
+pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq) {
+  auto e = staged_.find(ep);
+  if (e == staged_.end() || e->second.empty()) return nullptr;
+  auto& v = e->second;
+  if (v.back().seq == seq) return &v.back();  // the usual case: the endpoint's latest item
+  auto at = std::lower_bound(v.begin(), v.end(), seq,
+                             [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
+  return at != v.end() && at->seq == seq ? &*at : nullptr;
+}
+
+result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                             const std::string& value) {
+  auto e = staged_.find(ep);
+  if (e == staged_.end()) e = staged_.emplace(std::string(ep), std::vector<staged_ix>{}).first;
+  auto& v = e->second;
+  if (!v.empty() && v.back().seq >= seq) {
+    auto at = std::lower_bound(v.begin(), v.end(), seq,
+                               [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
+    if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
+      at->live = true;
+      at->value = value;
+      return {};
+    }
+    // Before the endpoint's latest staged item (a retry of an earlier event): written now.
+    ix_key(k3_, ep, seq);
+    return ix_.put(t, k3_, value);
+  }
+  v.push_back({seq, true, value});
+  if (++staged_count_ >= max_staged_) return write_staged(t);
+  return {};
+}
+
+result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::string_view ep,
+                                                        std::uint64_t seq) {
+  if (auto* s = find_staged(ep, seq))
+    return s->live ? std::optional<std::string_view>(s->value) : std::nullopt;
+  ix_key(k3_, ep, seq);
+  return ix_.get(t, k3_);
+}
+
+result<std::optional<std::string>> pending::take_ix(lmdb::txn& t, std::string_view ep,
+                                                    std::uint64_t seq) {
+  if (auto* s = find_staged(ep, seq)) {
+    if (!s->live) return std::optional<std::string>{};
+    s->live = false;
+    return std::optional<std::string>(std::move(s->value));
+  }
+  ix_key(k3_, ep, seq);
+  auto v = ix_.get(t, k3_);
+  if (!v) return v.err();
+  if (!*v) return std::optional<std::string>{};
+  std::optional<std::string> out{std::string(**v)};
+  if (auto d = ix_.del(t, k3_); !d) return d.err();
+  return out;
+}
+
+result<void> pending::write_staged(lmdb::txn& t) {
+  if (staged_count_ == 0 && staged_.empty()) return {};
+  std::vector<std::pair<std::string_view, std::vector<staged_ix>*>> eps;
+  eps.reserve(staged_.size());
+  for (auto& [ep, v] : staged_)
+    if (!v.empty()) eps.emplace_back(ep, &v);
+  std::sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto c = lmdb::cursor::open(t, ix_);
+  if (!c) return c.err();
+  std::string last_key;  // the database's largest key while writing ("" when empty)
+  {
+    auto l = c->last();
+    if (!l) return l.err();
+    if (*l) last_key = std::string((*l)->first);
+  }
+  // In key order: each put lands on or next to the cursor's page (LMDB searches from the
+  // current page first), and past the last key it appends.
+  for (auto& [ep, v] : eps) {
+    for (auto& s : *v) {
+      ix_key(k3_, ep, s.seq);
+      const bool past_end = k3_ > last_key;
+      if (s.live) {
+        if (auto p = c->put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
+        if (past_end) last_key = k3_;
+      } else if (!past_end) {  // settled in this batch: gone, never written
+        auto f = c->get(MDB_SET, k3_);
+        if (!f) return f.err();
+        if (*f)
+          if (auto d = c->del(); !d) return d;
+      }
+    }
+  }
+  staged_.clear();
+  staged_count_ = 0;
+  return {};
+}
+
 result<void> pending::add(lmdb::txn& t, const pending_item& it) {
-  ix_key(k1_, it.endpoint_id, it.event_seq);
   ix_value(v1_, it);
-  if (auto p = ix_.put(t, k1_, v1_); !p) return p;
+  if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
   if (!it.parked) {
     due_key(k2_, it.due_us, it.event_seq, it.endpoint_id);
     v2_.clear();
@@ -151,12 +244,11 @@ result<void> pending::add(lmdb::txn& t, const pending_item& it) {
 
 result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_view ep,
                                                     std::uint64_t seq) {
-  ix_key(k1_, ep, seq);
-  auto v = ix_.get(t, k1_);
+  auto v = take_ix(t, ep, seq);
   if (!v) return v.err();
   if (!*v) return std::optional<pending_item>{};
+  ix_key(k1_, ep, seq);
   auto it = decode_ix(k1_, **v);
-  if (auto d = ix_.del(t, k1_); !d) return d.err();
   if (!it) return std::optional<pending_item>{};
   if (!it->parked) {
     due_key(k2_, it->due_us, seq, ep);
@@ -242,8 +334,7 @@ result<void> pending::on_replay(lmdb::txn& t, const record_view& r) {
   for (const auto& s : *sch) {
     if (!s.is_number_unsigned()) continue;
     it.event_seq = s.get<std::uint64_t>();
-    ix_key(k1_, ep, it.event_seq);
-    auto v = ix_.get(t, k1_);
+    auto v = get_ix(t, ep, it.event_seq);
     if (!v) return v.err();
     if (*v) continue;  // already queued: that delivery serves the replay too
     if (auto a = add(t, it); !a) return a;
@@ -279,6 +370,8 @@ result<void> pending::on_replay_cancelled(lmdb::txn& t, const record_view& r) {
 }
 
 result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
+  // The scan below reads pending_ix itself: the staged entries go to the database first.
+  if (auto w = write_staged(t); !w) return w;
   std::string ep(r.entity_id);
   std::string prefix;
   keys::put_part(prefix, ep);

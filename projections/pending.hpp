@@ -34,6 +34,15 @@
 //   "pending_counts" endpoint id -> queued u64 LE | parked u64 LE | dead u64 LE
 //                    (absent when all three are zero)
 //
+// Writes to "pending_ix" are staged per batch (write-behind): the entries of new items are kept in
+// memory per endpoint in event order and written by flush() in key order through one cursor
+// (MDB_APPEND past the database's last key), so a rebuild or a catch-up does not search the tree
+// from its root for each item; an item settled within the same batch (its attempt record
+// applied) is never written. Every read of "pending_ix" inside the batch looks at the staged
+// entries first; a scan by endpoint (endpoint records) writes them out before it reads. At most
+// max_staged entries (default kMaxStaged) are held; past that they are written out mid-batch.
+// The state is the same, key for key, as with direct puts.
+//
 // The dispatcher reads with due_items()/next_due(); an item stays queued until
 // the attempt record about it is applied, so the dispatcher tracks what it has
 // in flight itself.
@@ -79,7 +88,8 @@ nlohmann::json to_json(const pending_item& p);
 class pending final : public projection {
  public:
   static constexpr const char* kName = "pending";
-  explicit pending(const subscriptions& subs) : subs_(subs) {}
+  explicit pending(const subscriptions& subs, std::size_t max_staged = kMaxStaged)
+      : subs_(subs), max_staged_(max_staged == 0 ? 1 : max_staged) {}
   const char* name() const override { return kName; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
@@ -90,8 +100,11 @@ class pending final : public projection {
   result<void> flush(lmdb::txn& t) override;
   void discard() override {
     counts_cache_.clear();
+    staged_.clear();
+    staged_count_ = 0;
     end_batch();
   }
+  static constexpr std::size_t kMaxStaged = 1'000'000;  // staged pending_ix entries (~64 MB)
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -119,6 +132,21 @@ class pending final : public projection {
   result<void> on_endpoint(lmdb::txn& t, const record_view& r);
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
   result<void> put_due(lmdb::txn& t, const std::string& key, const std::string& value);
+  // pending_ix through the staged entries (see the header comment).
+  struct staged_ix {
+    std::uint64_t seq = 0;
+    bool live = false;  // false: removed in this batch (deleted from the database on write-out)
+    std::string value;  // the pending_ix value
+  };
+  result<void> put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                      const std::string& value);
+  staged_ix* find_staged(std::string_view ep, std::uint64_t seq);
+  // The value of (ep, seq) in pending_ix as of now (staged entries first); nullopt if absent.
+  result<std::optional<std::string_view>> get_ix(lmdb::txn& t, std::string_view ep,
+                                                 std::uint64_t seq);
+  // Removes (ep, seq) from pending_ix; returns its value when it was there.
+  result<std::optional<std::string>> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
+  result<void> write_staged(lmdb::txn& t);
   void end_batch();
   struct sv_hash {
     using is_transparent = void;
@@ -131,8 +159,11 @@ class pending final : public projection {
   lmdb::cursor due_cursor_;  // write cursor of the current batch (closed by flush/discard)
   std::string due_max_;      // >= the largest key in pending_due (this batch)
   bool due_max_known_ = false;
+  std::unordered_map<std::string, std::vector<staged_ix>, sv_hash, std::equal_to<>> staged_;
+  std::size_t staged_count_ = 0;
+  std::size_t max_staged_;
   std::vector<std::string_view> matches_;
-  std::string k1_, k2_, v1_, v2_;
+  std::string k1_, k2_, k3_, v1_, v2_;
 };
 
 }  // namespace hooklog::projections

@@ -34,7 +34,7 @@ result<void> projection_runner::open_impl() {
   store_ = std::move(*s);
   subs_ = std::make_unique<subscriptions>();
   timelines_ = std::make_unique<timelines>();
-  pending_ = std::make_unique<pending>(*subs_);
+  pending_ = std::make_unique<pending>(*subs_, opts_.pending_staged_max);
   stats_ = std::make_unique<stats>();
   all_ = {subs_.get(), timelines_.get(), pending_.get(), stats_.get()};
   cp_.assign(all_.size(), 0);

@@ -61,6 +61,8 @@ struct runner_options {
   std::chrono::milliseconds idle_wait{100};  // bounds how long stop() waits for the thread
   std::chrono::milliseconds retry_pause{1000};
   std::size_t map_size = 1ull << 40;
+  // Staged pending_ix entries written out mid-batch past this many (pending.hpp; tests lower it).
+  std::size_t pending_staged_max = pending::kMaxStaged;
 };
 
 class projection_runner {

@@ -229,6 +229,12 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
   f.open_runner();
   REQUIRE(f.runner->rebuild("all"));
   CHECK(dump_state(*f.runner, dbs) == incremental);
+
+  // And one whose staged pending_ix entries are written out mid-batch every 3 items.
+  f.ropts.pending_staged_max = 3;
+  f.open_runner();
+  REQUIRE(f.runner->rebuild("all"));
+  CHECK(dump_state(*f.runner, dbs) == incremental);
 }
 
 TEST_CASE("a catch-up killed midway resumes from its checkpoint without double counting") {

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""tools/bench/growth.py: how the costs grow with the log (issue 17, "How the cost grows").
+
+usage: tools/bench/growth.py [--bin build/tools/hooklog] [--events 1000000] [--step 250000]
+                             [--conns 2] [--out /tmp/hooklog-growth] [--keep]
+
+Starts `hooklog serve --no-deliver` on 127.0.0.1 with an empty data directory and batch-ingests
+--events events (standard source, ~600-byte bodies, 12 types, 100,000 entities, batches of 500 over
+--conns keep-alive connections; four endpoints of the tenant, about 2.3 matching each event). At every --step events it pauses ingest until the projections
+caught up, then measures: the ingest rate of the last step (events/s, wall), 200 reads each of
+GET /v1/events?type=T&limit=50, GET /v1/events?entity_kind=order&entity_id=E&limit=50 and
+GET /v1/entities/order/E/timeline (p50/p99 ms, one connection), the server's resident memory
+(VmRSS, and VmHWM: the peak) and the data directory's bytes per event. At the end it stops the
+server and times `hooklog rebuild --data DIR` (every projection from the log: records per second,
+wall and CPU). Prints a table (markdown) and one RESULT-like line per step.
+
+Not a test: figures on a shared machine move with the load; the ratios between steps of the same
+run are what to read. Python's client costs CPU on the same cores as the server: the ingest rate is
+a lower bound of the server's.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+KEY = "bench-admin-key-0123456789abcdef"
+TYPES = ["order.created", "order.updated", "order.paid", "order.shipped", "order.delivered",
+         "order.cancelled", "job.created", "job.pickup.updated", "job.delivery.updated",
+         "shipment.created", "package.status.shipped", "folio.updated"]
+STATUSES = ["open", "paid", "shipped", "delivered", "cancelled"]
+ENTITIES = 100_000
+NOTE = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor " * 4)[:240]
+
+
+def event(i):
+    e = i % ENTITIES
+    return ('{"id":"g-%d","type":"%s","timestamp":"2024-05-01T12:%02d:%02dZ","tenant":"t1",'
+            '"entity":{"kind":"order","id":"ord-%d"},"status":{"to":"%s"},'
+            '"data":{"amount":%d,"currency":"EUR","customer":{"name":"Ada Lovelace",'
+            '"country":"GB"},"note":"%s"}}' % (i, TYPES[i % len(TYPES)], (i // 60) % 60, i % 60, e,
+                                                STATUSES[(i // ENTITIES) % len(STATUSES)],
+                                                i % 5000, NOTE))
+
+
+class client:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.c = http.client.HTTPConnection(host, port, timeout=120)
+        self.h = {"Authorization": "Bearer " + KEY}
+
+    def call(self, method, path, body=None, headers=None):
+        h = dict(self.h)
+        h.update(headers or {})
+        for attempt in (0, 1):  # the server closes a keep-alive connection idle past 60 s
+            try:
+                self.c.request(method, path, body=body, headers=h)
+                r = self.c.getresponse()
+                return r.status, r.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                if attempt:
+                    raise
+                self.c.close()
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+
+    def get(self, path):
+        return self.call("GET", path)
+
+    def post(self, path, body, ctype):
+        return self.call("POST", path, body, {"Content-Type": ctype})[0]
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0]) * 1024
+    return out
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def du(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for n in files:
+            try:
+                total += os.stat(os.path.join(root, n)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def main():
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(root, "build", "tools", "hooklog"))
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--step", type=int, default=250_000)
+    ap.add_argument("--conns", type=int, default=2)
+    ap.add_argument("--out", default="/tmp/hooklog-growth")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    shutil.rmtree(a.out, ignore_errors=True)
+    os.makedirs(a.out)
+    data = os.path.join(a.out, "data")
+    so = open(os.path.join(a.out, "serve.out"), "w+")
+    se = open(os.path.join(a.out, "serve.err"), "w")
+    srv = subprocess.Popen([a.bin, "serve", "--listen", "127.0.0.1:0", "--data", data,
+                            "--admin-key", KEY, "--no-deliver", "--sources",
+                            os.path.join(root, "data", "sources")], stdout=so, stderr=se)
+    try:
+        addr = None
+        for _ in range(600):
+            so.seek(0)
+            for line in so.read().splitlines():
+                if line.startswith("listening on "):
+                    addr = line[len("listening on "):].strip()
+            if addr:
+                break
+            time.sleep(0.1)
+        if not addr:
+            sys.exit("server did not start: " + open(os.path.join(a.out, "serve.err")).read())
+        host, port = addr.rsplit(":", 1)
+        port = int(port)
+        q = client(host, port)
+
+        def caught_up():
+            for _ in range(3000):
+                s, m = q.get("/metrics")
+                if b"\nhooklog_projection_lag_records 0\n" in m:
+                    return
+                time.sleep(0.1)
+
+        # Four endpoints of tenant t1, as a hub that delivers has them (never called: --no-deliver,
+        # but the projections match and queue every event for them).
+        for spec in ({"events": ["*"]}, {"events": ["order.updated"]}, {"events": ["job.*"]},
+                     {"events": ["*"], "filter": {"all": [{"path": "/data/currency", "op": "eq",
+                                                           "value": "EUR"}]}}):
+            spec.update({"url": "https://hooks.example.com/in", "tenant": "t1"})
+            st = q.post("/v1/endpoints", json.dumps(spec), "application/json")
+            if st != 201:
+                sys.exit("POST /v1/endpoints answered %d" % st)
+
+        rows = []
+        done = 0
+        rng = random.Random(1)
+        print("| events | ingest events/s (last step) | server CPU µs/event (last step) | "
+              "by type p50/p99 ms | by entity p50/p99 ms | timeline p50/p99 ms | RSS MiB | "
+              "peak RSS MiB | disk bytes/event |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        while done < a.events:
+            n = min(a.step, a.events - done)
+            batches = [(done + b, min(500, done + n - (done + b))) for b in range(0, n, 500)]
+            lock = threading.Lock()
+            errors = []
+
+            def worker():
+                c = client(host, port)
+                while True:
+                    with lock:
+                        if not batches:
+                            return
+                        first, count = batches.pop()
+                    body = "\n".join(event(i) for i in range(first, first + count)).encode()
+                    st = c.post("/v1/sources/standard/events:batch", body, "application/x-ndjson")
+                    if st != 200:
+                        errors.append(st)
+
+            cpu0 = proc_cpu(srv.pid)
+            t0 = time.monotonic()
+            ts = [threading.Thread(target=worker) for _ in range(a.conns)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            caught_up()
+            wall = time.monotonic() - t0
+            cpu = proc_cpu(srv.pid) - cpu0
+            if errors:
+                sys.exit("ingest answered %s" % sorted(set(errors)))
+            done += n
+            lat = {"type": [], "entity": [], "timeline": []}
+            for k in range(200):
+                e = "ord-%d" % rng.randrange(min(done, ENTITIES))
+                for what, path in (("type", "/v1/events?type=%s&limit=50" % TYPES[k % len(TYPES)]),
+                                   ("entity", "/v1/events?entity_kind=order&entity_id=%s&limit=50" % e),
+                                   ("timeline", "/v1/entities/order/%s/timeline" % e)):
+                    t = time.perf_counter()
+                    st, body = q.get(path)
+                    lat[what].append((time.perf_counter() - t) * 1000)
+                    if st != 200:
+                        sys.exit("%s answered %d: %s" % (path, st, body[:200]))
+            ps = proc_status(srv.pid)
+            disk = du(data)
+            row = {"events": done, "ingest_rate": n / wall, "cpu_us_per_event": cpu * 1e6 / n,
+                   "rss": ps.get("VmRSS", 0), "peak_rss": ps.get("VmHWM", 0),
+                   "disk_per_event": disk / done}
+            for w, v in lat.items():
+                row[w + "_p50_ms"] = pct(v, 50)
+                row[w + "_p99_ms"] = pct(v, 99)
+            rows.append(row)
+            print("| %d | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.0f | %.0f | %.0f |"
+                  % (done, row["ingest_rate"], row["cpu_us_per_event"], row["type_p50_ms"],
+                     row["type_p99_ms"], row["entity_p50_ms"], row["entity_p99_ms"],
+                     row["timeline_p50_ms"], row["timeline_p99_ms"], row["rss"] / 2**20,
+                     row["peak_rss"] / 2**20, row["disk_per_event"]), flush=True)
+    finally:
+        srv.terminate()
+        srv.wait(timeout=60)
+    # The rebuild runs under a fork of this script that execs it, so its own peak RSS is read
+    # from wait4's rusage (RUSAGE_CHILDREN would report the server's, the largest child).
+    t0 = time.monotonic()
+    rb = subprocess.Popen([a.bin, "rebuild", "--data", data], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    _, status, ru = os.wait4(rb.pid, 0)
+    wall = time.monotonic() - t0
+    rb.returncode = os.waitstatus_to_exitcode(status)
+    if rb.returncode != 0:
+        sys.exit("hooklog rebuild failed: " + rb.stderr.read())
+    cpu = ru.ru_utime + ru.ru_stime
+    records = done  # plus a handful of management records
+    print("\nrebuild of every projection over %d events: %.1f s wall, %.1f s CPU: %.0f events/s, "
+          "%.0f events/CPU-s; peak RSS of the rebuild %.0f MiB (the log's pages it read count)"
+          % (records, wall, cpu, records / wall, records / cpu, ru.ru_maxrss / 1024))
+    with open(os.path.join(a.out, "growth.json"), "w") as f:
+        json.dump({"steps": rows, "rebuild": {"events": records, "wall_s": wall, "cpu_s": cpu,
+                                              "peak_rss": ru.ru_maxrss * 1024}}, f,
+                  indent=1)
+    if not a.keep:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
