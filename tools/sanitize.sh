@@ -18,7 +18,7 @@ build=${HOOKLOG_ASAN_BUILD:-$root/build-asan}
 "$root/tools/install-deps.sh"
 # Only what ctest runs: the test programs, the binaries they start, the fuzz corpus runners
 # (the benchmark programs are left out of this build).
-export HOOKLOG_TARGETS=${HOOKLOG_TARGETS:-"test_engine test_projections test_delivery test_http test_tools \
+export HOOKLOG_TARGETS=${HOOKLOG_TARGETS:-"test_engine test_projections test_delivery test_http test_tools test_cluster \
   hooklog hooklog-receiver fuzz_normalizer fuzz_record_decode fuzz_filter fuzz_router"}
 "$root/tools/build.sh" "$build" "${HOOKLOG_ASAN_BUILD_TYPE:-Debug}" -DHOOKLOG_SANITIZE=ON
 
