@@ -12,6 +12,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/log_keys.hpp"
+#include "engine/merkle_store.hpp"
 #include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
@@ -93,6 +94,14 @@ result<void> event_log::open_impl() {
     if (!h) return h.err();
     *d.d = *h;
   }
+  // The Merkle tree beside the records (engine/merkle_store.hpp); absent in a log written
+  // before it existed and opened read-only (proofs then say so).
+  if (auto h = lmdb::dbi::open(*t, merkle::kDbName, create); h) {
+    merkle_ = *h;
+    has_merkle_ = true;
+  } else if (!opts_.read_only) {
+    return h.err();
+  }
   auto fmt = meta_.get(*t, kFormatKey);
   if (!fmt) return fmt.err();
   if (!*fmt) {
@@ -143,6 +152,9 @@ result<void> event_log::open_impl() {
   // Committed even when read-only: aborting would close the database handles opened in it.
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
+  if (!opts_.read_only)  // a log older than the tree, or a tree that lags: catch up now
+    if (auto r = merkle::backfill(env_, merkle_, records_, head_.seq, [this] { return grow_map(); }); !r)
+      return r;
   return {};
 }
 
@@ -186,6 +198,9 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
       // Index entries are put in key order after the records: neighbouring keys share
       // pages, so a group touches each index page once instead of once per record.
       std::array<std::vector<std::string>, 5> ix_keys;
+      const std::uint64_t tree_first = head.seq;  // leaf index of the first appended record
+      std::vector<hash256> leaves;
+      leaves.reserve(records.size());
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
         // A producer's own time (a restored export) is kept unless it would go back in
@@ -209,6 +224,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         head.chain_hash = seal(scratch_, head.chain_hash);
         r.chain_hash = head.chain_hash;
         std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
+        leaves.push_back(r.leaf_hash);
         if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
         if (r.kind == record_kind::event_received) {
           ix_keys[0].push_back(occurred_key(r.occurred_at, r.seq));
@@ -233,6 +249,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         for (const auto& k : ix_keys[i])
           if (auto p = ix_dbs[i]->put(*t, k, {}); !p) return p.err();
       }
+      if (auto m = merkle::append(*t, merkle_, tree_first, leaves); !m) return m;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;

@@ -5,7 +5,8 @@
 // Databases: "records" (seq -> encoded record), "meta", "idem"
 // (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
 // "ix_tenant" (events only), "ix_entity" (every record with an entity) and
-// "ix_ref" (ref_seq -> seq, every record that refers to another),
+// "ix_ref" (ref_seq -> seq, every record that refers to another), "merkle" (the Merkle
+// tree's subtree hashes, engine/merkle_store.hpp),
 // all written in the same transaction as the record. Layout: docs/FORMAT.md.
 //
 // Thread safety: append() must be called from one thread at a time (the
@@ -132,6 +133,10 @@ class event_log {
   // For tests and tools that need raw access (e.g. to corrupt bytes on purpose).
   const lmdb::env& raw_env() const { return env_; }
   MDB_dbi records_dbi() const { return records_.handle(); }
+  // The Merkle tree's database (engine/merkle_store.hpp); has_merkle() is false only for a
+  // read-only open of a log written before the tree existed.
+  bool has_merkle() const { return has_merkle_; }
+  const lmdb::dbi& merkle_db() const { return merkle_; }
 
   // Read transactions hold this shared lock so the map can be resized safely.
   std::shared_lock<std::shared_mutex> read_lock() const {
@@ -154,6 +159,8 @@ class event_log {
   int lock_fd_ = -1;
   lmdb::env env_;
   lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_, ix_ref_;
+  lmdb::dbi merkle_;
+  bool has_merkle_ = false;
   mutable std::shared_mutex resize_mutex_;
   mutable std::mutex head_mutex_;
   log_head head_;
