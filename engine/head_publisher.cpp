@@ -1,0 +1,97 @@
+#include "engine/head_publisher.hpp"
+
+#include "engine/logger.hpp"
+#include "engine/merkle_store.hpp"
+#include "engine/time_util.hpp"
+
+namespace hooklog {
+
+head_publisher::head_publisher(event_log& log, record_sink& writer, head_signer signer,
+                               std::chrono::milliseconds interval)
+    : log_(log), writer_(writer), signer_(std::move(signer)), interval_(interval) {}
+
+head_publisher::~head_publisher() { stop(); }
+
+result<void> head_publisher::load() {
+  // The entity index lists heads by zero-padded tree size, which grows with each head:
+  // descending, the first one is the latest.
+  scan_query q;
+  q.kind = record_kind::tree_head;
+  q.entity_kind = "tree_head";
+  q.descending = true;
+  std::optional<tree_head> found;
+  std::uint64_t seq = 0;
+  std::optional<error> bad;
+  auto n = log_.scan(q, [&](const record_view& v, std::string_view) {
+    auto h = head_from_json(nlohmann::json::parse(v.body, nullptr, false));
+    if (!h) {
+      bad = make_error(head_errc::bad_head, "the tree head in record " + std::to_string(v.seq) +
+                                                " is malformed: " + h.err().message);
+      return false;
+    }
+    found = *h;
+    seq = v.seq;
+    return false;
+  });
+  if (!n) return n.err();
+  if (bad) return *bad;
+  std::lock_guard g(mutex_);
+  latest_ = found;
+  latest_record_seq_ = seq;
+  return {};
+}
+
+void head_publisher::start() {
+  if (interval_.count() <= 0 || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void head_publisher::stop() {
+  {
+    std::lock_guard g(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<tree_head> head_publisher::latest() const {
+  std::lock_guard g(mutex_);
+  return latest_;
+}
+
+result<tree_head> head_publisher::publish() {
+  std::lock_guard serial(publish_mutex_);
+  auto size = merkle::tree_size(log_);
+  if (!size) return size.err();
+  auto root = merkle::tree_root(log_, *size);
+  if (!root) return root.err();
+  tree_head h;
+  h.tree_size = *size;
+  h.root = *root;
+  h.timestamp = now_micros();
+  if (auto s = signer_.sign(h); !s) return s.err();
+  auto o = writer_.append(head_record(h));
+  if (!o) return o.err();
+  std::lock_guard g(mutex_);
+  latest_ = h;
+  latest_record_seq_ = o->seq;
+  return h;
+}
+
+void head_publisher::run() {
+  std::unique_lock g(mutex_);
+  while (!stopping_) {
+    cv_.wait_for(g, interval_, [&] { return stopping_; });
+    if (stopping_) break;
+    if (log_.committed_seq() <= latest_record_seq_) continue;  // nothing new since the last head
+    g.unlock();
+    auto h = publish();
+    if (!h)
+      logging::warn("head.publish_failed", "could not publish a signed tree head",
+                    {{"error", h.err().what()}});
+    g.lock();
+  }
+}
+
+}  // namespace hooklog
