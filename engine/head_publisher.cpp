@@ -1,5 +1,7 @@
 #include "engine/head_publisher.hpp"
 
+#include <future>
+
 #include "engine/logger.hpp"
 #include "engine/merkle_store.hpp"
 #include "engine/time_util.hpp"
@@ -61,22 +63,37 @@ std::optional<tree_head> head_publisher::latest() const {
 }
 
 result<tree_head> head_publisher::publish() {
+  std::promise<result<tree_head>> p;
+  auto f = p.get_future();
+  publish_async([&p](result<tree_head> h) { p.set_value(std::move(h)); });
+  return f.get();
+}
+
+void head_publisher::publish_async(std::function<void(result<tree_head>)> done) {
+  // Serialized up to the submission: heads reach the log in the order of their tree sizes.
   std::lock_guard serial(publish_mutex_);
   auto size = merkle::tree_size(log_);
-  if (!size) return size.err();
+  if (!size) return done(size.err());
   auto root = merkle::tree_root(log_, *size);
-  if (!root) return root.err();
+  if (!root) return done(root.err());
   tree_head h;
   h.tree_size = *size;
   h.root = *root;
   h.timestamp = now_micros();
-  if (auto s = signer_.sign(h); !s) return s.err();
-  auto o = writer_.append(head_record(h));
-  if (!o) return o.err();
-  std::lock_guard g(mutex_);
-  latest_ = h;
-  latest_record_seq_ = o->seq;
-  return h;
+  if (auto s = signer_.sign(h); !s) return done(s.err());
+  std::vector<record> rec;
+  rec.push_back(head_record(h));
+  writer_.submit(std::move(rec), [this, h, done = std::move(done)](record_sink::outcomes&& o) {
+    if (o.empty() || !o[0]) return done(o.empty() ? make_error(errc::writer_stopped, "no outcome") : o[0].err());
+    {
+      std::lock_guard g(mutex_);
+      if (!latest_ || latest_->tree_size < h.tree_size) {
+        latest_ = h;
+        latest_record_seq_ = o[0]->seq;
+      }
+    }
+    done(h);
+  });
 }
 
 void head_publisher::run() {

@@ -20,6 +20,10 @@
 #include "http/key_store.hpp"
 #include "http/server.hpp"
 
+namespace hooklog {
+class head_publisher;
+}
+
 namespace hooklog::projections {
 class projection_runner;
 }
@@ -55,6 +59,8 @@ struct api_context {
   replay_manager* replays = nullptr;
   // Endpoint creations not yet in the projection (the per-tenant endpoint quota).
   create_slots endpoint_creates;
+  // Signed tree heads (null when the server cannot sign: read-only without a key).
+  head_publisher* heads = nullptr;
 };
 
 class api {

@@ -1,5 +1,6 @@
 #include "http/app.hpp"
 
+#include "engine/head_publisher.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
@@ -22,6 +23,7 @@ struct app::parts {
   std::optional<secret_box> secrets;
   std::unique_ptr<dispatcher> delivery;
   std::unique_ptr<replay_manager> replays;
+  std::unique_ptr<head_publisher> heads;  // null when read-only without a key file
   metrics counters;
   std::unique_ptr<api_context> ctx;
   std::unique_ptr<api> routes;
@@ -99,12 +101,22 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     a->generated_admin_key_ = key;
   }
 
+  if (!opts.read_only || !opts.head_key_file.empty()) {
+    auto signer = head_signer::load(opts.head_key_file, opts.data_dir);
+    if (!signer) return signer.err();
+    p.heads = std::make_unique<head_publisher>(*p.log, *p.writer, std::move(*signer),
+                                               opts.read_only ? std::chrono::seconds(0)
+                                                              : opts.head_interval);
+    if (auto l = p.heads->load(); !l) return l.err();
+  }
+
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.writer, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get(), {}});
   // Reads of endpoints and replays wait (up to 2 s each) until the projections have applied the
   // log as it was at start: what a client saw before a restart is seen after it.
   p.ctx->last_management_seq.store(p.log->committed_seq());
+  p.ctx->heads = p.heads.get();
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
   so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {
@@ -145,6 +157,7 @@ result<unsigned short> app::start() {
   p_->runner->start();
   p_->replays->start();
   if (p_->delivery) p_->delivery->start();
+  if (p_->heads) p_->heads->start();
   if (p_->metrics_server)
     if (auto m = p_->metrics_server->start(); !m)
       return error{m.err().code, "metrics listener: " + m.err().what()};
@@ -166,6 +179,7 @@ void app::stop() {
   if (p_->metrics_server) p_->metrics_server->stop();
   if (p_->delivery) p_->delivery->stop();
   if (p_->replays) p_->replays->stop();
+  if (p_->heads) p_->heads->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->runner) p_->runner->stop();
   if (p_->server && p_->log)

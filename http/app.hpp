@@ -38,6 +38,10 @@ struct app_options {
                                       // needs admin_key (none can be generated)
   api_options api;
   replay_options replay;              // rates and bounds of replay jobs
+  // Signed tree heads (docs/AUDIT.md): the Ed25519 key (PEM; empty: <data>/head.key, created
+  // 0600) and how often a head is published when the log grew (0: only on demand).
+  std::string head_key_file;
+  std::chrono::seconds head_interval{60};
 };
 
 // The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.

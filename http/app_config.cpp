@@ -41,6 +41,8 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_headers", q.max_headers},
       {"max_header_value_bytes", q.max_header_value_bytes},
       {"max_description_bytes", q.max_description_bytes},
+      {"head_key_file", o.head_key_file.empty() ? "<data>/head.key" : "[path set]"},
+      {"head_interval_s", o.head_interval.count()},
   };
 }
 

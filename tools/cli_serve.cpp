@@ -55,6 +55,9 @@ and by the environment variable shown):
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
   --max-map-size BYTES        the log never grows past this (1 TiB)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
+  --head-key-file FILE        Ed25519 key (PEM) signing tree heads (<data>/head.key, 0600)
+  --head-interval SECONDS     publish a signed tree head this often when the log grew (60;
+                              0 = only on POST /v1/audit/heads)
 endpoint quotas (per tenant and per endpoint, checked on create and update; 422 quota_exceeded):
   --max-endpoints-per-tenant N      endpoints of one tenant (1000)
   --max-filter-bytes BYTES          an endpoint's filter as compact JSON (16384)
@@ -98,6 +101,8 @@ const flag_spec kFlags[] = {
     {"tls-key", nullptr, false},
     {"max-map-size", nullptr, false},
     {"rotation-overlap", nullptr, false},
+    {"head-key-file", nullptr, false},
+    {"head-interval", nullptr, false},
     {"max-endpoints-per-tenant", nullptr, false},
     {"max-filter-bytes", nullptr, false},
     {"max-filter-conditions", nullptr, false},
@@ -229,6 +234,8 @@ int cmd_serve(int argc, char** argv) {
   o.api.rotation_overlap =
       std::chrono::seconds(static_cast<long>(s.number("rotation-overlap", 86400, 0, 1u << 30)));
   read_quotas(s, o.api.quotas);
+  o.head_key_file = s.get("head-key-file", "");
+  o.head_interval = std::chrono::seconds(static_cast<long>(s.number("head-interval", 60, 0, 1u << 30)));
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;
