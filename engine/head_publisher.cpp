@@ -14,32 +14,37 @@ head_publisher::head_publisher(event_log& log, record_sink& writer, head_signer 
 
 head_publisher::~head_publisher() { stop(); }
 
-result<void> head_publisher::load() {
+result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log) {
   // The entity index lists heads by zero-padded tree size, which grows with each head:
   // descending, the first one is the latest.
   scan_query q;
   q.kind = record_kind::tree_head;
   q.entity_kind = "tree_head";
   q.descending = true;
-  std::optional<tree_head> found;
-  std::uint64_t seq = 0;
+  std::optional<std::pair<tree_head, std::uint64_t>> found;
   std::optional<error> bad;
-  auto n = log_.scan(q, [&](const record_view& v, std::string_view) {
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
     auto h = head_from_json(nlohmann::json::parse(v.body, nullptr, false));
-    if (!h) {
+    if (!h)
       bad = make_error(head_errc::bad_head, "the tree head in record " + std::to_string(v.seq) +
                                                 " is malformed: " + h.err().message);
-      return false;
-    }
-    found = *h;
-    seq = v.seq;
+    else
+      found.emplace(*h, v.seq);
     return false;
   });
   if (!n) return n.err();
   if (bad) return *bad;
+  return found;
+}
+
+result<void> head_publisher::load() {
+  auto found = latest_head_in_log(log_);
+  if (!found) return found.err();
   std::lock_guard g(mutex_);
-  latest_ = found;
-  latest_record_seq_ = seq;
+  if (*found) {
+    latest_ = (*found)->first;
+    latest_record_seq_ = (*found)->second;
+  }
   return {};
 }
 

@@ -19,6 +19,10 @@
 
 namespace hooklog {
 
+// The latest head published in the log (its last tree_head record) and that record's seq;
+// nullopt when none was.
+result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log);
+
 class head_publisher {
  public:
   // interval 0: no periodic heads (publish() only).
