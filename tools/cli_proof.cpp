@@ -70,7 +70,7 @@ int proof_verify(int argc, char** argv) {
   }
   auto r = verify_bundle(*bytes, pinned);
   if (!r) {
-    std::fprintf(stderr, "BAD: %s: %s\n", path.c_str(), r.err().message.c_str());
+    std::printf("BAD: %s: %s\n", path.c_str(), r.err().message.c_str());
     return kExitFailure;
   }
   std::printf("OK: %llu events included in the signed tree head of size %llu (root %s, signed %s)%s\n",
@@ -97,7 +97,7 @@ int proof_consistency(int argc, char** argv) {
   auto a = read_head(old_path);
   auto b = read_head(new_path);
   if (!a || !b) {
-    std::fprintf(stderr, "BAD: %s\n", (!a ? a.err() : b.err()).message.c_str());
+    std::printf("BAD: %s\n", (!a ? a.err() : b.err()).message.c_str());
     return kExitFailure;
   }
   if (!pinned) {
@@ -108,12 +108,12 @@ int proof_consistency(int argc, char** argv) {
   }
   for (const auto* h : {&*a, &*b})
     if (!verify_head(*h, *pinned)) {
-      std::fprintf(stderr, "BAD: %s: the signature does not verify with the public key\n",
+      std::printf("BAD: %s: the signature does not verify with the public key\n",
                    (h == &*a ? old_path : new_path).c_str());
       return kExitFailure;
     }
   if (a->tree_size > b->tree_size) {
-    std::fprintf(stderr, "BAD: OLD_HEAD's tree (%llu) is larger than NEW_HEAD's (%llu)\n",
+    std::printf("BAD: OLD_HEAD's tree (%llu) is larger than NEW_HEAD's (%llu)\n",
                  static_cast<unsigned long long>(a->tree_size),
                  static_cast<unsigned long long>(b->tree_size));
     return kExitFailure;
@@ -123,17 +123,21 @@ int proof_consistency(int argc, char** argv) {
   auto r = s.call("GET", target);
   if (int rc = s.check(r, "GET", target, 200)) return rc;
   std::vector<hash256> path;
-  for (const auto& x : nlohmann::json::parse(r.body)["path"]) {
+  const auto answer = nlohmann::json::parse(r.body, nullptr, false);  // kept: the loop reads into it
+  if (!answer.is_object() || !answer.contains("path") || !answer["path"].is_array()) {
+    std::printf("BAD: the server's answer holds no proof path\n");
+    return kExitFailure;
+  }
+  for (const auto& x : answer["path"]) {
     hash256 h;
-    if (!merkle::from_hex(x.get<std::string>(), h)) {
-      std::fprintf(stderr, "BAD: the server's proof holds a malformed hash\n");
+    if (!x.is_string() || !merkle::from_hex(x.get<std::string>(), h)) {
+      std::printf("BAD: the server's proof holds a malformed hash\n");
       return kExitFailure;
     }
     path.push_back(h);
   }
   if (!merkle::verify_consistency(a->tree_size, b->tree_size, a->root, b->root, path)) {
-    std::fprintf(stderr,
-                 "BAD: the consistency proof from tree size %llu to %llu does not verify: the "
+    std::printf("BAD: the consistency proof from tree size %llu to %llu does not verify: the "
                  "log of NEW_HEAD does not extend the log of OLD_HEAD\n",
                  static_cast<unsigned long long>(a->tree_size),
                  static_cast<unsigned long long>(b->tree_size));

@@ -3,6 +3,10 @@
 // directly, from the documented bytes.
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <iterator>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "engine/merkle_tree.hpp"
@@ -178,4 +182,70 @@ TEST_CASE("a head is published periodically only when the log grew", "[api][merk
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   CHECK(s.get("/v1/audit/heads/latest").json == first);
   CHECK(s.get("/v1/audit/head").json["seq"] == 2);
+}
+
+TEST_CASE("hooklog export --proof, proof verify and proof consistency", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string tenant_a = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];
+  for (int i = 0; i < 6; ++i) ingest(s, tenant_a, i);
+  const std::string data = s.data_dir();
+  const std::string dir = data + "/../";
+  auto none = run_hooklog({"export", "--proof", "--data", data, "--out", dir + "b0.json"});
+  CHECK(none.exit_code == 1);
+
+  auto h1 = s.call("POST", "/v1/audit/heads", "");
+  REQUIRE(h1.status == 201);
+  std::ofstream(dir + "old.json") << h1.json.dump();
+  auto root7 = [&] { return s.get("/v1/audit/proofs/consistency?first=7&second=7").json["first_root_hash"]; };
+  CHECK(root7() == h1.json["root_hash"]);
+  auto ex = run_hooklog({"export", "--proof", "--data", data, "--tenant", "a", "--out", dir + "bundle.json"});
+  REQUIRE(ex.exit_code == 0);
+  auto ok = run_hooklog({"proof", "verify", dir + "bundle.json"});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.rfind("OK: 6 events included in the signed tree head of size " +
+                         std::to_string(h1.json["tree_size"].get<std::uint64_t>()), 0) == 0);
+  const std::string pub = s.get("/v1/audit/public-key").json["public_key"];
+  CHECK(run_hooklog({"proof", "verify", dir + "bundle.json", "--public-key", pub}).exit_code == 0);
+  CHECK(root7() == h1.json["root_hash"]);
+
+  // One byte changed in the bundle file.
+  std::string bytes;
+  {
+    std::ifstream in(dir + "bundle.json", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto sig = bytes.find("\"signature\":\"") + 14;
+  bytes[sig] = bytes[sig] == 'A' ? 'B' : 'A';
+  std::ofstream(dir + "bad.json", std::ios::binary) << bytes;
+  auto bad = run_hooklog({"proof", "verify", dir + "bad.json"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.out.find("head: the signature does not verify with the public key") != std::string::npos);
+
+  // A newer head extends the old one; swapped, the check refuses.
+  for (int i = 0; i < 3; ++i) ingest(s, tenant_a, 50 + i);
+  CHECK(root7() == h1.json["root_hash"]);
+  auto h2 = s.call("POST", "/v1/audit/heads", "");
+  REQUIRE(h2.status == 201);
+  CHECK(root7() == h1.json["root_hash"]);
+  std::ofstream(dir + "new.json") << h2.json.dump();
+  const std::string url = "http://127.0.0.1:" + std::to_string(s.port());
+  auto c = run_hooklog({"proof", "consistency", dir + "old.json", dir + "new.json", "--server", url,
+                        "--key", kAdminKey});
+  INFO(c.out);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.rfind("OK: tree size " + std::to_string(h2.json["tree_size"].get<std::uint64_t>()) +
+                        " (root " + h2.json["root_hash"].get<std::string>() + ") extends",
+                    0) == 0);
+  auto swapped = run_hooklog({"proof", "consistency", dir + "new.json", dir + "old.json", "--server",
+                              url, "--key", kAdminKey});
+  CHECK(swapped.exit_code == 1);
+  CHECK(swapped.out.find("BAD: OLD_HEAD's tree") == 0);
+  // A head whose root was changed: its signature fails first.
+  nlohmann::json forged = h2.json;
+  forged["root_hash"] = h1.json["root_hash"];
+  std::ofstream(dir + "forged.json") << forged.dump();
+  auto f = run_hooklog({"proof", "consistency", dir + "old.json", dir + "forged.json", "--server", url,
+                        "--key", kAdminKey});
+  CHECK(f.exit_code == 1);
+  CHECK(f.out.find("forged.json: the signature does not verify") != std::string::npos);
 }
