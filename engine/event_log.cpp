@@ -98,7 +98,7 @@ result<void> event_log::open_impl() {
   // before it existed and opened read-only (proofs then say so).
   if (auto h = lmdb::dbi::open(*t, merkle::kDbName, create); h) {
     merkle_ = *h;
-    has_merkle_ = true;
+    has_merkle_ = opts_.merkle_tree;
   } else if (!opts_.read_only) {
     return h.err();
   }
@@ -152,7 +152,7 @@ result<void> event_log::open_impl() {
   // Committed even when read-only: aborting would close the database handles opened in it.
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
-  if (!opts_.read_only)  // a log older than the tree, or a tree that lags: catch up now
+  if (!opts_.read_only && has_merkle_)  // a log older than the tree, or one that lags: catch up
     if (auto r = merkle::backfill(env_, merkle_, records_, head_.seq, [this] { return grow_map(); }); !r)
       return r;
   return {};
@@ -249,7 +249,8 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         for (const auto& k : ix_keys[i])
           if (auto p = ix_dbs[i]->put(*t, k, {}); !p) return p.err();
       }
-      if (auto m = merkle::append(*t, merkle_, tree_first, leaves); !m) return m;
+      if (has_merkle_)
+        if (auto m = merkle::append(*t, merkle_, tree_first, leaves); !m) return m;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;

@@ -40,6 +40,9 @@ struct log_options {
   // Read-only tools (verify, export, tail) leave it false and may run beside a server.
   bool exclusive = false;
   bool sync = true;  // fsync on every commit; turn off only in throw-away tests
+  // Keep the Merkle tree (engine/merkle_store.hpp). Off only in benchmarks comparing the append
+  // rate without it: nothing is written to the tree and proofs then fail.
+  bool merkle_tree = true;
 };
 
 struct append_outcome {
