@@ -250,7 +250,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
           if (auto p = ix_dbs[i]->put(*t, k, {}); !p) return p.err();
       }
       if (has_merkle_)
-        if (auto m = merkle::append(*t, merkle_, tree_first, leaves); !m) return m;
+        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, leaves); !m) return m;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;

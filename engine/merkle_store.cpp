@@ -1,5 +1,6 @@
 #include "engine/merkle_store.hpp"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -11,13 +12,16 @@
 namespace hooklog::merkle {
 namespace {
 
-constexpr std::string_view kSizeKey = "size";
+// One byte 0x00: sorts before every node key, so node keys are appended after it.
+constexpr std::string_view kSizeKey{"\0", 1};
 
+// (last leaf of the subtree, 8 bytes BE) + level: keys grow in the order subtrees complete,
+// so every node is written with MDB_APPEND.
 std::string node_key(unsigned level, std::uint64_t index) {
   std::string k;
   k.reserve(9);
+  bytes::put_be64(k, ((index + 1) << level) - 1);
   k.push_back(static_cast<char>(level));
-  bytes::put_be64(k, index);
   return k;
 }
 
@@ -25,7 +29,20 @@ std::string_view as_view(const hash256& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
 
-result<hash256> read_node(lmdb::txn& t, const lmdb::dbi& db, unsigned level, std::uint64_t index) {
+result<hash256> read_node(lmdb::txn& t, const lmdb::dbi& db, MDB_dbi records, unsigned level,
+                          std::uint64_t index) {
+  if (level == 0) {  // a leaf: the record's own stored leaf hash
+    const std::string key = bytes::be64(index + 1);
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+    const int rc = mdb_get(t.handle(), records, &k, &v);
+    if (rc != 0 || v.mv_size < format::kPrefixSize)
+      return make_error(merkle_errc::missing_subtree,
+                        "the Merkle tree's leaf " + std::to_string(index) + " (record " +
+                            std::to_string(index + 1) + ") cannot be read");
+    hash256 h;
+    std::memcpy(h.data(), static_cast<const char*>(v.mv_data) + format::kOffsetLeafHash, 32);
+    return h;
+  }
   auto v = db.get(t, node_key(level, index));
   if (!v) return v.err();
   if (!*v || (*v)->size() != 32)
@@ -48,7 +65,7 @@ result<std::uint64_t> stored_size(lmdb::txn& t, const lmdb::dbi& db) {
   return bytes::get_be64(**v);
 }
 
-result<void> append(lmdb::txn& t, const lmdb::dbi& db, std::uint64_t first,
+result<void> append(lmdb::txn& t, const lmdb::dbi& db, MDB_dbi records, std::uint64_t first,
                     std::span<const hash256> leaves) {
   if (leaves.empty()) return {};
   auto size = stored_size(t, db);
@@ -57,25 +74,42 @@ result<void> append(lmdb::txn& t, const lmdb::dbi& db, std::uint64_t first,
     return make_error(merkle_errc::bad_range, "the Merkle tree holds " + std::to_string(*size) +
                                                   " leaves, the log appends leaf " +
                                                   std::to_string(first + 1));
+  // Per level, the last left child made in this call: most siblings need no read.
+  struct held {
+    std::uint64_t index = UINT64_MAX;
+    hash256 hash{};
+  };
+  std::array<held, 64> last{};
   std::uint64_t i = first;
   for (const hash256& leaf : leaves) {
     hash256 h = leaf;
-    if (auto p = db.put(t, node_key(0, i), as_view(h)); !p) return p;
     unsigned level = 0;
-    for (std::uint64_t idx = i; idx & 1; idx >>= 1) {
-      auto left = read_node(t, db, level, idx - 1);
-      if (!left) return left.err();
-      h = node_hash(*left, h);
+    for (std::uint64_t idx = i;; idx >>= 1) {
+      if (!(idx & 1)) {  // a left child: its parent completes later
+        last[level] = {idx, h};
+        break;
+      }
+      hash256 left;
+      if (last[level].index == idx - 1) {
+        left = last[level].hash;
+      } else {
+        auto l = read_node(t, db, records, level, idx - 1);
+        if (!l) return l.err();
+        left = *l;
+      }
+      h = node_hash(left, h);
       ++level;
-      if (auto p = db.put(t, node_key(level, idx >> 1), as_view(h)); !p) return p;
+      if (auto p = db.put(t, node_key(level, idx >> 1), as_view(h), MDB_APPEND); !p) return p;
     }
     ++i;
   }
   return db.put(t, kSizeKey, bytes::be64(i));
 }
 
-subtree_source source(lmdb::txn& t, const lmdb::dbi& db) {
-  return [&t, &db](unsigned level, std::uint64_t index) { return read_node(t, db, level, index); };
+subtree_source source(lmdb::txn& t, const lmdb::dbi& db, MDB_dbi records) {
+  return [&t, &db, records](unsigned level, std::uint64_t index) {
+    return read_node(t, db, records, level, index);
+  };
 }
 
 result<void> backfill(const lmdb::env& env, const lmdb::dbi& db, const lmdb::dbi& records,
@@ -105,7 +139,7 @@ result<void> backfill(const lmdb::env& env, const lmdb::dbi& db, const lmdb::dbi
         std::memcpy(h.data(), (*kv)->second.data() + format::kOffsetLeafHash, 32);
       }
       *c = lmdb::cursor();
-      if (auto r = append(*t, db, *size, leaves); !r) return r.err();
+      if (auto r = append(*t, db, records.handle(), *size, leaves); !r) return r.err();
       if (auto r = t->commit(); !r) return r.err();
       return end >= head;
     };
@@ -125,7 +159,7 @@ namespace {
 template <class F>
 auto with_tree(const event_log& log, F&& f) -> decltype(f(std::declval<lmdb::txn&>(),
                                                           std::declval<const lmdb::dbi&>(),
-                                                          std::uint64_t{})) {
+                                                          MDB_dbi{}, std::uint64_t{})) {
   if (!log.has_merkle())
     return make_error(merkle_errc::missing_subtree,
                       "this log has no Merkle tree yet: open it once with `hooklog serve` to build it");
@@ -135,7 +169,7 @@ auto with_tree(const event_log& log, F&& f) -> decltype(f(std::declval<lmdb::txn
   const lmdb::dbi& db = log.merkle_db();
   auto size = stored_size(*t, db);
   if (!size) return size.err();
-  return f(*t, db, *size);
+  return f(*t, db, log.records_dbi(), *size);
 }
 
 error too_big(std::uint64_t size, std::uint64_t built) {
@@ -147,26 +181,26 @@ error too_big(std::uint64_t size, std::uint64_t built) {
 }  // namespace
 
 result<std::uint64_t> tree_size(const event_log& log) {
-  return with_tree(log, [](lmdb::txn&, const lmdb::dbi&, std::uint64_t n) -> result<std::uint64_t> {
+  return with_tree(log, [](lmdb::txn&, const lmdb::dbi&, MDB_dbi, std::uint64_t n) -> result<std::uint64_t> {
     return n;
   });
 }
 
 result<hash256> tree_root(const event_log& log, std::uint64_t size) {
-  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, std::uint64_t n) -> result<hash256> {
+  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec, std::uint64_t n) -> result<hash256> {
     if (size > n) return too_big(size, n);
-    return root(source(t, db), size);
+    return root(source(t, db, rec), size);
   });
 }
 
 result<proof> prove_inclusion(const event_log& log, std::uint64_t seq, std::uint64_t size) {
-  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, std::uint64_t n) -> result<proof> {
+  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec, std::uint64_t n) -> result<proof> {
     if (size > n) return too_big(size, n);
     if (seq == 0 || seq > size)
       return make_error(merkle_errc::bad_range, "record " + std::to_string(seq) +
                                                     " is not in a tree of size " +
                                                     std::to_string(size));
-    const auto src = source(t, db);
+    const auto src = source(t, db, rec);
     proof p;
     p.leaf_index = seq - 1;
     p.tree_size = size;
@@ -185,10 +219,10 @@ result<proof> prove_inclusion(const event_log& log, std::uint64_t seq, std::uint
 
 result<std::vector<hash256>> prove_consistency(const event_log& log, std::uint64_t first,
                                                std::uint64_t second) {
-  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db,
+  return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec,
                             std::uint64_t n) -> result<std::vector<hash256>> {
     if (second > n) return too_big(second, n);
-    return consistency_proof(source(t, db), first, second);
+    return consistency_proof(source(t, db, rec), first, second);
   });
 }
 

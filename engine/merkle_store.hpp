@@ -1,11 +1,12 @@
 #pragma once
 // The Merkle tree of the log, stored beside it: the LMDB database "merkle" in the log's
-// environment holds the hash of every complete (perfect) subtree, keyed by
-// (level: 1 byte, index: 8 bytes big-endian) -> 32-byte hash, plus the key "size"
-// (8 bytes big-endian: how many leaves the tree holds). A perfect subtree never changes
-// once complete, so appending leaf i writes (0, i) and one hash per level where i
-// completes a subtree (2 puts and 1 get per leaf on average), and any root or proof
-// reads O(log n) hashes (engine/merkle_tree.hpp). Layout: docs/FORMAT.md.
+// environment holds the hash of every complete (perfect) subtree of level >= 1, keyed by
+// (its last leaf index: 8 bytes big-endian, level: 1 byte) -> 32-byte hash, plus the key 0x00
+// (8 bytes big-endian: how many leaves the tree holds). Level 0 is the records' own stored leaf
+// hashes. A perfect subtree never changes once complete, and keys grow in the order subtrees
+// complete: appending leaf i appends one hash per level where i completes a subtree (one
+// MDB_APPEND put per leaf on average, siblings mostly from memory), and any root or proof reads
+// O(log n) hashes (engine/merkle_tree.hpp). Layout: docs/FORMAT.md.
 //
 // The tree's leaves are the records' stored leaf hashes in seq order (seq s = leaf s-1):
 // event_log::append calls append() inside its write transaction, so the tree and the log
@@ -28,14 +29,14 @@ inline constexpr const char* kDbName = "merkle";
 
 // Adds leaves [first, first + leaves.size()) inside `t`. The stored size must equal
 // `first` (else merkle_errc::bad_range: the tree is out of step with the log).
-result<void> append(lmdb::txn& t, const lmdb::dbi& db, std::uint64_t first,
+result<void> append(lmdb::txn& t, const lmdb::dbi& db, MDB_dbi records, std::uint64_t first,
                     std::span<const hash256> leaves);
 
 // The number of leaves the tree holds (0 when empty or never built).
 result<std::uint64_t> stored_size(lmdb::txn& t, const lmdb::dbi& db);
 
 // A subtree_source reading inside `t` (which must outlive it).
-subtree_source source(lmdb::txn& t, const lmdb::dbi& db);
+subtree_source source(lmdb::txn& t, const lmdb::dbi& db, MDB_dbi records);
 
 // Brings the tree up to `head` leaves from the records database, in transactions of at most
 // `batch` leaves. `grow` is called when the map is full (then the batch is retried).
