@@ -12,6 +12,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/log_keys.hpp"
+#include "engine/merkle_store.hpp"
 #include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
@@ -101,6 +102,14 @@ result<void> event_log::open_impl() {
   } else if (!opts_.read_only) {
     return h.err();
   }
+  // The Merkle tree beside the records (engine/merkle_store.hpp); absent in a log written
+  // before it existed and opened read-only (proofs then say so).
+  if (auto h = lmdb::dbi::open(*t, merkle::kDbName, create); h) {
+    merkle_ = *h;
+    has_merkle_ = opts_.merkle_tree;
+  } else if (!opts_.read_only) {
+    return h.err();
+  }
   auto fmt = meta_.get(*t, kFormatKey);
   if (!fmt) return fmt.err();
   if (!*fmt) {
@@ -160,6 +169,11 @@ result<void> event_log::open_impl() {
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
   applied_.store(applied, std::memory_order_release);
+  if (!opts_.read_only && has_merkle_)  // a log older than the tree, or one that lags: catch up
+    if (auto r = merkle::backfill(env_, merkle_, records_, applied_seq(), [this] { return grow_map(); },
+                                  65536, gaps_dbi());
+        !r)
+      return r;
   return {};
 }
 
@@ -203,6 +217,9 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
       // Index entries are put in key order after the records: neighbouring keys share
       // pages, so a group touches each index page once instead of once per record.
       std::array<std::vector<std::string>, 5> ix_keys;
+      const std::uint64_t tree_first = head.seq;  // leaf index of the first appended record
+      std::vector<hash256> leaves;
+      leaves.reserve(records.size());
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
         // A producer's own time (a restored export) is kept unless it would go back in
@@ -226,6 +243,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         head.chain_hash = seal(scratch_, head.chain_hash);
         r.chain_hash = head.chain_hash;
         std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
+        leaves.push_back(r.leaf_hash);
         if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
         collect_index_keys(r, ix_keys);
         head.seq = r.seq;
@@ -233,6 +251,9 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         out.emplace_back(append_outcome{r.seq, false});
       }
       if (auto w = write_index_keys(*t, ix_keys); !w) return w;
+      if (has_merkle_)
+        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
+          return m;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;

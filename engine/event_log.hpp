@@ -5,7 +5,8 @@
 // Databases: "records" (seq -> encoded record), "meta", "idem"
 // (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
 // "ix_tenant" (events only), "ix_entity" (every record with an entity) and
-// "ix_ref" (ref_seq -> seq, every record that refers to another),
+// "ix_ref" (ref_seq -> seq, every record that refers to another), "merkle" (the Merkle
+// tree's subtree hashes, engine/merkle_store.hpp),
 // all written in the same transaction as the record; and "gaps" (cluster mode: a stream
 // sequence that holds no record -> the original seq of the repeat it carried). Layout:
 // docs/FORMAT.md.
@@ -43,6 +44,9 @@ struct log_options {
   // Read-only tools (verify, export, tail) leave it false and may run beside a server.
   bool exclusive = false;
   bool sync = true;  // fsync on every commit; turn off only in throw-away tests
+  // Keep the Merkle tree (engine/merkle_store.hpp). Off only in benchmarks comparing the append
+  // rate without it: nothing is written to the tree and proofs then fail.
+  bool merkle_tree = true;
 };
 
 // Cluster mode: the kind the materializer gives a stream message that is not a record
@@ -162,6 +166,12 @@ class event_log {
   // For tests and tools that need raw access (e.g. to corrupt bytes on purpose).
   const lmdb::env& raw_env() const { return env_; }
   MDB_dbi records_dbi() const { return records_.handle(); }
+  // The Merkle tree's database (engine/merkle_store.hpp); has_merkle() is false only for a
+  // read-only open of a log written before the tree existed.
+  bool has_merkle() const { return has_merkle_; }
+  const lmdb::dbi& merkle_db() const { return merkle_; }
+  // The "gaps" database (cluster mode), 0 when the log has none.
+  MDB_dbi gaps_dbi() const { return has_gaps_ ? gaps_.handle() : 0; }
 
   // Read transactions hold this shared lock so the map can be resized safely.
   std::shared_lock<std::shared_mutex> read_lock() const {
@@ -194,6 +204,8 @@ class event_log {
   lmdb::dbi gaps_;
   bool has_gaps_ = false;  // false: a read-only log written before "gaps" existed
   std::atomic<std::uint64_t> applied_{0};
+  lmdb::dbi merkle_;
+  bool has_merkle_ = false;
   mutable std::shared_mutex resize_mutex_;
   mutable std::mutex head_mutex_;
   log_head head_;

@@ -6,6 +6,7 @@
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_keys.hpp"
+#include "engine/merkle_store.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
 
@@ -42,6 +43,11 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
       std::array<std::vector<std::string>, 5> ix_keys;
+      // The Merkle tree's leaves of this batch: one per seq, kGapLeaf for a gap, so leaf s-1 is
+      // seq s on every node (engine/merkle_store.hpp).
+      const std::uint64_t tree_first = applied;
+      std::vector<hash256> leaves;
+      leaves.reserve(records.size());
       for (std::size_t i = 0; i < records.size(); ++i) {
         record& r = records[i];
         if (r.seq <= applied)
@@ -51,6 +57,7 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
         if (r.kind == kUnreadableMessage) {  // a message that is no record: a gap to 0
           if (auto p = gaps_.put(*t, seq_key(r.seq), bytes::be64(0), MDB_APPEND); !p)
             return p.err();
+          leaves.push_back(merkle::kGapLeaf);
           applied = r.seq;
           out.emplace_back(
               make_error(errc::invalid_record,
@@ -68,6 +75,7 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
             const std::uint64_t original = bytes::get_be64(**prior);
             if (auto p = gaps_.put(*t, seq_key(r.seq), bytes::be64(original), MDB_APPEND); !p)
               return p.err();
+            leaves.push_back(merkle::kGapLeaf);
             applied = r.seq;
             out.emplace_back(append_outcome{original, true});
             continue;
@@ -77,6 +85,7 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
         head.chain_hash = seal(scratch_, head.chain_hash);
         r.chain_hash = head.chain_hash;
         std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
+        leaves.push_back(r.leaf_hash);
         if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
         collect_index_keys(r, ix_keys);
         head.seq = r.seq;
@@ -85,6 +94,9 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
         out.emplace_back(append_outcome{r.seq, false});
       }
       if (auto w = write_index_keys(*t, ix_keys); !w) return w;
+      if (has_merkle_)
+        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
+          return m;
       if (auto c = t->commit(); !c) return c;
       new_head = head;
       new_last_recorded = last_recorded;

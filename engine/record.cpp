@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, kMaxRecordKind + 1> kKindNames = {
     "replay_cancelled",
     "key_issued",
     "key_revoked",
+    "tree_head",
 };
 
 }  // namespace

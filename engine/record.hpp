@@ -27,8 +27,9 @@ enum class record_kind : std::uint8_t {
   replay_cancelled = 12,
   key_issued = 13,
   key_revoked = 14,
+  tree_head = 15,  // a published signed tree head (engine/tree_head.hpp)
 };
-inline constexpr std::uint8_t kMaxRecordKind = 14;
+inline constexpr std::uint8_t kMaxRecordKind = 15;
 
 // Stable lower-case names ("event_received", ...) used in JSON, docs and the CLI.
 std::string_view kind_name(record_kind k);
@@ -53,6 +54,8 @@ struct record_view;
 //                     type, tenant; body = JSON (attempt, outcome, status, latency, error, ...).
 //   replay_*:         entity = ("replay", replay id), ref_seq = the replay_requested seq; body = JSON.
 //   key_*:            entity = ("key", key id), tenant; body = JSON (never the key itself).
+//   tree_head:        entity = ("tree_head", tree size, 20 digits); source "hooklog"; body =
+//                     the signed head's JSON (engine/tree_head.hpp).
 struct record {
   std::uint64_t seq = 0;  // assigned by the log on append
   record_kind kind = record_kind::event_received;

@@ -20,6 +20,10 @@
 #include "http/key_store.hpp"
 #include "http/server.hpp"
 
+namespace hooklog {
+class head_publisher;
+}
+
 namespace hooklog::projections {
 class projection_runner;
 }
@@ -67,6 +71,8 @@ struct api_context {
   const cluster_mode* cluster = nullptr;
   // Cluster mode: this node's delivery slot leases (/healthz "slots", /metrics); null otherwise.
   const cluster::slot_leases* leases = nullptr;
+  // Signed tree heads (null when the server cannot sign: read-only without a key).
+  head_publisher* heads = nullptr;
 };
 
 class api {

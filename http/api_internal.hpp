@@ -81,6 +81,11 @@ void get_timeline(const call_ptr& c);
 void list_attempts(const call_ptr& c);
 void audit_verify(const call_ptr& c);
 void audit_head(const call_ptr& c);
+void latest_head(const call_ptr& c);         // api_proofs.cpp
+void publish_head(const call_ptr& c);
+void head_public_key(const call_ptr& c);
+void inclusion_proof(const call_ptr& c);
+void consistency_proof(const call_ptr& c);
 void create_endpoint(const call_ptr& c);
 void list_endpoints(const call_ptr& c);
 void get_endpoint(const call_ptr& c);

@@ -1,6 +1,7 @@
 #include "http/app.hpp"
 
 #include "engine/cluster/cluster_errc.hpp"
+#include "engine/head_publisher.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
@@ -31,6 +32,7 @@ struct app::parts {
   std::optional<secret_box> secrets;
   std::unique_ptr<dispatcher> delivery;
   std::unique_ptr<replay_manager> replays;
+  std::unique_ptr<head_publisher> heads;  // null when read-only without a key file
   metrics counters;
   std::optional<console_files> console;
   std::unique_ptr<api_context> ctx;
@@ -174,6 +176,18 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
       logging::warn("server.console", "the console is not served: its files were not found",
                     {{"reason", files.err().what()}});
   }
+  if (!opts.read_only || !opts.head_key_file.empty()) {
+    // Cluster mode: every node signs with the key derived from the cell's shared master key,
+    // unless a key file is given (then the same file on every node).
+    auto signer = p.cluster && opts.head_key_file.empty()
+                      ? head_signer::derive(opts.secret_key)
+                      : head_signer::load(opts.head_key_file, opts.data_dir);
+    if (!signer) return signer.err();
+    p.heads = std::make_unique<head_publisher>(*p.log, *p.sink, std::move(*signer),
+                                               opts.read_only ? std::chrono::seconds(0)
+                                                              : opts.head_interval);
+    if (auto l = p.heads->load(); !l) return l.err();
+  }
 
   p.ctx = std::unique_ptr<api_context>(
       new api_context{*p.log, *p.sink, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
@@ -190,6 +204,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   // log as it was at start: what a client saw before a restart is seen after it.
   p.ctx->last_management_seq.store(p.log->committed_seq());
   if (p.console) p.ctx->console = &*p.console;
+  p.ctx->heads = p.heads.get();
   p.routes = std::make_unique<api>(*p.ctx);
   server_options so = opts.server;
   so.on_refused = [m = &p.counters](unsigned code, std::string_view body, std::string_view client) {
@@ -231,6 +246,7 @@ result<unsigned short> app::start() {
   p_->replays->start();
   if (p_->delivery) p_->delivery->start();
   if (p_->leases) p_->leases->start();
+  if (p_->heads) p_->heads->start();
   if (p_->metrics_server)
     if (auto m = p_->metrics_server->start(); !m)
       return error{m.err().code, "metrics listener: " + m.err().what()};
@@ -253,6 +269,7 @@ void app::stop() {
   if (p_->leases) p_->leases->stop(true);  // frees this node's slots: the others take over now
   if (p_->delivery) p_->delivery->stop();
   if (p_->replays) p_->replays->stop();
+  if (p_->heads) p_->heads->stop();
   if (p_->writer) p_->writer->stop();
   if (p_->cluster) p_->cluster->stop();
   if (p_->runner) p_->runner->stop();

@@ -48,6 +48,10 @@ struct app_options {
   // cell's JetStream stream and materialized into the local log. Needs secret_key and
   // admin_key (the same on every node); refuses read_only.
   cluster_config cluster;
+  // Signed tree heads (docs/AUDIT.md): the Ed25519 key (PEM; empty: <data>/head.key, created
+  // 0600) and how often a head is published when the log grew (0: only on demand).
+  std::string head_key_file;
+  std::chrono::seconds head_interval{60};
 };
 
 // The options as logged at start: secrets (admin key, secret key) are "[redacted]" when set.

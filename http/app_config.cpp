@@ -51,6 +51,8 @@ nlohmann::json effective_config(const app_options& o) {
       {"cluster_max_age_s", o.cluster.max_age.count()},
       {"delivery_slots", o.cluster.delivery_slots},
       {"lease_ttl_ms", o.cluster.lease_ttl.count()},
+      {"head_key_file", o.head_key_file.empty() ? "<data>/head.key" : "[path set]"},
+      {"head_interval_s", o.head_interval.count()},
   };
 }
 

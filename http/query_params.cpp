@@ -26,6 +26,8 @@ const route_params kRouteParams[] = {
     {"GET", "/v1/entities/{}/{}/timeline", {"tenant", "min_seq"}},
     {"GET", "/v1/attempts", {"from", "to", "tenant", "endpoint_id", "outcome", "limit", "cursor", "order"}},
     {"GET", "/v1/audit/verify", {"from", "to"}},
+    {"GET", "/v1/audit/proofs/inclusion", {"event_id", "tree_size"}},
+    {"GET", "/v1/audit/proofs/consistency", {"first", "second"}},
     {"GET", "/v1/endpoints", {"tenant", "limit", "cursor", "order"}},
     {"GET", "/v1/replays", {"limit", "cursor", "endpoint_id", "state", "tenant", "order"}},
 };

@@ -102,5 +102,6 @@ int cmd_timeline(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_rebuild(int argc, char** argv);
+int cmd_proof(int argc, char** argv);  // cli_proof.cpp
 
 }  // namespace hooklog::cli

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "engine/audit_bundle.hpp"
 #include "engine/backfill.hpp"
+#include "engine/head_publisher.hpp"
 #include "tools/cli_common.hpp"
 
 namespace hooklog::cli {
@@ -19,7 +21,8 @@ int cmd_export(int argc, char** argv) {
       make_app("export",
                "Writes the matching events as NDJSON export lines (raw body, normalized fields,\n"
                "hashes; times in RFC 3339). Opens the log read-only: safe while the server runs.");
-  std::string data, out_path, from_s, to_s, time = "recorded", entity;
+  std::string data, out_path, from_s, to_s, time = "recorded", entity, head_key;
+  bool proof = false;
   scan_query q;
   add_data_flag(*app, data);
   app->add_option("--out", out_path, "the file to write (- or absent: stdout)");
@@ -31,6 +34,10 @@ int cmd_export(int argc, char** argv) {
   app->add_option("--tenant", q.tenant, "only this tenant");
   app->add_option("--source", q.source, "only this source");
   app->add_option("--entity", entity, "only this entity: KIND or KIND:ID");
+  app->add_flag("--proof", proof,
+                "write an audit bundle instead (one JSON file: the events, their inclusion\n"
+                "proofs against the latest signed tree head, the head, the public key)");
+  app->add_option("--head-key-file", head_key, "with --proof: the head key (<data>/head.key)");
   if (auto rc = parse(*app, argc, argv)) return *rc;
   const auto [from, to] = parse_time_range(from_s, to_s, time);
   if (time == "occurred") {
@@ -62,6 +69,36 @@ int cmd_export(int argc, char** argv) {
       return kExitFailure;
     }
     out = &file;
+  }
+  if (proof) {
+    auto latest = latest_head_in_log(**log);
+    if (!latest || !*latest) {
+      std::fprintf(stderr, "hooklog export: %s\n",
+                   !latest ? latest.err().message.c_str()
+                           : "no signed tree head in the log yet (POST /v1/audit/heads)");
+      return kExitFailure;
+    }
+    auto signer = head_signer::load(head_key.empty() ? lo.dir + "/head.key" : head_key, lo.dir);
+    if (!signer) {
+      std::fprintf(stderr, "hooklog export: %s\n", signer.err().message.c_str());
+      return kExitFailure;
+    }
+    bundle_stats st;
+    auto b = make_bundle(**log, q, (*latest)->first, signer->public_key(), &st);
+    if (!b) {
+      std::fprintf(stderr, "hooklog export: %s\n", b.err().message.c_str());
+      return kExitFailure;
+    }
+    *out << b->dump() << "\n";
+    out->flush();
+    std::fprintf(stderr, "exported %llu events with proofs against the tree head of size %llu",
+                 static_cast<unsigned long long>(st.events),
+                 static_cast<unsigned long long>((*latest)->first.tree_size));
+    if (st.left_out)
+      std::fprintf(stderr, " (%llu newer matching events are not in it yet)",
+                   static_cast<unsigned long long>(st.left_out));
+    std::fprintf(stderr, "\n");
+    return kExitOk;
   }
   auto n = export_events(**log, q, *out);
   out->flush();

@@ -20,6 +20,7 @@ const command kCommands[] = {
     {"verify", hooklog::cli::cmd_verify, "check the log's checksums and hash chain"},
     {"import", hooklog::cli::cmd_import, "import historical events (NDJSON, JSON arrays, exports)"},
     {"export", hooklog::cli::cmd_export, "write a range of events as NDJSON (read-only)"},
+    {"proof", hooklog::cli::cmd_proof, "check an audit bundle, or that a tree head extends another"},
     {"replay", hooklog::cli::cmd_replay, "start a replay on a running server"},
     {"replays", hooklog::cli::cmd_replays, "list, show or cancel replays on a running server"},
     {"tail", hooklog::cli::cmd_tail, "follow the log live, filtered (read-only)"},

@@ -59,6 +59,9 @@ and by the environment variable shown):
   --console-dir DIR           the audit console's files, served at /console/ (the checkout's
                               http/console; read into memory at start)
   --no-console                do not serve the console (/console/ answers 404)
+  --head-key-file FILE        Ed25519 key (PEM) signing tree heads (<data>/head.key, 0600)
+  --head-interval SECONDS     publish a signed tree head this often when the log grew (60;
+                              0 = only on POST /v1/audit/heads)
 endpoint quotas (per tenant and per endpoint, checked on create and update; 422 quota_exceeded):
   --max-endpoints-per-tenant N      endpoints of one tenant (1000)
   --max-filter-bytes BYTES          an endpoint's filter as compact JSON (16384)
@@ -117,6 +120,8 @@ const flag_spec kFlags[] = {
     {"rotation-overlap", nullptr, false},
     {"console-dir", nullptr, false},
     {"no-console", nullptr, true},
+    {"head-key-file", nullptr, false},
+    {"head-interval", nullptr, false},
     {"max-endpoints-per-tenant", nullptr, false},
     {"max-filter-bytes", nullptr, false},
     {"max-filter-conditions", nullptr, false},
@@ -278,6 +283,8 @@ int cmd_serve(int argc, char** argv) {
     throw usage_error(std::string("--") + (o.cluster.cell.empty() ? "node-id" : "cell") +
                       " needs --cluster URLS");
   }
+  o.head_key_file = s.get("head-key-file", "");
+  o.head_interval = std::chrono::seconds(static_cast<long>(s.number("head-interval", 60, 0, 1u << 30)));
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;

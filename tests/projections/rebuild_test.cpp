@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "engine/tree_head.hpp"
 #include "projections/retry_policy.hpp"
 #include "proj_test_util.hpp"
 
@@ -134,6 +135,11 @@ std::uint64_t build_log(fixture& f, bool follow, int rounds = 400) {
         k.entity_id = "key_" + std::to_string(round);
         k.body = json{{"scope", "tenant"}}.dump();
         batch.push_back(std::move(k));
+      }
+      if (round % 37 == 5) {  // a published signed tree head (issue 15): no projection uses it
+        tree_head h;
+        h.tree_size = static_cast<std::uint64_t>(round);
+        batch.push_back(head_record(h));
       }
       flush();
     }

@@ -268,6 +268,16 @@ await call("GET", "/v1/audit/verify?from=5&to=1", { want: 400 });
 await call("GET", "/v1/audit/verify", { key: tenant, want: 403 });
 await call("GET", "/v1/audit/head", { want: 200 });
 await call("GET", "/v1/audit/head", { key: tenant, want: 403 });
+await call("GET", "/v1/audit/heads/latest", { want: 404 });
+const treeHead = (await call("POST", "/v1/audit/heads", { want: 201 })).json;
+await call("GET", "/v1/audit/heads/latest", { want: 200 });
+await call("GET", "/v1/audit/public-key", { key: tenant, want: 200 });
+await call("GET", `/v1/audit/proofs/inclusion?event_id=${ev.id}`, { want: 200 });
+await call("GET", `/v1/audit/proofs/inclusion?event_id=${ev.id}&tree_size=${treeHead.tree_size}`, { want: 200 });
+await call("GET", `/v1/audit/proofs/inclusion?event_id=${ev.id}&tree_size=0`, { want: 400 });
+await call("GET", `/v1/audit/proofs/inclusion?event_id=${ev.id}`, { key: tenant, want: 404 });
+await call("GET", `/v1/audit/proofs/consistency?first=1&second=${treeHead.tree_size}`, { want: 200 });
+await call("GET", "/v1/audit/proofs/consistency?first=2&second=1", { want: 400 });
 
 // The delivery to the receiver: wait (bounded) for its attempt.
 let attempts;

@@ -1,0 +1,128 @@
+#include "engine/head_publisher.hpp"
+
+#include <future>
+
+#include "engine/logger.hpp"
+#include "engine/merkle_store.hpp"
+#include "engine/time_util.hpp"
+
+namespace hooklog {
+
+head_publisher::head_publisher(event_log& log, record_sink& writer, head_signer signer,
+                               std::chrono::milliseconds interval)
+    : log_(log), writer_(writer), signer_(std::move(signer)), interval_(interval) {}
+
+head_publisher::~head_publisher() { stop(); }
+
+result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log) {
+  // The entity index lists heads by zero-padded tree size, which grows with each head:
+  // descending, the first one is the latest.
+  scan_query q;
+  q.kind = record_kind::tree_head;
+  q.entity_kind = "tree_head";
+  q.descending = true;
+  std::optional<std::pair<tree_head, std::uint64_t>> found;
+  std::optional<error> bad;
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+    auto h = head_from_json(nlohmann::json::parse(v.body, nullptr, false));
+    if (!h)
+      bad = make_error(head_errc::bad_head, "the tree head in record " + std::to_string(v.seq) +
+                                                " is malformed: " + h.err().message);
+    else
+      found.emplace(*h, v.seq);
+    return false;
+  });
+  if (!n) return n.err();
+  if (bad) return *bad;
+  return found;
+}
+
+result<void> head_publisher::load() {
+  auto found = latest_head_in_log(log_);
+  if (!found) return found.err();
+  std::lock_guard g(mutex_);
+  if (*found) {
+    latest_ = (*found)->first;
+    latest_record_seq_ = (*found)->second;
+  }
+  return {};
+}
+
+void head_publisher::start() {
+  if (interval_.count() <= 0 || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void head_publisher::stop() {
+  {
+    std::lock_guard g(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<tree_head> head_publisher::latest() const {
+  std::lock_guard g(mutex_);
+  return latest_;
+}
+
+result<tree_head> head_publisher::publish() {
+  std::promise<result<tree_head>> p;
+  auto f = p.get_future();
+  publish_async([&p](result<tree_head> h) { p.set_value(std::move(h)); });
+  return f.get();
+}
+
+void head_publisher::publish_async(std::function<void(result<tree_head>)> done) {
+  // Serialized up to the submission: heads reach the log in the order of their tree sizes.
+  std::lock_guard serial(publish_mutex_);
+  auto size = merkle::tree_size(log_);
+  if (!size) return done(size.err());
+  auto root = merkle::tree_root(log_, *size);
+  if (!root) return done(root.err());
+  tree_head h;
+  h.tree_size = *size;
+  h.root = *root;
+  h.timestamp = now_micros();
+  if (auto s = signer_.sign(h); !s) return done(s.err());
+  std::vector<record> rec;
+  rec.push_back(head_record(h));
+  writer_.submit(std::move(rec), [this, h, done = std::move(done)](record_sink::outcomes&& o) {
+    if (o.empty() || !o[0]) return done(o.empty() ? make_error(errc::writer_stopped, "no outcome") : o[0].err());
+    {
+      std::lock_guard g(mutex_);
+      if (!latest_ || latest_->tree_size < h.tree_size) {
+        latest_ = h;
+        latest_record_seq_ = o[0]->seq;
+      }
+    }
+    done(h);
+  });
+}
+
+void head_publisher::run() {
+  std::unique_lock g(mutex_);
+  while (!stopping_) {
+    cv_.wait_for(g, interval_, [&] { return stopping_; });
+    if (stopping_) break;
+    // Cluster mode: other nodes append heads too (signed with the same derived key); the
+    // latest head in the log, whoever published it, is this node's latest.
+    g.unlock();
+    auto found = latest_head_in_log(log_);
+    g.lock();
+    if (found && *found && (*found)->second > latest_record_seq_) {
+      latest_ = (*found)->first;
+      latest_record_seq_ = (*found)->second;
+    }
+    if (log_.committed_seq() <= latest_record_seq_) continue;  // nothing new since the last head
+    g.unlock();
+    auto h = publish();
+    if (!h)
+      logging::warn("head.publish_failed", "could not publish a signed tree head",
+                    {{"error", h.err().what()}});
+    g.lock();
+  }
+}
+
+}  // namespace hooklog

@@ -1,0 +1,64 @@
+#pragma once
+// Publishes signed tree heads of the log (engine/tree_head.hpp): on demand (publish()) and
+// every `interval` when the log grew since the last head (not counting that head's own
+// record). Each head covers the whole tree as committed when it is made and is appended to
+// the log as a tree_head record; latest() is the newest head published, found again in the log
+// at load() after a restart.
+//
+// Thread safety: every member may be called from any thread; publish() calls are serialized.
+// The writer must outlive the publisher; stop() before the writer stops.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "engine/event_log.hpp"
+#include "engine/record_sink.hpp"
+#include "engine/tree_head.hpp"
+
+namespace hooklog {
+
+// The latest head published in the log (its last tree_head record) and that record's seq;
+// nullopt when none was.
+result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log);
+
+class head_publisher {
+ public:
+  // interval 0: no periodic heads (publish() only).
+  head_publisher(event_log& log, record_sink& writer, head_signer signer,
+                 std::chrono::milliseconds interval);
+  ~head_publisher();
+  head_publisher(const head_publisher&) = delete;
+  head_publisher& operator=(const head_publisher&) = delete;
+
+  // Finds the latest published head in the log (the last tree_head record).
+  result<void> load();
+  void start();
+  void stop();
+
+  // Signs a head over the committed tree, appends it to the log (durable), returns it.
+  result<tree_head> publish();
+  // The same without blocking: `done` runs on the writer's completion thread once the head's
+  // record is durable (or failed), or inline when the head cannot be made.
+  void publish_async(std::function<void(result<tree_head>)> done);
+  std::optional<tree_head> latest() const;
+  const head_signer& signer() const { return signer_; }
+
+ private:
+  void run();
+
+  event_log& log_;
+  record_sink& writer_;
+  head_signer signer_;
+  std::chrono::milliseconds interval_;
+  std::mutex publish_mutex_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<tree_head> latest_;
+  std::uint64_t latest_record_seq_ = 0;  // seq of the latest head's own record
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace hooklog
