@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "bench_result.hpp"
+#include "engine/cluster/nats.hpp"
 #include "engine/time_util.hpp"
 #include "http/delivery/client.hpp"
 #include "http/delivery/cluster/slot_leases.hpp"
@@ -199,39 +200,54 @@ double pct(std::vector<double> v, double p) {
 // Reads every message of the cell's stream with a plain pull consumer (no acks): the rate a
 // node's catch-up is compared with. Returns messages/s, NAN on failure.
 double raw_stream_read(const std::string& urls, std::uint64_t messages) {
-  natsOptions* opts = nullptr;
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
+  auto list = cluster::parse_urls(urls);
+  if (!list) return NAN;
+  cluster::connect_options co;
+  co.urls = *list;
+  co.name = "hooklog-bench-raw-read";
+  auto conn = cluster::connection::connect(co);
+  if (!conn) {
+    std::fprintf(stderr, "raw read: %s\n", conn.err().what().c_str());
+    return NAN;
+  }
+  auto js = cluster::jetstream::open(**conn);
+  if (!js) {
+    std::fprintf(stderr, "raw read: %s\n", js.err().what().c_str());
+    return NAN;
+  }
+  const std::string subject = cluster::stream_subject(kCell);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Config.AckPolicy = js_AckNone;
+  so.Config.DeliverPolicy = js_DeliverAll;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
   natsSubscription* sub = nullptr;
   double rate = NAN;
-  std::string subject = std::string("hooklog.") + kCell + ".records";
-  if (natsOptions_Create(&opts) == NATS_OK && natsOptions_SetURL(opts, urls.c_str()) == NATS_OK &&
-      natsConnection_Connect(&nc, opts) == NATS_OK &&
-      natsConnection_JetStream(&js, nc, nullptr) == NATS_OK) {
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Config.AckPolicy = js_AckNone;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const auto t0 = clk::now();
-    if (js_PullSubscribe(&sub, js, subject.c_str(), "bench-raw-read", nullptr, &so, &jerr) ==
-        NATS_OK) {
-      std::uint64_t got = 0;
-      while (got < messages) {
-        natsMsgList list{};
-        if (natsSubscription_Fetch(&list, sub, 1000, 5000, &jerr) != NATS_OK) break;
-        got += static_cast<std::uint64_t>(list.Count);
-        natsMsgList_Destroy(&list);
-      }
-      const double s = std::chrono::duration<double>(clk::now() - t0).count();
-      if (got >= messages) rate = static_cast<double>(got) / s;
-      natsSubscription_Unsubscribe(sub);
-      natsSubscription_Destroy(sub);
-    }
+  const auto t0 = clk::now();
+  if (js_PullSubscribe(&sub, (*js)->handle(), subject.c_str(), "bench-raw-read", nullptr, &so,
+                       &jerr) != NATS_OK) {
+    std::fprintf(stderr, "raw read: pull subscribe: %s (%d)\n", nats_GetLastError(nullptr),
+                 static_cast<int>(jerr));
+    return NAN;
   }
-  if (js) jsCtx_Destroy(js);
-  if (nc) natsConnection_Destroy(nc);
-  if (opts) natsOptions_Destroy(opts);
+  std::uint64_t got = 0;
+  while (got < messages) {
+    natsMsgList batch{};
+    const natsStatus st = natsSubscription_Fetch(
+        &batch, sub, static_cast<int>(std::min<std::uint64_t>(1000, messages - got)), 5000, &jerr);
+    if (st != NATS_OK) {
+      std::fprintf(stderr, "raw read: fetch after %llu of %llu messages: %s (%d)\n",
+                   (unsigned long long)got, (unsigned long long)messages, natsStatus_GetText(st),
+                   static_cast<int>(jerr));
+      break;
+    }
+    got += static_cast<std::uint64_t>(batch.Count);
+    natsMsgList_Destroy(&batch);
+  }
+  const double s = std::chrono::duration<double>(clk::now() - t0).count();
+  if (got >= messages) rate = static_cast<double>(got) / s;
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
   return rate;
 }
 
