@@ -83,12 +83,14 @@ struct node {
 
   node() = default;
   node(std::string data, std::string log, std::vector<std::string> extra, std::string program)
-      : data(std::move(data)), log(std::move(log)), extra(std::move(extra)),
+      : data(std::move(data)),
+        log(std::move(log)),
+        extra(std::move(extra)),
         program(std::move(program)) {}
 
   void start() {
-    std::vector<std::string> args = {"serve",       "--listen", "127.0.0.1:0", "--data",
-                                     data,          "--admin-key", kAdminKey};
+    std::vector<std::string> args = {"serve", "--listen",    "127.0.0.1:0", "--data",
+                                     data,    "--admin-key", kAdminKey};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<child_process>(program, args, std::vector<std::string>{}, log);
     auto a = proc->wait_listening(std::chrono::seconds(60));
@@ -136,10 +138,8 @@ std::string event_line(const std::string& id, const std::string& type, int entit
               {"timestamp", "2024-05-01T12:00:00Z"},
               {"tenant", "t1"},
               {"entity", {{"kind", "order"}, {"id", "ord-" + std::to_string(entity)}}},
-              {"data",
-               {{"amount", 1250},
-                {"currency", "EUR"},
-                {"note", std::string(700, 'x')}}}}  // about 1 KiB per event
+              {"data", {{"amount", 1250}, {"currency", "EUR"}, {"note", std::string(700, 'x')}}}}
+      // about 1 KiB per event
       .dump();
 }
 
@@ -271,10 +271,10 @@ struct cpu_probe {
 int run(const options& o) {
   int rc = 0;
   hooklog::test::temp_dir tmp;
-  std::printf("# hooklog-bench-cluster: %d events of ~1 KiB in NDJSON batches of %d over one "
-              "keep-alive connection, %u cores, load average %s\n",
-              o.events, o.batch_size, std::thread::hardware_concurrency(),
-              bench::load_avg().c_str());
+  std::printf(
+      "# hooklog-bench-cluster: %d events of ~1 KiB in NDJSON batches of %d over one "
+      "keep-alive connection, %u cores, load average %s\n",
+      o.events, o.batch_size, std::thread::hardware_concurrency(), bench::load_avg().c_str());
 
   // ---- 1a: single node ------------------------------------------------------------------
   double single_us = NAN, single_rate = NAN;
@@ -295,7 +295,8 @@ int run(const options& o) {
   std::vector<node> nodes(3);
   for (int i = 0; i < 3; ++i) {
     const std::string id = "n" + std::to_string(i);
-    nodes[i] = node{(tmp / id).string(), (tmp / (id + ".log")).string(),
+    nodes[i] = node{(tmp / id).string(),
+                    (tmp / (id + ".log")).string(),
                     {"--cluster", nats.urls(), "--cell", kCell, "--node-id", id, "--secret-key",
                      kSecretKey, "--cluster-replicas", "3", "--lease-ttl-ms",
                      std::to_string(o.lease_ttl_ms), "--allow-private-targets"},
@@ -305,8 +306,8 @@ int run(const options& o) {
   auto w = load(nodes[0], "warm", std::min(2000, o.events), o.batch_size);
   for (auto& n : nodes)
     if (!n.applied(w.last_seq)) throw std::runtime_error("warm-up not materialized");
-  std::vector<long> pids{nodes[0].pid(), nodes[1].pid(), nodes[2].pid(), nats.pid(0), nats.pid(1),
-                         nats.pid(2)};
+  std::vector<long> pids{nodes[0].pid(), nodes[1].pid(), nodes[2].pid(),
+                         nats.pid(0),    nats.pid(1),    nats.pid(2)};
   cpu_probe p(pids);
   const auto t_load = clk::now();
   auto r = load(nodes[0], "c", o.events, o.batch_size);
@@ -317,13 +318,14 @@ int run(const options& o) {
   std::vector<double> us(pids.size());
   for (std::size_t i = 0; i < pids.size(); ++i) us[i] = p.us_per_event(i, o.events);
   const double nats_us = us[3] + us[4] + us[5];
-  std::printf("cell node A (load): %.1f us/event; B, C (materialize only): %.1f, %.1f us/event; "
-              "nats-servers: %.1f + %.1f + %.1f = %.1f us/event; %.0f events/s acknowledged, all "
-              "three applied after %.2f s; %d retries\n",
-              us[0], us[1], us[2], us[3], us[4], us[5], nats_us, o.events / ingest_s, all_applied_s,
-              r.retries);
-  bench::print({"cluster_cpu_ingest_node", "server CPU per event, cell node taking the load",
-                us[0], "us/event", single_us, "single-node serve, same load"});
+  std::printf(
+      "cell node A (load): %.1f us/event; B, C (materialize only): %.1f, %.1f us/event; "
+      "nats-servers: %.1f + %.1f + %.1f = %.1f us/event; %.0f events/s acknowledged, all "
+      "three applied after %.2f s; %d retries\n",
+      us[0], us[1], us[2], us[3], us[4], us[5], nats_us, o.events / ingest_s, all_applied_s,
+      r.retries);
+  bench::print({"cluster_cpu_ingest_node", "server CPU per event, cell node taking the load", us[0],
+                "us/event", single_us, "single-node serve, same load"});
   bench::print({"cluster_cpu_materialize_node",
                 "server CPU per event, cell node only materializing (mean of 2)",
                 (us[1] + us[2]) / 2, "us/event", single_us, "single-node serve, same load"});
@@ -357,9 +359,10 @@ int run(const options& o) {
     rtt.push_back(std::chrono::duration<double, std::milli>(t_ack - t0).count());
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  std::printf("lag A ack -> B answers min_seq (%zu samples): p50 %.2f ms, p99 %.2f ms; A's ingest "
-              "answer itself: p50 %.2f ms, p99 %.2f ms\n",
-              lag.size(), pct(lag, 50), pct(lag, 99), pct(rtt, 50), pct(rtt, 99));
+  std::printf(
+      "lag A ack -> B answers min_seq (%zu samples): p50 %.2f ms, p99 %.2f ms; A's ingest "
+      "answer itself: p50 %.2f ms, p99 %.2f ms\n",
+      lag.size(), pct(lag, 50), pct(lag, 99), pct(rtt, 50), pct(rtt, 99));
   bench::print({"cluster_lag_p50", "publish-to-materialized lag p50 (A ack -> B min_seq answer)",
                 pct(lag, 50), "ms", pct(rtt, 50), "A's single-event ingest answer p50"});
   bench::print({"cluster_lag_p99", "publish-to-materialized lag p99 (A ack -> B min_seq answer)",
@@ -367,8 +370,8 @@ int run(const options& o) {
 
   // ---- 3: failover ----------------------------------------------------------------------
   const std::string rx_out = (tmp / "rx.ndjson").string();
-  child_process rx(o.receiver, {"--listen", "127.0.0.1:0", "--secret", kWebhookSecret, "--out",
-                                rx_out});
+  child_process rx(o.receiver,
+                   {"--listen", "127.0.0.1:0", "--secret", kWebhookSecret, "--out", rx_out});
   auto rx_addr = rx.wait_listening();
   if (!rx_addr) throw std::runtime_error("hooklog-receiver did not start");
   auto ep = nodes[0].call("POST", "/v1/endpoints",
@@ -424,19 +427,24 @@ int run(const options& o) {
   const std::string after_id = ingest_fo(nodes[survivor], "fo-after");
   auto at = wait_delivered(after_id);
   double failover_ms = NAN;
-  if (at && *at > 0) failover_ms = static_cast<double>(*at - kill_us) / 1000.0;
-  else rc = 1;
-  std::printf("failover: kill -9 of node n%d (holder of slot %u) -> first delivery by its "
-              "successor after %.0f ms; lease TTL %d ms (default 5000 ms)\n",
-              victim, slot, failover_ms, o.lease_ttl_ms);
+  if (at && *at > 0)
+    failover_ms = static_cast<double>(*at - kill_us) / 1000.0;
+  else
+    rc = 1;
+  std::printf(
+      "failover: kill -9 of node n%d (holder of slot %u) -> first delivery by its "
+      "successor after %.0f ms; lease TTL %d ms (default 5000 ms)\n",
+      victim, slot, failover_ms, o.lease_ttl_ms);
   bench::print({"cluster_failover", "kill -9 of the slot holder -> first delivery by successor",
                 failover_ms, "ms", static_cast<double>(o.lease_ttl_ms),
                 "lease TTL in use (--lease-ttl-ms; default 5000)"});
 
   // ---- 4: catch-up of a wiped node ------------------------------------------------------
   // The stream's head: one more event's seq (in cluster mode an event's seq is its stream seq).
-  const std::uint64_t head = max_seq(json::parse(
-      nodes[survivor].call("POST", "/v1/sources/standard/events", event_line("head", "x.y", 1)).body));
+  const std::uint64_t head = max_seq(
+      json::parse(nodes[survivor]
+                      .call("POST", "/v1/sources/standard/events", event_line("head", "x.y", 1))
+                      .body));
   fs::remove_all(nodes[victim].data);
   const auto t_start = clk::now();
   nodes[victim].start();
@@ -446,10 +454,11 @@ int run(const options& o) {
   const double catchup_rate = caught ? head / catchup_s : NAN;
   if (!caught) rc = 1;
   const double raw_rate = raw_stream_read(nats.urls(), head);
-  std::printf("catch-up: wiped node n%d applied %llu stream records in %.2f s from its start "
-              "(listening after %.0f ms): %.0f records/s; a plain libnats pull consumer reads "
-              "the stream at %.0f msgs/s\n",
-              victim, (unsigned long long)head, catchup_s, listening_ms, catchup_rate, raw_rate);
+  std::printf(
+      "catch-up: wiped node n%d applied %llu stream records in %.2f s from its start "
+      "(listening after %.0f ms): %.0f records/s; a plain libnats pull consumer reads "
+      "the stream at %.0f msgs/s\n",
+      victim, (unsigned long long)head, catchup_s, listening_ms, catchup_rate, raw_rate);
   bench::print({"cluster_catchup", "wiped node catch-up to the stream head (from its start)",
                 catchup_rate, "events/s", raw_rate, "plain libnats pull consumer, same stream"});
 
@@ -468,12 +477,18 @@ int main(int argc, char** argv) {
   o.receiver = exe_dir() + "/hooklog-receiver";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i], v = argv[i + 1];
-    if (f == "--events") o.events = std::atoi(v.c_str());
-    else if (f == "--batch-size") o.batch_size = std::atoi(v.c_str());
-    else if (f == "--lag-samples") o.lag_samples = std::atoi(v.c_str());
-    else if (f == "--lease-ttl-ms") o.lease_ttl_ms = std::atoi(v.c_str());
-    else if (f == "--hooklog") o.hooklog = v;
-    else if (f == "--receiver") o.receiver = v;
+    if (f == "--events")
+      o.events = std::atoi(v.c_str());
+    else if (f == "--batch-size")
+      o.batch_size = std::atoi(v.c_str());
+    else if (f == "--lag-samples")
+      o.lag_samples = std::atoi(v.c_str());
+    else if (f == "--lease-ttl-ms")
+      o.lease_ttl_ms = std::atoi(v.c_str());
+    else if (f == "--hooklog")
+      o.hooklog = v;
+    else if (f == "--receiver")
+      o.receiver = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return 2;
