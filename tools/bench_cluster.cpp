@@ -14,8 +14,8 @@
 //      endpoint at a hooklog-receiver (its received_at), made by the successor, beside the
 //      lease TTL in use (--lease-ttl-ms; the default is 5000 ms);
 //   4. catch-up of a wiped node: the killed node restarted on an empty data directory, events/s
-//      until it applied the stream's head (counted from its start), beside a plain libnats pull
-//      consumer reading every message of the same stream.
+//      until it applied the stream's head (counted from its start), beside a plain libnats
+//      ordered push consumer (the kind the materializer uses) reading the same stream.
 //
 //   hooklog-bench-cluster [--events N] [--batch-size N] [--lag-samples N] [--lease-ttl-ms MS]
 //                         [--hooklog PATH] [--receiver PATH]
@@ -197,7 +197,7 @@ double pct(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p / 100.0 * v.size()))];
 }
 
-// Reads every message of the cell's stream with a plain pull consumer (no acks): the rate a
+// Reads every message of the cell's stream with a plain consumer: the rate a
 // node's catch-up is compared with. Returns messages/s, NAN on failure.
 double raw_stream_read(const std::string& urls, std::uint64_t messages) {
   auto list = cluster::parse_urls(urls);
@@ -216,33 +216,31 @@ double raw_stream_read(const std::string& urls, std::uint64_t messages) {
     return NAN;
   }
   const std::string subject = cluster::stream_subject(kCell);
+  // The kind of consumer the materializer uses: ordered push (ephemeral, no acks, flow control).
   jsSubOptions so;
   jsSubOptions_Init(&so);
-  so.Config.AckPolicy = js_AckNone;
+  so.Ordered = true;
   so.Config.DeliverPolicy = js_DeliverAll;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsSubscription* sub = nullptr;
   double rate = NAN;
   const auto t0 = clk::now();
-  if (js_PullSubscribe(&sub, (*js)->handle(), subject.c_str(), "bench-raw-read", nullptr, &so,
-                       &jerr) != NATS_OK) {
-    std::fprintf(stderr, "raw read: pull subscribe: %s (%d)\n", nats_GetLastError(nullptr),
+  if (js_SubscribeSync(&sub, (*js)->handle(), subject.c_str(), nullptr, &so, &jerr) != NATS_OK) {
+    std::fprintf(stderr, "raw read: subscribe: %s (%d)\n", nats_GetLastError(nullptr),
                  static_cast<int>(jerr));
     return NAN;
   }
   std::uint64_t got = 0;
   while (got < messages) {
-    natsMsgList batch{};
-    const natsStatus st = natsSubscription_Fetch(
-        &batch, sub, static_cast<int>(std::min<std::uint64_t>(1000, messages - got)), 5000, &jerr);
+    natsMsg* m = nullptr;
+    const natsStatus st = natsSubscription_NextMsg(&m, sub, 5000);
     if (st != NATS_OK) {
-      std::fprintf(stderr, "raw read: fetch after %llu of %llu messages: %s (%d)\n",
-                   (unsigned long long)got, (unsigned long long)messages, natsStatus_GetText(st),
-                   static_cast<int>(jerr));
+      std::fprintf(stderr, "raw read: next message after %llu of %llu: %s\n",
+                   (unsigned long long)got, (unsigned long long)messages, natsStatus_GetText(st));
       break;
     }
-    got += static_cast<std::uint64_t>(batch.Count);
-    natsMsgList_Destroy(&batch);
+    ++got;
+    natsMsg_Destroy(m);
   }
   const double s = std::chrono::duration<double>(clk::now() - t0).count();
   if (got >= messages) rate = static_cast<double>(got) / s;
@@ -456,11 +454,11 @@ int run(const options& o) {
   const double raw_rate = raw_stream_read(nats.urls(), head);
   std::printf(
       "catch-up: wiped node n%d applied %llu stream records in %.2f s from its start "
-      "(listening after %.0f ms): %.0f records/s; a plain libnats pull consumer reads "
+      "(listening after %.0f ms): %.0f records/s; a plain libnats ordered consumer reads "
       "the stream at %.0f msgs/s\n",
       victim, (unsigned long long)head, catchup_s, listening_ms, catchup_rate, raw_rate);
   bench::print({"cluster_catchup", "wiped node catch-up to the stream head (from its start)",
-                catchup_rate, "events/s", raw_rate, "plain libnats pull consumer, same stream"});
+                catchup_rate, "events/s", raw_rate, "plain libnats ordered consumer, same stream"});
 
   rx.stop();
   for (auto& n : nodes)
