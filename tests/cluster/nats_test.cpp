@@ -24,7 +24,7 @@ std::unique_ptr<connection> connect_to(const std::string& urls) {
 
 }  // namespace
 
-TEST_CASE("cluster: parse_urls accepts a comma list and refuses other schemes", "[cluster][nats]") {
+TEST_CASE("parse_urls accepts a comma list and refuses other schemes", "[cluster][nats]") {
   auto ok = parse_urls("nats://127.0.0.1:4222, nats://127.0.0.1:4223");
   REQUIRE(ok);
   CHECK(*ok == std::vector<std::string>{"nats://127.0.0.1:4222", "nats://127.0.0.1:4223"});
@@ -40,7 +40,7 @@ TEST_CASE("cluster: parse_urls accepts a comma list and refuses other schemes", 
   CHECK(stream_subject("eu-1") == "hooklog.eu-1.records");
 }
 
-TEST_CASE("cluster: connecting to an unreachable NATS names the URLs", "[cluster][nats]") {
+TEST_CASE("connecting to an unreachable NATS names the URLs", "[cluster][nats]") {
   const std::string url = "nats://127.0.0.1:" + std::to_string(test::free_port());
   connect_options o;
   o.urls = {url};
@@ -50,7 +50,7 @@ TEST_CASE("cluster: connecting to an unreachable NATS names the URLs", "[cluster
   CHECK(c.err().message.rfind("cannot reach NATS at " + url + ": ", 0) == 0);
 }
 
-TEST_CASE("cluster: ensure_stream creates the cell stream and refuses one with other settings",
+TEST_CASE("ensure_stream creates the cell stream and refuses one with other settings",
           "[cluster][nats]") {
   test::nats_cluster nats(1);
   auto conn = connect_to(nats.urls());
@@ -85,7 +85,7 @@ TEST_CASE("cluster: ensure_stream creates the cell stream and refuses one with o
   CHECK(state->messages == 0);
 }
 
-TEST_CASE("cluster: a 3-server NATS cluster elects a meta leader and keeps a stream through a kill",
+TEST_CASE("a 3-server NATS cluster elects a meta leader and keeps a stream through a kill",
           "[cluster][nats]") {
   test::nats_cluster nats(3);
   auto conn = connect_to(nats.urls());

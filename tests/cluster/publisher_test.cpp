@@ -105,7 +105,7 @@ std::uint64_t publish_raw(const connection& conn, record r, const std::string& m
 
 }  // namespace
 
-TEST_CASE("cluster: published records are materialized in submit order with the stream seq",
+TEST_CASE("published records are materialized in submit order with the stream seq",
           "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");
@@ -142,7 +142,7 @@ TEST_CASE("cluster: published records are materialized in submit order with the 
 }
 
 TEST_CASE(
-    "cluster: a repeated idempotency key is answered with the original seq, through one node or "
+    "a repeated idempotency key is answered with the original seq, through one node or "
     "two",
     "[cluster][publisher]") {
   test::nats_cluster nats(1);
@@ -173,7 +173,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "cluster: a repeat that reaches the stream after the duplicate window is the same gap on every "
+    "a repeat that reaches the stream after the duplicate window is the same gap on every "
     "node",
     "[cluster][publisher]") {
   test::nats_cluster nats(1);
@@ -214,7 +214,7 @@ TEST_CASE(
   CHECK(a.log->head().chain_hash == b.log->head().chain_hash);
 }
 
-TEST_CASE("cluster: two nodes writing at once hold byte-identical records and equal heads",
+TEST_CASE("two nodes writing at once hold byte-identical records and equal heads",
           "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");
@@ -246,7 +246,7 @@ TEST_CASE("cluster: two nodes writing at once hold byte-identical records and eq
   CHECK(ra == raw_records(*b.log));
 }
 
-TEST_CASE("cluster: a record over the servers' max_payload fails at once and names both sizes",
+TEST_CASE("a record over the servers' max_payload fails at once and names both sizes",
           "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");
@@ -262,7 +262,7 @@ TEST_CASE("cluster: a record over the servers' max_payload fails at once and nam
   CHECK(ok->seq == 1);
 }
 
-TEST_CASE("cluster: a node starting late catches up a backlog of 5000 records of 2 KiB",
+TEST_CASE("a node starting late catches up a backlog of 5000 records of 2 KiB",
           "[cluster][publisher]") {
   test::nats_cluster nats(1);
   node a(nats.urls(), "a");

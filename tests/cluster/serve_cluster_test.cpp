@@ -79,7 +79,7 @@ json head_at(hooklog_server& s, std::uint64_t min_seq) {
 }  // namespace
 
 TEST_CASE(
-    "cluster: concurrent ingest through three nodes on a 3-server NATS cluster is on every node "
+    "concurrent ingest through three nodes on a 3-server NATS cluster is on every node "
     "with equal heads",
     "[cluster][serve]") {
   nats_cluster nats(3);
@@ -171,7 +171,7 @@ TEST_CASE(
   CHECK(metrics.body.find("hooklog_cluster_lag 0") != std::string::npos);
 }
 
-TEST_CASE("cluster: kill -9 of one NATS server under ingest loses nothing acknowledged",
+TEST_CASE("kill -9 of one NATS server under ingest loses nothing acknowledged",
           "[cluster][serve]") {
   nats_cluster nats(3);
   hooklog_server a(node_args(nats, "k", "a", 3));
@@ -216,7 +216,7 @@ TEST_CASE("cluster: kill -9 of one NATS server under ingest loses nothing acknow
   nats.restart(0);
 }
 
-TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head equals the others",
+TEST_CASE("a node whose data directory is deleted rejoins and its head equals the others",
           "[cluster][serve]") {
   nats_cluster nats(1);
   hooklog_server a(node_args(nats, "w", "a", 1));
@@ -267,7 +267,7 @@ TEST_CASE("cluster: a node whose data directory is deleted rejoins and its head 
   CHECK(got.status == 200);
 }
 
-TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_reached",
+TEST_CASE("min_seq waits for the seq and then answers 503 min_seq_not_reached",
           "[cluster][serve]") {
   nats_cluster nats(1);
   // The cluster settings from the config file, by their flag names.
@@ -296,8 +296,7 @@ TEST_CASE("cluster: min_seq waits for the seq and then answers 503 min_seq_not_r
   CHECK(far.json["error"]["details"]["applied_seq"] == 0);
 }
 
-TEST_CASE("cluster: bad cluster configuration is refused at start with a clear error",
-          "[cluster][serve]") {
+TEST_CASE("bad cluster configuration is refused at start with a clear error", "[cluster][serve]") {
   temp_dir dir;
   auto run = [&](std::vector<std::string> args) {
     const std::string err = (dir / "stderr.txt").string();

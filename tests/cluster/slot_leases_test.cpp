@@ -86,14 +86,14 @@ bool overlap(const node& a, const node& b) {
 
 }  // namespace
 
-TEST_CASE("cluster leases: slot_of is a stable FNV-1a hash", "[cluster][leases]") {
+TEST_CASE("leases: slot_of is a stable FNV-1a hash", "[cluster][leases]") {
   CHECK(slot_leases::slot_of("ep_1", 64) == 36);
   CHECK(slot_leases::slot_of("ep_2", 64) == 61);
   CHECK(slot_leases::slot_of("orders-prod", 64) == 58);
   CHECK(slot_leases::slot_of("", 64) == 37);
 }
 
-TEST_CASE("cluster leases: bad options and another slot count are refused", "[cluster][leases]") {
+TEST_CASE("leases: bad options and another slot count are refused", "[cluster][leases]") {
   test::nats_cluster nats(1);
   auto urls = parse_urls(nats.urls());
   REQUIRE(urls);
@@ -125,7 +125,7 @@ TEST_CASE("cluster leases: bad options and another slot count are refused", "[cl
         "cell 'lease-test' splits delivery work into 12 slots, this node was started with 32");
 }
 
-TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are taken over",
+TEST_CASE("leases: three nodes split the slots evenly, a dead one's are taken over",
           "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a")), b(nats, fast("b")), c(nats, fast("c"));
@@ -154,7 +154,7 @@ TEST_CASE("cluster leases: three nodes split the slots evenly, a dead one's are 
   CHECK(a.leases->stats().live_nodes == 2);
 }
 
-TEST_CASE("cluster leases: a joining node gets its share, a clean stop hands over at once",
+TEST_CASE("leases: a joining node gets its share, a clean stop hands over at once",
           "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a"));
@@ -175,7 +175,7 @@ TEST_CASE("cluster leases: a joining node gets its share, a clean stop hands ove
   CHECK(a.leases->stats().taken_over == 0);  // freed slots, not taken from a dead holder
 }
 
-TEST_CASE("cluster leases: two nodes taking at once never both hold a slot", "[cluster][leases]") {
+TEST_CASE("leases: two nodes taking at once never both hold a slot", "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a")), b(nats, fast("b"));
   // Both tick at the same moment before either saw the other: both want every slot; the
@@ -198,9 +198,8 @@ TEST_CASE("cluster leases: two nodes taking at once never both hold a slot", "[c
   CHECK(b.held().size() == 6);
 }
 
-TEST_CASE(
-    "cluster leases: a paused holder fences itself before the other takes over, then shares again",
-    "[cluster][leases]") {
+TEST_CASE("leases: a paused holder fences itself before the other takes over, then shares again",
+          "[cluster][leases]") {
   test::nats_cluster nats(1);
   node a(nats, fast("a")), b(nats, fast("b"));
   // Driven by hand: one heartbeat every 250 ms for each, a's stop while it is "paused".

@@ -106,9 +106,8 @@ bool all_arrived(const receiver_proc& rx, const std::set<std::string>& ids) {
 
 }  // namespace
 
-TEST_CASE(
-    "cluster work: a killed slot holder's deliveries are taken over, a paused one fences itself",
-    "[cluster][ownership][serve]") {
+TEST_CASE("work: a killed slot holder's deliveries are taken over, a paused one fences itself",
+          "[cluster][ownership][serve]") {
   cell c;
   REQUIRE(eventually([&] { return c.balanced({0, 1, 2}); }, seconds(30)));
   // A slow receiver keeps deliveries queued and in flight (1 per endpoint at 300 ms).
@@ -265,7 +264,7 @@ TEST_CASE(
   CHECK(fresh == static_cast<std::size_t>(scheduled));
 }
 
-TEST_CASE("cluster work: a node with another slot count than its cell is refused at start",
+TEST_CASE("work: a node with another slot count than its cell is refused at start",
           "[cluster][ownership][serve]") {
   nats_cluster nats(1);
   temp_dir dir;

@@ -9,7 +9,8 @@
 #   --quick    small counts and short runs (a smoke test of the script, a few minutes); writes
 #              into the output directory only, never into docs/
 #   --no-docs  leave docs/ alone (the generated Markdown and plot stay in the output directory)
-#   --only     run only these benchmarks (log_writer projections ingest delivery replay memory);
+#   --only     run only these benchmarks (log_writer projections ingest delivery replay memory
+#              cluster; cluster starts 3 nats-servers and 3 nodes on loopback);
 #              like --no-docs (the generated section always holds one whole run)
 #
 # Benchmarks print "RESULT" and "SWEEP" lines (tools/bench_result.hpp) beside their human output;
@@ -18,7 +19,7 @@
 # Data directories go under $TMPDIR (/tmp).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-quick=0 docs=1 only="log_writer projections ingest delivery replay memory"
+quick=0 docs=1 only="log_writer projections ingest delivery replay memory cluster"
 while (($#)); do
   case "$1" in
     --quick) quick=1 docs=0 ;;
@@ -49,6 +50,7 @@ if ((quick)); then
   cmd[delivery]="$bin/hooklog-bench-delivery --events 2000 --seconds 1 --connections 1,16 --sweep-seconds 1"
   cmd[replay]="$bin/hooklog-bench-replay --events 50000 --import 10000"
   cmd[memory]="$bin/hooklog-bench-memory --events 20000,50000 --pending 20000"
+  cmd[cluster]="$bin/hooklog-bench-cluster --events 5000 --lag-samples 50"
 else
   cmd[log_writer]="$bin/hooklog-bench-log-writer --seconds 3"
   cmd[projections]="$bin/hooklog-bench-projections --events 1000000"
@@ -56,6 +58,7 @@ else
   cmd[delivery]="$bin/hooklog-bench-delivery --in-flight 32 --connections 1,4,16,64 --sweep-seconds 5"
   cmd[replay]="$bin/hooklog-bench-replay --events 1000000 --import 200000"
   cmd[memory]="$bin/hooklog-bench-memory --events 1000000,5000000 --pending 1000000"
+  cmd[cluster]="$bin/hooklog-bench-cluster --events 50000 --lag-samples 500"
 fi
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
