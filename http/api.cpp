@@ -259,6 +259,7 @@ const route kRoutes[] = {
     {"GET", "/v1/attempts", access::any, detail::list_attempts},
     {"GET", "/v1/audit/verify", access::admin, detail::audit_verify},
     {"GET", "/v1/audit/head", access::admin, detail::audit_head},
+    {"GET", "/v1/admin/snapshot", access::admin, detail::admin_snapshot},
     {"POST", "/v1/endpoints", access::any, detail::create_endpoint},
     {"GET", "/v1/endpoints", access::any, detail::list_endpoints},
     {"GET", "/v1/endpoints/{}", access::any, detail::get_endpoint},

@@ -81,6 +81,8 @@ void get_timeline(const call_ptr& c);
 void list_attempts(const call_ptr& c);
 void audit_verify(const call_ptr& c);
 void audit_head(const call_ptr& c);
+// GET /v1/admin/snapshot (api_snapshot.cpp): a consistent copy of the log, streamed.
+void admin_snapshot(const call_ptr& c);
 void create_endpoint(const call_ptr& c);
 void list_endpoints(const call_ptr& c);
 void get_endpoint(const call_ptr& c);
