@@ -4,7 +4,7 @@
 // directory and streamed from it in bounded chunks; headers state what it holds:
 // Hooklog-Snapshot-Seq, Hooklog-Snapshot-Hash (the chain hash at that seq, hex),
 // Hooklog-Snapshot-Bytes (the body's exact length: a receiver refuses a shorter body) and
-// Hooklog-Snapshot-Cell ("" for a single-node log).
+// Hooklog-Snapshot-Cell (absent for a single-node log).
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,7 +41,7 @@ void admin_snapshot(const call_ptr& c) {
   s.headers.emplace_back("Hooklog-Snapshot-Hash",
                          bytes::to_hex(snap->head.chain_hash.data(), snap->head.chain_hash.size()));
   s.headers.emplace_back("Hooklog-Snapshot-Bytes", std::to_string(snap->bytes));
-  s.headers.emplace_back("Hooklog-Snapshot-Cell", snap->cell);
+  if (!snap->cell.empty()) s.headers.emplace_back("Hooklog-Snapshot-Cell", snap->cell);
   s.producer = [file, left](std::string& chunk) {
     if (*left == 0) return false;
     chunk.resize(static_cast<std::size_t>(std::min<std::uint64_t>(*left, kSnapshotChunk)));

@@ -98,9 +98,9 @@ result<std::uint64_t> download(const bootstrap_request& rq) {
   std::uint64_t seq = 0, bytes = 0;
   if (!number("Hooklog-Snapshot-Seq", seq) || !number("Hooklog-Snapshot-Bytes", bytes))
     return bad(rq.url, "the answer lacks Hooklog-Snapshot-Seq or Hooklog-Snapshot-Bytes");
-  if (std::string(head["Hooklog-Snapshot-Cell"]) != rq.cell)
-    return bad(rq.url, "it is a log of cell '" + std::string(head["Hooklog-Snapshot-Cell"]) +
-                           "', not of cell " + rq.cell + " (--cell)");
+  if (const std::string cell(head["Hooklog-Snapshot-Cell"]); cell != rq.cell)
+    return bad(rq.url, (cell.empty() ? std::string("it is a single-node log") : "it is a log of cell " + cell) +
+                           ", not of cell " + rq.cell + " (--cell)");
   if (seq < rq.min_head)
     return bad(rq.url, "it ends at seq " + std::to_string(seq) +
                            " but the stream now starts at seq " + std::to_string(rq.min_head + 1) +

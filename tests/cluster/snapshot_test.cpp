@@ -2,7 +2,8 @@
 // whose stream drops records after 2 s (--cluster-max-age 2; the duplicate window follows the
 // maximum age down, as JetStream requires), two nodes that ingest, the records aged out of the
 // stream, and a third node with an empty data directory: refused without --bootstrap-from,
-// refused with a snapshot cut off midway or too short (nothing half-written is left), and with
+// refused with a snapshot cut off midway, too short, corrupted or of another log (nothing
+// half-written is left), and with
 // a caught-up peer it joins, catches up and its head equals the others'.
 // The cut-off and short snapshots come from a one-shot loopback peer that replays a real
 // snapshot's answer (headers and bytes) and closes the connection early: a kill of a real peer
@@ -198,6 +199,31 @@ TEST_CASE(
     CHECK(err.find("ends at seq " + std::to_string(early_seq) + " but the stream now starts at seq " +
                    std::to_string(last + 1) + ": seqs " + std::to_string(early_seq + 1) + " to " +
                    std::to_string(last) + " would be missing") != std::string::npos);
+    nothing_half_written();
+  }
+
+  {  // a byte of a record flipped in transit (same length): the chain does not verify
+    api_reply bent = snap;
+    const auto at = bent.body.find("\"E7\"");
+    REQUIRE(at != std::string::npos);
+    bent.body[at + 2] = '8';
+    one_shot_peer peer(bent, bent.body.size());
+    auto [code, err] = serve_c({"--bootstrap-from", peer.url()});
+    CHECK(code == 1);
+    CHECK(err.find("snapshot from " + peer.url() + ": the snapshot does not verify: seq ") !=
+          std::string::npos);
+    nothing_half_written();
+  }
+  {  // a single-node log is not a log of the cell
+    hooklog_server single;
+    REQUIRE(single.call("POST", kStatusChange, jelp_status("S", "NEW")).status == 202);
+    auto other = single.get("/v1/admin/snapshot");
+    REQUIRE(other.status == 200);
+    one_shot_peer peer(other, other.body.size());
+    auto [code, err] = serve_c({"--bootstrap-from", peer.url()});
+    CHECK(code == 1);
+    CHECK(err.find("snapshot from " + peer.url() +
+                   ": it is a single-node log, not of cell snap (--cell)") != std::string::npos);
     nothing_half_written();
   }
 
