@@ -56,8 +56,8 @@ struct file_guard {
   }
 };
 
-// Downloads into partial_log_file(data_dir); returns the snapshot's announced seq.
-result<std::uint64_t> download(const bootstrap_request& rq) {
+// Downloads into partial_log_file(data_dir); returns the snapshot's announced head.
+result<cluster::announced_head> download(const bootstrap_request& rq) {
   auto hp = host_port(rq.url);
   if (!hp) return hp.err();
   net::io_context ioc;
@@ -96,8 +96,13 @@ result<std::uint64_t> download(const bootstrap_request& rq) {
     return e == std::errc() && ptr == v.data() + v.size() && !v.empty();
   };
   std::uint64_t seq = 0, bytes = 0;
-  if (!number("Hooklog-Snapshot-Seq", seq) || !number("Hooklog-Snapshot-Bytes", bytes))
-    return bad(rq.url, "the answer lacks Hooklog-Snapshot-Seq or Hooklog-Snapshot-Bytes");
+  cluster::announced_head announced;
+  announced.hash_hex = std::string(head["Hooklog-Snapshot-Hash"]);
+  if (!number("Hooklog-Snapshot-Seq", seq) || !number("Hooklog-Snapshot-Bytes", bytes) ||
+      announced.hash_hex.size() != 64)
+    return bad(rq.url,
+               "the answer lacks Hooklog-Snapshot-Seq, -Hash (64 hex digits) or -Bytes");
+  announced.seq = seq;
   if (const std::string cell(head["Hooklog-Snapshot-Cell"]); cell != rq.cell)
     return bad(rq.url, (cell.empty() ? std::string("it is a single-node log") : "it is a log of cell " + cell) +
                            ", not of cell " + rq.cell + " (--cell)");
@@ -139,7 +144,7 @@ result<std::uint64_t> download(const bootstrap_request& rq) {
     return make_error(errc::io_failure, "fsync(" + file + ") failed: " + std::strerror(errno));
   logging::info("cluster.bootstrap", "snapshot downloaded",
                 {{"from", rq.url}, {"seq", seq}, {"bytes", bytes}});
-  return seq;
+  return announced;
 }
 
 }  // namespace
@@ -150,7 +155,7 @@ result<log_head> bootstrap_from_peer(const bootstrap_request& rq) {
     cluster::remove_partial_dir(rq.data_dir);
     return d.err();
   }
-  auto h = cluster::install_log_snapshot(rq.data_dir, rq.cell, rq.min_head);
+  auto h = cluster::install_log_snapshot(rq.data_dir, rq.cell, rq.min_head, *d);
   if (!h) return error{h.err().code, "snapshot from " + rq.url + ": " + h.err().what()};
   logging::info("cluster.bootstrap", "snapshot verified and installed; catching up from the stream",
                 {{"from", rq.url}, {"seq", h->seq}});

@@ -112,7 +112,7 @@ void remove_partial_dir(const std::string& data_dir) {
 }
 
 result<log_head> install_log_snapshot(const std::string& data_dir, const std::string& cell,
-                                      std::uint64_t min_head) {
+                                      std::uint64_t min_head, const announced_head& announced) {
   const std::string partial = data_dir + "/snapshot.partial";
   auto refuse = [&](error e) {
     remove_partial_dir(data_dir);
@@ -139,6 +139,14 @@ result<log_head> install_log_snapshot(const std::string& data_dir, const std::st
               ": seqs " + std::to_string(facts->head.seq + 1) + " to " +
               std::to_string(min_head) +
               " would be missing (bootstrap from a node that is caught up)"));
+    const std::string hash =
+        bytes::to_hex(facts->head.chain_hash.data(), facts->head.chain_hash.size());
+    if (facts->head.seq != announced.seq || hash != announced.hash_hex)
+      return refuse(make_error(cluster_errc::bad_snapshot,
+                               "the snapshot's head (seq " + std::to_string(facts->head.seq) +
+                                   ", hash " + hash + ") is not the one announced (seq " +
+                                   std::to_string(announced.seq) + ", hash " +
+                                   announced.hash_hex + ")"));
     auto rep = facts->log->verify();
     if (!rep) return refuse(rep.err());
     if (!rep->ok)

@@ -36,7 +36,13 @@ std::string partial_log_file(const std::string& data_dir);
 result<void> prepare_partial_dir(const std::string& data_dir);
 void remove_partial_dir(const std::string& data_dir);
 
+// The head the peer stated (Hooklog-Snapshot-Seq, -Hash as hex): the copy's own head must be
+// exactly that.
+struct announced_head {
+  std::uint64_t seq = 0;
+  std::string hash_hex;
+};
 result<log_head> install_log_snapshot(const std::string& data_dir, const std::string& cell,
-                                      std::uint64_t min_head);
+                                      std::uint64_t min_head, const announced_head& announced);
 
 }  // namespace hooklog::cluster
