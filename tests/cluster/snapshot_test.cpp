@@ -178,6 +178,12 @@ TEST_CASE(
     CHECK(code == 1);
     CHECK(err.find(aged) != std::string::npos);
   }
+  {
+    auto [code, err] = serve_c({"--bootstrap-from", "https://127.0.0.1:1"});
+    CHECK(code == 2);
+    CHECK(err.find("--bootstrap-from must be http://HOST:PORT (a node of the cell), not "
+                   "'https://127.0.0.1:1'") != std::string::npos);
+  }
   auto nothing_half_written = [&] {
     CHECK_FALSE(std::filesystem::exists(data + "/snapshot.partial"));
     auto v = run_hooklog({"verify", "--data", data});
