@@ -90,15 +90,10 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     if (!c && c.code() == make_error_code(cluster::cluster_errc::aged_out) &&
         !opts.cluster.bootstrap_from.empty()) {
       // The stream aged out past this log: copy a caught-up peer's log, then follow the stream.
-      if (p.log->applied_seq() != 0)
-        return cluster::make_error(
-            cluster::cluster_errc::aged_out,
-            c.err().what() + "; --bootstrap-from replaces only an empty log, and " +
-                opts.data_dir + " holds " + std::to_string(p.log->applied_seq()) +
-                " records (move it away first)");
-      p.log.reset();
+      // A log behind the stream is replaced only by a snapshot that holds it (same chain).
       bootstrap_request b{opts.cluster.bootstrap_from, opts.admin_key, opts.data_dir,
-                          opts.cluster.cell, first_seq - 1};
+                          opts.cluster.cell, first_seq - 1, p.log->head()};
+      p.log.reset();
       if (auto h = bootstrap_from_peer(b); !h) return h.err();
       log = event_log::open(lo);
       if (!log) return log.err();

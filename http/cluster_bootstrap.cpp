@@ -155,7 +155,7 @@ result<log_head> bootstrap_from_peer(const bootstrap_request& rq) {
     cluster::remove_partial_dir(rq.data_dir);
     return d.err();
   }
-  auto h = cluster::install_log_snapshot(rq.data_dir, rq.cell, rq.min_head, *d);
+  auto h = cluster::install_log_snapshot(rq.data_dir, rq.cell, rq.min_head, *d, rq.local);
   if (!h) return error{h.err().code, "snapshot from " + rq.url + ": " + h.err().what()};
   logging::info("cluster.bootstrap", "snapshot verified and installed; catching up from the stream",
                 {{"from", rq.url}, {"seq", h->seq}});

@@ -20,6 +20,7 @@ struct bootstrap_request {
   std::string data_dir;
   std::string cell;
   std::uint64_t min_head = 0;  // the stream's first seq - 1: a shorter snapshot leaves a hole
+  log_head local;              // the log being replaced (seq 0: empty); the snapshot must hold it
 };
 
 result<log_head> bootstrap_from_peer(const bootstrap_request& req);

@@ -112,7 +112,8 @@ void remove_partial_dir(const std::string& data_dir) {
 }
 
 result<log_head> install_log_snapshot(const std::string& data_dir, const std::string& cell,
-                                      std::uint64_t min_head, const announced_head& announced) {
+                                      std::uint64_t min_head, const announced_head& announced,
+                                      const log_head& local) {
   const std::string partial = data_dir + "/snapshot.partial";
   auto refuse = [&](error e) {
     remove_partial_dir(data_dir);
@@ -153,6 +154,16 @@ result<log_head> install_log_snapshot(const std::string& data_dir, const std::st
       return refuse(make_error(cluster_errc::bad_snapshot,
                                "the snapshot does not verify: seq " +
                                    std::to_string(rep->first_bad_seq) + ": " + rep->problem));
+    if (local.seq > 0) {
+      auto prefix = facts->log->verify(1, local.seq);
+      if (!prefix) return refuse(prefix.err());
+      if (facts->head.seq < local.seq || prefix->head_hash != local.chain_hash)
+        return refuse(make_error(
+            cluster_errc::bad_snapshot,
+            "the snapshot does not hold this node's log (seq " + std::to_string(local.seq) +
+                ", hash " + bytes::to_hex(local.chain_hash.data(), local.chain_hash.size()) +
+                "): another history"));
+    }
     head = facts->head;
   }
   // The read-only open made a lock file beside the copy; only data.mdb moves.

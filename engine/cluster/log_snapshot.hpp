@@ -12,7 +12,8 @@
 //
 // install_log_snapshot: the node side. The bytes were downloaded to partial_log_file(data_dir)
 // (and fsynced). Opens that copy read-only, refuses it unless it is marked with `cell`, its head
-// is at least `min_head` and event_log::verify passes over the whole chain; then renames it over
+// is at least `min_head`, it holds the local log as a prefix and event_log::verify passes over
+// the whole chain; then renames it over
 // <data_dir>/log/data.mdb (the caller has closed its event_log on data_dir) and syncs the
 // directory. On any refusal the partial directory is removed and the local log is untouched.
 #include <cstdint>
@@ -42,7 +43,11 @@ struct announced_head {
   std::uint64_t seq = 0;
   std::string hash_hex;
 };
+// `local`: the head of the log being replaced (seq 0: empty); the snapshot must hold it (the
+// same chain hash at local.seq), so replacing it loses nothing and the projection state stays
+// a prefix.
 result<log_head> install_log_snapshot(const std::string& data_dir, const std::string& cell,
-                                      std::uint64_t min_head, const announced_head& announced);
+                                      std::uint64_t min_head, const announced_head& announced,
+                                      const log_head& local = {});
 
 }  // namespace hooklog::cluster

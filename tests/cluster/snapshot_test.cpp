@@ -252,4 +252,39 @@ TEST_CASE(
   // A restart of the bootstrapped node continues from its own log (the flag is then unused).
   c.restart();
   CHECK(head_at(c, last + 1) == head_at(a, last + 1));
+
+  // A node that was down while what follows its log aged out: its log (last + 1) is replaced by
+  // a snapshot that holds it.
+  c.kill_hard();
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(a.call("POST", kStatusChange, jelp_status("L" + std::to_string(i), "NEW")).status ==
+            202);
+  const json head_late = head_at(b, last + 6);
+  {
+    hooklog::cluster::connect_options o;
+    o.urls = {nats.url(0)};
+    auto conn = hooklog::cluster::connection::connect(o);
+    REQUIRE(conn);
+    auto js = hooklog::cluster::jetstream::open(**conn);
+    REQUIRE(js);
+    std::uint64_t first = 0;
+    for (int i = 0; i < 100 && first <= last + 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto st = hooklog::cluster::get_stream_state(**js, "snap");
+      REQUIRE(st);
+      first = st->messages > 0 ? st->first_seq : st->last_seq + 1;
+    }
+    REQUIRE(first > last + 2);
+  }
+  {
+    auto [code, err] = serve_c({});
+    CHECK(code == 1);
+    CHECK(err.find("but this node's log ends at " + std::to_string(last + 1) +
+                   ": it cannot catch up from the stream; start it with --bootstrap-from") !=
+          std::string::npos);
+  }
+  hooklog_server late(c_args, data);
+  CHECK(head_at(late, last + 6) == head_late);
+  CHECK(late.get("/v1/audit/verify").json["ok"] == true);
+  CHECK(late.list_all("/v1/events?source=jelp").size() == 26);
 }
