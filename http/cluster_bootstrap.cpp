@@ -100,11 +100,11 @@ result<cluster::announced_head> download(const bootstrap_request& rq) {
   announced.hash_hex = std::string(head["Hooklog-Snapshot-Hash"]);
   if (!number("Hooklog-Snapshot-Seq", seq) || !number("Hooklog-Snapshot-Bytes", bytes) ||
       announced.hash_hex.size() != 64)
-    return bad(rq.url,
-               "the answer lacks Hooklog-Snapshot-Seq, -Hash (64 hex digits) or -Bytes");
+    return bad(rq.url, "the answer lacks Hooklog-Snapshot-Seq, -Hash (64 hex digits) or -Bytes");
   announced.seq = seq;
   if (const std::string cell(head["Hooklog-Snapshot-Cell"]); cell != rq.cell)
-    return bad(rq.url, (cell.empty() ? std::string("it is a single-node log") : "it is a log of cell " + cell) +
+    return bad(rq.url, (cell.empty() ? std::string("it is a single-node log")
+                                     : "it is a log of cell " + cell) +
                            ", not of cell " + rq.cell + " (--cell)");
   if (seq < rq.min_head)
     return bad(rq.url, "it ends at seq " + std::to_string(seq) +

@@ -123,9 +123,9 @@ result<log_head> install_log_snapshot(const std::string& data_dir, const std::st
   {
     auto facts = open_copy(partial);
     if (!facts)
-      return refuse(make_error(cluster_errc::bad_snapshot,
-                               "the downloaded snapshot is not a readable log: " +
-                                   std::string(facts.err().what())));
+      return refuse(make_error(
+          cluster_errc::bad_snapshot,
+          "the downloaded snapshot is not a readable log: " + std::string(facts.err().what())));
     if (facts->cell != cell)
       return refuse(make_error(
           cluster_errc::bad_snapshot,
@@ -136,9 +136,8 @@ result<log_head> install_log_snapshot(const std::string& data_dir, const std::st
       return refuse(make_error(
           cluster_errc::bad_snapshot,
           "the snapshot ends at seq " + std::to_string(facts->head.seq) +
-              " but the stream now starts at seq " + std::to_string(min_head + 1) +
-              ": seqs " + std::to_string(facts->head.seq + 1) + " to " +
-              std::to_string(min_head) +
+              " but the stream now starts at seq " + std::to_string(min_head + 1) + ": seqs " +
+              std::to_string(facts->head.seq + 1) + " to " + std::to_string(min_head) +
               " would be missing (bootstrap from a node that is caught up)"));
     const std::string hash =
         bytes::to_hex(facts->head.chain_hash.data(), facts->head.chain_hash.size());
@@ -146,14 +145,14 @@ result<log_head> install_log_snapshot(const std::string& data_dir, const std::st
       return refuse(make_error(cluster_errc::bad_snapshot,
                                "the snapshot's head (seq " + std::to_string(facts->head.seq) +
                                    ", hash " + hash + ") is not the one announced (seq " +
-                                   std::to_string(announced.seq) + ", hash " +
-                                   announced.hash_hex + ")"));
+                                   std::to_string(announced.seq) + ", hash " + announced.hash_hex +
+                                   ")"));
     auto rep = facts->log->verify();
     if (!rep) return refuse(rep.err());
     if (!rep->ok)
-      return refuse(make_error(cluster_errc::bad_snapshot,
-                               "the snapshot does not verify: seq " +
-                                   std::to_string(rep->first_bad_seq) + ": " + rep->problem));
+      return refuse(make_error(cluster_errc::bad_snapshot, "the snapshot does not verify: seq " +
+                                                               std::to_string(rep->first_bad_seq) +
+                                                               ": " + rep->problem));
     if (local.seq > 0) {
       auto prefix = facts->log->verify(1, local.seq);
       if (!prefix) return refuse(prefix.err());

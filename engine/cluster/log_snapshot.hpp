@@ -24,7 +24,7 @@
 namespace hooklog::cluster {
 
 struct log_snapshot {
-  int fd = -1;             // owned by the caller
+  int fd = -1;              // owned by the caller
   std::uint64_t bytes = 0;  // the file's size
   log_head head;
   std::string cell;  // "" for a single-node log

@@ -34,9 +34,19 @@ constexpr const char* kSecretKey =
 const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
 
 std::vector<std::string> snap_node_args(const nats_cluster& nats, const std::string& node_id) {
-  return {"--cluster",   nats.urls(), "--cell",          "snap",       "--node-id",
-          node_id,       "--secret-key", kSecretKey,     "--cluster-replicas", "1",
-          "--cluster-max-age", "2",   "--no-deliver"};
+  return {"--cluster",
+          nats.urls(),
+          "--cell",
+          "snap",
+          "--node-id",
+          node_id,
+          "--secret-key",
+          kSecretKey,
+          "--cluster-replicas",
+          "1",
+          "--cluster-max-age",
+          "2",
+          "--no-deliver"};
 }
 
 std::string header_of(const api_reply& r, const std::string& name) {
@@ -63,7 +73,8 @@ class one_shot_peer {
     for (const char* h : {"Hooklog-Snapshot-Seq", "Hooklog-Snapshot-Hash", "Hooklog-Snapshot-Bytes",
                           "Hooklog-Snapshot-Cell"})
       head += std::string(h) + ": " + header_of(reply, h) + "\r\n";
-    head += "Content-Length: " + std::to_string(reply.body.size()) + "\r\nConnection: close\r\n\r\n";
+    head +=
+        "Content-Length: " + std::to_string(reply.body.size()) + "\r\nConnection: close\r\n\r\n";
     thread_ = std::thread([this, out = head + reply.body.substr(0, send)] {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
@@ -113,13 +124,15 @@ TEST_CASE(
   hooklog_server a(snap_node_args(nats, "a"));
   hooklog_server b(snap_node_args(nats, "b"));
   for (int i = 0; i < 10; ++i)
-    REQUIRE((i % 2 ? b : a).call("POST", kStatusChange, jelp_status("E" + std::to_string(i), "NEW"))
+    REQUIRE((i % 2 ? b : a)
+                .call("POST", kStatusChange, jelp_status("E" + std::to_string(i), "NEW"))
                 .status == 202);
   const std::uint64_t early_seq = head_at(a, 10)["seq"].get<std::uint64_t>();
   auto early = a.get("/v1/admin/snapshot");  // a snapshot that will fall short of the stream
   REQUIRE(early.status == 200);
   for (int i = 10; i < 20; ++i)
-    REQUIRE((i % 2 ? b : a).call("POST", kStatusChange, jelp_status("E" + std::to_string(i), "NEW"))
+    REQUIRE((i % 2 ? b : a)
+                .call("POST", kStatusChange, jelp_status("E" + std::to_string(i), "NEW"))
                 .status == 202);
   const json head_a = head_at(a, early_seq + 10);
   const std::uint64_t last = head_a["seq"].get<std::uint64_t>();
@@ -202,9 +215,10 @@ TEST_CASE(
     one_shot_peer peer(early, early.body.size());
     auto [code, err] = serve_c({"--bootstrap-from", peer.url()});
     CHECK(code == 1);
-    CHECK(err.find("ends at seq " + std::to_string(early_seq) + " but the stream now starts at seq " +
-                   std::to_string(last + 1) + ": seqs " + std::to_string(early_seq + 1) + " to " +
-                   std::to_string(last) + " would be missing") != std::string::npos);
+    CHECK(err.find("ends at seq " + std::to_string(early_seq) +
+                   " but the stream now starts at seq " + std::to_string(last + 1) + ": seqs " +
+                   std::to_string(early_seq + 1) + " to " + std::to_string(last) +
+                   " would be missing") != std::string::npos);
     nothing_half_written();
   }
 
