@@ -264,6 +264,7 @@ const route kRoutes[] = {
     {"GET", "/v1/audit/public-key", access::any, detail::head_public_key},
     {"GET", "/v1/audit/proofs/inclusion", access::any, detail::inclusion_proof},
     {"GET", "/v1/audit/proofs/consistency", access::admin, detail::consistency_proof},
+    {"GET", "/v1/admin/snapshot", access::admin, detail::admin_snapshot},
     {"POST", "/v1/endpoints", access::any, detail::create_endpoint},
     {"GET", "/v1/endpoints", access::any, detail::list_endpoints},
     {"GET", "/v1/endpoints/{}", access::any, detail::get_endpoint},

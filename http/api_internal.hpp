@@ -86,6 +86,8 @@ void publish_head(const call_ptr& c);
 void head_public_key(const call_ptr& c);
 void inclusion_proof(const call_ptr& c);
 void consistency_proof(const call_ptr& c);
+// GET /v1/admin/snapshot (api_snapshot.cpp): a consistent copy of the log, streamed.
+void admin_snapshot(const call_ptr& c);
 void create_endpoint(const call_ptr& c);
 void list_endpoints(const call_ptr& c);
 void get_endpoint(const call_ptr& c);

@@ -6,6 +6,7 @@
 #include "engine/logger.hpp"
 #include "engine/secret_box.hpp"
 #include "hooklog_build_paths.hpp"
+#include "http/cluster_bootstrap.hpp"
 #include "http/console_files.hpp"
 #include "http/delivery/cluster/node_id.hpp"
 #include "http/delivery/cluster/slot_ownership.hpp"
@@ -86,7 +87,21 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   if (!log) return log.err();
   p.log = std::move(*log);
   if (opts.cluster.enabled()) {
-    auto c = cluster_mode::open(opts.cluster, *p.log);
+    std::uint64_t first_seq = 0;
+    auto c = cluster_mode::open(opts.cluster, *p.log, &first_seq);
+    if (!c && c.code() == make_error_code(cluster::cluster_errc::aged_out) &&
+        !opts.cluster.bootstrap_from.empty()) {
+      // The stream aged out past this log: copy a caught-up peer's log, then follow the stream.
+      // A log behind the stream is replaced only by a snapshot that holds it (same chain).
+      bootstrap_request b{opts.cluster.bootstrap_from, opts.admin_key, opts.data_dir,
+                          opts.cluster.cell, first_seq - 1, p.log->head()};
+      p.log.reset();
+      if (auto h = bootstrap_from_peer(b); !h) return h.err();
+      log = event_log::open(lo);
+      if (!log) return log.err();
+      p.log = std::move(*log);
+      c = cluster_mode::open(opts.cluster, *p.log);
+    }
     if (!c) return c.err();
     p.cluster = std::move(*c);
     p.sink = &p.cluster->sink();

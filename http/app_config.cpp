@@ -49,6 +49,7 @@ nlohmann::json effective_config(const app_options& o) {
       {"node_id", o.cluster.node_id},
       {"cluster_replicas", o.cluster.replicas},
       {"cluster_max_age_s", o.cluster.max_age.count()},
+      {"bootstrap_from", o.cluster.bootstrap_from},
       {"delivery_slots", o.cluster.delivery_slots},
       {"lease_ttl_ms", o.cluster.lease_ttl.count()},
       {"head_key_file", o.head_key_file.empty() ? "<data>/head.key" : "[path set]"},

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "engine/cluster/jetstream_publisher.hpp"
@@ -27,7 +28,8 @@ constexpr std::chrono::seconds kStartRetry{30};
 cluster_mode::cluster_mode(cluster_config cfg, event_log& log) : cfg_(std::move(cfg)), log_(log) {}
 
 result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& cfg,
-                                                         event_log& log) {
+                                                         event_log& log,
+                                                         std::uint64_t* stream_first_seq) {
   std::unique_ptr<cluster_mode> m(new cluster_mode(cfg, log));
   if (auto c = cluster::check_cell_name(cfg.cell); !c)
     return cfg.cell.empty() ? make_error(cluster::cluster_errc::bad_config,
@@ -62,6 +64,8 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
     s.cell = cfg.cell;
     s.replicas = cfg.replicas;
     s.max_age = cfg.max_age;
+    // JetStream refuses a duplicate window longer than the maximum age.
+    if (cfg.max_age.count() > 0) s.duplicate_window = std::min(s.duplicate_window, cfg.max_age);
     // Nodes of a new cell start together: one creates the stream while the others' requests
     // wait for its leader. JetStream timeouts are retried for a bounded time.
     const auto deadline = std::chrono::steady_clock::now() + kStartRetry;
@@ -76,7 +80,15 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
     };
     for (;;) {
       auto st = cluster::ensure_stream(**js, s);
-      if (st) break;
+      if (st) {
+        // Checked before the data directory is marked: an empty one stays unmarked.
+        if (auto a = cluster::check_not_aged_out(*st, log.applied_seq(), cfg.cell); !a) {
+          if (stream_first_seq)
+            *stream_first_seq = st->messages > 0 ? st->first_seq : st->last_seq + 1;
+          return a.err();
+        }
+        break;
+      }
       if (!transient(st.err())) return st.err();
     }
   }

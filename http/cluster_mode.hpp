@@ -40,6 +40,9 @@ struct cluster_config {
   // --lease-ttl-ms (heartbeat and fence margin are a fifth of it each).
   std::uint32_t delivery_slots = 64;
   std::chrono::milliseconds lease_ttl{5000};
+  // --bootstrap-from http://PEER:PORT: a caught-up node whose log snapshot this node copies when
+  // the stream has aged out past its (empty) log (docs/CLUSTER.md).
+  std::string bootstrap_from;
   bool enabled() const { return !urls.empty(); }
 };
 
@@ -47,7 +50,10 @@ class cluster_mode {
  public:
   // Connects, ensures the stream, starts the materializer and the publisher. Errors name the
   // URLs, the stream or the setting at fault (engine/cluster/nats.hpp).
-  static result<std::unique_ptr<cluster_mode>> open(const cluster_config& cfg, event_log& log);
+  // cluster_errc::aged_out when the stream no longer holds the seqs after the local log; then
+  // *stream_first_seq (when given) is the stream's first seq (its last + 1 when it is empty).
+  static result<std::unique_ptr<cluster_mode>> open(const cluster_config& cfg, event_log& log,
+                                                    std::uint64_t* stream_first_seq = nullptr);
   ~cluster_mode();
   cluster_mode(const cluster_mode&) = delete;
   cluster_mode& operator=(const cluster_mode&) = delete;

@@ -77,7 +77,9 @@ cluster mode (docs/CLUSTER.md; every node of a cell: the same --secret-key and -
   --node-id ID                this node's name in the cell (hostname:port)  HOOKLOG_NODE_ID
   --cluster-replicas N        replicas of the cell's stream (3; 1 for a one-server try)
   --cluster-max-age SECONDS   drop stream messages older than this (0 = keep all, the default;
-                              a node wiped later cannot catch up from an aged-out stream)
+                              a node wiped later catches up only with --bootstrap-from)
+  --bootstrap-from URL        http://PEER:PORT: when the stream aged out past this node's empty
+                              log, copy that caught-up node's log snapshot first
   --delivery-slots N          slots the delivery work is split into (64; 1 to 4096; the same on
                               every node of the cell)
   --lease-ttl-ms MS           a dead node's slots are taken over this long after its last
@@ -133,6 +135,7 @@ const flag_spec kFlags[] = {
     {"node-id", "HOOKLOG_NODE_ID", false},
     {"cluster-replicas", nullptr, false},
     {"cluster-max-age", nullptr, false},
+    {"bootstrap-from", nullptr, false},
     {"delivery-slots", nullptr, false},
     {"lease-ttl-ms", nullptr, false},
     {"log-level", "HOOKLOG_LOG_LEVEL", false},
@@ -268,6 +271,7 @@ int cmd_serve(int argc, char** argv) {
   o.cluster.replicas = static_cast<int>(s.number("cluster-replicas", 3, 1, 5));
   o.cluster.max_age =
       std::chrono::seconds(static_cast<long>(s.number("cluster-max-age", 0, 0, 1ull << 40)));
+  o.cluster.bootstrap_from = s.get("bootstrap-from", "");
   o.cluster.delivery_slots = static_cast<std::uint32_t>(s.number("delivery-slots", 64, 1, 4096));
   o.cluster.lease_ttl = std::chrono::milliseconds(static_cast<long>(s.number("lease-ttl-ms", 5000, 1500, 600000)));
   if (o.cluster.enabled()) {
@@ -279,6 +283,11 @@ int cmd_serve(int argc, char** argv) {
     if (o.admin_key.empty())
       throw usage_error("--cluster needs --admin-key (the same on every node; none is generated)");
     if (o.read_only) throw usage_error("--read-only and --cluster do not go together");
+    if (!o.cluster.bootstrap_from.empty() && o.cluster.bootstrap_from.rfind("http://", 0) != 0)
+      throw usage_error("--bootstrap-from must be http://HOST:PORT (a node of the cell), not '" +
+                        o.cluster.bootstrap_from + "'");
+  } else if (!o.cluster.bootstrap_from.empty()) {
+    throw usage_error("--bootstrap-from needs --cluster URLS");
   } else if (!o.cluster.cell.empty() || !o.cluster.node_id.empty()) {
     throw usage_error(std::string("--") + (o.cluster.cell.empty() ? "node-id" : "cell") +
                       " needs --cluster URLS");

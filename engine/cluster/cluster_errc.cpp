@@ -32,6 +32,10 @@ std::string_view cluster_errc_name(cluster_errc e) noexcept {
       return "bad_message";
     case cluster_errc::not_materialized:
       return "not_materialized";
+    case cluster_errc::aged_out:
+      return "aged_out";
+    case cluster_errc::bad_snapshot:
+      return "bad_snapshot";
   }
   return "unknown";
 }

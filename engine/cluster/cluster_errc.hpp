@@ -20,6 +20,8 @@ enum class cluster_errc {
   stopped,           // the publisher or materializer was stopped before the work completed
   bad_message,       // a stream message does not decode as a record (docs/FORMAT.md, cluster)
   not_materialized,  // the stream acknowledged the record, this node did not apply it in time
+  aged_out,          // the stream no longer holds the seqs after this node's log
+  bad_snapshot,      // a peer's log snapshot is cut off, of another cell, short or does not verify
 };
 
 const std::error_category& cluster_category() noexcept;

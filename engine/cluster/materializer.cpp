@@ -16,6 +16,19 @@ struct msg_ptr {
 
 }  // namespace
 
+result<void> check_not_aged_out(const stream_state& st, std::uint64_t applied,
+                                std::string_view cell) {
+  // Messages after `applied` were in the stream and are gone (all of them when it is empty).
+  if (st.last_seq <= applied || st.first_seq <= applied + 1) return {};
+  return make_error(cluster_errc::aged_out,
+                    "stream " + stream_name(cell) + " starts at seq " +
+                        std::to_string(st.first_seq) +
+                        " (older messages aged out) but this node's log ends at " +
+                        std::to_string(applied) +
+                        ": it cannot catch up from the stream; start it with --bootstrap-from "
+                        "http://PEER:PORT to copy a caught-up node's log first");
+}
+
 result<std::unique_ptr<materializer>> materializer::start(const connection& conn, event_log& log,
                                                           materializer_options opts) {
   std::unique_ptr<materializer> m(new materializer(conn, log, std::move(opts)));
@@ -26,14 +39,7 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
   if (!st) return st.err();
   m->start_target_ = st->last_seq;
   m->stream_last_.store(st->last_seq);
-  if (st->first_seq > log.applied_seq() + 1 && st->messages > 0)
-    return make_error(cluster_errc::bad_config,
-                      "stream " + stream_name(m->opts_.cell) + " starts at seq " +
-                          std::to_string(st->first_seq) +
-                          " (older messages aged out) but this "
-                          "node's log ends at " +
-                          std::to_string(log.applied_seq()) +
-                          ": it cannot catch up from the stream (copy a peer's data directory)");
+  if (auto a = check_not_aged_out(*st, log.applied_seq(), m->opts_.cell); !a) return a.err();
   if (log.applied_seq() > st->last_seq)
     return make_error(cluster_errc::stream_mismatch,
                       "this node's log is at seq " + std::to_string(log.applied_seq()) +

@@ -28,6 +28,11 @@
 
 namespace hooklog::cluster {
 
+// cluster_errc::aged_out (naming --bootstrap-from) when the stream no longer holds the seqs
+// after `applied`: its first message is beyond applied + 1, or it is empty past applied.
+result<void> check_not_aged_out(const stream_state& st, std::uint64_t applied,
+                                std::string_view cell);
+
 struct materializer_options {
   std::string cell;
   std::size_t max_batch = 1024;                       // messages per LMDB transaction
