@@ -63,7 +63,12 @@ void head_publisher::stop() {
 }
 
 std::optional<tree_head> head_publisher::latest() const {
+  // Cluster mode: another node of the cell may have appended a newer head (signed with the same
+  // key); the log's newest head wins. One descending index step: cheap.
+  auto found = latest_head_in_log(log_);
   std::lock_guard g(mutex_);
+  if (found && *found && (!latest_ || (*found)->first.tree_size > latest_->tree_size))
+    return (*found)->first;
   return latest_;
 }
 

@@ -52,7 +52,9 @@ nlohmann::json effective_config(const app_options& o) {
       {"bootstrap_from", o.cluster.bootstrap_from},
       {"delivery_slots", o.cluster.delivery_slots},
       {"lease_ttl_ms", o.cluster.lease_ttl.count()},
-      {"head_key_file", o.head_key_file.empty() ? "<data>/head.key" : "[path set]"},
+      {"head_key_file", !o.head_key_file.empty() ? "[path set]"
+                        : o.cluster.enabled()     ? "[derived from secret_key]"
+                                                  : "<data>/head.key"},
       {"head_interval_s", o.head_interval.count()},
   };
 }

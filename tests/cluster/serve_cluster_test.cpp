@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/cluster/nats.hpp"
+#include "engine/record.hpp"
 #include "hooklog_build_paths.hpp"
 #include "support/hooklog_server.hpp"
 #include "support/nats_cluster.hpp"
@@ -139,6 +140,28 @@ TEST_CASE(
     CHECK(h["hash"] == first_head["hash"]);
   }
   CHECK(first_head["seq"] == last);
+
+  // Signed tree heads: one key for the cell (derived from the shared --secret-key), so a head
+  // published through one node is every node's latest, with the same tree behind it.
+  const auto pub0 = nodes[0]->get("/v1/audit/public-key");
+  REQUIRE(pub0.status == 200);
+  for (int n : {1, 2}) CHECK(nodes[n]->get("/v1/audit/public-key").json["public_key"] == pub0.json["public_key"]);
+  auto head = nodes[1]->call("POST", "/v1/audit/heads", "");
+  REQUIRE(head.status == 201);
+  CHECK(head.json["tree_size"] == last);  // one leaf per seq on every node
+  const auto head_seq = nodes[1]->get("/healthz").json["materialized_seq"].get<std::uint64_t>();
+  for (int n : {0, 2}) {
+    REQUIRE(nodes[n]->get("/v1/events?limit=1&min_seq=" + std::to_string(head_seq)).status == 200);
+    auto latest = nodes[n]->get("/v1/audit/heads/latest");
+    REQUIRE(latest.status == 200);
+    CHECK(latest.json == head.json);
+    // An event's inclusion proof from this node leads to the root the other node signed.
+    auto proof = nodes[n]->get("/v1/audit/proofs/inclusion?event_id=" +
+                               hooklog::event_id_for(all.begin()->first) +
+                               "&tree_size=" + std::to_string(last));
+    REQUIRE(proof.status == 200);
+    CHECK(proof.json["root_hash"] == head.json["root_hash"]);
+  }
 
   // Keys and endpoints written through one node take effect on the others.
   auto key = nodes[0]->post("/v1/keys", {{"tenant", "jelp"}});

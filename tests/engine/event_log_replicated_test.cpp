@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/event_log.hpp"
+#include "engine/merkle_store.hpp"
 #include "engine/log_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -101,4 +102,67 @@ TEST_CASE("replicated append: a missing seq that is not a recorded gap fails ver
   CHECK_FALSE(v->ok);
   CHECK(v->first_bad_seq == 2);
   CHECK(v->problem == "record is missing (next stored is 3)");
+}
+
+namespace {
+
+// The batch of the first test: a late repeat (seq 3) and an unreadable message (seq 4) leave gaps.
+std::vector<record> gapped_batch() {
+  std::vector<record> batch{at(1, 5000, "k1"), at(2, 4000), at(3, 6000, "k1")};
+  record bad;
+  bad.kind = kUnreadableMessage;
+  bad.seq = 4;
+  batch.push_back(bad);
+  batch.push_back(at(5, 7000));
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("replicated append: the Merkle tree has one leaf per seq, a gap's leaf is zero",
+          "[log][replicated][merkle]") {
+  test::temp_dir a, b;
+  auto log = open_log(a.path());
+  auto batch = gapped_batch();
+  log->append_replicated(batch);
+  REQUIRE(log->applied_seq() == 5);
+  auto size = merkle::tree_size(*log);
+  REQUIRE(size);
+  CHECK(*size == 5);  // seqs 1..5, gaps included: seq s is leaf s-1
+  auto root = merkle::tree_root(*log, 5);
+  REQUIRE(root);
+  // By hand: leaves l1, l2, 0, 0, l5; split at 4.
+  const hash256 l1 = (*log->get(1))->leaf_hash, l2 = (*log->get(2))->leaf_hash,
+                l5 = (*log->get(5))->leaf_hash;
+  const hash256 zero{};
+  const hash256 expect =
+      merkle::node_hash(merkle::node_hash(merkle::node_hash(l1, l2), merkle::node_hash(zero, zero)), l5);
+  CHECK(*root == expect);
+  // The record after the gaps is proven at its own index.
+  auto p = merkle::prove_inclusion(*log, 5, 5);
+  REQUIRE(p);
+  CHECK(p->leaf_index == 4);
+  CHECK(merkle::verify_inclusion(l5, 4, 5, p->path, *root));
+
+  // A second node that kept no tree while applying the same messages back-fills it at its next
+  // open, gaps included, to the same root.
+  {
+    log_options o;
+    o.dir = b.path();
+    o.sync = false;
+    o.merkle_tree = false;
+    auto plain = event_log::open(o);
+    REQUIRE(plain);
+    auto same = gapped_batch();
+    (*plain)->append_replicated(same);
+  }
+  auto other = open_log(b.path());
+  auto other_root = merkle::tree_root(*other, 5);
+  REQUIRE(other_root);
+  CHECK(*other_root == *root);
+  // Both go on in step after the trailing record.
+  std::vector<record> next{at(6, 8000)}, next2{at(6, 8000)};
+  REQUIRE(log->append_replicated(next)[0]);
+  REQUIRE(other->append_replicated(next2)[0]);
+  CHECK(*merkle::tree_root(*log, 6) == *merkle::tree_root(*other, 6));
 }
