@@ -91,7 +91,7 @@ result<bundle_report> verify_bundle(std::string_view bytes,
   // The key and the head's signature.
   std::optional<std::string> key;
   if (j.contains("public_key") && j["public_key"].is_string())
-    key = base64_decode(j["public_key"].get<std::string>());
+    key = base64_decode_canonical(j["public_key"].get<std::string>());
   if (!key || key->size() != 32) return bad("public_key: not base64 of a 32-byte Ed25519 key");
   std::copy(key->begin(), key->end(), rep.public_key.begin());
   if (pinned_key && *pinned_key != rep.public_key)
@@ -117,7 +117,7 @@ result<bundle_report> verify_bundle(std::string_view bytes,
     if (!ev.is_object() || !ev.contains("entry") || !ev["entry"].is_string() ||
         !ev.contains("path") || !ev["path"].is_array())
       return bad(where + ": needs an entry and a path");
-    auto entry = base64_decode(ev["entry"].get<std::string>());
+    auto entry = base64_decode_canonical(ev["entry"].get<std::string>());
     if (!entry) return bad(where + ": entry is not base64");
     auto rec = record_from_leaf_entry(*entry);
     if (!rec) return bad(where + ": entry is not a record: " + rec.err().message);

@@ -240,21 +240,11 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
             continue;
           }
         }
-        head.chain_hash = seal(scratch_, head.chain_hash);
-        r.chain_hash = head.chain_hash;
-        std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
-        leaves.push_back(r.leaf_hash);
-        if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-        collect_index_keys(r, ix_keys);
-        head.seq = r.seq;
+        if (auto st = store_encoded(*t, r, head, ix_keys, leaves); !st) return st;
         last_recorded = r.recorded_at;
         out.emplace_back(append_outcome{r.seq, false});
       }
-      if (auto w = write_index_keys(*t, ix_keys); !w) return w;
-      if (has_merkle_)
-        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
-          return m;
-      if (auto c = t->commit(); !c) return c;
+      if (auto f = finish_append(*t, ix_keys, tree_first, leaves); !f) return f;
       new_head = head;
       new_last_recorded = last_recorded;
       return {};
@@ -289,6 +279,29 @@ void event_log::collect_index_keys(const record& r, std::array<std::vector<std::
     std::string& k = ix_keys[4].emplace_back(bytes::be64(r.ref_seq));
     bytes::put_be64(k, r.seq);
   }
+}
+
+result<void> event_log::store_encoded(lmdb::txn& t, record& r, log_head& head,
+                                      std::array<std::vector<std::string>, 5>& ix_keys,
+                                      std::vector<hash256>& leaves) {
+  head.chain_hash = seal(scratch_, head.chain_hash);
+  r.chain_hash = head.chain_hash;
+  std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
+  leaves.push_back(r.leaf_hash);
+  if (auto p = records_.put(t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
+  collect_index_keys(r, ix_keys);
+  head.seq = r.seq;
+  return {};
+}
+
+result<void> event_log::finish_append(lmdb::txn& t,
+                                      std::array<std::vector<std::string>, 5>& ix_keys,
+                                      std::uint64_t tree_first, const std::vector<hash256>& leaves) {
+  if (auto w = write_index_keys(t, ix_keys); !w) return w;
+  if (has_merkle_)
+    if (auto m = merkle::append(t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
+      return m;
+  return t.commit();
 }
 
 result<void> event_log::write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys) {

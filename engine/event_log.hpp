@@ -193,6 +193,14 @@ class event_log {
   // ref) and their sorted write at the end of a group.
   static void collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& keys);
   result<void> write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& keys);
+  // Inside an append: seals the record encoded in scratch_ (r.seq set) onto head's chain, stores
+  // it, and collects its index keys and Merkle leaf; head.seq becomes r.seq.
+  result<void> store_encoded(lmdb::txn& t, record& r, log_head& head,
+                             std::array<std::vector<std::string>, 5>& ix_keys,
+                             std::vector<hash256>& leaves);
+  // Ends an append's transaction: the index keys, the Merkle leaves from tree_first, commit.
+  result<void> finish_append(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys,
+                             std::uint64_t tree_first, const std::vector<hash256>& leaves);
   // True when every seq in [from, to) is a recorded gap (true for an empty range).
   result<bool> all_gaps(lmdb::txn& t, std::uint64_t from, std::uint64_t to) const;
   void publish_commit(const log_head& head, std::int64_t last_recorded, std::uint64_t applied);

@@ -82,22 +82,12 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
           }
         }
         if (auto e = encode(r, scratch_); !e) return e.err();  // the publisher encoded it once
-        head.chain_hash = seal(scratch_, head.chain_hash);
-        r.chain_hash = head.chain_hash;
-        std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
-        leaves.push_back(r.leaf_hash);
-        if (auto p = records_.put(*t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-        collect_index_keys(r, ix_keys);
-        head.seq = r.seq;
+        if (auto st = store_encoded(*t, r, head, ix_keys, leaves); !st) return st;
         applied = r.seq;
         last_recorded = r.recorded_at;
         out.emplace_back(append_outcome{r.seq, false});
       }
-      if (auto w = write_index_keys(*t, ix_keys); !w) return w;
-      if (has_merkle_)
-        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
-          return m;
-      if (auto c = t->commit(); !c) return c;
+      if (auto f = finish_append(*t, ix_keys, tree_first, leaves); !f) return f;
       new_head = head;
       new_last_recorded = last_recorded;
       new_applied = applied;

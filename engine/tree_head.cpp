@@ -84,29 +84,6 @@ const std::error_category& head_category() noexcept {
   return c;
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * text.size() / 4 + 1, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;  // padding
-  out.resize(len);
-  if (base64_encode(out) != text) return std::nullopt;  // canonical form only
-  return out;
-}
-
 std::string head_signed_text(const tree_head& h) {
   return "hooklog-tree-head/1\n" + std::to_string(h.tree_size) + "\n" + merkle::to_hex(h.root) +
          "\n" + std::to_string(h.timestamp) + "\n";
@@ -141,7 +118,7 @@ result<tree_head> head_from_json(const nlohmann::json& j) {
   h.timestamp = it->get<std::int64_t>();
   it = j.find("signature");
   if (it == j.end() || !it->is_string()) return bad("signature", "must be base64 of 64 bytes");
-  auto sig = base64_decode(it->get<std::string>());
+  auto sig = base64_decode_canonical(it->get<std::string>());
   if (!sig || sig->size() != 64) return bad("signature", "must be base64 of 64 bytes");
   std::memcpy(h.signature.data(), sig->data(), 64);
   return h;

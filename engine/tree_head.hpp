@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/base64.hpp"
 #include "engine/record.hpp"
 #include "engine/result.hpp"
 
@@ -90,8 +91,6 @@ class head_signer {
 // Verifies h's signature with a raw 32-byte Ed25519 public key.
 bool verify_head(const tree_head& h, const std::array<std::uint8_t, 32>& public_key);
 
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace hooklog
 

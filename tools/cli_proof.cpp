@@ -33,7 +33,7 @@ std::optional<std::array<std::uint8_t, 32>> parse_key(const std::string& given) 
       text = j["public_key"].get<std::string>();
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  auto raw = base64_decode(text);
+  auto raw = base64_decode_canonical(text);
   if (!raw || raw->size() != 32)
     throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
   std::array<std::uint8_t, 32> k{};

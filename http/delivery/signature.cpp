@@ -8,34 +8,6 @@
 
 namespace hooklog::http {
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  if (text.empty()) return std::string{};
-  std::size_t pad = 0;
-  if (text.back() == '=') ++pad;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
-  std::string out(3 * text.size() / 4, '\0');
-  // EVP_DecodeBlock ignores no characters we care about but accepts leading/trailing
-  // whitespace; reject that explicitly so "signature" comparisons stay exact.
-  for (char c : text)
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return std::nullopt;
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
 std::optional<std::string> decode_secret(std::string_view secret) {
   constexpr std::string_view kPrefix = "whsec_";
   if (secret.substr(0, kPrefix.size()) == kPrefix) secret.remove_prefix(kPrefix.size());

@@ -10,11 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base64.hpp"
+
 namespace hooklog::http {
 
-// Standard base64 (with padding). decode returns nullopt for malformed input.
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
+// Standard base64 (engine/base64.hpp).
+using hooklog::base64_decode;
+using hooklog::base64_encode;
 
 // The raw key bytes of a "whsec_<base64>" (or bare base64) secret; nullopt if not base64 or empty.
 std::optional<std::string> decode_secret(std::string_view secret_whsec);

@@ -42,7 +42,7 @@ bool signature_ok(const nlohmann::json& head, const std::string& raw_key) {
   const std::string text = "hooklog-tree-head/1\n" + std::to_string(head["tree_size"].get<std::uint64_t>()) +
                            "\n" + head["root_hash"].get<std::string>() + "\n" +
                            std::to_string(head["timestamp_us"].get<std::int64_t>()) + "\n";
-  auto sig = base64_decode(head["signature"].get<std::string>());
+  auto sig = base64_decode_canonical(head["signature"].get<std::string>());
   REQUIRE(sig);
   EVP_PKEY* k = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw_key.data()), raw_key.size());
@@ -95,7 +95,7 @@ TEST_CASE("signed tree heads, inclusion and consistency proofs over HTTP", "[api
   auto key = s.get("/v1/audit/public-key", tenant_b);
   REQUIRE(key.status == 200);
   CHECK(key.json["algorithm"] == "Ed25519");
-  auto raw = base64_decode(key.json["public_key"].get<std::string>());
+  auto raw = base64_decode_canonical(key.json["public_key"].get<std::string>());
   REQUIRE(raw);
   REQUIRE(raw->size() == 32);
   CHECK(signature_ok(head, *raw));
@@ -110,7 +110,7 @@ TEST_CASE("signed tree heads, inclusion and consistency proofs over HTTP", "[api
     CHECK(p.json["head"] == head);
     CHECK(p.json["tree_size"] == n);
     // The leaf hash is SHA-256(0x00 || entry), computed here from the served entry.
-    auto entry = base64_decode(p.json["entry"].get<std::string>());
+    auto entry = base64_decode_canonical(p.json["entry"].get<std::string>());
     REQUIRE(entry);
     CHECK(entry->find("\"id\":\"ev-") != std::string::npos);  // the original body is in it
     const std::string leaf = sha256(std::string(1, '\0') + *entry);
