@@ -187,66 +187,49 @@ result<void> event_log::grow_map() {
   return env_.set_map_size(next);
 }
 
-std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
+std::vector<result<append_outcome>> event_log::run_append(
+    std::vector<record>& records, const std::function<result<void>(append_group&)>& fill) {
   std::vector<result<append_outcome>> out;
   if (opts_.read_only) {
     out.assign(records.size(), make_error(errc::read_only, "the log is open read-only"));
     return out;
   }
-  // Producers' own times, restored when a full map makes us retry.
+  // The records' own times, restored when a full map makes us retry.
   std::vector<std::pair<std::int64_t, std::int64_t>> times;
   times.reserve(records.size());
   for (const auto& r : records) times.emplace_back(r.recorded_at, r.occurred_at);
 
   log_head new_head;
   std::int64_t new_last_recorded = 0;
+  std::uint64_t new_applied = 0;
   for (;;) {
     out.clear();
-    log_head head;
-    std::int64_t last_recorded;
-    {
-      std::lock_guard g(head_mutex_);
-      head = head_;
-      last_recorded = last_recorded_at_;
-    }
     auto attempt = [&]() -> result<void> {
       std::shared_lock lock(resize_mutex_);
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
-      const std::int64_t now = std::max(now_micros(), last_recorded);
+      append_group g{*t, times, out};
+      {
+        std::lock_guard h(head_mutex_);
+        g.head = head_;
+        g.last_recorded = last_recorded_at_;
+      }
+      g.applied = applied_seq();
+      const std::uint64_t tree_first = g.applied;  // leaf index of the group's first seq
+      g.leaves.reserve(records.size());
+      if (auto f = fill(g); !f) return f;
       // Index entries are put in key order after the records: neighbouring keys share
       // pages, so a group touches each index page once instead of once per record.
-      std::array<std::vector<std::string>, 5> ix_keys;
-      const std::uint64_t tree_first = head.seq;  // leaf index of the first appended record
-      std::vector<hash256> leaves;
-      leaves.reserve(records.size());
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        record& r = records[i];
-        // A producer's own time (a restored export) is kept unless it would go back in
-        // time: recorded_at never decreases along the log (range scans rely on it).
-        r.recorded_at = times[i].first ? std::max(times[i].first, last_recorded) : now;
-        r.occurred_at = times[i].second ? times[i].second : r.recorded_at;
-        r.seq = head.seq + 1;
-        if (auto e = encode(r, scratch_); !e) {
-          out.emplace_back(e.err());
-          continue;
-        }
-        if (!r.idempotency_key.empty()) {
-          auto prior = idem_.put_new(*t, idem_key(r.tenant, r.source, r.idempotency_key),
-                                     bytes::be64(r.seq));
-          if (!prior) return prior.err();
-          if (*prior) {
-            out.emplace_back(append_outcome{bytes::get_be64(**prior), true});
-            continue;
-          }
-        }
-        if (auto st = store_encoded(*t, r, head, ix_keys, leaves); !st) return st;
-        last_recorded = r.recorded_at;
-        out.emplace_back(append_outcome{r.seq, false});
-      }
-      if (auto f = finish_append(*t, ix_keys, tree_first, leaves); !f) return f;
-      new_head = head;
-      new_last_recorded = last_recorded;
+      if (auto w = write_index_keys(*t, g.ix_keys); !w) return w;
+      if (has_merkle_)
+        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, g.leaves,
+                                    gaps_dbi());
+            !m)
+          return m;
+      if (auto c = t->commit(); !c) return c;
+      new_head = g.head;
+      new_last_recorded = g.last_recorded;
+      new_applied = g.applied;
       return {};
     };
     auto r = attempt();
@@ -261,8 +244,38 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
     out.assign(records.size(), r.err());
     return out;
   }
-  publish_commit(new_head, new_last_recorded, new_head.seq);
+  publish_commit(new_head, new_last_recorded, new_applied);
   return out;
+}
+
+std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
+  return run_append(records, [&](append_group& g) -> result<void> {
+    const std::int64_t now = std::max(now_micros(), g.last_recorded);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      record& r = records[i];
+      // A producer's own time (a restored export) is kept unless it would go back in
+      // time: recorded_at never decreases along the log (range scans rely on it).
+      r.recorded_at = g.times[i].first ? std::max(g.times[i].first, g.last_recorded) : now;
+      r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
+      r.seq = g.head.seq + 1;
+      if (auto e = encode(r, scratch_); !e) {
+        g.out.emplace_back(e.err());
+        continue;
+      }
+      if (!r.idempotency_key.empty()) {
+        auto prior = idem_.put_new(g.t, idem_key(r.tenant, r.source, r.idempotency_key),
+                                   bytes::be64(r.seq));
+        if (!prior) return prior.err();
+        if (*prior) {
+          g.out.emplace_back(append_outcome{bytes::get_be64(**prior), true});
+          continue;
+        }
+      }
+      if (auto st = store_encoded(g, r); !st) return st;
+      g.out.emplace_back(append_outcome{r.seq, false});
+    }
+    return {};
+  });
 }
 
 void event_log::collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& ix_keys) {
@@ -281,27 +294,17 @@ void event_log::collect_index_keys(const record& r, std::array<std::vector<std::
   }
 }
 
-result<void> event_log::store_encoded(lmdb::txn& t, record& r, log_head& head,
-                                      std::array<std::vector<std::string>, 5>& ix_keys,
-                                      std::vector<hash256>& leaves) {
-  head.chain_hash = seal(scratch_, head.chain_hash);
-  r.chain_hash = head.chain_hash;
+result<void> event_log::store_encoded(append_group& g, record& r) {
+  g.head.chain_hash = seal(scratch_, g.head.chain_hash);
+  r.chain_hash = g.head.chain_hash;
   std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
-  leaves.push_back(r.leaf_hash);
-  if (auto p = records_.put(t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-  collect_index_keys(r, ix_keys);
-  head.seq = r.seq;
+  g.leaves.push_back(r.leaf_hash);
+  if (auto p = records_.put(g.t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
+  collect_index_keys(r, g.ix_keys);
+  g.head.seq = r.seq;
+  g.applied = r.seq;
+  g.last_recorded = r.recorded_at;
   return {};
-}
-
-result<void> event_log::finish_append(lmdb::txn& t,
-                                      std::array<std::vector<std::string>, 5>& ix_keys,
-                                      std::uint64_t tree_first, const std::vector<hash256>& leaves) {
-  if (auto w = write_index_keys(t, ix_keys); !w) return w;
-  if (has_merkle_)
-    if (auto m = merkle::append(t, merkle_, records_.handle(), tree_first, leaves, gaps_dbi()); !m)
-      return m;
-  return t.commit();
 }
 
 result<void> event_log::write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys) {

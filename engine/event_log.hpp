@@ -193,14 +193,29 @@ class event_log {
   // ref) and their sorted write at the end of a group.
   static void collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& keys);
   result<void> write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& keys);
-  // Inside an append: seals the record encoded in scratch_ (r.seq set) onto head's chain, stores
-  // it, and collects its index keys and Merkle leaf; head.seq becomes r.seq.
-  result<void> store_encoded(lmdb::txn& t, record& r, log_head& head,
-                             std::array<std::vector<std::string>, 5>& ix_keys,
-                             std::vector<hash256>& leaves);
-  // Ends an append's transaction: the index keys, the Merkle leaves from tree_first, commit.
-  result<void> finish_append(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys,
-                             std::uint64_t tree_first, const std::vector<hash256>& leaves);
+  // One append group inside its write transaction: what append() and append_replicated() fill.
+  struct append_group {
+    append_group(lmdb::txn& txn, const std::vector<std::pair<std::int64_t, std::int64_t>>& own,
+                 std::vector<result<append_outcome>>& outcomes)
+        : t(txn), times(own), out(outcomes) {}
+    lmdb::txn& t;
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& times;  // each record's own
+                                                                      // (recorded_at, occurred_at)
+    std::vector<result<append_outcome>>& out;
+    log_head head;                  // the chain so far
+    std::int64_t last_recorded = 0;  // recorded_at of the last stored record
+    std::uint64_t applied = 0;       // the last seq stored or recorded as a gap
+    std::array<std::vector<std::string>, 5> ix_keys;
+    std::vector<hash256> leaves;  // the Merkle tree's leaves, one per seq after the start's applied
+  };
+  // The shell of both appends: refuses on a read-only log; runs `fill` in a write transaction;
+  // writes the index keys (sorted) and the Merkle leaves and commits; on a full map grows it and
+  // runs the whole group again from the records' own times; publishes the new head.
+  std::vector<result<append_outcome>> run_append(
+      std::vector<record>& records, const std::function<result<void>(append_group&)>& fill);
+  // Inside `fill`: seals the record encoded in scratch_ (r.seq set) onto the group's chain,
+  // stores it, and collects its index keys and Merkle leaf; head.seq and applied become r.seq.
+  result<void> store_encoded(append_group& g, record& r);
   // True when every seq in [from, to) is a recorded gap (true for an empty range).
   result<bool> all_gaps(lmdb::txn& t, std::uint64_t from, std::uint64_t to) const;
   void publish_commit(const log_head& head, std::int64_t last_recorded, std::uint64_t applied);
