@@ -42,33 +42,21 @@ result<void> replay_manager::load() {
     if (!body.is_object()) return true;
     const std::string id(v.entity_id);
     if (v.kind == record_kind::replay_requested) {
-      body.erase("replay_id");
-      auto spec = replay_spec_from_json(body);
-      if (!spec) return true;
-      auto j = std::make_shared<job>();
-      j->info.id = id;
-      j->info.request_seq = v.seq;
-      j->info.spec = std::move(*spec);
-      j->info.created_at = v.recorded_at;
-      j->info.counted_to = v.seq;
-      j->info.last_record_seq = v.seq;
-      jobs[id] = std::move(j);
+      if (auto j = job_from_request(v, body)) jobs[id] = std::move(j);
       return true;
     }
     auto it = jobs.find(id);
     if (it == jobs.end()) return true;
     replay_info& r = it->second->info;
     r.last_record_seq = v.seq;
+    apply_scan_progress(body, *it->second);
+    // At start the counters come from the last checkpoint (then followed from counted_to).
     auto u64 = [&](const char* k, std::uint64_t& out) {
       if (auto f = body.find(k); f != body.end() && f->is_number_unsigned()) out = *f;
     };
-    u64("scanned_to", r.scanned_to);
-    u64("scanned", r.scanned);
-    u64("scheduled_count", r.scheduled);
     u64("delivered", r.delivered);
     u64("failed", r.failed);
     u64("counted_to", r.counted_to);
-    it->second->persisted_scanned_to = r.scanned_to;
     if (v.kind == record_kind::replay_finished) {
       r.state = body.value("state", std::string("finished"));
       r.error = body.value("error", std::string());
@@ -304,16 +292,8 @@ void replay_manager::apply_foreign(const record_view& v) {
   auto it = jobs_.find(id);
   if (v.kind == record_kind::replay_requested) {
     if (it != jobs_.end()) return;  // ours (create() registered it) or seen already
-    body.erase("replay_id");
-    auto spec = replay_spec_from_json(body);
-    if (!spec) return;
-    auto j = std::make_shared<job>();
-    j->info.id = id;
-    j->info.request_seq = v.seq;
-    j->info.spec = std::move(*spec);
-    j->info.created_at = v.recorded_at;
-    j->info.counted_to = v.seq;
-    j->info.last_record_seq = v.seq;
+    auto j = job_from_request(v, body);
+    if (!j) return;
     jobs_[id] = std::move(j);
     cv_.notify_all();
     return;
@@ -323,13 +303,7 @@ void replay_manager::apply_foreign(const record_view& v) {
   r.last_record_seq = v.seq;
   // Scan progress from the record; delivered/failed stay counted from the attempts this node
   // follows itself (every node sees every attempt).
-  auto u64 = [&](const char* k, std::uint64_t& out) {
-    if (auto f = body.find(k); f != body.end() && f->is_number_unsigned()) out = *f;
-  };
-  u64("scanned_to", r.scanned_to);
-  u64("scanned", r.scanned);
-  u64("scheduled_count", r.scheduled);
-  it->second->persisted_scanned_to = r.scanned_to;
+  apply_scan_progress(body, *it->second);
   if (v.kind == record_kind::replay_finished && r.state == "running") {
     r.state = body.value("state", std::string("finished"));
     r.error = body.value("error", std::string());
@@ -338,6 +312,31 @@ void replay_manager::apply_foreign(const record_view& v) {
     r.state = "cancelled";
     r.finished_at = v.recorded_at;
   }
+}
+
+std::shared_ptr<replay_manager::job> replay_manager::job_from_request(const record_view& v,
+                                                                     nlohmann::json& body) {
+  body.erase("replay_id");
+  auto spec = replay_spec_from_json(body);
+  if (!spec) return nullptr;
+  auto j = std::make_shared<job>();
+  j->info.id = std::string(v.entity_id);
+  j->info.request_seq = v.seq;
+  j->info.spec = std::move(*spec);
+  j->info.created_at = v.recorded_at;
+  j->info.counted_to = v.seq;
+  j->info.last_record_seq = v.seq;
+  return j;
+}
+
+void replay_manager::apply_scan_progress(const nlohmann::json& body, job& j) {
+  auto u64 = [&](const char* k, std::uint64_t& out) {
+    if (auto f = body.find(k); f != body.end() && f->is_number_unsigned()) out = *f;
+  };
+  u64("scanned_to", j.info.scanned_to);
+  u64("scanned", j.info.scanned);
+  u64("scheduled_count", j.info.scheduled);
+  j.persisted_scanned_to = j.info.scanned_to;
 }
 
 void replay_manager::finish(job& j, const std::string& state, const std::string& error) {

@@ -168,6 +168,11 @@ class replay_manager {
   void follow_attempts();
   // Cluster mode: a replay record another node appended (seq after what this node knows).
   void apply_foreign(const record_view& v);
+  // Shared by load() and apply_foreign(). The job a replay_requested record describes (null when
+  // its spec does not parse; `body` loses its replay_id); and the scan progress a later replay
+  // record states (scanned_to, scanned, scheduled_count), which is also what is persisted.
+  static std::shared_ptr<job> job_from_request(const record_view& v, nlohmann::json& body);
+  static void apply_scan_progress(const nlohmann::json& body, job& j);
   void step(job& j, std::int64_t now_us);
   void finish(job& j, const std::string& state, const std::string& error);
   nlohmann::json counters_json(const replay_info& r) const;
