@@ -55,7 +55,7 @@ else
   cmd[log_writer]="$bin/hooklog-bench-log-writer --seconds 3"
   cmd[projections]="$bin/hooklog-bench-projections --events 1000000"
   cmd[ingest]="$bin/hooklog-bench-ingest --seconds 5 --connections 1,4,16,64"
-  cmd[delivery]="$bin/hooklog-bench-delivery --in-flight 32 --connections 1,4,16,64 --sweep-seconds 5"
+  cmd[delivery]="$bin/hooklog-bench-delivery --in-flight 64 --events 100000 --connections 1,4,16,64 --sweep-seconds 5"
   cmd[replay]="$bin/hooklog-bench-replay --events 1000000 --import 200000"
   cmd[memory]="$bin/hooklog-bench-memory --events 1000000,5000000 --pending 1000000"
   cmd[cluster]="$bin/hooklog-bench-cluster --events 50000 --lag-samples 500"
