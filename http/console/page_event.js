@@ -1,7 +1,9 @@
 // One event: the body as received (pretty, and raw byte for byte), the normalized fields, every
-// endpoint it went to with every attempt, and a replay of this one event to an endpoint.
+// endpoint it went to with every attempt, its inclusion proof checked in the browser, and a replay
+// of this one event to an endpoint.
 import { get, idempotency, post, seg } from "./api.js";
 import { badge, button, clear, copy, empty, errorBox, field, fields, fmtMs, fmtTime, h, loading, prettyJson, statusBadge } from "./ui.js";
+import { showInclusion } from "./proof.js";
 
 // "2024-01-15T10:30:06.118000Z" -> integer microseconds since the epoch.
 export function micros(rfc) {
@@ -89,7 +91,7 @@ export async function render(ctx) {
   }
   if (ev.attempts.length) delivCard.append(h("p", { class: "muted small" }, "Each attempt keeps the answer's headers and the first 1 KiB of its body."));
 
-  ctx.main.replaceChildren(head, h("div", { class: "event-cols" }, bodyCard, h("div", {}, delivCard, await replayCard(ctx, ev))));
+  ctx.main.replaceChildren(head, h("div", { class: "event-cols" }, bodyCard, h("div", {}, delivCard, proofCard(ev), await replayCard(ctx, ev))));
 }
 
 function attemptItem(a) {
@@ -114,6 +116,20 @@ function attemptItem(a) {
       ? h("details", { class: "resp-headers" }, h("summary", {}, `Response headers (${a.response_headers.length})`),
           h("dl", { class: "fields headers" }, a.response_headers.map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))])))
       : null,
+  );
+}
+
+// "Is this event really in the log?": its inclusion proof against the latest signed head,
+// checked in this browser (proof.js).
+function proofCard(ev) {
+  const out = h("div", { "aria-live": "polite" });
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, "Proof"),
+    h("p", { class: "muted small" }, "Checks here, not on the server, that this event's bytes are in the log the server signed."),
+    button("Prove it is in the log", () => showInclusion(out, ev.id), { kind: "ghost" }),
+    out,
   );
 }
 

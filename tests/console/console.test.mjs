@@ -308,7 +308,9 @@ await page.goto(`${base}/console/#/endpoints`);
 await page.locator("table.endpoints tbody tr").nth(2).locator("td.health .badge").waitFor();
 await shot(page, "endpoints");
 
-// Audit: head and verification.
+// Audit: head and verification. Before the first signed head, its route answers 404 (the page
+// shows that state): the one failed request this step provokes.
+allowed = [new RegExp(`HTTP 404: GET ${base}/v1/audit/heads/latest`), /status of 404/];
 await page.goto(`${base}/console/#/audit`);
 const head = await api("GET", "/v1/audit/head");
 await page.getByTestId("head-hash").waitFor();
@@ -316,6 +318,50 @@ check((await page.getByTestId("head-hash").textContent()).length === 64, "the au
 await page.getByRole("button", { name: "Verify" }).click();
 await page.getByTestId("verify-result").getByText("chain intact").waitFor();
 check(head.seq > 0, "verifying the chain reports it intact");
+
+// Audit: the signed tree head and an inclusion proof, both checked in the browser (proof.js).
+const latest = await fetch(`${base}/v1/audit/heads/latest`, { headers: { authorization: `Bearer ${ADMIN}` } });
+if (latest.status === 404) {
+  await page.getByTestId("no-head").waitFor();
+  check((await page.getByTestId("no-head").textContent()).startsWith("No head was signed yet"), "before any signed head the audit page says so");
+}
+await page.getByRole("button", { name: "Sign a head now" }).click();
+await page.getByTestId("head-signature").getByText("signature valid").waitFor();
+allowed = [];
+const signed = await api("GET", "/v1/audit/heads/latest", undefined, { want: 200 });
+check((await page.getByTestId("head-root").textContent()) === signed.root_hash, "the audit page shows the latest signed head's root, its Ed25519 signature checked in the browser");
+check((await page.getByTestId("head-size").textContent()) === signed.tree_size.toLocaleString("en-US"), `the head covers ${signed.tree_size} records`);
+await page.getByLabel("Event id").fill(first.id);
+await page.getByRole("button", { name: "Prove", exact: true }).click();
+await page.getByTestId("inclusion-result").getByText("proven in this browser").waitFor();
+check((await page.getByTestId("inclusion-result").locator("li").allTextContents()).every((t) => t.startsWith("✔")), "the first event's inclusion proof checks out step by step in the browser");
+await shot(page, "audit");
+// The same checks refuse a proof that was tampered with: each step names what failed.
+const tampered = await page.evaluate(async ({ id, key }) => {
+  const proof = await import("/console/proof.js");
+  const auth = { headers: { authorization: `Bearer ${key}` } };
+  const p = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${id}`, auth)).json();
+  const pub = (await (await fetch("/v1/audit/public-key", auth)).json()).public_key;
+  const failed = async (q) => (await proof.checkInclusion(q, pub)).filter(([, ok]) => ok !== true).map(([label]) => label.split(" (")[0]);
+  const flipHex = (h) => (h[0] === "0" ? "1" : "0") + h.slice(1);
+  const entry = atob(p.entry);
+  return {
+    intact: await failed(p),
+    entry: await failed({ ...p, entry: btoa(entry.slice(0, -1) + String.fromCharCode(entry.charCodeAt(entry.length - 1) ^ 1)) }),
+    path: p.path.length ? await failed({ ...p, path: [flipHex(p.path[0]), ...p.path.slice(1)] }) : ["no path"],
+    size: await failed({ ...p, tree_size: p.tree_size + 1, head: { ...p.head, tree_size: p.tree_size + 1 } }),
+    signature: await failed({ ...p, head: { ...p.head, timestamp_us: p.head.timestamp_us + 1 } }),
+  };
+}, { id: first.id, key: ADMIN });
+check(tampered.intact.length === 0, "the untouched proof passes every step");
+check(tampered.entry.length === 2 && tampered.entry[0] === "the event's bytes hash to its leaf" && tampered.entry[1].startsWith("the path of"), `one changed bit of the event's bytes fails the leaf and the root, not the signature: ${tampered.entry}`);
+check(tampered.path.length === 1 && tampered.path[0].startsWith("the path of"), `one changed path hash fails the root step only: ${tampered.path}`);
+check(tampered.size.includes("the head's Ed25519 signature is the server's head key"), `a tree size one larger than signed fails the signature: ${tampered.size}`);
+check(tampered.signature.join() === "the head's Ed25519 signature is the server's head key", `a head with another timestamp fails the signature only: ${tampered.signature}`);
+await page.goto(`${base}/console/#/event/${first.id}`);
+await page.getByRole("button", { name: "Prove it is in the log" }).click();
+await page.getByTestId("inclusion-result").getByText("proven in this browser").waitFor();
+check((await page.getByTestId("inclusion-result").locator("li").allTextContents()).filter((t) => t.startsWith("✔")).length === 4, "the event page proves its event against the signed head too (4 steps)");
 
 // A phone width.
 const phone = await newPage(390, 844);
