@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -83,6 +85,33 @@ std::string unsafe_request(const outbound_request& r, const outbound_options& o)
   }
   if (first_control(o.user_agent)) return "the user agent has a control character";
   return {};
+}
+
+// The request line and header block, as Beast's serializer would write them for this request
+// (Host first, the caller's headers in order, User-Agent unless given, Content-Length), built in
+// one string: the request is then two buffers (this and the body) for one gathered write, where
+// Beast's serializer cost about 24,000 instructions per delivery. unsafe_request() has already
+// refused methods, names and values that could split the request.
+std::string request_head(const outbound_request& r, std::string_view target, const std::string& host,
+                         const std::string& user_agent) {
+  std::string h;
+  h.reserve(160 + target.size() + host.size() + r.headers.size() * 48);
+  h.append(r.method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+  bool has_ua = false;
+  for (const auto& [k, v] : r.headers) {
+    if (iequals(k, "user-agent")) has_ua = true;
+    if (iequals(k, "host") || iequals(k, "content-length") || iequals(k, "transfer-encoding") ||
+        iequals(k, "connection"))
+      continue;
+    h.append(k).append(": ").append(v).append("\r\n");
+  }
+  if (!has_ua) h.append("User-Agent: ").append(user_agent).append("\r\n");
+  // As Beast's prepare_payload: a body, or a method that expects one, gets a length.
+  if (!r.body.empty() || (r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS" &&
+                          r.method != "DELETE" && r.method != "TRACE" && r.method != "CONNECT"))
+    h.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+  h.append("\r\n");
+  return h;
 }
 
 // Errors that mean "the peer closed a kept-alive connection before answering".
@@ -176,7 +205,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   job_ptr current;
-  std::optional<bhttp::request<bhttp::string_body>> request;
+  std::string head;  // the request line and headers being written (request_head)
   std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   std::uint64_t served = 0;
   bool is_idle = false;
@@ -282,31 +311,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   void send() {
-    auto& r = current->req;
-    request.emplace();
-    auto verb = bhttp::string_to_verb(r.method);
-    if (verb == bhttp::verb::unknown)
-      request->method_string(r.method);
-    else
-      request->method(verb);
-    request->target(current->url.target);
-    request->version(11);
-    request->set(bhttp::field::host, current->url.host_header());
-    bool has_ua = false;
-    for (const auto& [k, v] : r.headers) {
-      if (iequals(k, "user-agent")) has_ua = true;
-      if (iequals(k, "host") || iequals(k, "content-length") || iequals(k, "transfer-encoding") ||
-          iequals(k, "connection"))
-        continue;
-      request->insert(k, v);
-    }
-    if (!has_ua) request->set(bhttp::field::user_agent, owner->client.opts.user_agent);
-    request->body() = r.body;
-    request->keep_alive(true);
-    request->prepare_payload();
+    const auto& r = current->req;
+    head = request_head(r, current->url.target, current->url.host_header(), owner->client.opts.user_agent);
     lowest().expires_at(current->deadline);
+    const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(r.body)};
     with_stream([&](auto& s) {
-      bhttp::async_write(s, *request, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      net::async_write(s, wire, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         self->on_write(ec);
       });
     });
@@ -379,7 +389,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
 
   void finish(outbound_outcome&& o, bool reusable) {
     auto j = std::move(current);
-    request.reset();
+    head.clear();
     parser.reset();
     if (!reusable || owner->closed) close();
     auto p = owner;
