@@ -14,6 +14,7 @@
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
+#include "http/delivery/attempt_body.hpp"
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
 #include "http/delivery/metrics.hpp"
@@ -466,14 +467,9 @@ struct dispatcher::impl {
       }
     }
     // The record make_attempt_record() builds, with the body serialised once (bounded
-    // excerpt, truncation flag, the answer's headers added).
-    nlohmann::json body = projections::to_json(a);
+    // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
     if (o.body_excerpt.size() > opts.excerpt_limit) o.body_excerpt.resize(opts.excerpt_limit);
-    body["response_excerpt"] = std::move(o.body_excerpt);
-    if (o.body_truncated) body["response_truncated"] = true;
-    nlohmann::json hdrs = nlohmann::json::array();
-    for (auto& [k, v] : o.headers) hdrs.push_back({std::move(k), std::move(v)});
-    body["response_headers"] = std::move(hdrs);
+    std::string body = attempt_body(a, o.body_excerpt, o.body_truncated, o.headers);
     std::vector<record> recs;
     {
       record r;
@@ -483,7 +479,7 @@ struct dispatcher::impl {
       r.entity_kind = "endpoint";
       r.entity_id = a.endpoint_id;
       r.ref_seq = a.event_seq;
-      r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      r.body = std::move(body);
       recs.push_back(std::move(r));
     }
     if (!disable_reason.empty()) {

@@ -1,0 +1,65 @@
+// The attempt record body written directly (http/delivery/attempt_body.hpp) is byte for byte
+// nlohmann's dump of the same object, for the fields a receiver controls (excerpt, headers) and
+// the attempt's own, including every control character, quotes, backslashes, DEL, non-ASCII and
+// invalid UTF-8 (the last two through nlohmann with U+FFFD).
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "http/delivery/attempt_body.hpp"
+
+using namespace hooklog;
+using projections::delivery_attempt;
+
+namespace {
+
+delivery_attempt sample() {
+  delivery_attempt a;
+  a.endpoint_id = "ep_01";
+  a.event_seq = 18446744073709551615ull;
+  a.attempt = 3;
+  a.success = false;
+  a.status = 503;
+  a.latency_us = 1234;
+  a.error = "HTTP 503";
+  a.next_attempt_at = -5;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("attempt body: the direct writer gives nlohmann's bytes", "[attempt_body]") {
+  std::string every_byte;
+  for (int c = 0; c < 0x80; ++c) every_byte += static_cast<char>(c);
+  const std::vector<std::string> texts = {"",        "ok",       "a\"b\\c", every_byte,
+                                          "caf\xc3\xa9", "bad \xff\xfe utf-8", "\x7f"};
+  for (const auto& t : texts)
+    for (int variant = 0; variant < 4; ++variant) {
+      delivery_attempt a = sample();
+      a.error = t;
+      a.success = variant % 2 == 1;
+      a.dead_letter = variant == 2;
+      if (variant == 3) a.next_attempt_at.reset();
+      if (variant >= 2) a.replay_id = "rpl_" + t;
+      const http::header_list headers = {{"content-type", "text/plain"}, {"x-" + t, t}};
+      const bool truncated = variant == 1;
+      INFO("variant " << variant << ", text of " << t.size() << " bytes");
+      CHECK(http::attempt_body(a, t, truncated, headers) ==
+            http::attempt_body_json(a, t, truncated, headers));
+      CHECK(http::attempt_body(a, t, truncated, {}) == http::attempt_body_json(a, t, truncated, {}));
+    }
+  CHECK(http::attempt_body(sample(), "x", false, {{"a", "b"}}) ==
+        R"({"attempt":3,"dead_letter":false,"endpoint_id":"ep_01","error":"HTTP 503",)"
+        R"("event_seq":18446744073709551615,"latency_us":1234,"next_attempt_at":-5,)"
+        R"("outcome":"failure","response_excerpt":"x","response_headers":[["a","b"]],"status":503})");
+  // Random ASCII, bounded: excerpts and headers as a misbehaving receiver might send them.
+  std::mt19937 rng(17);
+  for (int i = 0; i < 500; ++i) {
+    std::string s(rng() % 40, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() % 0x80);
+    delivery_attempt a = sample();
+    a.endpoint_id = s;
+    CHECK(http::attempt_body(a, s, i % 2 == 0, {{s, s}}) ==
+          http::attempt_body_json(a, s, i % 2 == 0, {{s, s}}));
+  }
+}
