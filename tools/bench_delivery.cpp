@@ -303,44 +303,32 @@ int main(int argc, char** argv) {
 
   child rcv = spawn_receiver(receiver);
   const int conns = static_cast<int>(in_flight);
-  double wrk_rps = run_wrk(rcv.port, tmp.string(), body, conns, 5);
-  std::printf("load tool (wrk -t1 -c%d) -> receiver: %.0f req/s\n", conns, wrk_rps);
-  double delivery_cpu_us = 0;
-  const double delivery_rps = run_delivery((tmp / "rate").string(), rcv.port, in_flight, io_threads,
-                                           events, body, 120, &delivery_cpu_us);
-  const double ratio = wrk_rps > 0 ? delivery_rps / wrk_rps : 0.0;
-  std::printf("ratio: %.2f (goal >= 0.50)\n", ratio);
-  bench::print(
-      {"delivery_rate",
-       "delivery to the receiver, signed, attempts logged, " + std::to_string(conns) + " in flight",
-       delivery_rps, "deliveries/s", wrk_rps,
-       "wrk against the same receiver, " + std::to_string(conns) + " connections",
-       ">= 0.5 of limit", ratio >= 0.5});
-  bench::print({"delivery_cpu",
-                "server CPU per delivery (the hooklog stack in this process, getrusage), " +
-                    std::to_string(conns) + " in flight",
-                delivery_cpu_us, "us/delivery"});
+  // wrk, then the dispatcher, against one target: both rates, their ratio (goal 0.5) and the
+  // CPU per delivery, as RESULT lines `id` and `cpu_id`.
+  auto against = [&](unsigned short port, const std::string& id, const std::string& cpu_id,
+                     const std::string& target, const std::string& server, const std::string& dir) {
+    const double w = run_wrk(port, tmp.string(), body, conns, 5);
+    std::printf("load tool (wrk -t1 -c%d) -> %s: %.0f req/s\n", conns, target.c_str(), w);
+    double cpu_us = 0;
+    const double d = run_delivery((tmp / dir).string(), port, in_flight, io_threads, events, body,
+                                  120, &cpu_us);
+    const double r = w > 0 ? d / w : 0.0;
+    std::printf("ratio (%s): %.2f (goal >= 0.50)\n", target.c_str(), r);
+    const std::string n = std::to_string(conns) + " in flight";
+    bench::print({id, "delivery to " + target + ", signed, attempts logged, " + n, d,
+                  "deliveries/s", w,
+                  "wrk against the same " + server + ", " + std::to_string(conns) + " connections",
+                  ">= 0.5 of limit", r >= 0.5});
+    bench::print({cpu_id, "server CPU per delivery to " + target + " (this process, getrusage), " + n,
+                  cpu_us, "us/delivery"});
+  };
+  against(rcv.port, "delivery_rate", "delivery_cpu", "the receiver", "receiver", "rate");
 
   if (nginx != "none" && access(nginx.c_str(), X_OK) == 0) {
     child ngx = spawn_nginx(nginx, (tmp / "nginx").string());
-    const double w = run_wrk(ngx.port, tmp.string(), body, conns, 5);
-    std::printf("load tool (wrk -t1 -c%d) -> nginx (204): %.0f req/s\n", conns, w);
-    double cpu_us = 0;
-    const double d = run_delivery((tmp / "nginx-rate").string(), ngx.port, in_flight, io_threads,
-                                  events, body, 120, &cpu_us);
-    const double r = w > 0 ? d / w : 0.0;
-    std::printf("ratio (nginx): %.2f (goal >= 0.50)\n", r);
+    against(ngx.port, "delivery_nginx", "delivery_nginx_cpu", "nginx answering 204", "nginx",
+            "nginx-rate");
     stop_child(ngx);
-    bench::print({"delivery_nginx",
-                  "delivery to nginx answering 204, signed, attempts logged, " +
-                      std::to_string(conns) + " in flight",
-                  d, "deliveries/s", w,
-                  "wrk against the same nginx, " + std::to_string(conns) + " connections",
-                  ">= 0.5 of limit", r >= 0.5});
-    bench::print({"delivery_nginx_cpu",
-                  "server CPU per delivery to nginx (this process, getrusage), " +
-                      std::to_string(conns) + " in flight",
-                  cpu_us, "us/delivery"});
   } else {
     std::printf("nginx: not run (%s is not installed; tools/install-deps.sh --bench installs it)\n",
                 nginx.c_str());

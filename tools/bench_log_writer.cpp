@@ -50,8 +50,8 @@ struct writer_result {
   std::uint64_t appended;
 };
 
-writer_result run_writer(const std::string& dir, int inflight, double seconds,
-                         const std::string& body) {
+// A fresh log in `dir` (removed first); exits on failure.
+std::unique_ptr<event_log> open_log(const std::string& dir) {
   std::filesystem::remove_all(dir);
   log_options o;
   o.dir = dir;
@@ -61,7 +61,13 @@ writer_result run_writer(const std::string& dir, int inflight, double seconds,
     std::fprintf(stderr, "open: %s\n", log.err().message.c_str());
     std::exit(1);
   }
-  log_writer writer(**log);
+  return std::move(*log);
+}
+
+writer_result run_writer(const std::string& dir, int inflight, double seconds,
+                         const std::string& body) {
+  auto log = open_log(dir);
+  log_writer writer(*log);
   std::atomic<std::uint64_t> next{0}, done{0};
   std::atomic<bool> stop{false};
   std::mutex m;
@@ -110,22 +116,14 @@ writer_result run_writer(const std::string& dir, int inflight, double seconds,
 // the writer did.
 double run_append_loop(const std::string& dir, const std::vector<std::uint32_t>& groups,
                        const std::string& body) {
-  std::filesystem::remove_all(dir);
-  log_options o;
-  o.dir = dir;
-  o.initial_map_size = 1ull << 30;
-  auto log = event_log::open(o);
-  if (!log) {
-    std::fprintf(stderr, "open: %s\n", log.err().message.c_str());
-    std::exit(1);
-  }
+  auto log = open_log(dir);
   std::uint64_t i = 0, n = 0;
   std::vector<record> batch;
   const auto start = clk::now();
   for (std::uint32_t g : groups) {
     batch.clear();
     for (std::uint32_t k = 0; k < g; ++k) batch.push_back(make_record(i++, body));
-    for (const auto& r : (*log)->append(batch))
+    for (const auto& r : log->append(batch))
       if (!r) {
         std::fprintf(stderr, "append failed: %s\n", r.err().message.c_str());
         std::exit(1);
