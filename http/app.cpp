@@ -139,7 +139,12 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     auto l = cluster::open_node_leases(p.cluster->nats_handle(), lo, opts.data_dir, given_node_id);
     if (!l) return l.err();
     p.leases = std::move(*l);
-    p.ownership = std::make_unique<slot_ownership>(*p.leases);
+    // A slot taken from another node is worked once the projections caught up with the stream
+    // as of the taking (slot_ownership.hpp): what its previous holder recorded is not redone.
+    catch_up_gate gate;
+    gate.stream_last_seq = [&p] { return p.cluster->fetch_stream_last_seq(); };
+    gate.applied_seq = [&p] { return p.runner->applied_seq(); };
+    p.ownership = std::make_unique<slot_ownership>(*p.leases, std::move(gate));
     opts.replay.ownership = p.ownership.get();
   } else if (p.cluster) {
     static owns_nothing none;  // a node that does not deliver runs no replay (the owner does)
@@ -282,6 +287,7 @@ void app::stop() {
   if (p_->server) p_->server->stop();
   if (p_->metrics_server) p_->metrics_server->stop();
   if (p_->leases) p_->leases->stop(true);  // frees this node's slots: the others take over now
+  if (p_->ownership) p_->ownership->stop();  // its gate reads the runner and the cluster below
   if (p_->delivery) p_->delivery->stop();
   if (p_->replays) p_->replays->stop();
   if (p_->heads) p_->heads->stop();

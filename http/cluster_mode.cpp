@@ -166,6 +166,10 @@ std::uint64_t cluster_mode::materialized_seq() const {
   return mat_->materialized_seq();
 }
 
+std::optional<std::uint64_t> cluster_mode::fetch_stream_last_seq() {
+  return mat_->fetch_stream_last_seq();
+}
+
 nlohmann::json cluster_mode::status() const {
   nlohmann::json j = {{"role", "cluster"},
                       {"cell", cfg_.cell},

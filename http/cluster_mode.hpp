@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -75,6 +76,8 @@ class cluster_mode {
   bool ready() const;
   std::uint64_t lag() const;
   std::uint64_t materialized_seq() const;
+  // The stream's last seq, asked of JetStream now (nullopt when it cannot be asked).
+  std::optional<std::uint64_t> fetch_stream_last_seq();
   // {"role":"cluster","cell","node_id","materialized_seq","stream_last_seq","lag",
   //  "caught_up","nats"} and "cluster_error" when the materializer has one.
   nlohmann::json status() const;

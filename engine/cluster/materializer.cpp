@@ -118,12 +118,17 @@ void materializer::unsubscribe() {
   sub_ = nullptr;
 }
 
-void materializer::refresh_stream_state() {
+std::optional<std::uint64_t> materializer::refresh_stream_state() {
   auto st = get_stream_state(*js_, opts_.cell);
-  if (!st) return;
+  if (!st) return std::nullopt;
   std::uint64_t cur = stream_last_.load();
   while (st->last_seq > cur && !stream_last_.compare_exchange_weak(cur, st->last_seq)) {
   }
+  return st->last_seq;
+}
+
+std::optional<std::uint64_t> materializer::fetch_stream_last_seq() {
+  return refresh_stream_state();
 }
 
 void materializer::run() {

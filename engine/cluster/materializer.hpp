@@ -56,6 +56,9 @@ class materializer {
   // The stream's last sequence as last seen (messages pending behind the last one applied, or
   // the stream's state, read about once a second).
   std::uint64_t stream_last_seq() const { return stream_last_.load(std::memory_order_acquire); }
+  // Asks the stream for its state now (a JetStream request, about a round trip; from any
+  // thread) and returns its last sequence, or nullopt when the request fails.
+  std::optional<std::uint64_t> fetch_stream_last_seq();
   std::uint64_t lag() const;
   // The stream's last seq when this node started: ready once materialized up to it.
   std::uint64_t start_target() const { return start_target_; }
@@ -73,7 +76,7 @@ class materializer {
   result<void> subscribe();
   void unsubscribe();
   void set_error(std::optional<error> e);
-  void refresh_stream_state();
+  std::optional<std::uint64_t> refresh_stream_state();
 
   const connection& conn_;
   event_log& log_;
