@@ -40,7 +40,8 @@ struct catch_up_gate {
 
 class slot_ownership final : public work_ownership {
  public:
-  // `leases` must outlive this object; registers with it at once.
+  // `leases` must outlive this object and be stopped before it is destroyed (its listener, added
+  // here, calls into this object).
   explicit slot_ownership(cluster::slot_leases& leases, catch_up_gate gate = {});
   ~slot_ownership() override;
   slot_ownership(const slot_ownership&) = delete;
