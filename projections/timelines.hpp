@@ -105,7 +105,12 @@ class timelines final : public projection {
   std::size_t max_staged_;
   std::string arena_;
   std::vector<staged> staged_;
-  std::vector<std::uint32_t> order_;  // write_staged's scratch: staged_ indexes in key order
+  struct sort_entry {
+    std::uint64_t head[3];  // the key's first 24 bytes, big-endian words (zero-padded)
+    const char* key;
+    std::uint32_t size, index;  // the key's size, its staged_ index
+  };
+  std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
   std::vector<std::uint8_t> late_;    // write_staged's scratch: out of order within the batch
 };
 
