@@ -91,7 +91,8 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   keys::put_str16(arena_, r.status_to);
   s.value_size = static_cast<std::uint32_t>(arena_.size() - s.at - s.key_size);
   staged_.push_back(s);
-  if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31)) return write_staged(t);
+  if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
+    return write_staged(t);
   return {};
 }
 
@@ -115,9 +116,9 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
     // Equal first 24 bytes (zero padding included): the rest decides, then the length.
     const std::string_view x(a.key, a.size), y(b.key, b.size);
-    return x.substr(std::min<std::size_t>(24, x.size())) < y.substr(std::min<std::size_t>(24, y.size())) ||
-           (x.substr(std::min<std::size_t>(24, x.size())) == y.substr(std::min<std::size_t>(24, y.size())) &&
-            x.size() < y.size());
+    const std::string_view xr = x.substr(std::min<std::size_t>(24, x.size()));
+    const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
+    return xr < yr || (xr == yr && x.size() < y.size());
   });
   // Out of order within the batch: a transition of the same entity with a later key came from
   // an earlier record (a smaller seq). Keys of one entity are adjacent in key order (an entity
@@ -160,7 +161,8 @@ result<void> timelines::write_staged(lmdb::txn& t) {
       if (!at) return at.err();
       if (*at) {
         const std::string_view k = (*at)->first;
-        if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == key.substr(0, s.prefix_size))
+        const std::string_view prefix = key.substr(0, s.prefix_size);
+        if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == prefix)
           out_of_order = true;
       }
     }

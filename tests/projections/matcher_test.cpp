@@ -194,7 +194,8 @@ TEST_CASE("json path scan ends strings at the first quote after an even run of b
   std::vector<std::string> tok;
   std::string_view raw;
   // Values ending in an escaped backslash, holding escaped quotes, and a truncated string.
-  const std::string doc = R"({"a": "x\\", "b": "q\"\\\"}", "c": "\\\\\"", "d": ["\"]", 5], "s": "OK"})";
+  const std::string doc = R"({"a": "x\\", "b": "q\"\\\"}", "c": "\\\\\"", )"
+                          R"("d": ["\"]", 5], "s": "OK"})";
   auto find = [&](const char* p, std::string_view d) {
     REQUIRE(split_json_pointer(p, tok));
     return find_json_value(d, tok, raw);
