@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstddef>
+#include <cstring>
 
 namespace hooklog::projections {
 
@@ -17,27 +18,29 @@ class scanner {
   void ws() {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
   }
-  // At '"': moves past the closing quote; `inner` is the raw text between the quotes.
+  // At '"': moves past the closing quote; `inner` is the raw text between the quotes. The quote
+  // is found with memchr; one preceded by an odd run of backslashes is escaped and skipped.
   bool string(std::string_view& inner, bool& escaped) {
     if (peek() != '"') return false;
     const char* start = ++p_;
-    escaped = false;
-    while (p_ < end_) {
-      char c = *p_;
-      if (c == '\\') {
-        escaped = true;
-        // Skip the escaped character; a trailing '\' must not step past the end (UB).
-        p_ += end_ - p_ >= 2 ? 2 : 1;
+    for (const char* from = start;;) {
+      const char* q = static_cast<const char*>(
+          std::memchr(from, '"', static_cast<std::size_t>(end_ - from)));
+      if (q == nullptr) {
+        p_ = end_;
+        return false;
+      }
+      const char* b = q;
+      while (b > start && b[-1] == '\\') --b;
+      if (((q - b) & 1) != 0) {  // an escaped quote
+        from = q + 1;
         continue;
       }
-      if (c == '"') {
-        inner = std::string_view(start, static_cast<std::size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      ++p_;
+      inner = std::string_view(start, static_cast<std::size_t>(q - start));
+      escaped = std::memchr(start, '\\', inner.size()) != nullptr;
+      p_ = q + 1;
+      return true;
     }
-    return false;
   }
   bool value() {
     ws();

@@ -12,14 +12,15 @@
 namespace hooklog::projections::keys {
 
 inline void put_u64_be(std::string& out, std::uint64_t v) {
+  v = __builtin_bswap64(v);  // little-endian hosts only, like put_le below
   char b[8];
-  for (int i = 7; i >= 0; --i) { b[i] = static_cast<char>(v & 0xFF); v >>= 8; }
+  std::memcpy(b, &v, 8);
   out.append(b, 8);
 }
 inline std::uint64_t get_u64_be(std::string_view in) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);
-  return v;
+  std::uint64_t v;
+  std::memcpy(&v, in.data(), 8);
+  return __builtin_bswap64(v);
 }
 inline void put_i64_be(std::string& out, std::int64_t v) {
   put_u64_be(out, static_cast<std::uint64_t>(v) ^ (1ull << 63));

@@ -63,6 +63,9 @@ struct runner_options {
   std::size_t map_size = 1ull << 40;
   // Staged pending_ix entries written out mid-batch past this many (pending.hpp; tests lower it).
   std::size_t pending_staged_max = pending::kMaxStaged;
+  // Staged timeline transitions written out mid-batch past this many (timelines.hpp; tests
+  // lower it).
+  std::size_t timelines_staged_max = timelines::kMaxStaged;
 };
 
 class projection_runner {

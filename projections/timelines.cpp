@@ -1,5 +1,8 @@
 #include "projections/timelines.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/record.hpp"
@@ -11,6 +14,15 @@ namespace hooklog::projections {
 namespace {
 constexpr std::uint8_t kOutOfOrder = 1;
 constexpr std::uint8_t kFromStated = 2;
+
+// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes.
+std::uint64_t key_word(const char* key, std::size_t size, std::size_t w) {
+  unsigned char b[8] = {};
+  if (size > w * 8) std::memcpy(b, key + w * 8, std::min<std::size_t>(8, size - w * 8));
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  return __builtin_bswap64(v);
+}
 
 void entity_prefix(std::string& k, std::string_view tenant, std::string_view kind, std::string_view id) {
   k.clear();
@@ -62,37 +74,110 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   if (r.kind != record_kind::event_received || r.entity_kind.empty() || r.entity_id.empty() ||
       r.status_to.empty())
     return {};
-  entity_prefix(key_, r.tenant, r.entity_kind, r.entity_id);
-  const std::size_t prefix_size = key_.size();
-  keys::put_i64_be(key_, r.occurred_at);
-  keys::put_u64_be(key_, r.seq);
-  auto same_entity = [&](std::string_view k) {
-    return k.size() == prefix_size + 16 && k.compare(0, prefix_size, std::string_view(key_).substr(0, prefix_size)) == 0;
-  };
-  // The record's seq is the highest so far, so the key lands after every
-  // transition of the entity with occurred_at <= this one; any key of the
-  // entity after it occurred later (this one is out of order). Its `from`, when
-  // not stated, is derived at read time from the transition before it.
-  if (cursor_.handle() == nullptr) {
-    auto c = lmdb::cursor::open(t, transitions_);
-    if (!c) return c.err();
-    cursor_ = std::move(*c);
-  }
-  auto at = cursor_.seek(key_);
-  if (!at) return at.err();
-  const bool out_of_order = *at && same_entity((*at)->first);
+  staged s;
+  s.at = static_cast<std::uint32_t>(arena_.size());
+  s.seq = r.seq;
+  keys::put_part(arena_, r.tenant);
+  keys::put_part(arena_, r.entity_kind);
+  keys::put_part(arena_, r.entity_id);
+  s.prefix_size = static_cast<std::uint16_t>(arena_.size() - s.at);
+  keys::put_i64_be(arena_, r.occurred_at);
+  keys::put_u64_be(arena_, r.seq);
+  s.key_size = static_cast<std::uint16_t>(arena_.size() - s.at);
   const bool stated = !r.status_from.empty();
-  value_.clear();
-  value_.push_back(
-      static_cast<char>((out_of_order ? kOutOfOrder : 0) | (stated ? kFromStated : 0)));
-  keys::put_le<std::int64_t>(value_, r.recorded_at);
-  keys::put_str16(value_, r.status_from);
-  keys::put_str16(value_, r.status_to);
-  return cursor_.put(key_, value_, 0);
+  arena_.push_back(static_cast<char>(stated ? kFromStated : 0));  // kOutOfOrder: write_staged
+  keys::put_le<std::int64_t>(arena_, r.recorded_at);
+  keys::put_str16(arena_, r.status_from);
+  keys::put_str16(arena_, r.status_to);
+  s.value_size = static_cast<std::uint32_t>(arena_.size() - s.at - s.key_size);
+  staged_.push_back(s);
+  if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
+    return write_staged(t);
+  return {};
+}
+
+result<void> timelines::write_staged(lmdb::txn& t) {
+  if (staged_.empty()) return {};
+  const std::size_t n = staged_.size();
+  // By the first 24 bytes as three words, then (rarely) the rest: cheaper than byte compares of
+  // keys that share a long prefix (tenant, kind).
+  order_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const char* k = arena_.data() + staged_[i].at;
+    const std::size_t size = staged_[i].key_size;
+    order_[i] = {{key_word(k, size, 0), key_word(k, size, 1), key_word(k, size, 2)},
+                 k,
+                 staged_[i].key_size,
+                 static_cast<std::uint32_t>(i)};
+  }
+  std::sort(order_.begin(), order_.end(), [](const sort_entry& a, const sort_entry& b) {
+    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
+    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
+    if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
+    // Equal first 24 bytes (zero padding included): the rest decides, then the length.
+    const std::string_view x(a.key, a.size), y(b.key, b.size);
+    const std::string_view xr = x.substr(std::min<std::size_t>(24, x.size()));
+    const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
+    return xr < yr || (xr == yr && x.size() < y.size());
+  });
+  // Out of order within the batch: a transition of the same entity with a later key came from
+  // an earlier record (a smaller seq). Keys of one entity are adjacent in key order (an entity
+  // prefix ends with \0 and holds no other \0 past its three parts).
+  late_.assign(n, 0);
+  auto prefix_of = [&](std::uint32_t i) {
+    return key_of(staged_[i]).substr(0, staged_[i].prefix_size);
+  };
+  for (std::size_t end = n; end > 0;) {
+    const std::string_view p = prefix_of(order_[end - 1].index);
+    std::uint64_t min_seq_after = UINT64_MAX;
+    std::size_t i = end;
+    for (; i > 0 && prefix_of(order_[i - 1].index) == p; --i) {
+      const auto& s = staged_[order_[i - 1].index];
+      if (min_seq_after < s.seq) late_[order_[i - 1].index] = 1;
+      min_seq_after = std::min(min_seq_after, s.seq);
+    }
+    end = i;
+  }
+  auto c = lmdb::cursor::open(t, transitions_);
+  if (!c) return c.err();
+  std::string last_key;  // the database's largest key while writing ("" when empty)
+  {
+    auto l = c->last();
+    if (!l) return l.err();
+    if (*l) last_key = std::string((*l)->first);
+  }
+  // In key order, every key already in the database after this one is of an earlier record (the
+  // batch's own keys are written in ascending order), so the first key after it tells whether
+  // the entity has a later transition there.
+  std::string value;
+  for (const auto& o : order_) {
+    const std::uint32_t i = o.index;
+    const auto& s = staged_[i];
+    const std::string_view key = key_of(s);
+    bool out_of_order = late_[i] != 0;
+    const bool past_end = key > std::string_view(last_key);
+    if (!past_end) {
+      auto at = c->seek(key);
+      if (!at) return at.err();
+      if (*at) {
+        const std::string_view k = (*at)->first;
+        const std::string_view prefix = key.substr(0, s.prefix_size);
+        if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == prefix)
+          out_of_order = true;
+      }
+    }
+    value.assign(arena_.data() + s.at + s.key_size, s.value_size);
+    if (out_of_order) value[0] = static_cast<char>(value[0] | kOutOfOrder);
+    if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
+    if (past_end) last_key.assign(key);
+  }
+  end_batch();
+  return {};
 }
 
 void timelines::end_batch() {
-  cursor_ = lmdb::cursor{};
+  staged_.clear();
+  arena_.clear();
 }
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,

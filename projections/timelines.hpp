@@ -24,6 +24,15 @@
 //                        | recorded_at i64 LE | from (u16 len; empty unless stated) | to (u16 len)
 // The current status is the "to" of the entity's last key; no other database.
 // Layout 2 (bit 1, derived from not stored); the runner rebuilds a state of layout 1.
+//
+// Writes are staged per batch (write-behind): apply() only encodes the transition; flush() sorts
+// the batch's transitions by key and writes them through one cursor (MDB_APPEND past the
+// database's last key), so consecutive puts land on the cursor's page instead of searching the
+// tree from its root. The out_of_order flag is decided at write-out exactly as a direct put would
+// have: set when the entity has a key after this one in the database (any such key came from an
+// earlier record) or in an earlier record of the batch. At most max_staged transitions are held;
+// past that they are written out mid-batch. The state is the same, key for key, as with direct
+// puts.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,15 +72,15 @@ nlohmann::json to_json(const timeline& t);
 class timelines final : public projection {
  public:
   static constexpr const char* kName = "timelines";
+  static constexpr std::size_t kMaxStaged = 262'144;  // staged transitions (~25 MB)
+  explicit timelines(std::size_t max_staged = kMaxStaged)
+      : max_staged_(max_staged == 0 ? 1 : max_staged) {}
   const char* name() const override { return kName; }
   std::uint32_t layout() const override { return 2; }
   std::vector<std::string> databases() const override { return {"tl_transitions"}; }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
-  result<void> flush(lmdb::txn&) override {
-    end_batch();
-    return {};
-  }
+  result<void> flush(lmdb::txn& t) override { return write_staged(t); }
   void discard() override { end_batch(); }
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
@@ -80,10 +89,29 @@ class timelines final : public projection {
                                       std::string_view id, std::size_t limit = SIZE_MAX) const;
 
  private:
+  // One staged transition: its key and value in arena_ (the value's flags byte without the
+  // out_of_order bit, which write_staged sets).
+  struct staged {
+    std::uint32_t at = 0;           // key offset in arena_; the value follows the key
+    std::uint16_t prefix_size = 0;  // tenant \0 kind \0 id \0
+    std::uint16_t key_size = 0;
+    std::uint32_t value_size = 0;
+    std::uint64_t seq = 0;
+  };
+  std::string_view key_of(const staged& s) const { return {arena_.data() + s.at, s.key_size}; }
+  result<void> write_staged(lmdb::txn& t);
   void end_batch();
   lmdb::dbi transitions_;
-  lmdb::cursor cursor_;  // write cursor of the current batch (closed by flush/discard)
-  std::string key_, value_;
+  std::size_t max_staged_;
+  std::string arena_;
+  std::vector<staged> staged_;
+  struct sort_entry {
+    std::uint64_t head[3];  // the key's first 24 bytes, big-endian words (zero-padded)
+    const char* key;
+    std::uint32_t size, index;  // the key's size, its staged_ index
+  };
+  std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
+  std::vector<std::uint8_t> late_;    // write_staged's scratch: out of order within the batch
 };
 
 }  // namespace hooklog::projections

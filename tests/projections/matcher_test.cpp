@@ -190,6 +190,31 @@ TEST_CASE("json path scan finds raw values without a DOM") {
   CHECK_FALSE(split_json_pointer("/a~2", tok));
 }
 
+TEST_CASE("json path scan ends strings at the first quote after an even run of backslashes") {
+  std::vector<std::string> tok;
+  std::string_view raw;
+  // Values ending in an escaped backslash, holding escaped quotes, and a truncated string.
+  const std::string doc = R"({"a": "x\\", "b": "q\"\\\"}", "c": "\\\\\"", )"
+                          R"("d": ["\"]", 5], "s": "OK"})";
+  auto find = [&](const char* p, std::string_view d) {
+    REQUIRE(split_json_pointer(p, tok));
+    return find_json_value(d, tok, raw);
+  };
+  CHECK(find("/a", doc) == path_lookup::found);
+  CHECK(raw == R"("x\\")");
+  CHECK(find("/b", doc) == path_lookup::found);
+  CHECK(raw == R"("q\"\\\"}")");
+  CHECK(find("/c", doc) == path_lookup::found);
+  CHECK(raw == R"("\\\\\"")");
+  CHECK(find("/d/1", doc) == path_lookup::found);
+  CHECK(raw == "5");
+  CHECK(find("/s", doc) == path_lookup::found);
+  CHECK(raw == "\"OK\"");
+  CHECK(json::parse(doc)["b"] == "q\"\\\"}");
+  CHECK(find("/z", R"({"a": "abc\)") == path_lookup::fallback);   // ends inside a string
+  CHECK(find("/z", R"({"a": "abc\")") == path_lookup::fallback);  // the last quote is escaped
+}
+
 TEST_CASE("payload filters give the same answer on the raw body as on the DOM") {
   const std::vector<json> bodies = {
       json::parse(R"({"data":{"status":"COMPLETED","driver":"d1","amount":120},"tags":["a","b"]})"),

@@ -241,6 +241,15 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
   f.open_runner();
   REQUIRE(f.runner->rebuild("all"));
   CHECK(dump_state(*f.runner, dbs) == incremental);
+
+  // And one whose staged timeline transitions are written out mid-batch every 3 (and every 1).
+  for (std::size_t max : {3, 1}) {
+    INFO("timelines_staged_max " << max);
+    f.ropts.timelines_staged_max = max;
+    f.open_runner();
+    REQUIRE(f.runner->rebuild("all"));
+    CHECK(dump_state(*f.runner, dbs) == incremental);
+  }
 }
 
 TEST_CASE("a catch-up killed midway resumes from its checkpoint without double counting") {
