@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hooklog needs, only those that are missing.
 # --bench: also what tools/bench/run.sh needs (wrk, gnuplot-nox, and util-linux for lscpu/findmnt),
-# and valgrind + bc for tools/bench/callgrind_ingest.sh (instruction counts per event).
+# and valgrind + bc for tools/bench/callgrind_ingest.sh (instruction counts per event), linux-perf
+# for tools/bench/growth.py --perf-record / --perf-stat.
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config liblmdb-dev libboost1.81-dev nlohmann-json3-dev libxxhash-dev
       libssl-dev catch2 ccache ca-certificates libcli11-dev prometheus
       libnats-dev nats-server)
-if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux valgrind bc); fi
+if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux valgrind bc linux-perf); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

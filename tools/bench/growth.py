@@ -313,7 +313,7 @@ def main():
             with open(os.path.join(a.out, "growth.tsv"), "w") as f:
                 f.write("\t".join(COLUMNS) + "\n")
                 for r in rows:
-                    f.write("\t".join("%d" % r[c] if c == "events" else "%.6g" % r.get(c, 0)
+                    f.write("\t".join("%d" % r[c] if c in ("events", "pending_items") else "%.6g" % r.get(c, 0)
                                       for c in COLUMNS) + "\n")
             with open(os.path.join(a.out, "growth.json"), "w") as f:
                 json.dump({"endpoints": a.endpoints, "cyclic_times": a.cyclic_times, "steps": rows}, f, indent=1)
