@@ -4,7 +4,7 @@
 usage: tools/bench/growth.py [--bin build/tools/hooklog] [--events 1000000] [--step 250000]
                              [--conns 2] [--out /tmp/hooklog-growth] [--keep] [--resume]
                              [--endpoints queued|none|deliver] [--perf-record | --perf-stat EVENTS]
-                             [--no-rebuild]
+                             [--cyclic-times] [--random-ids] [--no-rebuild]
 
 Starts `hooklog serve` on 127.0.0.1 with an empty data directory and batch-ingests --events events
 (standard source, ~600-byte bodies, 12 types, 100,000 entities, batches of 500 over --conns
@@ -24,6 +24,11 @@ wall and CPU; --no-rebuild skips it). Prints a table (markdown), and writes <out
 line per step: the figures of the table, the pending items and the load average; the input of
 tools/bench/growth.gp, which draws docs/perf/growth.svg) and <out>/growth.json.
 
+Event ids are g-<n> (a batch's ids sort together, so the log's idempotency index takes them
+near its end); --random-ids sends 24 hex digits of sha1(n) instead, as producers that use UUIDs
+or random ids do (every id a put at a random place). --cyclic-times sends the earlier runs'
+timestamps (the 3,600 seconds of one hour, over and over) instead of increasing ones.
+
 --keep keeps <out>/data; --resume starts the server on that kept directory and ingests --events
 more, continuing its event numbering (from <out>/growth.json) and appending to its TSV.
 --perf-record runs `perf record -g -p SERVER` over the ingest of every step (not the reads) into
@@ -37,6 +42,7 @@ run are what to read. Python's client costs CPU on the same cores as the server:
 a lower bound of the server's.
 """
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -58,6 +64,13 @@ NOTE = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod t
 
 T0 = 1714521600  # 2024-05-01T00:00:00Z
 CYCLIC_TIMES = False  # --cyclic-times
+RANDOM_IDS = False  # --random-ids
+
+
+def event_id(i):
+    if RANDOM_IDS:  # as most producers send them (UUIDs, evt_ + random): idem keys land anywhere
+        return hashlib.sha1(b"%d" % i).hexdigest()[:24]
+    return "g-%d" % i  # one batch's ids sort next to each other: idem keys are near-appends
 
 
 def event(i):
@@ -66,10 +79,10 @@ def event(i):
         ts = "2024-05-01T12:%02d:%02dZ" % ((i // 60) % 60, i % 60)
     else:  # as producers send them: increasing with the log (ten events a second)
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 + i // 10))
-    return ('{"id":"g-%d","type":"%s","timestamp":"%s","tenant":"t1",'
+    return ('{"id":"%s","type":"%s","timestamp":"%s","tenant":"t1",'
             '"entity":{"kind":"order","id":"ord-%d"},"status":{"to":"%s"},'
             '"data":{"amount":%d,"currency":"EUR","customer":{"name":"Ada Lovelace",'
-            '"country":"GB"},"note":"%s"}}' % (i, TYPES[i % len(TYPES)], ts, e,
+            '"country":"GB"},"note":"%s"}}' % (event_id(i), TYPES[i % len(TYPES)], ts, e,
                                                 STATUSES[(i // ENTITIES) % len(STATUSES)],
                                                 i % 5000, NOTE))
 
@@ -165,9 +178,10 @@ def main():
     ap.add_argument("--perf-stat", default="", metavar="EVENTS")
     ap.add_argument("--no-rebuild", action="store_true")
     ap.add_argument("--cyclic-times", action="store_true")
+    ap.add_argument("--random-ids", action="store_true")
     a = ap.parse_args()
-    global CYCLIC_TIMES
-    CYCLIC_TIMES = a.cyclic_times
+    global CYCLIC_TIMES, RANDOM_IDS
+    CYCLIC_TIMES, RANDOM_IDS = a.cyclic_times, a.random_ids
     data = os.path.join(a.out, "data")
     rows, base = [], 0
     if a.resume:
@@ -226,8 +240,9 @@ def main():
                     sys.exit("POST /v1/endpoints answered %d" % st)
 
         rng = random.Random(1 + base)
-        print("# growth.py --endpoints %s%s, %s" % (a.endpoints,
-                                                   " --cyclic-times" if a.cyclic_times else "",
+        print("# growth.py --endpoints %s%s%s, %s" % (a.endpoints,
+                                                     " --cyclic-times" if a.cyclic_times else "",
+                                                     " --random-ids" if a.random_ids else "",
                                                    time.strftime("%F %H:%M UTC", time.gmtime())))
         print("| events | ingest events/s (last step) | server CPU µs/event (last step) | "
               "by type p50/p99 ms | by entity p50/p99 ms | timeline p50/p99 ms | RSS MiB | "
@@ -316,7 +331,7 @@ def main():
                     f.write("\t".join("%d" % r[c] if c in ("events", "pending_items") else "%.6g" % r.get(c, 0)
                                       for c in COLUMNS) + "\n")
             with open(os.path.join(a.out, "growth.json"), "w") as f:
-                json.dump({"endpoints": a.endpoints, "cyclic_times": a.cyclic_times, "steps": rows}, f, indent=1)
+                json.dump({"endpoints": a.endpoints, "cyclic_times": a.cyclic_times, "random_ids": a.random_ids, "steps": rows}, f, indent=1)
     finally:
         srv.terminate()
         srv.wait(timeout=120)
@@ -340,7 +355,7 @@ def main():
               "%.0f events/CPU-s; peak RSS of the rebuild %.0f MiB (the log's pages it read count)"
               % (records, wall, cpu, records / wall, records / cpu, ru.ru_maxrss / 1024))
         with open(os.path.join(a.out, "growth.json"), "w") as f:
-            json.dump({"endpoints": a.endpoints, "cyclic_times": a.cyclic_times, "steps": rows,
+            json.dump({"endpoints": a.endpoints, "cyclic_times": a.cyclic_times, "random_ids": a.random_ids, "steps": rows,
                        "rebuild": {"events": records, "wall_s": wall, "cpu_s": cpu,
                                    "peak_rss": ru.ru_maxrss * 1024}}, f, indent=1)
     if not a.keep:
