@@ -184,6 +184,9 @@ def main():
     CYCLIC_TIMES, RANDOM_IDS = a.cyclic_times, a.random_ids
     data = os.path.join(a.out, "data")
     rows, base = [], 0
+    if a.resume and a.endpoints == "deliver":
+        sys.exit("--resume with --endpoints deliver: the kept endpoints name the first run's "
+                 "receiver port")
     if a.resume:
         with open(os.path.join(a.out, "growth.json")) as f:
             rows = json.load(f)["steps"]
