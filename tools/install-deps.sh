@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hooklog needs, only those that are missing.
 # --bench: also what tools/bench/run.sh needs (wrk, gnuplot-nox, and util-linux for lscpu/findmnt),
-# valgrind + bc for tools/bench/callgrind_ingest.sh (instruction counts per event), and nginx-light
-# as the delivery benchmark's fastest receiver (it starts its own nginx on 127.0.0.1 from a config in
-# a temporary directory; where services start on install, Debian's package also starts one on :80,
-# which the benchmark never uses).
+# valgrind + bc for tools/bench/callgrind_ingest.sh (instruction counts per event), linux-perf for
+# tools/bench/growth.py --perf-record / --perf-stat, and nginx-light as the delivery benchmark's
+# fastest receiver (it starts its own nginx on 127.0.0.1 from a config in a temporary directory;
+# where services start on install, Debian's package also starts one on :80, which the benchmark
+# never uses).
 set -euo pipefail
 pkgs=(g++ cmake make pkg-config liblmdb-dev libboost1.81-dev nlohmann-json3-dev libxxhash-dev
       libssl-dev catch2 ccache ca-certificates libcli11-dev prometheus
       libnats-dev nats-server)
-if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux valgrind bc nginx-light); fi
+if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk gnuplot-nox util-linux valgrind bc linux-perf nginx-light); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -9,7 +9,10 @@
 # so the I/O thread (normalizer + answer), the log writer and the projection runner are apart.
 # Prints one line per thread and the total, in instructions per event; leaves the callgrind files
 # in $OUT (default /tmp/hooklog-cg-ingest) for callgrind_annotate. HOOKLOG_BIN=path runs another
-# hooklog binary (a before/after pair in the same run).
+# hooklog binary (a before/after pair in the same run). DATA=DIR starts the server on an existing
+# data directory instead of an empty one (e.g. one kept by `tools/bench/growth.py --keep`, to count
+# what an event costs in a big log); the events are added to it (ids made unique per run) and the
+# directory is left in place.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
@@ -22,17 +25,20 @@ for tool in valgrind callgrind_control callgrind_annotate curl python3 bc; do
   command -v "$tool" >/dev/null || { echo "callgrind_ingest.sh: needs $tool (apt-get install valgrind curl bc python3)" >&2; exit 2; }
 done
 rm -rf "$out" && mkdir -p "$out"
+data=${DATA:-$out/data}
+idp=e
+[ -n "${DATA:-}" ] && idp="e$(date +%s%N)"  # an existing log may hold the plain ids already
 
-python3 - "$out" "$batches" "$singles" <<'PY'
+python3 - "$out" "$batches" "$singles" "$idp" <<'PY'
 import sys
-out, batches, singles = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, batches, singles, idp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 note = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor " * 12)[:640]
 def ev(i):
-    return ('{"id":"e-%d","type":"order.updated","timestamp":"2024-05-01T12:00:00Z","tenant":"t1",'
+    return ('{"id":"%s-%d","type":"order.updated","timestamp":"2024-05-01T12:00:00Z","tenant":"t1",'
             '"entity":{"kind":"order","id":"ord-%d"},"status":{"from":"open","to":"paid"},'
             '"data":{"amount":1250,"currency":"EUR","customer":{"name":"Ada Lovelace",'
             '"email":"ada@example.com","country":"GB"},"lines":[{"sku":"SKU-1001","qty":2,'
-            '"price":250},{"sku":"SKU-2002","qty":1,"price":750}],"note":"%s"}}' % (i, i % 1000, note))
+            '"price":250},{"sku":"SKU-2002","qty":1,"price":750}],"note":"%s"}}' % (idp, i, i % 1000, note))
 k = 0
 for b in range(batches + 1):  # batch 0 is the warm-up
     with open("%s/batch%d.ndjson" % (out, b), "w") as f:
@@ -48,7 +54,7 @@ with open(out + "/singles.curl", "w") as f:
 PY
 
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.out" \
-  "$bin" serve --listen 127.0.0.1:0 --data "$out/data" --admin-key "$key" \
+  "$bin" serve --listen 127.0.0.1:0 --data "$data" --admin-key "$key" \
   --no-deliver --threads 1 --sources "$root/data/sources" >"$out/serve.out" 2>"$out/serve.err" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
