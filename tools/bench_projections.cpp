@@ -339,22 +339,23 @@ int main(int argc, char** argv) {
               scan_rate, scan_cpu_rate);
   std::printf("%-44s %12.0f %14.0f\n", "event_log::for_each (decode + xxh3 check)", fe_rate,
               fe_cpu_rate);
-  std::printf("%-44s %12.0f %14.0f   goal >= 300000: %s\n", "rebuild of all projections", rb_rate,
-              rb_cpu_rate, verdict(std::max(rb_rate, rb_cpu_rate) >= 300'000));
-  std::printf("%-44s %12.3f %14.3f   goal >= 0.30: %s\n", "rebuild / raw cursor scan",
+  // Goals of issue 17: at least 1M events per CPU-second (one core) and 0.1 of the raw scan.
+  std::printf("%-44s %12.0f %14.0f   goal >= 1000000 per CPU-s: %s\n",
+              "rebuild of all projections", rb_rate, rb_cpu_rate,
+              verdict(rb_cpu_rate >= 1'000'000));
+  std::printf("%-44s %12.3f %14.3f   goal >= 0.10: %s\n", "rebuild / raw cursor scan",
               rb_rate / scan_rate, rb_cpu_rate / scan_cpu_rate,
-              verdict(rb_cpu_rate / scan_cpu_rate >= 0.3));
+              verdict(rb_cpu_rate / scan_cpu_rate >= 0.1));
   std::printf("%-44s %12.3f %14.3f\n", "rebuild / for_each (decode included)", rb_rate / fe_rate,
               rb_cpu_rate / fe_cpu_rate);
   std::printf("rebuild: %.1f s wall, %llu pending items built\n", rb_s,
               static_cast<unsigned long long>(queued));
-  const std::string goal = ">= 300000 and >= 0.3 of limit";
   bench::print({"rebuild", "rebuild of all projections (wall)", rb_rate, "events/s", scan_rate,
-                "raw LMDB cursor scan, wall", goal,
-                rb_rate >= 300'000 && rb_rate / scan_rate >= 0.3});
+                "raw LMDB cursor scan, wall"});
   bench::print({"rebuild_cpu", "rebuild of all projections (per CPU-second)", rb_cpu_rate,
-                "events/CPU-s", scan_cpu_rate, "raw LMDB cursor scan, per CPU-second", goal,
-                rb_cpu_rate >= 300'000 && rb_cpu_rate / scan_cpu_rate >= 0.3});
+                "events/CPU-s", scan_cpu_rate, "raw LMDB cursor scan, per CPU-second",
+                ">= 1000000 and >= 0.1 of limit",
+                rb_cpu_rate >= 1'000'000 && rb_cpu_rate / scan_cpu_rate >= 0.1});
   bench::print({"for_each", "event_log::for_each, decode + checksum (wall)", fe_rate, "events/s",
                 scan_rate, "raw LMDB cursor scan, wall"});
 
