@@ -199,6 +199,7 @@ void ingest_one(const call_ptr& c) {
     }
     c->ctx.counters.count_ingested(out[0]->duplicate ? 0 : 1, out[0]->duplicate ? 1 : 0);
     std::string answer;
+    answer.reserve(256);
     append_accepted(answer, *evp, *out[0]);
     c->reply(http_response::json(202, std::move(answer)));
   });
