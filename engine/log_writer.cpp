@@ -34,14 +34,17 @@ log_writer::log_writer(event_log& log, writer_options opts)
 log_writer::~log_writer() { stop(); }
 
 void log_writer::submit(std::vector<record> records, callback done) {
+  bool queued = false;
   {
     std::lock_guard g(mutex_);
     if (!stopping_) {
       queue_.push_back(pending{std::move(records), std::move(done)});
-      cv_.notify_one();
-      return;
+      queued = true;
     }
   }
+  // Notified after the unlock: a writer woken while the mutex is still held would only block on
+  // it again (two more futex calls per hand-off).
+  if (queued) return cv_.notify_one();
   outcomes failed(records.size(), make_error(errc::writer_stopped, "the log writer is stopped"));
   done(std::move(failed));
 }
@@ -76,12 +79,12 @@ void log_writer::complete() {
 }
 
 writer_stats log_writer::stats() const {
-  std::lock_guard g(mutex_);
+  std::lock_guard g(stats_mutex_);
   return stats_;
 }
 
 std::vector<std::uint32_t> log_writer::take_group_sizes() {
-  std::lock_guard g(mutex_);
+  std::lock_guard g(stats_mutex_);
   return std::exchange(group_sizes_, {});
 }
 
@@ -113,7 +116,7 @@ void log_writer::run() {
                             std::chrono::steady_clock::now() - start)
                             .count();
     {
-      std::lock_guard g(mutex_);
+      std::lock_guard g(stats_mutex_);  // not mutex_: submitters need that one meanwhile
       stats_.groups += 1;
       stats_.records += batch.size();
       stats_.max_group = std::max<std::uint64_t>(stats_.max_group, batch.size());
@@ -139,8 +142,8 @@ void log_writer::run() {
     {
       std::lock_guard g(done_mutex_);
       done_queue_.push_back(std::move(c));
-      done_cv_.notify_one();
     }
+    done_cv_.notify_one();
   }
 }
 

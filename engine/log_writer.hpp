@@ -62,6 +62,7 @@ class log_writer final : public record_sink {
   std::condition_variable cv_;
   std::deque<pending> queue_;
   bool stopping_ = false;
+  mutable std::mutex stats_mutex_;  // guards stats_ and group_sizes_
   writer_stats stats_;
   std::vector<std::uint32_t> group_sizes_;
   std::mutex done_mutex_;
