@@ -34,6 +34,11 @@ log_writer::log_writer(event_log& log, writer_options opts)
 log_writer::~log_writer() { stop(); }
 
 void log_writer::submit(std::vector<record> records, callback done) {
+  // The writer is notified after the unlock (a writer woken while the mutex is still held only
+  // blocks on it again: two more futex calls per hand-off). Once the lock is released the writer
+  // may commit the records and its owner destroy it, so stop() waits until no producer is
+  // between the unlock and the notify (in_submit_).
+  in_submit_.fetch_add(1, std::memory_order_acq_rel);
   bool queued = false;
   {
     std::lock_guard g(mutex_);
@@ -42,9 +47,12 @@ void log_writer::submit(std::vector<record> records, callback done) {
       queued = true;
     }
   }
-  // Notified after the unlock: a writer woken while the mutex is still held would only block on
-  // it again (two more futex calls per hand-off).
-  if (queued) return cv_.notify_one();
+  if (queued) {
+    cv_.notify_one();
+    in_submit_.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of *this
+    return;
+  }
+  in_submit_.fetch_sub(1, std::memory_order_acq_rel);
   outcomes failed(records.size(), make_error(errc::writer_stopped, "the log writer is stopped"));
   done(std::move(failed));
 }
@@ -62,6 +70,7 @@ void log_writer::stop() {
     done_cv_.notify_one();
   }
   if (completer_.joinable()) completer_.join();
+  while (in_submit_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 void log_writer::complete() {
