@@ -34,14 +34,25 @@ log_writer::log_writer(event_log& log, writer_options opts)
 log_writer::~log_writer() { stop(); }
 
 void log_writer::submit(std::vector<record> records, callback done) {
+  // The writer is notified after the unlock (a writer woken while the mutex is still held only
+  // blocks on it again: two more futex calls per hand-off). Once the lock is released the writer
+  // may commit the records and its owner destroy it, so stop() waits until no producer is
+  // between the unlock and the notify (in_submit_).
+  in_submit_.fetch_add(1, std::memory_order_acq_rel);
+  bool queued = false;
   {
     std::lock_guard g(mutex_);
     if (!stopping_) {
       queue_.push_back(pending{std::move(records), std::move(done)});
-      cv_.notify_one();
-      return;
+      queued = true;
     }
   }
+  if (queued) {
+    cv_.notify_one();
+    in_submit_.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of *this
+    return;
+  }
+  in_submit_.fetch_sub(1, std::memory_order_acq_rel);
   outcomes failed(records.size(), make_error(errc::writer_stopped, "the log writer is stopped"));
   done(std::move(failed));
 }
@@ -59,6 +70,7 @@ void log_writer::stop() {
     done_cv_.notify_one();
   }
   if (completer_.joinable()) completer_.join();
+  while (in_submit_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 void log_writer::complete() {
@@ -76,12 +88,12 @@ void log_writer::complete() {
 }
 
 writer_stats log_writer::stats() const {
-  std::lock_guard g(mutex_);
+  std::lock_guard g(stats_mutex_);
   return stats_;
 }
 
 std::vector<std::uint32_t> log_writer::take_group_sizes() {
-  std::lock_guard g(mutex_);
+  std::lock_guard g(stats_mutex_);
   return std::exchange(group_sizes_, {});
 }
 
@@ -113,7 +125,7 @@ void log_writer::run() {
                             std::chrono::steady_clock::now() - start)
                             .count();
     {
-      std::lock_guard g(mutex_);
+      std::lock_guard g(stats_mutex_);  // not mutex_: submitters need that one meanwhile
       stats_.groups += 1;
       stats_.records += batch.size();
       stats_.max_group = std::max<std::uint64_t>(stats_.max_group, batch.size());
@@ -139,8 +151,8 @@ void log_writer::run() {
     {
       std::lock_guard g(done_mutex_);
       done_queue_.push_back(std::move(c));
-      done_cv_.notify_one();
     }
+    done_cv_.notify_one();
   }
 }
 

@@ -10,6 +10,7 @@
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -62,6 +63,8 @@ class log_writer final : public record_sink {
   std::condition_variable cv_;
   std::deque<pending> queue_;
   bool stopping_ = false;
+  std::atomic<int> in_submit_{0};  // producers inside submit() (see stop())
+  mutable std::mutex stats_mutex_;  // guards stats_ and group_sizes_
   writer_stats stats_;
   std::vector<std::uint32_t> group_sizes_;
   std::mutex done_mutex_;

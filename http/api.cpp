@@ -286,6 +286,16 @@ const route kRoutes[] = {
     {"GET", "/console/{}", access::none, detail::serve_console_file},
 };
 
+// kRoutes' patterns split into segments, once (match_route would split each per request).
+const std::vector<std::vector<std::string_view>>& route_segments() {
+  static const auto split = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const auto& r : kRoutes) out.push_back(split_path(r.pattern));
+    return out;
+  }();
+  return split;
+}
+
 }  // namespace
 
 void api::handle(http_request&& req, responder res) {
@@ -303,8 +313,10 @@ namespace {
 std::string allowed_methods(const std::vector<std::string_view>& segments) {
   std::string out;
   std::vector<std::string> ignored;
-  for (const auto& r : kRoutes) {
-    if (!match_route(r.pattern, segments, ignored)) continue;
+  const auto& patterns = route_segments();
+  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+    const route& r = kRoutes[i];
+    if (!match_route(patterns[i], segments, ignored)) continue;
     if (!out.empty()) out += ", ";
     out += r.method;
     if (std::string_view(r.method) == "GET") out += ", HEAD";
@@ -338,8 +350,10 @@ void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   std::vector<std::string> params;
   // HEAD is answered wherever GET is, by the GET handler; the server sends no body.
   const std::string_view method = c->req.method == "HEAD" ? "GET" : std::string_view(c->req.method);
-  for (const auto& r : kRoutes) {
-    if (!match_route(r.pattern, segments, params)) continue;
+  const auto& patterns = route_segments();
+  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+    const route& r = kRoutes[i];
+    if (!match_route(patterns[i], segments, params)) continue;
     path_known = true;
     if (method == r.method) {
       found = &r;

@@ -187,10 +187,16 @@ void ingest_one(const call_ptr& c) {
     auto [status, code] = refusal(ev.err());
     return c->fail(status, code, ev.err().message, refusal_details(ev.err()));
   }
-  std::vector<record> one;
-  one.push_back(source_registry::to_record(*ev, c->req.body));
-  auto evp = std::make_shared<normalized_event>(std::move(*ev));
   const bool explicit_key = !in.idempotency_key.empty();
+  std::vector<record> one;
+  one.push_back(source_registry::to_record(*ev, {}));
+  // The request's body becomes the record's (no copy); only a repeat sent with an explicit
+  // Idempotency-Key compares it again after the commit (original_of_duplicate), so it keeps one.
+  if (explicit_key)
+    one.back().body = c->req.body;
+  else
+    one.back().body = std::move(c->req.body);
+  auto evp = std::make_shared<normalized_event>(std::move(*ev));
   c->ctx.writer.submit(std::move(one), [c, evp, explicit_key](record_sink::outcomes&& out) {
     if (!out[0]) return fail_write(*c, out[0].err());
     if (out[0]->duplicate && !original_of_duplicate(*c, *out[0], explicit_key, *evp)) {
@@ -199,6 +205,7 @@ void ingest_one(const call_ptr& c) {
     }
     c->ctx.counters.count_ingested(out[0]->duplicate ? 0 : 1, out[0]->duplicate ? 1 : 0);
     std::string answer;
+    answer.reserve(256);
     append_accepted(answer, *evp, *out[0]);
     c->reply(http_response::json(202, std::move(answer)));
   });

@@ -234,9 +234,11 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
                                                       std::string_view target) -> std::size_t {
     if (method != "POST") return 0;
+    const std::string_view path = target.substr(0, target.find('?'));
+    // Cheap refusal first: this runs for every POST (a single event's among them).
+    if (path.find("events:batch") == std::string_view::npos) return 0;
     std::vector<std::string> params;
-    const auto segments = split_path(target.substr(0, target.find('?')));
-    return match_route("/v1/sources/{}/events:batch", segments, params) ? batch : 0;
+    return match_route("/v1/sources/{}/events:batch", split_path(path), params) ? batch : 0;
   };
   p.server =
       std::make_unique<http_server>(so, [r = p.routes.get()](http_request&& req, responder res) {

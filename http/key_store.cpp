@@ -105,7 +105,15 @@ void key_store::apply_view(const record_view& v) {
 
 std::optional<principal> key_store::authenticate(std::string_view bearer) const {
   if (bearer.empty()) return std::nullopt;
-  const std::string h = hash(bearer);
+  // The hash is a pure function of the key, and a client sends the same key on every request:
+  // each thread keeps the last key it hashed (the look-up below, revocation included, is done
+  // every time).
+  thread_local std::string last_bearer, last_hash;
+  if (last_hash.empty() || bearer != last_bearer) {
+    last_hash = hash(bearer);
+    last_bearer.assign(bearer);
+  }
+  const std::string& h = last_hash;
   std::shared_lock lock(mutex_);
   if (!config_admin_hash_.empty() && h == config_admin_hash_)
     return principal{"config", true, "", ""};

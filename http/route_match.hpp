@@ -31,9 +31,11 @@ inline std::vector<std::string_view> split_path(std::string_view path) {
 
 // Matches `segments` against `pattern` (segments; "{}" is a parameter); fills the
 // percent-decoded parameters. A parameter that decodes to "" does not match.
-inline bool match_route(std::string_view pattern, const std::vector<std::string_view>& segments,
+// `want` is the pattern already split (split_path(pattern)): the router splits its table once,
+// not once per route per request.
+inline bool match_route(const std::vector<std::string_view>& want,
+                        const std::vector<std::string_view>& segments,
                         std::vector<std::string>& params) {
-  const auto want = split_path(pattern);
   if (want.size() != segments.size()) return false;
   params.clear();
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -45,6 +47,11 @@ inline bool match_route(std::string_view pattern, const std::vector<std::string_
     }
   }
   return true;
+}
+
+inline bool match_route(std::string_view pattern, const std::vector<std::string_view>& segments,
+                        std::vector<std::string>& params) {
+  return match_route(split_path(pattern), segments, params);
 }
 
 }  // namespace hooklog::http

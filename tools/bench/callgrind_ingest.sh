@@ -12,13 +12,16 @@
 # hooklog binary (a before/after pair in the same run). DATA=DIR starts the server on an existing
 # data directory instead of an empty one (e.g. one kept by `tools/bench/growth.py --keep`, to count
 # what an event costs in a big log); the events are added to it (ids made unique per run) and the
-# directory is left in place.
+# directory is left in place. PARALLEL=N posts the singles over N keep-alive connections at once
+# (curl --parallel), so that the writer forms commit groups as it does under load (default 1: one
+# connection, a commit per event); the mean group is printed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 bin=${HOOKLOG_BIN:-$build/tools/hooklog}  # another binary to compare, same build of everything else
 batches=${2:-10}
 singles=${3:-0}
+parallel=${PARALLEL:-1}
 out=${OUT:-/tmp/hooklog-cg-ingest}
 key=bench-admin-key-0123456789abcdef
 for tool in valgrind callgrind_control callgrind_annotate curl python3 bc; do
@@ -68,10 +71,11 @@ post_batch() {
     --data-binary "@$1" "$base/v1/sources/standard/events:batch"
 }
 head_seq() { curl -sS "${auth[@]}" "$base/v1/audit/head" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
-wait_applied() {  # until GET /v1/audit/head stops moving and the projections show no lag
+groups() { curl -sS "${auth[@]}" "$base/metrics" | awk '$1 == "hooklog_log_commit_groups_total" { print $2 }'; }
+wait_applied() {  # until the projections show no lag (GET /readyz: far cheaper than /metrics,
+  # whose rendering would count in the I/O thread's figure once per poll)
   for _ in $(seq 300); do
-    m=$(curl -sS "${auth[@]}" "$base/metrics")
-    grep -q "^hooklog_projection_lag_records 0" <<<"$m" && return
+    curl -sS "$base/readyz" | grep -q '"projection_lag":0[,}]' && return
     sleep 0.2
   done
 }
@@ -79,19 +83,26 @@ post_batch "$out/batch0.ndjson" >/dev/null
 wait_applied
 callgrind_control -z "$pid" >/dev/null
 h0=$(head_seq)
+g0=$(groups)
 for b in $(seq "$batches"); do post_batch "$out/batch$b.ndjson" >/dev/null; done
 if ((singles)); then
   sed -i -e "s#URL#$base/v1/sources/standard/events#" -e "s#AUTH#Authorization: Bearer $key#" \
     "$out/singles.curl"
-  curl -sS -K "$out/singles.curl"
+  if ((parallel > 1)); then
+    curl -sS --parallel --parallel-max "$parallel" -K "$out/singles.curl"
+  else
+    curl -sS -K "$out/singles.curl"
+  fi
 fi
 wait_applied
 h1=$(head_seq)
+g1=$(groups)
 callgrind_control -d "$pid" >/dev/null
 kill -TERM "$pid"; wait "$pid" || true
 trap - EXIT
 events=$((h1 - h0))
-echo "events: $events (batches $batches x 500, singles $singles)"
+echo "events: $events (batches $batches x 500, singles $singles over $parallel connections)," \
+  "commit groups: $(printf '%.0f' "$(echo "$g1 - $g0" | bc -l)")"
 total=0
 for f in "$out"/cg.out.1-[0-9][0-9]; do
   n=$(awk '/^summary:/ { print $2 }' "$f" 2>/dev/null)
