@@ -577,17 +577,20 @@ int main(int argc, char** argv) {
     std::printf("%-30s %12.0f %14s %7s %16s %7s %26s %7s\n", "healthz req/s (64 conns)", hz.rps,
                 "-", "-", "-", "-", "-", "-");
     const double single_ratio = hz.rps > 0 ? single.events_per_s / hz.rps : 0;
-    const bool single_ok = single.durable && single.events_per_s >= 40000 && single_ratio >= 0.5;
+    // Goals of issue 17: single >= 0.6 of /healthz and >= 0.8 of the raw group commits; batch
+    // >= 0.5 of the raw group commits at its group size.
+    const double single_raw_ratio = raw_single > 0 ? single.events_per_s / raw_single : 0;
+    const bool single_ok = single.durable && single_ratio >= 0.6 && single_raw_ratio >= 0.8;
     std::printf("%-30s %12.0f %14.0f %7.2f %16.0f %7.2f %26s %7s\n",
                 "single ingest ev/s (64 conns)", single.events_per_s, hz.rps, single_ratio,
-                raw_single, single.events_per_s / raw_single, ">=40000 and >=0.5 healthz",
+                raw_single, single_raw_ratio, ">=0.6 healthz, >=0.8 lmdb",
                 single_ok ? "met" : "MISSED");
     char label[64];
     std::snprintf(label, sizeof label, "batch ingest, %d connections x %d events",
                   o.batch_connections, o.batch_size);
-    const bool batch_ok = batch.durable && batch.events_per_s >= 150000;
+    const bool batch_ok = batch.durable && raw_batch > 0 && batch.events_per_s / raw_batch >= 0.5;
     std::printf("%-30s %12.0f %14s %7s %16.0f %7.2f %26s %7s\n", label, batch.events_per_s, "-",
-                "-", raw_batch, batch.events_per_s / raw_batch, ">=150000",
+                "-", raw_batch, batch.events_per_s / raw_batch, ">=0.5 lmdb",
                 batch_ok ? "met" : "MISSED");
     std::printf(
         "# latency healthz p50 %s p99 %s | single p50 %s p90 %s p99 %s | batch request p50 %s p99 "
@@ -617,11 +620,13 @@ int main(int argc, char** argv) {
     bench::print({"healthz", "GET /healthz, 64 connections", hz.rps, "requests/s"});
     bench::print({"ingest_single", "single ingest, 64 connections", single.events_per_s, "events/s",
                   hz.rps, "GET /healthz, same server, 64 connections",
-                  ">= 40000 and >= 0.5 of limit", single_ok});
+                  ">= 0.6 of limit (and >= 0.8 of the raw group commits, next line)",
+                  single_ok});
     bench::print({"ingest_single_lmdb", "single ingest, 64 connections", single.events_per_s,
-                  "events/s", raw_single, "raw LMDB group commits, the writer's group size"});
+                  "events/s", raw_single, "raw LMDB group commits, the writer's group size",
+                  ">= 0.8 of limit", single.durable && single_raw_ratio >= 0.8});
     bench::print({"ingest_batch", label, batch.events_per_s, "events/s", raw_batch,
-                  "raw LMDB group commits, the writer's group size", ">= 150000", batch_ok});
+                  "raw LMDB group commits, the writer's group size", ">= 0.5 of limit", batch_ok});
     // Server CPU per event, from the process's own accounting (utime + stime, every thread:
     // HTTP, normalizer, log writer, projections), beside the CPU per /healthz request.
     const double hz_cpu_us =
