@@ -9,11 +9,13 @@
 
 #include "engine/cluster/nats.hpp"
 #include "http/delivery/cluster/slot_leases.hpp"
+#include "support/eventually.hpp"
 #include "support/nats_cluster.hpp"
 
 using namespace hooklog;
 using namespace hooklog::cluster;
 using std::chrono::milliseconds;
+using hooklog::test::eventually;
 
 namespace {
 
@@ -55,16 +57,6 @@ struct node {
     return {h.begin(), h.end()};
   }
 };
-
-template <class Pred>
-bool eventually(Pred pred, milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return pred();
-}
 
 // Every slot held by exactly one of the nodes.
 bool partition(const std::vector<node*>& nodes) {

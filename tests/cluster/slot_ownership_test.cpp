@@ -12,23 +12,15 @@
 
 #include "engine/cluster/nats.hpp"
 #include "http/delivery/cluster/slot_ownership.hpp"
+#include "support/eventually.hpp"
 #include "support/nats_cluster.hpp"
 
 using namespace hooklog;
 using namespace hooklog::cluster;
 using std::chrono::milliseconds;
+using hooklog::test::eventually;
 
 namespace {
-
-template <class Pred>
-bool eventually(Pred pred, milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return pred();
-}
 
 std::unique_ptr<connection> connect(const test::nats_cluster& nats) {
   auto urls = parse_urls(nats.urls());
