@@ -55,14 +55,14 @@ void metrics_text(const call_ptr& c) {
   std::string out;
   c->ctx.counters.render(out);
   const auto ws = c->ctx.writer.stats();
-  metric_help(out, "hooklog_log_commit_groups_total", "counter", "log write transactions committed");
-  metric_line(out, "hooklog_log_commit_groups_total", "", static_cast<double>(ws.groups));
-  metric_help(out, "hooklog_log_records_written_total", "counter", "records appended through the writer");
-  metric_line(out, "hooklog_log_records_written_total", "", static_cast<double>(ws.records));
-  metric_help(out, "hooklog_log_commit_group_max", "gauge", "largest commit group so far");
-  metric_line(out, "hooklog_log_commit_group_max", "", static_cast<double>(ws.max_group));
-  metric_help(out, "hooklog_log_commit_seconds_total", "counter", "time spent committing groups");
-  metric_line(out, "hooklog_log_commit_seconds_total", "", static_cast<double>(ws.commit_micros_total) / 1e6);
+  metric_single(out, "hooklog_log_commit_groups_total", "counter",
+                "log write transactions committed", static_cast<double>(ws.groups));
+  metric_single(out, "hooklog_log_records_written_total", "counter",
+                "records appended through the writer", static_cast<double>(ws.records));
+  metric_single(out, "hooklog_log_commit_group_max", "gauge", "largest commit group so far",
+                static_cast<double>(ws.max_group));
+  metric_single(out, "hooklog_log_commit_seconds_total", "counter", "time spent committing groups",
+                static_cast<double>(ws.commit_micros_total) / 1e6);
   metric_help(out, "hooklog_log_commit_duration_seconds", "histogram",
               "time of one group commit (append and fsync)");
   {
@@ -79,17 +79,19 @@ void metrics_text(const call_ptr& c) {
                 static_cast<double>(ws.commit_micros_total) / 1e6);
     metric_line(out, "hooklog_log_commit_duration_seconds_count", "", static_cast<double>(ws.groups));
   }
-  metric_help(out, "hooklog_log_head_seq", "gauge", "sequence number of the last committed record");
-  metric_line(out, "hooklog_log_head_seq", "", static_cast<double>(c->ctx.log.committed_seq()));
-  metric_help(out, "hooklog_log_size_bytes", "gauge", "bytes used by the log's LMDB map");
-  metric_line(out, "hooklog_log_size_bytes", "", static_cast<double>(c->ctx.log.used_bytes()));
-  metric_help(out, "hooklog_log_map_size_bytes", "gauge", "current size of the log's LMDB map");
-  metric_line(out, "hooklog_log_map_size_bytes", "", static_cast<double>(c->ctx.log.map_size()));
-  metric_help(out, "hooklog_projection_lag_records", "gauge", "records committed but not yet projected");
-  metric_line(out, "hooklog_projection_lag_records", "", static_cast<double>(c->ctx.runner.lag()));
-  metric_help(out, "hooklog_projection_errors_total", "counter",
-              "projection batches that failed and were rolled back (retried after a pause)");
-  metric_line(out, "hooklog_projection_errors_total", "", static_cast<double>(c->ctx.runner.error_count()));
+  metric_single(out, "hooklog_log_head_seq", "gauge",
+                "sequence number of the last committed record",
+                static_cast<double>(c->ctx.log.committed_seq()));
+  metric_single(out, "hooklog_log_size_bytes", "gauge", "bytes used by the log's LMDB map",
+                static_cast<double>(c->ctx.log.used_bytes()));
+  metric_single(out, "hooklog_log_map_size_bytes", "gauge", "current size of the log's LMDB map",
+                static_cast<double>(c->ctx.log.map_size()));
+  metric_single(out, "hooklog_projection_lag_records", "gauge",
+                "records committed but not yet projected",
+                static_cast<double>(c->ctx.runner.lag()));
+  metric_single(out, "hooklog_projection_errors_total", "counter",
+                "projection batches that failed and were rolled back (retried after a pause)",
+                static_cast<double>(c->ctx.runner.error_count()));
   render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
   if (c->ctx.leases) render_lease_metrics(out, *c->ctx.leases);  // cluster mode
   render_process_metrics(out);

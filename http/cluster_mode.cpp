@@ -184,28 +184,22 @@ nlohmann::json cluster_mode::status() const {
 }
 
 void cluster_mode::render_metrics(std::string& out) const {
-  metric_help(out, "hooklog_cluster_materialized_seq", "gauge",
-              "last stream sequence applied to this node's log");
-  metric_line(out, "hooklog_cluster_materialized_seq", "",
-              static_cast<double>(mat_->materialized_seq()));
-  metric_help(out, "hooklog_cluster_stream_last_seq", "gauge",
-              "last sequence of the cell's stream, as last seen");
-  metric_line(out, "hooklog_cluster_stream_last_seq", "",
-              static_cast<double>(mat_->stream_last_seq()));
-  metric_help(out, "hooklog_cluster_lag", "gauge",
-              "stream messages not yet applied to this node's log");
-  metric_line(out, "hooklog_cluster_lag", "", static_cast<double>(mat_->lag()));
-  metric_help(out, "hooklog_cluster_ready", "gauge",
-              "1 once caught up with the stream as of the start");
-  metric_line(out, "hooklog_cluster_ready", "", ready() ? 1.0 : 0.0);
-  metric_help(out, "hooklog_cluster_publish_retries_total", "counter",
-              "publishes sent again after no acknowledgement");
-  metric_line(out, "hooklog_cluster_publish_retries_total", "",
-              static_cast<double>(pub_->retries()));
-  metric_help(out, "hooklog_cluster_materialized_batches_total", "counter",
-              "LMDB transactions of the materializer");
-  metric_line(out, "hooklog_cluster_materialized_batches_total", "",
-              static_cast<double>(mat_->batches()));
+  metric_single(out, "hooklog_cluster_materialized_seq", "gauge",
+                "last stream sequence applied to this node's log",
+                static_cast<double>(mat_->materialized_seq()));
+  metric_single(out, "hooklog_cluster_stream_last_seq", "gauge",
+                "last sequence of the cell's stream, as last seen",
+                static_cast<double>(mat_->stream_last_seq()));
+  metric_single(out, "hooklog_cluster_lag", "gauge",
+                "stream messages not yet applied to this node's log",
+                static_cast<double>(mat_->lag()));
+  metric_single(out, "hooklog_cluster_ready", "gauge",
+                "1 once caught up with the stream as of the start", ready() ? 1.0 : 0.0);
+  metric_single(out, "hooklog_cluster_publish_retries_total", "counter",
+                "publishes sent again after no acknowledgement",
+                static_cast<double>(pub_->retries()));
+  metric_single(out, "hooklog_cluster_materialized_batches_total", "counter",
+                "LMDB transactions of the materializer", static_cast<double>(mat_->batches()));
 }
 
 natsConnection* cluster_mode::nats_handle() const { return conn_->handle(); }

@@ -37,21 +37,20 @@ void render_process_metrics(std::string& out) {
       const double utime = std::stod(f[11]), stime = std::stod(f[12]);
       const double start_ticks = std::stod(f[19]);
       const double vsize = std::stod(f[20]), rss = std::stod(f[21]);
-      metric_help(out, "process_cpu_seconds_total", "counter",
-                  "Total user and system CPU time spent in seconds.");
-      metric_line(out, "process_cpu_seconds_total", "", (utime + stime) / ticks);
-      metric_help(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-      metric_line(out, "process_resident_memory_bytes", "", rss * page);
-      metric_help(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-      metric_line(out, "process_virtual_memory_bytes", "", vsize);
+      metric_single(out, "process_cpu_seconds_total", "counter",
+                    "Total user and system CPU time spent in seconds.", (utime + stime) / ticks);
+      metric_single(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                    rss * page);
+      metric_single(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                    vsize);
       // Start time: boot time (btime in /proc/stat) + starttime ticks.
       std::istringstream ps(read_all("/proc/stat"));
       for (std::string line; std::getline(ps, line);) {
         if (line.rfind("btime ", 0) != 0) continue;
         const double btime = std::stod(line.substr(6));
-        metric_help(out, "process_start_time_seconds", "gauge",
-                    "Start time of the process since unix epoch in seconds.");
-        metric_line(out, "process_start_time_seconds", "", btime + start_ticks / ticks);
+        metric_single(out, "process_start_time_seconds", "gauge",
+                      "Start time of the process since unix epoch in seconds.",
+                      btime + start_ticks / ticks);
         break;
       }
     }
@@ -61,8 +60,8 @@ void render_process_metrics(std::string& out) {
     while (const dirent* e = readdir(d))
       if (e->d_name[0] != '.') ++n;
     closedir(d);
-    metric_help(out, "process_open_fds", "gauge", "Number of open file descriptors.");
-    metric_line(out, "process_open_fds", "", n - 1);  // less the one opendir holds
+    metric_single(out, "process_open_fds", "gauge", "Number of open file descriptors.",
+                  n - 1);  // less the one opendir holds
   }
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {

@@ -20,14 +20,13 @@ void render_state_metrics(std::string& out, projections::projection_runner& runn
                   static_cast<double>(t->queued));
       metric_line(out, "hooklog_delivery_queue_items", "endpoints=\"disabled\"",
                   static_cast<double>(t->parked));
-      metric_help(out, "hooklog_dead_letters", "gauge", "dead letters kept in the state");
-      metric_line(out, "hooklog_dead_letters", "", static_cast<double>(t->dead));
+      metric_single(out, "hooklog_dead_letters", "gauge", "dead letters kept in the state",
+                    static_cast<double>(t->dead));
     }
     if (auto due = runner.queue().next_due(*txn)) {
       const double age = *due && **due < now_us ? static_cast<double>(now_us - **due) / 1e6 : 0;
-      metric_help(out, "hooklog_delivery_queue_oldest_due_age_seconds", "gauge",
-                  "how long the earliest due delivery has been due (0 when none is)");
-      metric_line(out, "hooklog_delivery_queue_oldest_due_age_seconds", "", age);
+      metric_single(out, "hooklog_delivery_queue_oldest_due_age_seconds", "gauge",
+                    "how long the earliest due delivery has been due (0 when none is)", age);
     }
     if (auto dbi = runner.store().db("sub_endpoints")) {
       if (auto c = lmdb::cursor::open(*txn, *dbi)) {
@@ -64,15 +63,12 @@ void render_state_metrics(std::string& out, projections::projection_runner& runn
   }
   metric_help(out, "hooklog_replays", "gauge", "replays by state");
   for (const auto& [s, n] : states) metric_line(out, "hooklog_replays", "state=\"" + s + "\"", n);
-  metric_help(out, "hooklog_replay_events_scanned", "gauge",
-              "events examined by the running replays");
-  metric_line(out, "hooklog_replay_events_scanned", "", scanned);
-  metric_help(out, "hooklog_replay_events_scheduled", "gauge",
-              "events scheduled by the running replays");
-  metric_line(out, "hooklog_replay_events_scheduled", "", scheduled);
-  metric_help(out, "hooklog_replay_events_delivered", "gauge",
-              "events delivered by the running replays");
-  metric_line(out, "hooklog_replay_events_delivered", "", delivered);
+  metric_single(out, "hooklog_replay_events_scanned", "gauge",
+                "events examined by the running replays", scanned);
+  metric_single(out, "hooklog_replay_events_scheduled", "gauge",
+                "events scheduled by the running replays", scheduled);
+  metric_single(out, "hooklog_replay_events_delivered", "gauge",
+                "events delivered by the running replays", delivered);
 }
 
 }  // namespace hooklog::http

@@ -35,6 +35,12 @@ void metric_line(std::string& out, const std::string& name, const std::string& l
   out += "\n";
 }
 
+void metric_single(std::string& out, const std::string& name, const char* type, const char* help,
+                   double value) {
+  metric_help(out, name, type, help);
+  metric_line(out, name, "", value);
+}
+
 std::string label_value(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -152,15 +158,14 @@ void metrics::render(std::string& out) const {
   metric_help(out, "hooklog_delivery_duration_seconds", "histogram",
               "latency of delivery requests that were sent");
   delivery_seconds_.render(out, "hooklog_delivery_duration_seconds", "");
-  metric_help(out, "hooklog_deliveries_in_flight", "gauge", "delivery requests being sent now");
-  metric_line(out, "hooklog_deliveries_in_flight", "",
-              static_cast<double>(std::max<std::int64_t>(0, in_flight_.load())));
-  metric_help(out, "hooklog_delivery_dead_letters_total", "counter",
-              "deliveries that ended in the dead letters since the start");
-  metric_line(out, "hooklog_delivery_dead_letters_total", "", static_cast<double>(dead_.load()));
-  metric_help(out, "hooklog_endpoint_disables_total", "counter",
-              "endpoints disabled by the dispatcher since the start (410 Gone, failing too long)");
-  metric_line(out, "hooklog_endpoint_disables_total", "", static_cast<double>(disabled_.load()));
+  metric_single(out, "hooklog_deliveries_in_flight", "gauge", "delivery requests being sent now",
+                static_cast<double>(std::max<std::int64_t>(0, in_flight_.load())));
+  metric_single(out, "hooklog_delivery_dead_letters_total", "counter",
+                "deliveries that ended in the dead letters since the start",
+                static_cast<double>(dead_.load()));
+  metric_single(out, "hooklog_endpoint_disables_total", "counter",
+                "endpoints disabled by the dispatcher since the start (410 Gone, failing too long)",
+                static_cast<double>(disabled_.load()));
   metric_help(out, "hooklog_events_ingested_total", "counter", "events by ingest outcome");
   metric_line(out, "hooklog_events_ingested_total", "outcome=\"stored\"",
               static_cast<double>(stored_.load()));

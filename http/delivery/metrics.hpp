@@ -81,6 +81,9 @@ std::string_view method_label(std::string_view method);
 void metric_line(std::string& out, const std::string& name, const std::string& labels,
                  double value);
 void metric_help(std::string& out, const std::string& name, const char* type, const char* help);
+// A family of one sample without labels: its HELP and TYPE lines, then `name value`.
+void metric_single(std::string& out, const std::string& name, const char* type, const char* help,
+                   double value);
 // A label value escaped for the text format (backslash, quote, newline).
 std::string label_value(std::string_view v);
 
