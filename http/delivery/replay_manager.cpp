@@ -57,14 +57,7 @@ result<void> replay_manager::load() {
     u64("delivered", r.delivered);
     u64("failed", r.failed);
     u64("counted_to", r.counted_to);
-    if (v.kind == record_kind::replay_finished) {
-      r.state = body.value("state", std::string("finished"));
-      r.error = body.value("error", std::string());
-      r.finished_at = v.recorded_at;
-    } else if (v.kind == record_kind::replay_cancelled) {
-      r.state = "cancelled";
-      r.finished_at = v.recorded_at;
-    }
+    apply_end(v, body, r);
     return true;
   });
   if (!n) return n.err();
@@ -304,14 +297,8 @@ void replay_manager::apply_foreign(const record_view& v) {
   // Scan progress from the record; delivered/failed stay counted from the attempts this node
   // follows itself (every node sees every attempt).
   apply_scan_progress(body, *it->second);
-  if (v.kind == record_kind::replay_finished && r.state == "running") {
-    r.state = body.value("state", std::string("finished"));
-    r.error = body.value("error", std::string());
-    r.finished_at = v.recorded_at;
-  } else if (v.kind == record_kind::replay_cancelled) {
-    r.state = "cancelled";
-    r.finished_at = v.recorded_at;
-  }
+  // A finish recorded by another node ends a replay still running here, never one cancelled.
+  if (v.kind != record_kind::replay_finished || r.state == "running") apply_end(v, body, r);
 }
 
 std::shared_ptr<replay_manager::job> replay_manager::job_from_request(const record_view& v,
@@ -327,6 +314,17 @@ std::shared_ptr<replay_manager::job> replay_manager::job_from_request(const reco
   j->info.counted_to = v.seq;
   j->info.last_record_seq = v.seq;
   return j;
+}
+
+void replay_manager::apply_end(const record_view& v, const nlohmann::json& body, replay_info& r) {
+  if (v.kind == record_kind::replay_finished) {
+    r.state = body.value("state", std::string("finished"));
+    r.error = body.value("error", std::string());
+    r.finished_at = v.recorded_at;
+  } else if (v.kind == record_kind::replay_cancelled) {
+    r.state = "cancelled";
+    r.finished_at = v.recorded_at;
+  }
 }
 
 void replay_manager::apply_scan_progress(const nlohmann::json& body, job& j) {

@@ -173,6 +173,9 @@ class replay_manager {
   // record states (scanned_to, scanned, scheduled_count), which is also what is persisted.
   static std::shared_ptr<job> job_from_request(const record_view& v, nlohmann::json& body);
   static void apply_scan_progress(const nlohmann::json& body, job& j);
+  // A replay_finished (state, error, time) or replay_cancelled record ends `r`; other kinds
+  // leave it alone.
+  static void apply_end(const record_view& v, const nlohmann::json& body, replay_info& r);
   void step(job& j, std::int64_t now_us);
   void finish(job& j, const std::string& state, const std::string& error);
   nlohmann::json counters_json(const replay_info& r) const;
