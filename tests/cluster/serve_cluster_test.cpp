@@ -14,6 +14,7 @@
 #include "engine/cluster/nats.hpp"
 #include "engine/record.hpp"
 #include "hooklog_build_paths.hpp"
+#include "support/cluster_node.hpp"
 #include "support/hooklog_server.hpp"
 #include "support/nats_cluster.hpp"
 
@@ -21,25 +22,6 @@ using namespace hooklog::test;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kSecretKey =
-    "8f3c0a9b1d2e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd0";
-const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
-
-std::vector<std::string> node_args(const nats_cluster& nats, const std::string& cell,
-                                   const std::string& node_id, int replicas) {
-  return {"--cluster",
-          nats.urls(),
-          "--cell",
-          cell,
-          "--node-id",
-          node_id,
-          "--secret-key",
-          kSecretKey,
-          "--cluster-replicas",
-          std::to_string(replicas),
-          "--no-deliver"};
-}
 
 // Posts one jelp event, again while the answer is 503 (the cluster is electing a leader; the same
 // body is the same idempotency key, so a retry never stores it twice). Returns the 202 answer.
@@ -69,14 +51,6 @@ std::map<std::uint64_t, std::string> events_of(hooklog_server& s, std::uint64_t 
   return out;
 }
 
-json head_at(hooklog_server& s, std::uint64_t min_seq) {
-  auto w = s.get("/v1/events?limit=1&min_seq=" + std::to_string(min_seq));
-  REQUIRE(w.status == 200);
-  auto h = s.get("/v1/audit/head");
-  REQUIRE(h.status == 200);
-  return h.json;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -91,8 +65,8 @@ TEST_CASE(
     std::vector<std::thread> starters;
     for (int i = 0; i < 3; ++i)
       starters.emplace_back([&, i] {
-        nodes[i] =
-            std::make_unique<hooklog_server>(node_args(nats, "c3", "node" + std::to_string(i), 3));
+        nodes[i] = std::make_unique<hooklog_server>(
+            cluster_node_args(nats, "c3", "node" + std::to_string(i), 3));
       });
     for (auto& t : starters) t.join();
   }
@@ -197,8 +171,8 @@ TEST_CASE(
 TEST_CASE("kill -9 of one NATS server under ingest loses nothing acknowledged",
           "[cluster][serve]") {
   nats_cluster nats(3);
-  hooklog_server a(node_args(nats, "k", "a", 3));
-  hooklog_server b(node_args(nats, "k", "b", 3));
+  hooklog_server a(cluster_node_args(nats, "k", "a", 3));
+  hooklog_server b(cluster_node_args(nats, "k", "b", 3));
   constexpr int kPerNode = 200;
   std::atomic<int> progress{0};
   std::vector<std::map<std::uint64_t, std::string>> acked(2);
@@ -242,8 +216,8 @@ TEST_CASE("kill -9 of one NATS server under ingest loses nothing acknowledged",
 TEST_CASE("a node whose data directory is deleted rejoins and its head equals the others",
           "[cluster][serve]") {
   nats_cluster nats(1);
-  hooklog_server a(node_args(nats, "w", "a", 1));
-  hooklog_server b(node_args(nats, "w", "b", 1));
+  hooklog_server a(cluster_node_args(nats, "w", "a", 1));
+  hooklog_server b(cluster_node_args(nats, "w", "b", 1));
   std::uint64_t last = 0;
   for (int i = 0; i < 150; ++i) {
     auto r = a.call("POST", kStatusChange, jelp_status("W" + std::to_string(i), "NEW"));
@@ -302,7 +276,7 @@ TEST_CASE("min_seq waits for the seq and then answers 503 min_seq_not_reached",
               {"cell", "m"},
               {"node-id", "from-file"},
               {"cluster-replicas", 1},
-              {"secret-key", kSecretKey}}
+              {"secret-key", kClusterSecretKey}}
              .dump();
   }
   hooklog_server a({"--config", cfg});
@@ -340,7 +314,8 @@ TEST_CASE("bad cluster configuration is refused at start with a clear error", "[
   };
   const std::string nowhere = "nats://127.0.0.1:" + std::to_string(free_port());
   {
-    auto [code, err] = serve({"--cluster", nowhere, "--cell", "x", "--secret-key", kSecretKey});
+    auto [code, err] =
+        serve({"--cluster", nowhere, "--cell", "x", "--secret-key", kClusterSecretKey});
     CHECK(code == 1);
     CHECK(err.find("cannot reach NATS at " + nowhere) != std::string::npos);
   }
@@ -350,13 +325,13 @@ TEST_CASE("bad cluster configuration is refused at start with a clear error", "[
     CHECK(err.find("--cluster needs --secret-key") != std::string::npos);
   }
   {
-    auto [code, err] = serve({"--cluster", nowhere, "--secret-key", kSecretKey});
+    auto [code, err] = serve({"--cluster", nowhere, "--secret-key", kClusterSecretKey});
     CHECK(code == 2);
     CHECK(err.find("--cluster needs --cell NAME") != std::string::npos);
   }
   {
-    auto [code, err] =
-        serve({"--cluster", "http://127.0.0.1:4222", "--cell", "x", "--secret-key", kSecretKey});
+    auto [code, err] = serve(
+        {"--cluster", "http://127.0.0.1:4222", "--cell", "x", "--secret-key", kClusterSecretKey});
     CHECK(code == 2);
     CHECK(err.find("cluster URL 'http://127.0.0.1:4222' is not nats://") != std::string::npos);
   }
@@ -375,8 +350,8 @@ TEST_CASE("bad cluster configuration is refused at start with a clear error", "[
     s.max_age = std::chrono::seconds(3600);
     REQUIRE(hooklog::cluster::ensure_stream(**js, s));
   }
-  auto [code, err] = serve({"--cluster", nats.urls(), "--cell", "other", "--secret-key", kSecretKey,
-                            "--cluster-replicas", "1"});
+  auto [code, err] = serve({"--cluster", nats.urls(), "--cell", "other", "--secret-key",
+                            kClusterSecretKey, "--cluster-replicas", "1"});
   CHECK(code == 1);
   CHECK(err.find("stream HOOKLOG_OTHER exists with max age 3600 s, this node is configured for "
                  "none (--cluster-max-age); refusing to use it") != std::string::npos);
@@ -388,18 +363,19 @@ TEST_CASE("bad cluster configuration is refused at start with a clear error", "[
     REQUIRE(s.call("POST", kStatusChange, jelp_status("S1", "NEW")).status == 202);
   }
   {
-    auto [code, err] = serve_on(single, {"--cluster", nats.urls(), "--cell", "first",
-                                         "--secret-key", kSecretKey, "--cluster-replicas", "1"});
+    auto [code, err] =
+        serve_on(single, {"--cluster", nats.urls(), "--cell", "first", "--secret-key",
+                          kClusterSecretKey, "--cluster-replicas", "1"});
     CHECK(code == 1);
     CHECK(err.find("data directory " + single +
                    " holds a single-node log (1 records): cluster mode starts from an empty "
                    "data directory or one of its cell") != std::string::npos);
   }
   const std::string node = (dir / "node").string();
-  { hooklog_server n(node_args(nats, "first", "n1", 1), node); }
+  { hooklog_server n(cluster_node_args(nats, "first", "n1", 1), node); }
   {
     auto [code, err] = serve_on(node, {"--cluster", nats.urls(), "--cell", "second", "--secret-key",
-                                       kSecretKey, "--cluster-replicas", "1"});
+                                       kClusterSecretKey, "--cluster-replicas", "1"});
     CHECK(code == 1);
     CHECK(err.find("data directory " + node + " belongs to cell first, not second (--cell)") !=
           std::string::npos);

@@ -21,6 +21,7 @@
 
 #include "engine/cluster/nats.hpp"
 #include "hooklog_build_paths.hpp"
+#include "support/cluster_node.hpp"
 #include "support/hooklog_server.hpp"
 #include "support/nats_cluster.hpp"
 
@@ -29,24 +30,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSecretKey =
-    "8f3c0a9b1d2e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd0";
-const std::string kStatusChange = "/v1/sources/jelp/events?type=order_update:status_change";
-
 std::vector<std::string> snap_node_args(const nats_cluster& nats, const std::string& node_id) {
-  return {"--cluster",
-          nats.urls(),
-          "--cell",
-          "snap",
-          "--node-id",
-          node_id,
-          "--secret-key",
-          kSecretKey,
-          "--cluster-replicas",
-          "1",
-          "--cluster-max-age",
-          "2",
-          "--no-deliver"};
+  return cluster_node_args(nats, "snap", node_id, 1, {"--cluster-max-age", "2"});
 }
 
 std::string header_of(const api_reply& r, const std::string& name) {
@@ -105,14 +90,6 @@ class one_shot_peer {
   unsigned short port_ = 0;
   std::thread thread_;
 };
-
-json head_at(hooklog_server& s, std::uint64_t min_seq) {
-  auto w = s.get("/v1/events?limit=1&min_seq=" + std::to_string(min_seq));
-  REQUIRE(w.status == 200);
-  auto h = s.get("/v1/audit/head");
-  REQUIRE(h.status == 200);
-  return h.json;
-}
 
 }  // namespace
 
