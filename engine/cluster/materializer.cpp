@@ -118,17 +118,13 @@ void materializer::unsubscribe() {
   sub_ = nullptr;
 }
 
-std::optional<std::uint64_t> materializer::refresh_stream_state() {
+std::optional<std::uint64_t> materializer::fetch_stream_last_seq() {
   auto st = get_stream_state(*js_, opts_.cell);
   if (!st) return std::nullopt;
   std::uint64_t cur = stream_last_.load();
   while (st->last_seq > cur && !stream_last_.compare_exchange_weak(cur, st->last_seq)) {
   }
   return st->last_seq;
-}
-
-std::optional<std::uint64_t> materializer::fetch_stream_last_seq() {
-  return refresh_stream_state();
 }
 
 void materializer::run() {
@@ -138,7 +134,7 @@ void materializer::run() {
   while (!stopping_.load()) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_state > std::chrono::seconds(1)) {
-      refresh_stream_state();
+      fetch_stream_last_seq();
       last_state = now;
     }
     if (!sub_ ||

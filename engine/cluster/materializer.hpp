@@ -57,7 +57,8 @@ class materializer {
   // the stream's state, read about once a second).
   std::uint64_t stream_last_seq() const { return stream_last_.load(std::memory_order_acquire); }
   // Asks the stream for its state now (a JetStream request, about a round trip; from any
-  // thread) and returns its last sequence, or nullopt when the request fails.
+  // thread), raises stream_last_seq() to it and returns its last sequence, or nullopt when the
+  // request fails. The materializer's thread calls it about once a second.
   std::optional<std::uint64_t> fetch_stream_last_seq();
   std::uint64_t lag() const;
   // The stream's last seq when this node started: ready once materialized up to it.
@@ -76,7 +77,6 @@ class materializer {
   result<void> subscribe();
   void unsubscribe();
   void set_error(std::optional<error> e);
-  std::optional<std::uint64_t> refresh_stream_state();
 
   const connection& conn_;
   event_log& log_;
