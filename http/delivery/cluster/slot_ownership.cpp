@@ -8,14 +8,18 @@ namespace hooklog::http {
 namespace {
 constexpr std::uint64_t kUnknown = std::numeric_limits<std::uint64_t>::max();
 constexpr auto kPoll = std::chrono::milliseconds(20);
+constexpr auto kIdlePoll = std::chrono::seconds(1);
 }  // namespace
 
 slot_ownership::slot_ownership(cluster::slot_leases& leases, catch_up_gate gate)
     : leases_(leases),
       gate_(std::move(gate)),
       until_(new std::atomic<std::uint64_t>[leases.options().slots]) {
-  for (std::uint32_t s = 0; s < leases.options().slots; ++s) until_[s].store(0);
-  if (gate_.stream_last_seq && gate_.applied_seq) {
+  // With a gate every slot starts gated, so one is never owned between the leases taking it
+  // and leases_changed() setting its target.
+  const bool gated = gate_.stream_last_seq && gate_.applied_seq;
+  for (std::uint32_t s = 0; s < leases.options().slots; ++s) until_[s].store(gated ? kUnknown : 0);
+  if (gated) {
     thread_ = std::thread([this] { gate_loop(); });
     leases_.on_change([this] { leases_changed(); });
   } else {
@@ -65,9 +69,12 @@ void slot_ownership::leases_changed() {
   std::vector<std::uint32_t> gained;
   {
     std::lock_guard lk(mu_);
+    std::set<std::uint32_t> next(now.begin(), now.end());
     for (auto s : now)
       if (!held_.count(s)) gained.push_back(s);
-    held_ = {now.begin(), now.end()};
+    for (auto s : held_)  // a lost slot is gated again until it is taken and caught up
+      if (!next.count(s)) until_[s].store(kUnknown, std::memory_order_release);
+    held_ = std::move(next);
   }
   if (!gained.empty()) {
     // Asked after the slots were taken: every attempt their previous holder recorded before
@@ -81,24 +88,30 @@ void slot_ownership::leases_changed() {
 
 void slot_ownership::gate_loop() {
   std::unique_lock lk(mu_);
+  bool waiting = false;  // a held slot is gated: check often
   while (!stop_) {
-    cv_.wait_for(lk, kPoll);
+    // Idle, a slower check still opens a slot held again without a change notification (a
+    // fence lifted after a notification that found the slot lost).
+    cv_.wait_for(lk, waiting ? kPoll : kIdlePoll);
     if (stop_) break;
-    std::vector<std::uint32_t> waiting(held_.begin(), held_.end());
     lk.unlock();
     bool opened = false;
+    waiting = false;
     std::optional<std::uint64_t> asked;  // at most one JetStream request per pass
     const std::uint64_t applied = gate_.applied_seq();
-    for (auto s : waiting) {
+    for (auto s : leases_.held()) {
       std::uint64_t until = until_[s].load(std::memory_order_acquire);
+      if (until == 0) continue;
       if (until == kUnknown) {
         if (!asked) asked = gate_.stream_last_seq().value_or(kUnknown);
         until = *asked;
         until_[s].store(until, std::memory_order_release);
       }
-      if (until != 0 && until != kUnknown && applied >= until) {
+      if (until != kUnknown && applied >= until) {
         until_[s].store(0, std::memory_order_release);
         opened = true;
+      } else {
+        waiting = true;
       }
     }
     if (opened) notify();

@@ -8,9 +8,11 @@
 // again. So a newly held slot is owned only once the projections have applied the stream up to
 // its last sequence as of the moment the slot was taken (asked of JetStream then); until then
 // owns() is false for its endpoints, and when the projections get there the change listeners run
-// (the dispatcher starts a round). A slot that was held before and is held again without a
-// change (a fence lifted by the next heartbeat) is not gated: nobody else held it meanwhile.
-// Without a gate (both functions empty) a held slot is owned at once.
+// (the dispatcher starts a round). Every slot starts gated, and a slot is gated again when a
+// change finds it lost, so none is owned between being taken and its target being set. A slot
+// held again without any change between (a fence lifted by the next heartbeat) is not gated:
+// nobody else held it meanwhile. Gated slots are checked every 20 ms, and once a second when
+// none is. Without a gate (both functions empty) a held slot is owned at once.
 //
 // Thread safety: owns() from any thread (two atomic loads); the gate is set on the lease
 // thread's change notification and cleared by this object's own thread.
