@@ -127,7 +127,7 @@ int json_depth(const nlohmann::json& value, int stop_after) {
   return deepest;
 }
 
-void key_paths::add(const json_pointer& p) {
+int key_paths::add(const json_pointer& p) {
   int at = 0;
   for (std::size_t i = 0; i < p.size(); ++i) {
     int next = child(at, p.token_at(i));
@@ -138,6 +138,7 @@ void key_paths::add(const json_pointer& p) {
     }
     at = next;
   }
+  return at;
 }
 
 int key_paths::child(int node, std::string_view token) const {

@@ -52,8 +52,11 @@ int json_depth(const nlohmann::json& value, int stop_after);
 // find_duplicate_key to watch only the objects on the way to a field that is read.
 class key_paths {
  public:
-  void add(const json_pointer& p);
+  // Adds the pointer's path; returns its node (the same node for the same pointer).
+  int add(const json_pointer& p);
   bool empty() const { return nodes_[0].children.empty(); }
+  // The number of nodes (the document and every token on a path): node ids are below it.
+  std::size_t size() const { return nodes_.size(); }
 
   // The child of `node` named `token`, or -1. Node 0 is the document.
   int child(int node, std::string_view token) const;

@@ -1,15 +1,17 @@
 // source_registry::normalize: one payload in its platform's shape to a normalized_event.
-// Per event: one pass over the text that validates it and keeps only the members the source
-// file reads (engine/json_extract.hpp), then only pre-compiled pointer walks and map look-ups
-// (no regex, no pointer parsing). Text that is not plain for that pass (invalid, too deep, a
-// duplicate read key, ...) takes the full path: the bounds pre-scan, one nlohmann parse and the
-// duplicate-key scan, which give the refusals.
+// Per event: one pass over the text that validates it and keeps a view of each value the
+// source file reads, by node (engine/json_fields.hpp), then only those views, pre-compiled
+// rules and map look-ups (no document, no regex, no pointer walk). Text that is not plain for
+// that pass (invalid, too deep, a duplicate read key, ...) takes the full path: the bounds
+// pre-scan, one nlohmann parse and the duplicate-key scan, which give the refusals. Both paths
+// read the same values through body_view, so they give the same events and the same errors.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
 
-#include "engine/json_extract.hpp"
+#include "engine/json_fields.hpp"
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
@@ -21,30 +23,96 @@ namespace {
 using detail::value_alt;
 using detail::value_spec;
 using nlohmann::json;
+using kind = json_field::kind;
+using failure = std::optional<error>;  // what the steps below return: nullopt when fine
 
 constexpr std::int64_t kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
-// The parsed body the rules read: the full document, or only its read members
-// (extract_watched). There a pointer to an object gives a pruned object, so such a read marks
-// the result as not to be used: the caller runs again on the full document.
-struct body_doc {
-  const json& doc;
-  bool pruned = false;
-  mutable bool needs_full = false;
+// The value at a pointer, as a json_field, from the fast path's views or the full parse.
+json_field field_of(const json* v) {
+  json_field f;
+  if (v == nullptr) return f;
+  switch (v->type()) {
+    case json::value_t::null:
+      f.type = kind::null;
+      break;
+    case json::value_t::boolean:
+      f.type = kind::boolean;
+      f.boolean = v->get<bool>();
+      break;
+    case json::value_t::number_integer:
+      f.type = kind::integer;
+      f.integer = v->get<std::int64_t>();
+      break;
+    case json::value_t::number_unsigned:
+      f.type = kind::unsigned_integer;
+      f.unsigned_integer = v->get<std::uint64_t>();
+      break;
+    case json::value_t::number_float:
+      f.type = kind::floating;
+      f.floating = v->get<double>();
+      break;
+    case json::value_t::string:
+      f.type = kind::string;
+      f.text = v->get_ref<const std::string&>();
+      break;
+    case json::value_t::array:
+      f.type = kind::array;
+      break;
+    default:  // object (binary never comes from text)
+      f.type = kind::object;
+      break;
+  }
+  return f;
+}
 
-  const json* resolve(const json_pointer& p) const {
-    const json* v = p.resolve(doc);
-    if (pruned && v != nullptr && v->is_object()) needs_full = true;
-    return v;
+struct body_view {
+  const watched_fields* fast = nullptr;
+  const json* full = nullptr;
+
+  json_field get(const json_pointer& p, int node) const {
+    return fast != nullptr ? fast->at(node) : field_of(p.resolve(*full));
   }
 };
 
 struct eval_context {
-  const body_doc& doc;
+  const body_view& doc;
   std::string_view hint;
   std::string_view type;
   const normalize_limits& lim;
 };
+
+// json_type_name (json_pointer.hpp) of a field.
+std::string_view type_name(const json_field& f) {
+  switch (f.type) {
+    case kind::string:
+      return "string";
+    case kind::integer:
+    case kind::unsigned_integer:
+    case kind::floating:
+      return "number";
+    case kind::boolean:
+      return "boolean";
+    case kind::array:
+      return "array";
+    case kind::object:
+      return "object";
+    default:
+      return "null";
+  }
+}
+
+// A number as nlohmann dumps it.
+std::string number_text(const json_field& f) {
+  switch (f.type) {
+    case kind::integer:
+      return std::to_string(f.integer);
+    case kind::unsigned_integer:
+      return std::to_string(f.unsigned_integer);
+    default:
+      return json(f.floating).dump();
+  }
+}
 
 std::string accepted_names(unsigned mask) {
   std::string out;
@@ -65,10 +133,10 @@ std::string shown(std::string_view s) {
   return "\"" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...\"" : "\"");
 }
 
-error wrong_type(const value_alt& alt, const json& v, const std::string& expected) {
+error wrong_type(const value_alt& alt, const json_field& v, const std::string& expected) {
   return make_error(source_errc::wrong_type,
                     "field " + alt.pointer.text() + " must be " + expected + ", got " +
-                        std::string(json_type_name(v)),
+                        std::string(type_name(v)),
                     alt.pointer.text());
 }
 
@@ -97,73 +165,77 @@ std::string where_of(const value_alt& alt) {
   }
 }
 
-// The text a pointer alternative gives: nullopt when absent or null, an error for a value of a
-// type the alternative does not accept.
-result<std::optional<std::string>> pointer_text(const value_alt& alt, const body_doc& doc) {
-  const json* v = doc.resolve(alt.pointer);
-  if (v == nullptr || v->is_null()) return std::optional<std::string>{};
+// Tries the alternatives in order; the first non-empty value wins (after map and prefix) and is
+// written to `out` (left alone when none gives one); `found` says whether one did, `from`
+// (optional) which alternative.
+failure evaluate(const value_spec& spec, const eval_context& ctx, std::string& out, bool& found,
+                 const value_alt** from = nullptr) {
+  found = false;
   namespace acc = detail::accept;
-  if (v->is_string() && (alt.accept & acc::kString)) {
-    return std::optional<std::string>{v->get_ref<const std::string&>()};
-  }
-  if ((v->is_number_integer() || v->is_number_unsigned()) &&
-      (alt.accept & (acc::kInteger | acc::kNumber))) {
-    return std::optional<std::string>{v->dump()};
-  }
-  if (v->is_number_float() && (alt.accept & acc::kNumber)) {
-    return std::optional<std::string>{v->dump()};
-  }
-  if (v->is_boolean() && (alt.accept & acc::kBoolean)) {
-    return std::optional<std::string>{v->get<bool>() ? "true" : "false"};
-  }
-  return wrong_type(alt, *v, accepted_names(alt.accept));
-}
-
-// Tries the alternatives in order; the first non-empty value wins (after map and prefix).
-// `from` (optional) is set to the alternative that gave it.
-result<std::optional<std::string>> evaluate(const value_spec& spec, const eval_context& ctx,
-                                            const value_alt** from = nullptr) {
   for (const value_alt& alt : spec) {
-    std::optional<std::string> got;
+    std::string_view got;
+    char digits[24];
+    std::string dumped;  // a float, as nlohmann dumps it
     switch (alt.kind) {
       case value_alt::from::pointer: {
-        auto t = pointer_text(alt, ctx.doc);
-        if (!t) return t.err();
-        got = std::move(t.value());
+        const json_field v = ctx.doc.get(alt.pointer, alt.node);
+        if (v.type == kind::absent || v.type == kind::null) continue;
+        if (v.type == kind::string && (alt.accept & acc::kString)) {
+          got = v.text;
+        } else if ((v.type == kind::integer || v.type == kind::unsigned_integer) &&
+                   (alt.accept & (acc::kInteger | acc::kNumber))) {
+          const auto r = v.type == kind::integer
+                             ? std::to_chars(digits, digits + sizeof digits, v.integer)
+                             : std::to_chars(digits, digits + sizeof digits, v.unsigned_integer);
+          got = std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
+        } else if (v.type == kind::floating && (alt.accept & acc::kNumber)) {
+          dumped = number_text(v);
+          got = dumped;
+        } else if (v.type == kind::boolean && (alt.accept & acc::kBoolean)) {
+          got = v.boolean ? "true" : "false";
+        } else {
+          return wrong_type(alt, v, accepted_names(alt.accept));
+        }
         break;
       }
       case value_alt::from::constant:
         got = alt.text;
         break;
       case value_alt::from::hint:
-        if (!ctx.hint.empty()) got = std::string(ctx.hint);
+        got = ctx.hint;
         break;
       case value_alt::from::type_after:
         if (ctx.type.size() > alt.text.size() && ctx.type.substr(0, alt.text.size()) == alt.text) {
-          got = std::string(ctx.type.substr(alt.text.size()));
+          got = ctx.type.substr(alt.text.size());
         }
         break;
     }
-    if (!got || got->empty()) continue;
+    if (got.empty()) continue;
     if (!alt.map.empty()) {
-      if (const auto it = alt.map.find(*got); it != alt.map.end()) *got = it->second;
+      if (const auto it = alt.map.find(got); it != alt.map.end()) got = it->second;
     }
-    if (!alt.prefix.empty()) got->insert(0, alt.prefix);
-    if (got->size() > ctx.lim.max_field_bytes) {
+    const std::size_t size = alt.prefix.size() + got.size();
+    if (size > ctx.lim.max_field_bytes) {
       return make_error(source_errc::wrong_type,
-                        where_of(alt) + " is " + std::to_string(got->size()) +
+                        where_of(alt) + " is " + std::to_string(size) +
                             " bytes long, more than the limit of " +
                             std::to_string(ctx.lim.max_field_bytes),
                         field_of(alt));
     }
+    out.reserve(size);
+    out.assign(alt.prefix);
+    out.append(got);
+    found = true;
     if (from != nullptr) *from = &alt;
-    return got;
+    return std::nullopt;
   }
-  return std::optional<std::string>{};
+  return std::nullopt;
 }
 
-std::optional<std::int64_t> number_to_micros(const json& v, detail::time_unit unit) {
-  const double d = v.get<double>();
+std::optional<std::int64_t> number_to_micros(const json_field& v, detail::time_unit unit) {
+  const double d = v.type == kind::integer            ? static_cast<double>(v.integer)
+                   : v.type == kind::unsigned_integer ? static_cast<double>(v.unsigned_integer)
+                                                      : v.floating;
   if (!std::isfinite(d)) return std::nullopt;
   double scale = 1;  // multiplier to µs
   switch (unit) {
@@ -186,45 +258,75 @@ std::optional<std::int64_t> number_to_micros(const json& v, detail::time_unit un
   }
   const double us = d * scale;
   if (std::fabs(us) > static_cast<double>(kMaxEpochSeconds) * 1e6) return std::nullopt;
-  if (v.is_number_integer() || v.is_number_unsigned()) {
-    return v.get<std::int64_t>() * static_cast<std::int64_t>(scale);
+  if (v.type == kind::integer) return v.integer * static_cast<std::int64_t>(scale);
+  if (v.type == kind::unsigned_integer) {
+    return static_cast<std::int64_t>(v.unsigned_integer) * static_cast<std::int64_t>(scale);
   }
   return static_cast<std::int64_t>(std::llround(us));
 }
 
 // occurred_at: RFC 3339 text, or a number when the alternative names its unit; 0 when absent.
-result<std::int64_t> evaluate_time(const value_spec& spec, const eval_context& ctx) {
+failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int64_t& out) {
+  out = 0;
   for (const value_alt& alt : spec) {
     if (alt.kind == value_alt::from::constant) {
-      if (const auto t = parse_timestamp(alt.text)) return *t;
+      if (const auto t = parse_timestamp(alt.text)) {
+        out = *t;
+        return std::nullopt;
+      }
       continue;
     }
     if (alt.kind != value_alt::from::pointer) continue;
-    const json* v = ctx.doc.resolve(alt.pointer);
-    if (v == nullptr || v->is_null()) continue;
-    if (v->is_string()) {
-      const auto& s = v->get_ref<const std::string&>();
-      if (s.empty()) continue;
-      if (const auto t = parse_timestamp(s)) return *t;
+    const json_field v = ctx.doc.get(alt.pointer, alt.node);
+    if (v.type == kind::absent || v.type == kind::null) continue;
+    if (v.type == kind::string) {
+      if (v.text.empty()) continue;
+      if (const auto t = parse_timestamp(v.text)) {
+        out = *t;
+        return std::nullopt;
+      }
       return make_error(
           source_errc::wrong_type,
-          "field " + alt.pointer.text() + " must be an RFC 3339 time, got " + shown(s),
+          "field " + alt.pointer.text() + " must be an RFC 3339 time, got " + shown(v.text),
           alt.pointer.text());
     }
-    if (v->is_number() && alt.unit != detail::time_unit::none) {
-      if (const auto t = number_to_micros(*v, alt.unit)) return *t;
-      return make_error(source_errc::wrong_type,
-                        "field " + alt.pointer.text() + " is not a time in range, got " + v->dump(),
-                        alt.pointer.text());
+    if (v.is_number() && alt.unit != detail::time_unit::none) {
+      if (const auto t = number_to_micros(v, alt.unit)) {
+        out = *t;
+        return std::nullopt;
+      }
+      return make_error(
+          source_errc::wrong_type,
+          "field " + alt.pointer.text() + " is not a time in range, got " + number_text(v),
+          alt.pointer.text());
     }
-    return wrong_type(alt, *v,
+    return wrong_type(alt, v,
                       alt.unit == detail::time_unit::none ? "a string" : "a string or a number");
   }
-  return std::int64_t{0};
+  return std::nullopt;
 }
 
-bool same_json_kind(const json& a, const json& b) {
-  return (a.is_number() && b.is_number()) || a.type() == b.type();
+// test_mode: whether a value is of the kind of `equals` (a string, number or boolean: the
+// source file is checked), and whether it equals it as nlohmann compares.
+bool same_json_kind(const json_field& a, const json& b) {
+  if (b.is_number()) return a.is_number();
+  if (b.is_string()) return a.type == kind::string;
+  return b.is_boolean() && a.type == kind::boolean;
+}
+
+bool equal_to(const json_field& a, const json& b) {
+  switch (a.type) {
+    case kind::string:
+      return a.text == b.get_ref<const std::string&>();
+    case kind::boolean:
+      return json(a.boolean) == b;
+    case kind::integer:
+      return json(a.integer) == b;
+    case kind::unsigned_integer:
+      return json(a.unsigned_integer) == b;
+    default:
+      return json(a.floating) == b;
+  }
 }
 
 // The first pointer a value rule reads ("" when it reads none): the field a refusal names.
@@ -271,41 +373,42 @@ std::string describe(const value_spec& spec) {
   return out;
 }
 
-// The event from a body already checked (valid JSON object, bounds, no duplicate read key).
-result<normalized_event> normalize_body(const detail::source_def* def, const ingest_input& in,
-                                        const normalize_limits& lim, const body_doc& doc) {
-  normalized_event ev;
-  ev.source = def->name;
+// The event from a body already checked (valid JSON object, bounds, no duplicate read key),
+// into `ev`.
+failure normalize_body(const detail::source_def& def, const ingest_input& in,
+                       const normalize_limits& lim, const body_view& doc, normalized_event& ev) {
+  ev.source = def.name;
+  bool found = false;
   {
     const value_alt* from = nullptr;
-    auto type = evaluate(def->type, {doc, in.type_hint, {}, lim}, &from);
-    if (!type) return type.err();
-    if (!type.value()) {
+    if (auto e = evaluate(def.type, {doc, in.type_hint, {}, lim}, ev.type, found, &from)) return e;
+    if (!found) {
       return make_error(source_errc::missing_field,
-                        "missing event type: none of " + describe(def->type) + " gives one",
-                        first_pointer(def->type));
+                        "missing event type: none of " + describe(def.type) + " gives one",
+                        first_pointer(def.type));
     }
-    ev.type = std::move(*type.value());
     if (auto e = control_char("the event type", ev.type, field_of(*from), where_of(*from))) {
-      return *e;
+      return e;
     }
   }
   const eval_context ctx{doc, in.type_hint, ev.type, lim};
 
   const detail::event_plan* plan = nullptr;
   detail::event_plan uncataloged;
-  if (const auto it = def->plans.find(ev.type); it != def->plans.end()) {
+  if (const auto it = def.plans.find(ev.type); it != def.plans.end()) {
     plan = &it->second;
   } else {
-    uncataloged = def->plan_for(ev.type);
+    uncataloged = def.plan_for(ev.type);
     plan = &uncataloged;
-    ev.cataloged = def->open_catalog;
+    ev.cataloged = def.open_catalog;
   }
 
   for (const int r : plan->required_rules) {
-    for (const json_pointer& p : def->rules[r].required) {
-      const json* v = doc.resolve(p);
-      if (v == nullptr || v->is_null()) {
+    const detail::rule& rule = def.rules[r];
+    for (std::size_t k = 0; k < rule.required.size(); ++k) {
+      const json_pointer& p = rule.required[k];
+      const json_field v = doc.get(p, rule.required_nodes[k]);
+      if (v.type == kind::absent || v.type == kind::null) {
         return make_error(source_errc::missing_field,
                           "missing required field " + p.text() + " for " + ev.type, p.text());
       }
@@ -315,25 +418,20 @@ result<normalized_event> normalize_body(const detail::source_def* def, const ing
   if (!in.tenant.empty()) {
     ev.tenant = std::string(in.tenant);
     if (auto e = control_char("the tenant", ev.tenant, {}, "the forced tenant (API key)")) {
-      return *e;
+      return e;
     }
   } else {
     const value_alt* from = nullptr;
-    auto t = evaluate(def->tenant, ctx, &from);
-    if (!t) return t.err();
-    ev.tenant = t.value() ? std::move(*t.value()) : std::string("default");
+    if (auto e = evaluate(def.tenant, ctx, ev.tenant, found, &from)) return e;
+    if (!found) ev.tenant = "default";
     if (from != nullptr) {
       if (auto e = control_char("the tenant", ev.tenant, field_of(*from), where_of(*from))) {
-        return *e;
+        return e;
       }
     }
   }
 
-  {
-    auto id = evaluate(def->event_id, ctx);
-    if (!id) return id.err();
-    if (id.value()) ev.native_id = std::move(*id.value());
-  }
+  if (auto e = evaluate(def.event_id, ctx, ev.native_id, found)) return e;
   if (!in.idempotency_key.empty()) {
     if (in.idempotency_key.size() > lim.max_field_bytes) {
       return make_error(source_errc::wrong_type,
@@ -344,7 +442,7 @@ result<normalized_event> normalize_body(const detail::source_def* def, const ing
     }
     ev.idempotency_key = std::string(in.idempotency_key);
   } else {
-    switch (def->dedup) {
+    switch (def.dedup) {
       case dedup_mode::event_id:
         ev.idempotency_key = ev.native_id;
         break;
@@ -356,66 +454,56 @@ result<normalized_event> normalize_body(const detail::source_def* def, const ing
     }
   }
 
-  {
-    auto t = evaluate_time(def->occurred_at, ctx);
-    if (!t) return t.err();
-    ev.occurred_at = t.value();
-  }
+  if (auto e = evaluate_time(def.occurred_at, ctx, ev.occurred_at)) return e;
 
-  if (def->test_mode) {
-    const json* v = doc.resolve(def->test_mode->pointer);
-    if (v != nullptr && !v->is_null()) {
-      if (!same_json_kind(*v, def->test_mode->equals)) {
+  if (def.test_mode) {
+    const json_field v = doc.get(def.test_mode->pointer, def.test_mode->node);
+    if (v.type != kind::absent && v.type != kind::null) {
+      if (!same_json_kind(v, def.test_mode->equals)) {
         return make_error(source_errc::wrong_type,
-                          "field " + def->test_mode->pointer.text() + " must be a " +
-                              std::string(json_type_name(def->test_mode->equals)) + ", got " +
-                              std::string(json_type_name(*v)),
-                          def->test_mode->pointer.text());
+                          "field " + def.test_mode->pointer.text() + " must be a " +
+                              std::string(json_type_name(def.test_mode->equals)) + ", got " +
+                              std::string(type_name(v)),
+                          def.test_mode->pointer.text());
       }
-      ev.test_mode = *v == def->test_mode->equals;
+      ev.test_mode = equal_to(v, def.test_mode->equals);
     }
   }
 
   if (plan->entity_rule >= 0) {
-    const detail::entity_spec& es = *def->rules[plan->entity_rule].entity;
-    auto id = evaluate(es.id, ctx);
-    if (!id) return id.err();
-    if (id.value()) {
-      auto kind = evaluate(es.kind_from, ctx);
-      if (!kind) return kind.err();
-      ev.entity_kind = kind.value() ? std::move(*kind.value()) : es.kind;
-      if (!ev.entity_kind.empty()) ev.entity_id = std::move(*id.value());
+    const detail::entity_spec& es = *def.rules[plan->entity_rule].entity;
+    if (auto e = evaluate(es.id, ctx, ev.entity_id, found)) return e;
+    if (found) {
+      if (auto e = evaluate(es.kind_from, ctx, ev.entity_kind, found)) return e;
+      if (!found) ev.entity_kind = es.kind;
+      if (ev.entity_kind.empty()) ev.entity_id.clear();
     }
   }
   if (plan->status_rule >= 0 && !ev.entity_id.empty()) {
-    const detail::status_spec& ss = *def->rules[plan->status_rule].status;
-    auto to = evaluate(ss.to, ctx);
-    if (!to) return to.err();
-    if (to.value()) {
-      ev.status_to = std::move(*to.value());
-      auto from = evaluate(ss.from, ctx);
-      if (!from) return from.err();
-      if (from.value()) ev.status_from = std::move(*from.value());
+    const detail::status_spec& ss = *def.rules[plan->status_rule].status;
+    if (auto e = evaluate(ss.to, ctx, ev.status_to, found)) return e;
+    if (found) {
+      if (auto e = evaluate(ss.from, ctx, ev.status_from, found)) return e;
     }
   }
-  return ev;
+  return std::nullopt;
 }
 
 }  // namespace
 
-result<normalized_event> source_registry::normalize(const ingest_input& in,
-                                                    const normalize_limits& lim) const {
-  const detail::source_def* def = find(in.source);
-  if (def == nullptr) {
-    return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
-  }
-  // The fast path: the same checks in one pass, building only the members read. Whatever it
-  // does not answer (and any read of an object) is done again on the full path below.
-  if (in.body.size() <= lim.max_body_bytes) {
-    if (auto watched = extract_watched(in.body, def->read_paths, lim.max_depth)) {
-      const body_doc doc{*watched, true};
-      auto ev = normalize_body(def, in, lim, doc);
-      if (!doc.needs_full) return ev;
+namespace detail {
+
+result<normalized_event> normalize_with(const source_def& def, const ingest_input& in,
+                                        const normalize_limits& lim, bool full_only) {
+  normalized_event ev;
+  // The fast path: the same checks in one pass, keeping a view of each value read.
+  if (!full_only && in.body.size() <= lim.max_body_bytes) {
+    watched_fields fields;
+    if (fields.scan(in.body, def.read_paths, lim.max_depth)) {
+      if (auto e = normalize_body(def, in, lim, body_view{&fields, nullptr}, ev)) {
+        return std::move(*e);
+      }
+      return ev;
     }
   }
   if (auto ok = check_json_bounds(in.body, lim.max_body_bytes, lim.max_depth); !ok) {
@@ -430,12 +518,24 @@ result<normalized_event> source_registry::normalize(const ingest_input& in,
   }
   // The parser keeps the last of repeated keys; a receiver's may keep the first. Where hooklog
   // reads a field, the stored body must not mean two things.
-  if (auto dup = find_duplicate_key(in.body, def->read_paths)) {
+  if (auto dup = find_duplicate_key(in.body, def.read_paths)) {
     std::string message = "duplicate key at " + *dup +
                           ": hooklog reads this field and a receiver could read the other copy";
     return make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
   }
-  return normalize_body(def, in, lim, body_doc{full});
+  if (auto e = normalize_body(def, in, lim, body_view{nullptr, &full}, ev)) return std::move(*e);
+  return ev;
+}
+
+}  // namespace detail
+
+result<normalized_event> source_registry::normalize(const ingest_input& in,
+                                                    const normalize_limits& lim) const {
+  const detail::source_def* def = find(in.source);
+  if (def == nullptr) {
+    return make_error(source_errc::unknown_source, "unknown source " + shown(in.source));
+  }
+  return detail::normalize_with(*def, in, lim);
 }
 
 }  // namespace hooklog

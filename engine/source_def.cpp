@@ -266,16 +266,16 @@ result<rule> compile_rule(const checker& ck, const json& v, const std::string& w
 }
 
 void add_read_paths(source_def& def) {
-  auto add_spec = [&](const value_spec& spec) {
-    for (const value_alt& alt : spec) {
-      if (alt.kind == value_alt::from::pointer) def.read_paths.add(alt.pointer);
+  auto add_spec = [&](value_spec& spec) {
+    for (value_alt& alt : spec) {
+      if (alt.kind == value_alt::from::pointer) alt.node = def.read_paths.add(alt.pointer);
     }
   };
-  for (const value_spec* spec : {&def.type, &def.event_id, &def.occurred_at, &def.tenant}) {
+  for (value_spec* spec : {&def.type, &def.event_id, &def.occurred_at, &def.tenant}) {
     add_spec(*spec);
   }
-  if (def.test_mode) def.read_paths.add(def.test_mode->pointer);
-  for (const rule& r : def.rules) {
+  if (def.test_mode) def.test_mode->node = def.read_paths.add(def.test_mode->pointer);
+  for (rule& r : def.rules) {
     if (r.entity) {
       add_spec(r.entity->kind_from);
       add_spec(r.entity->id);
@@ -284,7 +284,8 @@ void add_read_paths(source_def& def) {
       add_spec(r.status->from);
       add_spec(r.status->to);
     }
-    for (const json_pointer& p : r.required) def.read_paths.add(p);
+    r.required_nodes.clear();
+    for (const json_pointer& p : r.required) r.required_nodes.push_back(def.read_paths.add(p));
   }
 }
 

@@ -43,6 +43,7 @@ struct value_alt {
   enum class from : std::uint8_t { pointer, constant, hint, type_after };
   from kind = from::pointer;
   json_pointer pointer;         // from::pointer
+  int node = -1;                // from::pointer: the pointer's node in source_def::read_paths
   std::string text;             // from::constant: the value; from::type_after: the type prefix
   std::string prefix;           // prepended to the value found
   string_map<std::string> map;  // value found -> value used (unmapped values pass through)
@@ -74,6 +75,7 @@ struct rule {
   std::optional<entity_spec> entity;
   std::optional<status_spec> status;
   std::vector<json_pointer> required;
+  std::vector<int> required_nodes;  // each one's node in source_def::read_paths
 };
 
 // Which rules apply to one type: entity and status from the first matching rule that defines
@@ -86,7 +88,8 @@ struct event_plan {
 
 struct test_mode_spec {
   json_pointer pointer;
-  nlohmann::json equals;  // test mode when the value equals this
+  int node = -1;          // the pointer's node in source_def::read_paths
+  nlohmann::json equals;  // test mode when the value equals this (a string, number or boolean)
 };
 
 struct source_def {
@@ -101,7 +104,8 @@ struct source_def {
   std::vector<rule> rules;
   string_map<event_plan> plans;  // one per cataloged type
   // Every JSON pointer the file names (value rules, test_mode, required): a payload that
-  // repeats a member on one of their paths is refused (find_duplicate_key).
+  // repeats a member on one of their paths is refused (find_duplicate_key). Each pointer's node
+  // is kept beside it (value_alt::node, ...): the fast path reads a value by its node.
   key_paths read_paths;
 
   bool cataloged(std::string_view type) const { return plans.find(type) != plans.end(); }
@@ -112,5 +116,10 @@ struct source_def {
 // (the file's stem), which must equal the file's "source" member.
 result<source_def> compile_source(const nlohmann::json& doc, const std::string& file,
                                   const std::string& name);
+
+// source_registry::normalize for one compiled source. `full_only` skips the one-pass fast path
+// (json_fields.hpp) and always takes the full parse: the tests compare the two.
+result<normalized_event> normalize_with(const source_def& def, const ingest_input& in,
+                                        const normalize_limits& lim, bool full_only = false);
 
 }  // namespace hooklog::detail
