@@ -141,13 +141,6 @@ int key_paths::add(const json_pointer& p) {
   return at;
 }
 
-int key_paths::child(int node, std::string_view token) const {
-  for (const int c : nodes_[node].children) {
-    if (nodes_[c].token == token) return c;
-  }
-  return -1;
-}
-
 std::string key_paths::pointer(int node) const {
   std::vector<int> path;
   for (int n = node; n > 0; n = nodes_[n].parent) path.push_back(n);

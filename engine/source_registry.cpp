@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/bytes.hpp"
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
@@ -131,7 +130,15 @@ std::string body_hash_key(std::string_view type, std::string_view body) {
   SHA256_Update(&ctx, body.data(), body.size());
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256_Final(digest, &ctx);
-  return "sha256:" + bytes::to_hex(digest, sizeof digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr std::string_view kPrefix = "sha256:";
+  std::string key(kPrefix.size() + 2 * sizeof digest, '\0');  // one allocation, no temporaries
+  kPrefix.copy(key.data(), kPrefix.size());
+  for (std::size_t k = 0; k < sizeof digest; ++k) {
+    key[kPrefix.size() + 2 * k] = kHex[digest[k] >> 4];
+    key[kPrefix.size() + 2 * k + 1] = kHex[digest[k] & 0xF];
+  }
+  return key;
 }
 
 std::size_t find_control_char(std::string_view s) {

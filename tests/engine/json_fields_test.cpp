@@ -113,6 +113,33 @@ TEST_CASE("watched_fields: each watched value as the full parse resolves it", "[
   check_all(R"({"items":[],"entity":{},"deep":{"a":{"b":{}}}})", w);
 }
 
+TEST_CASE("watched_fields: strings and whitespace of every length around the 8 and 16 byte steps",
+          "[json_fields]") {
+  const watched w;
+  const std::vector<std::string> specials = {"\\\"", "\\n", "\\u00e9", "\xC3\xA9",
+                                             "\xF0\x9F\x98\x80", "\\\\"};
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const auto& special : specials) {
+        std::string value(len, 'a');
+        value.insert(at, special);
+        check_all("{\"id\":\"" + value + "\",\"type\":\"" + std::string(len, 'b') + "\"}", w);
+      }
+    }
+    const std::string pad(len, ' ');
+    check_all("{" + pad + "\"id\"" + pad + ":" + pad + "\"x\"" + pad + "," + pad + "\"type\":" +
+                  std::string(len, '\n') + "[" + pad + "1" + pad + "]" + pad + "}" + pad,
+              w);
+    check_all("\t\r\n " + pad + "{\"id\":\r\n\t" + pad + "1}" + pad + "\r\n", w);
+  }
+  // A body that ends inside a run, inside a string, at every length: never answered.
+  const std::string body = R"({"id":"abcdefghijklmnopqrstuvwxyz0123456789",   "type":"t"})";
+  for (std::size_t cut = 0; cut < body.size(); ++cut) {
+    watched_fields f;
+    CHECK_FALSE(f.scan(body.substr(0, cut), w.paths, 64));
+  }
+}
+
 TEST_CASE("watched_fields: leaves to the full path what it does not answer", "[json_fields]") {
   const watched w;
   const std::vector<std::string> bail = {
