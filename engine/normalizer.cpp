@@ -339,16 +339,18 @@ std::string first_pointer(const value_spec& spec) {
 
 // A tenant or type with a control character is refused: both are index keys (a 0 byte would
 // make two keys one) and both are shown and matched as text.
-std::optional<error> control_char(std::string_view what, std::string_view value, std::string field,
-                                  std::string where) {
+std::optional<error> control_char(std::string_view what, std::string_view value,
+                                  const value_alt* from, std::string_view forced = {}) {
   const std::size_t at = find_control_char(value);
-  if (at == std::string_view::npos) return std::nullopt;
+  if (at == std::string_view::npos) return std::nullopt;  // the message only when refused
   char code[8];
   std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(value[at]));
   return make_error(source_errc::bad_value,
-                    std::string(what) + " from " + where + " holds the control character " + code +
-                        " at byte " + std::to_string(at) + "; control characters are not allowed",
-                    std::move(field));
+                    std::string(what) + " from " +
+                        (from != nullptr ? where_of(*from) : std::string(forced)) +
+                        " holds the control character " + code + " at byte " +
+                        std::to_string(at) + "; control characters are not allowed",
+                    from != nullptr ? field_of(*from) : std::string());
 }
 
 std::string describe(const value_spec& spec) {
@@ -387,7 +389,7 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
                         "missing event type: none of " + describe(def.type) + " gives one",
                         first_pointer(def.type));
     }
-    if (auto e = control_char("the event type", ev.type, field_of(*from), where_of(*from))) {
+    if (auto e = control_char("the event type", ev.type, from)) {
       return e;
     }
   }
@@ -398,8 +400,12 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
   if (const auto it = def.plans.find(ev.type); it != def.plans.end()) {
     plan = &it->second;
   } else {
-    uncataloged = def.plan_for(ev.type);
-    plan = &uncataloged;
+    if (def.any_type_plan) {
+      plan = &*def.any_type_plan;
+    } else {
+      uncataloged = def.plan_for(ev.type);
+      plan = &uncataloged;
+    }
     ev.cataloged = def.open_catalog;
   }
 
@@ -417,7 +423,7 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
 
   if (!in.tenant.empty()) {
     ev.tenant = std::string(in.tenant);
-    if (auto e = control_char("the tenant", ev.tenant, {}, "the forced tenant (API key)")) {
+    if (auto e = control_char("the tenant", ev.tenant, nullptr, "the forced tenant (API key)")) {
       return e;
     }
   } else {
@@ -425,7 +431,7 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
     if (auto e = evaluate(def.tenant, ctx, ev.tenant, found, &from)) return e;
     if (!found) ev.tenant = "default";
     if (from != nullptr) {
-      if (auto e = control_char("the tenant", ev.tenant, field_of(*from), where_of(*from))) {
+      if (auto e = control_char("the tenant", ev.tenant, from)) {
         return e;
       }
     }
@@ -495,36 +501,45 @@ namespace detail {
 
 result<normalized_event> normalize_with(const source_def& def, const ingest_input& in,
                                         const normalize_limits& lim, bool full_only) {
-  normalized_event ev;
+  // Filled in place and returned by name (every return below returns `out`): the event's nine
+  // strings are not moved into the result and again out of a local.
+  result<normalized_event> out{normalized_event{}};
+  normalized_event& ev = out.value();
   // The fast path: the same checks in one pass, keeping a view of each value read.
   if (!full_only && in.body.size() <= lim.max_body_bytes) {
     watched_fields fields;
     if (fields.scan(in.body, def.read_paths, lim.max_depth)) {
       if (auto e = normalize_body(def, in, lim, body_view{&fields, nullptr}, ev)) {
-        return std::move(*e);
+        out = std::move(*e);
       }
-      return ev;
+      return out;
     }
   }
   if (auto ok = check_json_bounds(in.body, lim.max_body_bytes, lim.max_depth); !ok) {
-    return ok.err();
+    out = ok.err();
+    return out;
   }
   auto parsed = parse_json_text(in.body);
-  if (!parsed) return parsed.err();
+  if (!parsed) {
+    out = parsed.err();
+    return out;
+  }
   const json& full = parsed.value();
   if (!full.is_object()) {
-    return make_error(source_errc::not_an_object,
-                      "the body must be a JSON object, got " + std::string(json_type_name(full)));
+    out = make_error(source_errc::not_an_object,
+                     "the body must be a JSON object, got " + std::string(json_type_name(full)));
+    return out;
   }
   // The parser keeps the last of repeated keys; a receiver's may keep the first. Where hooklog
   // reads a field, the stored body must not mean two things.
   if (auto dup = find_duplicate_key(in.body, def.read_paths)) {
     std::string message = "duplicate key at " + *dup +
                           ": hooklog reads this field and a receiver could read the other copy";
-    return make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
+    out = make_error(source_errc::duplicate_key, std::move(message), std::move(*dup));
+    return out;
   }
-  if (auto e = normalize_body(def, in, lim, body_view{nullptr, &full}, ev)) return std::move(*e);
-  return ev;
+  if (auto e = normalize_body(def, in, lim, body_view{nullptr, &full}, ev)) out = std::move(*e);
+  return out;
 }
 
 }  // namespace detail

@@ -436,6 +436,12 @@ result<source_def> compile_source(const json& doc, const std::string& file,
   }
 
   for (const catalog_entry& e : def.events) def.plans.emplace(e.type, def.plan_for(e.type));
+  if (std::all_of(def.rules.begin(), def.rules.end(), [](const rule& r) {
+        return std::any_of(r.match.begin(), r.match.end(),
+                           [](const type_pattern& p) { return p.prefix && p.text.empty(); });
+      })) {
+    def.any_type_plan = def.plan_for({});  // every rule matches "" as it matches any type
+  }
   add_read_paths(def);
   return def;
 }

@@ -103,6 +103,9 @@ struct source_def {
   std::vector<catalog_entry> events;
   std::vector<rule> rules;
   string_map<event_plan> plans;  // one per cataloged type
+  // The plan of every uncataloged type when each rule matches any type ("*"), as in the
+  // standard envelope: then plan_for need not run per event.
+  std::optional<event_plan> any_type_plan;
   // Every JSON pointer the file names (value rules, test_mode, required): a payload that
   // repeats a member on one of their paths is refused (find_duplicate_key). Each pointer's node
   // is kept beside it (value_alt::node, ...): the fast path reads a value by its node.
