@@ -134,6 +134,7 @@ int key_paths::add(const json_pointer& p) {
     if (next < 0) {
       next = static_cast<int>(nodes_.size());
       nodes_[at].children.push_back(next);
+      nodes_[at].child_sizes |= 1ull << std::min<std::size_t>(p.token_at(i).size(), 63);
       nodes_.push_back({p.token_at(i), at, {}});
     }
     at = next;

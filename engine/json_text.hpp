@@ -2,6 +2,7 @@
 // JSON text before and while parsing: nesting checks, positions and parse errors that say
 // where (line and column), for payloads and for source files alike.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +62,9 @@ class key_paths {
   // The child of `node` named `token`, or -1. Node 0 is the document. Inline, sizes and first
   // bytes compared before the rest: the scans ask this for every key of a watched object.
   int child(int node, std::string_view token) const {
-    for (const int c : nodes_[node].children) {
+    const struct node& n = nodes_[node];
+    if (((n.child_sizes >> (token.size() < 63 ? token.size() : 63)) & 1) == 0) return -1;
+    for (const int c : n.children) {
       const std::string& t = nodes_[c].token;
       if (t.size() == token.size() &&
           (t.empty() || (t[0] == token[0] && t.compare(1, t.npos, token.substr(1)) == 0))) {
@@ -79,6 +82,7 @@ class key_paths {
     std::string token;  // its name in the parent (unescaped)
     int parent = -1;
     std::vector<int> children;
+    std::uint64_t child_sizes = 0;  // bit min(size, 63) set for the size of each child's token
   };
   std::vector<node> nodes_{1};
 };

@@ -332,3 +332,20 @@ TEST_CASE("normalize: the fast path and the full parse give the same event or re
   CHECK(fast > kRounds / 2);      // most edits leave valid text: the fast path answered
   CHECK(refused > kRounds / 10);  // and many are refusals, compared too
 }
+
+TEST_CASE("key_paths::child finds tokens of any length, long ones too", "[json_fields]") {
+  key_paths paths;
+  std::vector<int> nodes;
+  for (const std::size_t len : {0, 1, 2, 62, 63, 64, 100}) {
+    nodes.push_back(paths.add(*json_pointer::parse("/" + std::string(len, 'k'))));
+  }
+  const std::vector<std::size_t> lens = {0, 1, 2, 62, 63, 64, 100};
+  for (std::size_t k = 0; k < lens.size(); ++k) {
+    CHECK(paths.child(0, std::string(lens[k], 'k')) == nodes[k]);
+    CHECK(paths.child(0, std::string(lens[k], 'j')) == (lens[k] == 0 ? nodes[k] : -1));
+  }
+  CHECK(paths.child(0, std::string(3, 'k')) == -1);
+  CHECK(paths.child(0, std::string(65, 'k')) == -1);  // shares the size bit of 63 and more
+  CHECK(paths.child(0, std::string(99, 'k')) == -1);
+  CHECK(paths.add(*json_pointer::parse("/" + std::string(64, 'k'))) == nodes[5]);  // no new node
+}
