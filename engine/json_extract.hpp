@@ -1,8 +1,9 @@
 #pragma once
-// One pass over a JSON object that keeps only the members a set of JSON pointers reads: the
-// normalizer's fast path (issue 17). A full nlohmann DOM parse of every ingested body cost
-// about two thirds of the server's CPU per batch-ingested event; this validates the whole text
-// and builds only the few values a source file names.
+// One pass over a JSON object that keeps only the members a set of JSON pointers reads, as an
+// nlohmann object (issue 17): used for delivery-attempt bodies (projections/attempt.cpp). The
+// normalizer's fast path reads views instead (engine/json_fields.hpp); both share the lexer of
+// engine/json_scan.hpp. A full nlohmann DOM parse validates and builds every value; this
+// validates the whole text and builds only the few values read.
 //
 // The contract is "the plain case or nothing": extract_watched answers only for text that
 //   - nlohmann would parse without error (the scan validates syntax, strings as UTF-8, escapes,
@@ -21,8 +22,7 @@
 //   - an object on a watched path with only its watched members ("pruned").
 // So json_pointer::resolve of a watched pointer gives the value the full parse gives, except
 // that a pointer to an object with watched members gives the pruned object: a reader that needs
-// an object's whole value must use the full parse (the normalizer re-runs on the full path when
-// a pointer resolves to an object).
+// an object's whole value must use the full parse.
 // Thread safety: a pure function.
 #include <optional>
 #include <string_view>

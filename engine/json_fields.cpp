@@ -99,8 +99,8 @@ class fields_scanner : detail::json_lexer {
           u.push_back('\t');
           break;
         case 'u': {  // not a surrogate (string() bailed on those): one to three UTF-8 bytes
-          const auto v = static_cast<unsigned>(
-              hex4(static_cast<std::size_t>(raw.data() + k + 1 - t_.data())));
+          const auto v =
+              static_cast<unsigned>(hex4(static_cast<std::size_t>(raw.data() + k + 1 - t_.data())));
           if (v < 0x80) {
             u.push_back(static_cast<char>(v));
           } else if (v < 0x800) {

@@ -91,9 +91,11 @@ class json_lexer {
     while (i + 16 <= n) {
       const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
       // Signed: bytes >= 0x80 are negative, so "below 0x20" takes them with the controls.
-      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, slash)),
-                                       _mm_cmplt_epi8(x, space));
-      if (const int m = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(m));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, slash)),
+                       _mm_cmplt_epi8(x, space));
+      if (const int m = _mm_movemask_epi8(hit))
+        return i + static_cast<std::size_t>(__builtin_ctz(m));
       i += 16;
     }
 #endif
@@ -104,9 +106,9 @@ class json_lexer {
       const std::uint64_t quote8 = x ^ (kOnes * '"'), slash8 = x ^ (kOnes * '\\');
       // A zero byte in quote8 or slash8, a byte below 0x20, or a high bit. The lowest byte
       // flagged is a true hit (a borrow runs only upwards from one); bytes are little-endian.
-      const std::uint64_t hit = (((quote8 - kOnes) & ~quote8) | ((slash8 - kOnes) & ~slash8) |
-                                 (x - kOnes * 0x20) | x) &
-                                kHighs;
+      const std::uint64_t hit =
+          (((quote8 - kOnes) & ~quote8) | ((slash8 - kOnes) & ~slash8) | (x - kOnes * 0x20) | x) &
+          kHighs;
       if (hit != 0) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         return i + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
@@ -120,7 +122,9 @@ class json_lexer {
     return i;
   }
 
-  static bool special(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; }
+  static bool special(unsigned char c) {
+    return c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+  }
 
   bool escape() {
     if (i_ + 1 >= n_) return false;

@@ -134,10 +134,10 @@ std::string shown(std::string_view s) {
 }
 
 error wrong_type(const value_alt& alt, const json_field& v, const std::string& expected) {
-  return make_error(source_errc::wrong_type,
-                    "field " + alt.pointer.text() + " must be " + expected + ", got " +
-                        std::string(type_name(v)),
-                    alt.pointer.text());
+  return make_error(
+      source_errc::wrong_type,
+      "field " + alt.pointer.text() + " must be " + expected + ", got " + std::string(type_name(v)),
+      alt.pointer.text());
 }
 
 // What error::field names for a value an alternative gave (source.hpp): its pointer, the URL
@@ -348,8 +348,8 @@ std::optional<error> control_char(std::string_view what, std::string_view value,
   return make_error(source_errc::bad_value,
                     std::string(what) + " from " +
                         (from != nullptr ? where_of(*from) : std::string(forced)) +
-                        " holds the control character " + code + " at byte " +
-                        std::to_string(at) + "; control characters are not allowed",
+                        " holds the control character " + code + " at byte " + std::to_string(at) +
+                        "; control characters are not allowed",
                     from != nullptr ? field_of(*from) : std::string());
 }
 

@@ -1,6 +1,6 @@
-// extract_watched (engine/json_extract.hpp): the normalizer's one-pass scan. It answers only for
-// text the full parse accepts, and then with the values the full parse gives for every pointer
-// it watches; everything else is left to the full path (nullopt).
+// extract_watched (engine/json_extract.hpp): the one-pass scan that builds the read members. It
+// answers only for text the full parse accepts, and then with the values the full parse gives
+// for every pointer it watches; everything else is left to the full path (nullopt).
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -160,7 +160,7 @@ TEST_CASE("extract_watched: never looser than the full parse, on mutated bodies"
   CHECK(answered > 100);  // the mutations left many bodies valid
 }
 
-TEST_CASE("normalize: a read of an object is answered from the full parse", "[json_extract]") {
+TEST_CASE("normalize: a read of an object gives its type, not a pruned copy", "[json_extract]") {
   test::temp_dir dir;
   const std::string path = dir.path() + "/acme.json";
   // /t is read as the type and /t/x as the event id: the scan keeps /t pruned to {"x":...}.

@@ -21,9 +21,10 @@ using kind = json_field::kind;
 namespace {
 
 const std::vector<std::string> kPointers = {
-    "/id",     "/type",     "/timestamp", "/tenant", "/entity/id", "/entity/kind", "/status/to",
-    "/test",   "/items/1/sku", "/items/10", "/items/01", "/items/x", "/deep/a/b/c", "/esc",
-    "/entity", "/items",    "/e~1f",      "/g~0h",   "/n",         "/0",           "/obj/0"};
+    "/id",         "/type", "/timestamp",   "/tenant",   "/entity/id", "/entity/kind",
+    "/status/to",  "/test", "/items/1/sku", "/items/10", "/items/01",  "/items/x",
+    "/deep/a/b/c", "/esc",  "/entity",      "/items",    "/e~1f",      "/g~0h",
+    "/n",          "/0",    "/obj/0"};
 
 struct watched {
   key_paths paths;
@@ -97,18 +98,22 @@ TEST_CASE("watched_fields: each watched value as the full parse resolves it", "[
             R"("deep":{"a":{"b":{"c":"d"}}},"e/f":1.5,"g~h":-0,"n":null,"0":true,)"
             R"("obj":{"0":"zero"},)"
             R"("esc":"q\"b\\s\/n\nr\rt\tb\bf\f u\u0041\u00e9\u20ac\u0000 x",)"
-            R"("data":{"amount":12.5,"note":"caf\u00e9 \"x\" ü €","big":1234567890123456789012}})", w);
+            R"("data":{"amount":12.5,"note":"caf\u00e9 \"x\" ü €","big":1234567890123456789012}})",
+            w);
   // Numbers typed as the parser types them: unsigned, signed when negative, float otherwise or
   // past 64 bits; 19 and 20 digits through the parser.
   check_all(R"({"id":-5,"type":-0,"timestamp":123456789012345678901,"tenant":1.5e3,)"
             R"("entity":{"id":999999999999999999,"kind":-999999999999999999},"test":0,)"
             R"("esc":18446744073709551615,"n":-9223372036854775808,"0":9223372036854775808,)"
-            R"("items":[0,1E2],"deep":{"a":{"b":{"c":-1.0e-5}}}})", w);
+            R"("items":[0,1E2],"deep":{"a":{"b":{"c":-1.0e-5}}}})",
+            w);
   // Objects and arrays where a value is read, scalars where an object is walked through, and
   // whitespace everywhere.
-  check_all(" \n{ \"id\" : { \"x\" : 1 } , \"type\" : [ 1 , [ 2 ] ] , \"entity\" : \"flat\" ,"
-            " \"items\" : { \"1\" : { \"sku\" : \"object, not array\" } , \"01\" : 1 } ,"
-            " \"obj\" : [ \"zero\" ] , \"deep\" : { \"a\" : [ ] } }\t\r\n", w);
+  check_all(
+      " \n{ \"id\" : { \"x\" : 1 } , \"type\" : [ 1 , [ 2 ] ] , \"entity\" : \"flat\" ,"
+      " \"items\" : { \"1\" : { \"sku\" : \"object, not array\" } , \"01\" : 1 } ,"
+      " \"obj\" : [ \"zero\" ] , \"deep\" : { \"a\" : [ ] } }\t\r\n",
+      w);
   check_all(R"({})", w);
   check_all(R"({"items":[],"entity":{},"deep":{"a":{"b":{}}}})", w);
 }
@@ -116,8 +121,8 @@ TEST_CASE("watched_fields: each watched value as the full parse resolves it", "[
 TEST_CASE("watched_fields: strings and whitespace of every length around the 8 and 16 byte steps",
           "[json_fields]") {
   const watched w;
-  const std::vector<std::string> specials = {"\\\"", "\\n", "\\u00e9", "\xC3\xA9",
-                                             "\xF0\x9F\x98\x80", "\\\\"};
+  const std::vector<std::string> specials = {
+      "\\\"", "\\n", "\\u00e9", "\xC3\xA9", "\xF0\x9F\x98\x80", "\\\\"};
   for (std::size_t len = 0; len <= 40; ++len) {
     for (std::size_t at = 0; at <= len; ++at) {
       for (const auto& special : specials) {
@@ -272,16 +277,42 @@ TEST_CASE("normalize: the fast path and the full parse give the same event or re
   }
   REQUIRE(inputs.size() >= 56);
   // Values written at a pointer the source reads (raw JSON text, escapes kept as written).
-  static const std::vector<std::string> kValues = {
-      R"("a\u00e9b")", R"("x\/y\"z")", R"("\n")", R"("t\u0001")", R"("")", R"("\u0000")",
-      "12", "-0", "1.5e3", "1714564800", "1714564800123", "1714564800123456", "-1", "0.5",
-      "123456789012345678901", "18446744073709551615", "-9223372036854775809", "1e300", "true",
-      "false", "null", "{}", R"({"a":1})", "[]", "[1,2]", R"("2024-05-01T12:00:00Z")",
-      R"("2024-05-01 12:00:00.123456789+05:30")", R"("not a time")", R"("order.updated")",
-      R"("package.status.packed")", R"("IN TRANSIT")", R"("\u004fRDER")",
-      "\"\xC3\xA9t\xC3\xA9\"", "\"" + std::string(300, 'x') + "\""};
-  static const char* const kTokens[] = {"{", "}", "[", "]", ",", ":", "\"", "null", "\\",
-                                        "\xC3", "{}", "\"x\"", "1.5"};
+  static const std::vector<std::string> kValues = {R"("a\u00e9b")",
+                                                   R"("x\/y\"z")",
+                                                   R"("\n")",
+                                                   R"("t\u0001")",
+                                                   R"("")",
+                                                   R"("\u0000")",
+                                                   "12",
+                                                   "-0",
+                                                   "1.5e3",
+                                                   "1714564800",
+                                                   "1714564800123",
+                                                   "1714564800123456",
+                                                   "-1",
+                                                   "0.5",
+                                                   "123456789012345678901",
+                                                   "18446744073709551615",
+                                                   "-9223372036854775809",
+                                                   "1e300",
+                                                   "true",
+                                                   "false",
+                                                   "null",
+                                                   "{}",
+                                                   R"({"a":1})",
+                                                   "[]",
+                                                   "[1,2]",
+                                                   R"("2024-05-01T12:00:00Z")",
+                                                   R"("2024-05-01 12:00:00.123456789+05:30")",
+                                                   R"("not a time")",
+                                                   R"("order.updated")",
+                                                   R"("package.status.packed")",
+                                                   R"("IN TRANSIT")",
+                                                   R"("\u004fRDER")",
+                                                   "\"\xC3\xA9t\xC3\xA9\"",
+                                                   "\"" + std::string(300, 'x') + "\""};
+  static const char* const kTokens[] = {"{",    "}",  "[",    "]",  ",",     ":",  "\"",
+                                        "null", "\\", "\xC3", "{}", "\"x\"", "1.5"};
   std::mt19937_64 rng(1717);
   int fast = 0, refused = 0;
   constexpr int kRounds = 6000;
@@ -303,7 +334,8 @@ TEST_CASE("normalize: the fast path and the full parse give the same event or re
     std::string body = rng() % 2 ? doc.dump() : doc.dump(2);
     for (std::size_t k = 0; k < raw.size(); ++k) {
       const std::string mark = "\"@@" + std::to_string(k) + "@@\"";
-      if (const auto at = body.find(mark); at != std::string::npos) body.replace(at, mark.size(), raw[k]);
+      if (const auto at = body.find(mark); at != std::string::npos)
+        body.replace(at, mark.size(), raw[k]);
     }
     if (rng() % 3 == 0) {  // and now and then a raw edit: invalid text, duplicates, nesting
       const std::size_t pos = rng() % body.size();
