@@ -1,10 +1,12 @@
 #pragma once
 // Internal to the HTTP server (included by http/server.cpp only): one connection's session, plain
 // or TLS. See http/server.hpp for the behaviour it implements.
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "http/request_head.hpp"
 #include "http/server_core.hpp"
+#include "http/server_response.hpp"
 
 namespace hooklog::http::detail {
 
@@ -85,6 +87,11 @@ class session : public detail::session_base, public std::enable_shared_from_this
                                 self->wait_first_byte(true);
                               });
     } else {
+      // Answers are written straight into the socket when it takes them (send_answer): a
+      // non-blocking socket says so instead of waiting. Asynchronous operations work the same.
+      beast::error_code ec;
+      lowest().socket().non_blocking(true, ec);
+      if (ec) return hard_close();
       wait_first_byte(true);
     }
   }
@@ -244,39 +251,68 @@ class session : public detail::session_base, public std::enable_shared_from_this
     start_stream(std::move(std::get<stream_response>(a)));
   }
 
-  template <class Message>
-  void fill_common(Message& m, unsigned status, const std::string& content_type,
-                   header_list& headers) {
-    m.version(version_);
-    m.result(status);
-    if (!opts().server_name.empty()) m.set(bhttp::field::server, opts().server_name);
-    if (!content_type.empty()) m.set(bhttp::field::content_type, content_type);
-    for (auto& [k, v] : headers) m.insert(k, v);
-    m.keep_alive(keep_alive_);
+  response_framing framing() const {
+    return response_framing{version_, keep_alive_, head_, opts().server_name};
   }
 
   void write_response(http_response r, bool then_linger) {
     if (r.status < 100 || r.status > 599) r = json_error(500, "internal", "invalid status code");
     state_ = state::writing;
-    res_.emplace();
-    fill_common(*res_, r.status, r.content_type, r.headers);
-    if (head_) {
-      res_->content_length(r.body.size());
-    } else {
-      res_->body() = std::move(r.body);
-      res_->prepare_payload();
+    then_linger_ = then_linger;
+    if (response_head(r, framing(), out_head_)) {
+      if (!head_) out_body_ = std::move(r.body);
+      return send_answer();
     }
+    // The rare head Beast would arrange otherwise (server_response.hpp): Beast's serializer.
+    res_.emplace(beast_response(std::move(r), framing()));
     lowest().expires_after(opts().write_timeout);
-    bhttp::async_write(
-        stream_, *res_,
-        [self = this->shared_from_this(), then_linger](beast::error_code ec, std::size_t) {
-          bool close = !self->res_->keep_alive();
-          self->res_.reset();
-          if (ec) return self->hard_close();
-          if (then_linger) return self->linger_close();
-          if (close) return self->graceful_close();
-          self->wait_first_byte(false);
-        });
+    bhttp::async_write(stream_, *res_,
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->res_.reset();
+                         if (ec) return self->hard_close();
+                         self->after_answer();
+                       });
+  }
+
+  // Writes out_head_ and out_body_ as one gathered write. Plain TCP: the socket (non-blocking)
+  // usually takes the whole answer at once, so it is written here, without an asynchronous
+  // operation (its timer, its allocated handler, the strand's post of its completion); what the
+  // socket does not take at once goes through async_write under the write timeout, as TLS does.
+  void send_answer() {
+    const std::array<net::const_buffer, 2> bufs{net::buffer(out_head_), net::buffer(out_body_)};
+    const std::size_t total = out_head_.size() + out_body_.size();
+    std::size_t sent = 0;
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      sent = lowest().socket().write_some(bufs, ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        sent = 0;
+      }
+      if (ec) return hard_close();
+      if (sent == total) return answer_sent();
+    }
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
+    rest.consume(sent);
+    lowest().expires_after(opts().write_timeout);
+    net::async_write(stream_, rest,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->hard_close();
+                       self->answer_sent();
+                     });
+  }
+
+  void answer_sent() {
+    out_head_.clear();  // its capacity serves the next answer
+    out_body_ = std::string();
+    after_answer();
+  }
+
+  // After an answer was written: linger (error answers), close, or read the next request.
+  void after_answer() {
+    if (then_linger_) return linger_close();
+    if (!keep_alive_) return graceful_close();
+    wait_first_byte(false);
   }
 
   // Answers a request the parser refused, then closes after draining what the client sends.
@@ -299,7 +335,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     if (!chunked_) keep_alive_ = false;  // HTTP/1.0: body ends at close
     state_ = state::writing;
     sres_.emplace();
-    fill_common(*sres_, s.status, s.content_type, s.headers);
+    beast_head(*sres_, s.status, s.content_type, s.headers, framing());
     if (chunked_) sres_->chunked(true);
     ssr_.emplace(*sres_);
     lowest().expires_after(opts().write_timeout);
@@ -419,7 +455,10 @@ class session : public detail::session_base, public std::enable_shared_from_this
   std::string client_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;  // only for beast_response answers
+  std::string out_head_;  // the answer being written: head (response_head) and body
+  std::string out_body_;
+  bool then_linger_ = false;  // the answer being written refuses a request: linger, then close
   std::optional<bhttp::response<bhttp::empty_body>> sres_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> ssr_;
   chunk_producer producer_;
