@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/request_head.hpp"
+#include "http/server_request_reader.hpp"
 #include "http/server_core.hpp"
 #include "http/server_response.hpp"
 
@@ -146,42 +147,72 @@ class session : public detail::session_base, public std::enable_shared_from_this
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
     parser_->body_limit(boost::none);  // checked in on_header against the route's limit
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    parser_->eager(false);             // stop after the head: on_header sets the body limit
+    header_done_ = false;
+    parse();
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
-    auto& req = parser_->get();
-    request_line_ = std::string(req.method_string()) + " " +
-                    std::string(req.target().substr(0, req.target().find('?')));
-    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method_string(), req.target()) : 0;
+  // Feeds the buffer to the parser and reads more (under the request's deadline, set in
+  // read_request) until the request is complete, as Beast's async_read_header and async_read
+  // did, but parsing what is already buffered synchronously instead of through a composed
+  // operation per step (each posted its completion through the strand).
+  void parse() {
+    for (;;) {
+      if (!header_done_ && parser_->is_header_done()) {
+        header_done_ = true;
+        if (!on_header()) return;
+      }
+      if (parser_->is_done()) return on_request();  // what follows in the buffer is pipelined
+      if (buffer_.size() == 0) break;
+      beast::error_code ec;
+      const auto data = buffer_.cdata();
+      const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more || (!ec && used == 0)) break;  // wants more bytes
+      if (ec) return on_read_error(ec);
+    }
+    // As Beast's read_size(buffer, 65536).
+    const std::size_t room = buffer_.capacity() - buffer_.size();
+    const std::size_t size = std::min<std::size_t>(std::max<std::size_t>(512, room), 65536);
+    stream_.async_read_some(
+        buffer_.prepare(size), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->buffer_.commit(n);
+          if (ec == net::error::eof) {
+            // As Beast's read_some: the end of the stream ends a message without a length, cuts
+            // one short (partial_message), or ends the connection before a message began.
+            if (!self->parser_->got_some()) return self->on_read_error(bhttp::error::end_of_stream);
+            ec = {};
+            self->parser_->put_eof(ec);
+          }
+          if (ec) return self->on_read_error(ec);
+          self->parse();
+        });
+  }
+
+  // The head is parsed: sets the route's body limit (413 at once when the Content-Length is
+  // over it) and answers "Expect: 100-continue". False when parse() must not go on (answered, or
+  // the 100 Continue write resumes it).
+  bool on_header() {
+    http_request& req = parser_->request();
+    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method, req.target) : 0;
     if (limit_ == 0) limit_ = opts().body_limit;
-    if (auto length = parser_->content_length(); length && *length > limit_)
-      return send_error(too_large(*length));
+    if (auto length = parser_->content_length(); length && *length > limit_) {
+      send_error(too_large(*length));
+      return false;
+    }
     parser_->body_limit(limit_);
-    auto expect = req[bhttp::field::expect];
-    if (!parser_->is_done() && req.version() >= 11 && iequals(expect, "100-continue")) {
+    parser_->eager(true);
+    const auto expect = find_header(req.headers, "expect");
+    if (!parser_->is_done() && req.version >= 11 && expect && iequals(*expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->hard_close();
-                         self->read_body();
+                         self->parse();
                        });
-      return;
+      return false;
     }
-    read_body();
-  }
-
-  void read_body() {
-    if (parser_->is_done()) return on_request();
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) return self->on_read_error(ec);
-                        self->on_request();
-                      });
+    return true;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -205,28 +236,19 @@ class session : public detail::session_base, public std::enable_shared_from_this
       details["size"] = *size;
       message += " of " + std::to_string(*size) + " bytes";
     }
-    message += " is over the limit of " + describe_size(limit_) + " for " + request_line_;
+    std::string request_line;  // "POST /path" of the request being read
+    if (parser_) request_line = parser_->request().method + " " + parser_->request().path;
+    message += " is over the limit of " + describe_size(limit_) + " for " + request_line;
     return json_error(413, "payload_too_large", message, details);
   }
 
   void on_request() {
-    auto req = parser_->release();
+    keep_alive_ = parser_->keep_alive();
+    http_request r = std::move(parser_->request());
     parser_.reset();
-    http_request r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    r.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) r.query = parse_query(target.substr(q + 1));
-    for (const auto& f : req)
-      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.body = std::move(req.body());
     r.remote = remote_;
-    r.version = req.version();
-    version_ = req.version();
-    keep_alive_ = req.keep_alive();
-    head_ = req.method() == bhttp::verb::head;
+    version_ = r.version;
+    head_ = r.method == "HEAD";
 
     state_ = state::handling;
     self_ = this->shared_from_this();  // alive until answered (or released at stop)
@@ -454,7 +476,8 @@ class session : public detail::session_base, public std::enable_shared_from_this
   std::string remote_;
   std::string client_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<request_reader> parser_;
+  bool header_done_ = false;  // on_header ran for the request being read
   std::optional<bhttp::response<bhttp::string_body>> res_;  // only for beast_response answers
   std::string out_head_;  // the answer being written: head (response_head) and body
   std::string out_body_;
@@ -472,7 +495,6 @@ class session : public detail::session_base, public std::enable_shared_from_this
   bool closed_ = false;
   std::size_t drained_ = 0;
   std::size_t limit_ = 0;     // the body limit of the request being read
-  std::string request_line_;  // "POST /path" of the request being read, for messages
 };
 
 }  // namespace hooklog::http::detail
