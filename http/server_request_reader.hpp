@@ -29,8 +29,9 @@ class request_reader : public boost::beast::http::basic_parser<true> {
     const auto connection = find_header(req_.headers, "connection");
     namespace bhttp = boost::beast::http;
     if (req_.version < 11)
-      return connection && bhttp::token_list{string_view(connection->data(), connection->size())}
-                               .exists("keep-alive");
+      return connection &&
+             bhttp::token_list{string_view(connection->data(), connection->size())}.exists(
+                 "keep-alive");
     return !connection ||
            !bhttp::token_list{string_view(connection->data(), connection->size())}.exists("close");
   }
@@ -53,7 +54,8 @@ class request_reader : public boost::beast::http::basic_parser<true> {
   // Names as sent; values as Beast's fields store them (trimmed of spaces and tabs).
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     req_.headers.emplace_back(std::piecewise_construct,
                               std::forward_as_tuple(name.data(), name.size()),

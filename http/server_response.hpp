@@ -20,9 +20,9 @@ namespace hooklog::http {
 
 // What the session knows of how the answer is framed.
 struct response_framing {
-  unsigned version = 11;        // the request's HTTP version (10, 11)
-  bool keep_alive = true;       // false: "Connection: close" (HTTP/1.1)
-  bool head = false;            // an answer to HEAD: Content-Length of the body, no body sent
+  unsigned version = 11;         // the request's HTTP version (10, 11)
+  bool keep_alive = true;        // false: "Connection: close" (HTTP/1.1)
+  bool head = false;             // an answer to HEAD: Content-Length of the body, no body sent
   std::string_view server_name;  // "Server" header; empty = none
 };
 

@@ -174,19 +174,19 @@ class session : public detail::session_base, public std::enable_shared_from_this
     // As Beast's read_size(buffer, 65536).
     const std::size_t room = buffer_.capacity() - buffer_.size();
     const std::size_t size = std::min<std::size_t>(std::max<std::size_t>(512, room), 65536);
-    stream_.async_read_some(
-        buffer_.prepare(size), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->buffer_.commit(n);
-          if (ec == net::error::eof) {
-            // As Beast's read_some: the end of the stream ends a message without a length, cuts
-            // one short (partial_message), or ends the connection before a message began.
-            if (!self->parser_->got_some()) return self->on_read_error(bhttp::error::end_of_stream);
-            ec = {};
-            self->parser_->put_eof(ec);
-          }
-          if (ec) return self->on_read_error(ec);
-          self->parse();
-        });
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->buffer_.commit(n);
+      if (ec == net::error::eof) {
+        // As Beast's read_some: the end of the stream ends a message without a length, cuts one
+        // short (partial_message), or ends the connection before a message began.
+        if (!self->parser_->got_some()) return self->on_read_error(bhttp::error::end_of_stream);
+        ec = {};
+        self->parser_->put_eof(ec);
+      }
+      if (ec) return self->on_read_error(ec);
+      self->parse();
+    };
+    stream_.async_read_some(buffer_.prepare(size), std::move(on_read));
   }
 
   // The head is parsed: sets the route's body limit (413 at once when the Content-Length is

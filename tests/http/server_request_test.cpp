@@ -80,11 +80,12 @@ TEST_CASE("server hands the request over as sent", "[server][request]") {
   CHECK(got[0]["method"] == "PATCH");
   CHECK(got[0]["target"] == "/a/b%2Fc?x=1&y=a%20b&x=2&flag");
   CHECK(got[0]["path"] == "/a/b%2Fc");
-  CHECK(got[0]["query"] == nlohmann::json::parse(R"([["x","1"],["y","a b"],["x","2"],["flag",""]])"));
-  CHECK(got[0]["headers"] == nlohmann::json::parse(
-                                 R"([["Host","example"],["X-Lower","padded"],["x-lower","again"],)"
-                                 R"(["Authorization","Bearer k-0123456789abcdef0123"],)"
-                                 R"(["Content-Length","5"]])"));
+  CHECK(got[0]["query"] ==
+        nlohmann::json::parse(R"([["x","1"],["y","a b"],["x","2"],["flag",""]])"));
+  CHECK(got[0]["headers"] ==
+        nlohmann::json::parse(R"([["Host","example"],["X-Lower","padded"],["x-lower","again"],)"
+                              R"(["Authorization","Bearer k-0123456789abcdef0123"],)"
+                              R"(["Content-Length","5"]])"));
   CHECK(got[0]["body"] == "hello");
   CHECK(got[0]["version"] == 11);
   CHECK(got[1]["body"] == "abc");
@@ -111,8 +112,9 @@ TEST_CASE("server reads a body that arrives in pieces", "[server][request]") {
   }
   {
     raw_connection c("127.0.0.1", ts.port);
-    REQUIRE(c.send("POST /chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n"));
+    REQUIRE(
+        c.send("POST /chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n"));
     for (int i = 0; i < 4; ++i) {
       std::this_thread::sleep_for(20ms);
       REQUIRE(c.send("2710\r\n" + body.substr(0, 10000) + "\r\n"));
@@ -131,11 +133,10 @@ TEST_CASE("server keeps the connection as the request's version and Connection s
     const char* head;
     bool kept;
   };
-  for (const auto& [head, kept] : {case_t{"HTTP/1.1\r\nHost: x", true},
-                                   case_t{"HTTP/1.1\r\nConnection: Close", false},
-                                   case_t{"HTTP/1.1\r\nConnection: keep-alive, close", false},
-                                   case_t{"HTTP/1.0\r\nHost: x", false},
-                                   case_t{"HTTP/1.0\r\nConnection: Keep-Alive", true}}) {
+  for (const auto& [head, kept] :
+       {case_t{"HTTP/1.1\r\nHost: x", true}, case_t{"HTTP/1.1\r\nConnection: Close", false},
+        case_t{"HTTP/1.1\r\nConnection: keep-alive, close", false},
+        case_t{"HTTP/1.0\r\nHost: x", false}, case_t{"HTTP/1.0\r\nConnection: Keep-Alive", true}}) {
     INFO(head);
     raw_connection c("127.0.0.1", ts.port);
     REQUIRE(c.send(std::string("GET /k ") + head + "\r\n\r\n"));

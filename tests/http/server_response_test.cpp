@@ -104,8 +104,8 @@ TEST_CASE("response head: answers Beast would rearrange are left to Beast", "[se
   http_response twice = http_response::json(200, "{}");
   twice.headers = {{"Link", "<a>"}, {"X-Other", "1"}, {"link", "<b>"}};
   CHECK_FALSE(response_head(twice, f, out));
-  for (const char* name : {"Connection", "content-length", "Transfer-Encoding", "server",
-                           "Content-Type"}) {
+  for (const char* name :
+       {"Connection", "content-length", "Transfer-Encoding", "server", "Content-Type"}) {
     INFO(name);
     http_response r = http_response::json(200, "{}");
     r.headers.emplace_back(name, "x");
@@ -150,7 +150,8 @@ TEST_CASE("server answers on the wire are Beast's bytes", "[server][response]") 
     CHECK(old.read_until_close(5s) == beast_bytes(answers[i], {10, false, false, "hooklog"}));
   }
   raw_connection c("127.0.0.1", *port);
-  REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /0 HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  REQUIRE(
+      c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /0 HTTP/1.1\r\nConnection: close\r\n\r\n"));
   std::this_thread::sleep_for(200ms);  // let the server fill the socket before reading
   CHECK(c.read_until_close(10s) == beast_bytes(big, {11, true, false, "hooklog"}) +
                                        beast_bytes(answers[0], {11, false, false, "hooklog"}));
