@@ -36,7 +36,7 @@ std::optional<http_response> check_request_head(std::string_view head) {
   int te_lines = 0;
   std::string te_value;
   bool content_length = false;
-  std::string previous;  // name of the field line before, for the obs-fold message
+  std::string_view previous;  // name of the field line before, for the obs-fold message
   while (pos < head.size()) {
     std::size_t end = head.find('\n', pos);
     if (end == std::string_view::npos) end = head.size();
@@ -46,20 +46,22 @@ std::optional<http_response> check_request_head(std::string_view head) {
     if (line.empty()) break;  // the empty line that ends the head
     if (line.front() == ' ' || line.front() == '\t')
       return refuse(previous, "header field " +
-                                  (previous.empty() ? std::string("line") : "'" + previous + "'") +
+                                  (previous.empty() ? std::string("line")
+                                                    : "'" + std::string(previous) + "'") +
                                   " is continued on the next line (obs-fold), which is not "
                                   "accepted: send each field on one line (RFC 9112 section 5.2)");
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      previous.clear();
+      previous = {};
       continue;  // Beast refuses it
     }
     const std::string_view name = line.substr(0, colon);
-    previous = std::string(name);
-    if (iequals(name, "transfer-encoding")) {
+    previous = name;
+    // Only names of 14 and 17 characters can be Content-Length or Transfer-Encoding.
+    if (name.size() == 17 && iequals(name, "transfer-encoding")) {
       ++te_lines;
       te_value = std::string(trim_ows(line.substr(colon + 1)));
-    } else if (iequals(name, "content-length")) {
+    } else if (name.size() == 14 && iequals(name, "content-length")) {
       content_length = true;
     }
   }

@@ -1,10 +1,13 @@
 #pragma once
 // Internal to the HTTP server (included by http/server.cpp only): one connection's session, plain
 // or TLS. See http/server.hpp for the behaviour it implements.
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "http/request_head.hpp"
+#include "http/server_request_reader.hpp"
 #include "http/server_core.hpp"
+#include "http/server_response.hpp"
 
 namespace hooklog::http::detail {
 
@@ -85,6 +88,11 @@ class session : public detail::session_base, public std::enable_shared_from_this
                                 self->wait_first_byte(true);
                               });
     } else {
+      // Answers are written straight into the socket when it takes them (send_answer): a
+      // non-blocking socket says so instead of waiting. Asynchronous operations work the same.
+      beast::error_code ec;
+      lowest().socket().non_blocking(true, ec);
+      if (ec) return hard_close();
       wait_first_byte(true);
     }
   }
@@ -139,42 +147,72 @@ class session : public detail::session_base, public std::enable_shared_from_this
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
     parser_->body_limit(boost::none);  // checked in on_header against the route's limit
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    parser_->eager(false);             // stop after the head: on_header sets the body limit
+    header_done_ = false;
+    parse();
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) return on_read_error(ec);
-    auto& req = parser_->get();
-    request_line_ = std::string(req.method_string()) + " " +
-                    std::string(req.target().substr(0, req.target().find('?')));
-    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method_string(), req.target()) : 0;
+  // Feeds the buffer to the parser and reads more (under the request's deadline, set in
+  // read_request) until the request is complete, as Beast's async_read_header and async_read
+  // did, but parsing what is already buffered synchronously instead of through a composed
+  // operation per step (each posted its completion through the strand).
+  void parse() {
+    for (;;) {
+      if (!header_done_ && parser_->is_header_done()) {
+        header_done_ = true;
+        if (!on_header()) return;
+      }
+      if (parser_->is_done()) return on_request();  // what follows in the buffer is pipelined
+      if (buffer_.size() == 0) break;
+      beast::error_code ec;
+      const auto data = buffer_.cdata();
+      const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more || (!ec && used == 0)) break;  // wants more bytes
+      if (ec) return on_read_error(ec);
+    }
+    // As Beast's read_size(buffer, 65536).
+    const std::size_t room = buffer_.capacity() - buffer_.size();
+    const std::size_t size = std::min<std::size_t>(std::max<std::size_t>(512, room), 65536);
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->buffer_.commit(n);
+      if (ec == net::error::eof) {
+        // As Beast's read_some: the end of the stream ends a message without a length, cuts one
+        // short (partial_message), or ends the connection before a message began.
+        if (!self->parser_->got_some()) return self->on_read_error(bhttp::error::end_of_stream);
+        ec = {};
+        self->parser_->put_eof(ec);
+      }
+      if (ec) return self->on_read_error(ec);
+      self->parse();
+    };
+    stream_.async_read_some(buffer_.prepare(size), std::move(on_read));
+  }
+
+  // The head is parsed: sets the route's body limit (413 at once when the Content-Length is
+  // over it) and answers "Expect: 100-continue". False when parse() must not go on (answered, or
+  // the 100 Continue write resumes it).
+  bool on_header() {
+    http_request& req = parser_->request();
+    limit_ = opts().body_limit_for ? opts().body_limit_for(req.method, req.target) : 0;
     if (limit_ == 0) limit_ = opts().body_limit;
-    if (auto length = parser_->content_length(); length && *length > limit_)
-      return send_error(too_large(*length));
+    if (auto length = parser_->content_length(); length && *length > limit_) {
+      send_error(too_large(*length));
+      return false;
+    }
     parser_->body_limit(limit_);
-    auto expect = req[bhttp::field::expect];
-    if (!parser_->is_done() && req.version() >= 11 && iequals(expect, "100-continue")) {
+    parser_->eager(true);
+    const auto expect = find_header(req.headers, "expect");
+    if (!parser_->is_done() && req.version >= 11 && expect && iequals(*expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue),
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->hard_close();
-                         self->read_body();
+                         self->parse();
                        });
-      return;
+      return false;
     }
-    read_body();
-  }
-
-  void read_body() {
-    if (parser_->is_done()) return on_request();
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) return self->on_read_error(ec);
-                        self->on_request();
-                      });
+    return true;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -198,28 +236,19 @@ class session : public detail::session_base, public std::enable_shared_from_this
       details["size"] = *size;
       message += " of " + std::to_string(*size) + " bytes";
     }
-    message += " is over the limit of " + describe_size(limit_) + " for " + request_line_;
+    std::string request_line;  // "POST /path" of the request being read
+    if (parser_) request_line = parser_->request().method + " " + parser_->request().path;
+    message += " is over the limit of " + describe_size(limit_) + " for " + request_line;
     return json_error(413, "payload_too_large", message, details);
   }
 
   void on_request() {
-    auto req = parser_->release();
+    keep_alive_ = parser_->keep_alive();
+    http_request r = std::move(parser_->request());
     parser_.reset();
-    http_request r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    std::string_view target = req.target();
-    auto q = target.find('?');
-    r.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) r.query = parse_query(target.substr(q + 1));
-    for (const auto& f : req)
-      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.body = std::move(req.body());
     r.remote = remote_;
-    r.version = req.version();
-    version_ = req.version();
-    keep_alive_ = req.keep_alive();
-    head_ = req.method() == bhttp::verb::head;
+    version_ = r.version;
+    head_ = r.method == "HEAD";
 
     state_ = state::handling;
     self_ = this->shared_from_this();  // alive until answered (or released at stop)
@@ -244,39 +273,68 @@ class session : public detail::session_base, public std::enable_shared_from_this
     start_stream(std::move(std::get<stream_response>(a)));
   }
 
-  template <class Message>
-  void fill_common(Message& m, unsigned status, const std::string& content_type,
-                   header_list& headers) {
-    m.version(version_);
-    m.result(status);
-    if (!opts().server_name.empty()) m.set(bhttp::field::server, opts().server_name);
-    if (!content_type.empty()) m.set(bhttp::field::content_type, content_type);
-    for (auto& [k, v] : headers) m.insert(k, v);
-    m.keep_alive(keep_alive_);
+  response_framing framing() const {
+    return response_framing{version_, keep_alive_, head_, opts().server_name};
   }
 
   void write_response(http_response r, bool then_linger) {
     if (r.status < 100 || r.status > 599) r = json_error(500, "internal", "invalid status code");
     state_ = state::writing;
-    res_.emplace();
-    fill_common(*res_, r.status, r.content_type, r.headers);
-    if (head_) {
-      res_->content_length(r.body.size());
-    } else {
-      res_->body() = std::move(r.body);
-      res_->prepare_payload();
+    then_linger_ = then_linger;
+    if (response_head(r, framing(), out_head_)) {
+      if (!head_) out_body_ = std::move(r.body);
+      return send_answer();
     }
+    // The rare head Beast would arrange otherwise (server_response.hpp): Beast's serializer.
+    res_.emplace(beast_response(std::move(r), framing()));
     lowest().expires_after(opts().write_timeout);
-    bhttp::async_write(
-        stream_, *res_,
-        [self = this->shared_from_this(), then_linger](beast::error_code ec, std::size_t) {
-          bool close = !self->res_->keep_alive();
-          self->res_.reset();
-          if (ec) return self->hard_close();
-          if (then_linger) return self->linger_close();
-          if (close) return self->graceful_close();
-          self->wait_first_byte(false);
-        });
+    bhttp::async_write(stream_, *res_,
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->res_.reset();
+                         if (ec) return self->hard_close();
+                         self->after_answer();
+                       });
+  }
+
+  // Writes out_head_ and out_body_ as one gathered write. Plain TCP: the socket (non-blocking)
+  // usually takes the whole answer at once, so it is written here, without an asynchronous
+  // operation (its timer, its allocated handler, the strand's post of its completion); what the
+  // socket does not take at once goes through async_write under the write timeout, as TLS does.
+  void send_answer() {
+    const std::array<net::const_buffer, 2> bufs{net::buffer(out_head_), net::buffer(out_body_)};
+    const std::size_t total = out_head_.size() + out_body_.size();
+    std::size_t sent = 0;
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      sent = lowest().socket().write_some(bufs, ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        sent = 0;
+      }
+      if (ec) return hard_close();
+      if (sent == total) return answer_sent();
+    }
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
+    rest.consume(sent);
+    lowest().expires_after(opts().write_timeout);
+    net::async_write(stream_, rest,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->hard_close();
+                       self->answer_sent();
+                     });
+  }
+
+  void answer_sent() {
+    out_head_.clear();  // its capacity serves the next answer
+    out_body_ = std::string();
+    after_answer();
+  }
+
+  // After an answer was written: linger (error answers), close, or read the next request.
+  void after_answer() {
+    if (then_linger_) return linger_close();
+    if (!keep_alive_) return graceful_close();
+    wait_first_byte(false);
   }
 
   // Answers a request the parser refused, then closes after draining what the client sends.
@@ -299,7 +357,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     if (!chunked_) keep_alive_ = false;  // HTTP/1.0: body ends at close
     state_ = state::writing;
     sres_.emplace();
-    fill_common(*sres_, s.status, s.content_type, s.headers);
+    beast_head(*sres_, s.status, s.content_type, s.headers, framing());
     if (chunked_) sres_->chunked(true);
     ssr_.emplace(*sres_);
     lowest().expires_after(opts().write_timeout);
@@ -418,8 +476,12 @@ class session : public detail::session_base, public std::enable_shared_from_this
   std::string remote_;
   std::string client_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<request_reader> parser_;
+  bool header_done_ = false;  // on_header ran for the request being read
+  std::optional<bhttp::response<bhttp::string_body>> res_;  // only for beast_response answers
+  std::string out_head_;  // the answer being written: head (response_head) and body
+  std::string out_body_;
+  bool then_linger_ = false;  // the answer being written refuses a request: linger, then close
   std::optional<bhttp::response<bhttp::empty_body>> sres_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> ssr_;
   chunk_producer producer_;
@@ -433,7 +495,6 @@ class session : public detail::session_base, public std::enable_shared_from_this
   bool closed_ = false;
   std::size_t drained_ = 0;
   std::size_t limit_ = 0;     // the body limit of the request being read
-  std::string request_line_;  // "POST /path" of the request being read, for messages
 };
 
 }  // namespace hooklog::http::detail
