@@ -14,6 +14,7 @@
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
+#include "http/delivery/attempt_batch.hpp"
 #include "http/delivery/attempt_body.hpp"
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
@@ -35,6 +36,7 @@ struct dispatcher::impl {
   projections::projection_runner& runner;
   dispatcher_options opts;
   std::unique_ptr<outbound_client> out;
+  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
   // An endpoint as the dispatcher uses it: parsed and prepared (secrets opened, HMAC keyed,
   // auth header built, refusal decided; delivery_request.hpp) once per change of its stored
@@ -98,6 +100,7 @@ struct dispatcher::impl {
   std::uint64_t round_gen = 0;
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
   std::vector<char> claimed_flags;
+  std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
 
   impl(event_log& l, record_sink& w, projections::projection_runner& r, dispatcher_options o)
       : log(l), writer(w), runner(r), opts(std::move(o)) {
@@ -111,6 +114,9 @@ struct dispatcher::impl {
     oo.ca_file = opts.ca_file;
     oo.excerpt_limit = opts.excerpt_limit;
     out = std::make_unique<outbound_client>(oo);
+    records = std::make_unique<attempt_batch>(
+        writer, [this](std::function<void()> fn) { out->post(std::move(fn)); },
+        [this](const attempt_batch::tag& t, bool ok, std::uint64_t settle) { settled(t, ok, settle); });
     if (opts.ownership)
       opts.ownership->on_change([w = owner_waker] {
         std::lock_guard lk(w->m);
@@ -254,6 +260,7 @@ struct dispatcher::impl {
         continue;
       }
       if (!info->ep.disabled) wake = std::min(wake, serve_endpoint(*txn, queue, info, now, rescan));
+      post_launches();
     }
     n_unowned.store(unowned, std::memory_order_relaxed);
     return wake;
@@ -337,6 +344,13 @@ struct dispatcher::impl {
     return std::min(wake, rescan);  // cut at the bound: look again soon
   }
 
+  // The requests serve_endpoint() started: one hand-off to the I/O threads (outbound.hpp).
+  void post_launches() {
+    if (launches.empty()) return;
+    out->deliver(std::move(launches));
+    launches.clear();
+  }
+
   std::string entity_of(std::uint64_t seq) {
     if (auto f = entity_cache.find(seq); f != entity_cache.end()) return f->second;
     if (entity_cache.size() > 200'000) entity_cache.clear();
@@ -382,11 +396,11 @@ struct dispatcher::impl {
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     if (opts.counters) opts.counters->delivery_started();
-    out->deliver(std::move(*req), [this, ctx](outbound_outcome&& o) {
-      n_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      if (opts.counters) opts.counters->delivery_ended();
-      complete(ctx, std::move(o));
-    });
+    launches.push_back({std::move(*req), [this, ctx](outbound_outcome&& o) {
+                          n_in_flight.fetch_sub(1, std::memory_order_relaxed);
+                          if (opts.counters) opts.counters->delivery_ended();
+                          complete(ctx, std::move(o));
+                        }});
   }
 
   // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
@@ -506,27 +520,26 @@ struct dispatcher::impl {
       ++writes_pending;
     }
     if (wake) poke();
-    writer.submit(std::move(recs), [this, id = ep.id, event_seq](record_sink::outcomes&& outs) {
-      std::uint64_t settle = 0;
-      bool ok = !outs.empty() && outs[0];
-      for (auto& r : outs)
-        if (r) settle = std::max(settle, r->seq);
-      {
-        std::lock_guard lk(mu);
-        if (ok) {
-          settle_q.push_back({settle, id, event_seq});
-        } else {
-          n_record_errors.fetch_add(1, std::memory_order_relaxed);
-          // not recorded: the item is still due and is tried again
-          if (auto it = eps.find(id); it != eps.end() && it->second.claimed.erase(event_seq)) --n_claims;
-        }
-        --writes_pending;
-        settled_cv.notify_all();
+    records->add(std::move(recs), {ep.id, event_seq});
+  }
+
+  // The attempt's records are durable (ok) or failed (attempt_batch.hpp; the writer's thread).
+  void settled(const attempt_batch::tag& t, bool ok, std::uint64_t settle) {
+    {
+      std::lock_guard lk(mu);
+      if (ok) {
+        settle_q.push_back({settle, t.endpoint_id, t.event_seq});
+      } else {
+        n_record_errors.fetch_add(1, std::memory_order_relaxed);
+        // not recorded: the item is still due and is tried again
+        if (auto it = eps.find(t.endpoint_id); it != eps.end() && it->second.claimed.erase(t.event_seq)) --n_claims;
       }
-      // Checked after queueing: when the record is applied already, the runner's wake-up may
-      // have come before this claim could settle; otherwise that wake-up is still to come.
-      if (!ok || settle <= runner.applied_seq()) poke();
-    });
+      --writes_pending;
+      settled_cv.notify_all();
+    }
+    // Checked after queueing: when the record is applied already, the runner's wake-up may
+    // have come before this claim could settle; otherwise that wake-up is still to come.
+    if (!ok || settle <= runner.applied_seq()) poke();
   }
 
   // When the in-memory failing period is unknown (after a restart): the endpoint's last success,
@@ -572,6 +585,7 @@ void dispatcher::stop() {
   if (d.thread.joinable()) d.thread.join();
   if (d.watcher.joinable()) d.watcher.join();
   d.out->stop();
+  d.records->flush();  // answers read while the client stopped (their flush was not run)
   std::unique_lock lk(d.mu);
   d.settled_cv.wait_for(lk, std::chrono::seconds(10), [&] { return d.writes_pending == 0; });
 }
