@@ -21,6 +21,7 @@
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/retry_after.hpp"
+#include "http/delivery/round_events.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -101,9 +102,13 @@ struct dispatcher::impl {
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
   std::vector<char> claimed_flags;
   std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
+  std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
+  std::vector<std::uint64_t> picked_seqs;
+  round_events events;                              // the round's events, read once
+  bool shared_events = false;                       // more than one endpoint this round
 
   impl(event_log& l, record_sink& w, projections::projection_runner& r, dispatcher_options o)
-      : log(l), writer(w), runner(r), opts(std::move(o)) {
+      : log(l), writer(w), runner(r), opts(std::move(o)), events(l) {
     if (!opts.clock) opts.clock = [] { return now_micros(); };
     rng.seed(opts.rng_seed ? opts.rng_seed : std::random_device{}());
     outbound_options oo;
@@ -251,6 +256,8 @@ struct dispatcher::impl {
     if (!txn) return rescan;
     std::vector<std::shared_ptr<ep_info>> endpoints;
     if (!current_endpoints(*txn, endpoints)) return rescan;
+    events.clear();
+    shared_events = endpoints.size() > 1;
     const auto& queue = runner.queue();
     std::uint64_t unowned = 0;
     for (auto& info : endpoints) {
@@ -266,8 +273,22 @@ struct dispatcher::impl {
     return wake;
   }
 
+  // Picks the endpoint's items to start now (claimed, slot and token taken), reads their events
+  // together (round_events.hpp), then makes their requests.
   std::int64_t serve_endpoint(lmdb::txn& txn, const projections::pending& queue, const std::shared_ptr<ep_info>& info,
                               std::int64_t now, std::int64_t rescan) {
+    picked.clear();
+    const std::int64_t wake = pick(txn, queue, info, now, rescan);
+    if (picked.empty()) return wake;
+    picked_seqs.clear();
+    for (const auto& it : picked) picked_seqs.push_back(it.event_seq);
+    events.read(picked_seqs);
+    for (const auto& it : picked) launch(info, it, now);
+    return wake;
+  }
+
+  std::int64_t pick(lmdb::txn& txn, const projections::pending& queue, const std::shared_ptr<ep_info>& info,
+                    std::int64_t now, std::int64_t rescan) {
     const auto& ep = info->ep;
     std::int64_t wake = INT64_MAX;
     std::uint32_t capacity;
@@ -338,7 +359,7 @@ struct dispatcher::impl {
           if (st.claimed.insert(it.event_seq).second) ++n_claims;
         }
         --capacity;
-        launch(info, it, now);
+        picked.push_back(it);
       }
     }
     return std::min(wake, rescan);  // cut at the bound: look again soon
@@ -372,22 +393,28 @@ struct dispatcher::impl {
     auto ctx = std::make_shared<attempt_ctx>();
     ctx->info = info;
     ctx->item = item;
-    auto ev = log.get(item.event_seq);
-    if (!ev || !*ev) {
+    auto* e = events.find(item.event_seq);
+    if (!e) {  // taken by an earlier launch of this round (not expected): read it again
+      events.read({item.event_seq});
+      e = events.find(item.event_seq);
+    }
+    if (!e || !e->found) {
       // The event is not readable: record the failure so the item does not spin.
       outbound_outcome o;
       o.failure = make_error(delivery_errc::protocol, "event " + std::to_string(item.event_seq) + " cannot be read" +
-                                                         (ev ? std::string() : ": " + ev.err().what()));
+                                                         (e && e->failure ? ": " + e->failure->what() : std::string()));
       return complete(ctx, std::move(o));
     }
-    record& e = **ev;
-    ctx->tenant = std::move(e.tenant);
-    ctx->type = e.type;
+    // Another endpoint may send the same event this round: copy; else the fields move.
+    ctx->tenant = shared_events ? e->tenant : std::move(e->tenant);
+    ctx->type = e->type;
     std::string webhook_id;
     if (!item.replay_id.empty() && opts.replay_webhook_id)
       webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
-    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body),
-                                              item.replay_id, now, std::move(webhook_id)});
+    auto req = build_delivery_request(
+        *info, {item.event_seq, shared_events ? e->type : std::move(e->type), shared_events ? e->body : std::move(e->body),
+                item.replay_id, now, std::move(webhook_id)});
+    if (!shared_events) events.erase(item.event_seq);  // its fields moved
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();

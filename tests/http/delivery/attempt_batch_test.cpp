@@ -12,7 +12,7 @@
 
 #include "engine/log_test_util.hpp"
 #include "engine/log_writer.hpp"
-#include "support/temp_dir.hpp"
+#include "support/process.hpp"  // temp_dir (test_delivery links this one, not temp_dir.hpp)
 
 using namespace hooklog;
 
@@ -38,7 +38,7 @@ struct settled_call {
 
 TEST_CASE("attempt batch: one submission, one outcome per attempt in order", "[attempt_batch]") {
   test::temp_dir dir;
-  auto log = test::open_log(dir.path());
+  auto log = test::open_log(dir.path().string());
   log_writer writer(*log);
   std::vector<std::function<void()>> scheduled;
   std::vector<settled_call> calls;
