@@ -18,6 +18,7 @@
 #include "http/delivery/attempt_body.hpp"
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
+#include "http/delivery/endpoint_cache.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/retry_after.hpp"
@@ -39,15 +40,9 @@ struct dispatcher::impl {
   std::unique_ptr<outbound_client> out;
   std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
-  // An endpoint as the dispatcher uses it: parsed and prepared (secrets opened, HMAC keyed,
-  // auth header built, refusal decided; delivery_request.hpp) once per change of its stored
-  // state (the cache below compares the stored bytes).
+  // An endpoint as the dispatcher uses it: parsed and prepared once per change of its stored
+  // state (endpoint_cache.hpp).
   using ep_info = prepared_endpoint;
-  struct cached_ep {
-    std::string raw;  // the stored state it was made from
-    std::shared_ptr<ep_info> info;
-    std::uint64_t seen = 0;  // round generation
-  };
 
   // Per-endpoint runtime state (dispatcher thread and completion callbacks: under mu).
   struct ep_state {
@@ -97,8 +92,7 @@ struct dispatcher::impl {
   std::shared_ptr<waker> owner_waker = std::make_shared<waker>();
 
   // Dispatcher thread only.
-  std::unordered_map<std::string, cached_ep> ep_cache;
-  std::uint64_t round_gen = 0;
+  endpoint_cache endpoints_now;
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
   std::vector<char> claimed_flags;
   std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
@@ -108,7 +102,7 @@ struct dispatcher::impl {
   bool shared_events = false;                       // more than one endpoint this round
 
   impl(event_log& l, record_sink& w, projections::projection_runner& r, dispatcher_options o)
-      : log(l), writer(w), runner(r), opts(std::move(o)), events(l) {
+      : log(l), writer(w), runner(r), opts(std::move(o)), endpoints_now(r, opts.box), events(l) {
     if (!opts.clock) opts.clock = [] { return now_micros(); };
     rng.seed(opts.rng_seed ? opts.rng_seed : std::random_device{}());
     outbound_options oo;
@@ -130,8 +124,6 @@ struct dispatcher::impl {
   }
 
   bool owned(const std::string& endpoint_id) const { return !opts.ownership || opts.ownership->owns(endpoint_id); }
-
-  std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const { return prepare_endpoint(std::move(e), opts.box); }
 
   std::optional<std::int64_t> next_try(const projections::retry_policy& p, std::uint32_t attempt, std::int64_t now) {
     std::lock_guard lk(rng_mu);
@@ -203,51 +195,6 @@ struct dispatcher::impl {
     return any;
   }
 
-  // The endpoints of this round, from the cache; an endpoint's stored state is parsed again
-  // only when its bytes changed. Falls back to the projection's list() when the database is
-  // not known by name.
-  bool current_endpoints(lmdb::txn& txn, std::vector<std::shared_ptr<ep_info>>& outv) {
-    outv.clear();
-    ++round_gen;
-    auto dbi = runner.store().db("sub_endpoints");
-    if (!dbi) {
-      std::string after;
-      for (;;) {
-        auto page = runner.subs().list(txn, "", after, 256);
-        if (!page) return false;
-        for (auto& ep : *page) {
-          after = ep.id;
-          outv.push_back(make_info(std::move(ep)));
-        }
-        if (page->size() < 256) break;
-      }
-      return true;
-    }
-    auto c = lmdb::cursor::open(txn, *dbi);
-    if (!c) return false;
-    for (auto kv = c->first();; kv = c->next()) {
-      if (!kv) return false;
-      if (!*kv) break;
-      auto [id, raw] = **kv;
-      auto it = ep_cache.find(std::string(id));
-      if (it == ep_cache.end() || it->second.raw != raw) {
-        auto e = projections::endpoint_from_state(raw);
-        if (!e) {
-          if (it != ep_cache.end()) ep_cache.erase(it);
-          continue;  // like list(): unreadable states are skipped
-        }
-        cached_ep ce;
-        ce.raw = std::string(raw);
-        ce.info = make_info(std::move(*e));
-        it = ep_cache.insert_or_assign(std::string(id), std::move(ce)).first;
-      }
-      it->second.seen = round_gen;
-      outv.push_back(it->second.info);
-    }
-    std::erase_if(ep_cache, [&](const auto& kv) { return kv.second.seen != round_gen; });
-    return true;
-  }
-
   // One scheduling round; returns the time (µs) of the next round it knows about.
   std::int64_t round(std::int64_t now) {
     std::int64_t wake = now + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::hours(1)).count();
@@ -255,7 +202,7 @@ struct dispatcher::impl {
     auto txn = runner.store().begin_read();
     if (!txn) return rescan;
     std::vector<std::shared_ptr<ep_info>> endpoints;
-    if (!current_endpoints(*txn, endpoints)) return rescan;
+    if (!endpoints_now.current(*txn, endpoints)) return rescan;
     events.clear();
     shared_events = endpoints.size() > 1;
     const auto& queue = runner.queue();
