@@ -31,7 +31,8 @@ std::string unsafe_request(const outbound_request& r, const outbound_options& o)
   for (const auto& [k, v] : r.headers) {
     if (!http_token(k)) return "header name '" + shown_name(k) + "' is not an HTTP token";
     if (auto at = first_control(v))
-      return "the value of header '" + k + "' has a control character at byte " + std::to_string(*at);
+      return "the value of header '" + k + "' has a control character at byte " +
+             std::to_string(*at);
   }
   if (first_control(o.user_agent)) return "the user agent has a control character";
   return {};
@@ -42,11 +43,16 @@ std::string unsafe_request(const outbound_request& r, const outbound_options& o)
 // one string: the request is then two buffers (this and the body) for one gathered write, where
 // Beast's serializer cost about 24,000 instructions per delivery. unsafe_request() has already
 // refused methods, names and values that could split the request.
-std::string request_head(const outbound_request& r, std::string_view target, const std::string& host,
-                         const std::string& user_agent) {
+std::string request_head(const outbound_request& r, std::string_view target,
+                         const std::string& host, const std::string& user_agent) {
   std::string h;
   h.reserve(160 + target.size() + host.size() + r.headers.size() * 48);
-  h.append(r.method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+  h.append(r.method)
+      .append(" ")
+      .append(target)
+      .append(" HTTP/1.1\r\nHost: ")
+      .append(host)
+      .append("\r\n");
   bool has_ua = false;
   for (const auto& [k, v] : r.headers) {
     if (iequals(k, "user-agent")) has_ua = true;

@@ -19,7 +19,7 @@
 namespace hooklog::http {
 
 std::string unsafe_request(const outbound_request& r, const outbound_options& o);
-std::string request_head(const outbound_request& r, std::string_view target, const std::string& host,
-                         const std::string& user_agent);
+std::string request_head(const outbound_request& r, std::string_view target,
+                         const std::string& host, const std::string& user_agent);
 
 }  // namespace hooklog::http

@@ -30,7 +30,7 @@ class round_events {
   static constexpr std::uint64_t kMaxGap = 8;
 
   struct event {
-    bool found = false;          // false: beyond the head (or not readable: `failure`)
+    bool found = false;  // false: beyond the head (or not readable: `failure`)
     std::optional<error> failure;
     std::string tenant, type, body;
   };

@@ -38,8 +38,9 @@ TEST_CASE("outbound: a batch of requests goes out in order, each answered once",
         std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + len);
         buf.consume(len);
         bodies.push_back(body);
-        const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                   std::to_string(body.size() + 5) + "\r\n\r\nseen " + body;
+        const std::string answer =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 5) +
+            "\r\n\r\nseen " + body;
         net::write(s, net::buffer(answer));
       }
     } catch (const std::exception& e) {

@@ -37,8 +37,8 @@ TEST_CASE("round events: each event read once, with get()'s outcome", "[round_ev
   test::temp_dir dir;
   auto log = test::open_log(dir.path().string());
   for (int i = 1; i <= 20; ++i) {
-    std::vector<record> one{test::make_event("t" + std::to_string(i), "type." + std::to_string(i), "e", i,
-                                             "{\"n\":" + std::to_string(i) + "}")};
+    std::vector<record> one{test::make_event("t" + std::to_string(i), "type." + std::to_string(i),
+                                             "e", i, "{\"n\":" + std::to_string(i) + "}")};
     REQUIRE(log->append(one)[0].ok());
   }
   http::round_events ev(*log);
