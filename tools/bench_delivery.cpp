@@ -255,9 +255,16 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
       "deliveries/s (failed %llu)\n",
       in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
       static_cast<unsigned long long>(st.failed));
+  const double n = st.succeeded ? static_cast<double>(st.succeeded) : 1.0;
+  auto secs_of = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   std::printf(
-      "  this process: %.2f cores, %.0f us CPU per delivery; %llu rounds, %llu writer groups\n",
-      cpu / secs, st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0,
+      "  this process: %.2f cores, %.1f us CPU per delivery (user %.1f, system %.1f), %.2f "
+      "context switches per delivery; %llu rounds, %llu writer groups\n",
+      cpu / secs, cpu * 1e6 / n, (secs_of(ru1.ru_utime) - secs_of(ru0.ru_utime)) * 1e6 / n,
+      (secs_of(ru1.ru_stime) - secs_of(ru0.ru_stime)) * 1e6 / n,
+      static_cast<double>(ru1.ru_nvcsw - ru0.ru_nvcsw + ru1.ru_nivcsw - ru0.ru_nivcsw) / n,
       static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
   return rps;
 }

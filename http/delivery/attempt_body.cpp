@@ -13,11 +13,17 @@ bool ascii(const std::string& s) {
 }
 
 // A JSON string as nlohmann's serializer writes an ASCII one: \" \\ \b \f \n \r \t, the other
-// control characters as \u00xx (lowercase hex), everything else as is (0x7f too).
+// control characters as \u00xx (lowercase hex), everything else as is (0x7f too). Runs of
+// characters written as they are go out in one append.
 void put_string(std::string& out, const std::string& s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : s) {
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, plain_from, i - plain_from);
+    plain_from = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -27,15 +33,12 @@ void put_string(std::string& out, const std::string& s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
     }
   }
+  out.append(s, plain_from, std::string::npos);
   out += '"';
 }
 

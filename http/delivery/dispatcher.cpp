@@ -14,12 +14,15 @@
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
+#include "http/delivery/attempt_batch.hpp"
 #include "http/delivery/attempt_body.hpp"
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
+#include "http/delivery/endpoint_cache.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/retry_after.hpp"
+#include "http/delivery/round_events.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -35,16 +38,11 @@ struct dispatcher::impl {
   projections::projection_runner& runner;
   dispatcher_options opts;
   std::unique_ptr<outbound_client> out;
+  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
-  // An endpoint as the dispatcher uses it: parsed and prepared (secrets opened, HMAC keyed,
-  // auth header built, refusal decided; delivery_request.hpp) once per change of its stored
-  // state (the cache below compares the stored bytes).
+  // An endpoint as the dispatcher uses it: parsed and prepared once per change of its stored
+  // state (endpoint_cache.hpp).
   using ep_info = prepared_endpoint;
-  struct cached_ep {
-    std::string raw;  // the stored state it was made from
-    std::shared_ptr<ep_info> info;
-    std::uint64_t seen = 0;  // round generation
-  };
 
   // Per-endpoint runtime state (dispatcher thread and completion callbacks: under mu).
   struct ep_state {
@@ -94,13 +92,17 @@ struct dispatcher::impl {
   std::shared_ptr<waker> owner_waker = std::make_shared<waker>();
 
   // Dispatcher thread only.
-  std::unordered_map<std::string, cached_ep> ep_cache;
-  std::uint64_t round_gen = 0;
+  endpoint_cache endpoints_now;
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
   std::vector<char> claimed_flags;
+  std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
+  std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
+  std::vector<std::uint64_t> picked_seqs;
+  round_events events;                              // the round's events, read once
+  bool shared_events = false;                       // more than one endpoint this round
 
   impl(event_log& l, record_sink& w, projections::projection_runner& r, dispatcher_options o)
-      : log(l), writer(w), runner(r), opts(std::move(o)) {
+      : log(l), writer(w), runner(r), opts(std::move(o)), endpoints_now(r, opts.box), events(l) {
     if (!opts.clock) opts.clock = [] { return now_micros(); };
     rng.seed(opts.rng_seed ? opts.rng_seed : std::random_device{}());
     outbound_options oo;
@@ -111,6 +113,9 @@ struct dispatcher::impl {
     oo.ca_file = opts.ca_file;
     oo.excerpt_limit = opts.excerpt_limit;
     out = std::make_unique<outbound_client>(oo);
+    records = std::make_unique<attempt_batch>(
+        writer, [this](std::function<void()> fn) { out->post(std::move(fn)); },
+        [this](const attempt_batch::tag& t, bool ok, std::uint64_t settle) { settled(t, ok, settle); });
     if (opts.ownership)
       opts.ownership->on_change([w = owner_waker] {
         std::lock_guard lk(w->m);
@@ -119,8 +124,6 @@ struct dispatcher::impl {
   }
 
   bool owned(const std::string& endpoint_id) const { return !opts.ownership || opts.ownership->owns(endpoint_id); }
-
-  std::shared_ptr<ep_info> make_info(projections::endpoint&& e) const { return prepare_endpoint(std::move(e), opts.box); }
 
   std::optional<std::int64_t> next_try(const projections::retry_policy& p, std::uint32_t attempt, std::int64_t now) {
     std::lock_guard lk(rng_mu);
@@ -192,51 +195,6 @@ struct dispatcher::impl {
     return any;
   }
 
-  // The endpoints of this round, from the cache; an endpoint's stored state is parsed again
-  // only when its bytes changed. Falls back to the projection's list() when the database is
-  // not known by name.
-  bool current_endpoints(lmdb::txn& txn, std::vector<std::shared_ptr<ep_info>>& outv) {
-    outv.clear();
-    ++round_gen;
-    auto dbi = runner.store().db("sub_endpoints");
-    if (!dbi) {
-      std::string after;
-      for (;;) {
-        auto page = runner.subs().list(txn, "", after, 256);
-        if (!page) return false;
-        for (auto& ep : *page) {
-          after = ep.id;
-          outv.push_back(make_info(std::move(ep)));
-        }
-        if (page->size() < 256) break;
-      }
-      return true;
-    }
-    auto c = lmdb::cursor::open(txn, *dbi);
-    if (!c) return false;
-    for (auto kv = c->first();; kv = c->next()) {
-      if (!kv) return false;
-      if (!*kv) break;
-      auto [id, raw] = **kv;
-      auto it = ep_cache.find(std::string(id));
-      if (it == ep_cache.end() || it->second.raw != raw) {
-        auto e = projections::endpoint_from_state(raw);
-        if (!e) {
-          if (it != ep_cache.end()) ep_cache.erase(it);
-          continue;  // like list(): unreadable states are skipped
-        }
-        cached_ep ce;
-        ce.raw = std::string(raw);
-        ce.info = make_info(std::move(*e));
-        it = ep_cache.insert_or_assign(std::string(id), std::move(ce)).first;
-      }
-      it->second.seen = round_gen;
-      outv.push_back(it->second.info);
-    }
-    std::erase_if(ep_cache, [&](const auto& kv) { return kv.second.seen != round_gen; });
-    return true;
-  }
-
   // One scheduling round; returns the time (µs) of the next round it knows about.
   std::int64_t round(std::int64_t now) {
     std::int64_t wake = now + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::hours(1)).count();
@@ -244,7 +202,9 @@ struct dispatcher::impl {
     auto txn = runner.store().begin_read();
     if (!txn) return rescan;
     std::vector<std::shared_ptr<ep_info>> endpoints;
-    if (!current_endpoints(*txn, endpoints)) return rescan;
+    if (!endpoints_now.current(*txn, endpoints)) return rescan;
+    events.clear();
+    shared_events = endpoints.size() > 1;
     const auto& queue = runner.queue();
     std::uint64_t unowned = 0;
     for (auto& info : endpoints) {
@@ -254,13 +214,28 @@ struct dispatcher::impl {
         continue;
       }
       if (!info->ep.disabled) wake = std::min(wake, serve_endpoint(*txn, queue, info, now, rescan));
+      post_launches();
     }
     n_unowned.store(unowned, std::memory_order_relaxed);
     return wake;
   }
 
+  // Picks the endpoint's items to start now (claimed, slot and token taken), reads their events
+  // together (round_events.hpp), then makes their requests.
   std::int64_t serve_endpoint(lmdb::txn& txn, const projections::pending& queue, const std::shared_ptr<ep_info>& info,
                               std::int64_t now, std::int64_t rescan) {
+    picked.clear();
+    const std::int64_t wake = pick(txn, queue, info, now, rescan);
+    if (picked.empty()) return wake;
+    picked_seqs.clear();
+    for (const auto& it : picked) picked_seqs.push_back(it.event_seq);
+    events.read(picked_seqs);
+    for (const auto& it : picked) launch(info, it, now);
+    return wake;
+  }
+
+  std::int64_t pick(lmdb::txn& txn, const projections::pending& queue, const std::shared_ptr<ep_info>& info,
+                    std::int64_t now, std::int64_t rescan) {
     const auto& ep = info->ep;
     std::int64_t wake = INT64_MAX;
     std::uint32_t capacity;
@@ -331,10 +306,17 @@ struct dispatcher::impl {
           if (st.claimed.insert(it.event_seq).second) ++n_claims;
         }
         --capacity;
-        launch(info, it, now);
+        picked.push_back(it);
       }
     }
     return std::min(wake, rescan);  // cut at the bound: look again soon
+  }
+
+  // The requests serve_endpoint() started: one hand-off to the I/O threads (outbound.hpp).
+  void post_launches() {
+    if (launches.empty()) return;
+    out->deliver(std::move(launches));
+    launches.clear();
   }
 
   std::string entity_of(std::uint64_t seq) {
@@ -358,22 +340,28 @@ struct dispatcher::impl {
     auto ctx = std::make_shared<attempt_ctx>();
     ctx->info = info;
     ctx->item = item;
-    auto ev = log.get(item.event_seq);
-    if (!ev || !*ev) {
+    auto* e = events.find(item.event_seq);
+    if (!e) {  // taken by an earlier launch of this round (not expected): read it again
+      events.read({item.event_seq});
+      e = events.find(item.event_seq);
+    }
+    if (!e || !e->found) {
       // The event is not readable: record the failure so the item does not spin.
       outbound_outcome o;
       o.failure = make_error(delivery_errc::protocol, "event " + std::to_string(item.event_seq) + " cannot be read" +
-                                                         (ev ? std::string() : ": " + ev.err().what()));
+                                                         (e && e->failure ? ": " + e->failure->what() : std::string()));
       return complete(ctx, std::move(o));
     }
-    record& e = **ev;
-    ctx->tenant = std::move(e.tenant);
-    ctx->type = e.type;
+    // Another endpoint may send the same event this round: copy; else the fields move.
+    ctx->tenant = shared_events ? e->tenant : std::move(e->tenant);
+    ctx->type = e->type;
     std::string webhook_id;
     if (!item.replay_id.empty() && opts.replay_webhook_id)
       webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
-    auto req = build_delivery_request(*info, {item.event_seq, std::move(e.type), std::move(e.body),
-                                              item.replay_id, now, std::move(webhook_id)});
+    auto req = build_delivery_request(
+        *info, {item.event_seq, shared_events ? e->type : std::move(e->type), shared_events ? e->body : std::move(e->body),
+                item.replay_id, now, std::move(webhook_id)});
+    if (!shared_events) events.erase(item.event_seq);  // its fields moved
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();
@@ -382,11 +370,11 @@ struct dispatcher::impl {
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     if (opts.counters) opts.counters->delivery_started();
-    out->deliver(std::move(*req), [this, ctx](outbound_outcome&& o) {
-      n_in_flight.fetch_sub(1, std::memory_order_relaxed);
-      if (opts.counters) opts.counters->delivery_ended();
-      complete(ctx, std::move(o));
-    });
+    launches.push_back({std::move(*req), [this, ctx](outbound_outcome&& o) {
+                          n_in_flight.fetch_sub(1, std::memory_order_relaxed);
+                          if (opts.counters) opts.counters->delivery_ended();
+                          complete(ctx, std::move(o));
+                        }});
   }
 
   // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
@@ -506,27 +494,26 @@ struct dispatcher::impl {
       ++writes_pending;
     }
     if (wake) poke();
-    writer.submit(std::move(recs), [this, id = ep.id, event_seq](record_sink::outcomes&& outs) {
-      std::uint64_t settle = 0;
-      bool ok = !outs.empty() && outs[0];
-      for (auto& r : outs)
-        if (r) settle = std::max(settle, r->seq);
-      {
-        std::lock_guard lk(mu);
-        if (ok) {
-          settle_q.push_back({settle, id, event_seq});
-        } else {
-          n_record_errors.fetch_add(1, std::memory_order_relaxed);
-          // not recorded: the item is still due and is tried again
-          if (auto it = eps.find(id); it != eps.end() && it->second.claimed.erase(event_seq)) --n_claims;
-        }
-        --writes_pending;
-        settled_cv.notify_all();
+    records->add(std::move(recs), {ep.id, event_seq});
+  }
+
+  // The attempt's records are durable (ok) or failed (attempt_batch.hpp; the writer's thread).
+  void settled(const attempt_batch::tag& t, bool ok, std::uint64_t settle) {
+    {
+      std::lock_guard lk(mu);
+      if (ok) {
+        settle_q.push_back({settle, t.endpoint_id, t.event_seq});
+      } else {
+        n_record_errors.fetch_add(1, std::memory_order_relaxed);
+        // not recorded: the item is still due and is tried again
+        if (auto it = eps.find(t.endpoint_id); it != eps.end() && it->second.claimed.erase(t.event_seq)) --n_claims;
       }
-      // Checked after queueing: when the record is applied already, the runner's wake-up may
-      // have come before this claim could settle; otherwise that wake-up is still to come.
-      if (!ok || settle <= runner.applied_seq()) poke();
-    });
+      --writes_pending;
+      settled_cv.notify_all();
+    }
+    // Checked after queueing: when the record is applied already, the runner's wake-up may
+    // have come before this claim could settle; otherwise that wake-up is still to come.
+    if (!ok || settle <= runner.applied_seq()) poke();
   }
 
   // When the in-memory failing period is unknown (after a restart): the endpoint's last success,
@@ -572,6 +559,7 @@ void dispatcher::stop() {
   if (d.thread.joinable()) d.thread.join();
   if (d.watcher.joinable()) d.watcher.join();
   d.out->stop();
+  d.records->flush();  // answers read while the client stopped (their flush was not run)
   std::unique_lock lk(d.mu);
   d.settled_cv.wait_for(lk, std::chrono::seconds(10), [&] { return d.writes_pending == 0; });
 }

@@ -18,6 +18,11 @@
 // a keyed HMAC context. An endpoint whose slots are all taken is not scanned: it is marked
 // starved, and a completion that frees an eighth of its slots (at least one) wakes a new round
 // without waiting for the attempt record to be applied.
+// Hand-offs are batched: the requests started for one endpoint in a round are read from the log
+// together (round_events.hpp; an event several endpoints send in the round is read once) and
+// posted to the I/O threads at once (outbound_client::deliver(batch)); the attempt records of
+// the answers read in one pass of the I/O loop go to the writer as one submission
+// (attempt_batch.hpp), each attempt still settled by its own outcome.
 // No polling: the thread sleeps on its own condition variable until the runner applied new
 // records (a watcher thread relays projection_runner::wait_applied()), a starved endpoint got
 // free slots, the earliest future due time or token, or stop(); rounds where nothing changed

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/outbound_wire.hpp"
 #include "http/delivery/ssrf_guard.hpp"
 #include "http/delivery/tls_peer.hpp"
 
@@ -56,62 +58,6 @@ outbound_outcome failed(delivery_errc kind, std::string message, std::string det
   o.failure = make_error(kind, std::move(message));
   o.detail = std::move(detail);
   return o;
-}
-
-// A header name as it may be shown: printable ASCII kept, anything else as \xHH.
-std::string shown_name(std::string_view n) {
-  std::string out;
-  for (char ch : n.substr(0, 64)) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c > 0x20 && c < 0x7F) {
-      out += ch;
-    } else {
-      static const char* kHex = "0123456789ABCDEF";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-// Why the request cannot be written as given (request smuggling), or "" when it can.
-std::string unsafe_request(const outbound_request& r, const outbound_options& o) {
-  if (!http_token(r.method)) return "the method is not an HTTP token";
-  for (const auto& [k, v] : r.headers) {
-    if (!http_token(k)) return "header name '" + shown_name(k) + "' is not an HTTP token";
-    if (auto at = first_control(v))
-      return "the value of header '" + k + "' has a control character at byte " + std::to_string(*at);
-  }
-  if (first_control(o.user_agent)) return "the user agent has a control character";
-  return {};
-}
-
-// The request line and header block, as Beast's serializer would write them for this request
-// (Host first, the caller's headers in order, User-Agent unless given, Content-Length), built in
-// one string: the request is then two buffers (this and the body) for one gathered write, where
-// Beast's serializer cost about 24,000 instructions per delivery. unsafe_request() has already
-// refused methods, names and values that could split the request.
-std::string request_head(const outbound_request& r, std::string_view target, const std::string& host,
-                         const std::string& user_agent) {
-  std::string h;
-  h.reserve(160 + target.size() + host.size() + r.headers.size() * 48);
-  h.append(r.method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
-  bool has_ua = false;
-  for (const auto& [k, v] : r.headers) {
-    if (iequals(k, "user-agent")) has_ua = true;
-    if (iequals(k, "host") || iequals(k, "content-length") || iequals(k, "transfer-encoding") ||
-        iequals(k, "connection"))
-      continue;
-    h.append(k).append(": ").append(v).append("\r\n");
-  }
-  if (!has_ua) h.append("User-Agent: ").append(user_agent).append("\r\n");
-  // As Beast's prepare_payload: a body, or a method that expects one, gets a length.
-  if (!r.body.empty() || (r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS" &&
-                          r.method != "DELETE" && r.method != "TRACE" && r.method != "CONNECT"))
-    h.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-  h.append("\r\n");
-  return h;
 }
 
 // Errors that mean "the peer closed a kept-alive connection before answering".
@@ -170,6 +116,8 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   std::mutex urls_mu;
   std::unordered_map<std::string, url_entry> urls;
   void stop();
+  job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
+                  std::shared_ptr<ob_pool>& p);
 };
 
 // One origin's connections. Every member is used on `strand` only.
@@ -189,6 +137,7 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
       : client(c), keep(c.shared_from_this()), strand(net::make_strand(c.ioc)), origin(std::move(o)) {}
 
   void submit(job_ptr j);
+  void submit(std::vector<job_ptr>&& jobs);
   void pump();
   void start_on_new(job_ptr j);
   void release(const std::shared_ptr<ob_connection>& c, bool reusable);
@@ -359,6 +308,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     o.latency_us = micros_since(current->started);
     o.reused_connection = served > 0;
     o.remote = remote;
+    o.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& f : msg) o.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     auto& body = msg.body();
     o.body_excerpt = body.substr(0, std::min(body.size(), owner->client.opts.excerpt_limit));
@@ -419,6 +369,18 @@ void ob_pool::submit(job_ptr j) {
     return;
   }
   queue.push_back(std::move(j));
+  pump();
+}
+
+void ob_pool::submit(std::vector<job_ptr>&& jobs) {
+  if (closed) {
+    for (auto& j : jobs) {
+      auto done = std::move(j->done);
+      if (done) done(failed(delivery_errc::shutdown, "outbound client stopped"));
+    }
+    return;
+  }
+  for (auto& j : jobs) queue.push_back(std::move(j));
   pump();
 }
 
@@ -549,47 +511,77 @@ outbound_stats outbound_client::stats() const {
   return s;
 }
 
-void outbound_client::deliver(outbound_request request, callback done) {
-  impl_->n_requests.fetch_add(1, std::memory_order_relaxed);
-  if (impl_->stopped) {
+// Checks a request and finds its pool (cached per pool key and URL); answers `done` itself and
+// returns nothing when the request is not sent.
+job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::callback&& done,
+                               std::shared_ptr<ob_pool>& p) {
+  n_requests.fetch_add(1, std::memory_order_relaxed);
+  if (stopped) {
     done(failed(delivery_errc::shutdown, "outbound client stopped"));
-    return;
+    return nullptr;
   }
-  auto& d = *impl_;
-  if (auto why = unsafe_request(request, d.opts); !why.empty()) {
-    d.n_failures.fetch_add(1, std::memory_order_relaxed);
+  if (auto why = unsafe_request(request, opts); !why.empty()) {
+    n_failures.fetch_add(1, std::memory_order_relaxed);
     done(failed(delivery_errc::invalid_request, "not sent: " + why));
-    return;
+    return nullptr;
   }
   auto j = std::make_shared<job>();
-  std::shared_ptr<ob_pool> p;
-  const std::string cache_key = request.pool_key + '\n' + request.url;
+  p.reset();
+  std::string cache_key;
+  cache_key.reserve(request.pool_key.size() + 1 + request.url.size());
+  cache_key.append(request.pool_key).append(1, '\n').append(request.url);
   {
-    std::lock_guard lk(d.urls_mu);
-    if (auto it = d.urls.find(cache_key); it != d.urls.end()) {
+    std::lock_guard lk(urls_mu);
+    if (auto it = urls.find(cache_key); it != urls.end()) {
       j->url = it->second.url;
       p = it->second.pool;
     }
   }
   if (!p) {
-    auto u = check_url(request.url, d.opts.allow_private_targets);
+    auto u = check_url(request.url, opts.allow_private_targets);
     if (!u) {
       auto kind = static_cast<delivery_errc>(u.code().value());
       if (kind == delivery_errc::ssrf)
         done(failed(kind, std::string(kTargetNotAllowed), u.err().message));
       else
         done(failed(kind, u.err().message));
-      return;
+      return nullptr;
     }
     j->url = std::move(*u);
-    p = d.pool_for(j->url, request.pool_key);
-    std::lock_guard lk(d.urls_mu);
-    if (d.urls.size() >= outbound_impl::kUrlCacheMax) d.urls.clear();
-    d.urls.insert_or_assign(cache_key, outbound_impl::url_entry{j->url, p});
+    p = pool_for(j->url, request.pool_key);
+    std::lock_guard lk(urls_mu);
+    if (urls.size() >= kUrlCacheMax) urls.clear();
+    urls.insert_or_assign(std::move(cache_key), url_entry{j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);
-  net::post(p->strand, [p, j]() mutable { p->submit(std::move(j)); });
+  return j;
+}
+
+void outbound_client::deliver(outbound_request request, callback done) {
+  std::shared_ptr<ob_pool> p;
+  auto j = impl_->prepare(std::move(request), std::move(done), p);
+  if (j) net::post(p->strand, [p, j]() mutable { p->submit(std::move(j)); });
+}
+
+void outbound_client::deliver(std::vector<delivery>&& batch) {
+  // One post per pool (a round usually starts requests of few pools), in request order.
+  std::vector<std::pair<std::shared_ptr<ob_pool>, std::vector<job_ptr>>> per_pool;
+  for (auto& d : batch) {
+    std::shared_ptr<ob_pool> p;
+    auto j = impl_->prepare(std::move(d.request), std::move(d.done), p);
+    if (!j) continue;
+    auto it = std::find_if(per_pool.begin(), per_pool.end(), [&](const auto& e) { return e.first == p; });
+    if (it == per_pool.end()) it = per_pool.insert(per_pool.end(), {std::move(p), {}});
+    it->second.push_back(std::move(j));
+  }
+  for (auto& [p, jobs] : per_pool)
+    net::post(p->strand, [p = p, jobs = std::move(jobs)]() mutable { p->submit(std::move(jobs)); });
+}
+
+void outbound_client::post(std::function<void()> fn) {
+  if (impl_->stopped) return;
+  net::post(impl_->ioc, std::move(fn));
 }
 
 }  // namespace hooklog::http

@@ -37,6 +37,11 @@
 // certificate.
 //
 // Threads: `threads` I/O threads run one io_context; each origin's pool runs on its own strand.
+// deliver(batch): the same as deliver() for each request, in order, with one hand-off per pool
+// (the I/O thread is woken once for the batch, not once per request; the dispatcher posts the
+// requests a scheduling round starts together). post(fn) runs fn on an I/O thread after the
+// handlers that are ready now (the dispatcher gathers the attempt records of the answers read in
+// one pass of the I/O loop into one submission); not at all once stop() began.
 // Lifetime: stop() (also run by the destructor) fails queued and in-flight requests with
 // delivery_errc::shutdown, closes everything and joins the threads; deliver() after stop()
 // answers shutdown at once, on the calling thread. Thread safety: deliver()/stats() from any
@@ -48,6 +53,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/result.hpp"
 #include "http/delivery/delivery_errc.hpp"
@@ -112,7 +118,14 @@ class outbound_client {
   outbound_client(const outbound_client&) = delete;
   outbound_client& operator=(const outbound_client&) = delete;
 
+  struct delivery {
+    outbound_request request;
+    callback done;
+  };
+
   void deliver(outbound_request request, callback done);
+  void deliver(std::vector<delivery>&& batch);
+  void post(std::function<void()> fn);
   void stop();
   outbound_stats stats() const;
   const outbound_options& options() const;

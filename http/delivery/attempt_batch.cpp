@@ -1,0 +1,45 @@
+#include "http/delivery/attempt_batch.hpp"
+
+#include <algorithm>
+#include <memory>
+
+namespace hooklog::http {
+
+attempt_batch::attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled)
+    : sink_(sink), schedule_(std::move(schedule)), settled_(std::move(settled)) {}
+
+void attempt_batch::add(std::vector<record>&& records, tag t) {
+  bool schedule = false;
+  {
+    std::lock_guard lk(mu_);
+    attempts_.push_back({std::move(t), records.size()});
+    for (auto& r : records) records_.push_back(std::move(r));
+    if (!scheduled_) scheduled_ = schedule = true;
+  }
+  if (schedule) schedule_([this] { flush(); });
+}
+
+void attempt_batch::flush() {
+  std::vector<record> records;
+  auto attempts = std::make_shared<std::vector<queued>>();
+  {
+    std::lock_guard lk(mu_);
+    scheduled_ = false;
+    if (attempts_.empty()) return;
+    records.swap(records_);
+    attempts->swap(attempts_);
+  }
+  sink_.submit(std::move(records), [this, attempts](record_sink::outcomes&& outs) {
+    std::size_t at = 0;
+    for (const auto& a : *attempts) {
+      const bool ok = at < outs.size() && static_cast<bool>(outs[at]);
+      std::uint64_t settle = 0;
+      for (std::size_t i = at; i < at + a.n_records && i < outs.size(); ++i)
+        if (outs[i]) settle = std::max(settle, outs[i]->seq);
+      at += a.n_records;
+      settled_(a.t, ok, settle);
+    }
+  });
+}
+
+}  // namespace hooklog::http

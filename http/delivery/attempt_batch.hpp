@@ -1,0 +1,58 @@
+#pragma once
+// Attempt records gathered into one record_sink submission per pass of the outbound client's I/O
+// loop, instead of one submission (and one wake-up of the writer, one callback on its
+// completion thread) per attempt.
+//
+// add(records, tag): queues one attempt's records (the delivery_attempt record, then an
+// endpoint_disabled record when there is one); the first add() after a flush asks `schedule` to
+// run flush() later (the dispatcher passes outbound_client::post: the flush runs after the
+// answers read in the same pass of the I/O loop, so nothing waits for a timer). flush() submits
+// everything queued, in add() order, as one submission; when it is durable (or failed)
+// `settled(tag, ok, settle_seq)` is called once per attempt, in add() order, on the sink's
+// thread: ok when the attempt's first record (the delivery_attempt) was appended, settle_seq the
+// highest seq among its appended records. The records of one submission keep their order in
+// the log, and failures stay per record (record_sink.hpp), so each attempt gets the outcome it
+// would have had alone.
+// If `schedule` drops the flush (the client is stopping), the owner calls flush() itself before
+// waiting for the records (dispatcher::stop()).
+//
+// Thread safety: add() and flush() from any thread.
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/record_sink.hpp"
+
+namespace hooklog::http {
+
+class attempt_batch {
+ public:
+  struct tag {
+    std::string endpoint_id;
+    std::uint64_t event_seq = 0;
+  };
+  using settled_fn = std::function<void(const tag&, bool ok, std::uint64_t settle_seq)>;
+  using schedule_fn = std::function<void(std::function<void()>)>;
+
+  attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled);
+
+  void add(std::vector<record>&& records, tag t);
+  void flush();
+
+ private:
+  struct queued {
+    tag t;
+    std::size_t n_records = 0;
+  };
+  record_sink& sink_;
+  schedule_fn schedule_;
+  settled_fn settled_;
+  std::mutex mu_;
+  std::vector<record> records_;
+  std::vector<queued> attempts_;
+  bool scheduled_ = false;
+};
+
+}  // namespace hooklog::http

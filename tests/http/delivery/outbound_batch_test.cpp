@@ -1,0 +1,97 @@
+// outbound_client::deliver(batch) (http/delivery/outbound.hpp): requests handed over together
+// go out in order (one connection: the pool's FIFO), each callback gets its own answer, and a
+// request refused before sending answers at once without taking a place.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "http/delivery/outbound.hpp"
+
+using namespace hooklog;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+TEST_CASE("outbound: a batch of requests goes out in order, each answered once", "[outbound]") {
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+  const auto port = acceptor.local_endpoint().port();
+  std::promise<std::vector<std::string>> seen;
+  std::thread server([&] {
+    std::vector<std::string> bodies;
+    try {
+      tcp::socket s(ioc);
+      acceptor.accept(s);
+      net::streambuf buf;
+      for (int i = 0; i < 3; ++i) {
+        const std::size_t head_len = net::read_until(s, buf, "\r\n\r\n");
+        std::string head(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + head_len);
+        buf.consume(head_len);
+        const std::size_t len = std::stoul(head.substr(head.find("Content-Length: ") + 16));
+        if (buf.size() < len) net::read(s, buf, net::transfer_exactly(len - buf.size()));
+        std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + len);
+        buf.consume(len);
+        bodies.push_back(body);
+        const std::string answer =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 5) +
+            "\r\n\r\nseen " + body;
+        net::write(s, net::buffer(answer));
+      }
+    } catch (const std::exception& e) {
+      bodies.push_back(std::string("listener: ") + e.what());
+    }
+    seen.set_value(bodies);
+  });
+
+  http::outbound_options o;
+  o.allow_private_targets = true;
+  o.max_connections_per_origin = 1;
+  http::outbound_client client(o);
+  std::mutex mu;
+  std::vector<std::pair<std::string, http::outbound_outcome>> answers;
+  std::promise<void> done;
+  auto answer = [&](std::string name) {
+    return [&, name](http::outbound_outcome&& oc) {
+      std::lock_guard lk(mu);
+      answers.emplace_back(name, std::move(oc));
+      if (answers.size() == 4) done.set_value();
+    };
+  };
+  std::vector<http::outbound_client::delivery> batch;
+  for (const char* name : {"one", "bad", "two", "three"}) {
+    http::outbound_request r;
+    r.url = "http://127.0.0.1:" + std::to_string(port) + "/in";
+    r.body = name;
+    if (std::string(name) == "bad") r.headers = {{"x-bad", "a\r\nb"}};
+    batch.push_back({std::move(r), answer(name)});
+  }
+  client.deliver(std::move(batch));
+  REQUIRE(done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto f = seen.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  server.join();
+  CHECK(f.get() == std::vector<std::string>{"one", "two", "three"});
+  std::lock_guard lk(mu);
+  REQUIRE(answers.size() == 4);
+  // The refused one answers at once (on the calling thread), before any answer arrives.
+  CHECK(answers[0].first == "bad");
+  REQUIRE(answers[0].second.failure);
+  CHECK(answers[0].second.failure_kind() == http::delivery_errc::invalid_request);
+  CHECK(answers[0].second.failure->message ==
+        "not sent: the value of header 'x-bad' has a control character at byte 1");
+  for (std::size_t i = 1; i < 4; ++i) {
+    const std::string name = answers[i].first;
+    INFO(name);
+    CHECK(name == std::vector<std::string>{"one", "two", "three"}[i - 1]);
+    REQUIRE_FALSE(answers[i].second.failure);
+    CHECK(answers[i].second.status == 200);
+    CHECK(answers[i].second.body_excerpt == "seen " + name);
+  }
+  CHECK(answers[3].second.reused_connection);
+}
