@@ -5,15 +5,20 @@
 
 #include "projections/attempt.hpp"
 #include "projections/key_codec.hpp"
+#include "projections/pending_due.hpp"
 
 namespace hooklog::projections {
 
+using pending_due::due_entry;
+using pending_due::next_due_entry;
+using pending_due::put_due_entry;
+using pending_due::merge_due;
+
 namespace {
-void due_key(std::string& k, std::int64_t due, std::uint64_t seq, std::string_view ep) {
+void due_key(std::string& k, std::int64_t due, std::uint64_t seq) {
   k.clear();
   keys::put_i64_be(k, due);
   keys::put_u64_be(k, seq);
-  k.append(ep);
 }
 void ix_key(std::string& k, std::string_view ep, std::uint64_t seq) {
   k.clear();
@@ -109,9 +114,7 @@ void pending::end_batch() {
   due_max_known_ = false;
 }
 
-result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::string& value) {
-  // Keys of new events' first attempts arrive in increasing order (recorded_at,
-  // seq): append them without a tree search when they sort after every key.
+result<void> pending::open_due_cursor(lmdb::txn& t) {
   if (due_cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, due_);
     if (!c) return c.err();
@@ -123,10 +126,46 @@ result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::s
     due_max_ = *last ? std::string((*last)->first) : std::string();
     due_max_known_ = true;
   }
-  const bool append = key > due_max_;
-  if (auto p = due_cursor_.put(key, value, append ? MDB_APPEND : 0); !p) return p;
-  if (append) due_max_ = key;
   return {};
+}
+
+result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::string& entries) {
+  if (auto o = open_due_cursor(t); !o) return o;
+  // Keys of new events' first attempts arrive in increasing order (recorded_at, seq): append them
+  // without a tree search when they sort after every key (then no entry can be there yet).
+  if (key > due_max_) {
+    if (auto p = due_cursor_.put(key, entries, MDB_APPEND); !p) return p;
+    due_max_ = key;
+    return {};
+  }
+  auto f = due_cursor_.get(MDB_SET, key);
+  if (!f) return f.err();
+  if (!*f) return due_cursor_.put(key, entries, 0);
+  merge_due(v3_, (*f)->second, entries);
+  return due_cursor_.put(key, v3_, 0);
+}
+
+result<void> pending::erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq,
+                                std::string_view ep) {
+  if (auto o = open_due_cursor(t); !o) return o;
+  due_key(k2_, due, seq);
+  auto f = due_cursor_.get(MDB_SET, k2_);
+  if (!f) return f.err();
+  if (!*f) return {};
+  const std::string_view old = (*f)->second;
+  v3_.clear();
+  std::size_t at = 0;
+  due_entry e;
+  bool found = false;
+  while (next_due_entry(old, at, e)) {
+    if (e.ep == ep)
+      found = true;
+    else
+      put_due_entry(v3_, e.ep, e.attempt, e.replay);
+  }
+  if (!found) return {};
+  if (v3_.empty()) return due_cursor_.del();
+  return due_cursor_.put(k2_, v3_, 0);
 }
 
 pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq) {
@@ -226,12 +265,15 @@ result<void> pending::add(lmdb::txn& t, const pending_item& it) {
   ix_value(v1_, it);
   if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
   if (!it.parked) {
-    due_key(k2_, it.due_us, it.event_seq, it.endpoint_id);
+    due_key(k2_, it.due_us, it.event_seq);
     v2_.clear();
-    keys::put_le<std::uint32_t>(v2_, it.attempt);
-    v2_.append(it.replay_id);
+    put_due_entry(v2_, it.endpoint_id, it.attempt, it.replay_id);
     if (auto p = put_due(t, k2_, v2_); !p) return p;
   }
+  return add_rest(t, it);
+}
+
+result<void> pending::add_rest(lmdb::txn& t, const pending_item& it) {
   if (!it.replay_id.empty()) {
     replay_key(k2_, it.replay_id, it.endpoint_id, it.event_seq);
     if (auto p = replay_.put(t, k2_, ""); !p) return p;
@@ -250,10 +292,8 @@ result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_vi
   ix_key(k1_, ep, seq);
   auto it = decode_ix(k1_, **v);
   if (!it) return std::optional<pending_item>{};
-  if (!it->parked) {
-    due_key(k2_, it->due_us, seq, ep);
-    if (auto d = due_.del(t, k2_); !d) return d.err();
-  }
+  if (!it->parked)
+    if (auto d = erase_due(t, it->due_us, seq, ep); !d) return d.err();
   if (!it->replay_id.empty()) {
     replay_key(k2_, it->replay_id, ep, seq);
     if (auto d = replay_.del(t, k2_); !d) return d.err();
@@ -271,14 +311,23 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
       if (r.flags & record_flags::kNoDelivery) return {};
       subs_.match_index().match(r.tenant, (r.flags & record_flags::kTestMode) != 0, r.type, r.body,
                                 matches_);
+      if (matches_.empty()) return {};
+      // One pending_due key for the event, its endpoints in byte order (matched endpoints are
+      // enabled: none of these items is parked).
+      std::sort(matches_.begin(), matches_.end());
       pending_item it;
       it.due_us = r.recorded_at;
       it.event_seq = r.seq;
+      v4_.clear();
       for (auto ep : matches_) {
         it.endpoint_id.assign(ep);
-        if (auto a = add(t, it); !a) return a;
+        ix_value(v1_, it);
+        if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
+        if (auto a = add_rest(t, it); !a) return a;
+        put_due_entry(v4_, ep, it.attempt, {});
       }
-      return {};
+      due_key(k2_, it.due_us, it.event_seq);
+      return put_due(t, k2_, v4_);
     }
     case record_kind::delivery_attempt: return on_attempt(t, r);
     case record_kind::replay_progressed: return on_replay(t, r);
@@ -408,15 +457,21 @@ result<std::vector<pending_item>> pending::due_items(lmdb::txn& t, std::int64_t 
     if (!*kv) break;
     auto k = (*kv)->first;
     auto v = (*kv)->second;
-    if (k.size() < 16 || v.size() < 4) continue;
-    pending_item it;
-    it.due_us = keys::get_i64_be(k);
-    if (it.due_us > now_us) break;
-    it.event_seq = keys::get_u64_be(k.substr(8));
-    it.endpoint_id = std::string(k.substr(16));
-    it.attempt = keys::get_le<std::uint32_t>(v, 0);
-    it.replay_id = std::string(v.substr(4));
-    out.push_back(std::move(it));
+    if (k.size() != 16) continue;
+    const std::int64_t due = keys::get_i64_be(k);
+    if (due > now_us) break;
+    const std::uint64_t seq = keys::get_u64_be(k.substr(8));
+    std::size_t at = 0;
+    due_entry e;
+    while (out.size() < limit && next_due_entry(v, at, e)) {
+      pending_item it;
+      it.due_us = due;
+      it.event_seq = seq;
+      it.endpoint_id = std::string(e.ep);
+      it.attempt = e.attempt;
+      it.replay_id = std::string(e.replay);
+      out.push_back(std::move(it));
+    }
   }
   return out;
 }

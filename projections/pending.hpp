@@ -24,8 +24,15 @@
 // for an unknown endpoint they are not created.
 //
 // Databases:
-//   "pending_due"    due_us (i64 BE, sign flipped) | event seq (u64 BE) | endpoint id
-//                    -> attempt u32 LE | replay id
+//   "pending_due"    due_us (i64 BE, sign flipped) | event seq (u64 BE)
+//                    -> per endpoint, in byte order of the ids: endpoint id (u16 LE length,
+//                       bytes) | attempt u32 LE | replay id (u16 LE length, bytes)
+//                    One key per (due time, event), not per item (layout 2; layout 1 had the
+//                    endpoint id in the key): a new event's items are one put; a retry, a replay
+//                    or an un-parked item joins the key of its due time (merged), and removing
+//                    an item rewrites the key without its entry (the last entry deletes it).
+//                    due_items() lists the same items in the same order as one key per item:
+//                    (due, event seq, endpoint id).
 //   "pending_ix"     endpoint id \0 | event seq (u64 BE)
 //                    -> parked u8 | due_us i64 LE | attempt u32 LE | replay id
 //   "pending_replay" replay id \0 endpoint id \0 | event seq (u64 BE) -> ""
@@ -91,6 +98,8 @@ class pending final : public projection {
   explicit pending(const subscriptions& subs, std::size_t max_staged = kMaxStaged)
       : subs_(subs), max_staged_(max_staged == 0 ? 1 : max_staged) {}
   const char* name() const override { return kName; }
+  // 2: one pending_due key per (due time, event) listing its endpoints (1: one per item).
+  std::uint32_t layout() const override { return 2; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
     return {"pending_due", "pending_ix", "pending_replay", "dead_letters", "pending_counts"};
@@ -131,7 +140,14 @@ class pending final : public projection {
   result<void> on_replay_cancelled(lmdb::txn& t, const record_view& r);
   result<void> on_endpoint(lmdb::txn& t, const record_view& r);
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
-  result<void> put_due(lmdb::txn& t, const std::string& key, const std::string& value);
+  // Non-key parts of add(): pending_replay and the counts.
+  result<void> add_rest(lmdb::txn& t, const pending_item& it);
+  result<void> open_due_cursor(lmdb::txn& t);
+  // Adds `entries` (a pending_due value, endpoint order) under `key`, merged with the entries
+  // there.
+  result<void> put_due(lmdb::txn& t, const std::string& key, const std::string& entries);
+  // Removes ep's entry from the key (due, seq); the key goes with its last entry.
+  result<void> erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq, std::string_view ep);
   // pending_ix through the staged entries (see the header comment).
   struct staged_ix {
     std::uint64_t seq = 0;
@@ -163,7 +179,7 @@ class pending final : public projection {
   std::size_t staged_count_ = 0;
   std::size_t max_staged_;
   std::vector<std::string_view> matches_;
-  std::string k1_, k2_, k3_, v1_, v2_;
+  std::string k1_, k2_, k3_, v1_, v2_, v3_, v4_;
 };
 
 }  // namespace hooklog::projections

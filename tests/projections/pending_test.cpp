@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <tuple>
+
+#include "projections/key_codec.hpp"
 
 #include "projections/retry_policy.hpp"
 #include "proj_test_util.hpp"
@@ -247,4 +250,171 @@ TEST_CASE("secret rotation keeps the previous secret until its expiry") {
   REQUIRE(list);
   CHECK(list->size() == 1);
   CHECK(f.runner->subs().list(t, "other", "", 10)->empty());
+}
+
+namespace {
+// (due, seq, endpoint, attempt, replay) of each due item, in due_items() order.
+using due_row = std::tuple<std::int64_t, std::uint64_t, std::string, std::uint32_t, std::string>;
+std::vector<due_row> due_rows(fixture& f, std::size_t limit = 1000) {
+  std::vector<due_row> out;
+  for (const auto& it : due(f, INT64_MAX, limit))
+    out.emplace_back(it.due_us, it.event_seq, it.endpoint_id, it.attempt, it.replay_id);
+  return out;
+}
+std::size_t due_keys(fixture& f) {
+  auto d = dump_state(*f.runner, {"pending_due"});
+  return d.at("pending_due").size();
+}
+record at(record r, std::int64_t recorded_at) {
+  r.recorded_at = recorded_at;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("pending layout 2: one due key per (due time, event) lists its endpoints in byte order") {
+  constexpr std::int64_t T = 1'707'500'000'000'000;
+  fixture f;
+  // Created out of byte order; "ep-a" is a prefix of "ep-ab".
+  for (const char* id : {"ep-b", "ep-ab", "ep-c", "ep-a"}) f.append(at(create_endpoint("t", id, {"*"}), T));
+  auto e1 = f.append(at(event("t", "order_new"), T + 10));
+  auto e2 = f.append(at(event("t", "order_new"), T + 20));
+  f.sync();
+  CHECK(due_keys(f) == 2);
+  CHECK(due_rows(f) == std::vector<due_row>{
+                           {T + 10, e1, "ep-a", 1, ""}, {T + 10, e1, "ep-ab", 1, ""},
+                           {T + 10, e1, "ep-b", 1, ""}, {T + 10, e1, "ep-c", 1, ""},
+                           {T + 20, e2, "ep-a", 1, ""}, {T + 20, e2, "ep-ab", 1, ""},
+                           {T + 20, e2, "ep-b", 1, ""}, {T + 20, e2, "ep-c", 1, ""}});
+  // A limit inside one key's list.
+  CHECK(due_rows(f, 3) == std::vector<due_row>{{T + 10, e1, "ep-a", 1, ""},
+                                               {T + 10, e1, "ep-ab", 1, ""},
+                                               {T + 10, e1, "ep-b", 1, ""}});
+  CHECK(due(f, T + 9).empty());
+  CHECK(due(f, T + 10).size() == 4);
+
+  // Retries: ep-c and ep-a fail with the same next time (one key, merged in byte order), ep-b
+  // with a later one; ep-ab succeeds.
+  f.append(at(attempt("t", "ep-c", e1, 1, false, T + 1000), T + 30));
+  f.append(at(attempt("t", "ep-a", e1, 1, false, T + 1000), T + 31));
+  f.append(at(attempt("t", "ep-b", e1, 1, false, T + 2000), T + 32));
+  f.append(at(attempt("t", "ep-ab", e1, 1, true, std::nullopt), T + 33));
+  f.sync();
+  CHECK(due_keys(f) == 3);
+  CHECK(due_rows(f) == std::vector<due_row>{
+                           {T + 20, e2, "ep-a", 1, ""}, {T + 20, e2, "ep-ab", 1, ""},
+                           {T + 20, e2, "ep-b", 1, ""}, {T + 20, e2, "ep-c", 1, ""},
+                           {T + 1000, e1, "ep-a", 2, ""}, {T + 1000, e1, "ep-c", 2, ""},
+                           {T + 2000, e1, "ep-b", 2, ""}});
+  {
+    auto t = f.read();
+    auto next = f.runner->queue().next_due(t);
+    REQUIRE(next);
+    CHECK(**next == T + 20);
+  }
+
+  // Disable ep-a: its entries leave the shared keys, the others stay; the items are parked.
+  f.append(at(endpoint_record(record_kind::endpoint_disabled, "t", "ep-a", {{"reason", "x"}}), T + 40));
+  f.sync();
+  CHECK(due_rows(f) == std::vector<due_row>{
+                           {T + 20, e2, "ep-ab", 1, ""}, {T + 20, e2, "ep-b", 1, ""},
+                           {T + 20, e2, "ep-c", 1, ""}, {T + 1000, e1, "ep-c", 2, ""},
+                           {T + 2000, e1, "ep-b", 2, ""}});
+  CHECK(counts(f, "ep-a").parked == 2);
+  CHECK(find(f, "ep-a", e1)->parked);
+  // Enable at T + 1000: e2's item comes back at T + 1000 (after its due time), e1's keeps its own
+  // T + 1000 and joins ep-c's entry under the same key again.
+  f.append(at(endpoint_record(record_kind::endpoint_enabled, "t", "ep-a", json::object()), T + 1000));
+  f.sync();
+  CHECK(due_rows(f) == std::vector<due_row>{
+                           {T + 20, e2, "ep-ab", 1, ""}, {T + 20, e2, "ep-b", 1, ""},
+                           {T + 20, e2, "ep-c", 1, ""}, {T + 1000, e1, "ep-a", 2, ""},
+                           {T + 1000, e1, "ep-c", 2, ""}, {T + 1000, e2, "ep-a", 1, ""},
+                           {T + 2000, e1, "ep-b", 2, ""}});
+  CHECK(due_keys(f) == 4);
+
+  // A replay of e1 for ep-ab (delivered already, so not queued) at T + 2000 joins ep-b's retry key.
+  record rp;
+  rp.kind = record_kind::replay_progressed;
+  rp.tenant = "t";
+  rp.entity_kind = "replay";
+  rp.entity_id = "rp_1";
+  rp.recorded_at = T + 2000;
+  rp.body = json{{"replay_id", "rp_1"}, {"endpoint_id", "ep-ab"}, {"scheduled", {e1, e2}}, {"scanned_to", e2}}.dump();
+  f.append(rp);
+  f.sync();
+  CHECK(due_rows(f).back() == due_row{T + 2000, e1, "ep-b", 2, ""});
+  CHECK(due_rows(f)[6] == due_row{T + 2000, e1, "ep-ab", 1, "rp_1"});
+  CHECK(due_keys(f) == 4);
+  CHECK(find(f, "ep-ab", e2)->replay_id.empty());  // e2 was queued already: not scheduled again
+
+  // The last entries of a key: a dead letter and a success remove it.
+  f.append(at(attempt("t", "ep-c", e1, 2, false, std::nullopt, true), T + 2001));
+  f.append(at(attempt("t", "ep-a", e1, 2, true, std::nullopt), T + 2002));
+  // Cancelling the replay removes its entry from the shared key; ep-b's stays.
+  record rc;
+  rc.kind = record_kind::replay_cancelled;
+  rc.tenant = "t";
+  rc.entity_kind = "replay";
+  rc.entity_id = "rp_1";
+  rc.recorded_at = T + 2003;
+  rc.body = json{{"replay_id", "rp_1"}}.dump();
+  f.append(rc);
+  f.sync();
+  CHECK(due_rows(f) == std::vector<due_row>{
+                           {T + 20, e2, "ep-ab", 1, ""}, {T + 20, e2, "ep-b", 1, ""},
+                           {T + 20, e2, "ep-c", 1, ""}, {T + 1000, e2, "ep-a", 1, ""},
+                           {T + 2000, e1, "ep-b", 2, ""}});
+  CHECK(due_keys(f) == 3);
+  CHECK(counts(f, "ep-c").dead == 1);
+  CHECK(counts(f, "ep-c").queued == 1);
+  // Delete ep-b: its entries go; its key for e1 goes with its last entry.
+  f.append(at(endpoint_record(record_kind::endpoint_deleted, "t", "ep-b", {{"reason", "gone"}}), T + 2004));
+  f.sync();
+  CHECK(due_rows(f) == std::vector<due_row>{{T + 20, e2, "ep-ab", 1, ""},
+                                            {T + 20, e2, "ep-c", 1, ""},
+                                            {T + 1000, e2, "ep-a", 1, ""}});
+  CHECK(due_keys(f) == 2);
+  // The same state when rebuilt, in batches of one record and in one batch.
+  const auto dbs = all_state_dbs(*f.runner);
+  const auto incremental = dump_state(*f.runner, dbs);
+  for (std::size_t batch : {1, 1000}) {
+    f.ropts.batch_records = batch;
+    f.open_runner();
+    REQUIRE(f.runner->rebuild("pending"));
+    CHECK(dump_state(*f.runner, dbs) == incremental);
+  }
+}
+
+TEST_CASE("a pending state of layout 1 (one due key per item) is rebuilt at open") {
+  fixture f;
+  f.append(create_endpoint("t", "ep-a", {"*"}));
+  f.append(create_endpoint("t", "ep-b", {"*"}));
+  auto e1 = f.append(event("t", "order_new"));
+  f.sync();
+  const auto good = dump_state(*f.runner, all_state_dbs(*f.runner));
+  const auto items = due(f, INT64_MAX);
+  REQUIRE(items.size() == 2);
+  // What an older build left: no layout key, one key per (due, event, endpoint).
+  {
+    auto t = f.runner->store().begin_write();
+    REQUIRE(t);
+    auto cp = f.runner->store().db("checkpoints");
+    auto pd = f.runner->store().db("pending_due");
+    REQUIRE((cp && pd));
+    REQUIRE(*cp->del(*t, "pending.layout"));
+    REQUIRE(pd->drop(*t));
+    for (const auto& it : items) {
+      std::string k, v;
+      projections::keys::put_i64_be(k, it.due_us);
+      projections::keys::put_u64_be(k, e1);
+      k.append(it.endpoint_id);
+      projections::keys::put_le<std::uint32_t>(v, 1);
+      REQUIRE(pd->put(*t, k, v));
+    }
+    REQUIRE(t->commit());
+  }
+  f.open_runner();
+  f.sync();
+  CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);
+  CHECK(due(f, INT64_MAX).size() == 2);
 }
