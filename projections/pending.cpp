@@ -5,14 +5,8 @@
 
 #include "projections/attempt.hpp"
 #include "projections/key_codec.hpp"
-#include "projections/pending_due.hpp"
 
 namespace hooklog::projections {
-
-using pending_due::due_entry;
-using pending_due::next_due_entry;
-using pending_due::put_due_entry;
-using pending_due::merge_due;
 
 namespace {
 void due_key(std::string& k, std::int64_t due, std::uint64_t seq) {
@@ -20,6 +14,49 @@ void due_key(std::string& k, std::int64_t due, std::uint64_t seq) {
   keys::put_i64_be(k, due);
   keys::put_u64_be(k, seq);
 }
+// One entry of a pending_due value, as read.
+struct due_entry {
+  std::string_view ep;
+  std::uint32_t attempt = 0;
+  std::string_view replay;
+};
+void put_due_entry(std::string& v, std::string_view ep, std::uint32_t attempt,
+                   std::string_view replay) {
+  keys::put_str16(v, ep);
+  keys::put_le<std::uint32_t>(v, attempt);
+  keys::put_str16(v, replay);
+}
+// Reads the entry at `at` and advances it; false at the end or when truncated.
+bool next_due_entry(std::string_view v, std::size_t& at, due_entry& e) {
+  auto ep = keys::get_str16(v, at);
+  if (!ep || at + 4 > v.size()) return false;
+  e.ep = *ep;
+  e.attempt = keys::get_le<std::uint32_t>(v, at);
+  at += 4;
+  auto replay = keys::get_str16(v, at);
+  if (!replay) return false;
+  e.replay = *replay;
+  return true;
+}
+// Merges two values whose entries are in endpoint order into `out` (an endpoint in both: the
+// entry of `add`).
+void merge_due(std::string& out, std::string_view old, std::string_view add) {
+  out.clear();
+  std::size_t i = 0, j = 0;
+  due_entry a, b;
+  bool has_a = next_due_entry(old, i, a), has_b = next_due_entry(add, j, b);
+  while (has_a || has_b) {
+    if (has_b && (!has_a || b.ep <= a.ep)) {
+      if (has_a && a.ep == b.ep) has_a = next_due_entry(old, i, a);
+      put_due_entry(out, b.ep, b.attempt, b.replay);
+      has_b = next_due_entry(add, j, b);
+    } else {
+      put_due_entry(out, a.ep, a.attempt, a.replay);
+      has_a = next_due_entry(old, i, a);
+    }
+  }
+}
+
 void ix_key(std::string& k, std::string_view ep, std::uint64_t seq) {
   k.clear();
   keys::put_part(k, ep);
