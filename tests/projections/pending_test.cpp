@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <random>
 #include <tuple>
 
 #include "projections/key_codec.hpp"
@@ -417,4 +420,109 @@ TEST_CASE("a pending state of layout 1 (one due key per item) is rebuilt at open
   f.sync();
   CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);
   CHECK(due(f, INT64_MAX).size() == 2);
+}
+
+TEST_CASE("pending layout 2: an event's entries past 32 endpoints go in chunks, retries merge and split them in order") {
+  constexpr std::int64_t T = 1'707'500'000'000'000;
+  fixture f(/*batch=*/7);
+  std::vector<std::string> eps;
+  for (int i = 0; i < 70; ++i) eps.push_back("e" + std::to_string(i));  // byte order != numeric
+  std::mt19937_64 rng(5);
+  auto shuffled = eps;
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  for (const auto& id : shuffled) f.append(at(create_endpoint("t", id, {"*"}), T));
+  auto e1 = f.append(at(event("t", "order_new"), T + 10));
+  auto e2 = f.append(at(event("t", "order_new"), T + 20));
+  // The model: (due, seq, endpoint) -> attempt.
+  std::map<std::tuple<std::int64_t, std::uint64_t, std::string>, std::uint32_t> model;
+  std::map<std::pair<std::uint64_t, std::string>, std::int64_t> due_of;
+  for (const auto& id : eps) {
+    model[{T + 10, e1, id}] = 1;
+    model[{T + 20, e2, id}] = 1;
+    due_of[{e1, id}] = T + 10;
+    due_of[{e2, id}] = T + 20;
+  }
+  auto check = [&] {
+    f.sync();
+    std::vector<due_row> expect;
+    for (const auto& [k, a] : model) expect.emplace_back(std::get<0>(k), std::get<1>(k), std::get<2>(k), a, "");
+    CHECK(due_rows(f, 100'000) == expect);
+    // No key holds more than 32 entries; every key's endpoint part is <= its first entry.
+    auto d = dump_state(*f.runner, {"pending_due"});
+    for (const auto& [k, v] : d.at("pending_due")) {
+      std::size_t at = 0, n = 0;
+      std::string first;
+      while (at + 2 <= v.size()) {
+        auto s = projections::keys::get_str16(v, at);
+        REQUIRE(s);
+        if (n++ == 0) first = std::string(*s);
+        at += 4;
+        REQUIRE(projections::keys::get_str16(v, at));
+      }
+      CHECK(n >= 1);
+      CHECK(n <= projections::pending::kDueChunk);
+      CHECK(k.substr(16) <= first);
+    }
+    return d.at("pending_due").size();
+  };
+  CHECK(check() == 6);  // 32 + 32 + 6 per event
+
+  // Retries of e1 to two shared times, in a random order over several batches; some succeed,
+  // some are dead.
+  for (int round = 0; round < 3; ++round) {
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    for (std::size_t i = 0; i < shuffled.size(); ++i) {
+      const auto& id = shuffled[i];
+      auto it = due_of.find({e1, id});
+      if (it == due_of.end()) continue;
+      const std::uint32_t n = model[{it->second, e1, id}];
+      model.erase({it->second, e1, id});
+      const int pick = static_cast<int>(rng() % 10);
+      if (pick == 0) {
+        f.append(at(attempt("t", id, e1, n, true, std::nullopt), T + 100 + round));
+        due_of.erase(it);
+      } else if (pick == 1) {
+        f.append(at(attempt("t", id, e1, n, false, std::nullopt, true), T + 100 + round));
+        due_of.erase(it);
+      } else {
+        const std::int64_t next = T + (rng() % 4 == 0 ? 2000 : 1000);
+        f.append(at(attempt("t", id, e1, n, false, next), T + 100 + round));
+        model[{next, e1, id}] = n + 1;
+        it->second = next;
+      }
+      if (i % 9 == 0) check();
+    }
+    const auto keys = check();
+    std::size_t shared = 0;  // items of e1 due at T + 1000: past 32, a second key
+    for (const auto& [k, a] : model) shared += std::get<0>(k) == T + 1000;
+    INFO("round " << round << ": " << shared << " items share (T + 1000, e1), " << keys << " keys");
+    if (round == 0) CHECK(shared > projections::pending::kDueChunk);
+  }
+  // Parking and un-parking move entries out of and into shared keys.
+  for (const auto& id : {eps[3], eps[40], eps[69]}) {
+    f.append(at(endpoint_record(record_kind::endpoint_disabled, "t", id, {{"reason", "x"}}), T + 500));
+    for (auto it = model.begin(); it != model.end();)
+      it = std::get<2>(it->first) == id ? model.erase(it) : std::next(it);
+  }
+  check();
+  for (const auto& id : {eps[3], eps[40], eps[69]})
+    f.append(at(endpoint_record(record_kind::endpoint_enabled, "t", id, json::object()), T + 1000));
+  f.sync();
+  for (const auto& id : {eps[3], eps[40], eps[69]})
+    for (std::uint64_t seq : {e1, e2})
+      if (auto d = due_of.find({seq, id}); d != due_of.end()) {
+        auto p = find(f, id, seq);
+        REQUIRE(p);
+        CHECK(p->due_us == std::max(d->second, T + 1000));
+        model[{p->due_us, seq, id}] = p->attempt;
+      }
+  check();
+  const auto dbs = all_state_dbs(*f.runner);
+  const auto incremental = dump_state(*f.runner, dbs);
+  for (std::size_t batch : {1, 1000}) {
+    f.ropts.batch_records = batch;
+    f.open_runner();
+    REQUIRE(f.runner->rebuild("pending"));
+    CHECK(dump_state(*f.runner, dbs) == incremental);
+  }
 }
