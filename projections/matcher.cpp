@@ -39,6 +39,7 @@ void matcher::clear() {
 
 void matcher::index(const entry* e) {
   auto& mi = tenants_[e->tenant].modes[e->test_mode ? 1 : 0];
+  mi.memo.clear();
   for (const auto& p : e->patterns) {
     switch (p.k) {
       case type_pattern::kind::any:
@@ -67,6 +68,7 @@ void matcher::unindex(const entry* e) {
   auto t = tenants_.find(std::string_view(e->tenant));
   if (t == tenants_.end()) return;
   auto& mi = t->second.modes[e->test_mode ? 1 : 0];
+  mi.memo.clear();
   for (const auto& p : e->patterns) {
     switch (p.k) {
       case type_pattern::kind::any: erase_value(mi.any, e); break;
@@ -102,31 +104,39 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
   auto t = tenants_.find(tenant);
   if (t == tenants_.end()) return;
   const auto& mi = t->second.modes[test_mode ? 1 : 0];
-  auto& c = scratch_;
-  c.clear();
-  const std::uint64_t stamp = ++stamp_;
-  auto collect = [&](const bucket& b) {
-    for (const entry* e : b) {
-      if (e->stamp == stamp) continue;  // matched by another pattern already
-      e->stamp = stamp;
-      c.push_back(e);
-    }
-  };
-  collect(mi.any);
-  if (!mi.exact.empty())
-    if (auto b = mi.exact.find(type); b != mi.exact.end()) collect(b->second);
-  for (std::size_t len : mi.prefix_lengths) {
-    if (len > type.size()) break;
-    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) collect(b->second);
+  auto m = mi.memo.find(type);
+  if (m == mi.memo.end()) {
+    if (mi.memo.size() >= kMemoTypes) mi.memo.clear();
+    m = mi.memo.emplace(std::string(type), collect(mi, type)).first;
   }
   std::optional<body_view> view;
-  for (const entry* e : c) {
+  for (const entry* e : m->second) {
     if (!e->filter.empty()) {
       if (!view) view.emplace(body);
       if (!e->filter.matches(*view)) continue;
     }
     out.push_back(e->id);
   }
+}
+
+matcher::bucket matcher::collect(const mode_index& mi, std::string_view type) const {
+  bucket c;
+  const std::uint64_t stamp = ++stamp_;
+  auto add = [&](const bucket& b) {
+    for (const entry* e : b) {
+      if (e->stamp == stamp) continue;  // matched by another pattern already
+      e->stamp = stamp;
+      c.push_back(e);
+    }
+  };
+  add(mi.any);
+  if (!mi.exact.empty())
+    if (auto b = mi.exact.find(type); b != mi.exact.end()) add(b->second);
+  for (std::size_t len : mi.prefix_lengths) {
+    if (len > type.size()) break;
+    if (auto b = mi.prefix.find(type.substr(0, len)); b != mi.prefix.end()) add(b->second);
+  }
+  return c;
 }
 
 }  // namespace hooklog::projections

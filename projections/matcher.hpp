@@ -7,10 +7,16 @@
 // The body is only looked at for candidates with a payload filter, and then
 // only the values at the filter's paths are parsed (filter.hpp, json_path.hpp).
 //
+// The candidates of a (tenant, mode, type), the endpoints whose patterns match before any
+// payload filter, are memoised per (tenant, mode) by type: an event of a type seen before costs
+// one hash look-up instead of the exact, prefix and wildcard probes. A change of that tenant's
+// endpoints (upsert, remove, clear) drops its memo, so results are the same as without it; at
+// most kMemoTypes types are kept per (tenant, mode) (then the memo starts over).
+//
 // It is derived from the subscriptions projection: rebuilt from its state at
 // open and updated as endpoint records apply.
-// Thread safety: none; the runner thread owns it. Views returned by match()
-// are valid until the next upsert/remove/clear.
+// Thread safety: none (match() updates the memo); the runner thread owns it. Views returned by
+// match() are valid until the next upsert/remove/clear.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -31,6 +37,8 @@ class matcher {
   matcher& operator=(const matcher&) = delete;
 
   // Adds or replaces `e`; a disabled endpoint is removed instead.
+  static constexpr std::size_t kMemoTypes = 4096;
+
   void upsert(const endpoint& e);
   void remove(std::string_view id);
   void clear();
@@ -62,18 +70,21 @@ class matcher {
     std::map<std::size_t, std::size_t> prefix_length_refs;  // length -> patterns using it
     std::vector<std::size_t> prefix_lengths;                // keys of the above, ascending
     bucket any;
+    // type -> candidates (patterns matched, filters not yet applied), in collection order.
+    mutable bucket_map memo;
     bool empty() const { return exact.empty() && prefix.empty() && any.empty(); }
   };
   struct tenant_index {
     mode_index modes[2];  // [0] live, [1] test
   };
 
+  // The candidates of `type` in `mi` (each once), before payload filters.
+  bucket collect(const mode_index& mi, std::string_view type) const;
   void index(const entry* e);
   void unindex(const entry* e);
 
   std::unordered_map<std::string, std::unique_ptr<entry>, sv_hash, std::equal_to<>> by_id_;
   std::unordered_map<std::string, tenant_index, sv_hash, std::equal_to<>> tenants_;
-  mutable std::vector<const entry*> scratch_;
   mutable std::uint64_t stamp_ = 0;
 };
 

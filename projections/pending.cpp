@@ -5,59 +5,13 @@
 
 #include "projections/attempt.hpp"
 #include "projections/key_codec.hpp"
+#include "projections/pending_codec.hpp"
 
 namespace hooklog::projections {
 
 namespace {
-void due_key(std::string& k, std::int64_t due, std::uint64_t seq, std::string_view ep) {
-  k.clear();
-  keys::put_i64_be(k, due);
-  keys::put_u64_be(k, seq);
-  k.append(ep);
-}
-void ix_key(std::string& k, std::string_view ep, std::uint64_t seq) {
-  k.clear();
-  keys::put_part(k, ep);
-  keys::put_u64_be(k, seq);
-}
-void replay_key(std::string& k, std::string_view replay, std::string_view ep, std::uint64_t seq) {
-  k.clear();
-  keys::put_part(k, replay);
-  keys::put_part(k, ep);
-  keys::put_u64_be(k, seq);
-}
-void ix_value(std::string& v, const pending_item& it) {
-  v.clear();
-  v.push_back(it.parked ? 1 : 0);
-  keys::put_le<std::int64_t>(v, it.due_us);
-  keys::put_le<std::uint32_t>(v, it.attempt);
-  v.append(it.replay_id);
-}
-std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
-  auto nul = key.find('\0');
-  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return std::nullopt;
-  pending_item it;
-  it.endpoint_id = std::string(key.substr(0, nul));
-  it.event_seq = keys::get_u64_be(key.substr(nul + 1));
-  it.parked = v[0] != 0;
-  it.due_us = keys::get_le<std::int64_t>(v, 1);
-  it.attempt = keys::get_le<std::uint32_t>(v, 9);
-  it.replay_id = std::string(v.substr(13));
-  return it;
-}
 std::string dead_to_state(const dead_letter& d) { return to_json(d).dump(); }
 }  // namespace
-
-nlohmann::json to_json(const dead_letter& d) {
-  return {{"endpoint_id", d.endpoint_id}, {"event_seq", d.event_seq}, {"attempts", d.attempts},
-          {"status", d.status},           {"error", d.error},         {"dead_at", d.dead_at},
-          {"attempt_seq", d.attempt_seq}, {"replay_id", d.replay_id}};
-}
-
-nlohmann::json to_json(const pending_item& p) {
-  return {{"endpoint_id", p.endpoint_id}, {"event_seq", p.event_seq}, {"attempt", p.attempt},
-          {"due_at", p.due_us},           {"replay_id", p.replay_id}, {"parked", p.parked}};
-}
 
 result<void> pending::open(state_store& s, lmdb::txn& t) {
   lmdb::dbi* dbs[] = {&due_, &ix_, &replay_, &dead_, &counts_};
@@ -109,9 +63,7 @@ void pending::end_batch() {
   due_max_known_ = false;
 }
 
-result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::string& value) {
-  // Keys of new events' first attempts arrive in increasing order (recorded_at,
-  // seq): append them without a tree search when they sort after every key.
+result<void> pending::open_due_cursor(lmdb::txn& t) {
   if (due_cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, due_);
     if (!c) return c.err();
@@ -123,10 +75,170 @@ result<void> pending::put_due(lmdb::txn& t, const std::string& key, const std::s
     due_max_ = *last ? std::string((*last)->first) : std::string();
     due_max_known_ = true;
   }
-  const bool append = key > due_max_;
-  if (auto p = due_cursor_.put(key, value, append ? MDB_APPEND : 0); !p) return p;
-  if (append) due_max_ = key;
   return {};
+}
+
+void pending::note_due_key(const std::string& key) {
+  if (key > due_max_) due_max_ = key;
+}
+
+result<void> pending::put_due_split(const std::string& prefix, const std::string& left_key,
+                                    const std::string& entries) {
+  std::size_t n = 0, at = 0, half_at = 0;
+  due_entry e;
+  while (next_due_entry(entries, at, e))
+    if (++n == kDueChunk / 2) half_at = at;
+  if (n <= kDueChunk) {
+    note_due_key(left_key);
+    return due_cursor_.put(left_key, entries, 0);
+  }
+  // One entry over: the first half keeps the key, the second gets one of its own.
+  const std::string_view left = std::string_view(entries).substr(0, half_at);
+  const std::string_view right = std::string_view(entries).substr(half_at);
+  std::size_t r = 0;
+  if (!next_due_entry(right, r, e)) return {};
+  std::string right_key = prefix;
+  right_key.append(e.ep);
+  note_due_key(left_key);
+  note_due_key(right_key);
+  if (auto p = due_cursor_.put(left_key, left, 0); !p) return p;
+  return due_cursor_.put(right_key, right, 0);
+}
+
+result<void> pending::put_due(lmdb::txn& t, const std::string& prefix, const std::string& entries,
+                              std::size_t count) {
+  if (auto o = open_due_cursor(t); !o) return o;
+  // No key of this (due, seq) yet: its entries go in chunks of kDueChunk, appended without a tree
+  // search when they sort after every key (new events' first attempts arrive in increasing
+  // order of (recorded_at, seq)).
+  bool fresh = prefix > due_max_;
+  if (!fresh) {
+    auto f = due_cursor_.seek(prefix);
+    if (!f) return f.err();
+    fresh = !*f || !(*f)->first.starts_with(prefix);
+  }
+  if (fresh) {
+    const bool append = prefix > due_max_;
+    if (count <= kDueChunk) {  // one chunk (the usual case): no need to walk the entries
+      if (auto p = due_cursor_.put(prefix, entries, append ? MDB_APPEND : 0); !p) return p;
+      note_due_key(prefix);
+      return {};
+    }
+    std::size_t at = 0, start = 0, n = 0;
+    due_entry e;
+    k4_ = prefix;  // the first chunk's key: the bare prefix
+    for (bool more = true; more;) {
+      const std::size_t before = at;
+      more = next_due_entry(entries, at, e);
+      if (n == kDueChunk || (!more && n > 0)) {  // the chunk [start, before) is complete
+        if (auto p = due_cursor_.put(k4_, std::string_view(entries).substr(start, before - start),
+                                     append ? MDB_APPEND : 0);
+            !p)
+          return p;
+        note_due_key(k4_);
+        start = before;
+        n = 0;
+        if (more) {
+          k4_.assign(prefix);
+          k4_.append(e.ep);
+        }
+      }
+      if (more) ++n;
+    }
+    return {};
+  }
+  std::size_t at = 0;
+  due_entry e;
+  while (next_due_entry(entries, at, e)) {
+    put_due_entry(v5_, e.ep, e.attempt, e.replay);
+    if (auto i = insert_due(prefix, e.ep, v5_); !i) return i;
+    v5_.clear();
+  }
+  return {};
+}
+
+result<bool> pending::seek_due_chunk(const std::string& prefix, std::string_view ep) {
+  k4_ = prefix;
+  k4_.append(ep);
+  auto f = due_cursor_.seek(k4_);
+  if (!f) return f.err();
+  if (*f && (*f)->first == k4_) return true;  // a chunk starting at ep
+  auto p = *f ? due_cursor_.prev() : due_cursor_.last();
+  if (!p) return p.err();
+  return *p && (*p)->first.starts_with(prefix);
+}
+
+result<void> pending::insert_due(const std::string& prefix, std::string_view ep,
+                                 const std::string& entry) {
+  // Usually the (due, seq) has one chunk, under the bare prefix: ep goes there when no later
+  // chunk starts at or before it.
+  auto b = due_cursor_.get(MDB_SET, prefix);
+  if (!b) return b.err();
+  if (*b) {
+    const std::string_view value = (*b)->second;  // valid until the next write
+    auto n = due_cursor_.next();
+    if (!n) return n.err();
+    if (!*n || !(*n)->first.starts_with(prefix) || (*n)->first.substr(prefix.size()) > ep) {
+      merge_due(v3_, value, entry);
+      return put_due_split(prefix, prefix, v3_);
+    }
+  }
+  auto c = seek_due_chunk(prefix, ep);
+  if (!c) return c.err();
+  if (*c) {  // the chunk whose first key part is <= ep: ep goes there
+    auto cur = due_cursor_.get(MDB_GET_CURRENT);
+    if (!cur) return cur.err();
+    const std::string key((*cur)->first);
+    merge_due(v3_, (*cur)->second, entry);
+    return put_due_split(prefix, key, v3_);
+  }
+  // No chunk at or before ep (so no first chunk under the bare prefix, which sorts before every
+  // entry): ep starts one under the bare prefix.
+  return put_due_split(prefix, prefix, entry);
+}
+
+result<void> pending::erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq,
+                                std::string_view ep) {
+  if (auto o = open_due_cursor(t); !o) return o;
+  due_key(k2_, due, seq);
+  // The chunk under the bare prefix first (usually the only one), then the one ep sorts into.
+  auto b = due_cursor_.get(MDB_SET, k2_);
+  if (!b) return b.err();
+  if (*b) {
+    auto r = erase_due_here(ep);
+    if (!r) return r.err();
+    if (*r) return {};
+  }
+  auto c = seek_due_chunk(k2_, ep);
+  if (!c) return c.err();
+  if (!*c) return {};
+  auto r = erase_due_here(ep);
+  if (!r) return r.err();
+  return {};
+}
+
+result<bool> pending::erase_due_here(std::string_view ep) {
+  auto cur = due_cursor_.get(MDB_GET_CURRENT);
+  if (!cur) return cur.err();
+  const std::string_view old = (*cur)->second;
+  v3_.clear();
+  std::size_t at = 0;
+  due_entry e;
+  bool found = false;
+  while (next_due_entry(old, at, e)) {
+    if (e.ep == ep)
+      found = true;
+    else
+      put_due_entry(v3_, e.ep, e.attempt, e.replay);
+  }
+  if (!found) return false;
+  if (v3_.empty()) {  // the chunk's key part stays even if ep was first
+    if (auto d = due_cursor_.del(); !d) return d.err();
+    return true;
+  }
+  const std::string key((*cur)->first);
+  if (auto p = due_cursor_.put(key, v3_, 0); !p) return p.err();
+  return true;
 }
 
 pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq) {
@@ -226,12 +338,15 @@ result<void> pending::add(lmdb::txn& t, const pending_item& it) {
   ix_value(v1_, it);
   if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
   if (!it.parked) {
-    due_key(k2_, it.due_us, it.event_seq, it.endpoint_id);
+    due_key(k2_, it.due_us, it.event_seq);
     v2_.clear();
-    keys::put_le<std::uint32_t>(v2_, it.attempt);
-    v2_.append(it.replay_id);
-    if (auto p = put_due(t, k2_, v2_); !p) return p;
+    put_due_entry(v2_, it.endpoint_id, it.attempt, it.replay_id);
+    if (auto p = put_due(t, k2_, v2_, 1); !p) return p;
   }
+  return add_rest(t, it);
+}
+
+result<void> pending::add_rest(lmdb::txn& t, const pending_item& it) {
   if (!it.replay_id.empty()) {
     replay_key(k2_, it.replay_id, it.endpoint_id, it.event_seq);
     if (auto p = replay_.put(t, k2_, ""); !p) return p;
@@ -250,10 +365,8 @@ result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_vi
   ix_key(k1_, ep, seq);
   auto it = decode_ix(k1_, **v);
   if (!it) return std::optional<pending_item>{};
-  if (!it->parked) {
-    due_key(k2_, it->due_us, seq, ep);
-    if (auto d = due_.del(t, k2_); !d) return d.err();
-  }
+  if (!it->parked)
+    if (auto d = erase_due(t, it->due_us, seq, ep); !d) return d.err();
   if (!it->replay_id.empty()) {
     replay_key(k2_, it->replay_id, ep, seq);
     if (auto d = replay_.del(t, k2_); !d) return d.err();
@@ -271,14 +384,23 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
       if (r.flags & record_flags::kNoDelivery) return {};
       subs_.match_index().match(r.tenant, (r.flags & record_flags::kTestMode) != 0, r.type, r.body,
                                 matches_);
+      if (matches_.empty()) return {};
+      // One pending_due key for the event, its endpoints in byte order (matched endpoints are
+      // enabled: none of these items is parked).
+      std::sort(matches_.begin(), matches_.end());
       pending_item it;
       it.due_us = r.recorded_at;
       it.event_seq = r.seq;
+      v4_.clear();
       for (auto ep : matches_) {
         it.endpoint_id.assign(ep);
-        if (auto a = add(t, it); !a) return a;
+        ix_value(v1_, it);
+        if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
+        if (auto a = add_rest(t, it); !a) return a;
+        put_due_entry(v4_, ep, it.attempt, {});
       }
-      return {};
+      due_key(k2_, it.due_us, it.event_seq);
+      return put_due(t, k2_, v4_, matches_.size());
     }
     case record_kind::delivery_attempt: return on_attempt(t, r);
     case record_kind::replay_progressed: return on_replay(t, r);
@@ -396,119 +518,6 @@ result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
     if (auto a = add(t, it); !a) return a;
   }
   return {};
-}
-
-result<std::vector<pending_item>> pending::due_items(lmdb::txn& t, std::int64_t now_us,
-                                                     std::size_t limit) const {
-  std::vector<pending_item> out;
-  auto c = lmdb::cursor::open(t, due_);
-  if (!c) return c.err();
-  for (auto kv = c->first(); out.size() < limit; kv = c->next()) {
-    if (!kv) return kv.err();
-    if (!*kv) break;
-    auto k = (*kv)->first;
-    auto v = (*kv)->second;
-    if (k.size() < 16 || v.size() < 4) continue;
-    pending_item it;
-    it.due_us = keys::get_i64_be(k);
-    if (it.due_us > now_us) break;
-    it.event_seq = keys::get_u64_be(k.substr(8));
-    it.endpoint_id = std::string(k.substr(16));
-    it.attempt = keys::get_le<std::uint32_t>(v, 0);
-    it.replay_id = std::string(v.substr(4));
-    out.push_back(std::move(it));
-  }
-  return out;
-}
-
-result<std::optional<std::int64_t>> pending::next_due(lmdb::txn& t) const {
-  auto c = lmdb::cursor::open(t, due_);
-  if (!c) return c.err();
-  auto kv = c->first();
-  if (!kv) return kv.err();
-  if (!*kv || (*kv)->first.size() < 8) return std::optional<std::int64_t>{};
-  return std::optional<std::int64_t>(keys::get_i64_be((*kv)->first));
-}
-
-result<std::optional<pending_item>> pending::find(lmdb::txn& t, std::string_view ep,
-                                                  std::uint64_t seq) const {
-  std::string k;
-  ix_key(k, ep, seq);
-  auto v = ix_.get(t, k);
-  if (!v) return v.err();
-  if (!*v) return std::optional<pending_item>{};
-  return decode_ix(k, **v);
-}
-
-result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_view ep,
-                                                     std::uint64_t after_seq, std::size_t limit) const {
-  std::vector<pending_item> out;
-  std::string prefix, start;
-  keys::put_part(prefix, ep);
-  ix_key(start, ep, after_seq + 1);
-  auto c = lmdb::cursor::open(t, ix_);
-  if (!c) return c.err();
-  for (auto kv = c->seek(start); out.size() < limit; kv = c->next()) {
-    if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    if (auto it = decode_ix((*kv)->first, (*kv)->second)) out.push_back(std::move(*it));
-  }
-  return out;
-}
-
-result<pending_counts> pending::counts(lmdb::txn& t, std::string_view ep) const {
-  pending_counts c;
-  auto v = counts_.get(t, ep);
-  if (!v) return v.err();
-  if (*v && (*v)->size() == 24) {
-    c.queued = keys::get_le<std::uint64_t>(**v, 0);
-    c.parked = keys::get_le<std::uint64_t>(**v, 8);
-    c.dead = keys::get_le<std::uint64_t>(**v, 16);
-  }
-  return c;
-}
-
-result<pending_counts> pending::totals(lmdb::txn& t) const {
-  pending_counts c;
-  auto cur = lmdb::cursor::open(t, counts_);
-  if (!cur) return cur.err();
-  for (auto kv = cur->first();; kv = cur->next()) {
-    if (!kv) return kv.err();
-    if (!*kv) break;
-    const auto& v = (*kv)->second;
-    if (v.size() != 24) continue;
-    c.queued += keys::get_le<std::uint64_t>(v, 0);
-    c.parked += keys::get_le<std::uint64_t>(v, 8);
-    c.dead += keys::get_le<std::uint64_t>(v, 16);
-  }
-  return c;
-}
-
-result<std::vector<dead_letter>> pending::dead_letters(lmdb::txn& t, std::string_view ep,
-                                                       std::uint64_t after_seq, std::size_t limit) const {
-  std::vector<dead_letter> out;
-  std::string prefix, start;
-  keys::put_part(prefix, ep);
-  ix_key(start, ep, after_seq + 1);
-  auto c = lmdb::cursor::open(t, dead_);
-  if (!c) return c.err();
-  for (auto kv = c->seek(start); out.size() < limit; kv = c->next()) {
-    if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    auto j = nlohmann::json::parse((*kv)->second, nullptr, false);
-    if (!j.is_object()) continue;
-    dead_letter d;
-    d.endpoint_id = j.value("endpoint_id", std::string());
-    d.event_seq = j.value("event_seq", std::uint64_t{0});
-    d.attempts = j.value("attempts", 0u);
-    d.status = j.value("status", 0);
-    d.error = j.value("error", std::string());
-    d.dead_at = j.value("dead_at", std::int64_t{0});
-    d.attempt_seq = j.value("attempt_seq", std::uint64_t{0});
-    d.replay_id = j.value("replay_id", std::string());
-    out.push_back(std::move(d));
-  }
-  return out;
 }
 
 }  // namespace hooklog::projections

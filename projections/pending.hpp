@@ -24,8 +24,20 @@
 // for an unknown endpoint they are not created.
 //
 // Databases:
-//   "pending_due"    due_us (i64 BE, sign flipped) | event seq (u64 BE) | endpoint id
-//                    -> attempt u32 LE | replay id
+//   "pending_due"    due_us (i64 BE, sign flipped) | event seq (u64 BE) [| endpoint id]
+//                    -> per endpoint, in byte order of the ids: endpoint id (u16 LE length,
+//                       bytes) | attempt u32 LE | replay id (u16 LE length, bytes)
+//                    One key per (due time, event) listing its endpoints, not one per item
+//                    (layout 2; layout 1 had one key per item, the endpoint id in the key).
+//                    A key holds at most kDueChunk (32) entries, so removing one never rewrites
+//                    a long value: the first chunk of a (due, seq) is under the bare 16 bytes,
+//                    each further chunk under them plus an endpoint id <= its entries and above
+//                    every entry of the chunks before it. A new event's items are one put (32
+//                    or fewer endpoints); a retry, replay or un-parked item joins the chunk of
+//                    its due time it sorts into (a chunk of 33 splits in two, the second half
+//                    under its first endpoint id); removing an item rewrites its chunk without
+//                    it (the last entry deletes the key). due_items() lists the same items in
+//                    the same order as one key per item: (due, event seq, endpoint id).
 //   "pending_ix"     endpoint id \0 | event seq (u64 BE)
 //                    -> parked u8 | due_us i64 LE | attempt u32 LE | replay id
 //   "pending_replay" replay id \0 endpoint id \0 | event seq (u64 BE) -> ""
@@ -91,6 +103,8 @@ class pending final : public projection {
   explicit pending(const subscriptions& subs, std::size_t max_staged = kMaxStaged)
       : subs_(subs), max_staged_(max_staged == 0 ? 1 : max_staged) {}
   const char* name() const override { return kName; }
+  // 2: one pending_due key per (due time, event) listing its endpoints (1: one per item).
+  std::uint32_t layout() const override { return 2; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
     return {"pending_due", "pending_ix", "pending_replay", "dead_letters", "pending_counts"};
@@ -104,7 +118,8 @@ class pending final : public projection {
     staged_count_ = 0;
     end_batch();
   }
-  static constexpr std::size_t kMaxStaged = 1'000'000;  // staged pending_ix entries (~64 MB)
+  static constexpr std::size_t kMaxStaged = 1'000'000;
+  static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most  // staged pending_ix entries (~64 MB)
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -131,7 +146,27 @@ class pending final : public projection {
   result<void> on_replay_cancelled(lmdb::txn& t, const record_view& r);
   result<void> on_endpoint(lmdb::txn& t, const record_view& r);
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
-  result<void> put_due(lmdb::txn& t, const std::string& key, const std::string& value);
+  // Non-key parts of add(): pending_replay and the counts.
+  result<void> add_rest(lmdb::txn& t, const pending_item& it);
+  result<void> open_due_cursor(lmdb::txn& t);
+  // Adds `entries` (a pending_due value of `count` entries, endpoint order) to the (due, seq) of
+  // `prefix` (its 16-byte key part), merged with the chunks there.
+  result<void> put_due(lmdb::txn& t, const std::string& prefix, const std::string& entries,
+                       std::size_t count);
+  // Adds one entry (ep's) to the chunk it belongs in (see the header comment).
+  result<void> insert_due(const std::string& prefix, std::string_view ep, const std::string& entry);
+  // Positions the cursor on the chunk of (prefix, ep): the last key <= prefix | ep with that
+  // prefix; false when there is none.
+  result<bool> seek_due_chunk(const std::string& prefix, std::string_view ep);
+  // Writes `entries` under left_key, split in two (the second half under its own key) when over
+  // kDueChunk entries.
+  result<void> put_due_split(const std::string& prefix, const std::string& left_key,
+                             const std::string& entries);
+  void note_due_key(const std::string& key);
+  // Removes ep's entry from the chunk under the cursor; false when it is not there.
+  result<bool> erase_due_here(std::string_view ep);
+  // Removes ep's entry from the key (due, seq); the key goes with its last entry.
+  result<void> erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq, std::string_view ep);
   // pending_ix through the staged entries (see the header comment).
   struct staged_ix {
     std::uint64_t seq = 0;
@@ -163,7 +198,7 @@ class pending final : public projection {
   std::size_t staged_count_ = 0;
   std::size_t max_staged_;
   std::vector<std::string_view> matches_;
-  std::string k1_, k2_, k3_, v1_, v2_;
+  std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
 };
 
 }  // namespace hooklog::projections

@@ -261,3 +261,33 @@ TEST_CASE("a payload filter with an array index too large for size_t does not th
     CHECK(pf->matches_body(doc.dump()));
   }
 }
+
+TEST_CASE("matcher memo: results follow endpoint changes between events of a memoised type") {
+  matcher m;
+  m.upsert(ep("exact", "t1", {"order_new"}));
+  m.upsert(ep("filtered", "t1", {"*"}, {{"all", {{{"path", "/s"}, {"op", "eq"}, {"value", "ok"}}}}}));
+  CHECK(match(m, "t1", "order_new", {{"s", "ok"}}) == V{"exact", "filtered"});
+  CHECK(match(m, "t1", "order_new", {{"s", "no"}}) == V{"exact"});  // memo hit, filter per body
+  m.upsert(ep("later", "t1", {"order_*"}));                          // added after the memo
+  CHECK(match(m, "t1", "order_new") == V{"exact", "later"});
+  m.upsert(ep("exact", "t1", {"folio_update"}));  // replaced: no longer matches the type
+  CHECK(match(m, "t1", "order_new") == V{"later"});
+  CHECK(match(m, "t1", "folio_update") == V{"exact"});
+  json off = {{"id", "later"}, {"url", "https://x.test/later"}, {"events", {"order_*"}},
+              {"tenant", "t1"}, {"disabled", true}};
+  auto e = endpoint_from_json(off);
+  REQUIRE(e);
+  m.upsert(*e);  // disabled: removed
+  CHECK(match(m, "t1", "order_new").empty());
+  m.upsert(ep("other-tenant", "t2", {"order_new"}));  // another tenant's change
+  CHECK(match(m, "t2", "order_new") == V{"other-tenant"});
+  CHECK(match(m, "t1", "order_new").empty());
+  m.remove("exact");
+  CHECK(match(m, "t1", "folio_update").empty());
+  m.clear();
+  CHECK(match(m, "t2", "order_new").empty());
+  // More types than the memo keeps: it starts over, results unchanged.
+  m.upsert(ep("all", "t3", {"*"}));
+  for (std::size_t i = 0; i < matcher::kMemoTypes + 10; ++i)
+    CHECK(match(m, "t3", "type" + std::to_string(i)) == V{"all"});
+}

@@ -2,7 +2,9 @@
 // byte the state the incremental path built; and a catch-up interrupted at any
 // point resumes from its checkpoint without double counting.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "engine/tree_head.hpp"
 #include "projections/retry_policy.hpp"
@@ -14,6 +16,39 @@ using namespace hooklog::test;
 namespace {
 
 constexpr std::int64_t kT0 = 1'707'500'000'000'000;
+
+// The due order as the dispatcher reads it (due_items, next_due) holds exactly the queued,
+// unparked items of the per-endpoint index (items_for), ordered by (due, event seq, endpoint),
+// with the same attempt and replay id: what one key per item gave before layout 2.
+void check_due_order(fixture& f) {
+  auto t = f.read();
+  const auto& q = f.runner->queue();
+  auto d = q.due_items(t, INT64_MAX, SIZE_MAX);
+  REQUIRE(d);
+  std::vector<projections::pending_item> expect;
+  for (std::size_t i = 0; i < 20; ++i) {
+    auto items = q.items_for(t, "ep-" + std::to_string(i), 0, SIZE_MAX);
+    REQUIRE(items);
+    for (auto& it : *items)
+      if (!it.parked) expect.push_back(std::move(it));
+  }
+  std::sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.due_us, a.event_seq, a.endpoint_id) <
+           std::tie(b.due_us, b.event_seq, b.endpoint_id);
+  });
+  REQUIRE(d->size() == expect.size());
+  for (std::size_t i = 0; i < expect.size(); ++i) {
+    INFO("due item " << i);
+    CHECK((*d)[i].due_us == expect[i].due_us);
+    CHECK((*d)[i].event_seq == expect[i].event_seq);
+    CHECK((*d)[i].endpoint_id == expect[i].endpoint_id);
+    CHECK((*d)[i].attempt == expect[i].attempt);
+    CHECK((*d)[i].replay_id == expect[i].replay_id);
+  }
+  auto next = q.next_due(t);
+  REQUIRE(next);
+  CHECK(*next == (expect.empty() ? std::nullopt : std::optional<std::int64_t>(expect[0].due_us)));
+}
 
 // Appends a log with every record kind, thousands of events over 5 tenants and
 // 20 endpoints, in many small commits. When `follow` is set the runner thread is
@@ -153,6 +188,7 @@ std::uint64_t build_log(fixture& f, bool follow, int rounds = 400) {
         auto d = f.runner->queue().due_items(t, INT64_MAX, 25);
         REQUIRE(d);
         work = *d;
+        if (round % 30 == 1) check_due_order(f);
       } else {
         for (int k = 0; k < 10; ++k) {
           projections::pending_item it;
@@ -201,6 +237,18 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
   REQUIRE_FALSE(f.runner->last_error());
   const auto dbs = all_state_dbs(*f.runner);
   const auto incremental = dump_state(*f.runner, dbs);
+  check_due_order(f);
+  // Items that share a due key (several endpoints of one event) and keys of one item both occur.
+  {
+    auto t = f.read();
+    auto d = f.runner->queue().due_items(t, INT64_MAX, SIZE_MAX);
+    REQUIRE(d);
+    std::size_t shared = 0;
+    for (std::size_t i = 1; i < d->size(); ++i)
+      shared += (*d)[i].due_us == (*d)[i - 1].due_us && (*d)[i].event_seq == (*d)[i - 1].event_seq;
+    CHECK(shared > 0);
+    CHECK(incremental.at("pending_due").size() == d->size() - shared);  // one key per (due, event)
+  }
 
   // Sanity: the log exercised every projection.
   for (const auto& name : dbs) {

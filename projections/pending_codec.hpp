@@ -1,0 +1,98 @@
+#pragma once
+// Key and value codecs of the pending databases (pending.hpp describes the layouts), shared by
+// pending.cpp (writes) and pending_reads.cpp (reads). Internal to those two files: the helpers
+// have internal linkage, so each keeps its own copy and the compiler inlines them as it did when
+// they were local to one file.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "projections/key_codec.hpp"
+#include "projections/pending.hpp"
+
+namespace hooklog::projections {
+namespace {  // NOLINT(build/namespaces): internal to pending*.cpp
+
+[[maybe_unused]] void due_key(std::string& k, std::int64_t due, std::uint64_t seq) {
+  k.clear();
+  keys::put_i64_be(k, due);
+  keys::put_u64_be(k, seq);
+}
+// One entry of a pending_due value, as read.
+struct due_entry {
+  std::string_view ep;
+  std::uint32_t attempt = 0;
+  std::string_view replay;
+};
+[[maybe_unused]] void put_due_entry(std::string& v, std::string_view ep, std::uint32_t attempt,
+                                    std::string_view replay) {
+  keys::put_str16(v, ep);
+  keys::put_le<std::uint32_t>(v, attempt);
+  keys::put_str16(v, replay);
+}
+// Reads the entry at `at` and advances it; false at the end or when truncated.
+[[maybe_unused]] bool next_due_entry(std::string_view v, std::size_t& at, due_entry& e) {
+  auto ep = keys::get_str16(v, at);
+  if (!ep || at + 4 > v.size()) return false;
+  e.ep = *ep;
+  e.attempt = keys::get_le<std::uint32_t>(v, at);
+  at += 4;
+  auto replay = keys::get_str16(v, at);
+  if (!replay) return false;
+  e.replay = *replay;
+  return true;
+}
+// Merges two values whose entries are in endpoint order into `out` (an endpoint in both: the
+// entry of `add`).
+[[maybe_unused]] void merge_due(std::string& out, std::string_view old, std::string_view add) {
+  out.clear();
+  std::size_t i = 0, j = 0;
+  due_entry a, b;
+  bool has_a = next_due_entry(old, i, a), has_b = next_due_entry(add, j, b);
+  while (has_a || has_b) {
+    if (has_b && (!has_a || b.ep <= a.ep)) {
+      if (has_a && a.ep == b.ep) has_a = next_due_entry(old, i, a);
+      put_due_entry(out, b.ep, b.attempt, b.replay);
+      has_b = next_due_entry(add, j, b);
+    } else {
+      put_due_entry(out, a.ep, a.attempt, a.replay);
+      has_a = next_due_entry(old, i, a);
+    }
+  }
+}
+
+[[maybe_unused]] void ix_key(std::string& k, std::string_view ep, std::uint64_t seq) {
+  k.clear();
+  keys::put_part(k, ep);
+  keys::put_u64_be(k, seq);
+}
+[[maybe_unused]] void replay_key(std::string& k, std::string_view replay, std::string_view ep,
+                                 std::uint64_t seq) {
+  k.clear();
+  keys::put_part(k, replay);
+  keys::put_part(k, ep);
+  keys::put_u64_be(k, seq);
+}
+[[maybe_unused]] void ix_value(std::string& v, const pending_item& it) {
+  v.clear();
+  v.push_back(it.parked ? 1 : 0);
+  keys::put_le<std::int64_t>(v, it.due_us);
+  keys::put_le<std::uint32_t>(v, it.attempt);
+  v.append(it.replay_id);
+}
+[[maybe_unused]] std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
+  auto nul = key.find('\0');
+  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return std::nullopt;
+  pending_item it;
+  it.endpoint_id = std::string(key.substr(0, nul));
+  it.event_seq = keys::get_u64_be(key.substr(nul + 1));
+  it.parked = v[0] != 0;
+  it.due_us = keys::get_le<std::int64_t>(v, 1);
+  it.attempt = keys::get_le<std::uint32_t>(v, 9);
+  it.replay_id = std::string(v.substr(13));
+  return it;
+}
+
+}  // namespace
+}  // namespace hooklog::projections
