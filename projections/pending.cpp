@@ -27,14 +27,9 @@ result<void> pending::open(state_store& s, lmdb::txn& t) {
 result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep) {
   auto it = counts_cache_.find(ep);
   if (it != counts_cache_.end()) return &it->second;
-  pending_counts c;
   auto v = counts_.get(t, ep);
   if (!v) return v.err();
-  if (*v && (*v)->size() == 24) {
-    c.queued = keys::get_le<std::uint64_t>(**v, 0);
-    c.parked = keys::get_le<std::uint64_t>(**v, 8);
-    c.dead = keys::get_le<std::uint64_t>(**v, 16);
-  }
+  const pending_counts c = decode_counts(*v);
   return &counts_cache_.emplace(std::string(ep), c).first->second;
 }
 

@@ -94,5 +94,16 @@ struct due_entry {
   return it;
 }
 
+// A "pending_counts" value: queued, parked, dead as u64 LE; all zero when absent or malformed.
+pending_counts decode_counts(std::optional<std::string_view> v) {
+  pending_counts c;
+  if (v && v->size() == 24) {
+    c.queued = keys::get_le<std::uint64_t>(*v, 0);
+    c.parked = keys::get_le<std::uint64_t>(*v, 8);
+    c.dead = keys::get_le<std::uint64_t>(*v, 16);
+  }
+  return c;
+}
+
 }  // namespace
 }  // namespace hooklog::projections

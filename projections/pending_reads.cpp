@@ -85,15 +85,9 @@ result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_v
 }
 
 result<pending_counts> pending::counts(lmdb::txn& t, std::string_view ep) const {
-  pending_counts c;
   auto v = counts_.get(t, ep);
   if (!v) return v.err();
-  if (*v && (*v)->size() == 24) {
-    c.queued = keys::get_le<std::uint64_t>(**v, 0);
-    c.parked = keys::get_le<std::uint64_t>(**v, 8);
-    c.dead = keys::get_le<std::uint64_t>(**v, 16);
-  }
-  return c;
+  return decode_counts(*v);
 }
 
 result<pending_counts> pending::totals(lmdb::txn& t) const {
