@@ -97,11 +97,10 @@ result<pending_counts> pending::totals(lmdb::txn& t) const {
   for (auto kv = cur->first();; kv = cur->next()) {
     if (!kv) return kv.err();
     if (!*kv) break;
-    const auto& v = (*kv)->second;
-    if (v.size() != 24) continue;
-    c.queued += keys::get_le<std::uint64_t>(v, 0);
-    c.parked += keys::get_le<std::uint64_t>(v, 8);
-    c.dead += keys::get_le<std::uint64_t>(v, 16);
+    const pending_counts e = decode_counts((*kv)->second);
+    c.queued += e.queued;
+    c.parked += e.parked;
+    c.dead += e.dead;
   }
   return c;
 }
