@@ -121,8 +121,12 @@ result<void> event_log::open_impl() {
   bool format_1 = false;
   if (!*fmt) {
     // A new log. (A read-only open of a log without a format finds no index databases either.)
-    if (!opts_.read_only)
+    // The format-1 index databases exist, empty, for older builds (see migrate_from_format_1).
+    if (!opts_.read_only) {
       if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r.err();
+      for (const char* name : kLegacyIndexDbs)
+        if (auto h = lmdb::dbi::open(*t, name, MDB_CREATE); !h) return h.err();
+    }
   } else if (**fmt == kFormat1) {
     format_1 = true;
   } else if (**fmt != kFormatValue) {
@@ -230,19 +234,29 @@ result<void> event_log::migrate_from_format_1() {
   // Build the index env from the records first (or reuse one a previous, interrupted migration
   // left bound to this log), then drop the old databases and mark the log format 2 in one
   // synced transaction: an older build then refuses the log instead of using stale indexes.
+  // The old databases stay, empty: an older build opens them before it reads the format, and
+  // then names the format it does not read (unsupported_version) instead of a missing database.
   if (auto r = open_index(); !r) return r;
-  std::shared_lock lock(resize_mutex_);
-  auto t = lmdb::txn::begin(env_, false);
-  if (!t) return t.err();
-  for (const char* name : kLegacyIndexDbs) {
-    auto h = lmdb::dbi::open(*t, name, 0);
-    if (!h) continue;  // already gone
-    if (int rc = mdb_drop(t->handle(), h->handle(), 1); rc != 0)
-      return lmdb::make_lmdb_error("mdb_drop", rc);
-  }
-  if (auto p = meta_.put(*t, kFormatKey, kFormatValue); !p) return p;
   if (index_rebuilt_.empty()) index_rebuilt_ = "the log was format 1";
-  return t->commit();
+  for (;;) {
+    auto attempt = [&]() -> result<void> {
+      std::shared_lock lock(resize_mutex_);
+      auto t = lmdb::txn::begin(env_, false);
+      if (!t) return t.err();
+      for (const char* name : kLegacyIndexDbs) {
+        auto h = lmdb::dbi::open(*t, name, MDB_CREATE);
+        if (!h) return h.err();
+        if (int rc = mdb_drop(t->handle(), h->handle(), 0); rc != 0)  // emptied, kept
+          return lmdb::make_lmdb_error("mdb_drop", rc);
+      }
+      if (auto p = meta_.put(*t, kFormatKey, kFormatValue); !p) return p;
+      return t->commit();
+    };
+    auto r = attempt();
+    // Freeing the old pages writes free-list pages: a map filled to the brim grows first.
+    if (r || r.code() != make_error_code(errc::map_full)) return r;
+    if (auto g = grow_map(); !g) return g;
+  }
 }
 
 result<std::optional<std::uint64_t>> event_log::claim_idem(append_group& g, const record& r) {
