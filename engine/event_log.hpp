@@ -226,9 +226,12 @@ class event_log {
     index_keys ix_keys;
     std::vector<hash256> leaves;  // the Merkle tree's leaves, one per seq after the start's applied
   };
-  // The shell of both appends: refuses on a read-only log; runs `fill` in a write transaction;
-  // writes the index keys (sorted) and the Merkle leaves and commits; on a full map grows it and
-  // runs the whole group again from the records' own times; publishes the new head.
+  // The shell of both appends: refuses on a read-only log; catches a lagging index env up; runs
+  // `fill` in a write transaction of each env (idempotency keys claimed in the index env's);
+  // writes the Merkle leaves and commits the log (fsync), then the index keys (sorted) and the
+  // binding in the index env (no fsync; a failure there is caught up from the records); on a
+  // full map of either env before the log commit grows it and runs the whole group again from
+  // the records' own times; publishes the new head.
   std::vector<result<append_outcome>> run_append(
       std::vector<record>& records, const std::function<result<void>(append_group&)>& fill);
   // Inside `fill`: the idempotency look-up (and claim) of r in the index env.
