@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "engine/bytes.hpp"
 #include "engine/log_keys.hpp"
+#include "engine/logger.hpp"
 #include "engine/merkle_store.hpp"
 #include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
@@ -24,13 +26,20 @@ namespace {
 using namespace log_keys;
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "hooklog-log/1";
+constexpr std::string_view kFormatValue = "hooklog-log/2";
+// Format 1: the same records, with "idem" and the indexes inside the log env. Read-only opens
+// read it as it is; a writer's open migrates it (open_index).
+constexpr std::string_view kFormat1 = "hooklog-log/1";
+constexpr const char* kLegacyIndexDbs[] = {"idem",      "ix_occurred", "ix_type",
+                                           "ix_tenant", "ix_entity",   "ix_ref"};
 
 }  // namespace
 
-event_log::event_log(log_options opts) : opts_(std::move(opts)) {}
+event_log::event_log(log_options opts)
+    : opts_(std::move(opts)), index_(std::make_unique<log_index>(resize_mutex_)) {}
 
 event_log::~event_log() {
+  index_.reset();  // a writer's index env: synced, open_boot cleared
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -86,9 +95,7 @@ result<void> event_log::open_impl() {
   struct {
     lmdb::dbi* d;
     const char* name;
-  } dbs[] = {{&records_, "records"},       {&meta_, "meta"},         {&idem_, "idem"},
-             {&ix_occurred_, "ix_occurred"}, {&ix_type_, "ix_type"}, {&ix_tenant_, "ix_tenant"},
-             {&ix_entity_, "ix_entity"},     {&ix_ref_, "ix_ref"}};
+  } dbs[] = {{&records_, "records"}, {&meta_, "meta"}};
   for (auto& d : dbs) {
     auto h = lmdb::dbi::open(*t, d.name, create);
     if (!h) return h.err();
@@ -112,14 +119,26 @@ result<void> event_log::open_impl() {
   }
   auto fmt = meta_.get(*t, kFormatKey);
   if (!fmt) return fmt.err();
+  bool format_1 = false;
   if (!*fmt) {
-    if (!opts_.read_only)
+    // A new log. (A read-only open of a log without a format finds no index databases either.)
+    // The format-1 index databases exist, empty, for older builds (see migrate_from_format_1).
+    if (!opts_.read_only) {
       if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r.err();
+      for (const char* name : kLegacyIndexDbs)
+        if (auto h = lmdb::dbi::open(*t, name, MDB_CREATE); !h) return h.err();
+    }
+  } else if (**fmt == kFormat1) {
+    format_1 = true;
   } else if (**fmt != kFormatValue) {
     return make_error(errc::unsupported_version,
                       "log in " + opts_.dir + " has format " + std::string(**fmt) +
-                          ", this build reads " + std::string(kFormatValue));
+                          ", this build reads " + std::string(kFormatValue) + " and " +
+                          std::string(kFormat1));
   }
+  // Read-only, format 1: the indexes are in this env, opened in this transaction.
+  if (format_1 && opts_.read_only)
+    if (auto a = index_->attach_legacy(*t); !a) return a.err();
 
   auto c = lmdb::cursor::open(*t, records_);
   if (!c) return c.err();
@@ -169,6 +188,11 @@ result<void> event_log::open_impl() {
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
   applied_.store(applied, std::memory_order_release);
+  if (format_1 && !opts_.read_only) {
+    if (auto r = migrate_from_format_1(); !r) return r;
+  } else if (!format_1) {
+    if (auto r = open_index(); !r) return r;
+  }
   if (!opts_.read_only && has_merkle_)  // a log older than the tree, or one that lags: catch up
     if (auto r = merkle::backfill(env_, merkle_, records_, applied_seq(), [this] { return grow_map(); },
                                   65536, gaps_dbi());
@@ -187,6 +211,63 @@ result<void> event_log::grow_map() {
   return env_.set_map_size(next);
 }
 
+log_index::log_source event_log::index_source() const {
+  return log_index::log_source{&env_, records_.handle(), applied_seq()};
+}
+
+result<void> event_log::open_index() {
+  const std::string dir = (std::filesystem::path(opts_.dir) / "log" / "index").string();
+  log_index::options io;
+  io.initial_map_size = opts_.initial_map_size;
+  io.max_map_size = opts_.max_map_size;
+  // HOOKLOG_INDEX_WRITEMAP=1: the benchmarks' switch to compare the two ways of writing it.
+  const char* wm = std::getenv("HOOKLOG_INDEX_WRITEMAP");
+  io.writemap = opts_.index_writemap || (wm && std::string_view(wm) == "1");
+  io.boot_id = opts_.boot_id;
+  if (opts_.read_only) {
+    // Beside a possible writer: use the index env only when it is whole and bound to this log;
+    // otherwise queries walk the records (scan(), find_idempotent()).
+    index_->open_read(dir, io, index_source());
+    return {};
+  }
+  return index_->open_write(dir, io, index_source(), index_rebuilt_);
+}
+
+result<void> event_log::migrate_from_format_1() {
+  // Build the index env from the records first (or reuse one a previous, interrupted migration
+  // left bound to this log), then drop the old databases and mark the log format 2 in one
+  // synced transaction: an older build then refuses the log instead of using stale indexes.
+  // The old databases stay, empty: an older build opens them before it reads the format, and
+  // then names the format it does not read (unsupported_version) instead of a missing database.
+  if (auto r = open_index(); !r) return r;
+  if (index_rebuilt_.empty()) index_rebuilt_ = "the log was format 1";
+  for (;;) {
+    auto attempt = [&]() -> result<void> {
+      std::shared_lock lock(resize_mutex_);
+      auto t = lmdb::txn::begin(env_, false);
+      if (!t) return t.err();
+      for (const char* name : kLegacyIndexDbs) {
+        auto h = lmdb::dbi::open(*t, name, MDB_CREATE);
+        if (!h) return h.err();
+        if (int rc = mdb_drop(t->handle(), h->handle(), 0); rc != 0)  // emptied, kept
+          return lmdb::make_lmdb_error("mdb_drop", rc);
+      }
+      if (auto p = meta_.put(*t, kFormatKey, kFormatValue); !p) return p;
+      return t->commit();
+    };
+    auto r = attempt();
+    // Freeing the old pages writes free-list pages: a map filled to the brim grows first.
+    if (r || r.code() != make_error_code(errc::map_full)) return r;
+    if (auto g = grow_map(); !g) return g;
+  }
+}
+
+result<std::optional<std::uint64_t>> event_log::claim_idem(append_group& g, const record& r) {
+  auto prior = index_->put_idem(g.ixt, idem_key(r.tenant, r.source, r.idempotency_key), r.seq);
+  if (!prior) g.index_failed = true;
+  return prior;
+}
+
 std::vector<result<append_outcome>> event_log::run_append(
     std::vector<record>& records, const std::function<result<void>(append_group&)>& fill) {
   std::vector<result<append_outcome>> out;
@@ -194,6 +275,12 @@ std::vector<result<append_outcome>> event_log::run_append(
     out.assign(records.size(), make_error(errc::read_only, "the log is open read-only"));
     return out;
   }
+  // The idempotency look-ups below read the index env: it must hold every record first.
+  if (index_->indexed_through() < applied_seq())
+    if (auto c = index_->catch_up(index_source()); !c) {
+      out.assign(records.size(), c.err());
+      return out;
+    }
   // The records' own times, restored when a full map makes us retry.
   std::vector<std::pair<std::int64_t, std::int64_t>> times;
   times.reserve(records.size());
@@ -202,13 +289,17 @@ std::vector<result<append_outcome>> event_log::run_append(
   log_head new_head;
   std::int64_t new_last_recorded = 0;
   std::uint64_t new_applied = 0;
+  result<void> indexed;  // the index env's commit, after the log's
   for (;;) {
     out.clear();
+    bool index_full = false;
     auto attempt = [&]() -> result<void> {
       std::shared_lock lock(resize_mutex_);
+      auto ixt = lmdb::txn::begin(index_->env(), false);
+      if (!ixt) return ixt.err();
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
-      append_group g{*t, times, out};
+      append_group g{*t, *ixt, times, out};
       {
         std::lock_guard h(head_mutex_);
         g.head = head_;
@@ -217,25 +308,30 @@ std::vector<result<append_outcome>> event_log::run_append(
       g.applied = applied_seq();
       const std::uint64_t tree_first = g.applied;  // leaf index of the group's first seq
       g.leaves.reserve(records.size());
-      if (auto f = fill(g); !f) return f;
-      // Index entries are put in key order after the records: neighbouring keys share
-      // pages, so a group touches each index page once instead of once per record.
-      if (auto w = write_index_keys(*t, g.ix_keys); !w) return w;
+      if (auto f = fill(g); !f) {
+        index_full = g.index_failed;
+        return f;
+      }
       if (has_merkle_)
         if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, g.leaves,
                                     gaps_dbi());
             !m)
           return m;
-      if (auto c = t->commit(); !c) return c;
+      if (auto c = t->commit(); !c) return c;  // durable from here on
       new_head = g.head;
       new_last_recorded = g.last_recorded;
       new_applied = g.applied;
+      // The index entries, put in key order (neighbouring keys share pages), and the binding;
+      // no fsync. A failure leaves indexed_through behind: caught up below.
+      indexed = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
+      if (indexed) indexed = ixt->commit();
+      if (indexed) index_->set_indexed_through(g.applied, g.head.chain_hash);
       return {};
     };
     auto r = attempt();
     if (r) break;
     if (r.code() == make_error_code(errc::map_full)) {
-      if (auto g = grow_map(); !g) {
+      if (auto g = index_full ? index_->grow() : grow_map(); !g) {
         out.assign(records.size(), g.err());
         return out;
       }
@@ -243,6 +339,15 @@ std::vector<result<append_outcome>> event_log::run_append(
     }
     out.assign(records.size(), r.err());
     return out;
+  }
+  if (!indexed) {
+    // The records are durable; their entries come from the records (growing a full map).
+    auto src = index_source();
+    src.applied = std::max(src.applied, new_applied);
+    auto c = index_->catch_up(src);
+    if (!c)
+      logging::error("storage.index", "the log's index env lags the records: caught up later",
+                     {{"reason", c.err().what()}, {"indexed_through", index_->indexed_through()}});
   }
   publish_commit(new_head, new_last_recorded, new_applied);
   return out;
@@ -263,11 +368,10 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
         continue;
       }
       if (!r.idempotency_key.empty()) {
-        auto prior = idem_.put_new(g.t, idem_key(r.tenant, r.source, r.idempotency_key),
-                                   bytes::be64(r.seq));
+        auto prior = claim_idem(g, r);
         if (!prior) return prior.err();
         if (*prior) {
-          g.out.emplace_back(append_outcome{bytes::get_be64(**prior), true});
+          g.out.emplace_back(append_outcome{**prior, true});
           continue;
         }
       }
@@ -276,22 +380,6 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
     }
     return {};
   });
-}
-
-void event_log::collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& ix_keys) {
-  if (r.kind == record_kind::event_received) {
-    ix_keys[0].push_back(occurred_key(r.occurred_at, r.seq));
-    ix_keys[1].push_back(prefix_key(r.type, r.seq));
-    ix_keys[2].push_back(prefix_key(r.tenant, r.seq));
-  }
-  if (!r.entity_kind.empty()) {
-    std::string& k = ix_keys[3].emplace_back(entity_prefix(r.entity_kind, r.entity_id));
-    bytes::put_be64(k, r.seq);
-  }
-  if (r.ref_seq != 0) {
-    std::string& k = ix_keys[4].emplace_back(bytes::be64(r.ref_seq));
-    bytes::put_be64(k, r.seq);
-  }
 }
 
 result<void> event_log::store_encoded(append_group& g, record& r) {
@@ -304,16 +392,6 @@ result<void> event_log::store_encoded(append_group& g, record& r) {
   g.head.seq = r.seq;
   g.applied = r.seq;
   g.last_recorded = r.recorded_at;
-  return {};
-}
-
-result<void> event_log::write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& ix_keys) {
-  const lmdb::dbi* ix_dbs[5] = {&ix_occurred_, &ix_type_, &ix_tenant_, &ix_entity_, &ix_ref_};
-  for (std::size_t i = 0; i < ix_keys.size(); ++i) {
-    std::sort(ix_keys[i].begin(), ix_keys[i].end());
-    for (const auto& k : ix_keys[i])
-      if (auto p = ix_dbs[i]->put(t, k, {}); !p) return p.err();
-  }
   return {};
 }
 
@@ -353,10 +431,21 @@ result<std::optional<record>> event_log::get(std::uint64_t seq) const {
 result<std::optional<std::uint64_t>> event_log::find_idempotent(std::string_view tenant,
                                                                 std::string_view source,
                                                                 std::string_view key) const {
+  if (!index_->usable()) {
+    // A read-only open without a usable index env: the records answer (the first one stored
+    // under the key is the original).
+    std::optional<std::uint64_t> found;
+    auto n = for_each(1, UINT64_MAX, [&](const record_view& v) {
+      if (v.idempotency_key == key && v.tenant == tenant && v.source == source) found = v.seq;
+      return !found;
+    });
+    if (!n) return n.err();
+    return found;
+  }
   auto lock = read_lock();
-  auto t = lmdb::txn::begin(env_, true);
+  auto t = lmdb::txn::begin(index_->separate() ? index_->env() : env_, true);
   if (!t) return t.err();
-  auto v = idem_.get(*t, idem_key(tenant, source, key));
+  auto v = index_->idem().get(*t, idem_key(tenant, source, key));
   if (!v) return v.err();
   if (!*v) return std::optional<std::uint64_t>{};
   return std::optional<std::uint64_t>{bytes::get_be64(**v)};

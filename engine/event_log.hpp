@@ -1,15 +1,19 @@
 #pragma once
-// The append-only, tamper-evident event log: one LMDB environment in
-// `<data dir>/log`, the only source of truth.
+// The append-only, tamper-evident event log: the only source of truth, in two LMDB
+// environments under `<data dir>/log` (layout: docs/FORMAT.md, format `hooklog-log/2`).
 //
-// Databases: "records" (seq -> encoded record), "meta", "idem"
-// (tenant\0source\0key -> seq), and the indexes "ix_occurred", "ix_type",
-// "ix_tenant" (events only), "ix_entity" (every record with an entity) and
-// "ix_ref" (ref_seq -> seq, every record that refers to another), "merkle" (the Merkle
-// tree's subtree hashes, engine/merkle_store.hpp),
-// all written in the same transaction as the record; and "gaps" (cluster mode: a stream
-// sequence that holds no record -> the original seq of the repeat it carried). Layout:
-// docs/FORMAT.md.
+// `<data dir>/log` holds the truth, fsynced on every commit: "records" (seq -> encoded
+// record), "meta", "merkle" (the Merkle tree's subtree hashes, engine/merkle_store.hpp) and
+// "gaps" (cluster mode: a stream sequence that holds no record -> the original seq of the
+// repeat it carried). `<data dir>/log/index` (engine/log_index.hpp) holds what is derived from
+// the records: "idem" (tenant\0source\0key -> seq) and the indexes "ix_occurred", "ix_type",
+// "ix_tenant" (events only), "ix_entity" (every record with an entity) and "ix_ref" (ref_seq ->
+// seq), written without fsync right after each group's log commit and before its producers
+// are answered. An index env that lags (a failed index commit) is caught up before the next
+// group; one that is missing, bound to another log or left open by a machine that rebooted is
+// rebuilt from the records at open. A format-1 log (indexes inside the log env) is migrated by
+// a writer's open; read-only opens read either layout, and without a usable index env they
+// answer queries by walking the records in seq order.
 //
 // Thread safety: append() must be called from one thread at a time (the
 // log_writer's thread). Reads (get, scan, verify, head) may run on any thread
@@ -30,6 +34,7 @@
 
 #include "engine/errc.hpp"
 #include "engine/lmdb.hpp"
+#include "engine/log_index.hpp"
 #include "engine/record.hpp"
 
 namespace hooklog {
@@ -47,6 +52,11 @@ struct log_options {
   // Keep the Merkle tree (engine/merkle_store.hpp). Off only in benchmarks comparing the append
   // rate without it: nothing is written to the tree and proofs then fail.
   bool merkle_tree = true;
+  // The index env (engine/log_index.hpp): MDB_WRITEMAP|MDB_MAPASYNC instead of plain
+  // MDB_NOSYNC writes, and the boot id to compare with its open_boot (empty: this machine's,
+  // from /proc/sys/kernel/random/boot_id; tests set it to fake a reboot).
+  bool index_writemap = false;
+  std::string boot_id;
 };
 
 // Cluster mode: the kind the materializer gives a stream message that is not a record
@@ -170,6 +180,10 @@ class event_log {
   // read-only open of a log written before the tree existed.
   bool has_merkle() const { return has_merkle_; }
   const lmdb::dbi& merkle_db() const { return merkle_; }
+  // The index env: where it is (separate, legacy inside a format-1 log, or none: a read-only
+  // open without a usable one) and why it was rebuilt at this open ("" when reused).
+  const log_index& index() const { return *index_; }
+  const std::string& index_rebuilt_because() const { return index_rebuilt_; }
   // The "gaps" database (cluster mode), 0 when the log has none.
   MDB_dbi gaps_dbi() const { return has_gaps_ ? gaps_.handle() : 0; }
 
@@ -185,34 +199,43 @@ class event_log {
   // Walks the index entries under `prefix`. With exact_prefix every key is
   // prefix + seq (seq order, seeks to from_seq); otherwise keys continue past the
   // prefix and end in the seq.
-  result<std::uint64_t> scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
+  result<std::uint64_t> scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
+                                   std::string prefix,
                                    bool exact_prefix, const scan_query& q, const scan_fn& fn) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
-  // Index keys of one stored record (appended to keys[0..4]: occurred, type, tenant, entity,
-  // ref) and their sorted write at the end of a group.
-  static void collect_index_keys(const record& r, std::array<std::vector<std::string>, 5>& keys);
-  result<void> write_index_keys(lmdb::txn& t, std::array<std::vector<std::string>, 5>& keys);
+  // Opens the index env after the log's own databases (migrating a format-1 log).
+  result<void> open_index();
+  result<void> migrate_from_format_1();
+  log_index::log_source index_source() const;
   // One append group inside its write transaction: what append() and append_replicated() fill.
   struct append_group {
-    append_group(lmdb::txn& txn, const std::vector<std::pair<std::int64_t, std::int64_t>>& own,
+    append_group(lmdb::txn& txn, lmdb::txn& index_txn,
+                 const std::vector<std::pair<std::int64_t, std::int64_t>>& own,
                  std::vector<result<append_outcome>>& outcomes)
-        : t(txn), times(own), out(outcomes) {}
+        : t(txn), ixt(index_txn), times(own), out(outcomes) {}
     lmdb::txn& t;
+    lmdb::txn& ixt;  // the index env's, committed after t
+    bool index_failed = false;  // the error came from the index env
     const std::vector<std::pair<std::int64_t, std::int64_t>>& times;  // each record's own
                                                                       // (recorded_at, occurred_at)
     std::vector<result<append_outcome>>& out;
     log_head head;                  // the chain so far
     std::int64_t last_recorded = 0;  // recorded_at of the last stored record
     std::uint64_t applied = 0;       // the last seq stored or recorded as a gap
-    std::array<std::vector<std::string>, 5> ix_keys;
+    index_keys ix_keys;
     std::vector<hash256> leaves;  // the Merkle tree's leaves, one per seq after the start's applied
   };
-  // The shell of both appends: refuses on a read-only log; runs `fill` in a write transaction;
-  // writes the index keys (sorted) and the Merkle leaves and commits; on a full map grows it and
-  // runs the whole group again from the records' own times; publishes the new head.
+  // The shell of both appends: refuses on a read-only log; catches a lagging index env up; runs
+  // `fill` in a write transaction of each env (idempotency keys claimed in the index env's);
+  // writes the Merkle leaves and commits the log (fsync), then the index keys (sorted) and the
+  // binding in the index env (no fsync; a failure there is caught up from the records); on a
+  // full map of either env before the log commit grows it and runs the whole group again from
+  // the records' own times; publishes the new head.
   std::vector<result<append_outcome>> run_append(
       std::vector<record>& records, const std::function<result<void>(append_group&)>& fill);
+  // Inside `fill`: the idempotency look-up (and claim) of r in the index env.
+  result<std::optional<std::uint64_t>> claim_idem(append_group& g, const record& r);
   // Inside `fill`: seals the record encoded in scratch_ (r.seq set) onto the group's chain,
   // stores it, and collects its index keys and Merkle leaf; head.seq and applied become r.seq.
   result<void> store_encoded(append_group& g, record& r);
@@ -223,7 +246,7 @@ class event_log {
   log_options opts_;
   int lock_fd_ = -1;
   lmdb::env env_;
-  lmdb::dbi records_, meta_, idem_, ix_occurred_, ix_type_, ix_tenant_, ix_entity_, ix_ref_;
+  lmdb::dbi records_, meta_;
   lmdb::dbi gaps_;
   bool has_gaps_ = false;  // false: a read-only log written before "gaps" existed
   std::atomic<std::uint64_t> applied_{0};
@@ -239,6 +262,8 @@ class event_log {
   std::string scratch_;
   std::uint64_t read_limit_ = UINT64_MAX;  // reads stop after this seq (damaged tail, read-only)
   std::uint64_t damaged_from_ = 0;
+  std::unique_ptr<log_index> index_;
+  std::string index_rebuilt_;
 };
 
 }  // namespace hooklog

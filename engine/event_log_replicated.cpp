@@ -37,11 +37,10 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
       r.recorded_at = std::max(g.times[i].first, g.last_recorded);
       r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
       if (!r.idempotency_key.empty()) {
-        auto prior = idem_.put_new(g.t, idem_key(r.tenant, r.source, r.idempotency_key),
-                                   bytes::be64(r.seq));
+        auto prior = claim_idem(g, r);
         if (!prior) return prior.err();
         if (*prior) {
-          const std::uint64_t original = bytes::get_be64(**prior);
+          const std::uint64_t original = **prior;
           if (auto p = gaps_.put(g.t, seq_key(r.seq), bytes::be64(original), MDB_APPEND); !p)
             return p.err();
           g.leaves.push_back(merkle::kGapLeaf);

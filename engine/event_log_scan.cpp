@@ -100,8 +100,17 @@ result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_vi
 
 result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn) const {
   auto lock = read_lock();
+  // The index env's transaction first: every entry it holds then points at a record the log's
+  // transaction holds (the log commits before the index env).
+  lmdb::txn index_txn;
+  if (index_->separate()) {
+    auto it = lmdb::txn::begin(index_->env(), true);
+    if (!it) return it.err();
+    index_txn = std::move(*it);
+  }
   auto t = lmdb::txn::begin(env_, true);
   if (!t) return t.err();
+  lmdb::txn& ixt = index_->separate() ? index_txn : *t;  // legacy: the indexes are in the log env
   scan_query q = query;
   if (q.recorded_from) {
     auto s = first_seq_recorded_at_or_after(*t, *q.recorded_from);
@@ -119,20 +128,25 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 
   const bool events_only = !q.kind || *q.kind == record_kind::event_received;
   const bool exact_type = !q.type.empty() && q.type.find('*') == std::string::npos;
-  if (q.ref_seq) return scan_index(*t, ix_ref_, bytes::be64(*q.ref_seq), true, q, fn);
-  if (!q.entity_kind.empty() && !q.entity_id.empty())
-    return scan_index(*t, ix_entity_, entity_prefix(q.entity_kind, q.entity_id), true, q, fn);
-  if (!q.entity_kind.empty())
-    return scan_index(*t, ix_entity_, q.entity_kind + '\0', false, q, fn);
-  if (events_only && q.kind && exact_type)
-    return scan_index(*t, ix_type_, q.type + '\0', true, q, fn);
-  if (events_only && q.kind && !q.tenant.empty())
-    return scan_index(*t, ix_tenant_, q.tenant + '\0', true, q, fn);
+  // Without a usable index env (a read-only open beside a lagging or missing one) every query
+  // walks the records in seq order below: the same records, the index's order only where
+  // that is seq order (one prefix).
+  const bool ix = index_->usable();
+  if (ix && q.ref_seq)
+    return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn);
+  if (ix && !q.entity_kind.empty() && !q.entity_id.empty())
+    return scan_index(ixt, *t, index_->ix(3), entity_prefix(q.entity_kind, q.entity_id), true, q,
+                      fn);
+  if (ix && !q.entity_kind.empty())
+    return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn);
+  if (ix && events_only && q.kind && exact_type)
+    return scan_index(ixt, *t, index_->ix(1), q.type + '\0', true, q, fn);
+  if (ix && events_only && q.kind && !q.tenant.empty())
+    return scan_index(ixt, *t, index_->ix(2), q.tenant + '\0', true, q, fn);
 
   // Occurred-time order, or sequence order.
-  const bool by_occurred = events_only && q.kind && (q.occurred_from || q.occurred_to);
-  const lmdb::dbi& driver = by_occurred ? ix_occurred_ : records_;
-  auto c = lmdb::cursor::open(*t, driver);
+  const bool by_occurred = ix && events_only && q.kind && (q.occurred_from || q.occurred_to);
+  auto c = lmdb::cursor::open(by_occurred ? ixt : *t, by_occurred ? index_->ix(0) : records_);
   if (!c) return c.err();
   const bool desc = q.descending;
   std::string start;
@@ -188,10 +202,10 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   return matched;
 }
 
-result<std::uint64_t> event_log::scan_index(lmdb::txn& t, const lmdb::dbi& ix, std::string prefix,
-                                            bool exact_prefix, const scan_query& q,
-                                            const scan_fn& fn) const {
-  auto c = lmdb::cursor::open(t, ix);
+result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
+                                            std::string prefix, bool exact_prefix,
+                                            const scan_query& q, const scan_fn& fn) const {
+  auto c = lmdb::cursor::open(ixt, ix);
   if (!c) return c.err();
   const bool desc = q.descending;
   std::string start = prefix;

@@ -1,0 +1,312 @@
+#include "engine/log_index.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "engine/bytes.hpp"
+#include "engine/private_fs.hpp"
+#include "engine/record_codec.hpp"
+
+namespace hooklog {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDbNames[6] = {"idem",      "ix_occurred", "ix_type",
+                                     "ix_tenant", "ix_entity",   "ix_ref"};
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormatValue = "hooklog-index/1";
+constexpr std::string_view kThroughKey = "indexed_through";
+constexpr std::string_view kHashKey = "through_hash";
+constexpr std::string_view kBootKey = "open_boot";
+
+void remove_env_files(const std::string& dir) {
+  std::error_code ec;
+  for (const char* f : {"data.mdb", "lock.mdb"}) fs::remove(fs::path(dir) / f, ec);
+}
+
+}  // namespace
+
+std::string log_index::current_boot_id(const options& o) {
+  if (!o.boot_id.empty()) return o.boot_id;
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id.empty() ? std::string("unknown") : id;
+}
+
+result<void> log_index::open_env(const std::string& dir, bool read_only) {
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC;
+  if (read_only) flags |= MDB_RDONLY;
+  if (opts_.writemap && !read_only) flags |= MDB_WRITEMAP | MDB_MAPASYNC;
+  auto e = lmdb::env::open(dir, flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16,
+                           512);
+  if (!e) return e.err();
+  env_ = std::move(*e);
+  if (!read_only) {
+    env_.reader_check();
+    for (const char* f : {"data.mdb", "lock.mdb"})
+      if (auto r = make_private((fs::path(dir) / f).string()); !r) return r;
+  }
+  return {};
+}
+
+result<void> log_index::open_dbs(lmdb::txn& t, unsigned flags) {
+  for (std::size_t i = 0; i < dbs_.size(); ++i) {
+    auto h = lmdb::dbi::open(t, kDbNames[i], flags);
+    if (!h) return h.err();
+    dbs_[i] = *h;
+  }
+  auto m = lmdb::dbi::open(t, "meta", flags);
+  if (!m) return m.err();
+  meta_ = *m;
+  return {};
+}
+
+std::string log_index::check_binding(const log_source& log) {
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return std::string("its meta cannot be read: ") + t.err().what();
+  auto fmt = meta_.get(*t, kFormatKey);
+  if (!fmt) return std::string("its meta cannot be read: ") + fmt.err().what();
+  if (!*fmt) return "it has no format (an interrupted creation)";
+  if (**fmt != kFormatValue) return "it has format " + std::string(**fmt);
+  auto th = meta_.get(*t, kThroughKey);
+  auto hh = meta_.get(*t, kHashKey);
+  auto boot = meta_.get(*t, kBootKey);
+  if (!th || !hh || !boot) return "its meta cannot be read";
+  through_ = (*th && (*th)->size() == 8) ? bytes::get_be64(**th) : 0;
+  through_hash_ = hash256{};
+  if (*hh && (*hh)->size() == 32) std::memcpy(through_hash_.data(), (*hh)->data(), 32);
+  if (*boot && **boot != current_boot_id(opts_))
+    return "the machine restarted while it was open for writing (boot " + std::string(**boot) +
+           ")";
+  if (through_ > log.applied)
+    return "it indexes up to seq " + std::to_string(through_) + " but the log ends at " +
+           std::to_string(log.applied) + " (a replaced or restored log)";
+  // The last record at or before through_ must carry through_hash_.
+  auto lt = lmdb::txn::begin(*log.env, true);
+  if (!lt) return std::string("the log cannot be read: ") + lt.err().what();
+  MDB_cursor* c = nullptr;
+  if (mdb_cursor_open(lt->handle(), log.records, &c) != 0) return "the log cannot be read";
+  const std::string k = bytes::be64(through_ + 1);
+  MDB_val key = lmdb::to_val(k), val{};
+  int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+  rc = rc == 0 ? mdb_cursor_get(c, &key, &val, MDB_PREV) : mdb_cursor_get(c, &key, &val, MDB_LAST);
+  hash256 expected{};
+  if (rc == 0) {
+    const std::uint64_t seq = bytes::get_be64(lmdb::from_val(key));
+    if (seq <= through_) {
+      auto d = decode(lmdb::from_val(val), seq);
+      if (!d) {
+        mdb_cursor_close(c);
+        return "record " + std::to_string(seq) + " of the log does not decode";
+      }
+      std::memcpy(expected.data(), d->chain_hash, 32);
+    }
+  }
+  mdb_cursor_close(c);
+  if (expected != through_hash_)
+    return "it was built from another log (the chain hash at seq " + std::to_string(through_) +
+           " differs)";
+  return {};
+}
+
+result<void> log_index::open_write(const std::string& dir, const options& o,
+                                   const log_source& log, std::string& why) {
+  opts_ = o;
+  dir_ = dir;
+  why.clear();
+  if (auto r = create_private_dirs(dir); !r) return r;
+  if (auto r = make_private(dir); !r) return r;
+  auto fresh = [&]() -> result<void> {
+    env_ = lmdb::env();
+    remove_env_files(dir);
+    if (auto r = open_env(dir, false); !r) return r;
+    auto t = lmdb::txn::begin(env_, false);
+    if (!t) return t.err();
+    if (auto r = open_dbs(*t, MDB_CREATE); !r) return r;
+    if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r;
+    through_ = 0;
+    through_hash_ = hash256{};
+    return t->commit();
+  };
+  const bool existed = fs::exists(fs::path(dir) / "data.mdb");
+  if (!existed) {
+    why = "it is missing";
+    if (auto r = fresh(); !r) return r;
+  } else {
+    auto opened = [&]() -> result<void> {
+      if (auto r = open_env(dir, false); !r) return r;
+      auto t = lmdb::txn::begin(env_, false);
+      if (!t) return t.err();
+      if (auto r = open_dbs(*t, MDB_CREATE); !r) return r;
+      return t->commit();
+    }();
+    if (!opened)
+      why = std::string("it cannot be opened: ") + opened.err().what();
+    else
+      why = check_binding(log);
+    if (!why.empty())
+      if (auto r = fresh(); !r) return r;
+  }
+  // Dirty from here on: the boot id, synced before any unsynced write.
+  {
+    auto t = lmdb::txn::begin(env_, false);
+    if (!t) return t.err();
+    if (auto r = meta_.put(*t, kBootKey, current_boot_id(opts_)); !r) return r;
+    if (auto r = t->commit(); !r) return r;
+    if (auto r = env_.sync(true); !r) return r;
+  }
+  writable_ = true;
+  state_ = state::separate;
+  return catch_up(log);
+}
+
+bool log_index::open_read(const std::string& dir, const options& o, const log_source& log) {
+  opts_ = o;
+  dir_ = dir;
+  if (!fs::exists(fs::path(dir) / "data.mdb")) return false;
+  if (!open_env(dir, true)) return false;
+  {
+    auto t = lmdb::txn::begin(env_, true);
+    if (!t) return false;
+    if (!open_dbs(*t, 0)) return false;
+    if (!t->commit()) return false;  // committed: an abort would close the handles
+  }
+  if (!check_binding(log).empty() || through_ != log.applied) {
+    env_ = lmdb::env();
+    return false;
+  }
+  state_ = state::separate;
+  return true;
+}
+
+result<bool> log_index::attach_legacy(lmdb::txn& t) {
+  for (std::size_t i = 0; i < dbs_.size(); ++i) {
+    auto h = lmdb::dbi::open(t, kDbNames[i], 0);
+    if (!h) return false;
+    dbs_[i] = *h;
+  }
+  state_ = state::legacy;
+  return true;
+}
+
+void log_index::close() {
+  if (!writable_) return;
+  writable_ = false;
+  // Clean: everything on disk, then the flag cleared (and that on disk too).
+  if (!env_.sync(true)) return;
+  auto t = lmdb::txn::begin(env_, false);
+  if (!t) return;
+  if (!meta_.del(*t, kBootKey)) return;
+  if (!t->commit()) return;
+  (void)env_.sync(true);
+}
+
+result<std::optional<std::uint64_t>> log_index::put_idem(lmdb::txn& t, std::string_view key,
+                                                         std::uint64_t seq) const {
+  auto prior = dbs_[0].put_new(t, key, bytes::be64(seq));
+  if (!prior) return prior.err();
+  if (!*prior) return std::optional<std::uint64_t>{};
+  return std::optional<std::uint64_t>{bytes::get_be64(**prior)};
+}
+
+result<void> log_index::finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
+                               const hash256& through_hash) const {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto& ks = keys[i];
+    if (ks.empty()) continue;
+    std::sort(ks.begin(), ks.end());
+    // Keys past the database's last one (occurred times, refs, a rebuild's first chunk) are
+    // appended: no search, and leaves filled instead of split in half.
+    auto c = lmdb::cursor::open(t, ix(i));
+    if (!c) return c.err();
+    auto last = c->last();
+    if (!last) return last.err();
+    const unsigned flags = (!*last || (*last)->first < ks.front()) ? MDB_APPEND : 0;
+    for (const auto& k : ks)
+      if (auto p = c->put(k, {}, flags); !p) return p;
+  }
+  if (auto p = meta_.put(t, kThroughKey, bytes::be64(through)); !p) return p;
+  return meta_.put(t, kHashKey,
+                   std::string_view(reinterpret_cast<const char*>(through_hash.data()), 32));
+}
+
+result<void> log_index::catch_up(const log_source& log, std::size_t chunk) {
+  index_keys keys;
+  std::vector<std::pair<std::string, std::uint64_t>> idem;
+  while (through_ < log.applied) {
+    std::uint64_t new_through = through_;
+    hash256 new_hash = through_hash_;
+    auto attempt = [&]() -> result<void> {
+      std::shared_lock lock(resize_);
+      new_through = through_;
+      new_hash = through_hash_;
+      for (auto& k : keys) k.clear();
+      idem.clear();
+      auto lt = lmdb::txn::begin(*log.env, true);
+      if (!lt) return lt.err();
+      MDB_cursor* c = nullptr;
+      if (int rc = mdb_cursor_open(lt->handle(), log.records, &c); rc != 0)
+        return lmdb::make_lmdb_error("mdb_cursor_open", rc);
+      const std::string from = bytes::be64(through_ + 1);
+      MDB_val key = lmdb::to_val(from), val{};
+      std::size_t n = 0;
+      bool more = false;
+      for (int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
+           rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+        const std::uint64_t seq = bytes::get_be64(lmdb::from_val(key));
+        if (seq > log.applied) break;
+        if (n == chunk) {
+          more = true;
+          break;
+        }
+        auto d = decode(lmdb::from_val(val), seq);
+        if (!d) {
+          mdb_cursor_close(c);
+          return d.err();
+        }
+        if (!d->idempotency_key.empty())
+          idem.emplace_back(log_keys::idem_key(d->tenant, d->source, d->idempotency_key), seq);
+        collect_index_keys(*d, keys);
+        new_through = seq;
+        std::memcpy(new_hash.data(), d->chain_hash, 32);
+        ++n;
+      }
+      mdb_cursor_close(c);
+      if (!more) new_through = log.applied;  // trailing gaps (cluster mode) included
+      auto t = lmdb::txn::begin(env_, false);
+      if (!t) return t.err();
+      std::sort(idem.begin(), idem.end());
+      for (const auto& [k, seq] : idem)
+        if (auto p = put_idem(*t, k, seq); !p) return p.err();  // the first one stays
+      if (auto f = finish(*t, keys, new_through, new_hash); !f) return f;
+      return t->commit();
+    };
+    auto r = attempt();
+    if (!r) {
+      if (r.code() != make_error_code(errc::map_full)) return r;
+      if (auto g = grow(); !g) return g;
+      continue;
+    }
+    through_ = new_through;
+    through_hash_ = new_hash;
+  }
+  return {};
+}
+
+result<void> log_index::grow() {
+  std::unique_lock lock(resize_);
+  const std::size_t current = env_.map_size();
+  if (current >= opts_.max_map_size)
+    return make_error(errc::map_full, "the log's index reached its maximum size of " +
+                                          std::to_string(opts_.max_map_size) + " bytes");
+  const std::size_t next =
+      std::min(opts_.max_map_size, std::max(current * 2, current + (1u << 20)));
+  return env_.set_map_size(next);
+}
+
+}  // namespace hooklog

@@ -1,0 +1,152 @@
+#pragma once
+// The log's indexes, kept off the log's fsync path: a second LMDB environment in
+// `<data dir>/log/index/`, opened with MDB_NOSYNC, holding "idem" (tenant\0source\0key -> seq)
+// and "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref" (layout: docs/FORMAT.md).
+// Everything in it is derived from the log's records and can be rebuilt from them.
+//
+// Its "meta" binds it to the log: `indexed_through` (every record and gap up to this seq has
+// its entries in) and `through_hash` (the chain hash of the last record at or before it: the
+// index is an index of a prefix of this log exactly when that record has this hash), and
+// `open_boot` (the boot id of the machine while a writer has it open, synced when set, cleared
+// by a clean close: a process crash keeps the page cache, so the same boot id means intact;
+// another boot id means the machine went down with unsynced pages and the env is rebuilt).
+//
+// The log writes records, then this env; readers open this env's transaction before the log's,
+// so every entry they see points at a record their log transaction holds.
+//
+// A read-only log written by format 1 (`hooklog-log/1`) has these databases inside the log env
+// itself: attach_legacy() points the look-ups there.
+//
+// Thread safety: the write side (begin_write, catch_up, grow, close) on one thread (the log
+// writer's); reads on any thread, under the caller's resize lock.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/errc.hpp"
+#include "engine/lmdb.hpp"
+#include "engine/log_keys.hpp"
+#include "engine/record.hpp"
+
+namespace hooklog {
+
+// The index entries of a group of records: keys per index database (0 occurred, 1 type,
+// 2 tenant, 3 entity, 4 ref), written sorted at the group's end.
+using index_keys = std::array<std::vector<std::string>, 5>;
+
+// Appends the index keys of one stored record (record or record_view).
+template <typename R>
+void collect_index_keys(const R& r, index_keys& keys) {
+  if (r.kind == record_kind::event_received) {
+    keys[0].push_back(log_keys::occurred_key(r.occurred_at, r.seq));
+    keys[1].push_back(log_keys::prefix_key(r.type, r.seq));
+    keys[2].push_back(log_keys::prefix_key(r.tenant, r.seq));
+  }
+  if (!r.entity_kind.empty()) {
+    std::string& k = keys[3].emplace_back(log_keys::entity_prefix(r.entity_kind, r.entity_id));
+    bytes::put_be64(k, r.seq);
+  }
+  if (r.ref_seq != 0) {
+    std::string& k = keys[4].emplace_back(bytes::be64(r.ref_seq));
+    bytes::put_be64(k, r.seq);
+  }
+}
+
+class log_index {
+ public:
+  struct options {
+    std::size_t initial_map_size = 64ull << 20;
+    std::size_t max_map_size = 1ull << 40;
+    bool writemap = false;  // MDB_WRITEMAP | MDB_MAPASYNC instead of plain MDB_NOSYNC
+    std::string boot_id;    // empty: /proc/sys/kernel/random/boot_id
+  };
+
+  // Where a log's facts come from, for binding checks and catch-up.
+  struct log_source {
+    const lmdb::env* env = nullptr;
+    MDB_dbi records = 0;
+    std::uint64_t applied = 0;  // the log's last applied seq (records and gaps)
+  };
+
+  enum class state { none, separate, legacy };
+
+  // `resize` is held shared around each of this env's transactions and unique to grow its map
+  // (the log's resize lock: readers already hold it around their reads).
+  explicit log_index(std::shared_mutex& resize) : resize_(resize) {}
+  log_index(const log_index&) = delete;
+  log_index& operator=(const log_index&) = delete;
+
+  // Opens (creating when missing) the env in `dir` for writing and makes it an index of the
+  // log up to log.applied: a missing, unreadable, foreign-bound or "rebooted while open" env
+  // is removed and rebuilt; a bound one is caught up. Sets open_boot (synced). `why` gets the
+  // reason of a rebuild ("" when the env was reused).
+  result<void> open_write(const std::string& dir, const options& o, const log_source& log,
+                          std::string& why);
+  // Opens an existing env read-only (beside a possible writer). false (not an error) when it
+  // is missing, unreadable, bound to another log, or behind `log.applied`: the caller then
+  // reads without indexes.
+  bool open_read(const std::string& dir, const options& o, const log_source& log);
+  // Format-1 log: the databases live in the log env; opened in `t` (read-only log).
+  result<bool> attach_legacy(lmdb::txn& t);
+
+  // Syncs and clears open_boot. Idempotent; a no-op unless open for writing.
+  void close();
+  ~log_index() { close(); }
+
+  state where() const { return state_; }
+  bool usable() const { return state_ != state::none; }
+  bool separate() const { return state_ == state::separate; }
+  const lmdb::env& env() const { return env_; }
+  const lmdb::dbi& idem() const { return dbs_[0]; }
+  // 0 occurred, 1 type, 2 tenant, 3 entity, 4 ref.
+  const lmdb::dbi& ix(std::size_t i) const { return dbs_[1 + i]; }
+
+  // The write side of one group: put the idempotency keys while filling the log transaction,
+  // then, after the log committed, finish() writes the entries and the new binding.
+  // Returns the prior seq when the key is known (the group's own earlier keys included).
+  result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
+                                                std::uint64_t seq) const;
+  result<void> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
+                      const hash256& through_hash) const;
+  std::uint64_t indexed_through() const { return through_; }
+  // After a group's finish() committed.
+  void set_indexed_through(std::uint64_t s, const hash256& h) {
+    through_ = s;
+    through_hash_ = h;
+  }
+
+  // Indexes the log's records after indexed_through() up to log.applied, in chunks of
+  // `chunk` records, one transaction each. grow() is called on a full map and the chunk
+  // retried; the caller must not hold the resize lock.
+  result<void> catch_up(const log_source& log, std::size_t chunk = 65536);
+  // Doubles the map (up to max) under the unique resize lock; errc::map_full past it.
+  result<void> grow();
+
+  // The boot id this process runs under (the option, else /proc).
+  static std::string current_boot_id(const options& o);
+
+ private:
+  result<void> open_env(const std::string& dir, bool read_only);
+  result<void> open_dbs(lmdb::txn& t, unsigned flags);
+  // Reads meta; checks the format and the binding against the log. "" when bound (through_
+  // and through_hash_ set), else why not.
+  std::string check_binding(const log_source& log);
+
+  std::shared_mutex& resize_;
+  lmdb::env env_;
+  std::array<lmdb::dbi, 6> dbs_{};  // idem, then the five ix_
+  lmdb::dbi meta_;
+  state state_ = state::none;
+  bool writable_ = false;
+  options opts_;
+  std::string dir_;
+  std::uint64_t through_ = 0;
+  hash256 through_hash_{};
+};
+
+}  // namespace hooklog

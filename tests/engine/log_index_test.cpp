@@ -1,0 +1,415 @@
+// The log's index env (engine/log_index.hpp): caught up after a killed writer, rebuilt when
+// missing, damaged, bound to another log or left open across a reboot; a format-1 log (the
+// indexes inside the log env) read as it is by read-only opens and migrated by a writer.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "engine/log_test_util.hpp"
+#include "engine/log_writer.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace hooklog;
+using hooklog::test::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Record i: its own entity, idempotency key and ref; tenant, type by i.
+record numbered(int i) {
+  record r = test::make_event("t" + std::to_string(i % 3), "type." + std::to_string(i % 5),
+                              "e" + std::to_string(i), 1000 + i);
+  r.idempotency_key = "k" + std::to_string(i);
+  r.ref_seq = static_cast<std::uint64_t>(i % 4) + 1;
+  r.body = "{\"i\":" + std::to_string(i) + "}";
+  return r;
+}
+
+log_options opts(const std::string& dir, std::string boot = "boot-1") {
+  log_options o;
+  o.dir = dir;
+  o.sync = false;
+  o.initial_map_size = 1u << 20;
+  o.boot_id = std::move(boot);
+  return o;
+}
+
+std::unique_ptr<event_log> open_ok(const log_options& o) {
+  auto l = event_log::open(o);
+  if (!l) FAIL(l.err().message);
+  return std::move(*l);
+}
+
+std::vector<std::uint64_t> seqs(const event_log& log, scan_query q) {
+  std::vector<std::uint64_t> out;
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+    out.push_back(v.seq);
+    return true;
+  });
+  REQUIRE(n);
+  return out;
+}
+
+// Every query the indexes answer finds each of `acked` (record i -> seq); with `exact`, and
+// nothing else (a killed writer may have committed records it never acknowledged).
+void check_all_found(const event_log& log, const std::map<int, std::uint64_t>& acked,
+                     bool exact = true) {
+  auto same = [&](std::vector<std::uint64_t> got, std::vector<std::uint64_t> want) {
+    std::sort(want.begin(), want.end());
+    if (exact) {
+      REQUIRE(got == want);
+      return;
+    }
+    std::sort(got.begin(), got.end());
+    REQUIRE(std::includes(got.begin(), got.end(), want.begin(), want.end()));
+  };
+  for (const auto& [i, seq] : acked) {
+    scan_query by_entity;
+    by_entity.entity_kind = "order";
+    by_entity.entity_id = "e" + std::to_string(i);
+    REQUIRE(seqs(log, by_entity) == std::vector<std::uint64_t>{seq});
+    auto idem = log.find_idempotent("t" + std::to_string(i % 3), "standard", "k" + std::to_string(i));
+    REQUIRE(idem);
+    REQUIRE(*idem == std::optional<std::uint64_t>{seq});
+  }
+  std::map<std::string, std::vector<std::uint64_t>> by_type, by_tenant;
+  std::map<std::uint64_t, std::vector<std::uint64_t>> by_ref;
+  std::vector<std::uint64_t> by_occurred;
+  for (const auto& [i, seq] : acked) {
+    by_type["type." + std::to_string(i % 5)].push_back(seq);
+    by_tenant["t" + std::to_string(i % 3)].push_back(seq);
+    by_ref[static_cast<std::uint64_t>(i % 4) + 1].push_back(seq);
+  }
+  for (auto& [type, want] : by_type) {
+    scan_query q;
+    q.kind = record_kind::event_received;
+    q.type = type;
+    same(seqs(log, q), want);
+  }
+  for (auto& [tenant, want] : by_tenant) {
+    scan_query q;
+    q.kind = record_kind::event_received;
+    q.tenant = tenant;
+    same(seqs(log, q), want);
+  }
+  for (auto& [ref, want] : by_ref) {
+    scan_query q;
+    q.ref_seq = ref;
+    same(seqs(log, q), want);
+  }
+  scan_query occ;
+  occ.kind = record_kind::event_received;
+  occ.occurred_from = 0;
+  std::vector<std::uint64_t> all;
+  for (const auto& [i, seq] : acked) all.push_back(seq);
+  same(seqs(log, occ), all);
+}
+
+std::map<int, std::uint64_t> append_numbered(event_log& log, int from, int to) {
+  std::map<int, std::uint64_t> out;
+  for (int i = from; i < to; i += 10) {
+    std::vector<record> g;
+    for (int j = i; j < std::min(to, i + 10); ++j) g.push_back(numbered(j));
+    auto res = log.append(g);
+    for (int j = i; j < std::min(to, i + 10); ++j) {
+      REQUIRE(res[j - i]);
+      REQUIRE_FALSE(res[j - i]->duplicate);
+      out[j] = res[j - i]->seq;
+    }
+  }
+  return out;
+}
+
+// A child appends `n` records and leaves without a clean close (no destructor runs).
+void child_appends_and_exits(const std::string& dir, const std::string& boot, int n) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto l = event_log::open(opts(dir, boot));
+    if (!l) _exit(3);
+    for (int i = 0; i < n; ++i) {
+      std::vector<record> g{numbered(i)};
+      if (!(*l)->append(g)[0]) _exit(4);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+std::string index_dir(const std::string& data) { return data + "/log/index"; }
+
+}  // namespace
+
+TEST_CASE("log index: every acknowledged record is found after the writer is SIGKILLed",
+          "[log_index]") {
+  temp_dir dir;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    log_options o = opts(dir.path(), log_index::current_boot_id({}));
+    o.sync = true;  // the real durability path
+    auto log = event_log::open(o);
+    if (!log) _exit(3);
+    log_writer writer(**log);
+    std::vector<std::thread> producers;
+    for (int t = 0; t < 4; ++t)
+      producers.emplace_back([&, t] {
+        for (int i = t;; i += 4) {
+          std::vector<record> b{numbered(i)};
+          writer.submit(std::move(b), [fd = fds[1], i](log_writer::outcomes&& out) {
+            if (!out[0]) _exit(4);
+            const std::uint64_t pair[2] = {static_cast<std::uint64_t>(i), out[0]->seq};
+            if (::write(fd, pair, sizeof pair) != sizeof pair) _exit(5);
+          });
+          if (i % 64 == 60 + t) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      });
+    for (auto& p : producers) p.join();
+    _exit(0);
+  }
+  ::close(fds[1]);
+  std::map<int, std::uint64_t> acked;
+  std::string carry;
+  auto drain = [&](int timeout_ms, std::size_t limit) {
+    char buf[8192];
+    while (acked.size() < limit) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0) return;
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) return;
+      carry.append(buf, static_cast<std::size_t>(n));
+      const std::size_t whole = carry.size() / 16 * 16;
+      for (std::size_t at = 0; at < whole; at += 16) {
+        std::uint64_t pair[2];
+        std::memcpy(pair, carry.data() + at, 16);
+        acked[static_cast<int>(pair[0])] = pair[1];
+      }
+      carry.erase(0, whole);
+    }
+  };
+  drain(10000, 400);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  drain(200, SIZE_MAX);  // what was in flight
+  ::close(fds[0]);
+
+  auto log = open_ok(opts(dir.path(), log_index::current_boot_id({})));
+  CHECK(log->index_rebuilt_because().empty());  // same boot: caught up, not rebuilt
+  CHECK(log->index().indexed_through() == log->applied_seq());
+  check_all_found(*log, acked, false);
+  // A repeated idempotency key is still a duplicate of the original.
+  const auto [i, seq] = *acked.begin();
+  std::vector<record> again{numbered(i)};
+  auto out = log->append(again);
+  REQUIRE(out[0]);
+  CHECK(out[0]->duplicate);
+  CHECK(out[0]->seq == seq);
+}
+
+TEST_CASE("log index: an index env behind the log is caught up at open", "[log_index]") {
+  temp_dir dir, saved;
+  std::map<int, std::uint64_t> acked;
+  {
+    auto log = open_ok(opts(dir.path()));
+    acked = append_numbered(*log, 0, 50);
+  }
+  fs::copy(index_dir(dir.path()), saved.path() + "/index", fs::copy_options::recursive);
+  {
+    auto log = open_ok(opts(dir.path()));
+    auto more = append_numbered(*log, 50, 120);
+    acked.insert(more.begin(), more.end());
+  }
+  fs::remove_all(index_dir(dir.path()));
+  fs::copy(saved.path() + "/index", index_dir(dir.path()), fs::copy_options::recursive);
+  auto log = open_ok(opts(dir.path()));
+  CHECK(log->index_rebuilt_because().empty());
+  CHECK(log->index().indexed_through() == 120);
+  check_all_found(*log, acked);
+}
+
+TEST_CASE("log index: an index env of another log is rebuilt", "[log_index]") {
+  temp_dir a, b;
+  { append_numbered(*open_ok(opts(a.path())), 0, 40); }
+  std::map<int, std::uint64_t> acked;
+  {
+    auto log = open_ok(opts(b.path()));
+    acked = append_numbered(*log, 100, 130);
+  }
+  SECTION("shorter log than the index") {
+    fs::remove_all(index_dir(b.path()));
+    fs::copy(index_dir(a.path()), index_dir(b.path()), fs::copy_options::recursive);
+    auto log = open_ok(opts(b.path()));
+    CHECK_THAT(log->index_rebuilt_because(), Catch::Contains("indexes up to seq 40") &&
+                                                 Catch::Contains("log ends at 30"));
+    check_all_found(*log, acked);
+    auto gone = log->find_idempotent("t0", "standard", "k0");  // only in log a
+    REQUIRE(gone);
+    CHECK_FALSE(gone->has_value());
+  }
+  SECTION("same length, other records") {
+    { append_numbered(*open_ok(opts(b.path())), 200, 210); }  // b: 40 records too
+    for (int i = 130; i < 140; ++i) acked[i + 70] = static_cast<std::uint64_t>(i - 100 + 1);
+    fs::remove_all(index_dir(b.path()));
+    fs::copy(index_dir(a.path()), index_dir(b.path()), fs::copy_options::recursive);
+    auto log = open_ok(opts(b.path()));
+    CHECK_THAT(log->index_rebuilt_because(), Catch::Contains("built from another log"));
+    check_all_found(*log, acked);
+  }
+}
+
+TEST_CASE("log index: left open by a machine that rebooted, it is rebuilt", "[log_index]") {
+  temp_dir dir;
+  std::map<int, std::uint64_t> acked;
+  for (int i = 0; i < 30; ++i) acked[i] = static_cast<std::uint64_t>(i + 1);
+  SECTION("a process crash on the same boot keeps it") {
+    child_appends_and_exits(dir.path(), "boot-A", 30);
+    auto log = open_ok(opts(dir.path(), "boot-A"));
+    CHECK(log->index_rebuilt_because().empty());
+    check_all_found(*log, acked);
+  }
+  SECTION("another boot id rebuilds it") {
+    child_appends_and_exits(dir.path(), "boot-A", 30);
+    auto log = open_ok(opts(dir.path(), "boot-B"));
+    CHECK_THAT(log->index_rebuilt_because(),
+               Catch::Contains("machine restarted") && Catch::Contains("boot-A"));
+    check_all_found(*log, acked);
+  }
+  SECTION("a clean close clears the flag") {
+    { append_numbered(*open_ok(opts(dir.path(), "boot-A")), 0, 30); }
+    auto log = open_ok(opts(dir.path(), "boot-B"));
+    CHECK(log->index_rebuilt_because().empty());
+    check_all_found(*log, acked);
+  }
+}
+
+TEST_CASE("log index: a missing or damaged index env is rebuilt", "[log_index]") {
+  temp_dir dir;
+  std::map<int, std::uint64_t> acked;
+  { acked = append_numbered(*open_ok(opts(dir.path())), 0, 60); }
+  SECTION("missing") {
+    fs::remove_all(index_dir(dir.path()));
+    auto log = open_ok(opts(dir.path()));
+    CHECK(log->index_rebuilt_because() == "it is missing");
+    check_all_found(*log, acked);
+  }
+  SECTION("overwritten with garbage") {
+    {
+      std::ofstream f(index_dir(dir.path()) + "/data.mdb", std::ios::binary | std::ios::trunc);
+      f << std::string(64 << 10, 'x');
+    }
+    auto log = open_ok(opts(dir.path()));
+    CHECK_THAT(log->index_rebuilt_because(), Catch::Contains("cannot be opened"));
+    check_all_found(*log, acked);
+  }
+  SECTION("read-only without it: the records answer, nothing is created") {
+    fs::remove_all(index_dir(dir.path()));
+    log_options o = opts(dir.path());
+    o.read_only = true;
+    auto log = open_ok(o);
+    CHECK_FALSE(log->index().usable());
+    check_all_found(*log, acked);
+    CHECK_FALSE(fs::exists(index_dir(dir.path())));
+  }
+  SECTION("read-only beside it: it is used") {
+    log_options o = opts(dir.path());
+    o.read_only = true;
+    auto log = open_ok(o);
+    CHECK(log->index().separate());
+    check_all_found(*log, acked);
+  }
+}
+
+namespace {
+
+// Rewrites a format-2 log into the format-1 layout: the index databases copied into the log
+// env, meta/format "hooklog-log/1", no index env.
+void make_format_1(const std::string& data) {
+  const char* names[] = {"idem", "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref"};
+  {
+    auto src = lmdb::env::open(index_dir(data), MDB_RDONLY, 1u << 20, 16);
+    REQUIRE(src);
+    auto dst = lmdb::env::open(data + "/log", 0, 1u << 20, 16);
+    REQUIRE(dst);
+    auto st = lmdb::txn::begin(*src, true);
+    auto dt = lmdb::txn::begin(*dst, false);
+    REQUIRE(st);
+    REQUIRE(dt);
+    for (const char* n : names) {
+      auto s = lmdb::dbi::open(*st, n, 0);
+      auto d = lmdb::dbi::open(*dt, n, MDB_CREATE);
+      REQUIRE(s);
+      REQUIRE(d);
+      auto c = lmdb::cursor::open(*st, *s);
+      REQUIRE(c);
+      for (auto kv = c->first(); kv && *kv; kv = c->next())
+        REQUIRE(d->put(*dt, (*kv)->first, (*kv)->second));
+    }
+    auto meta = lmdb::dbi::open(*dt, "meta", 0);
+    REQUIRE(meta);
+    REQUIRE(meta->put(*dt, "format", "hooklog-log/1"));
+    REQUIRE(dt->commit());
+  }
+  fs::remove_all(index_dir(data));
+}
+
+}  // namespace
+
+TEST_CASE("log index: a format-1 log is read as it is and migrated by a writer", "[log_index]") {
+  temp_dir dir;
+  std::map<int, std::uint64_t> acked;
+  { acked = append_numbered(*open_ok(opts(dir.path())), 0, 80); }
+  make_format_1(dir.path());
+  {
+    log_options o = opts(dir.path());
+    o.read_only = true;
+    auto log = open_ok(o);
+    CHECK(log->index().where() == log_index::state::legacy);
+    check_all_found(*log, acked);
+  }
+  {
+    auto log = open_ok(opts(dir.path()));
+    CHECK(log->index().separate());
+    CHECK(log->index_rebuilt_because() == "it is missing");
+    check_all_found(*log, acked);
+    auto more = append_numbered(*log, 80, 100);
+    acked.insert(more.begin(), more.end());
+    check_all_found(*log, acked);
+  }
+  // The old databases are empty and the format says 2: an older build refuses the log.
+  auto e = lmdb::env::open(dir.path() + "/log", MDB_RDONLY, 1u << 20, 16);
+  REQUIRE(e);
+  auto t = lmdb::txn::begin(*e, true);
+  REQUIRE(t);
+  for (const char* n : {"idem", "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref"})
+  {
+    auto h = lmdb::dbi::open(*t, n, 0);
+    REQUIRE(h);
+    auto count = h->count(*t);
+    REQUIRE(count);
+    CHECK(*count == 0);
+  }
+  auto meta = lmdb::dbi::open(*t, "meta", 0);
+  REQUIRE(meta);
+  auto f = meta->get(*t, "format");
+  REQUIRE(f);
+  REQUIRE(*f);
+  CHECK(**f == "hooklog-log/2");
+}
