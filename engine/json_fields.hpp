@@ -1,13 +1,15 @@
 #pragma once
 // The values at a set of watched JSON pointers, read in one pass over the text without building
-// a document: the normalizer's fast path (issue 17, fourth pass). Where extract_watched
-// (json_extract.hpp) builds an nlohmann object of the watched members, this keeps one view per
-// watched node (key_paths node id): no allocation for the plain case, and a look-up is an index.
+// a document (issue 17): the normalizer's fast path and delivery-attempt bodies
+// (projections/attempt.cpp). One view per watched node (key_paths node id): no allocation for
+// the plain case, and a look-up is an index. A full nlohmann DOM parse validates and builds
+// every value; this validates the whole text and reads only the values watched.
 //
-// The contract is extract_watched's "the plain case or nothing": scan() returns true only for
-// text that nlohmann would parse, that is an object nesting at most `max_depth` levels (counted
-// as find_excess_depth does), with no repeated watched member in an object on a watched path and
-// no escaped key in such an object; otherwise false, and the caller takes the full path
+// The contract is "the plain case or nothing": scan() returns true only for text that nlohmann
+// would parse (the scan validates syntax, strings as UTF-8, escapes, numbers), that is an object
+// nesting at most `max_depth` levels (counted as find_excess_depth does), with no repeated
+// watched member in an object on a watched path and no escaped key in such an object (it could
+// unescape to a watched name); otherwise false, and the caller takes the full path
 // (check_json_bounds, parse_json_text, find_duplicate_key), which gives the exact refusal. It
 // also bails on a byte order mark, a \u escape of a surrogate and a number that could overflow
 // a double (valid text the full path answers).

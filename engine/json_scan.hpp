@@ -1,8 +1,8 @@
 #pragma once
-// The lexical half of the one-pass JSON scans (engine/json_extract.hpp, engine/json_fields.hpp):
-// whitespace, strings (UTF-8 and escapes checked), numbers, literals, over a cursor into the
-// text. Internal to the engine; every check returns false to bail out (the text is not plain:
-// see json_extract.hpp), after which the cursor is meaningless.
+// The lexical half of the one-pass JSON scan (engine/json_fields.hpp): whitespace, strings
+// (UTF-8 and escapes checked), numbers, literals, over a cursor into the text. Internal to the
+// engine; every check returns false to bail out (the text is not plain: see json_fields.hpp),
+// after which the cursor is meaningless.
 //
 // Stricter than nlohmann's parser in a few rare cases, never looser: a \u escape of a surrogate
 // (the parser checks pairs), a number whose magnitude could pass a double's range.

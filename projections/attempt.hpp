@@ -45,7 +45,16 @@ struct delivery_attempt {
 };
 
 nlohmann::json to_json(const delivery_attempt& a);
+// Reads the members in one pass over the text (engine/json_fields.hpp); a body that pass does
+// not answer, or with a member of an unexpected type, takes nlohmann's full parse
+// (detail::attempt_from_parse), so the results and the refusals are those of the full parse.
 result<delivery_attempt> attempt_from_json(std::string_view body);
+
+namespace detail {
+// attempt_from_json through nlohmann's full parse only: the fallback, and the reference the
+// one-pass path is tested against.
+result<delivery_attempt> attempt_from_parse(std::string_view body);
+}  // namespace detail
 
 // attempt_from_json of `body`, parsed once for consecutive calls with the same bytes on one
 // thread: the runner applies each record to every projection in turn on its thread, and three

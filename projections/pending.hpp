@@ -59,8 +59,10 @@
 // the attempt record about it is applied, so the dispatcher tracks what it has
 // in flight itself.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -131,6 +133,11 @@ class pending final : public projection {
   // One endpoint's queued and parked items in event order, event seq > after_seq.
   result<std::vector<pending_item>> items_for(lmdb::txn& t, std::string_view endpoint_id,
                                               std::uint64_t after_seq, std::size_t limit) const;
+  // The same items handed to `fn` one by one, until `fn` returns false or the items end: the
+  // dispatcher's round reads only as far as it picks. `fn` gets one object reused for every item
+  // (no allocation per item): it copies what it keeps.
+  result<void> visit_items(lmdb::txn& t, std::string_view endpoint_id, std::uint64_t after_seq,
+                           const std::function<bool(const pending_item&)>& fn) const;
   result<pending_counts> counts(lmdb::txn& t, std::string_view endpoint_id) const;
   // The counts of every endpoint added up (one pass over "pending_counts": one entry per
   // endpoint that has items or dead letters).

@@ -81,16 +81,22 @@ struct due_entry {
   keys::put_le<std::uint32_t>(v, it.attempt);
   v.append(it.replay_id);
 }
-[[maybe_unused]] std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
+// A pending_ix entry into `it`, its strings assigned in place (no allocation once they have
+// the room); false when it is malformed.
+[[maybe_unused]] bool decode_ix_into(std::string_view key, std::string_view v, pending_item& it) {
   auto nul = key.find('\0');
-  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return std::nullopt;
-  pending_item it;
-  it.endpoint_id = std::string(key.substr(0, nul));
+  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return false;
+  it.endpoint_id.assign(key.substr(0, nul));
   it.event_seq = keys::get_u64_be(key.substr(nul + 1));
   it.parked = v[0] != 0;
   it.due_us = keys::get_le<std::int64_t>(v, 1);
   it.attempt = keys::get_le<std::uint32_t>(v, 9);
-  it.replay_id = std::string(v.substr(13));
+  it.replay_id.assign(v.substr(13));
+  return true;
+}
+[[maybe_unused]] std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
+  pending_item it;
+  if (!decode_ix_into(key, v, it)) return std::nullopt;
   return it;
 }
 

@@ -71,17 +71,28 @@ result<std::optional<pending_item>> pending::find(lmdb::txn& t, std::string_view
 result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_view ep,
                                                      std::uint64_t after_seq, std::size_t limit) const {
   std::vector<pending_item> out;
+  if (limit == 0) return out;
+  auto walked = visit_items(t, ep, after_seq, [&](const pending_item& it) {
+    out.push_back(it);
+    return out.size() < limit;
+  });
+  if (!walked) return walked.err();
+  return out;
+}
+
+result<void> pending::visit_items(lmdb::txn& t, std::string_view ep, std::uint64_t after_seq,
+                                  const std::function<bool(const pending_item&)>& fn) const {
   std::string prefix, start;
   keys::put_part(prefix, ep);
   ix_key(start, ep, after_seq + 1);
   auto c = lmdb::cursor::open(t, ix_);
   if (!c) return c.err();
-  for (auto kv = c->seek(start); out.size() < limit; kv = c->next()) {
+  pending_item it;
+  for (auto kv = c->seek(start);; kv = c->next()) {
     if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    if (auto it = decode_ix((*kv)->first, (*kv)->second)) out.push_back(std::move(*it));
+    if (!*kv || !(*kv)->first.starts_with(prefix)) return {};
+    if (decode_ix_into((*kv)->first, (*kv)->second, it) && !fn(it)) return {};
   }
-  return out;
 }
 
 result<pending_counts> pending::counts(lmdb::txn& t, std::string_view ep) const {

@@ -94,7 +94,6 @@ struct dispatcher::impl {
   // Dispatcher thread only.
   endpoint_cache endpoints_now;
   std::unordered_map<std::uint64_t, std::string> entity_cache;  // event metadata for entity ordering
-  std::vector<char> claimed_flags;
   std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
   std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
   std::vector<std::uint64_t> picked_seqs;
@@ -239,9 +238,11 @@ struct dispatcher::impl {
     const auto& ep = info->ep;
     std::int64_t wake = INT64_MAX;
     std::uint32_t capacity;
+    ep_state* state;  // eps never drops an entry: the node stays put (read under mu)
     {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
+      state = &st;
       st.max_in_flight = info->max_in_flight;
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
@@ -260,55 +261,56 @@ struct dispatcher::impl {
     }
     const bool ordered = info->ordered;
     std::unordered_set<std::string> blocked_entities;
-    std::uint64_t after_seq = 0;
     std::size_t scanned = 0;
-    while (scanned < opts.scan_per_endpoint) {
-      auto items = queue.items_for(txn, ep.id, after_seq, std::min<std::size_t>(256, opts.scan_per_endpoint - scanned));
-      if (!items || items->empty()) return wake;
-      claimed_flags.assign(items->size(), 0);
+    std::optional<std::int64_t> done;  // set when the walk stops before the bound: the answer
+    // The items in event order, read only as far as needed (pending::visit_items: one item
+    // object reused, so only what is picked is copied).
+    auto walked = queue.visit_items(txn, ep.id, 0, [&](const projections::pending_item& it) {
+      if (scanned == opts.scan_per_endpoint) return false;
+      ++scanned;
+      if (it.parked) return true;
+      if (ordered) {
+        std::string entity = entity_of(it.event_seq);
+        if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) return true;  // an earlier one is queued
+      }
       {
         std::lock_guard lk(mu);
-        const auto& claimed = eps[ep.id].claimed;
-        if (!claimed.empty())
-          for (std::size_t i = 0; i < items->size(); ++i) claimed_flags[i] = claimed.count((*items)[i].event_seq) > 0;
+        if (state->claimed.count(it.event_seq) > 0) return true;
       }
-      for (std::size_t i = 0; i < items->size(); ++i) {
-        const auto& it = (*items)[i];
-        ++scanned;
-        after_seq = it.event_seq;
-        if (it.parked) continue;
-        if (ordered) {
-          std::string entity = entity_of(it.event_seq);
-          if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) continue;  // an earlier one is queued
-        }
-        if (claimed_flags[i]) continue;
-        if (it.due_us > now) {
-          wake = std::min(wake, it.due_us);
-          continue;
-        }
-        if (capacity == 0) {  // the next completion makes a new round
-          std::lock_guard lk(mu);
-          eps[ep.id].starved = true;
-          return wake;
-        }
-        if (!owned(ep.id)) return wake;  // lost (a lease fenced itself): no new attempt
-        {
-          std::lock_guard lk(mu);
-          auto& st = eps[ep.id];
-          if (ep.rate_limit > 0) {
-            if (st.tokens < 1.0) {
-              auto need_us = static_cast<std::int64_t>((1.0 - st.tokens) * 1e6 / static_cast<double>(ep.rate_limit)) + 1;
-              return std::min(wake, now + need_us);
-            }
-            st.tokens -= 1.0;
+      if (it.due_us > now) {
+        wake = std::min(wake, it.due_us);
+        return true;
+      }
+      if (capacity == 0) {  // the next completion makes a new round
+        std::lock_guard lk(mu);
+        state->starved = true;
+        done = wake;
+        return false;
+      }
+      if (!owned(ep.id)) {  // lost (a lease fenced itself): no new attempt
+        done = wake;
+        return false;
+      }
+      {
+        std::lock_guard lk(mu);
+        auto& st = *state;
+        if (ep.rate_limit > 0) {
+          if (st.tokens < 1.0) {
+            auto need_us = static_cast<std::int64_t>((1.0 - st.tokens) * 1e6 / static_cast<double>(ep.rate_limit)) + 1;
+            done = std::min(wake, now + need_us);
+            return false;
           }
-          ++st.in_flight;
-          if (st.claimed.insert(it.event_seq).second) ++n_claims;
+          st.tokens -= 1.0;
         }
-        --capacity;
-        picked.push_back(it);
+        ++st.in_flight;
+        if (st.claimed.insert(it.event_seq).second) ++n_claims;
       }
-    }
+      --capacity;
+      picked.push_back(it);
+      return true;
+    });
+    if (done) return *done;
+    if (!walked || scanned < opts.scan_per_endpoint) return wake;
     return std::min(wake, rescan);  // cut at the bound: look again soon
   }
 

@@ -5,14 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engine/json_fields.hpp"
+#include "engine/source.hpp"
 #include "engine/source_def.hpp"
 #include "hooklog_build_paths.hpp"
 #include "source_test_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hooklog;
 using nlohmann::json;
@@ -380,4 +383,65 @@ TEST_CASE("key_paths::child finds tokens of any length, long ones too", "[json_f
   CHECK(paths.child(0, std::string(65, 'k')) == -1);  // shares the size bit of 63 and more
   CHECK(paths.child(0, std::string(99, 'k')) == -1);
   CHECK(paths.add(*json_pointer::parse("/" + std::string(64, 'k'))) == nodes[5]);  // no new node
+}
+
+TEST_CASE("watched_fields: never looser than the full parse, on mutated bodies",
+          "[json_fields]") {
+  const watched w;
+  const std::string body =
+      R"({"id":"e-1","type":"order.updated","timestamp":1714564800,"tenant":"t\u00e9",)"
+      R"("entity":{"kind":"order","id":42,"extra":{"a":[1,2,{"b":null}]}},)"
+      R"("status":{"from":"open","to":"paid"},"test":false,)"
+      R"("items":[{"sku":"A"},{"sku":"B"}],"data":{"amount":12.5,"note":"caf\u00e9 \"x\" ü €",)"
+      R"("neg":-0.0e-5,"big":123456789012345678901234567890,"t":true,"n":null,"e":{},"z":[]}})";
+  std::mt19937 rng(17);
+  const std::string alphabet = "{}[]\",:\\/ 0123456789.eE+-tfnaul\x01\x7f\xC3\xA9\xED\xF0\x80";
+  int answered = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string text = body;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = rng() % text.size();
+      const char ch = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0:
+          text[at] = ch;
+          break;
+        case 1:
+          text.erase(at, 1);
+          break;
+        default:
+          text.insert(at, 1, ch);
+          break;
+      }
+    }
+    watched_fields f;
+    if (!f.scan(text, w.paths, 64)) continue;
+    ++answered;
+    INFO(text);
+    const json full = json::parse(text, nullptr, false);
+    REQUIRE_FALSE(full.is_discarded());
+    REQUIRE(full.is_object());
+    for (std::size_t k = 0; k < kPointers.size(); ++k) {
+      INFO(kPointers[k]);
+      check_same(f.at(w.nodes[k]), json_pointer::parse(kPointers[k])->resolve(full));
+    }
+  }
+  CHECK(answered > 100);  // the mutations left many bodies valid
+}
+
+TEST_CASE("normalize: a read of an object gives its type, not a pruned copy", "[json_fields]") {
+  test::temp_dir dir;
+  const std::string path = dir.path() + "/acme.json";
+  // /t is read as the type and /t/x as the event id: /t is an object on a watched path.
+  std::ofstream(path) << R"({"source":"acme","type":"/t","event_id":"/t/x","events":[]})";
+  auto reg = source_registry::load_files({path});
+  REQUIRE(reg.ok());
+  auto ev = reg->normalize({"acme", R"({"t":{"x":"1","y":2}})", {}, {}, {}});
+  REQUIRE_FALSE(ev.ok());
+  CHECK(ev.err().message == "field /t must be a string, got object");
+  CHECK(ev.err().field == "/t");
+  auto ok = reg->normalize({"acme", R"({"t":"a.b","u":{"x":"1"}})", {}, {}, {}});
+  REQUIRE(ok.ok());
+  CHECK(ok->type == "a.b");
 }

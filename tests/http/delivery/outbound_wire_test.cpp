@@ -8,9 +8,13 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
 #include <future>
+#include <optional>
+#include <random>
 #include <thread>
 
+#include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound.hpp"
 
 using namespace hooklog;
@@ -103,4 +107,49 @@ TEST_CASE("outbound: the request on the wire, byte for byte, twice on one connec
   // An empty POST still says its length; a given User-Agent replaces the client's.
   CHECK(got[1] == "POST /hooks/in?x=1 HTTP/1.1\r\nHost: " + host +
                       "\r\nUser-Agent: custom/2\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST_CASE("outbound: the header checks find what a byte-by-byte reading finds",
+          "[delivery][outbound]") {
+  // The reference: RFC 9110 tchar for names; for values the first byte below 0x20 other than a
+  // tab, or 0x7F.
+  auto token = [](std::string_view s) {
+    if (s.empty()) return false;
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (std::isalnum(c) == 0 && std::string_view("!#$%&'*+-.^_`|~").find(ch) == std::string_view::npos)
+        return false;
+    }
+    return true;
+  };
+  auto control = [](std::string_view s) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if ((c < 0x20 && c != '\t') || c == 0x7F) return i;
+    }
+    return std::nullopt;
+  };
+  for (int c = 0; c < 256; ++c) {  // every byte alone, and at every place of a 0..24-byte run
+    for (std::size_t len = 0; len <= 24; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'a');
+        s.insert(at, 1, static_cast<char>(c));
+        INFO(c << " at " << at << " of " << len + 1);
+        CHECK(http::http_token(s) == token(s));
+        CHECK(http::first_control(s) == control(s));
+      }
+    }
+  }
+  std::mt19937 rng(9110);
+  const std::string bytes = std::string("\t\x01\x1F\x7F\x80\x9F\xA0\xFF !~aZ0:\"", 16) + '\0';
+  for (int k = 0; k < 20000; ++k) {
+    std::string s(rng() % 40, 'x');
+    for (char& ch : s)
+      if (rng() % 4 == 0) ch = bytes[rng() % bytes.size()];
+    INFO(s);
+    CHECK(http::http_token(s) == token(s));
+    CHECK(http::first_control(s) == control(s));
+  }
+  CHECK_FALSE(http::http_token(""));
+  CHECK(http::first_control("") == std::nullopt);
 }
