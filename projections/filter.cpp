@@ -1,6 +1,7 @@
 #include "projections/filter.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/json_text.hpp"
 #include "projections/json_path.hpp"
@@ -193,26 +194,52 @@ bool payload_filter::matches(const nlohmann::json& doc) const {
 
 namespace {
 
-// The value of raw JSON text, as nlohmann::json::parse gives it (discarded when invalid), with
-// the common case of a printable ASCII string without escapes built directly (the parser's set-up
-// cost several times the scan that found it).
-nlohmann::json parse_value(std::string_view raw) {
-  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
-    const std::string_view inner = raw.substr(1, raw.size() - 2);
-    const bool plain = std::all_of(inner.begin(), inner.end(), [](char ch) {
-      return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\';
-    });
-    if (plain) return nlohmann::json(std::string(inner));
-  }
-  return nlohmann::json::parse(raw, nullptr, false);
+// The content of raw JSON text that is a string of printable ASCII without escapes (what
+// nlohmann::json::parse would give as that string); nullopt for any other value.
+std::optional<std::string_view> plain_string(std::string_view raw) {
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return std::nullopt;
+  const std::string_view inner = raw.substr(1, raw.size() - 2);
+  for (char ch : inner)
+    if (ch < 0x20 || ch >= 0x7F || ch == '"' || ch == '\\') return std::nullopt;
+  return inner;
 }
 
 }  // namespace
 
-bool body_view::lookup(const filter_condition& c, const nlohmann::json*& out) {
+bool filter_condition::holds_plain_string(std::string_view text) const {
+  // As holds_value of the JSON string `text`: a string equals only a string, and orders only
+  // against a string (byte order, as std::string::compare).
+  auto same = [&](const nlohmann::json& j) {
+    return j.is_string() && j.get_ref<const std::string&>() == text;
+  };
+  switch (op) {
+    case filter_op::exists: return value.get<bool>();
+    case filter_op::eq: return same(value);
+    case filter_op::neq: return !same(value);
+    case filter_op::in:
+      for (const auto& e : value)
+        if (same(e)) return true;
+      return false;
+    case filter_op::gt:
+    case filter_op::lt: {
+      if (!value.is_string()) return false;
+      const int cmp = text.compare(value.get_ref<const std::string&>());
+      return op == filter_op::gt ? cmp > 0 : cmp < 0;
+    }
+  }
+  return false;
+}
+
+bool body_view::lookup(const filter_condition& c, value_ref& out) {
+  out = value_ref{};
   for (auto& m : memo_) {
     if (*m.path == c.path_text) {
-      out = m.present ? &m.value : nullptr;
+      if (m.plain) {
+        out.plain = true;
+        out.text = m.text;
+      } else if (m.present) {
+        out.json = &m.value;
+      }
       return true;
     }
   }
@@ -220,14 +247,21 @@ bool body_view::lookup(const filter_condition& c, const nlohmann::json*& out) {
     std::string_view raw;
     switch (find_json_value(body_, c.tokens, raw)) {
       case path_lookup::absent:
-        memo_.push_back({&c.path_text, false, nullptr});
-        out = nullptr;
+        memo_.push_back({&c.path_text, false, false, {}, nullptr});
         return true;
       case path_lookup::found: {
-        auto v = parse_value(raw);
+        // The common case, a plain string, is compared as text: building the JSON value (and
+        // the parser's set-up) cost several times the scan that found it.
+        if (auto text = plain_string(raw)) {
+          memo_.push_back({&c.path_text, true, true, *text, nullptr});
+          out.plain = true;
+          out.text = *text;
+          return true;
+        }
+        auto v = nlohmann::json::parse(raw, nullptr, false);
         if (v.is_discarded()) break;
-        memo_.push_back({&c.path_text, true, std::move(v)});
-        out = &memo_.back().value;
+        memo_.push_back({&c.path_text, true, false, {}, std::move(v)});
+        out.json = &memo_.back().value;
         return true;
       }
       case path_lookup::fallback: break;
@@ -236,7 +270,7 @@ bool body_view::lookup(const filter_condition& c, const nlohmann::json*& out) {
     doc_state_ = doc_.is_discarded() ? -1 : 1;
   }
   if (doc_state_ < 0) return false;
-  out = at_pointer(doc_, c.path);
+  out.json = at_pointer(doc_, c.path);
   return true;
 }
 
@@ -248,15 +282,18 @@ bool payload_filter::matches_body(std::string_view body) const {
 
 bool payload_filter::matches(body_view& body) const {
   if (empty()) return true;
-  const nlohmann::json* v = nullptr;
+  body_view::value_ref v;
+  auto holds = [&](const filter_condition& c) {
+    return v.plain ? c.holds_plain_string(v.text) : c.holds_value(v.json);
+  };
   for (const auto& c : all_) {
     if (!body.lookup(c, v)) return false;
-    if (!c.holds_value(v)) return false;
+    if (!holds(c)) return false;
   }
   if (any_.empty()) return true;
   for (const auto& c : any_) {
     if (!body.lookup(c, v)) return false;
-    if (c.holds_value(v)) return true;
+    if (holds(c)) return true;
   }
   return false;
 }

@@ -58,6 +58,9 @@ struct filter_condition {
   bool holds(const nlohmann::json& doc) const;
   // `v` is the value at the path, nullptr when absent.
   bool holds_value(const nlohmann::json* v) const;
+  // The value at the path is the JSON string whose content is `text`, printable ASCII without
+  // escapes (the same answer as holds_value of that string, without building it).
+  bool holds_plain_string(std::string_view text) const;
 };
 
 // One event body as payload filters see it: the values at the paths asked
@@ -67,13 +70,22 @@ struct filter_condition {
 class body_view {
  public:
   explicit body_view(std::string_view body) : body_(body) {}
-  // The value at c's path: nullptr when absent. false when the body is not JSON.
-  bool lookup(const filter_condition& c, const nlohmann::json*& out);
+  // The value at c's path: a string of printable ASCII without escapes is given as its content
+  // (`plain`, `text`; nothing is parsed), any other value as parsed JSON (`json`, nullptr when
+  // absent). false when the body is not JSON.
+  struct value_ref {
+    const nlohmann::json* json = nullptr;
+    std::string_view text;
+    bool plain = false;
+  };
+  bool lookup(const filter_condition& c, value_ref& out);
 
  private:
   struct memo {
     const std::string* path;
     bool present;
+    bool plain;             // a plain string: its content is `text`, `value` is unused
+    std::string_view text;  // a view into the body
     nlohmann::json value;
   };
   std::string_view body_;

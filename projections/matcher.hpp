@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "projections/endpoint.hpp"
+#include "projections/string_hash.hpp"
 
 namespace hooklog::projections {
 
@@ -50,10 +51,7 @@ class matcher {
              std::vector<std::string_view>& out) const;
 
  private:
-  struct sv_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
+  using sv_hash = string_hash;
   struct entry {
     std::string id;
     std::string tenant;

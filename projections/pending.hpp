@@ -69,6 +69,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "projections/projection.hpp"
+#include "projections/string_hash.hpp"
 #include "projections/subscriptions.hpp"
 
 namespace hooklog::projections {
@@ -190,10 +191,7 @@ class pending final : public projection {
   result<std::optional<std::string>> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
   result<void> write_staged(lmdb::txn& t);
   void end_batch();
-  struct sv_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
+  using sv_hash = string_hash;
 
   const subscriptions& subs_;
   lmdb::dbi due_, ix_, replay_, dead_, counts_;

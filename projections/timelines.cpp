@@ -148,28 +148,32 @@ result<void> timelines::write_staged(lmdb::txn& t) {
   }
   // In key order, every key already in the database after this one is of an earlier record (the
   // batch's own keys are written in ascending order), so the first key after it tells whether
-  // the entity has a later transition there.
+  // the entity has a later transition there. That key is read after the put (the cursor stands
+  // on the new key: one step), and in the rare case that it is of the same entity, the value is
+  // written again with the flag.
   std::string value;
   for (const auto& o : order_) {
     const std::uint32_t i = o.index;
     const auto& s = staged_[i];
     const std::string_view key = key_of(s);
-    bool out_of_order = late_[i] != 0;
     const bool past_end = key > std::string_view(last_key);
-    if (!past_end) {
-      auto at = c->seek(key);
-      if (!at) return at.err();
-      if (*at) {
-        const std::string_view k = (*at)->first;
-        const std::string_view prefix = key.substr(0, s.prefix_size);
-        if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == prefix)
-          out_of_order = true;
+    value.assign(arena_.data() + s.at + s.key_size, s.value_size);
+    if (late_[i] != 0) value[0] = static_cast<char>(value[0] | kOutOfOrder);
+    if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
+    if (past_end) {
+      last_key.assign(key);
+      continue;
+    }
+    if (late_[i] != 0) continue;
+    auto next = c->next();
+    if (!next) return next.err();
+    if (*next) {
+      const std::string_view k = (*next)->first;
+      if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == key.substr(0, s.prefix_size)) {
+        value[0] = static_cast<char>(value[0] | kOutOfOrder);
+        if (auto p = c->put(key, value, 0); !p) return p;
       }
     }
-    value.assign(arena_.data() + s.at + s.key_size, s.value_size);
-    if (out_of_order) value[0] = static_cast<char>(value[0] | kOutOfOrder);
-    if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
-    if (past_end) last_key.assign(key);
   }
   end_batch();
   return {};

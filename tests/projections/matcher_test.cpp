@@ -246,6 +246,46 @@ TEST_CASE("payload filters give the same answer on the raw body as on the DOM") 
   }
 }
 
+TEST_CASE("payload filters on a plain string value agree with the DOM for every operator") {
+  // A value that is a string of printable ASCII without escapes is compared as text (not built
+  // as JSON); escaped, non-ASCII and non-string values take the parsed path. Both must answer as
+  // matches(doc) does, whatever the condition's value type.
+  const std::vector<json> values = {"COMPLETED", "COMPLETEDX", "", "B", "a b~!", "caf\u00e9",
+                                    "tab\t", "q\"uote", 5, 5.0, "5", true, nullptr,
+                                    json::array({"COMPLETED"}), json::object({{"s", "B"}})};
+  const std::vector<json> conds = {
+      {{"op", "eq"}, {"value", "COMPLETED"}}, {{"op", "eq"}, {"value", 5}},
+      {{"op", "eq"}, {"value", ""}},           {{"op", "neq"}, {"value", "COMPLETED"}},
+      {{"op", "neq"}, {"value", 5}},           {{"op", "in"}, {"value", {"B", 5, "COMPLETED"}}},
+      {{"op", "in"}, {"value", {1, true}}},    {{"op", "gt"}, {"value", "B"}},
+      {{"op", "lt"}, {"value", "B"}},          {{"op", "gt"}, {"value", 1}},
+      {{"op", "lt"}, {"value", "COMPLETEDX"}}, {{"op", "exists"}},
+      {{"op", "exists"}, {"value", false}}};
+  for (const auto& c : conds) {
+    json cond = c;
+    cond["path"] = "/data/s";
+    auto pf = payload_filter::parse({{"all", {cond}}});
+    REQUIRE(pf);
+    auto any = payload_filter::parse({{"any", {cond, {{"path", "/data/s"}, {"op", "eq"}, {"value", "B"}}}}});
+    REQUIRE(any);
+    for (const auto& v : values) {
+      const json doc = {{"data", {{"n", 1}, {"s", v}}}};
+      INFO(cond.dump() << " on " << doc.dump());
+      CHECK(pf->matches_body(doc.dump()) == pf->matches(doc));
+      CHECK(any->matches_body(doc.dump()) == any->matches(doc));
+      CHECK(pf->matches_body(doc.dump(1)) == pf->matches(doc));
+    }
+  }
+  // The text compared is the raw content: "COMPLETED" and an escaped spelling of it are equal.
+  auto pf = payload_filter::parse(
+      {{"all", {{{"path", "/s"}, {"op", "eq"}, {"value", "COMPLETED"}}}}});
+  REQUIRE(pf);
+  CHECK(pf->matches_body(R"({"s":"COMPLETED"})"));
+  CHECK(pf->matches_body(R"({"s":"COMPLET\u0045D"})"));
+  CHECK_FALSE(pf->matches_body(R"({"s":"COMPLETE"})"));
+  CHECK_FALSE(pf->matches_body(R"({"s":"COMPLETED ","t":1})"));
+}
+
 TEST_CASE("a payload filter with an array index too large for size_t does not throw") {
   // Found by fuzz_filter: nlohmann's contains() throws out_of_range on such an index, which
   // escaped matches() into the projection runner.
