@@ -96,9 +96,11 @@ class session : public detail::session_base, public std::enable_shared_from_this
   // the strand's operation with memalign there (its recycling allocator caches per I/O thread
   // only). Posted to the strand itself instead, with the handler's operations built in the
   // session's post_arena.
-  void deliver(answer a) override {
-    auto handler = [self = this->shared_from_this(), a = std::move(a)]() mutable {
+  void deliver(answer&& a, std::shared_ptr<void>&& release) override {
+    auto handler = [self = this->shared_from_this(), a = std::move(a),
+                    release = std::move(release)]() mutable {
       self->on_answer(std::move(a));
+      release.reset();
     };
     if (strand_)
       net::post(*strand_, net::bind_allocator(arena_allocator<void>(&arena_), std::move(handler)));
