@@ -24,21 +24,6 @@ std::optional<std::string_view> find_header(const header_list& headers, std::str
   return std::nullopt;
 }
 
-std::optional<std::string_view> find_header(const request_headers& headers,
-                                            std::string_view name) {
-  return headers.find(name);
-}
-
-std::optional<std::string_view> request_headers::find(std::string_view name) const noexcept {
-  const std::string_view all(text_);
-  for (std::size_t i = 0; i < size_; ++i) {
-    const place& p = i < kInline ? inline_[i] : more_[i - kInline];
-    if (p.name == name.size() && iequals(all.substr(p.at, p.name), name))
-      return all.substr(p.at + p.name, p.value);
-  }
-  return std::nullopt;
-}
-
 std::string url_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());

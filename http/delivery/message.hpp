@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
@@ -66,8 +67,16 @@ class request_headers {
     more_.clear();
     size_ = 0;
   }
-  // The first value of field `name` (case-insensitive).
-  std::optional<std::string_view> find(std::string_view name) const noexcept;
+  // The first value of field `name` (case-insensitive, as iequals).
+  std::optional<std::string_view> find(std::string_view name) const noexcept {
+    const std::string_view all(text_);
+    for (std::size_t i = 0; i < size_; ++i) {
+      const place& p = i < kInline ? inline_[i] : more_[i - kInline];
+      if (p.name == name.size() && same_name(all.data() + p.at, name.data(), p.name))
+        return all.substr(p.at + p.name, p.value);
+    }
+    return std::nullopt;
+  }
   value_type operator[](std::size_t i) const noexcept {
     const place& p = i < kInline ? inline_[i] : more_[i - kInline];
     const std::string_view all(text_);
@@ -102,6 +111,25 @@ class request_headers {
   const_iterator end() const { return {this, size_}; }
 
  private:
+  // iequals for two names of `n` bytes, eight bytes at a time: ASCII 'A'-'Z' lowered in each
+  // word (bytes over 0x7F compared as they are), then the words compared.
+  static std::uint64_t lower_word(const char* p, std::size_t n) noexcept {
+    std::uint64_t x = 0;
+    std::memcpy(&x, p, n);
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const std::uint64_t low7 = x & ~kHigh;
+    const std::uint64_t above_z = low7 + kOnes * (0x7F - 'Z');  // high bit: byte > 'Z'
+    const std::uint64_t from_a = low7 + kOnes * (0x80 - 'A');   // high bit: byte >= 'A'
+    const std::uint64_t upper = from_a & ~above_z & ~x & kHigh;  // ASCII 'A'-'Z'
+    return x | (upper >> 2);
+  }
+  static bool same_name(const char* a, const char* b, std::size_t n) noexcept {
+    for (; n >= 8; a += 8, b += 8, n -= 8)
+      if (lower_word(a, 8) != lower_word(b, 8)) return false;
+    return n == 0 || lower_word(a, n) == lower_word(b, n);
+  }
+
   struct place {
     std::uint32_t at = 0;  // offset of the name in text_; the value follows it
     std::uint32_t name = 0;
@@ -115,7 +143,10 @@ class request_headers {
 
 // First value of header `name` (case-insensitive) in `headers`, or nullopt; the view lives as
 // long as `headers` is not modified.
-std::optional<std::string_view> find_header(const request_headers& headers, std::string_view name);
+inline std::optional<std::string_view> find_header(const request_headers& headers,
+                                                   std::string_view name) {
+  return headers.find(name);
+}
 
 struct http_request {
   std::string method;   // as sent, e.g. "GET", "POST"

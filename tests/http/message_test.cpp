@@ -52,6 +52,13 @@ TEST_CASE("request headers keep every field in order, past the inline places", "
   CHECK(find_header(h, "x-field-19") == std::optional<std::string_view>(std::string(19, 'v')));
   CHECK(find_header(h, "x-field-0") == std::optional<std::string_view>(""));
   CHECK_FALSE(find_header(h, "x-field"));
+  // Only ASCII letters fold: '@'/'`', '['/'{' and bytes over 0x7F differ in case-free ways.
+  request_headers odd{{"A@[\xC3\x84-Long-Name-Over-8", "1"}};
+  CHECK(find_header(odd, "a@[\xC3\x84-long-name-over-8") == std::optional<std::string_view>("1"));
+  CHECK_FALSE(find_header(odd, "a`[\xC3\x84-long-name-over-8"));
+  CHECK_FALSE(find_header(odd, "a@{\xC3\x84-long-name-over-8"));
+  CHECK_FALSE(find_header(odd, "a@[\xE3\x84-long-name-over-8"));
+  CHECK_FALSE(find_header(odd, "a@[\xC3\x84-long-name-over-9"));
   http_request r;
   r.headers = std::move(h);
   CHECK(r.header("authorization")->substr(0, 7) == "Bearer ");
