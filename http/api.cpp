@@ -22,14 +22,20 @@ void call::reply(http_response r) {
   res(std::move(r));
 }
 
+void call::reply_from_elsewhere(call_ptr&& self, http_response r) {
+  self->observe(r.status, r.body);
+  const responder res = self->res;
+  res(std::move(r), std::move(self));
+}
+
 void call::observe(unsigned status, std::string_view body) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ctx.counters.observe_request(route, req.method, status, seconds);
+  ctx.counters.observe_request(*route, req.method, status, seconds);
   if (status < 400) return;
   log_refusal(status, body,
               {{"method", req.method},
-               {"route", route},
+               {"route", *route},
                {"path", req.path.substr(0, 256)},
                {"duration_ms", std::round(seconds * 1e6) / 1000}});
 }
@@ -296,7 +302,20 @@ const std::vector<std::vector<std::string_view>>& route_segments() {
   return split;
 }
 
+// kRoutes' patterns as strings, once, for call::route (the metrics' label): the pattern was
+// copied into a string per request.
+const std::vector<std::string>& route_names() {
+  static const auto names = [] {
+    std::vector<std::string> out;
+    for (const auto& r : kRoutes) out.emplace_back(r.pattern);
+    return out;
+  }();
+  return names;
+}
+
 }  // namespace
+
+const std::string detail::call::kUnmatched = "unmatched";
 
 void api::handle(http_request&& req, responder res) {
   dispatch(std::move(req), std::move(res), false);
@@ -310,7 +329,7 @@ namespace {
 
 // The methods a path answers, for the Allow header of a 405: those of every route whose
 // pattern matches, with HEAD wherever GET is (RFC 9110 section 15.5.6).
-std::string allowed_methods(const std::vector<std::string_view>& segments) {
+std::string allowed_methods(std::span<const std::string_view> segments) {
   std::string out;
   std::vector<std::string> ignored;
   const auto& patterns = route_segments();
@@ -344,31 +363,32 @@ constexpr const char* kRealm = "Bearer realm=\"hooklog\"";
 
 void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
-  const auto segments = split_path(c->req.path);
+  const path_segments split = split_path_segments(c->req.path);
+  const auto segments = split.segments();
   const route* found = nullptr;
+  std::size_t found_at = 0;
   bool path_known = false;
   std::vector<std::string> params;
   // HEAD is answered wherever GET is, by the GET handler; the server sends no body.
   const std::string_view method = c->req.method == "HEAD" ? "GET" : std::string_view(c->req.method);
   const auto& patterns = route_segments();
-  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+  for (std::size_t i = 0; i < std::size(kRoutes) && !split.over; ++i) {
     const route& r = kRoutes[i];
     if (!match_route(patterns[i], segments, params)) continue;
     path_known = true;
     if (method == r.method) {
       found = &r;
+      found_at = i;
       break;
     }
   }
   const bool ops_route = found && (found->fn == detail::metrics_text ||
                                    found->fn == detail::healthz || found->fn == detail::readyz);
   if (ops_listener && !ops_route) {
-    c->route = "unmatched";
     c->fail(404, "not_found", "this listener serves only GET /metrics, /healthz and /readyz");
     return;
   }
   if (!found) {
-    c->route = "unmatched";
     if (path_known) {
       auto r = json_error(405, "method_not_allowed",
                           "method " + c->req.method + " is not allowed on " + c->req.path);
@@ -379,7 +399,7 @@ void api::dispatch(http_request&& req, responder res, bool ops_listener) {
     }
     return;
   }
-  c->route = found->pattern;
+  c->route = &route_names()[found_at];
   c->params = std::move(params);
   if (found->who != access::none && !ops_listener) {
     const auto bearer = bearer_token(c->req);

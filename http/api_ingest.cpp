@@ -197,7 +197,9 @@ void ingest_one(const call_ptr& c) {
   else
     one.back().body = std::move(c->req.body);
   auto evp = std::make_shared<normalized_event>(std::move(*ev));
-  c->ctx.writer.submit(std::move(one), [c, evp, explicit_key](record_sink::outcomes&& out) {
+  c->hold = evp;  // freed with the call, in the I/O thread (reply_from_elsewhere)
+  c->ctx.writer.submit(std::move(one), [c = call_ptr(c), evp = evp.get(), explicit_key](
+                                           record_sink::outcomes&& out) mutable {
     if (!out[0]) return fail_write(*c, out[0].err());
     if (out[0]->duplicate && !original_of_duplicate(*c, *out[0], explicit_key, *evp)) {
       c->ctx.counters.count_refused(1);
@@ -207,7 +209,7 @@ void ingest_one(const call_ptr& c) {
     std::string answer;
     answer.reserve(256);
     append_accepted(answer, *evp, *out[0]);
-    c->reply(http_response::json(202, std::move(answer)));
+    call::reply_from_elsewhere(std::move(c), http_response::json(202, std::move(answer)));
   });
 }
 

@@ -22,10 +22,17 @@ struct call : std::enable_shared_from_this<call> {
   responder res;
   principal who;
   std::vector<std::string> params;  // the {placeholders} of the route, decoded
-  std::string route;                // the route pattern, for metrics
+  static const std::string kUnmatched;  // the route of a request no route matched
+  const std::string* route = &kUnmatched;  // the route pattern, for metrics (route_names())
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   void reply(http_response r);
+  // reply() from another thread (a write's completion): `self` (the caller's last reference,
+  // usually) goes with the answer to the session's I/O thread, which drops it after taking the
+  // answer, so that the call, the request and `hold` are freed in the thread that allocated
+  // them (responder::operator() with a release).
+  static void reply_from_elsewhere(std::shared_ptr<call>&& self, http_response r);
+  std::shared_ptr<void> hold;  // freed with the call (e.g. what a write's completion needs)
   // Counts and times the answer (metrics) and logs refusals (4xx/5xx, sampled): reply() does
   // it; a route that answers through `res` directly (streams, /metrics) calls it itself.
   void observe(unsigned status, std::string_view body = {});

@@ -9,6 +9,9 @@ namespace hooklog::http {
 void responder::operator()(http_response response) const {
   slot_->answer_once(std::move(response));
 }
+void responder::operator()(http_response response, std::shared_ptr<void> release) const {
+  slot_->answer_once(std::move(response), std::move(release));
+}
 void responder::stream(stream_response response) const { slot_->answer_once(std::move(response)); }
 bool responder::answered() const { return slot_->done.load(); }
 

@@ -100,6 +100,12 @@ class responder {
  public:
   explicit responder(std::shared_ptr<detail::response_slot> slot) : slot_(std::move(slot)) {}
   void operator()(http_response response) const;
+  // As above; `release` (e.g. the request's own state) is released by the I/O thread that takes
+  // the answer, after it did: what the request allocated there is freed there, in that thread's
+  // malloc cache, rather than in the answering thread (the log writer's completion thread
+  // freeing the I/O thread's allocations sent both into glibc's slow paths). Released at once
+  // when the answer goes nowhere (a later answer, or the connection gone).
+  void operator()(http_response response, std::shared_ptr<void> release) const;
   void stream(stream_response response) const;
   // True once any copy was answered.
   bool answered() const;

@@ -39,7 +39,8 @@ using answer = std::variant<http_response, stream_response>;
 // What a responder needs from a session; all calls may come from any thread.
 struct session_base {
   virtual ~session_base() = default;
-  virtual void deliver(answer a) = 0;  // posts the answer to the session's strand
+  // Posts the answer to the session's strand; `release` is dropped there after the answer.
+  virtual void deliver(answer&& a, std::shared_ptr<void>&& release) = 0;
   virtual void close_if_idle() = 0;    // posts: closes if waiting for a request or lingering
   virtual void force_close() = 0;      // posts: closes whatever the state
   virtual void release() = 0;          // only while no I/O thread runs: drops the self-reference
@@ -56,11 +57,11 @@ struct response_slot {
   std::weak_ptr<session_base> session;
   std::shared_ptr<gate> g;
 
-  void answer_once(answer a) {
+  void answer_once(answer&& a, std::shared_ptr<void>&& release = {}) {
     if (done.exchange(true)) return;
     std::lock_guard lk(g->mu);
     if (!g->open) return;
-    if (auto s = session.lock()) s->deliver(std::move(a));
+    if (auto s = session.lock()) s->deliver(std::move(a), std::move(release));
   }
   ~response_slot() {
     if (!done.load())

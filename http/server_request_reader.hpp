@@ -46,7 +46,7 @@ class request_reader : public boost::beast::http::basic_parser<true> {
     req_.path.assign(t.substr(0, q));
     if (q != std::string_view::npos) req_.query = parse_query(t.substr(q + 1));
     req_.version = static_cast<unsigned>(version);
-    req_.headers.reserve(8);
+    req_.headers.reserve(kHeaderTextReserve);
   }
 
   void on_response_impl(int, string_view, int, error_code&) override {}
@@ -57,9 +57,8 @@ class request_reader : public boost::beast::http::basic_parser<true> {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    req_.headers.emplace_back(std::piecewise_construct,
-                              std::forward_as_tuple(name.data(), name.size()),
-                              std::forward_as_tuple(value.data(), value.size()));
+    req_.headers.emplace_back(std::string_view(name.data(), name.size()),
+                              std::string_view(value.data(), value.size()));
   }
 
   void on_header_impl(error_code&) override {}
@@ -92,6 +91,10 @@ class request_reader : public boost::beast::http::basic_parser<true> {
     req_.body.append(body.data(), body.size());
     return body.size();
   }
+
+  // The names and values of a usual request head fit (curl's or a client library's six to ten
+  // fields); more grows the string.
+  static constexpr std::size_t kHeaderTextReserve = 384;
 
   http_request req_;
 };

@@ -2,6 +2,7 @@
 // Internal to the HTTP server (included by http/server.cpp only): one connection's session, plain
 // or TLS. See http/server.hpp for the behaviour it implements.
 #include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <nlohmann/json.hpp>
 
 #include "http/request_head.hpp"
@@ -21,6 +22,45 @@ inline const std::error_category& http_error_category() {
   return bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
+using session_strand = net::strand<net::io_context::executor_type>;
+
+// Room for the one operation a session's deliver() has in flight: one answer per request, and
+// the next request is read only after it was written. Asio frees an operation's memory before
+// it calls the handler, so the room is free again by then; should it still be taken (or too
+// small), the allocator falls back to the heap.
+struct post_arena {
+  static constexpr std::size_t kSlots = 2;  // the strand's operation and its invoker's
+  static constexpr std::size_t kSlotBytes = 320;
+  alignas(std::max_align_t) unsigned char bytes[kSlots][kSlotBytes];
+  std::atomic<bool> used[kSlots] = {};
+};
+
+template <class T>
+struct arena_allocator {
+  using value_type = T;
+  post_arena* arena;
+  explicit arena_allocator(post_arena* a) noexcept : arena(a) {}
+  template <class U>
+  arena_allocator(const arena_allocator<U>& o) noexcept : arena(o.arena) {}
+  T* allocate(std::size_t n) {
+    if (n * sizeof(T) <= post_arena::kSlotBytes && alignof(T) <= alignof(std::max_align_t))
+      for (std::size_t i = 0; i < post_arena::kSlots; ++i)
+        if (!arena->used[i].exchange(true, std::memory_order_acquire))
+          return reinterpret_cast<T*>(arena->bytes[i]);
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < post_arena::kSlots; ++i)
+      if (reinterpret_cast<unsigned char*>(p) == arena->bytes[i])
+        return arena->used[i].store(false, std::memory_order_release);
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const arena_allocator<U>& o) const noexcept {
+    return arena == o.arena;
+  }
+};
+
 template <class Stream>
 class session : public detail::session_base, public std::enable_shared_from_this<session<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
@@ -31,6 +71,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
   session(tcp::socket&& socket, std::shared_ptr<core> c, std::uint64_t id, std::string remote,
           std::string client)
       : stream_(make_stream(std::move(socket), *c)),
+        strand_(strand_of(lowest().socket().get_executor())),
         core_(std::move(c)),
         id_(id),
         remote_(std::move(remote)),
@@ -50,11 +91,21 @@ class session : public detail::session_base, public std::enable_shared_from_this
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->on_start(); });
   }
 
-  void deliver(answer a) override {
-    net::post(stream_.get_executor(),
-              [self = this->shared_from_this(), a = std::move(a)]() mutable {
-                self->on_answer(std::move(a));
-              });
+  // Called from a thread that runs no io_context (the log writer's completion thread): through
+  // the any_io_executor, Asio wrapped the handler in a type-erased function and allocated it and
+  // the strand's operation with memalign there (its recycling allocator caches per I/O thread
+  // only). Posted to the strand itself instead, with the handler's operations built in the
+  // session's post_arena.
+  void deliver(answer&& a, std::shared_ptr<void>&& release) override {
+    auto handler = [self = this->shared_from_this(), a = std::move(a),
+                    release = std::move(release)]() mutable {
+      self->on_answer(std::move(a));
+      release.reset();
+    };
+    if (strand_)
+      net::post(*strand_, net::bind_allocator(arena_allocator<void>(&arena_), std::move(handler)));
+    else
+      net::post(stream_.get_executor(), std::move(handler));
   }
   void close_if_idle() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -76,6 +127,10 @@ class session : public detail::session_base, public std::enable_shared_from_this
       return Stream(std::move(socket));
   }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  static std::optional<session_strand> strand_of(const net::any_io_executor& ex) {
+    if (const auto* s = ex.target<session_strand>()) return *s;
+    return std::nullopt;
+  }
   const server_options& opts() const { return core_->opts; }
 
   void on_start() {
@@ -471,6 +526,8 @@ class session : public detail::session_base, public std::enable_shared_from_this
   }
 
   Stream stream_;
+  std::optional<session_strand> strand_;  // the socket's strand (the listener makes one each)
+  post_arena arena_;                      // deliver()'s operation
   std::shared_ptr<core> core_;
   std::uint64_t id_;
   std::string remote_;

@@ -279,10 +279,10 @@ class receiver {
     if (!out_) return {};
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [k, v] : req.headers) {
-      std::string name = k;
+      std::string name(k);
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (headers.contains(name))
-        headers[name] = headers[name].get<std::string>() + ", " + v;
+        headers[name] = headers[name].get<std::string>() + ", " + std::string(v);
       else
         headers[name] = v;
     }
