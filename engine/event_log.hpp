@@ -56,7 +56,7 @@ struct log_options {
   // MDB_NOSYNC writes, and the boot id to compare with its open_boot (empty: this machine's,
   // from /proc/sys/kernel/random/boot_id; tests set it to fake a reboot).
   bool index_writemap = false;
-  std::string boot_id;
+  std::string boot_id{};
 };
 
 // Cluster mode: the kind the materializer gives a stream message that is not a record

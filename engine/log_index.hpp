@@ -63,7 +63,7 @@ class log_index {
     std::size_t initial_map_size = 64ull << 20;
     std::size_t max_map_size = 1ull << 40;
     bool writemap = false;  // MDB_WRITEMAP | MDB_MAPASYNC instead of plain MDB_NOSYNC
-    std::string boot_id;    // empty: /proc/sys/kernel/random/boot_id
+    std::string boot_id{};  // empty: /proc/sys/kernel/random/boot_id
   };
 
   // Where a log's facts come from, for binding checks and catch-up.
