@@ -16,8 +16,8 @@
 #include <map>
 #include <thread>
 
+#include "engine/acking_writer.hpp"
 #include "engine/log_test_util.hpp"
-#include "engine/log_writer.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace hooklog;
@@ -79,7 +79,8 @@ void check_all_found(const event_log& log, const std::map<int, std::uint64_t>& a
     by_entity.entity_kind = "order";
     by_entity.entity_id = "e" + std::to_string(i);
     REQUIRE(seqs(log, by_entity) == std::vector<std::uint64_t>{seq});
-    auto idem = log.find_idempotent("t" + std::to_string(i % 3), "standard", "k" + std::to_string(i));
+    auto idem =
+        log.find_idempotent("t" + std::to_string(i % 3), "standard", "k" + std::to_string(i));
     REQUIRE(idem);
     REQUIRE(*idem == std::optional<std::uint64_t>{seq});
   }
@@ -150,66 +151,30 @@ void child_appends_and_exits(const std::string& dir, const std::string& boot, in
   REQUIRE(WEXITSTATUS(status) == 0);
 }
 
-std::string index_dir(const std::string& data) { return data + "/log/index"; }
+std::string index_dir(const std::string& data) {
+  return data + "/log/index";
+}
 
 }  // namespace
 
 TEST_CASE("log index: every acknowledged record is found after the writer is SIGKILLed",
           "[log_index]") {
   temp_dir dir;
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    log_options o = opts(dir.path(), log_index::current_boot_id({}));
-    o.sync = true;  // the real durability path
-    auto log = event_log::open(o);
-    if (!log) _exit(3);
-    log_writer writer(**log);
-    std::vector<std::thread> producers;
-    for (int t = 0; t < 4; ++t)
-      producers.emplace_back([&, t] {
-        for (int i = t;; i += 4) {
-          std::vector<record> b{numbered(i)};
-          writer.submit(std::move(b), [fd = fds[1], i](log_writer::outcomes&& out) {
-            if (!out[0]) _exit(4);
-            const std::uint64_t pair[2] = {static_cast<std::uint64_t>(i), out[0]->seq};
-            if (::write(fd, pair, sizeof pair) != sizeof pair) _exit(5);
-          });
-          if (i % 64 == 60 + t) std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
-      });
-    for (auto& p : producers) p.join();
-    _exit(0);
-  }
-  ::close(fds[1]);
+  log_options wo = opts(dir.path(), log_index::current_boot_id({}));
+  wo.sync = true;  // the real durability path
+  test::acking_writer child(wo, numbered);
   std::map<int, std::uint64_t> acked;
-  std::string carry;
   auto drain = [&](int timeout_ms, std::size_t limit) {
-    char buf[8192];
-    while (acked.size() < limit) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, timeout_ms) <= 0) return;
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) return;
-      carry.append(buf, static_cast<std::size_t>(n));
-      const std::size_t whole = carry.size() / 16 * 16;
-      for (std::size_t at = 0; at < whole; at += 16) {
-        std::uint64_t pair[2];
-        std::memcpy(pair, carry.data() + at, 16);
-        acked[static_cast<int>(pair[0])] = pair[1];
-      }
-      carry.erase(0, whole);
-    }
+    child.drain(timeout_ms, [&](std::uint64_t i, std::uint64_t seq) {
+      acked[static_cast<int>(i)] = seq;
+      return acked.size() < limit;
+    });
   };
   drain(10000, 400);
-  ::kill(pid, SIGKILL);
+  ::kill(child.pid(), SIGKILL);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  ::waitpid(child.pid(), &status, 0);
   drain(200, SIZE_MAX);  // what was in flight
-  ::close(fds[0]);
 
   auto log = open_ok(opts(dir.path(), log_index::current_boot_id({})));
   CHECK(log->index_rebuilt_because().empty());  // same boot: caught up, not rebuilt
@@ -257,8 +222,8 @@ TEST_CASE("log index: an index env of another log is rebuilt", "[log_index]") {
     fs::remove_all(index_dir(b.path()));
     fs::copy(index_dir(a.path()), index_dir(b.path()), fs::copy_options::recursive);
     auto log = open_ok(opts(b.path()));
-    CHECK_THAT(log->index_rebuilt_because(), Catch::Contains("indexes up to seq 40") &&
-                                                 Catch::Contains("log ends at 30"));
+    CHECK_THAT(log->index_rebuilt_because(),
+               Catch::Contains("indexes up to seq 40") && Catch::Contains("log ends at 30"));
     check_all_found(*log, acked);
     auto gone = log->find_idempotent("t0", "standard", "k0");  // only in log a
     REQUIRE(gone);
@@ -398,8 +363,7 @@ TEST_CASE("log index: a format-1 log is read as it is and migrated by a writer",
   REQUIRE(e);
   auto t = lmdb::txn::begin(*e, true);
   REQUIRE(t);
-  for (const char* n : {"idem", "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref"})
-  {
+  for (const char* n : {"idem", "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref"}) {
     auto h = lmdb::dbi::open(*t, n, 0);
     REQUIRE(h);
     auto count = h->count(*t);
