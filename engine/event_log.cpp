@@ -561,12 +561,10 @@ std::uint64_t event_log::wait_for_commit_after(std::uint64_t seq,
 
 std::size_t event_log::map_size() const { return env_.map_size(); }
 
-std::size_t event_log::used_bytes() const {
-  MDB_envinfo info{};
-  MDB_stat st{};
-  mdb_env_info(env_.handle(), &info);
-  mdb_env_stat(env_.handle(), &st);
-  return (info.me_last_pgno + 1) * st.ms_psize;
+std::size_t event_log::used_bytes() const { return env_.used_bytes(); }
+
+std::size_t event_log::index_used_bytes() const {
+  return index_->separate() ? index_->env().used_bytes() : 0;
 }
 
 }  // namespace hooklog

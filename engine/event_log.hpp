@@ -167,7 +167,10 @@ class event_log {
   std::uint64_t wait_for_commit_after(std::uint64_t seq, std::chrono::milliseconds timeout) const;
 
   std::size_t map_size() const;
+  // Bytes in use in `log/` (records, Merkle tree), and in `log/index/` (0 for a format-1 log,
+  // whose indexes are inside `log/`, or a read-only open without the index env).
   std::size_t used_bytes() const;
+  std::size_t index_used_bytes() const;
   const log_options& options() const { return opts_; }
   // Read-only logs whose last record is damaged: the first damaged seq of the tail
   // (reads stop before it; head() is the last good record). 0 otherwise.

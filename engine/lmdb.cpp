@@ -60,6 +60,15 @@ std::size_t env::map_size() const {
   return info.me_mapsize;
 }
 
+std::size_t env::used_bytes() const {
+  if (!h_) return 0;
+  MDB_envinfo info{};
+  MDB_stat st{};
+  mdb_env_info(h_, &info);
+  mdb_env_stat(h_, &st);
+  return (info.me_last_pgno + 1) * st.ms_psize;
+}
+
 result<void> env::sync(bool force) {
   if (int rc = mdb_env_sync(h_, force ? 1 : 0); rc != 0) return make_lmdb_error("mdb_env_sync", rc);
   return {};

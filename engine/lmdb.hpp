@@ -40,6 +40,8 @@ class env {
                           unsigned max_dbs, unsigned max_readers = 126);
   result<void> set_map_size(std::size_t bytes);
   std::size_t map_size() const;
+  // Bytes of the map in use: up to the last page written (0 when not open).
+  std::size_t used_bytes() const;
   result<void> sync(bool force);
   // Clears reader slots left by dead processes; returns how many.
   int reader_check();

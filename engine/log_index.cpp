@@ -236,6 +236,12 @@ result<void> log_index::finish(lmdb::txn& t, index_keys& keys, std::uint64_t thr
 }
 
 result<void> log_index::catch_up(const log_source& log, std::size_t chunk) {
+  auto r = catch_up_chunks(log, chunk);
+  behind_.store(!r, std::memory_order_release);
+  return r;
+}
+
+result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk) {
   index_keys keys;
   std::vector<std::pair<std::string, std::uint64_t>> idem;
   while (through_ < log.applied) {

@@ -20,6 +20,7 @@
 // Thread safety: the write side (begin_write, catch_up, grow, close) on one thread (the log
 // writer's); reads on any thread, under the caller's resize lock.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -99,7 +100,11 @@ class log_index {
   ~log_index() { close(); }
 
   state where() const { return state_; }
-  bool usable() const { return state_ != state::none; }
+  // Whether queries may read the indexes: open, and not left behind the acknowledged records by
+  // a failed write (a full index map or disk after the log's commit). Until a catch-up succeeds,
+  // readers walk the records instead: slower, but no acknowledged record is missing from an
+  // answer. Any thread.
+  bool usable() const { return state_ != state::none && !behind_.load(std::memory_order_acquire); }
   bool separate() const { return state_ == state::separate; }
   const lmdb::env& env() const { return env_; }
   const lmdb::dbi& idem() const { return dbs_[0]; }
@@ -122,7 +127,8 @@ class log_index {
 
   // Indexes the log's records after indexed_through() up to log.applied, in chunks of
   // `chunk` records, one transaction each. grow() is called on a full map and the chunk
-  // retried; the caller must not hold the resize lock.
+  // retried; the caller must not hold the resize lock. A failure leaves usable() false until a
+  // later catch-up succeeds.
   result<void> catch_up(const log_source& log, std::size_t chunk = 65536);
   // Doubles the map (up to max) under the unique resize lock; errc::map_full past it.
   result<void> grow();
@@ -131,6 +137,7 @@ class log_index {
   static std::string current_boot_id(const options& o);
 
  private:
+  result<void> catch_up_chunks(const log_source& log, std::size_t chunk);
   result<void> open_env(const std::string& dir, bool read_only);
   result<void> open_dbs(lmdb::txn& t, unsigned flags);
   // Reads meta; checks the format and the binding against the log. "" when bound (through_
@@ -147,6 +154,7 @@ class log_index {
   std::string dir_;
   std::uint64_t through_ = 0;
   hash256 through_hash_{};
+  std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
 };
 
 }  // namespace hooklog

@@ -86,6 +86,9 @@ void metrics_text(const call_ptr& c) {
                 static_cast<double>(c->ctx.log.used_bytes()));
   metric_single(out, "hooklog_log_map_size_bytes", "gauge", "current size of the log's LMDB map",
                 static_cast<double>(c->ctx.log.map_size()));
+  metric_single(out, "hooklog_log_index_size_bytes", "gauge",
+                "bytes used by the log's index env (log/index: query indexes, idempotency keys)",
+                static_cast<double>(c->ctx.log.index_used_bytes()));
   metric_single(out, "hooklog_projection_lag_records", "gauge",
                 "records committed but not yet projected",
                 static_cast<double>(c->ctx.runner.lag()));

@@ -219,16 +219,18 @@ int cmd_stats(int argc, char** argv) {
   nlohmann::json j = {{"records", records},          {"head_seq", log->head().seq},
                       {"first_recorded_at", first ? nlohmann::json(format_rfc3339(first)) : nlohmann::json()},
                       {"last_recorded_at", last ? nlohmann::json(format_rfc3339(last)) : nlohmann::json()},
-                      {"used_bytes", log->used_bytes()}, {"kinds", kinds},
+                      {"used_bytes", log->used_bytes()}, {"index_used_bytes", log->index_used_bytes()},
+                      {"kinds", kinds},
                       {"event_types", types},            {"tenants", tenants},
                       {"events_without_delivery", no_delivery}};
   if (json) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("records %llu (head %llu), %s .. %s, %zu bytes used\n", static_cast<unsigned long long>(records),
-              static_cast<unsigned long long>(log->head().seq), j["first_recorded_at"].dump().c_str(),
-              j["last_recorded_at"].dump().c_str(), log->used_bytes());
+  std::printf("records %llu (head %llu), %s .. %s, %zu bytes used (log/index: %zu more)\n",
+              static_cast<unsigned long long>(records), static_cast<unsigned long long>(log->head().seq),
+              j["first_recorded_at"].dump().c_str(), j["last_recorded_at"].dump().c_str(), log->used_bytes(),
+              log->index_used_bytes());
   std::printf("\nby kind:\n");
   for (const auto& [k, c] : kinds) std::printf("  %-20s %llu\n", k.c_str(), static_cast<unsigned long long>(c));
   std::printf("\nevents by source and type:\n");

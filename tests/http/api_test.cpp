@@ -1,6 +1,7 @@
 // Integration tests of the /v1 API against the real `hooklog serve` binary.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -62,6 +63,14 @@ TEST_CASE("health routes answer without a key, /metrics needs an admin key", "[a
   auto m = s.get("/metrics");
   CHECK(m.status == 200);
   CHECK(m.body.find("hooklog_log_head_seq") != std::string::npos);
+  // Both environments of the log are counted: log/ and log/index/ (pages of 4 KiB in use).
+  for (const char* name : {"\nhooklog_log_size_bytes ", "\nhooklog_log_index_size_bytes "}) {
+    const auto at = m.body.find(name);
+    REQUIRE(at != std::string::npos);
+    const double bytes = std::stod(m.body.substr(at + std::strlen(name)));
+    CHECK(bytes >= 4096);
+    CHECK(static_cast<std::uint64_t>(bytes) % 4096 == 0);
+  }
   CHECK(m.body.find("hooklog_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"200\"} 1") != std::string::npos);
 }
 
