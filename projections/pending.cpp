@@ -54,22 +54,31 @@ result<void> pending::flush(lmdb::txn& t) {
 
 void pending::end_batch() {
   due_cursor_ = lmdb::cursor{};
+  ix_cursor_ = lmdb::cursor{};
   due_max_.clear();
   due_max_known_ = false;
 }
 
-result<void> pending::open_due_cursor(lmdb::txn& t) {
+result<void> pending::open_due_cursor(lmdb::txn& t, bool max) {
   if (due_cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, due_);
     if (!c) return c.err();
     due_cursor_ = std::move(*c);
   }
-  if (!due_max_known_) {
+  if (max && !due_max_known_) {
     auto last = due_cursor_.last();
     if (!last) return last.err();
     due_max_ = *last ? std::string((*last)->first) : std::string();
     due_max_known_ = true;
   }
+  return {};
+}
+
+result<void> pending::open_ix_cursor(lmdb::txn& t) {
+  if (ix_cursor_.handle() != nullptr) return {};
+  auto c = lmdb::cursor::open(t, ix_);
+  if (!c) return c.err();
+  ix_cursor_ = std::move(*c);
   return {};
 }
 
@@ -194,7 +203,7 @@ result<void> pending::insert_due(const std::string& prefix, std::string_view ep,
 
 result<void> pending::erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq,
                                 std::string_view ep) {
-  if (auto o = open_due_cursor(t); !o) return o;
+  if (auto o = open_due_cursor(t, false); !o) return o;
   due_key(k2_, due, seq);
   // The chunk under the bare prefix first (usually the only one), then the one ep sorts into.
   auto b = due_cursor_.get(MDB_SET, k2_);
@@ -276,20 +285,21 @@ result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::strin
   return ix_.get(t, k3_);
 }
 
-result<std::optional<std::string>> pending::take_ix(lmdb::txn& t, std::string_view ep,
-                                                    std::uint64_t seq) {
+result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                             pending_item& it) {
+  ix_key(k1_, ep, seq);
   if (auto* s = find_staged(ep, seq)) {
-    if (!s->live) return std::optional<std::string>{};
+    if (!s->live) return false;
     s->live = false;
-    return std::optional<std::string>(std::move(s->value));
+    return decode_ix_into(k1_, s->value, it);
   }
-  ix_key(k3_, ep, seq);
-  auto v = ix_.get(t, k3_);
-  if (!v) return v.err();
-  if (!*v) return std::optional<std::string>{};
-  std::optional<std::string> out{std::string(**v)};
-  if (auto d = ix_.del(t, k3_); !d) return d.err();
-  return out;
+  if (auto o = open_ix_cursor(t); !o) return o.err();
+  auto f = ix_cursor_.get(MDB_SET, k1_);
+  if (!f) return f.err();
+  if (!*f) return false;
+  const bool ok = decode_ix_into(k1_, (*f)->second, it);
+  if (auto d = ix_cursor_.del(); !d) return d.err();
+  return ok;
 }
 
 result<void> pending::write_staged(lmdb::txn& t) {
@@ -354,12 +364,10 @@ result<void> pending::add_rest(lmdb::txn& t, const pending_item& it) {
 
 result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_view ep,
                                                     std::uint64_t seq) {
-  auto v = take_ix(t, ep, seq);
+  std::optional<pending_item> it(std::in_place);
+  auto v = take_ix(t, ep, seq, *it);
   if (!v) return v.err();
   if (!*v) return std::optional<pending_item>{};
-  ix_key(k1_, ep, seq);
-  auto it = decode_ix(k1_, **v);
-  if (!it) return std::optional<pending_item>{};
   if (!it->parked)
     if (auto d = erase_due(t, it->due_us, seq, ep); !d) return d.err();
   if (!it->replay_id.empty()) {
