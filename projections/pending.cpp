@@ -86,6 +86,12 @@ void pending::note_due_key(const std::string& key) {
   if (key > due_max_) due_max_ = key;
 }
 
+result<void> pending::append_due(const std::string& key, std::string_view value) {
+  if (auto p = due_cursor_.put(key, value, MDB_APPEND); !p) return p;
+  due_max_.assign(key);
+  return {};
+}
+
 result<void> pending::put_due_split(const std::string& prefix, const std::string& left_key,
                                     const std::string& entries) {
   std::size_t n = 0, at = 0, half_at = 0;
@@ -115,16 +121,17 @@ result<void> pending::put_due(lmdb::txn& t, const std::string& prefix, const std
   // No key of this (due, seq) yet: its entries go in chunks of kDueChunk, appended without a tree
   // search when they sort after every key (new events' first attempts arrive in increasing
   // order of (recorded_at, seq)).
-  bool fresh = prefix > due_max_;
+  const bool append = prefix > due_max_;
+  if (append && count <= kDueChunk) return append_due(prefix, entries);  // the usual case
+  bool fresh = append;
   if (!fresh) {
     auto f = due_cursor_.seek(prefix);
     if (!f) return f.err();
     fresh = !*f || !(*f)->first.starts_with(prefix);
   }
   if (fresh) {
-    const bool append = prefix > due_max_;
-    if (count <= kDueChunk) {  // one chunk (the usual case): no need to walk the entries
-      if (auto p = due_cursor_.put(prefix, entries, append ? MDB_APPEND : 0); !p) return p;
+    if (count <= kDueChunk) {  // one chunk: no need to walk the entries
+      if (auto p = due_cursor_.put(prefix, entries, 0); !p) return p;
       note_due_key(prefix);
       return {};
     }

@@ -177,6 +177,10 @@ class pending final : public projection {
   result<void> put_due_split(const std::string& prefix, const std::string& left_key,
                              const std::string& entries);
   void note_due_key(const std::string& key);
+  // Appends (key, value) past every key of pending_due (the caller checked key > due_max_):
+  // MDB_APPEND (LMDB checks the order itself and starts a new page when the last is full), and
+  // the key becomes due_max_ without a comparison.
+  result<void> append_due(const std::string& key, std::string_view value);
   // Removes ep's entry from the chunk under the cursor; false when it is not there.
   result<bool> erase_due_here(std::string_view ep);
   // Removes ep's entry from the key (due, seq); the key goes with its last entry.

@@ -3,7 +3,10 @@
 // predicts, and a rebuild writes the same state key for key. The removes of a batch go through
 // cursors kept open across the batch (projections/pending.cpp), among puts and deletes of the
 // same databases by other paths, and items both staged in the batch and written by earlier ones.
+// And the due order's appends fill LMDB's pages as MDB_APPEND alone does (pending::append_due).
 #include <catch2/catch.hpp>
+#include <lmdb.h>
+
 #include <map>
 #include <random>
 #include <set>
@@ -151,5 +154,42 @@ TEST_CASE("pending: removes in batches of every size leave the listings a model 
     f.open_runner();
     REQUIRE(f.runner->rebuild("pending"));
     CHECK(dump_state(*f.runner, dbs) == incremental);
+  }
+}
+
+TEST_CASE("pending: the due order's appends fill every leaf page as MDB_APPEND alone does") {
+  constexpr std::int64_t T = 1'707'500'000'000'000;
+  fixture f;
+  // Events matched by one, two or three endpoints: due values of three sizes.
+  f.append(at(create_endpoint("t", "ep-a", {"*"}), T));
+  f.append(at(create_endpoint("t", "ep-b", {"b.*", "c.*"}), T));
+  f.append(at(create_endpoint("t", "ep-c-with-a-longer-id", {"c.*"}), T));
+  std::mt19937_64 rng(4);
+  std::vector<record> events;
+  for (int i = 0; i < 6000; ++i)
+    events.push_back(at(event("t", std::string(1, "abc"[rng() % 3]) + ".x"), T + 10 * i));
+  f.append_all(std::move(events));
+  for (std::size_t batch : {100'000, 1, 777}) {
+    f.ropts.batch_records = batch;
+    f.open_runner();
+    REQUIRE(f.runner->rebuild("pending"));
+    const auto dump = dump_state(*f.runner, {"pending_due"}).at("pending_due");
+    REQUIRE(dump.size() == 6000);
+    auto t = f.read();
+    auto db = f.runner->store().db("pending_due");
+    REQUIRE(db);
+    MDB_stat st{};
+    REQUIRE(mdb_stat(t.handle(), db->handle(), &st) == 0);
+    // Appends that start a new page only when the node does not fit the last one: each leaf
+    // as full as it gets.
+    const std::size_t room = st.ms_psize - 16;
+    std::size_t pages = 0, free = 0;
+    for (const auto& [k, v] : dump) {
+      const std::size_t node = ((8 + k.size() + v.size() + 1) & ~std::size_t{1}) + 2;
+      if (pages == 0 || node > free) ++pages, free = room;
+      free -= node;
+    }
+    CHECK(st.ms_leaf_pages == pages);
+    CHECK(st.ms_overflow_pages == 0);
   }
 }
