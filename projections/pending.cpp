@@ -216,22 +216,22 @@ result<void> pending::erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t se
   auto b = due_cursor_.get(MDB_SET, k2_);
   if (!b) return b.err();
   if (*b) {
-    auto r = erase_due_here(ep);
+    auto r = erase_due_here(ep, k2_, (*b)->second);
     if (!r) return r.err();
     if (*r) return {};
   }
   auto c = seek_due_chunk(k2_, ep);
   if (!c) return c.err();
   if (!*c) return {};
-  auto r = erase_due_here(ep);
+  auto cur = due_cursor_.get(MDB_GET_CURRENT);
+  if (!cur) return cur.err();
+  auto r = erase_due_here(ep, (*cur)->first, (*cur)->second);
   if (!r) return r.err();
   return {};
 }
 
-result<bool> pending::erase_due_here(std::string_view ep) {
-  auto cur = due_cursor_.get(MDB_GET_CURRENT);
-  if (!cur) return cur.err();
-  const std::string_view old = (*cur)->second;
+result<bool> pending::erase_due_here(std::string_view ep, std::string_view key,
+                                     std::string_view old) {
   v3_.clear();
   std::size_t at = 0;
   due_entry e;
@@ -247,8 +247,8 @@ result<bool> pending::erase_due_here(std::string_view ep) {
     if (auto d = due_cursor_.del(); !d) return d.err();
     return true;
   }
-  const std::string key((*cur)->first);
-  if (auto p = due_cursor_.put(key, v3_, 0); !p) return p.err();
+  k4_.assign(key);  // a copy: `key` may point into the page the put rewrites
+  if (auto p = due_cursor_.put(k4_, v3_, 0); !p) return p.err();
   return true;
 }
 
@@ -293,7 +293,7 @@ result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::strin
 }
 
 result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
-                             pending_item& it) {
+                              pending_item& it) {
   ix_key(k1_, ep, seq);
   if (auto* s = find_staged(ep, seq)) {
     if (!s->live) return false;

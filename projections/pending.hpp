@@ -181,8 +181,9 @@ class pending final : public projection {
   // MDB_APPEND (LMDB checks the order itself and starts a new page when the last is full), and
   // the key becomes due_max_ without a comparison.
   result<void> append_due(const std::string& key, std::string_view value);
-  // Removes ep's entry from the chunk under the cursor; false when it is not there.
-  result<bool> erase_due_here(std::string_view ep);
+  // Removes ep's entry from the chunk under the cursor (its key and value, as the cursor read
+  // them); false when it is not there.
+  result<bool> erase_due_here(std::string_view ep, std::string_view key, std::string_view old);
   // Removes ep's entry from the key (due, seq); the key goes with its last entry.
   result<void> erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq, std::string_view ep);
   // pending_ix through the staged entries (see the header comment).

@@ -4,8 +4,8 @@
 // cursors kept open across the batch (projections/pending.cpp), among puts and deletes of the
 // same databases by other paths, and items both staged in the batch and written by earlier ones.
 // And the due order's appends fill LMDB's pages as MDB_APPEND alone does (pending::append_due).
-#include <catch2/catch.hpp>
 #include <lmdb.h>
+#include <catch2/catch.hpp>
 
 #include <map>
 #include <random>
@@ -77,7 +77,8 @@ void check_against(fixture& f, const model& m, const std::map<std::string, std::
 
 }  // namespace
 
-TEST_CASE("pending: removes in batches of every size leave the listings a model of the queue predicts") {
+TEST_CASE(
+    "pending: removes in batches of every size leave the listings a model of the queue predicts") {
   constexpr std::int64_t T = 1'707'500'000'000'000;
   fixture f;
   for (const auto& ep : kEps) f.append(at(create_endpoint("t", ep, {"*"}), T));
@@ -98,7 +99,8 @@ TEST_CASE("pending: removes in batches of every size leave the listings a model 
     } else if (r < 95) {
       auto it = m.begin();
       // Mostly the oldest items, as the dispatcher delivers them; sometimes any.
-      std::advance(it, rng() % 4 == 0 ? rng() % m.size() : rng() % std::min<std::size_t>(m.size(), 4));
+      std::advance(it,
+                   rng() % 4 == 0 ? rng() % m.size() : rng() % std::min<std::size_t>(m.size(), 4));
       const auto [ep, seq] = it->first;
       const auto item = it->second;
       const auto o = rng() % 20;
@@ -119,10 +121,10 @@ TEST_CASE("pending: removes in batches of every size leave the listings a model 
     } else {
       const auto& ep = kEps[rng() % kEps.size()];
       const bool disable = !disabled.count(ep);
-      f.append(at(endpoint_record(disable ? record_kind::endpoint_disabled
-                                          : record_kind::endpoint_enabled,
-                                  "t", ep, json::object()),
-                  now));
+      f.append(at(
+          endpoint_record(disable ? record_kind::endpoint_disabled : record_kind::endpoint_enabled,
+                          "t", ep, json::object()),
+          now));
       for (auto& [k, it] : m) {
         if (k.first != ep) continue;
         it.parked = disable;
