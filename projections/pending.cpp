@@ -54,17 +54,18 @@ result<void> pending::flush(lmdb::txn& t) {
 
 void pending::end_batch() {
   due_cursor_ = lmdb::cursor{};
+  ix_cursor_ = lmdb::cursor{};
   due_max_.clear();
   due_max_known_ = false;
 }
 
-result<void> pending::open_due_cursor(lmdb::txn& t) {
+result<void> pending::open_due_cursor(lmdb::txn& t, bool max) {
   if (due_cursor_.handle() == nullptr) {
     auto c = lmdb::cursor::open(t, due_);
     if (!c) return c.err();
     due_cursor_ = std::move(*c);
   }
-  if (!due_max_known_) {
+  if (max && !due_max_known_) {
     auto last = due_cursor_.last();
     if (!last) return last.err();
     due_max_ = *last ? std::string((*last)->first) : std::string();
@@ -73,8 +74,22 @@ result<void> pending::open_due_cursor(lmdb::txn& t) {
   return {};
 }
 
+result<void> pending::open_ix_cursor(lmdb::txn& t) {
+  if (ix_cursor_.handle() != nullptr) return {};
+  auto c = lmdb::cursor::open(t, ix_);
+  if (!c) return c.err();
+  ix_cursor_ = std::move(*c);
+  return {};
+}
+
 void pending::note_due_key(const std::string& key) {
   if (key > due_max_) due_max_ = key;
+}
+
+result<void> pending::append_due(const std::string& key, std::string_view value) {
+  if (auto p = due_cursor_.put(key, value, MDB_APPEND); !p) return p;
+  due_max_.assign(key);
+  return {};
 }
 
 result<void> pending::put_due_split(const std::string& prefix, const std::string& left_key,
@@ -106,16 +121,17 @@ result<void> pending::put_due(lmdb::txn& t, const std::string& prefix, const std
   // No key of this (due, seq) yet: its entries go in chunks of kDueChunk, appended without a tree
   // search when they sort after every key (new events' first attempts arrive in increasing
   // order of (recorded_at, seq)).
-  bool fresh = prefix > due_max_;
+  const bool append = prefix > due_max_;
+  if (append && count <= kDueChunk) return append_due(prefix, entries);  // the usual case
+  bool fresh = append;
   if (!fresh) {
     auto f = due_cursor_.seek(prefix);
     if (!f) return f.err();
     fresh = !*f || !(*f)->first.starts_with(prefix);
   }
   if (fresh) {
-    const bool append = prefix > due_max_;
-    if (count <= kDueChunk) {  // one chunk (the usual case): no need to walk the entries
-      if (auto p = due_cursor_.put(prefix, entries, append ? MDB_APPEND : 0); !p) return p;
+    if (count <= kDueChunk) {  // one chunk: no need to walk the entries
+      if (auto p = due_cursor_.put(prefix, entries, 0); !p) return p;
       note_due_key(prefix);
       return {};
     }
@@ -194,28 +210,28 @@ result<void> pending::insert_due(const std::string& prefix, std::string_view ep,
 
 result<void> pending::erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq,
                                 std::string_view ep) {
-  if (auto o = open_due_cursor(t); !o) return o;
+  if (auto o = open_due_cursor(t, false); !o) return o;
   due_key(k2_, due, seq);
   // The chunk under the bare prefix first (usually the only one), then the one ep sorts into.
   auto b = due_cursor_.get(MDB_SET, k2_);
   if (!b) return b.err();
   if (*b) {
-    auto r = erase_due_here(ep);
+    auto r = erase_due_here(ep, k2_, (*b)->second);
     if (!r) return r.err();
     if (*r) return {};
   }
   auto c = seek_due_chunk(k2_, ep);
   if (!c) return c.err();
   if (!*c) return {};
-  auto r = erase_due_here(ep);
+  auto cur = due_cursor_.get(MDB_GET_CURRENT);
+  if (!cur) return cur.err();
+  auto r = erase_due_here(ep, (*cur)->first, (*cur)->second);
   if (!r) return r.err();
   return {};
 }
 
-result<bool> pending::erase_due_here(std::string_view ep) {
-  auto cur = due_cursor_.get(MDB_GET_CURRENT);
-  if (!cur) return cur.err();
-  const std::string_view old = (*cur)->second;
+result<bool> pending::erase_due_here(std::string_view ep, std::string_view key,
+                                     std::string_view old) {
   v3_.clear();
   std::size_t at = 0;
   due_entry e;
@@ -231,8 +247,8 @@ result<bool> pending::erase_due_here(std::string_view ep) {
     if (auto d = due_cursor_.del(); !d) return d.err();
     return true;
   }
-  const std::string key((*cur)->first);
-  if (auto p = due_cursor_.put(key, v3_, 0); !p) return p.err();
+  k4_.assign(key);  // a copy: `key` may point into the page the put rewrites
+  if (auto p = due_cursor_.put(k4_, v3_, 0); !p) return p.err();
   return true;
 }
 
@@ -276,20 +292,21 @@ result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::strin
   return ix_.get(t, k3_);
 }
 
-result<std::optional<std::string>> pending::take_ix(lmdb::txn& t, std::string_view ep,
-                                                    std::uint64_t seq) {
+result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                              pending_item& it) {
+  ix_key(k1_, ep, seq);
   if (auto* s = find_staged(ep, seq)) {
-    if (!s->live) return std::optional<std::string>{};
+    if (!s->live) return false;
     s->live = false;
-    return std::optional<std::string>(std::move(s->value));
+    return decode_ix_into(k1_, s->value, it);
   }
-  ix_key(k3_, ep, seq);
-  auto v = ix_.get(t, k3_);
-  if (!v) return v.err();
-  if (!*v) return std::optional<std::string>{};
-  std::optional<std::string> out{std::string(**v)};
-  if (auto d = ix_.del(t, k3_); !d) return d.err();
-  return out;
+  if (auto o = open_ix_cursor(t); !o) return o.err();
+  auto f = ix_cursor_.get(MDB_SET, k1_);
+  if (!f) return f.err();
+  if (!*f) return false;
+  const bool ok = decode_ix_into(k1_, (*f)->second, it);
+  if (auto d = ix_cursor_.del(); !d) return d.err();
+  return ok;
 }
 
 result<void> pending::write_staged(lmdb::txn& t) {
@@ -354,12 +371,10 @@ result<void> pending::add_rest(lmdb::txn& t, const pending_item& it) {
 
 result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_view ep,
                                                     std::uint64_t seq) {
-  auto v = take_ix(t, ep, seq);
+  std::optional<pending_item> it(std::in_place);
+  auto v = take_ix(t, ep, seq, *it);
   if (!v) return v.err();
   if (!*v) return std::optional<pending_item>{};
-  ix_key(k1_, ep, seq);
-  auto it = decode_ix(k1_, **v);
-  if (!it) return std::optional<pending_item>{};
   if (!it->parked)
     if (auto d = erase_due(t, it->due_us, seq, ep); !d) return d.err();
   if (!it->replay_id.empty()) {

@@ -156,7 +156,13 @@ class pending final : public projection {
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
   // Non-key parts of add(): pending_replay and the counts.
   result<void> add_rest(lmdb::txn& t, const pending_item& it);
-  result<void> open_due_cursor(lmdb::txn& t);
+  // Opens the batch's pending_due cursor; with `max`, also learns due_max_ (one search from the
+  // root: only put_due needs it, not the deletes of a delivery batch).
+  result<void> open_due_cursor(lmdb::txn& t, bool max = true);
+  // Opens the batch's pending_ix cursor: the removes of a batch look up and delete through it,
+  // so an item next to the one before (the dispatcher delivers an endpoint's items in order) is
+  // found from the cursor's page without a search from the root.
+  result<void> open_ix_cursor(lmdb::txn& t);
   // Adds `entries` (a pending_due value of `count` entries, endpoint order) to the (due, seq) of
   // `prefix` (its 16-byte key part), merged with the chunks there.
   result<void> put_due(lmdb::txn& t, const std::string& prefix, const std::string& entries,
@@ -171,8 +177,13 @@ class pending final : public projection {
   result<void> put_due_split(const std::string& prefix, const std::string& left_key,
                              const std::string& entries);
   void note_due_key(const std::string& key);
-  // Removes ep's entry from the chunk under the cursor; false when it is not there.
-  result<bool> erase_due_here(std::string_view ep);
+  // Appends (key, value) past every key of pending_due (the caller checked key > due_max_):
+  // MDB_APPEND (LMDB checks the order itself and starts a new page when the last is full), and
+  // the key becomes due_max_ without a comparison.
+  result<void> append_due(const std::string& key, std::string_view value);
+  // Removes ep's entry from the chunk under the cursor (its key and value, as the cursor read
+  // them); false when it is not there.
+  result<bool> erase_due_here(std::string_view ep, std::string_view key, std::string_view old);
   // Removes ep's entry from the key (due, seq); the key goes with its last entry.
   result<void> erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq, std::string_view ep);
   // pending_ix through the staged entries (see the header comment).
@@ -187,8 +198,9 @@ class pending final : public projection {
   // The value of (ep, seq) in pending_ix as of now (staged entries first); nullopt if absent.
   result<std::optional<std::string_view>> get_ix(lmdb::txn& t, std::string_view ep,
                                                  std::uint64_t seq);
-  // Removes (ep, seq) from pending_ix; returns its value when it was there.
-  result<std::optional<std::string>> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
+  // Removes (ep, seq) from pending_ix into `it` (decoded before the delete, so no copy of the
+  // value); false when it was not there or was malformed (a malformed entry is removed too).
+  result<bool> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq, pending_item& it);
   result<void> write_staged(lmdb::txn& t);
   void end_batch();
   using sv_hash = string_hash;
@@ -197,6 +209,7 @@ class pending final : public projection {
   lmdb::dbi due_, ix_, replay_, dead_, counts_;
   std::unordered_map<std::string, pending_counts, sv_hash, std::equal_to<>> counts_cache_;
   lmdb::cursor due_cursor_;  // write cursor of the current batch (closed by flush/discard)
+  lmdb::cursor ix_cursor_;   // pending_ix cursor of the current batch (closed by flush/discard)
   std::string due_max_;      // >= the largest key in pending_due (this batch)
   bool due_max_known_ = false;
   std::unordered_map<std::string, std::vector<staged_ix>, sv_hash, std::equal_to<>> staged_;
