@@ -247,7 +247,9 @@ class duplicate_scan {
       if (raw.find('\\') == std::string_view::npos) {
         c = watched_.child(node, raw);
       } else {  // "st\u0061tus" is "status"
-        const auto key = nlohmann::json::parse("\"" + std::string(raw) + "\"").get<std::string>();
+        std::string quoted = "\"";
+        quoted.append(raw).push_back('"');
+        const auto key = nlohmann::json::parse(quoted).get<std::string>();
         c = watched_.child(node, key);
       }
       ws();

@@ -130,7 +130,10 @@ std::string accepted_names(unsigned mask) {
 
 std::string shown(std::string_view s) {
   constexpr std::size_t kMax = 40;
-  return "\"" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...\"" : "\"");
+  std::string out = "\"";
+  out.append(s.substr(0, kMax));
+  out += s.size() > kMax ? "...\"" : "\"";
+  return out;
 }
 
 error wrong_type(const value_alt& alt, const json_field& v, const std::string& expected) {

@@ -37,7 +37,8 @@ std::optional<idempotency_claim> claim_of(call& c, std::string_view route, std::
   }
   idempotency_claim claim;
   claim.tenant = std::move(tenant);
-  claim.scope = "@" + std::string(route);
+  claim.scope = "@";
+  claim.scope += route;
   claim.key = std::string(*h);
   claim.fingerprint = request_fingerprint(body);
   return claim;

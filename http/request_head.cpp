@@ -44,12 +44,20 @@ std::optional<http_response> check_request_head(std::string_view head) {
     pos = end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) break;  // the empty line that ends the head
-    if (line.front() == ' ' || line.front() == '\t')
-      return refuse(previous, "header field " +
-                                  (previous.empty() ? std::string("line")
-                                                    : "'" + std::string(previous) + "'") +
-                                  " is continued on the next line (obs-fold), which is not "
-                                  "accepted: send each field on one line (RFC 9112 section 5.2)");
+    if (line.front() == ' ' || line.front() == '\t') {
+      std::string what = "header field ";
+      if (previous.empty()) {
+        what += "line";
+      } else {
+        what += '\'';
+        what += previous;
+        what += '\'';
+      }
+      what +=
+          " is continued on the next line (obs-fold), which is not accepted: send each field "
+          "on one line (RFC 9112 section 5.2)";
+      return refuse(previous, what);
+    }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
       previous = {};

@@ -95,21 +95,23 @@ std::string record_text_line(const record_view& v) {
   char kind[20];
   std::snprintf(kind, sizeof kind, "%-16s", std::string(kind_name(v.kind)).c_str());
   line += kind;
-  line += " " + std::string(v.tenant) + " " + std::string(v.type);
-  if (!v.entity_kind.empty())
-    line += " " + std::string(v.entity_kind) + ":" + std::string(v.entity_id);
+  // Appended piece by piece (g++ 12 warns -Wrestrict, wrongly, of "literal" + std::string).
+  auto add = [&line](std::initializer_list<std::string_view> parts) {
+    for (std::string_view p : parts) line += p;
+  };
+  add({" ", v.tenant, " ", v.type});
+  if (!v.entity_kind.empty()) add({" ", v.entity_kind, ":", v.entity_id});
   if (!v.status_to.empty())
-    line += " " + std::string(v.status_from.empty() ? "-" : v.status_from) + "->" +
-            std::string(v.status_to);
+    add({" ", v.status_from.empty() ? std::string_view("-") : v.status_from, "->", v.status_to});
   if (v.kind == record_kind::delivery_attempt) {
-    line += " " + event_id_for(v.ref_seq);
+    add({" ", event_id_for(v.ref_seq)});
     if (auto a = projections::attempt_from_json(v.body)) {
-      line += std::string(" ") +
-              (a->success     ? "success"
-               : a->is_dead() ? "failure (dead)"
-                              : "failure") +
-              " status " + std::to_string(a->status) + " attempt " + std::to_string(a->attempt) +
-              " " + std::to_string(a->latency_us / 1000) + "ms";
+      add({" ",
+           a->success     ? "success"
+           : a->is_dead() ? "failure (dead)"
+                          : "failure",
+           " status ", std::to_string(a->status), " attempt ", std::to_string(a->attempt), " ",
+           std::to_string(a->latency_us / 1000), "ms"});
       if (!a->error.empty()) line += " error: " + a->error;
     } else {
       line += " (malformed attempt)";
