@@ -91,6 +91,10 @@ struct scan_query {
   // Walk the driving index backwards (newest first: descending seq, occurred time, entity id).
   // Positions are the same tokens either way: `after` continues in the direction asked for.
   bool descending = false;
+  // Read the records in seq order and filter each, without the indexes: for a reader that
+  // follows the log from a recent seq (a short walk) and must not depend on an index env
+  // opened long ago (a writer may have rebuilt it since, e.g. `hooklog tail`).
+  bool seq_order = false;
 };
 
 struct verify_report {

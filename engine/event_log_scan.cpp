@@ -131,7 +131,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   // Without a usable index env (a read-only open beside a lagging or missing one) every query
   // walks the records in seq order below: the same records, the index's order only where
   // that is seq order (one prefix).
-  const bool ix = index_->usable();
+  const bool ix = index_->usable() && !q.seq_order;
   if (ix && q.ref_seq)
     return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn);
   if (ix && !q.entity_kind.empty() && !q.entity_id.empty())

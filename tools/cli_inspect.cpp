@@ -81,11 +81,16 @@ int cmd_tail(int argc, char** argv) {
   std::uint64_t next = first_seq ? first_seq : head + 1 - std::min<std::uint64_t>(head, n_lines);
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
+  bool first_round = true;
   while (!g_stop) {
     // Another process appends: a fresh read transaction per round sees its commits.
     std::uint64_t last = next - 1;
     scan_query w = q;
     w.from_seq = next;
+    // After the first round, read what came since in seq order: a short walk, and the log's
+    // records are all there even if a server rebuilt the index env this process opened.
+    w.seq_order = !first_round;
+    first_round = false;
     auto n = log->scan(w, [&](const record_view& v, std::string_view) {
       print_line(v, json);
       last = std::max(last, v.seq);

@@ -3,9 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "support/hooklog_server.hpp"
+#include "hooklog_build_paths.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
@@ -97,4 +99,45 @@ TEST_CASE("export then import round-trips byte for byte", "[cli][export]") {
   INFO("second import printed: " << again.out);
   CHECK(again.out.find("imported: 0 stored, 300 duplicate") != std::string::npos);
   CHECK(run_hooklog({"verify", "--data", data2}).exit_code == 0);
+}
+
+TEST_CASE("tail --entity keeps following after a writer rebuilt the log's index env",
+          "[cli][tail]") {
+  // tail opens the index env once; a writer that finds it missing builds a new one (a new
+  // file). The rounds after the first read new records in seq order, so they are all found.
+  temp_dir d;
+  const std::string data = (d.path() / "data").string();
+  REQUIRE(run_hooklog({"import", "--data", data, "--source", "standard", events_file(d, 20)})
+              .exit_code == 1);  // the file's last line is refused on purpose
+  const std::filesystem::path index_dir = std::filesystem::path(data) / "log" / "index";
+  REQUIRE(std::filesystem::exists(index_dir / "data.mdb"));
+  child_process tail(HOOKLOG_BINARY,
+                     {"tail", "--data", data, "--entity", "invoice:INV-3", "--lines", "100", "--json"});
+  auto wait_for = [&](const std::string& id) {
+    for (;;) {
+      auto line = tail.read_line(std::chrono::seconds(10));
+      if (!line) return false;
+      if (line->find("INV-3") == std::string::npos) return false;  // another entity: wrong
+      if (line->find("\"native_id\":\"" + id + "\"") != std::string::npos) return true;
+    }
+  };
+  REQUIRE(wait_for("hist_17"));  // INV-3 is events 3, 10 and 17
+  std::filesystem::remove_all(index_dir);
+  const std::string more = (d.path() / "more.ndjson").string();
+  {
+    std::ofstream f(more, std::ios::binary);
+    for (int i = 0; i < 4; ++i)
+      f << nlohmann::json{{"id", "late_" + std::to_string(i)},
+                          {"type", "invoice.paid"},
+                          {"timestamp", "2023-10-01T10:00:00Z"},
+                          {"tenant", "acme"},
+                          {"entity", {{"kind", "invoice"}, {"id", "INV-" + std::to_string(i + 2)}}},
+                          {"data", {{"n", i}}}}
+               .dump()
+        << "\n";
+  }
+  auto imp = run_hooklog({"import", "--data", data, "--source", "standard", more});
+  REQUIRE(imp.exit_code == 0);
+  REQUIRE(std::filesystem::exists(index_dir / "data.mdb"));  // built again by the writer
+  CHECK(wait_for("late_1"));  // the one new INV-3 event
 }
