@@ -202,17 +202,12 @@ result<void> event_log::open_impl() {
 }
 
 result<void> event_log::grow_map() {
-  const std::size_t current = env_.map_size();
-  if (current >= opts_.max_map_size)
-    return make_error(errc::map_full, "the log reached its maximum size of " +
-                                          std::to_string(opts_.max_map_size) + " bytes");
-  const std::size_t next = std::min(opts_.max_map_size, std::max(current * 2, current + (1u << 20)));
   std::unique_lock lock(resize_mutex_);
-  return env_.set_map_size(next);
+  return env_.grow(opts_.max_map_size, "the log");
 }
 
 log_index::log_source event_log::index_source() const {
-  return log_index::log_source{&env_, records_.handle(), applied_seq()};
+  return log_index::log_source{&env_, records_, applied_seq()};
 }
 
 result<void> event_log::open_index() {

@@ -1,5 +1,6 @@
 #include "engine/lmdb.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -52,6 +53,14 @@ result<void> env::set_map_size(std::size_t bytes) {
   if (int rc = mdb_env_set_mapsize(h_, bytes); rc != 0)
     return make_lmdb_error("mdb_env_set_mapsize", rc);
   return {};
+}
+
+result<void> env::grow(std::size_t max, std::string_view what) {
+  const std::size_t current = map_size();
+  if (current >= max)
+    return make_error(errc::map_full, std::string(what) + " reached its maximum size of " +
+                                          std::to_string(max) + " bytes");
+  return set_map_size(std::min(max, std::max(current * 2, current + (1u << 20))));
 }
 
 std::size_t env::map_size() const {

@@ -39,6 +39,10 @@ class env {
   static result<env> open(const std::string& path, unsigned flags, std::size_t map_size,
                           unsigned max_dbs, unsigned max_readers = 126);
   result<void> set_map_size(std::size_t bytes);
+  // Doubles the map (by at least 1 MiB) up to `max`; errc::map_full "<what> reached its maximum
+  // size of <max> bytes" when it is there already. The caller excludes every transaction of
+  // this process meanwhile (mdb_env_set_mapsize's rule).
+  result<void> grow(std::size_t max, std::string_view what);
   std::size_t map_size() const;
   // Bytes of the map in use: up to the last page written (0 when not open).
   std::size_t used_bytes() const;

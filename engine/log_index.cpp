@@ -89,25 +89,20 @@ std::string log_index::check_binding(const log_source& log) {
   // The last record at or before through_ must carry through_hash_.
   auto lt = lmdb::txn::begin(*log.env, true);
   if (!lt) return std::string("the log cannot be read: ") + lt.err().what();
-  MDB_cursor* c = nullptr;
-  if (mdb_cursor_open(lt->handle(), log.records, &c) != 0) return "the log cannot be read";
-  const std::string k = bytes::be64(through_ + 1);
-  MDB_val key = lmdb::to_val(k), val{};
-  int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-  rc = rc == 0 ? mdb_cursor_get(c, &key, &val, MDB_PREV) : mdb_cursor_get(c, &key, &val, MDB_LAST);
+  auto c = lmdb::cursor::open(*lt, log.records);
+  if (!c) return "the log cannot be read";
+  auto kv = c->seek(bytes::be64(through_ + 1));
+  if (kv) kv = *kv ? c->prev() : c->last();  // the last record at or before through_
+  if (!kv) return std::string("the log cannot be read: ") + kv.err().what();
   hash256 expected{};
-  if (rc == 0) {
-    const std::uint64_t seq = bytes::get_be64(lmdb::from_val(key));
+  if (*kv) {
+    const std::uint64_t seq = bytes::get_be64((*kv)->first);
     if (seq <= through_) {
-      auto d = decode(lmdb::from_val(val), seq);
-      if (!d) {
-        mdb_cursor_close(c);
-        return "record " + std::to_string(seq) + " of the log does not decode";
-      }
+      auto d = decode((*kv)->second, seq);
+      if (!d) return "record " + std::to_string(seq) + " of the log does not decode";
       std::memcpy(expected.data(), d->chain_hash, 32);
     }
   }
-  mdb_cursor_close(c);
   if (expected != through_hash_)
     return "it was built from another log (the chain hash at seq " + std::to_string(through_) +
            " differs)";
@@ -255,26 +250,21 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
       idem.clear();
       auto lt = lmdb::txn::begin(*log.env, true);
       if (!lt) return lt.err();
-      MDB_cursor* c = nullptr;
-      if (int rc = mdb_cursor_open(lt->handle(), log.records, &c); rc != 0)
-        return lmdb::make_lmdb_error("mdb_cursor_open", rc);
-      const std::string from = bytes::be64(through_ + 1);
-      MDB_val key = lmdb::to_val(from), val{};
+      auto c = lmdb::cursor::open(*lt, log.records);
+      if (!c) return c.err();
       std::size_t n = 0;
       bool more = false;
-      for (int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
-           rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-        const std::uint64_t seq = bytes::get_be64(lmdb::from_val(key));
+      for (auto kv = c->seek(bytes::be64(through_ + 1));; kv = c->next()) {
+        if (!kv) return kv.err();
+        if (!*kv) break;
+        const std::uint64_t seq = bytes::get_be64((*kv)->first);
         if (seq > log.applied) break;
         if (n == chunk) {
           more = true;
           break;
         }
-        auto d = decode(lmdb::from_val(val), seq);
-        if (!d) {
-          mdb_cursor_close(c);
-          return d.err();
-        }
+        auto d = decode((*kv)->second, seq);
+        if (!d) return d.err();
         if (!d->idempotency_key.empty())
           idem.emplace_back(log_keys::idem_key(d->tenant, d->source, d->idempotency_key), seq);
         collect_index_keys(*d, keys);
@@ -282,7 +272,6 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
         std::memcpy(new_hash.data(), d->chain_hash, 32);
         ++n;
       }
-      mdb_cursor_close(c);
       if (!more) new_through = log.applied;  // trailing gaps (cluster mode) included
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
@@ -306,13 +295,7 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
 
 result<void> log_index::grow() {
   std::unique_lock lock(resize_);
-  const std::size_t current = env_.map_size();
-  if (current >= opts_.max_map_size)
-    return make_error(errc::map_full, "the log's index reached its maximum size of " +
-                                          std::to_string(opts_.max_map_size) + " bytes");
-  const std::size_t next =
-      std::min(opts_.max_map_size, std::max(current * 2, current + (1u << 20)));
-  return env_.set_map_size(next);
+  return env_.grow(opts_.max_map_size, "the log's index");
 }
 
 }  // namespace hooklog

@@ -70,7 +70,7 @@ class log_index {
   // Where a log's facts come from, for binding checks and catch-up.
   struct log_source {
     const lmdb::env* env = nullptr;
-    MDB_dbi records = 0;
+    lmdb::dbi records;
     std::uint64_t applied = 0;  // the log's last applied seq (records and gaps)
   };
 
