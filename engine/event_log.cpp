@@ -30,8 +30,6 @@ constexpr std::string_view kFormatValue = "hooklog-log/2";
 // Format 1: the same records, with "idem" and the indexes inside the log env. Read-only opens
 // read it as it is; a writer's open migrates it (open_index).
 constexpr std::string_view kFormat1 = "hooklog-log/1";
-constexpr const char* kLegacyIndexDbs[] = {"idem",      "ix_occurred", "ix_type",
-                                           "ix_tenant", "ix_entity",   "ix_ref"};
 
 }  // namespace
 
@@ -125,7 +123,7 @@ result<void> event_log::open_impl() {
     // The format-1 index databases exist, empty, for older builds (see migrate_from_format_1).
     if (!opts_.read_only) {
       if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r.err();
-      for (const char* name : kLegacyIndexDbs)
+      for (const char* name : log_index::kDbNames)
         if (auto h = lmdb::dbi::open(*t, name, MDB_CREATE); !h) return h.err();
     }
   } else if (**fmt == kFormat1) {
@@ -241,11 +239,10 @@ result<void> event_log::migrate_from_format_1() {
       std::shared_lock lock(resize_mutex_);
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
-      for (const char* name : kLegacyIndexDbs) {
+      for (const char* name : log_index::kDbNames) {
         auto h = lmdb::dbi::open(*t, name, MDB_CREATE);
         if (!h) return h.err();
-        if (int rc = mdb_drop(t->handle(), h->handle(), 0); rc != 0)  // emptied, kept
-          return lmdb::make_lmdb_error("mdb_drop", rc);
+        if (auto d = h->drop(*t); !d) return d;  // emptied, kept
       }
       if (auto p = meta_.put(*t, kFormatKey, kFormatValue); !p) return p;
       return t->commit();

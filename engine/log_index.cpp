@@ -15,8 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kDbNames[6] = {"idem",      "ix_occurred", "ix_type",
-                                     "ix_tenant", "ix_entity",   "ix_ref"};
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatValue = "hooklog-index/1";
 constexpr std::string_view kThroughKey = "indexed_through";

@@ -76,6 +76,10 @@ class log_index {
 
   enum class state { none, separate, legacy };
 
+  // The databases, in the order of idem() and ix(0..4); the same names in a format-1 log env.
+  static constexpr const char* kDbNames[6] = {"idem",      "ix_occurred", "ix_type",
+                                              "ix_tenant", "ix_entity",   "ix_ref"};
+
   // `resize` is held shared around each of this env's transactions and unique to grow its map
   // (the log's resize lock: readers already hold it around their reads).
   explicit log_index(std::shared_mutex& resize) : resize_(resize) {}
