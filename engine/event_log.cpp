@@ -213,9 +213,9 @@ result<void> event_log::open_index() {
   log_index::options io;
   io.initial_map_size = opts_.initial_map_size;
   io.max_map_size = opts_.max_map_size;
-  // HOOKLOG_INDEX_WRITEMAP=1: the benchmarks' switch to compare the two ways of writing it.
+  // HOOKLOG_INDEX_WRITEMAP=0 or 1: the benchmarks' switch to compare the two ways of writing it.
   const char* wm = std::getenv("HOOKLOG_INDEX_WRITEMAP");
-  io.writemap = opts_.index_writemap || (wm && std::string_view(wm) == "1");
+  io.writemap = wm && *wm ? std::string_view(wm) == "1" : opts_.index_writemap;
   io.boot_id = opts_.boot_id;
   if (opts_.read_only) {
     // Beside a possible writer: use the index env only when it is whole and bound to this log;

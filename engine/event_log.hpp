@@ -52,10 +52,11 @@ struct log_options {
   // Keep the Merkle tree (engine/merkle_store.hpp). Off only in benchmarks comparing the append
   // rate without it: nothing is written to the tree and proofs then fail.
   bool merkle_tree = true;
-  // The index env (engine/log_index.hpp): MDB_WRITEMAP|MDB_MAPASYNC instead of plain
-  // MDB_NOSYNC writes, and the boot id to compare with its open_boot (empty: this machine's,
-  // from /proc/sys/kernel/random/boot_id; tests set it to fake a reboot).
-  bool index_writemap = false;
+  // The index env (engine/log_index.hpp): written through its map (MDB_WRITEMAP|MDB_MAPASYNC,
+  // the map reserved on disk) or by plain MDB_NOSYNC page writes (false; HOOKLOG_INDEX_WRITEMAP
+  // overrides either way), and the boot id to compare with its open_boot (empty: this
+  // machine's, from /proc/sys/kernel/random/boot_id; tests set it to fake a reboot).
+  bool index_writemap = true;
   std::string boot_id{};
 };
 

@@ -1,7 +1,12 @@
 #include "engine/lmdb.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace hooklog::lmdb {
@@ -60,7 +65,36 @@ result<void> env::grow(std::size_t max, std::string_view what) {
   if (current >= max)
     return make_error(errc::map_full, std::string(what) + " reached its maximum size of " +
                                           std::to_string(max) + " bytes");
-  return set_map_size(std::min(max, std::max(current * 2, current + (1u << 20))));
+  if (!writes_through_map())
+    return set_map_size(std::min(max, std::max(current * 2, current + (1u << 20))));
+  // Reserved envs hold their whole map on disk: grow in smaller steps, reserve before mapping.
+  const std::size_t next = std::min(max, current + std::max(current / 4, kMinReservedStep));
+  if (auto r = reserve(next, what); !r) return r;
+  return set_map_size(next);
+}
+
+bool env::writes_through_map() const {
+  unsigned flags = 0;
+  return h_ && mdb_env_get_flags(h_, &flags) == 0 && (flags & MDB_WRITEMAP) != 0;
+}
+
+result<void> env::reserve(std::size_t bytes, std::string_view what) {
+  mdb_filehandle_t fd = -1;
+  if (int rc = mdb_env_get_fd(h_, &fd); rc != 0) return make_lmdb_error("mdb_env_get_fd", rc);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return make_error(errc::io_failure, std::string(what) + ": fstat: " + std::strerror(errno));
+  // posix_fallocate returns the error number; blocks already allocated are skipped.
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (rc == 0) return {};
+  // A partial allocation may have lengthened the file: give it back its length.
+  if (static_cast<std::size_t>(st.st_size) < bytes) (void)!::ftruncate(fd, st.st_size);
+  const bool full = rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+  return make_error(full ? errc::storage_full : errc::io_failure,
+                    std::string(what) +
+                        ": the file system refused the write: no room for its map of " +
+                        std::to_string(bytes) + " bytes (posix_fallocate: " + std::strerror(rc) +
+                        "); nothing of the transaction is stored");
 }
 
 std::size_t env::map_size() const {
@@ -134,7 +168,8 @@ result<std::optional<std::string_view>> dbi::get(txn& t, std::string_view key) c
 
 result<void> dbi::put(txn& t, std::string_view key, std::string_view value, unsigned flags) const {
   MDB_val k = to_val(key), v = to_val(value);
-  if (int rc = mdb_put(t.handle(), h_, &k, &v, flags); rc != 0) return make_lmdb_error("mdb_put", rc);
+  if (int rc = mdb_put(t.handle(), h_, &k, &v, flags); rc != 0)
+    return make_lmdb_error("mdb_put", rc);
   return {};
 }
 

@@ -28,6 +28,8 @@ inline std::string_view from_val(const MDB_val& v) {
 
 class env {
  public:
+  static constexpr std::size_t kMinReservedStep = std::size_t{4} << 20;
+
   env() = default;
   ~env();
   env(env&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
@@ -39,10 +41,21 @@ class env {
   static result<env> open(const std::string& path, unsigned flags, std::size_t map_size,
                           unsigned max_dbs, unsigned max_readers = 126);
   result<void> set_map_size(std::size_t bytes);
-  // Doubles the map (by at least 1 MiB) up to `max`; errc::map_full "<what> reached its maximum
-  // size of <max> bytes" when it is there already. The caller excludes every transaction of
-  // this process meanwhile (mdb_env_set_mapsize's rule).
+  // Grows the map up to `max`; errc::map_full "<what> reached its maximum size of <max> bytes"
+  // when it is there already. A plain env doubles (by at least 1 MiB: its file grows only as
+  // pages are written). An env that writes through its map (MDB_WRITEMAP) grows by a quarter
+  // (at least kMinReservedStep) and reserves the new part first (reserve()): its file is as
+  // long as its map, allocated, and a quarter bounds what it holds unused. The caller excludes
+  // every transaction of this process meanwhile (mdb_env_set_mapsize's rule).
   result<void> grow(std::size_t max, std::string_view what);
+  // Whether LMDB writes this env's pages through the shared map (opened with MDB_WRITEMAP).
+  bool writes_through_map() const;
+  // Allocates the data file's blocks up to `bytes` (posix_fallocate). Under MDB_WRITEMAP, LMDB
+  // writes a new page by touching the map; a page of a sparse file that the file system cannot
+  // back (a full disk, a quota, RLIMIT_FSIZE) would then kill the process with SIGBUS. With the
+  // whole map reserved, that refusal comes here instead: errc::storage_full naming `what`, and
+  // the file keeps the length it had.
+  result<void> reserve(std::size_t bytes, std::string_view what);
   std::size_t map_size() const;
   // Bytes of the map in use: up to the last page written (0 when not open).
   std::size_t used_bytes() const;

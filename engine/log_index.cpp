@@ -20,6 +20,7 @@ constexpr std::string_view kFormatValue = "hooklog-index/1";
 constexpr std::string_view kThroughKey = "indexed_through";
 constexpr std::string_view kHashKey = "through_hash";
 constexpr std::string_view kBootKey = "open_boot";
+constexpr std::size_t kReservedInitialMap = std::size_t{1} << 20;
 
 void remove_env_files(const std::string& dir) {
   std::error_code ec;
@@ -39,12 +40,21 @@ std::string log_index::current_boot_id(const options& o) {
 result<void> log_index::open_env(const std::string& dir, bool read_only) {
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC;
   if (read_only) flags |= MDB_RDONLY;
-  if (opts_.writemap && !read_only) flags |= MDB_WRITEMAP | MDB_MAPASYNC;
-  auto e = lmdb::env::open(dir, flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16,
-                           512);
+  std::size_t map = std::min(opts_.initial_map_size, opts_.max_map_size);
+  if (opts_.writemap && !read_only) {
+    flags |= MDB_WRITEMAP | MDB_MAPASYNC;
+    // A reserved map holds its whole length on disk: it starts small (LMDB raises it to the
+    // env's used size) and grows a quarter at a time, so a new data directory takes no disk
+    // it does not use.
+    map = std::min(map, kReservedInitialMap);
+  }
+  auto e = lmdb::env::open(dir, flags, map, 16, 512);
   if (!e) return e.err();
   env_ = std::move(*e);
   if (!read_only) {
+    // Written through the map: every page of it backed on disk before the first write.
+    if (env_.writes_through_map())
+      if (auto r = env_.reserve(env_.map_size(), "the log's index"); !r) return r;
     env_.reader_check();
     for (const char* f : {"data.mdb", "lock.mdb"})
       if (auto r = make_private((fs::path(dir) / f).string()); !r) return r;

@@ -63,7 +63,10 @@ class log_index {
   struct options {
     std::size_t initial_map_size = 64ull << 20;
     std::size_t max_map_size = 1ull << 40;
-    bool writemap = false;  // MDB_WRITEMAP | MDB_MAPASYNC instead of plain MDB_NOSYNC
+    // MDB_WRITEMAP | MDB_MAPASYNC instead of plain MDB_NOSYNC: pages written in place in the
+    // map (no pwrite copy per dirty page per commit); the file is as long as the map and
+    // reserved on disk (lmdb::env::reserve), so a full disk is an error, never SIGBUS.
+    bool writemap = false;
     std::string boot_id{};  // empty: /proc/sys/kernel/random/boot_id
   };
 
