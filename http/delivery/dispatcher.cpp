@@ -54,7 +54,9 @@ struct dispatcher::impl {
     std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
     bool disabling = false;            // an endpoint_disabled record was written
     bool starved = false;              // due items waited for a free slot in the last round
-    // Claims: event seqs in flight, or whose attempt record is not applied yet.
+    // Claims: event seqs in flight, or whose attempt record is not applied yet. The dispatcher
+    // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
+    // other threads hand releases over through `unclaim_q`.
     std::unordered_set<std::uint64_t> claimed;
   };
   // A claim whose record is committed: released once the runner applied settle_seq.
@@ -68,6 +70,9 @@ struct dispatcher::impl {
   std::condition_variable settled_cv;
   std::unordered_map<std::string, ep_state> eps;
   std::deque<settling> settle_q;  // ascending settle_seq (writer callbacks run in commit order)
+  // Claims released at once (an attempt ended without a record, or its record failed): the
+  // dispatcher thread erases them at its next loop (release_settled()).
+  std::vector<std::pair<std::string, std::uint64_t>> unclaim_q;
   std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
   std::atomic<bool> stopping{false};
@@ -180,9 +185,16 @@ struct dispatcher::impl {
   }
 
   // Returns true when a claim was released (its item may be due again: a round is needed).
+  // Dispatcher thread: the only one that changes `claimed`.
   bool release_settled(std::uint64_t applied) {
     std::lock_guard lk(mu);
     bool any = false;
+    for (auto& [endpoint_id, event_seq] : unclaim_q)
+      if (auto it = eps.find(endpoint_id); it != eps.end() && it->second.claimed.erase(event_seq)) {
+        --n_claims;
+        any = true;
+      }
+    unclaim_q.clear();
     while (!settle_q.empty() && settle_q.front().settle_seq <= applied) {
       auto& s = settle_q.front();
       if (auto it = eps.find(s.endpoint_id); it != eps.end() && it->second.claimed.erase(s.event_seq)) {
@@ -273,10 +285,7 @@ struct dispatcher::impl {
         std::string entity = entity_of(it.event_seq);
         if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) return true;  // an earlier one is queued
       }
-      {
-        std::lock_guard lk(mu);
-        if (state->claimed.count(it.event_seq) > 0) return true;
-      }
+      if (state->claimed.count(it.event_seq) > 0) return true;  // this thread's own (no lock)
       if (it.due_us > now) {
         wake = std::min(wake, it.due_us);
         return true;
@@ -399,7 +408,7 @@ struct dispatcher::impl {
       {
         std::lock_guard lk(mu);
         auto& st = eps[ep.id];
-        if (st.claimed.erase(event_seq)) --n_claims;
+        unclaim_q.emplace_back(ep.id, event_seq);
         wake = slot_freed(st);
       }
       if (wake) poke();
@@ -507,8 +516,9 @@ struct dispatcher::impl {
         settle_q.push_back({settle, t.endpoint_id, t.event_seq});
       } else {
         n_record_errors.fetch_add(1, std::memory_order_relaxed);
-        // not recorded: the item is still due and is tried again
-        if (auto it = eps.find(t.endpoint_id); it != eps.end() && it->second.claimed.erase(t.event_seq)) --n_claims;
+        // not recorded: the item is still due and is tried again (the dispatcher thread
+        // releases the claim at its next loop; poke() below wakes it)
+        unclaim_q.emplace_back(t.endpoint_id, t.event_seq);
       }
       --writes_pending;
       settled_cv.notify_all();
