@@ -102,6 +102,7 @@ struct dispatcher::impl {
   std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
   std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
   std::vector<std::uint64_t> picked_seqs;
+  ep_state* picked_state = nullptr;                 // the endpoint serve_endpoint() picked for
   round_events events;                              // the round's events, read once
   bool shared_events = false;                       // more than one endpoint this round
 
@@ -254,7 +255,7 @@ struct dispatcher::impl {
     {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
-      state = &st;
+      state = picked_state = &st;
       st.max_in_flight = info->max_in_flight;
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
@@ -343,6 +344,7 @@ struct dispatcher::impl {
   // ---- one attempt ---------------------------------------------------------------------
   struct attempt_ctx {
     std::shared_ptr<ep_info> info;
+    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
     projections::pending_item item;
     std::string tenant, type;
   };
@@ -350,6 +352,7 @@ struct dispatcher::impl {
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
     auto ctx = std::make_shared<attempt_ctx>();
     ctx->info = info;
+    ctx->state = picked_state;
     ctx->item = item;
     auto* e = events.find(item.event_seq);
     if (!e) {  // taken by an earlier launch of this round (not expected): read it again
@@ -407,7 +410,7 @@ struct dispatcher::impl {
       bool wake;
       {
         std::lock_guard lk(mu);
-        auto& st = eps[ep.id];
+        auto& st = *ctx->state;
         unclaim_q.emplace_back(ep.id, event_seq);
         wake = slot_freed(st);
       }
@@ -442,16 +445,19 @@ struct dispatcher::impl {
         if (auto ra = retry_after_us(o.headers, now)) {
           a.next_attempt_at = std::max(*a.next_attempt_at, now + *ra);
           std::lock_guard lk(mu);
-          auto& st = eps[ep.id];
+          auto& st = *ctx->state;
           st.not_before = std::max(st.not_before, now + *ra);
         }
       }
       a.dead_letter = !a.next_attempt_at;
       if (o.status == 410) disable_reason = "endpoint answered 410 Gone";
     }
+    // One lock for the endpoint's state: the failing period, the disable decision, the freed
+    // slot (the record is counted as pending before it is handed over below).
+    bool wake;
     {
       std::lock_guard lk(mu);
-      auto& st = eps[ep.id];
+      auto& st = *ctx->state;
       if (a.success) {
         st.failing_since = 0;
       } else {
@@ -464,7 +470,10 @@ struct dispatcher::impl {
         if (st.disabling) disable_reason.clear();
         else st.disabling = true;
       }
+      wake = slot_freed(st);
+      ++writes_pending;
     }
+    if (wake) poke();
     // The record make_attempt_record() builds, with the body serialised once (bounded
     // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
     if (o.body_excerpt.size() > opts.excerpt_limit) o.body_excerpt.resize(opts.excerpt_limit);
@@ -498,13 +507,6 @@ struct dispatcher::impl {
                      a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure",
                      a.status, a.latency_us > 0 ? a.latency_us : -1, a.error, a.replay_id, o.detail,
                      a.is_dead(), disable_reason});
-    bool wake;
-    {
-      std::lock_guard lk(mu);
-      wake = slot_freed(eps[ep.id]);
-      ++writes_pending;
-    }
-    if (wake) poke();
     records->add(std::move(recs), {ep.id, event_seq});
   }
 

@@ -38,9 +38,15 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+// A checked URL as requests use it, shared by every request to it (outbound_impl::urls).
+struct url_info {
+  parsed_url url;
+  std::string host_header;  // url.host_header(), built once
+};
+
 struct job {
   outbound_request req;
-  parsed_url url;
+  std::shared_ptr<const url_info> url;
   outbound_client::callback done;
   steady::time_point started{};
   steady::time_point deadline{};
@@ -108,12 +114,13 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   // check_url() is pure: its successful results and their pools are kept per (pool key, URL
   // text) (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
   struct url_entry {
-    parsed_url url;
+    std::shared_ptr<const url_info> url;
     std::shared_ptr<ob_pool> pool;
   };
   static constexpr std::size_t kUrlCacheMax = 4096;
   std::mutex urls_mu;
   std::unordered_map<std::string, url_entry> urls;
+  std::string url_key;  // the look-up key, built under urls_mu (its buffer reused)
   void stop();
   job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
                   std::shared_ptr<ob_pool>& p);
@@ -310,7 +317,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
 
   void send() {
     const auto& r = current->req;
-    head = request_head(r, current->url.target, current->url.host_header(), owner->client.opts.user_agent);
+    head.clear();  // the buffer is kept from request to request
+    append_request_head(head, r, current->url->url.target, current->url->host_header, owner->client.opts.user_agent);
     if (!stream_timers_off) {  // connected: from now on the lazy deadline only
       lowest().expires_never();
       stream_timers_off = true;
@@ -461,7 +469,7 @@ void ob_pool::start_on_new(job_ptr j) {
   ++open;
   client.n_opened.fetch_add(1, std::memory_order_relaxed);
   client.n_open.fetch_add(1, std::memory_order_relaxed);
-  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url);
+  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url->url);
   live.push_back(c);
   c->start(std::move(j));
 }
@@ -580,12 +588,10 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
   }
   auto j = std::make_shared<job>();
   p.reset();
-  std::string cache_key;
-  cache_key.reserve(request.pool_key.size() + 1 + request.url.size());
-  cache_key.append(request.pool_key).append(1, '\n').append(request.url);
   {
     std::lock_guard lk(urls_mu);
-    if (auto it = urls.find(cache_key); it != urls.end()) {
+    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
+    if (auto it = urls.find(url_key); it != urls.end()) {
       j->url = it->second.url;
       p = it->second.pool;
     }
@@ -600,11 +606,15 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
         done(failed(kind, u.err().message));
       return nullptr;
     }
-    j->url = std::move(*u);
-    p = pool_for(j->url, request.pool_key);
+    auto info = std::make_shared<url_info>();
+    info->host_header = u->host_header();
+    info->url = std::move(*u);
+    j->url = info;
+    p = pool_for(info->url, request.pool_key);
     std::lock_guard lk(urls_mu);
     if (urls.size() >= kUrlCacheMax) urls.clear();
-    urls.insert_or_assign(std::move(cache_key), url_entry{j->url, p});
+    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
+    urls.insert_or_assign(url_key, url_entry{j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);
