@@ -243,7 +243,7 @@ struct stack {
 // per delivery, from getrusage.
 double run_delivery(const std::string& dir, unsigned short port, std::size_t in_flight,
                     unsigned io_threads, std::size_t events, const std::string& body, double cap_s,
-                    double* cpu_us = nullptr) {
+                    double* cpu_us = nullptr, const std::string& target = "receiver") {
   stack s(dir, in_flight, io_threads);
   s.endpoint("http://127.0.0.1:" + std::to_string(port) + "/", static_cast<int>(in_flight));
   std::vector<record> batch;
@@ -276,9 +276,9 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
   if (cpu_us != nullptr)
     *cpu_us = st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0;
   std::printf(
-      "dispatcher -> receiver (signed, attempts logged, %zu in flight): %llu in %.2f s = %.0f "
+      "dispatcher -> %s (signed, attempts logged, %zu in flight): %llu in %.2f s = %.0f "
       "deliveries/s (failed %llu)\n",
-      in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
+      target.c_str(), in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
       static_cast<unsigned long long>(st.failed));
   const double n = st.succeeded ? static_cast<double>(st.succeeded) : 1.0;
   auto secs_of = [](const timeval& t) {
@@ -349,7 +349,7 @@ int main(int argc, char** argv) {
     std::printf("load tool (wrk -t1 -c%d) -> %s: %.0f req/s\n", conns, target.c_str(), w);
     double cpu_us = 0;
     const double d = run_delivery((tmp / dir).string(), port, in_flight, io_threads, events, body,
-                                  120, &cpu_us);
+                                  120, &cpu_us, target);
     const double t2 = cpu_seconds_of(target_pid);
     std::printf("  %s's CPU: %.1f us per request under wrk, %.1f us per delivery\n", target.c_str(),
                 wrk_requests > 0 ? (t1 - t0) * 1e6 / wrk_requests : 0.0,
