@@ -318,7 +318,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   void send() {
     const auto& r = current->req;
     head.clear();  // the buffer is kept from request to request
-    append_request_head(head, r, current->url->url.target, current->url->host_header, owner->client.opts.user_agent);
+    append_request_head(head, r, current->url->url.target, current->url->host_header,
+                        owner->client.opts.user_agent);
     if (!stream_timers_off) {  // connected: from now on the lazy deadline only
       lowest().expires_never();
       stream_timers_off = true;
@@ -333,7 +334,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   void on_write(beast::error_code ec) {
-    if (timed_out) return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
+    if (timed_out)
+      return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
     if (ec) {
       if (served > 0 && !current->retried && stale_connection_error(ec)) return retry_fresh();
       if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
@@ -353,8 +355,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   void on_read(beast::error_code ec, std::size_t) {
     bool truncated = false;
     if (timed_out)
-      return fail(delivery_errc::timeout, std::string("waiting for the answer of ") + url.origin() +
-                                              ": timed out after " + std::to_string(current->req.timeout.count()) + " ms");
+      return fail(delivery_errc::timeout,
+                  std::string("waiting for the answer of ") + url.origin() + ": timed out after " +
+                      std::to_string(current->req.timeout.count()) + " ms");
     if (ec == bhttp::error::body_limit && parser->is_header_done()) {
       truncated = true;
     } else if (ec) {
