@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -145,9 +146,31 @@ child spawn_nginx(const std::string& path, const std::string& dir) {
   throw std::runtime_error("nginx did not listen within 5 s");
 }
 
+// CPU seconds (user + system) used so far by process `pid` and its direct children (nginx's
+// worker under its master), from /proc (clock ticks); 0 when unreadable.
+double cpu_seconds_of(pid_t pid) {
+  auto one = [](const std::string& stat_path) {
+    std::ifstream in(stat_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) return 0.0;
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+      if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  };
+  const std::string base = "/proc/" + std::to_string(pid);
+  double s = one(base + "/stat");
+  std::ifstream kids(base + "/task/" + std::to_string(pid) + "/children");
+  for (pid_t k; kids >> k;) s += one("/proc/" + std::to_string(k) + "/stat");
+  return s;
+}
+
 // wrk (1 thread, `connections` keep-alive connections) POSTing `body` at the receiver: req/s.
 double run_wrk(unsigned short port, const std::string& dir, const std::string& body,
-               int connections, int seconds) {
+               int connections, int seconds, double* requests = nullptr) {
   std::string lua = dir + "/post.lua";
   std::ofstream(lua) << "wrk.method = \"POST\"\nwrk.body = '" << body
                      << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
@@ -160,6 +183,8 @@ double run_wrk(unsigned short port, const std::string& dir, const std::string& b
   while (fgets(buf, sizeof buf, p))
     if (std::string(buf).rfind("Requests/sec:", 0) == 0)
       rps = std::stod(std::string(buf).substr(13));
+    else if (auto at = std::string(buf).find(" requests in "); at != std::string::npos && requests)
+      *requests = std::stod(std::string(buf).substr(0, at));
   pclose(p);
   return rps;
 }
@@ -218,7 +243,7 @@ struct stack {
 // per delivery, from getrusage.
 double run_delivery(const std::string& dir, unsigned short port, std::size_t in_flight,
                     unsigned io_threads, std::size_t events, const std::string& body, double cap_s,
-                    double* cpu_us = nullptr) {
+                    double* cpu_us = nullptr, const std::string& target = "receiver") {
   stack s(dir, in_flight, io_threads);
   s.endpoint("http://127.0.0.1:" + std::to_string(port) + "/", static_cast<int>(in_flight));
   std::vector<record> batch;
@@ -251,9 +276,9 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
   if (cpu_us != nullptr)
     *cpu_us = st.succeeded ? cpu * 1e6 / static_cast<double>(st.succeeded) : 0.0;
   std::printf(
-      "dispatcher -> receiver (signed, attempts logged, %zu in flight): %llu in %.2f s = %.0f "
+      "dispatcher -> %s (signed, attempts logged, %zu in flight): %llu in %.2f s = %.0f "
       "deliveries/s (failed %llu)\n",
-      in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
+      target.c_str(), in_flight, static_cast<unsigned long long>(st.succeeded), secs, rps,
       static_cast<unsigned long long>(st.failed));
   const double n = st.succeeded ? static_cast<double>(st.succeeded) : 1.0;
   auto secs_of = [](const timeval& t) {
@@ -312,13 +337,23 @@ int main(int argc, char** argv) {
   const int conns = static_cast<int>(in_flight);
   // wrk, then the dispatcher, against one target: both rates, their ratio (goal 0.5) and the
   // CPU per delivery, as RESULT lines `id` and `cpu_id`.
-  auto against = [&](unsigned short port, const std::string& id, const std::string& cpu_id,
-                     const std::string& target, const std::string& server, const std::string& dir) {
-    const double w = run_wrk(port, tmp.string(), body, conns, 5);
+  // The target's own CPU per request (under wrk) and per delivery is printed too: on this
+  // machine the target, the load and the hooklog stack share the cores.
+  auto against = [&](pid_t target_pid, unsigned short port, const std::string& id,
+                     const std::string& cpu_id, const std::string& target,
+                     const std::string& server, const std::string& dir) {
+    double wrk_requests = 0;
+    const double t0 = cpu_seconds_of(target_pid);
+    const double w = run_wrk(port, tmp.string(), body, conns, 5, &wrk_requests);
+    const double t1 = cpu_seconds_of(target_pid);
     std::printf("load tool (wrk -t1 -c%d) -> %s: %.0f req/s\n", conns, target.c_str(), w);
     double cpu_us = 0;
     const double d = run_delivery((tmp / dir).string(), port, in_flight, io_threads, events, body,
-                                  120, &cpu_us);
+                                  120, &cpu_us, target);
+    const double t2 = cpu_seconds_of(target_pid);
+    std::printf("  %s's CPU: %.1f us per request under wrk, %.1f us per delivery\n", target.c_str(),
+                wrk_requests > 0 ? (t1 - t0) * 1e6 / wrk_requests : 0.0,
+                (t2 - t1) * 1e6 / static_cast<double>(events));
     const double r = w > 0 ? d / w : 0.0;
     std::printf("ratio (%s): %.2f (goal >= 0.50)\n", target.c_str(), r);
     const std::string n = std::to_string(conns) + " in flight";
@@ -329,11 +364,11 @@ int main(int argc, char** argv) {
     bench::print({cpu_id, "server CPU per delivery to " + target + " (this process, getrusage), " + n,
                   cpu_us, "us/delivery"});
   };
-  against(rcv.port, "delivery_rate", "delivery_cpu", "the receiver", "receiver", "rate");
+  against(rcv.pid, rcv.port, "delivery_rate", "delivery_cpu", "the receiver", "receiver", "rate");
 
   if (nginx != "none" && access(nginx.c_str(), X_OK) == 0) {
     child ngx = spawn_nginx(nginx, (tmp / "nginx").string());
-    against(ngx.port, "delivery_nginx", "delivery_nginx_cpu", "nginx answering 204", "nginx",
+    against(ngx.pid, ngx.port, "delivery_nginx", "delivery_nginx_cpu", "nginx answering 204", "nginx",
             "nginx-rate");
     stop_child(ngx);
   } else {

@@ -28,6 +28,9 @@ void attempt_batch::flush() {
     if (attempts_.empty()) return;
     records.swap(records_);
     attempts->swap(attempts_);
+    // The next pass is likely as large: room for it now, not by doubling record moves.
+    records_.reserve(records.size());
+    attempts_.reserve(attempts->size());
   }
   sink_.submit(std::move(records), [this, attempts](record_sink::outcomes&& outs) {
     std::size_t at = 0;

@@ -54,7 +54,9 @@ struct dispatcher::impl {
     std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
     bool disabling = false;            // an endpoint_disabled record was written
     bool starved = false;              // due items waited for a free slot in the last round
-    // Claims: event seqs in flight, or whose attempt record is not applied yet.
+    // Claims: event seqs in flight, or whose attempt record is not applied yet. The dispatcher
+    // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
+    // other threads hand releases over through `unclaim_q`.
     std::unordered_set<std::uint64_t> claimed;
   };
   // A claim whose record is committed: released once the runner applied settle_seq.
@@ -68,6 +70,9 @@ struct dispatcher::impl {
   std::condition_variable settled_cv;
   std::unordered_map<std::string, ep_state> eps;
   std::deque<settling> settle_q;  // ascending settle_seq (writer callbacks run in commit order)
+  // Claims released at once (an attempt ended without a record, or its record failed): the
+  // dispatcher thread erases them at its next loop (release_settled()).
+  std::vector<std::pair<std::string, std::uint64_t>> unclaim_q;
   std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
   std::atomic<bool> stopping{false};
@@ -97,6 +102,7 @@ struct dispatcher::impl {
   std::vector<outbound_client::delivery> launches;  // started this round, posted per endpoint
   std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
   std::vector<std::uint64_t> picked_seqs;
+  ep_state* picked_state = nullptr;                 // the endpoint serve_endpoint() picked for
   round_events events;                              // the round's events, read once
   bool shared_events = false;                       // more than one endpoint this round
 
@@ -180,9 +186,16 @@ struct dispatcher::impl {
   }
 
   // Returns true when a claim was released (its item may be due again: a round is needed).
+  // Dispatcher thread: the only one that changes `claimed`.
   bool release_settled(std::uint64_t applied) {
     std::lock_guard lk(mu);
     bool any = false;
+    for (auto& [endpoint_id, event_seq] : unclaim_q)
+      if (auto it = eps.find(endpoint_id); it != eps.end() && it->second.claimed.erase(event_seq)) {
+        --n_claims;
+        any = true;
+      }
+    unclaim_q.clear();
     while (!settle_q.empty() && settle_q.front().settle_seq <= applied) {
       auto& s = settle_q.front();
       if (auto it = eps.find(s.endpoint_id); it != eps.end() && it->second.claimed.erase(s.event_seq)) {
@@ -242,7 +255,7 @@ struct dispatcher::impl {
     {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
-      state = &st;
+      state = picked_state = &st;
       st.max_in_flight = info->max_in_flight;
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
@@ -273,10 +286,7 @@ struct dispatcher::impl {
         std::string entity = entity_of(it.event_seq);
         if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) return true;  // an earlier one is queued
       }
-      {
-        std::lock_guard lk(mu);
-        if (state->claimed.count(it.event_seq) > 0) return true;
-      }
+      if (state->claimed.count(it.event_seq) > 0) return true;  // this thread's own (no lock)
       if (it.due_us > now) {
         wake = std::min(wake, it.due_us);
         return true;
@@ -334,6 +344,7 @@ struct dispatcher::impl {
   // ---- one attempt ---------------------------------------------------------------------
   struct attempt_ctx {
     std::shared_ptr<ep_info> info;
+    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
     projections::pending_item item;
     std::string tenant, type;
   };
@@ -341,6 +352,7 @@ struct dispatcher::impl {
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
     auto ctx = std::make_shared<attempt_ctx>();
     ctx->info = info;
+    ctx->state = picked_state;
     ctx->item = item;
     auto* e = events.find(item.event_seq);
     if (!e) {  // taken by an earlier launch of this round (not expected): read it again
@@ -398,8 +410,8 @@ struct dispatcher::impl {
       bool wake;
       {
         std::lock_guard lk(mu);
-        auto& st = eps[ep.id];
-        if (st.claimed.erase(event_seq)) --n_claims;
+        auto& st = *ctx->state;
+        unclaim_q.emplace_back(ep.id, event_seq);
         wake = slot_freed(st);
       }
       if (wake) poke();
@@ -433,16 +445,19 @@ struct dispatcher::impl {
         if (auto ra = retry_after_us(o.headers, now)) {
           a.next_attempt_at = std::max(*a.next_attempt_at, now + *ra);
           std::lock_guard lk(mu);
-          auto& st = eps[ep.id];
+          auto& st = *ctx->state;
           st.not_before = std::max(st.not_before, now + *ra);
         }
       }
       a.dead_letter = !a.next_attempt_at;
       if (o.status == 410) disable_reason = "endpoint answered 410 Gone";
     }
+    // One lock for the endpoint's state: the failing period, the disable decision, the freed
+    // slot (the record is counted as pending before it is handed over below).
+    bool wake;
     {
       std::lock_guard lk(mu);
-      auto& st = eps[ep.id];
+      auto& st = *ctx->state;
       if (a.success) {
         st.failing_since = 0;
       } else {
@@ -455,7 +470,10 @@ struct dispatcher::impl {
         if (st.disabling) disable_reason.clear();
         else st.disabling = true;
       }
+      wake = slot_freed(st);
+      ++writes_pending;
     }
+    if (wake) poke();
     // The record make_attempt_record() builds, with the body serialised once (bounded
     // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
     if (o.body_excerpt.size() > opts.excerpt_limit) o.body_excerpt.resize(opts.excerpt_limit);
@@ -489,13 +507,6 @@ struct dispatcher::impl {
                      a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure",
                      a.status, a.latency_us > 0 ? a.latency_us : -1, a.error, a.replay_id, o.detail,
                      a.is_dead(), disable_reason});
-    bool wake;
-    {
-      std::lock_guard lk(mu);
-      wake = slot_freed(eps[ep.id]);
-      ++writes_pending;
-    }
-    if (wake) poke();
     records->add(std::move(recs), {ep.id, event_seq});
   }
 
@@ -507,8 +518,9 @@ struct dispatcher::impl {
         settle_q.push_back({settle, t.endpoint_id, t.event_seq});
       } else {
         n_record_errors.fetch_add(1, std::memory_order_relaxed);
-        // not recorded: the item is still due and is tried again
-        if (auto it = eps.find(t.endpoint_id); it != eps.end() && it->second.claimed.erase(t.event_seq)) --n_claims;
+        // not recorded: the item is still due and is tried again (the dispatcher thread
+        // releases the claim at its next loop; poke() below wakes it)
+        unclaim_q.emplace_back(t.endpoint_id, t.event_seq);
       }
       --writes_pending;
       settled_cv.notify_all();

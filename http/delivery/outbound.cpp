@@ -35,13 +35,18 @@ namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using steady = std::chrono::steady_clock;
-using strand_type = net::strand<net::io_context::executor_type>;
 
 namespace {
 
+// A checked URL as requests use it, shared by every request to it (outbound_impl::urls).
+struct url_info {
+  parsed_url url;
+  std::string host_header;  // url.host_header(), built once
+};
+
 struct job {
   outbound_request req;
-  parsed_url url;
+  std::shared_ptr<const url_info> url;
   outbound_client::callback done;
   steady::time_point started{};
   steady::time_point deadline{};
@@ -109,23 +114,26 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   // check_url() is pure: its successful results and their pools are kept per (pool key, URL
   // text) (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
   struct url_entry {
-    parsed_url url;
+    std::shared_ptr<const url_info> url;
     std::shared_ptr<ob_pool> pool;
   };
   static constexpr std::size_t kUrlCacheMax = 4096;
   std::mutex urls_mu;
   std::unordered_map<std::string, url_entry> urls;
+  std::string url_key;  // the look-up key, built under urls_mu (its buffer reused)
   void stop();
   job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
                   std::shared_ptr<ob_pool>& p);
 };
 
-// One origin's connections. Every member is used on `strand` only.
+// One origin's connections. Every member is used on `exec` only: a strand of the io_context
+// when several threads run it, else the io_context's own executor (one thread runs every
+// handler in turn, so a strand would only add a queue, a lock and a hand-off per handler).
 struct ob_connection;
 struct ob_pool : std::enable_shared_from_this<ob_pool> {
   outbound_impl& client;
   std::shared_ptr<outbound_impl> keep;  // the client outlives its pools' handlers
-  strand_type strand;
+  net::any_io_executor exec;
   std::string origin;
   std::vector<std::shared_ptr<ob_connection>> idle;
   std::vector<std::shared_ptr<ob_connection>> live;  // every open ob_connection (idle ones too)
@@ -134,7 +142,11 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
   bool closed = false;
 
   ob_pool(outbound_impl& c, std::string o)
-      : client(c), keep(c.shared_from_this()), strand(net::make_strand(c.ioc)), origin(std::move(o)) {}
+      : client(c),
+        keep(c.shared_from_this()),
+        exec(c.opts.threads > 1 ? net::any_io_executor(net::make_strand(c.ioc))
+                                : net::any_io_executor(c.ioc.get_executor())),
+        origin(std::move(o)) {}
 
   void submit(job_ptr j);
   void submit(std::vector<job_ptr>&& jobs);
@@ -145,11 +157,24 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
   void close_all();
 };
 
+// Deadlines: resolving uses `timer` directly, connecting and the TLS handshake the stream's own
+// timeouts (beast::tcp_stream::expires_at). From the first request on, `timer` is a lazy
+// deadline: `due` is the current request's deadline (busy) or the end of the idle period
+// (parked), and the timer waits for a time at or before `due`; when it fires before `due` it
+// waits again. Setting a later `due` (every request on a kept-alive connection, every park)
+// touches no timer; only an earlier one re-arms it. So a request costs no timer operation, and
+// the stream's per-operation timers are off (expires_never) once the connection is up.
 struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::shared_ptr<ob_pool> owner;
   parsed_url url;  // of the first request (same origin for all)
   tcp::resolver resolver;
   net::steady_timer timer;
+  steady::time_point due = steady::time_point::max();  // lazy deadline (see above)
+  steady::time_point armed_for{};                       // when the pending wait fires
+  bool waiting = false;                                 // a lazy wait is pending
+  std::uint64_t wait_gen = 0;                           // its generation (older ones are stale)
+  bool timed_out = false;     // the lazy deadline closed the connection under a request
+  bool stream_timers_off = false;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
@@ -162,25 +187,56 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::string remote;
 
   ob_connection(std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : owner(std::move(p)), url(u), resolver(owner->strand), timer(owner->strand) {
+      : owner(std::move(p)), url(u), resolver(owner->exec), timer(owner->exec) {
     if (url.tls())
-      tls.emplace(owner->strand, owner->client.tls_ctx);
+      tls.emplace(owner->exec, owner->client.tls_ctx);
     else
-      plain.emplace(owner->strand);
+      plain.emplace(owner->exec);
   }
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
+  // The stream requests are written to and answers read from: the TLS stream, or the plain
+  // connection's socket itself (its deadline is the lazy one; beast::tcp_stream's per-operation
+  // wrapper would add nothing but its own bookkeeping).
   template <class F>
   void with_stream(F&& f) {
     if (tls)
       f(*tls);
     else
-      f(*plain);
+      f(plain->socket());
+  }
+
+  // The lazy deadline: `t` becomes `due`; the timer is re-armed only when nothing waits or the
+  // pending wait comes after `t`.
+  void set_due(steady::time_point t) {
+    due = t;
+    if (waiting && armed_for <= t) return;
+    waiting = true;
+    armed_for = t;
+    timer.expires_at(t);  // a pending wait ends with operation_aborted; its generation is stale
+    timer.async_wait([self = shared_from_this(), gen = ++wait_gen](beast::error_code) {
+      self->on_due(gen);
+    });
+  }
+
+  void on_due(std::uint64_t gen) {
+    if (gen != wait_gen) return;  // replaced by an earlier deadline
+    waiting = false;
+    if (dead || !owner) return;
+    if (steady::now() < due) return set_due(due);  // moved later meanwhile: wait again
+    if (is_idle) return owner->release(shared_from_this(), false);  // idle too long: closed
+    if (!current) return;
+    // The request's deadline passed: closing the socket ends its pending write or read, whose
+    // handler reports the timeout.
+    timed_out = true;
+    close();
   }
 
   void close() {
     dead = true;
+    waiting = false;
+    ++wait_gen;
     beast::error_code ignored;
     timer.cancel();
     resolver.cancel();
@@ -261,8 +317,14 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
 
   void send() {
     const auto& r = current->req;
-    head = request_head(r, current->url.target, current->url.host_header(), owner->client.opts.user_agent);
-    lowest().expires_at(current->deadline);
+    head.clear();  // the buffer is kept from request to request
+    append_request_head(head, r, current->url->url.target, current->url->host_header,
+                        owner->client.opts.user_agent);
+    if (!stream_timers_off) {  // connected: from now on the lazy deadline only
+      lowest().expires_never();
+      stream_timers_off = true;
+    }
+    set_due(current->deadline);
     const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(r.body)};
     with_stream([&](auto& s) {
       net::async_write(s, wire, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -272,6 +334,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   void on_write(beast::error_code ec) {
+    if (timed_out)
+      return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
     if (ec) {
       if (served > 0 && !current->retried && stale_connection_error(ec)) return retry_fresh();
       if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
@@ -290,6 +354,10 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
 
   void on_read(beast::error_code ec, std::size_t) {
     bool truncated = false;
+    if (timed_out)
+      return fail(delivery_errc::timeout,
+                  std::string("waiting for the answer of ") + url.origin() + ": timed out after " +
+                      std::to_string(current->req.timeout.count()) + " ms");
     if (ec == bhttp::error::body_limit && parser->is_header_done()) {
       truncated = true;
     } else if (ec) {
@@ -352,13 +420,10 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   // --- idle --------------------------------------------------------------------------
+  // Idle until reused or `idle_timeout` passed (then on_due() closes it through release()).
   void park(std::chrono::milliseconds idle_timeout) {
     is_idle = true;
-    timer.expires_after(idle_timeout);
-    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || !self->is_idle) return;
-      self->owner->release(self, false);  // removes it from idle and closes it
-    });
+    set_due(steady::now() + idle_timeout);
   }
 };
 
@@ -389,8 +454,7 @@ void ob_pool::pump() {
     if (!idle.empty()) {
       auto c = std::move(idle.back());
       idle.pop_back();
-      c->is_idle = false;
-      c->timer.cancel();
+      c->is_idle = false;  // its lazy deadline becomes the request's (no timer operation)
       auto j = std::move(queue.front());
       queue.pop_front();
       c->reuse(std::move(j));
@@ -408,7 +472,7 @@ void ob_pool::start_on_new(job_ptr j) {
   ++open;
   client.n_opened.fetch_add(1, std::memory_order_relaxed);
   client.n_open.fetch_add(1, std::memory_order_relaxed);
-  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url);
+  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url->url);
   live.push_back(c);
   c->start(std::move(j));
 }
@@ -473,9 +537,9 @@ void outbound_impl::stop() {
     std::lock_guard lk(pools_mu);
     for (auto& [k, p] : pools) all.push_back(p);
   }
-  for (auto& p : all) net::post(p->strand, [p] { p->close_all(); });
+  for (auto& p : all) net::post(p->exec, [p] { p->close_all(); });
   work.reset();
-  // Busy connections: their sockets are closed on their strands so their handlers run now.
+  // Busy connections: their sockets are closed on their executors so their handlers run now.
   // (Handlers of a closed ob_pool close their ob_connection and answer their request.)
   auto deadline = steady::now() + std::chrono::seconds(2);
   while (n_open.load() > 0 && steady::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -527,12 +591,10 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
   }
   auto j = std::make_shared<job>();
   p.reset();
-  std::string cache_key;
-  cache_key.reserve(request.pool_key.size() + 1 + request.url.size());
-  cache_key.append(request.pool_key).append(1, '\n').append(request.url);
   {
     std::lock_guard lk(urls_mu);
-    if (auto it = urls.find(cache_key); it != urls.end()) {
+    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
+    if (auto it = urls.find(url_key); it != urls.end()) {
       j->url = it->second.url;
       p = it->second.pool;
     }
@@ -547,11 +609,15 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
         done(failed(kind, u.err().message));
       return nullptr;
     }
-    j->url = std::move(*u);
-    p = pool_for(j->url, request.pool_key);
+    auto info = std::make_shared<url_info>();
+    info->host_header = u->host_header();
+    info->url = std::move(*u);
+    j->url = info;
+    p = pool_for(info->url, request.pool_key);
     std::lock_guard lk(urls_mu);
     if (urls.size() >= kUrlCacheMax) urls.clear();
-    urls.insert_or_assign(std::move(cache_key), url_entry{j->url, p});
+    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
+    urls.insert_or_assign(url_key, url_entry{j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);
@@ -561,7 +627,7 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
 void outbound_client::deliver(outbound_request request, callback done) {
   std::shared_ptr<ob_pool> p;
   auto j = impl_->prepare(std::move(request), std::move(done), p);
-  if (j) net::post(p->strand, [p, j]() mutable { p->submit(std::move(j)); });
+  if (j) net::post(p->exec, [p, j]() mutable { p->submit(std::move(j)); });
 }
 
 void outbound_client::deliver(std::vector<delivery>&& batch) {
@@ -576,7 +642,7 @@ void outbound_client::deliver(std::vector<delivery>&& batch) {
     it->second.push_back(std::move(j));
   }
   for (auto& [p, jobs] : per_pool)
-    net::post(p->strand, [p = p, jobs = std::move(jobs)]() mutable { p->submit(std::move(jobs)); });
+    net::post(p->exec, [p = p, jobs = std::move(jobs)]() mutable { p->submit(std::move(jobs)); });
 }
 
 void outbound_client::post(std::function<void()> fn) {

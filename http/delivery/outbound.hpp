@@ -36,7 +36,10 @@
 // (set_default_verify_paths) plus `ca_file`, and the host name (or IP) checked against the
 // certificate.
 //
-// Threads: `threads` I/O threads run one io_context; each origin's pool runs on its own strand.
+// Threads: `threads` I/O threads run one io_context; with more than one, each origin's pool
+// runs on its own strand (with one, on the io_context's executor: the thread serialises them).
+// Deadlines cost no timer operation per request: each connection keeps one lazy timer for its
+// request's deadline and its idle period (outbound.cpp).
 // deliver(batch): the same as deliver() for each request, in order, with one hand-off per pool
 // (the I/O thread is woken once for the batch, not once per request; the dispatcher posts the
 // requests a scheduling round starts together). post(fn) runs fn on an I/O thread after the

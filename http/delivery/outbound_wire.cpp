@@ -46,7 +46,13 @@ std::string unsafe_request(const outbound_request& r, const outbound_options& o)
 std::string request_head(const outbound_request& r, std::string_view target,
                          const std::string& host, const std::string& user_agent) {
   std::string h;
-  h.reserve(160 + target.size() + host.size() + r.headers.size() * 48);
+  append_request_head(h, r, target, host, user_agent);
+  return h;
+}
+
+void append_request_head(std::string& h, const outbound_request& r, std::string_view target,
+                         const std::string& host, const std::string& user_agent) {
+  h.reserve(h.size() + 160 + target.size() + host.size() + r.headers.size() * 48);
   h.append(r.method)
       .append(" ")
       .append(target)
@@ -67,7 +73,6 @@ std::string request_head(const outbound_request& r, std::string_view target,
                           r.method != "DELETE" && r.method != "TRACE" && r.method != "CONNECT"))
     h.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
   h.append("\r\n");
-  return h;
 }
 
 }  // namespace hooklog::http

@@ -21,5 +21,8 @@ namespace hooklog::http {
 std::string unsafe_request(const outbound_request& r, const outbound_options& o);
 std::string request_head(const outbound_request& r, std::string_view target,
                          const std::string& host, const std::string& user_agent);
+// The same bytes appended to `out` (the outbound client reuses one buffer per connection).
+void append_request_head(std::string& out, const outbound_request& r, std::string_view target,
+                         const std::string& host, const std::string& user_agent);
 
 }  // namespace hooklog::http
