@@ -33,8 +33,23 @@ result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep
   return &counts_cache_.emplace(std::string(ep), c).first->second;
 }
 
-result<void> pending::flush(lmdb::txn& t) {
+bool pending::begin_bulk(const std::string&, std::size_t memory) {
+  bulk_ = true;
+  max_staged_ = std::max<std::size_t>(1, memory / kBulkEntryBytes);
+  return true;
+}
+
+result<void> pending::finish_bulk(lmdb::txn& t) {
   if (auto w = write_staged(t); !w) return w;
+  end_batch();
+  bulk_ = false;
+  max_staged_ = batch_max_staged_;
+  return {};
+}
+
+result<void> pending::flush(lmdb::txn& t) {
+  if (!bulk_)
+    if (auto w = write_staged(t); !w) return w;
   std::string v;
   for (const auto& [ep, c] : counts_cache_) {
     if (c.queued == 0 && c.parked == 0 && c.dead == 0) {

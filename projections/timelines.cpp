@@ -90,6 +90,11 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   keys::put_str16(arena_, r.status_from);
   keys::put_str16(arena_, r.status_to);
   s.value_size = static_cast<std::uint32_t>(arena_.size() - s.at - s.key_size);
+  if (bulk_) {
+    runs_.add(key_of(s), std::string_view(arena_.data() + s.at + s.key_size, s.value_size));
+    arena_.resize(s.at);
+    return {};
+  }
   staged_.push_back(s);
   if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
     return write_staged(t);
@@ -176,6 +181,67 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     }
   }
   end_batch();
+  return {};
+}
+
+bool timelines::begin_bulk(const std::string& run_dir, std::size_t memory) {
+  end_batch();
+  runs_ = sorted_runs(run_dir, kName, memory);
+  bulk_ = true;
+  return true;
+}
+
+result<void> timelines::finish_bulk(lmdb::txn& t) {
+  if (!bulk_) return {};
+  auto c = lmdb::cursor::open(t, transitions_);
+  if (!c) return c.err();
+  // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
+  // flag can be decided from the keys after it: set when a later key has a smaller seq.
+  struct held {
+    std::size_t at;
+    std::uint32_t key_size, value_size;
+    std::uint64_t seq;
+  };
+  std::string group;  // keys and values of the entity's transitions
+  std::vector<held> items;
+  std::size_t prefix_size = 0;
+  std::string value;
+  auto write_group = [&]() -> result<void> {
+    late_.assign(items.size(), 0);
+    std::uint64_t min_seq_after = UINT64_MAX;
+    for (std::size_t i = items.size(); i-- > 0;) {
+      if (min_seq_after < items[i].seq) late_[i] = 1;
+      min_seq_after = std::min(min_seq_after, items[i].seq);
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto& h = items[i];
+      value.assign(group, h.at + h.key_size, h.value_size);
+      if (late_[i] != 0) value[0] = static_cast<char>(value[0] | kOutOfOrder);
+      if (auto p = c->put(std::string_view(group).substr(h.at, h.key_size), value, MDB_APPEND); !p)
+        return p;
+    }
+    group.clear();
+    items.clear();
+    return {};
+  };
+  auto m = runs_.merge([&](std::string_view key, std::string_view v) -> result<void> {
+    if (key.size() < 16) return {};  // never staged
+    const std::size_t p = key.size() - 16;
+    if (!items.empty() &&
+        (p != prefix_size || std::string_view(group).substr(items[0].at, p) != key.substr(0, p)))
+      if (auto w = write_group(); !w) return w;
+    prefix_size = p;
+    items.push_back({group.size(), static_cast<std::uint32_t>(key.size()),
+                     static_cast<std::uint32_t>(v.size()), keys::get_u64_be(key.substr(p + 8))});
+    group.append(key);
+    group.append(v);
+    return {};
+  });
+  if (!m) return m;
+  if (!items.empty())
+    if (auto w = write_group(); !w) return w;
+  runs_.clear();
+  bulk_ = false;
   return {};
 }
 
