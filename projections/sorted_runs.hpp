@@ -48,6 +48,15 @@ class sorted_runs {
   // Every entry in key order (see above); stops at the first error of `fn`. The entries stay
   // (merge can run again) until clear().
   result<void> merge(const visit& fn);
+  // The same without run files (runs() == 0), with any callable and no copies: the views stay
+  // valid until clear().
+  template <class F>
+  result<void> merge_memory(F&& fn) {
+    sort_memory();
+    for (const auto& e : index_)
+      if (auto r = fn(key_of(e), value_of(e)); !r) return r;
+    return {};
+  }
   // Drops the entries in memory and removes the run files.
   void clear();
 

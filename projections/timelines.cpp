@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 
 #include <nlohmann/json.hpp>
 
@@ -198,13 +199,11 @@ result<void> timelines::finish_bulk(lmdb::txn& t) {
   // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
   // flag can be decided from the keys after it: set when a later key has a smaller seq.
   struct held {
-    std::size_t at;
-    std::uint32_t key_size, value_size;
+    std::string_view key, value;
     std::uint64_t seq;
   };
-  std::string group;  // keys and values of the entity's transitions
   std::vector<held> items;
-  std::size_t prefix_size = 0;
+  std::deque<std::string> copies;  // the entries read from run files (views need stable bytes)
   std::string value;
   auto write_group = [&]() -> result<void> {
     late_.assign(items.size(), 0);
@@ -214,29 +213,37 @@ result<void> timelines::finish_bulk(lmdb::txn& t) {
       min_seq_after = std::min(min_seq_after, items[i].seq);
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const auto& h = items[i];
-      value.assign(group, h.at + h.key_size, h.value_size);
-      if (late_[i] != 0) value[0] = static_cast<char>(value[0] | kOutOfOrder);
-      if (auto p = c->put(std::string_view(group).substr(h.at, h.key_size), value, MDB_APPEND); !p)
-        return p;
+      std::string_view v = items[i].value;
+      if (late_[i] != 0) {
+        value.assign(v);
+        value[0] = static_cast<char>(value[0] | kOutOfOrder);
+        v = value;
+      }
+      if (auto p = c->put(items[i].key, v, MDB_APPEND); !p) return p;
     }
-    group.clear();
     items.clear();
+    copies.clear();
     return {};
   };
-  auto m = runs_.merge([&](std::string_view key, std::string_view v) -> result<void> {
+  // `copy`: the views are valid only during the call (run files): the entry is copied first.
+  auto visit = [&](std::string_view key, std::string_view v, bool copy) -> result<void> {
     if (key.size() < 16) return {};  // never staged
     const std::size_t p = key.size() - 16;
-    if (!items.empty() &&
-        (p != prefix_size || std::string_view(group).substr(items[0].at, p) != key.substr(0, p)))
+    if (!items.empty() && (items[0].key.size() != key.size() ||
+                           items[0].key.substr(0, p) != key.substr(0, p)))
       if (auto w = write_group(); !w) return w;
-    prefix_size = p;
-    items.push_back({group.size(), static_cast<std::uint32_t>(key.size()),
-                     static_cast<std::uint32_t>(v.size()), keys::get_u64_be(key.substr(p + 8))});
-    group.append(key);
-    group.append(v);
+    if (copy) {
+      key = copies.emplace_back(key);
+      v = copies.emplace_back(v);
+    }
+    items.push_back({key, v, keys::get_u64_be(key.substr(p + 8))});
     return {};
-  });
+  };
+  auto m = runs_.runs() == 0
+               ? runs_.merge_memory([&](std::string_view k, std::string_view v) {
+                   return visit(k, v, false);
+                 })
+               : runs_.merge([&](std::string_view k, std::string_view v) { return visit(k, v, true); });
   if (!m) return m;
   if (!items.empty())
     if (auto w = write_group(); !w) return w;
