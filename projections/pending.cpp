@@ -290,7 +290,14 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
       at->value = value;
       return {};
     }
-    // Before the endpoint's latest staged item (a retry of an earlier event): written now.
+    // Before the endpoint's latest staged item (a retry of an earlier event). In a bulk load it
+    // is staged in its place (usually near the end: a recent event), so that the database is
+    // still written in one pass of appends; otherwise it is written now.
+    if (bulk_) {
+      v.insert(at, staged_ix{seq, true, value});
+      if (++staged_count_ >= max_staged_) return write_staged(t);
+      return {};
+    }
     ix_key(k3_, ep, seq);
     return ix_.put(t, k3_, value);
   }

@@ -59,7 +59,8 @@
 // batches (flush() writes the rest of the state as usual) and written by finish_bulk() in one
 // pass in key order, every put an MDB_APPEND into the empty database, instead of each batch's
 // entries inserted into the middle of the tree. The reads above already look at the staged
-// entries first, so items settled, retried or parked later in the log give the same state. At
+// entries first, so items settled, retried or parked later in the log give the same state (a
+// retry of an event before the endpoint's latest staged one is staged in its place, not put). At
 // most about the runner's bound in bytes is held (kBulkEntryBytes per entry); past that the
 // staged entries are written out as in a batch (puts into the middle of the tree, still correct).
 //
