@@ -22,8 +22,7 @@ std::uint64_t key_word(const char* key, std::size_t size, std::size_t w) {
 }
 
 error io_error(const std::string& what, const std::string& path) {
-  return make_error(proj_errc::state_failure,
-                    what + " " + path + ": " + std::strerror(errno));
+  return make_error(proj_errc::state_failure, what + " " + path + ": " + std::strerror(errno));
 }
 
 struct file_closer {
@@ -159,9 +158,7 @@ result<void> sorted_runs::merge(const visit& fn) {
     std::setvbuf(readers[i].f.get(), readers[i].buffer.get(), _IOFBF, kReadBuffer);
   }
   std::size_t mem_at = 0;
-  auto key = [&](std::size_t s) {
-    return s < n ? readers[s].key() : key_of(index_[mem_at]);
-  };
+  auto key = [&](std::size_t s) { return s < n ? readers[s].key() : key_of(index_[mem_at]); };
   // A min-heap of sources by (current key, source).
   auto later = [&](std::size_t a, std::size_t b) {
     const int c = key(a).compare(key(b));

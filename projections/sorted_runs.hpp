@@ -5,8 +5,9 @@
 // writes it to a run file (`<dir>/<name>-<n>.run`, the directory created when missing) once the
 // arena and its index pass memory_limit bytes; merge() hands every entry, those in memory and
 // those in the run files, to a callback in key order (a k-way merge: one buffered read per run).
-// Equal keys come in the order they were added. Memory: at most memory_limit plus the last
-// add()'s entry, and 1 MiB of read buffer per run while merging.
+// Equal keys come in the order they were added. Memory: memory_limit plus what is added between
+// two calls of spill_if_over() (timelines calls it at the end of each batch: the bound is passed
+// by at most one batch's transitions), and 1 MiB of read buffer per run while merging.
 //
 // Run files: entries as u32 LE key size | u32 LE value size | key | value. clear() (and the
 // destructor) removes them; a process killed while they exist leaves them behind, and the runner

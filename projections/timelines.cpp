@@ -240,10 +240,10 @@ result<void> timelines::finish_bulk(lmdb::txn& t) {
     return {};
   };
   auto m = runs_.runs() == 0
-               ? runs_.merge_memory([&](std::string_view k, std::string_view v) {
-                   return visit(k, v, false);
-                 })
-               : runs_.merge([&](std::string_view k, std::string_view v) { return visit(k, v, true); });
+               ? runs_.merge_memory(
+                     [&](std::string_view k, std::string_view v) { return visit(k, v, false); })
+               : runs_.merge(
+                     [&](std::string_view k, std::string_view v) { return visit(k, v, true); });
   if (!m) return m;
   if (!items.empty())
     if (auto w = write_group(); !w) return w;

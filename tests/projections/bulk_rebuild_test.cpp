@@ -83,8 +83,8 @@ TEST_CASE("bulk rebuild: sorted runs spilled past a tiny bound give the incremen
   };
   // 1 byte: every batch spills a run and pending writes its entries out at every item; 64 KiB:
   // runs of several batches; 1 GiB: everything in memory; one batch of the whole log.
-  for (auto v : {variant{97, 1}, variant{97, 64 << 10}, variant{97, 1u << 30},
-                 variant{1'000'000, 1}}) {
+  for (auto v :
+       {variant{97, 1}, variant{97, 64 << 10}, variant{97, 1u << 30}, variant{1'000'000, 1}}) {
     for (const char* name : {"all", "timelines", "pending"}) {
       INFO("batch " << v.batch << ", memory " << v.memory << ", rebuild " << name);
       f.ropts.batch_records = v.batch;
