@@ -33,8 +33,23 @@ result<pending_counts*> pending::cached_counts(lmdb::txn& t, std::string_view ep
   return &counts_cache_.emplace(std::string(ep), c).first->second;
 }
 
-result<void> pending::flush(lmdb::txn& t) {
+bool pending::begin_bulk(const std::string&, std::size_t memory) {
+  bulk_ = true;
+  max_staged_ = std::max<std::size_t>(1, memory / kBulkEntryBytes);
+  return true;
+}
+
+result<void> pending::finish_bulk(lmdb::txn& t) {
   if (auto w = write_staged(t); !w) return w;
+  end_batch();
+  bulk_ = false;
+  max_staged_ = batch_max_staged_;
+  return {};
+}
+
+result<void> pending::flush(lmdb::txn& t) {
+  if (!bulk_)
+    if (auto w = write_staged(t); !w) return w;
   std::string v;
   for (const auto& [ep, c] : counts_cache_) {
     if (c.queued == 0 && c.parked == 0 && c.dead == 0) {
@@ -275,7 +290,14 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
       at->value = value;
       return {};
     }
-    // Before the endpoint's latest staged item (a retry of an earlier event): written now.
+    // Before the endpoint's latest staged item (a retry of an earlier event). In a bulk load it
+    // is staged in its place (usually near the end: a recent event), so that the database is
+    // still written in one pass of appends; otherwise it is written now.
+    if (bulk_) {
+      v.insert(at, staged_ix{seq, true, value});
+      if (++staged_count_ >= max_staged_) return write_staged(t);
+      return {};
+    }
     ix_key(k3_, ep, seq);
     return ix_.put(t, k3_, value);
   }

@@ -55,6 +55,15 @@
 // max_staged entries (default kMaxStaged) are held; past that they are written out mid-batch.
 // The state is the same, key for key, as with direct puts.
 //
+// Bulk load (projection.hpp; a rebuild from empty): the staged pending_ix entries are kept across
+// batches (flush() writes the rest of the state as usual) and written by finish_bulk() in one
+// pass in key order, every put an MDB_APPEND into the empty database, instead of each batch's
+// entries inserted into the middle of the tree. The reads above already look at the staged
+// entries first, so items settled, retried or parked later in the log give the same state (a
+// retry of an event before the endpoint's latest staged one is staged in its place, not put). At
+// most about the runner's bound in bytes is held (kBulkEntryBytes per entry); past that the
+// staged entries are written out as in a batch (puts into the middle of the tree, still correct).
+//
 // The dispatcher reads with due_items()/next_due(); an item stays queued until
 // the attempt record about it is applied, so the dispatcher tracks what it has
 // in flight itself.
@@ -104,7 +113,9 @@ class pending final : public projection {
  public:
   static constexpr const char* kName = "pending";
   explicit pending(const subscriptions& subs, std::size_t max_staged = kMaxStaged)
-      : subs_(subs), max_staged_(max_staged == 0 ? 1 : max_staged) {}
+      : subs_(subs),
+        max_staged_(max_staged == 0 ? 1 : max_staged),
+        batch_max_staged_(max_staged_) {}
   const char* name() const override { return kName; }
   // 2: one pending_due key per (due time, event) listing its endpoints (1: one per item).
   std::uint32_t layout() const override { return 2; }
@@ -120,7 +131,12 @@ class pending final : public projection {
     staged_.clear();
     staged_count_ = 0;
     end_batch();
+    bulk_ = false;
+    max_staged_ = batch_max_staged_;
   }
+  bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
+  result<void> finish_bulk(lmdb::txn& t) override;
+  static constexpr std::size_t kBulkEntryBytes = 96;  // a staged entry with its share of the map
   static constexpr std::size_t kMaxStaged = 1'000'000;
   static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most  // staged pending_ix entries (~64 MB)
 
@@ -215,6 +231,8 @@ class pending final : public projection {
   std::unordered_map<std::string, std::vector<staged_ix>, sv_hash, std::equal_to<>> staged_;
   std::size_t staged_count_ = 0;
   std::size_t max_staged_;
+  std::size_t batch_max_staged_;  // max_staged_ outside a bulk load
+  bool bulk_ = false;
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
 };

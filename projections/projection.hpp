@@ -46,8 +46,20 @@ class projection {
   // cursor opened on the batch's write txn.
   virtual result<void> flush(lmdb::txn&) { return {}; }
   // The batch is being aborted (called before the txn ends): forget buffered
-  // state and close cursors.
+  // state and close cursors. Also ends a bulk load, forgetting everything it staged.
   virtual void discard() {}
+
+  // Bulk load (runner.hpp, "Rebuild from empty"): from begin_bulk() on, the projection's
+  // databases are empty and its checkpoint is 0 in the store; it may keep writes staged across
+  // batches (in memory, or in run files under `run_dir`, using at most about `memory` bytes)
+  // instead of writing them at flush(), and writes everything staged in finish_bulk(), after
+  // which it is back to the incremental path. Reads of its own state inside apply() must see
+  // the staged writes. Returns false when the projection has nothing to gain (it stays
+  // incremental).
+  virtual bool begin_bulk(const std::string& /*run_dir*/, std::size_t /*memory*/) {
+    return false;
+  }
+  virtual result<void> finish_bulk(lmdb::txn&) { return {}; }
 };
 
 }  // namespace hooklog::projections

@@ -1,6 +1,7 @@
 #include "projections/runner.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "engine/logger.hpp"
 #include "projections/key_codec.hpp"
@@ -10,6 +11,7 @@ namespace hooklog::projections {
 
 namespace {
 std::string layout_key(const projection& p) { return std::string(p.name()) + ".layout"; }
+std::string bulk_key(const projection& p) { return std::string(p.name()) + ".bulk"; }
 std::string layout_value(const projection& p) {
   std::string v;
   keys::put_u64_be(v, p.layout());
@@ -38,6 +40,12 @@ result<void> projection_runner::open_impl() {
   stats_ = std::make_unique<stats>();
   all_ = {subs_.get(), timelines_.get(), pending_.get(), stats_.get()};
   cp_.assign(all_.size(), 0);
+  bulk_.assign(all_.size(), 0);
+  {
+    // Run files of a bulk load that did not end (a crash): its marks below reset its state.
+    std::error_code ec;
+    std::filesystem::remove_all(run_dir(), ec);
+  }
 
   auto t = store_->begin_write();
   if (!t) return t.err();
@@ -56,6 +64,10 @@ result<void> projection_runner::open_impl() {
       if (!l) return l.err();
       if (!*l || **l != layout_value(*all_[i])) stale.push_back(i);
     }
+    // A bulk load that never wrote its staged state: its databases are partial.
+    auto b = checkpoints_.get(*t, bulk_key(*all_[i]));
+    if (!b) return b.err();
+    if (*b) stale.push_back(i);
   }
   if (auto cm = t->commit(); !cm) return cm;
 
@@ -76,13 +88,114 @@ result<void> projection_runner::open_impl() {
     if (auto r = reset(stale); !r) return r;
   }
   if (auto r = reload(); !r) return r;
+  {
+    // Projections at checkpoint 0 with empty databases (a fresh state directory, or the stale
+    // ones just reset) load in bulk.
+    std::lock_guard g(apply_mutex_);
+    std::fill(bulk_.begin(), bulk_.end(), 0);  // reload() ended the loads reset() began
+    std::vector<std::size_t> empty;
+    for (std::size_t i = 0; i < all_.size(); ++i) {
+      if (cp_[i] != 0) continue;
+      auto e = databases_empty(i);
+      if (!e) return e.err();
+      if (*e) empty.push_back(i);
+    }
+    enter_bulk(empty);
+  }
   publish_applied();
   last_sync_ = std::chrono::steady_clock::now();
   return {};
 }
 
+result<bool> projection_runner::databases_empty(std::size_t i) {
+  auto t = store_->begin_read();
+  if (!t) return t.err();
+  for (const auto& name : all_[i]->databases()) {
+    auto d = store_->db(name);
+    if (!d) return make_error(proj_errc::state_failure, "database " + name + " is not open");
+    auto c = lmdb::cursor::open(*t, *d);
+    if (!c) return c.err();
+    auto f = c->first();
+    if (!f) return f.err();
+    if (*f) return false;
+  }
+  return true;
+}
+
+void projection_runner::enter_bulk(const std::vector<std::size_t>& which) {
+  if (!opts_.bulk_rebuild) return;
+  for (std::size_t i : which)
+    if (!bulk_[i] && all_[i]->begin_bulk(run_dir(), opts_.rebuild_memory / 2)) bulk_[i] = 1;
+}
+
+bool projection_runner::in_bulk() const {
+  return std::find(bulk_.begin(), bulk_.end(), 1) != bulk_.end();
+}
+
+result<void> projection_runner::finish_bulk() {
+  if (!in_bulk()) return {};
+  auto t = store_->begin_write();
+  if (!t) return t.err();
+  auto failed = [&](error e) -> result<void> {
+    for (auto* p : all_) p->discard();
+    t->abort();
+    bulk_broken_ = true;  // the next batch restarts the load
+    {
+      std::lock_guard eg(error_mutex_);
+      last_error_ = e;
+    }
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    logging::error("projection.error",
+                   "writing a rebuild's staged state failed; the rebuild restarts from seq 1",
+                   {{"error", e.code.message()}, {"reason", e.what()}});
+    (void)reload();
+    return e;
+  };
+  std::string v;
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    if (!bulk_[i]) continue;
+    if (auto f = all_[i]->finish_bulk(*t); !f) return failed(f.err());
+    if (cp_[i] > 0) {
+      v.clear();
+      keys::put_u64_be(v, cp_[i]);
+      if (auto p = checkpoints_.put(*t, all_[i]->name(), v); !p) return failed(p.err());
+    }
+    if (auto d = checkpoints_.del(*t, bulk_key(*all_[i])); !d) return failed(d.err());
+  }
+  if (auto c = t->commit(); !c) return failed(c.err());
+  std::fill(bulk_.begin(), bulk_.end(), 0);
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir(), ec);
+  dirty_ = true;
+  publish_applied();
+  return {};
+}
+
+result<void> projection_runner::restart_bulk() {
+  // The loads' projections and what they depend on start again from 0 (memory was dropped).
+  std::vector<std::size_t> which;
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    if (!bulk_[i]) continue;
+    which.push_back(i);
+    for (const auto& d : all_[i]->depends_on())
+      for (std::size_t j = 0; j < all_.size(); ++j)
+        if (d == all_[j]->name()) which.push_back(j);
+  }
+  std::sort(which.begin(), which.end());
+  which.erase(std::unique(which.begin(), which.end()), which.end());
+  std::fill(bulk_.begin(), bulk_.end(), 0);
+  if (auto r = reset(which); !r) return r;  // enters the bulk load again
+  bulk_broken_ = false;
+  return {};
+}
+
 projection_runner::~projection_runner() {
   stop();
+  if (store_) {
+    // A bulk load in progress writes what it staged (its progress is kept).
+    std::lock_guard g(apply_mutex_);
+    if (!bulk_broken_) (void)finish_bulk();
+  }
   if (store_) (void)store_->sync();
 }
 
@@ -135,7 +248,8 @@ void projection_runner::clear_error() {
 }
 
 void projection_runner::publish_applied() {
-  std::uint64_t m = *std::min_element(cp_.begin(), cp_.end());
+  std::uint64_t m = UINT64_MAX;
+  for (std::size_t i = 0; i < cp_.size(); ++i) m = std::min(m, bulk_[i] ? 0 : cp_[i]);
   {
     std::lock_guard g(applied_mutex_);
     applied_.store(m, std::memory_order_release);
@@ -165,13 +279,18 @@ result<void> projection_runner::reset(const std::vector<std::size_t>& which) {
       if (auto r = d->drop(*t); !r) return r;
     }
     if (auto r = checkpoints_.put(*t, all_[i]->name(), zero); !r) return r;
+    if (auto r = checkpoints_.del(*t, bulk_key(*all_[i])); !r) return r.err();
     if (all_[i]->layout() > 1)
       if (auto r = checkpoints_.put(*t, layout_key(*all_[i]), layout_value(*all_[i])); !r) return r;
   }
   if (auto r = t->commit(); !r) return r;
-  for (std::size_t i : which) cp_[i] = 0;
+  for (std::size_t i : which) {
+    cp_[i] = 0;
+    bulk_[i] = 0;
+  }
   dirty_ = true;
   if (auto r = reload(); !r) return r;
+  enter_bulk(which);  // the databases were just emptied
   publish_applied();
   return {};
 }
@@ -228,9 +347,12 @@ result<std::uint64_t> projection_runner::catch_up(std::uint64_t up_to, std::size
 
 result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   std::lock_guard g(apply_mutex_);
+  if (bulk_broken_)
+    if (auto r = restart_bulk(); !r) return r.err();
   const std::uint64_t low = *std::min_element(cp_.begin(), cp_.end());
   const std::uint64_t committed = std::min(log_.committed_seq(), up_to);
   if (low >= committed) {
+    if (auto f = finish_bulk(); !f) return f.err();  // nothing left: a bulk load ends
     if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
     return std::uint64_t{0};
   }
@@ -241,6 +363,7 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   auto fail = [&](error e) -> result<std::uint64_t> {
     for (auto* p : all_) p->discard();  // closes write cursors before the txn ends
     wt.abort();
+    if (in_bulk()) bulk_broken_ = true;  // its staged writes are gone: restarted next batch
     {
       std::lock_guard eg(error_mutex_);
       last_error_ = e;
@@ -287,11 +410,17 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   keys::put_u64_be(v, last);
   for (std::size_t i = 0; i < count; ++i) {
     if (cp_[i] >= last) continue;
-    if (auto p = checkpoints_.put(*t, all_[i]->name(), v); !p) return fail(p.err());
+    // In a bulk load the checkpoint stays 0 and the mark says the databases are partial.
+    auto p = bulk_[i] ? checkpoints_.put(*t, bulk_key(*all_[i]), "")
+                      : checkpoints_.put(*t, all_[i]->name(), v);
+    if (!p) return fail(p.err());
   }
   if (auto c = t->commit(); !c) return fail(c.err());
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
+  // The batch reached the end of what was asked for: a bulk load writes its staged state now.
+  if (last >= committed)
+    if (auto f = finish_bulk(); !f) return f.err();
   clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
   publish_applied();
   return n;

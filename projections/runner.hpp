@@ -19,8 +19,27 @@
 // the projections it depends on (pending depends on subscriptions: rebuilding
 // pending alone from 0 would match old events against today's endpoints),
 // resets their checkpoints to 0 in the same transaction, and catches them up
-// from sequence 1. "all" rebuilds everything. A rebuild that is killed midway
-// resumes from its checkpoint like any catch-up.
+// from sequence 1. "all" rebuilds everything.
+//
+// Rebuild from empty (bulk load): when a projection's databases are empty and its checkpoint is
+// 0 (after rebuild() or a reset at open, or a first catch-up of an existing log on a fresh state
+// directory), timelines and pending stage their writes across batches instead of writing them
+// per batch (projection::begin_bulk; at most rebuild_memory bytes in memory, split between them;
+// timelines spills sorted runs to `<state dir>/rebuild-runs/`), and write each staged database
+// once in key order with MDB_APPEND when the load ends: at the first batch that reaches the log's
+// committed seq (or catch_up's up_to), when a catch-up finds nothing left, or when the runner is
+// destroyed. Until then their checkpoints stay 0 in the store (applied_seq() does not count their
+// progress) and each batch's transaction marks them "<name>.bulk" in the checkpoints database;
+// the transaction that writes the staged data writes their checkpoints and removes the marks.
+// So a crash never leaves a state that claims records its databases do not hold: a rebuild
+// killed midway finds its marks at the next open, which drops those projections (and what
+// depends on them, or what they depend on when it is ahead) and rebuilds them from sequence 1.
+// A batch that fails during a bulk load restarts the load from sequence 1 (the staged writes of
+// the batches before are dropped with it). The run directory is removed on success, on failure
+// and at every open. bulk_rebuild = false keeps the per-batch path (tests compare the two).
+//
+// Without a bulk load (the runner following the log) a catch-up killed midway resumes from its
+// checkpoint.
 //
 // A failed batch (an LMDB error, e.g. a full disk) is rolled back, the
 // projections' in-memory state is reloaded from the committed state, and the
@@ -66,6 +85,10 @@ struct runner_options {
   // Staged timeline transitions written out mid-batch past this many (timelines.hpp; tests
   // lower it).
   std::size_t timelines_staged_max = timelines::kMaxStaged;
+  // Rebuild from empty with staged, sorted, appended writes (see above).
+  bool bulk_rebuild = true;
+  // Bytes a bulk load holds in memory at most (about: half for timelines, half for pending).
+  std::size_t rebuild_memory = std::size_t{512} << 20;
 };
 
 class projection_runner {
@@ -122,6 +145,13 @@ class projection_runner {
   // One batch; returns records read (0 = nothing to do).
   result<std::uint64_t> apply_batch(std::uint64_t up_to);
   void publish_applied();
+  // Bulk loads (see above), all under apply_mutex_.
+  std::string run_dir() const { return opts_.state_dir + "/rebuild-runs"; }
+  void enter_bulk(const std::vector<std::size_t>& which);
+  bool in_bulk() const;
+  result<void> finish_bulk();     // writes the staged state and the checkpoints
+  result<void> restart_bulk();    // after a failure: resets the loads' projections
+  result<bool> databases_empty(std::size_t i);
   void clear_error();
   void run();
   void maybe_sync(bool force);
@@ -138,6 +168,8 @@ class projection_runner {
 
   mutable std::mutex apply_mutex_;  // one batch / reset / sync at a time
   std::vector<std::uint64_t> cp_; // checkpoints, guarded by apply_mutex_ (read under it)
+  std::vector<char> bulk_;         // per projection: in a bulk load (guarded by apply_mutex_)
+  bool bulk_broken_ = false;       // a bulk load failed: restart it before the next batch
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex applied_mutex_;
   mutable std::condition_variable applied_cv_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 
 #include <nlohmann/json.hpp>
 
@@ -90,6 +91,11 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   keys::put_str16(arena_, r.status_from);
   keys::put_str16(arena_, r.status_to);
   s.value_size = static_cast<std::uint32_t>(arena_.size() - s.at - s.key_size);
+  if (bulk_) {
+    runs_.add(key_of(s), std::string_view(arena_.data() + s.at + s.key_size, s.value_size));
+    arena_.resize(s.at);
+    return {};
+  }
   staged_.push_back(s);
   if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
     return write_staged(t);
@@ -176,6 +182,73 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     }
   }
   end_batch();
+  return {};
+}
+
+bool timelines::begin_bulk(const std::string& run_dir, std::size_t memory) {
+  end_batch();
+  runs_ = sorted_runs(run_dir, kName, memory);
+  bulk_ = true;
+  return true;
+}
+
+result<void> timelines::finish_bulk(lmdb::txn& t) {
+  if (!bulk_) return {};
+  auto c = lmdb::cursor::open(t, transitions_);
+  if (!c) return c.err();
+  // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
+  // flag can be decided from the keys after it: set when a later key has a smaller seq.
+  struct held {
+    std::string_view key, value;
+    std::uint64_t seq;
+  };
+  std::vector<held> items;
+  std::deque<std::string> copies;  // the entries read from run files (views need stable bytes)
+  std::string value;
+  auto write_group = [&]() -> result<void> {
+    late_.assign(items.size(), 0);
+    std::uint64_t min_seq_after = UINT64_MAX;
+    for (std::size_t i = items.size(); i-- > 0;) {
+      if (min_seq_after < items[i].seq) late_[i] = 1;
+      min_seq_after = std::min(min_seq_after, items[i].seq);
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      std::string_view v = items[i].value;
+      if (late_[i] != 0) {
+        value.assign(v);
+        value[0] = static_cast<char>(value[0] | kOutOfOrder);
+        v = value;
+      }
+      if (auto p = c->put(items[i].key, v, MDB_APPEND); !p) return p;
+    }
+    items.clear();
+    copies.clear();
+    return {};
+  };
+  // `copy`: the views are valid only during the call (run files): the entry is copied first.
+  auto visit = [&](std::string_view key, std::string_view v, bool copy) -> result<void> {
+    if (key.size() < 16) return {};  // never staged
+    const std::size_t p = key.size() - 16;
+    if (!items.empty() && (items[0].key.size() != key.size() ||
+                           items[0].key.substr(0, p) != key.substr(0, p)))
+      if (auto w = write_group(); !w) return w;
+    if (copy) {
+      key = copies.emplace_back(key);
+      v = copies.emplace_back(v);
+    }
+    items.push_back({key, v, keys::get_u64_be(key.substr(p + 8))});
+    return {};
+  };
+  auto m = runs_.runs() == 0
+               ? runs_.merge_memory(
+                     [&](std::string_view k, std::string_view v) { return visit(k, v, false); })
+               : runs_.merge(
+                     [&](std::string_view k, std::string_view v) { return visit(k, v, true); });
+  if (!m) return m;
+  if (!items.empty())
+    if (auto w = write_group(); !w) return w;
+  runs_.clear();
+  bulk_ = false;
   return {};
 }
 

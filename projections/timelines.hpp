@@ -33,6 +33,13 @@
 // earlier record) or in an earlier record of the batch. At most max_staged transitions are held;
 // past that they are written out mid-batch. The state is the same, key for key, as with direct
 // puts.
+//
+// Bulk load (projection.hpp; a rebuild from empty): apply() hands each transition to a
+// sorted_runs (memory, then sorted run files past the runner's bound) and nothing is written
+// until finish_bulk(), which merges them and writes the database once in key order, every put an
+// MDB_APPEND into the empty database. out_of_order is decided there per entity over all its
+// transitions (set when a later key of the entity has a smaller seq: what the incremental path
+// decides as each arrives), so the state is the same, byte for byte.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +48,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "projections/projection.hpp"
+#include "projections/sorted_runs.hpp"
 
 namespace hooklog::projections {
 
@@ -80,8 +88,16 @@ class timelines final : public projection {
   std::vector<std::string> databases() const override { return {"tl_transitions"}; }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
-  result<void> flush(lmdb::txn& t) override { return write_staged(t); }
-  void discard() override { end_batch(); }
+  result<void> flush(lmdb::txn& t) override {
+    return bulk_ ? runs_.spill_if_over() : write_staged(t);
+  }
+  void discard() override {
+    end_batch();
+    runs_.clear();
+    bulk_ = false;
+  }
+  bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
+  result<void> finish_bulk(lmdb::txn& t) override;
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
   // At most `limit` transitions, from the earliest.
@@ -112,6 +128,8 @@ class timelines final : public projection {
   };
   std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
   std::vector<std::uint8_t> late_;    // write_staged's scratch: out of order within the batch
+  bool bulk_ = false;
+  sorted_runs runs_;  // a bulk load's transitions
 };
 
 }  // namespace hooklog::projections

@@ -3,6 +3,10 @@
 // cost per event with 10,000 endpoints. Not a test: prints figures beside goals.
 //
 //   hooklog-bench-projections [--events N] [--attempts K] [--dir PATH] [--keep]
+//                             [--rebuild-memory MIB] [--no-bulk]
+//
+// --no-bulk: the rebuild applies batch by batch as the runner following the log does, instead of
+// a bulk load (runner.hpp): the incremental path's cost.
 //
 // --attempts K: after every event, K delivery_attempt records for it (to the tenant's "-all"
 // endpoint; 3 in 4 succeed, the others are retried or dead-lettered), as a log of a hub that
@@ -244,6 +248,8 @@ int main(int argc, char** argv) {
   std::size_t batch = projections::runner_options{}.batch_records;
   unsigned attempts = 0;
   bool keep = false, rebuild_only = false, matcher_only = false;
+  std::size_t rebuild_memory = projections::runner_options{}.rebuild_memory;
+  bool bulk = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
       events = std::stoull(argv[++i]);
@@ -255,6 +261,10 @@ int main(int argc, char** argv) {
       keep = true;
     else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc)
       batch = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rebuild-memory") && i + 1 < argc)
+      rebuild_memory = std::stoull(argv[++i]) << 20;  // the bulk load's bound (runner.hpp)
+    else if (!std::strcmp(argv[i], "--no-bulk"))
+      bulk = false;
     else if (!std::strcmp(argv[i], "--rebuild-only"))
       rebuild_only = true;
     else if (!std::strcmp(argv[i], "--matcher-only"))
@@ -305,6 +315,8 @@ int main(int argc, char** argv) {
   projections::runner_options ro;
   ro.state_dir = dir + "/state";
   ro.batch_records = batch;
+  ro.rebuild_memory = rebuild_memory;
+  ro.bulk_rebuild = bulk;
   auto runner = projections::projection_runner::open(log, ro);
   if (!runner) die(runner.err().what());
   auto rb_start = clk::now();

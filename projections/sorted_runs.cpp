@@ -1,0 +1,209 @@
+#include "projections/sorted_runs.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "projections/proj_errc.hpp"
+
+namespace hooklog::projections {
+
+namespace {
+
+// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes.
+std::uint64_t key_word(const char* key, std::size_t size, std::size_t w) {
+  unsigned char b[8] = {};
+  if (size > w * 8) std::memcpy(b, key + w * 8, std::min<std::size_t>(8, size - w * 8));
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  return __builtin_bswap64(v);
+}
+
+error io_error(const std::string& what, const std::string& path) {
+  return make_error(proj_errc::state_failure, what + " " + path + ": " + std::strerror(errno));
+}
+
+struct file_closer {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+
+constexpr std::size_t kReadBuffer = 1 << 20;
+
+// One run file read entry by entry.
+struct run_reader {
+  file_ptr f;
+  std::string path;
+  std::unique_ptr<char[]> buffer;
+  std::string data;  // the current entry: key then value
+  std::uint32_t key_size = 0;
+  // false at the end of the file; an error for a short or unreadable entry.
+  result<bool> next() {
+    unsigned char h[8];
+    const std::size_t got = std::fread(h, 1, 8, f.get());
+    if (got == 0 && std::feof(f.get())) return false;
+    if (got != 8) return io_error("reading", path);
+    std::uint32_t k, v;
+    std::memcpy(&k, h, 4);
+    std::memcpy(&v, h + 4, 4);
+    data.resize(std::size_t{k} + v);
+    if (!data.empty() && std::fread(data.data(), 1, data.size(), f.get()) != data.size())
+      return io_error("reading", path);
+    key_size = k;
+    return true;
+  }
+  std::string_view key() const { return {data.data(), key_size}; }
+  std::string_view value() const { return std::string_view(data).substr(key_size); }
+};
+
+}  // namespace
+
+sorted_runs& sorted_runs::operator=(sorted_runs&& o) noexcept {
+  if (this == &o) return *this;
+  clear();
+  dir_ = std::move(o.dir_);
+  name_ = std::move(o.name_);
+  limit_ = o.limit_;
+  arena_ = std::move(o.arena_);
+  index_ = std::move(o.index_);
+  count_ = o.count_;
+  files_ = std::move(o.files_);
+  o.files_.clear();
+  o.index_.clear();
+  o.arena_.clear();
+  o.count_ = 0;
+  return *this;
+}
+
+void sorted_runs::add(std::string_view key, std::string_view value) {
+  entry e;
+  e.at = arena_.size();
+  e.key_size = static_cast<std::uint32_t>(key.size());
+  e.value_size = static_cast<std::uint32_t>(value.size());
+  for (std::size_t w = 0; w < 3; ++w) e.head[w] = key_word(key.data(), key.size(), w);
+  arena_.append(key);
+  arena_.append(value);
+  index_.push_back(e);
+  ++count_;
+}
+
+void sorted_runs::sort_memory() {
+  // By the first 24 bytes as three words, then (rarely) the rest, then the order of add().
+  std::sort(index_.begin(), index_.end(), [this](const entry& a, const entry& b) {
+    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
+    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
+    if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
+    const std::string_view x = key_of(a), y = key_of(b);
+    const std::string_view xr = x.substr(std::min<std::size_t>(24, x.size()));
+    const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
+    if (xr != yr) return xr < yr;
+    if (x.size() != y.size()) return x.size() < y.size();
+    return a.at < b.at;
+  });
+}
+
+result<void> sorted_runs::spill_if_over() {
+  if (memory() <= limit_ || index_.empty()) return {};
+  return spill();
+}
+
+result<void> sorted_runs::spill() {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec)
+    return make_error(proj_errc::state_failure,
+                      "creating " + dir_ + " for rebuild runs: " + ec.message());
+  std::string path = dir_ + "/" + name_ + "-" + std::to_string(files_.size()) + ".run";
+  sort_memory();
+  file_ptr f(std::fopen(path.c_str(), "wb"));
+  if (!f) return io_error("creating", path);
+  files_.push_back(path);  // removed by clear() whatever happens next
+  std::vector<char> buf(kReadBuffer);
+  std::setvbuf(f.get(), buf.data(), _IOFBF, buf.size());
+  for (const auto& e : index_) {
+    unsigned char h[8];
+    std::memcpy(h, &e.key_size, 4);
+    std::memcpy(h + 4, &e.value_size, 4);
+    if (std::fwrite(h, 1, 8, f.get()) != 8 ||
+        std::fwrite(arena_.data() + e.at, 1, std::size_t{e.key_size} + e.value_size, f.get()) !=
+            std::size_t{e.key_size} + e.value_size)
+      return io_error("writing", path);
+  }
+  if (std::fflush(f.get()) != 0) return io_error("writing", path);
+  if (std::fclose(f.release()) != 0) return io_error("closing", path);
+  arena_.clear();
+  arena_.shrink_to_fit();
+  index_.clear();
+  index_.shrink_to_fit();
+  return {};
+}
+
+result<void> sorted_runs::merge(const visit& fn) {
+  sort_memory();
+  if (files_.empty()) {
+    for (const auto& e : index_)
+      if (auto r = fn(key_of(e), value_of(e)); !r) return r;
+    return {};
+  }
+  // Sources 0..n-1: the run files (oldest first); n: the entries in memory (added last).
+  const std::size_t n = files_.size();
+  std::vector<run_reader> readers(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    readers[i].path = files_[i];
+    readers[i].f.reset(std::fopen(files_[i].c_str(), "rb"));
+    if (!readers[i].f) return io_error("opening", files_[i]);
+    readers[i].buffer.reset(new char[kReadBuffer]);
+    std::setvbuf(readers[i].f.get(), readers[i].buffer.get(), _IOFBF, kReadBuffer);
+  }
+  std::size_t mem_at = 0;
+  auto key = [&](std::size_t s) { return s < n ? readers[s].key() : key_of(index_[mem_at]); };
+  // A min-heap of sources by (current key, source).
+  auto later = [&](std::size_t a, std::size_t b) {
+    const int c = key(a).compare(key(b));
+    return c > 0 || (c == 0 && a > b);
+  };
+  std::vector<std::size_t> heap;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto more = readers[i].next();
+    if (!more) return more.err();
+    if (*more) heap.push_back(i);
+  }
+  if (!index_.empty()) heap.push_back(n);
+  std::make_heap(heap.begin(), heap.end(), later);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const std::size_t s = heap.back();
+    bool more;
+    if (s < n) {
+      if (auto r = fn(readers[s].key(), readers[s].value()); !r) return r;
+      auto m = readers[s].next();
+      if (!m) return m.err();
+      more = *m;
+    } else {
+      if (auto r = fn(key_of(index_[mem_at]), value_of(index_[mem_at])); !r) return r;
+      more = ++mem_at < index_.size();
+    }
+    if (more)
+      std::push_heap(heap.begin(), heap.end(), later);
+    else
+      heap.pop_back();
+  }
+  return {};
+}
+
+void sorted_runs::clear() {
+  arena_.clear();
+  arena_.shrink_to_fit();
+  index_.clear();
+  index_.shrink_to_fit();
+  count_ = 0;
+  for (const auto& f : files_) {
+    std::error_code ec;
+    std::filesystem::remove(f, ec);
+  }
+  files_.clear();
+}
+
+}  // namespace hooklog::projections

@@ -1,0 +1,85 @@
+#pragma once
+// An external sort of (key, value) entries: the staging of a bulk rebuild (runner.hpp).
+//
+// add() appends an entry to an in-memory arena. spill_if_over() sorts the arena by key and
+// writes it to a run file (`<dir>/<name>-<n>.run`, the directory created when missing) once the
+// arena and its index pass memory_limit bytes; merge() hands every entry, those in memory and
+// those in the run files, to a callback in key order (a k-way merge: one buffered read per run).
+// Equal keys come in the order they were added. Memory: memory_limit plus what is added between
+// two calls of spill_if_over() (timelines calls it at the end of each batch: the bound is passed
+// by at most one batch's transitions), and 1 MiB of read buffer per run while merging.
+//
+// Run files: entries as u32 LE key size | u32 LE value size | key | value. clear() (and the
+// destructor) removes them; a process killed while they exist leaves them behind, and the runner
+// removes the directory at its next open.
+//
+// Not thread safe: one owner (the projection that stages into it).
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace hooklog::projections {
+
+class sorted_runs {
+ public:
+  // One entry in merge(): valid only during the callback.
+  using visit = std::function<result<void>(std::string_view key, std::string_view value)>;
+
+  sorted_runs() = default;
+  sorted_runs(std::string dir, std::string name, std::size_t memory_limit)
+      : dir_(std::move(dir)), name_(std::move(name)), limit_(memory_limit) {}
+  ~sorted_runs() { clear(); }
+  sorted_runs(const sorted_runs&) = delete;
+  sorted_runs& operator=(const sorted_runs&) = delete;
+  sorted_runs(sorted_runs&& o) noexcept { *this = std::move(o); }
+  sorted_runs& operator=(sorted_runs&& o) noexcept;
+
+  void add(std::string_view key, std::string_view value);
+  // Bytes held in memory (the arena and the sort index).
+  std::size_t memory() const { return arena_.size() + index_.size() * sizeof(entry); }
+  std::size_t entries() const { return count_; }  // added since the last clear()
+  std::size_t runs() const { return files_.size(); }
+  // Sorts the in-memory entries and writes them to a new run file when memory() > the limit.
+  result<void> spill_if_over();
+  // Every entry in key order (see above); stops at the first error of `fn`. The entries stay
+  // (merge can run again) until clear().
+  result<void> merge(const visit& fn);
+  // The same without run files (runs() == 0), with any callable and no copies: the views stay
+  // valid until clear().
+  template <class F>
+  result<void> merge_memory(F&& fn) {
+    sort_memory();
+    for (const auto& e : index_)
+      if (auto r = fn(key_of(e), value_of(e)); !r) return r;
+    return {};
+  }
+  // Drops the entries in memory and removes the run files.
+  void clear();
+
+ private:
+  struct entry {
+    std::uint64_t head[3];  // the key's first 24 bytes as big-endian words (zero-padded)
+    std::uint64_t at;       // key offset in arena_; the value follows the key
+    std::uint32_t key_size, value_size;
+  };
+  std::string_view key_of(const entry& e) const { return {arena_.data() + e.at, e.key_size}; }
+  std::string_view value_of(const entry& e) const {
+    return {arena_.data() + e.at + e.key_size, e.value_size};
+  }
+  void sort_memory();
+  result<void> spill();
+
+  std::string dir_, name_;
+  std::size_t limit_ = SIZE_MAX;
+  std::string arena_;
+  std::vector<entry> index_;
+  std::size_t count_ = 0;
+  std::vector<std::string> files_;  // run files, oldest first
+};
+
+}  // namespace hooklog::projections

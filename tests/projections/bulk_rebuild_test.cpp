@@ -1,0 +1,205 @@
+// A rebuild from empty (bulk load, runner.hpp): timelines and pending stage their writes across
+// batches, spill sorted runs past the memory bound, and write each database once in key order.
+// The state must equal the incremental one byte for byte (overwrites and deletes included:
+// retries, dead letters, deliveries, disabled endpoints, replays, late timeline arrivals), and a
+// load that fails or is killed midway must leave a state that a later open rebuilds correctly,
+// with no run file left behind.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "projections/key_codec.hpp"
+#include "projections/state_store.hpp"
+#include "rebuild_log.hpp"
+
+using namespace hooklog;
+using namespace hooklog::test;
+
+namespace {
+
+std::size_t files_in(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return 0;
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it)
+    ++n;
+  return n;
+}
+
+// The checkpoints database of a state directory, read without a runner (which would reset it).
+std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir) {
+  auto s = projections::state_store::open({.dir = state_dir});
+  REQUIRE(s);
+  auto t = (*s)->begin_write();
+  REQUIRE(t);
+  auto d = (*s)->open_db(*t, "checkpoints");
+  REQUIRE(d);
+  std::map<std::string, std::string> out;
+  auto c = lmdb::cursor::open(*t, *d);
+  REQUIRE(c);
+  for (auto kv = c->first(); kv && *kv; kv = c->next())
+    out.emplace(std::string((*kv)->first), std::string((*kv)->second));
+  *c = lmdb::cursor();
+  t->abort();
+  return out;
+}
+
+// The incremental state of build_log's log: the runner follows it with bulk loads off.
+struct reference {
+  fixture f{/*batch=*/97};
+  std::uint64_t last = 0;
+  std::vector<std::string> dbs;
+  projections::state_dump state;
+  explicit reference(int rounds) {
+    f.ropts.bulk_rebuild = false;
+    f.open_runner();
+    f.runner->start();
+    last = build_log(f, /*follow=*/true, rounds);
+    REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(60)));
+    f.runner->stop();
+    REQUIRE_FALSE(f.runner->last_error());
+    dbs = all_state_dbs(*f.runner);
+    state = dump_state(*f.runner, dbs);
+    f.ropts.bulk_rebuild = true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("bulk rebuild: sorted runs spilled past a tiny bound give the incremental state") {
+  reference ref(300);
+  auto& f = ref.f;
+  for (const auto& name : ref.dbs) {
+    INFO(name);
+    CHECK(!ref.state.at(name).empty());
+  }
+  const std::string runs = f.dir.path() + "/state/rebuild-runs";
+  struct variant {
+    std::size_t batch, memory;
+  };
+  // 1 byte: every batch spills a run and pending writes its entries out at every item; 64 KiB:
+  // runs of several batches; 1 GiB: everything in memory; one batch of the whole log.
+  for (auto v :
+       {variant{97, 1}, variant{97, 64 << 10}, variant{97, 1u << 30}, variant{1'000'000, 1}}) {
+    for (const char* name : {"all", "timelines", "pending"}) {
+      INFO("batch " << v.batch << ", memory " << v.memory << ", rebuild " << name);
+      f.ropts.batch_records = v.batch;
+      f.ropts.rebuild_memory = v.memory;
+      f.open_runner();
+      REQUIRE(f.runner->rebuild(name));
+      CHECK(f.runner->applied_seq() == ref.last);
+      CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+      CHECK(files_in(runs) == 0);
+    }
+  }
+
+  // Midway through a load with a tiny bound, the runs are on disk and the checkpoints in the
+  // store still say 0 (marked as a bulk load); applied_seq() does not count the staged records.
+  f.ropts.batch_records = 97;
+  f.ropts.rebuild_memory = 1;
+  const std::string state2 = f.dir.path() + "/state-fresh";
+  f.ropts.state_dir = state2;
+  f.open_runner();
+  auto n = f.runner->catch_up(UINT64_MAX, 10);
+  REQUIRE(n);
+  CHECK(*n == 970);
+  // timelines: one run per batch that staged a transition
+  CHECK(files_in(state2 + "/rebuild-runs") >= 5);
+  CHECK(files_in(state2 + "/rebuild-runs") <= 10);
+  CHECK(f.runner->applied_seq() == 0);
+  CHECK(f.runner->checkpoint("timelines") == 970);
+  REQUIRE(f.runner->catch_up());
+  CHECK(f.runner->applied_seq() == ref.last);
+  CHECK(files_in(state2 + "/rebuild-runs") == 0);
+  CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+}
+
+TEST_CASE("bulk rebuild: a batch that fails midway restarts the load and removes its runs") {
+  reference ref(150);
+  auto& f = ref.f;
+  f.ropts.batch_records = 97;
+  f.ropts.rebuild_memory = 1;
+  f.ropts.state_dir = f.dir.path() + "/state-fresh";
+  const std::string runs = f.ropts.state_dir + "/rebuild-runs";
+  f.open_runner();
+  REQUIRE(f.runner->catch_up(UINT64_MAX, 5));
+  CHECK(files_in(runs) >= 2);
+  f.runner->fail_next_batch_after(40);
+  auto failed = f.runner->catch_up(UINT64_MAX, 1);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.err().message == "injected batch failure (test hook)");
+  CHECK(files_in(runs) == 0);  // the staged writes were dropped with their files
+  CHECK(f.runner->applied_seq() == 0);
+  // The next batch starts the load again from seq 1.
+  auto again = f.runner->catch_up(UINT64_MAX, 1);
+  REQUIRE(again);
+  CHECK(*again == 97);
+  CHECK(f.runner->checkpoint("pending") == 97);
+  CHECK(f.runner->checkpoint("subscriptions") == 97);
+  REQUIRE(f.runner->catch_up());
+  CHECK_FALSE(f.runner->last_error());
+  CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+  CHECK(files_in(runs) == 0);
+}
+
+TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next open") {
+  reference ref(150);
+  auto& f = ref.f;
+  const std::string state = f.dir.path() + "/state-killed";
+  const std::string runs = state + "/rebuild-runs";
+  // The child opens its own log and runner (nothing of the parent's LMDB handles is used) and
+  // dies after 5 committed batches of a bulk load, without any destructor.
+  f.runner.reset();
+  f.log.reset();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto l = event_log::open({.dir = f.dir.path() + "/log", .sync = false});
+    if (!l) _exit(3);
+    projections::runner_options o;
+    o.state_dir = state;
+    o.batch_records = 97;
+    o.rebuild_memory = 1;
+    auto r = projections::projection_runner::open(**l, o);
+    if (!r) _exit(4);
+    auto n = (*r)->catch_up(UINT64_MAX, 5);
+    if (!n || *n != 485) _exit(5);
+    ::kill(::getpid(), SIGKILL);
+    _exit(6);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+
+  // What the crash left: runs on disk, partial pending databases, checkpoints of 0 for the loads
+  // (none written) beside their marks; stats (not a bulk load) committed its batches.
+  CHECK(files_in(runs) >= 2);
+  auto cps = raw_checkpoints(state);
+  CHECK(cps.count("timelines.bulk") == 1);
+  CHECK(cps.count("pending.bulk") == 1);
+  for (const char* name : {"timelines", "pending"})  // 0 (written by the reset at open) or none
+    CHECK((cps.count(name) == 0 || projections::keys::get_u64_be(cps.at(name)) == 0));
+  REQUIRE(cps.count("stats") == 1);
+  CHECK(projections::keys::get_u64_be(cps.at("stats")) == 485);
+
+  auto l = event_log::open({.dir = f.dir.path() + "/log", .sync = false});
+  REQUIRE(l);
+  f.log = std::move(*l);
+  f.ropts.state_dir = state;
+  f.ropts.batch_records = 97;
+  f.ropts.rebuild_memory = 1;
+  f.open_runner();
+  CHECK(files_in(runs) == 0);  // removed at open
+  CHECK(f.runner->checkpoint("pending") == 0);
+  CHECK(f.runner->checkpoint("subscriptions") == 0);  // pending's dependency, reset with it
+  CHECK(f.runner->checkpoint("stats") == 485);
+  REQUIRE(f.runner->catch_up());
+  CHECK(f.runner->applied_seq() == ref.last);
+  CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+  CHECK(files_in(runs) == 0);
+}
