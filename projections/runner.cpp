@@ -167,8 +167,7 @@ result<void> projection_runner::finish_bulk() {
   std::error_code ec;
   std::filesystem::remove_all(run_dir(), ec);
   dirty_ = true;
-  publish_applied();
-  return {};
+  return {};  // the caller clears its error, then publishes (waiters read both)
 }
 
 result<void> projection_runner::restart_bulk() {
@@ -354,6 +353,7 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   if (low >= committed) {
     if (auto f = finish_bulk(); !f) return f.err();  // nothing left: a bulk load ends
     if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
+    publish_applied();
     return std::uint64_t{0};
   }
   const std::uint64_t from = low + 1;
@@ -418,10 +418,11 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   if (auto c = t->commit(); !c) return fail(c.err());
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
-  // The batch reached the end of what was asked for: a bulk load writes its staged state now.
+  clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
+  // The batch reached the end of what was asked for: a bulk load writes its staged state now
+  // (a failure sets the error again).
   if (last >= committed)
     if (auto f = finish_bulk(); !f) return f.err();
-  clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
   publish_applied();
   return n;
 }
