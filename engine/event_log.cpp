@@ -186,9 +186,6 @@ result<void> event_log::open_impl() {
   if (auto r = t->commit(); !r) return r.err();
   committed_.store(head_.seq, std::memory_order_release);
   applied_.store(applied, std::memory_order_release);
-  tail_head_ = head_;
-  tail_recorded_ = last_recorded_at_;
-  tail_applied_ = applied;
   if (format_1 && !opts_.read_only) {
     if (auto r = migrate_from_format_1(); !r) return r;
   } else if (!format_1) {
@@ -258,53 +255,24 @@ result<void> event_log::migrate_from_format_1() {
 }
 
 result<std::optional<std::uint64_t>> event_log::claim_idem(append_group& g, const record& r) {
-  if (g.staged) {
-    // The group's own keys, then those of staged groups the index env may not hold yet, then
-    // the index env (a read transaction begun after indexed_through() was read).
-    std::string key = idem_key(r.tenant, r.source, r.idempotency_key);
-    if (auto it = g.new_idem.find(key); it != g.new_idem.end())
-      return std::optional<std::uint64_t>{it->second};
-    if (auto it = staged_idem_.find(key); it != staged_idem_.end())
-      return std::optional<std::uint64_t>{it->second};
-    auto v = index_->idem().get(g.ixt, key);
-    if (!v) return v.err();
-    if (*v) return std::optional<std::uint64_t>{bytes::get_be64(**v)};
-    g.new_idem.emplace(std::move(key), r.seq);
-    return std::optional<std::uint64_t>{};
-  }
   auto prior = index_->put_idem(g.ixt, idem_key(r.tenant, r.source, r.idempotency_key), r.seq);
   if (!prior) g.index_failed = true;
   return prior;
 }
 
 std::vector<result<append_outcome>> event_log::run_append(
-    std::vector<record>& records, const std::function<result<void>(append_group&)>& fill,
-    staged_group* staged) {
+    std::vector<record>& records, const std::function<result<void>(append_group&)>& fill) {
   std::vector<result<append_outcome>> out;
   if (opts_.read_only) {
     out.assign(records.size(), make_error(errc::read_only, "the log is open read-only"));
     return out;
   }
-  if (staged) {
-    // index_staged() indexes each group; one that failed leaves the env behind (usable()
-    // false): it is caught up here first, through every committed group, as append() does.
-    if (!index_->usable()) {
-      std::lock_guard l(index_write_mutex_);
-      auto src = index_source();
-      src.applied = std::max(src.applied, tail_applied_);
-      if (auto c = index_->catch_up(src); !c) {
-        out.assign(records.size(), c.err());
-        return out;
-      }
-    }
-    forget_indexed_keys();  // the look-ups read the staged keys the env may not hold yet
-  } else if (index_->indexed_through() < applied_seq()) {
-    // The idempotency look-ups below read the index env: it must hold every record first.
+  // The idempotency look-ups below read the index env: it must hold every record first.
+  if (index_->indexed_through() < applied_seq())
     if (auto c = index_->catch_up(index_source()); !c) {
       out.assign(records.size(), c.err());
       return out;
     }
-  }
   // The records' own times, restored when a full map makes us retry.
   std::vector<std::pair<std::int64_t, std::int64_t>> times;
   times.reserve(records.size());
@@ -319,15 +287,17 @@ std::vector<result<append_outcome>> event_log::run_append(
     bool index_full = false;
     auto attempt = [&]() -> result<void> {
       std::shared_lock lock(resize_mutex_);
-      auto ixt = lmdb::txn::begin(index_->env(), staged != nullptr);
+      auto ixt = lmdb::txn::begin(index_->env(), false);
       if (!ixt) return ixt.err();
       auto t = lmdb::txn::begin(env_, false);
       if (!t) return t.err();
       append_group g{*t, *ixt, times, out};
-      g.staged = staged != nullptr;
-      g.head = tail_head_;
-      g.last_recorded = tail_recorded_;
-      g.applied = tail_applied_;
+      {
+        std::lock_guard h(head_mutex_);
+        g.head = head_;
+        g.last_recorded = last_recorded_at_;
+      }
+      g.applied = applied_seq();
       const std::uint64_t tree_first = g.applied;  // leaf index of the group's first seq
       g.leaves.reserve(records.size());
       if (auto f = fill(g); !f) {
@@ -343,17 +313,6 @@ std::vector<result<append_outcome>> event_log::run_append(
       new_head = g.head;
       new_last_recorded = g.last_recorded;
       new_applied = g.applied;
-      if (staged) {  // the index env's part waits for index_staged()
-        staged->committed = true;
-        staged->before = tree_first;
-        staged->applied = g.applied;
-        staged->head = g.head;
-        staged->last_recorded = g.last_recorded;
-        staged->keys = std::move(g.ix_keys);
-        staged->idem.assign(std::make_move_iterator(g.new_idem.begin()),
-                            std::make_move_iterator(g.new_idem.end()));
-        return {};
-      }
       // The index entries, put in key order (neighbouring keys share pages), and the binding;
       // no fsync. A failure leaves indexed_through behind: caught up below.
       indexed = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
@@ -373,21 +332,6 @@ std::vector<result<append_outcome>> event_log::run_append(
     out.assign(records.size(), r.err());
     return out;
   }
-  tail_head_ = new_head;
-  tail_recorded_ = new_last_recorded;
-  tail_applied_ = new_applied;
-  if (staged) {
-    if (!staged->idem.empty()) {
-      std::vector<std::string> keys;
-      keys.reserve(staged->idem.size());
-      for (const auto& [k, seq] : staged->idem) {
-        staged_idem_.emplace(k, seq);
-        keys.push_back(k);
-      }
-      staged_idem_groups_.emplace_back(new_applied, std::move(keys));
-    }
-    return out;
-  }
   if (!indexed) {
     // The records are durable; their entries come from the records (growing a full map).
     auto src = index_source();
@@ -402,11 +346,6 @@ std::vector<result<append_outcome>> event_log::run_append(
 }
 
 std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
-  return append_events(records, nullptr);
-}
-
-std::vector<result<append_outcome>> event_log::append_events(std::vector<record>& records,
-                                                             staged_group* staged) {
   return run_append(records, [&](append_group& g) -> result<void> {
     const std::int64_t now = std::max(now_micros(), g.last_recorded);
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -432,7 +371,7 @@ std::vector<result<append_outcome>> event_log::append_events(std::vector<record>
       g.out.emplace_back(append_outcome{r.seq, false});
     }
     return {};
-  }, staged);
+  });
 }
 
 result<void> event_log::store_encoded(append_group& g, record& r) {

@@ -16,7 +16,7 @@
 // answer queries by walking the records in seq order.
 //
 // Thread safety: append() must be called from one thread at a time (the
-// log_writer's thread; append_staged() likewise, index_staged() from one other). Reads (get, scan, verify, head) may run on any thread
+// log_writer's thread). Reads (get, scan, verify, head) may run on any thread
 // concurrently with appends; they never block the writer. A second process
 // opening the same directory gets errc::locked.
 #include <array>
@@ -24,14 +24,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/errc.hpp"
@@ -123,28 +121,6 @@ class event_log {
   // alone. A full map is grown and the transaction retried; past max_map_size
   // every record fails with errc::map_full and nothing is stored.
   std::vector<result<append_outcome>> append(std::vector<record>& records);
-
-  // append() in two stages, for a pipelined writer (log_writer): append_staged() runs on the
-  // writer's thread and commits the group to the log env (fsync) only; the group's index
-  // entries and idempotency keys wait in `staged`, and later groups find its keys in memory
-  // until the index env holds them. index_staged() runs on one other thread, in stage order:
-  // it writes them into the index env (no fsync; a failure is caught up from the records) and
-  // only then publishes the group: head(), committed_seq(), applied_seq() and the wait_*()
-  // calls see a group after its index_staged(), so an answer given after it finds the group in
-  // every query. The next group's append_staged() may run meanwhile. Not to be mixed with
-  // append() or append_replicated() while a staged group waits for index_staged().
-  struct staged_group {
-    bool committed = false;  // false: the group failed, nothing to index or publish
-    std::uint64_t before = 0;   // the last applied seq before the group
-    std::uint64_t applied = 0;  // the group's last applied seq
-    log_head head;
-    std::int64_t last_recorded = 0;
-    index_keys keys;
-    std::vector<std::pair<std::string, std::uint64_t>> idem;  // new keys -> seq
-  };
-  std::vector<result<append_outcome>> append_staged(std::vector<record>& records,
-                                                    staged_group& staged);
-  void index_staged(staged_group& staged);
 
   // Cluster mode (engine/cluster/materializer.hpp): appends records that already carry their
   // seq (the stream sequence; increasing, each above applied_seq()) and recorded_at (from the
@@ -256,10 +232,6 @@ class event_log {
     std::uint64_t applied = 0;       // the last seq stored or recorded as a gap
     index_keys ix_keys;
     std::vector<hash256> leaves;  // the Merkle tree's leaves, one per seq after the start's applied
-    // append_staged(): ixt is a read transaction; the group's new idempotency keys collect
-    // here (key -> seq) instead of being put.
-    bool staged = false;
-    std::unordered_map<std::string, std::uint64_t> new_idem;
   };
   // The shell of both appends: refuses on a read-only log; catches a lagging index env up; runs
   // `fill` in a write transaction of each env (idempotency keys claimed in the index env's);
@@ -267,18 +239,8 @@ class event_log {
   // binding in the index env (no fsync; a failure there is caught up from the records); on a
   // full map of either env before the log commit grows it and runs the whole group again from
   // the records' own times; publishes the new head.
-  // With `staged` (append_staged()): no index env writes and no publish; the group's index
-  // entries and new idempotency keys go to `staged`, the keys also to staged_idem_.
   std::vector<result<append_outcome>> run_append(
-      std::vector<record>& records, const std::function<result<void>(append_group&)>& fill,
-      staged_group* staged = nullptr);
-  // append() and append_staged().
-  std::vector<result<append_outcome>> append_events(std::vector<record>& records,
-                                                    staged_group* staged);
-  // index_staged()'s writes (under index_write_mutex_).
-  void index_group(staged_group& s);
-  // append_staged(): forgets the staged keys the index env now holds (indexed_through()).
-  void forget_indexed_keys();
+      std::vector<record>& records, const std::function<result<void>(append_group&)>& fill);
   // Inside `fill`: the idempotency look-up (and claim) of r in the index env.
   result<std::optional<std::uint64_t>> claim_idem(append_group& g, const record& r);
   // Inside `fill`: seals the record encoded in scratch_ (r.seq set) onto the group's chain,
@@ -301,20 +263,6 @@ class event_log {
   mutable std::mutex head_mutex_;
   log_head head_;
   std::int64_t last_recorded_at_ = 0;
-  // The writer's own view of the chain (writer thread only): head_, last_recorded_at_ and
-  // applied_seq() as of its last log commit, ahead of them while staged groups wait for
-  // index_staged().
-  log_head tail_head_;
-  std::int64_t tail_recorded_ = 0;
-  std::uint64_t tail_applied_ = 0;
-  // Idempotency keys of staged groups the index env may not hold yet (writer thread only):
-  // key -> seq, and per group its last applied seq and keys, forgotten once indexed_through()
-  // reaches it.
-  std::unordered_map<std::string, std::uint64_t> staged_idem_;
-  std::deque<std::pair<std::uint64_t, std::vector<std::string>>> staged_idem_groups_;
-  // Held around the index env's writes of index_staged() and the writer's catch-up of an index
-  // env left behind by a failure (the two threads that may write it when pipelined).
-  std::mutex index_write_mutex_;
   std::atomic<std::uint64_t> committed_{0};
   mutable std::mutex commit_mutex_;
   mutable std::condition_variable commit_cv_;

@@ -82,7 +82,7 @@ std::string log_index::check_binding(const log_source& log) {
     return "the machine restarted while it was open for writing (boot " + std::string(**boot) +
            ")";
   if (through_ > log.applied)
-    return "it indexes up to seq " + std::to_string(through_.load()) + " but the log ends at " +
+    return "it indexes up to seq " + std::to_string(through_) + " but the log ends at " +
            std::to_string(log.applied) + " (a replaced or restored log)";
   // The last record at or before through_ must carry through_hash_.
   auto lt = lmdb::txn::begin(*log.env, true);
@@ -102,7 +102,7 @@ std::string log_index::check_binding(const log_source& log) {
     }
   }
   if (expected != through_hash_)
-    return "it was built from another log (the chain hash at seq " + std::to_string(through_.load()) +
+    return "it was built from another log (the chain hash at seq " + std::to_string(through_) +
            " differs)";
   return {};
 }
@@ -285,8 +285,8 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
       if (auto g = grow(); !g) return g;
       continue;
     }
+    through_ = new_through;
     through_hash_ = new_hash;
-    through_.store(new_through, std::memory_order_release);  // after the commit it names
   }
   return {};
 }

@@ -17,9 +17,8 @@
 // A read-only log written by format 1 (`hooklog-log/1`) has these databases inside the log env
 // itself: attach_legacy() points the look-ups there.
 //
-// Thread safety: the write side (begin_write, catch_up, grow, close) on one thread at a time
-// (the log writer's, or with a pipelined log_writer its completion thread); reads on any
-// thread, under the caller's resize lock.
+// Thread safety: the write side (begin_write, catch_up, grow, close) on one thread (the log
+// writer's); reads on any thread, under the caller's resize lock.
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -123,13 +122,11 @@ class log_index {
                                                 std::uint64_t seq) const;
   result<void> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
                       const hash256& through_hash) const;
-  // Any thread (the log writer forgets the idempotency keys of staged groups up to it); a
-  // value read here was committed before it was set.
-  std::uint64_t indexed_through() const { return through_.load(std::memory_order_acquire); }
+  std::uint64_t indexed_through() const { return through_; }
   // After a group's finish() committed.
   void set_indexed_through(std::uint64_t s, const hash256& h) {
+    through_ = s;
     through_hash_ = h;
-    through_.store(s, std::memory_order_release);
   }
 
   // Indexes the log's records after indexed_through() up to log.applied, in chunks of
@@ -159,7 +156,7 @@ class log_index {
   bool writable_ = false;
   options opts_;
   std::string dir_;
-  std::atomic<std::uint64_t> through_{0};
+  std::uint64_t through_ = 0;
   hash256 through_hash_{};
   std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
 };

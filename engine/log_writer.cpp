@@ -83,8 +83,7 @@ void log_writer::complete() {
       c = std::move(done_queue_.front());
       done_queue_.pop_front();
     }
-    log_.index_staged(c.staged);
-    for (auto& [done, out] : c.done) done(std::move(out));
+    for (auto& [done, out] : c) done(std::move(out));
   }
 }
 
@@ -121,8 +120,7 @@ void log_writer::run() {
     for (auto& p : group)
       for (auto& r : p.records) batch.push_back(std::move(r));
     const auto start = std::chrono::steady_clock::now();
-    completion c;
-    auto results = log_.append_staged(batch, c.staged);
+    auto results = log_.append(batch);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - start)
                             .count();
@@ -139,7 +137,8 @@ void log_writer::run() {
       if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
     }
     if (!results.empty() && !results.front()) log_failed_group(results.front().err(), batch.size());
-    c.done.reserve(group.size());
+    completion c;
+    c.reserve(group.size());
     std::size_t at = 0;
     for (auto& p : group) {
       const std::size_t n = p.records.size();
@@ -147,7 +146,7 @@ void log_writer::run() {
       mine.reserve(n);
       for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(results[at + i]));
       at += n;
-      c.done.emplace_back(std::move(p.done), std::move(mine));
+      c.emplace_back(std::move(p.done), std::move(mine));
     }
     {
       std::lock_guard g(done_mutex_);

@@ -4,13 +4,9 @@
 // thread takes everything queued, appends it in one transaction (one fsync)
 // and only then answers each producer. Acknowledged means durable.
 //
-// Pipelined (event_log::append_staged/index_staged): the writer thread commits a group to
-// the log env and goes on to the next; the completion thread writes the group's index
-// entries, publishes it, then runs its callbacks. So a callback runs after its group is
-// durable, indexed and visible to every query, while the next group's commit is under way.
-//
 // Thread safety: submit()/append() from any thread. Callbacks run, in commit
-// order, on one completion thread; they must not block for long.
+// order, on one completion thread, so building answers overlaps the next
+// group's commit; they must not block for long.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
@@ -59,10 +55,7 @@ class log_writer final : public record_sink {
   };
   void run();
   void complete();
-  struct completion {
-    event_log::staged_group staged;
-    std::vector<std::pair<callback, outcomes>> done;
-  };
+  using completion = std::vector<std::pair<callback, outcomes>>;
 
   event_log& log_;
   writer_options opts_;

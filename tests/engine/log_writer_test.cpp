@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -13,6 +15,32 @@ using namespace hooklog;
 using hooklog::test::make_event;
 using hooklog::test::open_log;
 using hooklog::test::temp_dir;
+
+namespace {
+
+record keyed(const std::string& key, int i) {
+  record r = make_event("t", "type.a", "e" + std::to_string(i), 1000 + i);
+  r.idempotency_key = key;
+  return r;
+}
+
+std::vector<std::uint64_t> seqs(const event_log& log, scan_query q) {
+  std::vector<std::uint64_t> out;
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+    out.push_back(v.seq);
+    return true;
+  });
+  if (!n) throw std::runtime_error(n.err().message);
+  return out;
+}
+
+std::optional<std::uint64_t> idem(const event_log& log, const std::string& key) {
+  auto f = log.find_idempotent("t", "standard", key);
+  if (!f) throw std::runtime_error(f.err().message);
+  return *f;
+}
+
+}  // namespace
 
 TEST_CASE("many producers, grouped commits, every append answered once", "[writer]") {
   temp_dir dir;
@@ -74,4 +102,71 @@ TEST_CASE("after stop, submissions fail with writer_stopped", "[writer]") {
   auto o = writer.append(make_event("t", "x", "e", 2));
   REQUIRE_FALSE(o.ok());
   CHECK(o.code() == make_error_code(errc::writer_stopped));
+}
+
+TEST_CASE("log writer: an answered event is in every query, and a repeat of its key answers "
+          "its seq",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::mutex m;
+  std::map<std::string, std::uint64_t> first;  // key -> seq
+  std::vector<std::pair<std::string, std::uint64_t>> last(kThreads);  // per thread
+  std::vector<std::string> problems;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t)
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        const std::string key = "k" + std::to_string(n);
+        auto o = writer.append(keyed(key, n));
+        std::string bad;
+        if (!o || o->duplicate) {
+          bad = key + ": not stored";
+        } else {
+          // Right after the answer: the head, the indexes and the key all have it.
+          scan_query by_entity;
+          by_entity.entity_kind = "order";
+          by_entity.entity_id = "e" + std::to_string(n);
+          scan_query by_type;
+          by_type.type = "type.a";
+          by_type.from_seq = by_type.to_seq = o->seq;
+          if (log->head().seq < o->seq) bad = key + ": beyond the head";
+          if (seqs(*log, by_entity) != std::vector<std::uint64_t>{o->seq})
+            bad = key + ": not found by entity";
+          if (seqs(*log, by_type) != std::vector<std::uint64_t>{o->seq})
+            bad = key + ": not found by type";
+          if (idem(*log, key) != std::optional<std::uint64_t>{o->seq})
+            bad = key + ": key not found";
+          // A repeat of the key another thread was last answered for.
+          std::pair<std::string, std::uint64_t> other;
+          {
+            std::lock_guard g(m);
+            other = last[(t + 1) % kThreads];
+          }
+          if (!other.first.empty()) {
+            auto r = writer.append(keyed(other.first, n));
+            if (!r || !r->duplicate || r->seq != other.second)
+              bad = other.first + ": the repeat did not answer the first seq";
+          }
+        }
+        std::lock_guard g(m);
+        if (!bad.empty()) problems.push_back(bad);
+        if (o && !o->duplicate) {
+          first.emplace(key, o->seq);
+          last[t] = {key, o->seq};
+        }
+      }
+    });
+  for (auto& p : producers) p.join();
+  writer.stop();
+  INFO((problems.empty() ? std::string() : problems.front()));
+  CHECK(problems.empty());
+  CHECK(first.size() == kThreads * kPerThread);
+  // Every stored event exactly once: the repeats were answered, never stored.
+  CHECK(log->head().seq == kThreads * kPerThread);
+  CHECK(log->index().indexed_through() == kThreads * kPerThread);
+  CHECK(log->verify()->ok);
 }
