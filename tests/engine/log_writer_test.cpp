@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -169,4 +172,77 @@ TEST_CASE("log writer: an answered event is in every query, and a repeat of its 
   CHECK(log->head().seq == kThreads * kPerThread);
   CHECK(log->index().indexed_through() == kThreads * kPerThread);
   CHECK(log->verify()->ok);
+}
+
+TEST_CASE("log writer: callbacks run in commit order when small groups (answered by the writer) "
+          "and large ones (by the completion thread) are mixed",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  constexpr int kSubmissions = 400;
+  const std::size_t big = log_writer::kInlineAnswerRecords + 36;
+  std::mutex m;
+  std::vector<std::uint64_t> order;  // each submission's first seq, as its callback ran
+  std::uint64_t total = 0;
+  for (int i = 0; i < kSubmissions; ++i) {
+    const std::size_t n = i % 7 == 0 ? big : 1;
+    std::vector<record> b;
+    for (std::size_t k = 0; k < n; ++k) b.push_back(make_event("t", "x", "e", i));
+    total += n;
+    writer.submit(std::move(b), [&m, &order, n](log_writer::outcomes&& out) {
+      const std::uint64_t first = out.size() == n && out[0] ? out[0]->seq : 0;
+      std::lock_guard g(m);
+      order.push_back(first);
+    });
+  }
+  writer.stop();  // drains: every callback has run
+  REQUIRE(order.size() == kSubmissions);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(std::adjacent_find(order.begin(), order.end()) == order.end());  // no repeat
+  CHECK(order.front() == 1);
+  CHECK(log->head().seq == total);
+}
+
+TEST_CASE("log writer: a small group committed while a large group's callbacks run is answered "
+          "after them",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  const std::size_t big = log_writer::kInlineAnswerRecords + 36;
+  std::mutex m;
+  std::condition_variable cv;
+  bool big_started = false, small_ran = false;
+  std::vector<std::string> order;
+  std::vector<record> b;
+  for (std::size_t k = 0; k < big; ++k) b.push_back(make_event("t", "x", "e", 1));
+  writer.submit(std::move(b), [&](log_writer::outcomes&&) {
+    std::unique_lock g(m);
+    big_started = true;
+    cv.notify_all();
+    // Until the small group below is committed (and a moment more, in which a writer that
+    // answered it out of turn would have).
+    while (log->committed_seq() <= big) cv.wait_for(g, std::chrono::milliseconds(1));
+    cv.wait_for(g, std::chrono::milliseconds(300), [&] { return small_ran; });
+    order.push_back("big");
+    cv.notify_all();
+  });
+  {
+    std::unique_lock g(m);
+    cv.wait(g, [&] { return big_started; });
+  }
+  std::vector<record> one{make_event("t", "x", "e", 2)};
+  writer.submit(std::move(one), [&](log_writer::outcomes&& out) {
+    std::lock_guard g(m);
+    small_ran = true;
+    order.push_back(out[0] ? "small " + std::to_string(out[0]->seq) : "small failed");
+    cv.notify_all();
+  });
+  {
+    std::unique_lock g(m);
+    cv.wait(g, [&] { return order.size() == 2; });
+  }
+  writer.stop();
+  CHECK(order == std::vector<std::string>{"big", "small " + std::to_string(big + 1)});
 }
