@@ -39,8 +39,8 @@ class head_publisher {
 
   // Signs a head over the committed tree, appends it to the log (durable), returns it.
   result<tree_head> publish();
-  // The same without blocking: `done` runs on the writer's completion thread once the head's
-  // record is durable (or failed), or inline when the head cannot be made.
+  // The same without blocking: `done` runs on the writer's thread (or its completion thread)
+  // once the head's record is durable (or failed), or inline when the head cannot be made.
   void publish_async(std::function<void(result<tree_head>)> done);
   std::optional<tree_head> latest() const;
   const head_signer& signer() const { return signer_; }

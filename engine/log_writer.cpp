@@ -82,8 +82,12 @@ void log_writer::complete() {
       if (done_queue_.empty()) return;
       c = std::move(done_queue_.front());
       done_queue_.pop_front();
+      completing_ = true;
     }
     for (auto& [done, out] : c) done(std::move(out));
+    c.clear();
+    std::lock_guard g(done_mutex_);
+    completing_ = false;
   }
 }
 
@@ -149,7 +153,14 @@ void log_writer::run() {
       c.emplace_back(std::move(p.done), std::move(mine));
     }
     {
-      std::lock_guard g(done_mutex_);
+      std::unique_lock g(done_mutex_);
+      if (batch.size() <= kInlineAnswerRecords && done_queue_.empty() && !completing_) {
+        // Every earlier group is answered and the completion thread idle (only this thread
+        // queues): answering here keeps the order and saves waking it.
+        g.unlock();
+        for (auto& [done, out] : c) done(std::move(out));
+        continue;
+      }
       done_queue_.push_back(std::move(c));
     }
     done_cv_.notify_one();

@@ -4,9 +4,11 @@
 // thread takes everything queued, appends it in one transaction (one fsync)
 // and only then answers each producer. Acknowledged means durable.
 //
-// Thread safety: submit()/append() from any thread. Callbacks run, in commit
-// order, on one completion thread, so building answers overlaps the next
-// group's commit; they must not block for long.
+// Thread safety: submit()/append() from any thread. Callbacks run in commit order: a group of
+// up to kInlineAnswerRecords records whose predecessors are all answered is answered by the
+// writer thread itself (no hand-off to wake a thread for), any other on one completion thread,
+// so building a large group's answers overlaps the next group's commit. They must not block
+// for long.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
@@ -45,6 +47,7 @@ class log_writer final : public record_sink {
 
   void stop();
   writer_stats stats() const override;
+  static constexpr std::size_t kInlineAnswerRecords = 64;
   // Sizes of recent groups (for the benchmark's raw-loop comparison); clears them.
   std::vector<std::uint32_t> take_group_sizes();
 
@@ -70,6 +73,7 @@ class log_writer final : public record_sink {
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   std::deque<completion> done_queue_;
+  bool completing_ = false;  // the completion thread runs callbacks (guarded by done_mutex_)
   bool writer_exited_ = false;
   std::thread completer_;
   std::thread thread_;

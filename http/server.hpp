@@ -102,7 +102,7 @@ class responder {
   void operator()(http_response response) const;
   // As above; `release` (e.g. the request's own state) is released by the I/O thread that takes
   // the answer, after it did: what the request allocated there is freed there, in that thread's
-  // malloc cache, rather than in the answering thread (the log writer's completion thread
+  // malloc cache, rather than in the answering thread (the log writer's or its completion thread
   // freeing the I/O thread's allocations sent both into glibc's slow paths). Released at once
   // when the answer goes nowhere (a later answer, or the connection gone).
   void operator()(http_response response, std::shared_ptr<void> release) const;

@@ -91,11 +91,11 @@ class session : public detail::session_base, public std::enable_shared_from_this
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->on_start(); });
   }
 
-  // Called from a thread that runs no io_context (the log writer's completion thread): through
-  // the any_io_executor, Asio wrapped the handler in a type-erased function and allocated it and
-  // the strand's operation with memalign there (its recycling allocator caches per I/O thread
-  // only). Posted to the strand itself instead, with the handler's operations built in the
-  // session's post_arena.
+  // Called from a thread that runs no io_context (the log writer's or its completion thread):
+  // through the any_io_executor, Asio wrapped the handler in a type-erased function and
+  // allocated it and the strand's operation with memalign there (its recycling allocator caches
+  // per I/O thread only). Posted to the strand itself instead, with the handler's operations
+  // built in the session's post_arena.
   void deliver(answer&& a, std::shared_ptr<void>&& release) override {
     auto handler = [self = this->shared_from_this(), a = std::move(a),
                     release = std::move(release)]() mutable {

@@ -2,7 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -13,6 +18,32 @@ using namespace hooklog;
 using hooklog::test::make_event;
 using hooklog::test::open_log;
 using hooklog::test::temp_dir;
+
+namespace {
+
+record keyed(const std::string& key, int i) {
+  record r = make_event("t", "type.a", "e" + std::to_string(i), 1000 + i);
+  r.idempotency_key = key;
+  return r;
+}
+
+std::vector<std::uint64_t> seqs(const event_log& log, scan_query q) {
+  std::vector<std::uint64_t> out;
+  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+    out.push_back(v.seq);
+    return true;
+  });
+  if (!n) throw std::runtime_error(n.err().message);
+  return out;
+}
+
+std::optional<std::uint64_t> idem(const event_log& log, const std::string& key) {
+  auto f = log.find_idempotent("t", "standard", key);
+  if (!f) throw std::runtime_error(f.err().message);
+  return *f;
+}
+
+}  // namespace
 
 TEST_CASE("many producers, grouped commits, every append answered once", "[writer]") {
   temp_dir dir;
@@ -74,4 +105,144 @@ TEST_CASE("after stop, submissions fail with writer_stopped", "[writer]") {
   auto o = writer.append(make_event("t", "x", "e", 2));
   REQUIRE_FALSE(o.ok());
   CHECK(o.code() == make_error_code(errc::writer_stopped));
+}
+
+TEST_CASE("log writer: an answered event is in every query, and a repeat of its key answers "
+          "its seq",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::mutex m;
+  std::map<std::string, std::uint64_t> first;  // key -> seq
+  std::vector<std::pair<std::string, std::uint64_t>> last(kThreads);  // per thread
+  std::vector<std::string> problems;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t)
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        const std::string key = "k" + std::to_string(n);
+        auto o = writer.append(keyed(key, n));
+        std::string bad;
+        if (!o || o->duplicate) {
+          bad = key + ": not stored";
+        } else {
+          // Right after the answer: the head, the indexes and the key all have it.
+          scan_query by_entity;
+          by_entity.entity_kind = "order";
+          by_entity.entity_id = "e" + std::to_string(n);
+          scan_query by_type;
+          by_type.type = "type.a";
+          by_type.from_seq = by_type.to_seq = o->seq;
+          if (log->head().seq < o->seq) bad = key + ": beyond the head";
+          if (seqs(*log, by_entity) != std::vector<std::uint64_t>{o->seq})
+            bad = key + ": not found by entity";
+          if (seqs(*log, by_type) != std::vector<std::uint64_t>{o->seq})
+            bad = key + ": not found by type";
+          if (idem(*log, key) != std::optional<std::uint64_t>{o->seq})
+            bad = key + ": key not found";
+          // A repeat of the key another thread was last answered for.
+          std::pair<std::string, std::uint64_t> other;
+          {
+            std::lock_guard g(m);
+            other = last[(t + 1) % kThreads];
+          }
+          if (!other.first.empty()) {
+            auto r = writer.append(keyed(other.first, n));
+            if (!r || !r->duplicate || r->seq != other.second)
+              bad = other.first + ": the repeat did not answer the first seq";
+          }
+        }
+        std::lock_guard g(m);
+        if (!bad.empty()) problems.push_back(bad);
+        if (o && !o->duplicate) {
+          first.emplace(key, o->seq);
+          last[t] = {key, o->seq};
+        }
+      }
+    });
+  for (auto& p : producers) p.join();
+  writer.stop();
+  INFO((problems.empty() ? std::string() : problems.front()));
+  CHECK(problems.empty());
+  CHECK(first.size() == kThreads * kPerThread);
+  // Every stored event exactly once: the repeats were answered, never stored.
+  CHECK(log->head().seq == kThreads * kPerThread);
+  CHECK(log->index().indexed_through() == kThreads * kPerThread);
+  CHECK(log->verify()->ok);
+}
+
+TEST_CASE("log writer: callbacks run in commit order when small groups (answered by the writer) "
+          "and large ones (by the completion thread) are mixed",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  constexpr int kSubmissions = 400;
+  const std::size_t big = log_writer::kInlineAnswerRecords + 36;
+  std::mutex m;
+  std::vector<std::uint64_t> order;  // each submission's first seq, as its callback ran
+  std::uint64_t total = 0;
+  for (int i = 0; i < kSubmissions; ++i) {
+    const std::size_t n = i % 7 == 0 ? big : 1;
+    std::vector<record> b;
+    for (std::size_t k = 0; k < n; ++k) b.push_back(make_event("t", "x", "e", i));
+    total += n;
+    writer.submit(std::move(b), [&m, &order, n](log_writer::outcomes&& out) {
+      const std::uint64_t first = out.size() == n && out[0] ? out[0]->seq : 0;
+      std::lock_guard g(m);
+      order.push_back(first);
+    });
+  }
+  writer.stop();  // drains: every callback has run
+  REQUIRE(order.size() == kSubmissions);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(std::adjacent_find(order.begin(), order.end()) == order.end());  // no repeat
+  CHECK(order.front() == 1);
+  CHECK(log->head().seq == total);
+}
+
+TEST_CASE("log writer: a small group committed while a large group's callbacks run is answered "
+          "after them",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  const std::size_t big = log_writer::kInlineAnswerRecords + 36;
+  std::mutex m;
+  std::condition_variable cv;
+  bool big_started = false, small_ran = false;
+  std::vector<std::string> order;
+  std::vector<record> b;
+  for (std::size_t k = 0; k < big; ++k) b.push_back(make_event("t", "x", "e", 1));
+  writer.submit(std::move(b), [&](log_writer::outcomes&&) {
+    std::unique_lock g(m);
+    big_started = true;
+    cv.notify_all();
+    // Until the small group below is committed (and a moment more, in which a writer that
+    // answered it out of turn would have).
+    while (log->committed_seq() <= big) cv.wait_for(g, std::chrono::milliseconds(1));
+    cv.wait_for(g, std::chrono::milliseconds(300), [&] { return small_ran; });
+    order.push_back("big");
+    cv.notify_all();
+  });
+  {
+    std::unique_lock g(m);
+    cv.wait(g, [&] { return big_started; });
+  }
+  std::vector<record> one{make_event("t", "x", "e", 2)};
+  writer.submit(std::move(one), [&](log_writer::outcomes&& out) {
+    std::lock_guard g(m);
+    small_ran = true;
+    order.push_back(out[0] ? "small " + std::to_string(out[0]->seq) : "small failed");
+    cv.notify_all();
+  });
+  {
+    std::unique_lock g(m);
+    cv.wait(g, [&] { return order.size() == 2; });
+  }
+  writer.stop();
+  CHECK(order == std::vector<std::string>{"big", "small " + std::to_string(big + 1)});
 }
