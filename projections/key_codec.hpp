@@ -11,6 +11,16 @@
 
 namespace hooklog::projections::keys {
 
+// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes
+// (the sorts of staged keys compare three words before the bytes).
+inline std::uint64_t be_word(const char* key, std::size_t size, std::size_t w) {
+  unsigned char b[8] = {};
+  if (size > w * 8) std::memcpy(b, key + w * 8, size - w * 8 < 8 ? size - w * 8 : 8);
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  return __builtin_bswap64(v);
+}
+
 inline void put_u64_be(std::string& out, std::uint64_t v) {
   v = __builtin_bswap64(v);  // little-endian hosts only, like put_le below
   char b[8];

@@ -6,20 +6,12 @@
 #include <filesystem>
 #include <memory>
 
+#include "projections/key_codec.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
 
 namespace {
-
-// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes.
-std::uint64_t key_word(const char* key, std::size_t size, std::size_t w) {
-  unsigned char b[8] = {};
-  if (size > w * 8) std::memcpy(b, key + w * 8, std::min<std::size_t>(8, size - w * 8));
-  std::uint64_t v;
-  std::memcpy(&v, b, 8);
-  return __builtin_bswap64(v);
-}
 
 error io_error(const std::string& what, const std::string& path) {
   return make_error(proj_errc::state_failure, what + " " + path + ": " + std::strerror(errno));
@@ -82,7 +74,7 @@ void sorted_runs::add(std::string_view key, std::string_view value) {
   e.at = arena_.size();
   e.key_size = static_cast<std::uint32_t>(key.size());
   e.value_size = static_cast<std::uint32_t>(value.size());
-  for (std::size_t w = 0; w < 3; ++w) e.head[w] = key_word(key.data(), key.size(), w);
+  for (std::size_t w = 0; w < 3; ++w) e.head[w] = keys::be_word(key.data(), key.size(), w);
   arena_.append(key);
   arena_.append(value);
   index_.push_back(e);

@@ -16,15 +16,6 @@ namespace {
 constexpr std::uint8_t kOutOfOrder = 1;
 constexpr std::uint8_t kFromStated = 2;
 
-// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes.
-std::uint64_t key_word(const char* key, std::size_t size, std::size_t w) {
-  unsigned char b[8] = {};
-  if (size > w * 8) std::memcpy(b, key + w * 8, std::min<std::size_t>(8, size - w * 8));
-  std::uint64_t v;
-  std::memcpy(&v, b, 8);
-  return __builtin_bswap64(v);
-}
-
 void entity_prefix(std::string& k, std::string_view tenant, std::string_view kind, std::string_view id) {
   k.clear();
   keys::put_part(k, tenant);
@@ -111,7 +102,8 @@ result<void> timelines::write_staged(lmdb::txn& t) {
   for (std::size_t i = 0; i < n; ++i) {
     const char* k = arena_.data() + staged_[i].at;
     const std::size_t size = staged_[i].key_size;
-    order_[i] = {{key_word(k, size, 0), key_word(k, size, 1), key_word(k, size, 2)},
+    order_[i] = {{keys::be_word(k, size, 0), keys::be_word(k, size, 1),
+                  keys::be_word(k, size, 2)},
                  k,
                  staged_[i].key_size,
                  static_cast<std::uint32_t>(i)};

@@ -14,24 +14,14 @@
 #include <thread>
 
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/raw_request.hpp"
 
 using namespace hooklog;
+using hooklog::test::read_body;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-// Reads one request's body (head up to the blank line, then Content-Length bytes).
-std::string read_body(tcp::socket& s, net::streambuf& buf) {
-  const std::size_t head_len = net::read_until(s, buf, "\r\n\r\n");
-  std::string head(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + head_len);
-  buf.consume(head_len);
-  const std::size_t len = std::stoul(head.substr(head.find("Content-Length: ") + 16));
-  if (buf.size() < len) net::read(s, buf, net::transfer_exactly(len - buf.size()));
-  std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + len);
-  buf.consume(len);
-  return body;
-}
 
 // Reads until the peer closes: "closed" on end of file, what came otherwise.
 std::string wait_closed(tcp::socket& s, net::streambuf& buf) {

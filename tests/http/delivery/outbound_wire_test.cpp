@@ -16,27 +16,14 @@
 
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/raw_request.hpp"
 
 using namespace hooklog;
+using hooklog::test::read_request;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-// Reads one request (head up to the blank line, then Content-Length bytes) from `s`, whose
-// leftover input is in `buf`; returns its bytes exactly.
-std::string read_request(tcp::socket& s, net::streambuf& buf) {
-  const std::size_t head_len = net::read_until(s, buf, "\r\n\r\n");
-  std::string head(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + head_len);
-  buf.consume(head_len);
-  std::size_t body_len = 0;
-  if (auto at = head.find("Content-Length: "); at != std::string::npos)
-    body_len = std::stoul(head.substr(at + 16));
-  if (buf.size() < body_len) net::read(s, buf, net::transfer_exactly(body_len - buf.size()));
-  std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + body_len);
-  buf.consume(body_len);
-  return head + body;
-}
 
 http::outbound_outcome deliver_sync(http::outbound_client& c, http::outbound_request r) {
   std::promise<http::outbound_outcome> p;

@@ -1,0 +1,34 @@
+#pragma once
+// Reading the outbound client's requests off a raw loopback socket, for the tests that play the
+// endpoint themselves (outbound_wire_test, outbound_deadline_test).
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <string>
+
+namespace hooklog::test {
+
+// Reads one request (head up to the blank line, then Content-Length bytes) from `s`, whose
+// leftover input is in `buf`; returns its bytes exactly.
+inline std::string read_request(boost::asio::ip::tcp::socket& s, boost::asio::streambuf& buf) {
+  namespace net = boost::asio;
+  const std::size_t head_len = net::read_until(s, buf, "\r\n\r\n");
+  std::string head(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + head_len);
+  buf.consume(head_len);
+  std::size_t body_len = 0;
+  if (auto at = head.find("Content-Length: "); at != std::string::npos)
+    body_len = std::stoul(head.substr(at + 16));
+  if (buf.size() < body_len) net::read(s, buf, net::transfer_exactly(body_len - buf.size()));
+  std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + body_len);
+  buf.consume(body_len);
+  return head + body;
+}
+
+// The body of one request read by read_request.
+inline std::string read_body(boost::asio::ip::tcp::socket& s, boost::asio::streambuf& buf) {
+  const std::string request = read_request(s, buf);
+  return request.substr(request.find("\r\n\r\n") + 4);
+}
+
+}  // namespace hooklog::test
