@@ -351,9 +351,10 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   const std::uint64_t low = *std::min_element(cp_.begin(), cp_.end());
   const std::uint64_t committed = std::min(log_.committed_seq(), up_to);
   if (low >= committed) {
+    const bool load_ends = in_bulk();
     if (auto f = finish_bulk(); !f) return f.err();  // nothing left: a bulk load ends
     if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
-    publish_applied();
+    if (load_ends) publish_applied();
     return std::uint64_t{0};
   }
   const std::uint64_t from = low + 1;
