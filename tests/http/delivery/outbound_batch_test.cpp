@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/outbound_peer.hpp"
 
 using namespace hooklog;
 namespace net = boost::asio;
@@ -30,13 +31,7 @@ TEST_CASE("outbound: a batch of requests goes out in order, each answered once",
       acceptor.accept(s);
       net::streambuf buf;
       for (int i = 0; i < 3; ++i) {
-        const std::size_t head_len = net::read_until(s, buf, "\r\n\r\n");
-        std::string head(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + head_len);
-        buf.consume(head_len);
-        const std::size_t len = std::stoul(head.substr(head.find("Content-Length: ") + 16));
-        if (buf.size() < len) net::read(s, buf, net::transfer_exactly(len - buf.size()));
-        std::string body(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + len);
-        buf.consume(len);
+        const std::string body = hooklog::test::read_body(s, buf);
         bodies.push_back(body);
         const std::string answer =
             "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 5) +

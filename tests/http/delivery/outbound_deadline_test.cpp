@@ -14,9 +14,10 @@
 #include <thread>
 
 #include "http/delivery/outbound.hpp"
-#include "http/delivery/raw_request.hpp"
+#include "http/delivery/outbound_peer.hpp"
 
 using namespace hooklog;
+using hooklog::test::deliver_sync;
 using hooklog::test::read_body;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -31,13 +32,6 @@ std::string wait_closed(tcp::socket& s, net::streambuf& buf) {
   return "got " + std::to_string(buf.size()) + " bytes (" + ec.message() + ")";
 }
 
-http::outbound_outcome deliver_sync(http::outbound_client& c, http::outbound_request r) {
-  std::promise<http::outbound_outcome> p;
-  auto f = p.get_future();
-  c.deliver(std::move(r), [&p](http::outbound_outcome&& o) { p.set_value(std::move(o)); });
-  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  return f.get();
-}
 
 }  // namespace
 

@@ -1,11 +1,18 @@
 #pragma once
-// Reading the outbound client's requests off a raw loopback socket, for the tests that play the
-// endpoint themselves (outbound_wire_test, outbound_deadline_test).
+// The test's side of the outbound client's connections, for the tests that play the endpoint
+// themselves (outbound_wire_test, outbound_deadline_test, outbound_batch_test): reading its
+// requests off a raw loopback socket, and one delivery waited for.
+#include <catch2/catch.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
+#include <chrono>
+#include <future>
 #include <string>
+
+#include "http/delivery/outbound.hpp"
 
 namespace hooklog::test {
 
@@ -29,6 +36,15 @@ inline std::string read_request(boost::asio::ip::tcp::socket& s, boost::asio::st
 inline std::string read_body(boost::asio::ip::tcp::socket& s, boost::asio::streambuf& buf) {
   const std::string request = read_request(s, buf);
   return request.substr(request.find("\r\n\r\n") + 4);
+}
+
+// Delivers `r` through `c` and waits (at most 10 s) for its outcome.
+inline http::outbound_outcome deliver_sync(http::outbound_client& c, http::outbound_request r) {
+  std::promise<http::outbound_outcome> p;
+  auto f = p.get_future();
+  c.deliver(std::move(r), [&p](http::outbound_outcome&& o) { p.set_value(std::move(o)); });
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  return f.get();
 }
 
 }  // namespace hooklog::test

@@ -16,24 +16,13 @@
 
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound.hpp"
-#include "http/delivery/raw_request.hpp"
+#include "http/delivery/outbound_peer.hpp"
 
 using namespace hooklog;
+using hooklog::test::deliver_sync;
 using hooklog::test::read_request;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-namespace {
-
-http::outbound_outcome deliver_sync(http::outbound_client& c, http::outbound_request r) {
-  std::promise<http::outbound_outcome> p;
-  auto f = p.get_future();
-  c.deliver(std::move(r), [&p](http::outbound_outcome&& o) { p.set_value(std::move(o)); });
-  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  return f.get();
-}
-
-}  // namespace
 
 TEST_CASE("outbound: the request on the wire, byte for byte, twice on one connection",
           "[outbound]") {
