@@ -34,6 +34,16 @@ bool matches(const record_view& v, const scan_query& q) {
   return true;
 }
 
+// A decoded record found at index or records key `key`: handed to the scan's callback with its
+// position (the key in hex) when it matches the query, and counted. False when the callback ends
+// the scan.
+bool offer(const record_view& v, std::string_view key, const scan_query& q,
+           const event_log::scan_fn& fn, std::uint64_t& matched) {
+  if (!matches(v, q)) return true;
+  ++matched;
+  return fn(v, bytes::to_hex(key.data(), key.size()));
+}
+
 std::optional<std::string> unhex(std::string_view hex) {
   if (hex.size() % 2) return std::nullopt;
   std::string out(hex.size() / 2, '\0');
@@ -193,10 +203,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     }
     auto d = decode(bytes_view, seq);
     if (!d) return d.err();
-    if (matches(*d, q)) {
-      ++matched;
-      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
-    }
+    if (!offer(*d, k, q, fn, matched)) break;
     kv = advance();
   }
   return matched;
@@ -247,10 +254,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
     if (!*v) break;
     auto d = decode(**v, seq);
     if (!d) return d.err();
-    if (matches(*d, q)) {
-      ++matched;
-      if (!fn(*d, bytes::to_hex(k.data(), k.size()))) break;
-    }
+    if (!offer(*d, k, q, fn, matched)) break;
     kv = advance();
   }
   return matched;

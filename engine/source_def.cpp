@@ -21,17 +21,7 @@ class checker {
   }
 
   static std::string child(const std::string& where, std::string_view key) {
-    std::string out = where + "/";
-    for (char c : key) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out += c;
-      }
-    }
-    return out;
+    return where + "/" + json_pointer::escape(key);
   }
   static std::string child(const std::string& where, std::size_t index) {
     return where + "/" + std::to_string(index);

@@ -32,6 +32,9 @@ struct app_options {
                                       // empty: <data>/secret.key, created with mode 0600
   bool deliver = true;                // run the dispatcher
   std::size_t max_map_size = 1ull << 40;
+  // Bytes a projection rebuild from empty stages in memory at most before it spills sorted runs
+  // to <data>/state/rebuild-runs/ (projections/runner.hpp); 0 = the runner's default (512 MiB).
+  std::size_t rebuild_memory = 0;
   bool sync = true;                   // fsync every commit (never off in production)
   bool read_only = false;             // open the log read-only: reads are served (up to the last
                                       // good record when the tail is damaged), every write

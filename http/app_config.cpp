@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/app.hpp"
+#include "projections/runner.hpp"
 
 namespace hooklog::http {
 
@@ -34,6 +35,8 @@ nlohmann::json effective_config(const app_options& o) {
       {"read_timeout_s", s.read_timeout.count()},
       {"idle_timeout_s", s.idle_timeout.count()},
       {"max_map_size", o.max_map_size},
+      {"rebuild_memory", o.rebuild_memory ? o.rebuild_memory
+                                          : projections::runner_options{}.rebuild_memory},
       {"rotation_overlap_s", o.api.rotation_overlap.count()},
       {"max_endpoints_per_tenant", q.max_endpoints_per_tenant},
       {"max_filter_bytes", q.max_filter_bytes},

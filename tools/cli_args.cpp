@@ -130,6 +130,10 @@ void split_entity(const std::string& e, std::string& kind, std::string& id) {
   if (kind.empty()) throw usage_error("--entity is KIND or KIND:ID, got \"" + e + "\"");
 }
 
+std::size_t rebuild_memory_bytes(const std::string& mib) {
+  return static_cast<std::size_t>(to_uint("rebuild-memory", mib, 1, std::uint64_t{1} << 20)) << 20;
+}
+
 void add_data_flag(CLI::App& app, std::string& out) {
   app.add_option("--data", out, "the data directory ($HOOKLOG_DATA, else ./var)");
 }

@@ -9,6 +9,7 @@
 // errors: exit 2 with one line naming the flag.
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +62,10 @@ struct time_range {
 time_range parse_time_range(const std::string& from, const std::string& to, const std::string& time);
 // "KIND" or "KIND:ID" of --entity.
 void split_entity(const std::string& value, std::string& kind, std::string& id);
+
+// --rebuild-memory MIB of serve and rebuild: the bytes a projection rebuild from empty stages in
+// memory (projections::runner_options::rebuild_memory); usage_error outside 1 MiB to 1 TiB.
+std::size_t rebuild_memory_bytes(const std::string& mib);
 
 // --data DIR, else $HOOKLOG_DATA, else ./var.
 void add_data_flag(CLI::App& app, std::string& out);

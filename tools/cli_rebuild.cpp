@@ -1,4 +1,4 @@
-// hooklog rebuild --data DIR [projection]
+// hooklog rebuild --data DIR [--rebuild-memory MIB] [projection]
 // Drops a projection's state (and what it depends on) and rebuilds it from
 // sequence 1. The server must be stopped: the command takes the data
 // directory's lock.
@@ -27,9 +27,7 @@
 namespace hooklog::cli {
 namespace {
 
-int check(event_log& log, const std::string& dir) {
-  projections::runner_options ro;
-  ro.state_dir = dir + "/state";
+int check(event_log& log, const std::string& dir, const projections::runner_options& ro) {
   auto live = projections::projection_runner::open(log, ro);
   if (!live) {
     std::fprintf(stderr, "hooklog rebuild --check: %s\n", live.err().what().c_str());
@@ -94,13 +92,19 @@ int cmd_rebuild(int argc, char** argv) {
                "Drops a projection's state and rebuilds it from the log (the server must be\n"
                "stopped). --check rebuilds every projection aside and compares it with the live\n"
                "state: exit 1 naming the first difference.");
-  std::string data, name = "all";
+  std::string data, name = "all", memory;
   bool check_only = false;
   add_data_flag(*app, data);
+  app->add_option("--rebuild-memory", memory,
+                  "memory the rebuild stages before it spills sorted runs to "
+                  "<data>/state/rebuild-runs/ (512)")
+      ->type_name("MIB");
   app->add_option("PROJECTION", name, "subscriptions, timelines, pending, stats or all (default)");
   auto* c = app->add_flag("--check", check_only, "compare the state with a rebuild");
   c->excludes(app->get_option("PROJECTION"));
   if (auto rc = parse(*app, argc, argv)) return *rc;
+  projections::runner_options ro;
+  if (!memory.empty()) ro.rebuild_memory = rebuild_memory_bytes(memory);
   log_options lo;
   lo.dir = data_dir(data);
   auto log = event_log::open(lo);
@@ -108,9 +112,8 @@ int cmd_rebuild(int argc, char** argv) {
     std::fprintf(stderr, "hooklog rebuild: %s\n", log.err().what().c_str());
     return 1;
   }
-  if (check_only) return check(**log, lo.dir);
-  projections::runner_options ro;
   ro.state_dir = lo.dir + "/state";
+  if (check_only) return check(**log, lo.dir, ro);
   auto runner = projections::projection_runner::open(**log, ro);
   if (!runner) {
     std::fprintf(stderr, "hooklog rebuild: %s\n", runner.err().what().c_str());

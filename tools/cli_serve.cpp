@@ -55,6 +55,8 @@ and by the environment variable shown):
                               needs an admin key
   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate chain and key
   --max-map-size BYTES        the log never grows past this (1 TiB)
+  --rebuild-memory MIB        memory a projection rebuild from empty stages before it spills
+                              sorted runs to <data>/state/rebuild-runs/ (512)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
   --console-dir DIR           the audit console's files, served at /console/ (the checkout's
                               http/console; read into memory at start)
@@ -119,6 +121,7 @@ const flag_spec kFlags[] = {
     {"tls-cert", nullptr, false},
     {"tls-key", nullptr, false},
     {"max-map-size", nullptr, false},
+    {"rebuild-memory", nullptr, false},
     {"rotation-overlap", nullptr, false},
     {"console-dir", nullptr, false},
     {"no-console", nullptr, true},
@@ -260,6 +263,7 @@ int cmd_serve(int argc, char** argv) {
   o.server.tls_cert_file = s.get("tls-cert", "");
   o.server.tls_key_file = s.get("tls-key", "");
   o.max_map_size = s.number("max-map-size", 1ull << 40, 1);
+  if (const auto m = s.get("rebuild-memory", ""); !m.empty()) o.rebuild_memory = rebuild_memory_bytes(m);
   o.api.rotation_overlap =
       std::chrono::seconds(static_cast<long>(s.number("rotation-overlap", 86400, 0, 1u << 30)));
   read_quotas(s, o.api.quotas);

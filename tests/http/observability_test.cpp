@@ -71,7 +71,8 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   temp_dir dir;
   const auto err = dir / "serve.err";
   receiver_proc rx(dir, "rx", {"--status-mix", "500:1"});
-  hooklog_server s({"--allow-private-targets", "--log-format", "json"}, "", err.string());
+  hooklog_server s({"--allow-private-targets", "--log-format", "json", "--rebuild-memory", "64"}, "",
+                   err.string());
   auto ep = s.post("/v1/endpoints", {{"url", rx.url()}, {"tenant", "t1"}, {"retry", kFastRetry}});
   REQUIRE(ep.status == 201);
   const std::string ep_id = ep.json["id"];
@@ -118,6 +119,7 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   CHECK((*start)["listen"] == "127.0.0.1:" + std::to_string(s.port()));
   CHECK((*start)["config"]["admin_key"] == "[redacted]");  // the key is never written
   CHECK((*start)["config"]["allow_private_targets"] == true);
+  CHECK((*start)["config"]["rebuild_memory"] == 64u << 20);
   CHECK(read_file(err).find(kAdminKey) == std::string::npos);
 
   const json* refused = find_line(lines, "http.refused", {{"code", 401}});

@@ -89,6 +89,11 @@ TEST_CASE("hooklog rebuild --check: exit 0 when equal to a rebuild, 1 naming the
   INFO(ok.out);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("projections equal a rebuild at seq 30") != std::string::npos);
+  // A rebuild under a memory bound of 1 MiB (--rebuild-memory) builds the same state.
+  auto small = run_hooklog({"rebuild", "--check", "--rebuild-memory", "1", "--data", data});
+  INFO(small.out);
+  CHECK(small.exit_code == 0);
+  CHECK(small.out.find("projections equal a rebuild at seq 30") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "data" / "state.check"));
 
   // Change one value of the timelines' state, as a bug in the incremental path would.

@@ -116,31 +116,38 @@ TEST_CASE("hooklog: bad and negative numbers are refused with exit 2 naming the 
           "[cli][usage]") {
   temp_dir d;
   const std::string data = (d.path() / "data").string();
-  auto lines = run_all({"tail", "--data", data, "--lines", "abc", "--no-follow"});
-  CHECK(lines.exit_code == 2);
-  CHECK(has(lines, "hooklog tail: --lines must be a whole number, got \"abc\""));
-  auto neg = run_all({"tail", "--data", data, "--lines=-5", "--no-follow"});
-  CHECK(neg.exit_code == 2);
-  CHECK(has(neg, "hooklog tail: --lines must not be negative, got \"-5\""));
-  auto rate =
-      run_all({"replay", "--server", "http://127.0.0.1:9", "--endpoint", "ep_1", "--rate", "abc"});
-  CHECK(rate.exit_code == 2);
-  CHECK(has(rate, "hooklog replay: --rate must be a whole number, got \"abc\""));
-  auto threads = run_all({"serve", "--data", data, "--threads", "x2"});
-  CHECK(threads.exit_code == 2);
-  CHECK(has(threads, "hooklog serve: --threads must be a whole number, got \"x2\""));
-  auto timeout = run_all({"serve", "--data", data, "--read-timeout=-1"});
-  CHECK(timeout.exit_code == 2);
-  CHECK(has(timeout, "hooklog serve: --read-timeout must not be negative, got \"-1\""));
-  auto quota = run_all({"serve", "--data", data, "--max-headers", "65"});
-  CHECK(quota.exit_code == 2);
-  CHECK(has(quota, "hooklog serve: --max-headers must be from 1 to 64, got \"65\""));
-  auto seq = run_all({"verify", "--data", data, "--from", "1x"});
-  CHECK(seq.exit_code == 2);
-  CHECK(has(seq, "hooklog verify: --from must be a whole number, got \"1x\""));
-  auto time = run_all({"export", "--data", data, "--from", "yesterday"});
-  CHECK(time.exit_code == 2);
-  CHECK(has(time, "hooklog export: --from must be an RFC 3339 time"));
+  struct refusal {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const refusal refusals[] = {
+      {{"tail", "--data", data, "--lines", "abc", "--no-follow"},
+       "hooklog tail: --lines must be a whole number, got \"abc\""},
+      {{"tail", "--data", data, "--lines=-5", "--no-follow"},
+       "hooklog tail: --lines must not be negative, got \"-5\""},
+      {{"replay", "--server", "http://127.0.0.1:9", "--endpoint", "ep_1", "--rate", "abc"},
+       "hooklog replay: --rate must be a whole number, got \"abc\""},
+      {{"serve", "--data", data, "--threads", "x2"},
+       "hooklog serve: --threads must be a whole number, got \"x2\""},
+      {{"serve", "--data", data, "--read-timeout=-1"},
+       "hooklog serve: --read-timeout must not be negative, got \"-1\""},
+      {{"serve", "--data", data, "--max-headers", "65"},
+       "hooklog serve: --max-headers must be from 1 to 64, got \"65\""},
+      {{"serve", "--data", data, "--rebuild-memory", "2G"},
+       "hooklog serve: --rebuild-memory must be a whole number, got \"2G\""},
+      {{"rebuild", "--data", data, "--rebuild-memory", "0"},
+       "hooklog rebuild: --rebuild-memory must be from 1 to 1048576, got \"0\""},
+      {{"verify", "--data", data, "--from", "1x"},
+       "hooklog verify: --from must be a whole number, got \"1x\""},
+      {{"export", "--data", data, "--from", "yesterday"},
+       "hooklog export: --from must be an RFC 3339 time"},
+  };
+  for (const auto& r : refusals) {
+    auto out = run_all(r.args);
+    INFO(r.says << "\n" << out.out);
+    CHECK(out.exit_code == 2);
+    CHECK(has(out, r.says));
+  }
 }
 
 TEST_CASE(
