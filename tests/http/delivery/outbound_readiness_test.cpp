@@ -38,9 +38,7 @@ bool all_closed(const http::outbound_client& c) {
 TEST_CASE("outbound: answers read on readiness, and idle connections the peer ended", "[outbound]") {
   const unsigned threads = GENERATE(1u, 2u);
   INFO("I/O threads: " << threads);
-  net::io_context ioc;
-  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-  const auto port = acceptor.local_endpoint().port();
+  test::peer_listener peer;
   const std::string big(8 << 20, 'x');  // more than the loopback socket buffers take at once
   std::promise<void> six_sent, client_done;
   std::promise<std::vector<std::string>> seen;
@@ -51,8 +49,8 @@ TEST_CASE("outbound: answers read on readiness, and idle connections the peer en
     };
     try {
       // A: "one" answered in three pieces, "two" at once; then A is closed while idle.
-      tcp::socket a(ioc);
-      acceptor.accept(a);
+      tcp::socket a(peer.ioc);
+      peer.acceptor.accept(a);
       net::streambuf abuf;
       got.push_back(read_body(a, abuf));
       const std::string first = ok("abc");
@@ -65,21 +63,21 @@ TEST_CASE("outbound: answers read on readiness, and idle connections the peer en
       net::write(a, net::buffer(ok("second")));
       a.close();
       // B: "three" answered, then B half-closed (this side keeps reading, never answers again).
-      tcp::socket b(ioc);
-      acceptor.accept(b);
+      tcp::socket b(peer.ioc);
+      peer.acceptor.accept(b);
       net::streambuf bbuf;
       got.push_back(read_body(b, bbuf));
       net::write(b, net::buffer(ok("third")));
       b.shutdown(tcp::socket::shutdown_send);
       // C: "four" answered together with an answer no request asked for; E: "four-b" answered,
       // then such an answer while E is idle.
-      tcp::socket c(ioc);
-      acceptor.accept(c);
+      tcp::socket c(peer.ioc);
+      peer.acceptor.accept(c);
       net::streambuf cbuf;
       got.push_back(read_body(c, cbuf));
       net::write(c, net::buffer(ok("fourth") + ok("stale")));
-      tcp::socket e(ioc);
-      acceptor.accept(e);
+      tcp::socket e(peer.ioc);
+      peer.acceptor.accept(e);
       net::streambuf ebuf;
       got.push_back(read_body(e, ebuf));
       net::write(e, net::buffer(ok("fourth-b")));
@@ -87,8 +85,8 @@ TEST_CASE("outbound: answers read on readiness, and idle connections the peer en
       net::write(e, net::buffer(ok("stale")));
       // D: the big request answered after its head only (the client is still writing), its body
       // read afterwards; "six" never answered (the client stops meanwhile).
-      tcp::socket d(ioc);
-      acceptor.accept(d);
+      tcp::socket d(peer.ioc);
+      peer.acceptor.accept(d);
       net::streambuf dbuf;
       const std::size_t head_len = net::read_until(d, dbuf, "\r\n\r\n");
       dbuf.consume(head_len);
@@ -106,12 +104,9 @@ TEST_CASE("outbound: answers read on readiness, and idle connections the peer en
     seen.set_value(got);
   });
 
-  http::outbound_options o;
-  o.allow_private_targets = true;
-  o.threads = threads;
-  o.max_connections_per_origin = 1;
+  http::outbound_options o = test::peer_options(threads);
   http::outbound_client client(o);
-  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+  const std::string origin = peer.origin();
   auto request = [&](std::string body) {
     http::outbound_request r;
     r.url = origin + "/in";
