@@ -182,6 +182,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::string head;  // the request line and headers being written (request_head)
   std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   std::uint64_t served = 0;
+  // Plain connections read answers on readiness (see on_readable): a wait is `armed` from the
+  // first request on; `ready` / `ready_ec` keep a readiness seen while a request was written.
+  bool wait_reads = false;
+  bool armed = false;
+  bool ready = false;
+  beast::error_code ready_ec;
   bool is_idle = false;
   bool dead = false;
   std::string remote;
@@ -283,6 +289,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     {
       beast::error_code ignored;
       lowest().socket().set_option(tcp::no_delay(true), ignored);
+      // Reads that find nothing return would_block instead of blocking (on_readable).
+      if (!tls) {
+        beast::error_code nb;
+        lowest().socket().non_blocking(true, nb);
+        wait_reads = !nb;
+      }
     }
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -325,6 +337,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
       stream_timers_off = true;
     }
     set_due(current->deadline);
+    ready = false;
+    arm();  // before the write: the answer's readiness cannot come before the wait
     const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(r.body)};
     with_stream([&](auto& s) {
       net::async_write(s, wire, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -345,11 +359,60 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     parser->header_limit(static_cast<std::uint32_t>(owner->client.opts.header_limit));
     parser->body_limit(owner->client.opts.read_limit);
     buffer.clear();
+    if (wait_reads) {
+      if (ready) read_answer(ready_ec);  // it was readable before the write ended
+      return;                            // else the armed wait reads the answer
+    }
     with_stream([&](auto& s) {
       bhttp::async_read(s, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->on_read(ec, n);
       });
     });
+  }
+
+  // --- answers on readiness (plain connections) ---------------------------------------
+  // An answer is read when the socket is readable, not speculatively after the write (Asio's
+  // reactor keeps a socket that returned data in speculative mode, so an async_read right after
+  // the write costs a recv that finds nothing: one EAGAIN per request). One wait is pending on
+  // the connection from its first request until it closes: armed before each request is
+  // written, and again before each read, so a readiness that comes during or after that read
+  // (the peer's close, unsolicited bytes) still ends a wait. A readiness of bytes the read
+  // already took (a spurious one) finds nothing and waits again.
+  void arm() {
+    if (!wait_reads || armed) return;
+    armed = true;
+    plain->socket().async_wait(tcp::socket::wait_read,
+                               [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(beast::error_code ec) {
+    armed = false;
+    if (!owner) return;  // closed and counted out
+    if (current) {
+      if (parser) return read_answer(ec);  // written: the answer (or the close) came
+      ready = true;                        // still writing: on_write reads
+      ready_ec = ec;
+      return;
+    }
+    if (dead || !is_idle) return;
+    // Idle: the peer closed, failed or sent bytes no request asked for, unless nothing is there.
+    char byte = 0;
+    beast::error_code peek;
+    plain->socket().receive(net::buffer(&byte, 1), tcp::socket::message_peek, peek);
+    if (!ec && peek == net::error::would_block) return arm();
+    owner->release(shared_from_this(), false);
+  }
+
+  // Parses what the socket holds into `parser` (Beast's synchronous read: the same parse and
+  // errors as async_read), the next wait armed first; would_block: the rest is to come.
+  void read_answer(beast::error_code ec) {
+    if (!ec && dead) ec = net::error::operation_aborted;
+    if (!ec) {
+      arm();
+      bhttp::read(plain->socket(), buffer, *parser, ec);
+      if (ec == net::error::would_block) return;
+    }
+    on_read(ec, 0);
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -381,7 +444,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     auto& body = msg.body();
     o.body_excerpt = body.substr(0, std::min(body.size(), owner->client.opts.excerpt_limit));
     o.body_truncated = truncated;
-    bool reusable = !truncated && msg.keep_alive();
+    // Bytes beyond the answer were asked for by no request: the connection is not reused.
+    bool reusable = !truncated && msg.keep_alive() && buffer.size() == 0;
     ++served;
     finish(std::move(o), reusable);
   }

@@ -22,8 +22,11 @@
 // dispatcher passes the endpoint's tenant, so a keep-alive connection opened for one tenant
 // never carries another tenant's request (even if a request's framing could be broken, nothing
 // of another tenant's delivery could end up inside it). Idle connections are closed after
-// idle_timeout. A request sent on a reused connection that fails before any response byte (the
-// peer closed it meanwhile) is retried once on a fresh connection.
+// idle_timeout, and at once when the peer closes (or half-closes) them or sends bytes no request
+// asked for (plain connections, which are read when readable: outbound.cpp); bytes that come
+// after an answer close the connection once the answer is read. A request sent on a reused
+// connection that fails before any response byte (the peer closed it meanwhile) is retried once
+// on a fresh connection.
 //
 // Security: the request is checked before it is queued: method and header names must be
 // RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);

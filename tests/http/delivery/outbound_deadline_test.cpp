@@ -38,9 +38,9 @@ std::string wait_closed(tcp::socket& s, net::streambuf& buf) {
 TEST_CASE("outbound: deadlines and idle closes on kept-alive connections", "[outbound]") {
   const unsigned threads = GENERATE(1u, 2u);
   INFO("I/O threads: " << threads);
-  net::io_context ioc;
-  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-  const auto port = acceptor.local_endpoint().port();
+  test::peer_listener peer;
+  auto& ioc = peer.ioc;
+  auto& acceptor = peer.acceptor;
   const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
   std::promise<std::vector<std::string>> seen;
   std::thread server([&] {
@@ -67,13 +67,10 @@ TEST_CASE("outbound: deadlines and idle closes on kept-alive connections", "[out
     seen.set_value(got);
   });
 
-  http::outbound_options o;
-  o.allow_private_targets = true;
-  o.threads = threads;
-  o.max_connections_per_origin = 1;
+  http::outbound_options o = test::peer_options(threads);
   o.idle_timeout = std::chrono::milliseconds(600);
   http::outbound_client client(o);
-  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+  const std::string origin = peer.origin();
   auto request = [&](std::string body, int timeout_ms) {
     http::outbound_request r;
     r.url = origin + "/in";

@@ -38,6 +38,22 @@ inline std::string read_body(boost::asio::ip::tcp::socket& s, boost::asio::strea
   return request.substr(request.find("\r\n\r\n") + 4);
 }
 
+// A loopback listener that plays the endpoint (an ephemeral port), and the options of a client
+// of it alone: private targets allowed, one connection, `threads` I/O threads.
+struct peer_listener {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor{ioc, {boost::asio::ip::address_v4::loopback(), 0}};
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
+};
+
+inline http::outbound_options peer_options(unsigned threads) {
+  http::outbound_options o;
+  o.allow_private_targets = true;
+  o.threads = threads;
+  o.max_connections_per_origin = 1;
+  return o;
+}
+
 // Delivers `r` through `c` and waits (at most 10 s) for its outcome.
 inline http::outbound_outcome deliver_sync(http::outbound_client& c, http::outbound_request r) {
   std::promise<http::outbound_outcome> p;
