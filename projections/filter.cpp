@@ -230,6 +230,15 @@ bool filter_condition::holds_plain_string(std::string_view text) const {
   return false;
 }
 
+void body_view::reset(std::string_view body) {
+  body_ = body;
+  memo_.clear();
+  if (doc_state_ != 0) {
+    doc_ = nullptr;
+    doc_state_ = 0;
+  }
+}
+
 bool body_view::lookup(const filter_condition& c, value_ref& out) {
   out = value_ref{};
   for (auto& m : memo_) {

@@ -70,6 +70,9 @@ struct filter_condition {
 class body_view {
  public:
   explicit body_view(std::string_view body) : body_(body) {}
+  // Views `body` instead, forgetting every value found before (the memo's storage is kept: the
+  // matcher reuses one view for every event, without an allocation per event).
+  void reset(std::string_view body);
   // The value at c's path: a string of printable ASCII without escapes is given as its content
   // (`plain`, `text`; nothing is parsed), any other value as parsed JSON (`json`, nullptr when
   // absent). false when the body is not JSON.

@@ -1,12 +1,42 @@
 #include "projections/json_path.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstddef>
-#include <cstring>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace hooklog::projections {
 
 namespace {
+
+// The first byte in [p, end) that is one of `Cs` (end when none): 16 bytes at a time with SSE2.
+// Body strings are short, and a memchr call per string (two with the backslash check) cost more
+// than the scan of its bytes.
+template <char... Cs>
+const char* find_first_of(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hit = _mm_setzero_si128();
+    ((hit = _mm_or_si128(hit, _mm_cmpeq_epi8(x, _mm_set1_epi8(Cs)))), ...);
+    if (const int m = _mm_movemask_epi8(hit)) return p + __builtin_ctz(static_cast<unsigned>(m));
+    p += 16;
+  }
+#endif
+  while (p < end && ((*p != Cs) && ...)) ++p;
+  return p;
+}
+
+// Bytes that end a scalar (number or literal): ',', '}', ']' and JSON whitespace.
+constexpr std::array<bool, 256> kScalarEnd = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {',', '}', ']', ' ', '\t', '\n', '\r'}) t[c] = true;
+  return t;
+}();
 
 class scanner {
  public:
@@ -15,29 +45,34 @@ class scanner {
   bool at_end() const { return p_ >= end_; }
   char peek() const { return p_ < end_ ? *p_ : '\0'; }
   void bump() { ++p_; }
+  // Past JSON whitespace; a byte above ' ' (compact text has no whitespace) ends it at once.
   void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    constexpr std::uint64_t kSpaces = 1ull << ' ' | 1ull << '\n' | 1ull << '\r' | 1ull << '\t';
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           ((kSpaces >> static_cast<unsigned char>(*p_)) & 1) != 0)
+      ++p_;
   }
-  // At '"': moves past the closing quote; `inner` is the raw text between the quotes. The quote
-  // is found with memchr; one preceded by an odd run of backslashes is escaped and skipped.
+  // At '"': moves past the closing quote; `inner` is the raw text between the quotes. A backslash
+  // escapes the byte after it (so a quote after an odd run of backslashes is skipped).
   bool string(std::string_view& inner, bool& escaped) {
     if (peek() != '"') return false;
     const char* start = ++p_;
+    escaped = false;
     for (const char* from = start;;) {
-      const char* q = static_cast<const char*>(
-          std::memchr(from, '"', static_cast<std::size_t>(end_ - from)));
-      if (q == nullptr) {
+      const char* q = find_first_of<'"', '\\'>(from, end_);
+      if (q < end_ && *q == '\\') {
+        escaped = true;
+        if (end_ - q >= 2) {
+          from = q + 2;
+          continue;
+        }
+        q = end_;  // a backslash ends the text
+      }
+      if (q == end_) {  // no closing quote
         p_ = end_;
         return false;
       }
-      const char* b = q;
-      while (b > start && b[-1] == '\\') --b;
-      if (((q - b) & 1) != 0) {  // an escaped quote
-        from = q + 1;
-        continue;
-      }
       inner = std::string_view(start, static_cast<std::size_t>(q - start));
-      escaped = std::memchr(start, '\\', inner.size()) != nullptr;
       p_ = q + 1;
       return true;
     }
@@ -52,7 +87,7 @@ class scanner {
     }
     if (c == '{' || c == '[') {
       int depth = 0;
-      while (p_ < end_) {
+      while ((p_ = find_first_of<'"', '{', '}', '[', ']'>(p_, end_)) < end_) {
         char d = *p_;
         if (d == '"') {
           std::string_view s;
@@ -72,9 +107,7 @@ class scanner {
       return false;
     }
     const char* start = p_;
-    while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ' ' && *p_ != '\t' &&
-           *p_ != '\n' && *p_ != '\r')
-      ++p_;
+    while (p_ < end_ && !kScalarEnd[static_cast<unsigned char>(*p_)]) ++p_;
     return p_ > start;
   }
 
@@ -125,7 +158,8 @@ path_lookup find_json_value(std::string_view doc, const std::vector<std::string>
         s.ws();
         if (s.peek() != ':') return path_lookup::fallback;
         s.bump();
-        if (key == token) {
+        // The first byte before the call to memcmp: most keys passed differ there.
+        if (key.size() == token.size() && (key.empty() || key[0] == token[0]) && key == token) {
           found = true;  // a duplicate key later would win in a DOM; bodies rarely repeat keys
           break;
         }

@@ -1,7 +1,6 @@
 #include "projections/matcher.hpp"
 
 #include <algorithm>
-#include <optional>
 
 namespace hooklog::projections {
 
@@ -109,11 +108,14 @@ void matcher::match(std::string_view tenant, bool test_mode, std::string_view ty
     if (mi.memo.size() >= kMemoTypes) mi.memo.clear();
     m = mi.memo.emplace(std::string(type), collect(mi, type)).first;
   }
-  std::optional<body_view> view;
+  bool viewed = false;
   for (const entry* e : m->second) {
     if (!e->filter.empty()) {
-      if (!view) view.emplace(body);
-      if (!e->filter.matches(*view)) continue;
+      if (!viewed) {
+        view_.reset(body);  // one scan of each path, shared by this event's filters
+        viewed = true;
+      }
+      if (!e->filter.matches(view_)) continue;
     }
     out.push_back(e->id);
   }

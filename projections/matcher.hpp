@@ -15,7 +15,7 @@
 //
 // It is derived from the subscriptions projection: rebuilt from its state at
 // open and updated as endpoint records apply.
-// Thread safety: none (match() updates the memo); the runner thread owns it. Views returned by
+// Thread safety: none (match() updates the memo and the body view); the runner thread owns it. Views returned by
 // match() are valid until the next upsert/remove/clear.
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "projections/endpoint.hpp"
+#include "projections/filter.hpp"
 #include "projections/string_hash.hpp"
 
 namespace hooklog::projections {
@@ -84,6 +85,7 @@ class matcher {
   std::unordered_map<std::string, std::unique_ptr<entry>, sv_hash, std::equal_to<>> by_id_;
   std::unordered_map<std::string, tenant_index, sv_hash, std::equal_to<>> tenants_;
   mutable std::uint64_t stamp_ = 0;
+  mutable body_view view_{{}};  // the current event's body, reset by each match()
 };
 
 }  // namespace hooklog::projections
