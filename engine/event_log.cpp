@@ -355,7 +355,7 @@ std::vector<result<append_outcome>> event_log::append(std::vector<record>& recor
       r.recorded_at = g.times[i].first ? std::max(g.times[i].first, g.last_recorded) : now;
       r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
       r.seq = g.head.seq + 1;
-      if (auto e = encode(r, scratch_); !e) {
+      if (auto e = encode_unsealed(r, scratch_); !e) {
         g.out.emplace_back(e.err());
         continue;
       }

@@ -49,7 +49,7 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
           continue;
         }
       }
-      if (auto e = encode(r, scratch_); !e) return e.err();  // the publisher encoded it once
+      if (auto e = encode_unsealed(r, scratch_); !e) return e.err();  // the publisher encoded it once
       if (auto st = store_encoded(g, r); !st) return st;
       g.out.emplace_back(append_outcome{r.seq, false});
     }

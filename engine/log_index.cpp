@@ -29,6 +29,18 @@ void remove_env_files(const std::string& dir) {
 
 }  // namespace
 
+const std::vector<std::string_view>& index_key_list::sorted() {
+  views_.clear();
+  views_.reserve(ends_.size());
+  std::size_t from = 0;
+  for (const std::size_t end : ends_) {
+    views_.emplace_back(bytes_.data() + from, end - from);
+    from = end;
+  }
+  if (!std::is_sorted(views_.begin(), views_.end())) std::sort(views_.begin(), views_.end());
+  return views_;
+}
+
 std::string log_index::current_boot_id(const options& o) {
   if (!o.boot_id.empty()) return o.boot_id;
   std::ifstream in("/proc/sys/kernel/random/boot_id");
@@ -220,9 +232,8 @@ result<std::optional<std::uint64_t>> log_index::put_idem(lmdb::txn& t, std::stri
 result<void> log_index::finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
                                const hash256& through_hash) const {
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto& ks = keys[i];
-    if (ks.empty()) continue;
-    std::sort(ks.begin(), ks.end());
+    if (keys[i].empty()) continue;
+    const auto& ks = keys[i].sorted();
     // Keys past the database's last one (occurred times, refs, a rebuild's first chunk) are
     // appended: no search, and leaves filled instead of split in half.
     auto c = lmdb::cursor::open(t, ix(i));

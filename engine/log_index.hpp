@@ -36,25 +36,54 @@
 
 namespace hooklog {
 
+// The keys of one index database for a group of records, back to back in one buffer (one
+// allocation per group, not one per key: a key of 16 bytes or more is past std::string's
+// inline size). Write a key's bytes at the end of buffer(), then end_key().
+class index_key_list {
+ public:
+  std::string& buffer() { return bytes_; }
+  void end_key() { ends_.push_back(bytes_.size()); }
+  std::size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  void clear() {
+    bytes_.clear();
+    ends_.clear();
+  }
+  // The keys in byte order (LMDB's order for these databases), views into buffer(): valid until
+  // the next change. Keys added in order (the occurred times and the seqs of one type, tenant
+  // or ref) are checked, not sorted again.
+  const std::vector<std::string_view>& sorted();
+
+ private:
+  std::string bytes_;
+  std::vector<std::size_t> ends_;
+  std::vector<std::string_view> views_;
+};
+
 // The index entries of a group of records: keys per index database (0 occurred, 1 type,
 // 2 tenant, 3 entity, 4 ref), written sorted at the group's end.
-using index_keys = std::array<std::vector<std::string>, 5>;
+using index_keys = std::array<index_key_list, 5>;
 
 // Appends the index keys of one stored record (record or record_view).
 template <typename R>
 void collect_index_keys(const R& r, index_keys& keys) {
   if (r.kind == record_kind::event_received) {
-    keys[0].push_back(log_keys::occurred_key(r.occurred_at, r.seq));
-    keys[1].push_back(log_keys::prefix_key(r.type, r.seq));
-    keys[2].push_back(log_keys::prefix_key(r.tenant, r.seq));
+    log_keys::append_occurred_key(keys[0].buffer(), r.occurred_at, r.seq);
+    keys[0].end_key();
+    log_keys::append_prefix_key(keys[1].buffer(), r.type, r.seq);
+    keys[1].end_key();
+    log_keys::append_prefix_key(keys[2].buffer(), r.tenant, r.seq);
+    keys[2].end_key();
   }
   if (!r.entity_kind.empty()) {
-    std::string& k = keys[3].emplace_back(log_keys::entity_prefix(r.entity_kind, r.entity_id));
-    bytes::put_be64(k, r.seq);
+    log_keys::append_entity_prefix(keys[3].buffer(), r.entity_kind, r.entity_id);
+    bytes::put_be64(keys[3].buffer(), r.seq);
+    keys[3].end_key();
   }
   if (r.ref_seq != 0) {
-    std::string& k = keys[4].emplace_back(bytes::be64(r.ref_seq));
-    bytes::put_be64(k, r.seq);
+    bytes::put_be64(keys[4].buffer(), r.ref_seq);
+    bytes::put_be64(keys[4].buffer(), r.seq);
+    keys[4].end_key();
   }
 }
 

@@ -11,29 +11,42 @@ namespace hooklog::log_keys {
 
 inline std::string seq_key(std::uint64_t seq) { return bytes::be64(seq); }
 
+// The append_ forms write a key at the end of `out` (many keys in one buffer: index_key_list).
+inline void append_prefix_key(std::string& out, std::string_view a, std::uint64_t seq) {
+  out.append(a);
+  out.push_back('\0');
+  bytes::put_be64(out, seq);
+}
+
 inline std::string prefix_key(std::string_view a, std::uint64_t seq) {
   std::string k;
   k.reserve(a.size() + 9);
-  k.append(a);
-  k.push_back('\0');
-  bytes::put_be64(k, seq);
+  append_prefix_key(k, a, seq);
   return k;
+}
+
+inline void append_entity_prefix(std::string& out, std::string_view kind, std::string_view id) {
+  out.append(kind);
+  out.push_back('\0');
+  out.append(id);
+  out.push_back('\0');
 }
 
 inline std::string entity_prefix(std::string_view kind, std::string_view id) {
   std::string k;
   k.reserve(kind.size() + id.size() + 2);
-  k.append(kind);
-  k.push_back('\0');
-  k.append(id);
-  k.push_back('\0');
+  append_entity_prefix(k, kind, id);
   return k;
+}
+
+inline void append_occurred_key(std::string& out, std::int64_t occurred, std::uint64_t seq) {
+  bytes::put_be64(out, bytes::ordered_signed(occurred));
+  bytes::put_be64(out, seq);
 }
 
 inline std::string occurred_key(std::int64_t occurred, std::uint64_t seq) {
   std::string k;
-  bytes::put_be64(k, bytes::ordered_signed(occurred));
-  bytes::put_be64(k, seq);
+  append_occurred_key(k, occurred, seq);
   return k;
 }
 

@@ -86,10 +86,16 @@ record_view record::view() const {
   return v;
 }
 
-std::string event_id_for(std::uint64_t seq) {
+void append_event_id(std::string& out, std::uint64_t seq) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string id = "evt_0000000000000000";
+  char id[20] = {'e', 'v', 't', '_'};
   for (int i = 0; i < 16; ++i) id[4 + 15 - i] = kDigits[(seq >> (4 * i)) & 0xF];
+  out.append(id, sizeof id);
+}
+
+std::string event_id_for(std::uint64_t seq) {
+  std::string id;
+  append_event_id(id, seq);
   return id;
 }
 

@@ -106,6 +106,9 @@ struct record_view {
 // The public id of an event: "evt_" + 16 lower-case hex digits of its seq.
 // It is the Standard Webhooks `webhook-id`, stable across retries and replays.
 std::string event_id_for(std::uint64_t seq);
+// The same 20 characters written at the end of `out` (no string of its own: an answer per
+// event builds it in place).
+void append_event_id(std::string& out, std::uint64_t seq);
 std::optional<std::uint64_t> seq_from_event_id(std::string_view id);
 
 }  // namespace hooklog

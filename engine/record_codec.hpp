@@ -15,6 +15,10 @@ namespace hooklog {
 // Serializes `r` into `out` (cleared first). The hash fields are taken from
 // `r` as they are; use seal() to compute them.
 result<void> encode(const record& r, std::string& out);
+// The same bytes with the checksum left zero, for a record seal() completes next (seal()
+// writes the checksum last: computing it here too would hash every record twice). Such
+// bytes must not be stored or decoded before seal().
+result<void> encode_unsealed(const record& r, std::string& out);
 
 // Computes the leaf hash of the encoded bytes, the chain hash from `prev_chain`,
 // writes both and then the checksum into `encoded`. Returns the new chain hash.

@@ -100,8 +100,9 @@ void append_accepted(std::string& out, const normalized_event& ev, const append_
     append_json_string(out, ev.entity_kind);
     out += '}';
   }
-  out += ",\"id\":";
-  append_json_string(out, event_id_for(o.seq));
+  out += ",\"id\":\"";  // an event id is plain ASCII: no escapes to check
+  append_event_id(out, o.seq);
+  out += '"';
   if (line) {
     out += ",\"line\":";
     append_uint(out, *line);

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "engine/acking_writer.hpp"
+#include "engine/log_index.hpp"
 #include "engine/log_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -443,4 +445,49 @@ TEST_CASE("log index: an index map that fills after the log's commit leaves no a
   CHECK(log->index().usable());
   CHECK(log->index().indexed_through() == log->applied_seq());
   CHECK(seqs(*log, by_type).size() == acked.size());
+}
+
+TEST_CASE("log index: a group's keys in one buffer come out as the sorted keys, one per record",
+          "[log_index]") {
+  // Records out of every index's order: types, tenants, entities and refs repeat and go back,
+  // occurred times go back once; the keys must be each database's std::string keys, sorted.
+  index_keys keys;
+  std::array<std::vector<std::string>, 5> expected;
+  for (int round = 0; round < 2; ++round) {  // the second round after clear(): the same again
+    for (auto& k : keys) k.clear();
+    for (auto& e : expected) e.clear();
+    for (int i = 0; i < 40; ++i) {
+      record r = numbered(i);
+      r.seq = static_cast<std::uint64_t>(100 + i);
+      r.occurred_at = i == 17 ? -5 : 1000 + i;  // one before the epoch, out of seq order
+      if (i % 7 == 0) r.entity_kind.clear();  // no entity key
+      if (i % 6 == 0) r.ref_seq = 0;           // no ref key
+      collect_index_keys(r, keys);
+      expected[0].push_back(log_keys::occurred_key(r.occurred_at, r.seq));
+      expected[1].push_back(log_keys::prefix_key(r.type, r.seq));
+      expected[2].push_back(log_keys::prefix_key(r.tenant, r.seq));
+      if (!r.entity_kind.empty())
+        expected[3].push_back(log_keys::entity_prefix(r.entity_kind, r.entity_id) +
+                              bytes::be64(r.seq));
+      if (r.ref_seq) expected[4].push_back(bytes::be64(r.ref_seq) + bytes::be64(r.seq));
+    }
+    for (std::size_t d = 0; d < 5; ++d) {
+      std::sort(expected[d].begin(), expected[d].end());
+      REQUIRE(keys[d].size() == expected[d].size());
+      const auto& got = keys[d].sorted();
+      REQUIRE(got.size() == expected[d].size());
+      for (std::size_t i = 0; i < got.size(); ++i) CHECK(std::string(got[i]) == expected[d][i]);
+    }
+  }
+  CHECK(keys[3].size() == 40 - 6);  // i = 0, 7, ..., 35 have no entity
+  CHECK(keys[4].size() == 40 - 7);  // i = 0, 6, ..., 36 have no ref
+  // Already in order: the same views, in the order added.
+  index_key_list in_order;
+  for (std::uint64_t s = 1; s <= 5; ++s) {
+    log_keys::append_prefix_key(in_order.buffer(), "type.a", s);
+    in_order.end_key();
+  }
+  const auto& v = in_order.sorted();
+  REQUIRE(v.size() == 5);
+  for (std::uint64_t s = 1; s <= 5; ++s) CHECK(std::string(v[s - 1]) == log_keys::prefix_key("type.a", s));
 }

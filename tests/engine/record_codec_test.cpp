@@ -146,6 +146,34 @@ TEST_CASE("fields too long to encode are refused", "[codec]") {
   CHECK(e.err().message.find("tenant") != std::string::npos);
 }
 
+TEST_CASE("encode_unsealed then seal gives encode's bytes, and unsealed bytes do not decode", "[codec]") {
+  for (std::uint8_t k = 1; k <= kMaxRecordKind; ++k) {
+    const record r = sample(static_cast<record_kind>(k));
+    std::string full, unsealed;
+    REQUIRE(encode(r, full).ok());
+    REQUIRE(encode_unsealed(r, unsealed).ok());
+    REQUIRE(unsealed.size() == full.size());
+    // Only the checksum differs before sealing (zero, not computed).
+    CHECK(unsealed.substr(0, format::kOffsetChecksum) == full.substr(0, format::kOffsetChecksum));
+    CHECK(unsealed.substr(format::kOffsetChecksum, 8) == std::string(8, '\0'));
+    CHECK(unsealed.substr(format::kOffsetChecksum + 8) == full.substr(format::kOffsetChecksum + 8));
+    auto early = decode(unsealed, 42);
+    REQUIRE_FALSE(early.ok());
+    CHECK(early.code() == make_error_code(errc::checksum_mismatch));
+    hash256 prev{};
+    prev[3] = 9;
+    const hash256 a = seal(full, prev);
+    const hash256 b = seal(unsealed, prev);
+    CHECK(a == b);
+    CHECK(unsealed == full);
+    CHECK(decode(unsealed, 42).ok());
+  }
+  record bad = sample(record_kind::event_received);
+  bad.entity_id.assign(70000, 'e');
+  std::string out;
+  CHECK(encode_unsealed(bad, out).code() == make_error_code(errc::invalid_record));
+}
+
 TEST_CASE("the chain hash depends on the previous hash and the content", "[codec]") {
   std::string a, b;
   REQUIRE(encode(sample(record_kind::event_received), a).ok());
@@ -161,6 +189,11 @@ TEST_CASE("the chain hash depends on the previous hash and the content", "[codec
 TEST_CASE("event ids map to sequence numbers and back", "[codec]") {
   CHECK(event_id_for(1) == "evt_0000000000000001");
   CHECK(event_id_for(0xabcdef) == "evt_0000000000abcdef");
+  CHECK(event_id_for(UINT64_MAX) == "evt_ffffffffffffffff");
+  std::string out = "[";
+  append_event_id(out, 0x1234);
+  append_event_id(out, 0xfedcba9876543210u);
+  CHECK(out == "[evt_0000000000001234evt_fedcba9876543210");
   CHECK(seq_from_event_id("evt_0000000000abcdef") == 0xabcdefu);
   CHECK_FALSE(seq_from_event_id("evt_000000000000000g"));
   CHECK_FALSE(seq_from_event_id("evt_0000000000000000"));
