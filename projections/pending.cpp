@@ -280,7 +280,7 @@ pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq)
 result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                              const std::string& value) {
   auto e = staged_.find(ep);
-  if (e == staged_.end()) e = staged_.emplace(std::string(ep), std::vector<staged_ix>{}).first;
+  if (e == staged_.end()) e = staged_.emplace(std::string(ep), staged_list{}).first;
   auto& v = e->second;
   if (!v.empty() && v.back().seq >= seq) {
     auto at = std::lower_bound(v.begin(), v.end(), seq,
@@ -333,7 +333,7 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
 
 result<void> pending::write_staged(lmdb::txn& t) {
   if (staged_count_ == 0 && staged_.empty()) return {};
-  std::vector<std::pair<std::string_view, std::vector<staged_ix>*>> eps;
+  std::vector<std::pair<std::string_view, staged_list*>> eps;
   eps.reserve(staged_.size());
   for (auto& [ep, v] : staged_)
     if (!v.empty()) eps.emplace_back(ep, &v);

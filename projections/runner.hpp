@@ -30,12 +30,15 @@
 // committed seq (or catch_up's up_to), when a catch-up finds nothing left, or when the runner is
 // destroyed. Until then their checkpoints stay 0 in the store (applied_seq() does not count their
 // progress) and each batch's transaction marks them "<name>.bulk" in the checkpoints database;
-// the transaction that writes the staged data writes their checkpoints and removes the marks.
-// So a crash never leaves a state that claims records its databases do not hold: a rebuild
-// killed midway finds its marks at the next open, which drops those projections (and what
-// depends on them, or what they depend on when it is ahead) and rebuilds them from sequence 1.
+// each projection's staged data is written in a transaction of its own (LMDB reuses the pages
+// of the one before), which writes its checkpoint and removes its mark. So a crash never leaves
+// a state that claims records its databases do not hold: a rebuild killed midway (before any
+// write-out, or between two) finds the marks left at the next open, which drops those
+// projections (and what depends on them, or what they depend on when it is ahead) and rebuilds
+// them from sequence 1; a projection already written keeps its state.
 // A batch that fails during a bulk load restarts the load from sequence 1 (the staged writes of
-// the batches before are dropped with it). The run directory is removed on success, on failure
+// the batches before are dropped with it); so does a failed write-out, for the projections not
+// yet written and their dependencies. The run directory is removed on success, on failure
 // and at every open. bulk_rebuild = false keeps the per-batch path (tests compare the two).
 //
 // Without a bulk load (the runner following the log) a catch-up killed midway resumes from its

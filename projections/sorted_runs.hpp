@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/result.hpp"
+#include "projections/huge_alloc.hpp"
 
 namespace hooklog::projections {
 
@@ -76,8 +77,9 @@ class sorted_runs {
 
   std::string dir_, name_;
   std::size_t limit_ = SIZE_MAX;
-  std::string arena_;
-  std::vector<entry> index_;
+  // Both grow to hundreds of MB in a bulk load: huge pages where the kernel gives them.
+  std::basic_string<char, std::char_traits<char>, huge_allocator<char>> arena_;
+  std::vector<entry, huge_allocator<entry>> index_;
   std::size_t count_ = 0;
   std::vector<std::string> files_;  // run files, oldest first
 };

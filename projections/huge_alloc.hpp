@@ -1,0 +1,45 @@
+#pragma once
+// Memory for the bulk rebuild's large staging buffers (sorted_runs' arena and index, pending's
+// staged pending_ix entries: hundreds of MB at 1M events, grown by doubling).
+//
+// huge_allocate(n) serves a block of at least kHugeBlock (2 MiB) from its own anonymous
+// mapping, 2 MiB-aligned and its length rounded up to 2 MiB, advised MADV_HUGEPAGE: where
+// transparent huge pages are enabled ("always" or "madvise" in
+// /sys/kernel/mm/transparent_hugepage/enabled) the kernel backs it with 2 MiB pages, so that
+// filling it takes one page fault per 2 MiB instead of one per 4 KiB (a fault is a kernel entry:
+// dear under page-table isolation). Where they are not, or the advice fails, the block is plain
+// anonymous memory, as malloc would map it. Smaller blocks come from operator new. The memory is
+// zero-filled by the kernel as any fresh anonymous memory; nothing else differs for the user.
+//
+// huge_deallocate(p, n) takes the n given to huge_allocate (std containers pass it).
+// huge_allocator<T> is the std allocator over these (stateless: all instances are equal).
+#include <cstddef>
+#include <new>
+
+namespace hooklog::projections {
+
+inline constexpr std::size_t kHugeBlock = std::size_t{2} << 20;
+
+void* huge_allocate(std::size_t bytes);  // throws std::bad_alloc
+void huge_deallocate(void* p, std::size_t bytes) noexcept;
+// true when a block of `bytes` gets a mapping of its own (not operator new).
+bool huge_mapped(std::size_t bytes) noexcept;
+
+template <class T>
+struct huge_allocator {
+  using value_type = T;
+  huge_allocator() noexcept = default;
+  template <class U>
+  huge_allocator(const huge_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(huge_allocate(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { huge_deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const huge_allocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+}  // namespace hooklog::projections
