@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/outbound_read.hpp"
 #include "http/delivery/outbound_wire.hpp"
 #include "http/delivery/ssrf_guard.hpp"
 #include "http/delivery/tls_peer.hpp"
@@ -63,12 +64,6 @@ outbound_outcome failed(delivery_errc kind, std::string message, std::string det
   o.failure = make_error(kind, std::move(message));
   o.detail = std::move(detail);
   return o;
-}
-
-// Errors that mean "the peer closed a kept-alive connection before answering".
-bool stale_connection_error(const beast::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-         ec == net::error::broken_pipe || ec == net::error::connection_aborted;
 }
 
 }  // namespace
@@ -180,14 +175,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   beast::flat_buffer buffer;
   job_ptr current;
   std::string head;  // the request line and headers being written (request_head)
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+  std::optional<answer_parser> parser;
   std::uint64_t served = 0;
-  // Plain connections read answers on readiness (see on_readable): a wait is `armed` from the
-  // first request on; `ready` / `ready_ec` keep a readiness seen while a request was written.
-  bool wait_reads = false;
-  bool armed = false;
-  bool ready = false;
-  beast::error_code ready_ec;
+  answer_wait reads;  // plain connections read answers on readiness (outbound_read.hpp)
   bool is_idle = false;
   bool dead = false;
   std::string remote;
@@ -289,12 +279,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     {
       beast::error_code ignored;
       lowest().socket().set_option(tcp::no_delay(true), ignored);
-      // Reads that find nothing return would_block instead of blocking (on_readable).
-      if (!tls) {
-        beast::error_code nb;
-        lowest().socket().non_blocking(true, nb);
-        wait_reads = !nb;
-      }
+      if (!tls) reads.enable(lowest().socket());  // answers read on readiness (on_readable)
     }
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -337,7 +322,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
       stream_timers_off = true;
     }
     set_due(current->deadline);
-    ready = false;
+    reads.begin_request();
     arm();  // before the write: the answer's readiness cannot come before the wait
     const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(r.body)};
     with_stream([&](auto& s) {
@@ -359,9 +344,10 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     parser->header_limit(static_cast<std::uint32_t>(owner->client.opts.header_limit));
     parser->body_limit(owner->client.opts.read_limit);
     buffer.clear();
-    if (wait_reads) {
-      if (ready) read_answer(ready_ec);  // it was readable before the write ended
-      return;                            // else the armed wait reads the answer
+    if (reads.enabled()) {
+      beast::error_code early;
+      if (reads.take_early(early)) read_answer(early);  // it was readable before the write ended
+      return;                                           // else the armed wait reads the answer
     }
     with_stream([&](auto& s) {
       bhttp::async_read(s, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -370,82 +356,46 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     });
   }
 
-  // --- answers on readiness (plain connections) ---------------------------------------
-  // An answer is read when the socket is readable, not speculatively after the write (Asio's
-  // reactor keeps a socket that returned data in speculative mode, so an async_read right after
-  // the write costs a recv that finds nothing: one EAGAIN per request). One wait is pending on
-  // the connection from its first request until it closes: armed before each request is
-  // written, and again before each read, so a readiness that comes during or after that read
-  // (the peer's close, unsolicited bytes) still ends a wait. A readiness of bytes the read
-  // already took (a spurious one) finds nothing and waits again.
+  // --- answers on readiness (plain connections; outbound_read.hpp) ----------------------
   void arm() {
-    if (!wait_reads || armed) return;
-    armed = true;
-    plain->socket().async_wait(tcp::socket::wait_read,
-                               [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+    if (!reads.enabled()) return;
+    reads.arm(plain->socket(), [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
   }
 
   void on_readable(beast::error_code ec) {
-    armed = false;
+    reads.fired();
     if (!owner) return;  // closed and counted out
     if (current) {
       if (parser) return read_answer(ec);  // written: the answer (or the close) came
-      ready = true;                        // still writing: on_write reads
-      ready_ec = ec;
-      return;
+      return reads.note_early(ec);         // still writing: on_write reads
     }
     if (dead || !is_idle) return;
-    // Idle: the peer closed, failed or sent bytes no request asked for, unless nothing is there.
-    char byte = 0;
-    beast::error_code peek;
-    plain->socket().receive(net::buffer(&byte, 1), tcp::socket::message_peek, peek);
-    if (!ec && peek == net::error::would_block) return arm();
+    if (!idle_connection_ended(plain->socket(), ec)) return arm();  // nothing there: wait again
     owner->release(shared_from_this(), false);
   }
 
-  // Parses what the socket holds into `parser` (Beast's synchronous read: the same parse and
-  // errors as async_read), the next wait armed first; would_block: the rest is to come.
   void read_answer(beast::error_code ec) {
     if (!ec && dead) ec = net::error::operation_aborted;
     if (!ec) {
-      arm();
-      bhttp::read(plain->socket(), buffer, *parser, ec);
-      if (ec == net::error::would_block) return;
+      arm();  // first: a readiness during or after the read still ends a wait
+      if (!read_available(plain->socket(), buffer, *parser, ec)) return;  // the rest is to come
     }
     on_read(ec, 0);
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    bool truncated = false;
-    if (timed_out)
-      return fail(delivery_errc::timeout,
-                  std::string("waiting for the answer of ") + url.origin() + ": timed out after " +
-                      std::to_string(current->req.timeout.count()) + " ms");
-    if (ec == bhttp::error::body_limit && parser->is_header_done()) {
-      truncated = true;
-    } else if (ec) {
-      bool nothing = !parser->got_some();
-      if (served > 0 && !current->retried && nothing && stale_connection_error(ec)) return retry_fresh();
-      if (ec == beast::error::timeout)
-        return fail(delivery_errc::timeout, std::string("waiting for the answer of ") + url.origin() + ": timed out after " +
-                                                std::to_string(current->req.timeout.count()) + " ms");
-      if (nothing && stale_connection_error(ec))
-        return fail(delivery_errc::refused, "connection to " + url.origin() + " closed before an answer: " + ec.message());
-      return fail(delivery_errc::protocol, "reading the answer of " + url.origin() + ": " + ec.message());
+    if (timed_out) ec = beast::error::timeout;
+    const bool truncated = ec == bhttp::error::body_limit && parser->is_header_done();
+    if (ec && !truncated) {
+      auto f = read_failure(ec, parser->got_some(), served > 0 && !current->retried, url.origin(), current->req.timeout);
+      if (f.retry_fresh) return retry_fresh();
+      return fail(f.kind, std::move(f.message));
     }
-    auto& msg = parser->get();
-    outbound_outcome o;
-    o.status = msg.result_int();
+    bool reusable = false;
+    auto o = answer_outcome(*parser, buffer, owner->client.opts.excerpt_limit, truncated, reusable);
     o.latency_us = micros_since(current->started);
     o.reused_connection = served > 0;
     o.remote = remote;
-    o.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& f : msg) o.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    auto& body = msg.body();
-    o.body_excerpt = body.substr(0, std::min(body.size(), owner->client.opts.excerpt_limit));
-    o.body_truncated = truncated;
-    // Bytes beyond the answer were asked for by no request: the connection is not reused.
-    bool reusable = !truncated && msg.keep_alive() && buffer.size() == 0;
     ++served;
     finish(std::move(o), reusable);
   }

@@ -1,0 +1,114 @@
+#pragma once
+// The read path of an outbound connection (outbound.cpp): the readiness wait of a plain
+// connection, the read of the answer, and what a readiness of an idle connection means.
+//
+// Plain connections read answers when the socket is readable, not speculatively after the write
+// (Boost 1.81's reactor keeps a socket that returned data in speculative mode, so an async_read
+// right after the write costs a recv that finds nothing: one EAGAIN per request).
+//
+// answer_wait: the readiness wait of one plain connection. enable() puts the socket in
+// non-blocking mode (reads that find nothing return would_block); without it (or on TLS
+// connections, whose OpenSSL buffers records so readiness says nothing) the connection reads with
+// async_read and arm() does nothing. One async_wait(wait_read) is pending from the connection's
+// first request until it closes: arm() before each request is written (the answer's readiness
+// cannot come before the wait) and again before each read of the answer (read_available), so a
+// readiness that comes during or after that read (the peer's close, unsolicited bytes) still ends
+// a wait (Asio registers the socket edge-triggered: an edge with no operation queued is lost).
+// A readiness that comes while the request is still written is kept (note_early) and read once
+// the write ended (take_early). A close of the socket (deadline, stop) ends the wait with
+// operation_aborted.
+//
+// read_available(): Beast's synchronous http::read of what the socket holds into `parser` (the
+// same read_some loop, parse and errors as async_read), the next wait armed by the caller first;
+// false when the socket would block (the rest comes with the next readiness), true when `ec` is
+// the read's end (success: the answer is whole).
+//
+// idle_connection_ended(): after a readiness of an idle kept-alive connection, a MSG_PEEK of one
+// byte tells: would_block (a readiness of bytes the last read already took) means nothing
+// happened, wait again; end of file, an error or bytes no request asked for mean the connection
+// is over (close it now, not at the next request).
+//
+// answer_outcome(): the outcome of a fully read answer (status, headers, the body's first
+// `excerpt_limit` bytes) and whether the connection may be reused: not after a truncated body,
+// a `Connection: close` answer, or bytes beyond the answer in `buffer` (asked for by no request).
+//
+// read_failure(): what a failed read of an answer means: `retry_fresh` when a kept-alive
+// connection that may retry (`may_retry`: it served a request before, and this request was not
+// retried yet) got none of the answer and the error says the peer closed it; else the failure
+// kind and message: timeout ("waiting for the answer of ORIGIN: timed out after N ms"), refused
+// (closed before any answer byte), protocol (anything else).
+//
+// stale_connection_error(): the errors that mean "the peer closed a kept-alive connection before
+// answering" (a request that got none of its answer is then retried once on a fresh connection).
+//
+// Threads: every function runs on the connection's executor; nothing here locks.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "http/delivery/outbound.hpp"
+
+namespace hooklog::http {
+
+using answer_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+
+bool stale_connection_error(const boost::beast::error_code& ec);
+
+struct answer_failure {
+  bool retry_fresh = false;
+  delivery_errc kind = delivery_errc::protocol;
+  std::string message;
+};
+answer_failure read_failure(const boost::beast::error_code& ec, bool got_some, bool may_retry,
+                            const std::string& origin, std::chrono::milliseconds timeout);
+
+class answer_wait {
+ public:
+  using socket = boost::asio::ip::tcp::socket;
+
+  void enable(socket& s);
+  bool enabled() const { return enabled_; }
+
+  // Starts the wait unless it is off or already pending; `on_readable(ec)` ends it.
+  template <class Handler>
+  void arm(socket& s, Handler&& on_readable) {
+    if (!enabled_ || armed_) return;
+    armed_ = true;
+    s.async_wait(socket::wait_read, std::forward<Handler>(on_readable));
+  }
+  void fired() { armed_ = false; }
+
+  // A request is about to be written / a readiness came while it was.
+  void begin_request() { early_ = false; }
+  void note_early(const boost::beast::error_code& ec) {
+    early_ = true;
+    early_ec_ = ec;
+  }
+  bool take_early(boost::beast::error_code& ec) const {
+    if (early_) ec = early_ec_;
+    return early_;
+  }
+
+ private:
+  bool enabled_ = false;
+  bool armed_ = false;
+  bool early_ = false;
+  boost::beast::error_code early_ec_;
+};
+
+// The caller arms the wait first (see above).
+bool read_available(answer_wait::socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser,
+                    boost::beast::error_code& ec);
+
+bool idle_connection_ended(answer_wait::socket& s, const boost::beast::error_code& readiness);
+
+outbound_outcome answer_outcome(answer_parser& parser, const boost::beast::flat_buffer& buffer,
+                                std::size_t excerpt_limit, bool truncated, bool& reusable);
+
+}  // namespace hooklog::http
