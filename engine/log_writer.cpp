@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/log_zero_ahead.hpp"
 #include "engine/logger.hpp"
 
 namespace hooklog {
@@ -24,6 +25,23 @@ void log_failed_group(const error& e, std::size_t records) {
                  full ? "the log's storage is full: writes are refused with 503 until space is freed"
                       : "a log write failed: the group's producers get the error",
                  f);
+}
+
+// Zeros ahead of the log's last page (engine/log_zero_ahead.hpp), between groups. Only for a log
+// that syncs its commits (what it saves is the fsync's allocation and inode write). A failure is
+// logged (sampled); the log goes on as before.
+void keep_zeros_ahead(event_log& log, zero_ahead& ahead) {
+  if (!log.options().sync || log.options().read_only) return;
+  auto r = ahead.keep_ahead(log.raw_env(), log.used_bytes());
+  if (r) return;
+  static logging::log_sampler sampler(1);
+  std::uint64_t suppressed = 0;
+  if (!sampler.allow(r.err().code.message(), suppressed)) return;
+  nlohmann::json f = {{"reason", r.err().what()}};
+  if (suppressed) f["suppressed"] = suppressed;
+  logging::warn("storage.zeros_ahead",
+                "could not write zeros ahead of the log's last page: commits allocate as they go",
+                f);
 }
 
 }  // namespace
@@ -104,8 +122,15 @@ std::vector<std::uint32_t> log_writer::take_group_sizes() {
 void log_writer::run() {
   std::vector<pending> group;
   std::vector<record> batch;
+  zero_ahead ahead;
+  std::size_t last_group = 0;
   for (;;) {
     group.clear();
+    // The previous group is answered (or queued) by now. Zeros pay where commits are small (a
+    // block allocation and an inode write saved per commit of a few pages); batches' commits
+    // of a thousand records would only write their bytes twice (measured: 12 % fewer batched
+    // events per second with zeros ahead, in two pairs).
+    if (last_group <= kInlineAnswerRecords) keep_zeros_ahead(log_, ahead);
     {
       std::unique_lock g(mutex_);
       cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
@@ -125,6 +150,7 @@ void log_writer::run() {
       for (auto& r : p.records) batch.push_back(std::move(r));
     const auto start = std::chrono::steady_clock::now();
     auto results = log_.append(batch);
+    last_group = batch.size();
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - start)
                             .count();
