@@ -80,5 +80,8 @@ TEST_CASE("huge_alloc: filling 16 MiB takes a fault per 2 MiB where huge pages a
   const long faults = minor_faults() - before;
   huge_deallocate(p, bytes);
   INFO("minor faults: " << faults << " (4 KiB pages would take 4096)");
-  CHECK(faults < 512);
+  // 8 huge pages; under AddressSanitizer the thread also faults in the shadow of what it
+  // writes (an eighth of the bytes: 512 pages of 4 KiB, 520 in all was measured), so the bound
+  // is a quarter of what 4 KiB pages alone would take.
+  CHECK(faults < 1024);
 }
