@@ -26,9 +26,9 @@ result<void> zero_ahead::keep_ahead(const lmdb::env& e, std::size_t used) {
   // Never past the map (a plain env's map doubles when full; zeros go on once it has grown).
   const std::size_t map = e.map_size();
   const std::size_t target = std::min(used + ahead, map);
-  if (target == map) capped_map_ = map;
   if (size >= target) {
     end_ = size;
+    if (target == map) capped_map_ = map;
     return {};
   }
   static const char zeros[std::size_t{1} << 18] = {};
@@ -53,6 +53,7 @@ result<void> zero_ahead::keep_ahead(const lmdb::env& e, std::size_t used) {
                           " bytes past " + std::to_string(size) + "): " + std::strerror(err));
   }
   end_ = target;
+  if (target == map) capped_map_ = map;  // only once written: a failure is tried again a step later
   return {};
 }
 
