@@ -39,8 +39,8 @@ bool pending::begin_bulk(const std::string&, std::size_t memory) {
   return true;
 }
 
-result<void> pending::finish_bulk(lmdb::txn& t) {
-  if (auto w = write_staged(t); !w) return w;
+result<void> pending::finish_bulk(bulk_writer& bw) {
+  if (auto w = write_staged(bw.txn(), &bw); !w) return w;
   end_batch();
   bulk_ = false;
   max_staged_ = batch_max_staged_;
@@ -331,18 +331,24 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
   return ok;
 }
 
-result<void> pending::write_staged(lmdb::txn& t) {
+result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
   if (staged_count_ == 0 && staged_.empty()) return {};
   std::vector<std::pair<std::string_view, staged_list*>> eps;
   eps.reserve(staged_.size());
   for (auto& [ep, v] : staged_)
     if (!v.empty()) eps.emplace_back(ep, &v);
   std::sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  auto c = lmdb::cursor::open(t, ix_);
-  if (!c) return c.err();
+  lmdb::cursor c;
+  auto open_cursor = [&]() -> result<void> {
+    auto o = lmdb::cursor::open(bw ? bw->txn() : t, ix_);
+    if (!o) return o.err();
+    c = std::move(*o);
+    return {};
+  };
+  if (auto o = open_cursor(); !o) return o;
   std::string last_key;  // the database's largest key while writing ("" when empty)
   {
-    auto l = c->last();
+    auto l = c.last();
     if (!l) return l.err();
     if (*l) last_key = std::string((*l)->first);
   }
@@ -353,13 +359,18 @@ result<void> pending::write_staged(lmdb::txn& t) {
       ix_key(k3_, ep, s.seq);
       const bool past_end = k3_ > last_key;
       if (s.live) {
-        if (auto p = c->put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
+        if (auto p = c.put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
         if (past_end) last_key = k3_;
+        if (bw && bw->wrote(k3_.size(), s.value.size())) {  // a bulk write-out's next part
+          c = lmdb::cursor();
+          if (auto n = bw->next_part(); !n) return n;
+          if (auto o = open_cursor(); !o) return o;
+        }
       } else if (!past_end) {  // settled in this batch: gone, never written
-        auto f = c->get(MDB_SET, k3_);
+        auto f = c.get(MDB_SET, k3_);
         if (!f) return f.err();
         if (*f)
-          if (auto d = c->del(); !d) return d;
+          if (auto d = c.del(); !d) return d;
       }
     }
   }
