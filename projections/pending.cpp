@@ -353,14 +353,22 @@ result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
     if (*l) last_key = std::string((*l)->first);
   }
   // In key order: each put lands on or next to the cursor's page (LMDB searches from the
-  // current page first), and past the last key it appends.
+  // current page first), and past the last key it appends. Into an empty database (a bulk
+  // load's write-out) every key is past the end: the keys ascend (an endpoint's entries by seq,
+  // the endpoints in byte order, and "a\0" sorts before "ab\0"), so neither the comparison nor
+  // the copy of the last key is needed; MDB_APPEND would refuse a key out of order.
+  const bool empty = last_key.empty();
   for (auto& [ep, v] : eps) {
+    k3_.clear();
+    keys::put_part(k3_, ep);  // the endpoint's part, once; each entry appends its seq
+    const std::size_t part = k3_.size();
     for (auto& s : *v) {
-      ix_key(k3_, ep, s.seq);
-      const bool past_end = k3_ > last_key;
+      k3_.resize(part);
+      keys::put_u64_be(k3_, s.seq);
+      const bool past_end = empty || k3_ > last_key;
       if (s.live) {
         if (auto p = c.put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
-        if (past_end) last_key = k3_;
+        if (past_end && !empty) last_key = k3_;
         if (bw && bw->wrote(k3_.size(), s.value.size())) {  // a bulk write-out's next part
           c = lmdb::cursor();
           if (auto n = bw->next_part(); !n) return n;
