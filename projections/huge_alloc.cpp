@@ -10,7 +10,7 @@ namespace {
 std::size_t mapped_size(std::size_t bytes) { return (bytes + kHugeBlock - 1) & ~(kHugeBlock - 1); }
 }  // namespace
 
-bool huge_mapped(std::size_t bytes) noexcept { return bytes >= kHugeBlock; }
+bool huge_mapped(std::size_t bytes) noexcept { return bytes >= kHugeMin; }
 
 void* huge_allocate(std::size_t bytes) {
   if (!huge_mapped(bytes)) return ::operator new(bytes);

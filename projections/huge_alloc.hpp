@@ -2,13 +2,15 @@
 // Memory for the bulk rebuild's large staging buffers (sorted_runs' arena and index, pending's
 // staged pending_ix entries: hundreds of MB at 1M events, grown by doubling).
 //
-// huge_allocate(n) serves a block of at least kHugeBlock (2 MiB) from its own anonymous
-// mapping, 2 MiB-aligned and its length rounded up to 2 MiB, advised MADV_HUGEPAGE: where
+// huge_allocate(n) serves a block of at least kHugeMin (1 MiB) from its own anonymous mapping,
+// 2 MiB-aligned and its length rounded up to kHugeBlock (2 MiB), advised MADV_HUGEPAGE: where
 // transparent huge pages are enabled ("always" or "madvise" in
 // /sys/kernel/mm/transparent_hugepage/enabled) the kernel backs it with 2 MiB pages, so that
 // filling it takes one page fault per 2 MiB instead of one per 4 KiB (a fault is a kernel entry:
 // dear under page-table isolation). Where they are not, or the advice fails, the block is plain
-// anonymous memory, as malloc would map it. Smaller blocks come from operator new. The memory is
+// anonymous memory, as malloc would map it. A block of 1-2 MiB (a container's last step below
+// 2 MiB, e.g. 1.5 MiB of a vector of 48-byte entries doubling) takes a whole 2 MiB (at most twice
+// its size) for one fault instead of hundreds. Smaller blocks come from operator new. The memory is
 // zero-filled by the kernel as any fresh anonymous memory; nothing else differs for the user.
 //
 // huge_deallocate(p, n) takes the n given to huge_allocate (std containers pass it).
@@ -19,6 +21,7 @@
 namespace hooklog::projections {
 
 inline constexpr std::size_t kHugeBlock = std::size_t{2} << 20;
+inline constexpr std::size_t kHugeMin = kHugeBlock / 2;  // the smallest block mapped
 
 void* huge_allocate(std::size_t bytes);  // throws std::bad_alloc
 void huge_deallocate(void* p, std::size_t bytes) noexcept;

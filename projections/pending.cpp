@@ -39,8 +39,8 @@ bool pending::begin_bulk(const std::string&, std::size_t memory) {
   return true;
 }
 
-result<void> pending::finish_bulk(lmdb::txn& t) {
-  if (auto w = write_staged(t); !w) return w;
+result<void> pending::finish_bulk(bulk_writer& bw) {
+  if (auto w = write_staged(bw.txn(), &bw); !w) return w;
   end_batch();
   bulk_ = false;
   max_staged_ = batch_max_staged_;
@@ -331,35 +331,54 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
   return ok;
 }
 
-result<void> pending::write_staged(lmdb::txn& t) {
+result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
   if (staged_count_ == 0 && staged_.empty()) return {};
   std::vector<std::pair<std::string_view, staged_list*>> eps;
   eps.reserve(staged_.size());
   for (auto& [ep, v] : staged_)
     if (!v.empty()) eps.emplace_back(ep, &v);
   std::sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  auto c = lmdb::cursor::open(t, ix_);
-  if (!c) return c.err();
+  lmdb::cursor c;
+  auto open_cursor = [&]() -> result<void> {
+    auto o = lmdb::cursor::open(bw ? bw->txn() : t, ix_);
+    if (!o) return o.err();
+    c = std::move(*o);
+    return {};
+  };
+  if (auto o = open_cursor(); !o) return o;
   std::string last_key;  // the database's largest key while writing ("" when empty)
   {
-    auto l = c->last();
+    auto l = c.last();
     if (!l) return l.err();
     if (*l) last_key = std::string((*l)->first);
   }
   // In key order: each put lands on or next to the cursor's page (LMDB searches from the
-  // current page first), and past the last key it appends.
+  // current page first), and past the last key it appends. Into an empty database (a bulk
+  // load's write-out) every key is past the end: the keys ascend (an endpoint's entries by seq,
+  // the endpoints in byte order, and "a\0" sorts before "ab\0"), so neither the comparison nor
+  // the copy of the last key is needed; MDB_APPEND would refuse a key out of order.
+  const bool empty = last_key.empty();
   for (auto& [ep, v] : eps) {
+    k3_.clear();
+    keys::put_part(k3_, ep);  // the endpoint's part, once; each entry appends its seq
+    const std::size_t part = k3_.size();
     for (auto& s : *v) {
-      ix_key(k3_, ep, s.seq);
-      const bool past_end = k3_ > last_key;
+      k3_.resize(part);
+      keys::put_u64_be(k3_, s.seq);
+      const bool past_end = empty || k3_ > last_key;
       if (s.live) {
-        if (auto p = c->put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
-        if (past_end) last_key = k3_;
+        if (auto p = c.put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
+        if (past_end && !empty) last_key = k3_;
+        if (bw && bw->wrote(k3_.size(), s.value.size())) {  // a bulk write-out's next part
+          c = lmdb::cursor();
+          if (auto n = bw->next_part(); !n) return n;
+          if (auto o = open_cursor(); !o) return o;
+        }
       } else if (!past_end) {  // settled in this batch: gone, never written
-        auto f = c->get(MDB_SET, k3_);
+        auto f = c.get(MDB_SET, k3_);
         if (!f) return f.err();
         if (*f)
-          if (auto d = c->del(); !d) return d;
+          if (auto d = c.del(); !d) return d;
       }
     }
   }

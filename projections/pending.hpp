@@ -57,10 +57,11 @@
 //
 // Bulk load (projection.hpp; a rebuild from empty): the staged pending_ix entries are kept across
 // batches (flush() writes the rest of the state as usual) and written by finish_bulk() in one
-// pass in key order, every put an MDB_APPEND into the empty database, instead of each batch's
-// entries inserted into the middle of the tree. The reads above already look at the staged
-// entries first, so items settled, retried or parked later in the log give the same state (a
-// retry of an event before the endpoint's latest staged one is staged in its place, not put). At
+// pass in key order (in the bulk_writer's parts: projection.hpp), every put an MDB_APPEND into
+// the empty database, instead of each batch's entries inserted into the middle of the tree. The
+// reads above already look at the staged entries first, so items settled, retried or parked later
+// in the log give the same state (a retry of an event before the endpoint's latest staged one is
+// staged in its place, not put). At
 // most about the runner's bound in bytes is held (kBulkEntryBytes per entry); past that the
 // staged entries are written out as in a batch (puts into the middle of the tree, still correct).
 //
@@ -136,7 +137,7 @@ class pending final : public projection {
     max_staged_ = batch_max_staged_;
   }
   bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
-  result<void> finish_bulk(lmdb::txn& t) override;
+  result<void> finish_bulk(bulk_writer& bw) override;
   static constexpr std::size_t kBulkEntryBytes = 96;  // a staged entry with its share of the map
   static constexpr std::size_t kMaxStaged = 1'000'000;
   static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most  // staged pending_ix entries (~64 MB)
@@ -220,7 +221,9 @@ class pending final : public projection {
   // Removes (ep, seq) from pending_ix into `it` (decoded before the delete, so no copy of the
   // value); false when it was not there or was malformed (a malformed entry is removed too).
   result<bool> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq, pending_item& it);
-  result<void> write_staged(lmdb::txn& t);
+  // Writes the staged entries in key order; with `bw` (a bulk load's write-out) through its
+  // transaction, in its parts (`t` is then unused).
+  result<void> write_staged(lmdb::txn& t, bulk_writer* bw = nullptr);
   void end_batch();
   using sv_hash = string_hash;
 

@@ -9,15 +9,74 @@
 // mutating member on its own thread. Read members (documented per projection)
 // take a caller's read transaction and may run on any thread.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/lmdb.hpp"
 #include "engine/record.hpp"
 #include "engine/result.hpp"
+#include "projections/proj_errc.hpp"
 #include "projections/state_store.hpp"
 
 namespace hooklog::projections {
+
+// The write transaction of a bulk load's write-out (projection::finish_bulk), in parts. LMDB
+// malloc's each dirty page (4 KiB) of a write transaction and keeps them, once it commits, for
+// the next one; a write-out of hundreds of MB in one transaction faults in that much fresh heap,
+// a page fault per 4 KiB (dear on a kernel with page-table isolation). So the writer commits
+// the transaction and begins the next whenever about part_bytes have been written into it, and
+// the parts reuse the same pages (PERFORMANCE.md, rebuild ninth pass).
+//
+// A part before the last commits the projection's data only: its checkpoint stays 0 and its
+// bulk mark stays set until the runner writes both in the last part, so a crash between two
+// parts leaves a state that the next open drops and rebuilds, as a crash before the write-out
+// does. The keys and values written are the same in any number of parts.
+class bulk_writer {
+ public:
+  // Begins the first part; the caller checks ok(). fail_after_parts (a test hook): next_part()
+  // fails once that many parts are committed, as a crash between two parts would stop it.
+  bulk_writer(state_store& s, std::size_t part_bytes, std::size_t fail_after_parts = SIZE_MAX)
+      : store_(s), part_bytes_(part_bytes == 0 ? 1 : part_bytes), fail_after_(fail_after_parts) {
+    begin();
+  }
+  result<void> ok() const { return error_ ? result<void>(*error_) : result<void>(); }
+  lmdb::txn& txn() { return t_; }
+  // Counts bytes written in the part (a put's key and value, plus LMDB's 10 bytes of node
+  // header and slot); true when the part is full: the caller closes its cursors on txn() and
+  // calls next_part(), then reopens them.
+  bool wrote(std::size_t key_bytes, std::size_t value_bytes) {
+    written_ += key_bytes + value_bytes + 10;
+    return written_ >= part_bytes_;
+  }
+  // Commits the part and begins the next one.
+  result<void> next_part() {
+    if (auto c = t_.commit(); !c) return c;
+    ++parts_;
+    written_ = 0;
+    if (parts_ >= fail_after_)
+      return make_error(proj_errc::state_failure, "injected failure after a write-out part");
+    begin();
+    return ok();
+  }
+  std::size_t parts_committed() const { return parts_; }
+
+ private:
+  void begin() {
+    auto b = store_.begin_write();
+    if (b)
+      t_ = std::move(*b);
+    else
+      error_ = b.err();
+  }
+  state_store& store_;
+  std::size_t part_bytes_;
+  std::size_t written_ = 0;
+  std::size_t fail_after_;
+  std::size_t parts_ = 0;
+  lmdb::txn t_;
+  std::optional<error> error_;
+};
 
 class projection {
  public:
@@ -53,13 +112,14 @@ class projection {
   // databases are empty and its checkpoint is 0 in the store; it may keep writes staged across
   // batches (in memory, or in run files under `run_dir`, using at most about `memory` bytes)
   // instead of writing them at flush(), and writes everything staged in finish_bulk(), after
-  // which it is back to the incremental path. Reads of its own state inside apply() must see
-  // the staged writes. Returns false when the projection has nothing to gain (it stays
-  // incremental).
+  // which it is back to the incremental path; finish_bulk() writes through `w` (bulk_writer
+  // above: it reports every put and moves to the next part when told, reopening its cursors).
+  // Reads of its own state inside apply() must see the staged writes. Returns false when the
+  // projection has nothing to gain (it stays incremental).
   virtual bool begin_bulk(const std::string& /*run_dir*/, std::size_t /*memory*/) {
     return false;
   }
-  virtual result<void> finish_bulk(lmdb::txn&) { return {}; }
+  virtual result<void> finish_bulk(bulk_writer& /*w*/) { return {}; }
 };
 
 }  // namespace hooklog::projections

@@ -134,15 +134,17 @@ bool projection_runner::in_bulk() const {
 
 result<void> projection_runner::finish_bulk() {
   if (!in_bulk()) return {};
-  // Each loaded projection's staged state, checkpoint and mark go in a transaction of its own:
-  // LMDB keeps a committed write transaction's dirty pages (malloc'd one by one) for the next
-  // one, so the second write-out reuses the first one's pages instead of faulting in fresh heap
-  // (PERFORMANCE.md, rebuild eighth pass). A projection is never ahead of what it depends on
-  // after a failure: only the projections still loading and their dependencies restart.
-  lmdb::txn t;
+  // Each loaded projection's staged state is written in transactions of its own, in parts of
+  // write_out_part_bytes (bulk_writer, projection.hpp); its last part writes its checkpoint and
+  // removes its mark. LMDB keeps a committed write transaction's dirty pages (malloc'd one by
+  // one) for the next one, so every part after the first reuses the pages of the one before
+  // instead of faulting in fresh heap (PERFORMANCE.md, rebuild eighth and ninth passes). A
+  // projection is never ahead of what it depends on after a failure: only the projections still
+  // loading and their dependencies restart.
+  std::optional<bulk_writer> w;
   auto failed = [&](error e) -> result<void> {
     for (auto* p : all_) p->discard();
-    t.abort();
+    w.reset();  // aborts the part being written
     bulk_broken_ = true;  // the next batch restarts the loads not yet written
     {
       std::lock_guard eg(error_mutex_);
@@ -156,14 +158,14 @@ result<void> projection_runner::finish_bulk() {
     return e;
   };
   std::string v;
+  std::size_t fail_after = fail_write_out_after_.exchange(SIZE_MAX);  // test hook
   for (std::size_t i = 0; i < all_.size(); ++i) {
     if (!bulk_[i]) continue;
-    {
-      auto b = store_->begin_write();
-      if (!b) return failed(b.err());
-      t = std::move(*b);
-    }
-    if (auto f = all_[i]->finish_bulk(t); !f) return failed(f.err());
+    w.emplace(*store_, opts_.write_out_part_bytes, fail_after);
+    if (auto o = w->ok(); !o) return failed(o.err());
+    if (auto f = all_[i]->finish_bulk(*w); !f) return failed(f.err());
+    if (fail_after != SIZE_MAX) fail_after -= w->parts_committed();
+    lmdb::txn& t = w->txn();
     if (cp_[i] > 0) {
       v.clear();
       keys::put_u64_be(v, cp_[i]);

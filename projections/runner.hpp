@@ -30,12 +30,13 @@
 // committed seq (or catch_up's up_to), when a catch-up finds nothing left, or when the runner is
 // destroyed. Until then their checkpoints stay 0 in the store (applied_seq() does not count their
 // progress) and each batch's transaction marks them "<name>.bulk" in the checkpoints database;
-// each projection's staged data is written in a transaction of its own (LMDB reuses the pages
-// of the one before), which writes its checkpoint and removes its mark. So a crash never leaves
-// a state that claims records its databases do not hold: a rebuild killed midway (before any
-// write-out, or between two) finds the marks left at the next open, which drops those
-// projections (and what depends on them, or what they depend on when it is ahead) and rebuilds
-// them from sequence 1; a projection already written keeps its state.
+// each projection's staged data is written in transactions of its own, in parts of about
+// write_out_part_bytes (LMDB reuses the pages of the part before), the last of which writes its
+// checkpoint and removes its mark. So a crash never leaves a state that claims records its
+// databases do not hold: a rebuild killed midway (before any write-out, between two, or between
+// two parts of one) finds the marks left at the next open, which drops those projections (and
+// what depends on them, or what they depend on when it is ahead) and rebuilds them from
+// sequence 1; a projection already written keeps its state.
 // A batch that fails during a bulk load restarts the load from sequence 1 (the staged writes of
 // the batches before are dropped with it); so does a failed write-out, for the projections not
 // yet written and their dependencies. The run directory is removed on success, on failure
@@ -92,6 +93,9 @@ struct runner_options {
   bool bulk_rebuild = true;
   // Bytes a bulk load holds in memory at most (about: half for timelines, half for pending).
   std::size_t rebuild_memory = std::size_t{512} << 20;
+  // A bulk load's write-out commits a transaction every this many bytes written (bulk_writer,
+  // projection.hpp): LMDB's dirty pages are faulted in for one part and reused by the next.
+  std::size_t write_out_part_bytes = std::size_t{8} << 20;
 };
 
 class projection_runner {
@@ -139,6 +143,9 @@ class projection_runner {
 
   // Test hook: the next batch fails (and is rolled back) after applying n records.
   void fail_next_batch_after(std::uint64_t n) { fail_after_.store(n); }
+  // Test hook: the next bulk write-out fails once n of its parts (all projections' together,
+  // not counting each projection's last) are committed, as a crash between two parts stops it.
+  void fail_write_out_after_parts(std::size_t n) { fail_write_out_after_.store(n); }
 
  private:
   projection_runner(const event_log& log, runner_options opts);
@@ -179,6 +186,7 @@ class projection_runner {
   mutable std::mutex error_mutex_;
   std::optional<error> last_error_;
   std::atomic<std::uint64_t> fail_after_{UINT64_MAX};
+  std::atomic<std::size_t> fail_write_out_after_{SIZE_MAX};
   std::atomic<std::uint64_t> errors_{0};
 
   std::atomic<bool> stopping_{false};

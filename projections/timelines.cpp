@@ -184,10 +184,16 @@ bool timelines::begin_bulk(const std::string& run_dir, std::size_t memory) {
   return true;
 }
 
-result<void> timelines::finish_bulk(lmdb::txn& t) {
+result<void> timelines::finish_bulk(bulk_writer& w) {
   if (!bulk_) return {};
-  auto c = lmdb::cursor::open(t, transitions_);
-  if (!c) return c.err();
+  lmdb::cursor c;
+  auto open_cursor = [&]() -> result<void> {
+    auto o = lmdb::cursor::open(w.txn(), transitions_);
+    if (!o) return o.err();
+    c = std::move(*o);
+    return {};
+  };
+  if (auto o = open_cursor(); !o) return o;
   // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
   // flag can be decided from the keys after it: set when a later key has a smaller seq.
   struct held {
@@ -211,7 +217,12 @@ result<void> timelines::finish_bulk(lmdb::txn& t) {
         value[0] = static_cast<char>(value[0] | kOutOfOrder);
         v = value;
       }
-      if (auto p = c->put(items[i].key, v, MDB_APPEND); !p) return p;
+      if (auto p = c.put(items[i].key, v, MDB_APPEND); !p) return p;
+      if (w.wrote(items[i].key.size(), v.size())) {  // the next part (the views stay valid)
+        c = lmdb::cursor();
+        if (auto n = w.next_part(); !n) return n;
+        if (auto o = open_cursor(); !o) return o;
+      }
     }
     items.clear();
     copies.clear();

@@ -37,9 +37,10 @@
 // Bulk load (projection.hpp; a rebuild from empty): apply() hands each transition to a
 // sorted_runs (memory, then sorted run files past the runner's bound) and nothing is written
 // until finish_bulk(), which merges them and writes the database once in key order, every put an
-// MDB_APPEND into the empty database. out_of_order is decided there per entity over all its
-// transitions (set when a later key of the entity has a smaller seq: what the incremental path
-// decides as each arrives), so the state is the same, byte for byte.
+// MDB_APPEND into the empty database (in the bulk_writer's parts: projection.hpp). out_of_order
+// is decided there per entity over all its transitions (set when a later key of the entity has a
+// smaller seq: what the incremental path decides as each arrives), so the state is the same,
+// byte for byte.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,7 +98,7 @@ class timelines final : public projection {
     bulk_ = false;
   }
   bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
-  result<void> finish_bulk(lmdb::txn& t) override;
+  result<void> finish_bulk(bulk_writer& w) override;
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
   // At most `limit` transitions, from the earliest.

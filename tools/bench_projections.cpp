@@ -3,7 +3,10 @@
 // cost per event with 10,000 endpoints. Not a test: prints figures beside goals.
 //
 //   hooklog-bench-projections [--events N] [--attempts K] [--dir PATH] [--keep]
-//                             [--rebuild-memory MIB] [--no-bulk]
+//                             [--rebuild-memory MIB] [--no-bulk] [--write-out-part KIB]
+//
+// --write-out-part KIB: a bulk load's write-out commits every KIB KiB written (runner.hpp;
+// default 8 MiB); a huge value writes each projection in one transaction, as before.
 //
 // --no-bulk: the rebuild applies batch by batch as the runner following the log does, instead of
 // a bulk load (runner.hpp): the incremental path's cost.
@@ -265,6 +268,7 @@ int main(int argc, char** argv) {
   bool keep = false, rebuild_only = false, matcher_only = false;
   std::size_t rebuild_memory = projections::runner_options{}.rebuild_memory;
   bool bulk = true;
+  std::size_t write_out_part = projections::runner_options{}.write_out_part_bytes;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
       events = std::stoull(argv[++i]);
@@ -278,6 +282,8 @@ int main(int argc, char** argv) {
       batch = std::stoull(argv[++i]);
     else if (!std::strcmp(argv[i], "--rebuild-memory") && i + 1 < argc)
       rebuild_memory = std::stoull(argv[++i]) << 20;  // the bulk load's bound (runner.hpp)
+    else if (!std::strcmp(argv[i], "--write-out-part") && i + 1 < argc)
+      write_out_part = std::stoull(argv[++i]) << 10;  // KiB per write-out part (runner.hpp)
     else if (!std::strcmp(argv[i], "--no-bulk"))
       bulk = false;
     else if (!std::strcmp(argv[i], "--rebuild-only"))
@@ -332,6 +338,7 @@ int main(int argc, char** argv) {
   ro.batch_records = batch;
   ro.rebuild_memory = rebuild_memory;
   ro.bulk_rebuild = bulk;
+  ro.write_out_part_bytes = write_out_part;
   auto runner = projections::projection_runner::open(log, ro);
   if (!runner) die(runner.err().what());
   auto rb_start = clk::now();

@@ -30,13 +30,13 @@ std::size_t files_in(const std::string& dir) {
   return n;
 }
 
-// The checkpoints database of a state directory, read without a runner (which would reset it).
-std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir) {
+// A database of a state directory, read without a runner (which would reset it).
+std::map<std::string, std::string> raw_db(const std::string& state_dir, const std::string& db) {
   auto s = projections::state_store::open({.dir = state_dir});
   REQUIRE(s);
   auto t = (*s)->begin_write();
   REQUIRE(t);
-  auto d = (*s)->open_db(*t, "checkpoints");
+  auto d = (*s)->open_db(*t, db);
   REQUIRE(d);
   std::map<std::string, std::string> out;
   auto c = lmdb::cursor::open(*t, *d);
@@ -46,6 +46,9 @@ std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir)
   *c = lmdb::cursor();
   t->abort();
   return out;
+}
+std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir) {
+  return raw_db(state_dir, "checkpoints");
 }
 
 // The incremental state of build_log's log: the runner follows it with bulk loads off.
@@ -254,4 +257,106 @@ TEST_CASE("bulk rebuild: each load is written in a transaction of its own, and a
   REQUIRE(f.runner->catch_up());
   CHECK(f.runner->applied_seq() == ref.last);
   CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+}
+
+TEST_CASE("bulk rebuild: a write-out in parts of 1 KiB gives the incremental state, and one stopped "
+          "between two parts is rebuilt") {
+  constexpr std::size_t kPart = 1024;
+  reference ref(150);
+  auto& f = ref.f;
+  f.ropts.batch_records = 97;
+  f.ropts.write_out_part_bytes = kPart;
+  // The parts of timelines' write-out as bulk_writer counts them: every key of tl_transitions is
+  // put once, in key order (key, value and 10 bytes of node).
+  auto parts_of = [&](const std::string& db) {
+    std::size_t parts = 0, bytes = 0;
+    for (const auto& [k, v] : ref.state.at(db))
+      if ((bytes += k.size() + v.size() + 10) >= kPart) ++parts, bytes = 0;
+    return parts;
+  };
+  const std::size_t tl_parts = parts_of("tl_transitions");
+  REQUIRE(tl_parts >= 10);
+  const std::uint64_t batches = (ref.last + 96) / 97;
+
+  SECTION("in parts") {
+    f.ropts.state_dir = f.dir.path() + "/state-parts";
+    f.open_runner();
+    REQUIRE(f.runner->catch_up(UINT64_MAX, batches - 1));
+    const std::size_t before = last_txnid(*f.runner);
+    REQUIRE(f.runner->catch_up(UINT64_MAX, 1));
+    // The batch; timelines' parts and its last; pending's (at least one: its staged pending_ix
+    // entries are a subset of the final ones, so at most as many parts) and its last.
+    const std::size_t txns = last_txnid(*f.runner) - before;
+    CHECK(txns >= 1 + tl_parts + 1 + 1 + 1);
+    CHECK(txns <= 1 + tl_parts + 1 + parts_of("pending_ix") + 1);
+    CHECK(f.runner->applied_seq() == ref.last);
+    CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+  }
+  for (const std::size_t stop : {std::size_t{3}, tl_parts + 1}) {
+    DYNAMIC_SECTION("stopped after part " << stop) {
+      const bool in_timelines = stop <= tl_parts;
+      f.ropts.state_dir = f.dir.path() + "/state-stopped";
+      f.open_runner();
+      REQUIRE(f.runner->catch_up(UINT64_MAX, batches - 1));
+      f.runner->fail_write_out_after_parts(stop);
+      CHECK_FALSE(f.runner->catch_up(UINT64_MAX, 1));
+      f.runner.reset();
+      // What it left: the parts committed, the unfinished loads' marks with no checkpoint.
+      auto cps = raw_checkpoints(f.ropts.state_dir);
+      CHECK(cps.count("timelines.bulk") == (in_timelines ? 1u : 0u));
+      CHECK(cps.count("pending.bulk") == 1);
+      const std::size_t tl_keys = raw_db(f.ropts.state_dir, "tl_transitions").size();
+      if (in_timelines) {
+        CHECK(tl_keys > 0);
+        CHECK(tl_keys < ref.state.at("tl_transitions").size());
+      } else {
+        CHECK(tl_keys == ref.state.at("tl_transitions").size());
+        REQUIRE(cps.count("timelines") == 1);
+        CHECK(projections::keys::get_u64_be(cps.at("timelines")) == ref.last);
+      }
+      f.open_runner();
+      CHECK(f.runner->checkpoint("pending") == 0);
+      CHECK(f.runner->checkpoint("subscriptions") == 0);
+      CHECK(f.runner->checkpoint("timelines") == (in_timelines ? 0 : ref.last));
+      REQUIRE(f.runner->catch_up());
+      CHECK(f.runner->applied_seq() == ref.last);
+      CHECK(dump_state(*f.runner, ref.dbs) == ref.state);
+    }
+  }
+}
+
+TEST_CASE("bulk rebuild: pending_ix of endpoint ids that prefix each other is appended in key "
+          "order") {
+  // The write-out into the empty database appends without comparing keys: "a\0seq" must sort
+  // before "ab\0seq" and "a-b\0seq" for every seq, as the endpoints' byte order says.
+  fixture f(/*batch=*/7);
+  const std::vector<std::string> eps = {"ab", "a", "b", "a-b", "aa"};
+  for (const auto& ep : eps) f.append(create_endpoint("t1", ep, {"*"}));
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 40; ++i) seqs.push_back(f.append(event("t1", "order_new")));
+  REQUIRE(f.runner->rebuild("all"));
+  const auto dbs = all_state_dbs(*f.runner);
+  const auto bulk = dump_state(*f.runner, dbs);
+  // pending_ix: every (endpoint, event); each endpoint's items are its own, in event order.
+  const auto& ix = bulk.at("pending_ix");
+  REQUIRE(ix.size() == eps.size() * seqs.size());
+  {
+    auto t = f.read();
+    for (const auto& ep : eps) {
+      INFO(ep);
+      auto items = f.runner->queue().items_for(t, ep, 0, 1000);
+      REQUIRE(items);
+      REQUIRE(items->size() == seqs.size());
+      for (std::size_t i = 0; i < seqs.size(); ++i) {
+        CHECK((*items)[i].endpoint_id == ep);
+        CHECK((*items)[i].event_seq == seqs[i]);
+      }
+    }
+  }
+  // The same state as the per-batch path.
+  f.ropts.bulk_rebuild = false;
+  f.ropts.state_dir = f.dir.path() + "/state-incremental";
+  f.open_runner();
+  f.sync();
+  CHECK(dump_state(*f.runner, dbs) == bulk);
 }
