@@ -24,6 +24,7 @@
 
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound_read.hpp"
+#include "http/delivery/outbound_targets.hpp"
 #include "http/delivery/outbound_wire.hpp"
 #include "http/delivery/ssrf_guard.hpp"
 #include "http/delivery/tls_peer.hpp"
@@ -38,12 +39,6 @@ using tcp = boost::asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// A checked URL as requests use it, shared by every request to it (outbound_impl::urls).
-struct url_info {
-  parsed_url url;
-  std::string host_header;  // url.host_header(), built once
-};
 
 struct job {
   outbound_request req;
@@ -106,16 +101,7 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
 
   std::shared_ptr<ob_pool> pool_for(const parsed_url& u, const std::string& pool_key);
 
-  // check_url() is pure: its successful results and their pools are kept per (pool key, URL
-  // text) (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
-  struct url_entry {
-    std::shared_ptr<const url_info> url;
-    std::shared_ptr<ob_pool> pool;
-  };
-  static constexpr std::size_t kUrlCacheMax = 4096;
-  std::mutex urls_mu;
-  std::unordered_map<std::string, url_entry> urls;
-  std::string url_key;  // the look-up key, built under urls_mu (its buffer reused)
+  target_cache targets;  // checked URLs and their pools (outbound_targets.hpp)
   void stop();
   job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
                   std::shared_ptr<ob_pool>& p);
@@ -561,10 +547,7 @@ void outbound_impl::stop() {
   for (auto& t : threads)
     if (t.joinable()) t.join();
   joined = true;
-  {
-    std::lock_guard lk(urls_mu);
-    urls.clear();
-  }
+  targets.clear();
   std::lock_guard lk(pools_mu);
   pools.clear();
 }
@@ -604,16 +587,11 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
     return nullptr;
   }
   auto j = std::make_shared<job>();
-  p.reset();
-  {
-    std::lock_guard lk(urls_mu);
-    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
-    if (auto it = urls.find(url_key); it != urls.end()) {
-      j->url = it->second.url;
-      p = it->second.pool;
-    }
-  }
-  if (!p) {
+  target_cache::entry known;
+  if (targets.find(request.pool_key, request.url, known)) {
+    j->url = std::move(known.url);
+    p = std::move(known.pool);
+  } else {
     auto u = check_url(request.url, opts.allow_private_targets);
     if (!u) {
       auto kind = static_cast<delivery_errc>(u.code().value());
@@ -623,15 +601,9 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
         done(failed(kind, u.err().message));
       return nullptr;
     }
-    auto info = std::make_shared<url_info>();
-    info->host_header = u->host_header();
-    info->url = std::move(*u);
-    j->url = info;
-    p = pool_for(info->url, request.pool_key);
-    std::lock_guard lk(urls_mu);
-    if (urls.size() >= kUrlCacheMax) urls.clear();
-    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
-    urls.insert_or_assign(url_key, url_entry{j->url, p});
+    j->url = make_url_info(std::move(*u));
+    p = pool_for(j->url->url, request.pool_key);
+    targets.insert(request.pool_key, request.url, {j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);
