@@ -24,6 +24,7 @@
 
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound_read.hpp"
+#include "http/delivery/outbound_ready.hpp"
 #include "http/delivery/outbound_targets.hpp"
 #include "http/delivery/outbound_wire.hpp"
 #include "http/delivery/ssrf_guard.hpp"
@@ -68,6 +69,7 @@ struct ob_pool;
 struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   outbound_options opts;
   net::io_context ioc;
+  readiness_set ready{ioc};  // the plain connections' readiness (outbound_ready.hpp)
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
@@ -96,6 +98,7 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
 
   void start() {
     work.emplace(ioc.get_executor());
+    ready.start();
     for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
   }
 
@@ -145,8 +148,10 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
 // waits again. Setting a later `due` (every request on a kept-alive connection, every park)
 // touches no timer; only an earlier one re-arms it. So a request costs no timer operation, and
 // the stream's per-operation timers are off (expires_never) once the connection is up.
-struct ob_connection : std::enable_shared_from_this<ob_connection> {
+struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_set::target {
   std::shared_ptr<ob_pool> owner;
+  net::any_io_executor exec;  // owner->exec, kept for on_ready (any thread)
+  bool direct = true;         // one I/O thread: on_ready runs on exec already
   parsed_url url;  // of the first request (same origin for all)
   tcp::resolver resolver;
   net::steady_timer timer;
@@ -169,7 +174,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::string remote;
 
   ob_connection(std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : owner(std::move(p)), url(u), resolver(owner->exec), timer(owner->exec) {
+      : owner(std::move(p)),
+        exec(owner->exec),
+        direct(owner->client.opts.threads == 1),
+        url(u),
+        resolver(exec),
+        timer(exec) {
     if (url.tls())
       tls.emplace(owner->exec, owner->client.tls_ctx);
     else
@@ -224,6 +234,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     resolver.cancel();
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().socket().close(ignored);
+    // An armed readiness wait ends with operation_aborted, after this handler (as Asio's would).
+    if (reads.disable())
+      net::post(exec, [self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
   }
 
   // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
@@ -265,7 +278,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     {
       beast::error_code ignored;
       lowest().socket().set_option(tcp::no_delay(true), ignored);
-      if (!tls) reads.enable(lowest().socket());  // answers read on readiness (on_readable)
+      if (!tls) reads.enable(lowest().socket(), owner->client.ready, weak_from_this());  // on_ready
     }
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -343,9 +356,16 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   // --- answers on readiness (plain connections; outbound_read.hpp) ----------------------
-  void arm() {
-    if (!reads.enabled()) return;
-    reads.arm(plain->socket(), [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+  void arm() { reads.arm(); }
+
+  // readiness_set: an edge of the socket (any thread running the pass).
+  void on_ready(std::uint32_t events) override {
+    if (direct) return readiness(events);
+    net::post(exec, [self = shared_from_this(), events] { self->readiness(events); });
+  }
+  void readiness(std::uint32_t events) {
+    reads.note_events(events);
+    if (reads.armed()) on_readable({});
   }
 
   void on_readable(beast::error_code ec) {
@@ -364,7 +384,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     if (!ec && dead) ec = net::error::operation_aborted;
     if (!ec) {
       arm();  // first: a readiness during or after the read still ends a wait
-      if (!read_available(plain->socket(), buffer, *parser, ec)) return;  // the rest is to come
+      if (!reads.read(plain->socket(), buffer, *parser, ec)) return;  // the rest is to come
     }
     on_read(ec, 0);
   }
@@ -379,6 +399,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     }
     bool reusable = false;
     auto o = answer_outcome(*parser, buffer, owner->client.opts.excerpt_limit, truncated, reusable);
+    reusable = reusable && !reads.more_after();  // bytes wait behind the answer (outbound_read.hpp)
     o.latency_us = micros_since(current->started);
     o.reused_connection = served > 0;
     o.remote = remote;
