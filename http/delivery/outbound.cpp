@@ -24,6 +24,8 @@
 
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound_read.hpp"
+#include "http/delivery/outbound_ready.hpp"
+#include "http/delivery/outbound_targets.hpp"
 #include "http/delivery/outbound_wire.hpp"
 #include "http/delivery/ssrf_guard.hpp"
 #include "http/delivery/tls_peer.hpp"
@@ -38,12 +40,6 @@ using tcp = boost::asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// A checked URL as requests use it, shared by every request to it (outbound_impl::urls).
-struct url_info {
-  parsed_url url;
-  std::string host_header;  // url.host_header(), built once
-};
 
 struct job {
   outbound_request req;
@@ -73,6 +69,7 @@ struct ob_pool;
 struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   outbound_options opts;
   net::io_context ioc;
+  readiness_set ready{ioc};  // the plain connections' readiness (outbound_ready.hpp)
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
@@ -101,21 +98,13 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
 
   void start() {
     work.emplace(ioc.get_executor());
+    ready.start();
     for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
   }
 
   std::shared_ptr<ob_pool> pool_for(const parsed_url& u, const std::string& pool_key);
 
-  // check_url() is pure: its successful results and their pools are kept per (pool key, URL
-  // text) (bounded; cleared when full), so a delivery does not parse its URL and build its origin.
-  struct url_entry {
-    std::shared_ptr<const url_info> url;
-    std::shared_ptr<ob_pool> pool;
-  };
-  static constexpr std::size_t kUrlCacheMax = 4096;
-  std::mutex urls_mu;
-  std::unordered_map<std::string, url_entry> urls;
-  std::string url_key;  // the look-up key, built under urls_mu (its buffer reused)
+  target_cache targets;  // checked URLs and their pools (outbound_targets.hpp)
   void stop();
   job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
                   std::shared_ptr<ob_pool>& p);
@@ -159,8 +148,10 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
 // waits again. Setting a later `due` (every request on a kept-alive connection, every park)
 // touches no timer; only an earlier one re-arms it. So a request costs no timer operation, and
 // the stream's per-operation timers are off (expires_never) once the connection is up.
-struct ob_connection : std::enable_shared_from_this<ob_connection> {
+struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_set::target {
   std::shared_ptr<ob_pool> owner;
+  net::any_io_executor exec;  // owner->exec, kept for on_ready (any thread)
+  bool direct = true;         // one I/O thread: on_ready runs on exec already
   parsed_url url;  // of the first request (same origin for all)
   tcp::resolver resolver;
   net::steady_timer timer;
@@ -183,7 +174,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   std::string remote;
 
   ob_connection(std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : owner(std::move(p)), url(u), resolver(owner->exec), timer(owner->exec) {
+      : owner(std::move(p)),
+        exec(owner->exec),
+        direct(owner->client.opts.threads == 1),
+        url(u),
+        resolver(exec),
+        timer(exec) {
     if (url.tls())
       tls.emplace(owner->exec, owner->client.tls_ctx);
     else
@@ -238,6 +234,9 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     resolver.cancel();
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().socket().close(ignored);
+    // An armed readiness wait ends with operation_aborted, after this handler (as Asio's would).
+    if (reads.disable())
+      net::post(exec, [self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
   }
 
   // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
@@ -279,7 +278,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     {
       beast::error_code ignored;
       lowest().socket().set_option(tcp::no_delay(true), ignored);
-      if (!tls) reads.enable(lowest().socket());  // answers read on readiness (on_readable)
+      if (!tls) reads.enable(lowest().socket(), owner->client.ready, weak_from_this());  // on_ready
     }
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -357,9 +356,16 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
   }
 
   // --- answers on readiness (plain connections; outbound_read.hpp) ----------------------
-  void arm() {
-    if (!reads.enabled()) return;
-    reads.arm(plain->socket(), [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+  void arm() { reads.arm(); }
+
+  // readiness_set: an edge of the socket (any thread running the pass).
+  void on_ready(std::uint32_t events) override {
+    if (direct) return readiness(events);
+    net::post(exec, [self = shared_from_this(), events] { self->readiness(events); });
+  }
+  void readiness(std::uint32_t events) {
+    reads.note_events(events);
+    if (reads.armed()) on_readable({});
   }
 
   void on_readable(beast::error_code ec) {
@@ -378,7 +384,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     if (!ec && dead) ec = net::error::operation_aborted;
     if (!ec) {
       arm();  // first: a readiness during or after the read still ends a wait
-      if (!read_available(plain->socket(), buffer, *parser, ec)) return;  // the rest is to come
+      if (!reads.read(plain->socket(), buffer, *parser, ec)) return;  // the rest is to come
     }
     on_read(ec, 0);
   }
@@ -393,6 +399,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection> {
     }
     bool reusable = false;
     auto o = answer_outcome(*parser, buffer, owner->client.opts.excerpt_limit, truncated, reusable);
+    reusable = reusable && !reads.more_after();  // bytes wait behind the answer (outbound_read.hpp)
     o.latency_us = micros_since(current->started);
     o.reused_connection = served > 0;
     o.remote = remote;
@@ -561,10 +568,7 @@ void outbound_impl::stop() {
   for (auto& t : threads)
     if (t.joinable()) t.join();
   joined = true;
-  {
-    std::lock_guard lk(urls_mu);
-    urls.clear();
-  }
+  targets.clear();
   std::lock_guard lk(pools_mu);
   pools.clear();
 }
@@ -604,16 +608,11 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
     return nullptr;
   }
   auto j = std::make_shared<job>();
-  p.reset();
-  {
-    std::lock_guard lk(urls_mu);
-    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
-    if (auto it = urls.find(url_key); it != urls.end()) {
-      j->url = it->second.url;
-      p = it->second.pool;
-    }
-  }
-  if (!p) {
+  target_cache::entry known;
+  if (targets.find(request.pool_key, request.url, known)) {
+    j->url = std::move(known.url);
+    p = std::move(known.pool);
+  } else {
     auto u = check_url(request.url, opts.allow_private_targets);
     if (!u) {
       auto kind = static_cast<delivery_errc>(u.code().value());
@@ -623,15 +622,9 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
         done(failed(kind, u.err().message));
       return nullptr;
     }
-    auto info = std::make_shared<url_info>();
-    info->host_header = u->host_header();
-    info->url = std::move(*u);
-    j->url = info;
-    p = pool_for(info->url, request.pool_key);
-    std::lock_guard lk(urls_mu);
-    if (urls.size() >= kUrlCacheMax) urls.clear();
-    url_key.assign(request.pool_key).append(1, '\n').append(request.url);
-    urls.insert_or_assign(url_key, url_entry{j->url, p});
+    j->url = make_url_info(std::move(*u));
+    p = pool_for(j->url->url, request.pool_key);
+    targets.insert(request.pool_key, request.url, {j->url, p});
   }
   j->req = std::move(request);
   j->done = std::move(done);

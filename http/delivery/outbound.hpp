@@ -42,16 +42,12 @@
 // Threads: `threads` I/O threads run one io_context; with more than one, each origin's pool
 // runs on its own strand (with one, on the io_context's executor: the thread serialises them).
 // Deadlines cost no timer operation per request: each connection keeps one lazy timer for its
-// request's deadline and its idle period (outbound.cpp).
-// With two or more threads there is one window in the read path (outbound_read.hpp): a
-// readiness that comes between a wait's completion and the re-arm before the answer is read can
-// be taken by another thread's epoll_wait and is then lost (with one thread the kernel keeps it
-// until that thread's next epoll_wait, which comes after the re-arm). So a peer that half-closes
-// a kept-alive connection right after an answer (and never answers again) is found only by the
-// next request on it, which fails at its deadline (timeout) instead of going to a fresh
-// connection; one that closes it fully then is found when that request's write draws a reset
-// (retried once on a fresh connection, as before readiness reads). Closes that come later are
-// found at once. `hooklog serve` runs one I/O thread (dispatcher_options::io_threads = 1).
+// request's deadline and its idle period (outbound.cpp). Nor does waiting for an answer: plain
+// connections are registered once in one epoll set per client (outbound_ready.hpp), drained once
+// per pass of the I/O loop; with two or more threads each readiness is posted to its pool's
+// strand, and none is lost (the registration stays; nothing is re-armed in the kernel per
+// request), so a peer's close or half-close of an idle connection is found at once with any
+// number of threads. `hooklog serve` runs one I/O thread (dispatcher_options::io_threads = 1).
 // deliver(batch): the same as deliver() for each request, in order, with one hand-off per pool
 // (the I/O thread is woken once for the batch, not once per request; the dispatcher posts the
 // requests a scheduling round starts together). post(fn) runs fn on an I/O thread after the

@@ -1,11 +1,14 @@
 #include "http/delivery/outbound_read.hpp"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/system/system_error.hpp>
 #include <iterator>
 #include <string>
 
@@ -32,16 +35,53 @@ answer_failure read_failure(const error_code& ec, bool got_some, bool may_retry,
   return {false, delivery_errc::protocol, "reading the answer of " + origin + ": " + ec.message()};
 }
 
-void answer_wait::enable(socket& s) {
+namespace {
+// The socket as Beast's SyncReadStream, noting whether the last read filled its buffers.
+struct filled_probe {
+  answer_wait::socket& s;
+  bool filled = false;
+
+  template <class Buffers>
+  std::size_t read_some(const Buffers& b, error_code& ec) {
+    const std::size_t n = s.read_some(b, ec);
+    filled = !ec && n == net::buffer_size(b);
+    return n;
+  }
+  template <class Buffers>
+  std::size_t read_some(const Buffers& b) {
+    error_code ec;
+    const std::size_t n = read_some(b, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+};
+}  // namespace
+
+void answer_wait::enable(socket& s, readiness_set& set, std::weak_ptr<readiness_set::target> t) {
   error_code nb;
   s.non_blocking(true, nb);
-  enabled_ = !nb;
+  enabled_ = !nb && set.add(s.native_handle(), std::move(t), key_);
+  if (enabled_) set_ = &set;
 }
 
-bool read_available(answer_wait::socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser,
-                    error_code& ec) {
-  bhttp::read(s, buffer, parser, ec);
-  return ec != net::error::would_block;
+bool answer_wait::disable() {
+  const bool owed = armed_;
+  if (set_) set_->remove(key_);
+  set_ = nullptr;
+  armed_ = false;
+  return owed;
+}
+
+void answer_wait::note_events(std::uint32_t events) {
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_ended_ = true;
+}
+
+bool answer_wait::read(socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser, error_code& ec) {
+  filled_probe probe{s};
+  bhttp::read(probe, buffer, parser, ec);
+  if (ec == net::error::would_block) return false;
+  if (!ec) more_after_ = peer_ended_ || (probe.filled && idle_connection_ended(s, {}));
+  return true;
 }
 
 bool idle_connection_ended(answer_wait::socket& s, const error_code& readiness) {

@@ -7,21 +7,30 @@
 // right after the write costs a recv that finds nothing: one EAGAIN per request).
 //
 // answer_wait: the readiness wait of one plain connection. enable() puts the socket in
-// non-blocking mode (reads that find nothing return would_block); without it (or on TLS
-// connections, whose OpenSSL buffers records so readiness says nothing) the connection reads with
-// async_read and arm() does nothing. One async_wait(wait_read) is pending from the connection's
-// first request until it closes: arm() before each request is written (the answer's readiness
-// cannot come before the wait) and again before each read of the answer (read_available), so a
-// readiness that comes during or after that read (the peer's close, unsolicited bytes) still ends
-// a wait (Asio registers the socket edge-triggered: an edge with no operation queued is lost).
-// A readiness that comes while the request is still written is kept (note_early) and read once
-// the write ended (take_early). A close of the socket (deadline, stop) ends the wait with
-// operation_aborted.
+// non-blocking mode (reads that find nothing return would_block) and registers it once in the
+// client's readiness_set (outbound_ready.hpp: no kernel entry per request); without both (or on
+// TLS connections, whose OpenSSL buffers records so readiness says nothing) the connection reads
+// with async_read and arm() does nothing. The wait is armed from the connection's first request
+// until it closes: arm() before each request is written and again before each read of the answer
+// (read()), so a readiness that comes during or after that read (the peer's close, unsolicited
+// bytes) ends a wait; the connection's on_ready() calls its readiness handler only while armed
+// (fired() disarms). A readiness that comes while the request is still written is kept
+// (note_early) and read once the write ended (take_early). disable() (the socket is about to
+// close: deadline, stop, end) removes the registration (the wait stays off; the read path stays
+// the readiness one) and answers whether a wait was armed: its handler is then owed one call with
+// operation_aborted, which the caller posts.
 //
-// read_available(): Beast's synchronous http::read of what the socket holds into `parser` (the
-// same read_some loop, parse and errors as async_read), the next wait armed by the caller first;
-// false when the socket would block (the rest comes with the next readiness), true when `ec` is
-// the read's end (success: the answer is whole).
+// read(): Beast's synchronous http::read of what the socket holds into `parser` (the same
+// read_some loop, parse and errors as async_read), the wait armed by the caller first; false when
+// the socket would block (the rest comes with the next readiness), true when `ec` is the read's
+// end (success: the answer is whole). The set is edge-triggered, so what is already in the socket
+// behind a whole answer brings no readiness of its own: the peer's close or half-close that came
+// with the answer's bytes is known from the edge's events (note_events(): EPOLLRDHUP, EPOLLHUP or
+// EPOLLERR, kept until the connection closes), and when the answer's last read filled its buffer
+// (the socket may hold more bytes) a MSG_PEEK of one byte tells. more_after() is true when bytes
+// or the peer's close wait behind the answer: the connection is then not reused (as when such
+// bytes came in the same read). Both cost nothing on the usual path (an answer shorter than the
+// read, the peer keeping the connection open).
 //
 // idle_connection_ended(): after a readiness of an idle kept-alive connection, a MSG_PEEK of one
 // byte tells: would_block (a readiness of bytes the last read already took) means nothing
@@ -49,10 +58,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
-#include <utility>
 
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/outbound_ready.hpp"
 
 namespace hooklog::http {
 
@@ -72,20 +83,23 @@ class answer_wait {
  public:
   using socket = boost::asio::ip::tcp::socket;
 
-  void enable(socket& s);
+  void enable(socket& s, readiness_set& set, std::weak_ptr<readiness_set::target> t);
   bool enabled() const { return enabled_; }
+  bool disable();
 
-  // Starts the wait unless it is off or already pending; `on_readable(ec)` ends it.
-  template <class Handler>
-  void arm(socket& s, Handler&& on_readable) {
-    if (!enabled_ || armed_) return;
-    armed_ = true;
-    s.async_wait(socket::wait_read, std::forward<Handler>(on_readable));
-  }
+  void arm() { armed_ = enabled_; }
+  bool armed() const { return armed_; }
   void fired() { armed_ = false; }
 
+  bool read(socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser, boost::beast::error_code& ec);
+  bool more_after() const { return more_after_; }
+  void note_events(std::uint32_t events);  // an edge's events (readiness_set)
+
   // A request is about to be written / a readiness came while it was.
-  void begin_request() { early_ = false; }
+  void begin_request() {
+    early_ = false;
+    more_after_ = false;
+  }
   void note_early(const boost::beast::error_code& ec) {
     early_ = true;
     early_ec_ = ec;
@@ -96,15 +110,15 @@ class answer_wait {
   }
 
  private:
+  readiness_set* set_ = nullptr;
+  std::uint64_t key_ = 0;
   bool enabled_ = false;
   bool armed_ = false;
   bool early_ = false;
+  bool more_after_ = false;
+  bool peer_ended_ = false;  // an edge said the peer closed or half-closed
   boost::beast::error_code early_ec_;
 };
-
-// The caller arms the wait first (see above).
-bool read_available(answer_wait::socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser,
-                    boost::beast::error_code& ec);
 
 bool idle_connection_ended(answer_wait::socket& s, const boost::beast::error_code& readiness);
 

@@ -1,13 +1,21 @@
-// The read path's pure parts (http/delivery/outbound_read.hpp): what a failed answer read
-// means, and the outcome and reuse decision of a whole answer.
+// The read path (http/delivery/outbound_read.hpp): what a failed answer read means, the outcome
+// and reuse decision of a whole answer, and what waits behind an answer in the socket.
 #include <catch2/catch.hpp>
 
+#include <sys/epoll.h>
+
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "http/delivery/outbound_read.hpp"
+#include "http/delivery/outbound_ready.hpp"
 
 using namespace hooklog;
 namespace net = boost::asio;
@@ -107,5 +115,57 @@ TEST_CASE("outbound read: an answer's outcome and whether the connection is reus
     auto o = http::answer_outcome(q, b2, 100, true, reusable);
     CHECK(o.body_truncated);
     CHECK_FALSE(reusable);
+  }
+}
+
+TEST_CASE("outbound read: bytes already waiting behind an answer that filled the read", "[outbound]") {
+  // The readiness set is edge-triggered: bytes that are in the socket behind a whole answer bring
+  // no readiness, so answer_wait::read() peeks when the answer's last read filled its buffer.
+  net::io_context ioc;
+  http::readiness_set set(ioc);
+  net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+  auto answer_of = [](std::size_t total) {
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: ";
+    std::string a;
+    for (std::size_t body = 0; body < total; ++body) {
+      a = head + std::to_string(body) + "\r\n\r\n" + std::string(body, 'b');
+      if (a.size() == total) break;
+    }
+    REQUIRE(a.size() == total);
+    return a;
+  };
+  struct one_case {
+    std::size_t answer_size;
+    const char* behind;  // bytes sent with the answer, nullptr: the peer closes after it
+    bool more_after;
+    std::uint32_t events;  // the edge's events, as the readiness set reports them
+  };
+  // The peer's close that came with a short answer: known from the edge (EPOLLRDHUP), not a read.
+  for (const auto& c : {one_case{512, "HTTP/1.1 200 OK\r\n", true, EPOLLIN}, one_case{512, "", false, EPOLLIN},
+                        one_case{512, nullptr, true, EPOLLIN}, one_case{300, "", false, EPOLLIN},
+                        one_case{300, nullptr, true, EPOLLIN | EPOLLRDHUP}, one_case{300, nullptr, false, EPOLLIN}}) {
+    net::ip::tcp::socket client(ioc), server(ioc);
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+    http::answer_wait w;
+    w.enable(client, set, {});
+    REQUIRE(w.enabled());
+    std::string wire = answer_of(c.answer_size) + (c.behind ? c.behind : "");
+    net::write(server, net::buffer(wire));
+    if (!c.behind) server.shutdown(net::ip::tcp::socket::shutdown_send);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // all of it in the client's socket
+    http::answer_parser p;
+    boost::beast::flat_buffer buffer;
+    boost::beast::error_code ec;
+    w.begin_request();
+    w.note_events(c.events);
+    REQUIRE(w.read(client, buffer, p, ec));
+    CHECK_FALSE(ec);
+    CHECK(p.is_done());
+    CHECK(buffer.size() == 0);  // the read took the answer only
+    CHECK(w.more_after() == c.more_after);
+    w.begin_request();
+    CHECK_FALSE(w.more_after());
+    CHECK_FALSE(w.disable());  // not armed
   }
 }
