@@ -14,10 +14,12 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -44,6 +46,66 @@ struct session_base {
   virtual void close_if_idle() = 0;    // posts: closes if waiting for a request or lingering
   virtual void force_close() = 0;      // posts: closes whatever the state
   virtual void release() = 0;          // only while no I/O thread runs: drops the self-reference
+  // On an I/O thread (answer_relay::drain): runs the answer in the session's strand, at once when
+  // the strand is idle.
+  virtual void answer_relayed(answer&& a, std::shared_ptr<void>&& release) = 0;
+};
+
+// Hands answers from threads that run no io_context (the log writer answering a commit group,
+// its completion thread) to the I/O threads a burst at a time. Each post to the io_context may
+// wake a sleeping I/O thread (a futex call and two context switches, and on busy cores the
+// waker's preemption); a group's 30 answers posted one by one paid that up to once per answer.
+// Here only the first answer of a burst posts (a drain); answers relayed while that drain is
+// queued or running join it, and it runs them in the order relayed.
+// Thread safety: push() and clear() from any thread; drain() on an I/O thread.
+class answer_relay {
+ public:
+  struct item {
+    std::shared_ptr<session_base> session;
+    answer a;
+    std::shared_ptr<void> release;
+  };
+  // Queues `it`. True when the caller must post a drain: none is queued or running.
+  bool push(item&& it) {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(it));
+    return !std::exchange(draining_, true);
+  }
+  // Runs the queued answers, and those queued meanwhile, until none is left; the next push()
+  // then posts again. Returns how many it ran.
+  std::size_t drain() {
+    std::size_t ran = 0;
+    for (;;) {
+      {
+        std::lock_guard lk(mu_);
+        running_.clear();
+        if (queue_.empty()) {
+          draining_ = false;
+          return ran;
+        }
+        running_.swap(queue_);  // both vectors keep their capacity: no allocation per burst
+      }
+      for (auto& it : running_) {
+        it.session->answer_relayed(std::move(it.a), std::move(it.release));
+        it.session.reset();
+        ++ran;
+      }
+    }
+  }
+  // Drops what is queued (the I/O threads are gone; a queued item holds its session).
+  void clear() {
+    std::vector<item> q, r;
+    std::lock_guard lk(mu_);
+    q.swap(queue_);
+    r.swap(running_);
+    draining_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<item> queue_;
+  std::vector<item> running_;  // drain()'s batch; only drain() touches its items
+  bool draining_ = false;
 };
 
 // Closed once the I/O threads are gone, so late responders never touch a dead io_context.
@@ -77,6 +139,7 @@ struct core {
   std::unique_ptr<ssl::context> tls;
   std::optional<net::thread_pool::executor_type> workers;
   std::atomic<bool> stopping{false};
+  answer_relay relay;  // answers from non-I/O threads (session::deliver)
 
   std::mutex mu;  // guards sessions, per_client, next_id; cv signals count changes
   std::condition_variable cv;
