@@ -291,7 +291,7 @@ TEST_CASE("log writer: a group's callbacks run inside one handoff_batch", "[writ
   CHECK(std::is_sorted(answered_at_flush.begin(), answered_at_flush.end()));
 }
 
-TEST_CASE("handoff_batch: defers to the outermost batch's close, in order; none open runs at once", "[writer]") {
+TEST_CASE("handoff_batch: defers to the outermost batch's close, in order, and with none open leaves the call to the caller", "[writer]") {
   std::vector<std::string> ran;
   CHECK_FALSE(handoff_batch::defer([&] { ran.push_back("none"); }));  // no batch: left to the caller
   CHECK(ran.empty());
