@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,11 +54,12 @@ struct session_base {
 
 // Hands answers from threads that run no io_context (the log writer answering a commit group,
 // its completion thread) to the I/O threads a burst at a time. Each post to the io_context may
-// wake a sleeping I/O thread (a futex call and two context switches, and on busy cores the
+// wake a sleeping I/O thread (a futex call and two context switches, and on busy cores often the
 // waker's preemption); a group's 30 answers posted one by one paid that up to once per answer.
-// Here only the first answer of a burst posts (a drain); answers relayed while that drain is
-// queued or running join it, and it runs them in the order relayed.
-// Thread safety: push() and clear() from any thread; drain() on an I/O thread.
+// Here only the first answer of a burst posts a drain, and the burst's end may post a second
+// one (second_drain(), so that both I/O threads write the burst's answers); answers relayed
+// while a drain is queued or running join it. Drains take the answers in the order relayed.
+// Thread safety: all calls from any thread; drain() on an I/O thread.
 class answer_relay {
  public:
   struct item {
@@ -69,43 +71,50 @@ class answer_relay {
   bool push(item&& it) {
     std::lock_guard lk(mu_);
     queue_.push_back(std::move(it));
-    return !std::exchange(draining_, true);
+    if (drains_ != 0) return false;
+    drains_ = 1;
+    return true;
   }
-  // Runs the queued answers, and those queued meanwhile, until none is left; the next push()
-  // then posts again. Returns how many it ran.
+  // True when the caller must post a second drain: one is queued or running and at least two
+  // answers wait.
+  bool second_drain() {
+    std::lock_guard lk(mu_);
+    if (drains_ != 1 || queue_.size() < 2) return false;
+    drains_ = 2;
+    return true;
+  }
+  // Runs queued answers, one at a time, until none is left (with a second drain, the two share
+  // them); the next push() then posts again. Returns how many it ran.
   std::size_t drain() {
     std::size_t ran = 0;
     for (;;) {
+      item it;
       {
         std::lock_guard lk(mu_);
-        running_.clear();
         if (queue_.empty()) {
-          draining_ = false;
+          --drains_;
           return ran;
         }
-        running_.swap(queue_);  // both vectors keep their capacity: no allocation per burst
+        it = std::move(queue_.front());
+        queue_.pop_front();
       }
-      for (auto& it : running_) {
-        it.session->answer_relayed(std::move(it.a), std::move(it.release));
-        it.session.reset();
-        ++ran;
-      }
+      it.session->answer_relayed(std::move(it.a), std::move(it.release));
+      ++ran;
     }
   }
-  // Drops what is queued (the I/O threads are gone; a queued item holds its session).
+  // Drops what is queued; the drains posted are forgotten (the I/O threads are gone; a queued
+  // item holds its session).
   void clear() {
-    std::vector<item> q, r;
+    std::deque<item> q;
     std::lock_guard lk(mu_);
     q.swap(queue_);
-    r.swap(running_);
-    draining_ = false;
+    drains_ = 0;
   }
 
  private:
   std::mutex mu_;
-  std::vector<item> queue_;
-  std::vector<item> running_;  // drain()'s batch; only drain() touches its items
-  bool draining_ = false;
+  std::deque<item> queue_;
+  int drains_ = 0;  // drains posted and not yet finished
 };
 
 // Closed once the I/O threads are gone, so late responders never touch a dead io_context.

@@ -107,9 +107,11 @@ class session : public detail::session_base, public std::enable_shared_from_this
       // Without a batch, at once.
       const auto ex = strand_->get_inner_executor();
       auto drain = [c = core_] { c->relay.drain(); };
-      if (!handoff_batch::defer([g = core_->g, ex, drain] {
+      if (!handoff_batch::defer([g = core_->g, ex, drain, c = core_] {
             std::lock_guard lk(g->mu);
-            if (g->open) net::post(ex, drain);
+            if (!g->open) return;
+            net::post(ex, drain);
+            if (c->relay.second_drain()) net::post(ex, drain);  // both I/O threads write
           }))
         net::post(ex, std::move(drain));
       return;

@@ -435,7 +435,7 @@ struct recording_session : hooklog::http::detail::session_base {
 };
 }  // namespace
 
-TEST_CASE("answer_relay: one drain per burst, in order, answers relayed meanwhile join it", "[server]") {
+TEST_CASE("answer_relay: one drain per burst (two at its end), in order, answers relayed meanwhile join it", "[server]") {
   using hooklog::http::detail::answer_relay;
   answer_relay relay;
   std::vector<std::string> seen;
@@ -444,17 +444,20 @@ TEST_CASE("answer_relay: one drain per burst, in order, answers relayed meanwhil
   auto item = [&](std::string body) {
     return answer_relay::item{s, http_response::text(200, std::move(body)), nullptr};
   };
-  CHECK(relay.push(item("a")));    // the first of a burst: the caller posts a drain
+  CHECK(relay.push(item("a")));        // the first of a burst: the caller posts a drain
+  CHECK_FALSE(relay.second_drain());   // one answer waits: one drain is enough
   CHECK_FALSE(relay.push(item("b")));  // a drain is queued: rides along
-  s->on_first = [&] { CHECK_FALSE(relay.push(item("c"))); };  // relayed while the drain runs
+  CHECK(relay.second_drain());         // two wait: a second drain
+  CHECK_FALSE(relay.second_drain());   // never a third
+  s->on_first = [&] { CHECK_FALSE(relay.push(item("c"))); };  // relayed while a drain runs
   CHECK(relay.drain() == 3);
   CHECK(seen == std::vector<std::string>{"a", "b", "c"});
-  CHECK(relay.drain() == 0);
-  CHECK(relay.push(item("d")));  // the drain ended: the next answer posts again
+  CHECK_FALSE(relay.push(item("d")));  // the second drain is still posted: rides along
+  CHECK(relay.drain() == 1);           // the second drain
+  CHECK(relay.push(item("e")));        // both drains ended: the next answer posts again
   relay.clear();
-  CHECK(relay.drain() == 0);  // cleared: nothing runs
-  CHECK(relay.push(item("e")));
+  CHECK(relay.push(item("f")));        // cleared: the posted drain is forgotten
   CHECK(relay.drain() == 1);
-  CHECK(seen.back() == "e");
-  CHECK(s.use_count() == 1);  // after a drain the relay holds no session
+  CHECK(seen == std::vector<std::string>{"a", "b", "c", "d", "f"});
+  CHECK(s.use_count() == 1);  // after the drains the relay holds no session
 }
