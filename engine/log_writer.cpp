@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/handoff_batch.hpp"
 #include "engine/log_zero_ahead.hpp"
 #include "engine/logger.hpp"
 
@@ -91,6 +92,8 @@ void log_writer::stop() {
   while (in_submit_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
+// Each group's callbacks run inside a handoff_batch (engine/handoff_batch.hpp): what they hand
+// to other threads (the HTTP server's answers) may wake those once, after the group's last one.
 void log_writer::complete() {
   for (;;) {
     completion c;
@@ -102,7 +105,10 @@ void log_writer::complete() {
       done_queue_.pop_front();
       completing_ = true;
     }
-    for (auto& [done, out] : c) done(std::move(out));
+    {
+      handoff_batch batch;  // the callbacks' wake-ups of other threads: once, after the last
+      for (auto& [done, out] : c) done(std::move(out));
+    }
     c.clear();
     std::lock_guard g(done_mutex_);
     completing_ = false;
@@ -184,6 +190,7 @@ void log_writer::run() {
         // Every earlier group is answered and the completion thread idle (only this thread
         // queues): answering here keeps the order and saves waking it.
         g.unlock();
+        handoff_batch batch;  // the callbacks' wake-ups of other threads: once, after the last
         for (auto& [done, out] : c) done(std::move(out));
         continue;
       }

@@ -281,6 +281,7 @@ void http_server::stop(std::chrono::milliseconds deadline) {
   }
   m.workers->stop();
   m.workers->join();
+  c.relay.clear();  // answers relayed after the I/O threads stopped: never to be written
   for (auto& s : c.snapshot()) s->release();
 }
 

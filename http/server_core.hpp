@@ -14,10 +14,13 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -44,6 +47,74 @@ struct session_base {
   virtual void close_if_idle() = 0;    // posts: closes if waiting for a request or lingering
   virtual void force_close() = 0;      // posts: closes whatever the state
   virtual void release() = 0;          // only while no I/O thread runs: drops the self-reference
+  // On an I/O thread (answer_relay::drain): runs the answer in the session's strand, at once when
+  // the strand is idle.
+  virtual void answer_relayed(answer&& a, std::shared_ptr<void>&& release) = 0;
+};
+
+// Hands answers from threads that run no io_context (the log writer answering a commit group,
+// its completion thread) to the I/O threads a burst at a time. Each post to the io_context may
+// wake a sleeping I/O thread (a futex call and two context switches, and on busy cores often the
+// waker's preemption); a group's 30 answers posted one by one paid that up to once per answer.
+// Here only the first answer of a burst posts a drain, and the burst's end may post a second
+// one (second_drain(), so that both I/O threads write the burst's answers); answers relayed
+// while a drain is queued or running join it. Drains take the answers in the order relayed.
+// Thread safety: all calls from any thread; drain() on an I/O thread.
+class answer_relay {
+ public:
+  struct item {
+    std::shared_ptr<session_base> session;
+    answer a;
+    std::shared_ptr<void> release;
+  };
+  // Queues `it`. True when the caller must post a drain: none is queued or running.
+  bool push(item&& it) {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(it));
+    if (drains_ != 0) return false;
+    drains_ = 1;
+    return true;
+  }
+  // True when the caller must post a second drain: one is queued or running and at least two
+  // answers wait.
+  bool second_drain() {
+    std::lock_guard lk(mu_);
+    if (drains_ != 1 || queue_.size() < 2) return false;
+    drains_ = 2;
+    return true;
+  }
+  // Runs queued answers, one at a time, until none is left (with a second drain, the two share
+  // them); the next push() then posts again. Returns how many it ran.
+  std::size_t drain() {
+    std::size_t ran = 0;
+    for (;;) {
+      item it;
+      {
+        std::lock_guard lk(mu_);
+        if (queue_.empty()) {
+          --drains_;
+          return ran;
+        }
+        it = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      it.session->answer_relayed(std::move(it.a), std::move(it.release));
+      ++ran;
+    }
+  }
+  // Drops what is queued; the drains posted are forgotten (the I/O threads are gone; a queued
+  // item holds its session).
+  void clear() {
+    std::deque<item> q;
+    std::lock_guard lk(mu_);
+    q.swap(queue_);
+    drains_ = 0;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<item> queue_;
+  int drains_ = 0;  // drains posted and not yet finished
 };
 
 // Closed once the I/O threads are gone, so late responders never touch a dead io_context.
@@ -77,6 +148,7 @@ struct core {
   std::unique_ptr<ssl::context> tls;
   std::optional<net::thread_pool::executor_type> workers;
   std::atomic<bool> stopping{false};
+  answer_relay relay;  // answers from non-I/O threads (session::deliver)
 
   std::mutex mu;  // guards sessions, per_client, next_id; cv signals count changes
   std::condition_variable cv;

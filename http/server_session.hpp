@@ -5,6 +5,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/handoff_batch.hpp"
 #include "http/request_head.hpp"
 #include "http/server_request_reader.hpp"
 #include "http/server_core.hpp"
@@ -91,21 +92,39 @@ class session : public detail::session_base, public std::enable_shared_from_this
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->on_start(); });
   }
 
-  // Called from a thread that runs no io_context (the log writer's or its completion thread):
-  // through the any_io_executor, Asio wrapped the handler in a type-erased function and
-  // allocated it and the strand's operation with memalign there (its recycling allocator caches
-  // per I/O thread only). Posted to the strand itself instead, with the handler's operations
-  // built in the session's post_arena.
+  // Called from a thread that runs no io_context (the log writer's or its completion thread),
+  // or from the session's own handler (an answer given at once). The former go through the
+  // core's answer_relay: one post per burst of answers, not one per answer (server_core.hpp).
+  // The latter are posted to the strand itself (through the any_io_executor, Asio wrapped the
+  // handler in a type-erased function and allocated it and the strand's operation with
+  // memalign), with the handler's operations built in the session's post_arena.
   void deliver(answer&& a, std::shared_ptr<void>&& release) override {
-    auto handler = [self = this->shared_from_this(), a = std::move(a),
-                    release = std::move(release)]() mutable {
-      self->on_answer(std::move(a));
-      release.reset();
-    };
+    if (strand_ && !strand_->running_in_this_thread()) {
+      if (!core_->relay.push({this->shared_from_this(), std::move(a), std::move(release)})) return;
+      // The first of a burst: the drain is posted when the caller's handoff_batch (the log
+      // writer's group of answers) closes, through the gate as answer_once (the caller, which
+      // holds the gate now) is: the I/O threads and their io_context may be gone by then.
+      // Without a batch, at once.
+      const auto ex = strand_->get_inner_executor();
+      auto drain = [c = core_] { c->relay.drain(); };
+      if (!handoff_batch::defer([g = core_->g, ex, drain, c = core_] {
+            std::lock_guard lk(g->mu);
+            if (!g->open) return;
+            net::post(ex, drain);
+            if (c->relay.second_drain()) net::post(ex, drain);  // both I/O threads write
+          }))
+        net::post(ex, std::move(drain));
+      return;
+    }
+    auto handler = answer_handler(std::move(a), std::move(release));
     if (strand_)
       net::post(*strand_, net::bind_allocator(arena_allocator<void>(&arena_), std::move(handler)));
     else
       net::post(stream_.get_executor(), std::move(handler));
+  }
+  void answer_relayed(answer&& a, std::shared_ptr<void>&& release) override {
+    net::dispatch(*strand_, net::bind_allocator(arena_allocator<void>(&arena_),
+                                                answer_handler(std::move(a), std::move(release))));
   }
   void close_if_idle() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -132,6 +151,13 @@ class session : public detail::session_base, public std::enable_shared_from_this
     return std::nullopt;
   }
   const server_options& opts() const { return core_->opts; }
+
+  auto answer_handler(answer&& a, std::shared_ptr<void>&& release) {
+    return [self = this->shared_from_this(), a = std::move(a), release = std::move(release)]() mutable {
+      self->on_answer(std::move(a));
+      release.reset();
+    };
+  }
 
   void on_start() {
     if constexpr (kTls) {

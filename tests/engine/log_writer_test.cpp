@@ -6,11 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "engine/handoff_batch.hpp"
 #include "engine/log_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -245,4 +249,65 @@ TEST_CASE("log writer: a small group committed while a large group's callbacks r
   }
   writer.stop();
   CHECK(order == std::vector<std::string>{"big", "small " + std::to_string(big + 1)});
+}
+
+// A group's callbacks run inside one handoff_batch: what they defer (the HTTP server's wake-up of
+// its I/O threads) runs once the group's last callback returned, on the same thread.
+TEST_CASE("log writer: a group's callbacks run inside one handoff_batch", "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  constexpr int kSubmissions = 300;
+  std::mutex mu;
+  int answered = 0;
+  int deferred = 0;
+  std::vector<int> answered_at_flush;  // `answered` when each deferred function ran
+  std::promise<void> all;
+  for (int i = 0; i < kSubmissions; ++i) {
+    std::vector<record> b{make_event("t", "x", "e", i)};
+    if (i % 7 == 0)  // some larger submissions: groups past kInlineAnswerRecords go to the completion thread
+      for (int k = 0; k < 30; ++k) b.push_back(make_event("t", "x", "e", i));
+    writer.submit(std::move(b), [&](log_writer::outcomes&& o) {
+      CHECK(!o.empty());
+      std::lock_guard lk(mu);
+      ++answered;
+      const bool held = handoff_batch::defer([&] {
+        std::lock_guard lk2(mu);
+        answered_at_flush.push_back(answered);
+        if (static_cast<int>(answered_at_flush.size()) == kSubmissions) all.set_value();
+      });
+      CHECK(held);
+      if (held) ++deferred;
+    });
+  }
+  REQUIRE(all.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  writer.stop();
+  CHECK(deferred == kSubmissions);
+  // Every deferred function of a group saw all of the group's callbacks answered: the values
+  // seen are the running totals at the groups' ends, one distinct value per group.
+  std::set<int> distinct(answered_at_flush.begin(), answered_at_flush.end());
+  CHECK(distinct.size() == writer.stats().groups);
+  CHECK(*distinct.rbegin() == kSubmissions);
+  CHECK(std::is_sorted(answered_at_flush.begin(), answered_at_flush.end()));
+}
+
+TEST_CASE("handoff_batch: defers to the outermost batch's close, in order, and with none open leaves the call to the caller", "[writer]") {
+  std::vector<std::string> ran;
+  CHECK_FALSE(handoff_batch::defer([&] { ran.push_back("none"); }));  // no batch: left to the caller
+  CHECK(ran.empty());
+  {
+    handoff_batch outer;
+    CHECK(handoff_batch::defer([&] { ran.push_back("a"); }));
+    {
+      handoff_batch inner;
+      CHECK(handoff_batch::defer([&] {
+        ran.push_back("b");
+        CHECK_FALSE(handoff_batch::defer([] {}));  // while the deferred run, no batch is open
+      }));
+    }
+    CHECK(ran.empty());  // the inner batch's close ran nothing
+    std::thread other([&] { CHECK_FALSE(handoff_batch::defer([] {})); });  // per thread
+    other.join();
+  }
+  CHECK(ran == std::vector<std::string>{"a", "b"});
 }

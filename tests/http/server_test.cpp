@@ -2,14 +2,19 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "http/delivery/client.hpp"
 #include "http/json_error.hpp"
 #include "http/server.hpp"
+#include "http/server_core.hpp"
 #include "support/process.hpp"
 
 using namespace hooklog::http;
@@ -366,4 +371,93 @@ TEST_CASE("TLS server and verifying client", "[server][tls]") {
   // Wrong host name (IP not in the certificate's SAN): refused.
   http_client wrong_name("127.0.0.1", ts.port, co);
   CHECK_FALSE(wrong_name.get("/echo"));
+}
+
+// Answers from a thread that runs no io_context go through the core's answer_relay (one post per
+// burst, server_core.hpp): a burst of answers given back to back from one thread, as the log
+// writer answers a commit group, must each reach its own connection, and a second burst on the
+// same connections (after the first drain ended) must be delivered too.
+TEST_CASE("a burst of answers from another thread reaches each its own connection, twice", "[server]") {
+  constexpr int kConnections = 32;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, responder>> held;
+  server_options o;
+  o.listen = "127.0.0.1:0";
+  o.threads = 2;
+  http_server server(o, [&](http_request&& req, responder r) {
+    std::lock_guard lk(mu);
+    held.emplace_back(std::string(req.query_param("i").value_or("?")), std::move(r));
+    cv.notify_all();
+  });
+  auto port = server.start();
+  REQUIRE(port);
+  std::vector<std::unique_ptr<raw_connection>> conns;
+  for (int i = 0; i < kConnections; ++i)
+    conns.push_back(std::make_unique<raw_connection>("127.0.0.1", *port));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kConnections; ++i)
+      REQUIRE(conns[i]->send("GET /held?i=" + std::to_string(round) + "-" + std::to_string(i) +
+                             " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::vector<std::pair<std::string, responder>> burst;
+    {
+      std::unique_lock lk(mu);
+      REQUIRE(cv.wait_for(lk, 5s, [&] { return held.size() == kConnections; }));
+      burst.swap(held);
+    }
+    std::thread answerer([&] {
+      for (auto& [id, r] : burst) r(http_response::text(200, "answer " + id + "."));
+    });
+    answerer.join();
+    for (int i = 0; i < kConnections; ++i) {
+      const std::string want = "answer " + std::to_string(round) + "-" + std::to_string(i) + ".";
+      const std::string got = conns[i]->read_until(want, 3s);
+      CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+      CHECK(got.find(want) != std::string::npos);
+    }
+  }
+  server.stop(2s);
+}
+
+namespace {
+// A session that records the answers relayed to it (answer_relay's unit test).
+struct recording_session : hooklog::http::detail::session_base {
+  std::vector<std::string>* seen = nullptr;
+  std::function<void()> on_first;  // run inside the first answer (a relay from within a drain)
+  void deliver(hooklog::http::detail::answer&&, std::shared_ptr<void>&&) override {}
+  void close_if_idle() override {}
+  void force_close() override {}
+  void release() override {}
+  void answer_relayed(hooklog::http::detail::answer&& a, std::shared_ptr<void>&&) override {
+    seen->push_back(std::get<http_response>(a).body);
+    if (on_first) std::exchange(on_first, nullptr)();
+  }
+};
+}  // namespace
+
+TEST_CASE("answer_relay: one drain per burst (two at its end), in order, answers relayed meanwhile join it", "[server]") {
+  using hooklog::http::detail::answer_relay;
+  answer_relay relay;
+  std::vector<std::string> seen;
+  auto s = std::make_shared<recording_session>();
+  s->seen = &seen;
+  auto item = [&](std::string body) {
+    return answer_relay::item{s, http_response::text(200, std::move(body)), nullptr};
+  };
+  CHECK(relay.push(item("a")));        // the first of a burst: the caller posts a drain
+  CHECK_FALSE(relay.second_drain());   // one answer waits: one drain is enough
+  CHECK_FALSE(relay.push(item("b")));  // a drain is queued: rides along
+  CHECK(relay.second_drain());         // two wait: a second drain
+  CHECK_FALSE(relay.second_drain());   // never a third
+  s->on_first = [&] { CHECK_FALSE(relay.push(item("c"))); };  // relayed while a drain runs
+  CHECK(relay.drain() == 3);
+  CHECK(seen == std::vector<std::string>{"a", "b", "c"});
+  CHECK_FALSE(relay.push(item("d")));  // the second drain is still posted: rides along
+  CHECK(relay.drain() == 1);           // the second drain
+  CHECK(relay.push(item("e")));        // both drains ended: the next answer posts again
+  relay.clear();
+  CHECK(relay.push(item("f")));        // cleared: the posted drain is forgotten
+  CHECK(relay.drain() == 1);
+  CHECK(seen == std::vector<std::string>{"a", "b", "c", "d", "f"});
+  CHECK(s.use_count() == 1);  // after the drains the relay holds no session
 }
