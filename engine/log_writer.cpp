@@ -15,17 +15,15 @@ namespace {
 // (sampled per error code: a full disk fails every group until space is freed).
 void log_failed_group(const error& e, std::size_t records) {
   static logging::log_sampler sampler(1);
-  std::uint64_t suppressed = 0;
   const bool full = e.code == make_error_code(errc::storage_full) || e.code == make_error_code(errc::map_full);
-  if (!sampler.allow(e.code.message(), suppressed)) return;
-  nlohmann::json f = {{"error", full ? "storage_full" : e.code.message()},
-                      {"reason", e.what()},
-                      {"records", records}};
-  if (suppressed) f["suppressed"] = suppressed;
-  logging::error(full ? "storage.full" : "storage.error",
-                 full ? "the log's storage is full: writes are refused with 503 until space is freed"
-                      : "a log write failed: the group's producers get the error",
-                 f);
+  sampler.write(logging::level::error, e.code.message(), full ? "storage.full" : "storage.error",
+                full ? "the log's storage is full: writes are refused with 503 until space is freed"
+                     : "a log write failed: the group's producers get the error",
+                [&] {
+                  return nlohmann::json{{"error", full ? "storage_full" : e.code.message()},
+                                        {"reason", e.what()},
+                                        {"records", records}};
+                });
 }
 
 // Zeros ahead of the log's last page (engine/log_zero_ahead.hpp), between groups. Only for a log
@@ -36,13 +34,9 @@ void keep_zeros_ahead(event_log& log, zero_ahead& ahead) {
   auto r = ahead.keep_ahead(log.raw_env(), log.used_bytes());
   if (r) return;
   static logging::log_sampler sampler(1);
-  std::uint64_t suppressed = 0;
-  if (!sampler.allow(r.err().code.message(), suppressed)) return;
-  nlohmann::json f = {{"reason", r.err().what()}};
-  if (suppressed) f["suppressed"] = suppressed;
-  logging::warn("storage.zeros_ahead",
+  sampler.write(logging::level::warn, r.err().code.message(), "storage.zeros_ahead",
                 "could not write zeros ahead of the log's last page: commits allocate as they go",
-                f);
+                [&] { return nlohmann::json{{"reason", r.err().what()}}; });
 }
 
 }  // namespace

@@ -142,8 +142,10 @@ void write(level l, std::string_view event, std::string_view msg, const nlohmann
   std::fflush(s.out);
 }
 
+std::int64_t log_sampler::now_second() { return now_us() / 1'000'000; }
+
 bool log_sampler::allow(std::string_view key, std::uint64_t& suppressed) {
-  return allow_at(key, now_us() / 1'000'000, suppressed);
+  return allow_at(key, now_second(), suppressed);
 }
 
 bool log_sampler::allow_at(std::string_view key, std::int64_t second, std::uint64_t& suppressed) {

@@ -12,8 +12,9 @@
 //
 // log_sampler: at most `per_second` lines per key per wall-clock second; allow() returns
 // false for the rest and counts them; the next allowed line of that key reports the count
-// ("suppressed" field) so nothing disappears silently. Keys are bounded (status codes,
-// outcome names): at most 1024 are tracked, beyond that everything is allowed.
+// ("suppressed" field) so nothing disappears silently (write() does all of that for one line).
+// Keys are bounded (status codes, outcome names): at most 1024 are tracked, beyond that
+// everything is allowed.
 //
 // Thread safety: every function may be called from any thread; a line is written with one
 // fwrite under a mutex, so lines never interleave.
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace hooklog::logging {
 
@@ -74,7 +76,29 @@ class log_sampler {
   // The same at a given wall-clock second (tests).
   bool allow_at(std::string_view key, std::int64_t second, std::uint64_t& suppressed);
 
+  // One sampled line: when level `l` is enabled and a line for `key` may be written now,
+  // writes it with the fields make_fields() returns (a callable giving nlohmann::json, called
+  // only then) and "suppressed" added when lines of this key were left out since the last one.
+  // Returns whether it wrote.
+  template <class MakeFields>
+  bool write(level l, std::string_view key, std::string_view event, std::string_view msg,
+             MakeFields&& make_fields) {
+    return write_at(now_second(), l, key, event, msg, std::forward<MakeFields>(make_fields));
+  }
+  // The same at a given wall-clock second (tests).
+  template <class MakeFields>
+  bool write_at(std::int64_t second, level l, std::string_view key, std::string_view event,
+                std::string_view msg, MakeFields&& make_fields) {
+    std::uint64_t suppressed = 0;
+    if (!enabled(l) || !allow_at(key, second, suppressed)) return false;
+    nlohmann::json f = make_fields();
+    if (suppressed) f["suppressed"] = suppressed;
+    logging::write(l, event, msg, f);
+    return true;
+  }
+
  private:
+  static std::int64_t now_second();
   struct slot {
     std::int64_t second = 0;
     std::uint32_t used = 0;

@@ -28,19 +28,11 @@ void observe_attempt(metrics* m, const attempt_report& r) {
     return f;
   };
   static logging::log_sampler failures(10), dead(10);
-  std::uint64_t suppressed = 0;
-  if (logging::enabled(logging::level::warn) && failures.allow(r.outcome, suppressed)) {
-    auto f = fields();
-    if (suppressed) f["suppressed"] = suppressed;
-    logging::warn("delivery.failed", "a delivery attempt failed", f);
-  }
-  if (r.dead_letter && logging::enabled(logging::level::error) &&
-      dead.allow(r.outcome, suppressed)) {
-    auto f = fields();
-    if (suppressed) f["suppressed"] = suppressed;
-    logging::error("delivery.dead_letter",
-                   "a delivery has no attempt left: moved to the dead letters", f);
-  }
+  failures.write(logging::level::warn, r.outcome, "delivery.failed", "a delivery attempt failed",
+                 fields);
+  if (r.dead_letter)
+    dead.write(logging::level::error, r.outcome, "delivery.dead_letter",
+               "a delivery has no attempt left: moved to the dead letters", fields);
   if (!r.disable_reason.empty()) {
     auto f = fields();
     f["disable_reason"] = r.disable_reason;

@@ -300,6 +300,44 @@ TEST_CASE("log_sampler allows N lines a second per key and reports what it left 
   CHECK(suppressed == 0);
 }
 
+TEST_CASE("log_sampler::write writes allowed lines with what it left out, and builds no fields "
+          "for a dropped one", "[logs]") {
+  namespace logging = hooklog::logging;
+  temp_dir dir;
+  const auto path = dir / "sampled.log";
+  std::FILE* out = std::fopen(path.string().c_str(), "w");
+  REQUIRE(out);
+  logging::configure(logging::level::info, logging::format::json, out);
+  logging::log_sampler s(1);
+  int built = 0;
+  auto fields = [&] {
+    ++built;
+    return json{{"n", built}};
+  };
+  CHECK(s.write_at(100, logging::level::warn, "k", "test.sampled", "first", fields));
+  CHECK_FALSE(s.write_at(100, logging::level::warn, "k", "test.sampled", "dropped", fields));
+  CHECK_FALSE(s.write_at(100, logging::level::warn, "k", "test.sampled", "dropped", fields));
+  CHECK(built == 1);  // a dropped line builds no fields
+  CHECK(s.write_at(101, logging::level::warn, "k", "test.sampled", "second", fields));
+  // Below the configured level: not written, not counted as left out.
+  CHECK_FALSE(s.write_at(102, logging::level::debug, "k", "test.sampled", "debug", fields));
+  CHECK(s.write_at(102, logging::level::error, "k", "test.sampled", "third", fields));
+  logging::configure(logging::level::info, logging::format::text, stderr);
+  std::fclose(out);
+  const auto lines = file_lines(path);
+  REQUIRE(lines.size() == 3);
+  const auto a = json::parse(lines[0]), b = json::parse(lines[1]), c = json::parse(lines[2]);
+  CHECK(a["msg"] == "first");
+  CHECK(a["n"] == 1);
+  CHECK_FALSE(a.contains("suppressed"));
+  CHECK(b["msg"] == "second");
+  CHECK(b["level"] == "warn");
+  CHECK(b["suppressed"] == 2);
+  CHECK(c["msg"] == "third");
+  CHECK(c["level"] == "error");
+  CHECK_FALSE(c.contains("suppressed"));
+}
+
 TEST_CASE("answers the server gives before routing are logged and counted by code",
           "[logs][metrics][serve]") {
   temp_dir dir;
