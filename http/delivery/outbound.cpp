@@ -16,13 +16,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "http/delivery/endpoint_validation.hpp"
+#include "http/delivery/outbound_pool.hpp"
 #include "http/delivery/outbound_read.hpp"
 #include "http/delivery/outbound_ready.hpp"
 #include "http/delivery/outbound_targets.hpp"
@@ -41,32 +40,22 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct job {
-  outbound_request req;
-  std::shared_ptr<const url_info> url;
-  outbound_client::callback done;
-  steady::time_point started{};
-  steady::time_point deadline{};
-  bool retried = false;
-};
-using job_ptr = std::shared_ptr<job>;
+using job_ptr = outbound_job_ptr;
 
 std::int64_t micros_since(steady::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t).count();
 }
 
-outbound_outcome failed(delivery_errc kind, std::string message, std::string detail = {}) {
-  outbound_outcome o;
-  o.failure = make_error(kind, std::move(message));
-  o.detail = std::move(detail);
+outbound_options normalized(outbound_options o) {
+  if (o.max_connections_per_origin == 0) o.max_connections_per_origin = 1;
+  if (o.threads == 0) o.threads = 1;
   return o;
 }
 
 }  // namespace
 
-struct ob_pool;
-
-struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
+// The client's state; its pools (outbound_pool.hpp) open connections through open_connection().
+struct outbound_impl : pool_client {
   outbound_options opts;
   net::io_context ioc;
   readiness_set ready{ioc};  // the plain connections' readiness (outbound_ready.hpp)
@@ -74,17 +63,14 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
   std::vector<std::thread> threads;
-  std::mutex pools_mu;
-  std::unordered_map<std::string, std::shared_ptr<ob_pool>> pools;
+  pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout}};
   std::atomic<bool> stopped{false};
   std::mutex stop_mu;
   bool joined = false;
 
-  std::atomic<std::uint64_t> n_requests{0}, n_opened{0}, n_open{0}, n_reused{0}, n_failures{0};
+  std::atomic<std::uint64_t> n_requests{0}, n_reused{0}, n_failures{0};
 
-  explicit outbound_impl(outbound_options o) : opts(std::move(o)) {
-    if (opts.max_connections_per_origin == 0) opts.max_connections_per_origin = 1;
-    if (opts.threads == 0) opts.threads = 1;
+  explicit outbound_impl(outbound_options o) : opts(normalized(std::move(o))) {
     beast::error_code ec;
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -102,43 +88,12 @@ struct outbound_impl : std::enable_shared_from_this<outbound_impl> {
     for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
   }
 
-  std::shared_ptr<ob_pool> pool_for(const parsed_url& u, const std::string& pool_key);
+  std::shared_ptr<pool_connection> open_connection(std::shared_ptr<ob_pool> p, const parsed_url& url) override;
 
   target_cache targets;  // checked URLs and their pools (outbound_targets.hpp)
   void stop();
   job_ptr prepare(outbound_request&& request, outbound_client::callback&& done,
                   std::shared_ptr<ob_pool>& p);
-};
-
-// One origin's connections. Every member is used on `exec` only: a strand of the io_context
-// when several threads run it, else the io_context's own executor (one thread runs every
-// handler in turn, so a strand would only add a queue, a lock and a hand-off per handler).
-struct ob_connection;
-struct ob_pool : std::enable_shared_from_this<ob_pool> {
-  outbound_impl& client;
-  std::shared_ptr<outbound_impl> keep;  // the client outlives its pools' handlers
-  net::any_io_executor exec;
-  std::string origin;
-  std::vector<std::shared_ptr<ob_connection>> idle;
-  std::vector<std::shared_ptr<ob_connection>> live;  // every open ob_connection (idle ones too)
-  std::deque<job_ptr> queue;
-  std::size_t open = 0;  // connecting + busy + idle
-  bool closed = false;
-
-  ob_pool(outbound_impl& c, std::string o)
-      : client(c),
-        keep(c.shared_from_this()),
-        exec(c.opts.threads > 1 ? net::any_io_executor(net::make_strand(c.ioc))
-                                : net::any_io_executor(c.ioc.get_executor())),
-        origin(std::move(o)) {}
-
-  void submit(job_ptr j);
-  void submit(std::vector<job_ptr>&& jobs);
-  void pump();
-  void start_on_new(job_ptr j);
-  void release(const std::shared_ptr<ob_connection>& c, bool reusable);
-  void forget(const std::shared_ptr<ob_connection>& c);
-  void close_all();
 };
 
 // Deadlines: resolving uses `timer` directly, connecting and the TLS handshake the stream's own
@@ -148,8 +103,9 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
 // waits again. Setting a later `due` (every request on a kept-alive connection, every park)
 // touches no timer; only an earlier one re-arms it. So a request costs no timer operation, and
 // the stream's per-operation timers are off (expires_never) once the connection is up.
-struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_set::target {
-  std::shared_ptr<ob_pool> owner;
+// Its pool (outbound_pool.hpp) hands it requests (start, reuse) and parks or closes it.
+struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_set::target, pool_connection {
+  outbound_impl& client;      // outlives it (its pool keeps the client)
   net::any_io_executor exec;  // owner->exec, kept for on_ready (any thread)
   bool direct = true;         // one I/O thread: on_ready runs on exec already
   parsed_url url;  // of the first request (same origin for all)
@@ -169,21 +125,15 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   std::optional<answer_parser> parser;
   std::uint64_t served = 0;
   answer_wait reads;  // plain connections read answers on readiness (outbound_read.hpp)
-  bool is_idle = false;
-  bool dead = false;
   std::string remote;
 
-  ob_connection(std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : owner(std::move(p)),
-        exec(owner->exec),
-        direct(owner->client.opts.threads == 1),
-        url(u),
-        resolver(exec),
-        timer(exec) {
+  ob_connection(outbound_impl& c, std::shared_ptr<ob_pool> p, const parsed_url& u)
+      : client(c), exec(p->exec), direct(c.opts.threads == 1), url(u), resolver(exec), timer(exec) {
     if (url.tls())
-      tls.emplace(owner->exec, owner->client.tls_ctx);
+      tls.emplace(exec, client.tls_ctx);
     else
-      plain.emplace(owner->exec);
+      plain.emplace(exec);
+    owner = std::move(p);
   }
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -225,7 +175,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     close();
   }
 
-  void close() {
+  void close() override {
     dead = true;
     waiting = false;
     ++wait_gen;
@@ -240,12 +190,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   }
 
   // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
-  void start(job_ptr j) {
+  void start(job_ptr j) override {
     current = std::move(j);
     current->started = steady::now();
     current->deadline = current->started + current->req.timeout;
-    if (!owner->client.tls_ctx_error.empty() && url.tls())
-      return fail(delivery_errc::tls, owner->client.tls_ctx_error);
+    if (!client.tls_ctx_error.empty() && url.tls())
+      return fail(delivery_errc::tls, client.tls_ctx_error);
     timer.expires_at(current->deadline);
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->resolver.cancel();
@@ -263,7 +213,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     if (ec) return fail(delivery_errc::dns, "resolve " + url.host + ": " + ec.message());
     if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
     for (const auto& e : results) {
-      auto ok = check_address(url.host, e.endpoint().address().to_string(), owner->client.opts.allow_private_targets);
+      auto ok = check_address(url.host, e.endpoint().address().to_string(), client.opts.allow_private_targets);
       if (!ok) return fail(delivery_errc::ssrf, std::string(kTargetNotAllowed), ok.err().message);
     }
     lowest().expires_at(current->deadline);
@@ -278,7 +228,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     {
       beast::error_code ignored;
       lowest().socket().set_option(tcp::no_delay(true), ignored);
-      if (!tls) reads.enable(lowest().socket(), owner->client.ready, weak_from_this());  // on_ready
+      if (!tls) reads.enable(lowest().socket(), client.ready, weak_from_this());  // on_ready
     }
     remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                    : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -303,11 +253,11 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   }
 
   // --- a request on an open connection -------------------------------------------------
-  void reuse(job_ptr j) {
+  void reuse(job_ptr j) override {
     current = std::move(j);
     current->started = steady::now();
     current->deadline = current->started + current->req.timeout;
-    owner->client.n_reused.fetch_add(1, std::memory_order_relaxed);
+    client.n_reused.fetch_add(1, std::memory_order_relaxed);
     send();
   }
 
@@ -315,7 +265,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     const auto& r = current->req;
     head.clear();  // the buffer is kept from request to request
     append_request_head(head, r, current->url->url.target, current->url->host_header,
-                        owner->client.opts.user_agent);
+                        client.opts.user_agent);
     if (!stream_timers_off) {  // connected: from now on the lazy deadline only
       lowest().expires_never();
       stream_timers_off = true;
@@ -340,8 +290,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
       return fail(delivery_errc::refused, "sending to " + url.origin() + ": " + ec.message());
     }
     parser.emplace();
-    parser->header_limit(static_cast<std::uint32_t>(owner->client.opts.header_limit));
-    parser->body_limit(owner->client.opts.read_limit);
+    parser->header_limit(static_cast<std::uint32_t>(client.opts.header_limit));
+    parser->body_limit(client.opts.read_limit);
     buffer.clear();
     if (reads.enabled()) {
       beast::error_code early;
@@ -398,7 +348,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
       return fail(f.kind, std::move(f.message));
     }
     bool reusable = false;
-    auto o = answer_outcome(*parser, buffer, owner->client.opts.excerpt_limit, truncated, reusable);
+    auto o = answer_outcome(*parser, buffer, client.opts.excerpt_limit, truncated, reusable);
     reusable = reusable && !reads.more_after();  // bytes wait behind the answer (outbound_read.hpp)
     o.latency_us = micros_since(current->started);
     o.reused_connection = served > 0;
@@ -412,17 +362,16 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     j->retried = true;
     close();
     auto p = owner;
-    p->queue.push_front(std::move(j));  // first in line for the slot this connection frees
-    p->release(shared_from_this(), false);
+    p->retry_first(std::move(j), shared_from_this());  // first in line for the slot this frees
   }
 
   void fail(delivery_errc kind, std::string message, std::string detail = {}) {
-    if (owner->closed) kind = delivery_errc::shutdown;
-    auto o = failed(kind, std::move(message), std::move(detail));
+    if (owner->closed()) kind = delivery_errc::shutdown;
+    auto o = failed_outcome(kind, std::move(message), std::move(detail));
     o.latency_us = current ? micros_since(current->started) : 0;
     o.reused_connection = served > 0;
     o.remote = remote;
-    owner->client.n_failures.fetch_add(1, std::memory_order_relaxed);
+    client.n_failures.fetch_add(1, std::memory_order_relaxed);
     finish(std::move(o), false);
   }
 
@@ -430,135 +379,33 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     auto j = std::move(current);
     head.clear();
     parser.reset();
-    if (!reusable || owner->closed) close();
+    if (!reusable || owner->closed()) close();
     auto p = owner;
     auto self = shared_from_this();
     if (j && j->done) {
       auto done = std::move(j->done);
       done(std::move(o));
     }
-    p->release(self, reusable && !p->closed);
+    p->release(std::move(self), reusable && !p->closed());
   }
 
   // --- idle --------------------------------------------------------------------------
   // Idle until reused or `idle_timeout` passed (then on_due() closes it through release()).
-  void park(std::chrono::milliseconds idle_timeout) {
+  void park(std::chrono::milliseconds idle_timeout) override {
     is_idle = true;
     set_due(steady::now() + idle_timeout);
   }
 };
 
-void ob_pool::submit(job_ptr j) {
-  if (closed) {
-    auto done = std::move(j->done);
-    if (done) done(failed(delivery_errc::shutdown, "outbound client stopped"));
-    return;
-  }
-  queue.push_back(std::move(j));
-  pump();
-}
-
-void ob_pool::submit(std::vector<job_ptr>&& jobs) {
-  if (closed) {
-    for (auto& j : jobs) {
-      auto done = std::move(j->done);
-      if (done) done(failed(delivery_errc::shutdown, "outbound client stopped"));
-    }
-    return;
-  }
-  for (auto& j : jobs) queue.push_back(std::move(j));
-  pump();
-}
-
-void ob_pool::pump() {
-  while (!queue.empty() && !closed) {
-    if (!idle.empty()) {
-      auto c = std::move(idle.back());
-      idle.pop_back();
-      c->is_idle = false;  // its lazy deadline becomes the request's (no timer operation)
-      auto j = std::move(queue.front());
-      queue.pop_front();
-      c->reuse(std::move(j));
-    } else if (open < client.opts.max_connections_per_origin) {
-      auto j = std::move(queue.front());
-      queue.pop_front();
-      start_on_new(std::move(j));
-    } else {
-      break;
-    }
-  }
-}
-
-void ob_pool::start_on_new(job_ptr j) {
-  ++open;
-  client.n_opened.fetch_add(1, std::memory_order_relaxed);
-  client.n_open.fetch_add(1, std::memory_order_relaxed);
-  auto c = std::make_shared<ob_connection>(shared_from_this(), j->url->url);
-  live.push_back(c);
-  c->start(std::move(j));
-}
-
-// Called when a ob_connection finished a request (reusable: keep it) or died / idled out.
-void ob_pool::release(const std::shared_ptr<ob_connection>& c, bool reusable) {
-  if (reusable && !c->dead && !closed) {
-    c->park(client.opts.idle_timeout);
-    idle.push_back(c);
-  } else {
-    if (c->is_idle) {
-      c->is_idle = false;
-      std::erase(idle, c);
-    }
-    if (!c->dead) c->close();
-    forget(c);
-  }
-  pump();
-}
-
-// Counts a ob_connection out exactly once and breaks its link to the ob_pool.
-void ob_pool::forget(const std::shared_ptr<ob_connection>& c) {
-  if (!c->owner) return;
-  std::erase(live, c);
-  --open;
-  client.n_open.fetch_sub(1, std::memory_order_relaxed);
-  c->owner.reset();
-}
-
-void ob_pool::close_all() {
-  closed = true;
-  auto q = std::move(queue);
-  queue.clear();
-  for (auto& j : q)
-    if (j->done) j->done(failed(delivery_errc::shutdown, "outbound client stopped"));
-  idle.clear();
-  // Busy connections: closing their sockets makes their pending handlers run now and answer
-  // their requests with delivery_errc::shutdown.
-  auto all = live;
-  for (auto& c : all) {
-    bool was_idle = c->is_idle;
-    c->is_idle = false;
-    c->close();
-    if (was_idle) forget(c);
-  }
-}
-
-std::shared_ptr<ob_pool> outbound_impl::pool_for(const parsed_url& u, const std::string& pool_key) {
-  std::lock_guard lk(pools_mu);
-  auto origin = u.origin();
-  auto& p = pools[origin + '\n' + pool_key];
-  if (!p) p = std::make_shared<ob_pool>(*this, origin);
-  return p;
+std::shared_ptr<pool_connection> outbound_impl::open_connection(std::shared_ptr<ob_pool> p, const parsed_url& url) {
+  return std::make_shared<ob_connection>(*this, std::move(p), url);
 }
 
 void outbound_impl::stop() {
   std::lock_guard stop_lk(stop_mu);
   if (joined) return;
   stopped = true;
-  std::vector<std::shared_ptr<ob_pool>> all;
-  {
-    std::lock_guard lk(pools_mu);
-    for (auto& [k, p] : pools) all.push_back(p);
-  }
-  for (auto& p : all) net::post(p->exec, [p] { p->close_all(); });
+  for (auto& p : pools.all()) net::post(p->exec, [p] { p->close_all(); });
   work.reset();
   // Busy connections: their sockets are closed on their executors so their handlers run now.
   // (Handlers of a closed ob_pool close their ob_connection and answer their request.)
@@ -569,7 +416,6 @@ void outbound_impl::stop() {
     if (t.joinable()) t.join();
   joined = true;
   targets.clear();
-  std::lock_guard lk(pools_mu);
   pools.clear();
 }
 
@@ -599,15 +445,15 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
                                std::shared_ptr<ob_pool>& p) {
   n_requests.fetch_add(1, std::memory_order_relaxed);
   if (stopped) {
-    done(failed(delivery_errc::shutdown, "outbound client stopped"));
+    done(failed_outcome(delivery_errc::shutdown, "outbound client stopped"));
     return nullptr;
   }
   if (auto why = unsafe_request(request, opts); !why.empty()) {
     n_failures.fetch_add(1, std::memory_order_relaxed);
-    done(failed(delivery_errc::invalid_request, "not sent: " + why));
+    done(failed_outcome(delivery_errc::invalid_request, "not sent: " + why));
     return nullptr;
   }
-  auto j = std::make_shared<job>();
+  auto j = std::make_shared<outbound_job>();
   target_cache::entry known;
   if (targets.find(request.pool_key, request.url, known)) {
     j->url = std::move(known.url);
@@ -617,13 +463,13 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
     if (!u) {
       auto kind = static_cast<delivery_errc>(u.code().value());
       if (kind == delivery_errc::ssrf)
-        done(failed(kind, std::string(kTargetNotAllowed), u.err().message));
+        done(failed_outcome(kind, std::string(kTargetNotAllowed), u.err().message));
       else
-        done(failed(kind, u.err().message));
+        done(failed_outcome(kind, u.err().message));
       return nullptr;
     }
     j->url = make_url_info(std::move(*u));
-    p = pool_for(j->url->url, request.pool_key);
+    p = pools.find_or_make(j->url->url, request.pool_key);
     targets.insert(request.pool_key, request.url, {j->url, p});
   }
   j->req = std::move(request);

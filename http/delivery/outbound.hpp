@@ -15,7 +15,7 @@
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
 // connection is closed (the answer still counts).
 //
-// Pools: one per (origin (scheme, host, port), request.pool_key); at most
+// Pools (outbound_pool.hpp): one per (origin (scheme, host, port), request.pool_key); at most
 // max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond
 // wait in that pool's FIFO queue, so a slow or dead origin never holds connections or threads
 // another origin needs. Requests with different pool keys never share a connection: the

@@ -9,7 +9,7 @@
 // not parse its URL and build its origin again. find() fills `out` and answers true when the pair
 // is kept; insert() keeps (or replaces) one, first clearing everything when `max_entries` are
 // kept (bounded; no eviction order to maintain: a full cache is rare and refills as requests
-// come). The pool is opaque here (ob_pool is outbound.cpp's). Only successful checks are kept:
+// come). The pool is opaque here (ob_pool is outbound_pool.hpp's). Only successful checks are kept:
 // check_url() is pure, so a URL that failed is checked again (and fails the same way) each time.
 // Thread safety: every member function locks; the look-up key's buffer is reused under the lock.
 #include <cstddef>
@@ -23,7 +23,7 @@
 
 namespace hooklog::http {
 
-struct ob_pool;  // outbound.cpp
+struct ob_pool;  // outbound_pool.hpp
 
 struct url_info {
   parsed_url url;
