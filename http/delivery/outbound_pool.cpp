@@ -16,7 +16,11 @@ outbound_outcome failed_outcome(delivery_errc kind, std::string message, std::st
 }
 
 ob_pool::ob_pool(pool_client& c, net::any_io_executor e, std::string o, pool_limits limits)
-    : exec(std::move(e)), origin(std::move(o)), client_(c), keep_(c.shared_from_this()), limits_(limits) {}
+    : exec(std::move(e)),
+      origin(std::move(o)),
+      client_(c),
+      keep_(c.shared_from_this()),
+      limits_(limits) {}
 
 void ob_pool::submit(outbound_job_ptr j) {
   if (closed_) {
@@ -119,7 +123,8 @@ std::shared_ptr<ob_pool> pool_map::find_or_make(const parsed_url& u, const std::
   auto origin = u.origin();
   auto& p = pools_[origin + '\n' + pool_key];
   if (!p) {
-    auto exec = threads_ > 1 ? net::any_io_executor(net::make_strand(ioc_)) : net::any_io_executor(ioc_.get_executor());
+    auto exec = threads_ > 1 ? net::any_io_executor(net::make_strand(ioc_))
+                             : net::any_io_executor(ioc_.get_executor());
     p = std::make_shared<ob_pool>(client_, std::move(exec), origin, limits_);
   }
   return p;

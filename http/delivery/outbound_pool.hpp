@@ -67,8 +67,8 @@ struct pool_connection {
   bool dead = false;               // closed
 
   virtual ~pool_connection() = default;
-  virtual void start(outbound_job_ptr j) = 0;                     // a new connection's first request
-  virtual void reuse(outbound_job_ptr j) = 0;                     // an idle connection's next request
+  virtual void start(outbound_job_ptr j) = 0;  // a new connection's first request
+  virtual void reuse(outbound_job_ptr j) = 0;  // an idle connection's next request
   virtual void park(std::chrono::milliseconds idle_timeout) = 0;  // idle now (sets is_idle)
   virtual void close() = 0;                                       // sets dead
 };
@@ -79,7 +79,8 @@ struct pool_client : std::enable_shared_from_this<pool_client> {
 
   virtual ~pool_client() = default;
   // A new connection of `p` to `url`, not started yet.
-  virtual std::shared_ptr<pool_connection> open_connection(std::shared_ptr<ob_pool> p, const parsed_url& url) = 0;
+  virtual std::shared_ptr<pool_connection> open_connection(std::shared_ptr<ob_pool> p,
+                                                           const parsed_url& url) = 0;
 };
 
 struct pool_limits {

@@ -30,9 +30,10 @@ void readiness_set::start() {
 }
 
 void readiness_set::wait() {
-  desc_->async_wait(boost::asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
-    if (!ec) on_pass();
-  });
+  desc_->async_wait(boost::asio::posix::descriptor_base::wait_read,
+                    [this](const boost::system::error_code& ec) {
+                      if (!ec) on_pass();
+                    });
 }
 
 // Drains the set, then waits again: the wait's registration re-checks the set, so an edge that
@@ -44,7 +45,8 @@ void readiness_set::on_pass() {
     int n = ::epoll_wait(desc_->native_handle(), events.data(), kDrainBatch, 0);
     if (n < 0 && errno == EINTR) continue;
     for (int i = 0; i < n; ++i)
-      if (auto t = find(events[static_cast<std::size_t>(i)].data.u64)) t->on_ready(events[static_cast<std::size_t>(i)].events);
+      if (auto t = find(events[static_cast<std::size_t>(i)].data.u64))
+        t->on_ready(events[static_cast<std::size_t>(i)].events);
     if (n < kDrainBatch) break;
   }
   wait();

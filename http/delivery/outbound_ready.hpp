@@ -32,9 +32,9 @@
 // false when the kernel refused the set (then add() refuses and callers read another way).
 // Thread safety: add() / remove() from any thread (they lock); passes() counts the passes (for
 // tests).
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>

@@ -42,7 +42,8 @@ class target_cache {
     std::shared_ptr<ob_pool> pool;
   };
 
-  explicit target_cache(std::size_t max_entries = kDefaultMax) : max_(max_entries == 0 ? 1 : max_entries) {}
+  explicit target_cache(std::size_t max_entries = kDefaultMax)
+      : max_(max_entries == 0 ? 1 : max_entries) {}
 
   bool find(std::string_view pool_key, std::string_view url, entry& out);
   void insert(std::string_view pool_key, std::string_view url, entry e);
