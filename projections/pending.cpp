@@ -338,14 +338,9 @@ result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
   for (auto& [ep, v] : staged_)
     if (!v.empty()) eps.emplace_back(ep, &v);
   std::sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  lmdb::cursor c;
-  auto open_cursor = [&]() -> result<void> {
-    auto o = lmdb::cursor::open(bw ? bw->txn() : t, ix_);
-    if (!o) return o.err();
-    c = std::move(*o);
-    return {};
-  };
-  if (auto o = open_cursor(); !o) return o;
+  auto o = lmdb::cursor::open(bw ? bw->txn() : t, ix_);
+  if (!o) return o.err();
+  lmdb::cursor c = std::move(*o);
   std::string last_key;  // the database's largest key while writing ("" when empty)
   {
     auto l = c.last();
@@ -369,11 +364,8 @@ result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
       if (s.live) {
         if (auto p = c.put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
         if (past_end && !empty) last_key = k3_;
-        if (bw && bw->wrote(k3_.size(), s.value.size())) {  // a bulk write-out's next part
-          c = lmdb::cursor();
-          if (auto n = bw->next_part(); !n) return n;
-          if (auto o = open_cursor(); !o) return o;
-        }
+        if (bw)  // a bulk write-out: perhaps its next part
+          if (auto n = bw->wrote(c, ix_, k3_.size(), s.value.size()); !n) return n;
       } else if (!past_end) {  // settled in this batch: gone, never written
         auto f = c.get(MDB_SET, k3_);
         if (!f) return f.err();

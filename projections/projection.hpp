@@ -34,21 +34,31 @@ namespace hooklog::projections {
 // does. The keys and values written are the same in any number of parts.
 class bulk_writer {
  public:
-  // Begins the first part; the caller checks ok(). fail_after_parts (a test hook): next_part()
-  // fails once that many parts are committed, as a crash between two parts would stop it.
+  // Begins the first part; the caller checks ok(). fail_after_parts (a test hook): moving to the
+  // next part fails once that many parts are committed, as a crash between two parts would.
   bulk_writer(state_store& s, std::size_t part_bytes, std::size_t fail_after_parts = SIZE_MAX)
       : store_(s), part_bytes_(part_bytes == 0 ? 1 : part_bytes), fail_after_(fail_after_parts) {
     begin();
   }
   result<void> ok() const { return error_ ? result<void>(*error_) : result<void>(); }
   lmdb::txn& txn() { return t_; }
-  // Counts bytes written in the part (a put's key and value, plus LMDB's 10 bytes of node
-  // header and slot); true when the part is full: the caller closes its cursors on txn() and
-  // calls next_part(), then reopens them.
-  bool wrote(std::size_t key_bytes, std::size_t value_bytes) {
+  // After a put through `c` (a cursor on `d` in txn(), the writer's only one): counts the bytes
+  // written in the part (the put's key and value, plus LMDB's 10 bytes of node header and
+  // slot); when the part is full, commits it, begins the next one and reopens `c` on `d` in it.
+  result<void> wrote(lmdb::cursor& c, const lmdb::dbi& d, std::size_t key_bytes,
+                     std::size_t value_bytes) {
     written_ += key_bytes + value_bytes + 10;
-    return written_ >= part_bytes_;
+    if (written_ < part_bytes_) return {};
+    c = lmdb::cursor();  // closed before its transaction commits
+    if (auto n = next_part(); !n) return n;
+    auto o = lmdb::cursor::open(t_, d);
+    if (!o) return o.err();
+    c = std::move(*o);
+    return {};
   }
+  std::size_t parts_committed() const { return parts_; }
+
+ private:
   // Commits the part and begins the next one.
   result<void> next_part() {
     if (auto c = t_.commit(); !c) return c;
@@ -59,9 +69,6 @@ class bulk_writer {
     begin();
     return ok();
   }
-  std::size_t parts_committed() const { return parts_; }
-
- private:
   void begin() {
     auto b = store_.begin_write();
     if (b)

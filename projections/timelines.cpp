@@ -186,14 +186,9 @@ bool timelines::begin_bulk(const std::string& run_dir, std::size_t memory) {
 
 result<void> timelines::finish_bulk(bulk_writer& w) {
   if (!bulk_) return {};
-  lmdb::cursor c;
-  auto open_cursor = [&]() -> result<void> {
-    auto o = lmdb::cursor::open(w.txn(), transitions_);
-    if (!o) return o.err();
-    c = std::move(*o);
-    return {};
-  };
-  if (auto o = open_cursor(); !o) return o;
+  auto o = lmdb::cursor::open(w.txn(), transitions_);
+  if (!o) return o.err();
+  lmdb::cursor c = std::move(*o);
   // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
   // flag can be decided from the keys after it: set when a later key has a smaller seq.
   struct held {
@@ -218,11 +213,8 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
         v = value;
       }
       if (auto p = c.put(items[i].key, v, MDB_APPEND); !p) return p;
-      if (w.wrote(items[i].key.size(), v.size())) {  // the next part (the views stay valid)
-        c = lmdb::cursor();
-        if (auto n = w.next_part(); !n) return n;
-        if (auto o = open_cursor(); !o) return o;
-      }
+      // Perhaps the next part (the views stay valid).
+      if (auto n = w.wrote(c, transitions_, items[i].key.size(), v.size()); !n) return n;
     }
     items.clear();
     copies.clear();
