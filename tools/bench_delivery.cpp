@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "bench_result.hpp"
+#include "bench_wrk.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
 #include "engine/record.hpp"
@@ -174,19 +175,13 @@ double run_wrk(unsigned short port, const std::string& dir, const std::string& b
   std::string lua = dir + "/post.lua";
   std::ofstream(lua) << "wrk.method = \"POST\"\nwrk.body = '" << body
                      << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
-  std::string cmd = "wrk -t1 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) +
-                    "s -s " + lua + " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return 0;
-  char buf[512];
-  double rps = 0;
-  while (fgets(buf, sizeof buf, p))
-    if (std::string(buf).rfind("Requests/sec:", 0) == 0)
-      rps = std::stod(std::string(buf).substr(13));
-    else if (auto at = std::string(buf).find(" requests in "); at != std::string::npos && requests)
-      *requests = std::stod(std::string(buf).substr(0, at));
-  pclose(p);
-  return rps;
+  const std::string cmd = "wrk -t1 -c" + std::to_string(connections) + " -d" +
+                          std::to_string(seconds) + "s -s " + bench::shell_quote(lua) +
+                          " http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
+  const bench::wrk_output w = bench::parse_wrk(bench::run_command(cmd));
+  if (!w.ok) std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.c_str(), w.raw.c_str());
+  if (requests) *requests = static_cast<double>(w.requests);
+  return w.rps;
 }
 
 struct stack {

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "bench_result.hpp"
+#include "bench_wrk.hpp"
 #include "engine/bytes.hpp"
 #include "engine/lmdb.hpp"
 #include "http/delivery/client.hpp"
@@ -67,81 +68,15 @@ struct options {
 
 // ---------------------------------------------------------------- wrk
 
-struct wrk_result {
-  bool ok = false;
-  std::uint64_t requests = 0, non2xx = 0;
-  std::uint64_t err_connect = 0, err_read = 0, err_write = 0, err_timeout = 0;
-  double duration_s = 0, rps = 0;
-  std::map<int, double> pct_us;  // 50, 75, 90, 99 -> microseconds
-  std::string raw;
-  // Where the CPUs went during the run (from /proc/<server>/task/*/schedstat and the rusage of
-  // wrk): cores used by the server and by wrk, and the largest share of the wall time one server
-  // thread spent runnable but waiting for a CPU.
+// wrk's summary (bench_wrk.hpp) and where the CPUs went during the run.
+struct wrk_result : bench::wrk_output {
+  // From /proc/<server>/task/*/schedstat and the rusage of wrk: cores used by the server and by
+  // wrk, and the largest share of the wall time one server thread spent runnable but waiting for
+  // a CPU.
   double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
   // CPU seconds the server process used during the run (/proc/<pid>/stat utime + stime).
   double server_cpu_s = 0;
-
-  std::uint64_t answered_ok() const { return requests >= non2xx ? requests - non2xx : 0; }
-  std::uint64_t socket_errors() const { return err_connect + err_read + err_write + err_timeout; }
 };
-
-// "661.00us", "1.05ms", "2.00s", "1.00m" -> microseconds.
-double parse_time_us(const std::string& t) {
-  char* end = nullptr;
-  const double v = std::strtod(t.c_str(), &end);
-  const std::string unit(end ? end : "");
-  if (unit == "us") return v;
-  if (unit == "ms") return v * 1e3;
-  if (unit == "s") return v * 1e6;
-  if (unit == "m") return v * 60e6;
-  if (unit == "h") return v * 3600e6;
-  return NAN;
-}
-
-wrk_result parse_wrk(const std::string& out) {
-  wrk_result r;
-  r.raw = out;
-  std::istringstream in(out);
-  bool in_dist = false;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    std::string first;
-    ls >> first;
-    if (first == "Latency" && line.find("Distribution") != std::string::npos) {
-      in_dist = true;
-      continue;
-    }
-    if (in_dist && !first.empty() && first.back() == '%') {
-      std::string t;
-      ls >> t;
-      r.pct_us[static_cast<int>(std::atof(first.c_str()))] = parse_time_us(t);
-      continue;
-    }
-    in_dist = false;
-    unsigned long long a, b, c, d;
-    char dur[32];
-    if (std::sscanf(line.c_str(), " %llu requests in %31[^,],", &a, dur) == 2) {
-      r.requests = a;
-      r.duration_s = parse_time_us(dur) / 1e6;
-    } else if (std::sscanf(line.c_str(),
-                           " Socket errors: connect %llu, read %llu, write %llu, timeout %llu", &a,
-                           &b, &c, &d) == 4) {
-      r.err_connect = a, r.err_read = b, r.err_write = c, r.err_timeout = d;
-    } else if (std::sscanf(line.c_str(), " Non-2xx or 3xx responses: %llu", &a) == 1) {
-      r.non2xx = a;
-    } else if (first == "Requests/sec:") {
-      ls >> r.rps;
-      r.ok = r.requests > 0;
-    }
-  }
-  return r;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
 
 pid_t g_server_pid = 0;
 bool g_wrk_failed = false;  // any wrk run that printed no result: the program exits 1
@@ -170,24 +105,19 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url,
                    const std::string& script) {
   const int threads = std::max(1, std::min(o.wrk_threads, connections));
   std::ostringstream cmd;
-  cmd << shell_quote(o.wrk) << " --latency -t" << threads << " -c" << connections << " -d"
+  cmd << bench::shell_quote(o.wrk) << " --latency -t" << threads << " -c" << connections << " -d"
       << std::max(1, static_cast<int>(std::lround(o.seconds))) << "s --timeout 10s";
-  if (!script.empty()) cmd << " -s " << shell_quote(script);
-  cmd << " " << shell_quote(url) << " 2>&1";
-  std::string out;
+  if (!script.empty()) cmd << " -s " << bench::shell_quote(script);
+  cmd << " " << bench::shell_quote(url) << " 2>&1";
   const auto sched0 = server_schedstat();
   const double server0 = bench::process_cpu_seconds(g_server_pid);
   const double cpu0 = children_cpu_s();
   const auto t0 = clk::now();
-  if (FILE* p = ::popen(cmd.str().c_str(), "r")) {
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
+  const std::string out = bench::run_command(cmd.str());
   const double wall = std::chrono::duration<double>(clk::now() - t0).count();
   const auto sched1 = server_schedstat();
-  auto r = parse_wrk(out);
+  wrk_result r;
+  static_cast<bench::wrk_output&>(r) = bench::parse_wrk(out);
   r.server_cpu_s = bench::process_cpu_seconds(g_server_pid) - server0;
   r.wrk_cores = (children_cpu_s() - cpu0) / wall;
   for (const auto& [tid, v] : sched1) {
