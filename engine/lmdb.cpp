@@ -11,6 +11,11 @@
 
 namespace hooklog::lmdb {
 
+namespace {
+// A reserved env's growth step when the file system has room for it (see env::grow).
+constexpr std::size_t kLargeReservedStep = std::size_t{32} << 20;
+}  // namespace
+
 error make_lmdb_error(const char* call, int rc) {
   // A full file system: LMDB passes on ENOSPC/EDQUOT/EFBIG from pwrite, and turns a short
   // write into EIO (mdb_page_flush, mdb_env_write_meta). Reads go through the map and never
@@ -68,8 +73,16 @@ result<void> env::grow(std::size_t max, std::string_view what) {
   if (!writes_through_map())
     return set_map_size(std::min(max, std::max(current * 2, current + (1u << 20))));
   // Reserved envs hold their whole map on disk: grow in smaller steps, reserve before mapping.
-  const std::size_t next = std::min(max, current + std::max(current / 4, kMinReservedStep));
-  if (auto r = reserve(next, what); !r) return r;
+  // Each growth remaps the file, and each page of the new map faults again at its next touch
+  // (issue 17, tenth pass): the large step when the file system has room for it, else the small.
+  std::size_t next = std::min(max, current + std::max(current / 4, kLargeReservedStep));
+  auto r = reserve(next, what);
+  const std::size_t small = std::min(max, current + std::max(current / 4, kMinReservedStep));
+  if (!r && small < next && r.code() == make_error_code(errc::storage_full)) {
+    next = small;
+    r = reserve(next, what);
+  }
+  if (!r) return r;
   return set_map_size(next);
 }
 

@@ -41,12 +41,12 @@ class env {
   static result<env> open(const std::string& path, unsigned flags, std::size_t map_size,
                           unsigned max_dbs, unsigned max_readers = 126);
   result<void> set_map_size(std::size_t bytes);
-  // Grows the map up to `max`; errc::map_full "<what> reached its maximum size of <max> bytes"
-  // when it is there already. A plain env doubles (by at least 1 MiB: its file grows only as
-  // pages are written). An env that writes through its map (MDB_WRITEMAP) grows by a quarter
-  // (at least kMinReservedStep) and reserves the new part first (reserve()): its file is as
-  // long as its map, allocated, and a quarter bounds what it holds unused. The caller excludes
-  // every transaction of this process meanwhile (mdb_env_set_mapsize's rule).
+  // Grows the map up to `max`; map_full "<what> reached its maximum size of <max> bytes" when
+  // there already. A plain env doubles (by at least 1 MiB: its file grows only as pages are
+  // written). A map written through (MDB_WRITEMAP) grows by a quarter, at least 32 MiB (each
+  // growth remaps: every page faults again), or kMinReservedStep when that is storage_full;
+  // the new part is reserved first (reserve()): its file is as long as its map, allocated.
+  // The caller excludes every transaction of this process meanwhile (mdb_env_set_mapsize).
   result<void> grow(std::size_t max, std::string_view what);
   // Whether LMDB writes this env's pages through the shared map (opened with MDB_WRITEMAP).
   bool writes_through_map() const;
