@@ -1,6 +1,7 @@
 #include "projections/pending.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "projections/attempt.hpp"
@@ -346,6 +347,22 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
 void pending::merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
                              const staged_ix* last) {
   out.clear();
+  if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
+    std::size_t n = 0;
+    for (const staged_ix* s = first; s != last; ++s)
+      if (s->live) n += 3 + std::min<std::size_t>(s->value.size(), 0xFFFF);
+    out.resize(n);
+    char* p = out.data();
+    for (const staged_ix* s = first; s != last; ++s) {
+      if (!s->live) continue;
+      const auto len = static_cast<std::uint16_t>(std::min<std::size_t>(s->value.size(), 0xFFFF));
+      *p++ = static_cast<char>(s->seq % kIxBlock);
+      std::memcpy(p, &len, 2);  // u16 LE, as keys::put_str16
+      std::memcpy(p + 2, s->value.data(), len);
+      p += 2 + len;
+    }
+    return;
+  }
   std::size_t at = 0;
   ix_item e;
   bool has_old = next_ix_item(old, at, e);
