@@ -53,11 +53,12 @@
 //
 // Writes to "pending_ix" are staged per batch (write-behind): the entries of new items are kept in
 // memory per endpoint in event order and written by flush() in key order through one cursor,
-// a block at a time (MDB_APPEND past the database's last key, else merged with the block there), so a rebuild or a catch-up does not search the tree
-// from its root for each item; an item settled within the same batch (its attempt record
-// applied) is never written. Every read of "pending_ix" inside the batch looks at the staged
-// entries first; a scan by endpoint (endpoint records) writes them out before it reads. At most
-// max_staged entries (default kMaxStaged) are held; past that they are written out mid-batch.
+// a block at a time (MDB_APPEND past the database's last key, else merged with the block
+// there), so a rebuild or a catch-up does not search the tree from its root for each item; an
+// item settled within the same batch (its attempt record applied) is never written. Every read
+// of "pending_ix" inside the batch looks at the staged entries first; a scan by endpoint
+// (endpoint records) writes them out before it reads. At most max_staged entries (default
+// kMaxStaged) are held; past that they are written out mid-batch.
 // The state is the same, key for key, as with direct puts.
 //
 // Bulk load (projection.hpp; a rebuild from empty): the staged pending_ix entries are kept across

@@ -83,8 +83,8 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to, std::uint
 }
 }  // namespace
 
-TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs), its items in "
-          "seq order; settle, retry, park and replay rewrite the block") {
+TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs) lists its items "
+          "in seq order, and settle, retry, park and replay rewrite the block") {
   fixture f(/*batch=*/20);
   f.append(create_endpoint("t", "ep-a", {"*"}));          // seq 1
   f.append(create_endpoint("t", "ep-b", {"order_new"}));  // seq 2
@@ -116,7 +116,8 @@ TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs)
   f.append(attempt("t", "ep-a", 71, 1, false, later));
   f.append(attempt("t", "ep-a", 72, 1, false, std::nullopt, true));
   // Every item of ep-b's block 2 delivered: its key goes.
-  for (std::uint64_t s = 129; s <= 151; s += 2) f.append(attempt("t", "ep-b", s, 1, true, std::nullopt));
+  for (std::uint64_t s = 129; s <= 151; s += 2)
+    f.append(attempt("t", "ep-b", s, 1, true, std::nullopt));
   f.sync();
   ix = read_ix(f);
   CHECK(ix.count({"ep-b", 2}) == 0);

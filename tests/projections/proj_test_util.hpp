@@ -146,8 +146,9 @@ inline void write_older_layout(fixture& f, const std::string& name, std::uint64_
   const std::string key = name + ".layout";
   std::string v;
   projections::keys::put_u64_be(v, layout);
-  if (!(layout == 0 ? static_cast<bool>(cp->del(*t, key)) : static_cast<bool>(cp->put(*t, key, v))) ||
-      !d->drop(*t))
+  const bool set = layout == 0 ? static_cast<bool>(cp->del(*t, key))
+                                : static_cast<bool>(cp->put(*t, key, v));
+  if (!set || !d->drop(*t))
     throw std::runtime_error("write_older_layout: cannot write");
   fill(*t, *d);
   if (!t->commit()) throw std::runtime_error("write_older_layout: commit failed");
