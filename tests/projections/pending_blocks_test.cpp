@@ -1,6 +1,7 @@
 // pending layout 3: "pending_ix" holds one key per (endpoint, block of 64 event seqs) listing that
 // block's items (projections/pending.hpp). The raw keys and values are read back and decoded here
 // independently of pending's codec.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <tuple>
@@ -226,4 +227,50 @@ TEST_CASE("a pending state of layout 2 (one pending_ix key per item) is rebuilt 
   f.sync();
   CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);
   CHECK(item_seqs(f, "ep-a", 0) == range(2, 71));
+}
+
+TEST_CASE("pending layout 3: a block of 64 replayed items (past LMDB's inline size) settles item "
+          "by item") {
+  // 64 items with a 20-byte replay id (as replay_manager makes them) are 2,304 bytes: LMDB keeps
+  // such a value in an overflow page, which every settle rewrites.
+  fixture f(/*batch=*/16);
+  f.append(create_endpoint("t", "ep", {"none"}));                    // seq 1; no event matches
+  for (int i = 0; i < 126; ++i) f.append(event("t", "order_new"));  // seqs 2..127
+  const std::string rid = "rpl_0123456789abcdef";
+  json seqs = json::array();
+  for (std::uint64_t s = 64; s <= 127; ++s) seqs.push_back(s);  // block 1, every seq
+  record rp;
+  rp.kind = record_kind::replay_progressed;
+  rp.tenant = "t";
+  rp.entity_kind = "replay";
+  rp.entity_id = rid;
+  rp.body = json{{"replay_id", rid}, {"endpoint_id", "ep"}, {"scheduled", seqs},
+                 {"scanned_to", 127}}
+                .dump();
+  f.append(rp);
+  f.sync();
+  auto ix = read_ix(f);
+  REQUIRE(ix.at({"ep", 1}).size() == 64);
+  {
+    const auto dump = dump_state(*f.runner, {"pending_ix"});
+    CHECK(dump.at("pending_ix").back().second.size() == 64 * (3 + 13 + rid.size()));
+  }
+  // Deliver them from the middle outwards, a few per batch.
+  std::vector<std::uint64_t> left = range(64, 127);
+  for (std::uint64_t s : {100, 64, 127, 65, 99, 101}) {
+    f.append(attempt("t", "ep", s, 1, true, std::nullopt, false, 20'000, rid));
+    left.erase(std::find(left.begin(), left.end(), s));
+  }
+  f.sync();
+  CHECK(item_seqs(f, "ep", 0) == left);
+  CHECK(find(f, "ep", 66)->replay_id == rid);
+  for (std::uint64_t s : left)
+    f.append(attempt("t", "ep", s, 1, true, std::nullopt, false, 20'000, rid));
+  f.sync();
+  CHECK(read_ix(f).empty());
+  const auto dbs = all_state_dbs(*f.runner);
+  const auto live = dump_state(*f.runner, dbs);
+  f.open_runner();
+  REQUIRE(f.runner->rebuild("all"));
+  CHECK(dump_state(*f.runner, dbs) == live);
 }
