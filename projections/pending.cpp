@@ -350,16 +350,13 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
   if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
     std::size_t n = 0;
     for (const staged_ix* s = first; s != last; ++s)
-      if (s->live) n += 3 + std::min<std::size_t>(s->value.size(), 0xFFFF);
+      if (s->live) n += 1 + str16_size(s->value);
     out.resize(n);
     char* p = out.data();
     for (const staged_ix* s = first; s != last; ++s) {
       if (!s->live) continue;
-      const auto len = static_cast<std::uint16_t>(std::min<std::size_t>(s->value.size(), 0xFFFF));
-      *p++ = static_cast<char>(s->seq % kIxBlock);
-      std::memcpy(p, &len, 2);  // u16 LE, as keys::put_str16
-      std::memcpy(p + 2, s->value.data(), len);
-      p += 2 + len;
+      *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
+      p = write_str16(p, s->value);
     }
     return;
   }
