@@ -1,6 +1,7 @@
 #include "projections/pending.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "projections/attempt.hpp"
@@ -290,16 +291,12 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
       at->value = value;
       return {};
     }
-    // Before the endpoint's latest staged item (a retry of an earlier event). In a bulk load it
-    // is staged in its place (usually near the end: a recent event), so that the database is
-    // still written in one pass of appends; otherwise it is written now.
-    if (bulk_) {
-      v.insert(at, staged_ix{seq, true, value});
-      if (++staged_count_ >= max_staged_) return write_staged(t);
-      return {};
-    }
-    ix_key(k3_, ep, seq);
-    return ix_.put(t, k3_, value);
+    // Before the endpoint's latest staged item (a retry of an earlier event): staged in its
+    // place (usually near the end: a recent event), so that the write-out still goes in key
+    // order, a block at a time.
+    v.insert(at, staged_ix{seq, true, value});
+    if (++staged_count_ >= max_staged_) return write_staged(t);
+    return {};
   }
   v.push_back({seq, true, value});
   if (++staged_count_ >= max_staged_) return write_staged(t);
@@ -310,25 +307,69 @@ result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::strin
                                                         std::uint64_t seq) {
   if (auto* s = find_staged(ep, seq))
     return s->live ? std::optional<std::string_view>(s->value) : std::nullopt;
-  ix_key(k3_, ep, seq);
-  return ix_.get(t, k3_);
+  ix_block_key(k3_, ep, seq / kIxBlock);
+  auto b = ix_.get(t, k3_);
+  if (!b) return b.err();
+  if (!*b) return std::optional<std::string_view>{};
+  auto f = find_ix_item(**b, static_cast<unsigned>(seq % kIxBlock));
+  return f ? std::optional<std::string_view>(f->value) : std::nullopt;
 }
 
 result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                               pending_item& it) {
-  ix_key(k1_, ep, seq);
+  it.endpoint_id.assign(ep);
+  it.event_seq = seq;
   if (auto* s = find_staged(ep, seq)) {
     if (!s->live) return false;
     s->live = false;
-    return decode_ix_into(k1_, s->value, it);
+    return decode_ix_value(s->value, it);
   }
   if (auto o = open_ix_cursor(t); !o) return o.err();
+  ix_block_key(k1_, ep, seq / kIxBlock);
   auto f = ix_cursor_.get(MDB_SET, k1_);
   if (!f) return f.err();
   if (!*f) return false;
-  const bool ok = decode_ix_into(k1_, (*f)->second, it);
-  if (auto d = ix_cursor_.del(); !d) return d.err();
+  const std::string_view old = (*f)->second;
+  auto at = find_ix_item(old, static_cast<unsigned>(seq % kIxBlock));
+  if (!at) return false;
+  const bool ok = decode_ix_value(at->value, it);
+  // The block without the item (its last item: the key goes).
+  if (at->begin == 0 && at->end == old.size()) {
+    if (auto d = ix_cursor_.del(); !d) return d.err();
+    return ok;
+  }
+  ixv_.assign(old.substr(0, at->begin));
+  ixv_.append(old.substr(at->end));
+  if (auto p = ix_cursor_.put(k1_, ixv_, MDB_CURRENT); !p) return p.err();
   return ok;
+}
+
+void pending::merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
+                             const staged_ix* last) {
+  out.clear();
+  if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
+    std::size_t n = 0;
+    for (const staged_ix* s = first; s != last; ++s)
+      if (s->live) n += 1 + str16_size(s->value);
+    out.resize(n);
+    char* p = out.data();
+    for (const staged_ix* s = first; s != last; ++s) {
+      if (!s->live) continue;
+      *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
+      p = write_str16(p, s->value);
+    }
+    return;
+  }
+  std::size_t at = 0;
+  ix_item e;
+  bool has_old = next_ix_item(old, at, e);
+  for (const staged_ix* s = first; s != last; ++s) {
+    const auto offset = static_cast<unsigned>(s->seq % kIxBlock);
+    for (; has_old && e.offset <= offset; has_old = next_ix_item(old, at, e))
+      if (e.offset < offset) put_ix_item(out, e.offset, e.value);  // the staged one replaces it
+    if (s->live) put_ix_item(out, offset, s->value);
+  }
+  for (; has_old; has_old = next_ix_item(old, at, e)) put_ix_item(out, e.offset, e.value);
 }
 
 result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
@@ -347,31 +388,46 @@ result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
     if (!l) return l.err();
     if (*l) last_key = std::string((*l)->first);
   }
-  // In key order: each put lands on or next to the cursor's page (LMDB searches from the
-  // current page first), and past the last key it appends. Into an empty database (a bulk
-  // load's write-out) every key is past the end: the keys ascend (an endpoint's entries by seq,
-  // the endpoints in byte order, and "a\0" sorts before "ab\0"), so neither the comparison nor
-  // the copy of the last key is needed; MDB_APPEND would refuse a key out of order.
+  // In key order, a block at a time: each put lands on or next to the cursor's page (LMDB
+  // searches from the current page first), and past the last key it appends. Into an empty
+  // database (a bulk load's write-out) every key is past the end: the keys ascend (an endpoint's
+  // blocks by seq, the endpoints in byte order, and "a\0" sorts before "ab\0"), so neither the
+  // comparison nor the copy of the last key is needed; MDB_APPEND would refuse a key out of
+  // order. A block that is already in the database is merged with the staged entries.
   const bool empty = last_key.empty();
   for (auto& [ep, v] : eps) {
     k3_.clear();
-    keys::put_part(k3_, ep);  // the endpoint's part, once; each entry appends its seq
+    keys::put_part(k3_, ep);  // the endpoint's part, once; each block appends its number
     const std::size_t part = k3_.size();
-    for (auto& s : *v) {
+    const staged_ix* const end = v->data() + v->size();
+    for (const staged_ix* first = v->data(); first != end;) {
+      const std::uint64_t block = first->seq / kIxBlock;
+      const staged_ix* last = first + 1;
+      while (last != end && last->seq / kIxBlock == block) ++last;
       k3_.resize(part);
-      keys::put_u64_be(k3_, s.seq);
+      keys::put_u64_be(k3_, block);
       const bool past_end = empty || k3_ > last_key;
-      if (s.live) {
-        if (auto p = c.put(k3_, s.value, past_end ? MDB_APPEND : 0); !p) return p;
-        if (past_end && !empty) last_key = k3_;
-        if (bw)  // a bulk write-out: perhaps its next part
-          if (auto n = bw->wrote(c, ix_, k3_.size(), s.value.size()); !n) return n;
-      } else if (!past_end) {  // settled in this batch: gone, never written
+      bool there = false;
+      std::string_view old;
+      if (!past_end) {
         auto f = c.get(MDB_SET, k3_);
         if (!f) return f.err();
-        if (*f)
-          if (auto d = c.del(); !d) return d;
+        if (*f) {
+          there = true;
+          old = (*f)->second;
+        }
       }
+      merge_ix_block(ixv_, old, first, last);  // copied out of the page before the put below
+      first = last;
+      if (ixv_.empty()) {  // every item settled in this batch: never written, or gone
+        if (there)
+          if (auto d = c.del(); !d) return d;
+        continue;
+      }
+      if (auto p = c.put(k3_, ixv_, there ? MDB_CURRENT : past_end ? MDB_APPEND : 0); !p) return p;
+      if (past_end && !empty) last_key = k3_;
+      if (bw)  // a bulk write-out: perhaps its next part
+        if (auto n = bw->wrote(c, ix_, k3_.size(), ixv_.size()); !n) return n;
     }
   }
   staged_.clear();
@@ -538,18 +594,12 @@ result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
   // The scan below reads pending_ix itself: the staged entries go to the database first.
   if (auto w = write_staged(t); !w) return w;
   std::string ep(r.entity_id);
-  std::string prefix;
-  keys::put_part(prefix, ep);
   std::vector<pending_item> items;
-  {
-    auto c = lmdb::cursor::open(t, ix_);
-    if (!c) return c.err();
-    for (auto kv = c->seek(prefix);; kv = c->next()) {
-      if (!kv) return kv.err();
-      if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-      if (auto it = decode_ix((*kv)->first, (*kv)->second)) items.push_back(std::move(*it));
-    }
-  }
+  auto walked = visit_items(t, ep, 0, [&](const pending_item& it) {
+    items.push_back(it);
+    return true;
+  });
+  if (!walked) return walked.err();
   for (auto& it : items) {
     if (r.kind == record_kind::endpoint_disabled && it.parked) continue;
     if (r.kind == record_kind::endpoint_enabled && !it.parked) continue;

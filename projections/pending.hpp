@@ -38,8 +38,13 @@
 //                    under its first endpoint id); removing an item rewrites its chunk without
 //                    it (the last entry deletes the key). due_items() lists the same items in
 //                    the same order as one key per item: (due, event seq, endpoint id).
-//   "pending_ix"     endpoint id \0 | event seq (u64 BE)
-//                    -> parked u8 | due_us i64 LE | attempt u32 LE | replay id
+//   "pending_ix"     endpoint id \0 | block (u64 BE: event seq / kIxBlock, 64)
+//                    -> per item of the block, in seq order: seq - block * kIxBlock (u8) |
+//                       u16 LE length | parked u8 | due_us i64 LE | attempt u32 LE | replay id
+//                    One key per (endpoint, block of 64 event seqs) listing its items (layout
+//                    3; layout 2 had one key per item, endpoint id \0 | event seq). Removing an
+//                    item rewrites its block without it (the last item deletes the key); an
+//                    item added to a block already written is merged into it.
 //   "pending_replay" replay id \0 endpoint id \0 | event seq (u64 BE) -> ""
 //   "dead_letters"   endpoint id \0 | event seq (u64 BE) -> JSON {"endpoint_id","event_seq",
 //                    "attempts","status","error","dead_at","attempt_seq","replay_id"}
@@ -47,12 +52,13 @@
 //                    (absent when all three are zero)
 //
 // Writes to "pending_ix" are staged per batch (write-behind): the entries of new items are kept in
-// memory per endpoint in event order and written by flush() in key order through one cursor
-// (MDB_APPEND past the database's last key), so a rebuild or a catch-up does not search the tree
-// from its root for each item; an item settled within the same batch (its attempt record
-// applied) is never written. Every read of "pending_ix" inside the batch looks at the staged
-// entries first; a scan by endpoint (endpoint records) writes them out before it reads. At most
-// max_staged entries (default kMaxStaged) are held; past that they are written out mid-batch.
+// memory per endpoint in event order and written by flush() in key order through one cursor,
+// a block at a time (MDB_APPEND past the database's last key, else merged with the block
+// there), so a rebuild or a catch-up does not search the tree from its root for each item; an
+// item settled within the same batch (its attempt record applied) is never written. Every read
+// of "pending_ix" inside the batch looks at the staged entries first; a scan by endpoint
+// (endpoint records) writes them out before it reads. At most max_staged entries (default
+// kMaxStaged) are held; past that they are written out mid-batch.
 // The state is the same, key for key, as with direct puts.
 //
 // Bulk load (projection.hpp; a rebuild from empty): the staged pending_ix entries are kept across
@@ -63,7 +69,7 @@
 // in the log give the same state (a retry of an event before the endpoint's latest staged one is
 // staged in its place, not put). At
 // most about the runner's bound in bytes is held (kBulkEntryBytes per entry); past that the
-// staged entries are written out as in a batch (puts into the middle of the tree, still correct).
+// staged entries are written out as in a batch (merged into the tree's blocks, still correct).
 //
 // The dispatcher reads with due_items()/next_due(); an item stays queued until
 // the attempt record about it is applied, so the dispatcher tracks what it has
@@ -119,8 +125,10 @@ class pending final : public projection {
         max_staged_(max_staged == 0 ? 1 : max_staged),
         batch_max_staged_(max_staged_) {}
   const char* name() const override { return kName; }
-  // 2: one pending_due key per (due time, event) listing its endpoints (1: one per item).
-  std::uint32_t layout() const override { return 2; }
+  // 3: one pending_ix key per (endpoint, block of kIxBlock event seqs) listing its items (2: one
+  // per item); since 2, one pending_due key per (due time, event) listing its endpoints (1: one
+  // per item).
+  std::uint32_t layout() const override { return 3; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
     return {"pending_due", "pending_ix", "pending_replay", "dead_letters", "pending_counts"};
@@ -139,8 +147,9 @@ class pending final : public projection {
   bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
   result<void> finish_bulk(bulk_writer& bw) override;
   static constexpr std::size_t kBulkEntryBytes = 96;  // a staged entry with its share of the map
-  static constexpr std::size_t kMaxStaged = 1'000'000;
-  static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most  // staged pending_ix entries (~64 MB)
+  static constexpr std::size_t kMaxStaged = 1'000'000;  // staged pending_ix entries (~64 MB)
+  static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most
+  static constexpr std::uint64_t kIxBlock = 64;  // event seqs per pending_ix key
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -221,6 +230,11 @@ class pending final : public projection {
   // Removes (ep, seq) from pending_ix into `it` (decoded before the delete, so no copy of the
   // value); false when it was not there or was malformed (a malformed entry is removed too).
   result<bool> take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq, pending_item& it);
+  // The block value of `old` (a pending_ix value, or empty) with the staged entries [first, last)
+  // of that block applied (a live one replaces or adds its item, a removed one drops it), into
+  // `out` in seq order.
+  static void merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
+                             const staged_ix* last);
   // Writes the staged entries in key order; with `bw` (a bulk load's write-out) through its
   // transaction, in its parts (`t` is then unused).
   result<void> write_staged(lmdb::txn& t, bulk_writer* bw = nullptr);
@@ -241,6 +255,7 @@ class pending final : public projection {
   bool bulk_ = false;
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
+  std::string ixv_;  // a pending_ix block's new value (take_ix, write_staged)
 };
 
 }  // namespace hooklog::projections

@@ -3,7 +3,9 @@
 // pending.cpp (writes) and pending_reads.cpp (reads). Internal to those two files: the helpers
 // have internal linkage, so each keeps its own copy and the compiler inlines them as it did when
 // they were local to one file.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,11 +27,25 @@ struct due_entry {
   std::uint32_t attempt = 0;
   std::string_view replay;
 };
+// Writes a u16 LE length and the bytes of `s` (at most 0xFFFF of them) at `p`; returns past them.
+[[maybe_unused]] char* write_str16(char* p, std::string_view s) {
+  const auto n = static_cast<std::uint16_t>(std::min<std::size_t>(s.size(), 0xFFFF));
+  std::memcpy(p, &n, 2);  // little-endian hosts only, like keys::put_le
+  std::memcpy(p + 2, s.data(), n);
+  return p + 2 + n;
+}
+// The bytes write_str16 writes for `s`.
+[[maybe_unused]] std::size_t str16_size(std::string_view s) {
+  return 2 + std::min<std::size_t>(s.size(), 0xFFFF);
+}
+// Appends one entry in one resize (a new event's value is built entry by entry).
 [[maybe_unused]] void put_due_entry(std::string& v, std::string_view ep, std::uint32_t attempt,
                                     std::string_view replay) {
-  keys::put_str16(v, ep);
-  keys::put_le<std::uint32_t>(v, attempt);
-  keys::put_str16(v, replay);
+  const std::size_t at = v.size();
+  v.resize(at + str16_size(ep) + 4 + str16_size(replay));
+  char* p = write_str16(v.data() + at, ep);
+  std::memcpy(p, &attempt, 4);
+  write_str16(p + 4, replay);
 }
 // Reads the entry at `at` and advances it; false at the end or when truncated.
 [[maybe_unused]] bool next_due_entry(std::string_view v, std::size_t& at, due_entry& e) {
@@ -81,23 +97,69 @@ struct due_entry {
   keys::put_le<std::uint32_t>(v, it.attempt);
   v.append(it.replay_id);
 }
-// A pending_ix entry into `it`, its strings assigned in place (no allocation once they have
-// the room); false when it is malformed.
-[[maybe_unused]] bool decode_ix_into(std::string_view key, std::string_view v, pending_item& it) {
-  auto nul = key.find('\0');
-  if (nul == std::string_view::npos || key.size() != nul + 9 || v.size() < 13) return false;
-  it.endpoint_id.assign(key.substr(0, nul));
-  it.event_seq = keys::get_u64_be(key.substr(nul + 1));
+// An item's value (ix_value) into `it`, its strings assigned in place (no allocation once they
+// have the room); false when it is malformed. The endpoint and seq are the caller's.
+[[maybe_unused]] bool decode_ix_value(std::string_view v, pending_item& it) {
+  if (v.size() < 13) return false;
   it.parked = v[0] != 0;
   it.due_us = keys::get_le<std::int64_t>(v, 1);
   it.attempt = keys::get_le<std::uint32_t>(v, 9);
   it.replay_id.assign(v.substr(13));
   return true;
 }
-[[maybe_unused]] std::optional<pending_item> decode_ix(std::string_view key, std::string_view v) {
-  pending_item it;
-  if (!decode_ix_into(key, v, it)) return std::nullopt;
-  return it;
+
+// pending_ix blocks (layout 3): the key of endpoint `ep`'s block `block` (event seq / kIxBlock).
+[[maybe_unused]] void ix_block_key(std::string& k, std::string_view ep, std::uint64_t block) {
+  k.clear();
+  keys::put_part(k, ep);
+  keys::put_u64_be(k, block);
+}
+// One item of a block's value: its seq's offset in the block (u8), its value (ix_value) with a
+// u16 LE length.
+struct ix_item {
+  unsigned offset = 0;
+  std::string_view value;
+};
+[[maybe_unused]] void put_ix_item(std::string& v, unsigned offset, std::string_view value) {
+  const std::size_t at = v.size();
+  v.resize(at + 1 + str16_size(value));
+  v[at] = static_cast<char>(offset);
+  write_str16(v.data() + at + 1, value);
+}
+// Reads the item at `at` and advances it; false at the end or when truncated.
+[[maybe_unused]] bool next_ix_item(std::string_view v, std::size_t& at, ix_item& e) {
+  if (at >= v.size()) return false;
+  e.offset = static_cast<unsigned char>(v[at]);
+  std::size_t after = at + 1;
+  auto value = keys::get_str16(v, after);
+  if (!value) return false;
+  e.value = *value;
+  at = after;
+  return true;
+}
+// The item of `offset` in a block's value: its value, and [begin, end) of the whole item in
+// `v`; nullopt when the block does not hold it.
+struct ix_found {
+  std::string_view value;
+  std::size_t begin = 0, end = 0;
+};
+[[maybe_unused]] std::optional<ix_found> find_ix_item(std::string_view v, unsigned offset) {
+  std::size_t at = 0;
+  ix_item e;
+  for (std::size_t begin = at; next_ix_item(v, at, e); begin = at) {
+    if (e.offset == offset) return ix_found{e.value, begin, at};
+    if (e.offset > offset) break;
+  }
+  return std::nullopt;
+}
+// The endpoint and block of a pending_ix key; false when it is not one.
+[[maybe_unused]] bool split_ix_key(std::string_view key, std::string_view& ep,
+                                   std::uint64_t& block) {
+  auto nul = key.find('\0');
+  if (nul == std::string_view::npos || key.size() != nul + 9) return false;
+  ep = key.substr(0, nul);
+  block = keys::get_u64_be(key.substr(nul + 1));
+  return true;
 }
 
 // A "pending_counts" value: queued, parked, dead as u64 LE; all zero when absent or malformed.

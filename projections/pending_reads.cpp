@@ -61,11 +61,18 @@ result<std::optional<std::int64_t>> pending::next_due(lmdb::txn& t) const {
 result<std::optional<pending_item>> pending::find(lmdb::txn& t, std::string_view ep,
                                                   std::uint64_t seq) const {
   std::string k;
-  ix_key(k, ep, seq);
+  ix_block_key(k, ep, seq / kIxBlock);
   auto v = ix_.get(t, k);
   if (!v) return v.err();
-  if (!*v) return std::optional<pending_item>{};
-  return decode_ix(k, **v);
+  std::optional<pending_item> it;
+  if (!*v) return it;
+  auto f = find_ix_item(**v, static_cast<unsigned>(seq % kIxBlock));
+  if (!f) return it;
+  it.emplace();
+  it->endpoint_id.assign(ep);
+  it->event_seq = seq;
+  if (!decode_ix_value(f->value, *it)) it.reset();
+  return it;
 }
 
 result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_view ep,
@@ -82,16 +89,25 @@ result<std::vector<pending_item>> pending::items_for(lmdb::txn& t, std::string_v
 
 result<void> pending::visit_items(lmdb::txn& t, std::string_view ep, std::uint64_t after_seq,
                                   const std::function<bool(const pending_item&)>& fn) const {
-  std::string prefix, start;
-  keys::put_part(prefix, ep);
-  ix_key(start, ep, after_seq + 1);
+  std::string start;
+  ix_block_key(start, ep, (after_seq + 1) / kIxBlock);
   auto c = lmdb::cursor::open(t, ix_);
   if (!c) return c.err();
   pending_item it;
+  it.endpoint_id.assign(ep);
   for (auto kv = c->seek(start);; kv = c->next()) {
     if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) return {};
-    if (decode_ix_into((*kv)->first, (*kv)->second, it) && !fn(it)) return {};
+    std::string_view key_ep;
+    std::uint64_t block = 0;
+    if (!*kv || !split_ix_key((*kv)->first, key_ep, block) || key_ep != ep) return {};
+    const std::string_view v = (*kv)->second;  // the block's items, in seq order
+    std::size_t at = 0;
+    ix_item e;
+    while (next_ix_item(v, at, e)) {
+      it.event_seq = block * kIxBlock + e.offset;
+      if (it.event_seq <= after_seq || !decode_ix_value(e.value, it)) continue;
+      if (!fn(it)) return {};
+    }
   }
 }
 

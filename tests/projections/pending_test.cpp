@@ -398,24 +398,16 @@ TEST_CASE("a pending state of layout 1 (one due key per item) is rebuilt at open
   const auto items = due(f, INT64_MAX);
   REQUIRE(items.size() == 2);
   // What an older build left: no layout key, one key per (due, event, endpoint).
-  {
-    auto t = f.runner->store().begin_write();
-    REQUIRE(t);
-    auto cp = f.runner->store().db("checkpoints");
-    auto pd = f.runner->store().db("pending_due");
-    REQUIRE((cp && pd));
-    REQUIRE(*cp->del(*t, "pending.layout"));
-    REQUIRE(pd->drop(*t));
+  write_older_layout(f, "pending", 0, "pending_due", [&](lmdb::txn& t, lmdb::dbi& pd) {
     for (const auto& it : items) {
       std::string k, v;
       projections::keys::put_i64_be(k, it.due_us);
       projections::keys::put_u64_be(k, e1);
       k.append(it.endpoint_id);
       projections::keys::put_le<std::uint32_t>(v, 1);
-      REQUIRE(pd->put(*t, k, v));
+      REQUIRE(pd.put(t, k, v));
     }
-    REQUIRE(t->commit());
-  }
+  });
   f.open_runner();
   f.sync();
   CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the projection tests: a log + runner fixture, record
 // builders, and a full dump of the state databases for byte comparisons.
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "engine/event_log.hpp"
 #include "engine/record.hpp"
 #include "projections/attempt.hpp"
+#include "projections/key_codec.hpp"
 #include "projections/runner.hpp"
 #include "projections/state_compare.hpp"
 #include "support/temp_dir.hpp"
@@ -129,6 +131,27 @@ inline state_dump dump_state(projections::projection_runner& r,
   auto d = projections::dump_databases(r, dbs);
   if (!d) throw std::runtime_error(d.err().what());
   return std::move(*d);
+}
+
+// Leaves the state as an older build of projection `name` would have: its layout key in
+// "checkpoints" set to `layout` (0: no key, as layout 1 had), and database `db` emptied and
+// refilled by `fill`, in one transaction. The caller reopens the runner, which rebuilds it.
+inline void write_older_layout(fixture& f, const std::string& name, std::uint64_t layout,
+                               const std::string& db,
+                               const std::function<void(lmdb::txn&, lmdb::dbi&)>& fill) {
+  auto t = f.runner->store().begin_write();
+  auto cp = f.runner->store().db("checkpoints");
+  auto d = f.runner->store().db(db);
+  if (!t || !cp || !d) throw std::runtime_error("write_older_layout: cannot open " + db);
+  const std::string key = name + ".layout";
+  std::string v;
+  projections::keys::put_u64_be(v, layout);
+  const bool set = layout == 0 ? static_cast<bool>(cp->del(*t, key))
+                                : static_cast<bool>(cp->put(*t, key, v));
+  if (!set || !d->drop(*t))
+    throw std::runtime_error("write_older_layout: cannot write");
+  fill(*t, *d);
+  if (!t->commit()) throw std::runtime_error("write_older_layout: commit failed");
 }
 
 // Every state database of the runner, the checkpoints included.
