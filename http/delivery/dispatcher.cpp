@@ -23,6 +23,7 @@
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/retry_after.hpp"
 #include "http/delivery/round_events.hpp"
+#include "http/delivery/wake_signal.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -82,9 +83,7 @@ struct dispatcher::impl {
 
   // Wake-ups of the dispatcher thread: the runner applied records (watcher thread), a slot
   // freed on a starved endpoint, a claim settled after its record was applied, stop().
-  std::mutex wake_mu;
-  std::condition_variable wake_cv;
-  bool woken = false;
+  wake_signal wakeup;
 
   std::atomic<std::uint64_t> n_sent{0}, n_ok{0}, n_failed{0}, n_dead{0}, n_disabled{0}, n_rounds{0},
       n_in_flight{0}, n_record_errors{0}, n_unowned{0}, n_finished_unowned{0};
@@ -135,16 +134,10 @@ struct dispatcher::impl {
     return projections::next_attempt_at(p, attempt, now, rng);
   }
 
-  void poke() {
-    {
-      std::lock_guard lk(wake_mu);
-      woken = true;
-    }
-    wake_cv.notify_one();
-  }
+  void poke() { wakeup.notify(); }
 
   // ---- the loop -------------------------------------------------------------------------
-  // Bridges the runner's "applied" condition to wake_cv, so the dispatcher thread can also be
+  // Bridges the runner's "applied" condition to `wakeup`, so the dispatcher thread can also be
   // woken by completions.
   void watch() {
     std::uint64_t seen = runner.applied_seq();
@@ -161,12 +154,7 @@ struct dispatcher::impl {
     std::int64_t wake_at = 0;
     bool first = true;
     while (!stopping) {
-      bool poked;
-      {
-        std::lock_guard lk(wake_mu);
-        poked = woken;
-        woken = false;
-      }
+      const bool poked = wakeup.take();
       std::uint64_t applied = runner.applied_seq();
       const bool released = release_settled(applied);
       std::int64_t now = opts.clock();
@@ -180,8 +168,7 @@ struct dispatcher::impl {
       if (wake_at <= now) continue;
       auto wait_us = std::min<std::int64_t>(
           wake_at - now, std::chrono::duration_cast<std::chrono::microseconds>(opts.stop_check).count());
-      std::unique_lock lk(wake_mu);
-      wake_cv.wait_for(lk, std::chrono::microseconds(wait_us), [&] { return woken || stopping.load(); });
+      wakeup.wait_for(std::chrono::microseconds(wait_us));  // stop() sets stopping, then pokes
     }
   }
 
