@@ -41,6 +41,7 @@ bool pending::begin_bulk(const std::string&, std::size_t memory) {
 }
 
 result<void> pending::finish_bulk(bulk_writer& bw) {
+  bump_due_changes();  // the staged items become visible
   if (auto w = write_staged(bw.txn(), &bw); !w) return w;
   end_batch();
   bulk_ = false;
@@ -478,12 +479,14 @@ result<std::optional<pending_item>> pending::remove(lmdb::txn& t, std::string_vi
 }
 
 result<void> pending::apply(lmdb::txn& t, const record_view& r) {
+  if (r.kind != record_kind::event_received) bump_due_changes();  // any other kind: maybe
   switch (r.kind) {
     case record_kind::event_received: {
       if (r.flags & record_flags::kNoDelivery) return {};
       subs_.match_index().match(r.tenant, (r.flags & record_flags::kTestMode) != 0, r.type, r.body,
                                 matches_);
       if (matches_.empty()) return {};
+      bump_due_changes();
       // One pending_due key for the event, its endpoints in byte order (matched endpoints are
       // enabled: none of these items is parked).
       std::sort(matches_.begin(), matches_.end());

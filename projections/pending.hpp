@@ -74,6 +74,7 @@
 // The dispatcher reads with due_items()/next_due(); an item stays queued until
 // the attempt record about it is applied, so the dispatcher tracks what it has
 // in flight itself.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -137,6 +138,7 @@ class pending final : public projection {
   result<void> apply(lmdb::txn& t, const record_view& r) override;
   result<void> flush(lmdb::txn& t) override;
   void discard() override {
+    bump_due_changes();  // a rolled-back batch or a reset: the state went back
     counts_cache_.clear();
     staged_.clear();
     staged_count_ = 0;
@@ -150,6 +152,13 @@ class pending final : public projection {
   static constexpr std::size_t kMaxStaged = 1'000'000;  // staged pending_ix entries (~64 MB)
   static constexpr std::size_t kDueChunk = 32;  // entries per pending_due key at most
   static constexpr std::uint64_t kIxBlock = 64;  // event seqs per pending_ix key
+
+  // Grows with every applied record that may change what the dispatcher can start: every
+  // record but an event_received this projection queues nothing for (no enabled endpoint
+  // matched it, or kNoDelivery), every discard() and every finish_bulk(). Counted before the
+  // batch commits (a rolled-back one counts too); read it on the applying thread after the
+  // commit (projection_runner::set_applied_hook) to skip a dispatcher round when nothing changed.
+  std::uint64_t due_changes() const { return due_changes_.load(std::memory_order_relaxed); }
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -253,6 +262,11 @@ class pending final : public projection {
   std::size_t max_staged_;
   std::size_t batch_max_staged_;  // max_staged_ outside a bulk load
   bool bulk_ = false;
+  // One writer (the applying thread, under the runner's batch lock); atomic for readers elsewhere.
+  std::atomic<std::uint64_t> due_changes_{0};
+  void bump_due_changes() {
+    due_changes_.store(due_changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
   std::string ixv_;  // a pending_ix block's new value (take_ix, write_staged)

@@ -263,8 +263,14 @@ void projection_runner::publish_applied() {
   {
     std::lock_guard g(applied_mutex_);
     applied_.store(m, std::memory_order_release);
+    if (applied_hook_) applied_hook_(m);
   }
   applied_cv_.notify_all();
+}
+
+void projection_runner::set_applied_hook(std::function<void(std::uint64_t)> hook) {
+  std::lock_guard g(applied_mutex_);
+  applied_hook_ = std::move(hook);
 }
 
 result<void> projection_runner::reload() {

@@ -58,6 +58,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -130,6 +131,13 @@ class projection_runner {
   std::uint64_t lag() const;  // log committed seq - applied seq
   // true when applied_seq() >= seq before the timeout (read-your-writes).
   bool wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const;
+  // `hook(applied_seq())` after every publish of applied_seq() (each committed batch, a reset,
+  // a bulk load's end), on the thread that published it (the runner's, or a catch_up() or
+  // rebuild() caller), before wait_applied() callers are woken; one hook at a time, calls never
+  // overlap. It runs under the lock that publishes: it must be short and must not call the
+  // runner (the dispatcher only marks its wake-up). An empty function removes it; once
+  // set_applied_hook() returned, the old hook is not called again.
+  void set_applied_hook(std::function<void(std::uint64_t)> hook);
   // The error of the last failed batch; nullopt once a batch committed after it.
   std::optional<error> last_error() const;
   // Batches that failed since open (each is also logged: "projection.error").
@@ -183,6 +191,7 @@ class projection_runner {
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex applied_mutex_;
   mutable std::condition_variable applied_cv_;
+  std::function<void(std::uint64_t)> applied_hook_;  // guarded by applied_mutex_
   mutable std::mutex error_mutex_;
   std::optional<error> last_error_;
   std::atomic<std::uint64_t> fail_after_{UINT64_MAX};

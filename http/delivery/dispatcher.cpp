@@ -23,6 +23,7 @@
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/retry_after.hpp"
 #include "http/delivery/round_events.hpp"
+#include "http/delivery/wake_signal.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
 #include "projections/pending.hpp"
@@ -70,21 +71,21 @@ struct dispatcher::impl {
   std::condition_variable settled_cv;
   std::unordered_map<std::string, ep_state> eps;
   std::deque<settling> settle_q;  // ascending settle_seq (writer callbacks run in commit order)
+  std::atomic<std::size_t> settles_queued{0};  // settle_q.size() for on_applied(); set under mu
   // Claims released at once (an attempt ended without a record, or its record failed): the
   // dispatcher thread erases them at its next loop (release_settled()).
   std::vector<std::pair<std::string, std::uint64_t>> unclaim_q;
   std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
   std::atomic<bool> stopping{false};
-  std::thread thread, watcher;
+  std::thread thread;
   std::mt19937_64 rng;
   std::mutex rng_mu;
 
-  // Wake-ups of the dispatcher thread: the runner applied records (watcher thread), a slot
-  // freed on a starved endpoint, a claim settled after its record was applied, stop().
-  std::mutex wake_mu;
-  std::condition_variable wake_cv;
-  bool woken = false;
+  // Wake-ups of the dispatcher thread: the runner applied records that change what is due, or
+  // while claims wait to settle (on_applied), a slot freed on a starved endpoint, a claim
+  // settled after its record was applied, stop().
+  wake_signal wakeup;
 
   std::atomic<std::uint64_t> n_sent{0}, n_ok{0}, n_failed{0}, n_dead{0}, n_disabled{0}, n_rounds{0},
       n_in_flight{0}, n_record_errors{0}, n_unowned{0}, n_finished_unowned{0};
@@ -135,25 +136,22 @@ struct dispatcher::impl {
     return projections::next_attempt_at(p, attempt, now, rng);
   }
 
-  void poke() {
-    {
-      std::lock_guard lk(wake_mu);
-      woken = true;
-    }
-    wake_cv.notify_one();
-  }
+  void poke() { wakeup.notify(); }
 
   // ---- the loop -------------------------------------------------------------------------
-  // Bridges the runner's "applied" condition to wake_cv, so the dispatcher thread can also be
-  // woken by completions.
-  void watch() {
-    std::uint64_t seen = runner.applied_seq();
-    while (!stopping) {
-      if (runner.wait_applied(seen + 1, opts.stop_check)) {
-        seen = runner.applied_seq();
-        poke();
-      }
-    }
+  // The runner published applied_seq() (its hook: the applying thread, under the runner's lock,
+  // calls never overlap). A round is worth it when pending's due_changes() moved (items queued,
+  // attempts applied, endpoints changed: pending.hpp) or a claim waits for its record to be
+  // applied; an event no endpoint takes wakes nobody.
+  std::uint64_t changes_seen = 0;  // on_applied() only
+  void on_applied(std::uint64_t /*applied*/) {
+    const std::uint64_t c = runner.queue().due_changes();
+    const bool changed = c != changes_seen;
+    changes_seen = c;
+    // Pairs with the fence in settled(): it queues then reads applied_seq(), this thread
+    // published applied_seq() then reads the count, so one of the two sees the other.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (changed || settles_queued.load(std::memory_order_relaxed) > 0) poke();
   }
 
   void run() {
@@ -161,12 +159,7 @@ struct dispatcher::impl {
     std::int64_t wake_at = 0;
     bool first = true;
     while (!stopping) {
-      bool poked;
-      {
-        std::lock_guard lk(wake_mu);
-        poked = woken;
-        woken = false;
-      }
+      const bool poked = wakeup.take();
       std::uint64_t applied = runner.applied_seq();
       const bool released = release_settled(applied);
       std::int64_t now = opts.clock();
@@ -180,8 +173,7 @@ struct dispatcher::impl {
       if (wake_at <= now) continue;
       auto wait_us = std::min<std::int64_t>(
           wake_at - now, std::chrono::duration_cast<std::chrono::microseconds>(opts.stop_check).count());
-      std::unique_lock lk(wake_mu);
-      wake_cv.wait_for(lk, std::chrono::microseconds(wait_us), [&] { return woken || stopping.load(); });
+      wakeup.wait_for(std::chrono::microseconds(wait_us));  // stop() sets stopping, then pokes
     }
   }
 
@@ -204,6 +196,7 @@ struct dispatcher::impl {
       }
       settle_q.pop_front();
     }
+    settles_queued.store(settle_q.size(), std::memory_order_relaxed);
     return any;
   }
 
@@ -516,6 +509,7 @@ struct dispatcher::impl {
       std::lock_guard lk(mu);
       if (ok) {
         settle_q.push_back({settle, t.endpoint_id, t.event_seq});
+        settles_queued.store(settle_q.size(), std::memory_order_relaxed);
       } else {
         n_record_errors.fetch_add(1, std::memory_order_relaxed);
         // not recorded: the item is still due and is tried again (the dispatcher thread
@@ -526,7 +520,9 @@ struct dispatcher::impl {
       settled_cv.notify_all();
     }
     // Checked after queueing: when the record is applied already, the runner's wake-up may
-    // have come before this claim could settle; otherwise that wake-up is still to come.
+    // have come before this claim could settle; otherwise that wake-up is still to come
+    // (on_applied() sees settles_queued > 0: the fence pairs with its own).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!ok || settle <= runner.applied_seq()) poke();
   }
 
@@ -558,8 +554,9 @@ void dispatcher::start() {
     std::lock_guard lk(impl_->owner_waker->m);
     impl_->owner_waker->target = impl_.get();
   }
+  impl_->changes_seen = impl_->runner.queue().due_changes();
+  impl_->runner.set_applied_hook([d = impl_.get()](std::uint64_t seq) { d->on_applied(seq); });
   impl_->thread = std::thread([this] { impl_->run(); });
-  impl_->watcher = std::thread([this] { impl_->watch(); });
 }
 
 void dispatcher::stop() {
@@ -569,9 +566,9 @@ void dispatcher::stop() {
     std::lock_guard lk(d.owner_waker->m);
     d.owner_waker->target = nullptr;
   }
+  d.runner.set_applied_hook({});  // no call of on_applied() runs once it returns
   d.poke();
   if (d.thread.joinable()) d.thread.join();
-  if (d.watcher.joinable()) d.watcher.join();
   d.out->stop();
   d.records->flush();  // answers read while the client stopped (their flush was not run)
   std::unique_lock lk(d.mu);

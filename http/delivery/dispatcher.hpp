@@ -4,7 +4,7 @@
 // attempt through the log writer. Nothing about a delivery lives outside the log: the claim
 // it keeps in memory only stops an item from being sent twice at the same time.
 //
-// Scheduling (one dispatcher thread, plus a watcher thread that only relays wake-ups): a round reads, in one read transaction of the state,
+// Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
 // every enabled endpoint and its queued items in event order (bounded per endpoint), and
 // starts the due ones the endpoint may take now:
 //   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
@@ -23,11 +23,11 @@
 // posted to the I/O threads at once (outbound_client::deliver(batch)); the attempt records of
 // the answers read in one pass of the I/O loop go to the writer as one submission
 // (attempt_batch.hpp), each attempt still settled by its own outcome.
-// No polling: the thread sleeps on its own condition variable until the runner applied new
-// records (a watcher thread relays projection_runner::wait_applied()), a starved endpoint got
-// free slots, the earliest future due time or token, or stop(); rounds where nothing changed
-// are skipped. When a scan was cut at its bound the next round comes at most
-// `rescan_interval` later.
+// No polling: the thread sleeps (wake_signal.hpp) until the runner applied records that may
+// change what is due, or while claims wait for their records (the runner's applied hook:
+// an event no endpoint takes wakes nothing), a starved endpoint got free slots, the earliest
+// future due time or token, or stop(); rounds where nothing changed are skipped. When a scan
+// was cut at its bound the next round comes at most `rescan_interval` later.
 //
 // An attempt: POST of the event's original body, content-type application/json, webhook-id =
 // event_id_for(seq) (the same on every retry, replay and after a restart), webhook-timestamp =
@@ -58,7 +58,8 @@
 // the item is sent again after the restart (at-least-once).
 //
 // Thread safety: start()/stop() from one controlling thread; stats() from any thread.
-// Lifetimes: log, writer and runner must outlive the dispatcher (stop() it first).
+// Lifetimes: log, writer and runner must outlive the dispatcher (stop() it first). One running
+// dispatcher per runner: start() sets the runner's applied hook, stop() removes it.
 #include <chrono>
 #include <cstdint>
 #include <functional>
