@@ -5,22 +5,24 @@
 #include <time.h>
 #include <unistd.h>
 
-
 namespace hooklog::http {
 
 namespace {
 
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::chrono::microseconds limit) {
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                std::chrono::microseconds limit) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(limit.count() / 1'000'000);
   ts.tv_nsec = static_cast<long>(limit.count() % 1'000'000) * 1000;
   // Returns at once (EAGAIN) when the word is no longer `expected`; else on a wake, the
   // timeout or a signal (EINTR): every one of them just ends this wait.
-  (void)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
+  (void)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
+                &ts, nullptr, 0);
 }
 
 void futex_wake_one(std::atomic<std::uint32_t>& word) {
-  (void)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  (void)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+                nullptr, 0);
 }
 
 }  // namespace
@@ -35,7 +37,9 @@ void wake_signal::notify() {
   if (state_.fetch_or(kPending, std::memory_order_acq_rel) == kSleeping) futex_wake_one(state_);
 }
 
-bool wake_signal::take() { return (state_.fetch_and(~kPending, std::memory_order_acq_rel) & kPending) != 0; }
+bool wake_signal::take() {
+  return (state_.fetch_and(~kPending, std::memory_order_acq_rel) & kPending) != 0;
+}
 
 void wake_signal::wait_for(std::chrono::microseconds limit) {
   std::uint32_t expected = 0;  // the waiter's own bit is clear between its waits

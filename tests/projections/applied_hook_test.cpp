@@ -11,8 +11,9 @@
 using namespace hooklog;
 using namespace hooklog::test;
 
-TEST_CASE("runner: the applied hook sees each published applied_seq, none once removed", "[applied_hook]") {
-  fixture f(2);  // batches of 2 records
+TEST_CASE("runner: the applied hook sees each published applied_seq, none once removed",
+          "[applied_hook]") {
+  fixture f(2);                  // batches of 2 records
   f.ropts.bulk_rebuild = false;  // one publish per batch (a bulk load publishes at its end)
   f.open_runner();
   std::vector<std::uint64_t> seen;
@@ -40,7 +41,8 @@ TEST_CASE("pending: due_changes moves for what the dispatcher serves, not for ev
   };
   const auto c0 = changes();
   f.append(event("t", "order.created"));  // no endpoint at all
-  f.append(event("t", "order.created", json::object(), "", "", "", "", 0, record_flags::kNoDelivery));
+  f.append(
+      event("t", "order.created", json::object(), "", "", "", "", 0, record_flags::kNoDelivery));
   CHECK(changes() == c0);
 
   f.append(create_endpoint("t", "ep", {"order.*"}));  // an endpoint record: may change the round

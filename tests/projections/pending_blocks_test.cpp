@@ -6,8 +6,8 @@
 #include <map>
 #include <tuple>
 
-#include "projections/key_codec.hpp"
 #include "proj_test_util.hpp"
+#include "projections/key_codec.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
@@ -44,10 +44,9 @@ raw_ix read_ix(fixture& f) {
       REQUIRE(at + 3 + n <= v.size());
       const std::string_view item = std::string_view(v).substr(at + 3, n);
       REQUIRE(item.size() >= 13);
-      items.push_back({block * 64 + offset, item[0] != 0,
-                       projections::keys::get_le<std::int64_t>(item, 1),
-                       projections::keys::get_le<std::uint32_t>(item, 9),
-                       std::string(item.substr(13))});
+      items.push_back(
+          {block * 64 + offset, item[0] != 0, projections::keys::get_le<std::int64_t>(item, 1),
+           projections::keys::get_le<std::uint32_t>(item, 9), std::string(item.substr(13))});
       at += 3 + n;
     }
     for (std::size_t i = 1; i < items.size(); ++i) REQUIRE(items[i - 1].seq < items[i].seq);
@@ -84,8 +83,9 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to, std::uint
 }
 }  // namespace
 
-TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs) lists its items "
-          "in seq order, and settle, retry, park and replay rewrite the block") {
+TEST_CASE(
+    "pending layout 3: one pending_ix key per (endpoint, block of 64 seqs) lists its items "
+    "in seq order, and settle, retry, park and replay rewrite the block") {
   fixture f(/*batch=*/20);
   f.append(create_endpoint("t", "ep-a", {"*"}));          // seq 1
   f.append(create_endpoint("t", "ep-b", {"order_new"}));  // seq 2
@@ -150,9 +150,12 @@ TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs)
   rp.tenant = "t";
   rp.entity_kind = "replay";
   rp.entity_id = "rp_1";
-  rp.body = json{{"replay_id", "rp_1"}, {"endpoint_id", "ep-b"}, {"scheduled", {4, 6, 63, 130}},
-                 {"scanned_to", 130}}
-                .dump();
+  rp.body = json{
+      {"replay_id", "rp_1"},
+      {"endpoint_id", "ep-b"},
+      {"scheduled", {4, 6, 63, 130}},
+      {"scanned_to",
+       130}}.dump();
   f.append(rp);
   f.sync();
   ix = read_ix(f);
@@ -165,9 +168,8 @@ TEST_CASE("pending layout 3: one pending_ix key per (endpoint, block of 64 seqs)
     for (const auto& i : items) {
       INFO(key.first << " " << i.seq);
       CHECK(i.parked == (key.first == "ep-b"));
-      CHECK(i.replay == (key.first == "ep-b" && (i.seq == 4 || i.seq == 6 || i.seq == 130)
-                             ? "rp_1"
-                             : ""));
+      CHECK(i.replay ==
+            (key.first == "ep-b" && (i.seq == 4 || i.seq == 6 || i.seq == 130) ? "rp_1" : ""));
     }
   f.append(endpoint_record(record_kind::endpoint_enabled, "t", "ep-b", json::object()));
   f.sync();
@@ -229,12 +231,13 @@ TEST_CASE("a pending state of layout 2 (one pending_ix key per item) is rebuilt 
   CHECK(item_seqs(f, "ep-a", 0) == range(2, 71));
 }
 
-TEST_CASE("pending layout 3: a block of 64 replayed items (past LMDB's inline size) settles item "
-          "by item") {
+TEST_CASE(
+    "pending layout 3: a block of 64 replayed items (past LMDB's inline size) settles item "
+    "by item") {
   // 64 items with a 20-byte replay id (as replay_manager makes them) are 2,304 bytes: LMDB keeps
   // such a value in an overflow page, which every settle rewrites.
   fixture f(/*batch=*/16);
-  f.append(create_endpoint("t", "ep", {"none"}));                    // seq 1; no event matches
+  f.append(create_endpoint("t", "ep", {"none"}));                   // seq 1; no event matches
   for (int i = 0; i < 126; ++i) f.append(event("t", "order_new"));  // seqs 2..127
   const std::string rid = "rpl_0123456789abcdef";
   json seqs = json::array();
@@ -244,9 +247,9 @@ TEST_CASE("pending layout 3: a block of 64 replayed items (past LMDB's inline si
   rp.tenant = "t";
   rp.entity_kind = "replay";
   rp.entity_id = rid;
-  rp.body = json{{"replay_id", rid}, {"endpoint_id", "ep"}, {"scheduled", seqs},
-                 {"scanned_to", 127}}
-                .dump();
+  rp.body =
+      json{{"replay_id", rid}, {"endpoint_id", "ep"}, {"scheduled", seqs}, {"scanned_to", 127}}
+          .dump();
   f.append(rp);
   f.sync();
   auto ix = read_ix(f);

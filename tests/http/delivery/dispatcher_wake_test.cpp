@@ -24,7 +24,8 @@ http::dispatcher_options slow_ticks() {
 }
 }  // namespace
 
-TEST_CASE("dispatcher wake-up: events no endpoint takes start no round", "[delivery][dispatcher_wake]") {
+TEST_CASE("dispatcher wake-up: events no endpoint takes start no round",
+          "[delivery][dispatcher_wake]") {
   delivery_fixture f(slow_ticks());
   REQUIRE(eventually([&] { return f.disp->stats().rounds >= 1; }));  // the first round
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -50,7 +51,8 @@ TEST_CASE("dispatcher wake-up: claims settle and free their items without the ti
   // and applied (ordering "entity"), so each of the 30 needs the applied hook's wake-up.
   delivery_fixture f(slow_ticks());
   receiver_proc r(f.dir, "r", {});
-  f.add_endpoint("ep", {{"url", r.url()}, {"secret", kSecret}, {"max_in_flight", 2}, {"ordering", "entity"}});
+  f.add_endpoint(
+      "ep", {{"url", r.url()}, {"secret", kSecret}, {"max_in_flight", 2}, {"ordering", "entity"}});
   for (int i = 0; i < 30; ++i) f.add_event("same", "{\"n\":" + std::to_string(i) + "}");
   REQUIRE(eventually([&] { return f.attempts("ep").size() == 30; }, std::chrono::seconds(8)));
   auto lines = r.lines();

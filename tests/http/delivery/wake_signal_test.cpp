@@ -24,7 +24,8 @@ TEST_CASE("wake signal: take reports a notify once", "[wake_signal]") {
   CHECK_FALSE(w.take());
 }
 
-TEST_CASE("wake signal: a pending notify ends the wait at once and stays pending", "[wake_signal]") {
+TEST_CASE("wake signal: a pending notify ends the wait at once and stays pending",
+          "[wake_signal]") {
   wake_signal w;
   w.notify();
   auto t0 = steady::now();
