@@ -31,7 +31,7 @@ struct due_entry {
 [[maybe_unused]] char* write_str16(char* p, std::string_view s) {
   const auto n = static_cast<std::uint16_t>(std::min<std::size_t>(s.size(), 0xFFFF));
   std::memcpy(p, &n, 2);  // little-endian hosts only, like keys::put_le
-  std::memcpy(p + 2, s.data(), n);
+  if (n != 0) std::memcpy(p + 2, s.data(), n);  // an empty view may have no data()
   return p + 2 + n;
 }
 // The bytes write_str16 writes for `s`.
