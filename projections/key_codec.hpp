@@ -52,9 +52,23 @@ inline T get_le(std::string_view in, std::size_t at = 0) {
   return v;
 }
 
+// A u16-length string: a u16 LE length and the bytes of `s`, at most 0xFFFF of them (a longer
+// string is cut there, its length saying what was kept). str16_size(): how many bytes that is.
+inline std::size_t str16_size(std::string_view s) {
+  return 2 + (s.size() < 0xFFFF ? s.size() : 0xFFFF);
+}
+// Writes them at `p`, which has str16_size(s) bytes of room; returns past them (for values built
+// in one resize).
+inline char* write_str16(char* p, std::string_view s) {
+  const auto n = static_cast<std::uint16_t>(str16_size(s) - 2);
+  std::memcpy(p, &n, 2);                        // little-endian hosts only, like put_le
+  if (n != 0) std::memcpy(p + 2, s.data(), n);  // an empty view may have no data()
+  return p + 2 + n;
+}
 inline void put_str16(std::string& out, std::string_view s) {
-  put_le<std::uint16_t>(out, static_cast<std::uint16_t>(s.size()));
-  out.append(s.substr(0, 0xFFFF));
+  const std::size_t at = out.size();
+  out.resize(at + str16_size(s));
+  write_str16(out.data() + at, s);
 }
 // Reads a u16-length string at `at` and advances it; nullopt when truncated.
 inline std::optional<std::string_view> get_str16(std::string_view in, std::size_t& at) {

@@ -351,13 +351,13 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
   if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
     std::size_t n = 0;
     for (const staged_ix* s = first; s != last; ++s)
-      if (s->live) n += 1 + str16_size(s->value);
+      if (s->live) n += 1 + keys::str16_size(s->value);
     out.resize(n);
     char* p = out.data();
     for (const staged_ix* s = first; s != last; ++s) {
       if (!s->live) continue;
       *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
-      p = write_str16(p, s->value);
+      p = keys::write_str16(p, s->value);
     }
     return;
   }

@@ -3,7 +3,6 @@
 // pending.cpp (writes) and pending_reads.cpp (reads). Internal to those two files: the helpers
 // have internal linkage, so each keeps its own copy and the compiler inlines them as it did when
 // they were local to one file.
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -27,25 +26,14 @@ struct due_entry {
   std::uint32_t attempt = 0;
   std::string_view replay;
 };
-// Writes a u16 LE length and the bytes of `s` (at most 0xFFFF of them) at `p`; returns past them.
-[[maybe_unused]] char* write_str16(char* p, std::string_view s) {
-  const auto n = static_cast<std::uint16_t>(std::min<std::size_t>(s.size(), 0xFFFF));
-  std::memcpy(p, &n, 2);  // little-endian hosts only, like keys::put_le
-  if (n != 0) std::memcpy(p + 2, s.data(), n);  // an empty view may have no data()
-  return p + 2 + n;
-}
-// The bytes write_str16 writes for `s`.
-[[maybe_unused]] std::size_t str16_size(std::string_view s) {
-  return 2 + std::min<std::size_t>(s.size(), 0xFFFF);
-}
 // Appends one entry in one resize (a new event's value is built entry by entry).
 [[maybe_unused]] void put_due_entry(std::string& v, std::string_view ep, std::uint32_t attempt,
                                     std::string_view replay) {
   const std::size_t at = v.size();
-  v.resize(at + str16_size(ep) + 4 + str16_size(replay));
-  char* p = write_str16(v.data() + at, ep);
+  v.resize(at + keys::str16_size(ep) + 4 + keys::str16_size(replay));
+  char* p = keys::write_str16(v.data() + at, ep);
   std::memcpy(p, &attempt, 4);
-  write_str16(p + 4, replay);
+  keys::write_str16(p + 4, replay);
 }
 // Reads the entry at `at` and advances it; false at the end or when truncated.
 [[maybe_unused]] bool next_due_entry(std::string_view v, std::size_t& at, due_entry& e) {
@@ -122,9 +110,9 @@ struct ix_item {
 };
 [[maybe_unused]] void put_ix_item(std::string& v, unsigned offset, std::string_view value) {
   const std::size_t at = v.size();
-  v.resize(at + 1 + str16_size(value));
+  v.resize(at + 1 + keys::str16_size(value));
   v[at] = static_cast<char>(offset);
-  write_str16(v.data() + at + 1, value);
+  keys::write_str16(v.data() + at + 1, value);
 }
 // Reads the item at `at` and advances it; false at the end or when truncated.
 [[maybe_unused]] bool next_ix_item(std::string_view v, std::size_t& at, ix_item& e) {
