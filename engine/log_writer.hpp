@@ -14,12 +14,13 @@
 // then waits until as many submissions are queued as were queued when the group committed plus
 // the group's producers, or until min(max_gather, half the group's commit) has passed, before
 // it commits, so that closed-loop producers share one commit instead of alternating in two
-// groups of half the size. Nothing is answered earlier or later than its group's commit.
+// groups of half the size. Answers still follow their group's commit; producers that do not
+// come back (open-loop senders) cost each small group that wait.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
