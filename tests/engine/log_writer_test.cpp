@@ -311,3 +311,135 @@ TEST_CASE("handoff_batch: defers to the outermost batch's close, in order, and w
   }
   CHECK(ran == std::vector<std::string>{"a", "b"});
 }
+
+namespace {
+
+// Holds the writer thread in a first group's callback (the writer answers small groups itself)
+// until release(): what is submitted meanwhile commits as one group. The first group is one
+// record.
+class writer_hold {
+ public:
+  explicit writer_hold(log_writer& w) {
+    auto released = release_.get_future().share();
+    w.submit({make_event("t", "x", "e", 0)}, [this, released](log_writer::outcomes) {
+      entered_.set_value();
+      released.wait();
+    });
+    entered_.get_future().wait();
+  }
+  ~writer_hold() { release(); }
+  void release() {
+    if (!released_) release_.set_value();
+    released_ = true;
+  }
+
+ private:
+  std::promise<void> release_, entered_;
+  bool released_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("log writer: producers just answered are gathered into the next group", "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  writer_options o;
+  o.max_gather = std::chrono::milliseconds(300);
+  o.gather_within_commit = false;  // this log's commits take microseconds
+  log_writer writer(*log, o);
+  constexpr int kProducers = 4, kRounds = 50;
+  // A first group's callback holds the writer thread (it answers small groups itself) until
+  // every producer has submitted its first record: they commit as one group of four. Then
+  // producer p thinks 1 + p ms between its answer and its next append, so without gathering the
+  // writer (commits of microseconds) would take them one at a time; with it, it waits for the
+  // four it answered and every group holds all four. None waits out the 300 ms: each fills.
+  writer_hold hold(writer);
+  std::atomic<int> first_submitted{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kProducers; ++p)
+    threads.emplace_back([&, p] {
+      for (int i = 0; i < kRounds; ++i) {
+        auto f = writer.submit({make_event("t" + std::to_string(p), "x", "e", i)});
+        if (i == 0) ++first_submitted;
+        REQUIRE(f.get().at(0).ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 + p));
+      }
+    });
+  while (first_submitted.load() < kProducers) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  hold.release();
+  for (auto& t : threads) t.join();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  auto sizes = writer.take_group_sizes();
+  REQUIRE(sizes.size() >= 2);
+  CHECK(sizes.front() == 1);
+  sizes.erase(sizes.begin());
+  std::size_t full = 0;
+  for (auto s : sizes) full += s == kProducers;
+  INFO("groups " << sizes.size());
+  CHECK(full >= static_cast<std::size_t>(kRounds - 2));
+  CHECK(sizes.size() <= static_cast<std::size_t>(kRounds + 4));
+  CHECK(writer.stats().records == kProducers * kRounds + 1);
+  CHECK(log->verify()->ok);
+}
+
+TEST_CASE("log writer: a producer that does not come back delays one group by the gathering "
+          "bound, not every group",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  writer_options o;
+  o.max_gather = std::chrono::milliseconds(300);
+  o.gather_within_commit = false;
+  log_writer writer(*log, o);
+  auto one = [](int i) { return std::vector<record>{make_event("t", "x", "e", i)}; };
+  // The writer is held until three producers are queued: they commit as one group of three.
+  writer_hold hold(writer);
+  auto a = writer.submit(one(1));
+  auto b = writer.submit(one(2));
+  auto c = writer.submit(one(3));
+  hold.release();
+  a.get(), b.get(), c.get();
+  // Two of the three come back: the writer waits out the 300 ms for the third, then commits.
+  auto t0 = std::chrono::steady_clock::now();
+  auto d = writer.submit(one(4));
+  auto e = writer.submit(one(5));
+  d.get(), e.get();
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(250));
+  // Now it expects the two it answered: they come back and commit at once.
+  t0 = std::chrono::steady_clock::now();
+  auto f = writer.submit(one(6));
+  auto g = writer.submit(one(7));
+  f.get(), g.get();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(250));
+  CHECK(writer.take_group_sizes() == std::vector<std::uint32_t>{1, 3, 2, 2});
+  CHECK(log->verify()->ok);
+}
+
+TEST_CASE("log writer: no gathering after a group of more than kInlineAnswerRecords records",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  writer_options o;
+  o.max_gather = std::chrono::seconds(5);
+  o.gather_within_commit = false;
+  log_writer writer(*log, o);
+  // The writer is held until a large batch and a single are queued, so that both go into one
+  // group of 66 records.
+  writer_hold hold(writer);
+  std::vector<record> big;
+  for (std::size_t i = 0; i < log_writer::kInlineAnswerRecords + 1; ++i)
+    big.push_back(make_event("t", "x", "e", static_cast<int>(i)));
+  auto f1 = writer.submit(std::move(big));
+  auto f2 = writer.submit(std::vector<record>{make_event("t", "y", "e", 1)});
+  hold.release();
+  REQUIRE(f1.get().size() == log_writer::kInlineAnswerRecords + 1);
+  REQUIRE(f2.get().size() == 1);
+  // Neither producer comes back; a gathering writer would hold the next append for 5 s.
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(writer.append(make_event("t", "z", "e", 2)).ok());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  const auto sizes = writer.take_group_sizes();
+  REQUIRE(sizes.size() == 3);
+  CHECK(sizes[1] == log_writer::kInlineAnswerRecords + 2);
+}
