@@ -1,7 +1,6 @@
 #include "projections/filter.hpp"
 
 #include <algorithm>
-#include <optional>
 
 #include "engine/json_text.hpp"
 #include "projections/json_path.hpp"
@@ -192,20 +191,6 @@ bool payload_filter::matches(const nlohmann::json& doc) const {
   return false;
 }
 
-namespace {
-
-// The content of raw JSON text that is a string of printable ASCII without escapes (what
-// nlohmann::json::parse would give as that string); nullopt for any other value.
-std::optional<std::string_view> plain_string(std::string_view raw) {
-  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return std::nullopt;
-  const std::string_view inner = raw.substr(1, raw.size() - 2);
-  for (char ch : inner)
-    if (ch < 0x20 || ch >= 0x7F || ch == '"' || ch == '\\') return std::nullopt;
-  return inner;
-}
-
-}  // namespace
-
 bool filter_condition::holds_plain_string(std::string_view text) const {
   // As holds_value of the JSON string `text`: a string equals only a string, and orders only
   // against a string (byte order, as std::string::compare).
@@ -253,21 +238,21 @@ bool body_view::lookup(const filter_condition& c, value_ref& out) {
     }
   }
   if (doc_state_ == 0) {
-    std::string_view raw;
-    switch (find_json_value(body_, c.tokens, raw)) {
+    path_value found;
+    switch (find_json_value(body_, c.tokens, found)) {
       case path_lookup::absent:
         memo_.push_back({&c.path_text, false, false, {}, nullptr});
         return true;
       case path_lookup::found: {
         // The common case, a plain string, is compared as text: building the JSON value (and
         // the parser's set-up) cost several times the scan that found it.
-        if (auto text = plain_string(raw)) {
-          memo_.push_back({&c.path_text, true, true, *text, nullptr});
+        if (found.plain) {
+          memo_.push_back({&c.path_text, true, true, found.text, nullptr});
           out.plain = true;
-          out.text = *text;
+          out.text = found.text;
           return true;
         }
-        auto v = nlohmann::json::parse(raw, nullptr, false);
+        auto v = nlohmann::json::parse(found.raw, nullptr, false);
         if (v.is_discarded()) break;
         memo_.push_back({&c.path_text, true, false, {}, std::move(v)});
         out.json = &memo_.back().value;

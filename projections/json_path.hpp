@@ -19,7 +19,19 @@ enum class path_lookup { found, absent, fallback };
 // "" is the whole document. false when the text is not a JSON Pointer.
 bool split_json_pointer(std::string_view pointer, std::vector<std::string>& tokens);
 
-// On `found`, `raw` is the value's JSON text (a view into `doc`).
+// The value found: its JSON text (a view into the document), and whether it is a string of
+// printable ASCII (0x20-0x7E) without escapes, whose content `text` (the bytes between the quotes)
+// is then what a JSON parser would give (filters compare it as text, parsing nothing).
+struct path_value {
+  std::string_view raw;
+  bool plain = false;     // a plain string
+  std::string_view text;  // its content when plain
+};
+
+// On `found`, `out` is the value (views into `doc`).
+path_lookup find_json_value(std::string_view doc, const std::vector<std::string>& tokens,
+                            path_value& out);
+// The same, giving only the value's JSON text.
 path_lookup find_json_value(std::string_view doc, const std::vector<std::string>& tokens,
                             std::string_view& raw);
 

@@ -21,11 +21,25 @@ inline std::uint64_t be_word(const char* key, std::size_t size, std::size_t w) {
   return __builtin_bswap64(v);
 }
 
+// Writers at `p` for keys and values built in one resize: each returns past what it wrote, the
+// same bytes as the put_ function of the same name, which appends them.
+inline char* write_u64_be(char* p, std::uint64_t v) {
+  v = __builtin_bswap64(v);  // little-endian hosts only, like write_le
+  std::memcpy(p, &v, 8);
+  return p + 8;
+}
+inline char* write_i64_be(char* p, std::int64_t v) {
+  return write_u64_be(p, static_cast<std::uint64_t>(v) ^ (1ull << 63));
+}
+template <class T>
+inline char* write_le(char* p, T v) {
+  std::memcpy(p, &v, sizeof(T));  // little-endian hosts only (x86-64, aarch64)
+  return p + sizeof(T);
+}
+
 inline void put_u64_be(std::string& out, std::uint64_t v) {
-  v = __builtin_bswap64(v);  // little-endian hosts only, like put_le below
   char b[8];
-  std::memcpy(b, &v, 8);
-  out.append(b, 8);
+  out.append(b, write_u64_be(b, v) - b);
 }
 inline std::uint64_t get_u64_be(std::string_view in) {
   std::uint64_t v;
@@ -33,7 +47,8 @@ inline std::uint64_t get_u64_be(std::string_view in) {
   return __builtin_bswap64(v);
 }
 inline void put_i64_be(std::string& out, std::int64_t v) {
-  put_u64_be(out, static_cast<std::uint64_t>(v) ^ (1ull << 63));
+  char b[8];
+  out.append(b, write_i64_be(b, v) - b);
 }
 inline std::int64_t get_i64_be(std::string_view in) {
   return static_cast<std::int64_t>(get_u64_be(in) ^ (1ull << 63));
@@ -42,8 +57,7 @@ inline std::int64_t get_i64_be(std::string_view in) {
 template <class T>
 inline void put_le(std::string& out, T v) {
   char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, aarch64)
-  out.append(b, sizeof(T));
+  out.append(b, write_le(b, v) - b);
 }
 template <class T>
 inline T get_le(std::string_view in, std::size_t at = 0) {
@@ -84,6 +98,13 @@ inline std::optional<std::string_view> get_str16(std::string_view in, std::size_
 inline void put_part(std::string& out, std::string_view s) {
   out.append(s);
   out.push_back('\0');
+}
+// The same at `p` (part_size(s) bytes of room), returning past them.
+inline std::size_t part_size(std::string_view s) { return s.size() + 1; }
+inline char* write_part(char* p, std::string_view s) {
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data()
+  p[s.size()] = '\0';
+  return p + s.size() + 1;
 }
 
 }  // namespace hooklog::projections::keys

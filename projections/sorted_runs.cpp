@@ -70,13 +70,19 @@ sorted_runs& sorted_runs::operator=(sorted_runs&& o) noexcept {
 }
 
 void sorted_runs::add(std::string_view key, std::string_view value) {
-  entry e;
-  e.at = arena_.size();
-  e.key_size = static_cast<std::uint32_t>(key.size());
-  e.value_size = static_cast<std::uint32_t>(value.size());
-  for (std::size_t w = 0; w < 3; ++w) e.head[w] = keys::be_word(key.data(), key.size(), w);
+  const std::size_t at = arena_.size();
   arena_.append(key);
   arena_.append(value);
+  index_entry(at, key.size(), value.size());
+}
+
+void sorted_runs::index_entry(std::size_t at, std::size_t key_size, std::size_t value_size) {
+  entry e;
+  e.at = at;
+  e.key_size = static_cast<std::uint32_t>(key_size);
+  e.value_size = static_cast<std::uint32_t>(value_size);
+  const char* key = arena_.data() + at;
+  for (std::size_t w = 0; w < 3; ++w) e.head[w] = keys::be_word(key, key_size, w);
   index_.push_back(e);
   ++count_;
 }

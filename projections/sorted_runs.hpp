@@ -41,6 +41,15 @@ class sorted_runs {
   sorted_runs& operator=(sorted_runs&& o) noexcept;
 
   void add(std::string_view key, std::string_view value);
+  // Adds an entry of key_size + value_size bytes that `write(char* p)` writes in place (the key,
+  // then the value): add() without building the entry elsewhere first.
+  template <class W>
+  void add_written(std::size_t key_size, std::size_t value_size, W&& write) {
+    const std::size_t at = arena_.size();
+    arena_.resize(at + key_size + value_size);
+    write(arena_.data() + at);
+    index_entry(at, key_size, value_size);
+  }
   // Bytes held in memory (the arena and the sort index).
   std::size_t memory() const { return arena_.size() + index_.size() * sizeof(entry); }
   std::size_t entries() const { return count_; }  // added since the last clear()
@@ -74,6 +83,8 @@ class sorted_runs {
   }
   void sort_memory();
   result<void> spill();
+  // Indexes the entry whose bytes are at `at` in arena_.
+  void index_entry(std::size_t at, std::size_t key_size, std::size_t value_size);
 
   std::string dir_, name_;
   std::size_t limit_ = SIZE_MAX;

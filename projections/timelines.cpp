@@ -66,27 +66,37 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   if (r.kind != record_kind::event_received || r.entity_kind.empty() || r.entity_id.empty() ||
       r.status_to.empty())
     return {};
+  // Key and value written in place (one resize; into the bulk load's runs directly), not
+  // appended field by field into arena_ and copied from there.
+  const bool stated = !r.status_from.empty();
+  const std::size_t prefix_size =
+      keys::part_size(r.tenant) + keys::part_size(r.entity_kind) + keys::part_size(r.entity_id);
+  const std::size_t key_size = prefix_size + 16;
+  const std::size_t value_size =
+      1 + 8 + keys::str16_size(r.status_from) + keys::str16_size(r.status_to);
+  auto write = [&](char* p) {
+    p = keys::write_part(p, r.tenant);
+    p = keys::write_part(p, r.entity_kind);
+    p = keys::write_part(p, r.entity_id);
+    p = keys::write_i64_be(p, r.occurred_at);
+    p = keys::write_u64_be(p, r.seq);
+    *p++ = static_cast<char>(stated ? kFromStated : 0);  // kOutOfOrder: write_staged
+    p = keys::write_le<std::int64_t>(p, r.recorded_at);
+    p = keys::write_str16(p, r.status_from);
+    keys::write_str16(p, r.status_to);
+  };
+  if (bulk_) {
+    runs_.add_written(key_size, value_size, write);
+    return {};
+  }
   staged s;
   s.at = static_cast<std::uint32_t>(arena_.size());
   s.seq = r.seq;
-  keys::put_part(arena_, r.tenant);
-  keys::put_part(arena_, r.entity_kind);
-  keys::put_part(arena_, r.entity_id);
-  s.prefix_size = static_cast<std::uint16_t>(arena_.size() - s.at);
-  keys::put_i64_be(arena_, r.occurred_at);
-  keys::put_u64_be(arena_, r.seq);
-  s.key_size = static_cast<std::uint16_t>(arena_.size() - s.at);
-  const bool stated = !r.status_from.empty();
-  arena_.push_back(static_cast<char>(stated ? kFromStated : 0));  // kOutOfOrder: write_staged
-  keys::put_le<std::int64_t>(arena_, r.recorded_at);
-  keys::put_str16(arena_, r.status_from);
-  keys::put_str16(arena_, r.status_to);
-  s.value_size = static_cast<std::uint32_t>(arena_.size() - s.at - s.key_size);
-  if (bulk_) {
-    runs_.add(key_of(s), std::string_view(arena_.data() + s.at + s.key_size, s.value_size));
-    arena_.resize(s.at);
-    return {};
-  }
+  s.prefix_size = static_cast<std::uint16_t>(prefix_size);
+  s.key_size = static_cast<std::uint16_t>(key_size);
+  s.value_size = static_cast<std::uint32_t>(value_size);
+  arena_.resize(s.at + key_size + value_size);
+  write(arena_.data() + s.at);
   staged_.push_back(s);
   if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
     return write_staged(t);

@@ -1,6 +1,8 @@
 // find_json_value (projections/json_path.hpp) against nlohmann's DOM on random documents: the
 // scan looks for quotes, backslashes and brackets 16 bytes at a time, so strings and containers
-// of every length around that width, escapes at every offset and truncated texts are covered.
+// of every length around that width, escapes at every offset and truncated texts are covered;
+// and its plain-string answer (a string value of printable ASCII without escapes, compared as
+// text by filters) at every length and position of the byte that makes a string not plain.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -112,4 +114,73 @@ TEST_CASE("json path scan: a text cut anywhere finds a string value only once it
       }
     }
   }
+}
+
+namespace {
+// The plain-string reference: what the filter compared as text before (filter.cpp's former
+// plain_string).
+bool is_plain(std::string_view inner) {
+  for (char ch : inner)
+    if (ch < 0x20 || ch >= 0x7F || ch == '"' || ch == '\\') return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("json path scan: a plain string is told from escaped, control, DEL and non-ASCII ones") {
+  std::vector<std::string> tok;
+  REQUIRE(split_json_pointer("/d/s", tok));
+  // Bytes that make a string not plain, each valid inside a JSON string as written.
+  const std::vector<std::string> breakers = {"\\\"", "\\\\", "\\n", "\\u0041", "\x7f",
+                                             "\xc3\xa9", "\x80", "\x1f"};
+  const std::string long_tail = R"(,"z":"0123456789012345678901234567890123456789"})";
+  std::size_t plain_seen = 0, not_plain_seen = 0;
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (int b = -1; b < static_cast<int>(breakers.size()); ++b) {
+      for (std::size_t at = 0; at <= len; at += (b < 0 ? len + 1 : 1)) {
+        std::string inner(len, 'a');
+        for (std::size_t i = 0; i < len; ++i) inner[i] = static_cast<char>('A' + (i * 7) % 58);
+        for (char& ch : inner)
+          if (ch == '\\') ch = '~';  // 'A' + 27
+        if (b >= 0) inner.insert(at, breakers[static_cast<std::size_t>(b)]);
+        for (const std::string& tail : {std::string("}"), long_tail}) {
+          const std::string doc = R"({"d":{"n":12,"s":")" + inner + "\"}" + tail;
+          INFO("doc " << doc);
+          path_value v;
+          REQUIRE(find_json_value(doc, tok, v) == path_lookup::found);
+          CHECK(v.raw == "\"" + inner + "\"");
+          const bool plain = is_plain(inner);
+          CHECK(v.plain == plain);
+          (plain ? plain_seen : not_plain_seen)++;
+          if (plain) {
+            CHECK(v.text == inner);
+            CHECK(json::parse(doc)["d"]["s"].get<std::string>() == std::string(v.text));
+          }
+          std::string_view raw;  // the raw-only form gives the same text
+          REQUIRE(find_json_value(doc, tok, raw) == path_lookup::found);
+          CHECK(raw == v.raw);
+        }
+      }
+    }
+  }
+  CHECK(plain_seen == 2 * 41);  // every string without a breaker, both tails
+  CHECK(not_plain_seen > 1000);
+}
+
+TEST_CASE("json path scan: values other than strings are never plain") {
+  std::vector<std::string> tok;
+  REQUIRE(split_json_pointer("/v", tok));
+  for (const std::string v : {"12", "-1.5e3", "true", "null", "{\"a\":\"b\"}", "[\"x\"]", "\"\""}) {
+    const std::string doc = R"({"v":)" + v + "}";
+    INFO(doc);
+    path_value out;
+    REQUIRE(find_json_value(doc, tok, out) == path_lookup::found);
+    CHECK(out.raw == v);
+    CHECK(out.plain == (v == "\"\""));
+    if (out.plain) CHECK(out.text.empty());
+  }
+  // A string that does not end is not found (the whole document is parsed instead).
+  path_value out;
+  CHECK(find_json_value(R"({"v":"abc)", tok, out) == path_lookup::fallback);
+  CHECK(find_json_value(R"({"v":"ab\)", tok, out) == path_lookup::fallback);
+  CHECK(find_json_value(R"({"v":"ab\u00e9)", tok, out) == path_lookup::fallback);
 }

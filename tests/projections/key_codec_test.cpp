@@ -39,3 +39,29 @@ TEST_CASE("key codec: a u16-length string reads back as written, a longer one cu
                                                5),
                               at));  // truncated
 }
+
+TEST_CASE("key codec: the in-place writers give the bytes of the appending ones") {
+  // timelines' apply() builds its key and value with them in one resize (into the bulk load's
+  // runs directly); the state must stay byte for byte what the put_ functions wrote.
+  std::string a;
+  keys::put_part(a, "tenant-a");
+  keys::put_part(a, "");
+  keys::put_i64_be(a, -1'707'500'000'000'000);
+  keys::put_i64_be(a, 42);
+  keys::put_u64_be(a, 0x0102030405060708ull);
+  keys::put_le<std::int64_t>(a, -5);
+  keys::put_le<std::uint32_t>(a, 0xA1B2C3D4u);
+  std::string b(keys::part_size("tenant-a") + keys::part_size("") + 8 + 8 + 8 + 8 + 4, '?');
+  char* p = b.data();
+  p = keys::write_part(p, "tenant-a");
+  p = keys::write_part(p, std::string_view());  // no data(): nothing copied
+  p = keys::write_i64_be(p, -1'707'500'000'000'000);
+  p = keys::write_i64_be(p, 42);
+  p = keys::write_u64_be(p, 0x0102030405060708ull);
+  p = keys::write_le<std::int64_t>(p, -5);
+  p = keys::write_le<std::uint32_t>(p, 0xA1B2C3D4u);
+  CHECK(p == b.data() + b.size());
+  CHECK(b == a);
+  CHECK(keys::get_i64_be(std::string_view(b).substr(10)) == -1'707'500'000'000'000);
+  CHECK(keys::get_u64_be(std::string_view(b).substr(26)) == 0x0102030405060708ull);
+}

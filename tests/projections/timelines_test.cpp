@@ -260,3 +260,39 @@ TEST_CASE("an out-of-order arrival is flagged against transitions written by ear
   REQUIRE(j10.size() == 1);
   CHECK_FALSE(j10[0].out_of_order);
 }
+
+TEST_CASE("timelines: a transition's key and value bytes, written per batch and by a rebuild") {
+  // The layout in timelines.hpp, built here byte by byte (not with key_codec): apply() writes the
+  // key and value in place, for the per-batch staging and for the bulk load's runs.
+  fixture f;
+  f.append(event("tn", "x", {}, "order", "O-1", "", "PAID", kT0 + kMin));
+  f.append(event("tn", "x", {}, "order", "O-1", "PAID", "SHIPPED", kT0));  // late, from stated
+  f.sync();
+  auto be = [](std::uint64_t v) {
+    std::string s;
+    for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>(v >> (i * 8)));
+    return s;
+  };
+  auto str16 = [](const std::string& s) {
+    return std::string{static_cast<char>(s.size()), '\0'} + s;
+  };
+  const std::string prefix("tn\0order\0O-1\0", 13);
+  const auto flip = [](std::int64_t t) { return static_cast<std::uint64_t>(t) ^ (1ull << 63); };
+  auto check = [&] {
+    auto d = dump_state(*f.runner, {"tl_transitions"});
+    const auto& kv = d["tl_transitions"];
+    REQUIRE(kv.size() == 2);
+    CHECK(kv[0].first == prefix + be(flip(kT0)) + be(2));  // seq 2 sorts first (occurred earlier)
+    CHECK(kv[1].first == prefix + be(flip(kT0 + kMin)) + be(1));
+    REQUIRE(kv[0].second.size() == 1 + 8 + 6 + 9);
+    CHECK(kv[0].second[0] == 3);  // out of order | from stated
+    CHECK(kv[0].second.substr(9) == str16("PAID") + str16("SHIPPED"));
+    REQUIRE(kv[1].second.size() == 1 + 8 + 2 + 6);
+    CHECK(kv[1].second[0] == 0);
+    CHECK(kv[1].second.substr(9) == str16("") + str16("PAID"));
+    return d;
+  };
+  const auto live = check();
+  REQUIRE(f.runner->rebuild("timelines"));
+  CHECK(check() == live);  // recorded_at included
+}
