@@ -21,6 +21,7 @@
 #include "http/delivery/endpoint_cache.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/request_pool.hpp"
 #include "http/delivery/retry_after.hpp"
 #include "http/delivery/round_events.hpp"
 #include "http/delivery/wake_signal.hpp"
@@ -38,6 +39,7 @@ struct dispatcher::impl {
   record_sink& writer;
   projections::projection_runner& runner;
   dispatcher_options opts;
+  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
   std::unique_ptr<outbound_client> out;
   std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
@@ -118,6 +120,7 @@ struct dispatcher::impl {
     oo.allow_private_targets = opts.allow_private_targets;
     oo.ca_file = opts.ca_file;
     oo.excerpt_limit = opts.excerpt_limit;
+    oo.recycle = [this](outbound_request&& r) { requests.give(std::move(r)); };
     out = std::make_unique<outbound_client>(oo);
     records = std::make_unique<attempt_batch>(
         writer, [this](std::function<void()> fn) { out->post(std::move(fn)); },
@@ -367,7 +370,8 @@ struct dispatcher::impl {
       webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
     auto req = build_delivery_request(
         *info, {item.event_seq, shared_events ? e->type : std::move(e->type), shared_events ? e->body : std::move(e->body),
-                item.replay_id, now, std::move(webhook_id)});
+                item.replay_id, now, std::move(webhook_id)},
+        requests.take());
     if (!shared_events) events.erase(item.event_seq);  // its fields moved
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
