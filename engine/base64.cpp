@@ -4,12 +4,18 @@
 
 namespace hooklog {
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+void base64_append(std::string& out, std::string_view bytes) {
+  const std::size_t at = out.size();
+  out.resize(at + 4 * ((bytes.size() + 2) / 3) + 1);  // EVP_EncodeBlock adds a NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
                                 reinterpret_cast<const unsigned char*>(bytes.data()),
                                 static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
+  out.resize(at + static_cast<std::size_t>(n));
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_append(out, bytes);
   return out;
 }
 

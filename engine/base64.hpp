@@ -11,6 +11,9 @@
 namespace hooklog {
 
 std::string base64_encode(std::string_view bytes);
+// The same text appended to `out` (no allocation when `out` has the room: signatures written
+// into a request's kept header buffer).
+void base64_append(std::string& out, std::string_view bytes);
 // nullopt for malformed input (a length not a multiple of 4, whitespace, a bad character).
 std::optional<std::string> base64_decode(std::string_view text);
 // The same, and only the canonical form (what base64_encode gives for the decoded bytes): used

@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <charconv>
+
+#include "engine/base64.hpp"
 #include "engine/record.hpp"
 #include "http/delivery/delivery_errc.hpp"
 #include "http/delivery/endpoint_validation.hpp"
@@ -34,19 +37,23 @@ class v1_signer {
   v1_signer(const v1_signer&) = delete;
   v1_signer& operator=(const v1_signer&) = delete;
 
-  // Empty on an OpenSSL failure.
-  std::string sign(std::string_view id, std::string_view ts, std::string_view body) {
-    if (!fresh_ && !EVP_MAC_init(ctx_, nullptr, 0, nullptr)) return {};
+  // Appends "v1," + the signature to `out`; false on an OpenSSL failure (`out` then holds
+  // a partial value: the caller drops the request).
+  bool sign_into(std::string& out, std::string_view id, std::string_view ts,
+                 std::string_view body) {
+    if (!fresh_ && !EVP_MAC_init(ctx_, nullptr, 0, nullptr)) return false;
     fresh_ = false;
-    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned char mac[EVP_MAX_MD_SIZE];
     std::size_t n = 0;
     auto upd = [&](std::string_view v) {
       return EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(v.data()), v.size()) == 1;
     };
     if (!upd(id) || !upd(".") || !upd(ts) || !upd(".") || !upd(body) ||
-        !EVP_MAC_final(ctx_, out, &n, sizeof out))
-      return {};
-    return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(out), n));
+        !EVP_MAC_final(ctx_, mac, &n, sizeof mac))
+      return false;
+    out += "v1,";
+    base64_append(out, std::string_view(reinterpret_cast<const char*>(mac), n));
+    return true;
   }
 
  private:
@@ -154,37 +161,54 @@ std::shared_ptr<prepared_endpoint> prepare_endpoint(projections::endpoint&& e,
   return p;
 }
 
-result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_input&& in) {
+result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_input&& in,
+                                                outbound_request req) {
   if (!p.refusal.empty())
     return make_error(delivery_errc::invalid_request, "not sent: " + p.refusal);
   const auto& ep = p.ep;
-  outbound_request req;
-  req.url = ep.url;
+  // Every field is assigned: `req` may be a used one (request_pool.hpp), whose buffers are
+  // written over rather than allocated again.
+  req.method = "POST";
+  req.url.assign(ep.url);
   req.timeout = std::chrono::milliseconds(ep.timeout_ms);
-  req.pool_key = ep.tenant;
-  const std::string id = in.webhook_id.empty() ? event_id_for(in.event_seq) : in.webhook_id;
-  const std::string ts_text = std::to_string(in.now_us / 1'000'000);
-  std::string sigs = p.signer->sign(id, ts_text, in.body);
-  if (sigs.empty())
+  req.pool_key.assign(ep.tenant);
+  req.headers.reserve(7 + ep.headers.size());  // the references below stay valid
+  std::size_t n = 0;
+  auto put = [&](std::string_view name, std::string_view value) -> std::string& {
+    if (n == req.headers.size()) req.headers.emplace_back();
+    auto& h = req.headers[n++];
+    h.first.assign(name);
+    h.second.assign(value);
+    return h.second;
+  };
+  put("content-type", "application/json");
+  std::string& id = put("webhook-id", in.webhook_id);
+  if (in.webhook_id.empty()) append_event_id(id, in.event_seq);
+  char ts_buf[24];
+  const auto ts_end = std::to_chars(ts_buf, ts_buf + sizeof ts_buf, in.now_us / 1'000'000).ptr;
+  const std::string& ts =
+      put("webhook-timestamp", std::string_view(ts_buf, static_cast<std::size_t>(ts_end - ts_buf)));
+  std::string& sigs = put("webhook-signature", {});
+  if (!p.signer->sign_into(sigs, id, ts, in.body))
     return make_error(delivery_errc::invalid_request,
                       "not sent: HMAC-SHA256 signing failed; never sent unsigned");
   for (const auto& prev : p.previous) {
     if (prev.valid_until <= in.now_us || !prev.signer) continue;
-    auto sig = prev.signer->sign(id, ts_text, in.body);
-    if (sig.empty()) continue;
+    const std::size_t before = sigs.size();
     sigs += ' ';
-    sigs += sig;
+    if (!prev.signer->sign_into(sigs, id, ts, in.body)) sigs.resize(before);
   }
-  req.headers.reserve(7 + ep.headers.size());
-  req.headers.emplace_back("content-type", "application/json");
-  req.headers.emplace_back("webhook-id", id);
-  req.headers.emplace_back("webhook-timestamp", ts_text);
-  req.headers.emplace_back("webhook-signature", std::move(sigs));
-  req.headers.emplace_back("webhook-event-type", std::move(in.type));
-  if (!in.replay_id.empty()) req.headers.emplace_back("webhook-replay", std::move(in.replay_id));
-  for (const auto& [k, v] : ep.headers) req.headers.emplace_back(k, v);
-  if (p.auth) req.headers.emplace_back(p.auth->first, p.auth->second);
-  req.body = std::move(in.body);
+  put("webhook-event-type", in.type);
+  if (!in.replay_id.empty()) put("webhook-replay", in.replay_id);
+  for (const auto& [k, v] : ep.headers) put(k, v);
+  if (p.auth) put(p.auth->first, p.auth->second);
+  req.headers.resize(n);
+  // The body: copied into the kept buffer when it fits (the event's own string is then freed
+  // on this thread), else taken over.
+  if (req.body.capacity() >= in.body.size())
+    req.body.assign(in.body);
+  else
+    req.body = std::move(in.body);
   return req;
 }
 

@@ -22,6 +22,8 @@
 // for the current secret and every previous secret still valid (space separated),
 // webhook-event-type, webhook-replay when a replay scheduled the item, the endpoint's headers and
 // auth; pool_key = the endpoint's tenant (outbound.hpp: no connection is shared across tenants).
+// It is written into `into` (a used request from request_pool.hpp, or a new one): every field
+// is assigned, so the request is the same whatever `into` held; only its buffers are reused.
 //
 // Thread safety: a prepared_endpoint is immutable after prepare_endpoint() except its signers,
 // which build_delivery_request() uses: one thread at a time (the dispatcher thread).
@@ -69,6 +71,7 @@ struct delivery_input {
 
 // Errors: delivery_errc::invalid_request with "not sent: <why>" (the endpoint's refusal, or a
 // signature that could not be computed).
-result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_input&& in);
+result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_input&& in,
+                                                outbound_request into = {});
 
 }  // namespace hooklog::http

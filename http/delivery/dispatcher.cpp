@@ -21,6 +21,7 @@
 #include "http/delivery/endpoint_cache.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/request_pool.hpp"
 #include "http/delivery/retry_after.hpp"
 #include "http/delivery/round_events.hpp"
 #include "http/delivery/wake_signal.hpp"
@@ -38,6 +39,7 @@ struct dispatcher::impl {
   record_sink& writer;
   projections::projection_runner& runner;
   dispatcher_options opts;
+  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
   std::unique_ptr<outbound_client> out;
   std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
@@ -118,6 +120,7 @@ struct dispatcher::impl {
     oo.allow_private_targets = opts.allow_private_targets;
     oo.ca_file = opts.ca_file;
     oo.excerpt_limit = opts.excerpt_limit;
+    oo.recycle = [this](outbound_request&& r) { requests.give(std::move(r)); };
     out = std::make_unique<outbound_client>(oo);
     records = std::make_unique<attempt_batch>(
         writer, [this](std::function<void()> fn) { out->post(std::move(fn)); },
@@ -343,10 +346,10 @@ struct dispatcher::impl {
   };
 
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
-    auto ctx = std::make_shared<attempt_ctx>();
-    ctx->info = info;
-    ctx->state = picked_state;
-    ctx->item = item;
+    attempt_ctx ctx;  // moved into the completion: one block with it (no shared_ptr of its own)
+    ctx.info = info;
+    ctx.state = picked_state;
+    ctx.item = item;
     auto* e = events.find(item.event_seq);
     if (!e) {  // taken by an earlier launch of this round (not expected): read it again
       events.read({item.event_seq});
@@ -360,14 +363,15 @@ struct dispatcher::impl {
       return complete(ctx, std::move(o));
     }
     // Another endpoint may send the same event this round: copy; else the fields move.
-    ctx->tenant = shared_events ? e->tenant : std::move(e->tenant);
-    ctx->type = e->type;
+    ctx.tenant = shared_events ? e->tenant : std::move(e->tenant);
+    ctx.type = e->type;
     std::string webhook_id;
     if (!item.replay_id.empty() && opts.replay_webhook_id)
       webhook_id = opts.replay_webhook_id(item.replay_id, item.event_seq);
     auto req = build_delivery_request(
         *info, {item.event_seq, shared_events ? e->type : std::move(e->type), shared_events ? e->body : std::move(e->body),
-                item.replay_id, now, std::move(webhook_id)});
+                item.replay_id, now, std::move(webhook_id)},
+        requests.take());
     if (!shared_events) events.erase(item.event_seq);  // its fields moved
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
@@ -377,7 +381,7 @@ struct dispatcher::impl {
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     if (opts.counters) opts.counters->delivery_started();
-    launches.push_back({std::move(*req), [this, ctx](outbound_outcome&& o) {
+    launches.push_back({std::move(*req), [this, ctx = std::move(ctx)](outbound_outcome&& o) {
                           n_in_flight.fetch_sub(1, std::memory_order_relaxed);
                           if (opts.counters) opts.counters->delivery_ended();
                           complete(ctx, std::move(o));
@@ -396,14 +400,14 @@ struct dispatcher::impl {
   }
 
   // Runs on an outbound I/O thread (or the dispatcher thread): judge, record, settle.
-  void complete(const std::shared_ptr<attempt_ctx>& ctx, outbound_outcome&& o) {
-    const auto& ep = ctx->info->ep;
-    const std::uint64_t event_seq = ctx->item.event_seq;
+  void complete(const attempt_ctx& ctx, outbound_outcome&& o) {
+    const auto& ep = ctx.info->ep;
+    const std::uint64_t event_seq = ctx.item.event_seq;
     if (o.failure_kind() == delivery_errc::shutdown) {
       bool wake;
       {
         std::lock_guard lk(mu);
-        auto& st = *ctx->state;
+        auto& st = *ctx.state;
         unclaim_q.emplace_back(ep.id, event_seq);
         wake = slot_freed(st);
       }
@@ -415,8 +419,8 @@ struct dispatcher::impl {
     projections::delivery_attempt a;
     a.endpoint_id = ep.id;
     a.event_seq = event_seq;
-    a.attempt = ctx->item.attempt;
-    a.replay_id = ctx->item.replay_id;
+    a.attempt = ctx.item.attempt;
+    a.replay_id = ctx.item.replay_id;
     a.status = static_cast<int>(o.status);
     a.latency_us = o.latency_us;
     a.success = o.answered() && o.status >= 200 && o.status < 300;
@@ -438,7 +442,7 @@ struct dispatcher::impl {
         if (auto ra = retry_after_us(o.headers, now)) {
           a.next_attempt_at = std::max(*a.next_attempt_at, now + *ra);
           std::lock_guard lk(mu);
-          auto& st = *ctx->state;
+          auto& st = *ctx.state;
           st.not_before = std::max(st.not_before, now + *ra);
         }
       }
@@ -450,7 +454,7 @@ struct dispatcher::impl {
     bool wake;
     {
       std::lock_guard lk(mu);
-      auto& st = *ctx->state;
+      auto& st = *ctx.state;
       if (a.success) {
         st.failing_since = 0;
       } else {
@@ -475,8 +479,8 @@ struct dispatcher::impl {
     {
       record r;
       r.kind = record_kind::delivery_attempt;
-      r.tenant = ctx->tenant;
-      r.type = ctx->type;
+      r.tenant = ctx.tenant;
+      r.type = ctx.type;
       r.entity_kind = "endpoint";
       r.entity_id = a.endpoint_id;
       r.ref_seq = a.event_seq;
@@ -496,7 +500,7 @@ struct dispatcher::impl {
     (a.success ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
     if (a.is_dead()) n_dead.fetch_add(1, std::memory_order_relaxed);
     observe_attempt(opts.counters,
-                    {ep.id, ctx->tenant, event_seq, a.attempt,
+                    {ep.id, ctx.tenant, event_seq, a.attempt,
                      a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure",
                      a.status, a.latency_us > 0 ? a.latency_us : -1, a.error, a.replay_id, o.detail,
                      a.is_dead(), disable_reason});

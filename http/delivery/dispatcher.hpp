@@ -22,7 +22,9 @@
 // together (round_events.hpp; an event several endpoints send in the round is read once) and
 // posted to the I/O threads at once (outbound_client::deliver(batch)); the attempt records of
 // the answers read in one pass of the I/O loop go to the writer as one submission
-// (attempt_batch.hpp), each attempt still settled by its own outcome.
+// (attempt_batch.hpp), each attempt still settled by its own outcome. A request's buffers are
+// handed back by the I/O thread once it is answered and filled again for a later attempt
+// (request_pool.hpp), so the two threads do not allocate and free each other's blocks per request.
 // No polling: the thread sleeps (wake_signal.hpp) until the runner applied records that may
 // change what is due, or while claims wait for their records (the runner's applied hook:
 // an event no endpoint takes wakes nothing), a starved endpoint got free slots, the earliest

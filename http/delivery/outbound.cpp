@@ -382,6 +382,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     if (!reusable || owner->closed()) close();
     auto p = owner;
     auto self = shared_from_this();
+    if (j && client.opts.recycle) client.opts.recycle(std::move(j->req));
     if (j && j->done) {
       auto done = std::move(j->done);
       done(std::move(o));

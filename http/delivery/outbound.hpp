@@ -72,6 +72,8 @@
 
 namespace hooklog::http {
 
+struct outbound_request;
+
 struct outbound_options {
   unsigned threads = 1;
   std::size_t max_connections_per_origin = 8;
@@ -82,6 +84,11 @@ struct outbound_options {
   std::size_t read_limit = 64 * 1024;     // body bytes read at most before closing
   std::size_t header_limit = 16 * 1024;
   std::string user_agent = "hooklog-webhooks/0.1";
+  // Called on an I/O thread with each request that was taken by a connection, once it is no
+  // longer needed (its answer read or its failure known), just before `done`: its buffers, for
+  // the caller to fill again (request_pool.hpp). Null: the request is freed. Requests answered
+  // without a connection (refused before queueing, stop()) are freed.
+  std::function<void(outbound_request&&)> recycle;
 };
 
 struct outbound_request {
