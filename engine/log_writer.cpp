@@ -52,17 +52,16 @@ void log_writer::submit(std::vector<record> records, callback done) {
   // may commit the records and its owner destroy it, so stop() waits until no producer is
   // between the unlock and the notify (in_submit_).
   in_submit_.fetch_add(1, std::memory_order_acq_rel);
-  bool queued = false, wake = false;
+  bool queued = false;
   {
     std::lock_guard g(mutex_);
     if (!stopping_) {
       queue_.push_back(pending{std::move(records), std::move(done)});
       queued = true;
-      wake = queue_.size() >= wake_at_;  // a gathering writer only for the last one it waits for
     }
   }
   if (queued) {
-    if (wake) cv_.notify_one();
+    cv_.notify_one();
     in_submit_.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of *this
     return;
   }
@@ -120,23 +119,11 @@ std::vector<std::uint32_t> log_writer::take_group_sizes() {
   return std::exchange(group_sizes_, {});
 }
 
-log_writer::gather_plan log_writer::plan_gather(std::size_t records, std::size_t producers,
-                                                std::chrono::microseconds commit) {
-  gather_plan plan;
-  if (records > kInlineAnswerRecords || opts_.max_gather.count() <= 0) return plan;
-  plan.wait = opts_.gather_within_commit ? std::min(opts_.max_gather, commit / 2) : opts_.max_gather;
-  if (plan.wait.count() <= 0) return plan;
-  std::lock_guard g(mutex_);
-  plan.target = std::min(queue_.size() + producers, opts_.max_group_records);
-  return plan;
-}
-
 void log_writer::run() {
   std::vector<pending> group;
   std::vector<record> batch;
   zero_ahead ahead;
   std::size_t last_group = 0;
-  gather_plan gather;  // what the writer waits for before the next group (none at first)
   for (;;) {
     group.clear();
     // The previous group is answered (or queued) by now. Zeros pay where commits are small (a
@@ -146,12 +133,6 @@ void log_writer::run() {
     if (last_group <= kInlineAnswerRecords) keep_zeros_ahead(log_, ahead);
     {
       std::unique_lock g(mutex_);
-      if (gather.target > 1) {
-        wake_at_ = gather.target;
-        cv_.wait_until(g, std::chrono::steady_clock::now() + gather.wait,
-                       [&] { return stopping_ || queue_.size() >= gather.target; });
-        wake_at_ = 1;
-      }
       cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       std::size_t n = 0, bytes = 0;
@@ -186,7 +167,6 @@ void log_writer::run() {
       if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
     }
     if (!results.empty() && !results.front()) log_failed_group(results.front().err(), batch.size());
-    gather = plan_gather(batch.size(), group.size(), std::chrono::microseconds(micros));
     completion c;
     c.reserve(group.size());
     std::size_t at = 0;

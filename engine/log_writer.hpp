@@ -9,18 +9,10 @@
 // writer thread itself (no hand-off to wake a thread for), any other on one completion thread,
 // so building a large group's answers overlaps the next group's commit. They must not block
 // for long.
-// Gathering: after a group of up to kInlineAnswerRecords records, the producers just answered
-// usually submit again within a fraction of a commit (a connection's next request). The writer
-// then waits until as many submissions are queued as were queued when the group committed plus
-// the group's producers, or until min(max_gather, half the group's commit) has passed, before
-// it commits, so that closed-loop producers share one commit instead of alternating in two
-// groups of half the size. Answers still follow their group's commit; producers that do not
-// come back (open-loop senders) cost each small group that wait.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -39,12 +31,6 @@ namespace hooklog {
 struct writer_options {
   std::size_t max_group_records = 4096;
   std::size_t max_group_bytes = 32u << 20;
-  // Gathering after a small group (see log_writer::run): at most this long, and at most half of
-  // the group's commit, the writer waits for the producers it just answered to submit again
-  // before it commits what is queued. 0 turns gathering off.
-  std::chrono::microseconds max_gather{4000};
-  // The half-commit bound above; off only for tests, whose commits take microseconds.
-  bool gather_within_commit = true;
 };
 
 class log_writer final : public record_sink {
@@ -70,13 +56,6 @@ class log_writer final : public record_sink {
     std::vector<record> records;
     callback done;
   };
-  // What the writer waits for before taking its next group (see "Gathering" above).
-  struct gather_plan {
-    std::size_t target = 0;  // submissions queued; 0 or 1: no gathering
-    std::chrono::microseconds wait{0};  // from when the writer starts waiting
-  };
-  gather_plan plan_gather(std::size_t records, std::size_t producers,
-                          std::chrono::microseconds commit);
   void run();
   void complete();
   using completion = std::vector<std::pair<callback, outcomes>>;
@@ -87,7 +66,6 @@ class log_writer final : public record_sink {
   std::condition_variable cv_;
   std::deque<pending> queue_;
   bool stopping_ = false;
-  std::size_t wake_at_ = 1;  // submit() wakes the writer once this many submissions wait (mutex_)
   std::atomic<int> in_submit_{0};  // producers inside submit() (see stop())
   mutable std::mutex stats_mutex_;  // guards stats_ and group_sizes_
   writer_stats stats_;

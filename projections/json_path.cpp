@@ -82,7 +82,7 @@ constexpr std::array<bool, 256> kScalarEnd = [] {
 // The byte at p after any JSON whitespace ('\0' at the end). The whitespace loop runs only when
 // the byte at p is a space or below (compact text has none): one compare in the common case.
 [[gnu::always_inline]] inline char next(const char*& p, const char* end) {
-  if (p<end&& static_cast<unsigned char>(*p)> ' ') return *p;
+  if (p < end && static_cast<unsigned char>(*p) > ' ') return *p;
   skip_ws(p, end);
   return peek(p, end);
 }
