@@ -94,17 +94,18 @@ inline std::optional<std::string_view> get_str16(std::string_view in, std::size_
   return s;
 }
 
-// "a\0b" style composite key parts; ids never contain NUL (validated on input).
-inline void put_part(std::string& out, std::string_view s) {
-  out.append(s);
-  out.push_back('\0');
-}
-// The same at `p` (part_size(s) bytes of room), returning past them.
+// "a\0b" style composite key parts; ids never contain NUL (validated on input). write_part()
+// writes one at `p` (part_size(s) bytes of room) and returns past it; put_part() appends it.
 inline std::size_t part_size(std::string_view s) { return s.size() + 1; }
 inline char* write_part(char* p, std::string_view s) {
   if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data()
   p[s.size()] = '\0';
   return p + s.size() + 1;
+}
+inline void put_part(std::string& out, std::string_view s) {
+  const std::size_t at = out.size();
+  out.resize(at + part_size(s));
+  write_part(out.data() + at, s);
 }
 
 }  // namespace hooklog::projections::keys

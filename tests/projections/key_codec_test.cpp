@@ -62,6 +62,15 @@ TEST_CASE("key codec: the in-place writers give the bytes of the appending ones"
   p = keys::write_le<std::uint32_t>(p, 0xA1B2C3D4u);
   CHECK(p == b.data() + b.size());
   CHECK(b == a);
+  // The put_ functions now go through the writers, so both are also checked against the bytes
+  // written out by hand: parts NUL-ended, i64 big-endian with the sign bit flipped, u64
+  // big-endian, the le values little-endian.
+  const unsigned char expected[] = {
+      't',  'e',  'n',  'a',  'n',  't',  '-',  'a',  0x00, 0x00, 0x7F, 0xF9,
+      0xEF, 0x09, 0xAD, 0x0B, 0xC8, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x2A, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xFB, 0xFF,
+      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xD4, 0xC3, 0xB2, 0xA1};
+  CHECK(a == std::string(reinterpret_cast<const char*>(expected), sizeof expected));
   CHECK(keys::get_i64_be(std::string_view(b).substr(10)) == -1'707'500'000'000'000);
   CHECK(keys::get_u64_be(std::string_view(b).substr(26)) == 0x0102030405060708ull);
 }
