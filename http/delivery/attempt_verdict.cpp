@@ -29,7 +29,7 @@ attempt_verdict judge_attempt(const std::string& endpoint_id, const projections:
   } else {
     a.error = "status: " + std::to_string(o.status);
   }
-  a.next_attempt_at = next_try(a.attempt);
+  a.next_attempt_at = next_try(a.attempt, now);
   if (a.next_attempt_at && (o.status == 429 || o.status == 503)) {
     if (auto ra = retry_after_us(o.headers, now)) {
       a.next_attempt_at = std::max(*a.next_attempt_at, now + *ra);

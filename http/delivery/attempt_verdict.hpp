@@ -9,7 +9,7 @@
 //     outcome.detail, for the operator's log only);
 //   * a 3xx: "redirect: status N (not followed)", plus ", Location: <value>" when there is one;
 //   * any other status: "status: N".
-// next_attempt_at = next_try(item.attempt) (the endpoint's retry policy, jitter drawn by the
+// next_attempt_at = next_try(item.attempt, now) (the endpoint's retry policy, jitter drawn by the
 // caller), called once, for failures only; for a 429 or 503 with a readable Retry-After it is
 // the later of that and now + Retry-After, and `pause_until` = now + Retry-After (the whole
 // endpoint waits: the caller applies it). No next attempt: dead_letter. A 410 answer sets
@@ -43,7 +43,9 @@ struct attempt_verdict {
   std::string disable_reason;               // 410 Gone
 };
 
-using next_try_fn = std::function<std::optional<std::int64_t>(std::uint32_t failed_attempt)>;
+// `now` is passed back so that the caller's callable can be two pointers, which std::function
+// keeps inside itself (a third capture would cost a heap block per attempt).
+using next_try_fn = std::function<std::optional<std::int64_t>(std::uint32_t failed_attempt, std::int64_t now)>;
 
 attempt_verdict judge_attempt(const std::string& endpoint_id, const projections::pending_item& item,
                               const outbound_outcome& o, std::int64_t now, const next_try_fn& next_try);

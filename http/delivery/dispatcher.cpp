@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
 #include "http/delivery/endpoint_cache.hpp"
+#include "http/delivery/handback_pool.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/request_pool.hpp"
@@ -37,9 +39,6 @@ struct dispatcher::impl {
   record_sink& writer;
   projections::projection_runner& runner;
   dispatcher_options opts;
-  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
-  std::unique_ptr<outbound_client> out;
-  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
   // An endpoint as the dispatcher uses it: parsed and prepared once per change of its stored
   // state (endpoint_cache.hpp).
@@ -67,6 +66,20 @@ struct dispatcher::impl {
     std::uint64_t event_seq;
   };
 
+  // One attempt, from its launch to its record: taken from `contexts` by launch(), handed back
+  // by its completion once complete() ran (handback_pool.hpp). Every field is assigned by
+  // launch() (info is reset when it is handed back, so no endpoint stays pinned).
+  struct attempt_ctx {
+    std::shared_ptr<ep_info> info;
+    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
+    projections::pending_item item;
+    std::string tenant, type;
+  };
+  handback_pool<attempt_ctx> contexts;  // before `out`: completions run until out->stop()
+
+  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
+  std::unique_ptr<outbound_client> out;
+  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
   mutable std::mutex mu;
   std::condition_variable settled_cv;
   std::unordered_map<std::string, ep_state> eps;
@@ -336,18 +349,13 @@ struct dispatcher::impl {
   }
 
   // ---- one attempt ---------------------------------------------------------------------
-  struct attempt_ctx {
-    std::shared_ptr<ep_info> info;
-    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
-    projections::pending_item item;
-    std::string tenant, type;
-  };
-
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
-    attempt_ctx ctx;  // moved into the completion: one block with it (no shared_ptr of its own)
+    attempt_ctx& ctx = *contexts.take();
     ctx.info = info;
     ctx.state = picked_state;
     ctx.item = item;
+    ctx.tenant.clear();
+    ctx.type.clear();
     auto* e = events.find(item.event_seq);
     if (!e) {  // taken by an earlier launch of this round (not expected): read it again
       events.read({item.event_seq});
@@ -358,7 +366,7 @@ struct dispatcher::impl {
       outbound_outcome o;
       o.failure = make_error(delivery_errc::protocol, "event " + std::to_string(item.event_seq) + " cannot be read" +
                                                          (e && e->failure ? ": " + e->failure->what() : std::string()));
-      return complete(ctx, std::move(o));
+      return finish(ctx, std::move(o));
     }
     // Another endpoint may send the same event this round: copy; else the fields move.
     ctx.tenant = shared_events ? e->tenant : std::move(e->tenant);
@@ -374,16 +382,26 @@ struct dispatcher::impl {
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();
-      return complete(ctx, std::move(o));
+      return finish(ctx, std::move(o));
     }
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     if (opts.counters) opts.counters->delivery_started();
-    launches.push_back({std::move(*req), [this, ctx = std::move(ctx)](outbound_outcome&& o) {
-                          n_in_flight.fetch_sub(1, std::memory_order_relaxed);
-                          if (opts.counters) opts.counters->delivery_ended();
-                          complete(ctx, std::move(o));
-                        }});
+    // Two pointers: std::function keeps them inside itself (no block per attempt).
+    auto done = [this, c = &ctx](outbound_outcome&& o) {
+      n_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      if (opts.counters) opts.counters->delivery_ended();
+      finish(*c, std::move(o));
+    };
+    static_assert(std::is_trivially_copyable_v<decltype(done)> && sizeof(done) <= 2 * sizeof(void*));
+    launches.push_back({std::move(*req), done});
+  }
+
+  // complete(), then the context goes back to `contexts` (any thread).
+  void finish(attempt_ctx& ctx, outbound_outcome&& o) {
+    complete(ctx, std::move(o));
+    ctx.info.reset();
+    contexts.give(&ctx);
   }
 
   // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
@@ -415,8 +433,9 @@ struct dispatcher::impl {
     if (!owned(ep.id)) n_finished_unowned.fetch_add(1, std::memory_order_relaxed);
     const std::int64_t now = opts.clock();
     // The record's fields, the Retry-After pause and 410's disable (attempt_verdict.hpp).
-    auto v = judge_attempt(ep.id, ctx.item, o, now,
-                           [this, &ep, now](std::uint32_t attempt) { return next_try(ep.retry, attempt, now); });
+    auto v = judge_attempt(ep.id, ctx.item, o, now, [this, &ep](std::uint32_t attempt, std::int64_t at) {
+      return next_try(ep.retry, attempt, at);
+    });
     const auto& a = v.attempt;
     std::string& disable_reason = v.disable_reason;
     // One lock for the endpoint's state: the failing period, the disable decision, the freed

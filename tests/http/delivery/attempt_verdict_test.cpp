@@ -38,10 +38,10 @@ outbound_outcome answer(unsigned status, http::header_list headers = {}) {
 struct tries {
   std::vector<std::uint32_t> asked;
   http::next_try_fn fn() {
-    return [this](std::uint32_t attempt) -> std::optional<std::int64_t> {
+    return [this](std::uint32_t attempt, std::int64_t now) -> std::optional<std::int64_t> {
       asked.push_back(attempt);
       if (attempt >= 3) return std::nullopt;
-      return kNow + 60'000'000;
+      return now + 60'000'000;
     };
   }
 };
