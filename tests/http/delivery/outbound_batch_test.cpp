@@ -90,3 +90,95 @@ TEST_CASE("outbound: a batch of requests goes out in order, each answered once",
   }
   CHECK(answers[3].second.reused_connection);
 }
+
+// Two pools in one batch (their jobs made on the I/O thread, one hand-off per pool), a refused
+// request between them, then a single deliver(): every request reaches its own origin in order
+// and every callback gets its own answer, once.
+TEST_CASE("outbound: a batch over two pools, then a single request", "[outbound]") {
+  struct listener {
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
+    std::promise<std::vector<std::string>> seen;
+    std::thread thread;
+    void run(int n) {
+      thread = std::thread([this, n] {
+        std::vector<std::string> bodies;
+        try {
+          tcp::socket s(ioc);
+          acceptor.accept(s);
+          net::streambuf buf;
+          for (int i = 0; i < n; ++i) {
+            const std::string body = hooklog::test::read_body(s, buf);
+            bodies.push_back(body);
+            const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 5) +
+                                       "\r\n\r\nseen " + body;
+            net::write(s, net::buffer(answer));
+          }
+        } catch (const std::exception& e) {
+          bodies.push_back(std::string("listener: ") + e.what());
+        }
+        seen.set_value(bodies);
+      });
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/in"; }
+  };
+  listener a, b;
+  a.run(3);  // a1, a2, then the single one
+  b.run(2);
+
+  http::outbound_options o;
+  o.allow_private_targets = true;
+  o.max_connections_per_origin = 1;
+  http::outbound_client client(o);
+  std::mutex mu;
+  std::vector<std::pair<std::string, http::outbound_outcome>> answers;
+  std::promise<void> batch_done, single_done;
+  auto answer = [&](std::string name) {
+    return [&, name](http::outbound_outcome&& oc) {
+      std::lock_guard lk(mu);
+      answers.emplace_back(name, std::move(oc));
+      if (answers.size() == 5) batch_done.set_value();
+      if (answers.size() == 6) single_done.set_value();
+    };
+  };
+  std::vector<http::outbound_client::delivery> batch;
+  for (const char* name : {"a1", "b1", "a2", "bad", "b2"}) {
+    http::outbound_request r;
+    const bool to_b = std::string(name) == "b1" || std::string(name) == "b2";
+    r.url = to_b ? b.url() : a.url();
+    r.pool_key = to_b ? "tenant-b" : "tenant-a";
+    r.body = name;
+    if (std::string(name) == "bad") r.headers = {{"x-bad", "a\rb"}};
+    batch.push_back({std::move(r), answer(name)});
+  }
+  client.deliver(std::move(batch));
+  REQUIRE(batch_done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  http::outbound_request single;
+  single.url = a.url();
+  single.pool_key = "tenant-a";
+  single.body = "a3";
+  client.deliver(std::move(single), answer("a3"));
+  REQUIRE(single_done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto fa = a.seen.get_future();
+  auto fb = b.seen.get_future();
+  REQUIRE(fa.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  REQUIRE(fb.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  a.thread.join();
+  b.thread.join();
+  CHECK(fa.get() == std::vector<std::string>{"a1", "a2", "a3"});
+  CHECK(fb.get() == std::vector<std::string>{"b1", "b2"});
+  std::lock_guard lk(mu);
+  REQUIRE(answers.size() == 6);
+  CHECK(answers[0].first == "bad");  // refused on the calling thread, before any answer
+  REQUIRE(answers[0].second.failure);
+  CHECK(answers[0].second.failure_kind() == http::delivery_errc::invalid_request);
+  for (std::size_t i = 1; i < answers.size(); ++i) {
+    const auto& [name, oc] = answers[i];
+    INFO(name);
+    REQUIRE_FALSE(oc.failure);
+    CHECK(oc.status == 200);
+    CHECK(oc.body_excerpt == "seen " + name);
+  }
+  CHECK(answers.back().first == "a3");
+  CHECK(answers.back().second.reused_connection);
+}
