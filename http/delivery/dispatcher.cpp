@@ -5,9 +5,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -15,14 +15,14 @@
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
 #include "http/delivery/attempt_batch.hpp"
-#include "http/delivery/attempt_body.hpp"
+#include "http/delivery/attempt_verdict.hpp"
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
 #include "http/delivery/endpoint_cache.hpp"
+#include "http/delivery/handback_pool.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/request_pool.hpp"
-#include "http/delivery/retry_after.hpp"
 #include "http/delivery/round_events.hpp"
 #include "http/delivery/wake_signal.hpp"
 #include "projections/attempt.hpp"
@@ -39,9 +39,6 @@ struct dispatcher::impl {
   record_sink& writer;
   projections::projection_runner& runner;
   dispatcher_options opts;
-  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
-  std::unique_ptr<outbound_client> out;
-  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
 
   // An endpoint as the dispatcher uses it: parsed and prepared once per change of its stored
   // state (endpoint_cache.hpp).
@@ -69,6 +66,20 @@ struct dispatcher::impl {
     std::uint64_t event_seq;
   };
 
+  // One attempt, from its launch to its record: taken from `contexts` by launch(), handed back
+  // by its completion once complete() ran (handback_pool.hpp). Every field is assigned by
+  // launch() (info is reset when it is handed back, so no endpoint stays pinned).
+  struct attempt_ctx {
+    std::shared_ptr<ep_info> info;
+    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
+    projections::pending_item item;
+    std::string tenant, type;
+  };
+  handback_pool<attempt_ctx> contexts;  // before `out`: completions run until out->stop()
+
+  request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
+  std::unique_ptr<outbound_client> out;
+  std::unique_ptr<attempt_batch> records;  // attempt records, one submission per I/O pass
   mutable std::mutex mu;
   std::condition_variable settled_cv;
   std::unordered_map<std::string, ep_state> eps;
@@ -338,18 +349,13 @@ struct dispatcher::impl {
   }
 
   // ---- one attempt ---------------------------------------------------------------------
-  struct attempt_ctx {
-    std::shared_ptr<ep_info> info;
-    ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
-    projections::pending_item item;
-    std::string tenant, type;
-  };
-
   void launch(const std::shared_ptr<ep_info>& info, const projections::pending_item& item, std::int64_t now) {
-    attempt_ctx ctx;  // moved into the completion: one block with it (no shared_ptr of its own)
+    attempt_ctx& ctx = *contexts.take();
     ctx.info = info;
     ctx.state = picked_state;
     ctx.item = item;
+    ctx.tenant.clear();
+    ctx.type.clear();
     auto* e = events.find(item.event_seq);
     if (!e) {  // taken by an earlier launch of this round (not expected): read it again
       events.read({item.event_seq});
@@ -360,7 +366,7 @@ struct dispatcher::impl {
       outbound_outcome o;
       o.failure = make_error(delivery_errc::protocol, "event " + std::to_string(item.event_seq) + " cannot be read" +
                                                          (e && e->failure ? ": " + e->failure->what() : std::string()));
-      return complete(ctx, std::move(o));
+      return finish(ctx, std::move(o));
     }
     // Another endpoint may send the same event this round: copy; else the fields move.
     ctx.tenant = shared_events ? e->tenant : std::move(e->tenant);
@@ -376,16 +382,26 @@ struct dispatcher::impl {
     if (!req) {  // not sent: recorded as a failure with the reason (delivery_request.hpp)
       outbound_outcome o;
       o.failure = req.err();
-      return complete(ctx, std::move(o));
+      return finish(ctx, std::move(o));
     }
     n_sent.fetch_add(1, std::memory_order_relaxed);
     n_in_flight.fetch_add(1, std::memory_order_relaxed);
     if (opts.counters) opts.counters->delivery_started();
-    launches.push_back({std::move(*req), [this, ctx = std::move(ctx)](outbound_outcome&& o) {
-                          n_in_flight.fetch_sub(1, std::memory_order_relaxed);
-                          if (opts.counters) opts.counters->delivery_ended();
-                          complete(ctx, std::move(o));
-                        }});
+    // Two pointers: std::function keeps them inside itself (no block per attempt).
+    auto done = [this, c = &ctx](outbound_outcome&& o) {
+      n_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      if (opts.counters) opts.counters->delivery_ended();
+      finish(*c, std::move(o));
+    };
+    static_assert(std::is_trivially_copyable_v<decltype(done)> && sizeof(done) <= 2 * sizeof(void*));
+    launches.push_back({std::move(*req), done});
+  }
+
+  // complete(), then the context goes back to `contexts` (any thread).
+  void finish(attempt_ctx& ctx, outbound_outcome&& o) {
+    complete(ctx, std::move(o));
+    ctx.info.reset();
+    contexts.give(&ctx);
   }
 
   // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
@@ -416,45 +432,19 @@ struct dispatcher::impl {
     }
     if (!owned(ep.id)) n_finished_unowned.fetch_add(1, std::memory_order_relaxed);
     const std::int64_t now = opts.clock();
-    projections::delivery_attempt a;
-    a.endpoint_id = ep.id;
-    a.event_seq = event_seq;
-    a.attempt = ctx.item.attempt;
-    a.replay_id = ctx.item.replay_id;
-    a.status = static_cast<int>(o.status);
-    a.latency_us = o.latency_us;
-    a.success = o.answered() && o.status >= 200 && o.status < 300;
-    std::string disable_reason;
-    if (!a.success) {
-      if (o.failure) {
-        a.error = std::string(delivery_errc_name(o.failure_kind())) + ": " + o.failure->message;
-        // The guard's detail (what the host resolved to) is for the operator's log
-        // (observe_attempt below), not the record.
-      } else if (o.status >= 300 && o.status < 400) {
-        auto loc = find_header(o.headers, "location");
-        a.error = "redirect: status " + std::to_string(o.status) + " (not followed)" +
-                  (loc ? ", Location: " + std::string(*loc) : std::string());
-      } else {
-        a.error = "status: " + std::to_string(o.status);
-      }
-      a.next_attempt_at = next_try(ep.retry, a.attempt, now);
-      if (a.next_attempt_at && (o.status == 429 || o.status == 503)) {
-        if (auto ra = retry_after_us(o.headers, now)) {
-          a.next_attempt_at = std::max(*a.next_attempt_at, now + *ra);
-          std::lock_guard lk(mu);
-          auto& st = *ctx.state;
-          st.not_before = std::max(st.not_before, now + *ra);
-        }
-      }
-      a.dead_letter = !a.next_attempt_at;
-      if (o.status == 410) disable_reason = "endpoint answered 410 Gone";
-    }
+    // The record's fields, the Retry-After pause and 410's disable (attempt_verdict.hpp).
+    auto v = judge_attempt(ep.id, ctx.item, o, now, [this, &ep](std::uint32_t attempt, std::int64_t at) {
+      return next_try(ep.retry, attempt, at);
+    });
+    const auto& a = v.attempt;
+    std::string& disable_reason = v.disable_reason;
     // One lock for the endpoint's state: the failing period, the disable decision, the freed
     // slot (the record is counted as pending before it is handed over below).
     bool wake;
     {
       std::lock_guard lk(mu);
       auto& st = *ctx.state;
+      if (v.pause_until) st.not_before = std::max(st.not_before, *v.pause_until);
       if (a.success) {
         st.failing_since = 0;
       } else {
@@ -471,32 +461,8 @@ struct dispatcher::impl {
       ++writes_pending;
     }
     if (wake) poke();
-    // The record make_attempt_record() builds, with the body serialised once (bounded
-    // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
-    if (o.body_excerpt.size() > opts.excerpt_limit) o.body_excerpt.resize(opts.excerpt_limit);
-    std::string body = attempt_body(a, o.body_excerpt, o.body_truncated, o.headers);
-    std::vector<record> recs;
-    {
-      record r;
-      r.kind = record_kind::delivery_attempt;
-      r.tenant = ctx.tenant;
-      r.type = ctx.type;
-      r.entity_kind = "endpoint";
-      r.entity_id = a.endpoint_id;
-      r.ref_seq = a.event_seq;
-      r.body = std::move(body);
-      recs.push_back(std::move(r));
-    }
-    if (!disable_reason.empty()) {
-      record d;
-      d.kind = record_kind::endpoint_disabled;
-      d.tenant = ep.tenant;
-      d.entity_kind = "endpoint";
-      d.entity_id = ep.id;
-      d.body = nlohmann::json{{"reason", disable_reason}, {"by", "dispatcher"}, {"event_seq", a.event_seq}}.dump();
-      recs.push_back(std::move(d));
-      n_disabled.fetch_add(1, std::memory_order_relaxed);
-    }
+    auto recs = attempt_records(a, ctx.tenant, ctx.type, o, opts.excerpt_limit, ep, disable_reason);
+    if (!disable_reason.empty()) n_disabled.fetch_add(1, std::memory_order_relaxed);
     (a.success ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
     if (a.is_dead()) n_dead.fetch_add(1, std::memory_order_relaxed);
     observe_attempt(opts.counters,
