@@ -65,7 +65,10 @@ std::vector<record> attempt_records(const projections::delivery_attempt& a, cons
     d.tenant = ep.tenant;
     d.entity_kind = "endpoint";
     d.entity_id = ep.id;
-    d.body = nlohmann::json{{"reason", disable_reason}, {"by", "dispatcher"}, {"event_seq", a.event_seq}}.dump();
+    // The reason can carry a peer's bytes (a 3xx's Location in the last error): invalid UTF-8
+    // becomes U+FFFD, as in attempt_body(), rather than an exception on the I/O thread.
+    d.body = nlohmann::json{{"reason", disable_reason}, {"by", "dispatcher"}, {"event_seq", a.event_seq}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
     recs.push_back(std::move(d));
   }
   return recs;

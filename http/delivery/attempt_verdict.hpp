@@ -20,7 +20,9 @@
 // entity endpoint/<id>; ref_seq the event's seq; body attempt_body(): the excerpt cut to
 // `excerpt_limit` bytes, the truncation flag, the answer's headers), then, when disable_reason
 // is not empty, an endpoint_disabled record of the endpoint's tenant with body
-// {"by":"dispatcher","event_seq":N,"reason":...}.
+// {"by":"dispatcher","event_seq":N,"reason":...} (bytes of the reason that are not UTF-8, e.g. a
+// peer's Location quoted in it, become U+FFFD). `o`'s body excerpt is cut to excerpt_limit in
+// place.
 //
 // Thread safety: pure functions (next_try is called on the caller's thread).
 #include <cstdint>

@@ -18,7 +18,7 @@ constexpr std::int64_t kNow = 1'700'000'000'000'000;
 
 projections::pending_item item(std::uint32_t attempt, std::string replay = {}) {
   projections::pending_item it;
-  it.endpoint_id = "ep_1";
+  it.endpoint_id = "ep_item";  // judge_attempt takes the endpoint from its argument
   it.event_seq = 42;
   it.attempt = attempt;
   it.replay_id = std::move(replay);
@@ -158,4 +158,23 @@ TEST_CASE("attempt records: the attempt, then the disable, byte for byte", "[att
   auto one = http::attempt_records(s.attempt, "t_ev", "order.created", ok, 4, ep, s.disable_reason);
   REQUIRE(one.size() == 1);
   CHECK(one[0].body.find("\"outcome\":\"success\",\"response_excerpt\":\"ok\",") != std::string::npos);
+}
+
+TEST_CASE("attempt records: a disable reason with bytes that are not UTF-8 is written, not thrown",
+          "[attempt_verdict]") {
+  tries t;
+  projections::endpoint ep;
+  ep.id = "ep_1";
+  ep.tenant = "t_ep";
+  // A 302 whose Location holds a byte 0xFF (Beast accepts it): the failing-period rule quotes the
+  // last error in the reason.
+  auto o = answer(302, {{"Location", "http://x/\xff"}});
+  auto v = judge_attempt("ep_1", item(1), o, kNow, t.fn());
+  std::string reason = "failing since 2026-12-01, last error: " + v.attempt.error;
+  std::vector<record> recs;
+  REQUIRE_NOTHROW(recs = http::attempt_records(v.attempt, "t_ev", "order.created", o, 64, ep, reason));
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[1].body ==
+        "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"failing since 2026-12-01, last error: redirect: "
+        "status 302 (not followed), Location: http://x/\xef\xbf\xbd\"}");
 }
