@@ -75,7 +75,9 @@ struct dispatcher::impl {
     projections::pending_item item;
     std::string tenant, type;
   };
-  handback_pool<attempt_ctx> contexts;  // before `out`: completions run until out->stop()
+  // Completions give contexts back and use the members below; ~dispatcher's stop() joins the
+  // I/O threads (out->stop()) before any member is destroyed, so none runs after.
+  handback_pool<attempt_ctx> contexts;
 
   request_pool requests;  // requests' buffers, handed back by the I/O threads (before `out`)
   std::unique_ptr<outbound_client> out;
@@ -397,11 +399,18 @@ struct dispatcher::impl {
     launches.push_back({std::move(*req), done});
   }
 
-  // complete(), then the context goes back to `contexts` (any thread).
+  // complete(), then the context goes back to `contexts` (any thread), also when complete()
+  // throws.
   void finish(attempt_ctx& ctx, outbound_outcome&& o) {
+    struct hand_back {
+      handback_pool<attempt_ctx>& pool;
+      attempt_ctx& c;
+      ~hand_back() {
+        c.info.reset();
+        pool.give(&c);
+      }
+    } back{contexts, ctx};
     complete(ctx, std::move(o));
-    ctx.info.reset();
-    contexts.give(&ctx);
   }
 
   // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one

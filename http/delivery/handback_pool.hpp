@@ -11,9 +11,12 @@
 // assigns every field it reads), else a new one. The pool owns every object it made: they live
 // until the pool is destroyed (so one whose completion never ran is not leaked), and it makes no
 // more than were out at once (made()).
-// give(p): any thread; `p` from this pool's take(), not given back since. It allocates only
-// while the number given back between two swaps exceeds every earlier one.
+// give(p): any thread; `p` from this pool's take(), not given back since. The taker's and the
+// givers' lists swap buffers, so each grows on its own: at most two allocations per new high of
+// the number out at once.
 // made(): the taker only (tests).
+// Lifetimes: the pool must outlive every thread that can call give(). The taker may change only
+// across a happens-before point (a join, a thread start).
 #include <cstddef>
 #include <memory>
 #include <mutex>

@@ -2,6 +2,10 @@
 // same objects by address, as they were left, no more made than were out at once.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -48,33 +52,68 @@ TEST_CASE("handback pool: an object given back is taken again, as it was left", 
   CHECK(pool.made() == 3);
 }
 
-TEST_CASE("handback pool: given back from other threads, never more made than were out", "[handback_pool]") {
+TEST_CASE("handback pool: given back from other threads while the taker takes, never more made than "
+          "were out", "[handback_pool]") {
+  // The taker hands each object to one of two giver threads (as the dispatcher hands attempts to
+  // the I/O threads) and goes on taking while they give back, so take()'s swap races give().
+  // An object taken while still out, or more made than were ever out at once, fails the test.
   handback_pool<thing> pool;
-  constexpr int kOut = 16, kRounds = 2000;
-  std::vector<thing*> out;
-  for (int r = 0; r < kRounds; ++r) {
-    out.clear();
-    for (int i = 0; i < kOut; ++i) {
-      out.push_back(pool.take());
-      out.back()->n = r;
+  constexpr int kOut = 16, kTotal = 40000;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<thing*> queues[2];
+  bool done = false;
+  std::atomic<int> outstanding{0};
+  std::atomic<int> twice{0};
+  std::set<thing*> in_use;  // under mu
+  auto giver = [&](int k) {
+    for (;;) {
+      thing* p;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return done || !queues[k].empty(); });
+        if (queues[k].empty()) return;
+        p = queues[k].front();
+        queues[k].pop_front();
+        in_use.erase(p);
+      }
+      ++p->n;
+      pool.give(p);
+      outstanding.fetch_sub(1);
     }
-    // Two threads give half each back, as the I/O threads do.
-    std::thread t1([&] {
-      for (int i = 0; i < kOut / 2; ++i) pool.give(out[static_cast<std::size_t>(i)]);
-    });
-    std::thread t2([&] {
-      for (int i = kOut / 2; i < kOut; ++i) pool.give(out[static_cast<std::size_t>(i)]);
-    });
-    t1.join();
-    t2.join();
-  }
-  CHECK(pool.made() == kOut);
-  std::set<thing*> last;
-  for (int i = 0; i < kOut; ++i) {
+  };
+  std::thread g0(giver, 0), g1(giver, 1);
+  for (int i = 0; i < kTotal; ++i) {
+    while (outstanding.load() >= kOut) std::this_thread::yield();
     thing* p = pool.take();
-    CHECK(p->n == kRounds - 1);
-    last.insert(p);
+    outstanding.fetch_add(1);
+    {
+      std::lock_guard lk(mu);
+      if (!in_use.insert(p).second) twice.fetch_add(1);
+      queues[i % 2].push_back(p);
+    }
+    cv.notify_all();
   }
-  CHECK(last.size() == kOut);
-  CHECK(pool.made() == kOut);
+  {
+    std::lock_guard lk(mu);
+    done = true;
+  }
+  cv.notify_all();
+  g0.join();
+  g1.join();
+  CHECK(twice.load() == 0);
+  CHECK(pool.made() <= kOut);
+  CHECK(pool.made() >= 1);
+  // Every object is back: taking made() of them gives each once, and their counts add up.
+  std::set<thing*> all;
+  long sum = 0;
+  const std::size_t made = pool.made();
+  for (std::size_t i = 0; i < made; ++i) {
+    thing* p = pool.take();
+    all.insert(p);
+    sum += p->n;
+  }
+  CHECK(all.size() == made);
+  CHECK(sum == kTotal);
+  CHECK(pool.made() == made);
 }

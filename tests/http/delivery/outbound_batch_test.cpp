@@ -8,6 +8,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
 #include <future>
 #include <map>
 #include <mutex>
@@ -27,12 +28,20 @@ struct listener {
   net::io_context ioc;
   tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
   std::promise<std::vector<std::string>> seen;
+  tcp::socket s{ioc};
   std::thread thread;
+  // A failed REQUIRE leaves the test early: wake the thread (shutdown of both sockets makes its
+  // accept or read fail) and join it, rather than std::terminate on a joinable thread.
+  ~listener() {
+    if (!thread.joinable()) return;
+    ::shutdown(acceptor.native_handle(), SHUT_RDWR);
+    ::shutdown(s.native_handle(), SHUT_RDWR);
+    thread.join();
+  }
   void run(int n) {
     thread = std::thread([this, n] {
       std::vector<std::string> bodies;
       try {
-        tcp::socket s(ioc);
         acceptor.accept(s);
         net::streambuf buf;
         for (int i = 0; i < n; ++i) {
