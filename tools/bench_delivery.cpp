@@ -10,6 +10,7 @@
 //    the same receiver, one attempt record each (fsync'd group commits). Rate = N / time.
 // 3. Latency: R events/s for S s are acknowledged by the writer (durable) one by one; the time
 //    from each acknowledgement to its arrival at an in-process receiver (same clock): p50, p99.
+//    --seconds 0 skips this phase and prints no latency figure.
 // Prints both rates and their ratio (goal >= 0.5, issue 17) and the percentiles (goal p99 < 50 ms
 // at 1000/s).
 // 1b. With nginx installed (--nginx, default /usr/sbin/nginx; "none" skips): 1. and 2. again
@@ -384,7 +385,7 @@ int main(int argc, char** argv) {
   }
   stop_child(rcv);
 
-  {
+  if (rate * seconds > 0) {  // --seconds 0 (or --rate 0): no latency phase, no latency figures
     std::mutex mu;
     std::unordered_map<std::string, steady::time_point> arrived;
     http::server_options so;
