@@ -29,21 +29,6 @@ std::vector<std::uint64_t> seqs_of(const event_log& log, const scan_query& q) {
   return out;
 }
 
-// Rewrites the stored bytes of `seq` through `mutate`, as bit rot or tampering would.
-void tamper(event_log& log, std::uint64_t seq, const std::function<void(std::string&)>& mutate) {
-  auto t = lmdb::txn::begin(log.raw_env(), false);
-  REQUIRE(t.ok());
-  MDB_val k{8, nullptr}, v{};
-  const std::string key = bytes::be64(seq);
-  k.mv_data = const_cast<char*>(key.data());
-  REQUIRE(mdb_get(t->handle(), log.records_dbi(), &k, &v) == 0);
-  std::string bytes(static_cast<const char*>(v.mv_data), v.mv_size);
-  mutate(bytes);
-  MDB_val nv{bytes.size(), bytes.data()};
-  REQUIRE(mdb_put(t->handle(), log.records_dbi(), &k, &nv, 0) == 0);
-  REQUIRE(t->commit().ok());
-}
-
 }  // namespace
 
 TEST_CASE("appended records come back with sequence numbers, times and hashes", "[log]") {
@@ -298,7 +283,7 @@ TEST_CASE("bit rot is caught on read and named by verify", "[log][corruption]") 
   temp_dir dir;
   auto log = open_log(dir.path());
   for (int i = 0; i < 20; ++i) append_one(*log, make_event("t", "x", "e", i));
-  tamper(*log, 12, [](std::string& b) { b[b.size() - 3] ^= 0x01; });
+  test::damage_record(*log, 12);
   auto r = log->get(12);
   REQUIRE_FALSE(r.ok());
   CHECK(r.code() == make_error_code(errc::checksum_mismatch));
@@ -321,7 +306,7 @@ TEST_CASE("tampering that fixes the checksum is caught by the hashes", "[log][co
   auto change_amount = [](std::string& b) { b[b.size() - 4] = '9'; };  // {"amount":900}
 
   SECTION("content changed, checksum recomputed: the leaf hash names it") {
-    tamper(*log, 5, [&](std::string& b) {
+    test::rewrite_record(*log, 5, [&](std::string& b) {
       change_amount(b);
       write_checksum(b);
     });
@@ -331,7 +316,7 @@ TEST_CASE("tampering that fixes the checksum is caught by the hashes", "[log][co
     CHECK(rep->problem.find("leaf hash") != std::string::npos);
   }
   SECTION("content and leaf hash recomputed: the chain names it") {
-    tamper(*log, 5, [&](std::string& b) {
+    test::rewrite_record(*log, 5, [&](std::string& b) {
       change_amount(b);
       const hash256 leaf = compute_leaf_hash(b);
       std::memcpy(b.data() + format::kOffsetLeafHash, leaf.data(), 32);
@@ -343,7 +328,7 @@ TEST_CASE("tampering that fixes the checksum is caught by the hashes", "[log][co
   }
   SECTION("record resealed on its predecessor: the next record names it") {
     const hash256 prev = log->get(4)->value().chain_hash;
-    tamper(*log, 5, [&](std::string& b) {
+    test::rewrite_record(*log, 5, [&](std::string& b) {
       change_amount(b);
       seal(b, prev);
     });
@@ -353,7 +338,7 @@ TEST_CASE("tampering that fixes the checksum is caught by the hashes", "[log][co
   SECTION("the whole tail rewritten: the published head hash no longer matches") {
     hash256 prev = log->get(4)->value().chain_hash;
     for (std::uint64_t s = 5; s <= 10; ++s)
-      tamper(*log, s, [&](std::string& b) {
+      test::rewrite_record(*log, s, [&](std::string& b) {
         if (s == 5) change_amount(b);
         prev = seal(b, prev);
       });

@@ -1,7 +1,12 @@
 #pragma once
-// Helpers shared by the engine tests: making records and opening test logs.
+// Helpers shared by the engine tests: making records, opening test logs, damaging records.
+#include <lmdb.h>
+
+#include <functional>
+#include <stdexcept>
 #include <string>
 
+#include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
 #include "engine/record.hpp"
 
@@ -39,6 +44,26 @@ inline std::uint64_t append_one(event_log& log, record r) {
   auto out = log.append(v);
   if (!out[0]) throw std::runtime_error(out[0].err().message);
   return out[0]->seq;
+}
+
+// Rewrites the stored bytes of record `seq` through `mutate`, behind the log's back, as bit rot
+// or tampering would (one write transaction of the log env). Throws when the record is missing.
+inline void rewrite_record(event_log& log, std::uint64_t seq, const std::function<void(std::string&)>& mutate) {
+  auto t = lmdb::txn::begin(log.raw_env(), false);
+  if (!t) throw std::runtime_error(t.err().message);
+  const std::string key = bytes::be64(seq);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+  if (mdb_get(t->handle(), log.records_dbi(), &k, &v) != 0) throw std::runtime_error("no record " + std::to_string(seq));
+  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
+  mutate(b);
+  MDB_val nv{b.size(), b.data()};
+  if (mdb_put(t->handle(), log.records_dbi(), &k, &nv, 0) != 0) throw std::runtime_error("mdb_put failed");
+  if (auto c = t->commit(); !c) throw std::runtime_error(c.err().message);
+}
+
+// Flips one byte near the end of record `seq` (its checksum then fails), as bit rot would.
+inline void damage_record(event_log& log, std::uint64_t seq) {
+  rewrite_record(log, seq, [](std::string& b) { b[b.size() - 3] ^= 0x01; });
 }
 
 }  // namespace hooklog::test

@@ -137,18 +137,6 @@ void append_events(event_log& log, int count, int batch = 7) {
   }
 }
 
-void tamper(event_log& log, std::uint64_t seq, const std::function<void(std::string&)>& mutate) {
-  auto t = lmdb::txn::begin(log.raw_env(), false);
-  REQUIRE(t.ok());
-  const std::string key = bytes::be64(seq);
-  MDB_val k{8, const_cast<char*>(key.data())}, v{};
-  REQUIRE(mdb_get(t->handle(), log.records_dbi(), &k, &v) == 0);
-  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-  mutate(b);
-  MDB_val nv{b.size(), b.data()};
-  REQUIRE(mdb_put(t->handle(), log.records_dbi(), &k, &nv, 0) == 0);
-  REQUIRE(t->commit().ok());
-}
 
 }  // namespace
 
@@ -283,7 +271,7 @@ TEST_CASE("a record altered with the chain resealed fails its proof and the old 
     // Rewrite record 17's body and reseal the whole chain from it.
     hash256 prev = log->get(16)->value().chain_hash;
     for (std::uint64_t s = 17; s <= n; ++s)
-      tamper(*log, s, [&](std::string& b) {
+      test::rewrite_record(*log, s, [&](std::string& b) {
         if (s == 17) b[b.size() - 2] = '9';
         prev = seal(b, prev);
       });

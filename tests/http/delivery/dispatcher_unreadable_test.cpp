@@ -3,11 +3,9 @@
 // back at once (the early finish() path); the readable event due with it goes out whole.
 #include <catch2/catch.hpp>
 
-#include <lmdb.h>
-
 #include <string>
 
-#include "engine/bytes.hpp"
+#include "engine/log_test_util.hpp"
 #include "engine/record.hpp"
 #include "http/delivery/delivery_fixture.hpp"
 
@@ -16,20 +14,6 @@ using namespace hooklog::test;
 
 namespace {
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-// Flips one byte of the stored record `seq` (its checksum then fails), as bit rot would.
-void damage(event_log& log, std::uint64_t seq) {
-  auto t = lmdb::txn::begin(log.raw_env(), false);
-  REQUIRE(t.ok());
-  const std::string key = bytes::be64(seq);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
-  REQUIRE(mdb_get(t->handle(), log.records_dbi(), &k, &v) == 0);
-  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-  b[b.size() - 3] ^= 0x01;
-  MDB_val nv{b.size(), b.data()};
-  REQUIRE(mdb_put(t->handle(), log.records_dbi(), &k, &nv, 0) == 0);
-  REQUIRE(t->commit().ok());
-}
 }  // namespace
 
 TEST_CASE("dispatcher: an unreadable event is recorded as a failed attempt, the next one delivered",
@@ -43,7 +27,7 @@ TEST_CASE("dispatcher: an unreadable event is recorded as a failed attempt, the 
   const auto bad = f.add_event("A", "{\"n\":1}");
   const auto good = f.add_event("B", "{\"n\":2}");
   REQUIRE(f.runner->wait_applied(good, std::chrono::seconds(10)));
-  damage(*f.log, bad);
+  damage_record(*f.log, bad);
 
   f.disp = std::make_unique<http::dispatcher>(*f.log, *f.writer, *f.runner, f.dopts);
   f.disp->start();

@@ -6,32 +6,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <lmdb.h>
-
-#include "engine/bytes.hpp"
 #include "engine/errc.hpp"
 #include "engine/log_test_util.hpp"
 #include "support/process.hpp"  // temp_dir (test_delivery links this one, not temp_dir.hpp)
 
 using namespace hooklog;
-
-namespace {
-
-// Flips one byte of the stored record `seq`, as bit rot would.
-void damage(event_log& log, std::uint64_t seq) {
-  auto t = lmdb::txn::begin(log.raw_env(), false);
-  REQUIRE(t.ok());
-  const std::string key = bytes::be64(seq);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
-  REQUIRE(mdb_get(t->handle(), log.records_dbi(), &k, &v) == 0);
-  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-  b[b.size() - 3] ^= 0x01;
-  MDB_val nv{b.size(), b.data()};
-  REQUIRE(mdb_put(t->handle(), log.records_dbi(), &k, &nv, 0) == 0);
-  REQUIRE(t->commit().ok());
-}
-
-}  // namespace
 
 TEST_CASE("round events: each event read once, with get()'s outcome", "[round_events]") {
   test::temp_dir dir;
@@ -59,8 +38,8 @@ TEST_CASE("round events: each event read once, with get()'s outcome", "[round_ev
   CHECK_FALSE(ev.find(40)->failure);
 
   // A damaged record inside a run (not asked for) and one asked for.
-  damage(*log, 4);
-  damage(*log, 6);
+  test::damage_record(*log, 4);
+  test::damage_record(*log, 6);
   ev.clear();
   CHECK(ev.find(2) == nullptr);
   ev.read({2, 3, 5, 6, 7});
