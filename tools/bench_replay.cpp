@@ -5,7 +5,7 @@
 //   * import (engine/backfill.hpp: normalize + idempotency + group commit, fsync on)
 //     of an NDJSON file of --import events, beside the raw group-commit rate of the
 //     same records, already built, through the same log_writer.
-// usage: hooklog-bench-replay [--dir DIR] [--events N] [--import N]
+// usage: hooklog-bench-replay [--dir DIR] [--events N] [--import N]   (--import 0: replay only)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -151,7 +151,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  // 2. Import from a file, fsync on, beside raw group commits of the same records.
+  // 2. Import from a file, fsync on, beside raw group commits of the same records (--import 0
+  // leaves it out: no import figure is printed).
+  if (imports == 0) {
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   const std::string file = dir + "/import.ndjson";
   {
     std::ofstream f(file, std::ios::binary);
