@@ -183,8 +183,15 @@ TEST_CASE("work: a killed slot holder's deliveries are taken over, a paused one 
        << by_node[victim].size() << " endpoints -> first delivery by its successor after "
        << failover_ms << " ms (lease ttl 5000 ms, heartbeat 1000 ms); " << ids.size()
        << " deliveries due, " << repeats << " repeats");
-  // At most what was in flight at the kill: 1 per endpoint of the victim.
-  CHECK(repeats <= static_cast<int>(by_node[victim].size()));
+  // What was in flight at the kill (1 per endpoint of the victim), plus at most one per endpoint
+  // handed back between the survivors: a survivor that takes more of the dead node's slots than
+  // its share releases the extras to the other (a drain of one heartbeat, slot_leases.cpp), and
+  // a delivery still in flight at that hand-back is recorded after the taker's catch-up gate
+  // opened, so it can be sent again (at-least-once, docs/RELIABILITY.md; the SIGSTOP bound below
+  // has the same form). Only the victim's slots move (the survivors' shares grow), so at most 2
+  // per victim endpoint; a successor that sent again what the victim had finished would repeat 8
+  // per endpoint. One CI run of the twelfth pass measured 4 repeats for 3 endpoints.
+  CHECK(repeats <= 2 * static_cast<int>(by_node[victim].size()));
   // The attempts are in every surviving node's log (one successful attempt per event at least).
   for (int i : rest)
     for (int e = 0; e < kEndpoints; ++e)
