@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/bytes.hpp"
 #include "engine/record_codec.hpp"
 #include "engine/record_format.hpp"
 #include "engine/log_test_util.hpp"

@@ -5,11 +5,9 @@
 #include <openssl/evp.h>
 
 #include <cstring>
-#include <functional>
 
 #include <catch2/catch.hpp>
 
-#include "engine/bytes.hpp"
 #include "engine/log_test_util.hpp"
 #include "engine/merkle_store.hpp"
 #include "engine/merkle_tree.hpp"
@@ -136,7 +134,6 @@ void append_events(event_log& log, int count, int batch = 7) {
     for (auto& o : log.append(v)) REQUIRE(o.ok());
   }
 }
-
 
 }  // namespace
 

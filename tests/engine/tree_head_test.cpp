@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/bytes.hpp"
 #include "engine/head_publisher.hpp"
 #include "engine/log_test_util.hpp"
 #include "engine/log_writer.hpp"
@@ -128,18 +127,11 @@ TEST_CASE("a record altered with the chain resealed no longer matches the signed
     REQUIRE(signer.sign(head).ok());
     // Rewrite record 3 and reseal the chain after it, then drop the tree so it is rebuilt.
     hash256 prev = log->get(2)->value().chain_hash;
-    for (std::uint64_t s = 3; s <= 30; ++s) {
-      auto t = lmdb::txn::begin(log->raw_env(), false);
-      const std::string key = bytes::be64(s);
-      MDB_val k{8, const_cast<char*>(key.data())}, v{};
-      REQUIRE(mdb_get(t->handle(), log->records_dbi(), &k, &v) == 0);
-      std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-      if (s == 3) b[b.size() - 4] = '9';
-      prev = seal(b, prev);
-      MDB_val nv{b.size(), b.data()};
-      REQUIRE(mdb_put(t->handle(), log->records_dbi(), &k, &nv, 0) == 0);
-      REQUIRE(t->commit().ok());
-    }
+    for (std::uint64_t s = 3; s <= 30; ++s)
+      test::rewrite_record(*log, s, [&](std::string& b) {
+        if (s == 3) b[b.size() - 4] = '9';
+        prev = seal(b, prev);
+      });
     auto t = lmdb::txn::begin(log->raw_env(), false);
     REQUIRE(log->merkle_db().drop(*t).ok());
     REQUIRE(t->commit().ok());

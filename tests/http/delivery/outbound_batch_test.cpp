@@ -24,9 +24,7 @@ using tcp = net::ip::tcp;
 namespace {
 // A peer on a loopback port that answers the first `n` requests of one connection with
 // "seen <body>", and hands over the bodies it read (or what broke).
-struct listener {
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
+struct listener : test::peer_listener {
   std::promise<std::vector<std::string>> seen;
   tcp::socket s{ioc};
   std::thread thread;
@@ -57,7 +55,7 @@ struct listener {
       seen.set_value(bodies);
     });
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/in"; }
+  std::string url() const { return origin() + "/in"; }
 };
 
 // A client with one connection per origin, and the answers its callbacks got, in arrival order;
@@ -66,14 +64,7 @@ struct answer_log {
   std::mutex mu;
   std::vector<std::pair<std::string, http::outbound_outcome>> got;
   std::map<std::size_t, std::promise<void>> when;
-  http::outbound_client client{options()};  // last: stopped first, while the log still lives
-
-  static http::outbound_options options() {
-    http::outbound_options o;
-    o.allow_private_targets = true;
-    o.max_connections_per_origin = 1;
-    return o;
-  }
+  http::outbound_client client{test::peer_options(1)};  // last: stopped first, while the log lives
   std::future<void> at(std::size_t n) { return when[n].get_future(); }
   http::outbound_client::callback answer(std::string name) {
     return [this, name](http::outbound_outcome&& oc) {
