@@ -179,7 +179,7 @@ const result<delivery_attempt>& attempt_of(std::string_view body) {
 }
 
 record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
-                           std::string_view event_type) {
+                           std::string_view event_type, std::string body) {
   record r;
   r.kind = record_kind::delivery_attempt;
   r.tenant = std::string(tenant);
@@ -187,8 +187,13 @@ record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
   r.entity_kind = "endpoint";
   r.entity_id = a.endpoint_id;
   r.ref_seq = a.event_seq;
-  r.body = to_json(a).dump();
+  r.body = std::move(body);
   return r;
+}
+
+record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
+                           std::string_view event_type) {
+  return make_attempt_record(a, tenant, event_type, to_json(a).dump());
 }
 
 }  // namespace hooklog::projections

@@ -66,5 +66,9 @@ const result<delivery_attempt>& attempt_of(std::string_view body);
 // Builds the log record for an attempt (body = JSON, entity, ref_seq, type, tenant).
 record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
                            std::string_view event_type);
+// The same record with a body the caller serialised (the dispatcher's attempt_body(): the
+// attempt's JSON plus the answer's excerpt and headers).
+record make_attempt_record(const delivery_attempt& a, std::string_view tenant,
+                           std::string_view event_type, std::string body);
 
 }  // namespace hooklog::projections

@@ -48,17 +48,8 @@ std::vector<record> attempt_records(const projections::delivery_attempt& a, cons
   // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
   if (o.body_excerpt.size() > excerpt_limit) o.body_excerpt.resize(excerpt_limit);
   std::vector<record> recs;
-  {
-    record r;
-    r.kind = record_kind::delivery_attempt;
-    r.tenant = tenant;
-    r.type = type;
-    r.entity_kind = "endpoint";
-    r.entity_id = a.endpoint_id;
-    r.ref_seq = a.event_seq;
-    r.body = attempt_body(a, o.body_excerpt, o.body_truncated, o.headers);
-    recs.push_back(std::move(r));
-  }
+  recs.push_back(projections::make_attempt_record(a, tenant, type,
+                                                  attempt_body(a, o.body_excerpt, o.body_truncated, o.headers)));
   if (!disable_reason.empty()) {
     record d;
     d.kind = record_kind::endpoint_disabled;
