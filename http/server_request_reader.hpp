@@ -51,9 +51,13 @@ class request_reader : public boost::beast::http::basic_parser<true> {
 
   void on_response_impl(int, string_view, int, error_code&) override {}
 
-  // Names as sent; values as Beast's fields store them (trimmed of spaces and tabs).
+  // Names as sent; values as Beast's fields store them (trimmed of spaces and tabs). Fields of a
+  // chunked body's trailer section (after the head) are read and dropped: a trailer is not a
+  // header (RFC 9110 section 6.5.1), and taking one as Authorization or Idempotency-Key would
+  // pass by what a proxy in front checked in the head.
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
+    if (in_trailer_) return;
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
@@ -61,7 +65,7 @@ class request_reader : public boost::beast::http::basic_parser<true> {
                               std::string_view(value.data(), value.size()));
   }
 
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code&) override { in_trailer_ = true; }
 
   // As string_body's reader: the announced length reserved up front.
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
@@ -97,6 +101,7 @@ class request_reader : public boost::beast::http::basic_parser<true> {
   static constexpr std::size_t kHeaderTextReserve = 384;
 
   http_request req_;
+  bool in_trailer_ = false;  // the head is read: further fields are the trailer's
 };
 
 }  // namespace hooklog::http::detail

@@ -252,6 +252,17 @@ class session : public detail::session_base, public std::enable_shared_from_this
       if (ec == bhttp::error::need_more || (!ec && used == 0)) break;  // wants more bytes
       if (ec) return on_read_error(ec);
     }
+    // Past the head the parser takes body bytes as they come, so what it leaves unconsumed is
+    // an unfinished chunk-size line (with its extensions) or trailer section, which Beast
+    // bounds by nothing: a client could grow the buffer until the read deadline. Bound it by
+    // the header limit.
+    if (header_done_ && buffer_.size() > opts().header_limit)
+      return send_error(json_error(
+          400, "bad_request",
+          "malformed request: a chunk header or the trailer section of " + parser_->request().method +
+              " " + parser_->request().path + " exceeds " + std::to_string(opts().header_limit) +
+              " bytes",
+          {{"limit", opts().header_limit}}));
     // As Beast's read_size(buffer, 65536).
     const std::size_t room = buffer_.capacity() - buffer_.size();
     const std::size_t size = std::min<std::size_t>(std::max<std::size_t>(512, room), 65536);

@@ -267,3 +267,51 @@ TEST_CASE("a new connection that sends nothing is closed after first_byte_timeou
   slow.send("Host: x\r\nConnection: close\r\n\r\n");
   CHECK(status_line(slow.read_until_close(3s)) == "HTTP/1.1 200 OK");
 }
+
+TEST_CASE("a chunk header or trailer section longer than the header limit is refused with 400",
+          "[server][framing][limits]") {
+  framing_server ts;  // header_limit: the default 16 KiB
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string expected =
+      "malformed request: a chunk header or the trailer section of POST /echo exceeds 16384 bytes";
+  // Before, Beast looked for the end of a chunk-size line or of the trailer with no bound, and
+  // the session's buffer grew with whatever the client sent until the read deadline.
+  for (const std::string& endless :
+       {std::string("1;a=") + std::string(64 * 1024, 'b'),                      // chunk extension
+        std::string("5\r\nhello\r\n0\r\nX-T: ") + std::string(64 * 1024, 'a')}) {  // trailer
+    const std::string reply = send_and_read(ts.port, head + endless);
+    INFO(reply.substr(0, 300));
+    CHECK(status_line(reply) == "HTTP/1.1 400 Bad Request");
+    auto e = error_of(reply);
+    CHECK(e["code"] == "bad_request");
+    CHECK(e["message"] == expected);
+    CHECK(e["details"]["limit"] == 16384);
+  }
+  // Extensions and trailers within the bound are read as before.
+  const std::string ok =
+      send_and_read(ts.port, head + "5;name=value\r\nhello\r\n0\r\nX-T: 1\r\nConnection: close\r\n\r\n");
+  CHECK(status_line(ok) == "HTTP/1.1 200 OK");
+  CHECK(ok.find("\"size\":5") != std::string::npos);
+}
+
+TEST_CASE("trailer fields of a chunked request are not taken as its headers", "[server][framing]") {
+  // Echoes the names of the request's headers.
+  server_options o = framing_server::options();
+  http_server server(std::move(o), [](http_request&& req, responder r) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& [name, value] : req.headers) names.push_back(name);
+    r(http_response::json(200, nlohmann::json{{"headers", names}, {"body", req.body}}.dump()));
+  });
+  auto port = server.start();
+  REQUIRE(port);
+  const std::string reply = send_and_read(
+      *port,
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "5\r\nhello\r\n0\r\nAuthorization: Bearer smuggled\r\nIdempotency-Key: from-trailer\r\n\r\n");
+  server.stop(2s);
+  INFO(reply);
+  REQUIRE(status_line(reply) == "HTTP/1.1 200 OK");
+  const auto j = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  CHECK(j["headers"] == nlohmann::json{"Host", "Transfer-Encoding", "Connection"});
+  CHECK(j["body"] == "hello");
+}
