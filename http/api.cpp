@@ -186,27 +186,29 @@ bool storage_full(const error& e) {
   return e.code == make_error_code(errc::map_full) || e.code == make_error_code(errc::storage_full);
 }
 
-void fail_write(call& c, const error& e) {
-  if (storage_full(e)) {
-    // Nothing of the failed group is stored: the client may send it again later.
-    auto r = json_error(503, "storage_full",
-                        "the log cannot take writes now, its storage is full; nothing was stored, "
-                        "retry later: " + e.what());
-    r.headers.emplace_back("Retry-After", std::to_string(kStorageFullRetryAfterSeconds));
-    return c.reply(std::move(r));
-  }
-  if (e.code.category() == cluster::cluster_category()) {
+write_failure describe_write_failure(const error& e) {
+  if (storage_full(e))  // nothing of the failed group is stored: the client may send it later
+    return {503, "storage_full",
+            "the log cannot take writes now, its storage is full; nothing was stored, retry "
+            "later: " + e.what(),
+            kStorageFullRetryAfterSeconds};
+  if (e.code.category() == cluster::cluster_category())
     // Cluster mode: the stream did not acknowledge in time, or this node has not applied it yet.
-    auto r = json_error(503, "cluster_unavailable",
-                        "the cell's stream did not complete the write in time; it may have been "
-                        "stored: retry (with the same idempotency key): " + e.what());
-    r.headers.emplace_back("Retry-After", "1");
-    return c.reply(std::move(r));
-  }
+    return {503, "cluster_unavailable",
+            "the cell's stream did not complete the write in time; it may have been stored: "
+            "retry (with the same idempotency key): " + e.what(),
+            1};
   if (e.code == make_error_code(errc::writer_stopped) || e.code == make_error_code(errc::read_only))
-    c.fail(503, "log_unavailable", "the log cannot take writes now: " + e.what());
-  else
-    c.fail(500, "log_failure", e.what());
+    return {503, "log_unavailable", "the log cannot take writes now: " + e.what(), 0};
+  return {500, "log_failure", e.what(), 0};
+}
+
+void fail_write(call& c, const error& e) {
+  const write_failure f = describe_write_failure(e);
+  auto r = json_error(f.status, f.code, f.message);
+  if (f.retry_after_seconds > 0)
+    r.headers.emplace_back("Retry-After", std::to_string(f.retry_after_seconds));
+  c.reply(std::move(r));
 }
 
 nlohmann::json entity_json(std::string_view kind, std::string_view id) {

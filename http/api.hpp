@@ -43,6 +43,10 @@ struct api_options {
   normalize_limits limits;
   std::string ca_file;  // extra trust anchors for HTTPS deliveries
   std::size_t max_page = 1000;
+  // Lines (blank ones included) one POST .../events:batch may carry: each line is answered with
+  // an item, so this bounds the answer and the request's memory as the body limit bounds its
+  // bytes. Over it: 413 before any line is read.
+  std::size_t batch_max_lines = 10000;
   endpoint_quotas quotas;  // checked on endpoint create and update
 };
 

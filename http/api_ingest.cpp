@@ -53,6 +53,8 @@ nlohmann::json refusal_details(const error& e) {
   } else if (!e.field.empty()) {
     d["field"] = e.field;
   }
+  // Only a syntax error's message is the parser's own text: another may quote the client's.
+  if (e.code != make_error_code(source_errc::bad_json)) return d;
   int line = 0, column = 0;
   const auto at = e.message.find("line ");
   if (at != std::string::npos &&
@@ -234,7 +236,14 @@ void ingest_batch(const call_ptr& c) {
   auto results = std::make_shared<std::vector<line_result>>();
   std::vector<record> records;
   const std::string& body = c->req.body;
-  const std::size_t lines = count_newlines(body) + 1;
+  const std::size_t lines = count_newlines(body) + (body.empty() || body.back() == '\n' ? 0 : 1);
+  if (lines > c->ctx.options.batch_max_lines)
+    return c->fail(413, "payload_too_large",
+                   "batch of " + std::to_string(lines) + " lines is over the limit of " +
+                       std::to_string(c->ctx.options.batch_max_lines) +
+                       " lines per request for POST /v1/sources/" + source +
+                       "/events:batch; nothing was stored, send it in smaller batches",
+                   {{"line_limit", c->ctx.options.batch_max_lines}, {"lines", lines}});
   results->reserve(lines);
   records.reserve(lines);
   const std::string_view type_hint = c->req.query_param("type").value_or("");
@@ -267,9 +276,11 @@ void ingest_batch(const call_ptr& c) {
     results->push_back({line_no, std::move(*ev), nullptr});
   }
   auto finish = [c, results](const record_sink::outcomes& out) {
-    // A full storage fails the whole group, so none of the batch is stored: one 503.
-    for (const auto& o : out)
-      if (!o && storage_full(o.err())) return fail_write(*c, o.err());
+    // A write that failed for every record (a full storage fails the whole group; a read-only
+    // or stopped log, a cluster timeout) is answered as the single route answers it, with its
+    // status: not as lines refused for their content.
+    if (!out.empty() && std::none_of(out.begin(), out.end(), [](const auto& o) { return bool(o); }))
+      return fail_write(*c, out.front().err());
     std::string items;
     items.reserve(results->size() * 160);
     std::size_t stored = 0, dup = 0, refused = 0, k = 0;
@@ -281,9 +292,10 @@ void ingest_batch(const call_ptr& c) {
         continue;
       }
       const auto& o = out[k++];
-      if (!o) {
+      if (!o) {  // a write failure of some records only: each says what the single route would
         ++refused;
-        append_error_item(items, {{"code", "log_unavailable"}, {"message", o.err().what()}},
+        const write_failure f = describe_write_failure(o.err());
+        append_error_item(items, {{"code", f.code}, {"message", f.message}, {"status", f.status}},
                           r.line);
         continue;
       }

@@ -68,9 +68,19 @@ bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out
 // wait blocks the I/O thread (bounded; immediate when N is applied, the usual case).
 inline constexpr std::chrono::milliseconds kMinSeqWait{5000};
 bool await_min_seq(call& c);
-// Maps a log/writer error to its HTTP answer: 503 storage_full with Retry-After when the
-// storage is full (errc::storage_full, or map_full at --max-map-size); 503 log_unavailable
-// when the log cannot take writes (stopped, read-only); 500 log_failure otherwise.
+// What a failed write means to its client: 503 storage_full with Retry-After when the storage
+// is full (errc::storage_full, or map_full at --max-map-size; nothing stored); 503
+// cluster_unavailable with Retry-After in cluster mode (the stream did not complete it in time:
+// it may have been stored); 503 log_unavailable when the log cannot take writes (stopped,
+// read-only); 500 log_failure otherwise.
+struct write_failure {
+  unsigned status = 500;
+  const char* code = "log_failure";
+  std::string message;
+  int retry_after_seconds = 0;  // 0: no Retry-After
+};
+write_failure describe_write_failure(const error& e);
+// Answers describe_write_failure(e).
 void fail_write(call& c, const error& e);
 bool storage_full(const error& e);
 inline constexpr int kStorageFullRetryAfterSeconds = 30;

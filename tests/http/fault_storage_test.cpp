@@ -219,6 +219,13 @@ TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-
   auto w = s.call("POST", "/v1/sources/standard/events", event_body(11, 100));
   CHECK(w.status == 503);
   CHECK(w.json["error"]["code"] == "log_unavailable");
+  // A batch is answered as the single route is: the write failed for every line, so one 503,
+  // not each line "refused" under a 200.
+  auto b = s.post_ndjson("/v1/sources/standard/events:batch",
+                         event_body(12, 10) + "\n" + event_body(13, 10) + "\n");
+  CHECK(b.status == 503);
+  CHECK(b.json["error"]["code"] == "log_unavailable");
+  CHECK(b.json["error"]["message"] == "the log cannot take writes now: the log is open read-only");
   CHECK(s.post("/v1/endpoints", {{"url", "https://a.example/hook"}, {"tenant", "t1"}}).status == 503);
   CHECK(s.post("/v1/keys", {{"tenant", "t1"}}).status == 503);
   CHECK(s.get("/healthz", "").status == 200);
