@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "engine/utf8.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -171,30 +173,9 @@ class json_lexer {
     return v;
   }
 
-  // At a byte >= 0x80: one well-formed UTF-8 sequence (RFC 3629, the parser's table).
+  // At a byte >= 0x80: one well-formed UTF-8 sequence (RFC 3629, engine/utf8.hpp).
   bool utf8() {
-    auto cont = [&](std::size_t k, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-      return i_ + k < n_ && p_[i_ + k] >= lo && p_[i_ + k] <= hi;
-    };
-    const unsigned char c = p_[i_];
-    std::size_t len;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = cont(1) ? 2 : 0;
-    } else if (c == 0xE0) {
-      len = cont(1, 0xA0) && cont(2) ? 3 : 0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-      len = cont(1) && cont(2) ? 3 : 0;
-    } else if (c == 0xED) {
-      len = cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-    } else if (c == 0xF0) {
-      len = cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      len = cont(1) && cont(2) && cont(3) ? 4 : 0;
-    } else if (c == 0xF4) {
-      len = cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-    } else {
-      len = 0;
-    }
+    const std::size_t len = ::hooklog::utf8::sequence_length(p_ + i_, n_ - i_);
     i_ += len;
     return len != 0;
   }

@@ -340,19 +340,18 @@ std::string first_pointer(const value_spec& spec) {
   return {};
 }
 
-// A tenant or type with a control character is refused: both are index keys (a 0 byte would
-// make two keys one) and both are shown and matched as text.
+// A tenant or type with a control character, or with bytes that are not UTF-8 (only a URL's
+// ?type= or a forced tenant can hold those: a body's strings are checked by the scanner), is
+// refused: both are index keys (a 0 byte would make two keys one) and both are shown and matched
+// as text (an export or an answer could not write them).
 std::optional<error> control_char(std::string_view what, std::string_view value,
                                   const value_alt* from, std::string_view forced = {}) {
-  const std::size_t at = find_control_char(value);
-  if (at == std::string_view::npos) return std::nullopt;  // the message only when refused
-  char code[8];
-  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(value[at]));
+  auto fault = find_text_fault(value);
+  if (!fault) return std::nullopt;  // the message only when refused
   return make_error(source_errc::bad_value,
                     std::string(what) + " from " +
-                        (from != nullptr ? where_of(*from) : std::string(forced)) +
-                        " holds the control character " + code + " at byte " + std::to_string(at) +
-                        "; control characters are not allowed",
+                        (from != nullptr ? where_of(*from) : std::string(forced)) + " holds " +
+                        *fault,
                     from != nullptr ? field_of(*from) : std::string());
 }
 
@@ -447,6 +446,10 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
                         "Idempotency-Key is " + std::to_string(in.idempotency_key.size()) +
                             " bytes long, more than the limit of " +
                             std::to_string(lim.max_field_bytes),
+                        std::string(kFieldIdempotencyKey));
+    }
+    if (auto fault = find_text_fault(in.idempotency_key)) {
+      return make_error(source_errc::bad_value, "Idempotency-Key holds " + *fault,
                         std::string(kFieldIdempotencyKey));
     }
     ev.idempotency_key = std::string(in.idempotency_key);

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -67,6 +68,12 @@ std::string body_hash_key(std::string_view type, std::string_view body);
 
 // The offset of the first control character (U+0000 to U+001F, U+007F) in s, or npos.
 std::size_t find_control_char(std::string_view s);
+
+// What makes s unfit as the text of a key (a type, a tenant, an idempotency key), or nullopt:
+// "the control character U+0009 at byte 3; control characters are not allowed" or "the byte 0xFF
+// at byte 1, which is not UTF-8; text must be UTF-8". Text read from a JSON body is UTF-8 already
+// (the scanner checks it); a URL's ?type= and a header are not.
+std::optional<std::string> find_text_fault(std::string_view s);
 
 struct normalize_limits {
   std::size_t max_body_bytes = 1u << 20;

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
+#include "engine/utf8.hpp"
 
 namespace hooklog {
 namespace {
@@ -147,6 +149,19 @@ std::size_t find_control_char(std::string_view s) {
     if (c < 0x20 || c == 0x7F) return i;
   }
   return std::string_view::npos;
+}
+
+std::optional<std::string> find_text_fault(std::string_view s) {
+  char text[48];
+  if (const std::size_t at = find_control_char(s); at != std::string_view::npos) {
+    std::snprintf(text, sizeof text, "U+%04X at byte %zu", static_cast<unsigned char>(s[at]), at);
+    return std::string("the control character ") + text + "; control characters are not allowed";
+  }
+  if (const std::size_t at = utf8::find_invalid(s); at != std::string_view::npos) {
+    std::snprintf(text, sizeof text, "0x%02X at byte %zu", static_cast<unsigned char>(s[at]), at);
+    return std::string("the byte ") + text + ", which is not UTF-8; text must be UTF-8";
+  }
+  return std::nullopt;
 }
 
 record source_registry::to_record(const normalized_event& ev, std::string_view body) {

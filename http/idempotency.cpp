@@ -26,12 +26,13 @@ std::optional<idempotency_claim> claim_of(call& c, std::string_view route, std::
   auto h = c.req.header("idempotency-key");
   if (!h || h->empty()) return std::nullopt;
   const std::size_t max = c.ctx.options.limits.max_field_bytes;
-  if (h->size() > max || find_control_char(*h) != std::string::npos) {
+  const auto fault = h->size() > max ? std::nullopt : find_text_fault(*h);
+  if (h->size() > max || fault) {
     answered = true;
     c.fail(422, "invalid_value",
            h->size() > max ? "Idempotency-Key is " + std::to_string(h->size()) +
                                  " bytes long, more than the limit of " + std::to_string(max)
-                           : std::string("Idempotency-Key must not hold control characters"),
+                           : "Idempotency-Key holds " + *fault,
            {{"header", "Idempotency-Key"}});
     return std::nullopt;
   }

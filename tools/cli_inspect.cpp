@@ -180,7 +180,7 @@ int cmd_timeline(int argc, char** argv) {
       {"current_status", current.empty() ? nlohmann::json() : nlohmann::json(current)},
       {"transitions", std::move(tr)}};
   if (json) {
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
   std::printf("%s %s (tenant %s): %s%s\n", kind.c_str(), id.c_str(), tenant.c_str(),
@@ -229,7 +229,8 @@ int cmd_stats(int argc, char** argv) {
                       {"event_types", types},            {"tenants", tenants},
                       {"events_without_delivery", no_delivery}};
   if (json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    // A log written before text was checked may hold a type or tenant that is not UTF-8.
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("records %llu (head %llu), %s .. %s, %zu bytes used (log/index: %zu more)\n",

@@ -119,3 +119,68 @@ TEST_CASE(
   CHECK(r.json["items"][1]["error"]["details"] == json{{"field", "/tenant"}});
   CHECK(s.get("/v1/audit/head").json["seq"] == 2);  // the unread repeat and "ok"
 }
+
+TEST_CASE("ingest refuses a ?type= or an Idempotency-Key that is not UTF-8 or holds controls",
+          "[api][fields]") {
+  hooklog_server s;
+  // Bytes the JSON scanner never sees: before, they were stored as sent, and `hooklog export`
+  // and `hooklog stats --json` could not write the record out.
+  auto url_type = s.call("POST", "/v1/sources/jelp/events?type=ab%FFcd", R"({"folio":"F1"})");
+  INFO(url_type.body);
+  CHECK(url_type.status == 422);
+  CHECK(url_type.json["error"]["code"] == "invalid_value");
+  CHECK(url_type.json["error"]["details"] == json{{"parameter", "type"}});
+  CHECK(url_type.json["error"]["message"] ==
+        "the event type from ?type= holds the byte 0xFF at byte 2, which is not UTF-8; text must "
+        "be UTF-8");
+  auto key = s.call("POST", "/v1/sources/standard/events", R"({"type":"a"})", kAdminKey,
+                    {{"Idempotency-Key", "k\xFF\xFE"}});
+  CHECK(key.status == 422);
+  CHECK(key.json["error"]["code"] == "invalid_value");
+  CHECK(key.json["error"]["details"] == json{{"header", "Idempotency-Key"}});
+  CHECK(key.json["error"]["message"] ==
+        "Idempotency-Key holds the byte 0xFF at byte 1, which is not UTF-8; text must be UTF-8");
+  auto tab = s.call("POST", "/v1/sources/standard/events", R"({"type":"a"})", kAdminKey,
+                    {{"Idempotency-Key", "k\tx"}});
+  CHECK(tab.status == 422);
+  CHECK(tab.json["error"]["message"] ==
+        "Idempotency-Key holds the control character U+0009 at byte 1; control characters are "
+        "not allowed");
+  // Well-formed UTF-8 in both is stored.
+  auto ok = s.call("POST", "/v1/sources/jelp/events?type=caf%C3%A9", R"({"folio":"F1"})",
+                   kAdminKey, {{"Idempotency-Key", "cl\xC3\xA9-1"}});
+  CHECK(ok.status == 202);
+  CHECK(ok.json["type"] == "caf\xC3\xA9");
+  CHECK(s.get("/v1/audit/head").json["seq"] == 1);
+  // A refusal's details carry a line and column only for a JSON syntax error: text the client
+  // sent, quoted in another refusal's message, is not read as one.
+  auto quoted = s.call("POST", "/v1/sources/eudr/events",
+                       R"({"event":"sync.completed","timestamp":"line 99, column 7"})");
+  CHECK(quoted.status == 422);
+  CHECK(quoted.json["error"]["details"] == json{{"field", "/timestamp"}});
+  auto syntax = s.call("POST", "/v1/sources/standard/events", "{\"type\":\n\"a\",}");
+  CHECK(syntax.status == 400);
+  CHECK(syntax.json["error"]["details"]["line"] == 2);
+}
+
+TEST_CASE("a batch over --batch-max-lines is refused whole with 413", "[api][batch][limits]") {
+  hooklog_server s({"--no-deliver", "--batch-max-lines", "3"});
+  const std::string line = R"({"type":"a"})";
+  // Three lines, the last with or without its newline, are within the limit.
+  auto three = s.post_ndjson("/v1/sources/standard/events:batch", line + "\n\n" + line + "\n");
+  INFO(three.body);
+  CHECK(three.status == 200);
+  CHECK(three.json["stored"] == 2);
+  CHECK(s.post_ndjson("/v1/sources/standard/events:batch", line + "\n" + line + "\n" + line)
+            .status == 200);
+  // Four (a blank one counts: each line is answered) are not, and nothing is stored.
+  auto four = s.post_ndjson("/v1/sources/standard/events:batch",
+                            line + "\n" + line + "\n\n" + line + "\n");
+  CHECK(four.status == 413);
+  CHECK(four.json["error"]["code"] == "payload_too_large");
+  CHECK(four.json["error"]["message"] ==
+        "batch of 4 lines is over the limit of 3 lines per request for POST "
+        "/v1/sources/standard/events:batch; nothing was stored, send it in smaller batches");
+  CHECK(four.json["error"]["details"] == json{{"line_limit", 3}, {"lines", 4}});
+  CHECK(s.get("/v1/audit/head").json["seq"] == 5);
+}
