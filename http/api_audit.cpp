@@ -50,6 +50,14 @@ bool event_query(call& c, scan_query& q) {
     return false;
   }
   q.type = std::string(c.req.query_param("type").value_or(""));
+  // An exact type, a prefix glob (`job.*`) or `*`: a `*` elsewhere matched nothing, silently.
+  if (const auto star = q.type.find('*'); star != std::string::npos && star + 1 != q.type.size()) {
+    c.fail(400, "bad_parameter",
+           "type '" + q.type + "' has a '*' before its end: a type is exact, a prefix ending in "
+           "'*' (job.*) or '*'",
+           {{"parameter", "type"}});
+    return false;
+  }
   q.source = std::string(c.req.query_param("source").value_or(""));
   q.tenant = c.scope_tenant(c.req.query_param("tenant").value_or(""));
   q.entity_kind = std::string(c.req.query_param("entity_kind").value_or(""));
@@ -308,11 +316,20 @@ void audit_verify(const call_ptr& c) {
       return c->fail(400, "bad_parameter", std::string(name) + " must be a sequence number",
                      {{"parameter", name}});
   }
+  if (from == 0)
+    return c->fail(400, "bad_parameter", "from must be a sequence number of 1 or more",
+                   {{"parameter", "from"}});
   if (from > to)  // an empty range would answer ok with nothing checked
     return c->fail(400, "bad_parameter",
                    "from (" + std::to_string(from) + ") is greater than to (" + std::to_string(to) +
                        "): the range would check nothing",
                    {{"parameter", "from"}});
+  // The same for a from given past the head (without one, an empty log answers ok, 0 checked).
+  if (const std::uint64_t head = c->ctx.log.head().seq; c->req.query_param("from") && from > head)
+    return c->fail(400, "bad_parameter",
+                   "from (" + std::to_string(from) + ") is past the log's last record (" +
+                       std::to_string(head) + "): the range would check nothing",
+                   {{"parameter", "from"}, {"head", head}});
   auto rep = c->ctx.log.verify(from, to);
   if (!rep) return c->fail(500, "log_failure", rep.err().what());
   nlohmann::json j = {{"ok", rep->ok},

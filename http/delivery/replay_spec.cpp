@@ -20,7 +20,18 @@ error invalid(std::string message) {
 result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return std::optional<std::int64_t>{};
-  if (it->is_number_integer()) return std::optional<std::int64_t>{it->get<std::int64_t>()};
+  // Microseconds within years 1 to 9999, what RFC 3339 can write back: before, an unsigned
+  // value past 2^63 was taken modulo 2^64 (18446744073709551615 became -1, the epoch).
+  constexpr std::int64_t kFirst = -62135596800000000, kLast = 253402300799999999;
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kLast))
+    return invalid(std::string(name) + ": " + it->dump() + " microseconds is past the year 9999");
+  if (it->is_number_integer()) {
+    const auto v = it->get<std::int64_t>();
+    if (v < kFirst || v > kLast)
+      return invalid(std::string(name) + ": " + std::to_string(v) +
+                     " microseconds is outside the years 1 to 9999");
+    return std::optional<std::int64_t>{v};
+  }
   if (it->is_string()) {
     if (auto t = parse_rfc3339(it->get<std::string>())) return std::optional<std::int64_t>{*t};
   }

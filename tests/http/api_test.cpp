@@ -138,6 +138,13 @@ TEST_CASE("every sample of every source is ingested and queryable", "[api]") {
   // Filters: by type glob and by source.
   auto jobs = s.get("/v1/events?type=job.*");
   CHECK(jobs.json["items"].size() == 5);
+  // A '*' anywhere but at the end is refused, not answered with an empty page.
+  auto inner = s.get("/v1/events?type=*.paid");
+  CHECK(inner.status == 400);
+  CHECK(inner.json["error"]["message"] ==
+        "type '*.paid' has a '*' before its end: a type is exact, a prefix ending in '*' (job.*) "
+        "or '*'");
+  CHECK(inner.json["error"]["details"] == nlohmann::json{{"parameter", "type"}});
   auto oms = s.get("/v1/events?source=oms&limit=100");
   CHECK(oms.json["items"].size() == 18);
   // NDJSON streams everything, with bodies.

@@ -309,6 +309,15 @@ TEST_CASE("limits: verify refuses a range whose from is after its to (API 400 an
   CHECK(r.json["error"]["details"]["parameter"] == "from");
   CHECK(r.json["error"]["message"] ==
         "from (5) is greater than to (1): the range would check nothing");
+  // A from past the log's last record, or 0, would check nothing too (before: 200, ok, 0 checked).
+  auto past = s.get("/v1/audit/verify?from=99999999999");
+  CHECK(past.status == 400);
+  CHECK(past.json["error"]["message"] ==
+        "from (99999999999) is past the log's last record (1): the range would check nothing");
+  CHECK(past.json["error"]["details"] == nlohmann::json{{"parameter", "from"}, {"head", 1}});
+  auto zero = s.get("/v1/audit/verify?from=0");
+  CHECK(zero.status == 400);
+  CHECK(zero.json["error"]["message"] == "from must be a sequence number of 1 or more");
   auto one = s.get("/v1/audit/verify?from=1&to=1");
   CHECK(one.status == 200);
   CHECK(one.json["checked"] == 1);
