@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "http/delivery/message.hpp"
 #include "http/delivery/signature.hpp"
 
 namespace hooklog::http {
@@ -107,6 +108,13 @@ std::optional<field_problem> check_header_value(const std::string& field, std::s
 std::optional<field_problem> check_header_name(const std::string& field, std::string_view name) {
   if (!http_token(name))
     return problem(field, "is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)");
+  // hooklog sets these on every delivery (delivery_request.cpp): a second copy would make the
+  // receiver's Standard Webhooks check fail, or dedupe on the endpoint's value.
+  for (const std::string_view own : {"webhook-id", "webhook-timestamp", "webhook-signature",
+                                     "webhook-event-type", "webhook-replay"})
+    if (iequals(name, own))
+      return problem(field, "is set by hooklog on every delivery (" + std::string(own) +
+                                "); an endpoint cannot set it");
   return std::nullopt;
 }
 

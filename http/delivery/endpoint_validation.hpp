@@ -51,6 +51,8 @@ std::string pointer_to(std::string_view a, std::string_view b = {});
 
 // A field value check: nullopt, or the problem named by `field` (a JSON pointer).
 std::optional<field_problem> check_header_value(const std::string& field, std::string_view value);
+// A name: an RFC 9110 token, and none of the headers hooklog sets on every delivery
+// (webhook-id, -timestamp, -signature, -event-type, -replay; any case).
 std::optional<field_problem> check_header_name(const std::string& field, std::string_view name);
 
 // "whsec_" + standard base64 (padded) of 24..64 bytes: what generate_secret() makes and what

@@ -104,8 +104,15 @@ address_class classify_v6(const std::array<std::uint8_t, 16>& b) noexcept {
       if (b[i] != 0) return false;
     return true;
   };
-  // ::ffff:a.b.c.d (mapped) and 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 address.
+  // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated, RFC 2765) and 64:ff9b::a.b.c.d
+  // (NAT64): judged by the IPv4 address.
   if (zero(0, 10) && b[10] == 0xff && b[11] == 0xff) return classify_v4(embedded_v4(b, 12));
+  if (zero(0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+    return classify_v4(embedded_v4(b, 12));
+  // 64:ff9b:1::/48 (RFC 8215): NAT64 prefixes for local use, the IPv4 address at a place the
+  // network chooses: private whatever it embeds.
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01)
+    return address_class::private_net;
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && zero(4, 12))
     return classify_v4(embedded_v4(b, 12));
   if (b[0] == 0x20 && b[1] == 0x02) return classify_v4(embedded_v4(b, 2));  // 6to4

@@ -103,6 +103,17 @@ TEST_CASE("endpoints: control characters in auth and headers are refused at crea
   check_refusal(
       s.post("/v1/endpoints", endpoint_with(nullptr, {{"X/Trace", "a"}})), "/headers/X~1Trace",
       "/headers/X~1Trace: is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)");
+  // The signing headers hooklog sets on every delivery, in any case, as a header or as auth.
+  check_refusal(
+      s.post("/v1/endpoints", endpoint_with(nullptr, {{"Webhook-Signature", "v1,Zm9v"}})),
+      "/headers/Webhook-Signature",
+      "/headers/Webhook-Signature: is set by hooklog on every delivery (webhook-signature); an "
+      "endpoint cannot set it");
+  check_refusal(s.post("/v1/endpoints",
+                       endpoint_with({{"type", "header"}, {"name", "webhook-id"}, {"value", "x"}})),
+                "/auth/name",
+                "/auth/name: is set by hooklog on every delivery (webhook-id); an endpoint cannot "
+                "set it");
   // Nothing was created; a horizontal tab is allowed in a value (RFC 9110).
   CHECK(s.get("/v1/endpoints").json["items"].empty());
   CHECK(s.post("/v1/endpoints", endpoint_with({{"type", "bearer"}, {"token", "a\tb"}})).status ==

@@ -41,6 +41,14 @@ TEST_CASE("ssrf: address classes", "[ssrf]") {
       {"::ffff:169.254.169.254", address_class::metadata},
       {"::ffff:8.8.8.8", address_class::global},
       {"64:ff9b::10.0.0.1", address_class::private_net},
+      // The IPv4-translated form (RFC 2765) and the local-use NAT64 prefix (RFC 8215): a review
+      // found both judged global, so the metadata address passed through them.
+      {"::ffff:0:169.254.169.254", address_class::metadata},
+      {"::ffff:0:a00:1", address_class::private_net},
+      {"::ffff:0:8.8.8.8", address_class::global},
+      {"64:ff9b:1::a9fe:a9fe", address_class::private_net},
+      {"64:ff9b:1:ff00::8.8.8.8", address_class::private_net},
+      {"64:ff9b:2::1", address_class::global},
       {"2002:7f00:1::", address_class::loopback},
       {"2001:db8::1", address_class::reserved},
       {"2606:4700:4700::1111", address_class::global},
