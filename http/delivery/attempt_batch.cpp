@@ -8,12 +8,13 @@ namespace hooklog::http {
 attempt_batch::attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled)
     : sink_(sink), schedule_(std::move(schedule)), settled_(std::move(settled)) {}
 
-void attempt_batch::add(std::vector<record>&& records, tag t) {
+void attempt_batch::add(attempt_record_set&& records, tag t) {
   bool schedule = false;
   {
     std::lock_guard lk(mu_);
     attempts_.push_back({std::move(t), records.size()});
-    for (auto& r : records) records_.push_back(std::move(r));
+    records_.push_back(std::move(records.attempt));
+    if (records.disabled) records_.push_back(std::move(*records.disabled));
     if (!scheduled_) scheduled_ = schedule = true;
   }
   if (schedule) schedule_([this] { flush(); });

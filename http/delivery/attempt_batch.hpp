@@ -3,8 +3,9 @@
 // loop, instead of one submission (and one wake-up of the writer, one callback on its
 // completion thread) per attempt.
 //
-// add(records, tag): queues one attempt's records (the delivery_attempt record, then an
-// endpoint_disabled record when there is one); the first add() after a flush asks `schedule` to
+// add(records, tag): queues one attempt's records (attempt_record_set: the delivery_attempt
+// record, then an endpoint_disabled record when there is one; a plain struct, so an attempt's
+// records reach the batch without a vector of their own and are moved once); the first add() after a flush asks `schedule` to
 // run flush() later (the dispatcher passes outbound_client::post: the flush runs after the
 // answers read in the same pass of the I/O loop, so nothing waits for a timer). flush() submits
 // everything queued, in add() order, as one submission; when it is durable (or failed)
@@ -20,12 +21,20 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/record_sink.hpp"
 
 namespace hooklog::http {
+
+// One attempt's records, in the order they are appended.
+struct attempt_record_set {
+  record attempt;                  // the delivery_attempt
+  std::optional<record> disabled;  // the endpoint_disabled it caused, if any
+  std::size_t size() const { return disabled ? 2 : 1; }
+};
 
 class attempt_batch {
  public:
@@ -38,7 +47,7 @@ class attempt_batch {
 
   attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled);
 
-  void add(std::vector<record>&& records, tag t);
+  void add(attempt_record_set&& records, tag t);
   void flush();
 
  private:

@@ -4,7 +4,9 @@
 // when the answer was cut, and the answer's headers as [name, value] pairs. The bytes are
 // exactly those of nlohmann's dump() of that object (keys sorted, compact, invalid UTF-8
 // replaced by U+FFFD): written directly when every string is printable ASCII or a JSON escape,
-// which is what receivers answer almost always, and through nlohmann otherwise.
+// which is what receivers answer almost always, and through nlohmann otherwise (the direct
+// writer looks at each byte once: the first byte >= 0x80 it meets sends the whole body to
+// nlohmann).
 //
 // Pure functions; thread-safe.
 #include <string>

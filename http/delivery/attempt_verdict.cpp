@@ -41,17 +41,17 @@ attempt_verdict judge_attempt(const std::string& endpoint_id, const projections:
   return v;
 }
 
-std::vector<record> attempt_records(const projections::delivery_attempt& a, const std::string& tenant,
-                                    const std::string& type, outbound_outcome& o, std::size_t excerpt_limit,
-                                    const projections::endpoint& ep, const std::string& disable_reason) {
+attempt_record_set attempt_records(const projections::delivery_attempt& a, const std::string& tenant,
+                                   const std::string& type, outbound_outcome& o, std::size_t excerpt_limit,
+                                   const projections::endpoint& ep, const std::string& disable_reason) {
   // The record make_attempt_record() builds, with the body serialised once (bounded
   // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
   if (o.body_excerpt.size() > excerpt_limit) o.body_excerpt.resize(excerpt_limit);
-  std::vector<record> recs;
-  recs.push_back(projections::make_attempt_record(a, tenant, type,
-                                                  attempt_body(a, o.body_excerpt, o.body_truncated, o.headers)));
+  attempt_record_set recs{projections::make_attempt_record(
+                              a, tenant, type, attempt_body(a, o.body_excerpt, o.body_truncated, o.headers)),
+                          std::nullopt};
   if (!disable_reason.empty()) {
-    record d;
+    record& d = recs.disabled.emplace();
     d.kind = record_kind::endpoint_disabled;
     d.tenant = ep.tenant;
     d.entity_kind = "endpoint";
@@ -60,7 +60,6 @@ std::vector<record> attempt_records(const projections::delivery_attempt& a, cons
     // becomes U+FFFD, as in attempt_body(), rather than an exception on the I/O thread.
     d.body = nlohmann::json{{"reason", disable_reason}, {"by", "dispatcher"}, {"event_seq", a.event_seq}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
-    recs.push_back(std::move(d));
   }
   return recs;
 }

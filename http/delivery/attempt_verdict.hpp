@@ -16,7 +16,7 @@
 // `disable_reason` "endpoint answered 410 Gone" (the caller adds the failing-period rule).
 //
 // attempt_records(attempt, tenant, type, outcome, excerpt_limit, endpoint, disable_reason):
-// the records one attempt appends, in order: the delivery_attempt (tenant and type of the event;
+// the records one attempt appends (attempt_batch.hpp's attempt_record_set): the delivery_attempt (tenant and type of the event;
 // entity endpoint/<id>; ref_seq the event's seq; body attempt_body(): the excerpt cut to
 // `excerpt_limit` bytes, the truncation flag, the answer's headers), then, when disable_reason
 // is not empty, an endpoint_disabled record of the endpoint's tenant with body
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/record.hpp"
+#include "http/delivery/attempt_batch.hpp"
 #include "http/delivery/outbound.hpp"
 #include "projections/attempt.hpp"
 #include "projections/endpoint.hpp"
@@ -52,8 +53,8 @@ using next_try_fn = std::function<std::optional<std::int64_t>(std::uint32_t fail
 attempt_verdict judge_attempt(const std::string& endpoint_id, const projections::pending_item& item,
                               const outbound_outcome& o, std::int64_t now, const next_try_fn& next_try);
 
-std::vector<record> attempt_records(const projections::delivery_attempt& a, const std::string& tenant,
-                                    const std::string& type, outbound_outcome& o, std::size_t excerpt_limit,
-                                    const projections::endpoint& ep, const std::string& disable_reason);
+attempt_record_set attempt_records(const projections::delivery_attempt& a, const std::string& tenant,
+                                   const std::string& type, outbound_outcome& o, std::size_t excerpt_limit,
+                                   const projections::endpoint& ep, const std::string& disable_reason);
 
 }  // namespace hooklog::http

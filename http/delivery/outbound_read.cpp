@@ -9,7 +9,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/system/system_error.hpp>
-#include <iterator>
 #include <string>
 
 namespace hooklog::http {
@@ -93,15 +92,13 @@ bool idle_connection_ended(answer_wait::socket& s, const error_code& readiness) 
 
 outbound_outcome answer_outcome(answer_parser& parser, const boost::beast::flat_buffer& buffer,
                                 std::size_t excerpt_limit, bool truncated, bool& reusable) {
-  auto& msg = parser.get();
   outbound_outcome o;
-  o.status = msg.result_int();
-  o.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& f : msg) o.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  auto& body = msg.body();
-  o.body_excerpt = body.substr(0, std::min(body.size(), excerpt_limit));
+  o.status = parser.status();
+  o.headers = std::move(parser.headers());
+  o.body_excerpt = std::move(parser.excerpt());
+  if (o.body_excerpt.size() > excerpt_limit) o.body_excerpt.resize(excerpt_limit);
   o.body_truncated = truncated;
-  reusable = !truncated && msg.keep_alive() && buffer.size() == 0;
+  reusable = !truncated && parser.keep_alive_as_message() && buffer.size() == 0;
   return o;
 }
 

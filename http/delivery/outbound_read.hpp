@@ -38,8 +38,9 @@
 // is over (close it now, not at the next request).
 //
 // answer_outcome(): the outcome of a fully read answer (status, headers, the body's first
-// `excerpt_limit` bytes) and whether the connection may be reused: not after a truncated body,
-// a `Connection: close` answer, or bytes beyond the answer in `buffer` (asked for by no request).
+// `excerpt_limit` bytes: the parser's, answer_parser.hpp, moved out of it) and whether the
+// connection may be reused: not after a truncated body, a `Connection: close` answer (as the
+// message's keep_alive()), or bytes beyond the answer in `buffer` (asked for by no request).
 //
 // read_failure(): what a failed read of an answer means: `retry_fresh` when a kept-alive
 // connection that may retry (`may_retry`: it served a request before, and this request was not
@@ -54,20 +55,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "http/delivery/answer_parser.hpp"
 #include "http/delivery/outbound.hpp"
 #include "http/delivery/outbound_ready.hpp"
 
 namespace hooklog::http {
-
-using answer_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
 bool stale_connection_error(const boost::beast::error_code& ec);
 

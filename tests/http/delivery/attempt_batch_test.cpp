@@ -50,22 +50,17 @@ TEST_CASE("attempt batch: one submission, one outcome per attempt in order", "[a
         if (calls.size() == 3) all.set_value();
       });
 
-  std::vector<record> a;
-  a.push_back(attempt_record("ep_a", 7));
-  batch.add(std::move(a), {"ep_a", 7});
-  std::vector<record> b;  // a type longer than the codec allows: this record alone fails
-  b.push_back(attempt_record("ep_b", 8, 70'000));
-  batch.add(std::move(b), {"ep_b", 8});
-  std::vector<record> c;  // an attempt and the endpoint_disabled record it caused
-  c.push_back(attempt_record("ep_c", 9));
+  batch.add({attempt_record("ep_a", 7), std::nullopt}, {"ep_a", 7});
+  // a type longer than the codec allows: this record alone fails
+  batch.add({attempt_record("ep_b", 8, 70'000), std::nullopt}, {"ep_b", 8});
+  // an attempt and the endpoint_disabled record it caused
   record d;
   d.kind = record_kind::endpoint_disabled;
   d.tenant = "t";
   d.entity_kind = "endpoint";
   d.entity_id = "ep_c";
   d.body = R"({"by":"dispatcher"})";
-  c.push_back(std::move(d));
-  batch.add(std::move(c), {"ep_c", 9});
+  batch.add({attempt_record("ep_c", 9), std::move(d)}, {"ep_c", 9});
 
   REQUIRE(scheduled.size() == 1);  // one flush for the three attempts
   scheduled[0]();
@@ -101,9 +96,7 @@ TEST_CASE("attempt batch: one submission, one outcome per attempt in order", "[a
   CHECK(log->head().seq == 3);
 
   // The next add() schedules a flush again.
-  std::vector<record> e;
-  e.push_back(attempt_record("ep_a", 10));
-  batch.add(std::move(e), {"ep_a", 10});
+  batch.add({attempt_record("ep_a", 10), std::nullopt}, {"ep_a", 10});
   CHECK(scheduled.size() == 2);
   writer.stop();
 }

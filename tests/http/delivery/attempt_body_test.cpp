@@ -63,3 +63,29 @@ TEST_CASE("attempt body: the direct writer gives nlohmann's bytes", "[attempt_bo
           http::attempt_body_json(a, s, i % 2 == 0, {{s, s}}));
   }
 }
+
+TEST_CASE("attempt body: a byte over 0x7f in any one string goes through nlohmann", "[attempt_body]") {
+  // The direct writer meets it part way through the body (after the strings before it were
+  // written): the whole body is then nlohmann's, U+FFFD for the invalid byte.
+  const std::string bad = "x\xffy";
+  for (int where = 0; where < 6; ++where) {
+    delivery_attempt a = sample();
+    a.replay_id = "rpl_1";
+    std::string excerpt = "ok";
+    http::header_list headers = {{"content-type", "text/plain"}, {"x-b", "v"}};
+    switch (where) {
+      case 0: a.endpoint_id = bad; break;
+      case 1: a.error = bad; break;
+      case 2: a.replay_id = bad; break;
+      case 3: excerpt = bad; break;
+      case 4: headers[1].first = bad; break;
+      case 5: headers[1].second = bad; break;
+    }
+    INFO("non-ASCII in string " << where);
+    const auto body = http::attempt_body(a, excerpt, false, headers);
+    CHECK(body == http::attempt_body_json(a, excerpt, false, headers));
+    CHECK(body.find("x\xef\xbf\xbdy") != std::string::npos);
+    CHECK(body.find("{\"attempt\":3,") == 0);  // one body, not a partial one before it
+    CHECK(body.rfind("\"status\":503}") == body.size() - 13);
+  }
+}

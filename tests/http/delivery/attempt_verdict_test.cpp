@@ -136,28 +136,30 @@ TEST_CASE("attempt records: the attempt, then the disable, byte for byte", "[att
   auto v = judge_attempt("ep_1", item(1), o, kNow, t.fn());
   auto recs = http::attempt_records(v.attempt, "t_ev", "order.created", o, 4, ep, v.disable_reason);
   REQUIRE(recs.size() == 2);
-  CHECK(recs[0].kind == record_kind::delivery_attempt);
-  CHECK(recs[0].tenant == "t_ev");
-  CHECK(recs[0].type == "order.created");
-  CHECK(recs[0].entity_kind == "endpoint");
-  CHECK(recs[0].entity_id == "ep_1");
-  CHECK(recs[0].ref_seq == 42);
-  CHECK(recs[0].body ==
+  REQUIRE(recs.disabled);
+  CHECK(recs.attempt.kind == record_kind::delivery_attempt);
+  CHECK(recs.attempt.tenant == "t_ev");
+  CHECK(recs.attempt.type == "order.created");
+  CHECK(recs.attempt.entity_kind == "endpoint");
+  CHECK(recs.attempt.entity_id == "ep_1");
+  CHECK(recs.attempt.ref_seq == 42);
+  CHECK(recs.attempt.body ==
         "{\"attempt\":1,\"dead_letter\":false,\"endpoint_id\":\"ep_1\",\"error\":\"status: 410\",\"event_seq\":42,"
         "\"latency_us\":1500,\"next_attempt_at\":1700000060000000,\"outcome\":\"failure\",\"response_excerpt\":"
         "\"gone\",\"response_headers\":[[\"Date\",\"Wed, 02 Dec 2026 02:00:00 GMT\"]],\"status\":410}");
-  CHECK(recs[1].kind == record_kind::endpoint_disabled);
-  CHECK(recs[1].tenant == "t_ep");
-  CHECK(recs[1].entity_kind == "endpoint");
-  CHECK(recs[1].entity_id == "ep_1");
-  CHECK(recs[1].body == "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"endpoint answered 410 Gone\"}");
+  CHECK(recs.disabled->kind == record_kind::endpoint_disabled);
+  CHECK(recs.disabled->tenant == "t_ep");
+  CHECK(recs.disabled->entity_kind == "endpoint");
+  CHECK(recs.disabled->entity_id == "ep_1");
+  CHECK(recs.disabled->body == "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"endpoint answered 410 Gone\"}");
   // A success: one record, the excerpt within its limit kept whole.
   auto ok = answer(200);
   ok.body_excerpt = "ok";
   auto s = judge_attempt("ep_1", item(1), ok, kNow, t.fn());
   auto one = http::attempt_records(s.attempt, "t_ev", "order.created", ok, 4, ep, s.disable_reason);
   REQUIRE(one.size() == 1);
-  CHECK(one[0].body.find("\"outcome\":\"success\",\"response_excerpt\":\"ok\",") != std::string::npos);
+  CHECK_FALSE(one.disabled);
+  CHECK(one.attempt.body.find("\"outcome\":\"success\",\"response_excerpt\":\"ok\",") != std::string::npos);
 }
 
 TEST_CASE("attempt records: a disable reason with bytes that are not UTF-8 is written, not thrown",
@@ -171,10 +173,11 @@ TEST_CASE("attempt records: a disable reason with bytes that are not UTF-8 is wr
   auto o = answer(302, {{"Location", "http://x/\xff"}});
   auto v = judge_attempt("ep_1", item(1), o, kNow, t.fn());
   std::string reason = "failing since 2026-12-01, last error: " + v.attempt.error;
-  std::vector<record> recs;
+  http::attempt_record_set recs;
   REQUIRE_NOTHROW(recs = http::attempt_records(v.attempt, "t_ev", "order.created", o, 64, ep, reason));
   REQUIRE(recs.size() == 2);
-  CHECK(recs[1].body ==
+  REQUIRE(recs.disabled);
+  CHECK(recs.disabled->body ==
         "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"failing since 2026-12-01, last error: redirect: "
         "status 302 (not followed), Location: http://x/\xef\xbf\xbd\"}");
 }
