@@ -123,6 +123,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   job_ptr current;
   std::string head;  // the request line and headers being written (request_head)
   std::optional<answer_parser> parser;
+  unsigned interim = 0;  // interim (1xx) answers skipped before the current request's answer
+  static constexpr unsigned kMaxInterimAnswers = 8;
   std::uint64_t served = 0;
   answer_wait reads;  // plain connections read answers on readiness (outbound_read.hpp)
   std::string remote;
@@ -289,16 +291,26 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
       if (ec == beast::error::timeout) return fail(delivery_errc::timeout, "sending to " + url.origin() + ": timed out");
       return fail(delivery_errc::refused, "sending to " + url.origin() + ": " + ec.message());
     }
-    parser.emplace();
-    parser->header_limit(static_cast<std::uint32_t>(client.opts.header_limit));
-    parser->body_limit(client.opts.read_limit);
-    parser->excerpt_limit(client.opts.excerpt_limit);
+    new_parser();
     buffer.clear();
+    interim = 0;
     if (reads.enabled()) {
       beast::error_code early;
       if (reads.take_early(early)) read_answer(early);  // it was readable before the write ended
       return;                                           // else the armed wait reads the answer
     }
+    async_read_answer();
+  }
+
+  // A parser for the next answer on this connection, with the client's limits.
+  void new_parser() {
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(client.opts.header_limit));
+    parser->body_limit(client.opts.read_limit);
+    parser->excerpt_limit(client.opts.excerpt_limit);
+  }
+
+  void async_read_answer() {
     with_stream([&](auto& s) {
       bhttp::async_read(s, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->on_read(ec, n);
@@ -344,9 +356,23 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     if (timed_out) ec = beast::error::timeout;
     const bool truncated = ec == bhttp::error::body_limit && parser->is_header_done();
     if (ec && !truncated) {
-      auto f = read_failure(ec, parser->got_some(), served > 0 && !current->retried, url.origin(), current->req.timeout);
+      auto f = read_failure(ec, parser->got_some() || interim > 0, served > 0 && !current->retried,
+                            url.origin(), current->req.timeout);
       if (f.retry_fresh) return retry_fresh();
       return fail(f.kind, std::move(f.message));
+    }
+    // An interim answer (1xx but 101: 100 Continue, 103 Early Hints) comes before the final one
+    // on the same connection (RFC 9110 15.2): skip it and read on, under the same deadline.
+    // Taken as final, it was recorded as the attempt's status, and the final answer was left to
+    // be read as the next request's.
+    if (!truncated && parser->status() >= 100 && parser->status() < 200 && parser->status() != 101) {
+      if (++interim > kMaxInterimAnswers)
+        return fail(delivery_errc::protocol, "reading the answer of " + url.origin() + ": more than " +
+                                                 std::to_string(kMaxInterimAnswers) +
+                                                 " interim (1xx) answers");
+      new_parser();
+      if (reads.enabled()) return read_answer({});  // parses what is buffered, then the socket
+      return async_read_answer();
     }
     bool reusable = false;
     auto o = answer_outcome(*parser, buffer, client.opts.excerpt_limit, truncated, reusable);
