@@ -4,7 +4,7 @@
 usage: tools/bench/growth.py [--bin build/tools/hooklog] [--events 1000000] [--step 250000]
                              [--conns 2] [--out /tmp/hooklog-growth] [--keep] [--resume]
                              [--endpoints queued|none|deliver] [--perf-record | --perf-stat EVENTS]
-                             [--cyclic-times] [--random-ids] [--no-rebuild] [--threads]
+                             [--cyclic-times] [--random-ids] [--no-entity] [--no-rebuild] [--threads]
 
 Starts `hooklog serve` on 127.0.0.1 with an empty data directory and batch-ingests --events events
 (standard source, ~600-byte bodies, 12 types, 100,000 entities, batches of 500 over --conns
@@ -26,8 +26,11 @@ tools/bench/growth.gp, which draws docs/perf/growth.svg) and <out>/growth.json.
 
 Event ids are g-<n> (a batch's ids sort together, so the log's idempotency index takes them
 near its end); --random-ids sends 24 hex digits of sha1(n) instead, as producers that use UUIDs
-or random ids do (every id a put at a random place). --cyclic-times sends the earlier runs'
-timestamps (the 3,600 seconds of one hour, over and over) instead of increasing ones.
+or random ids do (every id a put at a random place). --no-entity sends the same events without
+entity and status (the entity's id moves into data): no timeline transition and no by-entity
+index key, to tell their share of the growth from the rest (the by-entity and timeline reads
+are skipped: 0 in the table). --cyclic-times sends the earlier runs' timestamps (the 3,600
+seconds of one hour, over and over) instead of increasing ones.
 
 --keep keeps <out>/data; --resume starts the server on that kept directory and ingests --events
 more, continuing its event numbering (from <out>/growth.json) and appending to its TSV.
@@ -69,6 +72,7 @@ NOTE = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod t
 T0 = 1714521600  # 2024-05-01T00:00:00Z
 CYCLIC_TIMES = False  # --cyclic-times
 RANDOM_IDS = False  # --random-ids
+NO_ENTITY = False  # --no-entity
 
 
 def event_id(i):
@@ -83,6 +87,10 @@ def event(i):
         ts = "2024-05-01T12:%02d:%02dZ" % ((i // 60) % 60, i % 60)
     else:  # as producers send them: increasing with the log (ten events a second)
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 + i // 10))
+    if NO_ENTITY:  # no entity, no status: no timeline transition and no by-entity index key
+        return ('{"id":"%s","type":"%s","timestamp":"%s","tenant":"t1","data":{"amount":%d,'
+                '"currency":"EUR","customer":{"name":"Ada Lovelace","country":"GB"},"note":"%s",'
+                '"order":"ord-%d"}}' % (event_id(i), TYPES[i % len(TYPES)], ts, i % 5000, NOTE, e))
     return ('{"id":"%s","type":"%s","timestamp":"%s","tenant":"t1",'
             '"entity":{"kind":"order","id":"ord-%d"},"status":{"to":"%s"},'
             '"data":{"amount":%d,"currency":"EUR","customer":{"name":"Ada Lovelace",'
@@ -167,13 +175,8 @@ ROLES = [("log_writer::complete", "writer-completer"), ("log_writer::run", "writ
          ("http_server::start", "http-io"), ("thread_pool", "pool"), ("cmd_serve", "main")]
 
 
-def thread_roles(pid):
-    """{tid: role} from one `gdb -batch` backtrace of every thread (the server is paused for it)."""
-    try:
-        r = subprocess.run(["gdb", "-batch", "-p", str(pid), "-ex", "thread apply all bt"],
-                           capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
+def parse_roles(gdb_text):
+    """{tid: role} from the text of gdb's `thread apply all bt` (ROLES; "?" when none matches)."""
     roles, tid, frames = {}, None, []
 
     def close():
@@ -181,7 +184,7 @@ def thread_roles(pid):
             text = "\n".join(frames)
             roles[tid] = next((r for key, r in ROLES if key in text), "?")
 
-    for line in r.stdout.splitlines():
+    for line in gdb_text.splitlines():
         if line.startswith("Thread ") and "(LWP " in line:
             close()
             tid, frames = int(line.split("(LWP ", 1)[1].split(")", 1)[0]), []
@@ -189,6 +192,16 @@ def thread_roles(pid):
             frames.append(line.split(" at /", 1)[0])  # not the source path (a directory may match)
     close()
     return roles
+
+
+def thread_roles(pid):
+    """{tid: role} from one `gdb -batch` backtrace of every thread (the server is paused for it)."""
+    try:
+        r = subprocess.run(["gdb", "-batch", "-p", str(pid), "-ex", "thread apply all bt"],
+                           capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return parse_roles(r.stdout)
 
 
 def du(path):
@@ -203,6 +216,8 @@ def du(path):
 
 
 def pct(v, p):
+    if not v:
+        return 0.0
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
@@ -239,9 +254,10 @@ def main():
     ap.add_argument("--cyclic-times", action="store_true")
     ap.add_argument("--random-ids", action="store_true")
     ap.add_argument("--threads", action="store_true")
+    ap.add_argument("--no-entity", action="store_true")
     a = ap.parse_args()
-    global CYCLIC_TIMES, RANDOM_IDS
-    CYCLIC_TIMES, RANDOM_IDS = a.cyclic_times, a.random_ids
+    global CYCLIC_TIMES, RANDOM_IDS, NO_ENTITY
+    CYCLIC_TIMES, RANDOM_IDS, NO_ENTITY = a.cyclic_times, a.random_ids, a.no_entity
     data = os.path.join(a.out, "data")
     rows, base = [], 0
     if a.resume and a.endpoints == "deliver":
@@ -380,6 +396,8 @@ def main():
                 for what, path in (("type", "/v1/events?type=%s&limit=50" % TYPES[k % len(TYPES)]),
                                    ("entity", "/v1/events?entity_kind=order&entity_id=%s&limit=50" % e),
                                    ("timeline", "/v1/entities/order/%s/timeline" % e)):
+                    if NO_ENTITY and what != "type":  # no entities: nothing to read (0 in the table)
+                        continue
                     t = time.perf_counter()
                     st, body = q.get(path)
                     lat[what].append((time.perf_counter() - t) * 1000)
