@@ -4,7 +4,7 @@
 usage: tools/bench/growth.py [--bin build/tools/hooklog] [--events 1000000] [--step 250000]
                              [--conns 2] [--out /tmp/hooklog-growth] [--keep] [--resume]
                              [--endpoints queued|none|deliver] [--perf-record | --perf-stat EVENTS]
-                             [--cyclic-times] [--random-ids] [--no-rebuild]
+                             [--cyclic-times] [--random-ids] [--no-entity] [--no-rebuild] [--threads]
 
 Starts `hooklog serve` on 127.0.0.1 with an empty data directory and batch-ingests --events events
 (standard source, ~600-byte bodies, 12 types, 100,000 entities, batches of 500 over --conns
@@ -26,11 +26,18 @@ tools/bench/growth.gp, which draws docs/perf/growth.svg) and <out>/growth.json.
 
 Event ids are g-<n> (a batch's ids sort together, so the log's idempotency index takes them
 near its end); --random-ids sends 24 hex digits of sha1(n) instead, as producers that use UUIDs
-or random ids do (every id a put at a random place). --cyclic-times sends the earlier runs'
-timestamps (the 3,600 seconds of one hour, over and over) instead of increasing ones.
+or random ids do (every id a put at a random place). --no-entity sends the same events without
+entity and status (the entity's id moves into data): no timeline transition and no by-entity
+index key, to tell their share of the growth from the rest (the by-entity and timeline reads
+are skipped: 0 in the table). --cyclic-times sends the earlier runs' timestamps (the 3,600
+seconds of one hour, over and over) instead of increasing ones.
 
 --keep keeps <out>/data; --resume starts the server on that kept directory and ingests --events
 more, continuing its event numbering (from <out>/growth.json) and appending to its TSV.
+--threads writes <out>/threads.tsv: per step and server thread, user and system CPU µs, minor
+and major page faults and voluntary / involuntary context switches per event (/proc/PID/task),
+each thread named by its role from one gdb backtrace at the start (writer, runner, http-io, ...);
+with --perf-stat it also passes --per-thread to perf stat.
 --perf-record runs `perf record -g -p SERVER` over the ingest of every step (not the reads) into
 <out>/perf-<events>.data, for `perf report -i FILE --no-children`; --perf-stat EVENTS runs
 `perf stat -e EVENTS -p SERVER` instead (<out>/perf-stat-<events>.txt), e.g.
@@ -65,6 +72,7 @@ NOTE = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod t
 T0 = 1714521600  # 2024-05-01T00:00:00Z
 CYCLIC_TIMES = False  # --cyclic-times
 RANDOM_IDS = False  # --random-ids
+NO_ENTITY = False  # --no-entity
 
 
 def event_id(i):
@@ -79,6 +87,10 @@ def event(i):
         ts = "2024-05-01T12:%02d:%02dZ" % ((i // 60) % 60, i % 60)
     else:  # as producers send them: increasing with the log (ten events a second)
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 + i // 10))
+    if NO_ENTITY:  # no entity, no status: no timeline transition and no by-entity index key
+        return ('{"id":"%s","type":"%s","timestamp":"%s","tenant":"t1","data":{"amount":%d,'
+                '"currency":"EUR","customer":{"name":"Ada Lovelace","country":"GB"},"note":"%s",'
+                '"order":"ord-%d"}}' % (event_id(i), TYPES[i % len(TYPES)], ts, i % 5000, NOTE, e))
     return ('{"id":"%s","type":"%s","timestamp":"%s","tenant":"t1",'
             '"entity":{"kind":"order","id":"ord-%d"},"status":{"to":"%s"},'
             '"data":{"amount":%d,"currency":"EUR","customer":{"name":"Ada Lovelace",'
@@ -132,6 +144,66 @@ def proc_cpu(pid):
     return int(parts[11]) / tck, int(parts[12]) / tck
 
 
+def thread_stats(pid):
+    """{tid: (comm, utime s, stime s, minflt, majflt, voluntary cs, involuntary cs)} of every
+    thread of the process (/proc/PID/task/TID/stat and status)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                head, _, rest = f.read().rpartition(")")
+            p = rest.split()
+            cs = {}
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                        cs[k] = int(v)
+        except FileNotFoundError:  # the thread ended between listdir and open
+            continue
+        out[int(tid)] = (head.split("(", 1)[1], int(p[11]) / tck, int(p[12]) / tck, int(p[7]),
+                         int(p[9]), cs.get("voluntary_ctxt_switches", 0),
+                         cs.get("nonvoluntary_ctxt_switches", 0))
+    return out
+
+
+# Frames that name a thread's role in a gdb backtrace, first match wins (--threads).
+ROLES = [("log_writer::complete", "writer-completer"), ("log_writer::run", "writer"),
+         ("projection_runner::", "runner"), ("head_publisher::", "head-publisher"),
+         ("replay_manager::", "replay-manager"), ("dispatcher", "dispatcher"),
+         ("http_server::start", "http-io"), ("thread_pool", "pool"), ("cmd_serve", "main")]
+
+
+def parse_roles(gdb_text):
+    """{tid: role} from the text of gdb's `thread apply all bt` (ROLES; "?" when none matches)."""
+    roles, tid, frames = {}, None, []
+
+    def close():
+        if tid is not None:
+            text = "\n".join(frames)
+            roles[tid] = next((r for key, r in ROLES if key in text), "?")
+
+    for line in gdb_text.splitlines():
+        if line.startswith("Thread ") and "(LWP " in line:
+            close()
+            tid, frames = int(line.split("(LWP ", 1)[1].split(")", 1)[0]), []
+        elif line.startswith("#"):
+            frames.append(line.split(" at /", 1)[0])  # not the source path (a directory may match)
+    close()
+    return roles
+
+
+def thread_roles(pid):
+    """{tid: role} from one `gdb -batch` backtrace of every thread (the server is paused for it)."""
+    try:
+        r = subprocess.run(["gdb", "-batch", "-p", str(pid), "-ex", "thread apply all bt"],
+                           capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return parse_roles(r.stdout)
+
+
 def du(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -144,6 +216,8 @@ def du(path):
 
 
 def pct(v, p):
+    if not v:
+        return 0.0
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
@@ -179,9 +253,11 @@ def main():
     ap.add_argument("--no-rebuild", action="store_true")
     ap.add_argument("--cyclic-times", action="store_true")
     ap.add_argument("--random-ids", action="store_true")
+    ap.add_argument("--threads", action="store_true")
+    ap.add_argument("--no-entity", action="store_true")
     a = ap.parse_args()
-    global CYCLIC_TIMES, RANDOM_IDS
-    CYCLIC_TIMES, RANDOM_IDS = a.cyclic_times, a.random_ids
+    global CYCLIC_TIMES, RANDOM_IDS, NO_ENTITY
+    CYCLIC_TIMES, RANDOM_IDS, NO_ENTITY = a.cyclic_times, a.random_ids, a.no_entity
     data = os.path.join(a.out, "data")
     rows, base = [], 0
     if a.resume and a.endpoints == "deliver":
@@ -242,6 +318,7 @@ def main():
                 if st != 201:
                     sys.exit("POST /v1/endpoints answered %d" % st)
 
+        roles = thread_roles(srv.pid) if a.threads else {}
         rng = random.Random(1 + base)
         print("# growth.py --endpoints %s%s%s, %s" % (a.endpoints,
                                                      " --cyclic-times" if a.cyclic_times else "",
@@ -274,12 +351,13 @@ def main():
             if a.perf_record or a.perf_stat:
                 cmd = (["record", "-g", "-q", "-o", os.path.join(a.out, "perf-%d.data" % (done + n))]
                        if a.perf_record else
-                       ["stat", "-e", a.perf_stat, "-o",
+                       ["stat"] + (["--per-thread"] if a.threads else []) + ["-e", a.perf_stat, "-o",
                         os.path.join(a.out, "perf-stat-%d.txt" % (done + n))])
                 perf = subprocess.Popen(["perf"] + cmd + ["-p", str(srv.pid)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             cpu0 = proc_cpu(srv.pid)
+            th0 = thread_stats(srv.pid) if a.threads else {}
             t0 = time.monotonic()
             ts = [threading.Thread(target=worker) for _ in range(a.conns)]
             for t in ts:
@@ -289,6 +367,22 @@ def main():
             caught_up()
             wall = time.monotonic() - t0
             cpu1 = proc_cpu(srv.pid)
+            if a.threads:
+                th1 = thread_stats(srv.pid)
+                new = not os.path.exists(os.path.join(a.out, "threads.tsv"))
+                with open(os.path.join(a.out, "threads.tsv"), "a") as f:
+                    if new:
+                        f.write("events\ttid\trole\tcomm\tuser_us_per_event\tsys_us_per_event\t"
+                                "minflt_per_event\tmajflt_per_event\tvcsw_per_event\t"
+                                "nvcsw_per_event\n")
+                    for tid, v1 in sorted(th1.items()):
+                        v0 = th0.get(tid, (v1[0], 0, 0, 0, 0, 0, 0))
+                        d = [b - a0 for a0, b in zip(v0[1:], v1[1:])]
+                        if not any(d):
+                            continue
+                        f.write("%d\t%d\t%s\t%s\t%.3f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\n"
+                                % (done + n, tid, roles.get(tid, "?"), v1[0], d[0] * 1e6 / n,
+                                   d[1] * 1e6 / n, d[2] / n, d[3] / n, d[4] / n, d[5] / n))
             cpu, cpu_sys = sum(cpu1) - sum(cpu0), cpu1[1] - cpu0[1]
             if perf:
                 perf.send_signal(2)
@@ -302,6 +396,8 @@ def main():
                 for what, path in (("type", "/v1/events?type=%s&limit=50" % TYPES[k % len(TYPES)]),
                                    ("entity", "/v1/events?entity_kind=order&entity_id=%s&limit=50" % e),
                                    ("timeline", "/v1/entities/order/%s/timeline" % e)):
+                    if NO_ENTITY and what != "type":  # no entities: nothing to read (0 in the table)
+                        continue
                     t = time.perf_counter()
                     st, body = q.get(path)
                     lat[what].append((time.perf_counter() - t) * 1000)
