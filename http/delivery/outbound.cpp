@@ -365,7 +365,13 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     // on the same connection (RFC 9110 15.2): skip it and read on, under the same deadline.
     // Taken as final, it was recorded as the attempt's status, and the final answer was left to
     // be read as the next request's.
-    if (!truncated && parser->status() >= 100 && parser->status() < 200 && parser->status() != 101) {
+    // 101 Switching Protocols: hooklog asks for no upgrade, so the connection now speaks something
+    // else; recorded as a protocol failure and closed (before, kept for the next request).
+    if (!truncated && parser->status() == 101)
+      return fail(delivery_errc::protocol, "reading the answer of " + url.origin() +
+                                               ": 101 Switching Protocols to a request that asked "
+                                               "for no upgrade");
+    if (!truncated && parser->status() >= 100 && parser->status() < 200) {
       if (++interim > kMaxInterimAnswers)
         return fail(delivery_errc::protocol, "reading the answer of " + url.origin() + ": more than " +
                                                  std::to_string(kMaxInterimAnswers) +

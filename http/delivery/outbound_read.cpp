@@ -39,11 +39,13 @@ namespace {
 struct filled_probe {
   answer_wait::socket& s;
   bool filled = false;
+  bool read = false;  // a socket read happened (a whole answer may come from the buffer alone)
 
   template <class Buffers>
   std::size_t read_some(const Buffers& b, error_code& ec) {
     const std::size_t n = s.read_some(b, ec);
     filled = !ec && n == net::buffer_size(b);
+    read = true;
     return n;
   }
   template <class Buffers>
@@ -78,8 +80,11 @@ void answer_wait::note_events(std::uint32_t events) {
 bool answer_wait::read(socket& s, boost::beast::flat_buffer& buffer, answer_parser& parser, error_code& ec) {
   filled_probe probe{s};
   bhttp::read(probe, buffer, parser, ec);
+  // The socket's last read for this request: an answer after an interim one can be parsed from
+  // the buffer alone, and must not forget that the read before it filled its buffer.
+  if (probe.read) last_read_filled_ = probe.filled;
   if (ec == net::error::would_block) return false;
-  if (!ec) more_after_ = peer_ended_ || (probe.filled && idle_connection_ended(s, {}));
+  if (!ec) more_after_ = peer_ended_ || (last_read_filled_ && idle_connection_ended(s, {}));
   return true;
 }
 

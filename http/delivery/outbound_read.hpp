@@ -97,6 +97,7 @@ class answer_wait {
   void begin_request() {
     early_ = false;
     more_after_ = false;
+    last_read_filled_ = false;
   }
   void note_early(const boost::beast::error_code& ec) {
     early_ = true;
@@ -114,6 +115,7 @@ class answer_wait {
   bool armed_ = false;
   bool early_ = false;
   bool more_after_ = false;
+  bool last_read_filled_ = false;  // the request's last socket read filled its buffer
   bool peer_ended_ = false;  // an edge said the peer closed or half-closed
   boost::beast::error_code early_ec_;
 };

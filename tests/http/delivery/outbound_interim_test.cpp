@@ -103,3 +103,36 @@ TEST_CASE("outbound: more than 8 interim answers fail the attempt as a protocol 
   CHECK(o.failure->message ==
         "reading the answer of " + peer.origin() + ": more than 8 interim (1xx) answers");
 }
+
+TEST_CASE("outbound: a 101 fails the attempt as a protocol error and the connection is not reused",
+          "[delivery][outbound]") {
+  test::peer_listener peer;
+  std::thread server([&peer] {
+    try {
+      for (int conn = 0; conn < 2; ++conn) {  // the second request must come on a new connection
+        net::ip::tcp::socket s(peer.ioc);
+        peer.acceptor.accept(s);
+        net::streambuf buf;
+        const std::string body = read_body(s, buf);
+        net::write(s, net::buffer(conn == 0 ? std::string("HTTP/1.1 101 Switching Protocols\r\n"
+                                                          "Connection: Upgrade\r\nUpgrade: x\r\n\r\n")
+                                            : ok_with(body)));
+        boost::system::error_code ec;
+        s.read_some(net::buffer(buf.prepare(1)), ec);  // until the client closes or sends more
+      }
+    } catch (const std::exception&) {
+    }
+  });
+  http::outbound_client client(test::peer_options(1));
+  const auto a = deliver_sync(client, request(peer, "first"));
+  REQUIRE(a.failure);
+  CHECK(a.failure->code == http::delivery_errc::protocol);
+  CHECK(a.failure->message == "reading the answer of " + peer.origin() +
+                                  ": 101 Switching Protocols to a request that asked for no upgrade");
+  const auto b = deliver_sync(client, request(peer, "second"));
+  CHECK(b.status == 200);
+  CHECK(b.body_excerpt == "second");
+  CHECK_FALSE(b.reused_connection);
+  client.stop();
+  server.join();
+}

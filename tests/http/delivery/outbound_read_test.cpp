@@ -169,3 +169,42 @@ TEST_CASE("outbound read: bytes already waiting behind an answer that filled the
     CHECK_FALSE(w.disable());  // not armed
   }
 }
+
+TEST_CASE("outbound read: bytes waiting behind an answer read from the buffer after an interim one",
+          "[outbound]") {
+  // The read that brought a 100 Continue filled its buffer and took the final answer with it: the
+  // final answer is then parsed from the buffer alone, and the socket's bytes behind it must still
+  // be known (a review found them forgotten, so the connection was reused and they were read as
+  // the next request's answer).
+  net::io_context ioc;
+  http::readiness_set set(ioc);
+  net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+  net::ip::tcp::socket client(ioc), server(ioc);
+  client.connect(acceptor.local_endpoint());
+  acceptor.accept(server);
+  http::answer_wait w;
+  w.enable(client, set, {});
+  REQUIRE(w.enabled());
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::string final_answer;  // 512 bytes with the interim one: the first read's size
+  for (std::size_t body = 0; interim.size() + final_answer.size() != 512; ++body)
+    final_answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
+                   std::string(body, 'b');
+  net::write(server, net::buffer(interim + final_answer + "HTTP/1.1 200 OK\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  boost::beast::flat_buffer buffer;
+  boost::beast::error_code ec;
+  w.begin_request();
+  w.note_events(EPOLLIN);
+  http::answer_parser p;
+  REQUIRE(w.read(client, buffer, p, ec));
+  CHECK(p.status() == 100);
+  CHECK(w.more_after());
+  http::answer_parser q;
+  REQUIRE(w.read(client, buffer, q, ec));
+  CHECK_FALSE(ec);
+  CHECK(q.is_done());
+  CHECK(q.status() == 200);
+  CHECK(buffer.size() == 0);
+  CHECK(w.more_after());
+}
