@@ -96,6 +96,20 @@ struct scan_query {
   // follows the log from a recent seq (a short walk) and must not depend on an index env
   // opened long ago (a writer may have rebuilt it since, e.g. `hooklog tail`).
   bool seq_order = false;
+  // Records of the driving walk (index entries, or records in seq order) one scan examines at
+  // most, matching or not; 0 = no bound. A scan that has examined this many while the walk
+  // goes on and the callback has not ended it stops and says so in its scan_stop.
+  std::uint64_t examine_limit = 0;
+};
+
+// How a scan ended, for a caller that bounds it (scan_query::examine_limit).
+struct scan_stop {
+  // The scan stopped for the bound, with records of the walk still to examine: more may match.
+  // False when the walk ended, the callback ended it, or the scan has no bound.
+  bool bounded = false;
+  // When bounded: the position of the last record examined (matching or not), to pass as
+  // scan_query::after (same query, same direction) to go on with the next one.
+  std::string resume;
 };
 
 struct verify_report {
@@ -155,8 +169,12 @@ class event_log {
   // Calls fn(view, position) for each matching record until it returns false.
   // `view` is valid only during the call; `position` resumes with query.after.
   // Memory stays bounded whatever the range. Returns how many records matched.
+  // With q.examine_limit the walk stops after that many records examined; `stop` (when given;
+  // reset at the start) then says bounded and where to resume: following the resume positions
+  // yields the unbounded scan's matches, each once, in order.
   using scan_fn = std::function<bool(const record_view&, std::string_view position)>;
-  result<std::uint64_t> scan(const scan_query& q, const scan_fn& fn) const;
+  result<std::uint64_t> scan(const scan_query& q, const scan_fn& fn,
+                             scan_stop* stop = nullptr) const;
 
   // Plain sequence-order walk from `from_seq`, the fastest read path
   // (projections, replays, export). Decodes and checks each record.
@@ -209,7 +227,8 @@ class event_log {
   // prefix and end in the seq.
   result<std::uint64_t> scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                    std::string prefix,
-                                   bool exact_prefix, const scan_query& q, const scan_fn& fn) const;
+                                   bool exact_prefix, const scan_query& q, const scan_fn& fn,
+                                   scan_stop* stop) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
   // Opens the index env after the log's own databases (migrating a format-1 log).

@@ -44,6 +44,33 @@ bool offer(const record_view& v, std::string_view key, const scan_query& q,
   return fn(v, bytes::to_hex(key.data(), key.size()));
 }
 
+// The records a walk examines against q.examine_limit (scan_stop in event_log.hpp).
+class examine_budget {
+ public:
+  examine_budget(const scan_query& q, scan_stop* stop) : limit_(q.examine_limit), stop_(stop) {}
+  // Called before examining the record at `key` (the walk goes on): false once the bound is
+  // spent, after filling the stop with the last examined record's position.
+  bool admit(std::string_view key) {
+    if (limit_ == 0) return true;
+    if (examined_ == limit_) {
+      if (stop_) {
+        stop_->bounded = true;
+        stop_->resume = bytes::to_hex(last_.data(), last_.size());
+      }
+      return false;
+    }
+    ++examined_;
+    last_.assign(key);
+    return true;
+  }
+
+ private:
+  std::uint64_t limit_;
+  scan_stop* stop_;
+  std::uint64_t examined_ = 0;
+  std::string last_;
+};
+
 std::optional<std::string> unhex(std::string_view hex) {
   if (hex.size() % 2) return std::nullopt;
   std::string out(hex.size() / 2, '\0');
@@ -108,7 +135,9 @@ result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_vi
 
 }  // namespace
 
-result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn) const {
+result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn,
+                                      scan_stop* stop) const {
+  if (stop) *stop = scan_stop{};
   auto lock = read_lock();
   // The index env's transaction first: every entry it holds then points at a record the log's
   // transaction holds (the log commits before the index env).
@@ -143,16 +172,16 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   // that is seq order (one prefix).
   const bool ix = index_->usable() && !q.seq_order;
   if (ix && q.ref_seq)
-    return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn);
+    return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn, stop);
   if (ix && !q.entity_kind.empty() && !q.entity_id.empty())
     return scan_index(ixt, *t, index_->ix(3), entity_prefix(q.entity_kind, q.entity_id), true, q,
-                      fn);
+                      fn, stop);
   if (ix && !q.entity_kind.empty())
-    return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn);
+    return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn, stop);
   if (ix && events_only && q.kind && exact_type)
-    return scan_index(ixt, *t, index_->ix(1), q.type + '\0', true, q, fn);
+    return scan_index(ixt, *t, index_->ix(1), q.type + '\0', true, q, fn, stop);
   if (ix && events_only && q.kind && !q.tenant.empty())
-    return scan_index(ixt, *t, index_->ix(2), q.tenant + '\0', true, q, fn);
+    return scan_index(ixt, *t, index_->ix(2), q.tenant + '\0', true, q, fn, stop);
 
   // Occurred-time order, or sequence order.
   const bool by_occurred = ix && events_only && q.kind && (q.occurred_from || q.occurred_to);
@@ -176,6 +205,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   auto kv = position(*c, start, desc, !q.after.empty() || (desc && by_occurred));
   auto advance = [&] { return desc ? c->prev() : c->next(); };
   std::uint64_t matched = 0;
+  examine_budget budget(q, stop);
   for (;;) {
     if (!kv) return kv.err();
     if (!*kv) break;
@@ -188,6 +218,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
         break;
       if (desc && q.occurred_from && bytes::get_be64(k) < bytes::ordered_signed(*q.occurred_from))
         break;
+      if (!budget.admit(k)) break;
       auto v = records_.get(*t, seq_key(seq));
       if (!v) return v.err();
       if (!*v) break;
@@ -195,6 +226,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     } else {
       seq = bytes::get_be64(k);
       if (desc ? seq < q.from_seq : seq > q.to_seq) break;
+      if (!budget.admit(k)) break;
       if (seq > q.to_seq) {  // descending from a cursor past to_seq
         kv = advance();
         continue;
@@ -211,7 +243,8 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 
 result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                             std::string prefix, bool exact_prefix,
-                                            const scan_query& q, const scan_fn& fn) const {
+                                            const scan_query& q, const scan_fn& fn,
+                                            scan_stop* stop) const {
   auto c = lmdb::cursor::open(ixt, ix);
   if (!c) return c.err();
   const bool desc = q.descending;
@@ -233,6 +266,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   auto kv = position(*c, start, desc, !after.empty() && start == after);
   auto advance = [&] { return desc ? c->prev() : c->next(); };
   std::uint64_t matched = 0;
+  examine_budget budget(q, stop);
   for (;;) {
     if (!kv) return kv.err();
     if (!*kv) break;
@@ -245,6 +279,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
     }
     const std::uint64_t seq = bytes::get_be64(k.substr(k.size() - 8));
     if (exact_prefix && (desc ? seq < q.from_seq : seq > q.to_seq)) break;
+    if (!budget.admit(k)) break;
     if (seq < q.from_seq || seq > q.to_seq) {
       kv = advance();
       continue;

@@ -47,6 +47,11 @@ struct api_options {
   // an item, so this bounds the answer and the request's memory as the body limit bounds its
   // bytes. Over it: 413 before any line is read.
   std::size_t batch_max_lines = 10000;
+  // Records one list page (GET /v1/events, /v1/attempts; a chunk of an NDJSON stream) examines
+  // at most, matching or not (scan_query::examine_limit; 0 = no bound): a page whose filters
+  // match little of the walk stops there and answers what it found, possibly nothing, with a
+  // `next` cursor that goes on from the last record examined.
+  std::uint64_t scan_limit = 100000;
   endpoint_quotas quotas;  // checked on endpoint create and update
 };
 

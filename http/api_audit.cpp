@@ -78,10 +78,12 @@ bool event_query(call& c, scan_query& q) {
   return true;
 }
 
-// Streams every matching record as NDJSON, a bounded chunk per producer call,
-// each chunk from its own short read transaction.
+// Streams every matching record as NDJSON, a bounded chunk per producer call (at most
+// kStreamChunkRecords records, at most the scan limit examined), each chunk from its own short
+// read transaction.
 void stream_records(const call_ptr& c, scan_query q,
                     std::function<nlohmann::json(const record_view&)> render) {
+  q.examine_limit = c->ctx.options.scan_limit;
   auto state = std::make_shared<scan_query>(std::move(q));
   auto done = std::make_shared<bool>(false);
   stream_response s;
@@ -89,16 +91,24 @@ void stream_records(const call_ptr& c, scan_query q,
     if (*done) return false;
     std::size_t n = 0;
     std::string last;
-    auto r = c->ctx.log.scan(*state, [&](const record_view& v, std::string_view pos) {
-      chunk += render(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      chunk += '\n';
-      last = pos;
-      return ++n < kStreamChunkRecords;
-    });
+    scan_stop stop;
+    auto r = c->ctx.log.scan(
+        *state,
+        [&](const record_view& v, std::string_view pos) {
+          chunk += render(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          chunk += '\n';
+          last = pos;
+          return ++n < kStreamChunkRecords;
+        },
+        &stop);
     if (!r) {
       chunk += nlohmann::json{{"error", {{"code", "log_failure"}, {"message", r.err().what()}}}}.dump();
       chunk += '\n';
       return false;
+    }
+    if (stop.bounded) {  // an empty chunk is "call again": the next one goes on from there
+      state->after = std::move(stop.resume);
+      return true;
     }
     if (n < kStreamChunkRecords) return false;
     state->after = last;
@@ -119,22 +129,36 @@ nlohmann::json page_json(nlohmann::json items, bool more, const std::string& fir
           {"prev", back ? nlohmann::json(first) : nlohmann::json()}};
 }
 
-void page_of_records(const call_ptr& c, const scan_query& q, std::size_t limit,
+// A page stopped by the scan limit (scan_stop) has more to come from where the walk stopped:
+// `next` is that position, past every record the page examined.
+void bounded_page(const scan_stop& stop, bool& more, std::string& last) {
+  if (!stop.bounded) return;
+  more = true;
+  last = stop.resume;
+}
+
+void page_of_records(const call_ptr& c, scan_query q, std::size_t limit,
                      const std::function<nlohmann::json(const record_view&)>& render) {
   nlohmann::json items = nlohmann::json::array();
   std::string first, last;
   bool more = false;
-  auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
-    if (items.size() == limit) {
-      more = true;
-      return false;
-    }
-    items.push_back(render(v));
-    if (first.empty()) first = pos;
-    last = pos;
-    return true;
-  });
+  q.examine_limit = c->ctx.options.scan_limit;
+  scan_stop stop;
+  auto r = c->ctx.log.scan(
+      q,
+      [&](const record_view& v, std::string_view pos) {
+        if (items.size() == limit) {
+          more = true;
+          return false;
+        }
+        items.push_back(render(v));
+        if (first.empty()) first = pos;
+        last = pos;
+        return true;
+      },
+      &stop);
   if (!r) return fail_scan(*c, r.err());
+  bounded_page(stop, more, last);
   c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
 }
 
@@ -284,25 +308,32 @@ void list_attempts(const call_ptr& c) {
   q.after = std::string(c->req.query_param("cursor").value_or(""));
   auto limit = page_limit(*c);
   if (!limit) return;
+  q.examine_limit = c->ctx.options.scan_limit;  // records skipped by `outcome` count too
   nlohmann::json items = nlohmann::json::array();
   std::string first, last;
   bool more = false;
-  auto r = c->ctx.log.scan(q, [&](const record_view& v, std::string_view pos) {
-    nlohmann::json a = attempt_json(v);
-    if (outcome == "dead_letter" ? !is_dead(a) : (!outcome.empty() && a.value("outcome", "") != outcome)) {
-      last = pos;  // skipped records are behind the cursor too
-      return true;
-    }
-    if (items.size() == *limit) {
-      more = true;
-      return false;
-    }
-    items.push_back(std::move(a));
-    if (first.empty()) first = pos;
-    last = pos;
-    return true;
-  });
+  scan_stop stop;
+  auto r = c->ctx.log.scan(
+      q,
+      [&](const record_view& v, std::string_view pos) {
+        nlohmann::json a = attempt_json(v);
+        if (outcome == "dead_letter" ? !is_dead(a)
+                                     : (!outcome.empty() && a.value("outcome", "") != outcome)) {
+          last = pos;  // skipped records are behind the cursor too
+          return true;
+        }
+        if (items.size() == *limit) {
+          more = true;
+          return false;
+        }
+        items.push_back(std::move(a));
+        if (first.empty()) first = pos;
+        last = pos;
+        return true;
+      },
+      &stop);
   if (!r) return fail_scan(*c, r.err());
+  bounded_page(stop, more, last);
   c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
 }
 

@@ -30,6 +30,7 @@ nlohmann::json effective_config(const app_options& o) {
       {"body_limit", s.body_limit},
       {"batch_body_limit", o.batch_body_limit},
       {"batch_max_lines", o.api.batch_max_lines},
+      {"scan_limit", o.api.scan_limit},
       {"max_connections", s.max_connections},
       {"max_connections_per_client", s.max_connections_per_client},
       {"first_byte_timeout_s", s.first_byte_timeout.count()},

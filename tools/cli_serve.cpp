@@ -45,6 +45,9 @@ and by the environment variable shown):
   --body-limit BYTES          request body limit (1048576); also each event's limit
   --batch-body-limit BYTES    body limit of POST /v1/sources/{source}/events:batch (16777216)
   --batch-max-lines N         lines one events:batch request may carry (10000); over: 413
+  --scan-limit N              records one list page (events, attempts) or NDJSON chunk examines
+                              at most (100000; 0 = no bound); a page stopped by it holds fewer
+                              than `limit` items, maybe none, and a `next` cursor
   --max-connections N         open connections at most (10000); beyond: 503 at accept
   --max-connections-per-client N   open connections from one IP address at most (256;
                               0 = no limit); beyond: 429 at accept
@@ -114,6 +117,7 @@ const flag_spec kFlags[] = {
     {"body-limit", nullptr, false},
     {"batch-body-limit", nullptr, false},
     {"batch-max-lines", nullptr, false},
+    {"scan-limit", nullptr, false},
     {"max-connections", nullptr, false},
     {"max-connections-per-client", nullptr, false},
     {"first-byte-timeout", nullptr, false},
@@ -254,6 +258,7 @@ int cmd_serve(int argc, char** argv) {
   o.api.limits.max_body_bytes = o.server.body_limit;
   o.batch_body_limit = s.number("batch-body-limit", 16777216, 1);
   o.api.batch_max_lines = s.number("batch-max-lines", 10000, 1);
+  o.api.scan_limit = s.number("scan-limit", 100000);
   o.server.max_connections = s.number("max-connections", 10000, 1);
   o.server.max_connections_per_client = s.number("max-connections-per-client", 256);
   const auto seconds = [&](const char* name, std::uint64_t fallback) {
