@@ -118,22 +118,39 @@ TEST_CASE("outbound read: an answer's outcome and whether the connection is reus
   }
 }
 
+namespace {
+// A 200 answer of exactly `total` bytes (its body of b's).
+std::string answer_of(std::size_t total) {
+  std::string a;
+  for (std::size_t body = 0; body < total; ++body) {
+    a = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
+        std::string(body, 'b');
+    if (a.size() == total) break;
+  }
+  REQUIRE(a.size() == total);
+  return a;
+}
+
+// A loopback connection whose client side reads answers through an enabled answer_wait.
+struct waited_connection {
+  net::ip::tcp::socket client, server;
+  http::answer_wait w;
+  waited_connection(net::io_context& ioc, net::ip::tcp::acceptor& acceptor, http::readiness_set& set)
+      : client(ioc), server(ioc) {
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+    w.enable(client, set, {});
+    REQUIRE(w.enabled());
+  }
+};
+}  // namespace
+
 TEST_CASE("outbound read: bytes already waiting behind an answer that filled the read", "[outbound]") {
   // The readiness set is edge-triggered: bytes that are in the socket behind a whole answer bring
   // no readiness, so answer_wait::read() peeks when the answer's last read filled its buffer.
   net::io_context ioc;
   http::readiness_set set(ioc);
   net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
-  auto answer_of = [](std::size_t total) {
-    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: ";
-    std::string a;
-    for (std::size_t body = 0; body < total; ++body) {
-      a = head + std::to_string(body) + "\r\n\r\n" + std::string(body, 'b');
-      if (a.size() == total) break;
-    }
-    REQUIRE(a.size() == total);
-    return a;
-  };
   struct one_case {
     std::size_t answer_size;
     const char* behind;  // bytes sent with the answer, nullptr: the peer closes after it
@@ -144,12 +161,8 @@ TEST_CASE("outbound read: bytes already waiting behind an answer that filled the
   for (const auto& c : {one_case{512, "HTTP/1.1 200 OK\r\n", true, EPOLLIN}, one_case{512, "", false, EPOLLIN},
                         one_case{512, nullptr, true, EPOLLIN}, one_case{300, "", false, EPOLLIN},
                         one_case{300, nullptr, true, EPOLLIN | EPOLLRDHUP}, one_case{300, nullptr, false, EPOLLIN}}) {
-    net::ip::tcp::socket client(ioc), server(ioc);
-    client.connect(acceptor.local_endpoint());
-    acceptor.accept(server);
-    http::answer_wait w;
-    w.enable(client, set, {});
-    REQUIRE(w.enabled());
+    waited_connection conn(ioc, acceptor, set);
+    auto& [client, server, w] = conn;
     std::string wire = answer_of(c.answer_size) + (c.behind ? c.behind : "");
     net::write(server, net::buffer(wire));
     if (!c.behind) server.shutdown(net::ip::tcp::socket::shutdown_send);
@@ -179,18 +192,11 @@ TEST_CASE("outbound read: bytes waiting behind an answer read from the buffer af
   net::io_context ioc;
   http::readiness_set set(ioc);
   net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
-  net::ip::tcp::socket client(ioc), server(ioc);
-  client.connect(acceptor.local_endpoint());
-  acceptor.accept(server);
-  http::answer_wait w;
-  w.enable(client, set, {});
-  REQUIRE(w.enabled());
+  waited_connection conn(ioc, acceptor, set);
+  auto& [client, server, w] = conn;
   const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
-  std::string final_answer;  // 512 bytes with the interim one: the first read's size
-  for (std::size_t body = 0; interim.size() + final_answer.size() != 512; ++body)
-    final_answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
-                   std::string(body, 'b');
-  net::write(server, net::buffer(interim + final_answer + "HTTP/1.1 200 OK\r\n"));
+  // 512 bytes with the interim answer: the first read's size.
+  net::write(server, net::buffer(interim + answer_of(512 - interim.size()) + "HTTP/1.1 200 OK\r\n"));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   boost::beast::flat_buffer buffer;
   boost::beast::error_code ec;
