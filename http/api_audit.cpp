@@ -176,6 +176,9 @@ nlohmann::json attempt_json(const record_view& v) {
       if (auto t = raw.find("response_truncated"); t != raw.end() && t->is_boolean() && *t)
         j["response_truncated"] = true;
     }
+    // The record keeps up to the dispatcher's excerpt_limit (4096 bytes); the answer shows the
+    // first kMaxResponseExcerpt of them, and says so.
+    if (a->response_excerpt.size() > projections::kMaxResponseExcerpt) j["response_truncated"] = true;
   } else {
     j = {{"endpoint_id", v.entity_id}, {"event_seq", v.ref_seq}, {"malformed", true}};
   }

@@ -7,19 +7,24 @@
 // made one heap node per field, a buffer for the reason phrase and the whole body (reserved to
 // Content-Length), all copied again into the outcome and freed with the parser, per answer.
 //
-// The values are exactly what response_parser<string_body> followed by a copy of its message's
-// fields and body gave (tests/http/delivery/answer_parser_test.cpp compares the two):
-// * headers(): in the message's iteration order: the order received, except that a field whose
-//   name equals an earlier one's (ASCII case-insensitive) goes right after the last such field
-//   (basic_fields keeps duplicates together); names as received, values trimmed of spaces and
-//   tabs at both ends (basic_fields::new_element);
+// What it keeps and how it differs from response_parser<string_body> (answer_parser_test):
+// * status(): 100 to 599; any other three digits fail the parse with error::bad_status (RFC 9110
+//   15: a client treats such a code as a protocol failure here; before, 000 was recorded as
+//   status 0, which the API reads as "no answer");
+// * headers(): names as received, values trimmed of spaces and tabs at both ends
+//   (basic_fields::new_element), in the order received (a repeated name stays where it came;
+//   basic_fields moved it beside the first of its name);
 // * excerpt(): the body's first excerpt_limit() bytes (the body pieces as Beast hands them, chunk
-//   framing removed); the rest of the body is parsed and dropped;
-// * keep_alive_as_message(): message::keep_alive() of that message: by the first Connection
-//   field only: HTTP/1.1 and later keep alive unless its token list has "close", HTTP/1.0 only
-//   when it has "keep-alive". (basic_parser::keep_alive() reads every Connection field and says
-//   no to an answer delimited by the end of the stream; the outbound client decided by the
-//   message, and still does.)
+//   framing removed); the rest of the body is counted (body_bytes()) and dropped; past
+//   read_limit() body bytes the parse fails with error::body_limit, after the excerpt is kept
+//   (Beast's own body_limit refused a longer Content-Length before any body byte);
+// * Transfer-Encoding together with Content-Length fails the parse with
+//   error::bad_transfer_encoding in either order (RFC 9112 6.3: a sign of response splitting;
+//   Beast refused only Content-Length after a chunked Transfer-Encoding);
+// * keep_connection(): whether the connection may carry another request after this answer:
+//   not when the body ended at the end of the stream (need_eof()), not when any Connection
+//   field has "close", for HTTP/1.0 only with "keep-alive" and without Transfer-Encoding
+//   (RFC 9112 6.1, 9.3).
 // One answer per parser (as Beast's: construct a new one for the next answer).
 //
 // Threads: none of its own; used by one connection's handlers.
@@ -37,14 +42,20 @@ class answer_parser : public boost::beast::http::basic_parser<false> {
  public:
   answer_parser() = default;
 
-  // Body bytes kept (default: all of them). Set before the body is parsed.
+  // Body bytes kept (default: all of them) and read at most (default: no bound). Set before
+  // the body is parsed; the parser's own body_limit is turned off.
   void excerpt_limit(std::size_t n) { excerpt_limit_ = n; }
+  void read_limit(std::uint64_t n) {
+    read_limit_ = n;
+    body_limit(boost::none);
+  }
 
   unsigned status() const { return status_; }
   int version() const { return version_; }
   header_list& headers() { return headers_; }
   std::string& excerpt() { return excerpt_; }
-  bool keep_alive_as_message() const;
+  std::uint64_t body_bytes() const { return body_bytes_; }
+  bool keep_connection() const;
 
  private:
   using string_view = boost::beast::string_view;
@@ -67,8 +78,12 @@ class answer_parser : public boost::beast::http::basic_parser<false> {
   header_list headers_;
   std::string excerpt_;
   std::size_t excerpt_limit_ = std::numeric_limits<std::size_t>::max();
-  bool has_connection_ = false;
-  std::string connection_;  // the first Connection field's value
+  std::uint64_t read_limit_ = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t body_bytes_ = 0;
+  bool close_token_ = false;       // a Connection field has "close"
+  bool keep_alive_token_ = false;  // a Connection field has "keep-alive"
+  bool has_content_length_ = false;
+  bool has_transfer_encoding_ = false;
 };
 
 }  // namespace hooklog::http

@@ -46,7 +46,10 @@ attempt_record_set attempt_records(const projections::delivery_attempt& a, const
                                    const projections::endpoint& ep, const std::string& disable_reason) {
   // The record make_attempt_record() builds, with the body serialised once (bounded
   // excerpt, truncation flag, the answer's headers added): attempt_body.hpp.
-  if (o.body_excerpt.size() > excerpt_limit) o.body_excerpt.resize(excerpt_limit);
+  if (o.body_excerpt.size() > excerpt_limit) {
+    o.body_excerpt.resize(excerpt_limit);
+    o.body_truncated = true;
+  }
   attempt_record_set recs{projections::make_attempt_record(
                               a, tenant, type, attempt_body(a, o.body_excerpt, o.body_truncated, o.headers)),
                           std::nullopt};

@@ -306,7 +306,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   void new_parser() {
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(client.opts.header_limit));
-    parser->body_limit(client.opts.read_limit);
+    parser->read_limit(client.opts.read_limit);
     parser->excerpt_limit(client.opts.excerpt_limit);
   }
 

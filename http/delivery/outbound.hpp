@@ -13,7 +13,7 @@
 // for a free connection of a saturated origin does not count, and is not in latency_us).
 // The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
-// connection is closed (the answer still counts).
+// connection is closed (the answer still counts, with its excerpt).
 //
 // Pools (outbound_pool.hpp): one per (origin (scheme, host, port), request.pool_key); at most
 // max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond
@@ -105,7 +105,7 @@ struct outbound_outcome {
   std::int64_t latency_us = 0;    // from taking a connection to the full answer (or failure)
   header_list headers;            // the answer's headers
   std::string body_excerpt;       // first excerpt_limit bytes of the body
-  bool body_truncated = false;    // the body was longer than read_limit (connection closed)
+  bool body_truncated = false;    // the body was longer than body_excerpt
   std::optional<error> failure;   // transport failure (code: delivery_errc), nullopt = answered
   bool reused_connection = false;
   std::string remote;             // "ip:port" connected to, when known

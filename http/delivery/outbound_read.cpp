@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -18,8 +19,12 @@ namespace bhttp = boost::beast::http;
 using boost::beast::error_code;
 
 bool stale_connection_error(const error_code& ec) {
+  // stream_truncated: a TLS peer that closed the TCP connection without close_notify, as an
+  // idle kept-alive connection is commonly closed (Node's https server after 5 s): before, the
+  // next request on it was recorded as a protocol failure instead of retried on a fresh one.
   return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-         ec == net::error::broken_pipe || ec == net::error::connection_aborted;
+         ec == net::error::broken_pipe || ec == net::error::connection_aborted ||
+         ec == net::ssl::error::stream_truncated;
 }
 
 answer_failure read_failure(const error_code& ec, bool got_some, bool may_retry, const std::string& origin,
@@ -102,8 +107,8 @@ outbound_outcome answer_outcome(answer_parser& parser, const boost::beast::flat_
   o.headers = std::move(parser.headers());
   o.body_excerpt = std::move(parser.excerpt());
   if (o.body_excerpt.size() > excerpt_limit) o.body_excerpt.resize(excerpt_limit);
-  o.body_truncated = truncated;
-  reusable = !truncated && parser.keep_alive_as_message() && buffer.size() == 0;
+  o.body_truncated = truncated || parser.body_bytes() > o.body_excerpt.size();
+  reusable = !truncated && parser.keep_connection() && buffer.size() == 0;
   return o;
 }
 

@@ -39,14 +39,19 @@
 //
 // answer_outcome(): the outcome of a fully read answer (status, headers, the body's first
 // `excerpt_limit` bytes: the parser's, answer_parser.hpp, moved out of it) and whether the
-// connection may be reused: not after a truncated body, a `Connection: close` answer (as the
-// message's keep_alive()), or bytes beyond the answer in `buffer` (asked for by no request).
+// connection may be reused: not after a body cut at the read limit (`truncated`), an answer
+// whose framing ends the connection (answer_parser::keep_connection(): a body delimited by the
+// end of the stream, `Connection: close` in any field, HTTP/1.0 without keep-alive or with
+// Transfer-Encoding), or bytes beyond the answer in `buffer` (asked for by no request).
+// body_truncated: the body was longer than the excerpt kept (read to its end or cut at the
+// read limit).
 //
 // read_failure(): what a failed read of an answer means: `retry_fresh` when a kept-alive
 // connection that may retry (`may_retry`: it served a request before, and this request was not
 // retried yet) got none of the answer and the error says the peer closed it; else the failure
 // kind and message: timeout ("waiting for the answer of ORIGIN: timed out after N ms"), refused
-// (closed before any answer byte), protocol (anything else).
+// (closed before any answer byte), protocol (anything else). "The peer closed it" includes a
+// TLS peer's close without close_notify (stream_truncated).
 //
 // stale_connection_error(): the errors that mean "the peer closed a kept-alive connection before
 // answering" (a request that got none of its answer is then retried once on a fresh connection).

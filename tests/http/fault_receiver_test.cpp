@@ -132,6 +132,8 @@ class bad_peer {
         if (n <= 0) break;
         huge_sent_ += static_cast<std::size_t>(n);
       }
+    } else if (path == "/long") {  // a body longer than the API's 1024-byte excerpt, whole in the record
+      send_all(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'y'));
     } else if (path == "/redirect") {
       send_all(c, "HTTP/1.1 302 Found\r\nLocation: https://elsewhere.example/moved\r\nContent-Length: 0\r\n\r\n");
     } else if (path == "/close-after-headers") {
@@ -186,6 +188,7 @@ TEST_CASE("fault: misbehaving receivers are recorded failures, memory bounded, o
       {"/reset", 0, ""},
       {"/garbage", 0, ""},
       {"/huge", 500, "status: 500"},
+      {"/long", 500, "status: 500"},
       {"/redirect", 302, "Location: https://elsewhere.example/moved"},
       {"/close-after-headers", 0, ""},
   };
@@ -235,6 +238,14 @@ TEST_CASE("fault: misbehaving receivers are recorded failures, memory bounded, o
     CHECK(!err.empty());
     if (!c.reason.empty()) CHECK(err.find(c.reason) != std::string::npos);
     CHECK(a["next_attempt_at"].is_string());  // retried later, not lost
+    // A body longer than the excerpt shown: its first 1024 bytes and response_truncated. /huge's
+    // 100 MiB Content-Length is over the read limit: before, no byte of it was kept.
+    if (c.path == "/huge" || c.path == "/long") {
+      CHECK(a["response_excerpt"] == std::string(1024, c.path == "/huge" ? 'x' : 'y'));
+      CHECK(a["response_truncated"] == true);
+    } else {
+      CHECK_FALSE(a.contains("response_truncated"));
+    }
     WARN(c.path << " -> status " << a["status"] << ", error \"" << err << "\", latency " << a["latency_us"] << " us");
   }
   rss_max = std::max(rss_max, rss_kib(s.process().pid()));

@@ -146,7 +146,8 @@ TEST_CASE("attempt records: the attempt, then the disable, byte for byte", "[att
   CHECK(recs.attempt.body ==
         "{\"attempt\":1,\"dead_letter\":false,\"endpoint_id\":\"ep_1\",\"error\":\"status: 410\",\"event_seq\":42,"
         "\"latency_us\":1500,\"next_attempt_at\":1700000060000000,\"outcome\":\"failure\",\"response_excerpt\":"
-        "\"gone\",\"response_headers\":[[\"Date\",\"Wed, 02 Dec 2026 02:00:00 GMT\"]],\"status\":410}");
+        "\"gone\",\"response_headers\":[[\"Date\",\"Wed, 02 Dec 2026 02:00:00 GMT\"]],"
+        "\"response_truncated\":true,\"status\":410}");  // "gone for good" cut to 4 bytes: said so
   CHECK(recs.disabled->kind == record_kind::endpoint_disabled);
   CHECK(recs.disabled->tenant == "t_ep");
   CHECK(recs.disabled->entity_kind == "endpoint");
