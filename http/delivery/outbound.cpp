@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/delivery/block_pool.hpp"
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound_pool.hpp"
 #include "http/delivery/outbound_read.hpp"
@@ -57,6 +58,9 @@ outbound_options normalized(outbound_options o) {
 // The client's state; its pools (outbound_pool.hpp) open connections through open_connection().
 struct outbound_impl : pool_client {
   outbound_options opts;
+  // The jobs' blocks (block_pool.hpp): made on deliver()'s thread, freed on an I/O thread.
+  // Before ioc: handlers destroyed with it may hold the last reference to a job.
+  block_pool job_blocks;
   net::io_context ioc;
   readiness_set ready{ioc};  // the plain connections' readiness (outbound_ready.hpp)
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -487,7 +491,7 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
     done(failed_outcome(delivery_errc::invalid_request, "not sent: " + why));
     return nullptr;
   }
-  auto j = std::make_shared<outbound_job>();
+  auto j = std::allocate_shared<outbound_job>(block_allocator<outbound_job>(job_blocks));
   target_cache::entry known;
   if (targets.find(request.pool_key, request.url, known)) {
     j->url = std::move(known.url);

@@ -48,6 +48,8 @@
 // strand, and none is lost (the registration stays; nothing is re-armed in the kernel per
 // request), so a peer's close or half-close of an idle connection is found at once with any
 // number of threads. `hooklog serve` runs one I/O thread (dispatcher_options::io_threads = 1).
+// Nor does a request's own block: its job, made by deliver() and freed on an I/O thread, comes
+// from blocks the client keeps for reuse (block_pool.hpp), not from the caller's malloc arena.
 // deliver(batch): the same as deliver() for each request, in order, with one hand-off per pool
 // (the I/O thread is woken once for the batch, not once per request; the dispatcher posts the
 // requests a scheduling round starts together). post(fn) runs fn on an I/O thread after the
