@@ -31,7 +31,9 @@
 //   After an error answer the connection lingers: what the client still sends is read and
 //   discarded (at most linger_bytes, for at most linger_timeout) so that a client that writes
 //   its whole body before reading sees the answer rather than a reset; then it is closed.
-//   A read that times out closes the connection (Beast closes the socket on expiry).
+//   A read or write that times out closes the connection (the session's deadline timer,
+//   server_deadline.hpp, closes the socket); the time a handler or a stream's producer takes
+//   is not bounded by these timeouts.
 //   A new connection that sends nothing is closed after first_byte_timeout (never later than
 //   read_timeout); an idle keep-alive connection after idle_timeout.
 //   Connections are refused at accept (plain HTTP: a one-shot JSON answer, then close; TLS:

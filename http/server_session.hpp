@@ -7,8 +7,10 @@
 
 #include "engine/handoff_batch.hpp"
 #include "http/request_head.hpp"
-#include "http/server_request_reader.hpp"
 #include "http/server_core.hpp"
+#include "http/server_deadline.hpp"
+#include "http/server_post_arena.hpp"
+#include "http/server_request_reader.hpp"
 #include "http/server_response.hpp"
 
 namespace hooklog::http::detail {
@@ -25,43 +27,6 @@ inline const std::error_category& http_error_category() {
 
 using session_strand = net::strand<net::io_context::executor_type>;
 
-// Room for the one operation a session's deliver() has in flight: one answer per request, and
-// the next request is read only after it was written. Asio frees an operation's memory before
-// it calls the handler, so the room is free again by then; should it still be taken (or too
-// small), the allocator falls back to the heap.
-struct post_arena {
-  static constexpr std::size_t kSlots = 2;  // the strand's operation and its invoker's
-  static constexpr std::size_t kSlotBytes = 320;
-  alignas(std::max_align_t) unsigned char bytes[kSlots][kSlotBytes];
-  std::atomic<bool> used[kSlots] = {};
-};
-
-template <class T>
-struct arena_allocator {
-  using value_type = T;
-  post_arena* arena;
-  explicit arena_allocator(post_arena* a) noexcept : arena(a) {}
-  template <class U>
-  arena_allocator(const arena_allocator<U>& o) noexcept : arena(o.arena) {}
-  T* allocate(std::size_t n) {
-    if (n * sizeof(T) <= post_arena::kSlotBytes && alignof(T) <= alignof(std::max_align_t))
-      for (std::size_t i = 0; i < post_arena::kSlots; ++i)
-        if (!arena->used[i].exchange(true, std::memory_order_acquire))
-          return reinterpret_cast<T*>(arena->bytes[i]);
-    return std::allocator<T>().allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    for (std::size_t i = 0; i < post_arena::kSlots; ++i)
-      if (reinterpret_cast<unsigned char*>(p) == arena->bytes[i])
-        return arena->used[i].store(false, std::memory_order_release);
-    std::allocator<T>().deallocate(p, n);
-  }
-  template <class U>
-  bool operator==(const arena_allocator<U>& o) const noexcept {
-    return arena == o.arena;
-  }
-};
-
 template <class Stream>
 class session : public detail::session_base, public std::enable_shared_from_this<session<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
@@ -73,6 +38,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
           std::string client)
       : stream_(make_stream(std::move(socket), *c)),
         strand_(strand_of(lowest().socket().get_executor())),
+        deadline_(lowest().socket().get_executor()),
         core_(std::move(c)),
         id_(id),
         remote_(std::move(remote)),
@@ -152,6 +118,12 @@ class session : public detail::session_base, public std::enable_shared_from_this
   }
   const server_options& opts() const { return core_->opts; }
 
+  // The I/O started from now on ends within `d` or the session closes (server_deadline.hpp: one
+  // timer, not one wait per operation).
+  void expires_after(std::chrono::steady_clock::duration d) {
+    deadline_.expires_after(d, [self = this->shared_from_this()] { self->hard_close(); });
+  }
+
   auto answer_handler(answer&& a, std::shared_ptr<void>&& release) {
     return [self = this->shared_from_this(), a = std::move(a), release = std::move(release)]() mutable {
       self->on_answer(std::move(a));
@@ -162,7 +134,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
   void on_start() {
     if constexpr (kTls) {
       state_ = state::handshake;
-      lowest().expires_after(first_byte_timeout());
+      expires_after(first_byte_timeout());
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->hard_close();
@@ -191,7 +163,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     if (core_->stopping.load()) return graceful_close();
     if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
     state_ = state::awaiting_first_byte;
-    lowest().expires_after(first ? first_byte_timeout() : opts().idle_timeout);
+    expires_after(first ? first_byte_timeout() : opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
@@ -202,7 +174,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
 
   void read_request() {
     state_ = state::reading;
-    lowest().expires_after(opts().read_timeout);  // one deadline for head and body
+    expires_after(opts().read_timeout);  // one deadline for head and body
     read_head();
   }
 
@@ -343,6 +315,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     head_ = r.method == "HEAD";
 
     state_ = state::handling;
+    deadline_.clear();  // no I/O until the answer: the handler may take its time
     self_ = this->shared_from_this();  // alive until answered (or released at stop)
     auto slot = std::make_shared<detail::response_slot>();
     slot->session = this->weak_from_this();
@@ -379,7 +352,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     }
     // The rare head Beast would arrange otherwise (server_response.hpp): Beast's serializer.
     res_.emplace(beast_response(std::move(r), framing()));
-    lowest().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     bhttp::async_write(stream_, *res_,
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          self->res_.reset();
@@ -408,7 +381,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     }
     beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
     rest.consume(sent);
-    lowest().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     net::async_write(stream_, rest,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->hard_close();
@@ -452,7 +425,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     beast_head(*sres_, s.status, s.content_type, s.headers, framing());
     if (chunked_) sres_->chunked(true);
     ssr_.emplace(*sres_);
-    lowest().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     bhttp::async_write_header(stream_, *ssr_,
                               [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                 if (ec) return self->hard_close();
@@ -462,6 +435,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
   }
 
   void next_chunk() {
+    deadline_.clear();  // no I/O while the producer makes the chunk
     net::post(*core_->workers, [self = this->shared_from_this()] {
       std::string chunk;
       bool more = false;
@@ -488,7 +462,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
       if (more) return self->next_chunk();
       self->write_last();
     };
-    lowest().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     if (chunked_)
       net::async_write(stream_, bhttp::make_chunk(net::const_buffer(chunk_.data(), chunk_.size())),
                        std::move(done));
@@ -508,7 +482,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
       self->wait_first_byte(false);
     };
     if (!chunked_ || head_) return done({}, 0);  // an answer to HEAD ends with its header
-    lowest().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     net::async_write(stream_, bhttp::make_chunk_last(), std::move(done));
   }
 
@@ -517,7 +491,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
     if (closed_) return;
     state_ = state::closing;
     if constexpr (kTls) {
-      lowest().expires_after(std::chrono::seconds(5));
+      expires_after(std::chrono::seconds(5));
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) { self->hard_close(); });
     } else {
@@ -539,7 +513,7 @@ class session : public detail::session_base, public std::enable_shared_from_this
       beast::error_code ec;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     }
-    lowest().expires_after(opts().linger_timeout);
+    expires_after(opts().linger_timeout);
     drained_ = buffer_.size();
     drain();
   }
@@ -558,12 +532,14 @@ class session : public detail::session_base, public std::enable_shared_from_this
     if (closed_) return;
     closed_ = true;
     state_ = state::closing;
+    deadline_.cancel();
     beast::error_code ec;
     lowest().socket().close(ec);
   }
 
   Stream stream_;
   std::optional<session_strand> strand_;  // the socket's strand (the listener makes one each)
+  io_deadline deadline_;                  // of the I/O in flight (Beast's stream has none)
   post_arena arena_;                      // deliver()'s operation
   std::shared_ptr<core> core_;
   std::uint64_t id_;
