@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine/bytes.hpp"
+#include "engine/event_log.hpp"
 #include "engine/merkle_tree.hpp"
 #include "engine/tree_head.hpp"
 #include "support/hooklog_server.hpp"
@@ -248,4 +250,61 @@ TEST_CASE("hooklog export --proof, proof verify and proof consistency", "[api][m
                         "--key", kAdminKey});
   CHECK(f.exit_code == 1);
   CHECK(f.out.find("forged.json: the signature does not verify") != std::string::npos);
+}
+
+namespace {
+
+// Flips one bit of the stored Merkle node (level, index) in data directory `data` (server
+// stopped), as bit rot would.
+void flip_node(const std::string& data, unsigned level, std::uint64_t index) {
+  log_options o;
+  o.dir = data;
+  auto log = event_log::open(o);
+  REQUIRE(log.ok());
+  auto t = lmdb::txn::begin((*log)->raw_env(), false);
+  REQUIRE(t.ok());
+  std::string key;
+  bytes::put_be64(key, ((index + 1) << level) - 1);
+  key.push_back(static_cast<char>(level));
+  auto v = (*log)->merkle_db().get(*t, key);
+  REQUIRE(v.ok());
+  REQUIRE(v->has_value());
+  std::string h((*v)->data(), (*v)->size());
+  h[0] ^= 1;
+  REQUIRE((*log)->merkle_db().put(*t, key, h).ok());
+  REQUIRE(t->commit().ok());
+}
+
+}  // namespace
+
+TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof route refuse", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string key = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(ingest(s, key, i));
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  auto sound = run_hooklog({"verify", "--data", data});
+  INFO(sound.out);
+  CHECK(sound.exit_code == 0);
+  CHECK(sound.out.find("OK: Merkle tree of 9 leaves rebuilt, 7 stored subtree hashes match; the "
+                       "latest signed head (tree size 8) matches it") != std::string::npos);
+  s.kill_hard();
+  flip_node(data, 1, 0);  // leaves 0..1: on the paths of records 3 and 4 in the tree of 8
+  s.start();
+  auto v = run_hooklog({"verify", "--data", data});
+  INFO(v.out);
+  CHECK(v.exit_code == 1);
+  CHECK(v.out.find("BAD: Merkle tree damaged at level 1 index 0 (leaves 0..1): stored ") !=
+        std::string::npos);
+  auto ex = run_hooklog({"export", "--proof", "--data", data, "--out", data + "/../b.json"});
+  INFO(ex.out);
+  CHECK(ex.exit_code == 1);
+  CHECK(ex.out.find("Merkle tree damaged at the proof of record 3 in the tree of size 8") !=
+        std::string::npos);
+  auto r = s.get("/v1/audit/proofs/inclusion?event_id=" + ids[2]);
+  CHECK(r.status == 500);
+  CHECK(r.json["error"]["code"] == "merkle_damaged");
+  CHECK(r.json["error"]["message"].get<std::string>().rfind("Merkle tree damaged at the proof of record 3", 0) == 0);
+  CHECK(s.get("/v1/audit/proofs/inclusion?event_id=" + ids[5]).status == 200);  // its path is sound
 }
