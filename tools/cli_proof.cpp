@@ -10,6 +10,7 @@
 #include "engine/merkle_tree.hpp"
 #include "engine/tree_head.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_public_key.hpp"
 
 namespace hooklog::cli {
 namespace {
@@ -22,22 +23,11 @@ std::optional<std::string> read_file(const std::string& path) {
   return ss.str();
 }
 
-// --public-key: base64 of the 32 raw bytes, or a file holding that or the served JSON.
-std::optional<std::array<std::uint8_t, 32>> parse_key(const std::string& given) {
+// --public-key, or none.
+std::optional<public_key> parse_key(const std::string& given) {
   if (given.empty()) return std::nullopt;
-  std::string text = given;
-  if (auto f = read_file(given)) {
-    text = *f;
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_object() && j.contains("public_key") && j["public_key"].is_string())
-      text = j["public_key"].get<std::string>();
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  auto raw = base64_decode_canonical(text);
-  if (!raw || raw->size() != 32)
-    throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
-  std::array<std::uint8_t, 32> k{};
-  std::copy(raw->begin(), raw->end(), k.begin());
+  auto k = public_key_arg(given);
+  if (!k) throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
   return k;
 }
 

@@ -3,6 +3,7 @@
 // directly, from the documented bytes.
 #include <openssl/evp.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -307,4 +308,26 @@ TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof r
   CHECK(r.json["error"]["code"] == "merkle_damaged");
   CHECK(r.json["error"]["message"].get<std::string>().rfind("Merkle tree damaged at the proof of record 3", 0) == 0);
   CHECK(s.get("/v1/audit/proofs/inclusion?event_id=" + ids[5]).status == 200);  // its path is sound
+}
+
+TEST_CASE("export --proof refuses a key the head does not verify with; --public-key", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  const std::string dir = data + "/../";
+  const std::string pub = s.get("/v1/audit/public-key").json["public_key"];
+  // Another key file (as when the server ran with another --head-key-file).
+  REQUIRE(head_signer::load("", dir).ok());  // creates <dir>/head.key
+  auto wrong = run_hooklog({"export", "--proof", "--data", data, "--head-key-file", dir + "head.key",
+                            "--out", dir + "w.json"});
+  INFO(wrong.out);
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.find("does not verify with the key of " + dir + "head.key") != std::string::npos);
+  // The server's public key, as a cluster node's is given (no head.key there).
+  std::filesystem::remove(data + "/head.key");
+  auto by_pub = run_hooklog({"export", "--proof", "--data", data, "--public-key", pub, "--out", dir + "p.json"});
+  INFO(by_pub.out);
+  REQUIRE(by_pub.exit_code == 0);
+  CHECK(run_hooklog({"proof", "verify", dir + "p.json", "--public-key", pub}).exit_code == 0);
 }
