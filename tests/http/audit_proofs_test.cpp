@@ -1,7 +1,11 @@
 // The verifiable-log routes with the real server: signed heads, the public key, inclusion
 // and consistency proofs (docs/AUDIT.md). Signatures and hashes are checked here with OpenSSL
 // directly, from the documented bytes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -276,6 +280,51 @@ void flip_node(const std::string& data, unsigned level, std::uint64_t index) {
   REQUIRE(t->commit().ok());
 }
 
+// A server on 127.0.0.1 that answers every request with `body` (200, JSON), until destroyed.
+class canned_server {
+ public:
+  explicit canned_server(std::string body) : body_(std::move(body)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    socklen_t n = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          const ssize_t r = ::read(c, buf, sizeof buf);
+          if (r <= 0) break;
+          req.append(buf, static_cast<std::size_t>(r));
+        }
+        const std::string ans = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+        [[maybe_unused]] auto w = ::write(c, ans.data(), ans.size());
+        ::close(c);
+      }
+    });
+  }
+  ~canned_server() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string body_;
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::thread thread_;
+};
+
 }  // namespace
 
 TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof route refuse", "[api][merkle][cli]") {
@@ -330,4 +379,33 @@ TEST_CASE("export --proof refuses a key the head does not verify with; --public-
   INFO(by_pub.out);
   REQUIRE(by_pub.exit_code == 0);
   CHECK(run_hooklog({"proof", "verify", dir + "p.json", "--public-key", pub}).exit_code == 0);
+}
+
+TEST_CASE("proof consistency: a malformed key answer, and a head of size 0", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string dir = s.data_dir() + "/../";
+  auto h0 = s.call("POST", "/v1/audit/heads", "");  // the empty tree
+  REQUIRE(h0.status == 201);
+  CHECK(h0.json["tree_size"] == 0);
+  std::ofstream(dir + "h0.json") << h0.json.dump();
+  ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
+  auto h2 = s.call("POST", "/v1/audit/heads", "");
+  REQUIRE(h2.status == 201);
+  std::ofstream(dir + "h2.json") << h2.json.dump();
+  const std::string url = "http://127.0.0.1:" + std::to_string(s.port());
+  auto ok = run_hooklog({"proof", "consistency", dir + "h0.json", dir + "h2.json", "--server", url,
+                         "--key", kAdminKey});
+  INFO(ok.out);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.rfind("OK: tree size 2 (root " + h2.json["root_hash"].get<std::string>() +
+                         ") extends tree size 0 (the empty tree)",
+                     0) == 0);
+  for (const std::string body : {"not json", "{}", "{\"public_key\":7}", "{\"public_key\":\"AAAA\"}"}) {
+    canned_server bad(body);
+    auto r = run_hooklog({"proof", "consistency", dir + "h0.json", dir + "h2.json", "--server",
+                          bad.url(), "--key", kAdminKey});
+    INFO(body << ": " << r.out);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.rfind("BAD: the server's public key answer is malformed", 0) == 0);
+  }
 }
