@@ -325,6 +325,11 @@ class canned_server {
   std::thread thread_;
 };
 
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 }  // namespace
 
 TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof route refuse", "[api][merkle][cli]") {
@@ -408,4 +413,32 @@ TEST_CASE("proof consistency: a malformed key answer, and a head of size 0", "[a
     CHECK(r.exit_code == 1);
     CHECK(r.out.rfind("BAD: the server's public key answer is malformed", 0) == 0);
   }
+}
+
+TEST_CASE("proof verify names an edited timestamp_us and refuses a duplicated event", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string key = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];
+  for (int i = 0; i < 3; ++i) ingest(s, key, i);
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  const std::string dir = data + "/../";
+  REQUIRE(run_hooklog({"export", "--proof", "--data", data, "--out", dir + "b.json"}).exit_code == 0);
+  const auto b = nlohmann::json::parse(file_text(dir + "b.json"));
+  auto check = [&](nlohmann::json edited, const std::string& want) {
+    std::ofstream(dir + "e.json", std::ios::binary) << edited.dump() << "\n";
+    auto r = run_hooklog({"proof", "verify", dir + "e.json"});
+    INFO(r.out);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find(want) != std::string::npos);
+  };
+  nlohmann::json e = b;
+  e["head"]["timestamp_us"] = e["head"]["timestamp_us"].get<std::int64_t>() + 1;
+  check(e, "head: field \"timestamp_us\" is not what the signed values give");
+  e = b;
+  e["head"]["timestamp"] = "2000-01-01T00:00:00.000000Z";
+  check(e, "head: field \"timestamp\" is not what the signed values give");
+  e = b;
+  e["events"].push_back(b["events"][1]);
+  check(e, "event 3 (" + b["events"][1]["event_id"].get<std::string>() + "): seq " +
+               std::to_string(b["events"][1]["seq"].get<std::uint64_t>()) + " is in the bundle twice");
 }
