@@ -1,5 +1,7 @@
 #include "engine/audit_bundle.hpp"
 
+#include <unordered_set>
+
 #include "engine/leaf_entry.hpp"
 #include "engine/merkle_store.hpp"
 #include "engine/merkle_tree.hpp"
@@ -99,9 +101,13 @@ result<bundle_report> verify_bundle(std::string_view bytes,
   if (!j.contains("head")) return bad("head: missing");
   auto head = head_from_json(j["head"]);
   if (!head) return bad(head.err().message);
-  if (head_to_json(*head) != j["head"])
-    return bad("head: field \"" + first_difference(head_to_json(*head), j["head"]) +
-               "\" is not what the signed values give");
+  if (head_to_json(*head) != j["head"]) {
+    std::string field = first_difference(head_to_json(*head), j["head"]);
+    // "timestamp" is written from "timestamp_us": when they disagree, the one the signature
+    // does not cover is the one edited.
+    if (field == "timestamp" && !verify_head(*head, rep.public_key)) field = "timestamp_us";
+    return bad("head: field \"" + field + "\" is not what the signed values give");
+  }
   if (!verify_head(*head, rep.public_key))
     return bad("head: the signature does not verify with the public key (tree size " +
                std::to_string(head->tree_size) + ")");
@@ -109,6 +115,7 @@ result<bundle_report> verify_bundle(std::string_view bytes,
   // Each event: its fields from its entry, its proof to the head's root.
   if (!j.contains("events") || !j["events"].is_array()) return bad("events: not an array");
   std::size_t i = 0;
+  std::unordered_set<std::uint64_t> seen;  // each event once: a copy would count twice
   for (const auto& ev : j["events"]) {
     const std::string where = "event " + std::to_string(i) +
                               (ev.is_object() && ev.contains("event_id") && ev["event_id"].is_string()
@@ -132,6 +139,8 @@ result<bundle_report> verify_bundle(std::string_view bytes,
     const nlohmann::json want = event_json_of(*rec, *entry, path);
     if (want != ev)
       return bad(where + ": field \"" + first_difference(want, ev) + "\" does not match the entry");
+    if (!seen.insert(rec->seq).second)
+      return bad(where + ": seq " + std::to_string(rec->seq) + " is in the bundle twice");
     if (rec->seq == 0 || rec->seq > head->tree_size)
       return bad(where + ": seq " + std::to_string(rec->seq) + " is not in the head's tree of size " +
                  std::to_string(head->tree_size));

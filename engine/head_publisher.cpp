@@ -14,16 +14,17 @@ head_publisher::head_publisher(event_log& log, record_sink& writer, head_signer 
 
 head_publisher::~head_publisher() { stop(); }
 
-result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log) {
-  // The entity index lists heads by zero-padded tree size, which grows with each head:
-  // descending, the first one is the latest.
-  scan_query q;
-  q.kind = record_kind::tree_head;
-  q.entity_kind = "tree_head";
-  q.descending = true;
-  std::optional<std::pair<tree_head, std::uint64_t>> found;
+namespace {
+
+// The first tree_head record of the walk `q` describes (descending), reading at most every
+// record it walks; `examined` counts them.
+result<found_head> first_head(const event_log& log, scan_query q, std::uint64_t* examined) {
+  found_head found;
   std::optional<error> bad;
-  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
+  std::uint64_t n = 0;
+  auto r = log.scan(q, [&](const record_view& v, std::string_view) {
+    ++n;
+    if (v.kind != record_kind::tree_head) return true;
     auto h = head_from_json(nlohmann::json::parse(v.body, nullptr, false));
     if (!h)
       bad = make_error(head_errc::bad_head, "the tree head in record " + std::to_string(v.seq) +
@@ -32,9 +33,31 @@ result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(co
       found.emplace(*h, v.seq);
     return false;
   });
-  if (!n) return n.err();
+  if (examined != nullptr) *examined = n;
+  if (!r) return r.err();
   if (bad) return *bad;
   return found;
+}
+
+}  // namespace
+
+result<found_head> latest_marked_head(const event_log& log, std::uint64_t* examined) {
+  // Only heads are indexed under kHeadRefSeq: the first entry descending is the latest.
+  scan_query q;
+  q.ref_seq = kHeadRefSeq;
+  q.descending = true;
+  return first_head(log, q, examined);
+}
+
+result<found_head> latest_head_in_log(const event_log& log) {
+  auto marked = latest_marked_head(log);
+  if (!marked || *marked) return marked;
+  // Heads written before kHeadRefSeq: the entity index lists them by zero-padded tree size,
+  // which grows with each head; descending, the first tree_head record is the latest.
+  scan_query q;
+  q.entity_kind = std::string(kTreeHeadEntityKind);
+  q.descending = true;
+  return first_head(log, q, nullptr);
 }
 
 result<void> head_publisher::load() {
@@ -65,7 +88,7 @@ void head_publisher::stop() {
 std::optional<tree_head> head_publisher::latest() const {
   // Cluster mode: another node of the cell may have appended a newer head (signed with the same
   // key); the log's newest head wins. One descending index step: cheap.
-  auto found = latest_head_in_log(log_);
+  auto found = latest_marked_head(log_);
   std::lock_guard g(mutex_);
   if (found && *found && (!latest_ || (*found)->first.tree_size > latest_->tree_size))
     return (*found)->first;
@@ -114,7 +137,7 @@ void head_publisher::run() {
     // Cluster mode: other nodes append heads too (signed with the same derived key); the
     // latest head in the log, whoever published it, is this node's latest.
     g.unlock();
-    auto found = latest_head_in_log(log_);
+    auto found = latest_marked_head(log_);
     g.lock();
     if (found && *found && (*found)->second > latest_record_seq_) {
       latest_ = (*found)->first;

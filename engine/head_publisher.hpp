@@ -3,7 +3,8 @@
 // every `interval` when the log grew since the last head (not counting that head's own
 // record). Each head covers the whole tree as committed when it is made and is appended to
 // the log as a tree_head record; latest() is the newest head published, found again in the log
-// at load() after a restart.
+// at load() after a restart (latest_head_in_log, once) and on each call (latest_marked_head:
+// one index step, for heads other cluster nodes appended).
 //
 // Thread safety: every member may be called from any thread; publish() calls are serialized.
 // The writer must outlive the publisher; stop() before the writer stops.
@@ -19,9 +20,18 @@
 
 namespace hooklog {
 
+using found_head = std::optional<std::pair<tree_head, std::uint64_t>>;
+
 // The latest head published in the log (its last tree_head record) and that record's seq;
-// nullopt when none was.
-result<std::optional<std::pair<tree_head, std::uint64_t>>> latest_head_in_log(const event_log& log);
+// nullopt when none was. Heads carry ref_seq kHeadRefSeq (engine/tree_head.hpp), which no
+// other record can: one descending step in the ref index finds the latest, however many
+// records share the heads' entity kind (events could, before ingest refused it).
+// `examined` (optional) gets how many records the lookup read.
+result<found_head> latest_marked_head(const event_log& log, std::uint64_t* examined = nullptr);
+// The same, else (a log whose heads all predate kHeadRefSeq) the last tree_head record by the
+// entity index: that walk reads every record indexed under the entity kind "tree_head" after
+// the latest head, so it is for one-off readers (load(), `hooklog export --proof`).
+result<found_head> latest_head_in_log(const event_log& log);
 
 class head_publisher {
  public:

@@ -226,6 +226,12 @@ result<proof> prove_inclusion(const event_log& log, std::uint64_t seq, std::uint
     auto path = inclusion_proof(src, seq - 1, size);
     if (!path) return path.err();
     p.path = std::move(*path);
+    if (!verify_inclusion(p.leaf, p.leaf_index, size, p.path, p.root))
+      return make_error(merkle_errc::damaged,
+                        "Merkle tree damaged at the proof of record " + std::to_string(seq) +
+                            " in the tree of size " + std::to_string(size) +
+                            ": a stored subtree hash on it is not what the leaves give; "
+                            "`hooklog verify` names the node");
     return p;
   });
 }
@@ -236,6 +242,45 @@ result<std::vector<hash256>> prove_consistency(const event_log& log, std::uint64
                             std::uint64_t n) -> result<std::vector<hash256>> {
     if (second > n) return too_big(second, n);
     return consistency_proof(source(t, db, rec, gaps), first, second);
+  });
+}
+
+result<tree_check> check_tree(const event_log& log) {
+  return with_tree(log, [](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec, MDB_dbi gaps,
+                           std::uint64_t n) -> result<tree_check> {
+    tree_check out;
+    // Per level, the left child waiting for its right sibling (as append() holds them).
+    std::array<hash256, 64> left{};
+    for (std::uint64_t seq = 1; seq <= n; ++seq) {
+      auto leaf = read_node(t, db, rec, gaps, 0, seq - 1);  // the record's, or a gap's
+      if (!leaf) return leaf.err();
+      hash256 h = *leaf;
+      ++out.leaves;
+      unsigned level = 0;
+      for (std::uint64_t idx = seq - 1;; idx >>= 1) {
+        if (!(idx & 1)) {
+          left[level] = h;
+          break;
+        }
+        h = node_hash(left[level], h);
+        ++level;
+        auto v = db.get(t, node_key(level, idx >> 1));
+        if (!v) return v.err();
+        ++out.nodes;
+        if (!*v || (*v)->size() != 32 || std::memcmp((*v)->data(), h.data(), 32) != 0) {
+          const std::uint64_t first = (idx >> 1) << level;
+          out.ok = false;
+          out.problem = "Merkle tree damaged at level " + std::to_string(level) + " index " +
+                        std::to_string(idx >> 1) + " (leaves " + std::to_string(first) + ".." +
+                        std::to_string(first + (std::uint64_t{1} << level) - 1) + "): " +
+                        (!*v ? std::string("the stored hash is missing")
+                             : "stored " + bytes::to_hex((*v)->data(), (*v)->size()) +
+                                   ", the leaves give " + to_hex(h));
+          return out;
+        }
+      }
+    }
+    return out;
   });
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 
 #include "engine/lmdb.hpp"
 #include "engine/merkle_tree.hpp"
@@ -60,9 +61,22 @@ struct proof {
 };
 result<std::uint64_t> tree_size(const event_log& log);
 result<hash256> tree_root(const event_log& log, std::uint64_t size);
+// The proof is checked (verify_inclusion against the root the stored tree gives) before it is
+// returned: a damaged stored node fails with merkle_errc::damaged ("Merkle tree damaged at …"),
+// never a proof that does not verify.
 result<proof> prove_inclusion(const event_log& log, std::uint64_t seq, std::uint64_t size);
 result<std::vector<hash256>> prove_consistency(const event_log& log, std::uint64_t first,
                                                std::uint64_t second);
+
+// Rebuilds the tree from the records' stored leaf hashes in seq order (streaming: O(log n)
+// memory, one read transaction) up to the stored size and compares every stored subtree hash.
+struct tree_check {
+  std::uint64_t leaves = 0;  // leaves rebuilt
+  std::uint64_t nodes = 0;   // stored subtree hashes compared
+  bool ok = true;
+  std::string problem;       // the first bad node: "level L index I (leaves A..B): ..."
+};
+result<tree_check> check_tree(const event_log& log);
 
 }  // namespace merkle
 }  // namespace hooklog

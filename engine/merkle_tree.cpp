@@ -16,6 +16,7 @@ class merkle_category_impl : public std::error_category {
       case merkle_errc::success: return "success";
       case merkle_errc::bad_range: return "index or tree size outside the tree";
       case merkle_errc::missing_subtree: return "a stored subtree hash is missing";
+      case merkle_errc::damaged: return "a stored subtree hash is damaged";
     }
     return "unknown merkle error";
   }

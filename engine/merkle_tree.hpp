@@ -28,6 +28,7 @@ enum class merkle_errc {
   success = 0,
   bad_range,        // an index or size outside the tree (the message says which)
   missing_subtree,  // the store lacks a subtree hash it should hold (damaged or not built)
+  damaged,          // a stored subtree hash is not what the leaves give (the message says where)
 };
 const std::error_category& merkle_category() noexcept;
 inline std::error_code make_error_code(merkle_errc e) noexcept {

@@ -16,6 +16,7 @@
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
 #include "engine/source_time.hpp"
+#include "engine/tree_head.hpp"
 
 namespace hooklog {
 namespace {
@@ -486,9 +487,17 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
     const detail::entity_spec& es = *def.rules[plan->entity_rule].entity;
     if (auto e = evaluate(es.id, ctx, ev.entity_id, found)) return e;
     if (found) {
-      if (auto e = evaluate(es.kind_from, ctx, ev.entity_kind, found)) return e;
+      const value_alt* from = nullptr;
+      if (auto e = evaluate(es.kind_from, ctx, ev.entity_kind, found, &from)) return e;
       if (!found) ev.entity_kind = es.kind;
       if (ev.entity_kind.empty()) ev.entity_id.clear();
+      // Signed tree heads are indexed under this kind (engine/tree_head.hpp): no event may be.
+      if (ev.entity_kind == kTreeHeadEntityKind) {
+        return make_error(source_errc::bad_value,
+                          "the entity kind \"" + ev.entity_kind +
+                              "\" is reserved for hooklog's signed tree heads",
+                          from != nullptr ? field_of(*from) : std::string("entity kind"));
+      }
     }
   }
   if (plan->status_rule >= 0 && !ev.entity_id.empty()) {

@@ -129,7 +129,8 @@ record head_record(const tree_head& h) {
   r.kind = record_kind::tree_head;
   r.source = std::string(kHeadRecordSource);
   r.type = std::string(kHeadRecordType);
-  r.entity_kind = "tree_head";
+  r.entity_kind = std::string(kTreeHeadEntityKind);
+  r.ref_seq = kHeadRefSeq;
   r.entity_id = std::to_string(h.tree_size);
   r.entity_id.insert(0, 20 - r.entity_id.size(), '0');  // entity order = size order = seq order
   r.body = head_to_json(h).dump();

@@ -47,6 +47,8 @@ inline error make_error(head_errc e, std::string message) {
 inline constexpr std::string_view kHeadKeyFileName = "head.key";
 inline constexpr std::string_view kHeadRecordSource = "hooklog";
 inline constexpr std::string_view kHeadRecordType = "audit.tree_head";
+// The entity kind of head records, reserved: every source refuses an event that has it.
+inline constexpr std::string_view kTreeHeadEntityKind = "tree_head";
 
 struct tree_head {
   std::uint64_t tree_size = 0;
@@ -63,9 +65,15 @@ std::string head_signed_text(const tree_head& h);
 nlohmann::json head_to_json(const tree_head& h);
 result<tree_head> head_from_json(const nlohmann::json& j);
 
+// The ref_seq every head record carries (no record has this seq): the ref index lists the
+// heads alone under it, in seq order, so the latest is one step away (head_publisher.hpp).
+// Heads written before the fourteenth pass of issue 17 have ref_seq 0.
+inline constexpr std::uint64_t kHeadRefSeq = UINT64_MAX;
+
 // The record a published head is appended to the log as: kind tree_head, source "hooklog",
-// type "audit.tree_head", entity ("tree_head", tree size as 20 decimal digits, zero-padded,
-// so the entity index lists heads in publication order), body = head_to_json.
+// type "audit.tree_head", entity (kTreeHeadEntityKind, tree size as 20 decimal digits,
+// zero-padded, so the entity index lists heads in publication order), ref_seq kHeadRefSeq,
+// body = head_to_json.
 record head_record(const tree_head& h);
 
 class head_signer {

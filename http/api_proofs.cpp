@@ -50,6 +50,8 @@ bool heads_available(call& c) {
 void fail_proof(call& c, const error& e, std::string_view parameter) {
   if (e.code == make_error_code(merkle::merkle_errc::bad_range))
     return c.fail(400, "bad_parameter", e.what(), {{"parameter", parameter}});
+  if (e.code == make_error_code(merkle::merkle_errc::damaged))
+    return c.fail(500, "merkle_damaged", e.what());
   c.fail(500, "log_failure", e.what());
 }
 
@@ -109,8 +111,12 @@ void inclusion_proof(const call_ptr& c) {
                        ") is not in a tree of size " + std::to_string(*size),
                    {{"parameter", "tree_size"}});
   }
-  auto p = merkle::prove_inclusion(c->ctx.log, *seq, *size);
+  auto p = merkle::prove_inclusion(c->ctx.log, *seq, *size);  // checked: never a bad path
   if (!p) return fail_proof(*c, p.err(), "tree_size");
+  if (out.contains("head") && merkle::to_hex(p->root) != out["head"]["root_hash"])
+    return c->fail(500, "merkle_damaged",
+                   "Merkle tree damaged: the stored tree of size " + std::to_string(*size) +
+                       " does not give the signed head's root hash; `hooklog verify` names the node");
   out["leaf_index"] = p->leaf_index;
   out["tree_size"] = p->tree_size;
   out["leaf_hash"] = merkle::to_hex(p->leaf);

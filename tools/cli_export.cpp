@@ -13,6 +13,7 @@
 #include "engine/backfill.hpp"
 #include "engine/head_publisher.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_public_key.hpp"
 
 namespace hooklog::cli {
 
@@ -37,7 +38,13 @@ int cmd_export(int argc, char** argv) {
   app->add_flag("--proof", proof,
                 "write an audit bundle instead (one JSON file: the events, their inclusion\n"
                 "proofs against the latest signed tree head, the head, the public key)");
-  app->add_option("--head-key-file", head_key, "with --proof: the head key (<data>/head.key)");
+  std::string key_arg;
+  app->add_option("--head-key-file", head_key,
+                  "with --proof: the head key the server signs with (<data>/head.key)");
+  app->add_option("--public-key", key_arg,
+                  "with --proof: the head's public key instead of a key file (base64 of the 32\n"
+                  "bytes, or a file with it or GET /v1/audit/public-key's answer); cluster nodes\n"
+                  "derive their key from --secret-key and keep no head.key");
   if (auto rc = parse(*app, argc, argv)) return *rc;
   const auto [from, to] = parse_time_range(from_s, to_s, time);
   if (time == "occurred") {
@@ -78,13 +85,34 @@ int cmd_export(int argc, char** argv) {
                            : "no signed tree head in the log yet (POST /v1/audit/heads)");
       return kExitFailure;
     }
-    auto signer = head_signer::load(head_key.empty() ? lo.dir + "/head.key" : head_key, lo.dir);
-    if (!signer) {
-      std::fprintf(stderr, "hooklog export: %s\n", signer.err().message.c_str());
+    public_key key{};
+    std::string key_from;
+    if (!key_arg.empty()) {
+      if (!head_key.empty()) throw usage_error("give --head-key-file or --public-key, not both");
+      auto k = public_key_arg(key_arg);
+      if (!k) throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
+      key = *k;
+      key_from = "--public-key " + key_arg;
+    } else {
+      key_from = head_key.empty() ? lo.dir + "/head.key" : head_key;
+      auto signer = head_signer::load(key_from, lo.dir);
+      if (!signer) {
+        std::fprintf(stderr, "hooklog export: %s\n", signer.err().message.c_str());
+        return kExitFailure;
+      }
+      key = signer->public_key();
+    }
+    // The bundle carries this key: a head it does not verify would make a bundle that fails.
+    if (!verify_head((*latest)->first, key)) {
+      std::fprintf(stderr,
+                   "hooklog export: the latest signed tree head (size %llu) does not verify with "
+                   "the key of %s: give the key the server signs with (--head-key-file, or "
+                   "--public-key for a cluster node)\n",
+                   static_cast<unsigned long long>((*latest)->first.tree_size), key_from.c_str());
       return kExitFailure;
     }
     bundle_stats st;
-    auto b = make_bundle(**log, q, (*latest)->first, signer->public_key(), &st);
+    auto b = make_bundle(**log, q, (*latest)->first, key, &st);
     if (!b) {
       std::fprintf(stderr, "hooklog export: %s\n", b.err().message.c_str());
       return kExitFailure;

@@ -10,6 +10,7 @@
 #include "engine/merkle_tree.hpp"
 #include "engine/tree_head.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_public_key.hpp"
 
 namespace hooklog::cli {
 namespace {
@@ -22,22 +23,11 @@ std::optional<std::string> read_file(const std::string& path) {
   return ss.str();
 }
 
-// --public-key: base64 of the 32 raw bytes, or a file holding that or the served JSON.
-std::optional<std::array<std::uint8_t, 32>> parse_key(const std::string& given) {
+// --public-key, or none.
+std::optional<public_key> parse_key(const std::string& given) {
   if (given.empty()) return std::nullopt;
-  std::string text = given;
-  if (auto f = read_file(given)) {
-    text = *f;
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_object() && j.contains("public_key") && j["public_key"].is_string())
-      text = j["public_key"].get<std::string>();
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  auto raw = base64_decode_canonical(text);
-  if (!raw || raw->size() != 32)
-    throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
-  std::array<std::uint8_t, 32> k{};
-  std::copy(raw->begin(), raw->end(), k.begin());
+  auto k = public_key_arg(given);
+  if (!k) throw usage_error("--public-key must be base64 of a 32-byte Ed25519 key (or a file with it)");
   return k;
 }
 
@@ -104,7 +94,13 @@ int proof_consistency(int argc, char** argv) {
     const std::string target = "/v1/audit/public-key";
     auto r = s.call("GET", target);
     if (int rc = s.check(r, "GET", target, 200)) return rc;
-    pinned = parse_key(nlohmann::json::parse(r.body)["public_key"].get<std::string>());
+    pinned = key_from_answer(r.body);
+    if (!pinned) {
+      std::printf("BAD: the server's public key answer is malformed (GET %s: no \"public_key\" "
+                  "with base64 of a 32-byte Ed25519 key)\n",
+                  target.c_str());
+      return kExitFailure;
+    }
   }
   for (const auto* h : {&*a, &*b})
     if (!verify_head(*h, *pinned)) {
@@ -117,6 +113,16 @@ int proof_consistency(int argc, char** argv) {
                  static_cast<unsigned long long>(a->tree_size),
                  static_cast<unsigned long long>(b->tree_size));
     return kExitFailure;
+  }
+  if (a->tree_size == 0) {  // every log extends the empty one: nothing to ask the server
+    if (a->root != merkle::empty_root()) {
+      std::printf("BAD: %s: a tree of size 0 must have the root SHA-256(\"\") = %s\n",
+                  old_path.c_str(), merkle::to_hex(merkle::empty_root()).c_str());
+      return kExitFailure;
+    }
+    std::printf("OK: tree size %llu (root %s) extends tree size 0 (the empty tree)\n",
+                static_cast<unsigned long long>(b->tree_size), merkle::to_hex(b->root).c_str());
+    return kExitOk;
   }
   const std::string target = "/v1/audit/proofs/consistency?first=" + std::to_string(a->tree_size) +
                              "&second=" + std::to_string(b->tree_size);

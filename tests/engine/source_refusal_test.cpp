@@ -153,3 +153,14 @@ TEST_CASE("control characters in a tenant or a type are refused", "[source][cont
   // Non-ASCII is not a control character.
   CHECK(accepted("standard", R"({"type":"ordér.créé","tenant":"t\"2"})").type == "ordér.créé");
 }
+
+TEST_CASE("no source may give an event the tree heads' entity kind", "[source][fields]") {
+  // Signed tree heads are indexed under it (engine/tree_head.hpp): refused, naming the field.
+  const error e =
+      refused("standard", R"({"type":"a","entity":{"kind":"tree_head","id":"z1"}})");
+  CHECK(e.code == source_errc::bad_value);
+  CHECK(e.field == "/entity/kind");
+  CHECK(e.message == "the entity kind \"tree_head\" is reserved for hooklog's signed tree heads");
+  // Another kind, and the same text as an id, pass.
+  CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"tree_heads","id":"tree_head"}})", {}, {}, {}}).ok());
+}

@@ -114,6 +114,62 @@ TEST_CASE("published heads are appended to the log and found again after a resta
   w.stop();
 }
 
+TEST_CASE("records sharing the heads' entity kind do not slow the latest head's lookup", "[merkle][head]") {
+  // A log written before ingest refused the kind: events with entity ("tree_head", "z…") sort
+  // after every head's zero-padded size in the entity index.
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  auto spam = [&](int n) {
+    std::vector<record> batch;
+    for (int i = 0; i < n; ++i) {
+      record r = make_event("t", "x", "", i);
+      r.entity_kind = "tree_head";
+      r.entity_id = "z" + std::to_string(i);
+      batch.push_back(std::move(r));
+    }
+    for (auto& o : log->append(batch)) REQUIRE(o.ok());
+  };
+  auto signer = *head_signer::load("", dir.path());
+  // A head as written before the fourteenth pass (ref_seq 0), then the spam.
+  tree_head old;
+  old.tree_size = 0;
+  old.root = merkle::empty_root();
+  REQUIRE(signer.sign(old).ok());
+  record legacy = head_record(old);
+  legacy.ref_seq = 0;
+  append_one(*log, std::move(legacy));
+  spam(3000);
+  std::uint64_t examined = 99;
+  auto none = latest_marked_head(*log, &examined);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  CHECK(examined == 0);
+  auto legacy_found = latest_head_in_log(*log);  // the one-off walk finds the old head
+  REQUIRE(legacy_found.ok());
+  REQUIRE(legacy_found->has_value());
+  CHECK((*legacy_found)->second == 1);
+
+  log_writer w(*log);
+  head_publisher p(*log, w, signer, std::chrono::milliseconds(0));
+  REQUIRE(p.load().ok());
+  REQUIRE(p.latest().has_value());
+  CHECK(p.latest()->tree_size == 0);
+  auto h = p.publish();
+  REQUIRE(h.ok());
+  CHECK(h->tree_size == 3001);
+  w.stop();
+  spam(3000);  // more after the head
+  auto found = latest_marked_head(*log, &examined);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->second == 3002);
+  CHECK(head_to_json((*found)->first) == head_to_json(*h));
+  CHECK(examined == 1);
+  auto rec = log->get(3002)->value();
+  CHECK(rec.ref_seq == kHeadRefSeq);
+  CHECK(head_to_json(latest_head_in_log(*log).value()->first) == head_to_json(*h));
+}
+
 TEST_CASE("a record altered with the chain resealed no longer matches the signed head", "[merkle][head]") {
   temp_dir dir;
   tree_head head;

@@ -1,14 +1,21 @@
 // The verifiable-log routes with the real server: signed heads, the public key, inclusion
 // and consistency proofs (docs/AUDIT.md). Signatures and hashes are checked here with OpenSSL
 // directly, from the documented bytes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "engine/bytes.hpp"
+#include "engine/event_log.hpp"
 #include "engine/merkle_tree.hpp"
 #include "engine/tree_head.hpp"
 #include "support/hooklog_server.hpp"
@@ -248,4 +255,191 @@ TEST_CASE("hooklog export --proof, proof verify and proof consistency", "[api][m
                         "--key", kAdminKey});
   CHECK(f.exit_code == 1);
   CHECK(f.out.find("forged.json: the signature does not verify") != std::string::npos);
+}
+
+namespace {
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Flips one bit of the stored Merkle node (level, index) in data directory `data` (server
+// stopped), as bit rot would.
+void flip_node(const std::string& data, unsigned level, std::uint64_t index) {
+  log_options o;
+  o.dir = data;
+  auto log = event_log::open(o);
+  REQUIRE(log.ok());
+  auto t = lmdb::txn::begin((*log)->raw_env(), false);
+  REQUIRE(t.ok());
+  std::string key;
+  bytes::put_be64(key, ((index + 1) << level) - 1);
+  key.push_back(static_cast<char>(level));
+  auto v = (*log)->merkle_db().get(*t, key);
+  REQUIRE(v.ok());
+  REQUIRE(v->has_value());
+  std::string h((*v)->data(), (*v)->size());
+  h[0] ^= 1;
+  REQUIRE((*log)->merkle_db().put(*t, key, h).ok());
+  REQUIRE(t->commit().ok());
+}
+
+// A server on 127.0.0.1 that answers every request with `body` (200, JSON), until destroyed.
+class canned_server {
+ public:
+  explicit canned_server(std::string body) : body_(std::move(body)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    socklen_t n = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          const ssize_t r = ::read(c, buf, sizeof buf);
+          if (r <= 0) break;
+          req.append(buf, static_cast<std::size_t>(r));
+        }
+        const std::string ans = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+        [[maybe_unused]] auto w = ::write(c, ans.data(), ans.size());
+        ::close(c);
+      }
+    });
+  }
+  ~canned_server() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string body_;
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof route refuse", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string key = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(ingest(s, key, i));
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  auto sound = run_hooklog({"verify", "--data", data});
+  INFO(sound.out);
+  CHECK(sound.exit_code == 0);
+  // Records: the key's, 8 events (seqs 2..9), the head of size 9.
+  CHECK(sound.out.find("OK: Merkle tree of 10 leaves rebuilt, 8 stored subtree hashes match; the "
+                       "latest signed head (tree size 9) matches it") != std::string::npos);
+  s.kill_hard();
+  flip_node(data, 1, 0);  // leaves 0..1: on the paths of records 3 and 4 in the tree of 9
+  s.start();
+  auto v = run_hooklog({"verify", "--data", data});
+  INFO(v.out);
+  CHECK(v.exit_code == 1);
+  CHECK(v.out.find("BAD: Merkle tree damaged at level 1 index 0 (leaves 0..1): stored ") !=
+        std::string::npos);
+  auto ex = run_hooklog({"export", "--proof", "--data", data, "--out", data + "/../b.json"});
+  INFO(ex.out);
+  CHECK(ex.exit_code == 1);  // "Merkle tree damaged at the proof of record 3 …" on stderr
+  CHECK(file_text(data + "/../b.json").empty());
+  auto r = s.get("/v1/audit/proofs/inclusion?event_id=" + ids[1]);
+  CHECK(r.status == 500);
+  CHECK(r.json["error"]["code"] == "merkle_damaged");
+  CHECK(r.json["error"]["message"].get<std::string>().rfind("Merkle tree damaged at the proof of record 3", 0) == 0);
+  CHECK(s.get("/v1/audit/proofs/inclusion?event_id=" + ids[5]).status == 200);  // its path is sound
+}
+
+TEST_CASE("export --proof refuses a key the head does not verify with; --public-key", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  const std::string dir = data + "/../";
+  const std::string pub = s.get("/v1/audit/public-key").json["public_key"];
+  // Another key file (as when the server ran with another --head-key-file).
+  REQUIRE(head_signer::load("", dir).ok());  // creates <dir>/head.key
+  auto wrong = run_hooklog({"export", "--proof", "--data", data, "--head-key-file", dir + "head.key",
+                            "--out", dir + "w.json"});
+  INFO(wrong.out);
+  CHECK(wrong.exit_code == 1);  // "… does not verify with the key of <dir>/head.key" on stderr
+  CHECK(file_text(dir + "w.json").empty());
+  // The server's public key, as a cluster node's is given (no head.key there).
+  std::filesystem::remove(data + "/head.key");
+  auto by_pub = run_hooklog({"export", "--proof", "--data", data, "--public-key", pub, "--out", dir + "p.json"});
+  INFO(by_pub.out);
+  REQUIRE(by_pub.exit_code == 0);
+  CHECK(run_hooklog({"proof", "verify", dir + "p.json", "--public-key", pub}).exit_code == 0);
+}
+
+TEST_CASE("proof consistency: a malformed key answer, and a head of size 0", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string dir = s.data_dir() + "/../";
+  auto h0 = s.call("POST", "/v1/audit/heads", "");  // the empty tree
+  REQUIRE(h0.status == 201);
+  CHECK(h0.json["tree_size"] == 0);
+  std::ofstream(dir + "h0.json") << h0.json.dump();
+  ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
+  auto h2 = s.call("POST", "/v1/audit/heads", "");
+  REQUIRE(h2.status == 201);
+  std::ofstream(dir + "h2.json") << h2.json.dump();
+  const std::string url = "http://127.0.0.1:" + std::to_string(s.port());
+  auto ok = run_hooklog({"proof", "consistency", dir + "h0.json", dir + "h2.json", "--server", url,
+                         "--key", kAdminKey});
+  INFO(ok.out);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.rfind("OK: tree size " + std::to_string(h2.json["tree_size"].get<std::uint64_t>()) +
+                         " (root " + h2.json["root_hash"].get<std::string>() +
+                         ") extends tree size 0 (the empty tree)",
+                     0) == 0);
+  for (const std::string body : {"not json", "{}", "{\"public_key\":7}", "{\"public_key\":\"AAAA\"}"}) {
+    canned_server bad(body);
+    auto r = run_hooklog({"proof", "consistency", dir + "h0.json", dir + "h2.json", "--server",
+                          bad.url(), "--key", kAdminKey});
+    INFO(body << ": " << r.out);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.rfind("BAD: the server's public key answer is malformed", 0) == 0);
+  }
+}
+
+TEST_CASE("proof verify names an edited timestamp_us and refuses a duplicated event", "[api][merkle][cli]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string key = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];
+  for (int i = 0; i < 3; ++i) ingest(s, key, i);
+  REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
+  const std::string data = s.data_dir();
+  const std::string dir = data + "/../";
+  REQUIRE(run_hooklog({"export", "--proof", "--data", data, "--out", dir + "b.json"}).exit_code == 0);
+  const auto b = nlohmann::json::parse(file_text(dir + "b.json"));
+  auto check = [&](nlohmann::json edited, const std::string& want) {
+    std::ofstream(dir + "e.json", std::ios::binary) << edited.dump() << "\n";
+    auto r = run_hooklog({"proof", "verify", dir + "e.json"});
+    INFO(r.out);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find(want) != std::string::npos);
+  };
+  nlohmann::json e = b;
+  e["head"]["timestamp_us"] = e["head"]["timestamp_us"].get<std::int64_t>() + 1;
+  check(e, "head: field \"timestamp_us\" is not what the signed values give");
+  e = b;
+  e["head"]["timestamp"] = "2000-01-01T00:00:00.000000Z";
+  check(e, "head: field \"timestamp\" is not what the signed values give");
+  e = b;
+  e["events"].push_back(b["events"][1]);
+  check(e, "event 3 (" + b["events"][1]["event_id"].get<std::string>() + "): seq " +
+               std::to_string(b["events"][1]["seq"].get<std::uint64_t>()) + " is in the bundle twice");
 }
