@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 
 #include "engine/bytes.hpp"
 #include "engine/secret_box.hpp"
@@ -118,9 +119,47 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
   write_outcome_then(c, std::move(r), [then = std::move(then)](append_outcome o) { then(o.seq); });
 }
 
+// Test hook (tests/http/replay_from_test.cpp): HOOKLOG_TEST_FAIL_REPLAY_FROM=N makes the first N
+// replays of "replay_from" fail as a failed write would, after the endpoint record is durable
+// (what a crash or storage_full between the two records leaves).
+bool fail_replay_for_test() {
+  static std::atomic<int> left{[] {
+    const char* v = std::getenv("HOOKLOG_TEST_FAIL_REPLAY_FROM");
+    return v ? std::atoi(v) : 0;
+  }()};
+  int n = left.load();
+  while (n > 0 && !left.compare_exchange_weak(n, n - 1)) {
+  }
+  return n > 0;
+}
+
+// Starts the replay "replay_from" asks for: the endpoint's events from `from` up to its creation
+// record `endpoint_seq` (events after it are delivered live). With an Idempotency-Key the replay
+// record carries it too (scope "@POST /v1/endpoints replay_from"), so a retry that finds no replay
+// (the first call failed or crashed between the two records) creates it once.
+void start_replay(const call_ptr& c, const endpoint& ep, std::int64_t from, std::uint64_t endpoint_seq,
+                  const std::optional<idempotency_claim>& claim, replay_manager::done_fn done) {
+  if (fail_replay_for_test())
+    return done(make_error(errc::invalid_record, "replay not created (test hook)"));
+  replay_spec spec;
+  spec.endpoint_id = ep.id;
+  spec.tenant = ep.tenant;
+  spec.from = from;
+  spec.to_seq = endpoint_seq;
+  std::function<void(record&)> stamp;
+  if (claim) {
+    idempotency_claim r = *claim;
+    r.scope += " replay_from";
+    stamp = [r](record& rec) { r.stamp(rec); };
+  }
+  c->ctx.replays->create(std::move(spec), std::move(done), std::move(stamp));
+}
+
 // The answer to a repeated creation (Idempotency-Key): the endpoint as created by the
-// original record, with its secret of then, and the replay its "replay_from" started.
-void answer_created(const call_ptr& c, const record& original) {
+// original record, with its secret of then, and the replay its "replay_from" started; when the
+// request asks for one and there is none, it is started now.
+void answer_created(const call_ptr& c, const record& original, std::optional<std::int64_t> replay_from,
+                    const std::optional<idempotency_claim>& claim) {
   auto body = nlohmann::json::parse(original.body, nullptr, false);
   auto e = body.is_object() ? projections::endpoint_from_json(body)
                             : result<endpoint>(make_error(errc::invalid_record, "not JSON"));
@@ -134,7 +173,12 @@ void answer_created(const call_ptr& c, const record& original) {
   if (c->ctx.replays)
     for (const auto& r : c->ctx.replays->list(e->tenant, e->id, "", "", 100))
       if (r.spec.to_seq == original.seq) j["replay"] = to_json(r);
-  c->reply_json(201, j);
+  if (j.contains("replay") || !replay_from || !c->ctx.replays) return c->reply_json(201, j);
+  start_replay(c, *e, *replay_from, original.seq, claim,
+               [c, j = std::move(j)](result<replay_info> r) mutable {
+                 j["replay"] = r ? to_json(*r) : nlohmann::json{{"error", r.err().what()}};
+                 c->reply_json(201, j);
+               });
 }
 
 // The SSRF guard at creation: refuses URLs on loopback, private, link-local or
@@ -224,8 +268,6 @@ void create_endpoint(const call_ptr& c) {
                                         : std::string("default"));
   auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
   if (answered) return;
-  const original_fn answer = [c](const record& r) { answer_created(c, r); };
-  if (claim && answered_if_known(*c, *claim, answer)) return;
   // "replay_from": replay this endpoint's history from that time once it exists.
   std::optional<std::int64_t> replay_from;
   if (auto rf = body->find("replay_from"); rf != body->end()) {
@@ -240,6 +282,10 @@ void create_endpoint(const call_ptr& c) {
     }
     body->erase(rf);
   }
+  const original_fn answer = [c, replay_from, claim](const record& r) {
+    answer_created(c, r, replay_from, claim);
+  };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
   const std::string id = new_endpoint_id();
   (*body)["id"] = id;
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
@@ -271,14 +317,7 @@ void create_endpoint(const call_ptr& c) {
                        slot->settle(seq);
                        ep->created_at = ep->updated_at = now_micros();
                        if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
-                       // Events after the endpoint record are delivered live; the replay covers
-                       // [replay_from, now) up to that record.
-                       replay_spec spec;
-                       spec.endpoint_id = ep->id;
-                       spec.tenant = ep->tenant;
-                       spec.from = replay_from;
-                       spec.to_seq = seq;
-                       c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
+                       start_replay(c, *ep, *replay_from, seq, claim, [c, ep](result<replay_info> r) {
                          nlohmann::json j = endpoint_answer(*c, *ep, true);
                          if (r)
                            j["replay"] = to_json(*r);
