@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/bytes.hpp"
@@ -328,9 +330,33 @@ void create_endpoint(const call_ptr& c) {
                      });
 }
 
+namespace {
+
+// A listing's cursor: the sort position of the page's last endpoint, 16 hex digits of its
+// created_at (sign bit flipped) then its id, so that the next page starts after that position
+// even when that endpoint has been deleted since.
+std::string endpoint_cursor(const endpoint& e) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx",
+                static_cast<unsigned long long>(static_cast<std::uint64_t>(e.created_at) ^ (1ull << 63)));
+  return std::string(b, 16) + e.id;
+}
+
+std::optional<std::pair<std::int64_t, std::string>> endpoint_position(std::string_view cursor) {
+  if (cursor.size() <= 16 || cursor.substr(0, 16).find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t at = 0;
+  std::from_chars(cursor.data(), cursor.data() + 16, at, 16);
+  return std::pair{static_cast<std::int64_t>(at ^ (1ull << 63)), std::string(cursor.substr(16))};
+}
+
+}  // namespace
+
 // Endpoints are listed in creation order (created_at, then id; newest first with order=desc).
 // The projection indexes them by id only, so a page sorts the caller's scope: for a tenant at
-// most --max-endpoints-per-tenant. The cursor is the last endpoint id of the previous page.
+// most --max-endpoints-per-tenant. The cursor is the sort position of the previous page's last
+// endpoint (endpoint_cursor); a bare endpoint id (the cursors of earlier versions) still works
+// while that endpoint exists.
 void list_endpoints(const call_ptr& c) {
   auto limit = page_limit(*c);
   if (!limit) return;
@@ -343,26 +369,33 @@ void list_endpoints(const call_ptr& c) {
   if (!t) return c->fail(500, "state_failure", t.err().what());
   auto list = c->ctx.runner.subs().list(*t, tenant, "", SIZE_MAX);
   if (!list) return c->fail(500, "state_failure", list.err().what());
+  // a before b in the listing's order.
+  auto before = [&](std::int64_t a_at, const std::string& a_id, std::int64_t b_at, const std::string& b_id) {
+    return *desc ? (a_at != b_at ? a_at > b_at : a_id > b_id) : (a_at != b_at ? a_at < b_at : a_id < b_id);
+  };
   std::sort(list->begin(), list->end(), [&](const endpoint& a, const endpoint& b) {
-    const bool lt = a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
-    const bool gt = a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
-    return *desc ? gt : lt;
+    return before(a.created_at, a.id, b.created_at, b.id);
   });
   auto it = list->begin();
   if (!after.empty()) {
-    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
-    if (it == list->end())
-      return c->fail(400, "bad_parameter",
-                     "cursor is not one this server gave (an endpoint id of this listing)",
+    auto pos = endpoint_position(after);
+    if (!pos) {
+      const auto same = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
+      if (same != list->end()) pos = std::pair{same->created_at, same->id};
+    }
+    if (!pos)
+      return c->fail(400, "bad_parameter", "cursor is not one this server gave",
                      {{"parameter", "cursor"}});
-    ++it;
+    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) {
+      return before(pos->first, pos->second, e.created_at, e.id);
+    });
   }
   nlohmann::json items = nlohmann::json::array();
   const std::size_t left = static_cast<std::size_t>(list->end() - it);
   const bool more = left > *limit;
   const auto end = it + static_cast<std::ptrdiff_t>(std::min(left, *limit));
   for (auto i = it; i != end; ++i) items.push_back(endpoint_answer(*c, *i, false));
-  nlohmann::json next = more ? nlohmann::json((end - 1)->id) : nlohmann::json();
+  nlohmann::json next = more ? nlohmann::json(endpoint_cursor(*(end - 1))) : nlohmann::json();
   c->reply_json(200, {{"items", std::move(items)}, {"next", next}});
 }
 
