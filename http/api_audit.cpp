@@ -1,6 +1,7 @@
 // Audit and catalog routes: event types, events (pages or NDJSON), one event
 // with its attempts, entity timelines, attempts, verify and head.
 #include <charconv>
+#include <cstdio>
 
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
@@ -254,10 +255,48 @@ void get_event(const call_ptr& c) {
   c->reply_json(200, j);
 }
 
+namespace {
+
+// A timeline page's cursor: 32 hex digits, the last transition's occurred_at (sign bit flipped,
+// so the digits sort as the times do) and seq, each as 16.
+std::string timeline_cursor(const projections::transition& t) {
+  char b[33];
+  std::snprintf(b, sizeof b, "%016llx%016llx",
+                static_cast<unsigned long long>(static_cast<std::uint64_t>(t.occurred_at) ^ (1ull << 63)),
+                static_cast<unsigned long long>(t.seq));
+  return std::string(b, 32);
+}
+
+std::optional<projections::timeline_position> timeline_position_of(std::string_view cursor) {
+  if (cursor.size() != 32 || cursor.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t occurred = 0, seq = 0;
+  std::from_chars(cursor.data(), cursor.data() + 16, occurred, 16);
+  std::from_chars(cursor.data() + 16, cursor.data() + 32, seq, 16);
+  return projections::timeline_position{static_cast<std::int64_t>(occurred ^ (1ull << 63)), seq};
+}
+
+}  // namespace
+
 void get_timeline(const call_ptr& c) {
   if (!await_min_seq(*c)) return;
   const std::string& kind = c->params[0];
   const std::string& id = c->params[1];
+  // A page of at most ?limit= transitions (default and largest: --max-page), from the earliest
+  // or after ?cursor=; `next` continues (null on the last page).
+  std::size_t limit = c->ctx.options.max_page;
+  if (c->req.query_param("limit")) {
+    auto l = page_limit(*c);
+    if (!l) return;
+    limit = *l;
+  }
+  std::optional<projections::timeline_position> after;
+  if (const auto cur = c->req.query_param("cursor"); cur && !cur->empty()) {
+    after = timeline_position_of(*cur);
+    if (!after)
+      return c->fail(400, "bad_parameter", "cursor is not one this server gave",
+                     {{"parameter", "cursor"}});
+  }
   std::string tenant = c->scope_tenant(c->req.query_param("tenant").value_or(""));
   if (tenant.empty()) {
     // An admin without ?tenant=: the tenant of the entity's first event.
@@ -275,16 +314,19 @@ void get_timeline(const call_ptr& c) {
   c->ctx.runner.wait_applied(c->ctx.log.committed_seq(), std::chrono::seconds(2));
   auto t = c->ctx.runner.store().begin_read();
   if (!t) return c->fail(500, "state_failure", t.err().what());
-  auto tl = c->ctx.runner.timeline().get(*t, tenant, kind, id);
+  auto tl = c->ctx.runner.timeline().get(*t, tenant, kind, id, limit, after);
   if (!tl) return c->fail(500, "state_failure", tl.err().what());
   if (!*tl) return c->not_found("entity " + kind + " " + id);
   nlohmann::json tr = nlohmann::json::array();
   for (const auto& x : (*tl)->transitions) tr.push_back(projections::to_json(x));
+  const bool more = (*tl)->more && !(*tl)->transitions.empty();
   c->reply_json(200, {{"kind", kind},
                       {"id", id},
                       {"tenant", tenant},
                       {"current_status", (*tl)->current_status},
-                      {"transitions", std::move(tr)}});
+                      {"transitions", std::move(tr)},
+                      {"next", more ? nlohmann::json(timeline_cursor((*tl)->transitions.back()))
+                                    : nlohmann::json()}});
 }
 
 void list_attempts(const call_ptr& c) {

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 #include "engine/bytes.hpp"
 #include "engine/secret_box.hpp"
@@ -118,9 +121,47 @@ void write_then(const call_ptr& c, record r, std::function<void(std::uint64_t se
   write_outcome_then(c, std::move(r), [then = std::move(then)](append_outcome o) { then(o.seq); });
 }
 
+// Test hook (tests/http/replay_from_test.cpp): HOOKLOG_TEST_FAIL_REPLAY_FROM=N makes the first N
+// replays of "replay_from" fail as a failed write would, after the endpoint record is durable
+// (what a crash or storage_full between the two records leaves).
+bool fail_replay_for_test() {
+  static std::atomic<int> left{[] {
+    const char* v = std::getenv("HOOKLOG_TEST_FAIL_REPLAY_FROM");
+    return v ? std::atoi(v) : 0;
+  }()};
+  int n = left.load();
+  while (n > 0 && !left.compare_exchange_weak(n, n - 1)) {
+  }
+  return n > 0;
+}
+
+// Starts the replay "replay_from" asks for: the endpoint's events from `from` up to its creation
+// record `endpoint_seq` (events after it are delivered live). With an Idempotency-Key the replay
+// record carries it too (scope "@POST /v1/endpoints replay_from"), so a retry that finds no replay
+// (the first call failed or crashed between the two records) creates it once.
+void start_replay(const call_ptr& c, const endpoint& ep, std::int64_t from, std::uint64_t endpoint_seq,
+                  const std::optional<idempotency_claim>& claim, replay_manager::done_fn done) {
+  if (fail_replay_for_test())
+    return done(make_error(errc::invalid_record, "replay not created (test hook)"));
+  replay_spec spec;
+  spec.endpoint_id = ep.id;
+  spec.tenant = ep.tenant;
+  spec.from = from;
+  spec.to_seq = endpoint_seq;
+  std::function<void(record&)> stamp;
+  if (claim) {
+    idempotency_claim r = *claim;
+    r.scope += " replay_from";
+    stamp = [r](record& rec) { r.stamp(rec); };
+  }
+  c->ctx.replays->create(std::move(spec), std::move(done), std::move(stamp));
+}
+
 // The answer to a repeated creation (Idempotency-Key): the endpoint as created by the
-// original record, with its secret of then, and the replay its "replay_from" started.
-void answer_created(const call_ptr& c, const record& original) {
+// original record, with its secret of then, and the replay its "replay_from" started; when the
+// request asks for one and there is none, it is started now.
+void answer_created(const call_ptr& c, const record& original, std::optional<std::int64_t> replay_from,
+                    const std::optional<idempotency_claim>& claim) {
   auto body = nlohmann::json::parse(original.body, nullptr, false);
   auto e = body.is_object() ? projections::endpoint_from_json(body)
                             : result<endpoint>(make_error(errc::invalid_record, "not JSON"));
@@ -134,7 +175,12 @@ void answer_created(const call_ptr& c, const record& original) {
   if (c->ctx.replays)
     for (const auto& r : c->ctx.replays->list(e->tenant, e->id, "", "", 100))
       if (r.spec.to_seq == original.seq) j["replay"] = to_json(r);
-  c->reply_json(201, j);
+  if (j.contains("replay") || !replay_from || !c->ctx.replays) return c->reply_json(201, j);
+  start_replay(c, *e, *replay_from, original.seq, claim,
+               [c, j = std::move(j)](result<replay_info> r) mutable {
+                 j["replay"] = r ? to_json(*r) : nlohmann::json{{"error", r.err().what()}};
+                 c->reply_json(201, j);
+               });
 }
 
 // The SSRF guard at creation: refuses URLs on loopback, private, link-local or
@@ -224,8 +270,6 @@ void create_endpoint(const call_ptr& c) {
                                         : std::string("default"));
   auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
   if (answered) return;
-  const original_fn answer = [c](const record& r) { answer_created(c, r); };
-  if (claim && answered_if_known(*c, *claim, answer)) return;
   // "replay_from": replay this endpoint's history from that time once it exists.
   std::optional<std::int64_t> replay_from;
   if (auto rf = body->find("replay_from"); rf != body->end()) {
@@ -240,6 +284,10 @@ void create_endpoint(const call_ptr& c) {
     }
     body->erase(rf);
   }
+  const original_fn answer = [c, replay_from, claim](const record& r) {
+    answer_created(c, r, replay_from, claim);
+  };
+  if (claim && answered_if_known(*c, *claim, answer)) return;
   const std::string id = new_endpoint_id();
   (*body)["id"] = id;
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
@@ -271,14 +319,7 @@ void create_endpoint(const call_ptr& c) {
                        slot->settle(seq);
                        ep->created_at = ep->updated_at = now_micros();
                        if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
-                       // Events after the endpoint record are delivered live; the replay covers
-                       // [replay_from, now) up to that record.
-                       replay_spec spec;
-                       spec.endpoint_id = ep->id;
-                       spec.tenant = ep->tenant;
-                       spec.from = replay_from;
-                       spec.to_seq = seq;
-                       c->ctx.replays->create(std::move(spec), [c, ep](result<replay_info> r) {
+                       start_replay(c, *ep, *replay_from, seq, claim, [c, ep](result<replay_info> r) {
                          nlohmann::json j = endpoint_answer(*c, *ep, true);
                          if (r)
                            j["replay"] = to_json(*r);
@@ -289,9 +330,33 @@ void create_endpoint(const call_ptr& c) {
                      });
 }
 
+namespace {
+
+// A listing's cursor: the sort position of the page's last endpoint, 16 hex digits of its
+// created_at (sign bit flipped) then its id, so that the next page starts after that position
+// even when that endpoint has been deleted since.
+std::string endpoint_cursor(const endpoint& e) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx",
+                static_cast<unsigned long long>(static_cast<std::uint64_t>(e.created_at) ^ (1ull << 63)));
+  return std::string(b, 16) + e.id;
+}
+
+std::optional<std::pair<std::int64_t, std::string>> endpoint_position(std::string_view cursor) {
+  if (cursor.size() <= 16 || cursor.substr(0, 16).find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t at = 0;
+  std::from_chars(cursor.data(), cursor.data() + 16, at, 16);
+  return std::pair{static_cast<std::int64_t>(at ^ (1ull << 63)), std::string(cursor.substr(16))};
+}
+
+}  // namespace
+
 // Endpoints are listed in creation order (created_at, then id; newest first with order=desc).
 // The projection indexes them by id only, so a page sorts the caller's scope: for a tenant at
-// most --max-endpoints-per-tenant. The cursor is the last endpoint id of the previous page.
+// most --max-endpoints-per-tenant. The cursor is the sort position of the previous page's last
+// endpoint (endpoint_cursor); a bare endpoint id (the cursors of earlier versions) still works
+// while that endpoint exists.
 void list_endpoints(const call_ptr& c) {
   auto limit = page_limit(*c);
   if (!limit) return;
@@ -304,26 +369,33 @@ void list_endpoints(const call_ptr& c) {
   if (!t) return c->fail(500, "state_failure", t.err().what());
   auto list = c->ctx.runner.subs().list(*t, tenant, "", SIZE_MAX);
   if (!list) return c->fail(500, "state_failure", list.err().what());
+  // a before b in the listing's order.
+  auto before = [&](std::int64_t a_at, const std::string& a_id, std::int64_t b_at, const std::string& b_id) {
+    return *desc ? (a_at != b_at ? a_at > b_at : a_id > b_id) : (a_at != b_at ? a_at < b_at : a_id < b_id);
+  };
   std::sort(list->begin(), list->end(), [&](const endpoint& a, const endpoint& b) {
-    const bool lt = a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
-    const bool gt = a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
-    return *desc ? gt : lt;
+    return before(a.created_at, a.id, b.created_at, b.id);
   });
   auto it = list->begin();
   if (!after.empty()) {
-    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
-    if (it == list->end())
-      return c->fail(400, "bad_parameter",
-                     "cursor is not one this server gave (an endpoint id of this listing)",
+    auto pos = endpoint_position(after);
+    if (!pos) {
+      const auto same = std::find_if(list->begin(), list->end(), [&](const endpoint& e) { return e.id == after; });
+      if (same != list->end()) pos = std::pair{same->created_at, same->id};
+    }
+    if (!pos)
+      return c->fail(400, "bad_parameter", "cursor is not one this server gave",
                      {{"parameter", "cursor"}});
-    ++it;
+    it = std::find_if(list->begin(), list->end(), [&](const endpoint& e) {
+      return before(pos->first, pos->second, e.created_at, e.id);
+    });
   }
   nlohmann::json items = nlohmann::json::array();
   const std::size_t left = static_cast<std::size_t>(list->end() - it);
   const bool more = left > *limit;
   const auto end = it + static_cast<std::ptrdiff_t>(std::min(left, *limit));
   for (auto i = it; i != end; ++i) items.push_back(endpoint_answer(*c, *i, false));
-  nlohmann::json next = more ? nlohmann::json((end - 1)->id) : nlohmann::json();
+  nlohmann::json next = more ? nlohmann::json(endpoint_cursor(*(end - 1))) : nlohmann::json();
   c->reply_json(200, {{"items", std::move(items)}, {"next", next}});
 }
 

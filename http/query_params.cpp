@@ -23,7 +23,7 @@ const route_params kRouteParams[] = {
      {"from", "to", "time", "type", "source", "tenant", "entity_kind", "entity_id", "limit",
       "cursor", "order", "min_seq"}},
     {"GET", "/v1/events/{}", {"min_seq"}},
-    {"GET", "/v1/entities/{}/{}/timeline", {"tenant", "min_seq"}},
+    {"GET", "/v1/entities/{}/{}/timeline", {"tenant", "min_seq", "limit", "cursor"}},
     {"GET", "/v1/attempts", {"from", "to", "tenant", "endpoint_id", "outcome", "limit", "cursor", "order"}},
     {"GET", "/v1/audit/verify", {"from", "to"}},
     {"GET", "/v1/audit/proofs/inclusion", {"event_id", "tree_size"}},

@@ -264,7 +264,8 @@ void timelines::end_batch() {
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
                                                std::string_view kind, std::string_view id,
-                                               std::size_t limit) const {
+                                               std::size_t limit,
+                                               std::optional<timeline_position> after) const {
   std::string prefix;
   entity_prefix(prefix, tenant, kind, id);
   timeline tl;
@@ -285,19 +286,45 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second);
     if (tr) tl.current_status = tr->to;
   }
-  // From the earliest, so each derived `from` is the `to` of the step before it.
-  for (auto kv = c->seek(prefix); tl.transitions.size() < limit; kv = c->next()) {
+  // From the earliest (or the first after `after`), so each derived `from` is the `to` of the
+  // step before it.
+  std::string before;  // the `to` of the step before the first one read
+  std::string start = prefix;
+  if (after) {
+    keys::put_i64_be(start, after->occurred_at);
+    keys::put_u64_be(start, after->seq);
+  }
+  auto kv = c->seek(start);
+  if (!kv) return kv.err();
+  if (after) {
+    // Past the position itself; the step before the first one read gives its derived `from`.
+    if (*kv && (*kv)->first == start) {
+      if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second)) before = tr->to;
+      kv = c->next();
+    } else {
+      auto p = *kv ? c->prev() : c->last();
+      if (!p) return p.err();
+      if (*p && (*p)->first.starts_with(prefix))
+        if (auto tr = decode_transition((*p)->first, prefix.size(), (*p)->second)) before = tr->to;
+      kv = c->seek(start);
+    }
+  }
+  for (;; kv = c->next()) {
     if (!kv) return kv.err();
     if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    if (tl.transitions.size() == limit) {
+      tl.more = true;
+      break;
+    }
     if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second))
       tl.transitions.push_back(std::move(*tr));
   }
-  derive_from(tl.transitions);
+  derive_from(tl.transitions, std::move(before));
   return std::optional<timeline>(std::move(tl));
 }
 
-void derive_from(std::vector<transition>& steps) {
-  std::string previous_to;
+void derive_from(std::vector<transition>& steps, std::string before) {
+  std::string previous_to = std::move(before);
   for (auto& t : steps) {
     if (!t.from_stated) t.from = previous_to;
     previous_to = t.to;

@@ -61,18 +61,26 @@ struct transition {
   bool out_of_order = false;
 };
 
-// Fills each unstated `from` with the `to` of the step before it. `steps` in occurred order,
-// from the entity's earliest step (the timelines projection and `hooklog timeline` both use it).
-void derive_from(std::vector<transition>& steps);
+// Fills each unstated `from` with the `to` of the step before it. `steps` in occurred order;
+// `before` is the `to` of the step just before steps[0] ("" when steps[0] is the entity's
+// earliest) (the timelines projection and `hooklog timeline` both use it).
+void derive_from(std::vector<transition>& steps, std::string before = {});
 
 // A transition as the API and the CLI show it: from (null when none), to, RFC 3339 times, seq,
 // event_id, and out_of_order when set.
 nlohmann::json to_json(const transition& t);
 
+// A place in an entity's ordered transitions: the transition with this (occurred_at, seq).
+struct timeline_position {
+  std::int64_t occurred_at = 0;
+  std::uint64_t seq = 0;
+};
+
 struct timeline {
   std::string tenant, kind, id;
   std::string current_status;  // "to" of the latest transition by occurred time
   std::vector<transition> transitions;
+  bool more = false;  // get() stopped at its limit with transitions after the last one
 };
 // {"kind","id","tenant","status","transitions":[{"from","to","occurred_at","recorded_at","seq","out_of_order"}]}
 // with times in RFC 3339.
@@ -101,9 +109,12 @@ class timelines final : public projection {
   result<void> finish_bulk(bulk_writer& w) override;
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
-  // At most `limit` transitions, from the earliest.
+  // At most `limit` transitions, from the earliest, or from the first one after `after` (a page:
+  // the first one's derived `from` is the `to` of the transition just before it, read with one
+  // cursor step, so pages joined equal one unlimited read). `more` tells whether any follow.
   result<std::optional<timeline>> get(lmdb::txn& t, std::string_view tenant, std::string_view kind,
-                                      std::string_view id, std::size_t limit = SIZE_MAX) const;
+                                      std::string_view id, std::size_t limit = SIZE_MAX,
+                                      std::optional<timeline_position> after = {}) const;
 
  private:
   // One staged transition: its key and value in arena_ (the value's flags byte without the

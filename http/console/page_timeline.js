@@ -4,6 +4,22 @@ import { get, seg } from "./api.js";
 import { badge, button, field, fmtTime, h, loading, s } from "./ui.js";
 import { micros } from "./page_event.js";
 
+// The route answers pages of at most 1000 steps (`next` continues); the page follows up to
+// MAX_PAGES of them and says so when the entity has more.
+const MAX_PAGES = 10;
+
+async function steps(kind, id, tenant) {
+  let tl = null, cursor = "";
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await get(`/v1/entities/${seg(kind)}/${seg(id)}/timeline`, { tenant, cursor });
+    if (tl) tl.transitions.push(...page.transitions);
+    else tl = page;
+    if (!page.next) return { tl, cut: false };
+    cursor = page.next;
+  }
+  return { tl, cut: true };
+}
+
 export async function render(ctx) {
   const [kind = "", id = ""] = ctx.args;
   const tenant = ctx.query.get("tenant") ?? "";
@@ -30,9 +46,9 @@ export async function render(ctx) {
   if (!kind || !id) return;
   const out = h("section", { class: "card timeline-card" }, loading());
   ctx.main.append(out);
-  let tl;
+  let tl, cut;
   try {
-    tl = await get(`/v1/entities/${seg(kind)}/${seg(id)}/timeline`, { tenant: ctx.who.admin ? tenant : "" });
+    ({ tl, cut } = await steps(kind, id, ctx.who.admin ? tenant : ""));
   } catch (e) {
     if (e.kind === "not_found") e.message = `No status step is known for ${kind} ${id}${tenant ? ` of tenant ${tenant}` : ""} (or it belongs to another tenant).`;
     return ctx.fail(e, out);
@@ -40,7 +56,7 @@ export async function render(ctx) {
   const late = tl.transitions.filter((t) => t.out_of_order).length;
   out.replaceChildren(
     h("h2", {}, `${tl.kind} ${tl.id} `, badge(tl.current_status, "ok")),
-    h("p", { class: "muted" }, `Tenant ${tl.tenant} · ${tl.transitions.length} step${tl.transitions.length === 1 ? "" : "s"}${late ? ` · ${late} arrived out of order` : ""}`),
+    h("p", { class: "muted" }, `Tenant ${tl.tenant} · ${cut ? "the first " : ""}${tl.transitions.length} step${tl.transitions.length === 1 ? "" : "s"}${late ? ` · ${late} arrived out of order` : ""}`),
     chart(tl.transitions),
     h(
       "ol",

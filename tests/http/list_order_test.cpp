@@ -148,3 +148,39 @@ TEST_CASE("order: attempts, replays and endpoints newest first, in pages", "[api
   REQUIRE(all_asc.size() == 18);
   CHECK(all_desc == std::vector<json>(all_asc.rbegin(), all_asc.rend()));
 }
+
+TEST_CASE("order: an endpoints page goes on after the cursor's endpoint was deleted",
+          "[api][order]") {
+  hooklog_server s;
+  std::vector<json> created;
+  for (int i = 0; i < 7; ++i) {
+    auto e = s.post("/v1/endpoints", {{"url", "https://hooks.example.com/e" + std::to_string(i)},
+                                      {"tenant", "acme"}});
+    REQUIRE(e.status == 201);
+    created.push_back(e.json["id"]);
+  }
+  for (const bool desc : {false, true}) {
+    INFO((desc ? "desc" : "asc"));
+    const std::string target = std::string("/v1/endpoints?limit=3&order=") + (desc ? "desc" : "asc");
+    std::vector<json> order = created;
+    if (desc) std::reverse(order.begin(), order.end());
+    auto p1 = s.get(target);
+    REQUIRE(p1.status == 200);
+    REQUIRE(p1.json["items"].size() == 3);
+    REQUIRE(p1.json["items"][2]["id"] == order[2]);
+    // The page's last endpoint, which the cursor names, is deleted before the next page.
+    REQUIRE(s.call("DELETE", "/v1/endpoints/" + order[2].get<std::string>()).status / 100 == 2);
+    auto p2 = s.get(target + "&cursor=" + p1.json["next"].get<std::string>());
+    INFO(p2.body);
+    REQUIRE(p2.status == 200);
+    std::vector<json> got;
+    for (const auto& i : p2.json["items"]) got.push_back(i["id"]);
+    CHECK(got == std::vector<json>(order.begin() + 3, order.begin() + 6));  // no gap, no repeat
+    created.erase(std::find(created.begin(), created.end(), order[2]));
+  }
+  // A bare endpoint id (the cursor of earlier versions) still works while it exists.
+  auto old = s.get("/v1/endpoints?limit=2&cursor=" + created[0].get<std::string>());
+  REQUIRE(old.status == 200);
+  CHECK(old.json["items"][0]["id"] == created[1]);
+  CHECK(s.get("/v1/endpoints?cursor=ep_gone").status == 400);
+}

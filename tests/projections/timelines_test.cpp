@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "engine/time_util.hpp"
@@ -295,4 +297,58 @@ TEST_CASE("timelines: a transition's key and value bytes, written per batch and 
   const auto live = check();
   REQUIRE(f.runner->rebuild("timelines"));
   CHECK(check() == live);  // recorded_at included
+}
+
+TEST_CASE("timeline pages: 2,500 transitions read 1,000 at a time after a cursor equal one unlimited read") {
+  fixture f;
+  // Occurred times out of recorded order (every third step arrives late), so derived `from`s and
+  // out_of_order flags cross the page boundaries; two steps share an occurred time (seq decides).
+  for (int i = 0; i < 2500; ++i) {
+    const int at = (i % 3 == 2) ? i - 2 : i;
+    f.append(event("jelp-co", "order_update:status_change", {}, "order", "BIG", "",
+                   "S" + std::to_string(i), kT0 + at * kMin));
+  }
+  f.sync();
+  auto t = f.read();
+  auto all = f.runner->timeline().get(t, "jelp-co", "order", "BIG");
+  REQUIRE(*all);
+  REQUIRE((*all)->transitions.size() == 2500);
+  CHECK_FALSE((*all)->more);
+  std::vector<projections::transition> joined;
+  std::optional<projections::timeline_position> after;
+  int pages = 0;
+  for (;; ++pages) {
+    auto p = f.runner->timeline().get(t, "jelp-co", "order", "BIG", 1000, after);
+    REQUIRE(*p);
+    CHECK((*p)->current_status == (*all)->current_status);
+    joined.insert(joined.end(), (*p)->transitions.begin(), (*p)->transitions.end());
+    if (!(*p)->more) break;
+    after = projections::timeline_position{(*p)->transitions.back().occurred_at,
+                                           (*p)->transitions.back().seq};
+  }
+  CHECK(pages == 2);  // 1000, 1000, 500
+  REQUIRE(joined.size() == 2500);
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    const auto& a = (*all)->transitions[i];
+    INFO(i);
+    CHECK(joined[i].seq == a.seq);
+    CHECK(joined[i].from == a.from);
+    CHECK(joined[i].to == a.to);
+    CHECK(joined[i].out_of_order == a.out_of_order);
+  }
+  CHECK(joined[1000].from == (*all)->transitions[999].to);
+  // Exactly 1,000: no `more`; a position between two keys continues from the next one.
+  auto exact = f.runner->timeline().get(t, "jelp-co", "order", "BIG", 2500);
+  CHECK_FALSE((*exact)->more);
+  const auto& k = (*all)->transitions[1500];
+  const projections::timeline_position pos{k.occurred_at, k.seq + 100000};
+  auto between = f.runner->timeline().get(t, "jelp-co", "order", "BIG", 1, pos);
+  const auto& tr = (*all)->transitions;
+  const auto want = std::find_if(tr.begin(), tr.end(), [&](const projections::transition& x) {
+    return x.occurred_at > pos.occurred_at || (x.occurred_at == pos.occurred_at && x.seq > pos.seq);
+  });
+  REQUIRE(want != tr.end());
+  REQUIRE((*between)->transitions.size() == 1);
+  CHECK((*between)->transitions[0].seq == want->seq);
+  CHECK((*between)->transitions[0].from == want->from);
 }
