@@ -534,6 +534,9 @@ result<void> pending::on_attempt(lmdb::txn& t, const record_view& r) {
     ++(*c)->dead;
     return drop_reliers(t, ep, seq);
   }
+  // The item stays queued until its attempt is applied: none means a cancel or an endpoint
+  // delete dropped it while the attempt was in flight, and it is not queued again.
+  if (!*old) return {};
   auto st = subs_.endpoint_status(ep);
   if (st == subscriptions::status::absent) return drop_reliers(t, ep, seq);
   pending_item it{*a->next_attempt_at, ep, seq, a->attempt + 1, replay,

@@ -16,7 +16,8 @@
 //                     handed over (the first such replay becomes its marker, same due
 //                     time and attempt); an item it relied on stays.
 //   delivery_attempt  (attempt.hpp) removes the item; on failure with a next
-//                     attempt, re-queues it with attempt + 1 at next_attempt_at; when
+//                     attempt, re-queues it with attempt + 1 at next_attempt_at (not when
+//                     the item was gone: dropped by a cancel or an endpoint delete); when
 //                     the attempt is the last (dead_letter, or no next_attempt_at) the
 //                     item moves to the dead letters. A success or a dead letter also
 //                     ends the replays relying on the item (their keys go).

@@ -85,3 +85,24 @@ TEST_CASE("cancelling a replay hands the items another replay relies on over to 
   REQUIRE(f.runner->rebuild("pending"));
   CHECK(dump_state(*f.runner, dbs) == before);
 }
+
+TEST_CASE("a delivery in flight when its replay was cancelled is not queued again when it fails") {
+  fixture f;
+  auto e1 = f.append(event("t", "order_new"));
+  f.append(create_endpoint("t", "ep", {"*"}));
+  f.append(progressed("rp_a", "ep", {e1}));
+  f.append(cancelled("rp_a"));
+  // The attempt started before the cancel and failed with a next attempt.
+  f.append(attempt("t", "ep", e1, 1, false, 5'000'000, false, 20'000, "rp_a"));
+  f.sync();
+  CHECK_FALSE(find(f, "ep", e1));
+  CHECK(counts(f, "ep").queued == 0);
+  CHECK(replay_items(f, "rp_a") == 0);
+  // Likewise an item dropped with its endpoint.
+  f.append(create_endpoint("t", "ep2", {"*"}));
+  auto e2 = f.append(event("t", "order_new"));
+  f.append(endpoint_record(record_kind::endpoint_deleted, "t", "ep2", {{"reason", "gone"}}));
+  f.append(attempt("t", "ep2", e2, 1, false, 5'000'000));
+  f.sync();
+  CHECK_FALSE(find(f, "ep2", e2));
+}
