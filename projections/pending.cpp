@@ -528,10 +528,15 @@ result<void> pending::on_attempt(lmdb::txn& t, const record_view& r) {
   if (a->is_dead()) {
     dead_letter d{ep, seq, a->attempt, a->status, a->error, r.recorded_at, r.seq, replay};
     ix_key(k1_, ep, seq);
+    auto had = dead_.get(t, k1_);  // a replay dead-letters the same event again: one dead letter
+    if (!had) return had.err();
+    const bool counted = had->has_value();
     if (auto p = dead_.put(t, k1_, dead_to_state(d)); !p) return p;
-    auto c = cached_counts(t, ep);
-    if (!c) return c.err();
-    ++(*c)->dead;
+    if (!counted) {
+      auto c = cached_counts(t, ep);
+      if (!c) return c.err();
+      ++(*c)->dead;
+    }
     return drop_reliers(t, ep, seq);
   }
   // The item stays queued until its attempt is applied: none means a cancel or an endpoint

@@ -106,3 +106,24 @@ TEST_CASE("a delivery in flight when its replay was cancelled is not queued agai
   f.sync();
   CHECK_FALSE(find(f, "ep2", e2));
 }
+
+TEST_CASE("a replay dead-lettering an event again does not count a second dead letter") {
+  fixture f;
+  f.append(create_endpoint("t", "ep", {"*"}));
+  auto e1 = f.append(event("t", "order_new"));
+  f.append(attempt("t", "ep", e1, 1, false, std::nullopt, true));
+  f.sync();
+  CHECK(counts(f, "ep").dead == 1);
+  for (const char* rid : {"rp_1", "rp_2"}) {
+    f.append(progressed(rid, "ep", {e1}));
+    f.append(attempt("t", "ep", e1, 1, false, std::nullopt, true, 20'000, rid));
+  }
+  f.sync();
+  CHECK(counts(f, "ep").dead == 1);  // before: 3
+  CHECK(counts(f, "ep").queued == 0);
+  auto t = f.read();
+  auto dl = f.runner->queue().dead_letters(t, "ep", 0, 10);
+  REQUIRE(dl);
+  REQUIRE(dl->size() == 1);
+  CHECK((*dl)[0].replay_id == "rp_2");
+}
