@@ -118,8 +118,7 @@ nlohmann::json to_json(const replay_info& r) {
                       {"failed", r.failed}};
   if (!r.error.empty()) j["error"] = r.error;
   const std::uint64_t seqs_left = r.spec.to_seq > r.scanned_to ? r.spec.to_seq - r.scanned_to : 0;
-  const std::uint64_t outstanding =
-      r.state == "cancelled" || r.scheduled < r.delivered + r.failed ? 0 : r.scheduled - r.delivered - r.failed;
+  const std::uint64_t outstanding = r.state == "cancelled" ? 0 : r.outstanding;
   // Events still to schedule: the share kept so far applied to the seqs left.
   double kept_share = r.scanned_to > 0 ? static_cast<double>(r.scheduled) / static_cast<double>(r.scanned_to) : 1.0;
   const std::uint64_t to_schedule =
