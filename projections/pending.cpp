@@ -15,7 +15,7 @@ std::string dead_to_state(const dead_letter& d) { return to_json(d).dump(); }
 }  // namespace
 
 result<void> pending::open(state_store& s, lmdb::txn& t) {
-  lmdb::dbi* dbs[] = {&due_, &ix_, &replay_, &dead_, &counts_};
+  lmdb::dbi* dbs[] = {&due_, &ix_, &replay_, &dead_, &counts_, &relied_};
   auto names = databases();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto d = s.open_db(t, names[i]);
@@ -521,19 +521,29 @@ result<void> pending::on_attempt(lmdb::txn& t, const record_view& r) {
   std::uint64_t seq = r.ref_seq ? r.ref_seq : a->event_seq;
   auto old = remove(t, ep, seq);
   if (!old) return old.err();
-  std::string replay = !a->replay_id.empty() ? a->replay_id : (*old ? (*old)->replay_id : "");
-  if (a->success) return {};
+  // The item's marker (a cancel may have handed it to another replay while the attempt, made
+  // under the first, was in flight), else the attempt's.
+  std::string replay = *old ? (*old)->replay_id : a->replay_id;
+  if (a->success) return drop_reliers(t, ep, seq);
   if (a->is_dead()) {
     dead_letter d{ep, seq, a->attempt, a->status, a->error, r.recorded_at, r.seq, replay};
     ix_key(k1_, ep, seq);
+    auto had = dead_.get(t, k1_);  // a replay dead-letters the same event again: one dead letter
+    if (!had) return had.err();
+    const bool counted = had->has_value();
     if (auto p = dead_.put(t, k1_, dead_to_state(d)); !p) return p;
-    auto c = cached_counts(t, ep);
-    if (!c) return c.err();
-    ++(*c)->dead;
-    return {};
+    if (!counted) {
+      auto c = cached_counts(t, ep);
+      if (!c) return c.err();
+      ++(*c)->dead;
+    }
+    return drop_reliers(t, ep, seq);
   }
+  // The item stays queued until its attempt is applied: none means a cancel or an endpoint
+  // delete dropped it while the attempt was in flight, and it is not queued again.
+  if (!*old) return {};
   auto st = subs_.endpoint_status(ep);
-  if (st == subscriptions::status::absent) return {};
+  if (st == subscriptions::status::absent) return drop_reliers(t, ep, seq);
   pending_item it{*a->next_attempt_at, ep, seq, a->attempt + 1, replay,
                   st == subscriptions::status::disabled};
   return add(t, it);
@@ -560,7 +570,12 @@ result<void> pending::on_replay(lmdb::txn& t, const record_view& r) {
     it.event_seq = s.get<std::uint64_t>();
     auto v = get_ix(t, ep, it.event_seq);
     if (!v) return v.err();
-    if (*v) continue;  // already queued: that delivery serves the replay too
+    if (*v) {  // already queued: that delivery serves the replay too, which relies on it
+      pending_item q;
+      if (!decode_ix_value(**v, q) || q.replay_id == it.replay_id) continue;
+      if (auto a = add_relier(t, ep, it.event_seq, it.replay_id); !a) return a;
+      continue;
+    }
     if (auto a = add(t, it); !a) return a;
   }
   return {};
@@ -587,8 +602,24 @@ result<void> pending::on_replay_cancelled(lmdb::txn& t, const record_view& r) {
     }
   }
   for (const auto& [ep, seq] : victims) {
+    replay_key(k2_, rid, ep, seq);
+    if (auto d = replay_.del(t, k2_); !d) return d.err();
+    auto v = get_ix(t, ep, seq);
+    if (!v) return v.err();
+    pending_item it;
+    if (!*v || !decode_ix_value(**v, it)) continue;
+    if (it.replay_id != rid) {  // the replay relied on another's item: that one stays
+      if (auto x = take_relier(t, ep, seq, rid); !x) return x.err();
+      continue;
+    }
+    auto heir = take_relier(t, ep, seq, {});  // another replay relies on it: handed over
+    if (!heir) return heir.err();
     auto x = remove(t, ep, seq);
     if (!x) return x.err();
+    if (heir->empty() || !*x) continue;
+    it = std::move(**x);
+    it.replay_id = std::move(*heir);
+    if (auto a = add(t, it); !a) return a;
   }
   return {};
 }
@@ -608,7 +639,10 @@ result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
     if (r.kind == record_kind::endpoint_enabled && !it.parked) continue;
     auto x = remove(t, ep, it.event_seq);
     if (!x) return x.err();
-    if (r.kind == record_kind::endpoint_deleted) continue;
+    if (r.kind == record_kind::endpoint_deleted) {
+      if (auto d = drop_reliers(t, ep, it.event_seq); !d) return d;
+      continue;
+    }
     it.parked = r.kind == record_kind::endpoint_disabled;
     if (!it.parked) it.due_us = std::max(it.due_us, r.recorded_at);
     if (auto a = add(t, it); !a) return a;

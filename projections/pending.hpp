@@ -8,13 +8,19 @@
 //                     due = the record's recorded_at, attempt 1.
 //   replay_progressed body {"replay_id","endpoint_id","scheduled":[event seqs],"scanned_to"}:
 //                     one item per scheduled seq (due = recorded_at, attempt 1, the replay
-//                     marker), unless that (endpoint, event) is already queued.
-//   replay_cancelled  removes the still-queued items of that replay (entity id or
-//                     body "replay_id").
+//                     marker), unless that (endpoint, event) is already queued: then the
+//                     replay relies on that item (its pending_replay key and a
+//                     pending_relied entry), which serves it too.
+//   replay_cancelled  (entity id or body "replay_id") forgets the replay's keys: an item it
+//                     queued is removed unless another replay relies on it, then it is
+//                     handed over (the first such replay becomes its marker, same due
+//                     time and attempt); an item it relied on stays.
 //   delivery_attempt  (attempt.hpp) removes the item; on failure with a next
-//                     attempt, re-queues it with attempt + 1 at next_attempt_at; when
+//                     attempt, re-queues it with attempt + 1 at next_attempt_at (not when
+//                     the item was gone: dropped by a cancel or an endpoint delete); when
 //                     the attempt is the last (dead_letter, or no next_attempt_at) the
-//                     item moves to the dead letters.
+//                     item moves to the dead letters. A success or a dead letter also
+//                     ends the replays relying on the item (their keys go).
 //   endpoint_disabled parks the endpoint's items: they stay in the queue's index but
 //                     leave the due order, so the dispatcher never sees them.
 //   endpoint_enabled  un-parks them, due at max(their due time, the record's time).
@@ -46,6 +52,10 @@
 //                    item rewrites its block without it (the last item deletes the key); an
 //                    item added to a block already written is merged into it.
 //   "pending_replay" replay id \0 endpoint id \0 | event seq (u64 BE) -> ""
+//                    one key per replay an item serves: its marker's and those relying on it
+//                    (replay_items() counts a replay's)
+//   "pending_relied" endpoint id \0 | event seq (u64 BE) -> replay ids (u16 LE length, bytes)
+//                    relying on the queued item besides its marker (absent when none)
 //   "dead_letters"   endpoint id \0 | event seq (u64 BE) -> JSON {"endpoint_id","event_seq",
 //                    "attempts","status","error","dead_at","attempt_seq","replay_id"}
 //   "pending_counts" endpoint id -> queued u64 LE | parked u64 LE | dead u64 LE
@@ -126,13 +136,14 @@ class pending final : public projection {
         max_staged_(max_staged == 0 ? 1 : max_staged),
         batch_max_staged_(max_staged_) {}
   const char* name() const override { return kName; }
-  // 3: one pending_ix key per (endpoint, block of kIxBlock event seqs) listing its items (2: one
+  // 4: pending_relied (replays relying on an item another queued). 3: one pending_ix key per (endpoint, block of kIxBlock event seqs) listing its items (2: one
   // per item); since 2, one pending_due key per (due time, event) listing its endpoints (1: one
   // per item).
-  std::uint32_t layout() const override { return 3; }
+  std::uint32_t layout() const override { return 4; }
   std::vector<std::string> depends_on() const override { return {subscriptions::kName}; }
   std::vector<std::string> databases() const override {
-    return {"pending_due", "pending_ix", "pending_replay", "dead_letters", "pending_counts"};
+    return {"pending_due",   "pending_ix",     "pending_replay",
+            "dead_letters", "pending_counts", "pending_relied"};
   }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
@@ -179,6 +190,8 @@ class pending final : public projection {
   // The counts of every endpoint added up (one pass over "pending_counts": one entry per
   // endpoint that has items or dead letters).
   result<pending_counts> totals(lmdb::txn& t) const;
+  // The items still queued or parked that serve the replay `replay_id` (queued by it or relied on).
+  result<std::uint64_t> replay_items(lmdb::txn& t, std::string_view replay_id) const;
   result<std::vector<dead_letter>> dead_letters(lmdb::txn& t, std::string_view endpoint_id,
                                                 std::uint64_t after_seq, std::size_t limit) const;
 
@@ -189,6 +202,13 @@ class pending final : public projection {
   result<void> on_replay(lmdb::txn& t, const record_view& r);
   result<void> on_replay_cancelled(lmdb::txn& t, const record_view& r);
   result<void> on_endpoint(lmdb::txn& t, const record_view& r);
+  // pending_relied: `rid` relies on the queued item (ep, seq) (with its pending_replay key).
+  result<void> add_relier(lmdb::txn& t, std::string_view ep, std::uint64_t seq, std::string_view rid);
+  // Removes `rid` (empty: the first) from the item's relying replays; the one removed, or "".
+  result<std::string> take_relier(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
+                                  std::string_view rid);
+  // The item is gone for good: every relying replay's key goes, and its pending_relied entry.
+  result<void> drop_reliers(lmdb::txn& t, std::string_view ep, std::uint64_t seq);
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
   // Non-key parts of add(): pending_replay and the counts.
   result<void> add_rest(lmdb::txn& t, const pending_item& it);
@@ -251,7 +271,7 @@ class pending final : public projection {
   using sv_hash = string_hash;
 
   const subscriptions& subs_;
-  lmdb::dbi due_, ix_, replay_, dead_, counts_;
+  lmdb::dbi due_, ix_, replay_, dead_, counts_, relied_;
   std::unordered_map<std::string, pending_counts, sv_hash, std::equal_to<>> counts_cache_;
   lmdb::cursor due_cursor_;  // write cursor of the current batch (closed by flush/discard)
   lmdb::cursor ix_cursor_;   // pending_ix cursor of the current batch (closed by flush/discard)
@@ -269,6 +289,7 @@ class pending final : public projection {
   }
   std::vector<std::string_view> matches_;
   std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
+  std::string kr_, vr_;  // pending_relied key and value (add_relier, take_relier, drop_reliers)
   std::string ixv_;  // a pending_ix block's new value (take_ix, write_staged)
 };
 

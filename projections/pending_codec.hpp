@@ -151,7 +151,7 @@ struct ix_found {
 }
 
 // A "pending_counts" value: queued, parked, dead as u64 LE; all zero when absent or malformed.
-pending_counts decode_counts(std::optional<std::string_view> v) {
+[[maybe_unused]] pending_counts decode_counts(std::optional<std::string_view> v) {
   pending_counts c;
   if (v && v->size() == 24) {
     c.queued = keys::get_le<std::uint64_t>(*v, 0);

@@ -184,10 +184,22 @@ void replay_manager::cancel(const std::string& id, std::string reason, done_fn d
 }
 
 std::optional<replay_info> replay_manager::get(std::string_view id) const {
-  std::lock_guard g(mutex_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end()) return std::nullopt;
-  return it->second->info;
+  std::optional<replay_info> r;
+  {
+    std::lock_guard g(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return std::nullopt;
+    r = it->second->info;
+  }
+  r->outstanding = queued_items(r->id);
+  return r;
+}
+
+std::uint64_t replay_manager::queued_items(std::string_view id) const {
+  auto t = runner_.store().begin_read();
+  if (!t) return 0;
+  auto n = runner_.queue().replay_items(*t, id);
+  return n ? *n : 0;
 }
 
 std::string replay_manager::webhook_id(std::string_view replay_id, std::uint64_t event_seq) const {
@@ -216,7 +228,7 @@ std::vector<replay_info> replay_manager::list(std::string_view tenant, std::stri
                                               std::string_view state, std::string_view after,
                                               std::size_t limit, bool descending) const {
   std::vector<replay_info> out;
-  std::lock_guard g(mutex_);
+  std::unique_lock g(mutex_);
   std::vector<const replay_info*> order;
   order.reserve(jobs_.size());
   for (const auto& [id, j] : jobs_) order.push_back(&j->info);
@@ -236,6 +248,11 @@ std::vector<replay_info> replay_manager::list(std::string_view tenant, std::stri
     if (!state.empty() && r.state != state) continue;
     out.push_back(r);
   }
+  g.unlock();
+  if (out.empty()) return out;
+  if (auto t = runner_.store().begin_read())
+    for (auto& r : out)
+      if (auto n = runner_.queue().replay_items(*t, r.id)) r.outstanding = *n;
   return out;
 }
 
@@ -487,13 +504,16 @@ void replay_manager::run() {
       g.lock();
     }
     std::vector<std::shared_ptr<job>> running;
-    bool outstanding = false;
+    std::vector<std::string> finished;  // maybe with deliveries still queued
     for (auto& [id, j] : jobs_) {
       if (j->info.state == "running") running.push_back(j);
       else if (j->info.state == "finished" && j->info.scheduled > j->info.delivered + j->info.failed)
-        outstanding = true;
+        finished.push_back(id);
     }
     g.unlock();
+    // Counted until its items end, however they end (served by a live delivery, dropped).
+    const bool outstanding = std::any_of(finished.begin(), finished.end(),
+                                         [&](const std::string& id) { return queued_items(id) > 0; });
     follow_attempts();
     const std::int64_t now = now_micros();
     if (global_refill_us_ == 0) {

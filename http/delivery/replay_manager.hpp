@@ -34,7 +34,9 @@
 // projection already, so only in-flight deliveries are repeated).
 //
 // Counters: scanned (events examined), scheduled, delivered (successful attempts
-// carrying the replay id), failed (dead-lettered ones). An event that was already
+// carrying the replay id), failed (dead-lettered ones); outstanding: the queued items that
+// serve the replay (queued by it, or already queued and relied on: pending.hpp), which reaches
+// 0 however they end (delivered, dead-lettered, dropped with the endpoint, or by a cancel). An event that was already
 // queued for the endpoint when the replay reached it is served by that delivery and
 // is not counted as delivered by the replay.
 //
@@ -101,6 +103,8 @@ struct replay_info {
   std::uint64_t scanned_to = 0;   // checkpoint: every seq up to here was looked at
   std::uint64_t scanned = 0, scheduled = 0, delivered = 0, failed = 0;
   std::uint64_t counted_to = 0;   // attempts up to this seq are in delivered/failed
+  std::uint64_t outstanding = 0;  // queued or parked items that serve it (pending::replay_items;
+                                  // set by get() and list())
   std::uint64_t last_record_seq = 0;
   double scan_rate = 0;           // events examined per second while running (estimate)
   bool duplicate = false;         // create(): the record's idempotency key was known; this is
@@ -179,6 +183,8 @@ class replay_manager {
   void step(job& j, std::int64_t now_us);
   void finish(job& j, const std::string& state, const std::string& error);
   nlohmann::json counters_json(const replay_info& r) const;
+  // The pending items that still serve replay `id` (0 when the state cannot be read).
+  std::uint64_t queued_items(std::string_view id) const;
   record make_record(record_kind kind, const replay_info& r, nlohmann::json body) const;
 
   const event_log& log_;

@@ -1,6 +1,7 @@
 // The scan of a replay (scan_replay_chunk) and the API answer of a replay (to_json); the job
 // that runs them is replay_manager.cpp.
 #include <algorithm>
+#include <charconv>
 
 #include "engine/time_util.hpp"
 #include "http/delivery/replay_manager.hpp"
@@ -54,6 +55,10 @@ result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& 
   } else if (spec.types.size() == 1 && spec.types[0].find('*') == std::string::npos) {
     q.type = spec.types[0];
   }
+  // The bound counts every record of the walk: an occurred-time range is filtered inside the scan,
+  // so records outside it would never reach the callback (one step would walk the whole range).
+  q.examine_limit = max_examine;
+  scan_stop bound;
   const bool test_mode = ep.test_mode();
   std::vector<std::uint64_t> candidates;
   bool stopped = false;
@@ -71,8 +76,19 @@ result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& 
       return false;
     }
     return true;
-  });
+  }, &bound);
   if (!n) return n.err();
+  if (!stopped && bound.bounded) {
+    // The position of the last record examined: a seq-ordered index key, its seq in the last
+    // 8 bytes (16 hex digits).
+    const std::string& r = bound.resume;
+    std::uint64_t seq = 0;
+    if (r.size() < 16 ||
+        std::from_chars(r.data() + r.size() - 16, r.data() + r.size(), seq, 16).ec != std::errc())
+      return make_error(errc::invalid_record, "replay scan: an unexpected resume position");
+    stopped = true;
+    last = std::max(last, seq);
+  }
   out.scanned_to = stopped ? last : spec.to_seq;
   out.done = !stopped || out.scanned_to >= spec.to_seq;
   if (spec.mode == "all") {
@@ -118,8 +134,7 @@ nlohmann::json to_json(const replay_info& r) {
                       {"failed", r.failed}};
   if (!r.error.empty()) j["error"] = r.error;
   const std::uint64_t seqs_left = r.spec.to_seq > r.scanned_to ? r.spec.to_seq - r.scanned_to : 0;
-  const std::uint64_t outstanding =
-      r.state == "cancelled" || r.scheduled < r.delivered + r.failed ? 0 : r.scheduled - r.delivered - r.failed;
+  const std::uint64_t outstanding = r.state == "cancelled" ? 0 : r.outstanding;
   // Events still to schedule: the share kept so far applied to the seqs left.
   double kept_share = r.scanned_to > 0 ? static_cast<double>(r.scheduled) / static_cast<double>(r.scanned_to) : 1.0;
   const std::uint64_t to_schedule =

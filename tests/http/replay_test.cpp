@@ -236,3 +236,50 @@ TEST_CASE("replay: live deliveries keep their latency while a replay runs", "[re
   CHECK(p99 < 500);
   CHECK(s.get("/v1/replays/" + r.json["id"].get<std::string>()).json["scheduled"].get<std::uint64_t>() > 0);
 }
+
+// `hooklog replay --wait` ends once nothing queued serves the replay, however its items end. Here
+// every event was queued by live delivery before the replay reached it: the replay relies on those
+// items (it delivers nothing itself), so before, deliveries_outstanding stayed at the events'
+// count (scheduled - delivered - failed) and --wait looped forever.
+TEST_CASE("replay: --wait ends when the live items it relies on dead-letter or go with the endpoint",
+          "[replay]") {
+  temp_dir d;
+  receiver_proc bad(d, "bad", {"--status-mix", "500:1"});
+  for (const bool delete_endpoint : {false, true}) {
+    INFO((delete_endpoint ? "endpoint deleted" : "live items retried, then dead-lettered"));
+    hooklog_server s({"--allow-private-targets"});
+    const std::string url = "http://127.0.0.1:" + std::to_string(s.port());
+    // Dead after 3 attempts 1.5 s apart (the replay relies on them well before), or retried
+    // every minute until the endpoint goes.
+    const std::string ep = add_endpoint(
+        s, bad.url(),
+        {{"retry", {{"strategy", "fixed"}, {"base_ms", delete_endpoint ? 60'000 : 1500}, {"max_attempts", delete_endpoint ? 20 : 3}}}});
+    post_events(s, 5, 5);
+    run_result cli{-2, ""};
+    std::thread waiter([&] {
+      cli = run_hooklog({"replay", "--server", url, "--key", kAdminKey, "--endpoint", ep, "--mode", "all",
+                         "--from", "2000-01-01T00:00:00Z", "--wait"},
+                        std::chrono::seconds(40));
+    });
+    std::string id;
+    eventually([&] {  // the replay scanned everything: it relies on the 5 live items
+      auto l = s.get("/v1/replays?endpoint_id=" + ep).json;
+      if (l["items"].empty()) return false;
+      id = l["items"][0]["id"];
+      return l["items"][0]["state"] == "finished";
+    });
+    auto r = s.get("/v1/replays/" + id).json;
+    CHECK(r["scheduled"] == 5);
+    CHECK(r["delivered"] == 0);
+    if (delete_endpoint) {
+      CHECK(r["left"]["deliveries_outstanding"] == 5);  // retried every minute
+      REQUIRE(s.call("DELETE", "/v1/endpoints/" + ep).status == 200);
+    }
+    waiter.join();
+    INFO(cli.out);
+    CHECK(cli.exit_code == 0);  // finished (before: the test's 40 s bound killed it)
+    r = s.get("/v1/replays/" + id).json;
+    CHECK(r["state"] == "finished");
+    CHECK(r["left"]["deliveries_outstanding"] == 0);
+  }
+}

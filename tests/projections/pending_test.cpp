@@ -7,25 +7,13 @@
 #include "projections/key_codec.hpp"
 
 #include "projections/retry_policy.hpp"
-#include "proj_test_util.hpp"
+#include "pending_test_util.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
 using projections::pending_item;
 
 namespace {
-std::optional<pending_item> find(fixture& f, const std::string& ep, std::uint64_t seq) {
-  auto t = f.read();
-  auto p = f.runner->queue().find(t, ep, seq);
-  REQUIRE(p);
-  return *p;
-}
-projections::pending_counts counts(fixture& f, const std::string& ep) {
-  auto t = f.read();
-  auto c = f.runner->queue().counts(t, ep);
-  REQUIRE(c);
-  return *c;
-}
 std::vector<pending_item> due(fixture& f, std::int64_t now, std::size_t limit = 1000) {
   auto t = f.read();
   auto d = f.runner->queue().due_items(t, now, limit);

@@ -217,7 +217,12 @@ inline std::uint64_t build_log(fixture& f, bool follow, int rounds = 400) {
     r.entity_kind = "replay";
     r.entity_id = "rp_final";
     r.body = json{{"replay_id", "rp_final"}, {"endpoint_id", ep_id(i)}, {"scheduled", sched}, {"scanned_to", last}}.dump();
+    // A second replay of the same events relies on the items the first queued (pending_relied).
+    record r2 = r;
+    r2.entity_id = "rp_final2";
+    r2.body = json{{"replay_id", "rp_final2"}, {"endpoint_id", ep_id(i)}, {"scheduled", sched}, {"scanned_to", last}}.dump();
     batch.push_back(std::move(r));
+    batch.push_back(std::move(r2));
     break;
   }
   flush();
