@@ -178,7 +178,8 @@ int cmd_timeline(int argc, char** argv) {
       {"id", id},
       {"tenant", tenant},
       {"current_status", current.empty() ? nlohmann::json() : nlohmann::json(current)},
-      {"transitions", std::move(tr)}};
+      {"transitions", std::move(tr)},
+      {"next", nlohmann::json()}};  // the route's page shape: the CLI prints every transition
   if (json) {
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;

@@ -364,7 +364,7 @@ TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof r
   CHECK(s.get("/v1/audit/proofs/inclusion?event_id=" + ids[5]).status == 200);  // its path is sound
 }
 
-TEST_CASE("export --proof refuses a key the head does not verify with; --public-key", "[api][merkle][cli]") {
+TEST_CASE("export --proof refuses a key the head does not verify with and takes --public-key", "[api][merkle][cli]") {
   hooklog_server s({"--head-interval", "0"});
   ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
   REQUIRE(s.call("POST", "/v1/audit/heads", "").status == 201);
