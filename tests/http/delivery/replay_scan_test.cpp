@@ -5,7 +5,7 @@
 #include "engine/event_log.hpp"
 #include "http/delivery/replay_manager.hpp"
 #include "projections/filter.hpp"
-#include "support/temp_dir.hpp"
+#include "support/process.hpp"  // temp_dir (test_delivery links this one, not temp_dir.hpp)
 
 using namespace hooklog;
 using namespace hooklog::test;
@@ -13,7 +13,7 @@ using namespace hooklog::test;
 TEST_CASE("replay scan: an occurred-time range over many events outside it takes several steps",
           "[delivery][replay]") {
   temp_dir d;
-  auto l = event_log::open({.dir = d.path() + "/log", .sync = false});
+  auto l = event_log::open({.dir = (d / "log").string(), .sync = false});
   REQUIRE(l);
   auto& log = **l;
   std::vector<record> rs;
