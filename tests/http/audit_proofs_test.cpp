@@ -259,32 +259,6 @@ TEST_CASE("hooklog export --proof, proof verify and proof consistency", "[api][m
 
 namespace {
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Flips one bit of the stored Merkle node (level, index) in data directory `data` (server
-// stopped), as bit rot would.
-void flip_node(const std::string& data, unsigned level, std::uint64_t index) {
-  log_options o;
-  o.dir = data;
-  auto log = event_log::open(o);
-  REQUIRE(log.ok());
-  auto t = lmdb::txn::begin((*log)->raw_env(), false);
-  REQUIRE(t.ok());
-  std::string key;
-  bytes::put_be64(key, ((index + 1) << level) - 1);
-  key.push_back(static_cast<char>(level));
-  auto v = (*log)->merkle_db().get(*t, key);
-  REQUIRE(v.ok());
-  REQUIRE(v->has_value());
-  std::string h((*v)->data(), (*v)->size());
-  h[0] ^= 1;
-  REQUIRE((*log)->merkle_db().put(*t, key, h).ok());
-  REQUIRE(t->commit().ok());
-}
-
 // A server on 127.0.0.1 that answers every request with `body` (200, JSON), until destroyed.
 class canned_server {
  public:
@@ -356,7 +330,7 @@ TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof r
   auto ex = run_hooklog({"export", "--proof", "--data", data, "--out", data + "/../b.json"});
   INFO(ex.out);
   CHECK(ex.exit_code == 1);  // "Merkle tree damaged at the proof of record 3 …" on stderr
-  CHECK(file_text(data + "/../b.json").empty());
+  CHECK(read_file(data + "/../b.json").empty());
   auto r = s.get("/v1/audit/proofs/inclusion?event_id=" + ids[1]);
   CHECK(r.status == 500);
   CHECK(r.json["error"]["code"] == "merkle_damaged");
@@ -377,7 +351,7 @@ TEST_CASE("export --proof refuses a key the head does not verify with and takes 
                             "--out", dir + "w.json"});
   INFO(wrong.out);
   CHECK(wrong.exit_code == 1);  // "… does not verify with the key of <dir>/head.key" on stderr
-  CHECK(file_text(dir + "w.json").empty());
+  CHECK(read_file(dir + "w.json").empty());
   // The server's public key, as a cluster node's is given (no head.key there).
   std::filesystem::remove(data + "/head.key");
   auto by_pub = run_hooklog({"export", "--proof", "--data", data, "--public-key", pub, "--out", dir + "p.json"});
@@ -424,7 +398,7 @@ TEST_CASE("proof verify names an edited timestamp_us and refuses a duplicated ev
   const std::string data = s.data_dir();
   const std::string dir = data + "/../";
   REQUIRE(run_hooklog({"export", "--proof", "--data", data, "--out", dir + "b.json"}).exit_code == 0);
-  const auto b = nlohmann::json::parse(file_text(dir + "b.json"));
+  const auto b = nlohmann::json::parse(read_file(dir + "b.json"));
   auto check = [&](nlohmann::json edited, const std::string& want) {
     std::ofstream(dir + "e.json", std::ios::binary) << edited.dump() << "\n";
     auto r = run_hooklog({"proof", "verify", dir + "e.json"});

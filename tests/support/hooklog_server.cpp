@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <functional>
 #include <stdexcept>
 #include "hooklog_build_paths.hpp"
 
@@ -94,21 +95,45 @@ run_result run_hooklog(const std::vector<std::string>& args, std::chrono::second
   return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stdout_text()};
 }
 
-void flip_byte(const std::string& data, std::uint64_t seq) {
+namespace {
+// Opens the log of data directory `data` (server stopped), runs `change` in one write
+// transaction on it and commits: how the flip_* helpers rot bytes on disk.
+void change_stopped_log(const std::string& data, const std::function<void(event_log&, lmdb::txn&)>& change) {
   log_options o;
   o.dir = data;
   auto log = event_log::open(o);
   REQUIRE(log.ok());
   auto t = lmdb::txn::begin((*log)->raw_env(), false);
   REQUIRE(t.ok());
-  const std::string key = bytes::be64(seq);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
-  REQUIRE(mdb_get(t->handle(), (*log)->records_dbi(), &k, &v) == 0);
-  std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
-  b[b.size() - 5] ^= 0x20;
-  MDB_val nv{b.size(), b.data()};
-  REQUIRE(mdb_put(t->handle(), (*log)->records_dbi(), &k, &nv, 0) == 0);
+  change(**log, *t);
   REQUIRE(t->commit().ok());
+}
+}  // namespace
+
+void flip_byte(const std::string& data, std::uint64_t seq) {
+  change_stopped_log(data, [&](event_log& log, lmdb::txn& t) {
+    const std::string key = bytes::be64(seq);
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+    REQUIRE(mdb_get(t.handle(), log.records_dbi(), &k, &v) == 0);
+    std::string b(static_cast<const char*>(v.mv_data), v.mv_size);
+    b[b.size() - 5] ^= 0x20;
+    MDB_val nv{b.size(), b.data()};
+    REQUIRE(mdb_put(t.handle(), log.records_dbi(), &k, &nv, 0) == 0);
+  });
+}
+
+void flip_node(const std::string& data, unsigned level, std::uint64_t index) {
+  change_stopped_log(data, [&](event_log& log, lmdb::txn& t) {
+    std::string key;
+    bytes::put_be64(key, ((index + 1) << level) - 1);
+    key.push_back(static_cast<char>(level));
+    auto v = log.merkle_db().get(t, key);
+    REQUIRE(v.ok());
+    REQUIRE(v->has_value());
+    std::string h((*v)->data(), (*v)->size());
+    h[0] ^= 1;
+    REQUIRE(log.merkle_db().put(t, key, h).ok());
+  });
 }
 
 }  // namespace hooklog::test

@@ -87,6 +87,10 @@ run_result run_hooklog(const std::vector<std::string>& args,
 // (server stopped), as bit rot would; the checksum then names the record.
 void flip_byte(const std::string& data, std::uint64_t seq);
 
+// Flips one bit of the stored Merkle node (level, index) in data directory `data` (server
+// stopped), as bit rot would.
+void flip_node(const std::string& data, unsigned level, std::uint64_t index);
+
 // Reads a file of the repository's data/ folder.
 std::string data_file(const std::string& relative);
 
