@@ -4,7 +4,7 @@
 // opens with that event's proof.
 import { get, post } from "./api.js";
 import { badge, button, clear, errorBox, field, fields, fmtNum, fmtTime, h, loading } from "./ui.js";
-import { canVerify, showInclusion, verifyHead } from "./proof.js";
+import { canVerify, keyFingerprint, showInclusion, verifyHead } from "./proof.js";
 
 // The latest signed head into `card`, its signature checked against the served public key.
 async function renderSignedHead(ctx, card) {
@@ -48,6 +48,8 @@ async function renderSignedHead(ctx, card) {
       ["Root hash", h("code", { class: "hash", "data-testid": "head-root" }, head.root_hash)],
       ["Signed at", fmtTime(head.timestamp)],
       ["Public key (Ed25519)", h("code", { class: "hash" }, key.public_key)],
+      // The key is the server's word: an auditor compares it with the one published elsewhere.
+      ["Public key SHA-256", canVerify() ? h("code", { class: "hash", "data-testid": "head-key-sha256" }, await keyFingerprint(key.public_key)) : "—"],
     ]),
     h("details", {}, h("summary", {}, "Public key (PEM)"), h("pre", {}, key.pem)),
     signNow,
@@ -103,8 +105,8 @@ export async function render(ctx) {
     "section",
     { class: "card" },
     h("h2", {}, "Prove an event is in the log"),
-    h("p", {}, "Fetches the event's inclusion proof against the latest signed head and checks it here: the event's bytes, the path to the root, the head's signature."),
-    h("form", { class: "inline-form", onsubmit: (e) => { e.preventDefault(); showInclusion(proofOut, eventId.value.trim()); } },
+    h("p", {}, "Fetches the event's inclusion proof against the latest signed head and checks it here: the proven bytes are this event id's record, the path leads to the root, the head's signature verifies."),
+    h("form", { class: "inline-form", onsubmit: (e) => { e.preventDefault(); showInclusion(proofOut, { id: eventId.value.trim() }); } },
       field("Event id", eventId),
       button("Prove", undefined, { kind: "primary", type: "submit" })),
     proofOut,
@@ -112,7 +114,7 @@ export async function render(ctx) {
   );
   ctx.main.append(headCard, verifyCard, signedCard, proofCard);
   renderSignedHead(ctx, signedCard);
-  if (eventId.value) showInclusion(proofOut, eventId.value.trim());
+  if (eventId.value) showInclusion(proofOut, { id: eventId.value.trim() });
   try {
     const head = await get("/v1/audit/head");
     clear(headCard, h("h2", {}, "Log head"), fields([["Seq", fmtNum(head.seq)], ["Chain hash", h("code", { class: "hash", "data-testid": "head-hash" }, head.hash)], ["Recorded", fmtTime(head.recorded_at)]]));

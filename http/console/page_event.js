@@ -127,8 +127,8 @@ function proofCard(ev) {
     "section",
     { class: "card" },
     h("h2", {}, "Proof"),
-    h("p", { class: "muted small" }, "Checks here, not on the server, that this event's bytes are in the log the server signed."),
-    button("Prove it is in the log", () => showInclusion(out, ev.id), { kind: "ghost" }),
+    h("p", { class: "muted small" }, "Checks here, not on the server, that this event, with the fields and the body shown on this page, is in the log the server signed."),
+    button("Prove it is in the log", () => showInclusion(out, ev), { kind: "ghost" }),
     out,
   );
 }

@@ -1,11 +1,16 @@
 // Checks, in this browser, what the server claims about its log (docs/AUDIT.md): that a signed
 // tree head carries a valid Ed25519 signature by the server's head key, and that an event's
-// inclusion proof leads from the event's own bytes to the head's root hash (RFC 9162 §2.1.3.2).
-// Nothing here trusts the server's verdict: the hashes are recomputed with WebCrypto. WebCrypto
-// exists only in a secure context (https, or http on localhost / 127.0.0.1); elsewhere the checks
-// say they cannot run and point to `hooklog proof verify`, which does the same offline.
+// inclusion proof leads from the event's own bytes to the head's root hash (RFC 9162 §2.1.3.2),
+// and that those bytes are the event the page shows: its id and seq, its fields and its body
+// byte for byte (leaf_entry.js reads them out of the proven entry). Nothing here trusts the
+// server's verdict: the hashes are recomputed with WebCrypto. The head key comes from the same
+// server, so the card shows its SHA-256 for the auditor to compare with the key the operator
+// published elsewhere. WebCrypto exists only in a secure context (https, or http on localhost /
+// 127.0.0.1); elsewhere the checks say they cannot run and point to `hooklog proof verify`,
+// which does the same offline.
 import { get } from "./api.js";
 import { badge, clear, errorBox, fields, fmtNum, fmtTime, h, loading } from "./ui.js";
+import { KIND_EVENT, decodeLeafEntry, eventIdFor, fieldsDiffering, sameBytes, seqFromEventId } from "./leaf_entry.js";
 
 const enc = new TextEncoder();
 
@@ -70,12 +75,52 @@ export async function verifyHead(head, publicKeyB64) {
   return crypto.subtle.verify({ name: "Ed25519" }, key, b64ToBytes(head.signature), enc.encode(headText(head)));
 }
 
-// Every step of an inclusion proof answer, checked: [label, ok] pairs, ok false on the first miss.
-export async function checkInclusion(proof, publicKeyB64) {
+// The SHA-256 of the head key's 32 raw bytes, hex: what an auditor compares with the key the
+// operator publishes out of band (`echo KEY | base64 -d | sha256sum`).
+export const keyFingerprint = async (publicKeyB64) => bytesToHex(await sha256(b64ToBytes(publicKeyB64)));
+
+// The proof's entry decoded ({ entry } or { error }: a message saying where it does not fit).
+export function provenEntry(proof) {
+  try {
+    return { entry: decodeLeafEntry(b64ToBytes(proof.entry)) };
+  } catch (e) {
+    return { error: e.message };
+  }
+}
+
+// Every step of an inclusion proof answer, checked: [label, ok] pairs (ok null: cannot be checked
+// in this browser). Every step runs, so a card lists each one that fails. `shown` is what the page
+// asked for and shows: { id } (an event id typed on the Audit page), or the event as
+// GET /v1/events/{id} answered it (id, seq, fields, body) on the event's own page. The steps tie
+// the proven entry to it: without them a server could answer another event's valid proof.
+export async function checkInclusion(proof, publicKeyB64, shown) {
   const steps = [];
-  const entry = b64ToBytes(proof.entry);
-  const leaf = await sha256(Uint8Array.of(0), entry);
-  steps.push([`the event's bytes hash to its leaf (${fmtNum(entry.length)} bytes)`, bytesToHex(leaf) === proof.leaf_hash]);
+  const entryBytes = b64ToBytes(proof.entry);
+  const leaf = await sha256(Uint8Array.of(0), entryBytes);
+  steps.push([`the event's bytes hash to its leaf (${fmtNum(entryBytes.length)} bytes)`, bytesToHex(leaf) === proof.leaf_hash]);
+  const { entry, error } = provenEntry(proof);
+  const isEvent = entry !== undefined && entry.kind === KIND_EVENT;
+  steps.push([`those bytes are an event record${error ? ` (${error})` : entry.kind !== KIND_EVENT ? ` (record kind ${entry.kind})` : ""}`, isEvent]);
+  const wantSeq = seqFromEventId(shown.id);
+  const sameEvent = isEvent && wantSeq !== null && entry.seq === wantSeq && (shown.seq === undefined || BigInt(shown.seq) === wantSeq);
+  steps.push([`the proven event is ${shown.id}, the one this page asked for${entry && !sameEvent ? ` (the entry is ${eventIdFor(entry.seq)})` : ""}`, sameEvent]);
+  // The leaf's position is the event's seq − 1: the path proves the entry sits there.
+  const leafIndex = wantSeq === null ? null : Number(wantSeq - 1n);
+  const atIndex = leafIndex !== null && proof.leaf_index === leafIndex;
+  steps.push([`the proof is of leaf ${leafIndex === null ? "seq − 1" : fmtNum(leafIndex)}, the event's seq − 1${atIndex ? "" : ` (it is of leaf ${proof.leaf_index})`}`, atIndex]);
+  if (shown.body !== undefined) {
+    const differ = isEvent ? fieldsDiffering(entry, shown) : ["all"];
+    steps.push([`the proven fields are the ones shown${differ.length ? ` (differ: ${differ.join(", ")})` : " (type, tenant, source, times, entity, status, ids)"}`, differ.length === 0]);
+    const body = enc.encode(shown.body);
+    const sameBody = isEvent && sameBytes(entry.body, body);
+    let why = "";
+    if (isEvent && !sameBody) {
+      let valid = true;
+      try { new TextDecoder("utf-8", { fatal: true }).decode(entry.body); } catch { valid = false; }
+      why = valid ? ` (the entry's body is ${fmtNum(entry.body.length)} bytes, the shown one ${fmtNum(body.length)})` : " (the stored body is not UTF-8: the API's JSON cannot carry those bytes; hooklog proof verify checks them)";
+    }
+    steps.push([`the proven body is the body shown, byte for byte${why || ` (${fmtNum(body.length)} bytes)`}`, sameBody]);
+  }
   const root = await rootFromInclusion(proof.leaf_index, proof.tree_size, leaf, proof.path.map(hexToBytes));
   steps.push([`the path of ${proof.path.length} hashes leads to the root of the tree of ${fmtNum(proof.tree_size)} records`, root !== null && bytesToHex(root) === proof.root_hash]);
   if (proof.head) {
@@ -86,23 +131,38 @@ export async function checkInclusion(proof, publicKeyB64) {
   return steps;
 }
 
-// A card that fetches and checks the inclusion proof of `eventId` into `out`.
-export async function showInclusion(out, eventId) {
+// A card that fetches and checks the inclusion proof of the event `shown` ({ id }, or the event
+// as the page fetched it: then its fields and body are checked against the proof too) into `out`.
+export async function showInclusion(out, shown) {
   if (!canVerify()) {
     clear(out, h("div", { class: "state error", role: "alert" }, h("p", {}, "This page is not a secure context (https, or http on localhost), so the browser offers no WebCrypto to check the proof: export it with `hooklog export --proof` and check it with `hooklog proof verify`.")));
     return;
   }
   clear(out, loading("Fetching and checking the proof…"));
   try {
-    const [proof, key] = await Promise.all([get("/v1/audit/proofs/inclusion", { event_id: eventId }), get("/v1/audit/public-key")]);
-    const steps = await checkInclusion(proof, key.public_key);
-    const ok = steps.every(([, v]) => v === true);
+    const [proof, key] = await Promise.all([get("/v1/audit/proofs/inclusion", { event_id: shown.id }), get("/v1/audit/public-key")]);
+    const steps = await checkInclusion(proof, key.public_key, shown);
+    const failed = steps.find(([, v]) => v !== true);
+    const { entry } = provenEntry(proof);
+    // What the proven bytes say, not what the answer's other fields claim.
+    const proven = entry
+      ? `${entry.kind === 1 ? `event ${eventIdFor(entry.seq)}` : `a record of kind ${entry.kind}`} (seq ${fmtNum(entry.seq)}, type ${entry.type || "—"}, tenant ${entry.tenant || "—"}, body ${fmtNum(entry.body.length)} bytes)`
+      : "bytes that are no record";
     clear(
       out,
-      h("div", { class: ok ? "ok-note" : "state error", "data-testid": "inclusion-result" },
-        h("p", {}, ok ? badge("proven in this browser", "ok") : badge("not proven", "bad"), ` event ${proof.event_id} (seq ${fmtNum(proof.seq)}) against the head of ${fmtTime(proof.head?.timestamp)}.`),
+      h("div", { class: failed ? "state error" : "ok-note", "data-testid": "inclusion-result" },
+        h("p", {}, failed ? badge("not proven", "bad") : badge("proven in this browser", "ok"),
+          failed ? h("span", { "data-testid": "inclusion-failed" }, ` failed: ${failed[0]}.`) : null,
+          ` The proof is of ${proven} against the head of ${fmtTime(proof.head?.timestamp)}.`),
         h("ul", { class: "checks" }, steps.map(([label, v]) => h("li", {}, v === true ? "✔ " : v === null ? "– " : "✘ ", label))),
-        fields([["Leaf hash", h("code", { class: "hash" }, proof.leaf_hash)], ["Root hash", h("code", { class: "hash" }, proof.root_hash)]])),
+        fields([
+          ["Leaf hash", h("code", { class: "hash" }, proof.leaf_hash)],
+          ["Root hash", h("code", { class: "hash" }, proof.root_hash)],
+          ["Head key (Ed25519)", h("code", { class: "hash", "data-testid": "head-key" }, key.public_key)],
+          ["Head key SHA-256", h("code", { class: "hash", "data-testid": "head-key-sha256" }, await keyFingerprint(key.public_key))],
+        ]),
+        h("p", { class: "muted small" }, "The head key comes from this server too: compare it (or its SHA-256) with the key the operator published elsewhere. This page cannot prove the key is the operator's (docs/AUDIT.md)."),
+      ),
     );
   } catch (e) {
     clear(out, errorBox(e));

@@ -11,6 +11,7 @@
 // HOOKLOG_SCREENSHOTS=DIR stores PNGs of the pages there (docs/console in the repository).
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed, or no chromium).
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -339,32 +340,115 @@ await page.getByRole("button", { name: "Prove", exact: true }).click();
 await page.getByTestId("inclusion-result").getByText("proven in this browser").waitFor();
 check((await page.getByTestId("inclusion-result").locator("li").allTextContents()).every((t) => t.startsWith("✔")), "the first event's inclusion proof checks out step by step in the browser");
 await shot(page, "audit");
-// The same checks refuse a proof that was tampered with: each step names what failed.
-const tampered = await page.evaluate(async ({ id, key }) => {
+// The same checks refuse a proof that was tampered with, or that is of another event than the
+// one asked for: each step names what failed.
+const events = (await api("GET", "/v1/events?limit=100")).items;
+const other = events.find((e) => e.id !== first.id);
+const tampered = await page.evaluate(async ({ id, otherId, key }) => {
   const proof = await import("/console/proof.js");
   const auth = { headers: { authorization: `Bearer ${key}` } };
   const p = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${id}`, auth)).json();
+  const q = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${otherId}`, auth)).json();
+  const ev = await (await fetch(`/v1/events/${id}`, auth)).json();
   const pub = (await (await fetch("/v1/audit/public-key", auth)).json()).public_key;
-  const failed = async (q) => (await proof.checkInclusion(q, pub)).filter(([, ok]) => ok !== true).map(([label]) => label.split(" (")[0]);
+  const failed = async (x, shown = { id }) => (await proof.checkInclusion(x, pub, shown)).filter(([, ok]) => ok !== true).map(([label]) => label.split(" (")[0]);
   const flipHex = (h) => (h[0] === "0" ? "1" : "0") + h.slice(1);
   const entry = atob(p.entry);
+  const flippedEntry = btoa(entry.slice(0, -1) + String.fromCharCode(entry.charCodeAt(entry.length - 1) ^ 1));
   return {
     intact: await failed(p),
-    entry: await failed({ ...p, entry: btoa(entry.slice(0, -1) + String.fromCharCode(entry.charCodeAt(entry.length - 1) ^ 1)) }),
+    intactShown: await failed(p, ev),
+    entry: await failed({ ...p, entry: flippedEntry }),
+    entryShown: await failed({ ...p, entry: flippedEntry }, ev),
     path: p.path.length ? await failed({ ...p, path: [flipHex(p.path[0]), ...p.path.slice(1)] }) : ["no path"],
     size: await failed({ ...p, tree_size: p.tree_size + 1, head: { ...p.head, tree_size: p.tree_size + 1 } }),
     signature: await failed({ ...p, head: { ...p.head, timestamp_us: p.head.timestamp_us + 1 } }),
+    other: await failed(q),
+    otherShown: await failed(q, ev),
+    otherRelabelled: await failed({ ...q, event_id: id, seq: ev.seq }, ev),
+    headRecord: await failed({ ...p, entry: btoa("\x01\x0f" + entry.slice(2)) }),
   };
-}, { id: first.id, key: ADMIN });
-check(tampered.intact.length === 0, "the untouched proof passes every step");
+}, { id: first.id, otherId: other.id, key: ADMIN });
+check(tampered.intact.length === 0 && tampered.intactShown.length === 0, "the untouched proof passes every step, for the event id and for the event page's fields and body");
 check(tampered.entry.length === 2 && tampered.entry[0] === "the event's bytes hash to its leaf" && tampered.entry[1].startsWith("the path of"), `one changed bit of the event's bytes fails the leaf and the root, not the signature: ${tampered.entry}`);
+check(tampered.entryShown.length === 3 && tampered.entryShown[1] === "the proven body is the body shown, byte for byte", `beside the page's event it fails the body too: ${tampered.entryShown}`);
 check(tampered.path.length === 1 && tampered.path[0].startsWith("the path of"), `one changed path hash fails the root step only: ${tampered.path}`);
 check(tampered.size.includes("the head's Ed25519 signature is the server's head key"), `a tree size one larger than signed fails the signature: ${tampered.size}`);
 check(tampered.signature.join() === "the head's Ed25519 signature is the server's head key", `a head with another timestamp fails the signature only: ${tampered.signature}`);
-await page.goto(`${base}/console/#/event/${first.id}`);
-await page.getByRole("button", { name: "Prove it is in the log" }).click();
-await page.getByTestId("inclusion-result").getByText("proven in this browser").waitFor();
-check((await page.getByTestId("inclusion-result").locator("li").allTextContents()).filter((t) => t.startsWith("✔")).length === 4, "the event page proves its event against the signed head too (4 steps)");
+// The names of the steps that tie the proven entry to the event asked for and shown.
+const tie = {
+  event: `the proven event is ${first.id}, the one this page asked for`,
+  leaf: `the proof is of leaf ${(parseInt(first.id.slice(4), 16) - 1).toLocaleString("en-US")}, the event's seq − 1`,
+  fields: "the proven fields are the ones shown",
+  body: "the proven body is the body shown, byte for byte",
+};
+check(tampered.other.join() === [tie.event, tie.leaf].join(),
+      `another event's valid proof, answered for ${first.id}, fails the event and the leaf index steps: ${tampered.other}`);
+check(tampered.otherShown.join() === [tie.event, tie.leaf, tie.fields, tie.body].join(),
+      `beside the page's event it fails the fields and the body too: ${tampered.otherShown}`);
+check(tampered.otherRelabelled.join() === tampered.otherShown.join(), "the answer's own event_id and seq claims change nothing: the entry's bytes are what is checked");
+check(tampered.headRecord.includes("those bytes are an event record"), `an entry of another record kind is no event: ${tampered.headRecord}`);
+
+// Every event's proven entry, read in the browser (leaf_entry.js), says what GET /v1/events
+// answers for it: each field and the body byte for byte.
+const entries = await page.evaluate(async ({ ids, key }) => {
+  const le = await import("/console/leaf_entry.js");
+  const auth = { headers: { authorization: `Bearer ${key}` } };
+  const out = [];
+  for (const id of ids) {
+    const p = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${id}`, auth)).json();
+    const ev = await (await fetch(`/v1/events/${id}`, auth)).json();
+    const e = le.decodeLeafEntry(Uint8Array.from(atob(p.entry), (c) => c.charCodeAt(0)));
+    out.push({ id, differ: le.fieldsDiffering(e, ev), body: le.sameBytes(e.body, new TextEncoder().encode(ev.body)), bytes: e.body.length });
+  }
+  return out;
+}, { ids: events.map((e) => e.id), key: ADMIN });
+check(entries.length === 7 && entries.every((x) => x.differ.length === 0 && x.body && x.bytes > 0),
+      `the 7 events' entries decode to their API fields and bodies: ${JSON.stringify(entries.filter((x) => x.differ.length || !x.body))}`);
+
+// The event page: its proof checked against the event it shows, and the head key's fingerprint.
+const publicKey = (await api("GET", "/v1/audit/public-key", undefined, { want: 200 })).public_key;
+const fingerprint = createHash("sha256").update(Buffer.from(publicKey, "base64")).digest("hex");
+async function proveOnEventPage() {
+  await page.goto("about:blank"); // a fresh load: the event page fetches its event again
+  await page.goto(`${base}/console/#/event/${first.id}`);
+  await page.getByRole("button", { name: "Prove it is in the log" }).click();
+  await page.getByTestId("inclusion-result").locator("li").first().waitFor();
+  const steps = await page.getByTestId("inclusion-result").locator("li").allTextContents();
+  return { steps, failed: steps.filter((t) => !t.startsWith("✔")).map((t) => t.slice(2).split(" (")[0]), text: await page.getByTestId("inclusion-result").textContent() };
+}
+let shown = await proveOnEventPage();
+check(shown.text.includes("proven in this browser") && shown.steps.length === 9 && shown.failed.length === 0,
+      `the event page proves its event against the signed head, its id, leaf, fields and body included (9 steps): ${shown.failed}`);
+check((await page.getByTestId("head-key").textContent()) === publicKey && (await page.getByTestId("head-key-sha256").textContent()) === fingerprint,
+      "the proof card shows the head key and its SHA-256, to compare with the key published out of band");
+await page.goto(`${base}/console/#/audit`);
+await page.getByTestId("head-key-sha256").waitFor();
+check((await page.getByTestId("head-key-sha256").textContent()) === fingerprint, "the audit page shows the head key's SHA-256 too");
+// A server (or proxy) that answers another event's valid proof: the card says not proven and
+// names the step, while the proof's own hashes and signature check out.
+const otherProof = await api("GET", `/v1/audit/proofs/inclusion?event_id=${other.id}`, undefined, { want: 200 });
+await page.route(/\/v1\/audit\/proofs\/inclusion\?/, (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ ...otherProof, event_id: first.id }) }));
+shown = await proveOnEventPage();
+await page.unroute(/\/v1\/audit\/proofs\/inclusion\?/);
+check(shown.text.includes("not proven") && (await page.getByTestId("inclusion-failed").textContent()).includes(`the proven event is ${first.id}, the one this page asked for (the entry is ${other.id})`),
+      "another event's proof is not proven, and the card names the failed step");
+check(shown.failed.join() === [tie.event, tie.leaf, tie.fields, tie.body].join(),
+      `it fails the event, leaf, fields and body steps, and no hash or signature step: ${shown.failed}`);
+// A server that shows a body one byte off (or another type) beside the true proof.
+for (const [what, change, step] of [
+  ["a body one byte off", (ev) => ({ ...ev, body: ev.body.replace('"L1"', '"L2"') }), tie.body],
+  ["another type", (ev) => ({ ...ev, type: "order_cancelled" }), tie.fields],
+]) {
+  await page.route(new RegExp(`/v1/events/${first.id}$`), async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, json: change(await res.json()) });
+  });
+  shown = await proveOnEventPage();
+  await page.unroute(new RegExp(`/v1/events/${first.id}$`));
+  check(shown.text.includes("not proven") && shown.failed.join() === step && (await page.getByTestId("inclusion-failed").textContent()).includes(step),
+        `an event page showing ${what} is not proven, naming that step only: ${shown.failed}`);
+}
 
 // A phone width.
 const phone = await newPage(390, 844);
