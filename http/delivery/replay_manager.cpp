@@ -33,11 +33,21 @@ std::string replay_manager::new_id() {
   return "rpl_" + bytes::to_hex(raw, sizeof raw);
 }
 
+namespace {
+// The records a replay writes about itself. Events may name any entity kind, "replay" included
+// (a producer's payload chooses it), so the replay state is rebuilt from these kinds only.
+bool is_replay_record(record_kind k) {
+  return k == record_kind::replay_requested || k == record_kind::replay_progressed ||
+         k == record_kind::replay_finished || k == record_kind::replay_cancelled;
+}
+}  // namespace
+
 result<void> replay_manager::load() {
   std::map<std::string, std::shared_ptr<job>, std::less<>> jobs;
   scan_query q;
   q.entity_kind = "replay";
   auto n = log_.scan(q, [&](const record_view& v, std::string_view) {
+    if (!is_replay_record(v.kind)) return true;
     auto body = nlohmann::json::parse(v.body, nullptr, false);
     if (!body.is_object()) return true;
     const std::string id(v.entity_id);
@@ -267,7 +277,7 @@ void replay_manager::follow_attempts() {
   std::vector<projections::delivery_attempt> seen;
   std::vector<std::uint64_t> seen_seq;
   auto n = log_.for_each(from + 1, head, [&](const record_view& v) {
-    if (opts_.ownership && v.entity_kind == "replay") {
+    if (opts_.ownership && is_replay_record(v.kind)) {
       apply_foreign(v);
       return true;
     }

@@ -98,3 +98,49 @@ TEST_CASE("replay: webhook_ids original keeps the event id, fresh sends a new st
   CHECK(bad.json["error"]["code"] == "invalid_replay");
   CHECK(bad.json["error"]["details"]["field"] == "/webhook_ids");
 }
+
+// A replay's state is rebuilt at start from the replay's own records: an event that names the
+// entity ("replay", its id), as a producer's payload may, changes nothing.
+TEST_CASE("replay: an event under the replay's entity does not change the replay after a restart",
+          "[replay]") {
+  temp_dir d;
+  receiver_proc rx(d, "rx", {"--secret", kSecret});
+  hooklog_server s({"--allow-private-targets"});
+  post_events(s, 5);
+  auto ep = s.post("/v1/endpoints", {{"url", rx.url()}, {"tenant", "acme"}, {"secret", kSecret}});
+  REQUIRE(ep.status == 201);
+  auto rp = s.post("/v1/replays", {{"endpoint_id", ep.json["id"]}});
+  REQUIRE(rp.status == 202);
+  const std::string rid = rp.json["id"];
+  const json before = wait_done(s, rid, 5);
+  REQUIRE(before["delivered"] == 5);
+
+  s.kill_hard();
+  {
+    hooklog::log_options o;
+    o.dir = s.data_dir();
+    auto log = hooklog::event_log::open(o);
+    REQUIRE(log.ok());
+    hooklog::record r;
+    r.kind = hooklog::record_kind::event_received;
+    r.tenant = "acme";
+    r.source = "standard";
+    r.type = "invoice.paid";
+    r.entity_kind = "replay";
+    r.entity_id = rid;
+    r.body = json{{"state", "running"},   {"scanned", 123456789}, {"scanned_to", 999999},
+                  {"scheduled", 424242},  {"delivered", 987654321}, {"failed", 7},
+                  {"counted_to", 999999}}
+                 .dump();
+    std::vector<hooklog::record> v{r};
+    auto out = (*log)->append(v);
+    REQUIRE(out.size() == 1);
+    REQUIRE(out[0].ok());
+  }
+  s.start();
+  const json after = s.get("/v1/replays/" + rid).json;
+  INFO(after.dump());
+  CHECK(after["state"] == "finished");
+  for (const char* k : {"scanned", "scanned_to", "scheduled", "delivered", "failed"})
+    CHECK(after[k] == before[k]);
+}
