@@ -16,7 +16,6 @@
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
 #include "engine/source_time.hpp"
-#include "engine/tree_head.hpp"
 
 namespace hooklog {
 namespace {
@@ -491,11 +490,11 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
       if (auto e = evaluate(es.kind_from, ctx, ev.entity_kind, found, &from)) return e;
       if (!found) ev.entity_kind = es.kind;
       if (ev.entity_kind.empty()) ev.entity_id.clear();
-      // Signed tree heads are indexed under this kind (engine/tree_head.hpp): no event may be.
-      if (ev.entity_kind == kTreeHeadEntityKind) {
+      // hooklog's own records are filed under these kinds (engine/record.hpp): no event may be.
+      if (is_reserved_entity_kind(ev.entity_kind)) {
         return make_error(source_errc::bad_value,
                           "the entity kind \"" + ev.entity_kind +
-                              "\" is reserved for hooklog's signed tree heads",
+                              "\" is reserved for hooklog's own records (endpoint, replay, key, tree_head)",
                           from != nullptr ? field_of(*from) : std::string("entity kind"));
       }
     }

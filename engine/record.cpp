@@ -29,6 +29,10 @@ constexpr std::array<std::string_view, kMaxRecordKind + 1> kKindNames = {
 
 }  // namespace
 
+bool is_reserved_entity_kind(std::string_view kind) {
+  return kind == "endpoint" || kind == "replay" || kind == "key" || kind == "tree_head";
+}
+
 std::string_view kind_name(record_kind k) {
   const auto i = static_cast<std::size_t>(k);
   return i < kKindNames.size() && i > 0 ? kKindNames[i] : std::string_view("unknown");

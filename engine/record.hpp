@@ -31,6 +31,11 @@ enum class record_kind : std::uint8_t {
 };
 inline constexpr std::uint8_t kMaxRecordKind = 15;
 
+// Entity kinds hooklog files its own records under: "endpoint" (endpoint_*, secret_rotated,
+// delivery_attempt), "replay" (replay_*), "key" (key_*), "tree_head" (tree_head). No event may
+// name one: what reads those records by entity would take an event for them.
+bool is_reserved_entity_kind(std::string_view kind);
+
 // Stable lower-case names ("event_received", ...) used in JSON, docs and the CLI.
 std::string_view kind_name(record_kind k);
 std::optional<record_kind> kind_from_name(std::string_view name);

@@ -154,13 +154,19 @@ TEST_CASE("control characters in a tenant or a type are refused", "[source][cont
   CHECK(accepted("standard", R"({"type":"ordér.créé","tenant":"t\"2"})").type == "ordér.créé");
 }
 
-TEST_CASE("no source may give an event the tree heads' entity kind", "[source][fields]") {
-  // Signed tree heads are indexed under it (engine/tree_head.hpp): refused, naming the field.
-  const error e =
-      refused("standard", R"({"type":"a","entity":{"kind":"tree_head","id":"z1"}})");
-  CHECK(e.code == source_errc::bad_value);
-  CHECK(e.field == "/entity/kind");
-  CHECK(e.message == "the entity kind \"tree_head\" is reserved for hooklog's signed tree heads");
-  // Another kind, and the same text as an id, pass.
+TEST_CASE("no source may give an event an entity kind of hooklog's own records", "[source][fields]") {
+  // Signed tree heads, endpoints (and their attempts), replays and keys are filed under these
+  // kinds (engine/record.hpp): refused, naming the field.
+  for (const std::string kind : {"tree_head", "endpoint", "replay", "key"}) {
+    INFO(kind);
+    const error e = refused("standard", R"({"type":"a","entity":{"kind":")" + kind + R"(","id":"z1"}})");
+    CHECK(e.code == source_errc::bad_value);
+    CHECK(e.field == "/entity/kind");
+    CHECK(e.message == "the entity kind \"" + kind +
+                           "\" is reserved for hooklog's own records (endpoint, replay, key, tree_head)");
+  }
+  // Other kinds, and the same texts as ids, pass.
   CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"tree_heads","id":"tree_head"}})", {}, {}, {}}).ok());
+  CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"Replay","id":"replay"}})", {}, {}, {}}).ok());
+  CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"endpoints","id":"key"}})", {}, {}, {}}).ok());
 }
