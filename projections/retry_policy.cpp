@@ -47,9 +47,13 @@ std::optional<std::int64_t> retry_delay_ms(const retry_policy& p, std::uint32_t 
   switch (p.strategy) {
     case retry_strategy::default_schedule: {
       constexpr std::size_t n = std::size(kDefaultScheduleMs);
-      std::int64_t nominal = kDefaultScheduleMs[std::min<std::size_t>(failed_attempt, n - 1)];
-      std::uniform_real_distribution<double> jitter(0.8, 1.2);
-      d = static_cast<std::int64_t>(static_cast<double>(nominal) * jitter(rng));
+      const double nominal = static_cast<double>(kDefaultScheduleMs[std::min<std::size_t>(failed_attempt, n - 1)]);
+      // ±20 % of the nominal delay, drawn inside the cap: a step at the cap (the default 10 h
+      // steps under the default max_ms) spreads over [0.8, 1] of it instead of half the draws
+      // landing on the cap itself, so retries of many deliveries still do not come due together.
+      const double hi = std::min(nominal * 1.2, static_cast<double>(cap));
+      const double lo = std::min(nominal * 0.8, hi);
+      d = static_cast<std::int64_t>(std::uniform_real_distribution<double>(lo, hi)(rng));
       break;
     }
     case retry_strategy::fixed: d = p.base_ms; break;

@@ -46,6 +46,18 @@ TEST_CASE("the default schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h with Â
     }
   }
   CHECK_FALSE(retry_delay_ms(p, 8, rng));
+  // The 10 h steps under the default cap (10 h) spread below it: none (of 1000) on the cap
+  // itself, a quarter of them under 8.5 h (the draws spread over [8 h, 10 h]).
+  int at_cap = 0, low = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto d = retry_delay_ms(p, 6, rng);
+    REQUIRE(d);
+    at_cap += *d == p.max_ms;
+    low += *d < 30'600'000;
+  }
+  CHECK(at_cap == 0);
+  CHECK(low > 150);
+  CHECK(low < 350);
   auto at = next_attempt_at(p, 1, 1'000'000, rng);
   REQUIRE(at);
   CHECK(*at >= 1'000'000 + 4'000'000);
