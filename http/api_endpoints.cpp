@@ -504,10 +504,17 @@ void rotate_secret(const call_ptr& c) {
   }
   std::int64_t overlap_s = c->ctx.options.rotation_overlap.count();
   if (j.contains("overlap_seconds")) {
-    if (!j["overlap_seconds"].is_number_integer() || j["overlap_seconds"].get<std::int64_t>() < 0)
-      return c->fail(422, "invalid_endpoint", "overlap_seconds: must be a whole number >= 0",
+    // At most ten years: a bound that keeps now + overlap far inside the microsecond clock.
+    constexpr std::int64_t kMaxOverlapS = 315'576'000;  // 10 × 365.25 days
+    const auto& o = j["overlap_seconds"];
+    if (!o.is_number_integer() ||
+        (o.is_number_unsigned() && o.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxOverlapS)) ||
+        o.get<std::int64_t>() < 0 || o.get<std::int64_t>() > kMaxOverlapS)
+      return c->fail(422, "invalid_endpoint",
+                     "overlap_seconds: must be a whole number from 0 to " + std::to_string(kMaxOverlapS) +
+                         " (ten years)",
                      {{"field", "overlap_seconds"}});
-    overlap_s = j["overlap_seconds"];
+    overlap_s = o.get<std::int64_t>();
   }
   const std::int64_t until = now_micros() + overlap_s * 1'000'000;
   const std::string id = current->id;

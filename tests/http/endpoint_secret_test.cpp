@@ -70,6 +70,18 @@ TEST_CASE("endpoints: the secret can be read back by admin and the endpoint's te
   CHECK(listed[1]["expired"] == true);
   s.restart();  // read from the state on disk
   CHECK(s.get(path + "/secret").json == third.json);
+
+  // An overlap past ten years is refused (before, 9223372036854 s overflowed now + overlap into
+  // a time in the year -290251 and dropped the old secret at once); nothing is rotated.
+  for (const json& bad : {json(9223372036854LL), json(315576001), json(18446744073709551615ULL)}) {
+    INFO(bad.dump());
+    auto r = s.call("POST", path + "/rotate-secret", json{{"overlap_seconds", bad}}.dump());
+    CHECK(r.status == 422);
+    CHECK(r.json["error"]["code"] == "invalid_endpoint");
+    CHECK(r.json["error"]["details"]["field"] == "overlap_seconds");
+  }
+  CHECK(s.get(path + "/secret").json == third.json);
+  CHECK(s.call("POST", path + "/rotate-secret", json{{"overlap_seconds", 315576000}}.dump()).status == 200);
 }
 
 TEST_CASE("endpoints: a PATCH that sends back the *** mask keeps the stored credential",
