@@ -349,6 +349,12 @@ std::string first_pointer(const value_spec& spec) {
 // `hooklog timeline`), where a newline or an escape sequence would forge or hide a line.
 std::optional<error> control_char(std::string_view what, std::string_view value,
                                   const value_alt* from, std::string_view forced = {}) {
+  // A body's strings (the scanner checked them) and a source file's texts are UTF-8: only a
+  // control character can be at fault there. ?type= and a forced tenant are checked whole.
+  if (from != nullptr && from->kind != value_alt::from::hint &&
+      find_control_char(value) == std::string_view::npos) {
+    return std::nullopt;
+  }
   auto fault = find_text_fault(value);
   if (!fault) return std::nullopt;  // the message only when refused
   return make_error(source_errc::bad_value,
