@@ -340,12 +340,20 @@ std::string first_pointer(const value_spec& spec) {
   return {};
 }
 
-// A tenant or type with a control character, or with bytes that are not UTF-8 (only a URL's
-// ?type= or a forced tenant can hold those: a body's strings are checked by the scanner), is
-// refused: both are index keys (a 0 byte would make two keys one) and both are shown and matched
-// as text (an export or an answer could not write them).
+// A value hooklog keys, shows or matches as text (the type, the tenant, the event id, the entity
+// kind and id, the statuses) with a control character, or with bytes that are not UTF-8 (only a
+// URL's ?type= or a forced tenant can hold those: a body's strings are checked by the scanner),
+// is refused: they are index keys (a 0 byte would make two keys one; an entity id is a path
+// segment of /v1/entities/KIND/ID) and they are printed in text lines (`hooklog tail`,
+// `hooklog timeline`), where a newline or an escape sequence would forge or hide a line.
 std::optional<error> control_char(std::string_view what, std::string_view value,
                                   const value_alt* from, std::string_view forced = {}) {
+  // A body's strings (the scanner checked them) and a source file's texts are UTF-8: only a
+  // control character can be at fault there. ?type= and a forced tenant are checked whole.
+  if (from != nullptr && from->kind != value_alt::from::hint &&
+      find_control_char(value) == std::string_view::npos) {
+    return std::nullopt;
+  }
   auto fault = find_text_fault(value);
   if (!fault) return std::nullopt;  // the message only when refused
   return make_error(source_errc::bad_value,
@@ -439,7 +447,14 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
     }
   }
 
-  if (auto e = evaluate(def.event_id, ctx, ev.native_id, found)) return e;
+  {
+    const value_alt* from = nullptr;
+    if (auto e = evaluate(def.event_id, ctx, ev.native_id, found, &from)) return e;
+    // The payload's id is the idempotency key under dedup "event_id": checked as the header's.
+    if (from != nullptr) {
+      if (auto e = control_char("the event id", ev.native_id, from)) return e;
+    }
+  }
   if (!in.idempotency_key.empty()) {
     if (in.idempotency_key.size() > lim.max_field_bytes) {
       return make_error(source_errc::wrong_type,
@@ -484,12 +499,19 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
 
   if (plan->entity_rule >= 0) {
     const detail::entity_spec& es = *def.rules[plan->entity_rule].entity;
-    if (auto e = evaluate(es.id, ctx, ev.entity_id, found)) return e;
+    const value_alt* id_from = nullptr;
+    if (auto e = evaluate(es.id, ctx, ev.entity_id, found, &id_from)) return e;
     if (found) {
       const value_alt* from = nullptr;
       if (auto e = evaluate(es.kind_from, ctx, ev.entity_kind, found, &from)) return e;
       if (!found) ev.entity_kind = es.kind;
       if (ev.entity_kind.empty()) ev.entity_id.clear();
+      if (from != nullptr) {
+        if (auto e = control_char("the entity kind", ev.entity_kind, from)) return e;
+      }
+      if (!ev.entity_id.empty()) {
+        if (auto e = control_char("the entity id", ev.entity_id, id_from)) return e;
+      }
       // hooklog's own records are filed under these kinds (engine/record.hpp): no event may be.
       if (is_reserved_entity_kind(ev.entity_kind)) {
         return make_error(source_errc::bad_value,
@@ -501,9 +523,14 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
   }
   if (plan->status_rule >= 0 && !ev.entity_id.empty()) {
     const detail::status_spec& ss = *def.rules[plan->status_rule].status;
-    if (auto e = evaluate(ss.to, ctx, ev.status_to, found)) return e;
+    const value_alt* from = nullptr;
+    if (auto e = evaluate(ss.to, ctx, ev.status_to, found, &from)) return e;
     if (found) {
-      if (auto e = evaluate(ss.from, ctx, ev.status_from, found)) return e;
+      if (auto e = control_char("the status", ev.status_to, from)) return e;
+      if (auto e = evaluate(ss.from, ctx, ev.status_from, found, &from)) return e;
+      if (found) {
+        if (auto e = control_char("the previous status", ev.status_from, from)) return e;
+      }
     }
   }
   return std::nullopt;

@@ -2,17 +2,14 @@
 //                [--type T] [--tenant T] [--source S] [--entity KIND:ID]
 // Writes the matching events as NDJSON export lines (engine/backfill.hpp): raw body,
 // normalized fields, hashes. Opens the log read-only (safe while the server runs).
-#include <fcntl.h>
-#include <unistd.h>
-
+// --out FILE appears only when the export succeeded (tools/cli_out_file.hpp).
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
 #include "engine/audit_bundle.hpp"
 #include "engine/backfill.hpp"
 #include "engine/head_publisher.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_out_file.hpp"
 #include "tools/cli_public_key.hpp"
 
 namespace hooklog::cli {
@@ -26,7 +23,10 @@ int cmd_export(int argc, char** argv) {
   bool proof = false;
   scan_query q;
   add_data_flag(*app, data);
-  app->add_option("--out", out_path, "the file to write (- or absent: stdout)");
+  app->add_option("--out", out_path,
+                  "the file to write (- or absent: stdout); it appears only when the export\n"
+                  "succeeded (written beside it, then renamed), an existing one is left as it\n"
+                  "was on a refusal");
   app->add_option("--from", from_s, "events at or after this time (RFC 3339 or microseconds)");
   app->add_option("--to", to_s, "events before this time (RFC 3339 or microseconds)");
   app->add_option("--time", time,
@@ -63,19 +63,12 @@ int cmd_export(int argc, char** argv) {
     std::fprintf(stderr, "hooklog export: %s\n", log.err().message.c_str());
     return 2;
   }
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (!out_path.empty() && out_path != "-") {
-    // A new export file is private (0600) like the data directory it comes from;
-    // an existing one keeps its mode.
-    if (int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0)
-      ::close(fd);
-    file.open(out_path, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::fprintf(stderr, "hooklog export: cannot write %s\n", out_path.c_str());
-      return kExitFailure;
-    }
-    out = &file;
+  // A new export file is private (0600) like the data directory it comes from; an existing one
+  // keeps its mode. Every return or throw before commit() leaves nothing at --out.
+  out_file out;
+  if (const std::string why = out.open(out_path); !why.empty()) {
+    std::fprintf(stderr, "hooklog export: %s\n", why.c_str());
+    return kExitFailure;
   }
   if (proof) {
     auto latest = latest_head_in_log(**log);
@@ -117,8 +110,11 @@ int cmd_export(int argc, char** argv) {
       std::fprintf(stderr, "hooklog export: %s\n", b.err().message.c_str());
       return kExitFailure;
     }
-    *out << b->dump() << "\n";
-    out->flush();
+    out.stream() << b->dump() << "\n";
+    if (const std::string why = out.commit(); !why.empty()) {
+      std::fprintf(stderr, "hooklog export: %s\n", why.c_str());
+      return kExitFailure;
+    }
     std::fprintf(stderr, "exported %llu events with proofs against the tree head of size %llu",
                  static_cast<unsigned long long>(st.events),
                  static_cast<unsigned long long>((*latest)->first.tree_size));
@@ -128,11 +124,14 @@ int cmd_export(int argc, char** argv) {
     std::fprintf(stderr, "\n");
     return kExitOk;
   }
-  auto n = export_events(**log, q, *out);
-  out->flush();
+  auto n = export_events(**log, q, out.stream());
   if (!n) {
     std::fprintf(stderr, "hooklog export: %s\n", n.err().message.c_str());
-    return 1;
+    return kExitFailure;
+  }
+  if (const std::string why = out.commit(); !why.empty()) {
+    std::fprintf(stderr, "hooklog export: %s\n", why.c_str());
+    return kExitFailure;
   }
   std::fprintf(stderr, "exported %llu events\n", static_cast<unsigned long long>(*n));
   return 0;

@@ -432,7 +432,7 @@ TEST_CASE("watched_fields: never looser than the full parse, on mutated bodies",
 
 TEST_CASE("normalize: a read of an object gives its type, not a pruned copy", "[json_fields]") {
   test::temp_dir dir;
-  const std::string path = dir.path() + "/acme.json";
+  const std::string path = (dir / "acme.json").string();
   // /t is read as the type and /t/x as the event id: /t is an object on a watched path.
   std::ofstream(path) << R"({"source":"acme","type":"/t","event_id":"/t/x","events":[]})";
   auto reg = source_registry::load_files({path});

@@ -198,14 +198,14 @@ TEST_CASE("log index: an index env behind the log is caught up at open", "[log_i
     auto log = open_ok(opts(dir.path()));
     acked = append_numbered(*log, 0, 50);
   }
-  fs::copy(index_dir(dir.path()), saved.path() + "/index", fs::copy_options::recursive);
+  fs::copy(index_dir(dir.path()), (saved / "index").string(), fs::copy_options::recursive);
   {
     auto log = open_ok(opts(dir.path()));
     auto more = append_numbered(*log, 50, 120);
     acked.insert(more.begin(), more.end());
   }
   fs::remove_all(index_dir(dir.path()));
-  fs::copy(saved.path() + "/index", index_dir(dir.path()), fs::copy_options::recursive);
+  fs::copy((saved / "index").string(), index_dir(dir.path()), fs::copy_options::recursive);
   auto log = open_ok(opts(dir.path()));
   CHECK(log->index_rebuilt_because().empty());
   CHECK(log->index().indexed_through() == 120);
@@ -361,7 +361,7 @@ TEST_CASE("log index: a format-1 log is read as it is and migrated by a writer",
     check_all_found(*log, acked);
   }
   // The old databases are empty and the format says 2: an older build refuses the log.
-  auto e = lmdb::env::open(dir.path() + "/log", MDB_RDONLY, 1u << 20, 16);
+  auto e = lmdb::env::open((dir / "log").string(), MDB_RDONLY, 1u << 20, 16);
   REQUIRE(e);
   auto t = lmdb::txn::begin(*e, true);
   REQUIRE(t);

@@ -39,7 +39,7 @@ bool zeros_from(const std::string& path, std::size_t from) {
 TEST_CASE("log writer: a synced log's file holds zeros ahead of its last page, and reads the same",
           "[writer][zero_ahead]") {
   temp_dir dir;
-  const std::string file = dir.path() + "/log/data.mdb";
+  const std::string file = (dir / "log/data.mdb").string();
   std::size_t used = 0;
   {
     auto log = open_log(dir.path(), true, 64u << 20);
@@ -73,7 +73,7 @@ TEST_CASE("log writer: a synced log's file holds zeros ahead of its last page, a
 TEST_CASE("zero_ahead: never past the map, once per step, nothing for an unsynced log",
           "[writer][zero_ahead]") {
   temp_dir dir;
-  const std::string file = dir.path() + "/log/data.mdb";
+  const std::string file = (dir / "log/data.mdb").string();
   auto log = open_log(dir.path(), true, 1u << 20);  // a 1 MiB map
   zero_ahead ahead;
   REQUIRE(ahead.keep_ahead(log->raw_env(), log->used_bytes()));
@@ -85,7 +85,7 @@ TEST_CASE("zero_ahead: never past the map, once per step, nothing for an unsynce
   CHECK(file_size(file) == (1u << 20));
 
   temp_dir unsynced;
-  const std::string file2 = unsynced.path() + "/log/data.mdb";
+  const std::string file2 = (unsynced / "log/data.mdb").string();
   auto log2 = open_log(unsynced.path(), false, 64u << 20);
   const std::size_t before = file_size(file2);
   {
@@ -98,7 +98,7 @@ TEST_CASE("zero_ahead: never past the map, once per step, nothing for an unsynce
 TEST_CASE("zero_ahead: a refused write leaves the file as long as it was, and waits a step",
           "[writer][zero_ahead]") {
   temp_dir dir;
-  const std::string file = dir.path() + "/log/data.mdb";
+  const std::string file = (dir / "log/data.mdb").string();
   auto log = open_log(dir.path(), true, 64u << 20);
   const std::size_t size = file_size(file);
   // RLIMIT_FSIZE makes a write past the limit fail with EFBIG (SIGXFSZ ignored).

@@ -67,7 +67,7 @@ TEST_CASE("secret_box: key file created with mode 0600 and reused", "[secret_box
   temp_dir dir;
   auto a = secret_box::load("", dir.path());
   REQUIRE(a);
-  const std::string path = dir.path() + "/secret.key";
+  const std::string path = (dir / "secret.key").string();
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -86,7 +86,7 @@ TEST_CASE("secret_box: key file created with mode 0600 and reused", "[secret_box
   CHECK(d.code() == secret_errc::key_file);
   CHECK(d.err().message.find("chmod 600") != std::string::npos);
   // No creation when asked not to.
-  CHECK(secret_box::from_key_file(dir.path() + "/absent.key", false).code() == secret_errc::key_file);
+  CHECK(secret_box::from_key_file((dir / "absent.key").string(), false).code() == secret_errc::key_file);
 }
 
 TEST_CASE("generate_secret: whsec_ + base64 of 32 random bytes", "[secret_box]") {

@@ -22,7 +22,7 @@ namespace {
 
 // A registry of one source file "acme" with `extra` members added to a minimal file.
 result<source_registry> acme(const temp_dir& dir, const std::string& extra) {
-  const std::string path = dir.path() + "/acme.json";
+  const std::string path = (dir / "acme.json").string();
   std::ofstream(path) << R"({"source":"acme","type":"/t",)" << extra << R"("events":[]})";
   return source_registry::load_files({path});
 }
@@ -59,7 +59,7 @@ TEST_CASE("dedup: the source file's choice, its default, and its refusals", "[so
     REQUIRE(ev.ok());
     CHECK(ev->idempotency_key == "hdr-1");
   }
-  const std::string file = dir.path() + "/acme.json";
+  const std::string file = (dir / "acme.json").string();
   auto bad = acme(dir, R"("dedup":"hash",)");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.err().code == source_errc::bad_source_file);

@@ -1,5 +1,5 @@
 // What a refusal names in error::field; duplicate keys on the paths a source reads; control
-// characters in tenants and types.
+// characters in types, tenants, event ids, entities and statuses.
 #include <catch2/catch.hpp>
 
 #include "engine/json_text.hpp"
@@ -146,12 +146,59 @@ TEST_CASE("control characters in a tenant or a type are refused", "[source][cont
   e = refused("standard", R"({"type":"a"})", {}, {}, std::string("t\n1"));
   CHECK(e.code == source_errc::bad_value);
   CHECK(e.field.empty());
-  // Control characters elsewhere (an entity id, unread fields) are the platform's business.
+  // Control characters in fields hooklog does not read are the platform's business.
   const auto ev = accepted(
-      "standard", R"({"type":"a","tenant":"t","entity":{"kind":"k","id":"i\u0001"},"x":"\n"})");
-  CHECK(ev.entity_id == "i\x01");
+      "standard", R"({"type":"a","tenant":"t","entity":{"kind":"k","id":"i"},"x":"\n"})");
+  CHECK(ev.entity_id == "i");
   // Non-ASCII is not a control character.
   CHECK(accepted("standard", R"({"type":"ordér.créé","tenant":"t\"2"})").type == "ordér.créé");
+}
+
+TEST_CASE("control characters in an event id, an entity kind or id or a status are refused",
+          "[source][control]") {
+  // Each is an index key or a text line's word (tail, timeline): refused as a type or a tenant is,
+  // naming the JSON pointer it came from.
+  const struct {
+    std::string source, body, hint, field, message;
+  } cases[] = {
+      {"standard", R"({"type":"a","id":"e\n1"})", "", "/id",
+       "the event id from field /id holds the control character U+000A at byte 1"},
+      {"standard", R"({"type":"a","entity":{"kind":"or\u0000der","id":"1"}})", "", "/entity/kind",
+       "the entity kind from field /entity/kind holds the control character U+0000 at byte 2"},
+      {"standard", R"({"type":"a","entity":{"kind":"order","id":"1\r\nX"}})", "", "/entity/id",
+       "the entity id from field /entity/id holds the control character U+000D at byte 1"},
+      {"standard", R"({"type":"a","entity":{"kind":"k","id":"1"},"status":{"to":"\u001b[2J"}})", "",
+       "/status/to", "the status from field /status/to holds the control character U+001B at byte 0"},
+      {"standard",
+       R"({"type":"a","entity":{"kind":"k","id":"1"},"status":{"from":"A\tB","to":"C"}})", "",
+       "/status/from",
+       "the previous status from field /status/from holds the control character U+0009 at byte 1"},
+      // A platform's own fields: jelp's folio is the entity id, its status the status.
+      {"jelp", R"({"folio":"F\u007f1","status":"TRANSIT"})", "order_update:status_change", "/folio",
+       "the entity id from field /folio holds the control character U+007F at byte 1"},
+      {"jelp", R"({"folio":"F1","status":"TRANSIT\n"})", "order_update:status_change", "/status",
+       "the status from field /status holds the control character U+000A at byte 7"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    const error e = refused(c.source, c.body, c.hint);
+    CHECK(e.code == source_errc::bad_value);
+    CHECK(e.field == c.field);
+    CHECK(e.message == c.message + "; control characters are not allowed");
+  }
+  // An id without a kind is no entity (nothing of it is kept): not refused.
+  CHECK(accepted("standard", R"({"type":"a","entity":{"id":"i\u0001"}})").entity_id.empty());
+  // A status is read only for an entity: without one, not refused.
+  CHECK(accepted("standard", R"({"type":"a","status":{"to":"\n"}})").status_to.empty());
+  // Non-ASCII is not a control character.
+  const auto ev = accepted(
+      "standard",
+      R"({"type":"a","id":"é1","entity":{"kind":"ordén","id":"ñ"},"status":{"from":"ü","to":"ß"}})");
+  CHECK(ev.entity_kind == "ordén");
+  CHECK(ev.entity_id == "ñ");
+  CHECK(ev.status_from == "ü");
+  CHECK(ev.status_to == "ß");
+  CHECK(ev.native_id == "é1");
 }
 
 TEST_CASE("no source may give an event an entity kind of hooklog's own records", "[source][fields]") {

@@ -26,7 +26,7 @@ TEST_CASE("the signed text of a head is fixed and the signature covers every fie
   auto signer = head_signer::load("", dir.path());
   REQUIRE(signer.ok());
   struct stat st {};
-  REQUIRE(::stat((dir.path() + "/head.key").c_str(), &st) == 0);
+  REQUIRE(::stat(((dir / "head.key").string()).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 
   tree_head h;
@@ -65,7 +65,7 @@ TEST_CASE("the signed text of a head is fixed and the signature covers every fie
   CHECK_FALSE(verify_head(h, head_signer::load("", other.path())->public_key()));
 
   // A configured key file that is not a key is refused, naming the file.
-  const std::string junk = other.path() + "/junk.pem";
+  const std::string junk = (other / "junk.pem").string();
   std::ofstream(junk) << "not a key\n";
   auto bad = head_signer::load(junk, other.path());
   REQUIRE_FALSE(bad.ok());

@@ -1,6 +1,7 @@
 // Fuzz target: the source normalizer. The first byte picks the source (by index into the
 // sorted names of data/sources/*.json), the rest is the body. Oracles: normalize never
-// crashes or throws; a normalized event fits a log record (encode + decode round-trip).
+// crashes or throws; an accepted event's keyed text holds no control character; a normalized
+// event fits a log record (encode + decode round-trip).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,6 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!ev) return 0;
 
   FUZZ_CHECK(ev->source == source);
+  // What hooklog keys and prints as text holds no control character (the refusals of
+  // normalizer.cpp's control_char).
+  for (const std::string* t : {&ev->type, &ev->tenant, &ev->native_id, &ev->entity_kind,
+                               &ev->entity_id, &ev->status_from, &ev->status_to})
+    FUZZ_CHECK(hooklog::find_control_char(*t) == std::string_view::npos);
   const auto rec = hooklog::source_registry::to_record(*ev, body);
   FUZZ_CHECK(rec.body == body);
   std::string bytes;

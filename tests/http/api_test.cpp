@@ -249,9 +249,11 @@ TEST_CASE("batch ingest: the answer's bytes are the compact sorted-key JSON docu
       R"({"id":"e1","type":"order.updated","tenant":"t1","entity":{"kind":"order","id":"o\"1\\é"}})";
   std::string nd = first + "\n";
   nd += "{not json}\n";
-  // A control character in the answer (escaped): in an entity id (tenants and types refuse them).
-  nd += std::string(R"({"id":"e2","type":"ordér.créé","tenant":"t\"2","entity":{"kind":"k","id":"\u0001"}})") + "\n";
+  nd += std::string(R"({"id":"e2","type":"ordér.créé","tenant":"t\"2","entity":{"kind":"k","id":"\\"}})") + "\n";
   nd += first + "\n";  // the same id: a duplicate
+  // A control character in the answer (escaped): in a refusal's message quoting the value (ids,
+  // types, tenants and statuses refuse them).
+  nd += std::string(R"({"id":"e3","type":"a","timestamp":"\u0001"})") + "\n";
   auto r = s.call("POST", "/v1/sources/standard/events:batch", nd, kAdminKey,
                   {{"Content-Type", "application/x-ndjson"}});
   INFO(r.body);
@@ -261,8 +263,8 @@ TEST_CASE("batch ingest: the answer's bytes are the compact sorted-key JSON docu
   CHECK(r.body == r.json.dump());
   CHECK(r.json["stored"] == 2);
   CHECK(r.json["duplicates"] == 1);
-  CHECK(r.json["refused"] == 1);
-  REQUIRE(r.json["items"].size() == 4);
+  CHECK(r.json["refused"] == 2);
+  REQUIRE(r.json["items"].size() == 5);
   CHECK(r.json["items"][0] == json{{"line", 1},
                                    {"seq", 1},
                                    {"id", "evt_0000000000000001"},
@@ -274,9 +276,12 @@ TEST_CASE("batch ingest: the answer's bytes are the compact sorted-key JSON docu
   CHECK(r.json["items"][1]["error"]["code"] == "bad_json");
   CHECK(r.json["items"][2]["type"] == "ordér.créé");
   CHECK(r.json["items"][2]["tenant"] == "t\"2");
-  CHECK(r.json["items"][2]["entity"] == json{{"kind", "k"}, {"id", "\u0001"}});
+  CHECK(r.json["items"][2]["entity"] == json{{"kind", "k"}, {"id", "\\"}});
   CHECK(r.json["items"][3]["duplicate"] == true);
   CHECK(r.json["items"][3]["seq"] == 1);
+  CHECK(r.json["items"][4]["error"]["message"] ==
+        "field /timestamp must be an RFC 3339 time, got \"\u0001\"");
+  CHECK(r.body.find(R"(got \"\u0001\")") != std::string::npos);
 }
 
 TEST_CASE("a jelp order's timeline over HTTP, across a restart", "[api]") {

@@ -1,5 +1,6 @@
 // Ingest refusals over HTTP with the real `hooklog serve`: details name the field at fault;
-// duplicate keys on read paths and control characters in tenants and types are refused.
+// duplicate keys on read paths and control characters in types, tenants, event ids, entity
+// kinds and ids and statuses are refused.
 #include <catch2/catch.hpp>
 
 #include "support/hooklog_server.hpp"
@@ -118,6 +119,50 @@ TEST_CASE(
   CHECK(r.json["items"][1]["error"]["code"] == "invalid_value");
   CHECK(r.json["items"][1]["error"]["details"] == json{{"field", "/tenant"}});
   CHECK(s.get("/v1/audit/head").json["seq"] == 2);  // the unread repeat and "ok"
+}
+
+TEST_CASE("ingest refuses control characters in an event id, an entity or a status",
+          "[api][fields]") {
+  hooklog_server s;
+  auto refusal = [&](const std::string& target, const std::string& body) {
+    auto r = s.call("POST", target, body);
+    INFO(body << " -> " << r.body);
+    CHECK(r.status == 422);
+    CHECK(r.json["error"]["code"] == "invalid_value");
+    return std::make_pair(r.json["error"]["details"]["field"].get<std::string>(),
+                          r.json["error"]["message"].get<std::string>());
+  };
+  using P = std::pair<std::string, std::string>;
+  const std::string tail = "; control characters are not allowed";
+  const std::string standard = "/v1/sources/standard/events";
+  CHECK(refusal(standard, R"({"type":"a","id":"e\u0000"})") ==
+        P{"/id", "the event id from field /id holds the control character U+0000 at byte 1" + tail});
+  CHECK(refusal(standard, R"({"type":"a","entity":{"kind":"order\n","id":"1"}})") ==
+        P{"/entity/kind",
+          "the entity kind from field /entity/kind holds the control character U+000A at byte 5" +
+              tail});
+  // A forged second line in `hooklog tail`'s or `hooklog timeline`'s text output.
+  CHECK(refusal(standard,
+                R"({"type":"a","entity":{"kind":"order","id":"1\n2024-01-01T00:00:00Z x"}})") ==
+        P{"/entity/id",
+          "the entity id from field /entity/id holds the control character U+000A at byte 1" + tail});
+  CHECK(refusal(kStatusChange, R"({"folio":"F1","status":"\u001b[31mPAID"})") ==
+        P{"/status", "the status from field /status holds the control character U+001B at byte 0" +
+                         tail});
+  CHECK(refusal(standard,
+                R"({"type":"a","entity":{"kind":"k","id":"1"},"status":{"from":"\r","to":"B"}})") ==
+        P{"/status/from",
+          "the previous status from field /status/from holds the control character U+000D at byte 0" +
+              tail});
+  // Batch lines too; nothing of a refused event is stored.
+  auto r = s.post_ndjson("/v1/sources/standard/events:batch",
+                         std::string(R"({"type":"ok","entity":{"kind":"k","id":"é"}})") + "\n" +
+                             R"({"type":"x","entity":{"kind":"k","id":"\u007f"}})" + "\n");
+  REQUIRE(r.status == 200);
+  CHECK(r.json["stored"] == 1);
+  CHECK(r.json["items"][1]["error"]["code"] == "invalid_value");
+  CHECK(r.json["items"][1]["error"]["details"] == json{{"field", "/entity/id"}});
+  CHECK(s.get("/v1/audit/head").json["seq"] == 1);
 }
 
 TEST_CASE("ingest refuses a ?type= or an Idempotency-Key that is not UTF-8 or holds controls",

@@ -80,7 +80,7 @@ TEST_CASE("bulk rebuild: sorted runs spilled past a tiny bound give the incremen
     INFO(name);
     CHECK(!ref.state.at(name).empty());
   }
-  const std::string runs = f.dir.path() + "/state/rebuild-runs";
+  const std::string runs = (f.dir / "state/rebuild-runs").string();
   struct variant {
     std::size_t batch, memory;
   };
@@ -104,7 +104,7 @@ TEST_CASE("bulk rebuild: sorted runs spilled past a tiny bound give the incremen
   // store still say 0 (marked as a bulk load); applied_seq() does not count the staged records.
   f.ropts.batch_records = 97;
   f.ropts.rebuild_memory = 1;
-  const std::string state2 = f.dir.path() + "/state-fresh";
+  const std::string state2 = (f.dir / "state-fresh").string();
   f.ropts.state_dir = state2;
   f.open_runner();
   auto n = f.runner->catch_up(UINT64_MAX, 10);
@@ -126,7 +126,7 @@ TEST_CASE("bulk rebuild: a batch that fails midway restarts the load and removes
   auto& f = ref.f;
   f.ropts.batch_records = 97;
   f.ropts.rebuild_memory = 1;
-  f.ropts.state_dir = f.dir.path() + "/state-fresh";
+  f.ropts.state_dir = (f.dir / "state-fresh").string();
   const std::string runs = f.ropts.state_dir + "/rebuild-runs";
   f.open_runner();
   REQUIRE(f.runner->catch_up(UINT64_MAX, 5));
@@ -152,7 +152,7 @@ TEST_CASE("bulk rebuild: a batch that fails midway restarts the load and removes
 TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next open") {
   reference ref(150);
   auto& f = ref.f;
-  const std::string state = f.dir.path() + "/state-killed";
+  const std::string state = (f.dir / "state-killed").string();
   const std::string runs = state + "/rebuild-runs";
   // The child opens its own log and runner (nothing of the parent's LMDB handles is used) and
   // dies after 5 committed batches of a bulk load, without any destructor.
@@ -161,7 +161,7 @@ TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    auto l = event_log::open({.dir = f.dir.path() + "/log", .sync = false});
+    auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
     if (!l) _exit(3);
     projections::runner_options o;
     o.state_dir = state;
@@ -190,7 +190,7 @@ TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next
   REQUIRE(cps.count("stats") == 1);
   CHECK(projections::keys::get_u64_be(cps.at("stats")) == 485);
 
-  auto l = event_log::open({.dir = f.dir.path() + "/log", .sync = false});
+  auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
   REQUIRE(l);
   f.log = std::move(*l);
   f.ropts.state_dir = state;
@@ -219,7 +219,7 @@ TEST_CASE("bulk rebuild: each load is written in a transaction of its own, and a
           "leaves the written one and rebuilds the other") {
   reference ref(150);
   auto& f = ref.f;
-  f.ropts.state_dir = f.dir.path() + "/state-split";
+  f.ropts.state_dir = (f.dir / "state-split").string();
   f.ropts.batch_records = 97;
   f.open_runner();
   // Every batch but the last: one transaction each (the loads' marks, per-batch databases).
@@ -279,7 +279,7 @@ TEST_CASE("bulk rebuild: a write-out in parts of 1 KiB gives the incremental sta
   const std::uint64_t batches = (ref.last + 96) / 97;
 
   SECTION("in parts") {
-    f.ropts.state_dir = f.dir.path() + "/state-parts";
+    f.ropts.state_dir = (f.dir / "state-parts").string();
     f.open_runner();
     REQUIRE(f.runner->catch_up(UINT64_MAX, batches - 1));
     const std::size_t before = last_txnid(*f.runner);
@@ -295,7 +295,7 @@ TEST_CASE("bulk rebuild: a write-out in parts of 1 KiB gives the incremental sta
   for (const std::size_t stop : {std::size_t{3}, tl_parts + 1}) {
     DYNAMIC_SECTION("stopped after part " << stop) {
       const bool in_timelines = stop <= tl_parts;
-      f.ropts.state_dir = f.dir.path() + "/state-stopped";
+      f.ropts.state_dir = (f.dir / "state-stopped").string();
       f.open_runner();
       REQUIRE(f.runner->catch_up(UINT64_MAX, batches - 1));
       f.runner->fail_write_out_after_parts(stop);
@@ -357,7 +357,7 @@ TEST_CASE("bulk rebuild: pending_ix of endpoint ids that prefix each other is ap
   }
   // The same state as the per-batch path.
   f.ropts.bulk_rebuild = false;
-  f.ropts.state_dir = f.dir.path() + "/state-incremental";
+  f.ropts.state_dir = (f.dir / "state-incremental").string();
   f.open_runner();
   f.sync();
   CHECK(dump_state(*f.runner, dbs) == bulk);

@@ -85,10 +85,10 @@ struct fixture {
   projections::runner_options ropts;
 
   explicit fixture(std::size_t batch = 20'000) {
-    auto l = event_log::open({.dir = dir.path() + "/log", .sync = false});
+    auto l = event_log::open({.dir = (dir / "log").string(), .sync = false});
     if (!l) throw std::runtime_error(l.err().what());
     log = std::move(*l);
-    ropts.state_dir = dir.path() + "/state";
+    ropts.state_dir = (dir / "state").string();
     ropts.batch_records = batch;
     open_runner();
   }

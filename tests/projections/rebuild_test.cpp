@@ -87,7 +87,7 @@ TEST_CASE("a catch-up killed midway resumes from its checkpoint without double c
 
   // Reference: a fresh state env caught up in one go.
   projections::runner_options ref_opts = f.ropts;
-  ref_opts.state_dir = f.dir.path() + "/state-ref";
+  ref_opts.state_dir = (f.dir / "state-ref").string();
   ref_opts.batch_records = 1'000'000;
   auto ref = projections::projection_runner::open(*f.log, ref_opts);
   REQUIRE(ref);
@@ -123,7 +123,7 @@ TEST_CASE("first_difference compares two states byte for byte and names the firs
   const auto last = build_log(f, /*follow=*/false, 60);
   REQUIRE(f.runner->catch_up());
   projections::runner_options ref_opts = f.ropts;
-  ref_opts.state_dir = f.dir.path() + "/state-ref";
+  ref_opts.state_dir = (f.dir / "state-ref").string();
   auto ref = projections::projection_runner::open(*f.log, ref_opts);
   REQUIRE(ref);
   REQUIRE((*ref)->catch_up());

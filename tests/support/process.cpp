@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -164,26 +163,6 @@ int child_process::stop(std::chrono::milliseconds grace) {
   ::kill(pid_, SIGKILL);
   if (auto st = wait_exit(std::chrono::seconds(10))) return *st;
   return -1;
-}
-
-temp_dir::temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::filesystem::path root = base && *base ? base : "/tmp";
-  std::random_device rd;
-  for (int i = 0; i < 100; ++i) {
-    auto p = root / ("hooklog-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
-    std::error_code ec;
-    if (std::filesystem::create_directory(p, ec)) {
-      path_ = p;
-      return;
-    }
-  }
-  throw std::runtime_error("cannot create a temporary directory");
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
 }
 
 std::string read_file(const std::filesystem::path& p) {

@@ -6,7 +6,7 @@
 // stderr inherited (or appended to a file). stop() sends SIGTERM, waits, then SIGKILL — always by the child's own pid.
 // The destructor stops a still-running child. Not thread-safe except read_line/stdout_text.
 //
-// temp_dir: a fresh directory under $TMPDIR (or /tmp), removed recursively on destruction.
+// temp_dir (support/temp_dir.hpp, included here for the tests that use both).
 //
 // raw_connection: a blocking loopback TCP socket for sending malformed or partial requests.
 #include <sys/types.h>
@@ -22,6 +22,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/temp_dir.hpp"
 
 namespace hooklog::test {
 
@@ -71,19 +73,6 @@ class child_process {
   std::string all_;
   std::string partial_;
   bool eof_ = false;
-};
-
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
 };
 
 // Reads a whole file (empty if missing).

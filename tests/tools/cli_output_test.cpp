@@ -1,6 +1,7 @@
 // What the hooklog command line prints, through the real binaries: tail --json for every record
-// kind (each line parsed), tail's text line of an attempt, timeline as the API shows it, and the
-// one time format (RFC 3339 with microseconds) in exports, the CLI's JSON and API answers.
+// kind (each line parsed), tail's text line of an attempt, timeline as the API shows it (every
+// transition, where the route answers pages), and the one time format (RFC 3339 with
+// microseconds) in exports, the CLI's JSON and API answers.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -163,6 +164,51 @@ TEST_CASE("timeline shows what the API shows: occurred order, current status, ou
   CHECK(text.out.find("TRANSIT -> OUT_FOR_DELIVERY  " +
                       cli["transitions"][1]["event_id"].get<std::string>() + "  (out of order") !=
         std::string::npos);
+}
+
+TEST_CASE("timeline prints every transition, past the route's page of 1000", "[cli][timeline]") {
+  temp_dir d;
+  const std::string data = (d.path() / "data").string();
+  constexpr int kSteps = 1005;
+  nlohmann::json api = nlohmann::json::array();  // the route's pages, followed through "next"
+  std::size_t first_page = 0;
+  {
+    hooklog_server s({}, data);
+    std::string batch;
+    for (int i = 0; i < kSteps; ++i)
+      batch += nlohmann::json{{"id", "s" + std::to_string(i)},
+                              {"type", "order.status"},
+                              {"timestamp", 1700000000 + i},
+                              {"tenant", "t1"},
+                              {"entity", {{"kind", "order"}, {"id", "O1"}}},
+                              {"status", {{"to", "S" + std::to_string(i)}}}}
+                   .dump() +
+               "\n";
+    auto r = s.post_ndjson("/v1/sources/standard/events:batch?deliver=false", batch);
+    REQUIRE(r.status == 200);
+    REQUIRE(r.json["stored"] == kSteps);
+    std::string target = "/v1/entities/order/O1/timeline";
+    for (int page = 0; page < 5; ++page) {
+      auto t = s.get(target);
+      REQUIRE(t.status == 200);
+      if (page == 0) first_page = t.json["transitions"].size();
+      for (auto& x : t.json["transitions"]) api.push_back(x);
+      if (t.json["next"].is_null()) break;
+      target = "/v1/entities/order/O1/timeline?cursor=" + t.json["next"].get<std::string>();
+    }
+  }
+  CHECK(first_page == 1000);  // more than one page
+  auto r = run_hooklog({"timeline", "order", "O1", "--data", data, "--json"});
+  REQUIRE(r.exit_code == 0);
+  auto cli = nlohmann::json::parse(r.out);
+  CHECK(cli["next"].is_null());  // complete
+  CHECK(cli["current_status"] == "S1004");
+  REQUIRE(cli["transitions"].size() == kSteps);
+  CHECK(cli["transitions"] == api);
+  auto text = run_hooklog({"timeline", "order", "O1", "--data", data});
+  REQUIRE(text.exit_code == 0);
+  CHECK(std::count(text.out.begin(), text.out.end(), '\n') == 1 + kSteps);  // a head line, then one each
+  CHECK(text.out.find("S1003 -> S1004  ") != std::string::npos);
 }
 
 TEST_CASE("one time format: RFC 3339 with microseconds in exports, API answers and stats",

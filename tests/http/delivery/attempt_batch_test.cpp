@@ -12,7 +12,7 @@
 
 #include "engine/log_test_util.hpp"
 #include "engine/log_writer.hpp"
-#include "support/process.hpp"  // temp_dir (test_delivery links this one, not temp_dir.hpp)
+#include "support/temp_dir.hpp"
 
 using namespace hooklog;
 

@@ -5,7 +5,7 @@
 #include "engine/event_log.hpp"
 #include "http/delivery/replay_manager.hpp"
 #include "projections/filter.hpp"
-#include "support/process.hpp"  // temp_dir (test_delivery links this one, not temp_dir.hpp)
+#include "support/temp_dir.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
