@@ -54,6 +54,10 @@ struct dispatcher::impl {
     std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
     bool disabling = false;            // an endpoint_disabled record was written
     bool starved = false;              // due items waited for a free slot in the last round
+    // The endpoint's updated_at when not_before, failing_since and disabling were decided: a
+    // change of its stored state (an enable, a PATCH) ends the pause, the disable and the failing
+    // period (pick()).
+    std::int64_t seen_updated_at = -1;
     // Claims: event seqs in flight, or whose attempt record is not applied yet. The dispatcher
     // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
     // other threads hand releases over through `unclaim_q`.
@@ -265,6 +269,12 @@ struct dispatcher::impl {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
       state = picked_state = &st;
+      if (st.seen_updated_at != ep.updated_at) {
+        st.seen_updated_at = ep.updated_at;
+        st.not_before = 0;
+        st.failing_since = 0;  // guessed again from the health (an enable reset its failures)
+        st.disabling = false;
+      }
       st.max_in_flight = info->max_in_flight;
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;

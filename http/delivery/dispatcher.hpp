@@ -48,7 +48,9 @@
 // here, written to the log), later of that and Retry-After for 429/503; none left: dead letter.
 // 410 Gone also appends endpoint_disabled; so does a failure when the endpoint has had no
 // success for `disable_after`. The record keeps status, latency, the answer's headers and the
-// first 4 KiB of its body.
+// first 4 KiB of its body. A change of the endpoint's stored state (its updated_at: an enable, a
+// PATCH) ends a Retry-After pause and the disable the dispatcher wrote, and the failing period
+// is taken again from the endpoint's health (an enable resets its failures).
 // The claim is released once the runner applied the attempt record (so the next round sees the
 // item removed or rescheduled).
 // Work ownership (cluster mode, work_ownership.hpp): with an `ownership` object the dispatcher

@@ -151,6 +151,35 @@ TEST_CASE("delivery: 410 Gone disables the endpoint", "[delivery]") {
   CHECK(rcv.lines().size() == n);
 }
 
+TEST_CASE("delivery: re-enabled after a 410, the endpoint is served again without a restart", "[delivery]") {
+  delivery_fixture f;
+  receiver_proc gone(f.dir, "gone", {"--status-mix", "410:1"});
+  receiver_proc fast(f.dir, "fast", {});
+  f.add_endpoint("ep", {{"url", gone.url()}, {"secret", kSecret}, {"retry", fixed_retry(50, 5)}});
+  f.add_event("D1", "{}");
+  REQUIRE(eventually([&] { return !f.records_of(record_kind::endpoint_disabled).empty(); }));
+  // PATCH the url, enable: the dispatcher forgets the disable it wrote (it stopped picking
+  // the endpoint for good before) and the failing period.
+  auto update = [&](record_kind k, nlohmann::json body) {
+    record r;
+    r.kind = k;
+    r.tenant = "t1";
+    r.entity_kind = "endpoint";
+    r.entity_id = "ep";
+    r.body = body.dump();
+    f.append(std::move(r));
+  };
+  update(record_kind::endpoint_updated, {{"id", "ep"}, {"url", fast.url()}, {"retry", fixed_retry(50, 5)}});
+  update(record_kind::endpoint_enabled, json::object());
+  auto seq = f.add_event("D2", "{}");
+  REQUIRE(eventually([&] {
+    for (auto& l : fast.lines())
+      if (l["webhook_id"] == event_id_for(seq)) return true;
+    return false;
+  }));
+  CHECK(f.records_of(record_kind::endpoint_disabled).size() == 1);
+}
+
 TEST_CASE("delivery: Retry-After on 429 and 503 is honoured", "[delivery]") {
   delivery_fixture f;
   std::atomic<int> calls{0};
