@@ -63,6 +63,9 @@ struct dispatcher::impl {
     // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
     // other threads hand releases over through `unclaim_q`.
     std::unordered_set<std::uint64_t> claimed;
+    // Unordered endpoints: where the next round's walk starts (the last item the previous one
+    // looked at when it was cut at scan_per_endpoint; 0 = from the first). Dispatcher thread only.
+    std::uint64_t scan_after = 0;
   };
   // A claim whose record is committed: released once the runner applied settle_seq.
   struct settling {
@@ -307,9 +310,15 @@ struct dispatcher::impl {
     std::optional<std::int64_t> done;  // set when the walk stops before the bound: the answer
     // The items in event order, read only as far as needed (pending::visit_items: one item
     // object reused, so only what is picked is copied).
-    auto walked = queue.visit_items(txn, ep.id, 0, [&](const projections::pending_item& it) {
+    // An endpoint without entity ordering goes on where the last cut walk stopped, so items past
+    // the bound (new events behind a backlog of retries) are reached within a few rounds; an
+    // ordered one starts from its first item (an earlier item of the entity must be seen first).
+    const std::uint64_t start = ordered ? 0 : state->scan_after;
+    std::uint64_t last_seen = start;
+    auto walked = queue.visit_items(txn, ep.id, start, [&](const projections::pending_item& it) {
       if (scanned == opts.scan_per_endpoint) return false;
       ++scanned;
+      last_seen = it.event_seq;
       if (it.parked) return true;
       if (ordered) {
         std::string entity = entity_of(it.event_seq);
@@ -349,7 +358,12 @@ struct dispatcher::impl {
       return true;
     });
     if (done) return *done;
-    if (!walked || scanned < opts.scan_per_endpoint) return wake;
+    if (!walked || scanned < opts.scan_per_endpoint) {
+      state->scan_after = 0;
+      // Walked from the middle to the end: the items before `start` were not looked at.
+      return start > 0 ? std::min(wake, rescan) : wake;
+    }
+    if (!ordered) state->scan_after = last_seen;
     return std::min(wake, rescan);  // cut at the bound: look again soon
   }
 

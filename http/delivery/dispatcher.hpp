@@ -5,7 +5,10 @@
 // it keeps in memory only stops an item from being sent twice at the same time.
 //
 // Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
-// every enabled endpoint and its queued items in event order (bounded per endpoint), and
+// every enabled endpoint and its queued items in event order (at most scan_per_endpoint per
+// endpoint; an endpoint without entity ordering goes on where its last cut walk stopped and
+// wraps at the end, so items past the bound, new events behind a backlog of retries included,
+// are looked at within about items / scan_per_endpoint rounds of rescan_interval), and
 // starts the due ones the endpoint may take now:
 //   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
 //     (burst = max(1, rate_limit)); endpoints are served round-robin, so one slow or dead
