@@ -23,6 +23,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/record_sink.hpp"
@@ -39,8 +41,17 @@ struct attempt_record_set {
 class attempt_batch {
  public:
   struct tag {
+    tag() = default;
+    tag(std::string ep, std::uint64_t seq, std::string_view outcome_name = {}, std::int64_t latency = -1,
+        bool dead = false, bool disabled_it = false)
+        : endpoint_id(std::move(ep)), event_seq(seq), outcome(outcome_name), latency_us(latency),
+          dead_letter(dead), disabled(disabled_it) {}
     std::string endpoint_id;
     std::uint64_t event_seq = 0;
+    // What the attempt is counted as once its record is written (a static name).
+    std::string_view outcome;
+    std::int64_t latency_us = -1;
+    bool dead_letter = false, disabled = false;
   };
   using settled_fn = std::function<void(const tag&, bool ok, std::uint64_t settle_seq)>;
   using schedule_fn = std::function<void(std::function<void()>)>;

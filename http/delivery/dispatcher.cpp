@@ -22,6 +22,7 @@
 #include "http/delivery/handback_pool.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/record_hold.hpp"
 #include "http/delivery/request_pool.hpp"
 #include "http/delivery/round_events.hpp"
 #include "http/delivery/wake_signal.hpp"
@@ -54,10 +55,17 @@ struct dispatcher::impl {
     std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
     bool disabling = false;            // an endpoint_disabled record was written
     bool starved = false;              // due items waited for a free slot in the last round
+    // The endpoint's updated_at when not_before, failing_since and disabling were decided: a
+    // change of its stored state (an enable, a PATCH) ends the pause, the disable and the failing
+    // period (pick()).
+    std::int64_t seen_updated_at = -1;
     // Claims: event seqs in flight, or whose attempt record is not applied yet. The dispatcher
     // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
     // other threads hand releases over through `unclaim_q`.
     std::unordered_set<std::uint64_t> claimed;
+    // Unordered endpoints: where the next round's walk starts (the last item the previous one
+    // looked at when it was cut at scan_per_endpoint; 0 = from the first). Dispatcher thread only.
+    std::uint64_t scan_after = 0;
   };
   // A claim whose record is committed: released once the runner applied settle_seq.
   struct settling {
@@ -92,6 +100,7 @@ struct dispatcher::impl {
   std::vector<std::pair<std::string, std::uint64_t>> unclaim_q;
   std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
+  record_hold hold;  // no new attempt while attempt records cannot be written (record_hold.hpp)
   std::atomic<bool> stopping{false};
   std::thread thread;
   std::mt19937_64 rng;
@@ -248,6 +257,10 @@ struct dispatcher::impl {
     picked.clear();
     const std::int64_t wake = pick(txn, queue, info, now, rescan);
     if (picked.empty()) return wake;
+    {
+      std::lock_guard lk(mu);
+      hold.started(picked.size());
+    }
     picked_seqs.clear();
     for (const auto& it : picked) picked_seqs.push_back(it.event_seq);
     events.read(picked_seqs);
@@ -265,7 +278,16 @@ struct dispatcher::impl {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
       state = picked_state = &st;
+      if (st.seen_updated_at != ep.updated_at) {
+        st.seen_updated_at = ep.updated_at;
+        st.not_before = 0;
+        st.failing_since = 0;  // guessed again from the health (an enable reset its failures)
+        st.disabling = false;
+      }
       st.max_in_flight = info->max_in_flight;
+      // Attempt records fail (a full log): none now, one probe once the hold ended.
+      const std::size_t allowed = hold.allowance(now);
+      if (allowed == 0) return hold.until() > now ? hold.until() : wake;  // the probe's record pokes
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
       if (ep.rate_limit > 0) {
@@ -275,6 +297,7 @@ struct dispatcher::impl {
         st.refilled_at = now;
       }
       capacity = st.in_flight >= info->max_in_flight ? 0 : info->max_in_flight - st.in_flight;
+      if (allowed < capacity) capacity = static_cast<std::uint32_t>(allowed);
       // Every slot is taken: a completion wakes the next round (starved), nothing to scan now.
       if (capacity == 0) {
         st.starved = true;
@@ -287,9 +310,15 @@ struct dispatcher::impl {
     std::optional<std::int64_t> done;  // set when the walk stops before the bound: the answer
     // The items in event order, read only as far as needed (pending::visit_items: one item
     // object reused, so only what is picked is copied).
-    auto walked = queue.visit_items(txn, ep.id, 0, [&](const projections::pending_item& it) {
+    // An endpoint without entity ordering goes on where the last cut walk stopped, so items past
+    // the bound (new events behind a backlog of retries) are reached within a few rounds; an
+    // ordered one starts from its first item (an earlier item of the entity must be seen first).
+    const std::uint64_t start = ordered ? 0 : state->scan_after;
+    std::uint64_t last_seen = start;
+    auto walked = queue.visit_items(txn, ep.id, start, [&](const projections::pending_item& it) {
       if (scanned == opts.scan_per_endpoint) return false;
       ++scanned;
+      last_seen = it.event_seq;
       if (it.parked) return true;
       if (ordered) {
         std::string entity = entity_of(it.event_seq);
@@ -329,7 +358,12 @@ struct dispatcher::impl {
       return true;
     });
     if (done) return *done;
-    if (!walked || scanned < opts.scan_per_endpoint) return wake;
+    if (!walked || scanned < opts.scan_per_endpoint) {
+      state->scan_after = 0;
+      // Walked from the middle to the end: the items before `start` were not looked at.
+      return start > 0 ? std::min(wake, rescan) : wake;
+    }
+    if (!ordered) state->scan_after = last_seen;
     return std::min(wake, rescan);  // cut at the bound: look again soon
   }
 
@@ -471,28 +505,43 @@ struct dispatcher::impl {
     }
     if (wake) poke();
     auto recs = attempt_records(a, ctx.tenant, ctx.type, o, opts.excerpt_limit, ep, disable_reason);
-    if (!disable_reason.empty()) n_disabled.fetch_add(1, std::memory_order_relaxed);
-    (a.success ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
-    if (a.is_dead()) n_dead.fetch_add(1, std::memory_order_relaxed);
-    observe_attempt(opts.counters,
-                    {ep.id, ctx.tenant, event_seq, a.attempt,
-                     a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure",
-                     a.status, a.latency_us > 0 ? a.latency_us : -1, a.error, a.replay_id, o.detail,
-                     a.is_dead(), disable_reason});
-    records->add(std::move(recs), {ep.id, event_seq});
+    const std::string_view outcome =
+        a.success ? "success" : o.failure ? delivery_errc_name(o.failure_kind()) : "failure";
+    const std::int64_t latency = a.latency_us > 0 ? a.latency_us : -1;
+    // The log lines now; the counters once the record is written (settled()).
+    observe_attempt(nullptr, {ep.id, ctx.tenant, event_seq, a.attempt, outcome, a.status, latency, a.error,
+                              a.replay_id, o.detail, a.is_dead(), disable_reason});
+    records->add(std::move(recs), {ep.id, event_seq, outcome, latency, a.is_dead(), !disable_reason.empty()});
+  }
+
+  // An attempt's record settled: counted by its outcome when written, else as "unrecorded".
+  void count_settled(const attempt_batch::tag& t, bool ok) {
+    const double seconds = t.latency_us >= 0 ? static_cast<double>(t.latency_us) / 1e6 : -1.0;
+    if (!ok) {
+      n_record_errors.fetch_add(1, std::memory_order_relaxed);
+      if (opts.counters) opts.counters->count_attempt("unrecorded", seconds, false, false);
+      return;
+    }
+    if (t.disabled) n_disabled.fetch_add(1, std::memory_order_relaxed);
+    (t.outcome == "success" ? n_ok : n_failed).fetch_add(1, std::memory_order_relaxed);
+    if (t.dead_letter) n_dead.fetch_add(1, std::memory_order_relaxed);
+    if (opts.counters) opts.counters->count_attempt(t.outcome, seconds, t.dead_letter, t.disabled);
   }
 
   // The attempt's records are durable (ok) or failed (attempt_batch.hpp; the writer's thread).
   void settled(const attempt_batch::tag& t, bool ok, std::uint64_t settle) {
+    count_settled(t, ok);
     {
       std::lock_guard lk(mu);
       if (ok) {
+        hold.succeeded();
         settle_q.push_back({settle, t.endpoint_id, t.event_seq});
         settles_queued.store(settle_q.size(), std::memory_order_relaxed);
       } else {
-        n_record_errors.fetch_add(1, std::memory_order_relaxed);
-        // not recorded: the item is still due and is tried again (the dispatcher thread
-        // releases the claim at its next loop; poke() below wakes it)
+        // not recorded: the item is still due and is tried again once the hold ends (the
+        // dispatcher thread releases the claim at its next loop; poke() below wakes it to
+        // learn the hold's end)
+        hold.failed(opts.clock());
         unclaim_q.emplace_back(t.endpoint_id, t.event_seq);
       }
       --writes_pending;
@@ -563,6 +612,7 @@ dispatcher_stats dispatcher::stats() const {
   s.dead_lettered = d.n_dead;
   s.disabled = d.n_disabled;
   s.rounds = d.n_rounds;
+  s.record_errors = d.n_record_errors;
   s.in_flight = d.n_in_flight;
   s.unowned_endpoints = d.n_unowned;
   s.finished_unowned = d.n_finished_unowned;

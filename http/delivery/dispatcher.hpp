@@ -5,7 +5,10 @@
 // it keeps in memory only stops an item from being sent twice at the same time.
 //
 // Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
-// every enabled endpoint and its queued items in event order (bounded per endpoint), and
+// every enabled endpoint and its queued items in event order (at most scan_per_endpoint per
+// endpoint; an endpoint without entity ordering goes on where its last cut walk stopped and
+// wraps at the end, so items past the bound, new events behind a backlog of retries included,
+// are looked at within about items / scan_per_endpoint rounds of rescan_interval), and
 // starts the due ones the endpoint may take now:
 //   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
 //     (burst = max(1, rate_limit)); endpoints are served round-robin, so one slow or dead
@@ -48,9 +51,15 @@
 // here, written to the log), later of that and Retry-After for 429/503; none left: dead letter.
 // 410 Gone also appends endpoint_disabled; so does a failure when the endpoint has had no
 // success for `disable_after`. The record keeps status, latency, the answer's headers and the
-// first 4 KiB of its body.
+// first 4 KiB of its body. A change of the endpoint's stored state (its updated_at: an enable, a
+// PATCH) ends a Retry-After pause and the disable the dispatcher wrote, and the failing period
+// is taken again from the endpoint's health (an enable resets its failures).
 // The claim is released once the runner applied the attempt record (so the next round sees the
-// item removed or rescheduled).
+// item removed or rescheduled). An attempt whose record cannot be written (the log is full, the
+// writer stopped) is released at once, still due: the dispatcher then starts no new attempt for
+// a hold of 1 s doubling to 60 s, and after each hold one attempt (the probe) whose record
+// decides; a record written ends the holds (record_hold.hpp). Attempts are counted (stats, the
+// metrics' outcome) once their record is written; those whose record failed as "unrecorded".
 // Work ownership (cluster mode, work_ownership.hpp): with an `ownership` object the dispatcher
 // serves only the endpoints it owns() (asked per endpoint per round and again before each
 // attempt starts, so a fenced lease stops new attempts at once); a change notification starts a
@@ -106,6 +115,8 @@ struct dispatcher_options {
 
 struct dispatcher_stats {
   std::uint64_t sent = 0, succeeded = 0, failed = 0, dead_lettered = 0, disabled = 0;
+  // succeeded, failed, dead_lettered, disabled: attempts whose record was written;
+  // record_errors: attempts whose record failed (sent again later).
   std::uint64_t rounds = 0, in_flight = 0, claims = 0, record_errors = 0;
   // Ownership: endpoints skipped in the last round because another node owns them; attempts
   // that completed after their endpoint was no longer owned (started before the loss).

@@ -13,7 +13,7 @@ const std::vector<double> kDeliverySecondsBounds = {0.005, 0.01, 0.025, 0.05, 0.
 namespace {
 constexpr const char* kOutcomes[] = {
     "success", "failure",  "timeout", "refused", "dns",
-    "tls",     "protocol", "ssrf",    "bad_url", "invalid_request"};
+    "tls",     "protocol", "ssrf",    "bad_url", "invalid_request", "unrecorded"};
 
 std::string number(double v) {
   char buf[64];
@@ -150,7 +150,7 @@ void metrics::render(std::string& out) const {
                "route=\"" + label_value(k.first) + "\",method=\"" + k.second + "\"");
     metric_help(out, "hooklog_delivery_attempts_total", "counter",
                 "delivery attempts recorded, by outcome (success, failure = a non-2xx answer, "
-                "or the transport error)");
+                "or the transport error; unrecorded = its record could not be written)");
     for (const auto& [o, v] : attempts_)
       metric_line(out, "hooklog_delivery_attempts_total", "outcome=\"" + label_value(o) + "\"",
                   static_cast<double>(v));

@@ -151,6 +151,57 @@ TEST_CASE("delivery: 410 Gone disables the endpoint", "[delivery]") {
   CHECK(rcv.lines().size() == n);
 }
 
+TEST_CASE("delivery: re-enabled after a 410, the endpoint is served again without a restart", "[delivery]") {
+  delivery_fixture f;
+  receiver_proc gone(f.dir, "gone", {"--status-mix", "410:1"});
+  receiver_proc fast(f.dir, "fast", {});
+  f.add_endpoint("ep", {{"url", gone.url()}, {"secret", kSecret}, {"retry", fixed_retry(50, 5)}});
+  f.add_event("D1", "{}");
+  REQUIRE(eventually([&] { return !f.records_of(record_kind::endpoint_disabled).empty(); }));
+  // PATCH the url, enable: the dispatcher forgets the disable it wrote (it stopped picking
+  // the endpoint for good before) and the failing period.
+  auto update = [&](record_kind k, nlohmann::json body) {
+    record r;
+    r.kind = k;
+    r.tenant = "t1";
+    r.entity_kind = "endpoint";
+    r.entity_id = "ep";
+    r.body = body.dump();
+    f.append(std::move(r));
+  };
+  update(record_kind::endpoint_updated, {{"id", "ep"}, {"url", fast.url()}, {"retry", fixed_retry(50, 5)}});
+  update(record_kind::endpoint_enabled, json::object());
+  auto seq = f.add_event("D2", "{}");
+  REQUIRE(eventually([&] {
+    for (auto& l : fast.lines())
+      if (l["webhook_id"] == event_id_for(seq)) return true;
+    return false;
+  }));
+  CHECK(f.records_of(record_kind::endpoint_disabled).size() == 1);
+}
+
+TEST_CASE("delivery: a new event is not kept waiting behind more retries than a round looks at", "[delivery]") {
+  http::dispatcher_options o;
+  o.scan_per_endpoint = 10;
+  o.rescan_interval = std::chrono::milliseconds(200);
+  delivery_fixture f(o);
+  // The first 25 answers are 500s (retried in 60 s), every later one a 200.
+  receiver_proc rcv(f.dir, "r", {"--status-mix", "500:25,200:1000"});
+  f.add_endpoint("ep", {{"url", rcv.url()}, {"secret", kSecret}, {"max_in_flight", 32}, {"retry", fixed_retry(60000, 5)}});
+  for (int i = 0; i < 25; ++i) f.add_event("H" + std::to_string(i), "{}");
+  REQUIRE(eventually([&] { return f.attempts("ep").size() == 25; }));
+  // 25 items in backoff, 10 looked at per round: the new one is the 26th.
+  auto seq = f.add_event("NEW", "{}");
+  REQUIRE(eventually(
+      [&] {
+        for (auto& l : rcv.lines())
+          if (l["webhook_id"] == event_id_for(seq)) return true;
+        return false;
+      },
+      std::chrono::seconds(5)));
+  CHECK(rcv.lines().size() == 26);
+}
+
 TEST_CASE("delivery: Retry-After on 429 and 503 is honoured", "[delivery]") {
   delivery_fixture f;
   std::atomic<int> calls{0};

@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
+#include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 #include "hooklog_build_paths.hpp"
 
@@ -176,6 +178,47 @@ TEST_CASE("fault: the log at --max-map-size answers 503, keeps reads, loses noth
                          << acked.size()
                          << " readable and verified; writes resumed after a restart with 64 MiB ("
                          << ms << " ms)");
+}
+
+TEST_CASE("fault: with the log full, a delivery whose record cannot be written is not sent again and again",
+          "[fault][storage][delivery]") {
+  temp_dir dir;
+  // Every answer is a 500, retried every 100 ms: while the log takes records, each item is sent
+  // about ten times a second; once it is full, every attempt's record fails. The receiver stops
+  // after 20000 answers, so that without the hold the test ends in time and on a small disk.
+  receiver_proc rx(dir, "rx", {"--status-mix", "500:1", "--max-requests", "20000"});
+  hooklog_server s({"--max-map-size", std::to_string(2u << 20), "--allow-private-targets"},
+                   (dir.path() / "data").string());
+  auto ep = s.post("/v1/endpoints", {{"url", rx.url()}, {"tenant", "t1"}, {"max_in_flight", 16},
+                                     {"retry", {{"strategy", "fixed"}, {"base_ms", 100}, {"max_attempts", 100},
+                                                {"max_ms", 60000}}}});
+  REQUIRE(ep.status == 201);
+  int n = 0;
+  for (std::size_t pad : {1024u, 16u}) {
+    for (int refused = 0; refused < 2 && n < 5000; ++n)
+      if (s.call("POST", "/v1/sources/standard/events", event_body(n, pad)).status != 202) ++refused;
+  }
+  // From here every attempt's record fails: what was in flight (at most 16), then one probe per
+  // hold (1, 2, 4 s).
+  const auto at_full = rx.lines().size();
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  const auto lines = rx.lines();
+  std::map<std::string, int> per_id;
+  for (std::size_t i = at_full; i < lines.size(); ++i) ++per_id[lines[i]["webhook_id"].get<std::string>()];
+  int most = 0;
+  for (const auto& [id, c] : per_id) most = std::max(most, c);
+  const std::string metrics = s.get("/metrics").body;
+  const std::string unrecorded = "hooklog_delivery_attempts_total{outcome=\"unrecorded\"} ";
+  const auto at = metrics.find(unrecorded);
+  const double n_unrecorded = at == std::string::npos ? -1 : std::stod(metrics.substr(at + unrecorded.size()));
+  WARN("full-log delivery test: " << n << " events offered, " << lines.size() << " requests in all, "
+                                  << lines.size() - at_full << " in the 8 s after the log filled, to "
+                                  << per_id.size() << " webhook-ids (at most " << most
+                                  << " per id); unrecorded attempts " << n_unrecorded);
+  // Before: ~400 copies per id in 25 s, as fast as the receiver answered.
+  CHECK(most <= 6);
+  CHECK(lines.size() - at_full <= 40);
+  CHECK(n_unrecorded >= 1);
 }
 
 TEST_CASE("fault: a damaged last record: verify names it, serve refuses, --read-only serves the rest",
