@@ -8,7 +8,7 @@
 // it; 3xx is never followed) or a transport failure classified as delivery_errc
 // (dns, ssrf, refused, timeout, tls, protocol, shutdown) with a message naming the step.
 //
-// Per request: one deadline (`timeout`) covering resolve, connect, TLS handshake, write and
+// Per request: one deadline (`timeout`) covering the name lookup, connect, TLS handshake, write and
 // reading the answer; the clock starts when a connection takes the request (time spent waiting
 // for a free connection of a saturated origin does not count, and is not in latency_us).
 // The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
@@ -27,6 +27,13 @@
 // after an answer close the connection once the answer is read. A request sent on a reused
 // connection that fails before any response byte (the peer closed it meanwhile) is retried once
 // on a fresh connection.
+//
+// Name lookups (outbound_lookup.hpp): an IP literal is connected to directly (no lookup; the
+// SSRF guard still checks it); a host name is looked up on the client's lookup threads
+// (lookup_threads, getaddrinfo), at most lookups_per_key of one pool key (tenant) at once, so a
+// name whose nameserver never answers holds only its tenant's share and never delays another
+// tenant's connections. A request whose deadline passes while its lookup waits or runs fails
+// with delivery_errc::timeout at its deadline; the lookup's late answer is dropped.
 //
 // Security: the request is checked before it is queued: method and header names must be
 // RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);
@@ -71,6 +78,7 @@
 #include "engine/result.hpp"
 #include "http/delivery/delivery_errc.hpp"
 #include "http/delivery/message.hpp"
+#include "http/delivery/outbound_lookup.hpp"
 
 namespace hooklog::http {
 
@@ -86,6 +94,12 @@ struct outbound_options {
   std::size_t read_limit = 64 * 1024;     // body bytes read at most before closing
   std::size_t header_limit = 16 * 1024;
   std::string user_agent = "hooklog-webhooks/0.1";
+  // Host name lookups (outbound_lookup.hpp): threads of their own, at most lookups_per_key of one
+  // pool key (tenant) at once; IP literals are never looked up. `lookup` null: getaddrinfo
+  // (tests inject one that blocks).
+  unsigned lookup_threads = 4;
+  unsigned lookups_per_key = 2;
+  lookup_function lookup;
   // Called on an I/O thread with each request that was taken by a connection, once it is no
   // longer needed (its answer read or its failure known), just before `done`: its buffers, for
   // the caller to fill again (request_pool.hpp). Null: the request is freed. Requests answered
