@@ -68,7 +68,7 @@ struct outbound_impl : pool_client {
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
   std::vector<std::thread> threads;
-  pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout}};
+  pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout, opts.refresh_after}};
   lookup_pool lookups{opts.lookup_threads, opts.lookups_per_key, opts.lookup};
   std::atomic<bool> stopped{false};
   std::mutex stop_mu;
@@ -206,8 +206,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
   void start(job_ptr j) override {
     current = std::move(j);
-    current->started = steady::now();
-    current->deadline = current->started + current->req.timeout;
+    current->started = steady::now();  // the deadline counts from deliver() (prepare)
     if (!client.tls_ctx_error.empty() && url.tls())
       return fail(delivery_errc::tls, client.tls_ctx_error);
     // An IP literal is connected to as it is (no lookup); a name is looked up on the lookup
@@ -281,8 +280,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   // --- a request on an open connection -------------------------------------------------
   void reuse(job_ptr j) override {
     current = std::move(j);
-    current->started = steady::now();
-    current->deadline = current->started + current->req.timeout;
+    current->started = steady::now();  // the deadline counts from deliver() (prepare)
     client.n_reused.fetch_add(1, std::memory_order_relaxed);
     send();
   }
@@ -533,6 +531,8 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
   }
   j->req = std::move(request);
   j->done = std::move(done);
+  j->queued = steady::now();
+  j->deadline = j->queued + j->req.timeout;
   return j;
 }
 

@@ -8,9 +8,13 @@
 // it; 3xx is never followed) or a transport failure classified as delivery_errc
 // (dns, ssrf, refused, timeout, tls, protocol, shutdown) with a message naming the step.
 //
-// Per request: one deadline (`timeout`) covering the name lookup, connect, TLS handshake, write and
-// reading the answer; the clock starts when a connection takes the request (time spent waiting
-// for a free connection of a saturated origin does not count, and is not in latency_us).
+// Per request: one deadline (`timeout`) covering the wait for a connection of its pool, the
+// name lookup, connect, TLS handshake, write and reading the answer; the clock starts at
+// deliver() (latency_us counts from when a connection takes it). A request whose deadline passes
+// while it waits for a connection fails with delivery_errc::timeout when its turn comes, without
+// being sent. A request that waited longer than `refresh_after` is made current before it is
+// sent by its `refresh` (delivery_request.hpp: a fresh webhook-timestamp and signatures, which
+// receivers check against their clock); the common case, no wait, costs nothing.
 // The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
 // connection is closed (the answer still counts, with its excerpt).
@@ -97,6 +101,8 @@ struct outbound_options {
   // Host name lookups (outbound_lookup.hpp): threads of their own, at most lookups_per_key of one
   // pool key (tenant) at once; IP literals are never looked up. `lookup` null: getaddrinfo
   // (tests inject one that blocks).
+  // A request that waited this long for a connection is refreshed (outbound_request::refresh).
+  std::chrono::milliseconds refresh_after{1000};
   unsigned lookup_threads = 4;
   unsigned lookups_per_key = 2;
   lookup_function lookup;
@@ -107,6 +113,13 @@ struct outbound_options {
   std::function<void(outbound_request&&)> recycle;
 };
 
+// Makes a request that waited for a connection current again (delivery_request.cpp: a fresh
+// webhook-timestamp and signatures). Called on an I/O thread, so immutable and thread-safe.
+struct outbound_refresh {
+  virtual ~outbound_refresh() = default;
+  virtual void refresh(outbound_request& r) const = 0;
+};
+
 struct outbound_request {
   std::string method = "POST";
   std::string url;
@@ -114,6 +127,7 @@ struct outbound_request {
   std::string body;
   std::chrono::milliseconds timeout{10'000};
   std::string pool_key;  // requests with different keys never share a connection
+  std::shared_ptr<const outbound_refresh> refresh;  // null: sent as made, however long it waited
 };
 
 struct outbound_outcome {

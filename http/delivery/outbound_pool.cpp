@@ -44,18 +44,37 @@ void ob_pool::submit(std::vector<outbound_job_ptr>&& jobs) {
   pump();
 }
 
+outbound_job_ptr ob_pool::take_ready() {
+  while (!queue_.empty()) {
+    auto j = std::move(queue_.front());
+    queue_.pop_front();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= j->deadline) {  // its timeout passed while it waited: not sent
+      auto done = std::move(j->done);
+      if (done)
+        done(failed_outcome(delivery_errc::timeout, "waiting for a connection to " + origin +
+                                                        ": timed out after " +
+                                                        std::to_string(j->req.timeout.count()) + " ms"));
+      continue;
+    }
+    if (j->req.refresh && now - j->queued > limits_.refresh_after) j->req.refresh->refresh(j->req);
+    return j;
+  }
+  return nullptr;
+}
+
 void ob_pool::pump() {
   while (!queue_.empty() && !closed_) {
     if (!idle_.empty()) {
+      auto j = take_ready();
+      if (!j) break;
       auto c = std::move(idle_.back());
       idle_.pop_back();
       c->is_idle = false;  // its lazy deadline becomes the request's (no timer operation)
-      auto j = std::move(queue_.front());
-      queue_.pop_front();
       c->reuse(std::move(j));
     } else if (open_ < limits_.max_connections) {
-      auto j = std::move(queue_.front());
-      queue_.pop_front();
+      auto j = take_ready();
+      if (!j) break;
       start_on_new(std::move(j));
     } else {
       break;

@@ -2,10 +2,12 @@
 // The outbound client's connection pools (outbound.cpp): which connection carries a request.
 //
 // outbound_job: one request from deliver() to its outcome (its checked URL, its callback, and the
-// clock of its deadline, which starts when a connection takes it).
+// clock of its deadline, which starts at deliver(): `queued`).
 //
 // ob_pool: the connections of one (origin, pool key). At most `max_connections` are open
-// (connecting, busy or idle); requests beyond wait in a FIFO queue, in submit order. pump() gives
+// (connecting, busy or idle); requests beyond wait in a FIFO queue, in submit order. A request
+// taken from the queue after its deadline fails with delivery_errc::timeout, not sent; one that
+// waited longer than `refresh_after` is refreshed (outbound_request::refresh) before it is sent. pump() gives
 // the first queued request to the idle connection parked last (LIFO: the warmest socket), else to
 // a new connection (pool_client::open_connection, then pool_connection::start) while fewer than
 // `max_connections` are open, else leaves it queued. release(c, reusable) is called when a
@@ -49,7 +51,8 @@ struct outbound_job {
   outbound_request req;
   std::shared_ptr<const url_info> url;
   outbound_client::callback done;
-  std::chrono::steady_clock::time_point started{};
+  std::chrono::steady_clock::time_point queued{};  // deliver(): the deadline's clock
+  std::chrono::steady_clock::time_point started{};  // taken by a connection (latency_us)
   std::chrono::steady_clock::time_point deadline{};
   bool retried = false;  // already retried on a fresh connection
 };
@@ -86,6 +89,7 @@ struct pool_client : std::enable_shared_from_this<pool_client> {
 struct pool_limits {
   std::size_t max_connections = 1;  // per pool: connecting + busy + idle
   std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds refresh_after{1000};
 };
 
 struct ob_pool : std::enable_shared_from_this<ob_pool> {
@@ -107,6 +111,7 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
 
  private:
   void pump();
+  outbound_job_ptr take_ready();  // the first queued request still in time (refreshed if it waited)
   void start_on_new(outbound_job_ptr j);
   void forget(const std::shared_ptr<pool_connection>& c);
 

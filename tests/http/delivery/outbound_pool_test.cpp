@@ -54,6 +54,8 @@ http::outbound_job_ptr job_of(std::string body, std::vector<std::string>* failur
   auto j = std::make_shared<http::outbound_job>();
   j->url = url_of("http://a.example/hook");
   j->req.body = std::move(body);
+  j->queued = std::chrono::steady_clock::now();
+  j->deadline = std::chrono::steady_clock::time_point::max();
   if (failures)
     j->done = [failures, b = j->req.body](http::outbound_outcome&& o) {
       failures->push_back(b + ":" + std::to_string(static_cast<int>(o.failure_kind())));
