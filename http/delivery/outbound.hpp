@@ -18,11 +18,12 @@
 // The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
 // connection is closed (the answer still counts, with its excerpt).
-//
 // Pools (outbound_pool.hpp): one per (origin (scheme, host, port), request.pool_key); at most
-// max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond
-// wait in that pool's FIFO queue, so a slow or dead origin never holds connections or threads
-// another origin needs. Requests with different pool keys never share a connection: the
+// max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond wait
+// in that pool's queue: a FIFO lane per URL, served round-robin, one URL's requests on at most
+// max(1, max_connections_per_origin - 1) of them, so a slow URL (endpoint) never holds every
+// connection its tenant's other URLs on the origin need, nor a slow origin another origin's
+// connections or threads. Requests with different pool keys never share a connection: the
 // dispatcher passes the endpoint's tenant, so a keep-alive connection opened for one tenant
 // never carries another tenant's request (even if a request's framing could be broken, nothing
 // of another tenant's delivery could end up inside it). Idle connections are closed after
