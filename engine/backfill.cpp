@@ -16,6 +16,7 @@ namespace hooklog {
 namespace {
 
 constexpr std::string_view kExportPrefix = "{\"_export\":1";
+constexpr std::string_view kExportLeafKeyPrefix = "export-leaf:";
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -290,6 +291,15 @@ result<record> record_from_export_line(std::string_view line) {
     r.idempotency_key = j.value("idempotency_key", std::string());
     r.flags = j.value("flags", std::uint16_t{0});
     r.body = j.at("body").get<std::string>();
+    if (r.idempotency_key.empty()) {
+      // A record without a key is keyed by its exported leaf hash (unique per record of the
+      // exporting log, the same on every import of the line): importing an export again
+      // stores nothing, and two keyless events with the same body stay two. A line without
+      // a leaf hash gets the content key a native line would.
+      const std::string leaf = j.value("leaf_hash", std::string());
+      const bool hex = leaf.size() == 64 && leaf.find_first_not_of("0123456789abcdef") == std::string::npos;
+      r.idempotency_key = hex ? std::string(kExportLeafKeyPrefix) + leaf : body_hash_key(r.type, r.body);
+    }
     if (r.source.empty() || r.type.empty()) return bad("source and type must not be empty");
     return r;
   } catch (const std::exception& e) {

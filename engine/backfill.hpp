@@ -18,9 +18,11 @@
 // checks the normalizer makes of an event (its source is loaded, type and tenant without
 // control characters, index keys within max_field_bytes, no reserved entity kind, known
 // flags, a JSON object body within max_body_bytes) and a recorded_at at most 5 minutes
-// ahead of this clock. Importing a whole export into an empty data directory reproduces the
-// same records, hashes included (flags too: with `deliver`, or when the exported records
-// already carry kNoDelivery, as an import's or a deliver=false batch's do).
+// ahead of this clock. A restored record without an idempotency key gets
+// "export-leaf:" + the line's leaf_hash (else body_hash_key), so importing an export twice
+// stores nothing the second time. Importing a whole export into an empty data directory
+// reproduces the same records, hashes included, for records that had a key and, without
+// `deliver`, carried kNoDelivery already (as an import's or a deliver=false batch's do).
 // Unless `deliver`, every record (native or restored) carries record_flags::kNoDelivery (a
 // backfill never floods endpoints; a replay sends what is wanted).
 //

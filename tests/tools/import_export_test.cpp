@@ -205,6 +205,39 @@ TEST_CASE("export then import round-trips byte for byte", "[cli][export]") {
   CHECK(run_hooklog({"verify", "--data", data2}).exit_code == 0);
 }
 
+TEST_CASE("importing an export again stores nothing, keyless events included", "[cli][import]") {
+  // Events posted without an id have no idempotency key; restored, they are keyed by their
+  // exported leaf hash: a second import finds them, and two with the same body stay two.
+  temp_dir d;
+  const std::string data = (d.path() / "data").string();
+  {
+    hooklog_server s({}, data);
+    auto r = s.call("POST", "/v1/sources/standard/events:batch?deliver=false",
+                    "{\"type\":\"k.less\",\"n\":1}\n{\"type\":\"k.less\",\"n\":1}\n"
+                    "{\"type\":\"k.less\",\"n\":2}\n",
+                    kAdminKey, {{"Content-Type", "application/x-ndjson"}});
+    REQUIRE(r.status == 200);
+    REQUIRE(r.json["stored"] == 3);
+  }
+  const auto original = exported(data);
+  REQUIRE(original.size() == 3);
+  for (const auto& e : original) REQUIRE(e["idempotency_key"] == "");
+  const std::string exp = (d.path() / "exp.ndjson").string();
+  REQUIRE(run_hooklog({"export", "--data", data, "--out", exp}).exit_code == 0);
+  const std::string data2 = (d.path() / "data2").string();
+  auto first = run_hooklog({"import", "--data", data2, exp});
+  CHECK(first.out.find("imported: 3 stored, 0 duplicate, 0 refused") != std::string::npos);
+  auto again = run_hooklog({"import", "--data", data2, exp});
+  CHECK(again.out.find("imported: 0 stored, 3 duplicate, 0 refused") != std::string::npos);
+  const auto restored = exported(data2);
+  REQUIRE(restored.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(restored[i]["body"] == original[i]["body"]);
+    CHECK(restored[i]["idempotency_key"] ==
+          "export-leaf:" + original[i]["leaf_hash"].get<std::string>());
+  }
+}
+
 TEST_CASE("tail --entity keeps following after a writer rebuilt the log's index env",
           "[cli][tail]") {
   // tail opens the index env once; a writer that finds it missing builds a new one (a new
