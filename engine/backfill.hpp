@@ -47,7 +47,7 @@ namespace hooklog {
 
 struct import_options {
   std::string source;     // the source of every line; empty = the input is an export
-  std::string tenant;     // forced tenant for native lines; empty = from the payload
+  std::string tenant;     // the tenant of every line, whatever the payload names; empty = the payload's
   std::string type_hint;  // like ?type= on ingest
   bool deliver = false;   // false: kNoDelivery on every record
   normalize_limits limits;

@@ -1,4 +1,4 @@
-// hooklog import --source S [--tenant T] [--type T] [--deliver] [--data DIR] FILE...
+// hooklog import [--source S [--tenant T] [--type T]] [--deliver] [--data DIR] FILE...
 // Imports historical events straight into a data directory (the server must be
 // stopped: the directory's lock tells). With --source, FILE is NDJSON or a JSON array of
 // that source's events; without it, FILE is an export (hooklog export), checked line by
@@ -35,8 +35,10 @@ int cmd_import(int argc, char** argv) {
   app->add_option("--source", source,
                   "the source every line comes from (a data/sources name); without it, FILE is "
                   "a hooklog export");
-  app->add_option("--tenant", tenant, "the tenant of events that name none");
-  app->add_option("--type", type, "the type of events that name none");
+  app->add_option("--tenant", tenant,
+                  "forces the tenant of every event, whatever its payload names (a tenant's "
+                  "backfill never writes into another tenant)");
+  app->add_option("--type", type, "the type of events that name none (like ?type= on ingest)");
   app->add_option("--sources", sources_dir, "the source files' directory");
   app->add_flag("--deliver", deliver, "schedule the imported events for delivery");
   app->add_flag("--quiet", quiet, "no progress output");

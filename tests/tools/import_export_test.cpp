@@ -87,6 +87,19 @@ TEST_CASE("import --source: a line shaped like an export line is an event of the
   CHECK(run_hooklog({"import", "--data", data, "--tenant", "acme", exp}).exit_code == 2);
 }
 
+TEST_CASE("import --tenant forces the tenant of every line, as its help says", "[cli][import]") {
+  temp_dir d;
+  const std::string data = (d.path() / "data").string();
+  const std::string file = write_lines(
+      d, "t.ndjson", {R"({"type":"a.b","id":"1","tenant":"globex"})", R"({"type":"a.b","id":"2"})"});
+  auto r = run_hooklog({"import", "--data", data, "--source", "standard", "--tenant", "acme", file});
+  CHECK(r.out.find("imported: 2 stored, 0 duplicate, 0 refused") != std::string::npos);
+  for (const auto& e : exported(data)) CHECK(e["tenant"] == "acme");
+  auto help = run_hooklog({"import", "--help"});
+  CHECK(help.out.find("forces the tenant of every event, whatever its payload names") !=
+        std::string::npos);
+}
+
 TEST_CASE("import of an export checks each line as the normalizer checks an event",
           "[cli][import]") {
   temp_dir d;
