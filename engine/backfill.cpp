@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bytes.hpp"
+#include "engine/source_time.hpp"
 #include "engine/time_util.hpp"
 #include "engine/tree_head.hpp"
 
@@ -58,6 +59,9 @@ std::optional<std::string> restored_fault(const record& r, const source_registry
   const auto at = r.body.find_first_not_of(" \t\r\n");
   if (at == std::string::npos || r.body[at] != '{' || !nlohmann::json::accept(r.body))
     return std::string("the body is not a JSON object");
+  // Integer microseconds (older exports) are not range-checked by the RFC 3339 parser.
+  if (!timestamp_in_range(r.occurred_at) || !timestamp_in_range(r.recorded_at))
+    return std::string("occurred_at or recorded_at is outside years 1..9999");
   if (r.recorded_at > now + kMaxRestoredSkewMicros)
     return "recorded_at " + format_rfc3339(r.recorded_at) + " is in the future";
   return std::nullopt;

@@ -251,6 +251,34 @@ TEST_CASE("importing an export again stores nothing, keyless events included", "
   }
 }
 
+TEST_CASE("the first and last times RFC 3339 writes survive an export and its import",
+          "[cli][import][export]") {
+  temp_dir d;
+  const std::string data = (d.path() / "data").string();
+  const std::string file = write_lines(
+      d, "edge.ndjson",
+      {R"({"type":"t","id":"y1","timestamp":"0001-01-01T00:00:00-00:00"})",
+       R"({"type":"t","id":"y2","timestamp":"9999-12-31T23:59:59.999999Z"})",
+       R"({"type":"t","id":"y3","timestamp":-62135596800})",
+       R"({"type":"t","id":"y4","timestamp":"0001-01-01T00:00:00+01:00"})",
+       R"({"type":"t","id":"y5","timestamp":-99999999999})"});
+  auto r = run_hooklog({"import", "--data", data, "--source", "standard", file});
+  INFO(r.out);
+  CHECK(r.out.find("imported: 3 stored, 0 duplicate, 2 refused") != std::string::npos);
+  CHECK(r.out.find("edge.ndjson:4: field /timestamp must be an RFC 3339 time") != std::string::npos);
+  CHECK(r.out.find("edge.ndjson:5: field /timestamp is not a time in range") != std::string::npos);
+  const std::string exp = (d.path() / "exp.ndjson").string();
+  REQUIRE(run_hooklog({"export", "--data", data, "--out", exp}).exit_code == 0);
+  const std::string data2 = (d.path() / "data2").string();
+  auto imp = run_hooklog({"import", "--data", data2, exp});
+  CHECK(imp.out.find("imported: 3 stored, 0 duplicate, 0 refused") != std::string::npos);
+  const auto ev = exported(data2);
+  REQUIRE(ev.size() == 3);
+  CHECK(ev[0]["occurred_at"] == "0001-01-01T00:00:00.000000Z");
+  CHECK(ev[1]["occurred_at"] == "9999-12-31T23:59:59.999999Z");
+  CHECK(ev[2]["occurred_at"] == "0001-01-01T00:00:00.000000Z");
+}
+
 TEST_CASE("tail --entity keeps following after a writer rebuilt the log's index env",
           "[cli][tail]") {
   // tail opens the index env once; a writer that finds it missing builds a new one (a new
