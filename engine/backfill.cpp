@@ -37,17 +37,24 @@ std::optional<std::string> restored_fault(const record& r, const source_registry
                                           const normalize_limits& lim, std::int64_t now) {
   if (sources == nullptr || !sources->has(r.source))
     return "no source named \"" + r.source + "\" is loaded";
-  if (auto f = find_text_fault(r.type)) return "the type holds " + *f;
   if (r.tenant.empty()) return std::string("the tenant is empty");
-  if (auto f = find_text_fault(r.tenant)) return "the tenant holds " + *f;
+  // Every field the normalizer checks for control characters (type, tenant, event id, entity,
+  // statuses, idempotency key) and keeps within max_field_bytes.
   const std::pair<const char*, const std::string*> keys[] = {
-      {"type", &r.type},           {"tenant", &r.tenant},        {"native_id", &r.native_id},
-      {"idempotency_key", &r.idempotency_key}, {"entity kind", &r.entity_kind},
-      {"entity id", &r.entity_id}, {"status from", &r.status_from}, {"status to", &r.status_to}};
-  for (const auto& [what, v] : keys)
+      {"the type", &r.type},
+      {"the tenant", &r.tenant},
+      {"native_id", &r.native_id},
+      {"idempotency_key", &r.idempotency_key},
+      {"the entity kind", &r.entity_kind},
+      {"the entity id", &r.entity_id},
+      {"the previous status", &r.status_from},
+      {"the status", &r.status_to}};
+  for (const auto& [what, v] : keys) {
+    if (auto f = find_text_fault(*v)) return std::string(what) + " holds " + *f;
     if (v->size() > lim.max_field_bytes)
       return std::string(what) + " is " + std::to_string(v->size()) + " bytes long, more than " +
              std::to_string(lim.max_field_bytes);
+  }
   if (r.entity_kind == kTreeHeadEntityKind)
     return "the entity kind \"" + r.entity_kind + "\" is reserved for hooklog's signed tree heads";
   constexpr std::uint16_t known =

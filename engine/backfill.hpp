@@ -15,8 +15,8 @@
 // then posted again over HTTP is a duplicate.
 // An export line (`{"_export":1,...}`, see export_line) is restored as exported, every
 // field, flags and recorded_at included (the log keeps recorded_at monotonic), after the
-// checks the normalizer makes of an event (its source is loaded, type and tenant without
-// control characters, index keys within max_field_bytes, no reserved entity kind, known
+// checks the normalizer makes of an event (its source is loaded, type, tenant, event id,
+// idempotency key, entity and statuses without control characters and within max_field_bytes, no reserved entity kind, known
 // flags, a JSON object body within max_body_bytes) and a recorded_at at most 5 minutes
 // ahead of this clock. A restored record without an idempotency key gets
 // "export-leaf:" + the line's leaf_hash (else body_hash_key), so importing an export twice

@@ -119,7 +119,8 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
       {"body", "\u00ff not json"},
       {"body", "[1]"},
       {"recorded_at", "9999-01-01T00:00:00Z"},
-      {"flags", 256}};
+      {"flags", 256},
+      {"entity", {{"kind", "order"}, {"id", "o\x1b"}}}};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     nlohmann::json l = base;
     l[bad[i].first] = bad[i].second;
@@ -130,7 +131,7 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
   auto r = run_hooklog({"import", "--data", data, file});
   INFO(r.out);
   CHECK(r.exit_code == 1);
-  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 8 refused") != std::string::npos);
+  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 9 refused") != std::string::npos);
   for (const char* why : {"exp.ndjson:2: export line: no source named \"no-such-source\"",
                           "exp.ndjson:3: export line: the type holds the control character",
                           "exp.ndjson:4: export line: the tenant holds the control character",
@@ -138,7 +139,8 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
                           "exp.ndjson:6: export line: the body is not a JSON object",
                           "exp.ndjson:7: export line: the body is not a JSON object",
                           "exp.ndjson:8: export line: recorded_at 9999-01-01T00:00:00.000000Z is in the future",
-                          "exp.ndjson:9: export line: flags 256 name unknown bits"})
+                          "exp.ndjson:9: export line: flags 256 name unknown bits",
+                          "exp.ndjson:10: export line: the entity id holds the control character"})
     CHECK(r.out.find(why) != std::string::npos);
   // Without --deliver a restored record is not delivered either; with it, its flags are kept.
   const auto ev = exported(data);
