@@ -3,22 +3,75 @@
 #include <cctype>
 #include <istream>
 #include <iterator>
+#include <optional>
 #include <ostream>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/bytes.hpp"
+#include "engine/source_time.hpp"
 #include "engine/time_util.hpp"
 
 namespace hooklog {
 namespace {
 
 constexpr std::string_view kExportPrefix = "{\"_export\":1";
+constexpr std::string_view kExportLeafKeyPrefix = "export-leaf:";
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
+}
+
+// How far ahead of this machine's clock a restored recorded_at may be (clocks of two machines
+// differ): further, and every later record of the log would be pinned to that time.
+constexpr std::int64_t kMaxRestoredSkewMicros = 5 * 60 * 1'000'000LL;
+
+// What makes a restored record unfit for the log, or nullopt: checked as strictly as the
+// normalizer checks an event (its source is loaded, type and tenant are text without control
+// characters, index keys within the field limit, no reserved entity kind, known flags only, the
+// body a JSON object within the body limit) and its recorded_at not in the future.
+std::optional<std::string> restored_fault(const record& r, const source_registry* sources,
+                                          const normalize_limits& lim, std::int64_t now) {
+  if (sources == nullptr || !sources->has(r.source))
+    return "no source named \"" + r.source + "\" is loaded";
+  if (r.tenant.empty()) return std::string("the tenant is empty");
+  // Every field the normalizer checks for control characters (type, tenant, event id, entity,
+  // statuses, idempotency key) and keeps within max_field_bytes.
+  const std::pair<const char*, const std::string*> keys[] = {
+      {"the type", &r.type},
+      {"the tenant", &r.tenant},
+      {"native_id", &r.native_id},
+      {"idempotency_key", &r.idempotency_key},
+      {"the entity kind", &r.entity_kind},
+      {"the entity id", &r.entity_id},
+      {"the previous status", &r.status_from},
+      {"the status", &r.status_to}};
+  for (const auto& [what, v] : keys) {
+    if (auto f = find_text_fault(*v)) return std::string(what) + " holds " + *f;
+    if (v->size() > lim.max_field_bytes)
+      return std::string(what) + " is " + std::to_string(v->size()) + " bytes long, more than " +
+             std::to_string(lim.max_field_bytes);
+  }
+  if (is_reserved_entity_kind(r.entity_kind))
+    return "the entity kind \"" + r.entity_kind +
+           "\" is reserved for hooklog's own records (endpoint, replay, key, tree_head)";
+  constexpr std::uint16_t known =
+      record_flags::kTestMode | record_flags::kUncataloged | record_flags::kNoDelivery;
+  if (r.flags & ~known) return "flags " + std::to_string(r.flags) + " name unknown bits";
+  if (r.body.size() > lim.max_body_bytes)
+    return "the body is " + std::to_string(r.body.size()) + " bytes long, more than " +
+           std::to_string(lim.max_body_bytes);
+  const auto at = r.body.find_first_not_of(" \t\r\n");
+  if (at == std::string::npos || r.body[at] != '{' || !nlohmann::json::accept(r.body))
+    return std::string("the body is not a JSON object");
+  // Integer microseconds (older exports) are not range-checked by the RFC 3339 parser.
+  if (!timestamp_in_range(r.occurred_at) || !timestamp_in_range(r.recorded_at))
+    return std::string("occurred_at or recorded_at is outside years 1..9999");
+  if (r.recorded_at > now + kMaxRestoredSkewMicros)
+    return "recorded_at " + format_rfc3339(r.recorded_at) + " is in the future";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -38,15 +91,30 @@ void importer::refuse(const std::string& name, std::size_t line_no, std::string 
 
 void importer::line(std::string_view text, const std::string& name, std::size_t line_no) {
   text = trim(text);
-  if (text.empty()) return;
+  if (text.empty() || input_refused_) return;
   read_.fetch_add(1, std::memory_order_relaxed);
-  if (text.starts_with(kExportPrefix)) {
+  const bool first = !input_started_;
+  input_started_ = true;
+  if (opts_.source.empty()) {  // an export: every line is an export line
+    if (!text.starts_with(kExportPrefix))
+      return refuse(name, line_no, "not an export line (events of a source are imported with --source)");
     auto r = record_from_export_line(text);
     if (!r) return refuse(name, line_no, r.err().message);
+    if (auto f = restored_fault(*r, sources_, opts_.limits, now_micros()))
+      return refuse(name, line_no, "export line: " + *f);
+    if (!opts_.deliver) r->flags |= record_flags::kNoDelivery;
     batch_.push_back(std::move(*r));
   } else {
-    if (!sources_ || opts_.source.empty())
-      return refuse(name, line_no, "not an export line, and no --source was given to read it");
+    // Every line is an event of the source, whatever it starts with; an input that is an
+    // export (its first line is one) is refused whole rather than stored as payloads.
+    if (first && text.starts_with(kExportPrefix)) {
+      input_refused_ = true;
+      return refuse(name, line_no,
+                    "the input is a hooklog export (its first line is an export line): import "
+                    "exports without --source");
+    }
+    if (!sources_)
+      return refuse(name, line_no, "no sources are loaded to read an event of " + opts_.source);
     ingest_input in;
     in.source = opts_.source;
     in.body = text;
@@ -95,6 +163,7 @@ void importer::flush() {
 
 void importer::add(std::istream& in, const std::string& name, const std::function<void()>& tick) {
   names_.push_back(name);
+  input_started_ = input_refused_ = false;
   const std::string& nm = names_.back();  // reserve() keeps references stable (1024 inputs)
   // Peek the first non-blank byte: '[' = a JSON array.
   char first = 0;
@@ -233,6 +302,15 @@ result<record> record_from_export_line(std::string_view line) {
     r.idempotency_key = j.value("idempotency_key", std::string());
     r.flags = j.value("flags", std::uint16_t{0});
     r.body = j.at("body").get<std::string>();
+    if (r.idempotency_key.empty()) {
+      // A record without a key is keyed by its exported leaf hash (unique per record of the
+      // exporting log, the same on every import of the line): importing an export again
+      // stores nothing, and two keyless events with the same body stay two. A line without
+      // a leaf hash gets the content key a native line would.
+      const std::string leaf = j.value("leaf_hash", std::string());
+      const bool hex = leaf.size() == 64 && leaf.find_first_not_of("0123456789abcdef") == std::string::npos;
+      r.idempotency_key = hex ? std::string(kExportLeafKeyPrefix) + leaf : body_hash_key(r.type, r.body);
+    }
     if (r.source.empty() || r.type.empty()) return bad("source and type must not be empty");
     return r;
   } catch (const std::exception& e) {

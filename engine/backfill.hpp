@@ -4,16 +4,27 @@
 //
 // Import input: NDJSON (one event per line, blank lines skipped) or a JSON array of
 // events (the first non-blank byte is '['; each element's line is where it starts).
+// The mode is the caller's, never a line's: with a source (`--source`) every line is a
+// native event of it, whatever its bytes (an input whose first line is an export line is
+// refused whole: it is an export given with --source); without a source every line must be
+// an export line.
 // A native line is normalized with its source (occurred time from the payload) and
 // stored with its exact bytes; its idempotency key is the one HTTP ingest gives it (the
 // source's dedup: the payload's event id or body_hash_key), else body_hash_key, so
 // importing the same file twice stores nothing the second time, and a body imported and
-// then posted again over HTTP is a duplicate. Unless `deliver`, records carry record_flags::kNoDelivery (a backfill
-// never floods endpoints; a replay sends what is wanted).
-// An export line (`{"_export":1,...}`, see export_line) is restored as exported:
-// every field, flags and recorded_at included (the log keeps recorded_at monotonic),
-// so importing a whole export into an empty data directory reproduces the same
-// records, hashes included.
+// then posted again over HTTP is a duplicate.
+// An export line (`{"_export":1,...}`, see export_line) is restored as exported, every
+// field, flags and recorded_at included (the log keeps recorded_at monotonic), after the
+// checks the normalizer makes of an event (its source is loaded, type, tenant, event id,
+// idempotency key, entity and statuses without control characters and within max_field_bytes, no reserved entity kind, known
+// flags, a JSON object body within max_body_bytes) and a recorded_at at most 5 minutes
+// ahead of this clock. A restored record without an idempotency key gets
+// "export-leaf:" + the line's leaf_hash (else body_hash_key), so importing an export twice
+// stores nothing the second time. Importing a whole export into an empty data directory
+// reproduces the same records, hashes included, for records that had a key and, without
+// `deliver`, carried kNoDelivery already (as an import's or a deliver=false batch's do).
+// Unless `deliver`, every record (native or restored) carries record_flags::kNoDelivery (a
+// backfill never floods endpoints; a replay sends what is wanted).
 //
 // Thread safety: an importer is used by one thread; its writer callbacks update
 // counters that progress() reads atomically. Memory: NDJSON is read line by line and
@@ -35,10 +46,10 @@
 namespace hooklog {
 
 struct import_options {
-  std::string source;     // the source of native lines (export lines name their own)
-  std::string tenant;     // forced tenant for native lines; empty = from the payload
+  std::string source;     // the source of every line; empty = the input is an export
+  std::string tenant;     // the tenant of every line, whatever the payload names; empty = the payload's
   std::string type_hint;  // like ?type= on ingest
-  bool deliver = false;   // false: kNoDelivery on native lines
+  bool deliver = false;   // false: kNoDelivery on every record
   normalize_limits limits;
   std::size_t batch_records = 4096;
   std::size_t max_batches_in_flight = 4;
@@ -57,7 +68,7 @@ struct import_counts {
 
 class importer {
  public:
-  // `sources` may be null when every line is an export line.
+  // `sources`: the loaded sources (a restored record's source must be one of them).
   importer(log_writer& writer, const source_registry* sources, import_options opts);
   ~importer();
   importer(const importer&) = delete;
@@ -86,6 +97,7 @@ class importer {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::size_t in_flight_ = 0;
+  bool input_started_ = false, input_refused_ = false;  // of the input add() reads
   std::vector<import_refusal> refusals_;
 };
 

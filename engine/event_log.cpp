@@ -347,12 +347,13 @@ std::vector<result<append_outcome>> event_log::run_append(
 
 std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
   return run_append(records, [&](append_group& g) -> result<void> {
-    const std::int64_t now = std::max(now_micros(), g.last_recorded);
+    const std::int64_t now = now_micros();
     for (std::size_t i = 0; i < records.size(); ++i) {
       record& r = records[i];
       // A producer's own time (a restored export) is kept unless it would go back in
-      // time: recorded_at never decreases along the log (range scans rely on it).
-      r.recorded_at = g.times[i].first ? std::max(g.times[i].first, g.last_recorded) : now;
+      // time: recorded_at never decreases along the log, record by record (range scans
+      // search it by bisection), so the last record holds the largest (read on open).
+      r.recorded_at = std::max(g.times[i].first ? g.times[i].first : now, g.last_recorded);
       r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
       r.seq = g.head.seq + 1;
       if (auto e = encode_unsealed(r, scratch_); !e) {

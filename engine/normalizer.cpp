@@ -260,12 +260,15 @@ std::optional<std::int64_t> number_to_micros(const json_field& v, detail::time_u
       return std::nullopt;
   }
   const double us = d * scale;
-  if (std::fabs(us) > static_cast<double>(kMaxEpochSeconds) * 1e6) return std::nullopt;
-  if (v.type == kind::integer) return v.integer * static_cast<std::int64_t>(scale);
-  if (v.type == kind::unsigned_integer) {
-    return static_cast<std::int64_t>(v.unsigned_integer) * static_cast<std::int64_t>(scale);
-  }
-  return static_cast<std::int64_t>(std::llround(us));
+  if (std::fabs(us) > static_cast<double>(kMaxEpochSeconds) * 1e6) return std::nullopt;  // no overflow below
+  const std::int64_t out =
+      v.type == kind::integer ? v.integer * static_cast<std::int64_t>(scale)
+      : v.type == kind::unsigned_integer
+          ? static_cast<std::int64_t>(v.unsigned_integer) * static_cast<std::int64_t>(scale)
+          : static_cast<std::int64_t>(std::llround(us));
+  // Years 1..9999 only (negative seconds reach back to year -7000): RFC 3339 writes no others.
+  if (!timestamp_in_range(out)) return std::nullopt;
+  return out;
 }
 
 // occurred_at: RFC 3339 text, or a number when the alternative names its unit; 0 when absent.

@@ -101,7 +101,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
   }
   if (!c.done() || oh > 23 || om > 59) return std::nullopt;
   const std::int64_t offset = (static_cast<std::int64_t>(oh) * 60 + om) * 60'000'000LL;
-  return sign == '+' ? micros - offset : micros + offset;
+  micros = sign == '+' ? micros - offset : micros + offset;
+  return timestamp_in_range(micros) ? std::optional<std::int64_t>(micros) : std::nullopt;
 }
 
 }  // namespace hooklog

@@ -1,7 +1,8 @@
-// hooklog import --source S [--tenant T] [--type T] [--deliver] [--data DIR] FILE...
+// hooklog import [--source S [--tenant T] [--type T]] [--deliver] [--data DIR] FILE...
 // Imports historical events straight into a data directory (the server must be
-// stopped: the directory's lock tells). FILE is NDJSON, a JSON array, or an export
-// (hooklog export); "-" reads stdin. Idempotent (engine/backfill.hpp). A progress bar
+// stopped: the directory's lock tells). With --source, FILE is NDJSON or a JSON array of
+// that source's events; without it, FILE is an export (hooklog export), checked line by
+// line before it is restored; "-" reads stdin. Idempotent (engine/backfill.hpp). A progress bar
 // on a terminal, plain progress lines otherwise; a summary at the end.
 // Exit: 0 all stored or duplicate, 1 some refused, 2 usage or the log cannot be opened.
 #include <unistd.h>
@@ -23,16 +24,21 @@ int cmd_import(int argc, char** argv) {
   auto app = make_app(
       "import",
       "Imports historical events into a data directory (the server must be stopped: the\n"
-      "directory is locked while it runs). FILE: NDJSON, a JSON array of events, or a hooklog\n"
-      "export; - for stdin. Without --deliver the events are never scheduled for delivery\n"
-      "(replay them later). Idempotent. Exit 1 when some line was refused.");
+      "directory is locked while it runs). With --source, FILE is NDJSON or a JSON array of\n"
+      "that source's events; without it, FILE is a hooklog export. - for stdin. Without\n"
+      "--deliver the events are never scheduled for delivery (replay them later). Idempotent.\n"
+      "Exit 1 when some line was refused.");
   std::string data, sources_dir = std::string(HOOKLOG_DATA_DIR) + "/sources", source, tenant, type;
   bool deliver = false, quiet = false;
   std::vector<std::string> files;
   add_data_flag(*app, data);
-  app->add_option("--source", source, "the source the events come from (a data/sources name)");
-  app->add_option("--tenant", tenant, "the tenant of events that name none");
-  app->add_option("--type", type, "the type of events that name none");
+  app->add_option("--source", source,
+                  "the source every line comes from (a data/sources name); without it, FILE is "
+                  "a hooklog export");
+  app->add_option("--tenant", tenant,
+                  "forces the tenant of every event, whatever its payload names (a tenant's "
+                  "backfill never writes into another tenant)");
+  app->add_option("--type", type, "the type of events that name none (like ?type= on ingest)");
   app->add_option("--sources", sources_dir, "the source files' directory");
   app->add_flag("--deliver", deliver, "schedule the imported events for delivery");
   app->add_flag("--quiet", quiet, "no progress output");
@@ -41,6 +47,11 @@ int cmd_import(int argc, char** argv) {
   auto sources = source_registry::load_dir(sources_dir);
   if (!sources) {
     std::fprintf(stderr, "hooklog import: %s\n", sources.err().message.c_str());
+    return 2;
+  }
+  if (source.empty() && (!tenant.empty() || !type.empty())) {
+    std::fprintf(stderr, "hooklog import: --tenant and --type apply to events of a --source; an "
+                         "export keeps its own\n");
     return 2;
   }
   if (!source.empty() && !sources->has(source)) {

@@ -217,3 +217,19 @@ TEST_CASE("no source may give an event an entity kind of hooklog's own records",
   CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"Replay","id":"replay"}})", {}, {}, {}}).ok());
   CHECK(sources().normalize({"standard", R"({"type":"a","entity":{"kind":"endpoints","id":"key"}})", {}, {}, {}}).ok());
 }
+
+TEST_CASE("a time outside years 1..9999 once its offset or unit is applied is refused",
+          "[source][fields][time]") {
+  for (const char* ts : {R"("0001-01-01T00:00:00+01:00")", R"("9999-12-31T23:30:00-01:00")",
+                         "-99999999999", "-62135596801", "-62135596800000001"}) {
+    const auto e = refused("standard", std::string(R"({"type":"t","timestamp":)") + ts + "}");
+    INFO(ts << ": " << e.message);
+    CHECK(e.code == make_error_code(source_errc::wrong_type));
+    CHECK(e.field == "/timestamp");
+  }
+  // The boundaries themselves are times.
+  CHECK(accepted("standard", R"({"type":"t","timestamp":-62135596800})").occurred_at ==
+        -62'135'596'800'000'000LL);
+  CHECK(accepted("standard", R"({"type":"t","timestamp":"9999-12-31T23:59:59.999999Z"})")
+            .occurred_at == 253'402'300'799'999'999LL);
+}

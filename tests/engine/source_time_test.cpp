@@ -2,6 +2,8 @@
 
 #include "engine/source_time.hpp"
 
+using hooklog::kMaxTimestampMicros;
+using hooklog::kMinTimestampMicros;
 using hooklog::parse_timestamp;
 
 TEST_CASE("parse_timestamp reads RFC 3339 times and plain dates", "[source][time]") {
@@ -27,4 +29,14 @@ TEST_CASE("parse_timestamp refuses what is not a time", "[source][time]") {
     INFO(bad);
     CHECK_FALSE(parse_timestamp(bad).has_value());
   }
+}
+
+TEST_CASE("parse_timestamp keeps times within years 1..9999 after the offset", "[source][time]") {
+  CHECK(parse_timestamp("0001-01-01T00:00:00Z") == kMinTimestampMicros);
+  CHECK(parse_timestamp("9999-12-31T23:59:59.999999Z") == kMaxTimestampMicros);
+  CHECK(parse_timestamp("0001-01-01T00:00:00-01:00") == kMinTimestampMicros + 3'600'000'000LL);
+  CHECK(parse_timestamp("9999-12-31T23:59:59.999999+01:00") == kMaxTimestampMicros - 3'600'000'000LL);
+  // Written in year 1 or 9999, but year 0 or 10000 in UTC: RFC 3339 could not show them.
+  CHECK_FALSE(parse_timestamp("0001-01-01T00:00:00+01:00").has_value());
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:30:00-01:00").has_value());
 }

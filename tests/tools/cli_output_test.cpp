@@ -239,9 +239,10 @@ TEST_CASE("one time format: RFC 3339 with microseconds in exports, API answers a
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["occurred_at"] == "2024-02-10T00:10:00.000000Z");
   CHECK(is_time(lines[0]["recorded_at"]));
-  // The export imports into an empty directory with the same hash (times round-trip).
+  // The export imports into an empty directory with the same hash (times round-trip; flags
+  // too with --deliver: without it a restored record gets the no-delivery flag).
   const std::string copy = (d.path() / "copy").string();
-  auto imp = run_hooklog({"import", "--data", copy, "--source", "jelp", file});
+  auto imp = run_hooklog({"import", "--data", copy, "--deliver", file});
   CHECK(imp.out.find("imported: 1 stored") != std::string::npos);
   auto e2 = run_hooklog({"export", "--data", copy});
   REQUIRE(e2.exit_code == 0);
@@ -254,7 +255,7 @@ TEST_CASE("one time format: RFC 3339 with microseconds in exports, API answers a
   const std::string old_file = (d.path() / "old.ndjson").string();
   std::ofstream(old_file) << old.dump() << "\n";
   auto imp2 = run_hooklog(
-      {"import", "--data", (d.path() / "copy2").string(), "--source", "jelp", old_file});
+      {"import", "--data", (d.path() / "copy2").string(), old_file});
   CHECK(imp2.out.find("imported: 1 stored") != std::string::npos);
   auto stats = run_hooklog({"stats", "--data", data, "--json"});
   REQUIRE(stats.exit_code == 0);
