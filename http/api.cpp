@@ -29,13 +29,19 @@ void call::reply_from_elsewhere(call_ptr&& self, http_response r) {
 }
 
 void call::observe(unsigned status, std::string_view body) {
+  observe_answer(ctx, *route, req, status, body, started);
+}
+
+void observe_answer(api_context& ctx, const std::string& route, const http_request& req,
+                    unsigned status, std::string_view body,
+                    std::chrono::steady_clock::time_point started) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ctx.counters.observe_request(*route, req.method, status, seconds);
+  ctx.counters.observe_request(route, req.method, status, seconds);
   if (status < 400) return;
   log_refusal(status, body,
               {{"method", req.method},
-               {"route", *route},
+               {"route", route},
                {"path", req.path.substr(0, 256)},
                {"duration_ms", std::round(seconds * 1e6) / 1000}});
 }
@@ -361,86 +367,109 @@ std::optional<std::string_view> bearer_token(const http_request& req) {
 
 constexpr const char* kRealm = "Bearer realm=\"hooklog\"";
 
-}  // namespace
-
-void api::dispatch(http_request&& req, responder res, bool ops_listener) {
-  auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
-  const path_segments split = split_path_segments(c->req.path);
-  const auto segments = split.segments();
+// What api::dispatch decides before a handler runs, from the request's head alone: the route,
+// its parameters, the caller's key; or the refusal (404, 405, 401, 403, 400 bad_parameter).
+struct admission {
   const route* found = nullptr;
-  std::size_t found_at = 0;
-  bool path_known = false;
+  std::size_t found_at = 0;  // kRoutes' index of `found`
   std::vector<std::string> params;
+  principal who;
+  std::optional<http_response> refusal;
+};
+
+admission admit(api_context& ctx, const http_request& req, bool ops_listener) {
+  admission a;
+  const auto refuse = [&a](unsigned status, std::string_view code, std::string_view message,
+                           const nlohmann::json& details = nlohmann::json::object()) {
+    a.refusal = json_error(status, code, message, details);
+  };
+  const path_segments split = split_path_segments(req.path);
+  const auto segments = split.segments();
+  bool path_known = false;
   // HEAD is answered wherever GET is, by the GET handler; the server sends no body.
-  const std::string_view method = c->req.method == "HEAD" ? "GET" : std::string_view(c->req.method);
+  const std::string_view method = req.method == "HEAD" ? "GET" : std::string_view(req.method);
   const auto& patterns = route_segments();
   for (std::size_t i = 0; i < std::size(kRoutes) && !split.over; ++i) {
     const route& r = kRoutes[i];
-    if (!match_route(patterns[i], segments, params)) continue;
+    if (!match_route(patterns[i], segments, a.params)) continue;
     path_known = true;
     if (method == r.method) {
-      found = &r;
-      found_at = i;
+      a.found = &r;
+      a.found_at = i;
       break;
     }
   }
+  const route* found = a.found;
   const bool ops_route = found && (found->fn == detail::metrics_text ||
                                    found->fn == detail::healthz || found->fn == detail::readyz);
   if (ops_listener && !ops_route) {
-    c->fail(404, "not_found", "this listener serves only GET /metrics, /healthz and /readyz");
-    return;
+    a.found = nullptr;  // counted as unmatched
+    refuse(404, "not_found", "this listener serves only GET /metrics, /healthz and /readyz");
+    return a;
   }
   if (!found) {
-    if (path_known) {
-      auto r = json_error(405, "method_not_allowed",
-                          "method " + c->req.method + " is not allowed on " + c->req.path);
-      r.headers.emplace_back("Allow", allowed_methods(segments));
-      c->reply(std::move(r));
-    } else {
-      c->fail(404, "not_found", "no route for " + c->req.path);
+    if (!path_known) {
+      refuse(404, "not_found", "no route for " + req.path);
+      return a;
     }
-    return;
+    refuse(405, "method_not_allowed", "method " + req.method + " is not allowed on " + req.path);
+    a.refusal->headers.emplace_back("Allow", allowed_methods(segments));
+    return a;
   }
-  c->route = &route_names()[found_at];
-  c->params = std::move(params);
   if (found->who != access::none && !ops_listener) {
-    const auto bearer = bearer_token(c->req);
-    auto p = ctx_.keys.authenticate(bearer.value_or(std::string_view{}));
+    const auto bearer = bearer_token(req);
+    auto p = ctx.keys.authenticate(bearer.value_or(std::string_view{}));
     if (!p) {
       // RFC 6750 section 3: the challenge, with error="invalid_token" for a key that is wrong.
       const bool wrong_key = bearer && !bearer->empty();
-      auto r = json_error(401, "unauthorized",
-                          wrong_key ? "the API key is not valid"
-                          : c->req.header("authorization")
-                              ? "the Authorization header must be Bearer <key>"
-                              : "an API key is required: Authorization: Bearer <key>");
-      r.headers.emplace_back(
+      refuse(401, "unauthorized",
+             wrong_key                        ? "the API key is not valid"
+             : req.header("authorization") ? "the Authorization header must be Bearer <key>"
+                                           : "an API key is required: Authorization: Bearer <key>");
+      a.refusal->headers.emplace_back(
           "WWW-Authenticate",
           wrong_key ? std::string(kRealm) + ", error=\"invalid_token\"" : kRealm);
-      c->reply(std::move(r));
-      return;
+      return a;
     }
-    c->who = *p;
-    if (found->who == access::admin && !c->who.admin) {
-      c->fail(403, "forbidden", "this route needs an admin key");
-      return;
+    a.who = std::move(*p);
+    if (found->who == access::admin && !a.who.admin) {
+      refuse(403, "forbidden", "this route needs an admin key");
+      return a;
     }
     // Ingest-only keys may only ingest, and only for their source.
-    if (!c->who.ingest_source.empty()) {
+    if (!a.who.ingest_source.empty()) {
       const bool ingest = found->fn == detail::ingest_one || found->fn == detail::ingest_batch;
-      if (!ingest || c->params.empty() || c->params[0] != c->who.ingest_source) {
-        c->fail(403, "forbidden", "this key may only ingest events of source " + c->who.ingest_source);
-        return;
+      if (!ingest || a.params.empty() || a.params[0] != a.who.ingest_source) {
+        refuse(403, "forbidden", "this key may only ingest events of source " + a.who.ingest_source);
+        return a;
       }
     }
   }
-  if (auto q = check_query(found->method, found->pattern, c->req.query)) {
-    c->fail(400, "bad_parameter", q->message,
-            {{"parameter", q->parameter}, {"allowed", q->allowed}});
-    return;
-  }
+  if (auto q = check_query(found->method, found->pattern, req.query))
+    refuse(400, "bad_parameter", q->message, {{"parameter", q->parameter}, {"allowed", q->allowed}});
+  return a;
+}
+
+}  // namespace
+
+std::optional<http_response> api::check_head(const http_request& head, bool ops_listener) {
+  const auto started = std::chrono::steady_clock::now();
+  admission a = admit(ctx_, head, ops_listener);
+  if (!a.refusal) return std::nullopt;
+  detail::observe_answer(ctx_, a.found ? route_names()[a.found_at] : detail::call::kUnmatched,
+                         head, a.refusal->status, a.refusal->body, started);
+  return std::move(a.refusal);
+}
+
+void api::dispatch(http_request&& req, responder res, bool ops_listener) {
+  auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
+  admission a = admit(ctx_, c->req, ops_listener);
+  if (a.found) c->route = &route_names()[a.found_at];
+  if (a.refusal) return c->reply(std::move(*a.refusal));
+  c->params = std::move(a.params);
+  c->who = std::move(a.who);
   try {
-    found->fn(c);
+    a.found->fn(c);
   } catch (const std::exception& e) {
     if (!c->res.answered()) c->fail(500, "internal_error", e.what());
   }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "engine/event_log.hpp"
 #include "engine/record_sink.hpp"
@@ -91,6 +92,11 @@ class api {
   // The metrics listener (app_options::metrics_listen, a private interface): GET /metrics,
   // /healthz and /readyz without a key; any other request answers 404.
   void handle_ops(http_request&& req, responder res);
+  // server_options::admit_head: routes and authorises a request from its head alone, before its
+  // body is read; the answer handle() would give without reading the body (404, 405, 401, 403,
+  // 400 bad_parameter), counted and logged as handle() does, or nullopt (then handle() runs on
+  // the whole request). ops_listener: as handle_ops().
+  std::optional<http_response> check_head(const http_request& head, bool ops_listener);
 
  private:
   void dispatch(http_request&& req, responder res, bool ops_listener);

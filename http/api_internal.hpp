@@ -49,6 +49,11 @@ struct call : std::enable_shared_from_this<call> {
 };
 using call_ptr = std::shared_ptr<call>;
 
+// call::observe for an answer given without a call (api::check_head: a refusal from the head).
+void observe_answer(api_context& ctx, const std::string& route, const http_request& req,
+                    unsigned status, std::string_view body,
+                    std::chrono::steady_clock::time_point started);
+
 // Parses the body as a JSON object: the one parse of every API request body that is JSON
 // (ingest payloads go through the normalizer, which applies the same bound). The text is checked
 // against options.limits first (check_json_bounds): over max_body_bytes answers 413

@@ -241,6 +241,11 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     std::vector<std::string> params;
     return match_route("/v1/sources/{}/events:batch", split_path(path), params) ? batch : 0;
   };
+  // A request with a body is routed and authorised from its head: one without a valid key (or
+  // to no route) is refused before its body is read.
+  so.admit_head = [r = p.routes.get()](const http_request& head) {
+    return r->check_head(head, false);
+  };
   p.server =
       std::make_unique<http_server>(so, [r = p.routes.get()](http_request&& req, responder res) {
         r->handle(std::move(req), std::move(res));
@@ -254,6 +259,9 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     mo.max_connections = 64;
     mo.server_name = opts.server.server_name;
     mo.on_refused = so.on_refused;
+    mo.admit_head = [r = p.routes.get()](const http_request& head) {
+      return r->check_head(head, true);
+    };
     p.metrics_server =
         std::make_unique<http_server>(mo, [r = p.routes.get()](http_request&& req, responder res) {
           r->handle_ops(std::move(req), std::move(res));

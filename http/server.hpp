@@ -27,7 +27,9 @@
 //   single "chunked" or together with Content-Length (see request_head.hpp); 413 body over the
 //   request's body limit (body_limit, or body_limit_for(method, target)), refused from the
 //   Content-Length before any body is read and before "100 Continue", the message and
-//   details.limit naming the limit; 431 header over header_limit.
+//   details.limit naming the limit; 431 header over header_limit. A request with a body that
+//   admit_head refuses gets that answer from its head, before its body is read (the API: no
+//   key, a wrong key or route) and before "100 Continue" (and before the 413).
 //   After an error answer the connection lingers: what the client still sends is read and
 //   discarded (at most linger_bytes, for at most linger_timeout) so that a client that writes
 //   its whole body before reading sees the answer rather than a reset; then it is closed.
@@ -48,6 +50,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -81,6 +84,17 @@ struct server_options {
   // Called (on an I/O thread) for each answer the server gives by itself, before any handler:
   // 400/413/431 above and the 503/429 refusals at accept; body = the JSON error. Must not block.
   std::function<void(unsigned status, std::string_view body, std::string_view client)> on_refused;
+  // Called (on an I/O thread) once the head of a request that has a body (a Content-Length over
+  // 0, or chunked) is read, before any of the body is read and before "100 Continue": the
+  // request as read so far (no body yet). Not called when the whole body already came with the
+  // head (in the same reads, a few KiB at most): reading it costs nothing more, and the handler
+  // then refuses what the hook would. An answer refuses the request there (then the
+  // connection lingers and closes, as after the server's own refusals; on_refused is not called:
+  // the hook counts its own answers); nullopt reads the body, up to the route's limit, and
+  // hands the request to the handler. Must not block. Unset: every body is read.
+  // The body's buffer takes the announced Content-Length at once only for a request this hook
+  // admitted; otherwise it grows as bytes arrive.
+  std::function<std::optional<http_response>(const http_request& head)> admit_head;
 };
 
 // Fills `chunk` (initially empty) with the next piece of body; false = this was the last.

@@ -36,6 +36,12 @@ class request_reader : public boost::beast::http::basic_parser<true> {
            !bhttp::token_list{string_view(connection->data(), connection->size())}.exists("close");
   }
 
+  // The announced Content-Length is reserved up front (as string_body's reader) only once the
+  // session said so: after server_options::admit_head admitted the request. Before that, the
+  // body grows as its bytes arrive (bounded by the body limit), so that a client that announces
+  // a large body it may never send holds no more memory than it sent.
+  void reserve_announced(bool yes) { reserve_announced_ = yes; }
+
  private:
   void on_request_impl(boost::beast::http::verb, string_view method, string_view target,
                        int version, error_code&) override {
@@ -67,14 +73,13 @@ class request_reader : public boost::beast::http::basic_parser<true> {
 
   void on_header_impl(error_code&) override { in_trailer_ = true; }
 
-  // As string_body's reader: the announced length reserved up front.
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
     if (!length) return;
     if (*length > req_.body.max_size()) {
       ec = boost::beast::http::error::buffer_overflow;
       return;
     }
-    req_.body.reserve(static_cast<std::size_t>(*length));
+    if (reserve_announced_) req_.body.reserve(static_cast<std::size_t>(*length));
   }
 
   std::size_t on_body_impl(string_view body, error_code& ec) override { return append(body, ec); }
@@ -102,6 +107,7 @@ class request_reader : public boost::beast::http::basic_parser<true> {
 
   http_request req_;
   bool in_trailer_ = false;  // the head is read: further fields are the trailer's
+  bool reserve_announced_ = false;
 };
 
 }  // namespace hooklog::http::detail

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <memory>
 
 #include "support/hooklog_server.hpp"
@@ -276,6 +277,83 @@ TEST_CASE(
   CHECK(error_of(c.read_until_close(milliseconds(3000)))["message"] ==
         "request body of 200000 bytes is over the limit of 100000 bytes for POST "
         "/v1/sources/standard/events:batch");
+}
+
+namespace {
+
+// A line of /proc/PID/status ("VmRSS", "VmHWM") in KiB.
+long proc_status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+const std::string kKeylessBatchHead =
+    "POST /v1/sources/standard/events:batch HTTP/1.1\r\nHost: x\r\n"
+    "Content-Type: application/x-ndjson\r\n";
+
+}  // namespace
+
+TEST_CASE("fault: a request without a valid key (or route) is refused from its head, before its "
+          "body is read",
+          "[fault][abuse][limits]") {
+  hooklog_server s({"--no-deliver"});
+  {  // Expect: 100-continue: the 401 instead of the 100 Continue, nothing of the body sent.
+    raw_connection c("127.0.0.1", s.port());
+    c.send(kKeylessBatchHead + "Expect: 100-continue\r\nContent-Length: 16000000\r\n\r\n");
+    const std::string reply = c.read_until_close(milliseconds(3000));
+    INFO(reply.substr(0, 400));
+    CHECK(status_line(reply) == "HTTP/1.1 401 Unauthorized");
+    CHECK(reply.find("100 Continue") == std::string::npos);
+    CHECK(reply.find("WWW-Authenticate: Bearer realm=\"hooklog\"\r\n") != std::string::npos);
+    CHECK(error_of(reply)["message"] == "an API key is required: Authorization: Bearer <key>");
+  }
+  {  // Without Expect: the answer comes after the head, while the client has sent no body.
+    raw_connection c("127.0.0.1", s.port());
+    c.send(kKeylessBatchHead + "Authorization: Bearer wrong\r\nContent-Length: 16000000\r\n\r\n");
+    const std::string reply = c.read_until("\r\n\r\n", milliseconds(3000));
+    CHECK(status_line(reply) == "HTTP/1.1 401 Unauthorized");
+    CHECK(reply.find("error=\"invalid_token\"") != std::string::npos);
+  }
+  {  // No route, or not this method: 404 and 405 from the head too (a key does not change that).
+    raw_connection c("127.0.0.1", s.port());
+    c.send("POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 16000000\r\n\r\n");
+    CHECK(status_line(c.read_until("\r\n\r\n", milliseconds(3000))) == "HTTP/1.1 404 Not Found");
+    raw_connection d("127.0.0.1", s.port());
+    d.send("PUT /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-admin-key\r\n"
+           "Content-Length: 16000000\r\n\r\n");
+    const std::string reply = d.read_until("\r\n\r\n", milliseconds(3000));
+    CHECK(status_line(reply) == "HTTP/1.1 405 Method Not Allowed");
+    CHECK(reply.find("Allow: GET, HEAD\r\n") != std::string::npos);
+  }
+  // Memory: 16 connections without a key each announce 16 MB and send 8 MiB of it. Read into
+  // their requests, that was over 128 MiB of the server's memory (the announced length reserved
+  // at once, 505 MB RSS for 32 such); refused from the head, the bytes are read and dropped.
+  const pid_t pid = s.process().pid();
+  const long hwm_before = proc_status_kib(pid, "VmHWM");
+  REQUIRE(hwm_before > 0);
+  {
+    std::vector<std::unique_ptr<raw_connection>> flood;
+    const std::string mib(1 << 20, 'a');
+    for (int i = 0; i < 16; ++i) {
+      flood.push_back(std::make_unique<raw_connection>("127.0.0.1", s.port()));
+      flood.back()->send(kKeylessBatchHead + "Content-Length: 16000000\r\n\r\n");
+      for (int k = 0; k < 8 && flood.back()->send(mib); ++k) {
+      }
+    }
+    for (auto& c : flood)
+      CHECK(status_line(c->read_until("\r\n\r\n", milliseconds(3000))) ==
+            "HTTP/1.1 401 Unauthorized");
+  }
+  const long grown_kib = proc_status_kib(pid, "VmHWM") - hwm_before;
+  INFO("VmHWM grew by " << grown_kib << " KiB; VmRSS " << proc_status_kib(pid, "VmRSS") << " KiB");
+  CHECK(grown_kib < 32 * 1024);
+  // Refused requests are counted as the API's answers (route and status), not the server's own.
+  const std::string metrics = s.get("/metrics").body;
+  CHECK(metrics.find(R"(route="/v1/sources/{}/events:batch",method="POST",code="401"} 18)") !=
+        std::string::npos);
+  CHECK(s.get("/healthz", "").status == 200);
 }
 
 TEST_CASE("fault: one client address holding idle connections cannot lock others out",
