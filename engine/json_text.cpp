@@ -57,6 +57,33 @@ std::size_t find_excess_depth(std::string_view text, int max_depth) {
   return std::string_view::npos;
 }
 
+namespace {
+
+// nlohmann's reasons quote what was read ("...; last read: '<bytes>'" and perhaps "; expected
+// <what>", or "number overflow parsing '<literal>'"), all of it: a 900,000-byte string went whole
+// into the answer and the log line. The quote is cut to its last kShownBytes (where the parse
+// stopped), whole UTF-8 characters kept, as the normalizer's shown() cuts values; the line and
+// column say where the rest is.
+constexpr std::size_t kShownBytes = 40;
+
+std::string cut_quoted(std::string reason) {
+  std::size_t open = reason.find("last read: '");
+  open = open == std::string::npos ? reason.find('\'') : open + 11;
+  if (open == std::string::npos) return reason;
+  // The closing quote: before "; expected <what>" (a few words: "'[', '{', or a literal" is the
+  // longest), or the last byte.
+  std::size_t close = reason.rfind("'; expected ");
+  if (close == std::string::npos || close <= open || reason.size() - close >= 64)
+    close = reason.back() == '\'' ? reason.size() - 1 : std::string::npos;
+  if (close == std::string::npos || close <= open + 1 + kShownBytes) return reason;
+  std::size_t keep = close - kShownBytes;
+  while (keep < close && (static_cast<unsigned char>(reason[keep]) & 0xC0) == 0x80) ++keep;
+  reason.replace(open + 1, keep - open - 1, "...");
+  return reason;
+}
+
+}  // namespace
+
 result<nlohmann::json> parse_json_text(std::string_view text) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
@@ -74,7 +101,7 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
     }
     return make_error(source_errc::bad_json, "invalid JSON at line " + std::to_string(pos.line) +
                                                  ", column " + std::to_string(pos.column) + ": " +
-                                                 reason);
+                                                 cut_quoted(std::move(reason)));
   } catch (const nlohmann::json::exception& e) {
     // A number out of range ("parsing '1e999'") carries no position: find the literal.
     std::string reason = e.what();
@@ -88,7 +115,8 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
         where = " at line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column);
       }
     }
-    return make_error(source_errc::bad_json, "invalid JSON" + where + ": " + reason);
+    return make_error(source_errc::bad_json,
+                      "invalid JSON" + where + ": " + cut_quoted(std::move(reason)));
   }
 }
 

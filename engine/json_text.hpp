@@ -31,7 +31,8 @@ text_position position_at(std::string_view text, std::size_t offset);
 std::size_t find_excess_depth(std::string_view text, int max_depth);
 
 // Parses JSON text; on failure the error is source_errc::bad_json with the message
-// "invalid JSON at line L, column C: <reason>" (position of the offending byte).
+// "invalid JSON at line L, column C: <reason>" (position of the offending byte); the token
+// <reason> quotes is cut to its last 40 bytes ("last read: '...AAAA<U+001F>'").
 result<nlohmann::json> parse_json_text(std::string_view text);
 
 // The one size and nesting bound for JSON that comes from outside (ingest payloads, API request
