@@ -44,9 +44,9 @@ struct api_options {
   normalize_limits limits;
   std::string ca_file;  // extra trust anchors for HTTPS deliveries
   std::size_t max_page = 1000;
-  // Lines (blank ones included) one POST .../events:batch may carry: each line is answered with
-  // an item, so this bounds the answer and the request's memory as the body limit bounds its
-  // bytes. Over it: 413 before any line is read.
+  // Lines (blank ones included, though they are skipped) one POST .../events:batch may carry:
+  // each other line is answered with an item, so this bounds the answer and the request's
+  // memory as the body limit bounds its bytes. Over it: 413 before any line is read.
   std::size_t batch_max_lines = 10000;
   // Records one list page (GET /v1/events, /v1/attempts; a chunk of an NDJSON stream) examines
   // at most, matching or not (scan_query::examine_limit; 0 = no bound): a page whose filters

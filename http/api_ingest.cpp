@@ -42,9 +42,11 @@ std::pair<unsigned, const char*> refusal(const error& e) {
   }
 }
 
-// details: line and column of a JSON syntax error; what is at fault (engine/source.hpp):
-// `field` (a JSON pointer into the body), `parameter` (the URL's type) or `header`.
-nlohmann::json refusal_details(const error& e) {
+// details: line and column of a JSON syntax error or of the nesting past the limit, and the
+// limit a body went over (`limit`: too_deep, payload_too_large), as json_body() gives them on
+// the other routes; what is at fault (engine/source.hpp): `field` (a JSON pointer into the
+// body), `parameter` (the URL's type) or `header`.
+nlohmann::json refusal_details(const error& e, const normalize_limits& limits) {
   nlohmann::json d = nlohmann::json::object();
   if (e.field == kFieldTypeHint) {
     d["parameter"] = "type";
@@ -53,8 +55,13 @@ nlohmann::json refusal_details(const error& e) {
   } else if (!e.field.empty()) {
     d["field"] = e.field;
   }
-  // Only a syntax error's message is the parser's own text: another may quote the client's.
-  if (e.code != make_error_code(source_errc::bad_json)) return d;
+  if (e.code == make_error_code(source_errc::body_too_large)) d["limit"] = limits.max_body_bytes;
+  if (e.code == make_error_code(source_errc::too_deep)) d["limit"] = limits.max_depth;
+  // Only these messages are the parser's or check_json_bounds' own text: another may quote the
+  // client's.
+  if (e.code != make_error_code(source_errc::bad_json) &&
+      e.code != make_error_code(source_errc::too_deep))
+    return d;
   int line = 0, column = 0;
   const auto at = e.message.find("line ");
   if (at != std::string::npos &&
@@ -188,7 +195,8 @@ void ingest_one(const call_ptr& c) {
   if (!ev) {
     c->ctx.counters.count_refused(1);
     auto [status, code] = refusal(ev.err());
-    return c->fail(status, code, ev.err().message, refusal_details(ev.err()));
+    return c->fail(status, code, ev.err().message,
+                   refusal_details(ev.err(), c->ctx.options.limits));
   }
   const bool explicit_key = !in.idempotency_key.empty();
   std::vector<record> one;
@@ -266,7 +274,7 @@ void ingest_batch(const call_ptr& c) {
     if (!ev) {
       auto [status, code] = refusal(ev.err());
       nlohmann::json err = {{"code", code}, {"message", ev.err().message}, {"status", status}};
-      auto d = refusal_details(ev.err());
+      auto d = refusal_details(ev.err(), c->ctx.options.limits);
       if (!d.empty()) err["details"] = d;
       results->push_back({line_no, std::nullopt, err});
       continue;

@@ -218,7 +218,7 @@ TEST_CASE("a batch over --batch-max-lines is refused whole with 413", "[api][bat
   CHECK(three.json["stored"] == 2);
   CHECK(s.post_ndjson("/v1/sources/standard/events:batch", line + "\n" + line + "\n" + line)
             .status == 200);
-  // Four (a blank one counts: each line is answered) are not, and nothing is stored.
+  // Four (a blank one counts, though it is skipped, not answered) are not, and nothing is stored.
   auto four = s.post_ndjson("/v1/sources/standard/events:batch",
                             line + "\n" + line + "\n\n" + line + "\n");
   CHECK(four.status == 413);
@@ -229,3 +229,33 @@ TEST_CASE("a batch over --batch-max-lines is refused whole with 413", "[api][bat
   CHECK(four.json["error"]["details"] == json{{"line_limit", 3}, {"lines", 4}});
   CHECK(s.get("/v1/audit/head").json["seq"] == 5);
 }
+
+TEST_CASE("ingest refusals carry the details the docs name: too_deep and 413 items with their "
+          "limit, and blank batch lines are skipped",
+          "[api][batch][limits]") {
+  hooklog_server s({"--no-deliver", "--body-limit", "4096"});
+  const std::string deep = R"({"type":"a","x":)" + std::string(70, '[') + std::string(70, ']') + "}";
+  const json deep_details = {{"line", 1}, {"column", 80}, {"limit", 64}};
+  auto one = s.call("POST", "/v1/sources/standard/events", deep);
+  INFO(one.body);
+  CHECK(one.status == 400);
+  CHECK(one.json["error"]["code"] == "too_deep");
+  CHECK(one.json["error"]["details"] == deep_details);
+  // A batch: a deep line, a line over --body-limit, blank lines (skipped: no item, but their
+  // numbers count), a good line.
+  const std::string big = R"({"type":"a","pad":")" + std::string(5000, 'p') + R"("})";
+  auto batch = s.post_ndjson("/v1/sources/standard/events:batch",
+                             deep + "\n\n" + big + "\n \t\r\n" + R"({"type":"a"})" + "\n\n");
+  INFO(batch.body);
+  REQUIRE(batch.status == 200);
+  REQUIRE(batch.json["items"].size() == 3);
+  CHECK(batch.json["items"][0]["line"] == 1);
+  CHECK(batch.json["items"][0]["error"]["details"] == deep_details);
+  CHECK(batch.json["items"][1]["line"] == 3);
+  CHECK(batch.json["items"][1]["error"]["status"] == 413);
+  CHECK(batch.json["items"][1]["error"]["details"] == json{{"limit", 4096}});
+  CHECK(batch.json["items"][2]["line"] == 5);
+  CHECK(batch.json["stored"] == 1);
+  CHECK(s.get("/v1/audit/head").json["seq"] == 1);
+}
+
