@@ -368,7 +368,8 @@ std::optional<std::string_view> bearer_token(const http_request& req) {
 constexpr const char* kRealm = "Bearer realm=\"hooklog\"";
 
 // What api::dispatch decides before a handler runs, from the request's head alone: the route,
-// its parameters, the caller's key; or the refusal (404, 405, 401, 403, 400 bad_parameter).
+// its parameters, the caller's key; or the refusal (404, 405, 401, 403, 415 for a body in a
+// Content-Encoding, 400 bad_parameter).
 struct admission {
   const route* found = nullptr;
   std::size_t found_at = 0;  // kRoutes' index of `found`
@@ -377,7 +378,23 @@ struct admission {
   std::optional<http_response> refusal;
 };
 
-admission admit(api_context& ctx, const http_request& req, bool ops_listener) {
+// hooklog decodes no content coding (RFC 9110 section 8.4): a body sent gzip'ed, or in any
+// coding but identity, would be read as JSON and refused as bad_json ("last read: '<U+001F>'").
+// Answered 415 naming the coding instead, with Accept-Encoding: identity (section 15.5.16).
+std::optional<http_response> unsupported_coding(const http_request& req) {
+  const auto coding = req.header("content-encoding");
+  if (!coding || coding->empty() || iequals(*coding, "identity")) return std::nullopt;
+  const std::string shown(coding->substr(0, 64));
+  auto r = json_error(415, "unsupported_media_type",
+                      "Content-Encoding " + shown +
+                          " is not supported: send the body uncompressed (identity)",
+                      {{"header", "Content-Encoding"}, {"encoding", shown}});
+  r.headers.emplace_back("Accept-Encoding", "identity");
+  return r;
+}
+
+// has_body: a body follows the head (a Content-Length over 0, or chunked) or was read.
+admission admit(api_context& ctx, const http_request& req, bool ops_listener, bool has_body) {
   admission a;
   const auto refuse = [&a](unsigned status, std::string_view code, std::string_view message,
                            const nlohmann::json& details = nlohmann::json::object()) {
@@ -445,6 +462,9 @@ admission admit(api_context& ctx, const http_request& req, bool ops_listener) {
       }
     }
   }
+  if (has_body) {
+    if ((a.refusal = unsupported_coding(req))) return a;
+  }
   if (auto q = check_query(found->method, found->pattern, req.query))
     refuse(400, "bad_parameter", q->message, {{"parameter", q->parameter}, {"allowed", q->allowed}});
   return a;
@@ -454,7 +474,7 @@ admission admit(api_context& ctx, const http_request& req, bool ops_listener) {
 
 std::optional<http_response> api::check_head(const http_request& head, bool ops_listener) {
   const auto started = std::chrono::steady_clock::now();
-  admission a = admit(ctx_, head, ops_listener);
+  admission a = admit(ctx_, head, ops_listener, true);
   if (!a.refusal) return std::nullopt;
   detail::observe_answer(ctx_, a.found ? route_names()[a.found_at] : detail::call::kUnmatched,
                          head, a.refusal->status, a.refusal->body, started);
@@ -463,7 +483,7 @@ std::optional<http_response> api::check_head(const http_request& head, bool ops_
 
 void api::dispatch(http_request&& req, responder res, bool ops_listener) {
   auto c = std::make_shared<call>(ctx_, std::move(req), std::move(res));
-  admission a = admit(ctx_, c->req, ops_listener);
+  admission a = admit(ctx_, c->req, ops_listener, !c->req.body.empty());
   if (a.found) c->route = &route_names()[a.found_at];
   if (a.refusal) return c->reply(std::move(*a.refusal));
   c->params = std::move(a.params);

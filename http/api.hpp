@@ -94,7 +94,7 @@ class api {
   void handle_ops(http_request&& req, responder res);
   // server_options::admit_head: routes and authorises a request from its head alone, before its
   // body is read; the answer handle() would give without reading the body (404, 405, 401, 403,
-  // 400 bad_parameter), counted and logged as handle() does, or nullopt (then handle() runs on
+  // 415 for a Content-Encoding, 400 bad_parameter), counted and logged as handle() does, or nullopt (then handle() runs on
   // the whole request). ops_listener: as handle_ops().
   std::optional<http_response> check_head(const http_request& head, bool ops_listener);
 

@@ -259,3 +259,24 @@ TEST_CASE("ingest refusals carry the details the docs name: too_deep and 413 ite
   CHECK(s.get("/v1/audit/head").json["seq"] == 1);
 }
 
+TEST_CASE("a body in a Content-Encoding is refused 415 naming it", "[api][limits]") {
+  hooklog_server s({"--no-deliver"});
+  // A body in a content coding hooklog does not decode: 415 naming it, not bad_json.
+  for (const std::string target : {"/v1/sources/standard/events", "/v1/endpoints"}) {
+    auto gz = s.call("POST", target, std::string("\x1f\x8b\x08\x00", 4), kAdminKey,
+                     {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+    INFO(gz.body);
+    CHECK(gz.status == 415);
+    CHECK(gz.json["error"]["code"] == "unsupported_media_type");
+    CHECK(gz.json["error"]["message"] ==
+          "Content-Encoding gzip is not supported: send the body uncompressed (identity)");
+    CHECK(gz.json["error"]["details"] ==
+          json{{"header", "Content-Encoding"}, {"encoding", "gzip"}});
+    CHECK(hooklog::http::find_header(gz.headers, "accept-encoding") == "identity");
+  }
+  // identity is no coding at all.
+  CHECK(s.call("POST", "/v1/sources/standard/events", R"({"type":"a"})", kAdminKey,
+               {{"Content-Encoding", "identity"}})
+            .status == 202);
+  CHECK(s.get("/v1/audit/head").json["seq"] == 1);
+}
