@@ -78,7 +78,7 @@ TEST_CASE("endpoints: the secret can be read back by admin and the endpoint's te
     auto r = s.call("POST", path + "/rotate-secret", json{{"overlap_seconds", bad}}.dump());
     CHECK(r.status == 422);
     CHECK(r.json["error"]["code"] == "invalid_endpoint");
-    CHECK(r.json["error"]["details"]["field"] == "overlap_seconds");
+    CHECK(r.json["error"]["details"]["field"] == "/overlap_seconds");
   }
   CHECK(s.get(path + "/secret").json == third.json);
   CHECK(s.call("POST", path + "/rotate-secret", json{{"overlap_seconds", 315576000}}.dump()).status == 200);
