@@ -5,8 +5,6 @@
 #include <openssl/params.h>
 
 #include <charconv>
-#include <chrono>
-#include <limits>
 
 #include "engine/base64.hpp"
 #include "engine/record.hpp"
@@ -66,52 +64,6 @@ class v1_signer {
 
 namespace {
 
-std::string_view header_value(const header_list& h, std::string_view name) {
-  for (const auto& [k, v] : h)
-    if (k == name) return v;
-  return {};
-}
-
-// Re-dates a request that waited for a connection: webhook-timestamp = now, and its signatures
-// made again with the endpoint's keys (one HMAC context per use: it runs on an I/O thread, and the
-// endpoint's own signers belong to the dispatcher's). Immutable.
-class request_resigner final : public outbound_refresh {
- public:
-  struct key {
-    std::string bytes;
-    std::int64_t valid_until = 0;  // µs; the current secret's is the largest value
-  };
-  explicit request_resigner(std::vector<key> keys) : keys_(std::move(keys)) {}
-
-  void refresh(outbound_request& r) const override {
-    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    const std::string ts = std::to_string(now_us / 1'000'000);
-    const std::string id(header_value(r.headers, "webhook-id"));
-    std::string sigs;
-    for (const auto& k : keys_) {
-      if (k.valid_until <= now_us) continue;
-      auto signer = v1_signer::make(k.bytes);
-      const std::size_t before = sigs.size();
-      if (!sigs.empty()) sigs += ' ';
-      if (!signer || !signer->sign_into(sigs, id, ts, r.body)) {
-        if (&k == &keys_.front()) return;  // the current one failed: the request stays as made
-        sigs.resize(before);
-      }
-    }
-    for (auto& [name, value] : r.headers) {
-      if (name == "webhook-timestamp")
-        value = ts;
-      else if (name == "webhook-signature")
-        value = sigs;
-    }
-  }
-
- private:
-  std::vector<key> keys_;
-};
-
 // A signing secret as stored: sealed (possibly more than once by older code paths) or plain.
 result<std::string> open_secret(const std::string& s, const std::optional<secret_box>& box) {
   std::string v = s;
@@ -136,8 +88,7 @@ result<std::string> open_credential(const std::string& s, const std::optional<se
 }
 
 std::shared_ptr<v1_signer> signer_for(const std::string& stored,
-                                      const std::optional<secret_box>& box, std::string* why,
-                                      std::string* key_out) {
+                                      const std::optional<secret_box>& box, std::string* why) {
   auto secret = open_secret(stored, box);
   if (!secret) {
     if (why) *why = "the signing secret cannot be opened (" + secret.err().message + ")";
@@ -154,7 +105,6 @@ std::shared_ptr<v1_signer> signer_for(const std::string& stored,
   }
   auto s = v1_signer::make(*key);
   if (!s && why) *why = "the signing secret cannot key HMAC-SHA256";
-  if (s && key_out) *key_out = std::move(*key);
   return s;
 }
 
@@ -168,16 +118,10 @@ std::shared_ptr<prepared_endpoint> prepare_endpoint(projections::endpoint&& e,
                                                     const std::optional<secret_box>& box) {
   auto p = std::make_shared<prepared_endpoint>();
   std::string why;
-  std::vector<request_resigner::key> keys(1);
-  keys[0].valid_until = std::numeric_limits<std::int64_t>::max();
-  p->signer = signer_for(e.secret, box, &why, &keys[0].bytes);
+  p->signer = signer_for(e.secret, box, &why);
   if (!p->signer) p->refusal = why + "; never sent unsigned";
-  for (const auto& prev : e.previous_secrets) {
-    std::string key;
-    p->previous.push_back({signer_for(prev.secret, box, nullptr, &key), prev.valid_until});
-    if (p->previous.back().signer) keys.push_back({std::move(key), prev.valid_until});
-  }
-  if (p->signer) p->refresh = std::make_shared<request_resigner>(std::move(keys));
+  for (const auto& prev : e.previous_secrets)
+    p->previous.push_back({signer_for(prev.secret, box, nullptr), prev.valid_until});
 
   // The values as they will be sent, checked like the API checks its input.
   projections::endpoint plain;
@@ -228,7 +172,6 @@ result<outbound_request> build_delivery_request(prepared_endpoint& p, delivery_i
   req.url.assign(ep.url);
   req.timeout = std::chrono::milliseconds(ep.timeout_ms);
   req.pool_key.assign(ep.tenant);
-  req.refresh = p.refresh;
   req.headers.reserve(7 + ep.headers.size());  // the references below stay valid
   std::size_t n = 0;
   auto put = [&](std::string_view name, std::string_view value) -> std::string& {

@@ -21,11 +21,7 @@
 // webhook-id = event_id_for(seq), webhook-timestamp = now (s), webhook-signature = "v1,<sig>"
 // for the current secret and every previous secret still valid (space separated),
 // webhook-event-type, webhook-replay when a replay scheduled the item, the endpoint's headers and
-// auth; pool_key = the endpoint's tenant (outbound.hpp: no connection is shared across tenants);
-// refresh = the endpoint's re-signer: a request that waited for a connection (outbound.hpp,
-// refresh_after) gets webhook-timestamp = the time it is sent and its signatures made again
-// (current secret, and previous ones still valid then), so a receiver checking the timestamp
-// against its tolerance does not refuse it for the time it queued.
+// auth; pool_key = the endpoint's tenant (outbound.hpp: no connection is shared across tenants).
 // It is written into `into` (a used request from request_pool.hpp, or a new one): every field
 // is assigned, so the request is the same whatever `into` held; only its buffers are reused.
 //
@@ -57,7 +53,6 @@ struct prepared_endpoint {
   std::vector<prev> previous;                               // in stored order
   std::optional<std::pair<std::string, std::string>> auth;  // header, value
   std::string refusal;  // non-empty: no request may be made, and why
-  std::shared_ptr<const outbound_refresh> refresh;  // re-dates and re-signs a queued request
   std::uint32_t max_in_flight = 1;
   bool ordered = false;
 };

@@ -18,7 +18,6 @@
 #include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "http/delivery/block_pool.hpp"
@@ -68,8 +67,7 @@ struct outbound_impl : pool_client {
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
   std::vector<std::thread> threads;
-  pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout, opts.refresh_after}};
-  lookup_pool lookups{opts.lookup_threads, opts.lookups_per_key, opts.lookup};
+  pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout}};
   std::atomic<bool> stopped{false};
   std::mutex stop_mu;
   bool joined = false;
@@ -115,8 +113,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   net::any_io_executor exec;  // owner->exec, kept for on_ready (any thread)
   bool direct = true;         // one I/O thread: on_ready runs on exec already
   parsed_url url;  // of the first request (same origin for all)
-  std::uint64_t lookup_ticket = 0;     // a host name lookup pending (outbound_lookup.hpp)
-  std::vector<tcp::endpoint> targets;  // the addresses being connected to
+  tcp::resolver resolver;
   net::steady_timer timer;
   steady::time_point due = steady::time_point::max();  // lazy deadline (see above)
   steady::time_point armed_for{};                       // when the pending wait fires
@@ -137,7 +134,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   std::string remote;
 
   ob_connection(outbound_impl& c, std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : client(c), exec(p->exec), direct(c.opts.threads == 1), url(u), timer(exec) {
+      : client(c), exec(p->exec), direct(c.opts.threads == 1), url(u), resolver(exec), timer(exec) {
     if (url.tls())
       tls.emplace(exec, client.tls_ctx);
     else
@@ -190,12 +187,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     ++wait_gen;
     beast::error_code ignored;
     timer.cancel();
-    if (lookup_ticket != 0) {  // its answer is dropped; the request ends from a handler
-      client.lookups.cancel(std::exchange(lookup_ticket, 0));
-      net::post(exec, [self = shared_from_this()] {
-        if (self->current) self->fail(delivery_errc::dns, "resolve " + self->url.host + ": closed");
-      });
-    }
+    resolver.cancel();
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().socket().close(ignored);
     // An armed readiness wait ends with operation_aborted, after this handler (as Asio's would).
@@ -206,43 +198,32 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
   void start(job_ptr j) override {
     current = std::move(j);
-    current->started = steady::now();  // the deadline counts from deliver() (prepare)
+    current->started = steady::now();
+    current->deadline = current->started + current->req.timeout;
     if (!client.tls_ctx_error.empty() && url.tls())
       return fail(delivery_errc::tls, client.tls_ctx_error);
-    // An IP literal is connected to as it is (no lookup); a name is looked up on the lookup
-    // threads, under the request's deadline.
-    beast::error_code literal;
-    const auto address = net::ip::make_address(url.host, literal);
-    if (!literal) return on_resolved({tcp::endpoint(address, url.port)});
     timer.expires_at(current->deadline);
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->lookup_ticket == 0 || !self->current) return;
-      self->client.lookups.cancel(std::exchange(self->lookup_ticket, 0));
-      self->fail(delivery_errc::timeout, "resolve " + self->url.host + ": timed out");
+      if (!ec) self->resolver.cancel();
     });
-    lookup_ticket = client.lookups.resolve(
-        current->req.pool_key, url.host, url.port,
-        [self = shared_from_this()](std::vector<tcp::endpoint>&& found, std::string&& error) {
-          net::post(self->exec, [self, found = std::move(found), error = std::move(error)]() mutable {
-            if (self->lookup_ticket == 0 || !self->current) return;  // timed out or closed
-            self->lookup_ticket = 0;
-            self->timer.cancel();
-            if (!error.empty()) return self->fail(delivery_errc::dns, "resolve " + self->url.host + ": " + error);
-            self->on_resolved(std::move(found));
-          });
-        });
-    if (lookup_ticket == 0) return fail(delivery_errc::shutdown, "outbound client stopped");
+    resolver.async_resolve(url.host, std::to_string(url.port),
+                           [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                             self->on_resolve(ec, std::move(r));
+                           });
   }
 
-  void on_resolved(std::vector<tcp::endpoint>&& found) {
-    if (found.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
-    for (const auto& e : found) {
-      auto ok = check_address(url.host, e.address().to_string(), client.opts.allow_private_targets);
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    timer.cancel();
+    if (ec == net::error::operation_aborted && steady::now() >= current->deadline)
+      return fail(delivery_errc::timeout, "resolve " + url.host + ": timed out");
+    if (ec) return fail(delivery_errc::dns, "resolve " + url.host + ": " + ec.message());
+    if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
+    for (const auto& e : results) {
+      auto ok = check_address(url.host, e.endpoint().address().to_string(), client.opts.allow_private_targets);
       if (!ok) return fail(delivery_errc::ssrf, std::string(kTargetNotAllowed), ok.err().message);
     }
-    targets = std::move(found);
     lowest().expires_at(current->deadline);
-    lowest().async_connect(targets, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
+    lowest().async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
       self->on_connect(ec, ep);
     });
   }
@@ -280,7 +261,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   // --- a request on an open connection -------------------------------------------------
   void reuse(job_ptr j) override {
     current = std::move(j);
-    current->started = steady::now();  // the deadline counts from deliver() (prepare)
+    current->started = steady::now();
+    current->deadline = current->started + current->req.timeout;
     client.n_reused.fetch_add(1, std::memory_order_relaxed);
     send();
   }
@@ -470,7 +452,6 @@ void outbound_impl::stop() {
   ioc.stop();
   for (auto& t : threads)
     if (t.joinable()) t.join();
-  lookups.stop();  // no lookup's answer is posted after this (the io_context goes with us)
   joined = true;
   targets.clear();
   pools.clear();
@@ -531,8 +512,6 @@ job_ptr outbound_impl::prepare(outbound_request&& request, outbound_client::call
   }
   j->req = std::move(request);
   j->done = std::move(done);
-  j->queued = steady::now();
-  j->deadline = j->queued + j->req.timeout;
   return j;
 }
 

@@ -8,22 +8,17 @@
 // it; 3xx is never followed) or a transport failure classified as delivery_errc
 // (dns, ssrf, refused, timeout, tls, protocol, shutdown) with a message naming the step.
 //
-// Per request: one deadline (`timeout`) covering the wait for a connection of its pool, the
-// name lookup, connect, TLS handshake, write and reading the answer; the clock starts at
-// deliver() (latency_us counts from when a connection takes it). A request whose deadline passes
-// while it waits for a connection fails with delivery_errc::timeout when its turn comes, without
-// being sent. A request that waited longer than `refresh_after` is made current before it is
-// sent by its `refresh` (delivery_request.hpp: a fresh webhook-timestamp and signatures, which
-// receivers check against their clock); the common case, no wait, costs nothing.
+// Per request: one deadline (`timeout`) covering resolve, connect, TLS handshake, write and
+// reading the answer; the clock starts when a connection takes the request (time spent waiting
+// for a free connection of a saturated origin does not count, and is not in latency_us).
 // The answer's header is bounded (header_limit); of its body the first `excerpt_limit`
 // bytes are kept and at most `read_limit` bytes read: a longer body is not read further and the
 // connection is closed (the answer still counts, with its excerpt).
+//
 // Pools (outbound_pool.hpp): one per (origin (scheme, host, port), request.pool_key); at most
-// max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond wait
-// in that pool's queue: a FIFO lane per URL, served round-robin, one URL's requests on at most
-// max(1, max_connections_per_origin - 1) of them, so a slow URL (endpoint) never holds every
-// connection its tenant's other URLs on the origin need, nor a slow origin another origin's
-// connections or threads. Requests with different pool keys never share a connection: the
+// max_connections_per_origin connections per pool (connecting, busy or idle); requests beyond
+// wait in that pool's FIFO queue, so a slow or dead origin never holds connections or threads
+// another origin needs. Requests with different pool keys never share a connection: the
 // dispatcher passes the endpoint's tenant, so a keep-alive connection opened for one tenant
 // never carries another tenant's request (even if a request's framing could be broken, nothing
 // of another tenant's delivery could end up inside it). Idle connections are closed after
@@ -32,13 +27,6 @@
 // after an answer close the connection once the answer is read. A request sent on a reused
 // connection that fails before any response byte (the peer closed it meanwhile) is retried once
 // on a fresh connection.
-//
-// Name lookups (outbound_lookup.hpp): an IP literal is connected to directly (no lookup; the
-// SSRF guard still checks it); a host name is looked up on the client's lookup threads
-// (lookup_threads, getaddrinfo), at most lookups_per_key of one pool key (tenant) at once, so a
-// name whose nameserver never answers holds only its tenant's share and never delays another
-// tenant's connections. A request whose deadline passes while its lookup waits or runs fails
-// with delivery_errc::timeout at its deadline; the lookup's late answer is dropped.
 //
 // Security: the request is checked before it is queued: method and header names must be
 // RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);
@@ -83,7 +71,6 @@
 #include "engine/result.hpp"
 #include "http/delivery/delivery_errc.hpp"
 #include "http/delivery/message.hpp"
-#include "http/delivery/outbound_lookup.hpp"
 
 namespace hooklog::http {
 
@@ -99,26 +86,11 @@ struct outbound_options {
   std::size_t read_limit = 64 * 1024;     // body bytes read at most before closing
   std::size_t header_limit = 16 * 1024;
   std::string user_agent = "hooklog-webhooks/0.1";
-  // Host name lookups (outbound_lookup.hpp): threads of their own, at most lookups_per_key of one
-  // pool key (tenant) at once; IP literals are never looked up. `lookup` null: getaddrinfo
-  // (tests inject one that blocks).
-  // A request that waited this long for a connection is refreshed (outbound_request::refresh).
-  std::chrono::milliseconds refresh_after{1000};
-  unsigned lookup_threads = 4;
-  unsigned lookups_per_key = 2;
-  lookup_function lookup;
   // Called on an I/O thread with each request that was taken by a connection, once it is no
   // longer needed (its answer read or its failure known), just before `done`: its buffers, for
   // the caller to fill again (request_pool.hpp). Null: the request is freed. Requests answered
   // without a connection (refused before queueing, stop()) are freed.
   std::function<void(outbound_request&&)> recycle;
-};
-
-// Makes a request that waited for a connection current again (delivery_request.cpp: a fresh
-// webhook-timestamp and signatures). Called on an I/O thread, so immutable and thread-safe.
-struct outbound_refresh {
-  virtual ~outbound_refresh() = default;
-  virtual void refresh(outbound_request& r) const = 0;
 };
 
 struct outbound_request {
@@ -128,7 +100,6 @@ struct outbound_request {
   std::string body;
   std::chrono::milliseconds timeout{10'000};
   std::string pool_key;  // requests with different keys never share a connection
-  std::shared_ptr<const outbound_refresh> refresh;  // null: sent as made, however long it waited
 };
 
 struct outbound_outcome {

@@ -28,7 +28,7 @@ void ob_pool::submit(outbound_job_ptr j) {
     if (done) done(failed_outcome(delivery_errc::shutdown, "outbound client stopped"));
     return;
   }
-  enqueue(std::move(j), false);
+  queue_.push_back(std::move(j));
   pump();
 }
 
@@ -40,105 +40,39 @@ void ob_pool::submit(std::vector<outbound_job_ptr>&& jobs) {
     }
     return;
   }
-  for (auto& j : jobs) enqueue(std::move(j), false);
+  for (auto& j : jobs) queue_.push_back(std::move(j));
   pump();
 }
 
-void ob_pool::enqueue(outbound_job_ptr j, bool first) {
-  auto& slot = lanes_[j->url.get()];
-  if (!slot) {
-    slot = std::make_unique<pool_lane>();
-    slot->key = j->url.get();
-  }
-  pool_lane* l = slot.get();
-  if (first)
-    l->jobs.push_front(std::move(j));
-  else
-    l->jobs.push_back(std::move(j));
-  ++queued_;
-  if (first && l->in_turn) std::erase(turn_, l);
-  if (first || !l->in_turn) {
-    l->in_turn = true;
-    if (first)
-      turn_.push_front(l);
-    else
-      turn_.push_back(l);
-  }
-}
-
-void ob_pool::unused(pool_lane* l) {
-  if (l->busy == 0 && l->jobs.empty() && !l->in_turn) lanes_.erase(l->key);
-}
-
-outbound_job_ptr ob_pool::take_ready(pool_lane& l) {
-  while (!l.jobs.empty()) {
-    auto j = std::move(l.jobs.front());
-    l.jobs.pop_front();
-    --queued_;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= j->deadline) {  // its timeout passed while it waited: not sent
-      auto done = std::move(j->done);
-      if (done)
-        done(failed_outcome(delivery_errc::timeout, "waiting for a connection to " + origin +
-                                                        ": timed out after " +
-                                                        std::to_string(j->req.timeout.count()) + " ms"));
-      continue;
-    }
-    if (j->req.refresh && now - j->queued > limits_.refresh_after) j->req.refresh->refresh(j->req);
-    return j;
-  }
-  return nullptr;
-}
-
 void ob_pool::pump() {
-  std::size_t skipped = 0;  // lanes at their share, passed over in this round
-  while (!turn_.empty() && skipped < turn_.size() && !closed_) {
-    if (idle_.empty() && open_ >= limits_.max_connections) break;
-    pool_lane* l = turn_.front();
-    turn_.pop_front();
-    if (l->busy >= share()) {
-      turn_.push_back(l);
-      ++skipped;
-      continue;
-    }
-    auto j = take_ready(*l);
-    if (l->jobs.empty())
-      l->in_turn = false;
-    else
-      turn_.push_back(l);  // its next request after the other lanes'
-    if (!j) {
-      unused(l);
-      continue;
-    }
-    skipped = 0;
-    ++l->busy;
+  while (!queue_.empty() && !closed_) {
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
       c->is_idle = false;  // its lazy deadline becomes the request's (no timer operation)
-      c->lane = l;
+      auto j = std::move(queue_.front());
+      queue_.pop_front();
       c->reuse(std::move(j));
+    } else if (open_ < limits_.max_connections) {
+      auto j = std::move(queue_.front());
+      queue_.pop_front();
+      start_on_new(std::move(j));
     } else {
-      start_on_new(std::move(j), l);
+      break;
     }
   }
 }
 
-void ob_pool::start_on_new(outbound_job_ptr j, pool_lane* l) {
+void ob_pool::start_on_new(outbound_job_ptr j) {
   ++open_;
   client_.n_opened.fetch_add(1, std::memory_order_relaxed);
   client_.n_open.fetch_add(1, std::memory_order_relaxed);
   auto c = client_.open_connection(shared_from_this(), j->url->url);
   live_.push_back(c);
-  c->lane = l;
   c->start(std::move(j));
 }
 
 void ob_pool::release(const std::shared_ptr<pool_connection>& c, bool reusable) {
-  if (auto* l = std::exchange(c->lane, nullptr)) {
-    --l->busy;
-    unused(l);
-  }
   if (reusable && !c->dead && !closed_) {
     c->park(limits_.idle_timeout);
     idle_.push_back(c);
@@ -154,7 +88,7 @@ void ob_pool::release(const std::shared_ptr<pool_connection>& c, bool reusable) 
 }
 
 void ob_pool::retry_first(outbound_job_ptr j, const std::shared_ptr<pool_connection>& c) {
-  enqueue(std::move(j), true);  // first in line for the slot c frees
+  queue_.push_front(std::move(j));  // first in line for the slot c frees
   release(c, false);
 }
 
@@ -168,13 +102,8 @@ void ob_pool::forget(const std::shared_ptr<pool_connection>& c) {
 
 void ob_pool::close_all() {
   closed_ = true;
-  std::vector<outbound_job_ptr> q;
-  for (auto* l : turn_)
-    for (auto& j : l->jobs) q.push_back(std::move(j));
-  turn_.clear();
-  for (auto& c : live_) c->lane = nullptr;
-  lanes_.clear();
-  queued_ = 0;
+  auto q = std::move(queue_);
+  queue_.clear();
   for (auto& j : q)
     if (j->done) j->done(failed_outcome(delivery_errc::shutdown, "outbound client stopped"));
   idle_.clear();

@@ -2,17 +2,11 @@
 // The outbound client's connection pools (outbound.cpp): which connection carries a request.
 //
 // outbound_job: one request from deliver() to its outcome (its checked URL, its callback, and the
-// clock of its deadline, which starts at deliver(): `queued`).
+// clock of its deadline, which starts when a connection takes it).
 //
 // ob_pool: the connections of one (origin, pool key). At most `max_connections` are open
-// (connecting, busy or idle); requests beyond wait in the pool's queue: one FIFO lane per URL
-// (the dispatcher's endpoint: checked URLs are cached per pool key, outbound_targets.hpp), the
-// lanes served round-robin, and one lane's requests hold at most share() = max(1,
-// max_connections - 1) connections, so a hanging endpoint leaves a connection to the others of
-// its tenant on the same origin (before, one FIFO: /fast waited 32.5 s behind /hang). A request
-// taken from the queue after its deadline fails with delivery_errc::timeout, not sent; one that
-// waited longer than `refresh_after` is refreshed (outbound_request::refresh) before it is sent. pump() gives
-// the next lane's first request to the idle connection parked last (LIFO: the warmest socket), else to
+// (connecting, busy or idle); requests beyond wait in a FIFO queue, in submit order. pump() gives
+// the first queued request to the idle connection parked last (LIFO: the warmest socket), else to
 // a new connection (pool_client::open_connection, then pool_connection::start) while fewer than
 // `max_connections` are open, else leaves it queued. release(c, reusable) is called when a
 // connection finished a request: reusable (and c not dead, the pool not closed) parks it with
@@ -55,8 +49,7 @@ struct outbound_job {
   outbound_request req;
   std::shared_ptr<const url_info> url;
   outbound_client::callback done;
-  std::chrono::steady_clock::time_point queued{};  // deliver(): the deadline's clock
-  std::chrono::steady_clock::time_point started{};  // taken by a connection (latency_us)
+  std::chrono::steady_clock::time_point started{};
   std::chrono::steady_clock::time_point deadline{};
   bool retried = false;  // already retried on a fresh connection
 };
@@ -67,20 +60,11 @@ outbound_outcome failed_outcome(delivery_errc kind, std::string message, std::st
 
 struct ob_pool;
 
-// ob_pool's queue of one URL (its lane).
-struct pool_lane {
-  const void* key = nullptr;  // the requests' url_info
-  std::deque<outbound_job_ptr> jobs;
-  std::size_t busy = 0;  // connections carrying its requests
-  bool in_turn = false;  // in ob_pool::turn_
-};
-
 // A connection as its pool sees it (ob_connection in outbound.cpp).
 struct pool_connection {
   std::shared_ptr<ob_pool> owner;  // set while counted in the pool
   bool is_idle = false;            // parked in the pool's idle list
   bool dead = false;               // closed
-  pool_lane* lane = nullptr;       // whose request it carries (ob_pool's bookkeeping)
 
   virtual ~pool_connection() = default;
   virtual void start(outbound_job_ptr j) = 0;  // a new connection's first request
@@ -102,7 +86,6 @@ struct pool_client : std::enable_shared_from_this<pool_client> {
 struct pool_limits {
   std::size_t max_connections = 1;  // per pool: connecting + busy + idle
   std::chrono::milliseconds idle_timeout{30'000};
-  std::chrono::milliseconds refresh_after{1000};
 };
 
 struct ob_pool : std::enable_shared_from_this<ob_pool> {
@@ -120,15 +103,11 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
   bool closed() const { return closed_; }
   std::size_t open() const { return open_; }
   std::size_t idle() const { return idle_.size(); }
-  std::size_t queued() const { return queued_; }
-  std::size_t share() const { return limits_.max_connections > 1 ? limits_.max_connections - 1 : 1; }
+  std::size_t queued() const { return queue_.size(); }
 
  private:
   void pump();
-  outbound_job_ptr take_ready(pool_lane& l);  // its first request still in time (refreshed)
-  void enqueue(outbound_job_ptr j, bool first);
-  void unused(pool_lane* l);  // forgets l if it has nothing queued or busy
-  void start_on_new(outbound_job_ptr j, pool_lane* l);
+  void start_on_new(outbound_job_ptr j);
   void forget(const std::shared_ptr<pool_connection>& c);
 
   pool_client& client_;
@@ -136,9 +115,7 @@ struct ob_pool : std::enable_shared_from_this<ob_pool> {
   pool_limits limits_;
   std::vector<std::shared_ptr<pool_connection>> idle_;
   std::vector<std::shared_ptr<pool_connection>> live_;  // every open connection (idle ones too)
-  std::unordered_map<const void*, std::unique_ptr<pool_lane>> lanes_;  // by url_info
-  std::deque<pool_lane*> turn_;  // lanes with queued requests, served round-robin
-  std::size_t queued_ = 0;
+  std::deque<outbound_job_ptr> queue_;
   std::size_t open_ = 0;  // connecting + busy + idle
   bool closed_ = false;
 };

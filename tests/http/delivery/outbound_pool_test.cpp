@@ -54,8 +54,6 @@ http::outbound_job_ptr job_of(std::string body, std::vector<std::string>* failur
   auto j = std::make_shared<http::outbound_job>();
   j->url = url_of("http://a.example/hook");
   j->req.body = std::move(body);
-  j->queued = std::chrono::steady_clock::now();
-  j->deadline = std::chrono::steady_clock::time_point::max();
   if (failures)
     j->done = [failures, b = j->req.body](http::outbound_outcome&& o) {
       failures->push_back(b + ":" + std::to_string(static_cast<int>(o.failure_kind())));
@@ -208,52 +206,4 @@ TEST_CASE("outbound pool map: one pool per origin and pool key", "[outbound]") {
   pools.clear();
   CHECK(pools.all().empty());
   client->drop();
-}
-
-TEST_CASE("outbound pool: one URL's requests leave a connection to the others, served round-robin",
-          "[outbound]") {
-  // Two endpoints of one tenant on one origin: /hang (its requests never end) and /fast. Before,
-  // one FIFO queue: /fast waited behind every /hang request (32.5 s in the review's run).
-  fixture f(4);
-  auto hang = url_of("http://a.example/hang");
-  auto fast = url_of("http://a.example/fast");
-  auto job_at = [](std::shared_ptr<const http::url_info> u, std::string body) {
-    auto j = job_of(std::move(body));
-    j->url = std::move(u);
-    return j;
-  };
-  for (int i = 0; i < 10; ++i) f.pool->submit(job_at(hang, "h" + std::to_string(i)));
-  CHECK(f.client->made.size() == 3);  // its share: max_connections - 1
-  CHECK(f.pool->queued() == 7);
-  f.pool->submit(job_at(fast, "f0"));
-  REQUIRE(f.client->made.size() == 4);  // the connection left free carries /fast at once
-  CHECK(f.client->made[3]->requests == std::vector<std::string>{"f0"});
-  f.pool->submit(job_at(fast, "f1"));
-  f.pool->submit(job_at(fast, "f2"));
-  // /fast's connection done: its next request, then /hang's and /fast's in turn.
-  f.pool->release(f.client->made[3], true);
-  CHECK(f.client->made[3]->requests == std::vector<std::string>{"f0", "f1"});
-  f.pool->release(f.client->made[0], true);  // a /hang connection ends: /hang's next (round-robin)
-  CHECK(f.client->made[0]->requests == std::vector<std::string>{"h0", "h3"});
-  f.pool->release(f.client->made[3], true);
-  CHECK(f.client->made[3]->requests == std::vector<std::string>{"f0", "f1", "f2"});
-  CHECK(f.pool->queued() == 6);
-}
-
-TEST_CASE("outbound pool: lanes served in turn with one connection", "[outbound]") {
-  fixture f(1);
-  auto a = url_of("http://a.example/a");
-  auto b = url_of("http://a.example/b");
-  for (const char* body : {"a1", "a2", "a3"}) {
-    auto j = job_of(body);
-    j->url = a;
-    f.pool->submit(std::move(j));
-  }
-  auto jb = job_of("b1");
-  jb->url = b;
-  f.pool->submit(std::move(jb));
-  auto c0 = f.client->made.at(0);
-  for (int i = 0; i < 3; ++i) f.pool->release(c0, true);
-  CHECK(c0->requests == std::vector<std::string>{"a1", "a2", "b1", "a3"});
-  CHECK(f.pool->queued() == 0);
 }
