@@ -251,7 +251,8 @@ bool raw_connection::send(const std::string& bytes) {
 namespace {
 // One poll+recv step: >0 bytes appended, 0 = closed, -1 = timeout.
 int recv_step(int fd, std::string& out, std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  // Rounded up: a wait of less than a millisecond left still polls (truncated, 1 ms never did).
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return -1;
   pollfd p{fd, POLLIN, 0};
   int r = ::poll(&p, 1, static_cast<int>(left.count()));
