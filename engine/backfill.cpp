@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bytes.hpp"
+#include "engine/json_text.hpp"
 #include "engine/source_time.hpp"
 #include "engine/time_util.hpp"
 
@@ -31,7 +32,7 @@ constexpr std::int64_t kMaxRestoredSkewMicros = 5 * 60 * 1'000'000LL;
 // What makes a restored record unfit for the log, or nullopt: checked as strictly as the
 // normalizer checks an event (its source is loaded, type and tenant are text without control
 // characters, index keys within the field limit, no reserved entity kind, known flags only, the
-// body a JSON object within the body limit) and its recorded_at not in the future.
+// body a JSON object within the body and nesting limits) and its recorded_at not in the future.
 std::optional<std::string> restored_fault(const record& r, const source_registry* sources,
                                           const normalize_limits& lim, std::int64_t now) {
   if (sources == nullptr || !sources->has(r.source))
@@ -63,6 +64,9 @@ std::optional<std::string> restored_fault(const record& r, const source_registry
   if (r.body.size() > lim.max_body_bytes)
     return "the body is " + std::to_string(r.body.size()) + " bytes long, more than " +
            std::to_string(lim.max_body_bytes);
+  // Nested as deep as ingest allows (check_json_bounds gives the position of the level past it).
+  if (auto b = check_json_bounds(r.body, lim.max_body_bytes, lim.max_depth); !b)
+    return "the body: " + b.err().message;
   const auto at = r.body.find_first_not_of(" \t\r\n");
   if (at == std::string::npos || r.body[at] != '{' || !nlohmann::json::accept(r.body))
     return std::string("the body is not a JSON object");
@@ -179,9 +183,11 @@ void importer::add(std::istream& in, const std::string& name, const std::functio
   if (first == '[') {
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     bytes_.fetch_add(all.size(), std::memory_order_relaxed);
-    // Split the top-level elements by hand: their bytes are kept exactly.
+    // Split the top-level elements by hand: their bytes are kept exactly. An element that is
+    // not an object or array (a string, number, true, false, null) is refused with its line, once
+    // per element; so is anything after the array's closing bracket.
     int depth = 0;
-    bool in_str = false, esc = false;
+    bool in_str = false, esc = false, in_scalar = false, closed = false;
     std::size_t line_no = 1, start = std::string::npos, start_line = 0;
     for (std::size_t i = 0; i < all.size(); ++i) {
       const char ch = all[i];
@@ -192,25 +198,35 @@ void importer::add(std::istream& in, const std::string& name, const std::functio
         else if (ch == '"') in_str = false;
         continue;
       }
-      if (ch == '"') {
-        in_str = true;
-      } else if (ch == '[' || ch == '{') {
+      if (std::isspace(static_cast<unsigned char>(ch))) continue;
+      if (closed) {
+        refuse(nm, line_no, "text after the JSON array's closing bracket");
+        break;
+      }
+      if (ch == '[' || ch == '{') {
         ++depth;
         if (depth == 2 && start == std::string::npos) {
           start = i;
           start_line = line_no;
         }
-        continue;
       } else if (ch == ']' || ch == '}') {
         --depth;
+        in_scalar = false;
         if (depth == 1 && start != std::string::npos) {
           line(std::string_view(all).substr(start, i + 1 - start), nm, start_line);
           start = std::string::npos;
           maybe_tick();
         }
-        continue;
+        if (depth == 0) closed = true;
+      } else if (depth == 1) {
+        if (ch == ',') {
+          in_scalar = false;
+        } else if (!in_scalar) {
+          refuse(nm, line_no, "an array element is not a JSON object");
+          in_scalar = true;
+        }
       }
-      if (depth == 1 && ch == '"') refuse(nm, line_no, "an array element is not a JSON object");
+      if (ch == '"') in_str = true;
     }
     if (depth != 0) refuse(nm, line_no, "the JSON array is not closed");
   } else {

@@ -120,7 +120,9 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
       {"body", "[1]"},
       {"recorded_at", "9999-01-01T00:00:00Z"},
       {"flags", 256},
-      {"entity", {{"kind", "order"}, {"id", "o\x1b"}}}};
+      {"entity", {{"kind", "order"}, {"id", "o\x1b"}}},
+      // 65 levels: what ingest refuses as too_deep (normalize_limits::max_depth 64).
+      {"body", "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}"}};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     nlohmann::json l = base;
     l[bad[i].first] = bad[i].second;
@@ -131,7 +133,7 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
   auto r = run_hooklog({"import", "--data", data, file});
   INFO(r.out);
   CHECK(r.exit_code == 1);
-  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 9 refused") != std::string::npos);
+  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 10 refused") != std::string::npos);
   for (const char* why : {"exp.ndjson:2: export line: no source named \"no-such-source\"",
                           "exp.ndjson:3: export line: the type holds the control character",
                           "exp.ndjson:4: export line: the tenant holds the control character",
@@ -140,7 +142,8 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
                           "exp.ndjson:7: export line: the body is not a JSON object",
                           "exp.ndjson:8: export line: recorded_at 9999-01-01T00:00:00.000000Z is in the future",
                           "exp.ndjson:9: export line: flags 256 name unknown bits",
-                          "exp.ndjson:10: export line: the entity id holds the control character"})
+                          "exp.ndjson:10: export line: the entity id holds the control character",
+                          "exp.ndjson:11: export line: the body: JSON nests deeper than 64 levels at line 1, column 69"})
     CHECK(r.out.find(why) != std::string::npos);
   // Without --deliver a restored record is not delivered either; with it, its flags are kept.
   const auto ev = exported(data);
