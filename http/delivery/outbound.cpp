@@ -202,6 +202,19 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     current->deadline = current->started + current->req.timeout;
     if (!client.tls_ctx_error.empty() && url.tls())
       return fail(delivery_errc::tls, client.tls_ctx_error);
+    // An address literal needs no lookup. Asio runs every lookup of an io_context on one
+    // background thread, so going through the resolver would queue it behind a name whose
+    // server does not answer (seconds; docs/RELIABILITY.md).
+    beast::error_code not_literal;
+    const auto literal = net::ip::make_address(url.host, not_literal);
+    if (!not_literal) {
+      if (!address_allowed(literal)) return;
+      const tcp::endpoint ep(literal, url.port);
+      lowest().expires_at(current->deadline);
+      return lowest().async_connect(ep, [self = shared_from_this(), ep](beast::error_code ec) {
+        self->on_connect(ec, ep);
+      });
+    }
     timer.expires_at(current->deadline);
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->resolver.cancel();
@@ -218,14 +231,20 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
       return fail(delivery_errc::timeout, "resolve " + url.host + ": timed out");
     if (ec) return fail(delivery_errc::dns, "resolve " + url.host + ": " + ec.message());
     if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
-    for (const auto& e : results) {
-      auto ok = check_address(url.host, e.endpoint().address().to_string(), client.opts.allow_private_targets);
-      if (!ok) return fail(delivery_errc::ssrf, std::string(kTargetNotAllowed), ok.err().message);
-    }
+    for (const auto& e : results)
+      if (!address_allowed(e.endpoint().address())) return;
     lowest().expires_at(current->deadline);
     lowest().async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
       self->on_connect(ec, ep);
     });
+  }
+
+  // The policy on an address the connection would reach (ssrf_guard.hpp); false: the request
+  // failed with delivery_errc::ssrf.
+  bool address_allowed(const net::ip::address& a) {
+    auto ok = check_address(url.host, a.to_string(), client.opts.allow_private_targets);
+    if (!ok) fail(delivery_errc::ssrf, std::string(kTargetNotAllowed), ok.err().message);
+    return static_cast<bool>(ok);
   }
 
   void on_connect(beast::error_code ec, const tcp::endpoint& ep) {

@@ -31,8 +31,9 @@
 // Security: the request is checked before it is queued: method and header names must be
 // RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);
 // otherwise it is not sent and fails with delivery_errc::invalid_request naming the header
-// (never its value). Every address the resolver returns is checked with the SSRF guard
-// (check_address, allow_private_targets) before connecting; one refused address refuses the
+// (never its value). A host name is resolved (Asio's resolver: every lookup of the client on one
+// background thread), an address literal is connected without it. Every address is checked with
+// the SSRF guard (check_address, allow_private_targets) before connecting; one refused address refuses the
 // request with delivery_errc::ssrf and the message kTargetNotAllowed only (tenants read attempt
 // records); the guard's detail (the address and its class) is in outcome.detail. TLS (https):
 // SNI set for names, the peer's chain verified against the system store
