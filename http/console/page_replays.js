@@ -95,7 +95,7 @@ async function startForm(ctx) {
 async function detail(ctx, id) {
   const card = h("section", { class: "card replay" }, loading());
   ctx.main.append(h("p", { class: "crumbs" }, h("a", { href: "#/replays" }, "Replays"), " / ", id), card);
-  let timer = null, stopped = false;
+  let timer = null, stopped = false, settledPolls = 0;
   ctx.onLeave(() => {
     stopped = true;
     clearTimeout(timer);
@@ -112,7 +112,13 @@ async function detail(ctx, id) {
     if (stopped) return;
     const total = r.scanned + (r.left?.seqs_to_scan ?? 0);
     const outstanding = r.left?.deliveries_outstanding ?? 0;
-    const done = r.state !== "running" && outstanding === 0;
+    // The queue empties before the replay's delivered / failed counts catch up with the attempts
+    // (the server counts them from the log a moment later): keep polling until they add up to
+    // what was scheduled, or for three polls when they never will (an item served by a live
+    // delivery is not counted for the replay).
+    settledPolls = r.state !== "running" && outstanding === 0 ? settledPolls + 1 : 0;
+    const counted = r.state !== "finished" || r.delivered + r.failed >= r.scheduled;
+    const done = settledPolls > 0 && (counted || settledPolls >= 3);
     clear(
       card,
       h("h1", {}, `Replay ${r.id} `, h("span", { "data-testid": "replay-state" }, badge(r.state, stateKind(r.state)))),
