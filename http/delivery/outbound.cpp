@@ -471,6 +471,11 @@ void outbound_impl::stop() {
   ioc.stop();
   for (auto& t : threads)
     if (t.joinable()) t.join();
+  // Handlers ioc.stop() left queued (e.g. the cancelled wait of a connection counted out just
+  // before) hold their connection, whose pool holds this client: run them here, or that cycle
+  // keeps the client, its io_context and its blocks alive for good.
+  ioc.restart();
+  ioc.poll();
   joined = true;
   targets.clear();
   pools.clear();
