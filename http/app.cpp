@@ -1,5 +1,7 @@
 #include "http/app.hpp"
 
+#include <algorithm>
+
 #include "engine/cluster/cluster_errc.hpp"
 #include "engine/head_publisher.hpp"
 #include "engine/log_writer.hpp"
@@ -17,6 +19,11 @@
 #include "projections/runner.hpp"
 
 namespace hooklog::http {
+
+namespace {
+// The body limit of routes that take no content (GET, HEAD, DELETE, OPTIONS): room for a reason.
+constexpr std::size_t kBodilessRouteLimit = 64 * 1024;
+}  // namespace
 
 struct app::parts {
   app_options opts;
@@ -232,9 +239,13 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     m->count_server_refusal(code);
     log_refusal(code, body, {{"route", "(server)"}, {"client", client}});
   };
-  so.body_limit_for = [batch = opts.batch_body_limit](std::string_view method,
-                                                      std::string_view target) -> std::size_t {
-    if (method != "POST") return 0;
+  // GET, HEAD, DELETE and OPTIONS routes read nothing from a body but a reason: a body there is
+  // held to 64 KiB (or --body-limit if smaller). GET /healthz needs no key, so with the full
+  // --body-limit every open connection could make the server hold a MiB of nothing.
+  const std::size_t bodiless = std::min<std::size_t>(kBodilessRouteLimit, so.body_limit);
+  so.body_limit_for = [batch = opts.batch_body_limit, bodiless](std::string_view method,
+                                                                std::string_view target) -> std::size_t {
+    if (method != "POST") return method == "PATCH" || method == "PUT" ? 0 : bodiless;
     const std::string_view path = target.substr(0, target.find('?'));
     // Cheap refusal first: this runs for every POST (a single event's among them).
     if (path.find("events:batch") == std::string_view::npos) return 0;

@@ -42,7 +42,8 @@ and by the environment variable shown):
                               delivered. Needs --admin-key.
   --sources DIR               source files (the build's data/sources)     HOOKLOG_SOURCES
   --threads N                 I/O threads (one per core)
-  --body-limit BYTES          request body limit (1048576); also each event's limit
+  --body-limit BYTES          request body limit (1048576; at most 65536 on GET, HEAD, DELETE,
+                              OPTIONS); also each event's limit
   --batch-body-limit BYTES    body limit of POST /v1/sources/{source}/events:batch (16777216)
   --batch-max-lines N         lines one events:batch request may carry (10000); over: 413
   --scan-limit N              records one list page (events, attempts) or NDJSON chunk examines

@@ -309,6 +309,39 @@ TEST_CASE(
         "/v1/sources/standard/events:batch");
 }
 
+TEST_CASE("fault: routes that take no content hold a body to 64 KiB, before reading it",
+          "[fault][abuse][limits]") {
+  hooklog_server s({"--no-deliver"});
+  {  // GET /healthz needs no key: 100 kB announced is refused from the head.
+    raw_connection c("127.0.0.1", s.port());
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    bool closed = false;
+    const std::string reply = c.read_until_close(milliseconds(3000), &closed);
+    CHECK(status_line(reply) == "HTTP/1.1 413 Payload Too Large");
+    CHECK(error_of(reply)["message"] ==
+          "request body of 100000 bytes is over the limit of 65536 bytes (64 KiB) for GET /healthz");
+    CHECK(error_of(reply)["details"]["limit"] == 65536);
+    CHECK(closed);
+  }
+  {  // Within it, the body is read and ignored; the connection is kept.
+    raw_connection c("127.0.0.1", s.port());
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x') +
+           "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string reply = c.read_until_close(milliseconds(3000));
+    CHECK(status_line(reply) == "HTTP/1.1 200 OK");
+    CHECK(reply.find("HTTP/1.1 200 OK", 10) != std::string::npos);
+  }
+  {  // DELETE with a keyed reason: the same 64 KiB (a replay's cancel reason is a line of text).
+    raw_connection c("127.0.0.1", s.port());
+    c.send("DELETE /v1/replays/rpl_x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-admin-key\r\n"
+           "Content-Type: application/json\r\nContent-Length: 70000\r\n\r\n");
+    CHECK(status_line(c.read_until_close(milliseconds(3000))) == "HTTP/1.1 413 Payload Too Large");
+  }
+  // PATCH keeps --body-limit (1 MiB): 70 kB reach the handler (which refuses the unknown endpoint).
+  auto r = s.call("PATCH", "/v1/endpoints/ep_none", "{\"description\":\"" + std::string(70000, 'd') + "\"}");
+  CHECK(r.status != 413);
+}
+
 namespace {
 
 // A line of /proc/PID/status ("VmRSS", "VmHWM") in KiB.
