@@ -67,6 +67,7 @@ struct outbound_impl : pool_client {
   ssl::context tls_ctx{ssl::context::tls_client};
   std::string tls_ctx_error;
   std::vector<std::thread> threads;
+  host_lookup lookups{opts.lookup_threads, opts.lookup};  // host names (host_lookup.hpp)
   pool_map pools{*this, ioc, opts.threads, {opts.max_connections_per_origin, opts.idle_timeout}};
   std::atomic<bool> stopped{false};
   std::mutex stop_mu;
@@ -100,7 +101,7 @@ struct outbound_impl : pool_client {
                   std::shared_ptr<ob_pool>& p);
 };
 
-// Deadlines: resolving uses `timer` directly, connecting and the TLS handshake the stream's own
+// Deadlines: a host name's lookup uses `timer` directly, connecting and the TLS handshake the stream's own
 // timeouts (beast::tcp_stream::expires_at). From the first request on, `timer` is a lazy
 // deadline: `due` is the current request's deadline (busy) or the end of the idle period
 // (parked), and the timer waits for a time at or before `due`; when it fires before `due` it
@@ -113,7 +114,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   net::any_io_executor exec;  // owner->exec, kept for on_ready (any thread)
   bool direct = true;         // one I/O thread: on_ready runs on exec already
   parsed_url url;  // of the first request (same origin for all)
-  tcp::resolver resolver;
+  bool looking_up = false;  // the host name's lookup is not answered yet (start)
   net::steady_timer timer;
   steady::time_point due = steady::time_point::max();  // lazy deadline (see above)
   steady::time_point armed_for{};                       // when the pending wait fires
@@ -134,7 +135,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   std::string remote;
 
   ob_connection(outbound_impl& c, std::shared_ptr<ob_pool> p, const parsed_url& u)
-      : client(c), exec(p->exec), direct(c.opts.threads == 1), url(u), resolver(exec), timer(exec) {
+      : client(c), exec(p->exec), direct(c.opts.threads == 1), url(u), timer(exec) {
     if (url.tls())
       tls.emplace(exec, client.tls_ctx);
     else
@@ -187,7 +188,8 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     ++wait_gen;
     beast::error_code ignored;
     timer.cancel();
-    resolver.cancel();
+    if (looking_up)  // its answer is ignored: the request fails now, as a cancelled wait would
+      net::post(exec, [self = shared_from_this()] { self->end_lookup(); });
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().socket().close(ignored);
     // An armed readiness wait ends with operation_aborted, after this handler (as Asio's would).
@@ -195,16 +197,14 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
       net::post(exec, [self = shared_from_this()] { self->on_readable(net::error::operation_aborted); });
   }
 
-  // --- a fresh connection: resolve, check, connect, handshake, then send ----------------
+  // --- a fresh connection: look up, check, connect, handshake, then send ---------------
   void start(job_ptr j) override {
     current = std::move(j);
     current->started = steady::now();
     current->deadline = current->started + current->req.timeout;
     if (!client.tls_ctx_error.empty() && url.tls())
       return fail(delivery_errc::tls, client.tls_ctx_error);
-    // An address literal needs no lookup. Asio runs every lookup of an io_context on one
-    // background thread, so going through the resolver would queue it behind a name whose
-    // server does not answer (seconds; docs/RELIABILITY.md).
+    // An address literal needs no lookup.
     beast::error_code not_literal;
     const auto literal = net::ip::make_address(url.host, not_literal);
     if (!not_literal) {
@@ -215,28 +215,45 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
         self->on_connect(ec, ep);
       });
     }
+    looking_up = true;
     timer.expires_at(current->deadline);
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->resolver.cancel();
+      if (!ec && self->looking_up) {
+        self->looking_up = false;
+        self->fail(delivery_errc::timeout, "resolve " + self->url.host + ": timed out");
+      }
     });
-    resolver.async_resolve(url.host, std::to_string(url.port),
-                           [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-                             self->on_resolve(ec, std::move(r));
-                           });
+    // The answer comes on a lookup thread; only a connection still alive takes it, on exec.
+    client.lookups.lookup(url.host, [w = weak_from_this()](const host_addresses& a) {
+      if (auto self = w.lock()) net::post(self->exec, [self, a] { self->on_lookup(a); });
+    });
   }
 
-  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+  void on_lookup(const host_addresses& a) {
+    if (!looking_up) return;  // timed out or closed meanwhile: already answered
+    looking_up = false;
     timer.cancel();
-    if (ec == net::error::operation_aborted && steady::now() >= current->deadline)
-      return fail(delivery_errc::timeout, "resolve " + url.host + ": timed out");
-    if (ec) return fail(delivery_errc::dns, "resolve " + url.host + ": " + ec.message());
-    if (results.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": no addresses");
-    for (const auto& e : results)
-      if (!address_allowed(e.endpoint().address())) return;
+    if (!a.error.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": " + a.error);
+    std::vector<tcp::endpoint> endpoints;
+    endpoints.reserve(a.addresses.size());
+    for (const auto& text : a.addresses) {
+      beast::error_code bad;
+      const auto address = net::ip::make_address(text, bad);
+      if (bad) return fail(delivery_errc::dns, "resolve " + url.host + ": not an address: " + text);
+      if (!address_allowed(address)) return;
+      endpoints.emplace_back(address, url.port);
+    }
     lowest().expires_at(current->deadline);
-    lowest().async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
+    lowest().async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
       self->on_connect(ec, ep);
     });
+  }
+
+  // The connection was closed while its lookup ran (the client or its pool stopping).
+  void end_lookup() {
+    if (!looking_up) return;
+    looking_up = false;
+    fail(delivery_errc::dns, "resolve " + url.host + ": cancelled");
   }
 
   // The policy on an address the connection would reach (ssrf_guard.hpp); false: the request
@@ -462,6 +479,7 @@ void outbound_impl::stop() {
   std::lock_guard stop_lk(stop_mu);
   if (joined) return;
   stopped = true;
+  lookups.stop();  // no lookup answer is posted from here on
   for (auto& p : pools.all()) net::post(p->exec, [p] { p->close_all(); });
   work.reset();
   // Busy connections: their sockets are closed on their executors so their handlers run now.

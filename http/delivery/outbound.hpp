@@ -31,8 +31,9 @@
 // Security: the request is checked before it is queued: method and header names must be
 // RFC 9110 tokens, header values free of control characters (0x00-0x1F but HTAB, 0x7F);
 // otherwise it is not sent and fails with delivery_errc::invalid_request naming the header
-// (never its value). A host name is resolved (Asio's resolver: every lookup of the client on one
-// background thread), an address literal is connected without it. Every address is checked with
+// (never its value). A host name is looked up on the client's lookup threads (host_lookup.hpp:
+// a name that does not answer holds one of them, not the others' lookups), an address literal
+// is connected without a lookup. Every address is checked with
 // the SSRF guard (check_address, allow_private_targets) before connecting; one refused address refuses the
 // request with delivery_errc::ssrf and the message kTargetNotAllowed only (tenants read attempt
 // records); the guard's detail (the address and its class) is in outcome.detail. TLS (https):
@@ -71,6 +72,7 @@
 
 #include "engine/result.hpp"
 #include "http/delivery/delivery_errc.hpp"
+#include "http/delivery/host_lookup.hpp"
 #include "http/delivery/message.hpp"
 
 namespace hooklog::http {
@@ -87,6 +89,10 @@ struct outbound_options {
   std::size_t read_limit = 64 * 1024;     // body bytes read at most before closing
   std::size_t header_limit = 16 * 1024;
   std::string user_agent = "hooklog-webhooks/0.1";
+  // Host-name lookups (host_lookup.hpp): at most this many at once, each name once at a time;
+  // `lookup` answers them (null: getaddrinfo; tests give their own).
+  std::size_t lookup_threads = 4;
+  lookup_fn lookup;
   // Called on an I/O thread with each request that was taken by a connection, once it is no
   // longer needed (its answer read or its failure known), just before `done`: its buffers, for
   // the caller to fill again (request_pool.hpp). Null: the request is freed. Requests answered

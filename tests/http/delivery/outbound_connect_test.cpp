@@ -1,16 +1,20 @@
 // How the outbound client reaches an origin (http/delivery/outbound.cpp, start): an address
-// literal is connected without the resolver, a host name through it; the SSRF policy is applied
+// literal is connected without a lookup, a host name through the client's lookup threads
+// (host_lookup.hpp), where a name that hangs delays no other origin; the SSRF policy is applied
 // to the address either way, and a refused connection names its origin.
 #include <catch2/catch.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "http/delivery/outbound.hpp"
+#include "http/delivery/lookup_gate.hpp"
 #include "http/delivery/outbound_peer.hpp"
 #include "http/delivery/ssrf_guard.hpp"
 
@@ -77,7 +81,7 @@ TEST_CASE("outbound: an IPv4 literal, an IPv6 literal and a host name each reach
     REQUIRE_FALSE(literal.failure);
     CHECK(literal.status == 200);
     CHECK(literal.body_excerpt == "by address");
-    // "localhost" goes through the resolver (its ::1 answer, if first, is refused by the
+    // "localhost" goes through a lookup (its ::1 answer, if first, is refused by the
     // peer listening on 127.0.0.1 only; the next address is tried).
     auto named = deliver_sync(client, to("http://localhost:" + port + "/in", "by name"));
     REQUIRE_FALSE(named.failure);
@@ -123,4 +127,89 @@ TEST_CASE("outbound: the SSRF policy refuses a private literal and a name that r
   REQUIRE(refused.failure);
   CHECK(refused.failure_kind() == http::delivery_errc::refused);
   CHECK(refused.failure->message.rfind("connect to " + origin + ": ", 0) == 0);
+}
+
+TEST_CASE("outbound: a host name whose lookup hangs delays no other origin, and fails at its "
+          "deadline, and a lookup's failure and a private answer are refused with their reasons",
+          "[outbound][connect][lookup]") {
+  const unsigned threads = GENERATE(1u, 2u);
+  INFO("I/O threads: " << threads);
+  auto gate = std::make_shared<test::lookup_gate>();
+  http::outbound_options o = test::peer_options(threads);
+  o.lookup = gate->fn();
+  http::outbound_client client(o);
+  echo_peer peer(net::ip::address_v4::loopback(), 2);
+  const std::string port = std::to_string(peer.port());
+
+  std::promise<http::outbound_outcome> hung;
+  auto hung_f = hung.get_future();
+  auto slow = to("http://hang.test:" + port + "/in", "never sent");
+  slow.timeout = std::chrono::milliseconds(4000);
+  const auto t0 = std::chrono::steady_clock::now();
+  client.deliver(std::move(slow), [&hung](http::outbound_outcome&& r) { hung.set_value(std::move(r)); });
+  REQUIRE(gate->wait_entered("hang.test", 1, std::chrono::seconds(10)));
+
+  // Two other names (each its own origin and pool) are delivered while hang.test's lookup hangs.
+  for (const std::string host : {"fast.test", "other.test"}) {
+    auto r = deliver_sync(client, to("http://" + host + ":" + port + "/in", "to " + host));
+    REQUIRE_FALSE(r.failure);
+    CHECK(r.status == 200);
+    CHECK(r.body_excerpt == "to " + host);
+    CHECK(r.remote == "127.0.0.1:" + port);
+  }
+  CHECK(hung_f.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+
+  REQUIRE(hung_f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  auto h = hung_f.get();
+  REQUIRE(h.failure);
+  CHECK(h.failure_kind() == http::delivery_errc::timeout);
+  CHECK(h.failure->message == "resolve hang.test: timed out");
+  CHECK(waited >= std::chrono::milliseconds(3900));
+  gate->open();  // the lookup returns; its answer finds the request already answered
+
+  auto missing = deliver_sync(client, to("http://missing.test:" + port + "/in", "x"));
+  REQUIRE(missing.failure);
+  CHECK(missing.failure_kind() == http::delivery_errc::dns);
+  CHECK(missing.failure->message == "resolve missing.test: no such name");
+
+  // A name whose answer is a private address, under the default policy: refused before any
+  // connection is tried.
+  http::outbound_options closed = test::peer_options(threads);
+  closed.allow_private_targets = false;
+  closed.lookup = gate->fn();
+  http::outbound_client guarded(closed);
+  auto inside = deliver_sync(guarded, to("http://inside.test/in", "x"));
+  REQUIRE(inside.failure);
+  CHECK(inside.failure_kind() == http::delivery_errc::ssrf);
+  CHECK(inside.failure->message == http::kTargetNotAllowed);
+  CHECK(inside.detail ==
+        "refused: inside.test resolves to 10.0.0.5, which is a private address; set "
+        "allow_private_targets to allow it");
+  CHECK(inside.remote.empty());
+}
+
+TEST_CASE("outbound: stopping the client answers a request whose lookup hangs, at once",
+          "[outbound][connect][lookup]") {
+  auto gate = std::make_shared<test::lookup_gate>();
+  http::outbound_options o = test::peer_options(1);
+  o.lookup = gate->fn();
+  std::promise<http::outbound_outcome> answered;
+  auto f = answered.get_future();
+  {
+    http::outbound_client client(o);
+    auto r = to("http://hang.test:9/in", "x");
+    r.timeout = std::chrono::milliseconds(20000);
+    client.deliver(std::move(r), [&answered](http::outbound_outcome&& out) { answered.set_value(std::move(out)); });
+    REQUIRE(gate->wait_entered("hang.test", 1, std::chrono::seconds(10)));
+    const auto t0 = std::chrono::steady_clock::now();
+    client.stop();
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  }
+  REQUIRE(f.wait_for(std::chrono::seconds(1)) == std::future_status::ready);
+  auto out = f.get();
+  REQUIRE(out.failure);
+  CHECK(out.failure_kind() == http::delivery_errc::shutdown);
+  gate->open();
+  CHECK(gate->wait_returned("hang.test", 1, std::chrono::seconds(10)));
 }
