@@ -14,6 +14,7 @@
 #include "engine/logger.hpp"
 #include "http/app.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_malloc_tuning.hpp"
 
 namespace hooklog::cli {
 namespace {
@@ -202,6 +203,7 @@ void read_quotas(const settings& s, http::endpoint_quotas& q) {
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
+  keep_freed_memory();  // before any thread: see cli_malloc_tuning.hpp
   auto cli = make_app("serve", "Runs the HTTP API over the data directory.");
   settings s;
   std::map<std::string, std::string> values;
