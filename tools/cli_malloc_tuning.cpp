@@ -8,7 +8,8 @@
 namespace hooklog::cli {
 
 bool keep_freed_memory() {
-  if (const char* t = std::getenv("GLIBC_TUNABLES"); t != nullptr && std::strstr(t, "glibc.malloc.") != nullptr)
+  if (const char* t = std::getenv("GLIBC_TUNABLES");
+      t != nullptr && std::strstr(t, "glibc.malloc.") != nullptr)
     return false;
   constexpr int kMiB = 1 << 20;
   bool ok = mallopt(M_MMAP_THRESHOLD, 32 * kMiB) == 1;

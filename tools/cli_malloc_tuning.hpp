@@ -5,7 +5,7 @@
 // Measured (docs/PERFORMANCE.md, "Ingest, seventeenth pass"): with glibc's defaults, freeing a
 // batch request's ~500 KB body and records raised the dynamic mmap threshold to that size and
 // the trim threshold to twice it, so each I/O thread's arena shrank after nearly every batch and
-// grew again for the next: 0.26 page faults per batched event. Kept memory: 0.11.
+// grew again for the next: 0.26 page faults per batched event; with these settings, 0.11.
 //
 // keep_freed_memory() sets, process-wide:
 //   M_MMAP_THRESHOLD  32 MiB  blocks below it (every body up to --batch-body-limit's 16 MiB

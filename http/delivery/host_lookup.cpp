@@ -28,7 +28,8 @@ host_addresses system_lookup(const std::string& host) {
   addrinfo* list = nullptr;
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
   if (rc != 0) {
-    a.error = rc == EAI_SYSTEM ? std::string(std::strerror(errno)) : std::string(::gai_strerror(rc));
+    a.error =
+        rc == EAI_SYSTEM ? std::string(std::strerror(errno)) : std::string(::gai_strerror(rc));
     return a;
   }
   char text[INET6_ADDRSTRLEN];
@@ -38,7 +39,8 @@ host_addresses system_lookup(const std::string& host) {
       bytes = &reinterpret_cast<const sockaddr_in*>(p->ai_addr)->sin_addr;
     else if (p->ai_family == AF_INET6)
       bytes = &reinterpret_cast<const sockaddr_in6*>(p->ai_addr)->sin6_addr;
-    if (bytes == nullptr || ::inet_ntop(p->ai_family, bytes, text, sizeof text) == nullptr) continue;
+    if (bytes == nullptr || ::inet_ntop(p->ai_family, bytes, text, sizeof text) == nullptr)
+      continue;
     if (std::find(a.addresses.begin(), a.addresses.end(), text) == a.addresses.end())
       a.addresses.emplace_back(text);
   }
@@ -99,7 +101,9 @@ host_lookup::host_lookup(std::size_t threads, lookup_fn fn) : s_(std::make_share
   s_->max_threads = std::max<std::size_t>(threads, 1);
 }
 
-host_lookup::~host_lookup() { stop(); }
+host_lookup::~host_lookup() {
+  stop();
+}
 
 void host_lookup::lookup(const std::string& host, callback done) {
   std::unique_lock lk(s_->mu);

@@ -11,9 +11,9 @@
 //
 // lookup(host, done): calls done(answer) exactly once, on a lookup thread (on the caller's when
 // no thread can be started), unless stop() came first (then never: whoever asked is being
-// stopped too, and answers its own requests). `done`
-// must not block; it is called without any lock held, and the waiters of one lookup are called
-// in the order they asked. Nothing is cached: each lookup asks the system anew.
+// stopped too, and answers its own requests). `done` must not block; it is called without any
+// lock held, and the waiters of one lookup are called in the order they asked. Nothing is
+// cached: each lookup asks the system anew.
 //
 // Lifetime: stop() (also run by the destructor) drops the lookups not answered yet and returns
 // once no `done` is running; it does not wait for a call still inside getaddrinfo. The threads

@@ -101,9 +101,9 @@ struct outbound_impl : pool_client {
                   std::shared_ptr<ob_pool>& p);
 };
 
-// Deadlines: a host name's lookup uses `timer` directly, connecting and the TLS handshake the stream's own
-// timeouts (beast::tcp_stream::expires_at). From the first request on, `timer` is a lazy
-// deadline: `due` is the current request's deadline (busy) or the end of the idle period
+// Deadlines: a host name's lookup uses `timer` directly, connecting and the TLS handshake the
+// stream's own timeouts (beast::tcp_stream::expires_at). From the first request on, `timer` is a
+// lazy deadline: `due` is the current request's deadline (busy) or the end of the idle period
 // (parked), and the timer waits for a time at or before `due`; when it fires before `due` it
 // waits again. Setting a later `due` (every request on a kept-alive connection, every park)
 // touches no timer; only an earlier one re-arms it. So a request costs no timer operation, and
@@ -220,7 +220,7 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec && self->looking_up) {
         self->looking_up = false;
-        self->fail(delivery_errc::timeout, "resolve " + self->url.host + ": timed out");
+        self->fail_lookup(delivery_errc::timeout, "timed out");
       }
     });
     // The answer comes on a lookup thread; only a connection still alive takes it, on exec.
@@ -233,13 +233,13 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
     if (!looking_up) return;  // timed out or closed meanwhile: already answered
     looking_up = false;
     timer.cancel();
-    if (!a.error.empty()) return fail(delivery_errc::dns, "resolve " + url.host + ": " + a.error);
+    if (!a.error.empty()) return fail_lookup(delivery_errc::dns, a.error);
     std::vector<tcp::endpoint> endpoints;
     endpoints.reserve(a.addresses.size());
     for (const auto& text : a.addresses) {
       beast::error_code bad;
       const auto address = net::ip::make_address(text, bad);
-      if (bad) return fail(delivery_errc::dns, "resolve " + url.host + ": not an address: " + text);
+      if (bad) return fail_lookup(delivery_errc::dns, "not an address: " + text);
       if (!address_allowed(address)) return;
       endpoints.emplace_back(address, url.port);
     }
@@ -253,7 +253,12 @@ struct ob_connection : std::enable_shared_from_this<ob_connection>, readiness_se
   void end_lookup() {
     if (!looking_up) return;
     looking_up = false;
-    fail(delivery_errc::dns, "resolve " + url.host + ": cancelled");
+    fail_lookup(delivery_errc::dns, "cancelled");
+  }
+
+  // The lookup's failure, named as every lookup failure is: "resolve HOST: why".
+  void fail_lookup(delivery_errc kind, const std::string& why) {
+    fail(kind, "resolve " + url.host + ": " + why);
   }
 
   // The policy on an address the connection would reach (ssrf_guard.hpp); false: the request
