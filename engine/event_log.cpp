@@ -217,6 +217,7 @@ result<void> event_log::open_index() {
   const char* wm = std::getenv("HOOKLOG_INDEX_WRITEMAP");
   io.writemap = wm && *wm ? std::string_view(wm) == "1" : opts_.index_writemap;
   io.boot_id = opts_.boot_id;
+  io.entity_bucket_bits = opts_.index_entity_bucket_bits;
   if (opts_.read_only) {
     // Beside a possible writer: use the index env only when it is whole and bound to this log;
     // otherwise queries walk the records (scan(), find_idempotent()).
@@ -381,7 +382,7 @@ result<void> event_log::store_encoded(append_group& g, record& r) {
   std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
   g.leaves.push_back(r.leaf_hash);
   if (auto p = records_.put(g.t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-  collect_index_keys(r, g.ix_keys);
+  collect_index_keys(r, index_->entity_bucket_bits(), g.ix_keys);
   g.head.seq = r.seq;
   g.applied = r.seq;
   g.last_recorded = r.recorded_at;

@@ -58,6 +58,9 @@ struct log_options {
   // machine's, from /proc/sys/kernel/random/boot_id; tests set it to fake a reboot).
   bool index_writemap = true;
   std::string boot_id{};
+  // ix_entity's seq bucket width when the index env is created (log_index::options); tests
+  // set a few bits to have many buckets in a small log.
+  unsigned index_entity_bucket_bits = log_keys::kEntityBucketBits;
 };
 
 // Cluster mode: the kind the materializer gives a stream message that is not a record
@@ -224,11 +227,12 @@ class event_log {
   result<void> grow_map();
   // Walks the index entries under `prefix`. With exact_prefix every key is
   // prefix + seq (seq order, seeks to from_seq); otherwise keys continue past the
-  // prefix and end in the seq.
+  // prefix and end in the seq. bucket_bits != 0: the keys start with a seq bucket of that
+  // width (ix_entity, engine/index_walk.hpp), walked as if they did not.
   result<std::uint64_t> scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
-                                   std::string prefix,
-                                   bool exact_prefix, const scan_query& q, const scan_fn& fn,
-                                   scan_stop* stop) const;
+                                   std::string prefix, bool exact_prefix, const scan_query& q,
+                                   const scan_fn& fn, scan_stop* stop,
+                                   unsigned bucket_bits = 0) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
   // Opens the index env after the log's own databases (migrating a format-1 log).

@@ -3,6 +3,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
+#include "engine/index_walk.hpp"
 #include "engine/log_keys.hpp"
 #include "engine/record_codec.hpp"
 
@@ -115,26 +116,6 @@ result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
   return std::optional<std::uint64_t>{lo};
 }
 
-namespace {
-
-// Positions `c` on the first key at `start` or beyond it in the walking order (descending: at
-// or before it; an empty start is the end); with skip_equal a key equal to start is passed over.
-result<std::optional<lmdb::cursor::kv>> position(lmdb::cursor& c, std::string_view start, bool desc,
-                                                 bool skip_equal) {
-  if (desc && start.empty()) return c.last();
-  auto kv = c.seek(start);
-  if (!kv) return kv;
-  if (!desc) {
-    if (*kv && skip_equal && (*kv)->first == start) return c.next();
-    return kv;
-  }
-  if (!*kv) return c.last();
-  if ((*kv)->first > start || (skip_equal && (*kv)->first == start)) return c.prev();
-  return kv;
-}
-
-}  // namespace
-
 result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn,
                                       scan_stop* stop) const {
   if (stop) *stop = scan_stop{};
@@ -175,9 +156,10 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn, stop);
   if (ix && !q.entity_kind.empty() && !q.entity_id.empty())
     return scan_index(ixt, *t, index_->ix(3), entity_prefix(q.entity_kind, q.entity_id), true, q,
-                      fn, stop);
+                      fn, stop, index_->entity_bucket_bits());
   if (ix && !q.entity_kind.empty())
-    return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn, stop);
+    return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn, stop,
+                      index_->entity_bucket_bits());
   if (ix && events_only && q.kind && exact_type)
     return scan_index(ixt, *t, index_->ix(1), q.type + '\0', true, q, fn, stop);
   if (ix && events_only && q.kind && !q.tenant.empty())
@@ -244,9 +226,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                             std::string prefix, bool exact_prefix,
                                             const scan_query& q, const scan_fn& fn,
-                                            scan_stop* stop) const {
-  auto c = lmdb::cursor::open(ixt, ix);
-  if (!c) return c.err();
+                                            scan_stop* stop, unsigned bucket_bits) const {
   const bool desc = q.descending;
   std::string start = prefix;
   if (exact_prefix) {
@@ -263,14 +243,27 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
     after = *a;
     if (desc ? after < start : after > start) start = after;
   }
-  auto kv = position(*c, start, desc, !after.empty() && start == after);
-  auto advance = [&] { return desc ? c->prev() : c->next(); };
+  // A bucketed index (ix_entity, log_keys.hpp): the buckets of the seqs asked for, merged in
+  // the order of the keys without their bucket; one entity's keys are in bucket order already.
+  auto layout = index_walk::layout::plain;
+  std::uint32_t lo = 0, hi = 0;
+  if (bucket_bits != 0) {
+    auto held = index_walk::buckets_of(ixt, ix);
+    if (!held) return held.err();
+    if (!*held) return std::uint64_t{0};
+    lo = std::max((*held)->lo, log_keys::entity_bucket(q.from_seq, bucket_bits));
+    hi = std::min((*held)->hi, log_keys::entity_bucket(q.to_seq, bucket_bits));
+    layout = exact_prefix ? index_walk::layout::bucketed_disjoint : index_walk::layout::bucketed;
+  }
+  index_walk walk(ixt, ix, prefix, desc, layout);
+  auto kv = walk.seek(start, !after.empty() && start == after, lo, hi);
+  auto advance = [&] { return walk.next(); };
   std::uint64_t matched = 0;
   examine_budget budget(q, stop);
   for (;;) {
     if (!kv) return kv.err();
     if (!*kv) break;
-    const std::string_view k = (*kv)->first;
+    const std::string_view k = **kv;
     if (k.size() < prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
     if (exact_prefix && k.size() != prefix.size() + 8) break;
     if (k == after) {

@@ -16,7 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "hooklog-index/1";
+constexpr std::string_view kFormatValue = "hooklog-index/2";
+constexpr std::string_view kBucketBitsKey = "entity_bucket_bits";
 constexpr std::string_view kThroughKey = "indexed_through";
 constexpr std::string_view kHashKey = "through_hash";
 constexpr std::string_view kBootKey = "open_boot";
@@ -93,6 +94,11 @@ std::string log_index::check_binding(const log_source& log) {
   if (!fmt) return std::string("its meta cannot be read: ") + fmt.err().what();
   if (!*fmt) return "it has no format (an interrupted creation)";
   if (**fmt != kFormatValue) return "it has format " + std::string(**fmt);
+  auto bits = meta_.get(*t, kBucketBitsKey);
+  if (!bits) return std::string("its meta cannot be read: ") + bits.err().what();
+  if (!*bits || (*bits)->size() != 1 || (**bits)[0] < 1 || (**bits)[0] > 32)
+    return "its entity_bucket_bits is missing or not 1 to 32";
+  bucket_bits_ = static_cast<unsigned char>((**bits)[0]);
   auto th = meta_.get(*t, kThroughKey);
   auto hh = meta_.get(*t, kHashKey);
   auto boot = meta_.get(*t, kBootKey);
@@ -143,6 +149,9 @@ result<void> log_index::open_write(const std::string& dir, const options& o,
     auto t = lmdb::txn::begin(env_, false);
     if (!t) return t.err();
     if (auto r = open_dbs(*t, MDB_CREATE); !r) return r;
+    bucket_bits_ = std::clamp(o.entity_bucket_bits, 1u, 32u);
+    const char bits = static_cast<char>(bucket_bits_);
+    if (auto r = meta_.put(*t, kBucketBitsKey, std::string_view(&bits, 1)); !r) return r;
     if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r;
     through_ = 0;
     through_hash_ = hash256{};
@@ -286,7 +295,7 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
         if (!d) return d.err();
         if (!d->idempotency_key.empty())
           idem.emplace_back(log_keys::idem_key(d->tenant, d->source, d->idempotency_key), seq);
-        collect_index_keys(*d, keys);
+        collect_index_keys(*d, bucket_bits_, keys);
         new_through = seq;
         std::memcpy(new_hash.data(), d->chain_hash, 32);
         ++n;

@@ -4,6 +4,12 @@
 // and "ix_occurred", "ix_type", "ix_tenant", "ix_entity", "ix_ref" (layout: docs/FORMAT.md).
 // Everything in it is derived from the log's records and can be rebuilt from them.
 //
+// Format 2 (`hooklog-index/2`) keys ix_entity by the record's seq bucket first (log_keys.hpp):
+// the entity keys of a group go into the newest bucket's region of the tree, not to random
+// leaves of a tree as large as the log. Its width is fixed at creation (meta
+// `entity_bucket_bits`). An env of format 1 is rebuilt by a writer's open and not used by a
+// read-only one (queries then walk the records).
+//
 // Its "meta" binds it to the log: `indexed_through` (every record and gap up to this seq has
 // its entries in) and `through_hash` (the chain hash of the last record at or before it: the
 // index is an index of a prefix of this log exactly when that record has this hash), and
@@ -64,9 +70,10 @@ class index_key_list {
 // 2 tenant, 3 entity, 4 ref), written sorted at the group's end.
 using index_keys = std::array<index_key_list, 5>;
 
-// Appends the index keys of one stored record (record or record_view).
+// Appends the index keys of one stored record (record or record_view); `bucket_bits` is the
+// index env's entity bucket width (log_index::entity_bucket_bits(); 0: no bucket).
 template <typename R>
-void collect_index_keys(const R& r, index_keys& keys) {
+void collect_index_keys(const R& r, unsigned bucket_bits, index_keys& keys) {
   if (r.kind == record_kind::event_received) {
     log_keys::append_occurred_key(keys[0].buffer(), r.occurred_at, r.seq);
     keys[0].end_key();
@@ -76,6 +83,8 @@ void collect_index_keys(const R& r, index_keys& keys) {
     keys[2].end_key();
   }
   if (!r.entity_kind.empty()) {
+    if (bucket_bits != 0)
+      log_keys::append_bucket(keys[3].buffer(), log_keys::entity_bucket(r.seq, bucket_bits));
     log_keys::append_entity_prefix(keys[3].buffer(), r.entity_kind, r.entity_id);
     bytes::put_be64(keys[3].buffer(), r.seq);
     keys[3].end_key();
@@ -97,6 +106,9 @@ class log_index {
     // reserved on disk (lmdb::env::reserve), so a full disk is an error, never SIGBUS.
     bool writemap = false;
     std::string boot_id{};  // empty: /proc/sys/kernel/random/boot_id
+    // ix_entity's bucket width for an env created now (an existing env keeps its own); tests
+    // set a few bits to have many buckets in a small log. 1 to 32 (clamped).
+    unsigned entity_bucket_bits = log_keys::kEntityBucketBits;
   };
 
   // Where a log's facts come from, for binding checks and catch-up.
@@ -142,6 +154,9 @@ class log_index {
   // answer. Any thread.
   bool usable() const { return state_ != state::none && !behind_.load(std::memory_order_acquire); }
   bool separate() const { return state_ == state::separate; }
+  // ix_entity's keys start with a seq bucket of this many bits (a separate env); 0 for the
+  // unbucketed layout of a format-1 log's indexes (legacy).
+  unsigned entity_bucket_bits() const { return state_ == state::separate ? bucket_bits_ : 0; }
   const lmdb::env& env() const { return env_; }
   const lmdb::dbi& idem() const { return dbs_[0]; }
   // 0 occurred, 1 type, 2 tenant, 3 entity, 4 ref.
@@ -190,6 +205,7 @@ class log_index {
   std::string dir_;
   std::uint64_t through_ = 0;
   hash256 through_hash_{};
+  unsigned bucket_bits_ = log_keys::kEntityBucketBits;
   std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
 };
 

@@ -39,6 +39,27 @@ inline std::string entity_prefix(std::string_view kind, std::string_view id) {
   return k;
 }
 
+// ix_entity's keys in an index env of format 2 (docs/FORMAT.md): the record's seq bucket
+// (seq >> bucket_bits, 4 bytes BE) in front of kind \0 id \0 seq. A bucket's keys are a region
+// of the tree of their own, so the puts of a group land among the last bucket's leaves however
+// long the log is (engine/bucketed_walk.hpp reads them back in the order without the bucket).
+inline constexpr unsigned kEntityBucketBits = 20;  // 1,048,576 seqs per bucket
+inline constexpr std::size_t kBucketSize = 4;
+
+inline std::uint32_t entity_bucket(std::uint64_t seq, unsigned bucket_bits) {
+  return static_cast<std::uint32_t>(seq >> bucket_bits);
+}
+
+inline void append_bucket(std::string& out, std::uint32_t bucket) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(bucket >> shift));
+}
+
+inline std::uint32_t get_bucket(std::string_view key) {
+  std::uint32_t b = 0;
+  for (std::size_t i = 0; i < kBucketSize; ++i) b = (b << 8) | static_cast<unsigned char>(key[i]);
+  return b;
+}
+
 inline void append_occurred_key(std::string& out, std::int64_t occurred, std::uint64_t seq) {
   bytes::put_be64(out, bytes::ordered_signed(occurred));
   bytes::put_be64(out, seq);

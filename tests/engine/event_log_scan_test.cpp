@@ -46,16 +46,8 @@ void fill(event_log& log) {
 }
 
 std::vector<std::uint64_t> all_matches(const event_log& log, const scan_query& q) {
-  std::vector<std::uint64_t> out;
   scan_stop stop;
-  auto n = log.scan(
-      q,
-      [&](const record_view& v, std::string_view) {
-        out.push_back(v.seq);
-        return true;
-      },
-      &stop);
-  REQUIRE(n.ok());
+  auto out = test::scan_seqs(log, q, &stop);
   CHECK_FALSE(stop.bounded);
   return out;
 }

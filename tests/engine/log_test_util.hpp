@@ -5,6 +5,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
@@ -37,6 +38,23 @@ inline std::unique_ptr<event_log> open_log(const std::string& dir, bool sync = f
   auto l = event_log::open(o);
   if (!l) throw std::runtime_error(l.err().message);
   return std::move(*l);
+}
+
+// The seqs one scan hands to its callback, in order; `stop` filled as scan() fills it. Throws
+// when the scan fails.
+inline std::vector<std::uint64_t> scan_seqs(const event_log& log, const scan_query& q,
+                                            scan_stop* stop = nullptr) {
+  std::vector<std::uint64_t> out;
+  auto n = log.scan(
+      q,
+      [&](const record_view& v, std::string_view) {
+        out.push_back(v.seq);
+        return true;
+      },
+      stop);
+  if (!n) throw std::runtime_error(n.err().message);
+  if (*n != out.size()) throw std::runtime_error("scan counted another number of matches");
+  return out;
 }
 
 inline std::uint64_t append_one(event_log& log, record r) {
