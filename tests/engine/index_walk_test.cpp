@@ -2,12 +2,14 @@
 // by entity kind answer what a walk of the records answers, in the same order, in pages and
 // in bounded steps, across many buckets; an index env of format 1 is rebuilt.
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <tuple>
 
 #include <catch2/catch.hpp>
 
 #include "engine/event_log.hpp"
+#include "engine/logger.hpp"
 #include "engine/log_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -220,7 +222,23 @@ TEST_CASE("entity index in seq buckets: an index env of format 1 is rebuilt, and
     CHECK_FALSE(log->index().usable());
     CHECK(seqs_of(scan_all(*log, q)) == want);  // the records answer
   }
+  // The rebuild is said in the operator log, before and after.
+  std::FILE* lines = std::tmpfile();
+  REQUIRE(lines);
+  logging::configure(logging::level::info, logging::format::json, lines);
   auto log = open_bucketed(dir.path());
+  logging::configure(logging::level::info, logging::format::text, stderr);
+  std::rewind(lines);
+  std::vector<nlohmann::json> said;
+  for (char buf[4096]; std::fgets(buf, sizeof buf, lines);) said.push_back(nlohmann::json::parse(buf));
+  std::fclose(lines);
+  REQUIRE(said.size() == 2);
+  CHECK(said[0]["event"] == "storage.index");
+  CHECK(said[0]["msg"] == "rebuilding the log's index from its records");
+  CHECK(said[0]["reason"] == "it has format hooklog-index/1");
+  CHECK(said[0]["records"] == kRecords);
+  CHECK(said[1]["msg"] == "the log's index is rebuilt");
+  CHECK(said[1]["seconds"].get<double>() >= 0);
   CHECK(log->index_rebuilt_because() == "it has format hooklog-index/1");
   CHECK(log->index().usable());
   CHECK(buckets_held(*log).size() >= 30);
