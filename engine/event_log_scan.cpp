@@ -253,6 +253,15 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
     if (!*held) return std::uint64_t{0};
     lo = std::max((*held)->lo, log_keys::entity_bucket(q.from_seq, bucket_bits));
     hi = std::min((*held)->hi, log_keys::entity_bucket(q.to_seq, bucket_bits));
+    // One entity, resumed: the buckets before `after` in the walking order hold nothing more.
+    if (exact_prefix && !after.empty()) {
+      const std::uint64_t after_seq = bytes::get_be64(after.substr(after.size() - 8));
+      const std::uint32_t from = log_keys::entity_bucket(after_seq, bucket_bits);
+      if (desc)
+        hi = std::min(hi, from);
+      else
+        lo = std::max(lo, from);
+    }
     layout = exact_prefix ? index_walk::layout::bucketed_disjoint : index_walk::layout::bucketed;
   }
   index_walk walk(ixt, ix, prefix, desc, layout);

@@ -42,12 +42,15 @@ inline std::string entity_prefix(std::string_view kind, std::string_view id) {
 // ix_entity's keys in an index env of format 2 (docs/FORMAT.md): the record's seq bucket
 // (seq >> bucket_bits, 4 bytes BE) in front of kind \0 id \0 seq. A bucket's keys are a region
 // of the tree of their own, so the puts of a group land among the last bucket's leaves however
-// long the log is (engine/bucketed_walk.hpp reads them back in the order without the bucket).
+// long the log is (engine/index_walk.hpp reads them back in the order without the bucket).
 inline constexpr unsigned kEntityBucketBits = 20;  // 1,048,576 seqs per bucket
 inline constexpr std::size_t kBucketSize = 4;
 
+// Capped, not wrapped: every seq past the last bucket's start shares the last bucket, so bucket
+// order stays seq order (and a query's to_seq far past the log maps to the last bucket).
 inline std::uint32_t entity_bucket(std::uint64_t seq, unsigned bucket_bits) {
-  return static_cast<std::uint32_t>(seq >> bucket_bits);
+  const std::uint64_t b = bucket_bits >= 64 ? 0 : seq >> bucket_bits;
+  return b > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(b);
 }
 
 inline void append_bucket(std::string& out, std::uint32_t bucket) {

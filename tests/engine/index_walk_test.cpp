@@ -160,12 +160,16 @@ TEST_CASE("entity index in seq buckets: every query by entity answers what the r
     queries.push_back(q);
   }
   const std::size_t unranged = queries.size();
-  for (std::size_t i = 0; i < unranged; ++i) {  // the same within seqs [50, 170] and [9, 9]
+  for (std::size_t i = 0; i < unranged; ++i) {
+    // The same within seqs [50, 170], [9, 9], and up to a seq far past the log's end.
     auto q = queries[i];
     q.from_seq = 50;
     q.to_seq = 170;
     queries.push_back(q);
     q.from_seq = q.to_seq = 9;
+    queries.push_back(q);
+    q.from_seq = 1;
+    q.to_seq = std::uint64_t{1} << (32 + kBits);
     queries.push_back(q);
   }
   std::size_t nonempty = 0;
@@ -225,9 +229,12 @@ TEST_CASE("entity index in seq buckets: an index env of format 1 is rebuilt, and
   // The rebuild is said in the operator log, before and after.
   std::FILE* lines = std::tmpfile();
   REQUIRE(lines);
+  struct to_stderr_at_exit {  // the default settings again, however the scope ends
+    ~to_stderr_at_exit() { logging::configure(logging::level::info, logging::format::text); }
+  } restore;
   logging::configure(logging::level::info, logging::format::json, lines);
   auto log = open_bucketed(dir.path());
-  logging::configure(logging::level::info, logging::format::text, stderr);
+  logging::configure(logging::level::info, logging::format::text);
   std::rewind(lines);
   std::vector<nlohmann::json> said;
   for (char buf[4096]; std::fgets(buf, sizeof buf, lines);) said.push_back(nlohmann::json::parse(buf));
@@ -243,4 +250,17 @@ TEST_CASE("entity index in seq buckets: an index env of format 1 is rebuilt, and
   CHECK(log->index().usable());
   CHECK(buckets_held(*log).size() >= 30);
   CHECK(seqs_of(scan_all(*log, q)) == want);
+}
+
+TEST_CASE("entity index buckets: a seq's bucket, capped at the last one", "[index_walk]") {
+  CHECK(log_keys::entity_bucket(0, 20) == 0);
+  CHECK(log_keys::entity_bucket((5u << 20) - 1, 20) == 4);
+  CHECK(log_keys::entity_bucket(5u << 20, 20) == 5);
+  CHECK(log_keys::entity_bucket(std::uint64_t{1} << 52, 20) == UINT32_MAX);  // not wrapped to 0
+  CHECK(log_keys::entity_bucket(UINT64_MAX, 3) == UINT32_MAX);
+  CHECK(log_keys::entity_bucket(UINT64_MAX, 32) == UINT32_MAX);
+  std::string k;
+  log_keys::append_bucket(k, 0x01020304u);
+  CHECK(k == std::string("\x01\x02\x03\x04"));
+  CHECK(log_keys::get_bucket(k) == 0x01020304u);
 }
