@@ -272,8 +272,8 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   for (;;) {
     if (!kv) return kv.err();
     if (!*kv) break;
-    const std::string_view k = **kv;
-    if (k.size() < prefix.size() + 8 || k.compare(0, prefix.size(), prefix) != 0) break;
+    const std::string_view k = **kv;  // under the prefix: the walk ends where it does
+    if (k.size() < prefix.size() + 8) break;
     if (exact_prefix && k.size() != prefix.size() + 8) break;
     if (k == after) {
       kv = advance();

@@ -19,14 +19,7 @@ using hooklog::test::temp_dir;
 namespace {
 
 std::vector<std::uint64_t> seqs_of(const event_log& log, const scan_query& q) {
-  std::vector<std::uint64_t> out;
-  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
-    out.push_back(v.seq);
-    return true;
-  });
-  REQUIRE(n.ok());
-  CHECK(*n == out.size());
-  return out;
+  return test::scan_seqs(log, q);
 }
 
 }  // namespace

@@ -54,13 +54,7 @@ std::unique_ptr<event_log> open_ok(const log_options& o) {
 }
 
 std::vector<std::uint64_t> seqs(const event_log& log, scan_query q) {
-  std::vector<std::uint64_t> out;
-  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
-    out.push_back(v.seq);
-    return true;
-  });
-  REQUIRE(n);
-  return out;
+  return test::scan_seqs(log, q);
 }
 
 // Every query the indexes answer finds each of `acked` (record i -> seq); with `exact`, and

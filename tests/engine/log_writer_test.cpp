@@ -32,13 +32,7 @@ record keyed(const std::string& key, int i) {
 }
 
 std::vector<std::uint64_t> seqs(const event_log& log, scan_query q) {
-  std::vector<std::uint64_t> out;
-  auto n = log.scan(q, [&](const record_view& v, std::string_view) {
-    out.push_back(v.seq);
-    return true;
-  });
-  if (!n) throw std::runtime_error(n.err().message);
-  return out;
+  return test::scan_seqs(log, q);
 }
 
 std::optional<std::uint64_t> idem(const event_log& log, const std::string& key) {
