@@ -46,6 +46,7 @@ bool index_walk::take(run& r, const std::optional<lmdb::cursor::kv>& kv) {
   }
   if (key.compare(0, prefix_.size(), prefix_) != 0) return false;
   r.rest = key;
+  r.value = kv->second;
   return true;
 }
 
@@ -65,7 +66,7 @@ result<bool> index_walk::open_run(std::uint32_t bucket) {
   scratch_.append(start_);
   auto kv = position(*c, scratch_, desc_, skip_equal_ && !start_.empty());
   if (!kv) return kv.err();
-  run r{std::move(*c), bucket, {}};
+  run r{std::move(*c), bucket, {}, {}};
   if (!take(r, *kv)) return false;
   runs_.push_back(std::move(r));
   return true;

@@ -3,7 +3,8 @@
 //
 // position(): puts a cursor on the first key at `start` or beyond it in the walking order.
 //
-// index_walk: the keys that begin with `prefix`, in key order or backwards, one view at a time.
+// index_walk: the keys that begin with `prefix`, in key order or backwards, one view at a time
+// (and each key's value).
 // In a bucketed database (ix_entity of an index env of format 2: log_keys.hpp) every key is
 // bucket (4 bytes BE) | rest, and the walk goes over buckets [lo, hi] in the order of rest, as if
 // there were no bucket: the buckets' runs are merged, one cursor per bucket. When rest orders
@@ -55,12 +56,15 @@ class index_walk {
                                                std::uint32_t lo = 0, std::uint32_t hi = 0);
   // The key after the last one returned; nullopt at the end.
   result<std::optional<std::string_view>> next();
+  // The value of the key last returned by seek() or next() (valid as its key is).
+  std::string_view value() const { return runs_[current_].value; }
 
  private:
   struct run {
     lmdb::cursor c;
     std::uint32_t bucket = 0;
-    std::string_view rest;  // the current key without its bucket
+    std::string_view rest;   // the current key without its bucket
+    std::string_view value;  // the current key's value
   };
   // Opens a run on `bucket` positioned at start_; false (run not kept) when it holds no key.
   result<bool> open_run(std::uint32_t bucket);

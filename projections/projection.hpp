@@ -47,13 +47,25 @@ class bulk_writer {
   // slot); when the part is full, commits it, begins the next one and reopens `c` on `d` in it.
   result<void> wrote(lmdb::cursor& c, const lmdb::dbi& d, std::size_t key_bytes,
                      std::size_t value_bytes) {
+    return wrote(c, d, nullptr, nullptr, key_bytes, value_bytes);
+  }
+  // The same for a projection with a second cursor (`c2` on `d2`, also in txn()), reopened
+  // alike; what is written through c2 rides in the parts uncounted.
+  result<void> wrote(lmdb::cursor& c, const lmdb::dbi& d, lmdb::cursor* c2, const lmdb::dbi* d2,
+                     std::size_t key_bytes, std::size_t value_bytes) {
     written_ += key_bytes + value_bytes + 10;
     if (written_ < part_bytes_) return {};
-    c = lmdb::cursor();  // closed before its transaction commits
+    c = lmdb::cursor();  // closed before their transaction commits
+    if (c2 != nullptr) *c2 = lmdb::cursor();
     if (auto n = next_part(); !n) return n;
     auto o = lmdb::cursor::open(t_, d);
     if (!o) return o.err();
     c = std::move(*o);
+    if (c2 != nullptr) {
+      auto o2 = lmdb::cursor::open(t_, *d2);
+      if (!o2) return o2.err();
+      *c2 = std::move(*o2);
+    }
     return {};
   }
   std::size_t parts_committed() const { return parts_; }

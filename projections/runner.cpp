@@ -35,7 +35,8 @@ result<void> projection_runner::open_impl() {
   if (!s) return s.err();
   store_ = std::move(*s);
   subs_ = std::make_unique<subscriptions>();
-  timelines_ = std::make_unique<timelines>(opts_.timelines_staged_max);
+  timelines_ =
+      std::make_unique<timelines>(opts_.timelines_staged_max, opts_.timelines_bucket_bits);
   pending_ = std::make_unique<pending>(*subs_, opts_.pending_staged_max);
   stats_ = std::make_unique<stats>();
   all_ = {subs_.get(), timelines_.get(), pending_.get(), stats_.get()};

@@ -90,6 +90,9 @@ struct runner_options {
   // Staged timeline transitions written out mid-batch past this many (timelines.hpp; tests
   // lower it).
   std::size_t timelines_staged_max = timelines::kMaxStaged;
+  // The width of timelines' seq buckets (timelines.hpp; tests narrow it to spread a small log
+  // over many buckets).
+  unsigned timelines_bucket_bits = timelines::kBucketBits;
   // Rebuild from empty with staged, sorted, appended writes (see above).
   bool bulk_rebuild = true;
   // Bytes a bulk load holds in memory at most (about: half for timelines, half for pending).

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/index_walk.hpp"
+#include "engine/log_keys.hpp"
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
 #include "projections/key_codec.hpp"
@@ -15,8 +17,22 @@ namespace hooklog::projections {
 namespace {
 constexpr std::uint8_t kOutOfOrder = 1;
 constexpr std::uint8_t kFromStated = 2;
+constexpr std::size_t kSuffixSize = 16;  // occurred_at | seq, at the end of a transition's key
+constexpr std::size_t kLatestFixed = kSuffixSize + 16;  // tl_latest: key suffix, first, last seq
 
-void entity_prefix(std::string& k, std::string_view tenant, std::string_view kind, std::string_view id) {
+// A transition's key: bucket | entity prefix | suffix.
+std::string_view suffix_of(std::string_view key) {
+  return key.substr(key.size() - kSuffixSize);
+}
+std::string_view group_of(std::string_view key) {
+  return key.substr(0, key.size() - kSuffixSize);
+}
+std::string_view entity_of(std::string_view key) {
+  return key.substr(log_keys::kBucketSize, key.size() - kSuffixSize - log_keys::kBucketSize);
+}
+
+void entity_prefix(std::string& k, std::string_view tenant, std::string_view kind,
+                   std::string_view id) {
   k.clear();
   keys::put_part(k, tenant);
   keys::put_part(k, kind);
@@ -51,7 +67,10 @@ nlohmann::json to_json(const timeline& t) {
                    {"recorded_at", format_rfc3339(tr.recorded_at)},
                    {"seq", tr.seq},
                    {"out_of_order", tr.out_of_order}});
-  return {{"kind", t.kind}, {"id", t.id}, {"tenant", t.tenant}, {"status", t.current_status},
+  return {{"kind", t.kind},
+          {"id", t.id},
+          {"tenant", t.tenant},
+          {"status", t.current_status},
           {"transitions", std::move(arr)}};
 }
 
@@ -59,6 +78,9 @@ result<void> timelines::open(state_store& s, lmdb::txn& t) {
   auto a = s.open_db(t, "tl_transitions");
   if (!a) return a.err();
   transitions_ = *a;
+  auto l = s.open_db(t, "tl_latest");
+  if (!l) return l.err();
+  latest_ = *l;
   return {};
 }
 
@@ -69,18 +91,20 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   // Key and value written in place (one resize; into the bulk load's runs directly), not
   // appended field by field into arena_ and copied from there.
   const bool stated = !r.status_from.empty();
-  const std::size_t prefix_size =
-      keys::part_size(r.tenant) + keys::part_size(r.entity_kind) + keys::part_size(r.entity_id);
-  const std::size_t key_size = prefix_size + 16;
+  const std::size_t key_size = log_keys::kBucketSize + keys::part_size(r.tenant) +
+                               keys::part_size(r.entity_kind) + keys::part_size(r.entity_id) +
+                               kSuffixSize;
   const std::size_t value_size =
       1 + 8 + keys::str16_size(r.status_from) + keys::str16_size(r.status_to);
+  const std::uint32_t bucket = log_keys::entity_bucket(r.seq, bucket_bits_);
   auto write = [&](char* p) {
+    for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>(bucket >> shift);
     p = keys::write_part(p, r.tenant);
     p = keys::write_part(p, r.entity_kind);
     p = keys::write_part(p, r.entity_id);
     p = keys::write_i64_be(p, r.occurred_at);
     p = keys::write_u64_be(p, r.seq);
-    *p++ = static_cast<char>(stated ? kFromStated : 0);  // kOutOfOrder: write_staged
+    *p++ = static_cast<char>(stated ? kFromStated : 0);  // kOutOfOrder: write_group
     p = keys::write_le<std::int64_t>(p, r.recorded_at);
     p = keys::write_str16(p, r.status_from);
     keys::write_str16(p, r.status_to);
@@ -92,7 +116,6 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   staged s;
   s.at = static_cast<std::uint32_t>(arena_.size());
   s.seq = r.seq;
-  s.prefix_size = static_cast<std::uint16_t>(prefix_size);
   s.key_size = static_cast<std::uint16_t>(key_size);
   s.value_size = static_cast<std::uint32_t>(value_size);
   arena_.resize(s.at + key_size + value_size);
@@ -103,17 +126,79 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   return {};
 }
 
+template <class Put>
+result<void> timelines::write_group(lmdb::cursor& latest, Put&& put) {
+  const std::size_t n = group_.size();
+  const std::string_view first_key = group_[0].key;
+  const std::string_view prefix = entity_of(first_key);
+  // The entity's latest transition before the group (from earlier batches, or from an earlier
+  // bucket of this one): its key's 16 bytes, first and last seq, and `to`.
+  auto kv = latest.seek(prefix);
+  if (!kv) return kv.err();
+  const bool past_end = !*kv;
+  const bool known = *kv && (*kv)->first == prefix && (*kv)->second.size() >= kLatestFixed + 2;
+  std::string_view before_key;  // empty when the entity is new
+  std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
+  if (known) {
+    latest_value_.assign((*kv)->second);  // copied: the puts below may move its page
+    before_key = std::string_view(latest_value_).substr(0, kSuffixSize);
+    first_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize));
+    last_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize + 8));
+  }
+  // A transition is late when an earlier record has a greater key: tl_latest's (every record it
+  // saw is earlier), or a later key of the group with a smaller seq.
+  late_.assign(n, 0);
+  std::uint64_t min_seq_after = UINT64_MAX;
+  for (std::size_t i = n; i-- > 0;) {
+    const std::uint64_t seq = group_[i].seq;
+    if (min_seq_after < seq || (known && suffix_of(group_[i].key) < before_key)) late_[i] = 1;
+    min_seq_after = std::min(min_seq_after, seq);
+    first_seq = std::min(first_seq, seq);
+    last_seq = std::max(last_seq, seq);
+  }
+  // tl_latest's new value: the greater of its key and the group's last.
+  const held& last = group_[n - 1];
+  std::string& value = value_;  // free again once tl_latest is put
+  std::string_view to;
+  if (known && before_key > suffix_of(last.key)) {
+    value.assign(before_key);
+    std::size_t at = kLatestFixed;
+    auto v = keys::get_str16(latest_value_, at);
+    if (v) to = *v;
+  } else {
+    value.assign(suffix_of(last.key));
+    std::size_t at = 9;
+    auto from = keys::get_str16(last.value, at);
+    auto v = from ? keys::get_str16(last.value, at) : std::nullopt;
+    if (v) to = *v;
+  }
+  keys::put_u64_be(value, first_seq);
+  keys::put_u64_be(value, last_seq);
+  keys::put_str16(value, to);
+  if (auto p = latest.put(prefix, value, past_end ? MDB_APPEND : 0); !p) return p;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view v = group_[i].value;
+    if (late_[i] != 0) {
+      value_.assign(v);
+      value_[0] = static_cast<char>(value_[0] | kOutOfOrder);
+      v = value_;
+    }
+    if (auto p = put(group_[i].key, v); !p) return p;
+  }
+  group_.clear();
+  return {};
+}
+
 result<void> timelines::write_staged(lmdb::txn& t) {
   if (staged_.empty()) return {};
   const std::size_t n = staged_.size();
   // By the first 24 bytes as three words, then (rarely) the rest: cheaper than byte compares of
-  // keys that share a long prefix (tenant, kind).
+  // keys that share a long prefix (bucket, tenant, kind).
   order_.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     const char* k = arena_.data() + staged_[i].at;
     const std::size_t size = staged_[i].key_size;
-    order_[i] = {{keys::be_word(k, size, 0), keys::be_word(k, size, 1),
-                  keys::be_word(k, size, 2)},
+    order_[i] = {{keys::be_word(k, size, 0), keys::be_word(k, size, 1), keys::be_word(k, size, 2)},
                  k,
                  staged_[i].key_size,
                  static_cast<std::uint32_t>(i)};
@@ -128,61 +213,31 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
     return xr < yr || (xr == yr && x.size() < y.size());
   });
-  // Out of order within the batch: a transition of the same entity with a later key came from
-  // an earlier record (a smaller seq). Keys of one entity are adjacent in key order (an entity
-  // prefix ends with \0 and holds no other \0 past its three parts).
-  late_.assign(n, 0);
-  auto prefix_of = [&](std::uint32_t i) {
-    return key_of(staged_[i]).substr(0, staged_[i].prefix_size);
-  };
-  for (std::size_t end = n; end > 0;) {
-    const std::string_view p = prefix_of(order_[end - 1].index);
-    std::uint64_t min_seq_after = UINT64_MAX;
-    std::size_t i = end;
-    for (; i > 0 && prefix_of(order_[i - 1].index) == p; --i) {
-      const auto& s = staged_[order_[i - 1].index];
-      if (min_seq_after < s.seq) late_[order_[i - 1].index] = 1;
-      min_seq_after = std::min(min_seq_after, s.seq);
-    }
-    end = i;
-  }
   auto c = lmdb::cursor::open(t, transitions_);
   if (!c) return c.err();
+  auto lc = lmdb::cursor::open(t, latest_);
+  if (!lc) return lc.err();
   std::string last_key;  // the database's largest key while writing ("" when empty)
   {
     auto l = c->last();
     if (!l) return l.err();
     if (*l) last_key = std::string((*l)->first);
   }
-  // In key order, every key already in the database after this one is of an earlier record (the
-  // batch's own keys are written in ascending order), so the first key after it tells whether
-  // the entity has a later transition there. That key is read after the put (the cursor stands
-  // on the new key: one step), and in the rare case that it is of the same entity, the value is
-  // written again with the flag.
-  std::string value;
-  for (const auto& o : order_) {
-    const std::uint32_t i = o.index;
-    const auto& s = staged_[i];
-    const std::string_view key = key_of(s);
+  auto put = [&](std::string_view key, std::string_view value) -> result<void> {
     const bool past_end = key > std::string_view(last_key);
-    value.assign(arena_.data() + s.at + s.key_size, s.value_size);
-    if (late_[i] != 0) value[0] = static_cast<char>(value[0] | kOutOfOrder);
     if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
-    if (past_end) {
-      last_key.assign(key);
-      continue;
-    }
-    if (late_[i] != 0) continue;
-    auto next = c->next();
-    if (!next) return next.err();
-    if (*next) {
-      const std::string_view k = (*next)->first;
-      if (k.size() == s.prefix_size + 16u && k.substr(0, s.prefix_size) == key.substr(0, s.prefix_size)) {
-        value[0] = static_cast<char>(value[0] | kOutOfOrder);
-        if (auto p = c->put(key, value, 0); !p) return p;
-      }
-    }
+    if (past_end) last_key.assign(key);
+    return {};
+  };
+  group_.clear();
+  for (const auto& o : order_) {
+    const auto& s = staged_[o.index];
+    const std::string_view key = key_of(s);
+    if (!group_.empty() && group_of(group_[0].key) != group_of(key))
+      if (auto w = write_group(*lc, put); !w) return w;
+    group_.push_back({key, {arena_.data() + s.at + s.key_size, s.value_size}, s.seq});
   }
+  if (auto w = write_group(*lc, put); !w) return w;
   end_batch();
   return {};
 }
@@ -199,59 +254,39 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
   auto o = lmdb::cursor::open(w.txn(), transitions_);
   if (!o) return o.err();
   lmdb::cursor c = std::move(*o);
-  // One entity's transitions at a time (adjacent in key order), so that each one's out_of_order
-  // flag can be decided from the keys after it: set when a later key has a smaller seq.
-  struct held {
-    std::string_view key, value;
-    std::uint64_t seq;
+  auto ol = lmdb::cursor::open(w.txn(), latest_);
+  if (!ol) return ol.err();
+  lmdb::cursor lc = std::move(*ol);
+  // Every put into tl_transitions appends (the merge is in key order); the parts are counted
+  // by its bytes, tl_latest's puts riding along (at most one per transition, and smaller).
+  auto put = [&](std::string_view key, std::string_view value) -> result<void> {
+    if (auto p = c.put(key, value, MDB_APPEND); !p) return p;
+    return w.wrote(c, transitions_, &lc, &latest_, key.size(), value.size());
   };
-  std::vector<held> items;
   std::deque<std::string> copies;  // the entries read from run files (views need stable bytes)
-  std::string value;
-  auto write_group = [&]() -> result<void> {
-    late_.assign(items.size(), 0);
-    std::uint64_t min_seq_after = UINT64_MAX;
-    for (std::size_t i = items.size(); i-- > 0;) {
-      if (min_seq_after < items[i].seq) late_[i] = 1;
-      min_seq_after = std::min(min_seq_after, items[i].seq);
-    }
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      std::string_view v = items[i].value;
-      if (late_[i] != 0) {
-        value.assign(v);
-        value[0] = static_cast<char>(value[0] | kOutOfOrder);
-        v = value;
-      }
-      if (auto p = c.put(items[i].key, v, MDB_APPEND); !p) return p;
-      // Perhaps the next part (the views stay valid).
-      if (auto n = w.wrote(c, transitions_, items[i].key.size(), v.size()); !n) return n;
-    }
-    items.clear();
-    copies.clear();
-    return {};
-  };
   // `copy`: the views are valid only during the call (run files): the entry is copied first.
   auto visit = [&](std::string_view key, std::string_view v, bool copy) -> result<void> {
-    if (key.size() < 16) return {};  // never staged
-    const std::size_t p = key.size() - 16;
-    if (!items.empty() && (items[0].key.size() != key.size() ||
-                           items[0].key.substr(0, p) != key.substr(0, p)))
-      if (auto w = write_group(); !w) return w;
+    if (key.size() < log_keys::kBucketSize + kSuffixSize) return {};  // never staged
+    if (!group_.empty() && group_of(group_[0].key) != group_of(key)) {
+      if (auto g = write_group(lc, put); !g) return g;
+      copies.clear();
+    }
     if (copy) {
       key = copies.emplace_back(key);
       v = copies.emplace_back(v);
     }
-    items.push_back({key, v, keys::get_u64_be(key.substr(p + 8))});
+    group_.push_back({key, v, keys::get_u64_be(key.substr(key.size() - 8))});
     return {};
   };
-  auto m = runs_.runs() == 0
-               ? runs_.merge_memory(
-                     [&](std::string_view k, std::string_view v) { return visit(k, v, false); })
-               : runs_.merge(
-                     [&](std::string_view k, std::string_view v) { return visit(k, v, true); });
+  group_.clear();
+  auto m =
+      runs_.runs() == 0
+          ? runs_.merge_memory(
+                [&](std::string_view k, std::string_view v) { return visit(k, v, false); })
+          : runs_.merge([&](std::string_view k, std::string_view v) { return visit(k, v, true); });
   if (!m) return m;
-  if (!items.empty())
-    if (auto w = write_group(); !w) return w;
+  if (!group_.empty())
+    if (auto g = write_group(lc, put); !g) return g;
   runs_.clear();
   bulk_ = false;
   return {};
@@ -260,6 +295,7 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
 void timelines::end_batch() {
   staged_.clear();
   arena_.clear();
+  group_.clear();
 }
 
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
@@ -268,24 +304,23 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
                                                std::optional<timeline_position> after) const {
   std::string prefix;
   entity_prefix(prefix, tenant, kind, id);
+  // The current status, and the buckets that hold the entity's transitions.
+  auto l = latest_.get(t, prefix);
+  if (!l) return l.err();
+  if (!*l || (*l)->size() < kLatestFixed + 2) return std::optional<timeline>{};
+  const std::string_view lv = **l;
   timeline tl;
   tl.tenant = std::string(tenant);
   tl.kind = std::string(kind);
   tl.id = std::string(id);
-  auto c = lmdb::cursor::open(t, transitions_);
-  if (!c) return c.err();
   {
-    // The entity's latest transition by occurred time gives its current status.
-    std::string end = prefix;
-    end.back() = '\x01';  // just past every key with this prefix
-    auto kv = c->seek(end);
-    if (!kv) return kv.err();
-    kv = *kv ? c->prev() : c->last();
-    if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) return std::optional<timeline>{};
-    auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second);
-    if (tr) tl.current_status = tr->to;
+    std::size_t at = kLatestFixed;
+    if (auto to = keys::get_str16(lv, at)) tl.current_status = std::string(*to);
   }
+  const std::uint32_t lo =
+      log_keys::entity_bucket(keys::get_u64_be(lv.substr(kSuffixSize)), bucket_bits_);
+  const std::uint32_t hi =
+      log_keys::entity_bucket(keys::get_u64_be(lv.substr(kSuffixSize + 8)), bucket_bits_);
   // From the earliest (or the first after `after`), so each derived `from` is the `to` of the
   // step before it.
   std::string before;  // the `to` of the step before the first one read
@@ -293,30 +328,22 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
   if (after) {
     keys::put_i64_be(start, after->occurred_at);
     keys::put_u64_be(start, after->seq);
+    // The step at the position, or the one before it, gives the first one's derived `from`.
+    index_walk back(t, transitions_, prefix, true, index_walk::layout::bucketed);
+    auto b = back.seek(start, false, lo, hi);
+    if (!b) return b.err();
+    if (*b)
+      if (auto tr = decode_transition(**b, prefix.size(), back.value())) before = tr->to;
   }
-  auto kv = c->seek(start);
-  if (!kv) return kv.err();
-  if (after) {
-    // Past the position itself; the step before the first one read gives its derived `from`.
-    if (*kv && (*kv)->first == start) {
-      if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second)) before = tr->to;
-      kv = c->next();
-    } else {
-      auto p = *kv ? c->prev() : c->last();
-      if (!p) return p.err();
-      if (*p && (*p)->first.starts_with(prefix))
-        if (auto tr = decode_transition((*p)->first, prefix.size(), (*p)->second)) before = tr->to;
-      kv = c->seek(start);
-    }
-  }
-  for (;; kv = c->next()) {
-    if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+  index_walk walk(t, transitions_, prefix, false, index_walk::layout::bucketed);
+  for (auto k = walk.seek(start, after.has_value(), lo, hi);; k = walk.next()) {
+    if (!k) return k.err();
+    if (!*k) break;
     if (tl.transitions.size() == limit) {
       tl.more = true;
       break;
     }
-    if (auto tr = decode_transition((*kv)->first, prefix.size(), (*kv)->second))
+    if (auto tr = decode_transition(**k, prefix.size(), walk.value()))
       tl.transitions.push_back(std::move(*tr));
   }
   derive_from(tl.transitions, std::move(before));

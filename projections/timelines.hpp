@@ -18,29 +18,38 @@
 // Entities are keyed by (tenant, kind, id): two tenants' "order 42" are
 // different entities, and a tenant key can only ever read its own.
 //
-// Databases:
-//   "tl_transitions"  tenant \0 kind \0 id \0 | occurred_at (i64 BE, sign flipped) | seq (u64 BE)
+// Databases (layout 3; docs/PROJECTIONS.md):
+//   "tl_transitions"  bucket (seq >> 20, u32 BE) | tenant \0 kind \0 id \0
+//                     | occurred_at (i64 BE, sign flipped) | seq (u64 BE)
 //                     -> flags u8 (bit 0 = out of order, bit 1 = from stated by the payload)
 //                        | recorded_at i64 LE | from (u16 len; empty unless stated) | to (u16 len)
-// The current status is the "to" of the entity's last key; no other database.
-// Layout 2 (bit 1, derived from not stored); the runner rebuilds a state of layout 1.
+//   "tl_latest"       tenant \0 kind \0 id \0
+//                     -> occurred_at | seq (the 16 bytes of its greatest transition's key)
+//                        | first seq (u64 BE) | last seq (u64 BE) | to (u16 len)
+// The bucket in front keeps a batch's puts among the newest bucket's leaves however long the
+// log grows (a bucket is a region of the tree of its own: the cost of a put stops growing with
+// the log, PERFORMANCE.md, nineteenth pass). One entity's transitions are then spread over the
+// buckets of its seqs, [first seq >> 20, last seq >> 20] from tl_latest: get() merges those
+// buckets' runs in (occurred_at, seq) order (engine/index_walk.hpp). tl_latest gives the current
+// status (one get) and decides out_of_order: set when an earlier record of the entity has a
+// greater key (occurred later), which is when tl_latest's key, as it was before the record,
+// is greater than the record's. Layouts 1 and 2 (no bucket, no tl_latest) are rebuilt at open.
 //
 // Writes are staged per batch (write-behind): apply() only encodes the transition; flush() sorts
 // the batch's transitions by key and writes them through one cursor (MDB_APPEND past the
 // database's last key), so consecutive puts land on the cursor's page instead of searching the
-// tree from its root. The out_of_order flag is decided at write-out exactly as a direct put would
-// have: set when the entity has a key after this one in the database (any such key came from an
-// earlier record) or in an earlier record of the batch. At most max_staged transitions are held;
-// past that they are written out mid-batch. The state is the same, key for key, as with direct
-// puts.
+// tree from its root. In that order one entity's transitions within one bucket are adjacent (a
+// group): its tl_latest is read once, each transition's flag decided from it and from the group's
+// own keys (a later key with a smaller seq came from an earlier record), and tl_latest put once.
+// Groups of one entity in two buckets come in bucket order, which is seq order, so the second
+// reads what the first wrote. At most max_staged transitions are held; past that they are
+// written out mid-batch. The state is the same, key for key, as with direct puts.
 //
 // Bulk load (projection.hpp; a rebuild from empty): apply() hands each transition to a
 // sorted_runs (memory, then sorted run files past the runner's bound) and nothing is written
-// until finish_bulk(), which merges them and writes the database once in key order, every put an
-// MDB_APPEND into the empty database (in the bulk_writer's parts: projection.hpp). out_of_order
-// is decided there per entity over all its transitions (set when a later key of the entity has a
-// smaller seq: what the incremental path decides as each arrives), so the state is the same,
-// byte for byte.
+// until finish_bulk(), which merges them and writes the groups exactly as a batch does, every
+// put into tl_transitions an MDB_APPEND into the empty database (in the bulk_writer's parts:
+// projection.hpp), so the state is the same, byte for byte.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,7 +63,7 @@
 namespace hooklog::projections {
 
 struct transition {
-  std::string from, to;  // from: as stated, or derived (see above); "" when none
+  std::string from, to;      // from: as stated, or derived (see above); "" when none
   bool from_stated = false;  // the payload stated `from`
   std::int64_t occurred_at = 0, recorded_at = 0;
   std::uint64_t seq = 0;
@@ -90,11 +99,16 @@ class timelines final : public projection {
  public:
   static constexpr const char* kName = "timelines";
   static constexpr std::size_t kMaxStaged = 262'144;  // staged transitions (~25 MB)
-  explicit timelines(std::size_t max_staged = kMaxStaged)
-      : max_staged_(max_staged == 0 ? 1 : max_staged) {}
+  static constexpr unsigned kBucketBits = 20;         // 1,048,576 seqs per bucket
+  // bucket_bits: tests narrow the buckets to spread a small log over many.
+  explicit timelines(std::size_t max_staged = kMaxStaged, unsigned bucket_bits = kBucketBits)
+      : max_staged_(max_staged == 0 ? 1 : max_staged), bucket_bits_(bucket_bits) {}
   const char* name() const override { return kName; }
-  std::uint32_t layout() const override { return 2; }
-  std::vector<std::string> databases() const override { return {"tl_transitions"}; }
+  // 3; a test's other width 256 + its bits, so that no build reads a state of another width.
+  std::uint32_t layout() const override {
+    return bucket_bits_ == kBucketBits ? 3 : 256 + bucket_bits_;
+  }
+  std::vector<std::string> databases() const override { return {"tl_transitions", "tl_latest"}; }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
   result<void> flush(lmdb::txn& t) override {
@@ -120,17 +134,29 @@ class timelines final : public projection {
   // One staged transition: its key and value in arena_ (the value's flags byte without the
   // out_of_order bit, which write_staged sets).
   struct staged {
-    std::uint32_t at = 0;           // key offset in arena_; the value follows the key
-    std::uint16_t prefix_size = 0;  // tenant \0 kind \0 id \0
+    std::uint32_t at = 0;  // key offset in arena_; the value follows the key
     std::uint16_t key_size = 0;
     std::uint32_t value_size = 0;
     std::uint64_t seq = 0;
   };
   std::string_view key_of(const staged& s) const { return {arena_.data() + s.at, s.key_size}; }
+  // One transition of a group (see above), its views valid while the group is written.
+  struct held {
+    std::string_view key, value;
+    std::uint64_t seq;
+  };
+  // Writes a group: decides its flags against tl_latest (through `latest`), puts tl_latest, then
+  // hands each transition to put(key, value) in key order.
+  template <class Put>
+  result<void> write_group(lmdb::cursor& latest, Put&& put);
   result<void> write_staged(lmdb::txn& t);
   void end_batch();
-  lmdb::dbi transitions_;
+  lmdb::dbi transitions_, latest_;
   std::size_t max_staged_;
+  unsigned bucket_bits_;
+  std::vector<held> group_;   // write_group's input
+  std::string latest_value_;  // write_group's scratch
+  std::string value_;         // write_group's scratch
   std::string arena_;
   std::vector<staged> staged_;
   struct sort_entry {
@@ -139,7 +165,7 @@ class timelines final : public projection {
     std::uint32_t size, index;  // the key's size, its staged_ index
   };
   std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
-  std::vector<std::uint8_t> late_;    // write_staged's scratch: out of order within the batch
+  std::vector<std::uint8_t> late_;  // write_staged's scratch: out of order within the batch
   bool bulk_ = false;
   sorted_runs runs_;  // a bulk load's transitions
 };

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -19,6 +21,14 @@ std::vector<projections::transition> transitions(fixture& f, const std::string& 
   REQUIRE(tl);
   REQUIRE(*tl);
   return (*tl)->transitions;
+}
+// J1: A, C, then B (occurred between them: late), synced; returns the whole state.
+state_dump append_a_c_late_b(fixture& f) {
+  f.append(event("t", "x", {}, "job", "J1", "", "A", kT0));
+  f.append(event("t", "x", {}, "job", "J1", "", "C", kT0 + 20 * kMin));
+  f.append(event("t", "x", {}, "job", "J1", "", "B", kT0 + 10 * kMin));
+  f.sync();
+  return dump_state(*f.runner, all_state_dbs(*f.runner));
 }
 }  // namespace
 
@@ -197,13 +207,34 @@ TEST_CASE("late events: a rebuild of timelines equals the incremental state, and
   CHECK(read_from() == from);
 }
 
+TEST_CASE("a state of timelines layout 2 (no bucket, no tl_latest) is rebuilt at open") {
+  fixture f;
+  const auto good = append_a_c_late_b(f);
+  // What a build of layout 2 left: the keys without their bucket, and no tl_latest.
+  const auto old = dump_state(*f.runner, {"tl_transitions"}).at("tl_transitions");
+  write_older_layout(f, "timelines", 2, "tl_transitions", [&](lmdb::txn& t, lmdb::dbi& d) {
+    for (const auto& [k, v] : old) REQUIRE(d.put(t, k.substr(4), v));
+  });
+  {
+    auto t = f.runner->store().begin_write();
+    REQUIRE(t);
+    auto l = f.runner->store().db("tl_latest");
+    REQUIRE(l);
+    REQUIRE(l->drop(*t));
+    REQUIRE(t->commit());
+  }
+  f.open_runner();
+  f.sync();
+  CHECK(dump_state(*f.runner, all_state_dbs(*f.runner)) == good);
+  const auto tr = transitions(f, "t", "job", "J1");
+  REQUIRE(tr.size() == 3);
+  CHECK(tr[1].to == "B");
+  CHECK(tr[1].out_of_order);
+}
+
 TEST_CASE("a state of timelines layout 1 (from stored at arrival) is rebuilt at open") {
   fixture f;
-  f.append(event("t", "x", {}, "job", "J1", "", "A", kT0));
-  f.append(event("t", "x", {}, "job", "J1", "", "C", kT0 + 20 * kMin));
-  f.append(event("t", "x", {}, "job", "J1", "", "B", kT0 + 10 * kMin));
-  f.sync();
-  const auto good = dump_state(*f.runner, all_state_dbs(*f.runner));
+  const auto good = append_a_c_late_b(f);
   // Turn the state into what an older build left: no layout key, a stale `from` stored on C.
   {
     auto t = f.runner->store().begin_write();
@@ -280,18 +311,25 @@ TEST_CASE("timelines: a transition's key and value bytes, written per batch and 
   };
   const std::string prefix("tn\0order\0O-1\0", 13);
   const auto flip = [](std::int64_t t) { return static_cast<std::uint64_t>(t) ^ (1ull << 63); };
+  const std::string bucket(4, '\0');  // seqs 1 and 2: bucket 0
   auto check = [&] {
-    auto d = dump_state(*f.runner, {"tl_transitions"});
+    auto d = dump_state(*f.runner, {"tl_transitions", "tl_latest"});
     const auto& kv = d["tl_transitions"];
     REQUIRE(kv.size() == 2);
-    CHECK(kv[0].first == prefix + be(flip(kT0)) + be(2));  // seq 2 sorts first (occurred earlier)
-    CHECK(kv[1].first == prefix + be(flip(kT0 + kMin)) + be(1));
+    // seq 2 sorts first (occurred earlier)
+    CHECK(kv[0].first == bucket + prefix + be(flip(kT0)) + be(2));
+    CHECK(kv[1].first == bucket + prefix + be(flip(kT0 + kMin)) + be(1));
     REQUIRE(kv[0].second.size() == 1 + 8 + 6 + 9);
     CHECK(kv[0].second[0] == 3);  // out of order | from stated
     CHECK(kv[0].second.substr(9) == str16("PAID") + str16("SHIPPED"));
     REQUIRE(kv[1].second.size() == 1 + 8 + 2 + 6);
     CHECK(kv[1].second[0] == 0);
     CHECK(kv[1].second.substr(9) == str16("") + str16("PAID"));
+    // The entity's greatest key (seq 1's), its first and last seq, and that key's `to`.
+    const auto& latest = d["tl_latest"];
+    REQUIRE(latest.size() == 1);
+    CHECK(latest[0].first == prefix);
+    CHECK(latest[0].second == be(flip(kT0 + kMin)) + be(1) + be(1) + be(2) + str16("PAID"));
     return d;
   };
   const auto live = check();
@@ -351,4 +389,141 @@ TEST_CASE("timeline pages: 2,500 transitions read 1,000 at a time after a cursor
   REQUIRE((*between)->transitions.size() == 1);
   CHECK((*between)->transitions[0].seq == want->seq);
   CHECK((*between)->transitions[0].from == want->from);
+}
+
+TEST_CASE("timelines over many seq buckets: reads, flags and current status equal a model, and "
+          "batches, mid-batch write-outs and bulk rebuilds write the same bytes") {
+  // Buckets of 8 seqs, so 900 events spread over 113 buckets and one entity over many; events
+  // arrive in irregular batches, some occurred earlier than their entity's latest (late), some
+  // at equal times (seq decides), some with a stated `from`.
+  fixture f;
+  f.ropts.timelines_bucket_bits = 3;
+  f.ropts.timelines_staged_max = 7;  // write-outs mid-batch, groups split between them
+  f.open_runner();
+  struct step {
+    std::string tenant, id, from, to;
+    std::int64_t occurred;
+    std::uint64_t seq;
+  };
+  std::vector<step> steps;
+  std::uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&](std::uint64_t n) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x % n;
+  };
+  std::map<std::string, std::int64_t> clock;  // per entity: its newest occurred time so far
+  std::uint64_t pending = 0;
+  for (int i = 0; i < 900; ++i) {
+    step s;
+    s.tenant = rnd(4) == 0 ? "t2" : "t1";
+    s.id = "E" + std::to_string(rnd(i < 450 ? 30 : 60));  // new entities join halfway
+    std::int64_t& c = clock[s.tenant + "/" + s.id];
+    const auto r = rnd(10);
+    s.occurred = r < 2 ? c - static_cast<std::int64_t>(rnd(5)) * kMin  // late (or equal)
+                       : (c += static_cast<std::int64_t>(rnd(3)) * kMin);  // on time or equal
+    s.to = "S" + std::to_string(rnd(7));
+    if (rnd(5) == 0) s.from = "F" + std::to_string(rnd(3));
+    s.seq = f.append(event(s.tenant, "x", {}, "job", s.id, s.from, s.to, kT0 + s.occurred));
+    steps.push_back(s);
+    if (++pending == 1 + rnd(40)) {
+      f.sync();
+      pending = 0;
+    }
+  }
+  f.sync();
+  // The model: per entity, its steps by (occurred, seq); a step is late when an earlier one
+  // occurred later; the current status is the `to` of the last by that order.
+  std::map<std::pair<std::string, std::string>, std::vector<projections::transition>> model;
+  for (const auto& s : steps) {
+    auto& m = model[{s.tenant, s.id}];
+    projections::transition t;
+    t.to = s.to;
+    t.from = s.from;
+    t.from_stated = !s.from.empty();
+    t.occurred_at = kT0 + s.occurred;
+    t.seq = s.seq;
+    t.out_of_order = std::any_of(m.begin(), m.end(), [&](const projections::transition& e) {
+      return e.occurred_at > t.occurred_at;
+    });
+    m.push_back(t);
+  }
+  for (auto& [k, m] : model) {
+    std::stable_sort(m.begin(), m.end(), [](const auto& a, const auto& b) {
+      return a.occurred_at < b.occurred_at;  // seq order already breaks ties
+    });
+    projections::derive_from(m);
+  }
+  auto check_reads = [&] {
+    auto t = f.read();
+    for (const auto& [k, m] : model) {
+      INFO(k.first << "/" << k.second);
+      auto tl = f.runner->timeline().get(t, k.first, "job", k.second);
+      REQUIRE(tl);
+      REQUIRE(*tl);
+      CHECK((*tl)->current_status == m.back().to);
+      const auto& got = (*tl)->transitions;
+      REQUIRE(got.size() == m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) {
+        INFO(i);
+        CHECK(got[i].seq == m[i].seq);
+        CHECK(got[i].occurred_at == m[i].occurred_at);
+        CHECK(got[i].to == m[i].to);
+        CHECK(got[i].from == m[i].from);
+        CHECK(got[i].out_of_order == m[i].out_of_order);
+      }
+      // Pages of 4 joined equal the whole; every page's first `from` is derived across buckets.
+      std::vector<projections::transition> joined;
+      std::optional<projections::timeline_position> after;
+      for (;;) {
+        auto p = f.runner->timeline().get(t, k.first, "job", k.second, 4, after);
+        REQUIRE(*p);
+        joined.insert(joined.end(), (*p)->transitions.begin(), (*p)->transitions.end());
+        if (!(*p)->more) break;
+        after = projections::timeline_position{joined.back().occurred_at, joined.back().seq};
+      }
+      REQUIRE(joined.size() == m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) {
+        CHECK(joined[i].seq == m[i].seq);
+        CHECK(joined[i].from == m[i].from);
+      }
+    }
+    auto none = f.runner->timeline().get(t, "t1", "job", "E999");
+    REQUIRE(none);
+    CHECK_FALSE(*none);
+  };
+  check_reads();
+  const std::vector<std::string> dbs{"tl_transitions", "tl_latest"};
+  const auto live = dump_state(*f.runner, dbs);
+  std::set<std::string> buckets;
+  for (const auto& [k, v] : live.at("tl_transitions")) buckets.insert(k.substr(0, 4));
+  CHECK(buckets.size() == (steps.back().seq >> 3) + 1);  // every bucket holds a transition
+  CHECK(live.at("tl_latest").size() == model.size());
+  std::size_t late = 0;
+  for (const auto& [k, m] : model)
+    late += static_cast<std::size_t>(std::count_if(
+        m.begin(), m.end(), [](const projections::transition& t) { return t.out_of_order; }));
+  CHECK(late > 20);
+
+  SECTION("a bulk rebuild in memory") {
+    REQUIRE(f.runner->rebuild("timelines"));
+    CHECK(dump_state(*f.runner, dbs) == live);
+    check_reads();
+  }
+  SECTION("a bulk rebuild through run files, written out in parts of 512 bytes") {
+    f.ropts.state_dir = (f.dir / "state-runs").string();
+    f.ropts.rebuild_memory = 4096;
+    f.ropts.write_out_part_bytes = 512;
+    f.open_runner();
+    f.sync();
+    CHECK(dump_state(*f.runner, dbs) == live);
+    check_reads();
+  }
+  SECTION("one event per batch") {
+    f.ropts.state_dir = (f.dir / "state-single").string();
+    f.ropts.bulk_rebuild = false;
+    f.ropts.batch_records = 1;
+    f.open_runner();
+    f.sync();
+    CHECK(dump_state(*f.runner, dbs) == live);
+  }
 }
