@@ -3,6 +3,7 @@
 // so LMDB's byte order is numeric order; signed values have their sign bit
 // flipped first so negative times sort before positive ones. Values use
 // little-endian fixed-width fields. All functions are pure and thread-safe.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -11,14 +12,38 @@
 
 namespace hooklog::projections::keys {
 
-// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes
-// (the sorts of staged keys compare three words before the bytes).
+// Big-endian word `w` of a key (zero past its end): comparing the words compares the bytes.
 inline std::uint64_t be_word(const char* key, std::size_t size, std::size_t w) {
   unsigned char b[8] = {};
   if (size > w * 8) std::memcpy(b, key + w * 8, size - w * 8 < 8 ? size - w * 8 : 8);
   std::uint64_t v;
   std::memcpy(&v, b, 8);
   return __builtin_bswap64(v);
+}
+
+// A key's first 32 bytes as four big-endian words (zero-padded), kept beside the key by the sorts
+// of staged keys: comparing heads compares most keys without touching their bytes. 32, not 24:
+// a timeline key spends 4 bytes on its bucket and ~14 on tenant and kind before its entity id.
+struct key_head {
+  static constexpr std::size_t kWords = 4;
+  std::uint64_t w[kWords];
+};
+inline key_head head_of(const char* key, std::size_t size) {
+  key_head h;
+  for (std::size_t i = 0; i < key_head::kWords; ++i) h.w[i] = be_word(key, size, i);
+  return h;
+}
+// Orders keys as their bytes do (a shorter key before a longer one it prefixes): the heads, then
+// the bytes past them, then the size. Returns <0, 0 or >0.
+inline int compare_keys(const key_head& ha, std::string_view a, const key_head& hb,
+                        std::string_view b) {
+  for (std::size_t i = 0; i < key_head::kWords; ++i)
+    if (ha.w[i] != hb.w[i]) return ha.w[i] < hb.w[i] ? -1 : 1;
+  constexpr std::size_t kBytes = key_head::kWords * 8;
+  const std::string_view ar = a.substr(std::min(kBytes, a.size()));
+  const std::string_view br = b.substr(std::min(kBytes, b.size()));
+  if (const int c = ar.compare(br); c != 0) return c;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
 }
 
 // Writers at `p` for keys and values built in one resize: each returns past what it wrote, the

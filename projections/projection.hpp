@@ -50,7 +50,7 @@ class bulk_writer {
     return wrote(c, d, nullptr, nullptr, key_bytes, value_bytes);
   }
   // The same for a projection with a second cursor (`c2` on `d2`, also in txn()), reopened
-  // alike; what is written through c2 rides in the parts uncounted.
+  // alike (call it after a put through either cursor).
   result<void> wrote(lmdb::cursor& c, const lmdb::dbi& d, lmdb::cursor* c2, const lmdb::dbi* d2,
                      std::size_t key_bytes, std::size_t value_bytes) {
     written_ += key_bytes + value_bytes + 10;

@@ -82,23 +82,16 @@ void sorted_runs::index_entry(std::size_t at, std::size_t key_size, std::size_t 
   e.key_size = static_cast<std::uint32_t>(key_size);
   e.value_size = static_cast<std::uint32_t>(value_size);
   const char* key = arena_.data() + at;
-  for (std::size_t w = 0; w < 3; ++w) e.head[w] = keys::be_word(key, key_size, w);
+  e.head = keys::head_of(key, key_size);
   index_.push_back(e);
   ++count_;
 }
 
 void sorted_runs::sort_memory() {
-  // By the first 24 bytes as three words, then (rarely) the rest, then the order of add().
+  // By the heads, then (rarely) the rest, then the order of add().
   std::sort(index_.begin(), index_.end(), [this](const entry& a, const entry& b) {
-    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
-    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
-    if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
-    const std::string_view x = key_of(a), y = key_of(b);
-    const std::string_view xr = x.substr(std::min<std::size_t>(24, x.size()));
-    const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
-    if (xr != yr) return xr < yr;
-    if (x.size() != y.size()) return x.size() < y.size();
-    return a.at < b.at;
+    const int c = keys::compare_keys(a.head, key_of(a), b.head, key_of(b));
+    return c != 0 ? c < 0 : a.at < b.at;
   });
 }
 

@@ -23,6 +23,7 @@
 
 #include "engine/result.hpp"
 #include "projections/huge_alloc.hpp"
+#include "projections/key_codec.hpp"
 
 namespace hooklog::projections {
 
@@ -73,7 +74,7 @@ class sorted_runs {
 
  private:
   struct entry {
-    std::uint64_t head[3];  // the key's first 24 bytes as big-endian words (zero-padded)
+    keys::key_head head;  // the key's first bytes as words (key_codec.hpp)
     std::uint64_t at;       // key offset in arena_; the value follows the key
     std::uint32_t key_size, value_size;
   };

@@ -126,8 +126,8 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   return {};
 }
 
-template <class Put>
-result<void> timelines::write_group(lmdb::cursor& latest, Put&& put) {
+template <class PutLatest, class Put>
+result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest, Put&& put) {
   const std::size_t n = group_.size();
   const std::string_view first_key = group_[0].key;
   const std::string_view prefix = entity_of(first_key);
@@ -176,6 +176,7 @@ result<void> timelines::write_group(lmdb::cursor& latest, Put&& put) {
   keys::put_u64_be(value, last_seq);
   keys::put_str16(value, to);
   if (auto p = latest.put(prefix, value, past_end ? MDB_APPEND : 0); !p) return p;
+  if (auto p = put_latest(prefix, value); !p) return p;
   for (std::size_t i = 0; i < n; ++i) {
     std::string_view v = group_[i].value;
     if (late_[i] != 0) {
@@ -192,26 +193,16 @@ result<void> timelines::write_group(lmdb::cursor& latest, Put&& put) {
 result<void> timelines::write_staged(lmdb::txn& t) {
   if (staged_.empty()) return {};
   const std::size_t n = staged_.size();
-  // By the first 24 bytes as three words, then (rarely) the rest: cheaper than byte compares of
-  // keys that share a long prefix (bucket, tenant, kind).
+  // By the heads, then (rarely) the rest: cheaper than byte compares of keys that share a long
+  // prefix (bucket, tenant, kind).
   order_.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     const char* k = arena_.data() + staged_[i].at;
-    const std::size_t size = staged_[i].key_size;
-    order_[i] = {{keys::be_word(k, size, 0), keys::be_word(k, size, 1), keys::be_word(k, size, 2)},
-                 k,
-                 staged_[i].key_size,
+    order_[i] = {keys::head_of(k, staged_[i].key_size), k, staged_[i].key_size,
                  static_cast<std::uint32_t>(i)};
   }
   std::sort(order_.begin(), order_.end(), [](const sort_entry& a, const sort_entry& b) {
-    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
-    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
-    if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
-    // Equal first 24 bytes (zero padding included): the rest decides, then the length.
-    const std::string_view x(a.key, a.size), y(b.key, b.size);
-    const std::string_view xr = x.substr(std::min<std::size_t>(24, x.size()));
-    const std::string_view yr = y.substr(std::min<std::size_t>(24, y.size()));
-    return xr < yr || (xr == yr && x.size() < y.size());
+    return keys::compare_keys(a.head, {a.key, a.size}, b.head, {b.key, b.size}) < 0;
   });
   auto c = lmdb::cursor::open(t, transitions_);
   if (!c) return c.err();
@@ -223,6 +214,7 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     if (!l) return l.err();
     if (*l) last_key = std::string((*l)->first);
   }
+  auto no_count = [](std::string_view, std::string_view) { return result<void>(); };
   auto put = [&](std::string_view key, std::string_view value) -> result<void> {
     const bool past_end = key > std::string_view(last_key);
     if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
@@ -234,10 +226,10 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     const auto& s = staged_[o.index];
     const std::string_view key = key_of(s);
     if (!group_.empty() && group_of(group_[0].key) != group_of(key))
-      if (auto w = write_group(*lc, put); !w) return w;
+      if (auto w = write_group(*lc, no_count, put); !w) return w;
     group_.push_back({key, {arena_.data() + s.at + s.key_size, s.value_size}, s.seq});
   }
-  if (auto w = write_group(*lc, put); !w) return w;
+  if (auto w = write_group(*lc, no_count, put); !w) return w;
   end_batch();
   return {};
 }
@@ -257,18 +249,21 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
   auto ol = lmdb::cursor::open(w.txn(), latest_);
   if (!ol) return ol.err();
   lmdb::cursor lc = std::move(*ol);
-  // Every put into tl_transitions appends (the merge is in key order); the parts are counted
-  // by its bytes, tl_latest's puts riding along (at most one per transition, and smaller).
+  // Every put into tl_transitions appends (the merge is in key order); the parts count the
+  // bytes of both databases' puts.
+  auto count = [&](std::string_view key, std::string_view value) {
+    return w.wrote(c, transitions_, &lc, &latest_, key.size(), value.size());
+  };
   auto put = [&](std::string_view key, std::string_view value) -> result<void> {
     if (auto p = c.put(key, value, MDB_APPEND); !p) return p;
-    return w.wrote(c, transitions_, &lc, &latest_, key.size(), value.size());
+    return count(key, value);
   };
   std::deque<std::string> copies;  // the entries read from run files (views need stable bytes)
   // `copy`: the views are valid only during the call (run files): the entry is copied first.
   auto visit = [&](std::string_view key, std::string_view v, bool copy) -> result<void> {
     if (key.size() < log_keys::kBucketSize + kSuffixSize) return {};  // never staged
     if (!group_.empty() && group_of(group_[0].key) != group_of(key)) {
-      if (auto g = write_group(lc, put); !g) return g;
+      if (auto g = write_group(lc, count, put); !g) return g;
       copies.clear();
     }
     if (copy) {
@@ -286,7 +281,7 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
           : runs_.merge([&](std::string_view k, std::string_view v) { return visit(k, v, true); });
   if (!m) return m;
   if (!group_.empty())
-    if (auto g = write_group(lc, put); !g) return g;
+    if (auto g = write_group(lc, count, put); !g) return g;
   runs_.clear();
   bulk_ = false;
   return {};

@@ -57,6 +57,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "projections/key_codec.hpp"
 #include "projections/projection.hpp"
 #include "projections/sorted_runs.hpp"
 
@@ -124,15 +125,17 @@ class timelines final : public projection {
 
   // Any thread, caller's read txn. nullopt when the entity has no transition.
   // At most `limit` transitions, from the earliest, or from the first one after `after` (a page:
-  // the first one's derived `from` is the `to` of the transition just before it, read with one
-  // cursor step, so pages joined equal one unlimited read). `more` tells whether any follow.
+  // the first one's derived `from` is the `to` of the transition at or before `after`, read by a
+  // descending walk of the same buckets, so pages joined equal one unlimited read). `more` tells
+  // whether any follow. Cost: one cursor and seek per bucket of the entity's seq range (twice
+  // with `after`), whether or not the entity has keys there, then one step per transition read.
   result<std::optional<timeline>> get(lmdb::txn& t, std::string_view tenant, std::string_view kind,
                                       std::string_view id, std::size_t limit = SIZE_MAX,
                                       std::optional<timeline_position> after = {}) const;
 
  private:
   // One staged transition: its key and value in arena_ (the value's flags byte without the
-  // out_of_order bit, which write_staged sets).
+  // out_of_order bit, which write_group sets).
   struct staged {
     std::uint32_t at = 0;  // key offset in arena_; the value follows the key
     std::uint16_t key_size = 0;
@@ -145,10 +148,11 @@ class timelines final : public projection {
     std::string_view key, value;
     std::uint64_t seq;
   };
-  // Writes a group: decides its flags against tl_latest (through `latest`), puts tl_latest, then
-  // hands each transition to put(key, value) in key order.
-  template <class Put>
-  result<void> write_group(lmdb::cursor& latest, Put&& put);
+  // Writes a group: decides its flags against tl_latest (through `latest`), puts tl_latest and
+  // calls put_latest(key, value) after it (the bulk load counts its bytes; `latest` is not used
+  // again after), then hands each transition to put(key, value) in key order.
+  template <class PutLatest, class Put>
+  result<void> write_group(lmdb::cursor& latest, PutLatest&& put_latest, Put&& put);
   result<void> write_staged(lmdb::txn& t);
   void end_batch();
   lmdb::dbi transitions_, latest_;
@@ -160,12 +164,12 @@ class timelines final : public projection {
   std::string arena_;
   std::vector<staged> staged_;
   struct sort_entry {
-    std::uint64_t head[3];  // the key's first 24 bytes, big-endian words (zero-padded)
+    keys::key_head head;  // the key's first bytes as words (key_codec.hpp)
     const char* key;
     std::uint32_t size, index;  // the key's size, its staged_ index
   };
   std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
-  std::vector<std::uint8_t> late_;  // write_staged's scratch: out of order within the batch
+  std::vector<std::uint8_t> late_;  // write_group's scratch: the group's out_of_order flags
   bool bulk_ = false;
   sorted_runs runs_;  // a bulk load's transitions
 };

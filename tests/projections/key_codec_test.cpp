@@ -1,7 +1,9 @@
 // u16-length strings (projections/key_codec.hpp): the one encoding pending's and timelines'
 // values use for endpoint ids, replay ids and statuses.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "projections/key_codec.hpp"
 
@@ -73,4 +75,34 @@ TEST_CASE("key codec: the in-place writers give the bytes of the appending ones"
   CHECK(a == std::string(reinterpret_cast<const char*>(expected), sizeof expected));
   CHECK(keys::get_i64_be(std::string_view(b).substr(10)) == -1'707'500'000'000'000);
   CHECK(keys::get_u64_be(std::string_view(b).substr(26)) == 0x0102030405060708ull);
+}
+
+TEST_CASE("compare_keys orders keys as their bytes do, within the head, past it and by size") {
+  // Keys that differ inside the 32-byte head, only past it, only by a byte > 0x7F, and keys that
+  // prefix others (zero padding must not make "a" equal "a\0"): the order of a plain byte sort.
+  std::vector<std::string> ks = {"",
+                                 std::string("a"),
+                                 std::string("a\0", 2),
+                                 std::string("a\0\0", 3),
+                                 "ab",
+                                 std::string(31, 'x'),
+                                 std::string(32, 'x'),
+                                 std::string(32, 'x') + "a",
+                                 std::string(32, 'x') + "b",
+                                 std::string(32, 'x') + std::string("\0", 1),
+                                 std::string(40, 'x'),
+                                 std::string(4, '\0') + "jelp-co" + std::string(1, '\0') + "ORD1",
+                                 std::string(4, '\0') + "jelp-co" + std::string(1, '\0') + "ORD2",
+                                 std::string(1, '\xff'),
+                                 std::string("\x80z", 2)};
+  auto sorted = ks;
+  std::sort(sorted.begin(), sorted.end());
+  std::sort(ks.begin(), ks.end(), [](const std::string& a, const std::string& b) {
+    return keys::compare_keys(keys::head_of(a.data(), a.size()), a,
+                              keys::head_of(b.data(), b.size()), b) < 0;
+  });
+  CHECK(ks == sorted);
+  const std::string k(40, 'q');
+  CHECK(keys::compare_keys(keys::head_of(k.data(), k.size()), k, keys::head_of(k.data(), k.size()),
+                           k) == 0);
 }

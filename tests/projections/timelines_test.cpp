@@ -264,8 +264,8 @@ TEST_CASE("a state of timelines layout 1 (from stored at arrival) is rebuilt at 
 }
 
 TEST_CASE("an out-of-order arrival is flagged against transitions written by earlier batches") {
-  // Each sync is a batch of its own: the flag comes from the key after the new one in the
-  // database (the write-out reads it after its put), not from the batch.
+  // Each sync is a batch of its own: the flag comes from the entity's tl_latest, written by the
+  // earlier batch, not from the batch.
   fixture f;
   f.append(event("t", "x", {}, "job", "J1", "", "A", kT0));
   f.append(event("t", "x", {}, "job", "J1", "", "C", kT0 + 20 * kMin));
