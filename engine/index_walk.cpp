@@ -121,6 +121,17 @@ result<std::optional<std::string_view>> index_walk::seek(std::string_view start,
   return pick();
 }
 
+result<std::optional<std::string_view>> index_walk::seek_buckets(
+    std::string_view start, bool skip_equal, const std::vector<std::uint32_t>& buckets) {
+  start_.assign(start);
+  skip_equal_ = skip_equal;
+  runs_.clear();
+  following_left_ = false;
+  for (const std::uint32_t b : buckets)
+    if (auto r = open_run(b); !r) return r.err();
+  return pick();
+}
+
 result<std::optional<std::string_view>> index_walk::next() {
   if (runs_.empty()) return std::optional<std::string_view>{};
   run& r = runs_[current_];

@@ -54,6 +54,10 @@ class index_walk {
   // none begins with the prefix.
   result<std::optional<std::string_view>> seek(std::string_view start, bool skip_equal,
                                                std::uint32_t lo = 0, std::uint32_t hi = 0);
+  // The same over the given buckets only (bucketed layout: their runs merged), for a caller that
+  // knows which buckets hold the prefix's keys.
+  result<std::optional<std::string_view>> seek_buckets(std::string_view start, bool skip_equal,
+                                                       const std::vector<std::uint32_t>& buckets);
   // The key after the last one returned; nullopt at the end.
   result<std::optional<std::string_view>> next();
   // The value of the key last returned by seek() or next() (valid as its key is).

@@ -81,6 +81,9 @@ result<void> timelines::open(state_store& s, lmdb::txn& t) {
   auto l = s.open_db(t, "tl_latest");
   if (!l) return l.err();
   latest_ = *l;
+  auto b = s.open_db(t, "tl_buckets");
+  if (!b) return b.err();
+  buckets_ = *b;
   return {};
 }
 
@@ -126,8 +129,9 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
   return {};
 }
 
-template <class PutLatest, class Put>
-result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest, Put&& put) {
+template <class PutLatest, class PutBucket, class Put>
+result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest,
+                                    PutBucket&& put_bucket, Put&& put) {
   const std::size_t n = group_.size();
   const std::string_view first_key = group_[0].key;
   const std::string_view prefix = entity_of(first_key);
@@ -145,6 +149,10 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
     first_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize));
     last_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize + 8));
   }
+  // The entity's first group in this bucket: groups come in bucket order, so tl_latest's last
+  // seq is of an earlier bucket then.
+  const std::uint32_t bucket = log_keys::get_bucket(first_key);
+  const bool new_bucket = !known || log_keys::entity_bucket(last_seq, bucket_bits_) != bucket;
   // A transition is late when an earlier record has a greater key: tl_latest's (every record it
   // saw is earlier), or a later key of the group with a smaller seq.
   late_.assign(n, 0);
@@ -177,6 +185,11 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
   keys::put_str16(value, to);
   if (auto p = latest.put(prefix, value, past_end ? MDB_APPEND : 0); !p) return p;
   if (auto p = put_latest(prefix, value); !p) return p;
+  if (new_bucket) {
+    bucket_key_.assign(prefix);
+    log_keys::append_bucket(bucket_key_, bucket);
+    if (auto p = put_bucket(bucket_key_); !p) return p;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     std::string_view v = group_[i].value;
     if (late_[i] != 0) {
@@ -215,6 +228,7 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     if (*l) last_key = std::string((*l)->first);
   }
   auto no_count = [](std::string_view, std::string_view) { return result<void>(); };
+  auto put_bucket = [&](std::string_view key) { return buckets_.put(t, key, {}); };
   auto put = [&](std::string_view key, std::string_view value) -> result<void> {
     const bool past_end = key > std::string_view(last_key);
     if (auto p = c->put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
@@ -226,10 +240,10 @@ result<void> timelines::write_staged(lmdb::txn& t) {
     const auto& s = staged_[o.index];
     const std::string_view key = key_of(s);
     if (!group_.empty() && group_of(group_[0].key) != group_of(key))
-      if (auto w = write_group(*lc, no_count, put); !w) return w;
+      if (auto w = write_group(*lc, no_count, put_bucket, put); !w) return w;
     group_.push_back({key, {arena_.data() + s.at + s.key_size, s.value_size}, s.seq});
   }
-  if (auto w = write_group(*lc, no_count, put); !w) return w;
+  if (auto w = write_group(*lc, no_count, put_bucket, put); !w) return w;
   end_batch();
   return {};
 }
@@ -258,12 +272,16 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
     if (auto p = c.put(key, value, MDB_APPEND); !p) return p;
     return count(key, value);
   };
+  auto put_bucket = [&](std::string_view key) -> result<void> {
+    if (auto p = buckets_.put(w.txn(), key, {}); !p) return p;
+    return count(key, {});
+  };
   std::deque<std::string> copies;  // the entries read from run files (views need stable bytes)
   // `copy`: the views are valid only during the call (run files): the entry is copied first.
   auto visit = [&](std::string_view key, std::string_view v, bool copy) -> result<void> {
     if (key.size() < log_keys::kBucketSize + kSuffixSize) return {};  // never staged
     if (!group_.empty() && group_of(group_[0].key) != group_of(key)) {
-      if (auto g = write_group(lc, count, put); !g) return g;
+      if (auto g = write_group(lc, count, put_bucket, put); !g) return g;
       copies.clear();
     }
     if (copy) {
@@ -281,7 +299,7 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
           : runs_.merge([&](std::string_view k, std::string_view v) { return visit(k, v, true); });
   if (!m) return m;
   if (!group_.empty())
-    if (auto g = write_group(lc, count, put); !g) return g;
+    if (auto g = write_group(lc, count, put_bucket, put); !g) return g;
   runs_.clear();
   bulk_ = false;
   return {};
@@ -312,10 +330,16 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     std::size_t at = kLatestFixed;
     if (auto to = keys::get_str16(lv, at)) tl.current_status = std::string(*to);
   }
-  const std::uint32_t lo =
-      log_keys::entity_bucket(keys::get_u64_be(lv.substr(kSuffixSize)), bucket_bits_);
-  const std::uint32_t hi =
-      log_keys::entity_bucket(keys::get_u64_be(lv.substr(kSuffixSize + 8)), bucket_bits_);
+  // The buckets that hold its transitions.
+  auto bc = lmdb::cursor::open(t, buckets_);
+  if (!bc) return bc.err();
+  std::vector<std::uint32_t> buckets;
+  for (auto kv = bc->seek(prefix);; kv = bc->next()) {
+    if (!kv) return kv.err();
+    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+    if ((*kv)->first.size() == prefix.size() + log_keys::kBucketSize)
+      buckets.push_back(log_keys::get_bucket((*kv)->first.substr(prefix.size())));
+  }
   // From the earliest (or the first after `after`), so each derived `from` is the `to` of the
   // step before it.
   std::string before;  // the `to` of the step before the first one read
@@ -325,13 +349,13 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     keys::put_u64_be(start, after->seq);
     // The step at the position, or the one before it, gives the first one's derived `from`.
     index_walk back(t, transitions_, prefix, true, index_walk::layout::bucketed);
-    auto b = back.seek(start, false, lo, hi);
+    auto b = back.seek_buckets(start, false, buckets);
     if (!b) return b.err();
     if (*b)
       if (auto tr = decode_transition(**b, prefix.size(), back.value())) before = tr->to;
   }
   index_walk walk(t, transitions_, prefix, false, index_walk::layout::bucketed);
-  for (auto k = walk.seek(start, after.has_value(), lo, hi);; k = walk.next()) {
+  for (auto k = walk.seek_buckets(start, after.has_value(), buckets);; k = walk.next()) {
     if (!k) return k.err();
     if (!*k) break;
     if (tl.transitions.size() == limit) {

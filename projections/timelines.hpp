@@ -26,11 +26,13 @@
 //   "tl_latest"       tenant \0 kind \0 id \0
 //                     -> occurred_at | seq (the 16 bytes of its greatest transition's key)
 //                        | first seq (u64 BE) | last seq (u64 BE) | to (u16 len)
+//   "tl_buckets"      tenant \0 kind \0 id \0 | bucket (u32 BE) -> empty: the buckets that hold
+//                     the entity's transitions (put once per entity and bucket)
 // The bucket in front keeps a batch's puts among the newest bucket's leaves however long the
 // log grows (a bucket is a region of the tree of its own: the cost of a put stops growing with
 // the log, PERFORMANCE.md, nineteenth pass). One entity's transitions are then spread over the
-// buckets of its seqs, [first seq >> 20, last seq >> 20] from tl_latest: get() merges those
-// buckets' runs in (occurred_at, seq) order (engine/index_walk.hpp). tl_latest gives the current
+// buckets its records fell in, listed in tl_buckets: get() merges those buckets' runs in
+// (occurred_at, seq) order (engine/index_walk.hpp), one cursor each. tl_latest gives the current
 // status (one get) and decides out_of_order: set when an earlier record of the entity has a
 // greater key (occurred later), which is when tl_latest's key, as it was before the record,
 // is greater than the record's. Layouts 1 and 2 (no bucket, no tl_latest) are rebuilt at open.
@@ -40,7 +42,8 @@
 // database's last key), so consecutive puts land on the cursor's page instead of searching the
 // tree from its root. In that order one entity's transitions within one bucket are adjacent (a
 // group): its tl_latest is read once, each transition's flag decided from it and from the group's
-// own keys (a later key with a smaller seq came from an earlier record), and tl_latest put once.
+// own keys (a later key with a smaller seq came from an earlier record), and tl_latest put once
+// (and tl_buckets when tl_latest's last seq is of an earlier bucket, or the entity is new).
 // Groups of one entity in two buckets come in bucket order, which is seq order, so the second
 // reads what the first wrote. At most max_staged transitions are held; past that they are
 // written out mid-batch. The state is the same, key for key, as with direct puts.
@@ -109,7 +112,9 @@ class timelines final : public projection {
   std::uint32_t layout() const override {
     return bucket_bits_ == kBucketBits ? 3 : 256 + bucket_bits_;
   }
-  std::vector<std::string> databases() const override { return {"tl_transitions", "tl_latest"}; }
+  std::vector<std::string> databases() const override {
+    return {"tl_transitions", "tl_latest", "tl_buckets"};
+  }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
   result<void> flush(lmdb::txn& t) override {
@@ -127,8 +132,8 @@ class timelines final : public projection {
   // At most `limit` transitions, from the earliest, or from the first one after `after` (a page:
   // the first one's derived `from` is the `to` of the transition at or before `after`, read by a
   // descending walk of the same buckets, so pages joined equal one unlimited read). `more` tells
-  // whether any follow. Cost: one cursor and seek per bucket of the entity's seq range (twice
-  // with `after`), whether or not the entity has keys there, then one step per transition read.
+  // whether any follow. Cost: one cursor and seek per bucket that holds the entity's
+  // transitions (twice with `after`), then one step per transition read.
   result<std::optional<timeline>> get(lmdb::txn& t, std::string_view tenant, std::string_view kind,
                                       std::string_view id, std::size_t limit = SIZE_MAX,
                                       std::optional<timeline_position> after = {}) const;
@@ -150,17 +155,20 @@ class timelines final : public projection {
   };
   // Writes a group: decides its flags against tl_latest (through `latest`), puts tl_latest and
   // calls put_latest(key, value) after it (the bulk load counts its bytes; `latest` is not used
-  // again after), then hands each transition to put(key, value) in key order.
-  template <class PutLatest, class Put>
-  result<void> write_group(lmdb::cursor& latest, PutLatest&& put_latest, Put&& put);
+  // again after), hands a tl_buckets key to put_bucket(key) when the entity is new in the
+  // bucket, then each transition to put(key, value) in key order.
+  template <class PutLatest, class PutBucket, class Put>
+  result<void> write_group(lmdb::cursor& latest, PutLatest&& put_latest, PutBucket&& put_bucket,
+                           Put&& put);
   result<void> write_staged(lmdb::txn& t);
   void end_batch();
-  lmdb::dbi transitions_, latest_;
+  lmdb::dbi transitions_, latest_, buckets_;
   std::size_t max_staged_;
   unsigned bucket_bits_;
   std::vector<held> group_;   // write_group's input
   std::string latest_value_;  // write_group's scratch
   std::string value_;         // write_group's scratch
+  std::string bucket_key_;    // write_group's scratch
   std::string arena_;
   std::vector<staged> staged_;
   struct sort_entry {

@@ -207,7 +207,7 @@ TEST_CASE("late events: a rebuild of timelines equals the incremental state, and
   CHECK(read_from() == from);
 }
 
-TEST_CASE("a state of timelines layout 2 (no bucket, no tl_latest) is rebuilt at open") {
+TEST_CASE("a state of timelines layout 2 (no bucket, no tl_latest, tl_buckets) is rebuilt at open") {
   fixture f;
   const auto good = append_a_c_late_b(f);
   // What a build of layout 2 left: the keys without their bucket, and no tl_latest.
@@ -219,8 +219,10 @@ TEST_CASE("a state of timelines layout 2 (no bucket, no tl_latest) is rebuilt at
     auto t = f.runner->store().begin_write();
     REQUIRE(t);
     auto l = f.runner->store().db("tl_latest");
-    REQUIRE(l);
+    auto b = f.runner->store().db("tl_buckets");
+    REQUIRE((l && b));
     REQUIRE(l->drop(*t));
+    REQUIRE(b->drop(*t));
     REQUIRE(t->commit());
   }
   f.open_runner();
@@ -313,7 +315,7 @@ TEST_CASE("timelines: a transition's key and value bytes, written per batch and 
   const auto flip = [](std::int64_t t) { return static_cast<std::uint64_t>(t) ^ (1ull << 63); };
   const std::string bucket(4, '\0');  // seqs 1 and 2: bucket 0
   auto check = [&] {
-    auto d = dump_state(*f.runner, {"tl_transitions", "tl_latest"});
+    auto d = dump_state(*f.runner, {"tl_transitions", "tl_latest", "tl_buckets"});
     const auto& kv = d["tl_transitions"];
     REQUIRE(kv.size() == 2);
     // seq 2 sorts first (occurred earlier)
@@ -330,6 +332,11 @@ TEST_CASE("timelines: a transition's key and value bytes, written per batch and 
     REQUIRE(latest.size() == 1);
     CHECK(latest[0].first == prefix);
     CHECK(latest[0].second == be(flip(kT0 + kMin)) + be(1) + be(1) + be(2) + str16("PAID"));
+    // The one bucket that holds its transitions.
+    const auto& buckets = d["tl_buckets"];
+    REQUIRE(buckets.size() == 1);
+    CHECK(buckets[0].first == prefix + bucket);
+    CHECK(buckets[0].second.empty());
     return d;
   };
   const auto live = check();
@@ -492,11 +499,20 @@ TEST_CASE("timelines over many seq buckets: reads, flags and current status equa
     CHECK_FALSE(*none);
   };
   check_reads();
-  const std::vector<std::string> dbs{"tl_transitions", "tl_latest"};
+  const std::vector<std::string> dbs{"tl_transitions", "tl_latest", "tl_buckets"};
   const auto live = dump_state(*f.runner, dbs);
   std::set<std::string> buckets;
-  for (const auto& [k, v] : live.at("tl_transitions")) buckets.insert(k.substr(0, 4));
+  // tl_buckets: one key per entity and bucket it has a transition in, entity first.
+  std::set<std::string> entity_buckets;
+  for (const auto& [k, v] : live.at("tl_transitions")) {
+    buckets.insert(k.substr(0, 4));
+    entity_buckets.insert(k.substr(4, k.size() - 20) + k.substr(0, 4));
+  }
   CHECK(buckets.size() == (steps.back().seq >> 3) + 1);  // every bucket holds a transition
+  std::set<std::string> listed;
+  for (const auto& [k, v] : live.at("tl_buckets")) listed.insert(k);
+  CHECK(listed == entity_buckets);
+  CHECK(listed.size() > 400);  // most entities in many buckets, none in all
   CHECK(live.at("tl_latest").size() == model.size());
   std::size_t late = 0;
   for (const auto& [k, m] : model)
