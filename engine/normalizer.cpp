@@ -15,6 +15,7 @@
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
+#include "engine/record_format.hpp"
 #include "engine/source_time.hpp"
 
 namespace hooklog {
@@ -514,6 +515,16 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
       }
       if (!ev.entity_id.empty()) {
         if (auto e = control_char("the entity id", ev.entity_id, id_from)) return e;
+      }
+      // Each within max_field_bytes, but together they are index keys (record_format.hpp).
+      if (const std::size_t k =
+              ev.tenant.size() + ev.entity_kind.size() + ev.entity_id.size();
+          k > format::kMaxEntityKeyBytes) {
+        return make_error(source_errc::bad_value,
+                          "the tenant, entity kind and entity id are " + std::to_string(k) +
+                              " bytes together, more than the limit of " +
+                              std::to_string(format::kMaxEntityKeyBytes),
+                          id_from != nullptr ? field_of(*id_from) : std::string("entity id"));
       }
       // hooklog's own records are filed under these kinds (engine/record.hpp): no event may be.
       if (is_reserved_entity_kind(ev.entity_kind)) {

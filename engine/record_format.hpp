@@ -39,6 +39,10 @@ inline constexpr std::size_t kFixedContentSize = 32;
 inline constexpr std::size_t kStringCount = 9;
 inline constexpr std::size_t kMaxStringSize = 0xFFFF;
 inline constexpr std::size_t kMaxBodySize = 64u << 20;  // 64 MiB, far above any HTTP limit
+// A record's tenant, entity kind and entity id together: they are parts of index and state keys
+// (ix_entity: bucket, kind, id, seq; timelines: bucket, tenant, kind, id, occurred, seq), and an
+// LMDB key is at most 511 bytes. The 63 bytes left cover every key's own framing.
+inline constexpr std::size_t kMaxEntityKeyBytes = 448;
 inline constexpr std::size_t kHashSize = 32;
 inline constexpr std::uint8_t kLeafHashPrefix = 0x00;
 

@@ -105,6 +105,33 @@ TEST_CASE("an idempotency key maps to the first sequence number", "[log]") {
   CHECK(log->verify()->ok);
 }
 
+TEST_CASE("a record whose entity is too long for an index key is refused, and the log goes on",
+          "[log]") {
+  // Before the limit, such a record was written, then its index put failed (MDB_BAD_VALSIZE)
+  // and every later append and projection batch with it.
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  auto bad = make_event("t1", "job.created", std::string(250, 'i'), 1000);
+  bad.entity_kind.assign(250, 'k');
+  std::vector<record> batch{make_event("t1", "job.created", "A", 1000), bad,
+                            make_event("t1", "job.created", "B", 1001)};
+  auto out = log->append(batch);
+  REQUIRE(out[0].ok());
+  REQUIRE_FALSE(out[1].ok());
+  CHECK(out[1].code() == make_error_code(errc::invalid_record));
+  CHECK(out[1].err().message.find("502 bytes together") != std::string::npos);
+  REQUIRE(out[2].ok());
+  CHECK(out[0]->seq == 1);
+  CHECK(out[2]->seq == 2);
+  CHECK(append_one(*log, make_event("t1", "job.created", "C", 1002)) == 3);
+  scan_query q;
+  q.tenant = "t1";
+  q.entity_kind = "order";
+  q.entity_id = "C";
+  CHECK(test::scan_seqs(*log, q) == std::vector<std::uint64_t>{3});
+  CHECK(log->verify()->ok);
+}
+
 TEST_CASE("readers by time, type, tenant and entity", "[log]") {
   temp_dir dir;
   auto log = open_log(dir.path());

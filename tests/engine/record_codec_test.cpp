@@ -146,6 +146,23 @@ TEST_CASE("fields too long to encode are refused", "[codec]") {
   CHECK(e.err().message.find("tenant") != std::string::npos);
 }
 
+TEST_CASE("a tenant, entity kind and id longer than an index key can hold are refused", "[codec]") {
+  // Each field far under 65535, but together they are parts of LMDB keys of at most 511 bytes.
+  record r = sample(record_kind::event_received);
+  r.tenant = "t1";
+  r.entity_kind.assign(200, 'k');
+  r.entity_id.assign(format::kMaxEntityKeyBytes - 202, 'i');
+  std::string bytes;
+  CHECK(encode(r, bytes).ok());  // exactly the limit
+  r.entity_id.push_back('i');
+  auto e = encode(r, bytes);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.code() == make_error_code(errc::invalid_record));
+  CHECK(e.err().message ==
+        "record tenant, entity kind and entity id are 449 bytes together, more than the limit of "
+        "448 (they are index keys)");
+}
+
 TEST_CASE("encode_unsealed then seal gives encode's bytes, and unsealed bytes do not decode", "[codec]") {
   for (std::uint8_t k = 1; k <= kMaxRecordKind; ++k) {
     const record r = sample(static_cast<record_kind>(k));

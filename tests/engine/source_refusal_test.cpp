@@ -233,3 +233,20 @@ TEST_CASE("a time outside years 1..9999 once its offset or unit is applied is re
   CHECK(accepted("standard", R"({"type":"t","timestamp":"9999-12-31T23:59:59.999999Z"})")
             .occurred_at == 253'402'300'799'999'999LL);
 }
+
+TEST_CASE("a tenant, entity kind and id longer together than an index key holds are refused",
+          "[source][fields]") {
+  // Each within the 256-byte field limit; together past record_format.hpp's 448.
+  const std::string kind(200, 'k'), id(250, 'i');
+  const std::string body = R"({"id":"e1","type":"t","tenant":"t1","entity":{"kind":")" + kind +
+                           R"(","id":")" + id + R"("},"status":{"to":"A"}})";
+  const error e = refused("standard", body);
+  CHECK(e.code == source_errc::bad_value);
+  CHECK(e.message ==
+        "the tenant, entity kind and entity id are 452 bytes together, more than the limit of 448");
+  CHECK(e.field == "/entity/id");
+  // At the limit it is accepted.
+  const std::string fits = R"({"id":"e1","type":"t","tenant":"t1","entity":{"kind":")" + kind +
+                           R"(","id":")" + std::string(246, 'i') + R"("},"status":{"to":"A"}})";
+  CHECK(sources().normalize({"standard", fits, {}, {}, {}}).ok());
+}
