@@ -485,6 +485,15 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
     }
   }
 
+  // The idempotency index and the stats by type key these together (record_format.hpp).
+  if (auto over = format::key_overflow(ev.tenant, ev.source, ev.type, ev.idempotency_key, {}, {});
+      !over.empty())
+    return make_error(source_errc::bad_value, over,
+                      over.find("idempotency") != std::string::npos
+                          ? std::string(in.idempotency_key.empty() ? "event id"
+                                                                   : kFieldIdempotencyKey)
+                          : std::string("type"));
+
   if (auto e = evaluate_time(def.occurred_at, ctx, ev.occurred_at)) return e;
 
   if (def.test_mode) {
@@ -517,15 +526,10 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
         if (auto e = control_char("the entity id", ev.entity_id, id_from)) return e;
       }
       // Each within max_field_bytes, but together they are index keys (record_format.hpp).
-      if (const std::size_t k =
-              ev.tenant.size() + ev.entity_kind.size() + ev.entity_id.size();
-          k > format::kMaxEntityKeyBytes) {
-        return make_error(source_errc::bad_value,
-                          "the tenant, entity kind and entity id are " + std::to_string(k) +
-                              " bytes together, more than the limit of " +
-                              std::to_string(format::kMaxEntityKeyBytes),
+      if (auto over = format::key_overflow(ev.tenant, {}, {}, {}, ev.entity_kind, ev.entity_id);
+          !over.empty())
+        return make_error(source_errc::bad_value, over,
                           id_from != nullptr ? field_of(*id_from) : std::string("entity id"));
-      }
       // hooklog's own records are filed under these kinds (engine/record.hpp): no event may be.
       if (is_reserved_entity_kind(ev.entity_kind)) {
         return make_error(source_errc::bad_value,

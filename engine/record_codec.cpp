@@ -88,12 +88,10 @@ result<void> encode_unsealed(const record& r, std::string& out) {
                                                   " is longer than 65535 bytes");
   if (r.body.size() > kMaxBodySize)
     return make_error(errc::invalid_record, "record body is longer than 64 MiB");
-  if (const std::size_t k = r.tenant.size() + r.entity_kind.size() + r.entity_id.size();
-      k > kMaxEntityKeyBytes)
-    return make_error(errc::invalid_record,
-                      "record tenant, entity kind and entity id are " + std::to_string(k) +
-                          " bytes together, more than the limit of " +
-                          std::to_string(kMaxEntityKeyBytes) + " (they are index keys)");
+  if (auto over = key_overflow(r.tenant, r.source, r.type, r.idempotency_key, r.entity_kind,
+                               r.entity_id);
+      !over.empty())
+    return make_error(errc::invalid_record, "record: " + over + " (they are index keys)");
 
   out.clear();
   std::size_t content = kFixedContentSize + 4 + r.body.size();

@@ -24,6 +24,8 @@
 // The chain hash of the record before sequence 1 is 32 zero bytes.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace hooklog::format {
 
@@ -43,6 +45,27 @@ inline constexpr std::size_t kMaxBodySize = 64u << 20;  // 64 MiB, far above any
 // (ix_entity: bucket, kind, id, seq; timelines: bucket, tenant, kind, id, occurred, seq), and an
 // LMDB key is at most 511 bytes. The 63 bytes left cover every key's own framing.
 inline constexpr std::size_t kMaxEntityKeyBytes = 448;
+
+// The same bound on the other keys made of several of a record's fields: the idempotency index
+// (tenant, source, key) and the stats by type (tenant, type). Returns what is too long, e.g.
+// "the tenant, entity kind and entity id are 502 bytes together, more than the limit of 448",
+// or "" when every key fits.
+inline std::string key_overflow(std::string_view tenant, std::string_view source,
+                                std::string_view type, std::string_view idempotency_key,
+                                std::string_view entity_kind, std::string_view entity_id) {
+  auto over = [](const char* what, std::size_t n) {
+    return std::string(what) + " are " + std::to_string(n) +
+           " bytes together, more than the limit of " + std::to_string(kMaxEntityKeyBytes);
+  };
+  if (const auto n = tenant.size() + entity_kind.size() + entity_id.size(); n > kMaxEntityKeyBytes)
+    return over("the tenant, entity kind and entity id", n);
+  if (const auto n = tenant.size() + source.size() + idempotency_key.size();
+      n > kMaxEntityKeyBytes)
+    return over("the tenant, source and idempotency key", n);
+  if (const auto n = tenant.size() + type.size(); n > kMaxEntityKeyBytes)
+    return over("the tenant and type", n);
+  return {};
+}
 inline constexpr std::size_t kHashSize = 32;
 inline constexpr std::uint8_t kLeafHashPrefix = 0x00;
 

@@ -159,8 +159,30 @@ TEST_CASE("a tenant, entity kind and id longer than an index key can hold are re
   REQUIRE_FALSE(e.ok());
   CHECK(e.code() == make_error_code(errc::invalid_record));
   CHECK(e.err().message ==
-        "record tenant, entity kind and entity id are 449 bytes together, more than the limit of "
-        "448 (they are index keys)");
+        "record: the tenant, entity kind and entity id are 449 bytes together, more than the "
+        "limit of 448 (they are index keys)");
+  // The other keys of several fields: the idempotency index and the stats by type.
+  record idem = sample(record_kind::event_received);
+  idem.tenant.assign(200, 't');
+  idem.source = "standard";
+  idem.idempotency_key.assign(241, 'x');
+  idem.entity_kind.clear();
+  idem.entity_id.clear();
+  auto ei = encode(idem, bytes);
+  REQUIRE_FALSE(ei.ok());
+  CHECK(ei.err().message ==
+        "record: the tenant, source and idempotency key are 449 bytes together, more than the "
+        "limit of 448 (they are index keys)");
+  record type = idem;
+  type.idempotency_key.clear();
+  type.type.assign(249, 'y');
+  auto et = encode(type, bytes);
+  REQUIRE_FALSE(et.ok());
+  CHECK(et.err().message ==
+        "record: the tenant and type are 449 bytes together, more than the limit of 448 (they "
+        "are index keys)");
+  type.type.pop_back();
+  CHECK(encode(type, bytes).ok());
 }
 
 TEST_CASE("encode_unsealed then seal gives encode's bytes, and unsealed bytes do not decode", "[codec]") {

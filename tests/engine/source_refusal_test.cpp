@@ -249,4 +249,12 @@ TEST_CASE("a tenant, entity kind and id longer together than an index key holds 
   const std::string fits = R"({"id":"e1","type":"t","tenant":"t1","entity":{"kind":")" + kind +
                            R"(","id":")" + std::string(246, 'i') + R"("},"status":{"to":"A"}})";
   CHECK(sources().normalize({"standard", fits, {}, {}, {}}).ok());
+  // The tenant with a long Idempotency-Key: the idempotency index's key.
+  const std::string tenant(200, 't');
+  const error ei = refused("standard", R"({"id":"e1","type":"t","tenant":")" + tenant + R"("})",
+                           {}, std::string(250, 'x'));
+  CHECK(ei.code == source_errc::bad_value);
+  CHECK(ei.message == "the tenant, source and idempotency key are 458 bytes together, more than "
+                      "the limit of 448");
+  CHECK(ei.field == "Idempotency-Key");
 }
