@@ -98,14 +98,18 @@ std::optional<std::string_view> index_walk::pick() {
   return runs_[best].rest;
 }
 
-result<std::optional<std::string_view>> index_walk::seek(std::string_view start, bool skip_equal,
-                                                         std::uint32_t lo, std::uint32_t hi) {
+void index_walk::restart(std::string_view start, bool skip_equal) {
   start_.assign(start);
   skip_equal_ = skip_equal;
-  lo_ = lo;
-  hi_ = hi;
   runs_.clear();
   following_left_ = false;
+}
+
+result<std::optional<std::string_view>> index_walk::seek(std::string_view start, bool skip_equal,
+                                                         std::uint32_t lo, std::uint32_t hi) {
+  restart(start, skip_equal);
+  lo_ = lo;
+  hi_ = hi;
   if (layout_ == layout::plain) {
     if (auto r = open_run(0); !r) return r.err();
   } else if (lo <= hi) {
@@ -123,10 +127,7 @@ result<std::optional<std::string_view>> index_walk::seek(std::string_view start,
 
 result<std::optional<std::string_view>> index_walk::seek_buckets(
     std::string_view start, bool skip_equal, const std::vector<std::uint32_t>& buckets) {
-  start_.assign(start);
-  skip_equal_ = skip_equal;
-  runs_.clear();
-  following_left_ = false;
+  restart(start, skip_equal);
   for (const std::uint32_t b : buckets)
     if (auto r = open_run(b); !r) return r.err();
   return pick();

@@ -70,6 +70,8 @@ class index_walk {
     std::string_view rest;   // the current key without its bucket
     std::string_view value;  // the current key's value
   };
+  // Forgets the runs of an earlier seek and takes its start.
+  void restart(std::string_view start, bool skip_equal);
   // Opens a run on `bucket` positioned at start_; false (run not kept) when it holds no key.
   result<bool> open_run(std::uint32_t bucket);
   // Takes the cursor's key as the run's current one; false when the cursor left the run's

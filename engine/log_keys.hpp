@@ -53,8 +53,16 @@ inline std::uint32_t entity_bucket(std::uint64_t seq, unsigned bucket_bits) {
   return b > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(b);
 }
 
+// Writes the bucket's 4 bytes at `p` (a key built in place); returns past them.
+inline char* write_bucket(char* p, std::uint32_t bucket) {
+  for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>(bucket >> shift);
+  return p;
+}
+
 inline void append_bucket(std::string& out, std::uint32_t bucket) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(bucket >> shift));
+  char b[kBucketSize];
+  write_bucket(b, bucket);
+  out.append(b, kBucketSize);
 }
 
 inline std::uint32_t get_bucket(std::string_view key) {

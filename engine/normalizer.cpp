@@ -486,13 +486,13 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
   }
 
   // The idempotency index and the stats by type key these together (record_format.hpp).
-  if (auto over = format::key_overflow(ev.tenant, ev.source, ev.type, ev.idempotency_key, {}, {});
+  if (auto over = format::key_overflow(ev.tenant, ev.source, {}, ev.idempotency_key, {}, {});
       !over.empty())
     return make_error(source_errc::bad_value, over,
-                      over.find("idempotency") != std::string::npos
-                          ? std::string(in.idempotency_key.empty() ? "event id"
-                                                                   : kFieldIdempotencyKey)
-                          : std::string("type"));
+                      in.idempotency_key.empty() ? std::string("event id")
+                                                 : std::string(kFieldIdempotencyKey));
+  if (auto over = format::key_overflow(ev.tenant, {}, ev.type, {}, {}, {}); !over.empty())
+    return make_error(source_errc::bad_value, over, "type");
 
   if (auto e = evaluate_time(def.occurred_at, ctx, ev.occurred_at)) return e;
 

@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint8_t kOutOfOrder = 1;
 constexpr std::uint8_t kFromStated = 2;
 constexpr std::size_t kSuffixSize = 16;  // occurred_at | seq, at the end of a transition's key
-constexpr std::size_t kLatestFixed = kSuffixSize + 16;  // tl_latest: key suffix, first, last seq
+constexpr std::size_t kLatestFixed = kSuffixSize + 8;  // tl_latest: key suffix, last seq
 
 // A transition's key: bucket | entity prefix | suffix.
 std::string_view suffix_of(std::string_view key) {
@@ -101,7 +101,7 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
       1 + 8 + keys::str16_size(r.status_from) + keys::str16_size(r.status_to);
   const std::uint32_t bucket = log_keys::entity_bucket(r.seq, bucket_bits_);
   auto write = [&](char* p) {
-    for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>(bucket >> shift);
+    p = log_keys::write_bucket(p, bucket);
     p = keys::write_part(p, r.tenant);
     p = keys::write_part(p, r.entity_kind);
     p = keys::write_part(p, r.entity_id);
@@ -136,18 +136,17 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
   const std::string_view first_key = group_[0].key;
   const std::string_view prefix = entity_of(first_key);
   // The entity's latest transition before the group (from earlier batches, or from an earlier
-  // bucket of this one): its key's 16 bytes, first and last seq, and `to`.
+  // bucket of this one): its key's 16 bytes, its last seq, and `to`.
   auto kv = latest.seek(prefix);
   if (!kv) return kv.err();
   const bool past_end = !*kv;
   const bool known = *kv && (*kv)->first == prefix && (*kv)->second.size() >= kLatestFixed + 2;
   std::string_view before_key;  // empty when the entity is new
-  std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
+  std::uint64_t last_seq = 0;
   if (known) {
     latest_value_.assign((*kv)->second);  // copied: the puts below may move its page
     before_key = std::string_view(latest_value_).substr(0, kSuffixSize);
-    first_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize));
-    last_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize + 8));
+    last_seq = keys::get_u64_be(std::string_view(latest_value_).substr(kSuffixSize));
   }
   // The entity's first group in this bucket: groups come in bucket order, so tl_latest's last
   // seq is of an earlier bucket then.
@@ -161,7 +160,6 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
     const std::uint64_t seq = group_[i].seq;
     if (min_seq_after < seq || (known && suffix_of(group_[i].key) < before_key)) late_[i] = 1;
     min_seq_after = std::min(min_seq_after, seq);
-    first_seq = std::min(first_seq, seq);
     last_seq = std::max(last_seq, seq);
   }
   // tl_latest's new value: the greater of its key and the group's last.
@@ -180,7 +178,6 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
     auto v = from ? keys::get_str16(last.value, at) : std::nullopt;
     if (v) to = *v;
   }
-  keys::put_u64_be(value, first_seq);
   keys::put_u64_be(value, last_seq);
   keys::put_str16(value, to);
   if (auto p = latest.put(prefix, value, past_end ? MDB_APPEND : 0); !p) return p;

@@ -25,7 +25,7 @@
 //                        | recorded_at i64 LE | from (u16 len; empty unless stated) | to (u16 len)
 //   "tl_latest"       tenant \0 kind \0 id \0
 //                     -> occurred_at | seq (the 16 bytes of its greatest transition's key)
-//                        | first seq (u64 BE) | last seq (u64 BE) | to (u16 len)
+//                        | last seq (u64 BE: its newest record's) | to (u16 len)
 //   "tl_buckets"      tenant \0 kind \0 id \0 | bucket (u32 BE) -> empty: the buckets that hold
 //                     the entity's transitions (put once per entity and bucket)
 // The bucket in front keeps a batch's puts among the newest bucket's leaves however long the

@@ -327,11 +327,11 @@ TEST_CASE("timelines: a transition's key and value bytes, written per batch and 
     REQUIRE(kv[1].second.size() == 1 + 8 + 2 + 6);
     CHECK(kv[1].second[0] == 0);
     CHECK(kv[1].second.substr(9) == str16("") + str16("PAID"));
-    // The entity's greatest key (seq 1's), its first and last seq, and that key's `to`.
+    // The entity's greatest key (seq 1's), its last seq, and that key's `to`.
     const auto& latest = d["tl_latest"];
     REQUIRE(latest.size() == 1);
     CHECK(latest[0].first == prefix);
-    CHECK(latest[0].second == be(flip(kT0 + kMin)) + be(1) + be(1) + be(2) + str16("PAID"));
+    CHECK(latest[0].second == be(flip(kT0 + kMin)) + be(1) + be(2) + str16("PAID"));
     // The one bucket that holds its transitions.
     const auto& buckets = d["tl_buckets"];
     REQUIRE(buckets.size() == 1);
