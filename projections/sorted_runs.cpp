@@ -113,7 +113,9 @@ result<void> sorted_runs::spill() {
   files_.push_back(path);  // removed by clear() whatever happens next
   std::vector<char> buf(kReadBuffer);
   std::setvbuf(f.get(), buf.data(), _IOFBF, buf.size());
-  for (const auto& e : index_) {
+  for (std::size_t i = 0; i < index_.size(); ++i) {
+    if (i + kPrefetchAhead < index_.size()) prefetch(index_[i + kPrefetchAhead]);
+    const entry& e = index_[i];
     unsigned char h[8];
     std::memcpy(h, &e.key_size, 4);
     std::memcpy(h + 4, &e.value_size, 4);
@@ -132,12 +134,8 @@ result<void> sorted_runs::spill() {
 }
 
 result<void> sorted_runs::merge(const visit& fn) {
+  if (files_.empty()) return merge_memory(fn);
   sort_memory();
-  if (files_.empty()) {
-    for (const auto& e : index_)
-      if (auto r = fn(key_of(e), value_of(e)); !r) return r;
-    return {};
-  }
   // Sources 0..n-1: the run files (oldest first); n: the entries in memory (added last).
   const std::size_t n = files_.size();
   std::vector<run_reader> readers(n);
@@ -175,6 +173,7 @@ result<void> sorted_runs::merge(const visit& fn) {
     } else {
       if (auto r = fn(key_of(index_[mem_at]), value_of(index_[mem_at])); !r) return r;
       more = ++mem_at < index_.size();
+      if (mem_at + kPrefetchAhead < index_.size()) prefetch(index_[mem_at + kPrefetchAhead]);
     }
     if (more)
       std::push_heap(heap.begin(), heap.end(), later);

@@ -65,8 +65,13 @@ class sorted_runs {
   template <class F>
   result<void> merge_memory(F&& fn) {
     sort_memory();
-    for (const auto& e : index_)
-      if (auto r = fn(key_of(e), value_of(e)); !r) return r;
+    // The arena is read in key order, not in the order it was written: each entry is a cache
+    // (and often a TLB) miss. Fetching a few entries ahead overlaps those misses.
+    const std::size_t n = index_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) prefetch(index_[i + kPrefetchAhead]);
+      if (auto r = fn(key_of(index_[i]), value_of(index_[i])); !r) return r;
+    }
     return {};
   }
   // Drops the entries in memory and removes the run files.
@@ -75,12 +80,18 @@ class sorted_runs {
  private:
   struct entry {
     keys::key_head head;  // the key's first bytes as words (key_codec.hpp)
-    std::uint64_t at;       // key offset in arena_; the value follows the key
+    std::uint64_t at;     // key offset in arena_; the value follows the key
     std::uint32_t key_size, value_size;
   };
   std::string_view key_of(const entry& e) const { return {arena_.data() + e.at, e.key_size}; }
   std::string_view value_of(const entry& e) const {
     return {arena_.data() + e.at + e.key_size, e.value_size};
+  }
+  static constexpr std::size_t kPrefetchAhead = 8;
+  void prefetch(const entry& e) const {
+    const char* p = arena_.data() + e.at;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + e.key_size + e.value_size - 1);
   }
   void sort_memory();
   result<void> spill();
