@@ -2,6 +2,7 @@
 // result<T>: a value or an error, in the style of Redpanda's storage results.
 // An error carries a std::error_code (each module has its own `errc` enum and
 // category) and a human message that says what failed and where.
+#include <memory>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -44,19 +45,29 @@ class [[nodiscard]] result {
   std::variant<T, error> v_;
 };
 
+// The error lives on the heap, so that a success (the hot case: every `return {}`) is one null
+// pointer to make and to destroy, not an error_code and two strings. err() of a success is an
+// empty error.
 template <>
 class [[nodiscard]] result<void> {
  public:
   result() = default;
-  result(error e) : err_(std::move(e)), failed_(true) {}  // NOLINT
-  bool ok() const { return !failed_; }
+  result(error e) : err_(std::make_unique<error>(std::move(e))) {}  // NOLINT
+  result(const result& o) : err_(o.err_ ? std::make_unique<error>(*o.err_) : nullptr) {}
+  result& operator=(const result& o) {
+    if (this != &o) err_ = o.err_ ? std::make_unique<error>(*o.err_) : nullptr;
+    return *this;
+  }
+  result(result&&) noexcept = default;
+  result& operator=(result&&) noexcept = default;
+  bool ok() const { return !err_; }
   explicit operator bool() const { return ok(); }
-  const error& err() const { return err_; }
-  std::error_code code() const { return failed_ ? err_.code : std::error_code{}; }
+  const error& err() const { return err_ ? *err_ : kNoError; }
+  std::error_code code() const { return err_ ? err_->code : std::error_code{}; }
 
  private:
-  error err_;
-  bool failed_ = false;
+  static inline const error kNoError{};
+  std::unique_ptr<error> err_;
 };
 
 }  // namespace hooklog
