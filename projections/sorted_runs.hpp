@@ -90,8 +90,9 @@ class sorted_runs {
   static constexpr std::size_t kPrefetchAhead = 8;
   void prefetch(const entry& e) const {
     const char* p = arena_.data() + e.at;
+    const std::size_t n = std::size_t{e.key_size} + e.value_size;
     __builtin_prefetch(p);
-    __builtin_prefetch(p + e.key_size + e.value_size - 1);
+    if (n > 1) __builtin_prefetch(p + n - 1);  // an entry often spans two cache lines
   }
   void sort_memory();
   result<void> spill();

@@ -33,7 +33,9 @@ std::string_view entity_of(std::string_view key) {
 
 // Puts into one database in a transaction, with MDB_APPEND while each key passes the largest
 // key so far: LMDB then skips the search and fills pages instead of splitting them in half.
-// Keys in ascending order (a batch's sorted groups, a bulk load) mostly append.
+// Other keys are plain puts. What appends: tl_transitions' keys of the newest bucket, and a
+// bulk load's tl_buckets keys of its first bucket (entity | bucket: a later bucket's keys fall
+// between the earlier ones').
 class appender {
  public:
   // Reads the database's largest key in `t`.
