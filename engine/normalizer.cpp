@@ -13,9 +13,9 @@
 
 #include "engine/json_fields.hpp"
 #include "engine/json_text.hpp"
+#include "engine/record_format.hpp"
 #include "engine/source.hpp"
 #include "engine/source_def.hpp"
-#include "engine/record_format.hpp"
 #include "engine/source_time.hpp"
 
 namespace hooklog {

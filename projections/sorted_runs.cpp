@@ -114,7 +114,7 @@ result<void> sorted_runs::spill() {
   std::vector<char> buf(kReadBuffer);
   std::setvbuf(f.get(), buf.data(), _IOFBF, buf.size());
   for (std::size_t i = 0; i < index_.size(); ++i) {
-    if (i + kPrefetchAhead < index_.size()) prefetch(index_[i + kPrefetchAhead]);
+    prefetch_ahead(i);
     const entry& e = index_[i];
     unsigned char h[8];
     std::memcpy(h, &e.key_size, 4);
@@ -172,8 +172,8 @@ result<void> sorted_runs::merge(const visit& fn) {
       more = *m;
     } else {
       if (auto r = fn(key_of(index_[mem_at]), value_of(index_[mem_at])); !r) return r;
+      prefetch_ahead(mem_at);
       more = ++mem_at < index_.size();
-      if (mem_at + kPrefetchAhead < index_.size()) prefetch(index_[mem_at + kPrefetchAhead]);
     }
     if (more)
       std::push_heap(heap.begin(), heap.end(), later);

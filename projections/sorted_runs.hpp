@@ -67,9 +67,8 @@ class sorted_runs {
     sort_memory();
     // The arena is read in key order, not in the order it was written: each entry is a cache
     // (and often a TLB) miss. Fetching a few entries ahead overlaps those misses.
-    const std::size_t n = index_.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + kPrefetchAhead < n) prefetch(index_[i + kPrefetchAhead]);
+    for (std::size_t i = 0; i < index_.size(); ++i) {
+      prefetch_ahead(i);
       if (auto r = fn(key_of(index_[i]), value_of(index_[i])); !r) return r;
     }
     return {};
@@ -87,8 +86,11 @@ class sorted_runs {
   std::string_view value_of(const entry& e) const {
     return {arena_.data() + e.at + e.key_size, e.value_size};
   }
+  // Prefetches the bytes of the entry kPrefetchAhead places after index_[i], if there is one.
   static constexpr std::size_t kPrefetchAhead = 8;
-  void prefetch(const entry& e) const {
+  void prefetch_ahead(std::size_t i) const {
+    if (i + kPrefetchAhead >= index_.size()) return;
+    const entry& e = index_[i + kPrefetchAhead];
     const char* p = arena_.data() + e.at;
     const std::size_t n = std::size_t{e.key_size} + e.value_size;
     __builtin_prefetch(p);

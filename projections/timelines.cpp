@@ -50,19 +50,21 @@ class appender {
   }
   // Through a cursor on the database in `t`.
   result<void> put(lmdb::cursor& c, std::string_view key, std::string_view value) {
-    const bool past_end = key > std::string_view(last_);
-    if (auto p = c.put(key, value, past_end ? MDB_APPEND : 0); !p) return p;
-    if (past_end) last_.assign(key);
-    return {};
+    return put_with(key, [&](unsigned flags) { return c.put(key, value, flags); });
   }
   result<void> put(lmdb::txn& t, std::string_view key, std::string_view value) {
+    return put_with(key, [&](unsigned flags) { return db_->put(t, key, value, flags); });
+  }
+
+ private:
+  template <class Put>
+  result<void> put_with(std::string_view key, Put&& put) {
     const bool past_end = key > std::string_view(last_);
-    if (auto p = db_->put(t, key, value, past_end ? MDB_APPEND : 0); !p) return p;
+    if (auto p = put(past_end ? MDB_APPEND : 0u); !p) return p;
     if (past_end) last_.assign(key);
     return {};
   }
 
- private:
   const lmdb::dbi* db_ = nullptr;
   std::string last_;  // "" when the database is empty (no key is empty)
 };
