@@ -15,6 +15,16 @@
 //
 // huge_deallocate(p, n) takes the n given to huge_allocate (std containers pass it).
 // huge_allocator<T> is the std allocator over these (stateless: all instances are equal).
+//
+// huge_reallocate(p, n, m, used) is the block of m bytes that keeps the first `used` bytes of p
+// (a block of n bytes from huge_allocate; null with n == 0), and frees p. Between two mapped blocks
+// the pages move (mremap: grown in place where the addresses after it are free, else moved to a
+// new 2 MiB-aligned range), so that growing a block does not copy its bytes or zero pages that
+// were already filled: a buffer doubled up to N bytes touches N bytes once, where a copying
+// growth touches about 2N (each size it passed through, zero-filled by the kernel, then copied).
+// Otherwise (a small block on either side, or a refused mremap) it copies. The moved bytes keep
+// their values; pointers into p are invalid afterwards. huge_vector (huge_vector.hpp) grows
+// through it.
 #include <cstddef>
 #include <new>
 
@@ -25,6 +35,8 @@ inline constexpr std::size_t kHugeMin = kHugeBlock / 2;  // the smallest block m
 
 void* huge_allocate(std::size_t bytes);  // throws std::bad_alloc
 void huge_deallocate(void* p, std::size_t bytes) noexcept;
+void* huge_reallocate(void* p, std::size_t bytes, std::size_t new_bytes,
+                      std::size_t used);  // throws std::bad_alloc (p then stays valid)
 // true when a block of `bytes` gets a mapping of its own (not operator new).
 bool huge_mapped(std::size_t bytes) noexcept;
 

@@ -269,6 +269,16 @@ result<bool> pending::erase_due_here(std::string_view ep, std::string_view key,
   return true;
 }
 
+pending::staged_ix pending::stage(std::uint64_t seq, std::string_view value) {
+  staged_ix s;
+  s.seq = seq;
+  s.value_at = staged_values_.size();
+  s.value_size = static_cast<std::uint32_t>(value.size());
+  s.live = true;
+  staged_values_.append(value.data(), value.size());
+  return s;
+}
+
 pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq) {
   auto e = staged_.find(ep);
   if (e == staged_.end() || e->second.empty()) return nullptr;
@@ -288,18 +298,17 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
     auto at = std::lower_bound(v.begin(), v.end(), seq,
                                [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
     if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
-      at->live = true;
-      at->value = value;
+      *at = stage(seq, value);
       return {};
     }
     // Before the endpoint's latest staged item (a retry of an earlier event): staged in its
     // place (usually near the end: a recent event), so that the write-out still goes in key
     // order, a block at a time.
-    v.insert(at, staged_ix{seq, true, value});
+    v.insert(at, stage(seq, value));
     if (++staged_count_ >= max_staged_) return write_staged(t);
     return {};
   }
-  v.push_back({seq, true, value});
+  v.push_back(stage(seq, value));
   if (++staged_count_ >= max_staged_) return write_staged(t);
   return {};
 }
@@ -307,7 +316,7 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
 result<std::optional<std::string_view>> pending::get_ix(lmdb::txn& t, std::string_view ep,
                                                         std::uint64_t seq) {
   if (auto* s = find_staged(ep, seq))
-    return s->live ? std::optional<std::string_view>(s->value) : std::nullopt;
+    return s->live ? std::optional<std::string_view>(staged_value(*s)) : std::nullopt;
   ix_block_key(k3_, ep, seq / kIxBlock);
   auto b = ix_.get(t, k3_);
   if (!b) return b.err();
@@ -323,7 +332,7 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
   if (auto* s = find_staged(ep, seq)) {
     if (!s->live) return false;
     s->live = false;
-    return decode_ix_value(s->value, it);
+    return decode_ix_value(staged_value(*s), it);
   }
   if (auto o = open_ix_cursor(t); !o) return o.err();
   ix_block_key(k1_, ep, seq / kIxBlock);
@@ -346,18 +355,18 @@ result<bool> pending::take_ix(lmdb::txn& t, std::string_view ep, std::uint64_t s
 }
 
 void pending::merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
-                             const staged_ix* last) {
+                             const staged_ix* last) const {
   out.clear();
   if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
     std::size_t n = 0;
     for (const staged_ix* s = first; s != last; ++s)
-      if (s->live) n += 1 + keys::str16_size(s->value);
+      if (s->live) n += 1 + keys::str16_size(staged_value(*s));
     out.resize(n);
     char* p = out.data();
     for (const staged_ix* s = first; s != last; ++s) {
       if (!s->live) continue;
       *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
-      p = keys::write_str16(p, s->value);
+      p = keys::write_str16(p, staged_value(*s));
     }
     return;
   }
@@ -368,7 +377,7 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
     const auto offset = static_cast<unsigned>(s->seq % kIxBlock);
     for (; has_old && e.offset <= offset; has_old = next_ix_item(old, at, e))
       if (e.offset < offset) put_ix_item(out, e.offset, e.value);  // the staged one replaces it
-    if (s->live) put_ix_item(out, offset, s->value);
+    if (s->live) put_ix_item(out, offset, staged_value(*s));
   }
   for (; has_old; has_old = next_ix_item(old, at, e)) put_ix_item(out, e.offset, e.value);
 }
@@ -431,8 +440,7 @@ result<void> pending::write_staged(lmdb::txn& t, bulk_writer* bw) {
         if (auto n = bw->wrote(c, ix_, k3_.size(), ixv_.size()); !n) return n;
     }
   }
-  staged_.clear();
-  staged_count_ = 0;
+  clear_staged();
   return {};
 }
 

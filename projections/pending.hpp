@@ -95,7 +95,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "projections/huge_alloc.hpp"
+#include "projections/huge_vector.hpp"
 #include "projections/projection.hpp"
 #include "projections/string_hash.hpp"
 #include "projections/subscriptions.hpp"
@@ -151,8 +151,7 @@ class pending final : public projection {
   void discard() override {
     bump_due_changes();  // a rolled-back batch or a reset: the state went back
     counts_cache_.clear();
-    staged_.clear();
-    staged_count_ = 0;
+    clear_staged();
     end_batch();
     bulk_ = false;
     max_staged_ = batch_max_staged_;
@@ -242,14 +241,25 @@ class pending final : public projection {
   result<bool> erase_due_here(std::string_view ep, std::string_view key, std::string_view old);
   // Removes ep's entry from the key (due, seq); the key goes with its last entry.
   result<void> erase_due(lmdb::txn& t, std::int64_t due, std::uint64_t seq, std::string_view ep);
-  // pending_ix through the staged entries (see the header comment).
+  // pending_ix through the staged entries (see the header comment). An entry is 24 bytes, its
+  // value in staged_values_ (trivially copyable: the lists grow by moving pages, huge_vector.hpp).
   struct staged_ix {
     std::uint64_t seq = 0;
+    std::uint64_t value_at = 0;    // the pending_ix value: its offset in staged_values_
+    std::uint32_t value_size = 0;  // and size
     bool live = false;  // false: removed in this batch (deleted from the database on write-out)
-    std::string value;  // the pending_ix value
   };
-  // An endpoint's staged entries by seq: ~1.75M at 1M events in a bulk load (huge_alloc.hpp).
-  using staged_list = std::vector<staged_ix, huge_allocator<staged_ix>>;
+  // An endpoint's staged entries by seq: ~1.75M at 1M events in a bulk load.
+  using staged_list = huge_vector<staged_ix>;
+  staged_ix stage(std::uint64_t seq, std::string_view value);  // a live entry, its value copied
+  std::string_view staged_value(const staged_ix& s) const {
+    return {staged_values_.data() + s.value_at, s.value_size};
+  }
+  void clear_staged() {
+    staged_.clear();
+    staged_values_.clear();
+    staged_count_ = 0;
+  }
   result<void> put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                       const std::string& value);
   staged_ix* find_staged(std::string_view ep, std::uint64_t seq);
@@ -262,8 +272,8 @@ class pending final : public projection {
   // The block value of `old` (a pending_ix value, or empty) with the staged entries [first, last)
   // of that block applied (a live one replaces or adds its item, a removed one drops it), into
   // `out` in seq order.
-  static void merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
-                             const staged_ix* last);
+  void merge_ix_block(std::string& out, std::string_view old, const staged_ix* first,
+                      const staged_ix* last) const;
   // Writes the staged entries in key order; with `bw` (a bulk load's write-out) through its
   // transaction, in its parts (`t` is then unused).
   result<void> write_staged(lmdb::txn& t, bulk_writer* bw = nullptr);
@@ -278,6 +288,7 @@ class pending final : public projection {
   std::string due_max_;      // >= the largest key in pending_due (this batch)
   bool due_max_known_ = false;
   std::unordered_map<std::string, staged_list, sv_hash, std::equal_to<>> staged_;
+  huge_vector<char> staged_values_;  // the staged entries' values, appended
   std::size_t staged_count_ = 0;
   std::size_t max_staged_;
   std::size_t batch_max_staged_;  // max_staged_ outside a bulk load

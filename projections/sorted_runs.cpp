@@ -63,16 +63,15 @@ sorted_runs& sorted_runs::operator=(sorted_runs&& o) noexcept {
   count_ = o.count_;
   files_ = std::move(o.files_);
   o.files_.clear();
-  o.index_.clear();
-  o.arena_.clear();
   o.count_ = 0;
   return *this;
 }
 
 void sorted_runs::add(std::string_view key, std::string_view value) {
   const std::size_t at = arena_.size();
-  arena_.append(key);
-  arena_.append(value);
+  char* p = arena_.extend(key.size() + value.size());
+  std::memcpy(p, key.data(), key.size());
+  std::memcpy(p + key.size(), value.data(), value.size());
   index_entry(at, key.size(), value.size());
 }
 
@@ -126,10 +125,8 @@ result<void> sorted_runs::spill() {
   }
   if (std::fflush(f.get()) != 0) return io_error("writing", path);
   if (std::fclose(f.release()) != 0) return io_error("closing", path);
-  arena_.clear();
-  arena_.shrink_to_fit();
+  arena_.clear();  // the memory stays for the next run's entries (filled, it is not zeroed again)
   index_.clear();
-  index_.shrink_to_fit();
   return {};
 }
 
@@ -184,10 +181,8 @@ result<void> sorted_runs::merge(const visit& fn) {
 }
 
 void sorted_runs::clear() {
-  arena_.clear();
-  arena_.shrink_to_fit();
-  index_.clear();
-  index_.shrink_to_fit();
+  arena_.release();
+  index_.release();
   count_ = 0;
   for (const auto& f : files_) {
     std::error_code ec;

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "engine/result.hpp"
-#include "projections/huge_alloc.hpp"
+#include "projections/huge_vector.hpp"
 #include "projections/key_codec.hpp"
 
 namespace hooklog::projections {
@@ -47,8 +47,7 @@ class sorted_runs {
   template <class W>
   void add_written(std::size_t key_size, std::size_t value_size, W&& write) {
     const std::size_t at = arena_.size();
-    arena_.resize(at + key_size + value_size);
-    write(arena_.data() + at);
+    write(arena_.extend(key_size + value_size));
     index_entry(at, key_size, value_size);
   }
   // Bytes held in memory (the arena and the sort index).
@@ -103,9 +102,10 @@ class sorted_runs {
 
   std::string dir_, name_;
   std::size_t limit_ = SIZE_MAX;
-  // Both grow to hundreds of MB in a bulk load: huge pages where the kernel gives them.
-  std::basic_string<char, std::char_traits<char>, huge_allocator<char>> arena_;
-  std::vector<entry, huge_allocator<entry>> index_;
+  // Both grow to hundreds of MB in a bulk load: huge pages where the kernel gives them, grown
+  // without copies (huge_vector.hpp); a spill keeps their memory for the next run's entries.
+  huge_vector<char> arena_;
+  huge_vector<entry> index_;
   std::size_t count_ = 0;
   std::vector<std::string> files_;  // run files, oldest first
 };

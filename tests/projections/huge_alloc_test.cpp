@@ -2,38 +2,25 @@
 // their bytes through container growth, and, where transparent huge pages are enabled, filling
 // one takes a page fault per 2 MiB (the point of it: the bulk rebuild's staging buffers).
 #include <catch2/catch.hpp>
-#include <sys/resource.h>
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "huge_test_util.hpp"
 #include "projections/huge_alloc.hpp"
 
 using namespace hooklog::projections;
-
-namespace {
-long minor_faults() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return u.ru_minflt;
-}
-bool thp_for_madvised() {
-  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string s;
-  std::getline(f, s);
-  return s.find("[always]") != std::string::npos || s.find("[madvise]") != std::string::npos;
-}
-}  // namespace
+using hooklog::projections::test::minor_faults;
+using hooklog::projections::test::thp_for_madvised;
 
 TEST_CASE("huge_alloc: small blocks from operator new, large ones aligned to 2 MiB") {
   CHECK_FALSE(huge_mapped((std::size_t{1} << 20) - 1));
   CHECK(huge_mapped(std::size_t{1} << 20));  // 1 MiB and up: a 2 MiB mapping of its own
   CHECK(huge_mapped(kHugeBlock));
-  for (std::size_t bytes : {std::size_t{1}, kHugeMin - 1, kHugeMin, kHugeMin + 4096 * 3 + 5,
-                            kHugeBlock - 1, kHugeBlock, kHugeBlock + 1, 3 * kHugeBlock + 4096,
-                            std::size_t{40} << 20}) {
+  for (std::size_t bytes :
+       {std::size_t{1}, kHugeMin - 1, kHugeMin, kHugeMin + 4096 * 3 + 5, kHugeBlock - 1, kHugeBlock,
+        kHugeBlock + 1, 3 * kHugeBlock + 4096, std::size_t{40} << 20}) {
     INFO(bytes);
     auto* p = static_cast<unsigned char*>(huge_allocate(bytes));
     REQUIRE(p != nullptr);
