@@ -13,11 +13,14 @@ std::size_t mapped_size(std::size_t bytes) {
   return (bytes + kHugeBlock - 1) & ~(kHugeBlock - 1);
 }
 // `size` bytes (a multiple of kHugeBlock) of fresh anonymous address space, 2 MiB-aligned;
-// nullptr when the kernel refuses.
-void* map_aligned(std::size_t size) {
+// nullptr when the kernel refuses. `reserve`: only the addresses (no access, no commit charge),
+// for mremap to move a block onto.
+void* map_aligned(std::size_t size, bool reserve = false) {
   // Map one block more than needed, then unmap the head and the tail around the aligned part.
   const std::size_t span = size + kHugeBlock;
-  void* m = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* m =
+      reserve ? ::mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+              : ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return nullptr;
   const auto base = reinterpret_cast<std::uintptr_t>(m);
   const std::uintptr_t at = (base + kHugeBlock - 1) & ~(std::uintptr_t{kHugeBlock} - 1);
@@ -31,12 +34,15 @@ void* map_aligned(std::size_t size) {
 // onto a fresh aligned range. nullptr when the kernel refuses both (p is unchanged then).
 void* remap(void* p, std::size_t size, std::size_t new_size) {
   if (::mremap(p, size, new_size, 0) != MAP_FAILED) return p;  // the addresses after p were free
-  void* dest = map_aligned(new_size);
+  void* dest = map_aligned(new_size, true);
   if (!dest) return nullptr;
-  // MREMAP_FIXED replaces the range reserved at dest; p's pages (huge ones whole: both ends are
-  // 2 MiB-aligned) move there and p's range is unmapped.
+  // MREMAP_FIXED replaces the range reserved at dest; p's mapping (its protection, its advice)
+  // and pages (huge ones whole: both ends are 2 MiB-aligned) move there, and p's range is
+  // unmapped.
   void* q = ::mremap(p, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
   if (q == MAP_FAILED) {
+    // The kernel may have unmapped the reservation already: another thread's mapping could
+    // have taken its place only in that window, and only on this failure path.
     ::munmap(dest, new_size);
     return nullptr;
   }

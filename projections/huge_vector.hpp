@@ -58,8 +58,9 @@ class huge_vector {
   const T& back() const { return data_[size_ - 1]; }
 
   void push_back(const T& v) {
+    const T copy = v;  // v may be an element of this vector, which growth moves
     if (size_ == capacity_) grow(size_ + 1);
-    data_[size_++] = v;
+    data_[size_++] = copy;
   }
   // n more elements, unwritten; returns the first of them.
   T* extend(std::size_t n) {
@@ -68,15 +69,17 @@ class huge_vector {
     size_ += n;
     return p;
   }
+  // p must not point into this vector (growth may move it first).
   void append(const T* p, std::size_t n) {
     if (n > 0) std::memcpy(static_cast<void*>(extend(n)), p, n * sizeof(T));
   }
   // Inserts v before `at` (a pointer into this vector, or end()); returns the inserted element.
   T* insert(T* at, const T& v) {
+    const T copy = v;  // v may be an element of this vector
     const std::size_t i = static_cast<std::size_t>(at - data_);
     extend(1);
     std::memmove(static_cast<void*>(data_ + i + 1), data_ + i, (size_ - 1 - i) * sizeof(T));
-    data_[i] = v;
+    data_[i] = copy;
     return data_ + i;
   }
   void clear() { size_ = 0; }

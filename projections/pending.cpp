@@ -43,6 +43,7 @@ bool pending::begin_bulk(const std::string&, std::size_t memory) {
 result<void> pending::finish_bulk(bulk_writer& bw) {
   bump_due_changes();  // the staged items become visible
   if (auto w = write_staged(bw.txn(), &bw); !w) return w;
+  staged_values_.release();  // what a bulk load held (a batch's values fit in a fraction of it)
   end_batch();
   bulk_ = false;
   max_staged_ = batch_max_staged_;
@@ -298,7 +299,14 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
     auto at = std::lower_bound(v.begin(), v.end(), seq,
                                [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
     if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
-      *at = stage(seq, value);
+      at->live = true;
+      if (value.size() <= at->value_size) {  // in its place (a retry: the same size)
+        if (!value.empty()) std::memcpy(staged_values_.data() + at->value_at, value.data(), value.size());
+        at->value_size = static_cast<std::uint32_t>(value.size());
+        return {};
+      }
+      *at = stage(seq, value);  // a longer value is appended: it counts as an entry more
+      if (++staged_count_ >= max_staged_) return write_staged(t);
       return {};
     }
     // Before the endpoint's latest staged item (a retry of an earlier event): staged in its

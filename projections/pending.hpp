@@ -68,7 +68,9 @@
 // item settled within the same batch (its attempt record applied) is never written. Every read
 // of "pending_ix" inside the batch looks at the staged entries first; a scan by endpoint
 // (endpoint records) writes them out before it reads. At most max_staged entries (default
-// kMaxStaged) are held; past that they are written out mid-batch.
+// kMaxStaged) are held, an entry re-staged with a longer value counting as one more (its value
+// is appended; one of the same size or shorter is written in place); past that they are written
+// out mid-batch.
 // The state is the same, key for key, as with direct puts.
 //
 // Bulk load (projection.hpp; a rebuild from empty): the staged pending_ix entries are kept across
@@ -152,6 +154,7 @@ class pending final : public projection {
     bump_due_changes();  // a rolled-back batch or a reset: the state went back
     counts_cache_.clear();
     clear_staged();
+    staged_values_.release();
     end_batch();
     bulk_ = false;
     max_staged_ = batch_max_staged_;

@@ -69,9 +69,8 @@ sorted_runs& sorted_runs::operator=(sorted_runs&& o) noexcept {
 
 void sorted_runs::add(std::string_view key, std::string_view value) {
   const std::size_t at = arena_.size();
-  char* p = arena_.extend(key.size() + value.size());
-  std::memcpy(p, key.data(), key.size());
-  std::memcpy(p + key.size(), value.data(), value.size());
+  arena_.append(key.data(), key.size());
+  arena_.append(value.data(), value.size());
   index_entry(at, key.size(), value.size());
 }
 
