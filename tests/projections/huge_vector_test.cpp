@@ -170,7 +170,7 @@ TEST_CASE("huge_vector: growing 2 MiB to 32 MiB faults in each new page once, no
       if (n + k > cap) {
         const std::size_t c = std::max(n + k, cap * 2);
         char* q = static_cast<char*>(huge_allocate(c));
-        std::memcpy(q, p, n);
+        if (n > 0) std::memcpy(q, p, n);
         huge_deallocate(p, cap);
         p = q;
         cap = c;
