@@ -301,7 +301,8 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
     if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
       at->live = true;
       if (value.size() <= at->value_size) {  // in its place (a retry: the same size)
-        if (!value.empty()) std::memcpy(staged_values_.data() + at->value_at, value.data(), value.size());
+        if (!value.empty())
+          std::memcpy(staged_values_.data() + at->value_at, value.data(), value.size());
         at->value_size = static_cast<std::uint32_t>(value.size());
         return {};
       }
