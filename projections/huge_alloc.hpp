@@ -13,8 +13,7 @@
 // its size) for one fault instead of hundreds. Smaller blocks come from operator new. The memory is
 // zero-filled by the kernel as any fresh anonymous memory; nothing else differs for the user.
 //
-// huge_deallocate(p, n) takes the n given to huge_allocate (std containers pass it).
-// huge_allocator<T> is the std allocator over these (stateless: all instances are equal).
+// huge_deallocate(p, n) takes the n given to huge_allocate.
 //
 // huge_reallocate(p, n, m, used) is the block of m bytes that keeps the first `used` bytes of p
 // (a block of n bytes from huge_allocate; null with n == 0), and frees p. Between two mapped blocks
@@ -26,7 +25,6 @@
 // their values; pointers into p are invalid afterwards. huge_vector (huge_vector.hpp) grows
 // through it.
 #include <cstddef>
-#include <new>
 
 namespace hooklog::projections {
 
@@ -39,22 +37,5 @@ void* huge_reallocate(void* p, std::size_t bytes, std::size_t new_bytes,
                       std::size_t used);  // throws std::bad_alloc (p then stays valid)
 // true when a block of `bytes` gets a mapping of its own (not operator new).
 bool huge_mapped(std::size_t bytes) noexcept;
-
-template <class T>
-struct huge_allocator {
-  using value_type = T;
-  huge_allocator() noexcept = default;
-  template <class U>
-  huge_allocator(const huge_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) {
-    if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(huge_allocate(n * sizeof(T)));
-  }
-  void deallocate(T* p, std::size_t n) noexcept { huge_deallocate(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const huge_allocator<U>&) const noexcept {
-    return true;
-  }
-};
 
 }  // namespace hooklog::projections

@@ -2,10 +2,10 @@
 // A growable array of trivially copyable T in huge_alloc.hpp's blocks, for the bulk rebuild's
 // staging buffers (sorted_runs' arena and index, pending's staged entries).
 //
-// What std::vector<T, huge_allocator<T>> does, but growth goes through huge_reallocate: past
-// 1 MiB the pages move instead of being copied into a new block, so filling it to N bytes
-// zero-fills and writes N bytes once, not about 2N. extend(n) adds n elements left unwritten (the
-// caller writes them: no zero fill first, as std::string::resize would do). Doubling growth.
+// What std::vector<T> does, but growth goes through huge_reallocate: past 1 MiB the pages move
+// instead of being copied into a new block, so filling it to N bytes zero-fills and writes N
+// bytes once, not about 2N. extend(n) adds n elements left unwritten (the caller writes them: no
+// zero fill first, as std::string::resize would do). Doubling growth.
 //
 // Pointers and references into it are invalid after any call that adds elements (push_back,
 // extend, insert) or release(); clear() keeps the memory for the next fill. Move-only. Not thread

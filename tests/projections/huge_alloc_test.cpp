@@ -1,11 +1,10 @@
 // projections/huge_alloc.hpp: blocks of 1 MiB and more are 2 MiB-aligned mappings that keep
-// their bytes through container growth, and, where transparent huge pages are enabled, filling
-// one takes a page fault per 2 MiB (the point of it: the bulk rebuild's staging buffers).
+// their bytes, and, where transparent huge pages are enabled, filling one takes a page fault per
+// 2 MiB (the point of it: the bulk rebuild's staging buffers). huge_reallocate is tested in
+// huge_vector_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "huge_test_util.hpp"
 #include "projections/huge_alloc.hpp"
@@ -33,28 +32,6 @@ TEST_CASE("huge_alloc: small blocks from operator new, large ones aligned to 2 M
     CHECK(same);
     huge_deallocate(p, bytes);
   }
-}
-
-TEST_CASE("huge_alloc: a vector and a string grown past 2 MiB keep every element") {
-  std::vector<std::uint64_t, huge_allocator<std::uint64_t>> v;
-  std::basic_string<char, std::char_traits<char>, huge_allocator<char>> s;
-  const std::size_t n = 3'000'000;  // 24 MB of words: several reallocations across the bound
-  for (std::size_t i = 0; i < n; ++i) {
-    v.push_back(i * 0x9E3779B97F4A7C15ull);
-    s.push_back(static_cast<char>('a' + i % 26));
-  }
-  REQUIRE(v.size() == n);
-  REQUIRE(s.size() == n);
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (v[i] != i * 0x9E3779B97F4A7C15ull) ++bad;
-    if (s[i] != static_cast<char>('a' + i % 26)) ++bad;
-  }
-  CHECK(bad == 0);
-  CHECK(reinterpret_cast<std::uintptr_t>(v.data()) % kHugeBlock == 0);
-  v.clear();
-  v.shrink_to_fit();
-  CHECK(v.capacity() == 0);
 }
 
 TEST_CASE("huge_alloc: filling 16 MiB takes a fault per 2 MiB where huge pages are enabled") {
