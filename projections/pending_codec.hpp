@@ -1,8 +1,8 @@
 #pragma once
 // Key and value codecs of the pending databases (pending.hpp describes the layouts), shared by
-// pending.cpp (writes) and pending_reads.cpp (reads). Internal to those two files: the helpers
-// have internal linkage, so each keeps its own copy and the compiler inlines them as it did when
-// they were local to one file.
+// pending.cpp, pending_due.cpp, pending_ix.cpp (writes) and pending_reads.cpp (reads). Internal
+// to those files: the helpers have internal linkage, so each keeps its own copy and the compiler
+// inlines them as it did when they were local to one file.
 #include <cstdint>
 #include <cstring>
 #include <optional>
