@@ -101,11 +101,14 @@ void log_writer::complete() {
     }
     {
       handoff_batch batch;  // the callbacks' wake-ups of other threads: once, after the last
-      for (auto& [done, out] : c) done(std::move(out));
+      for (auto& [done, out] : c.answers) done(std::move(out));
     }
-    c.clear();
-    std::lock_guard g(done_mutex_);
-    completing_ = false;
+    c.answers.clear();
+    {
+      std::lock_guard g(done_mutex_);
+      completing_ = false;
+    }
+    // c's records and vectors are freed here, after the answers (and off the writer's thread).
   }
 }
 
@@ -135,6 +138,9 @@ void log_writer::run() {
       std::unique_lock g(mutex_);
       cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
+      // One allocation, not a doubling per power of two, when the last group's vectors went
+      // to the completion thread.
+      group.reserve(std::min(queue_.size(), opts_.max_group_records));
       std::size_t n = 0, bytes = 0;
       while (!queue_.empty() && (group.empty() || (n + queue_.front().records.size() <=
                                                        opts_.max_group_records &&
@@ -146,6 +152,9 @@ void log_writer::run() {
       }
     }
     batch.clear();
+    std::size_t records = 0;
+    for (const auto& p : group) records += p.records.size();
+    batch.reserve(records);
     for (auto& p : group)
       for (auto& r : p.records) batch.push_back(std::move(r));
     const auto start = std::chrono::steady_clock::now();
@@ -168,7 +177,7 @@ void log_writer::run() {
     }
     if (!results.empty() && !results.front()) log_failed_group(results.front().err(), batch.size());
     completion c;
-    c.reserve(group.size());
+    c.answers.reserve(group.size());
     std::size_t at = 0;
     for (auto& p : group) {
       const std::size_t n = p.records.size();
@@ -176,18 +185,21 @@ void log_writer::run() {
       mine.reserve(n);
       for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(results[at + i]));
       at += n;
-      c.emplace_back(std::move(p.done), std::move(mine));
+      c.answers.emplace_back(std::move(p.done), std::move(mine));
     }
     {
       std::unique_lock g(done_mutex_);
       if (batch.size() <= kInlineAnswerRecords && done_queue_.empty() && !completing_) {
         // Every earlier group is answered and the completion thread idle (only this thread
-        // queues): answering here keeps the order and saves waking it.
+        // queues): answering here keeps the order and saves waking it. The records are freed
+        // here too, when batch and group are cleared for the next group.
         g.unlock();
         handoff_batch batch;  // the callbacks' wake-ups of other threads: once, after the last
-        for (auto& [done, out] : c) done(std::move(out));
+        for (auto& [done, out] : c.answers) done(std::move(out));
         continue;
       }
+      c.records = std::exchange(batch, {});
+      c.submitted = std::exchange(group, {});
       done_queue_.push_back(std::move(c));
     }
     done_cv_.notify_one();

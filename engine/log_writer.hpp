@@ -7,8 +7,8 @@
 // Thread safety: submit()/append() from any thread. Callbacks run in commit order: a group of
 // up to kInlineAnswerRecords records whose predecessors are all answered is answered by the
 // writer thread itself (no hand-off to wake a thread for), any other on one completion thread,
-// so building a large group's answers overlaps the next group's commit. They must not block
-// for long.
+// so building a large group's answers overlaps the next group's commit, and that thread also
+// frees the group's records. They must not block for long.
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
@@ -58,7 +58,15 @@ class log_writer final : public record_sink {
   };
   void run();
   void complete();
-  using completion = std::vector<std::pair<callback, outcomes>>;
+  // A group answered on the completion thread: its callbacks with their outcomes, and its
+  // records and the submissions' vectors, which that thread frees after the answers. They were
+  // allocated by other threads (the producers'), so each free takes another malloc arena's lock:
+  // freed here, that is not on the writer's path.
+  struct completion {
+    std::vector<std::pair<callback, outcomes>> answers;
+    std::vector<record> records;
+    std::vector<pending> submitted;
+  };
 
   event_log& log_;
   writer_options opts_;
