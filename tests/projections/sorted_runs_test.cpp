@@ -44,13 +44,23 @@ std::vector<std::string> make_keys(std::size_t n, std::uint32_t seed) {
   return keys;
 }
 
+using entries = std::vector<std::pair<std::string, std::string>>;
+
 // What merge must hand over: (key, the index it was added at) by key, then by index.
-std::vector<std::pair<std::string, std::string>> expected(const std::vector<std::string>& keys) {
-  std::vector<std::pair<std::string, std::string>> want;
+entries expected(const std::vector<std::string>& keys) {
+  entries want;
   for (std::size_t i = 0; i < keys.size(); ++i) want.emplace_back(keys[i], std::to_string(i));
   std::stable_sort(want.begin(), want.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   return want;
+}
+
+// A merge callback that copies each entry into `out`.
+auto collect_into(entries& out) {
+  return [&out](std::string_view k, std::string_view v) {
+    out.emplace_back(k, v);
+    return hooklog::result<void>{};
+  };
 }
 
 }  // namespace
@@ -62,20 +72,13 @@ TEST_CASE("sorted_runs: merge is in key order, equal keys as added (in memory)")
   REQUIRE(runs.entries() == keys.size());
   const auto want = expected(keys);
 
-  std::vector<std::pair<std::string, std::string>> got;
-  auto r = runs.merge_memory([&](std::string_view k, std::string_view v) {
-    got.emplace_back(k, v);
-    return hooklog::result<void>{};
-  });
-  REQUIRE(r);
+  entries got;
+  REQUIRE(runs.merge_memory(collect_into(got)));
   REQUIRE(runs.runs() == 0);
   CHECK(got == want);
 
   got.clear();  // merge() without run files: the same, and the entries stay until clear()
-  REQUIRE(runs.merge([&](std::string_view k, std::string_view v) {
-    got.emplace_back(k, v);
-    return hooklog::result<void>{};
-  }));
+  REQUIRE(runs.merge(collect_into(got)));
   CHECK(got == want);
 }
 
@@ -97,11 +100,8 @@ TEST_CASE("sorted_runs: spilled runs and the entries in memory merge in key orde
                       std::filesystem::directory_iterator()) ==
         static_cast<std::ptrdiff_t>(runs.runs()));
 
-  std::vector<std::pair<std::string, std::string>> got;
-  REQUIRE(runs.merge([&](std::string_view k, std::string_view v) {
-    got.emplace_back(k, v);
-    return hooklog::result<void>{};
-  }));
+  entries got;
+  REQUIRE(runs.merge(collect_into(got)));
   CHECK(got == expected(keys));
 
   runs.clear();
