@@ -85,12 +85,76 @@ void sorted_runs::index_entry(std::size_t at, std::size_t key_size, std::size_t 
   ++count_;
 }
 
+namespace {
+
+// Byte `d` (0..31) of a head: the key's byte d, zero past its end.
+inline unsigned head_byte(const keys::key_head& h, std::size_t d) {
+  return static_cast<unsigned>(h.w[d / 8] >> (56 - 8 * (d % 8))) & 0xffu;
+}
+
+}  // namespace
+
 void sorted_runs::sort_memory() {
-  // By the heads, then (rarely) the rest, then the order of add().
-  std::sort(index_.begin(), index_.end(), [this](const entry& a, const entry& b) {
-    const int c = keys::compare_keys(a.head, key_of(a), b.head, key_of(b));
-    return c != 0 ? c < 0 : a.at < b.at;
-  });
+  sort_range(index_.data(), index_.size(), 0);
+}
+
+void sorted_runs::sort_range(entry* a, std::size_t n, std::size_t depth) {
+  // The order: by the heads, then (rarely) the rest of the keys, then the order of add(). A
+  // range the heads split goes by one head byte at a time (an in-place MSD radix sort: a pass
+  // finds the first byte where the range's heads differ, a pass counts it, a pass moves each
+  // entry once); a small range, or one whose heads are all equal, by comparisons. Every entry of
+  // a[0, n) shares head bytes [0, depth).
+  const auto less = [this](const entry& x, const entry& y) {
+    const int c = keys::compare_keys(x.head, key_of(x), y.head, key_of(y));
+    return c != 0 ? c < 0 : x.at < y.at;
+  };
+  constexpr std::size_t kWords = keys::key_head::kWords;
+  // A compare of equal heads reads the keys' bytes past them in the arena, a cache miss each:
+  // fetching those of a small range first overlaps the misses instead of taking them in turn.
+  const auto sort_small = [&](entry* s, std::size_t m) {
+    for (std::size_t i = 0; i < m; ++i)
+      if (s[i].key_size > kWords * 8) __builtin_prefetch(arena_.data() + s[i].at + kWords * 8);
+    std::sort(s, s + m, less);
+  };
+  for (;;) {
+    if (n < kRadixMin || depth >= kWords * 8) return sort_small(a, n);
+    // The first head byte at or past `depth` where two entries differ.
+    std::uint64_t diff[kWords] = {};
+    for (std::size_t i = 1; i < n; ++i)
+      for (std::size_t w = depth / 8; w < kWords; ++w) diff[w] |= a[i].head.w[w] ^ a[0].head.w[w];
+    std::size_t d = kWords * 8;
+    for (std::size_t w = depth / 8; w < kWords; ++w)
+      if (diff[w] != 0) {
+        d = w * 8 + static_cast<std::size_t>(__builtin_clzll(diff[w])) / 8;
+        break;
+      }
+    if (d >= kWords * 8) return sort_small(a, n);  // equal heads
+    std::size_t count[256] = {};
+    for (std::size_t i = 0; i < n; ++i) ++count[head_byte(a[i].head, d)];
+    std::size_t next[256], end[256];
+    for (std::size_t b = 0, at = 0; b < 256; ++b) {
+      next[b] = at;
+      at += count[b];
+      end[b] = at;
+    }
+    // Each entry goes to its byte's bucket: swap it there until the one in hand belongs here.
+    for (std::size_t b = 0; b < 256; ++b)
+      while (next[b] < end[b]) {
+        entry e = a[next[b]];
+        for (unsigned k = head_byte(e.head, d); k != b; k = head_byte(e.head, d))
+          std::swap(e, a[next[k]++]);
+        a[next[b]++] = e;
+      }
+    // Every bucket but the largest recursively; the largest in this loop (bounded stack).
+    std::size_t big = 0;
+    for (std::size_t b = 1; b < 256; ++b)
+      if (count[b] > count[big]) big = b;
+    for (std::size_t b = 0, at = 0; b < 256; at += count[b++])
+      if (b != big && count[b] > 1) sort_range(a + at, count[b], d + 1);
+    a += end[big] - count[big];
+    n = count[big];
+    depth = d + 1;
+  }
 }
 
 result<void> sorted_runs::spill_if_over() {

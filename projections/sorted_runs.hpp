@@ -1,7 +1,9 @@
 #pragma once
 // An external sort of (key, value) entries: the staging of a bulk rebuild (runner.hpp).
 //
-// add() appends an entry to an in-memory arena. spill_if_over() sorts the arena by key and
+// add() appends an entry to an in-memory arena. spill_if_over() sorts the arena by key (an
+// in-place radix sort on the keys' first 32 bytes, kept beside each entry; comparisons for
+// small ranges and for equal first bytes: sorted_runs.cpp) and
 // writes it to a run file (`<dir>/<name>-<n>.run`, the directory created when missing) once the
 // arena and its index pass memory_limit bytes; merge() hands every entry, those in memory and
 // those in the run files, to a callback in key order (a k-way merge: one buffered read per run).
@@ -98,7 +100,11 @@ class sorted_runs {
     __builtin_prefetch(p);
     if (n > 1) __builtin_prefetch(p + n - 1);  // an entry often spans two cache lines
   }
+  // Sorts index_ (sort_range over all of it). Below kRadixMin entries a range is sorted by
+  // comparisons.
+  static constexpr std::size_t kRadixMin = 64;
   void sort_memory();
+  void sort_range(entry* a, std::size_t n, std::size_t depth);
   result<void> spill();
   // Indexes the entry whose bytes are at `at` in arena_.
   void index_entry(std::size_t at, std::size_t key_size, std::size_t value_size);

@@ -2,7 +2,9 @@
 // unsigned, a key before the longer keys it prefixes), equal keys in the order they were added,
 // whether the entries stayed in memory or were spilled to run files; clear() removes the files.
 // The keys are made to defeat the sort's 32-byte heads: long shared prefixes, keys that prefix
-// others, zero bytes (the heads' padding), and duplicates.
+// others, zero bytes (the heads' padding), and duplicates; and, in numbers that take the sort
+// through its radix levels (sorted_runs.cpp), keys of uniform random bytes and keys shaped like
+// timelines' (bucket, tenant, kind, entity id, occurred time, seq).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -40,6 +42,43 @@ std::vector<std::string> make_keys(std::size_t n, std::uint32_t seed) {
     if (rng() % 10 == 0 && !k.empty()) k.resize(rng() % k.size());        // a prefix of others
     if (rng() % 20 == 0 && !keys.empty()) k = keys[rng() % keys.size()];  // a duplicate
     keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+// n keys of 0..40 uniformly random bytes: every byte value at every depth.
+std::vector<std::string> make_binary_keys(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> keys(n);
+  for (auto& k : keys) {
+    k.resize(rng() % 41);
+    for (auto& c : k) c = static_cast<char>(rng() & 0xff);
+  }
+  return keys;
+}
+
+// n keys laid out as timelines' (projections/timelines.cpp): a 4-byte bucket, tenant, kind and
+// entity id each ending in a zero byte, then a big-endian occurred time and seq. Few buckets and
+// tenants, ids that share their first bytes, entities with several transitions that tie on the
+// 32-byte head, and occurred times that repeat.
+std::vector<std::string> make_timeline_keys(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  const char* tenants[] = {"jelp-co", "oms-eu", "lynxo-1", "cs-live", "eudr-int"};
+  auto put_be = [](std::string& k, std::uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) k.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  std::vector<std::string> keys(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string& k = keys[i];
+    put_be(k, i * 3 / n, 4);
+    k += tenants[rng() % 5];
+    k.push_back('\0');
+    k += "order";
+    k.push_back('\0');
+    k += "ORD" + std::to_string(rng() % (n / 4));
+    k.push_back('\0');
+    put_be(k, 1'707'500'000'000'000 + (rng() % (n / 2)) * 1000, 8);
+    put_be(k, i + 1, 8);
   }
   return keys;
 }
@@ -107,4 +146,26 @@ TEST_CASE("sorted_runs: spilled runs and the entries in memory merge in key orde
   runs.clear();
   CHECK(runs.runs() == 0);
   CHECK(std::filesystem::is_empty(run_dir));
+}
+
+TEST_CASE("sorted_runs: many entries go through the radix levels in key order") {
+  const auto check = [](const std::vector<std::string>& keys) {
+    sorted_runs runs("/nonexistent", "t", SIZE_MAX);
+    for (std::size_t i = 0; i < keys.size(); ++i) runs.add(keys[i], std::to_string(i));
+    entries got;
+    REQUIRE(runs.merge_memory(collect_into(got)));
+    CHECK(got == expected(keys));
+  };
+  SECTION("uniform random bytes") {
+    check(make_binary_keys(60'000, 3));
+  }
+  SECTION("timeline-shaped keys") {
+    check(make_timeline_keys(100'000, 5));
+  }
+  SECTION("the tricky families, many of each") {
+    check(make_keys(100'000, 13));
+  }
+  SECTION("one key, many times") {
+    check(std::vector<std::string>(5'000, std::string(40, 'k')));
+  }
 }
