@@ -110,7 +110,8 @@ void sorted_runs::sort_range(entry* a, std::size_t n, std::size_t depth) {
   };
   constexpr std::size_t kWords = keys::key_head::kWords;
   // A compare of equal heads reads the keys' bytes past them in the arena, a cache miss each:
-  // fetching those of a small range first overlaps the misses instead of taking them in turn.
+  // fetching those of the range first overlaps the misses instead of taking them in turn (in a
+  // large range of equal heads, rare, most of those fetches are evicted before use: harmless).
   const auto sort_small = [&](entry* s, std::size_t m) {
     for (std::size_t i = 0; i < m; ++i)
       if (s[i].key_size > kWords * 8) __builtin_prefetch(arena_.data() + s[i].at + kWords * 8);

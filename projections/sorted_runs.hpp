@@ -3,7 +3,7 @@
 //
 // add() appends an entry to an in-memory arena. spill_if_over() sorts the arena by key (an
 // in-place radix sort on the keys' first 32 bytes, kept beside each entry; comparisons for
-// small ranges and for equal first bytes: sorted_runs.cpp) and
+// small ranges and for ranges whose first 32 bytes are all equal: sorted_runs.cpp) and
 // writes it to a run file (`<dir>/<name>-<n>.run`, the directory created when missing) once the
 // arena and its index pass memory_limit bytes; merge() hands every entry, those in memory and
 // those in the run files, to a callback in key order (a k-way merge: one buffered read per run).
