@@ -60,7 +60,7 @@ std::vector<std::string> make_binary_keys(std::size_t n, std::uint32_t seed) {
 // n keys laid out as timelines' (projections/timelines.cpp): a 4-byte bucket, tenant, kind and
 // entity id each ending in a zero byte, then a big-endian occurred time and seq. Few buckets and
 // tenants, ids that share their first bytes, entities with several transitions that tie on the
-// 32-byte head, and occurred times that repeat.
+// 32-byte head, occurred times that repeat, and one key in 50 a copy of an earlier one.
 std::vector<std::string> make_timeline_keys(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   const char* tenants[] = {"jelp-co", "oms-eu", "lynxo-1", "cs-live", "eudr-int"};
@@ -79,6 +79,7 @@ std::vector<std::string> make_timeline_keys(std::size_t n, std::uint32_t seed) {
     k.push_back('\0');
     put_be(k, 1'707'500'000'000'000 + (rng() % (n / 2)) * 1000, 8);
     put_be(k, i + 1, 8);
+    if (i > 0 && rng() % 50 == 0) k = keys[rng() % i];  // a repeated transition: equal keys
   }
   return keys;
 }
