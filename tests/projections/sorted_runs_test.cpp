@@ -15,10 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "engine/log_keys.hpp"
+#include "projections/key_codec.hpp"
 #include "projections/sorted_runs.hpp"
 #include "support/temp_dir.hpp"
 
 using hooklog::projections::sorted_runs;
+namespace keys = hooklog::projections::keys;
 using hooklog::test::temp_dir;
 
 namespace {
@@ -57,31 +60,26 @@ std::vector<std::string> make_binary_keys(std::size_t n, std::uint32_t seed) {
   return keys;
 }
 
-// n keys laid out as timelines' (projections/timelines.cpp): a 4-byte bucket, tenant, kind and
-// entity id each ending in a zero byte, then a big-endian occurred time and seq. Few buckets and
-// tenants, ids that share their first bytes, entities with several transitions that tie on the
-// 32-byte head, occurred times that repeat, and one key in 50 a copy of an earlier one.
+// n keys laid out as timelines' (projections/timelines.cpp), with the same codec: a 4-byte
+// bucket, tenant, kind and entity id each ending in a zero byte, then the occurred time and seq.
+// Few buckets and tenants, ids that share their first bytes, entities with several transitions
+// that tie on the 32-byte head, occurred times that repeat, and one key in 50 a copy of an earlier
+// one.
 std::vector<std::string> make_timeline_keys(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   const char* tenants[] = {"jelp-co", "oms-eu", "lynxo-1", "cs-live", "eudr-int"};
-  auto put_be = [](std::string& k, std::uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; --i) k.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  std::vector<std::string> keys(n);
+  std::vector<std::string> out(n);
   for (std::size_t i = 0; i < n; ++i) {
-    std::string& k = keys[i];
-    put_be(k, i * 3 / n, 4);
-    k += tenants[rng() % 5];
-    k.push_back('\0');
-    k += "order";
-    k.push_back('\0');
-    k += "ORD" + std::to_string(rng() % (n / 4));
-    k.push_back('\0');
-    put_be(k, 1'707'500'000'000'000 + (rng() % (n / 2)) * 1000, 8);
-    put_be(k, i + 1, 8);
-    if (i > 0 && rng() % 50 == 0) k = keys[rng() % i];  // a repeated transition: equal keys
+    std::string& k = out[i];
+    hooklog::log_keys::append_bucket(k, static_cast<std::uint32_t>(i * 3 / n));
+    keys::put_part(k, tenants[rng() % 5]);
+    keys::put_part(k, "order");
+    keys::put_part(k, "ORD" + std::to_string(rng() % (n / 4)));
+    keys::put_i64_be(k, 1'707'500'000'000'000 + static_cast<std::int64_t>(rng() % (n / 2)) * 1000);
+    keys::put_u64_be(k, i + 1);
+    if (i > 0 && rng() % 50 == 0) k = out[rng() % i];  // a repeated transition: equal keys
   }
-  return keys;
+  return out;
 }
 
 using entries = std::vector<std::pair<std::string, std::string>>;
