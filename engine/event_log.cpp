@@ -255,155 +255,6 @@ result<void> event_log::migrate_from_format_1() {
   }
 }
 
-result<std::optional<std::uint64_t>> event_log::claim_idem(append_group& g, const record& r) {
-  auto prior = index_->put_idem(g.ixt, idem_key(r.tenant, r.source, r.idempotency_key), r.seq);
-  if (!prior) g.index_failed = true;
-  return prior;
-}
-
-std::vector<result<append_outcome>> event_log::run_append(
-    std::vector<record>& records, const std::function<result<void>(append_group&)>& fill) {
-  std::vector<result<append_outcome>> out;
-  if (opts_.read_only) {
-    out.assign(records.size(), make_error(errc::read_only, "the log is open read-only"));
-    return out;
-  }
-  // The idempotency look-ups below read the index env: it must hold every record first.
-  if (index_->indexed_through() < applied_seq())
-    if (auto c = index_->catch_up(index_source()); !c) {
-      out.assign(records.size(), c.err());
-      return out;
-    }
-  // The records' own times, restored when a full map makes us retry.
-  std::vector<std::pair<std::int64_t, std::int64_t>> times;
-  times.reserve(records.size());
-  for (const auto& r : records) times.emplace_back(r.recorded_at, r.occurred_at);
-
-  log_head new_head;
-  std::int64_t new_last_recorded = 0;
-  std::uint64_t new_applied = 0;
-  result<void> indexed;  // the index env's commit, after the log's
-  for (;;) {
-    out.clear();
-    bool index_full = false;
-    auto attempt = [&]() -> result<void> {
-      std::shared_lock lock(resize_mutex_);
-      auto ixt = lmdb::txn::begin(index_->env(), false);
-      if (!ixt) return ixt.err();
-      auto t = lmdb::txn::begin(env_, false);
-      if (!t) return t.err();
-      append_group g{*t, *ixt, times, out};
-      {
-        std::lock_guard h(head_mutex_);
-        g.head = head_;
-        g.last_recorded = last_recorded_at_;
-      }
-      g.applied = applied_seq();
-      const std::uint64_t tree_first = g.applied;  // leaf index of the group's first seq
-      g.leaves.reserve(records.size());
-      if (auto f = fill(g); !f) {
-        index_full = g.index_failed;
-        return f;
-      }
-      if (has_merkle_)
-        if (auto m = merkle::append(*t, merkle_, records_.handle(), tree_first, g.leaves,
-                                    gaps_dbi());
-            !m)
-          return m;
-      if (auto c = t->commit(); !c) return c;  // durable from here on
-      new_head = g.head;
-      new_last_recorded = g.last_recorded;
-      new_applied = g.applied;
-      // The index entries, put in key order (neighbouring keys share pages), and the binding;
-      // no fsync. A failure leaves indexed_through behind: caught up below.
-      indexed = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
-      if (indexed) indexed = ixt->commit();
-      if (indexed) index_->set_indexed_through(g.applied, g.head.chain_hash);
-      return {};
-    };
-    auto r = attempt();
-    if (r) break;
-    if (r.code() == make_error_code(errc::map_full)) {
-      if (auto g = index_full ? index_->grow() : grow_map(); !g) {
-        out.assign(records.size(), g.err());
-        return out;
-      }
-      continue;  // the whole group again, on a larger map
-    }
-    out.assign(records.size(), r.err());
-    return out;
-  }
-  if (!indexed) {
-    // The records are durable; their entries come from the records (growing a full map).
-    auto src = index_source();
-    src.applied = std::max(src.applied, new_applied);
-    auto c = index_->catch_up(src);
-    if (!c)
-      logging::error("storage.index", "the log's index env lags the records: caught up later",
-                     {{"reason", c.err().what()}, {"indexed_through", index_->indexed_through()}});
-  }
-  publish_commit(new_head, new_last_recorded, new_applied);
-  return out;
-}
-
-std::vector<result<append_outcome>> event_log::append(std::vector<record>& records) {
-  return run_append(records, [&](append_group& g) -> result<void> {
-    const std::int64_t now = now_micros();
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      record& r = records[i];
-      // A producer's own time (a restored export) is kept unless it would go back in
-      // time: recorded_at never decreases along the log, record by record (range scans
-      // search it by bisection), so the last record holds the largest (read on open).
-      r.recorded_at = std::max(g.times[i].first ? g.times[i].first : now, g.last_recorded);
-      r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
-      r.seq = g.head.seq + 1;
-      if (auto e = encode_unsealed(r, scratch_); !e) {
-        g.out.emplace_back(e.err());
-        continue;
-      }
-      if (!r.idempotency_key.empty()) {
-        auto prior = claim_idem(g, r);
-        if (!prior) return prior.err();
-        if (*prior) {
-          g.out.emplace_back(append_outcome{**prior, true});
-          continue;
-        }
-      }
-      if (auto st = store_encoded(g, r); !st) return st;
-      g.out.emplace_back(append_outcome{r.seq, false});
-    }
-    return {};
-  });
-}
-
-result<void> event_log::store_encoded(append_group& g, record& r) {
-  g.head.chain_hash = seal(scratch_, g.head.chain_hash);
-  r.chain_hash = g.head.chain_hash;
-  std::memcpy(r.leaf_hash.data(), scratch_.data() + format::kOffsetLeafHash, 32);
-  g.leaves.push_back(r.leaf_hash);
-  if (auto p = records_.put(g.t, seq_key(r.seq), scratch_, MDB_APPEND); !p) return p.err();
-  collect_index_keys(r, index_->entity_bucket_bits(), g.ix_keys);
-  g.head.seq = r.seq;
-  g.applied = r.seq;
-  g.last_recorded = r.recorded_at;
-  return {};
-}
-
-void event_log::publish_commit(const log_head& head, std::int64_t last_recorded,
-                               std::uint64_t applied) {
-  {
-    std::lock_guard g(head_mutex_);
-    head_ = head;
-    last_recorded_at_ = last_recorded;
-  }
-  {
-    std::lock_guard g(commit_mutex_);
-    committed_.store(head.seq, std::memory_order_release);
-    applied_.store(std::max(applied, head.seq), std::memory_order_release);
-  }
-  commit_cv_.notify_all();
-}
-
 std::uint64_t event_log::wait_applied(std::uint64_t seq, std::chrono::milliseconds timeout) const {
   std::unique_lock g(commit_mutex_);
   commit_cv_.wait_for(g, timeout, [&] { return applied_.load(std::memory_order_acquire) >= seq; });
@@ -425,9 +276,10 @@ result<std::optional<record>> event_log::get(std::uint64_t seq) const {
 result<std::optional<std::uint64_t>> event_log::find_idempotent(std::string_view tenant,
                                                                 std::string_view source,
                                                                 std::string_view key) const {
-  if (!index_->usable()) {
-    // A read-only open without a usable index env: the records answer (the first one stored
-    // under the key is the original).
+  if (!index_readable()) {
+    // Without a usable index env (a read-only open beside a lagging one, a failed index write)
+    // or inside append_then's `durable`: the records answer (the first one stored under the
+    // key is the original).
     std::optional<std::uint64_t> found;
     auto n = for_each(1, UINT64_MAX, [&](const record_view& v) {
       if (v.idempotency_key == key && v.tenant == tenant && v.source == source) found = v.seq;

@@ -8,12 +8,12 @@
 // repeat it carried). `<data dir>/log/index` (engine/log_index.hpp) holds what is derived from
 // the records: "idem" (tenant\0source\0key -> seq) and the indexes "ix_occurred", "ix_type",
 // "ix_tenant" (events only), "ix_entity" (every record with an entity) and "ix_ref" (ref_seq ->
-// seq), written without fsync right after each group's log commit and before its producers
-// are answered. An index env that lags (a failed index commit) is caught up before the next
-// group; one that is missing, bound to another log or left open by a machine that rebooted is
-// rebuilt from the records at open. A format-1 log (indexes inside the log env) is migrated by
-// a writer's open; read-only opens read either layout, and without a usable index env they
-// answer queries by walking the records in seq order.
+// seq), written without fsync right after each group's log commit (append_then() answers the
+// producers in between; this process's index readers wait for the write). An index env that lags (a
+// failed index commit) is caught up before the next group; one that is missing, bound to another
+// log or left open by a machine that rebooted is rebuilt from the records at open. A format-1 log
+// (indexes inside the log env) is migrated by a writer's open; read-only opens read either layout,
+// and without a usable index env they answer queries by walking the records in seq order.
 //
 // Thread safety: append() must be called from one thread at a time (the
 // log_writer's thread). Reads (get, scan, verify, head) may run on any thread
@@ -140,6 +140,16 @@ class event_log {
   // every record fails with errc::map_full and nothing is stored.
   std::vector<result<append_outcome>> append(std::vector<record>& records);
 
+  // append(), answering as soon as the outcomes are final: `durable` gets them (one per record,
+  // to keep or move from) once, right after the log's commit (the records durable, get() and
+  // for_each() reading them, head() and committed_seq() past them) and before the index env is
+  // written; on a failure, at the end. scan() and find_idempotent() calls in this process that
+  // start after `durable` began wait until the group's index entries are in, so a query after
+  // an answer finds the answered records; made from inside `durable` (its thread) they walk the
+  // records instead. The records are not read after `durable` returns.
+  using outcomes_fn = std::function<void(std::vector<result<append_outcome>>&)>;
+  void append_then(std::vector<record>& records, const outcomes_fn& durable);
+
   // Cluster mode (engine/cluster/materializer.hpp): appends records that already carry their
   // seq (the stream sequence; increasing, each above applied_seq()) and recorded_at (from the
   // message), in one write transaction. recorded_at is raised to the previous record's when it
@@ -263,8 +273,15 @@ class event_log {
   // binding in the index env (no fsync; a failure there is caught up from the records); on a
   // full map of either env before the log commit grows it and runs the whole group again from
   // the records' own times; publishes the new head.
+  // With `durable`, as in append_then(): the head published and `durable` called right after
+  // the log's commit (the group announced to the index readers first, settled at the end).
   std::vector<result<append_outcome>> run_append(
-      std::vector<record>& records, const std::function<result<void>(append_group&)>& fill);
+      std::vector<record>& records, const std::function<result<void>(append_group&)>& fill,
+      const outcomes_fn* durable = nullptr);
+  // Whether a query may read the index env now: waits for an announced group (log_index::
+  // wait_settled); false without a usable index env, and on a thread inside append_then's
+  // `durable` (its group is not in the index env yet).
+  bool index_readable() const;
   // Inside `fill`: the idempotency look-up (and claim) of r in the index env.
   result<std::optional<std::uint64_t>> claim_idem(append_group& g, const record& r);
   // Inside `fill`: seals the record encoded in scratch_ (r.seq set) onto the group's chain,

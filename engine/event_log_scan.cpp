@@ -119,6 +119,7 @@ result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
 result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn,
                                       scan_stop* stop) const {
   if (stop) *stop = scan_stop{};
+  const bool indexed = index_readable();  // before the lock: it may wait for the writer
   auto lock = read_lock();
   // The index env's transaction first: every entry it holds then points at a record the log's
   // transaction holds (the log commits before the index env).
@@ -148,10 +149,10 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 
   const bool events_only = !q.kind || *q.kind == record_kind::event_received;
   const bool exact_type = !q.type.empty() && q.type.find('*') == std::string::npos;
-  // Without a usable index env (a read-only open beside a lagging or missing one) every query
-  // walks the records in seq order below: the same records, the index's order only where
-  // that is seq order (one prefix).
-  const bool ix = index_->usable() && !q.seq_order;
+  // Without a usable index env (a read-only open beside a lagging or missing one; index_readable)
+  // every query walks the records in seq order below: the same records, the index's order only
+  // where that is seq order (one prefix).
+  const bool ix = indexed && !q.seq_order;
   if (ix && q.ref_seq)
     return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn, stop);
   if (ix && !q.entity_kind.empty() && !q.entity_id.empty())

@@ -333,6 +333,24 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
   return {};
 }
 
+void log_index::settle(std::uint64_t s) {
+  // seq_cst on both sides (here settled_ then waiters_, in the reader waiters_ then settled_):
+  // either this sees the reader waiting, or the reader sees the group settled.
+  settled_.store(s, std::memory_order_seq_cst);
+  if (waiters_.load(std::memory_order_seq_cst) == 0) return;
+  { std::lock_guard g(settle_mutex_); }  // a reader between its check and its wait is waiting now
+  settle_cv_.notify_all();
+}
+
+void log_index::wait_settled() const {
+  const std::uint64_t target = announced_.load(std::memory_order_seq_cst);
+  if (settled_.load(std::memory_order_seq_cst) >= target) return;
+  std::unique_lock g(settle_mutex_);
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  settle_cv_.wait(g, [&] { return settled_.load(std::memory_order_seq_cst) >= target; });
+  waiters_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
 result<void> log_index::grow() {
   std::unique_lock lock(resize_);
   return env_.grow(opts_.max_map_size, "the log's index");

@@ -18,17 +18,22 @@
 // another boot id means the machine went down with unsynced pages and the env is rebuilt).
 //
 // The log writes records, then this env; readers open this env's transaction before the log's,
-// so every entry they see points at a record their log transaction holds.
+// so every entry they see points at a record their log transaction holds. A writer that answers
+// a group's producers between the two commits (event_log::append_then) announces the group
+// first and settles it after this env's commit: readers wait_settled() before they read, so a
+// query started after an answer finds the answered records.
 //
 // A read-only log written by format 1 (`hooklog-log/1`) has these databases inside the log env
 // itself: attach_legacy() points the look-ups there.
 //
-// Thread safety: the write side (begin_write, catch_up, grow, close) on one thread (the log
-// writer's); reads on any thread, under the caller's resize lock.
+// Thread safety: the write side (begin_write, catch_up, grow, close, announce, settle) on one
+// thread (the log writer's); reads on any thread, under the caller's resize lock.
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -176,6 +181,16 @@ class log_index {
     through_hash_ = h;
   }
 
+  // Early answers. announce(s): the log's records up to s are committed and may be answered
+  // before this env holds their entries; settle(s): it does now, or the write failed and
+  // usable() is false (the catch-up failed too). Writer's thread; s never decreases.
+  void announce(std::uint64_t s) { announced_.store(s, std::memory_order_seq_cst); }
+  void settle(std::uint64_t s);
+  // Returns once every group announced before the call is settled: at once when none waits
+  // (two atomic loads). Any thread but the writer's while it has a group announced (that would
+  // wait for itself; event_log's readers walk the records there instead).
+  void wait_settled() const;
+
   // Indexes the log's records after indexed_through() up to log.applied, in chunks of
   // `chunk` records, one transaction each. grow() is called on a full map and the chunk
   // retried; the caller must not hold the resize lock. A failure leaves usable() false until a
@@ -207,6 +222,11 @@ class log_index {
   hash256 through_hash_{};
   unsigned bucket_bits_ = log_keys::kEntityBucketBits;
   std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
+  std::atomic<std::uint64_t> announced_{0};
+  std::atomic<std::uint64_t> settled_{0};
+  mutable std::atomic<int> waiters_{0};  // readers inside wait_settled()'s wait
+  mutable std::mutex settle_mutex_;
+  mutable std::condition_variable settle_cv_;
 };
 
 }  // namespace hooklog

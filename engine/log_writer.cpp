@@ -157,52 +157,66 @@ void log_writer::run() {
     for (auto& p : group)
       for (auto& r : p.records) batch.push_back(std::move(r));
     const auto start = std::chrono::steady_clock::now();
-    auto results = log_.append(batch);
-    last_group = batch.size();
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-    {
-      std::lock_guard g(stats_mutex_);  // not mutex_: submitters need that one meanwhile
-      stats_.groups += 1;
-      stats_.records += batch.size();
-      stats_.max_group = std::max<std::uint64_t>(stats_.max_group, batch.size());
-      stats_.commit_micros_total += static_cast<std::uint64_t>(micros);
-      const auto us = static_cast<std::uint64_t>(micros);
-      ++stats_.commit_buckets[static_cast<std::size_t>(
-          std::lower_bound(kCommitBoundsUs.begin(), kCommitBoundsUs.end(), us) - kCommitBoundsUs.begin())];
-      if (!results.empty() && !results.front()) ++stats_.failed_groups;
-      if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(batch.size()));
-    }
-    if (!results.empty() && !results.front()) log_failed_group(results.front().err(), batch.size());
-    completion c;
-    c.answers.reserve(group.size());
-    std::size_t at = 0;
-    for (auto& p : group) {
-      const std::size_t n = p.records.size();
-      outcomes mine;
-      mine.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(results[at + i]));
-      at += n;
-      c.answers.emplace_back(std::move(p.done), std::move(mine));
-    }
-    {
-      std::unique_lock g(done_mutex_);
-      if (batch.size() <= kInlineAnswerRecords && done_queue_.empty() && !completing_) {
-        // Every earlier group is answered and the completion thread idle (only this thread
-        // queues): answering here keeps the order and saves waking it. The records are freed
-        // here too, when batch and group are cleared for the next group.
-        g.unlock();
-        handoff_batch batch;  // the callbacks' wake-ups of other threads: once, after the last
-        for (auto& [done, out] : c.answers) done(std::move(out));
-        continue;
+    last_group = n;
+    // The producers are answered as soon as the records are durable; the index env is written
+    // after (event_log::append_then: this process's queries wait for it).
+    log_.append_then(batch, [&](std::vector<result<append_outcome>>& results) {
+      count_group(n, results);  // before the answers: an answered producer sees it
+      completion c;
+      c.answers.reserve(group.size());
+      std::size_t at = 0;
+      for (auto& p : group) {
+        const std::size_t k = p.records.size();
+        outcomes mine;
+        mine.reserve(k);
+        for (std::size_t i = 0; i < k; ++i) mine.push_back(std::move(results[at + i]));
+        at += k;
+        c.answers.emplace_back(std::move(p.done), std::move(mine));
       }
-      c.records = std::exchange(batch, {});
-      c.submitted = std::exchange(group, {});
-      done_queue_.push_back(std::move(c));
-    }
-    done_cv_.notify_one();
+      {
+        std::unique_lock g(done_mutex_);
+        if (n <= kInlineAnswerRecords && done_queue_.empty() && !completing_) {
+          // Every earlier group is answered and the completion thread idle (only this thread
+          // queues): answering here keeps the order and saves waking it. The records are freed
+          // here too, when batch and group are cleared for the next group.
+          g.unlock();
+          handoff_batch handoffs;  // the callbacks' wake-ups of other threads: once, after the last
+          for (auto& [done, out] : c.answers) done(std::move(out));
+          return;
+        }
+        // The log reads the records no more (append_then's contract): that thread frees them.
+        c.records = std::exchange(batch, {});
+        c.submitted = std::exchange(group, {});
+        done_queue_.push_back(std::move(c));
+      }
+      done_cv_.notify_one();
+    });
+    time_group(start);  // the whole append, the index env's write included (writer busy)
   }
+}
+
+void log_writer::count_group(std::size_t n, const std::vector<result<append_outcome>>& results) {
+  const bool failed = !results.empty() && !results.front();
+  {
+    std::lock_guard g(stats_mutex_);  // not mutex_: submitters need that one meanwhile
+    stats_.groups += 1;
+    stats_.records += n;
+    stats_.max_group = std::max<std::uint64_t>(stats_.max_group, n);
+    if (failed) ++stats_.failed_groups;
+    if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(n));
+  }
+  if (failed) log_failed_group(results.front().err(), n);
+}
+
+void log_writer::time_group(std::chrono::steady_clock::time_point start) {
+  const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 std::chrono::steady_clock::now() - start)
+                                                 .count());
+  std::lock_guard g(stats_mutex_);
+  stats_.commit_micros_total += us;
+  ++stats_.commit_buckets[static_cast<std::size_t>(
+      std::lower_bound(kCommitBoundsUs.begin(), kCommitBoundsUs.end(), us) -
+      kCommitBoundsUs.begin())];
 }
 
 }  // namespace hooklog

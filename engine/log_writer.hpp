@@ -2,17 +2,21 @@
 // The LMDB implementation of record_sink (record_sink.hpp has the contract).
 // Group commit: any number of producer threads submit records; one writer
 // thread takes everything queued, appends it in one transaction (one fsync)
-// and only then answers each producer. Acknowledged means durable.
+// and only then answers each producer. Acknowledged means durable. The answers go out right
+// after the log's commit, before the group's index entries are written
+// (event_log::append_then): a query in this process started after an answer waits for them.
 //
 // Thread safety: submit()/append() from any thread. Callbacks run in commit order: a group of
 // up to kInlineAnswerRecords records whose predecessors are all answered is answered by the
 // writer thread itself (no hand-off to wake a thread for), any other on one completion thread,
-// so building a large group's answers overlaps the next group's commit, and that thread also
-// frees the group's records. They must not block for long.
+// so building a large group's answers overlaps the group's index write and the next group's
+// commit, and that thread also frees the group's records. They must not block for long; one on
+// the writer's thread that queries the log walks the records (the index env is behind it).
 // stop() drains what is queued, then joins; later submissions fail with
 // errc::writer_stopped.
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -58,6 +62,10 @@ class log_writer final : public record_sink {
   };
   void run();
   void complete();
+  // A group's counts (and its failure logged), before its answers; then its time, from its
+  // start to the end of its append.
+  void count_group(std::size_t n, const std::vector<result<append_outcome>>& results);
+  void time_group(std::chrono::steady_clock::time_point start);
   // A group answered on the completion thread: its callbacks with their outcomes, and its
   // records and the submissions' vectors, which that thread frees after the answers. They were
   // allocated by other threads (the producers'), so each free takes another malloc arena's lock:

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -441,6 +442,96 @@ TEST_CASE("log index: an index map that fills after the log's commit leaves no a
   CHECK(log->index().usable());
   CHECK(log->index().indexed_through() == log->applied_seq());
   CHECK(seqs(*log, by_type).size() == acked.size());
+}
+
+TEST_CASE(
+    "log index: a query started between an early answer and the group's index write "
+    "waits for it and finds the answered records",
+    "[log_index]") {
+  // append_then answers right after the log's commit, before the index env holds the group
+  // (event_log.hpp). A query another thread starts then must not answer from the index env as
+  // it is; one made from inside the answer (the writer's thread) walks the records.
+  temp_dir dir;
+  auto log = open_ok(opts(dir.path()));
+  auto acked = append_numbered(*log, 0, 20);
+  std::vector<record> group;
+  for (int i = 20; i < 30; ++i) group.push_back(numbered(i));
+  auto entity_of = [](int i) {
+    scan_query q;
+    q.entity_kind = "order";
+    q.entity_id = "e" + std::to_string(i);
+    return q;
+  };
+  auto key_of = [&](int i) {
+    auto f = log->find_idempotent("t" + std::to_string(i % 3), "standard", "k" + std::to_string(i));
+    if (!f) throw std::runtime_error(f.err().message);
+    return *f;
+  };
+  scan_query type0;
+  type0.kind = record_kind::event_received;
+  type0.type = "type.0";
+  std::future<std::vector<std::uint64_t>> by_entity, by_type;
+  std::future<std::optional<std::uint64_t>> by_key;
+  int answers = 0;
+  log->append_then(group, [&](std::vector<result<append_outcome>>& out) {
+    ++answers;
+    REQUIRE(out.size() == 10);
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE(out[i]);
+      acked[20 + i] = out[i]->seq;
+    }
+    // Durable and published, not indexed yet.
+    CHECK(log->committed_seq() == acked[29]);
+    CHECK(log->index().indexed_through() == acked[19]);
+    by_entity = std::async(std::launch::async, [&] { return seqs(*log, entity_of(25)); });
+    by_type = std::async(std::launch::async, [&] { return seqs(*log, type0); });
+    by_key = std::async(std::launch::async, [&] { return key_of(27); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Still waiting for the index write, which comes after this callback.
+    CHECK(by_entity.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+    CHECK(by_type.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+    CHECK(by_key.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+    // This thread's own queries walk the records: the group is there.
+    CHECK(seqs(*log, entity_of(23)) == std::vector<std::uint64_t>{acked[23]});
+    CHECK(key_of(24) == std::optional<std::uint64_t>{acked[24]});
+    CHECK(seqs(*log, type0) == std::vector<std::uint64_t>{acked[0], acked[5], acked[10], acked[15],
+                                                          acked[20], acked[25]});
+  });
+  CHECK(answers == 1);
+  CHECK(by_entity.get() == std::vector<std::uint64_t>{acked[25]});
+  CHECK(by_key.get() == std::optional<std::uint64_t>{acked[27]});
+  CHECK(by_type.get() ==
+        std::vector<std::uint64_t>{acked[0], acked[5], acked[10], acked[15], acked[20], acked[25]});
+  CHECK(log->index().indexed_through() == acked[29]);
+  CHECK(log->index().usable());
+  check_all_found(*log, acked);
+}
+
+TEST_CASE("log index: a group that fails before the log's commit is answered once, at the end",
+          "[log_index]") {
+  // A read-only log refuses the group: append_then still answers, once, with the error.
+  temp_dir dir;
+  {
+    auto w = open_ok(opts(dir.path()));
+    append_numbered(*w, 0, 3);
+  }
+  log_options ro = opts(dir.path());
+  ro.read_only = true;
+  auto log = open_ok(ro);
+  std::vector<record> group{numbered(3), numbered(4)};
+  int answers = 0;
+  log->append_then(group, [&](std::vector<result<append_outcome>>& out) {
+    ++answers;
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].code() == make_error_code(errc::read_only));
+    CHECK(out[1].code() == make_error_code(errc::read_only));
+  });
+  CHECK(answers == 1);
+  CHECK(log->committed_seq() == 3);
+  scan_query q;
+  q.entity_kind = "order";
+  q.entity_id = "e2";
+  CHECK(seqs(*log, q) == std::vector<std::uint64_t>{3});
 }
 
 TEST_CASE("log index: a group's keys in one buffer come out as the sorted keys, one per record",
