@@ -305,9 +305,11 @@ result<std::uint64_t> event_log::for_each(std::uint64_t from_seq, std::uint64_t 
   auto c = lmdb::cursor::open(*t, records_);
   if (!c) return c.err();
   std::uint64_t n = 0;
+  lmdb::page_prefetch prefetch;
   for (auto kv = c->seek(seq_key(std::max<std::uint64_t>(from_seq, 1)));; kv = c->next()) {
     if (!kv) return kv.err();
     if (!*kv) break;
+    prefetch((*kv)->second);
     const std::uint64_t seq = bytes::get_be64((*kv)->first);
     if (seq > to_seq || seq > read_limit_) break;
     auto d = decode((*kv)->second, seq);
@@ -359,9 +361,11 @@ result<verify_report> event_log::verify(std::uint64_t from, std::uint64_t to) co
     }
   }
   std::uint64_t expected = rep.from;
+  lmdb::page_prefetch prefetch;
   for (auto kv = c->seek(seq_key(rep.from));; kv = c->next()) {
     if (!kv) return kv.err();
     if (!*kv) break;
+    prefetch((*kv)->second);
     const std::uint64_t seq = bytes::get_be64((*kv)->first);
     if (seq > rep.to) break;
     if (seq != expected) {

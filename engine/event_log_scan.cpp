@@ -187,6 +187,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   }
   auto kv = position(*c, start, desc, !q.after.empty() || (desc && by_occurred));
   auto advance = [&] { return desc ? c->prev() : c->next(); };
+  lmdb::page_prefetch prefetch(desc);  // the records' pages, in the seq-order walk
   std::uint64_t matched = 0;
   examine_budget budget(q, stop);
   for (;;) {
@@ -215,6 +216,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
         continue;
       }
       bytes_view = val;
+      prefetch(val);
     }
     auto d = decode(bytes_view, seq);
     if (!d) return d.err();

@@ -135,4 +135,28 @@ class cursor {
   MDB_cursor* h_ = nullptr;
 };
 
+// A walk in key order over a database whose leaves were allocated in that order (the log's
+// records, appended with MDB_APPEND: each new leaf is usually the page after the last) misses
+// the cache once per page: the hardware prefetcher does not cross a 4 KiB page. Called with
+// each value read, this prefetches the whole page after (before, walking backwards) the
+// value's own, once per page. A wrong guess costs only the hint: a prefetch never faults.
+// Measured (issue 17, twenty-fourth pass): event_log::for_each 5.4M -> 10.8-12.1M records/s.
+class page_prefetch {
+ public:
+  explicit page_prefetch(bool backward = false) : step_(backward ? -1 : 1) {}
+  void operator()(std::string_view value) noexcept {
+    const auto page = reinterpret_cast<std::uintptr_t>(value.data()) / kPage;
+    if (page == page_) return;
+    page_ = page;
+    const auto* next =
+        reinterpret_cast<const char*>((page + static_cast<std::uintptr_t>(step_)) * kPage);
+    for (std::uintptr_t i = 0; i < kPage; i += 64) __builtin_prefetch(next + i);
+  }
+
+ private:
+  static constexpr std::uintptr_t kPage = 4096;
+  std::intptr_t step_;
+  std::uintptr_t page_ = 0;
+};
+
 }  // namespace hooklog::lmdb

@@ -294,9 +294,11 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
       if (!c) return c.err();
       std::size_t n = 0;
       bool more = false;
+      lmdb::page_prefetch prefetch;
       for (auto kv = c->seek(bytes::be64(through_ + 1));; kv = c->next()) {
         if (!kv) return kv.err();
         if (!*kv) break;
+        prefetch((*kv)->second);
         const std::uint64_t seq = bytes::get_be64((*kv)->first);
         if (seq > log.applied) break;
         if (n == chunk) {
