@@ -17,7 +17,10 @@
 //
 // Thread safety: append() must be called from one thread at a time (the
 // log_writer's thread). Reads (get, scan, verify, head) may run on any thread
-// concurrently with appends; they never block the writer. A second process
+// concurrently with appends; they never block the writer. scan() and find_idempotent() may wait
+// for the index write of a group answered early (append_then; a fraction of a millisecond,
+// longer while a failed index write is caught up): do not call them holding a lock that an
+// append_then callback takes. A second process
 // opening the same directory gets errc::locked.
 #include <array>
 #include <atomic>

@@ -24,8 +24,43 @@ result<std::optional<std::uint64_t>> event_log::claim_idem(append_group& g, cons
 
 namespace {
 // Set while this thread runs append_then's `durable`: its group is in the log, not yet in the
-// index env, so its own queries must not read (or wait for) the index env.
+// index env, so its own queries (on any log: the flag is per thread) walk the records instead
+// of reading (or waiting for) the index env.
 thread_local bool t_answering_early = false;
+
+struct answering_early {
+  answering_early() { t_answering_early = true; }
+  ~answering_early() { t_answering_early = false; }
+  answering_early(const answering_early&) = delete;
+  answering_early& operator=(const answering_early&) = delete;
+};
+
+// An announced group is settled on every path: normally after its index write; if an
+// exception leaves run_append first, the index env is marked behind (readers walk the records;
+// the next append catches it up) and the group settled, so that no reader waits forever.
+class settle_on_unwind {
+ public:
+  explicit settle_on_unwind(log_index& ix) : ix_(ix) {}
+  ~settle_on_unwind() {
+    if (armed_) ix_.abandon(seq_);
+  }
+  settle_on_unwind(const settle_on_unwind&) = delete;
+  settle_on_unwind& operator=(const settle_on_unwind&) = delete;
+  void announce(std::uint64_t s) {
+    ix_.announce(s);
+    seq_ = s;
+    armed_ = true;
+  }
+  void settle() {
+    armed_ = false;
+    ix_.settle(seq_);
+  }
+
+ private:
+  log_index& ix_;
+  std::uint64_t seq_ = 0;
+  bool armed_ = false;
+};
 }  // namespace
 
 bool event_log::index_readable() const {
@@ -57,6 +92,7 @@ std::vector<result<append_outcome>> event_log::run_append(
   std::int64_t new_last_recorded = 0;
   std::uint64_t new_applied = 0;
   result<void> indexed;  // the index env's commit, after the log's
+  settle_on_unwind announced(*index_);
   for (;;) {
     out.clear();
     bool index_full = false;
@@ -91,11 +127,12 @@ std::vector<result<append_outcome>> event_log::run_append(
       if (durable) {
         // Announced before the head moves: whoever sees the records committed (or answered)
         // and then queries the indexes waits for this group's entries.
-        index_->announce(new_applied);
+        announced.announce(new_applied);
         publish_commit(new_head, new_last_recorded, new_applied);
-        t_answering_early = true;
+        // This thread holds the resize lock shared; a query from `durable` takes it shared
+        // again. Safe: its only exclusive users (grow_map, log_index::grow) run on this thread.
+        answering_early scope;
         (*durable)(out);
-        t_answering_early = false;
       }
       // The index entries, put in key order (neighbouring keys share pages), and the binding;
       // no fsync. A failure leaves indexed_through behind: caught up below.
@@ -122,7 +159,7 @@ std::vector<result<append_outcome>> event_log::run_append(
                      {{"reason", c.err().what()}, {"indexed_through", index_->indexed_through()}});
   }
   if (durable)
-    index_->settle(new_applied);  // in, or usable() false: readers may go on
+    announced.settle();  // in, or usable() false: readers may go on
   else
     publish_commit(new_head, new_last_recorded, new_applied);
   return out;

@@ -186,6 +186,12 @@ class log_index {
   // usable() is false (the catch-up failed too). Writer's thread; s never decreases.
   void announce(std::uint64_t s) { announced_.store(s, std::memory_order_seq_cst); }
   void settle(std::uint64_t s);
+  // settle(s) when the write was not attempted (an exception): usable() false until a
+  // catch-up succeeds.
+  void abandon(std::uint64_t s) {
+    behind_.store(true, std::memory_order_release);
+    settle(s);
+  }
   // Returns once every group announced before the call is settled: at once when none waits
   // (two atomic loads). Any thread but the writer's while it has a group announced (that would
   // wait for itself; event_log's readers walk the records there instead).

@@ -13,6 +13,12 @@ namespace {
 
 // A group whose append failed: every producer gets the error; the operator gets one line
 // (sampled per error code: a full disk fails every group until space is freed).
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
+          .count());
+}
+
 void log_failed_group(const error& e, std::size_t records) {
   static logging::log_sampler sampler(1);
   const bool full = e.code == make_error_code(errc::storage_full) || e.code == make_error_code(errc::map_full);
@@ -157,11 +163,13 @@ void log_writer::run() {
     for (auto& p : group)
       for (auto& r : p.records) batch.push_back(std::move(r));
     const auto start = std::chrono::steady_clock::now();
+    auto answered = start;  // when the outcomes came (the log's commit done)
     last_group = n;
     // The producers are answered as soon as the records are durable; the index env is written
     // after (event_log::append_then: this process's queries wait for it).
     log_.append_then(batch, [&](std::vector<result<append_outcome>>& results) {
-      count_group(n, results);  // before the answers: an answered producer sees it
+      answered = std::chrono::steady_clock::now();
+      count_group(start, n, results);  // before the answers: an answered producer sees it
       completion c;
       c.answers.reserve(group.size());
       std::size_t at = 0;
@@ -191,32 +199,29 @@ void log_writer::run() {
       }
       done_cv_.notify_one();
     });
-    time_group(start);  // the whole append, the index env's write included (writer busy)
+    const auto after = micros_since(answered);
+    std::lock_guard g(stats_mutex_);
+    stats_.after_commit_micros_total += after;
   }
 }
 
-void log_writer::count_group(std::size_t n, const std::vector<result<append_outcome>>& results) {
+void log_writer::count_group(std::chrono::steady_clock::time_point start, std::size_t n,
+                             const std::vector<result<append_outcome>>& results) {
+  const auto us = micros_since(start);
   const bool failed = !results.empty() && !results.front();
   {
     std::lock_guard g(stats_mutex_);  // not mutex_: submitters need that one meanwhile
     stats_.groups += 1;
     stats_.records += n;
     stats_.max_group = std::max<std::uint64_t>(stats_.max_group, n);
+    stats_.commit_micros_total += us;
+    ++stats_.commit_buckets[static_cast<std::size_t>(
+        std::lower_bound(kCommitBoundsUs.begin(), kCommitBoundsUs.end(), us) -
+        kCommitBoundsUs.begin())];
     if (failed) ++stats_.failed_groups;
     if (group_sizes_.size() < (1u << 20)) group_sizes_.push_back(static_cast<std::uint32_t>(n));
   }
   if (failed) log_failed_group(results.front().err(), n);
-}
-
-void log_writer::time_group(std::chrono::steady_clock::time_point start) {
-  const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                 std::chrono::steady_clock::now() - start)
-                                                 .count());
-  std::lock_guard g(stats_mutex_);
-  stats_.commit_micros_total += us;
-  ++stats_.commit_buckets[static_cast<std::size_t>(
-      std::lower_bound(kCommitBoundsUs.begin(), kCommitBoundsUs.end(), us) -
-      kCommitBoundsUs.begin())];
 }
 
 }  // namespace hooklog

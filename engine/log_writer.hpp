@@ -62,10 +62,10 @@ class log_writer final : public record_sink {
   };
   void run();
   void complete();
-  // A group's counts (and its failure logged), before its answers; then its time, from its
-  // start to the end of its append.
-  void count_group(std::size_t n, const std::vector<result<append_outcome>>& results);
-  void time_group(std::chrono::steady_clock::time_point start);
+  // A group's counts and its commit time (from its start to its outcomes), and its failure
+  // logged; before its answers, so that an answered producer sees them.
+  void count_group(std::chrono::steady_clock::time_point start, std::size_t n,
+                   const std::vector<result<append_outcome>>& results);
   // A group answered on the completion thread: its callbacks with their outcomes, and its
   // records and the submissions' vectors, which that thread frees after the answers. They were
   // allocated by other threads (the producers'), so each free takes another malloc arena's lock:

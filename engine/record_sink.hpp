@@ -38,7 +38,10 @@ struct writer_stats {
   std::uint64_t groups = 0;
   std::uint64_t records = 0;
   std::uint64_t max_group = 0;
-  std::uint64_t commit_micros_total = 0;
+  std::uint64_t commit_micros_total = 0;  // to each group's outcomes (append and fsync)
+  // After the outcomes: answers given on the writer's thread and the index env's write
+  // (log_writer; 0 for a sink that has no such step).
+  std::uint64_t after_commit_micros_total = 0;
   // Per group, non-cumulative.
   std::array<std::uint64_t, kCommitBoundsUs.size() + 1> commit_buckets{};
   std::uint64_t failed_groups = 0;  // groups whose append failed (each is logged, sampled)

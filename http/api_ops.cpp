@@ -63,6 +63,10 @@ void metrics_text(const call_ptr& c) {
                 static_cast<double>(ws.max_group));
   metric_single(out, "hooklog_log_commit_seconds_total", "counter", "time spent committing groups",
                 static_cast<double>(ws.commit_micros_total) / 1e6);
+  metric_single(out, "hooklog_log_after_commit_seconds_total", "counter",
+                "time the log writer spent after groups' commits: answers given on its thread and "
+                "the index env's writes",
+                static_cast<double>(ws.after_commit_micros_total) / 1e6);
   metric_help(out, "hooklog_log_commit_duration_seconds", "histogram",
               "time of one group commit (append and fsync)");
   {

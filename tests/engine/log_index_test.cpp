@@ -507,6 +507,42 @@ TEST_CASE(
   check_all_found(*log, acked);
 }
 
+TEST_CASE(
+    "log index: an exception from an early answer leaves no reader waiting, and the next "
+    "append catches the index up",
+    "[log_index]") {
+  temp_dir dir;
+  auto log = open_ok(opts(dir.path()));
+  auto acked = append_numbered(*log, 0, 10);
+  std::vector<record> group{numbered(10), numbered(11)};
+  std::vector<std::uint64_t> got;
+  CHECK_THROWS_WITH(log->append_then(group,
+                                     [&](std::vector<result<append_outcome>>& out) {
+                                       for (auto& o : out) got.push_back(o->seq);
+                                       throw std::runtime_error("the answer failed");
+                                     }),
+                    "the answer failed");
+  REQUIRE(got.size() == 2);
+  acked[10] = got[0];
+  acked[11] = got[1];
+  // The records are durable; the group's index write never ran: readers walk the records.
+  CHECK(log->committed_seq() == got[1]);
+  CHECK(log->index().indexed_through() == acked[9]);
+  CHECK_FALSE(log->index().usable());
+  scan_query q;
+  q.entity_kind = "order";
+  q.entity_id = "e11";
+  auto other = std::async(std::launch::async, [&] { return seqs(*log, q); });
+  REQUIRE(other.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(other.get() == std::vector<std::uint64_t>{got[1]});
+  // The next append catches the index env up first.
+  auto more = append_numbered(*log, 12, 14);
+  acked.insert(more.begin(), more.end());
+  CHECK(log->index().usable());
+  CHECK(log->index().indexed_through() == log->applied_seq());
+  check_all_found(*log, acked);
+}
+
 TEST_CASE("log index: a group that fails before the log's commit is answered once, at the end",
           "[log_index]") {
   // A read-only log refuses the group: append_then still answers, once, with the error.

@@ -284,6 +284,9 @@ TEST_CASE(
   CHECK(m["hooklog_log_commit_duration_seconds_count"] == m["hooklog_log_commit_groups_total"]);
   CHECK(m["hooklog_log_commit_duration_seconds_bucket{le=\"+Inf\"}"] ==
         m["hooklog_log_commit_groups_total"]);
+  // The writer's time after its commits (answers, index writes), apart from the commits.
+  REQUIRE(m.count("hooklog_log_after_commit_seconds_total") == 1);
+  CHECK(m["hooklog_log_after_commit_seconds_total"] > 0);
   CHECK(m["hooklog_build_info{version=\"0.1.0\"}"] == 1);
   CHECK(m["process_resident_memory_bytes"] > 0);
   CHECK(m["process_open_fds"] > 0);
