@@ -13,12 +13,9 @@
 
 #include "engine/bytes.hpp"
 #include "engine/log_keys.hpp"
-#include "engine/logger.hpp"
 #include "engine/merkle_store.hpp"
 #include "engine/private_fs.hpp"
 #include "engine/record_codec.hpp"
-#include "engine/record_format.hpp"
-#include "engine/time_util.hpp"
 
 namespace hooklog {
 namespace {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/bytes.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_keys.hpp"
 #include "engine/logger.hpp"

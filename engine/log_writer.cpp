@@ -11,14 +11,14 @@ namespace hooklog {
 
 namespace {
 
-// A group whose append failed: every producer gets the error; the operator gets one line
-// (sampled per error code: a full disk fails every group until space is freed).
 std::uint64_t micros_since(std::chrono::steady_clock::time_point t) {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
           .count());
 }
 
+// A group whose append failed: every producer gets the error; the operator gets one line
+// (sampled per error code: a full disk fails every group until space is freed).
 void log_failed_group(const error& e, std::size_t records) {
   static logging::log_sampler sampler(1);
   const bool full = e.code == make_error_code(errc::storage_full) || e.code == make_error_code(errc::map_full);
