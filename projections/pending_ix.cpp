@@ -19,13 +19,33 @@ result<void> pending::open_ix_cursor(lmdb::txn& t) {
 }
 
 pending::staged_ix pending::stage(std::uint64_t seq, std::string_view value) {
+  value = value.substr(0, UINT16_MAX);  // as a block keeps it (str16 cuts there)
   staged_ix s;
   s.seq = seq;
-  s.value_at = staged_values_.size();
-  s.value_size = static_cast<std::uint32_t>(value.size());
   s.live = true;
+  s.value_size = static_cast<std::uint16_t>(value.size());
+  if (value.size() <= staged_ix::kInline) {
+    if (!value.empty()) std::memcpy(s.value, value.data(), value.size());
+    return s;
+  }
+  const auto at = static_cast<std::uint32_t>(staged_values_.size());  // put_ix keeps it in range
+  std::memcpy(s.value, &at, sizeof at);
   staged_values_.append(value.data(), value.size());
   return s;
+}
+
+bool pending::restage(staged_ix& s, std::string_view value) {
+  value = value.substr(0, UINT16_MAX);
+  if (value.size() <= staged_ix::kInline) {
+    if (!value.empty()) std::memcpy(s.value, value.data(), value.size());
+  } else if (s.value_size > staged_ix::kInline && value.size() <= s.value_size) {
+    std::memcpy(staged_values_.data() + staged_at(s), value.data(), value.size());
+  } else {
+    return false;
+  }
+  s.value_size = static_cast<std::uint16_t>(value.size());
+  s.live = true;
+  return true;
 }
 
 pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq) {
@@ -40,6 +60,8 @@ pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq)
 
 result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                              const std::string& value) {
+  if (staged_values_.size() + value.size() > kMaxStagedValueBytes)  // its offset would not fit
+    if (auto w = write_staged(t); !w) return w;
   auto e = staged_.find(ep);
   if (e == staged_.end()) e = staged_.emplace(std::string(ep), staged_list{}).first;
   auto& v = e->second;
@@ -47,13 +69,7 @@ result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t se
     auto at = std::lower_bound(v.begin(), v.end(), seq,
                                [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });
     if (at != v.end() && at->seq == seq) {  // staged already (removed, or a repeat): replaced
-      at->live = true;
-      if (value.size() <= at->value_size) {  // in its place (a retry: the same size)
-        if (!value.empty())
-          std::memcpy(staged_values_.data() + at->value_at, value.data(), value.size());
-        at->value_size = static_cast<std::uint32_t>(value.size());
-        return {};
-      }
+      if (restage(*at, value)) return {};   // in its place (a retry: the same size)
       *at = stage(seq, value);  // a longer value is appended: it counts as an entry more
       if (++staged_count_ >= max_staged_) return write_staged(t);
       return {};
@@ -115,13 +131,14 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
                              const staged_ix* last) const {
   out.clear();
   if (old.empty()) {  // a new block (every block of a bulk load's write-out): the live entries
-    // The values were appended in event order across all endpoints, and are read here an
-    // endpoint at a time: each is a cache miss. The sizes are in the entries, so this pass
+    // Values not inline were appended in event order across all endpoints, and are read here
+    // an endpoint at a time: each is a cache miss. The sizes are in the entries, so this pass
     // fetches the block's values (up to kIxBlock misses in flight) while it counts.
     std::size_t n = 0;
     for (const staged_ix* s = first; s != last; ++s)
       if (s->live) {
-        __builtin_prefetch(staged_values_.data() + s->value_at);
+        if (s->value_size > staged_ix::kInline)
+          __builtin_prefetch(staged_values_.data() + staged_at(*s));
         n += 1 + keys::str16_size(staged_value(*s));
       }
     out.resize(n);
