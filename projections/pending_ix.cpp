@@ -141,13 +141,22 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
           __builtin_prefetch(staged_values_.data() + staged_at(*s));
         n += 1 + keys::str16_size(staged_value(*s));
       }
-    out.resize(n);
+    // An inline value is copied as all kInline bytes (a copy of fixed size, no call), its
+    // length saying how many count: room for the last one's spare bytes, cut off after.
+    out.resize(n + staged_ix::kInline);
     char* p = out.data();
     for (const staged_ix* s = first; s != last; ++s) {
       if (!s->live) continue;
       *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
-      p = keys::write_str16(p, staged_value(*s));
+      if (s->value_size <= staged_ix::kInline) {    // as write_str16
+        std::memcpy(p, &s->value_size, 2);
+        std::memcpy(p + 2, s->value, staged_ix::kInline);
+        p += 2 + s->value_size;
+      } else {
+        p = keys::write_str16(p, staged_value(*s));
+      }
     }
+    out.resize(n);
     return;
   }
   std::size_t at = 0;
