@@ -13,6 +13,7 @@ void erase_value(V& v, const T& x) {
 
 void matcher::upsert(const endpoint& e) {
   remove(e.id);
+  ++changes_;
   if (e.disabled) return;
   auto en = std::make_unique<entry>();
   en->id = e.id;
@@ -27,11 +28,13 @@ void matcher::upsert(const endpoint& e) {
 void matcher::remove(std::string_view id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
+  ++changes_;
   unindex(it->second.get());
   by_id_.erase(it);
 }
 
 void matcher::clear() {
+  ++changes_;
   by_id_.clear();
   tenants_.clear();
 }

@@ -50,6 +50,9 @@ class matcher {
   // in no particular order.
   void match(std::string_view tenant, bool test_mode, std::string_view type, std::string_view body,
              std::vector<std::string_view>& out) const;
+  // Counts upsert/remove/clear calls. While it is unchanged, an id view match() returned stays
+  // valid and its address names that endpoint alone (pending keys a memo by it).
+  std::uint64_t changes() const { return changes_; }
 
  private:
   using sv_hash = string_hash;
@@ -85,6 +88,7 @@ class matcher {
   std::unordered_map<std::string, std::unique_ptr<entry>, sv_hash, std::equal_to<>> by_id_;
   std::unordered_map<std::string, tenant_index, sv_hash, std::equal_to<>> tenants_;
   mutable std::uint64_t stamp_ = 0;
+  std::uint64_t changes_ = 0;
   mutable body_view view_{{}};  // the current event's body, reset by each match()
 };
 

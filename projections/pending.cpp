@@ -65,8 +65,26 @@ result<void> pending::flush(lmdb::txn& t) {
     if (auto p = counts_.put(t, ep, v); !p) return p;
   }
   counts_cache_.clear();
+  drop_ep_memo();
   end_batch();
   return {};
+}
+
+result<pending::ep_memo*> pending::memo_for(lmdb::txn& t, std::string_view matched_id) {
+  if (const auto changes = subs_.match_index().changes(); changes != ep_memo_changes_) {
+    drop_ep_memo();
+    ep_memo_changes_ = changes;
+  }
+  // Ids live in the matcher's entries (heap blocks 16-byte aligned): the bits above the
+  // alignment spread them over the slots.
+  ep_memo& m = ep_memo_[(reinterpret_cast<std::uintptr_t>(matched_id.data()) >> 4) % kEpMemo];
+  if (m.id == matched_id.data()) return &m;
+  auto c = cached_counts(t, matched_id);
+  if (!c) return c.err();
+  auto e = staged_.find(matched_id);
+  if (e == staged_.end()) e = staged_.emplace(std::string(matched_id), staged_list{}).first;
+  m = {matched_id.data(), &e->second, *c};
+  return &m;
 }
 
 void pending::end_batch() {
@@ -134,11 +152,14 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
       it.due_us = r.recorded_at;
       it.event_seq = r.seq;
       v4_.clear();
+      ix_value(v1_, it);  // the same for every endpoint: parked, due, attempt; no replay id
       for (auto ep : matches_) {
-        it.endpoint_id.assign(ep);
-        ix_value(v1_, it);
-        if (auto p = put_ix(t, it.endpoint_id, it.event_seq, v1_); !p) return p;
-        if (auto a = add_rest(t, it); !a) return a;
+        if (auto r = make_room(t, v1_.size()); !r) return r;
+        auto m = memo_for(t, ep);
+        if (!m) return m.err();
+        ++(*m)->counts->queued;  // add_rest: no replay id, not parked
+        // Last: a write-out it may make (the staging bound) drops the memo.
+        if (auto p = put_ix_in(t, *(*m)->list, it.event_seq, v1_); !p) return p;
         put_due_entry(v4_, ep, it.attempt, {});
       }
       due_key(k2_, it.due_us, it.event_seq);

@@ -154,7 +154,7 @@ class pending final : public projection {
   void discard() override {
     bump_due_changes();  // a rolled-back batch or a reset: the state went back
     counts_cache_.clear();
-    clear_staged();
+    clear_staged();  // drops the memo too
     staged_values_.release();
     end_batch();
     bulk_ = false;
@@ -282,9 +282,32 @@ class pending final : public projection {
     staged_.clear();
     staged_values_.clear();
     staged_count_ = 0;
+    drop_ep_memo();
   }
   result<void> put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                       const std::string& value);
+  // put_ix into the endpoint's list `v` (an element of staged_). Call make_room() for the value
+  // first: its write-out would clear staged_.
+  result<void> put_ix_in(lmdb::txn& t, staged_list& v, std::uint64_t seq, const std::string& value);
+  // Writes the staged entries out when `value_size` more bytes would not fit a 32-bit offset.
+  result<void> make_room(lmdb::txn& t, std::size_t value_size);
+
+  // An event's matched endpoints' staged list and counts, found by the address of the matcher's
+  // id (matcher::changes(): while it is unchanged that address names one endpoint): a compare
+  // per endpoint where two string hash look-ups (staged_ and counts_cache_) were. Direct-mapped
+  // by the address; a slot that holds another endpoint is looked up and replaced. The pointers
+  // stay valid until staged_ or counts_cache_ is cleared (unordered_map keeps its elements in
+  // place otherwise), and both clears drop the memo.
+  struct ep_memo {
+    const char* id = nullptr;
+    staged_list* list = nullptr;
+    pending_counts* counts = nullptr;
+  };
+  static constexpr std::size_t kEpMemo = 64;
+  result<ep_memo*> memo_for(lmdb::txn& t, std::string_view matched_id);
+  void drop_ep_memo() {
+    for (auto& m : ep_memo_) m = {};
+  }
   staged_ix* find_staged(std::string_view ep, std::uint64_t seq);
   // The value of (ep, seq) in pending_ix as of now (staged entries first); nullopt if absent.
   result<std::optional<std::string_view>> get_ix(lmdb::txn& t, std::string_view ep,
@@ -322,6 +345,8 @@ class pending final : public projection {
     due_changes_.store(due_changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   std::vector<std::string_view> matches_;
+  ep_memo ep_memo_[kEpMemo];
+  std::uint64_t ep_memo_changes_ = UINT64_MAX;  // the matcher's changes() the memo is of
   std::string k1_, k2_, k3_, k4_, v1_, v2_, v3_, v4_, v5_;
   std::string kr_, vr_;  // pending_relied key and value (add_relier, take_relier, drop_reliers)
   std::string ixv_;  // a pending_ix block's new value (take_ix, write_staged)

@@ -58,13 +58,22 @@ pending::staged_ix* pending::find_staged(std::string_view ep, std::uint64_t seq)
   return at != v.end() && at->seq == seq ? &*at : nullptr;
 }
 
+result<void> pending::make_room(lmdb::txn& t, std::size_t value_size) {
+  if (staged_values_.size() + value_size > kMaxStagedValueBytes)  // its offset would not fit
+    return write_staged(t);
+  return {};
+}
+
 result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                              const std::string& value) {
-  if (staged_values_.size() + value.size() > kMaxStagedValueBytes)  // its offset would not fit
-    if (auto w = write_staged(t); !w) return w;
+  if (auto r = make_room(t, value.size()); !r) return r;
   auto e = staged_.find(ep);
   if (e == staged_.end()) e = staged_.emplace(std::string(ep), staged_list{}).first;
-  auto& v = e->second;
+  return put_ix_in(t, e->second, seq, value);
+}
+
+result<void> pending::put_ix_in(lmdb::txn& t, staged_list& v, std::uint64_t seq,
+                                const std::string& value) {
   if (!v.empty() && v.back().seq >= seq) {
     auto at = std::lower_bound(v.begin(), v.end(), seq,
                                [](const staged_ix& s, std::uint64_t q) { return s.seq < q; });

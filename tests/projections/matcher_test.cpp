@@ -104,6 +104,36 @@ TEST_CASE("upsert replaces, disabled and removed endpoints do not match") {
   CHECK(m.size() == 0);
 }
 
+TEST_CASE("changes() moves with every upsert, remove and clear, and not with a match") {
+  // pending keys a memo by the address of a matched id while changes() stays the same.
+  matcher m;
+  const auto c0 = m.changes();
+  m.upsert(ep("e", "t", {"*"}));
+  const auto c1 = m.changes();
+  CHECK(c1 > c0);
+  std::vector<std::string_view> out;
+  m.match("t", false, "order_new", "{}", out);
+  REQUIRE(out.size() == 1);
+  const char* id = out[0].data();
+  m.match("t", false, "order_new", "{}", out);
+  CHECK(out[0].data() == id);  // the same entry's id, unchanged while nothing changed
+  CHECK(m.changes() == c1);
+  m.upsert(ep("e", "t", {"*"}));  // replaced: a new entry
+  const auto c2 = m.changes();
+  CHECK(c2 > c1);
+  auto d = ep("e", "t", {"*"});
+  d.disabled = true;
+  m.upsert(d);  // removed by a disabled upsert
+  const auto c3 = m.changes();
+  CHECK(c3 > c2);
+  m.upsert(ep("f", "t", {"*"}));
+  m.remove("f");
+  const auto c4 = m.changes();
+  CHECK(c4 > c3 + 1);
+  m.clear();
+  CHECK(m.changes() > c4);
+}
+
 TEST_CASE("endpoint validation names the field") {
   auto field = [](json j) {
     auto e = endpoint_from_json(j);
