@@ -104,6 +104,15 @@ inline char* write_str16(char* p, std::string_view s) {
   if (n != 0) std::memcpy(p + 2, s.data(), n);  // an empty view may have no data()
   return p + 2 + n;
 }
+// write_str16 of the first n bytes at `bytes` (n <= N), copying all N of them: a copy of fixed
+// size (no call) for short strings kept in fixed arrays. `p` needs N - n bytes of room past the
+// str16's own, which the caller cuts off after.
+template <std::size_t N>
+inline char* write_str16_fixed(char* p, const char* bytes, std::uint16_t n) {
+  std::memcpy(p, &n, 2);  // little-endian hosts only, like write_str16
+  std::memcpy(p + 2, bytes, N);
+  return p + 2 + n;
+}
 inline void put_str16(std::string& out, std::string_view s) {
   const std::size_t at = out.size();
   out.resize(at + str16_size(s));

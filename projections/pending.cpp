@@ -81,9 +81,7 @@ result<pending::ep_memo*> pending::memo_for(lmdb::txn& t, std::string_view match
   if (m.id == matched_id.data()) return &m;
   auto c = cached_counts(t, matched_id);
   if (!c) return c.err();
-  auto e = staged_.find(matched_id);
-  if (e == staged_.end()) e = staged_.emplace(std::string(matched_id), staged_list{}).first;
-  m = {matched_id.data(), &e->second, *c};
+  m = {matched_id.data(), &staged_list_of(matched_id), *c};
   return &m;
 }
 
@@ -113,7 +111,7 @@ result<void> pending::add_rest(lmdb::txn& t, const pending_item& it) {
   }
   auto c = cached_counts(t, it.endpoint_id);
   if (!c) return c.err();
-  ++(it.parked ? (*c)->parked : (*c)->queued);
+  count_added(**c, it);
   return {};
 }
 
@@ -157,7 +155,7 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
         if (auto r = make_room(t, v1_.size()); !r) return r;
         auto m = memo_for(t, ep);
         if (!m) return m.err();
-        ++(*m)->counts->queued;  // add_rest: no replay id, not parked
+        count_added(*(*m)->counts, it);  // the rest of add_rest: there is no replay id
         // Last: a write-out it may make (the staging bound) drops the memo.
         if (auto p = put_ix_in(t, *(*m)->list, it.event_seq, v1_); !p) return p;
         put_due_entry(v4_, ep, it.attempt, {});

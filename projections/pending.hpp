@@ -215,6 +215,10 @@ class pending final : public projection {
   result<pending_counts*> cached_counts(lmdb::txn& t, std::string_view ep);
   // Non-key parts of add(): pending_replay and the counts.
   result<void> add_rest(lmdb::txn& t, const pending_item& it);
+  // An added item in its endpoint's counts.
+  static void count_added(pending_counts& c, const pending_item& it) {
+    ++(it.parked ? c.parked : c.queued);
+  }
   // Opens the batch's pending_due cursor; with `max`, also learns due_max_ (one search from the
   // root: only put_due needs it, not the deletes of a delivery batch).
   result<void> open_due_cursor(lmdb::txn& t, bool max = true);
@@ -289,6 +293,7 @@ class pending final : public projection {
   // put_ix into the endpoint's list `v` (an element of staged_). Call make_room() for the value
   // first: its write-out would clear staged_.
   result<void> put_ix_in(lmdb::txn& t, staged_list& v, std::uint64_t seq, const std::string& value);
+  staged_list& staged_list_of(std::string_view ep);  // found, or added empty
   // Writes the staged entries out when `value_size` more bytes would not fit a 32-bit offset.
   result<void> make_room(lmdb::txn& t, std::size_t value_size);
 

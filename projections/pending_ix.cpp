@@ -67,9 +67,13 @@ result<void> pending::make_room(lmdb::txn& t, std::size_t value_size) {
 result<void> pending::put_ix(lmdb::txn& t, std::string_view ep, std::uint64_t seq,
                              const std::string& value) {
   if (auto r = make_room(t, value.size()); !r) return r;
+  return put_ix_in(t, staged_list_of(ep), seq, value);
+}
+
+pending::staged_list& pending::staged_list_of(std::string_view ep) {
   auto e = staged_.find(ep);
   if (e == staged_.end()) e = staged_.emplace(std::string(ep), staged_list{}).first;
-  return put_ix_in(t, e->second, seq, value);
+  return e->second;
 }
 
 result<void> pending::put_ix_in(lmdb::txn& t, staged_list& v, std::uint64_t seq,
@@ -157,13 +161,9 @@ void pending::merge_ix_block(std::string& out, std::string_view old, const stage
     for (const staged_ix* s = first; s != last; ++s) {
       if (!s->live) continue;
       *p++ = static_cast<char>(s->seq % kIxBlock);  // as put_ix_item
-      if (s->value_size <= staged_ix::kInline) {    // as write_str16
-        std::memcpy(p, &s->value_size, 2);
-        std::memcpy(p + 2, s->value, staged_ix::kInline);
-        p += 2 + s->value_size;
-      } else {
-        p = keys::write_str16(p, staged_value(*s));
-      }
+      p = s->value_size <= staged_ix::kInline
+              ? keys::write_str16_fixed<staged_ix::kInline>(p, s->value, s->value_size)
+              : keys::write_str16(p, staged_value(*s));
     }
     out.resize(n);
     return;
