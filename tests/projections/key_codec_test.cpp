@@ -42,6 +42,22 @@ TEST_CASE("key codec: a u16-length string reads back as written, a longer one cu
                               at));  // truncated
 }
 
+TEST_CASE("key codec: write_str16_fixed writes what write_str16 does, in its room and no further") {
+  // pending's inline values: 13 bytes held, 0 to 13 of them the string.
+  constexpr std::size_t kN = 13;
+  const char held[kN] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm'};
+  for (std::uint16_t n = 0; n <= kN; ++n) {
+    INFO("n " << n);
+    std::string want(keys::str16_size({held, n}), '\0');
+    keys::write_str16(want.data(), {held, n});
+    std::string room(want.size() + kN + 4, 'x');  // the str16's room, the spare, a guard
+    char* end = keys::write_str16_fixed<kN>(room.data(), held, n);
+    CHECK(end == room.data() + want.size());
+    CHECK(room.substr(0, want.size()) == want);
+    CHECK(room.substr(2 + kN) == std::string(room.size() - 2 - kN, 'x'));  // nothing past N
+  }
+}
+
 TEST_CASE("key codec: the in-place writers give the bytes of the appending ones") {
   // timelines' apply() builds its key and value with them in one resize (into the bulk load's
   // runs directly); the state must stay byte for byte what the put_ functions wrote.
