@@ -19,6 +19,7 @@
 // usage: hooklog-bench-ingest [--hooklog PATH] [--wrk PATH] [--seconds S]
 //          [--connections 1,16,64,256] [--batch-size N] [--batch-connections C]
 //          [--body-bytes B] [--wrk-threads T] [--server-threads T] [--dir DIR]
+//          [--projection-nice N]   (serve's flag: the projections' thread's nice value)
 //          [--entities N]   (distinct entity ids the events cycle through, 1000)
 // An empty --connections "" skips the sweep.
 #include <lmdb.h>
@@ -64,6 +65,7 @@ struct options {
   std::vector<int> sweep{1, 16, 64, 256};
   int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
   std::string server_threads;  // empty: the server's default (one per core)
+  std::string projection_nice;  // empty: the server's default (0)
 };
 
 // ---------------------------------------------------------------- wrk
@@ -228,7 +230,11 @@ end
 
 struct server_state {
   std::uint64_t head = 0, groups = 0, records = 0;
-  double commit_s = 0;
+  double commit_s = 0;        // the log env's commits (to their outcomes)
+  double after_commit_s = 0;  // after each: the answers on the writer's thread, the index env
+  // The projections: records behind the log once the head stopped moving, and the seconds
+  // from then until they were caught up.
+  double lag_records = 0, lag_seconds = 0;
 };
 
 double metric(const std::string& text, const std::string& name) {
@@ -259,20 +265,25 @@ server_state settle(http::http_client& cl) {
     h = h2;
   }
   // The projections too: their work for these events is part of the server's CPU per event.
+  server_state s;
+  const auto lag_from = clk::now();
   for (int i = 0; i < 100; ++i) {
     auto m = cl.get("/metrics", auth);
-    if (!m || m->status != 200 || metric(m->body, "hooklog_projection_lag_records") == 0) break;
+    const double lag =
+        m && m->status == 200 ? metric(m->body, "hooklog_projection_lag_records") : 0;
+    if (i == 0) s.lag_records = lag;
+    s.lag_seconds = std::chrono::duration<double>(clk::now() - lag_from).count();
+    if (!(lag > 0)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  server_state s;
   s.head = h;
   auto m = cl.get("/metrics", auth);
   if (m && m->status == 200) {
     s.groups = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_commit_groups_total"));
     s.records = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_records_written_total"));
     // Busy: the commits, and after each the answers on its thread and the index env's write.
-    s.commit_s = metric(m->body, "hooklog_log_commit_seconds_total") +
-                 metric(m->body, "hooklog_log_after_commit_seconds_total");
+    s.commit_s = metric(m->body, "hooklog_log_commit_seconds_total");
+    s.after_commit_s = metric(m->body, "hooklog_log_after_commit_seconds_total");
   }
   return s;
 }
@@ -320,7 +331,8 @@ struct ingest_run {
   wrk_result w;
   std::uint64_t per_request = 1;
   std::uint64_t events_ok = 0, log_grew = 0;
-  double events_per_s = 0, mean_group = 0, commit_share = 0;
+  double events_per_s = 0, mean_group = 0, commit_share = 0, after_commit_share = 0;
+  double lag_records = 0, lag_seconds = 0;  // the projections after the run (server_state)
   // Server CPU (all threads, /proc/<pid>/stat) from before the run until the log and the
   // projections settled after it, per event answered 2xx.
   double cpu_us_per_event = 0;
@@ -343,13 +355,18 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
   r.events_ok = r.w.answered_ok() * r.per_request;
   r.cpu_us_per_event = r.events_ok ? cpu * 1e6 / static_cast<double>(r.events_ok) : 0;
   r.log_grew = after.head - before.head;
+  r.lag_records = after.lag_records;
+  r.lag_seconds = after.lag_seconds;
   r.durable = r.log_grew >= r.events_ok;
   r.events_per_s = r.w.duration_s > 0 ? static_cast<double>(r.events_ok) / r.w.duration_s : 0;
   const auto groups = after.groups - before.groups;
   r.mean_group =
       groups ? static_cast<double>(after.records - before.records) / static_cast<double>(groups)
              : 0;
-  r.commit_share = r.w.duration_s > 0 ? (after.commit_s - before.commit_s) / r.w.duration_s : 0;
+  if (r.w.duration_s > 0) {
+    r.commit_share = (after.commit_s - before.commit_s) / r.w.duration_s;
+    r.after_commit_share = (after.after_commit_s - before.after_commit_s) / r.w.duration_s;
+  }
   return r;
 }
 
@@ -357,16 +374,18 @@ void print_checks(const char* what, const ingest_run& r) {
   std::printf(
       "#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
       "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy "
-      "%.0f%%; "
+      "%.0f%% (log commits %.0f%%, after them %.0f%%); "
       "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the "
-      "run; server CPU %.1f us per event (its utime + stime)\n",
+      "run; server CPU %.1f us per event (its utime + stime); projections %.0f records behind when "
+      "the head settled, caught up %.2f s later\n",
       what, (unsigned long long)r.events_ok, (unsigned long long)r.log_grew,
       r.durable ? "every answered event is in the log" : "LOST WRITES",
       (unsigned long long)r.w.non2xx, (unsigned long long)r.w.socket_errors(),
       (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
       (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
-      100 * r.commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait,
-      r.cpu_us_per_event);
+      100 * (r.commit_share + r.after_commit_share), 100 * r.commit_share,
+      100 * r.after_commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait,
+      r.cpu_us_per_event, r.lag_records, r.lag_seconds);
 }
 
 std::string pct(const wrk_result& w, int p) {
@@ -403,6 +422,8 @@ int main(int argc, char** argv) {
       o.wrk_threads = std::atoi(v.c_str());
     else if (f == "--server-threads")
       o.server_threads = v;
+    else if (f == "--projection-nice")
+      o.projection_nice = v;
     else if (f == "--dir")
       o.dir = v;
     else if (f == "--entities")
@@ -445,6 +466,8 @@ int main(int argc, char** argv) {
         // wrk opens every connection from 127.0.0.1: the per-address limit would cap the sweep
         "--max-connections-per-client", "0"};
     if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
+    if (!o.projection_nice.empty())
+      args.insert(args.end(), {"--projection-nice", o.projection_nice});
     std::optional<test::child_process> server;
     try {
       server.emplace(o.hooklog, args);
@@ -467,8 +490,9 @@ int main(int argc, char** argv) {
     const std::size_t body_len =
         t.head.size() + std::strlen("b1-1-100000") + t.mid.size() + 3 + t.tail.size();
 
-    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s\n", o.hooklog.c_str(),
-                (int)server->pid(), base.c_str(), tmp.c_str());
+    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s%s\n",
+                o.hooklog.c_str(), (int)server->pid(), base.c_str(), tmp.c_str(),
+                o.projection_nice.empty() ? "" : ", --projection-nice ", o.projection_nice.c_str());
     std::printf(
         "# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server "
         "(they share the CPUs), "
