@@ -129,6 +129,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
   projections::runner_options ro;
   ro.state_dir = opts.data_dir + "/state";
   if (opts.rebuild_memory) ro.rebuild_memory = opts.rebuild_memory;
+  ro.thread_nice = opts.projection_nice;
   auto runner = projections::projection_runner::open(*p.log, ro);
   if (!runner) return runner.err();
   p.runner = std::move(*runner);

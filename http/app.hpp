@@ -35,6 +35,8 @@ struct app_options {
   // Bytes a projection rebuild from empty stages in memory at most before it spills sorted runs
   // to <data>/state/rebuild-runs/ (projections/runner.hpp); 0 = the runner's default (512 MiB).
   std::size_t rebuild_memory = 0;
+  // The projections' thread's nice value (0 to 19; projections::runner_options::thread_nice).
+  int projection_nice = 0;
   bool sync = true;                   // fsync every commit (never off in production)
   bool read_only = false;             // open the log read-only: reads are served (up to the last
                                       // good record when the tail is damaged), every write

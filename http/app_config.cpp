@@ -39,6 +39,7 @@ nlohmann::json effective_config(const app_options& o) {
       {"max_map_size", o.max_map_size},
       {"rebuild_memory", o.rebuild_memory ? o.rebuild_memory
                                           : projections::runner_options{}.rebuild_memory},
+      {"projection_nice", o.projection_nice},
       {"rotation_overlap_s", o.api.rotation_overlap.count()},
       {"max_endpoints_per_tenant", q.max_endpoints_per_tenant},
       {"max_filter_bytes", q.max_filter_bytes},

@@ -1,6 +1,12 @@
 #include "projections/runner.hpp"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "engine/logger.hpp"
@@ -459,7 +465,19 @@ void projection_runner::start() {
   std::lock_guard g(thread_mutex_);
   if (thread_.joinable()) return;
   stopping_.store(false);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_priority();
+    run();
+  });
+}
+
+void projection_runner::set_thread_priority() const {
+  // Named for top -H, ps -L and /proc/<pid>/task/*/comm (at most 15 bytes).
+  ::pthread_setname_np(::pthread_self(), "projections");
+  if (opts_.thread_nice == 0) return;
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), opts_.thread_nice) != 0)
+    logging::warn("projection.priority", "the projections' thread keeps its priority",
+                  {{"nice", opts_.thread_nice}, {"reason", std::strerror(errno)}});
 }
 
 void projection_runner::stop() {

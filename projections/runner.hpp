@@ -100,6 +100,12 @@ struct runner_options {
   // A bulk load's write-out commits a transaction every this many bytes written (bulk_writer,
   // projection.hpp): LMDB's dirty pages are faulted in for one part and reused by the next.
   std::size_t write_out_part_bytes = std::size_t{8} << 20;
+  // The nice value of the runner's thread (0 to 19; setpriority on the thread at start, named
+  // "projections"). Above 0 the log writer and the request threads take a contended CPU
+  // first; the projections then apply what came in larger batches, fewer commits per event,
+  // and lag while the CPU stays contended, also behind other processes' threads
+  // (docs/OPERATIONS.md, docs/PERFORMANCE.md).
+  int thread_nice = 0;
 };
 
 class projection_runner {
@@ -175,6 +181,8 @@ class projection_runner {
   result<bool> databases_empty(std::size_t i);
   void clear_error();
   void run();
+  // On the runner's thread, at its start: its name and opts_.thread_nice.
+  void set_thread_priority() const;
   void maybe_sync(bool force);
 
   const event_log& log_;

@@ -63,6 +63,9 @@ and by the environment variable shown):
   --max-map-size BYTES        the log never grows past this (1 TiB)
   --rebuild-memory MIB        memory a projection rebuild from empty stages before it spills
                               sorted runs to <data>/state/rebuild-runs/ (512)
+  --projection-nice N         nice value of the projections' thread (0 to 19; 0): above 0
+                              ingest takes a contended CPU first and the projections (and so
+                              deliveries) lag while it stays contended (docs/OPERATIONS.md)
   --rotation-overlap SECONDS  how long a rotated secret stays valid (86400)
   --console-dir DIR           the audit console's files, served at /console/ (the checkout's
                               http/console; read into memory at start)
@@ -130,6 +133,7 @@ const flag_spec kFlags[] = {
     {"tls-key", nullptr, false},
     {"max-map-size", nullptr, false},
     {"rebuild-memory", nullptr, false},
+    {"projection-nice", nullptr, false},
     {"rotation-overlap", nullptr, false},
     {"console-dir", nullptr, false},
     {"no-console", nullptr, true},
@@ -275,6 +279,7 @@ int cmd_serve(int argc, char** argv) {
   o.server.tls_key_file = s.get("tls-key", "");
   o.max_map_size = s.number("max-map-size", 1ull << 40, 1);
   if (const auto m = s.get("rebuild-memory", ""); !m.empty()) o.rebuild_memory = rebuild_memory_bytes(m);
+  o.projection_nice = static_cast<int>(s.number("projection-nice", 0, 0, 19));
   o.api.rotation_overlap =
       std::chrono::seconds(static_cast<long>(s.number("rotation-overlap", 86400, 0, 1u << 30)));
   read_quotas(s, o.api.quotas);

@@ -64,6 +64,24 @@ std::map<std::string, double> parse_samples(const std::string& text) {
 
 const json kFastRetry = {{"strategy", "fixed"}, {"base_ms", 10}, {"max_attempts", 2}};
 
+// The nice values of process `pid`'s threads named `name` (/proc/<pid>/task/*/comm and the
+// 19th field of their stat).
+std::vector<int> thread_nice(pid_t pid, const std::string& name) {
+  std::vector<int> out;
+  const auto tasks = std::filesystem::path("/proc") / std::to_string(pid) / "task";
+  for (const auto& t : std::filesystem::directory_iterator(tasks)) {
+    std::string comm = read_file(t.path() / "comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (comm != name) continue;
+    const std::string stat = read_file(t.path() / "stat");
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+    std::string field;
+    for (int i = 3; i <= 19; ++i) rest >> field;  // state is field 3, nice field 19
+    out.push_back(std::stoi(field));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("serve --log-format json writes one JSON line per event with ts, level, event and msg",
@@ -71,8 +89,13 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   temp_dir dir;
   const auto err = dir / "serve.err";
   receiver_proc rx(dir, "rx", {"--status-mix", "500:1"});
-  hooklog_server s({"--allow-private-targets", "--log-format", "json", "--rebuild-memory", "64"}, "",
-                   err.string());
+  hooklog_server s({"--allow-private-targets", "--log-format", "json", "--rebuild-memory", "64",
+                    "--projection-nice", "7"},
+                   "", err.string());
+  // The projections' thread, named, at the nice value asked for (it derives the deliveries
+  // below, so it runs).
+  CHECK(eventually(
+      [&] { return thread_nice(s.process().pid(), "projections") == std::vector<int>{7}; }));
   auto ep = s.post("/v1/endpoints", {{"url", rx.url()}, {"tenant", "t1"}, {"retry", kFastRetry}});
   REQUIRE(ep.status == 201);
   const std::string ep_id = ep.json["id"];
@@ -120,6 +143,7 @@ TEST_CASE("serve --log-format json writes one JSON line per event with ts, level
   CHECK((*start)["config"]["admin_key"] == "[redacted]");  // the key is never written
   CHECK((*start)["config"]["allow_private_targets"] == true);
   CHECK((*start)["config"]["rebuild_memory"] == 64u << 20);
+  CHECK((*start)["config"]["projection_nice"] == 7);
   CHECK(read_file(err).find(kAdminKey) == std::string::npos);
 
   const json* refused = find_line(lines, "http.refused", {{"code", 401}});
@@ -166,6 +190,9 @@ TEST_CASE("serve --log-format text writes readable lines, --log-level warn hides
   {
     hooklog_server s({}, "", err.string());
     REQUIRE(s.get("/v1/events", "").status == 401);
+    // By default the projections' thread keeps the server's priority.
+    CHECK(eventually(
+        [&] { return thread_nice(s.process().pid(), "projections") == std::vector<int>{0}; }));
     s.process().stop();
   }
   const auto lines = file_lines(err);

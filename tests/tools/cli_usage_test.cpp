@@ -135,6 +135,8 @@ TEST_CASE("hooklog: bad and negative numbers are refused with exit 2 naming the 
        "hooklog serve: --max-headers must be from 1 to 64, got \"65\""},
       {{"serve", "--data", data, "--rebuild-memory", "2G"},
        "hooklog serve: --rebuild-memory must be a whole number, got \"2G\""},
+      {{"serve", "--data", data, "--projection-nice", "20"},
+       "hooklog serve: --projection-nice must be from 0 to 19, got \"20\""},
       {{"rebuild", "--data", data, "--rebuild-memory", "0"},
        "hooklog rebuild: --rebuild-memory must be from 1 to 1048576, got \"0\""},
       {{"verify", "--data", data, "--from", "1x"},
