@@ -146,18 +146,6 @@ double status_mib(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// CPU seconds (user + system) the process used so far, from /proc/PID/stat.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream rest(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; rest >> field && i <= 15; ++i)
-    if (i == 14 || i == 15) ticks += std::atof(field.c_str());  // utime, stime
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // A loopback port nothing listens on (bound, then closed).
 unsigned short closed_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -370,9 +358,9 @@ int main(int argc, char** argv) {
     const auto p =
         serve(hooklog, pdata, what + ", first start", allow, [&](http::http_client& cl, pid_t pid) {
           queries(cl, acme[0]);
-          const double cpu0 = cpu_seconds(pid);
+          const double cpu0 = bench::process_cpu_seconds(pid);
           std::this_thread::sleep_for(std::chrono::duration<double>(hold_s));
-          idle_cores = (cpu_seconds(pid) - cpu0) / hold_s;
+          idle_cores = (bench::process_cpu_seconds(pid) - cpu0) / hold_s;
         });
     std::printf("  CPU of the server holding the backlog for %.0f s after catch-up: %.3f cores\n",
                 hold_s, idle_cores);
