@@ -21,6 +21,9 @@
 //          [--body-bytes B] [--wrk-threads T] [--server-threads T] [--dir DIR]
 //          [--projection-nice N]   (serve's flag: the projections' thread's nice value)
 //          [--entities N]   (distinct entity ids the events cycle through, 1000)
+//          [--ids ordered|random]   (random: each id starts with 8 random hex digits, as
+//          producers' UUIDs put their idempotency keys at random places of the index; ordered,
+//          the default: one run's ids sort together)
 // An empty --connections "" skips the sweep.
 #include <lmdb.h>
 #include <signal.h>
@@ -66,6 +69,7 @@ struct options {
   int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
   std::string server_threads;  // empty: the server's default (one per core)
   std::string projection_nice;  // empty: the server's default (0)
+  bool random_ids = false;      // --ids random: ids in random order (see write_script)
 };
 
 // ---------------------------------------------------------------- wrk
@@ -179,9 +183,10 @@ std::string lua_string(const std::string& s) {
 }
 
 // A wrk script that POSTs `per_request` events per request (1: a JSON body; more: NDJSON),
-// each with an id unique across the whole run: <tag>-<wrk thread>-<request counter>[-<line>].
+// each with an id unique across the whole run: <tag>-<wrk thread>-<request counter>[-<line>],
+// behind 8 random hex digits and a '-' with random_ids.
 std::string write_script(const fs::path& file, const std::string& path, const std::string& tag,
-                         const event_template& t, int per_request, int entities) {
+                         const event_template& t, int per_request, int entities, bool random_ids) {
   std::ofstream out(file);
   out << "local head = " << lua_string(t.head) << "\n"
       << "local mid = " << lua_string(t.mid) << "\n"
@@ -190,6 +195,7 @@ std::string write_script(const fs::path& file, const std::string& path, const st
       << "local tag = " << lua_string(tag) << "\n"
       << "local per_request = " << per_request << "\n"
       << "local entities = " << std::max(1, entities) << "\n"
+      << "local random_ids = " << (random_ids ? "true" : "false") << "\n"
       << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey
       << "\", [\"Content-Type\"] = "
       << (per_request == 1 ? "\"application/json\"" : "\"application/x-ndjson\"") << "}\n"
@@ -201,9 +207,13 @@ end
 local counter = 0
 local pre = nil
 function request()
-  if pre == nil then pre = tag .. "-" .. tostring(tid) .. "-" end
+  if pre == nil then
+    pre = tag .. "-" .. tostring(tid) .. "-"
+    math.randomseed(tid * 7919)
+  end
   counter = counter + 1
   local id = pre .. counter
+  if random_ids then id = string.format("%08x", math.random(0, 0x7fffffff)) .. "-" .. id end
   if per_request == 1 then
     return wrk.format("POST", path, headers, head .. id .. mid .. (counter % entities) .. tail)
   end
@@ -344,7 +354,8 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
                       int connections, int per_request) {
   const std::string path =
       per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
-  const auto script = write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities);
+  const auto script =
+      write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities, o.random_ids);
   const server_state before = settle(cl);
   const double cpu0 = bench::process_cpu_seconds(g_server_pid);
   ingest_run r;
@@ -428,6 +439,8 @@ int main(int argc, char** argv) {
       o.dir = v;
     else if (f == "--entities")
       o.entities = std::atoi(v.c_str());
+    else if (f == "--ids" && (v == "random" || v == "ordered"))
+      o.random_ids = v == "random";
     else if (f == "--connections") {
       o.sweep.clear();
       std::stringstream ss(v);
@@ -496,10 +509,10 @@ int main(int argc, char** argv) {
     std::printf(
         "# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server "
         "(they share the CPUs), "
-        "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event, %d "
+        "%.0f s per run, keep-alive, body ~%zu bytes (standard source, unique id per event%s, %d "
         "entities)\n",
         o.wrk.c_str(), o.wrk_threads, std::thread::hardware_concurrency(), o.seconds, body_len,
-        o.entities);
+        o.random_ids ? " in random order" : "", o.entities);
     std::printf("# load average before: %s\n", bench::load_avg().c_str());
     std::fflush(stdout);
 
