@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -152,16 +153,8 @@ child spawn_nginx(const std::string& path, const std::string& dir) {
 // worker under its master), from /proc (clock ticks); 0 when unreadable.
 double cpu_seconds_of(pid_t pid) {
   auto one = [](const std::string& stat_path) {
-    std::ifstream in(stat_path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');  // the command name may hold spaces
-    if (close == std::string::npos) return 0.0;
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    double ticks = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i)
-      if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double s = bench::stat_cpu_seconds(stat_path);
+    return std::isnan(s) ? 0.0 : s;
   };
   const std::string base = "/proc/" + std::to_string(pid);
   double s = one(base + "/stat");

@@ -439,9 +439,13 @@ int main(int argc, char** argv) {
       o.dir = v;
     else if (f == "--entities")
       o.entities = std::atoi(v.c_str());
-    else if (f == "--ids" && (v == "random" || v == "ordered"))
+    else if (f == "--ids") {
+      if (v != "random" && v != "ordered") {
+        std::fprintf(stderr, "--ids must be ordered or random, got \"%s\"\n", v.c_str());
+        return 2;
+      }
       o.random_ids = v == "random";
-    else if (f == "--connections") {
+    } else if (f == "--connections") {
       o.sweep.clear();
       std::stringstream ss(v);
       for (std::string x; std::getline(ss, x, ',');) o.sweep.push_back(std::stoi(x));
@@ -500,8 +504,9 @@ int main(int argc, char** argv) {
     const std::string base = "http://" + addr->host + ":" + std::to_string(addr->port);
     http::http_client cl(addr->host, addr->port);
     const event_template t = make_template(o.body_bytes);
-    const std::size_t body_len =
-        t.head.size() + std::strlen("b1-1-100000") + t.mid.size() + 3 + t.tail.size();
+    const std::size_t body_len = t.head.size() + std::strlen("b1-1-100000") +
+                                 (o.random_ids ? 9 : 0) + t.mid.size() + 3 +
+                                 t.tail.size();  // random ids: 8 hex digits and a '-' in front
 
     std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s%s\n",
                 o.hooklog.c_str(), (int)server->pid(), base.c_str(), tmp.c_str(),

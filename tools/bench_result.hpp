@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -70,22 +71,34 @@ inline void print_sweep(const std::string& series, int connections, double rate,
   std::fflush(stdout);
 }
 
-// CPU seconds (user + system, all threads) a process has used so far, from its own accounting
-// in /proc/<pid>/stat (utime and stime, fields 14 and 15); NAN when unreadable. The figure of a
-// server's CPU per event is the difference around a load divided by the events.
-inline double process_cpu_seconds(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// The fields of a /proc stat file (/proc/<pid>/stat, /proc/<pid>/task/<tid>/stat) after the
+// command name, which may hold spaces and parentheses: [0] is field 3 (the state), [k] is field
+// k + 3 (proc(5)). Empty when the file cannot be read.
+inline std::vector<std::string> proc_stat_fields(const std::string& path) {
+  std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return NAN;
-  std::istringstream fields(text.substr(close + 1));
-  std::string f;
-  double utime = NAN, stime = NAN;
-  for (int i = 3; fields >> f && i <= 15; ++i) {  // field 3 is the state
-    if (i == 14) utime = std::atof(f.c_str());
-    if (i == 15) stime = std::atof(f.c_str());
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::vector<std::string> fields;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return fields;
+  std::istringstream rest(text.substr(close + 1));
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+// CPU seconds (user + system) from a /proc stat file's own accounting (utime and stime, fields
+// 14 and 15); NAN when unreadable.
+inline double stat_cpu_seconds(const std::string& path) {
+  const auto f = proc_stat_fields(path);
+  if (f.size() < 13) return NAN;
+  return (std::atof(f[11].c_str()) + std::atof(f[12].c_str())) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat;
+// NAN when unreadable. The figure of a server's CPU per event is the difference around a load
+// divided by the events.
+inline double process_cpu_seconds(long pid) {
+  return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat");
 }
 
 // "0.52 0.61 0.70" from /proc/loadavg.

@@ -15,6 +15,7 @@
 #include "engine/logger.hpp"
 #include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
+#include "tools/bench_result.hpp"
 
 using namespace hooklog::test;
 using nlohmann::json;
@@ -64,8 +65,8 @@ std::map<std::string, double> parse_samples(const std::string& text) {
 
 const json kFastRetry = {{"strategy", "fixed"}, {"base_ms", 10}, {"max_attempts", 2}};
 
-// The nice values of process `pid`'s threads named `name` (/proc/<pid>/task/*/comm and the
-// 19th field of their stat).
+// The nice values of process `pid`'s threads named `name` (/proc/<pid>/task/*/comm and field
+// 19 of their stat).
 std::vector<int> thread_nice(pid_t pid, const std::string& name) {
   std::vector<int> out;
   const auto tasks = std::filesystem::path("/proc") / std::to_string(pid) / "task";
@@ -73,11 +74,8 @@ std::vector<int> thread_nice(pid_t pid, const std::string& name) {
     std::string comm = read_file(t.path() / "comm");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
     if (comm != name) continue;
-    const std::string stat = read_file(t.path() / "stat");
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
-    std::string field;
-    for (int i = 3; i <= 19; ++i) rest >> field;  // state is field 3, nice field 19
-    out.push_back(std::stoi(field));
+    out.push_back(
+        std::stoi(hooklog::bench::proc_stat_fields(t.path() / "stat").at(16)));  // field 19
   }
   return out;
 }
