@@ -259,7 +259,7 @@ struct dispatcher::impl {
     if (picked.empty()) return wake;
     {
       std::lock_guard lk(mu);
-      hold.started(picked.size());
+      hold.started(picked.size(), now);
     }
     picked_seqs.clear();
     for (const auto& it : picked) picked_seqs.push_back(it.event_seq);

@@ -57,16 +57,18 @@
 // The claim is released once the runner applied the attempt record (so the next round sees the
 // item removed or rescheduled). An attempt whose record cannot be written (the log is full, the
 // writer stopped) is released at once, still due: the dispatcher then starts no new attempt for
-// a hold of 1 s doubling to 60 s, and after each hold one attempt (the probe) whose record
-// decides; a record written ends the holds (record_hold.hpp). Attempts are counted (stats, the
-// metrics' outcome) once their record is written; those whose record failed as "unrecorded".
+// a hold of 1 s doubling to 60 s, and after each hold one attempt (the probe), then steps of 2,
+// 4, ... 64 while their records are written; a whole last step ends the holds (record_hold.hpp).
+// Attempts are counted (stats, the metrics' outcome) once their record is written; those whose
+// record failed as "unrecorded".
 // Work ownership (cluster mode, work_ownership.hpp): with an `ownership` object the dispatcher
 // serves only the endpoints it owns() (asked per endpoint per round and again before each
 // attempt starts, so a fenced lease stops new attempts at once); a change notification starts a
 // round, which picks up the due items of newly owned endpoints from the pending projection.
 // Attempts in flight when an endpoint was lost finish and are recorded (counted in
-// dispatcher_stats::finished_unowned). Without one (single node) every endpoint is served. Failures of the outbound client's shutdown write no record:
-// the item is sent again after the restart (at-least-once).
+// dispatcher_stats::finished_unowned). Without one (single node) every endpoint is served. Failures
+// of the outbound client's shutdown write no record: the item is sent again after the restart
+// (at-least-once).
 //
 // Thread safety: start()/stop() from one controlling thread; stats() from any thread.
 // Lifetimes: log, writer and runner must outlive the dispatcher (stop() it first). One running

@@ -9,26 +9,33 @@ record_hold::record_hold(std::chrono::milliseconds first, std::chrono::milliseco
       longest_us_(std::chrono::duration_cast<std::chrono::microseconds>(longest).count()) {}
 
 void record_hold::failed(std::int64_t now_us) {
-  if (delay_ > 0 && now_us < until_ && !probe_out_) return;  // in flight before the hold began
+  if (delay_ > 0 && now_us < until_) return;  // in flight before the hold began
   delay_ = delay_ == 0 ? first_us_ : std::min(longest_us_, delay_ * 2);
   until_ = now_us + delay_;
-  probe_out_ = false;
+  step_ = 1;
+  step_started_ = step_written_ = 0;
 }
 
 void record_hold::succeeded() {
-  delay_ = 0;
-  until_ = 0;
-  probe_out_ = false;
+  if (delay_ == 0 || step_started_ == 0) return;  // no step runs: in flight before the hold
+  if (++step_written_ < step_) return;
+  if (step_ >= kLastStep) {
+    delay_ = until_ = 0;
+    step_ = 0;
+  } else {
+    step_ *= 2;
+  }
+  step_started_ = step_written_ = 0;
 }
 
 std::size_t record_hold::allowance(std::int64_t now_us) const {
   if (delay_ == 0) return kUnlimited;
-  if (now_us < until_ || probe_out_) return 0;
-  return 1;
+  if (now_us < until_) return 0;
+  return step_ > step_started_ ? step_ - step_started_ : 0;
 }
 
-void record_hold::started(std::size_t n) {
-  if (delay_ > 0 && n > 0) probe_out_ = true;
+void record_hold::started(std::size_t n, std::int64_t now_us) {
+  if (delay_ > 0 && now_us >= until_) step_started_ += n;
 }
 
 }  // namespace hooklog::http
