@@ -53,27 +53,56 @@ log_writer::log_writer(event_log& log, writer_options opts)
 log_writer::~log_writer() { stop(); }
 
 void log_writer::submit(std::vector<record> records, callback done) {
+  enqueue(std::move(records), std::move(done), std::chrono::microseconds{0});
+}
+
+void log_writer::submit(std::vector<record> records, callback done,
+                        std::chrono::microseconds linger) {
+  enqueue(std::move(records), std::move(done), std::max(linger, std::chrono::microseconds{0}));
+}
+
+void log_writer::enqueue(std::vector<record>&& records, callback&& done,
+                         std::chrono::microseconds linger) {
   // The writer is notified after the unlock (a writer woken while the mutex is still held only
   // blocks on it again: two more futex calls per hand-off). Once the lock is released the writer
   // may commit the records and its owner destroy it, so stop() waits until no producer is
   // between the unlock and the notify (in_submit_).
   in_submit_.fetch_add(1, std::memory_order_acq_rel);
-  bool queued = false;
+  bool queued = false, wake = false;
   {
     std::lock_guard g(mutex_);
     if (!stopping_) {
-      queue_.push_back(pending{std::move(records), std::move(done)});
+      const bool urgent = linger.count() == 0;
+      // A lingering submission behind others needs no wake-up: the writer is committing, or
+      // waiting until the earliest due time, which is the first one's unless this one is due
+      // sooner (the oldest of equal lingers is due first).
+      const auto due = clock::now() + linger;
+      wake = urgent || queue_.empty() || due < queue_.front().due ||
+             (queued_records_ < opts_.linger_records &&
+              queued_records_ + records.size() >= opts_.linger_records);
+      queued_records_ += records.size();
+      if (urgent) ++queued_urgent_;
+      queue_.push_back(pending{std::move(records), std::move(done), due, urgent});
       queued = true;
     }
   }
   if (queued) {
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
     in_submit_.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of *this
     return;
   }
   in_submit_.fetch_sub(1, std::memory_order_acq_rel);
   outcomes failed(records.size(), make_error(errc::writer_stopped, "the log writer is stopped"));
   done(std::move(failed));
+}
+
+void log_writer::wait_lingering(std::unique_lock<std::mutex>& g) {
+  while (!stopping_ && queued_urgent_ == 0 && queued_records_ < opts_.linger_records) {
+    auto due = clock::time_point::max();
+    for (const auto& p : queue_) due = std::min(due, p.due);
+    if (clock::now() >= due) return;
+    cv_.wait_until(g, due);
+  }
 }
 
 void log_writer::stop() {
@@ -145,6 +174,7 @@ void log_writer::run() {
       std::unique_lock g(mutex_);
       cv_.wait(g, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
+      wait_lingering(g);
       // One allocation, not a doubling per power of two, when the last group's vectors went
       // to the completion thread.
       group.reserve(std::min(queue_.size(), opts_.max_group_records));
@@ -154,6 +184,8 @@ void log_writer::run() {
                                                    bytes < opts_.max_group_bytes))) {
         for (const auto& r : queue_.front().records) bytes += r.body.size() + 128;
         n += queue_.front().records.size();
+        queued_records_ -= queue_.front().records.size();
+        if (queue_.front().urgent) --queued_urgent_;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

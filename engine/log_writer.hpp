@@ -35,6 +35,9 @@ namespace hooklog {
 struct writer_options {
   std::size_t max_group_records = 4096;
   std::size_t max_group_bytes = 32u << 20;
+  // Lingering submissions (record_sink.hpp) are committed at once when this many records are
+  // queued.
+  std::size_t linger_records = 1024;
 };
 
 class log_writer final : public record_sink {
@@ -47,6 +50,10 @@ class log_writer final : public record_sink {
   // Queues `records`; `done` gets one outcome per record, in order, after the
   // group holding them committed (or failed).
   void submit(std::vector<record> records, callback done) override;
+  // Held until the earliest linger ends, a submission without one comes, linger_records are
+  // queued or stop(): whichever is first.
+  void submit(std::vector<record> records, callback done,
+              std::chrono::microseconds linger) override;
   using record_sink::submit;  // the future form
 
   void stop();
@@ -56,10 +63,17 @@ class log_writer final : public record_sink {
   std::vector<std::uint32_t> take_group_sizes();
 
  private:
+  using clock = std::chrono::steady_clock;
   struct pending {
     std::vector<record> records;
     callback done;
+    clock::time_point due;  // commit by then (a submission without a linger: its submit time)
+    bool urgent = true;     // no linger
   };
+  void enqueue(std::vector<record>&& records, callback&& done, std::chrono::microseconds linger);
+  // Under mutex_, the queue not empty: waits while every queued submission may linger, until
+  // the earliest is due. Returns at once on stop.
+  void wait_lingering(std::unique_lock<std::mutex>& g);
   void run();
   void complete();
   // A group's counts and its commit time (from its start to its outcomes), and its failure
@@ -81,6 +95,8 @@ class log_writer final : public record_sink {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<pending> queue_;
+  std::size_t queued_records_ = 0;  // in queue_
+  std::size_t queued_urgent_ = 0;   // submissions in queue_ without a linger
   bool stopping_ = false;
   std::atomic<int> in_submit_{0};  // producers inside submit() (see stop())
   mutable std::mutex stats_mutex_;  // guards stats_ and group_sizes_

@@ -19,6 +19,7 @@
 // Thread safety: submit(), append() and stats() may be called from any thread concurrently.
 // Lifetimes: the sink must outlive every caller, and every callback it still has to run.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -57,6 +58,16 @@ class record_sink {
   // Queues `records`; `done` gets one outcome per record, in order, once they are durable (or
   // failed). See the contract above.
   virtual void submit(std::vector<record> records, callback done) = 0;
+  // The same for records whose durability nobody waits on at once (the dispatcher's attempt
+  // records: the delivery is done, only bookkeeping follows): the sink may hold them up to
+  // `linger` after this call so that later submissions share their commit. A submission without
+  // a linger, a full group or stop() ends the wait early. `done` and durability as above. The
+  // default commits them as submit() does.
+  virtual void submit(std::vector<record> records, callback done,
+                      std::chrono::microseconds linger) {
+    (void)linger;
+    submit(std::move(records), std::move(done));
+  }
   virtual writer_stats stats() const = 0;
 
   // The same, as a future (never wait on it from a sink callback).

@@ -2,7 +2,7 @@
 //
 //   hooklog-bench-delivery [--receiver PATH] [--events N] [--rate R] [--seconds S] [--in-flight K]
 //                          [--io-threads T] [--connections 1,4,16,64] [--sweep-seconds S]
-//                          [--nginx PATH|none]
+//                          [--nginx PATH|none] [--attempt-linger-us U]
 //
 // 1. The limit: wrk (1 thread, K connections, 5 s) POSTs a 1 KiB body straight at a
 //    hooklog-receiver.
@@ -17,6 +17,8 @@
 //    against nginx answering every POST with 204 (one worker process, access log off), the limit
 //    the issue names: a server that costs almost nothing per request, so the ratio is the
 //    dispatcher's own.
+// --attempt-linger-us: the dispatcher's attempt_linger (dispatcher.hpp; default 2000, 0 commits
+//    each pass's attempt records at once), to measure both in one build.
 // 4. With --connections: at each count C, wrk with C connections, then the dispatcher with C in
 //    flight for at most --sweep-seconds (rate = deliveries / time); printed as SWEEP lines.
 #include <arpa/inet.h>
@@ -178,6 +180,9 @@ double run_wrk(unsigned short port, const std::string& dir, const std::string& b
   return w.rps;
 }
 
+// --attempt-linger-us, for every stack of the run.
+std::chrono::microseconds attempt_linger = http::dispatcher_options{}.attempt_linger;
+
 struct stack {
   std::unique_ptr<event_log> log;
   std::unique_ptr<log_writer> writer;
@@ -195,6 +200,7 @@ struct stack {
     o.allow_private_targets = true;
     o.max_connections_per_origin = in_flight_origin;
     o.io_threads = io_threads;
+    o.attempt_linger = attempt_linger;
     disp = std::make_unique<http::dispatcher>(*log, *writer, *runner, o);
   }
   ~stack() {
@@ -309,6 +315,8 @@ int main(int argc, char** argv) {
       nginx = v;
     else if (a == "--io-threads")
       io_threads = static_cast<unsigned>(std::stoul(v));
+    else if (a == "--attempt-linger-us")
+      attempt_linger = std::chrono::microseconds(std::stol(v));
     else if (a == "--sweep-seconds")
       sweep_seconds = std::stoi(v);
     else if (a == "--connections") {

@@ -5,8 +5,9 @@
 
 namespace hooklog::http {
 
-attempt_batch::attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled)
-    : sink_(sink), schedule_(std::move(schedule)), settled_(std::move(settled)) {}
+attempt_batch::attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled,
+                             std::chrono::microseconds linger)
+    : sink_(sink), schedule_(std::move(schedule)), settled_(std::move(settled)), linger_(linger) {}
 
 void attempt_batch::add(attempt_record_set&& records, tag t) {
   bool schedule = false;
@@ -33,7 +34,7 @@ void attempt_batch::flush() {
     records_.reserve(records.size());
     attempts_.reserve(attempts->size());
   }
-  sink_.submit(std::move(records), [this, attempts](record_sink::outcomes&& outs) {
+  auto done = [this, attempts](record_sink::outcomes&& outs) {
     std::size_t at = 0;
     for (const auto& a : *attempts) {
       const bool ok = at < outs.size() && static_cast<bool>(outs[at]);
@@ -43,7 +44,11 @@ void attempt_batch::flush() {
       at += a.n_records;
       settled_(a.t, ok, settle);
     }
-  });
+  };
+  if (linger_.count() > 0)
+    sink_.submit(std::move(records), std::move(done), linger_);
+  else
+    sink_.submit(std::move(records), std::move(done));
 }
 
 }  // namespace hooklog::http

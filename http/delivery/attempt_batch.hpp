@@ -5,10 +5,11 @@
 //
 // add(records, tag): queues one attempt's records (attempt_record_set: the delivery_attempt
 // record, then an endpoint_disabled record when there is one; a plain struct, so an attempt's
-// records reach the batch without a vector of their own and are moved once); the first add() after a flush asks `schedule` to
-// run flush() later (the dispatcher passes outbound_client::post: the flush runs after the
-// answers read in the same pass of the I/O loop, so nothing waits for a timer). flush() submits
-// everything queued, in add() order, as one submission; when it is durable (or failed)
+// records reach the batch without a vector of their own and are moved once); the first add() after
+// a flush asks `schedule` to run flush() later (the dispatcher passes outbound_client::post: the
+// flush runs after the answers read in the same pass of the I/O loop, so nothing waits for a
+// timer). flush() submits everything queued, in add() order, as one submission (which the sink may
+// hold up to `linger` to share a commit with the next ones); when it is durable (or failed)
 // `settled(tag, ok, settle_seq)` is called once per attempt, in add() order, on the sink's
 // thread: ok when the attempt's first record (the delivery_attempt) was appended, settle_seq the
 // highest seq among its appended records. The records of one submission keep their order in
@@ -18,6 +19,7 @@
 // waiting for the records (dispatcher::stop()).
 //
 // Thread safety: add() and flush() from any thread.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -56,7 +58,10 @@ class attempt_batch {
   using settled_fn = std::function<void(const tag&, bool ok, std::uint64_t settle_seq)>;
   using schedule_fn = std::function<void(std::function<void()>)>;
 
-  attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled);
+  // `linger`: how long the sink may hold a flushed submission for later ones to share its
+  // commit (record_sink.hpp); 0 commits it at once.
+  attempt_batch(record_sink& sink, schedule_fn schedule, settled_fn settled,
+                std::chrono::microseconds linger = {});
 
   void add(attempt_record_set&& records, tag t);
   void flush();
@@ -69,6 +74,7 @@ class attempt_batch {
   record_sink& sink_;
   schedule_fn schedule_;
   settled_fn settled_;
+  std::chrono::microseconds linger_;
   std::mutex mu_;
   std::vector<record> records_;
   std::vector<queued> attempts_;

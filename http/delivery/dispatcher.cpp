@@ -146,7 +146,10 @@ struct dispatcher::impl {
     out = std::make_unique<outbound_client>(oo);
     records = std::make_unique<attempt_batch>(
         writer, [this](std::function<void()> fn) { out->post(std::move(fn)); },
-        [this](const attempt_batch::tag& t, bool ok, std::uint64_t settle) { settled(t, ok, settle); });
+        [this](const attempt_batch::tag& t, bool ok, std::uint64_t settle) {
+          settled(t, ok, settle);
+        },
+        opts.attempt_linger);
     if (opts.ownership)
       opts.ownership->on_change([w = owner_waker] {
         std::lock_guard lk(w->m);

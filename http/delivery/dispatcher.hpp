@@ -102,6 +102,10 @@ struct dispatcher_options {
   std::chrono::milliseconds rescan_interval{1000};
   std::chrono::milliseconds stop_check{200};  // how long stop() may wait for the thread
   std::size_t excerpt_limit = 4096;
+  // How long the log writer may hold a pass's attempt records for later ones to share their
+  // commit (record_sink.hpp): fewer commits per delivery; the records' durability, and so the
+  // claims' release and the /metrics counts, trail the answers by up to this much more.
+  std::chrono::microseconds attempt_linger{2000};
   std::optional<secret_box> box;              // opens "enc:v1:" secrets
   std::function<std::int64_t()> clock;        // µs since the epoch; default now_micros
   std::uint64_t rng_seed = 0;                 // 0: random_device

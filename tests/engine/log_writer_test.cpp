@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -92,6 +93,96 @@ TEST_CASE("asynchronous submissions are grouped and answered in order", "[writer
   const auto st = writer.stats();
   CHECK(st.groups < 1000);  // some grouping happened
   CHECK(st.max_group > 2);
+}
+
+namespace {
+
+// A lingering submission of one event, as a future.
+std::future<log_writer::outcomes> submit_lingering(log_writer& w, int i,
+                                                   std::chrono::microseconds linger) {
+  auto p = std::make_shared<std::promise<log_writer::outcomes>>();
+  auto f = p->get_future();
+  std::vector<record> b{make_event("t", "linger", "e", i)};
+  w.submit(
+      std::move(b), [p](log_writer::outcomes&& o) { p->set_value(std::move(o)); }, linger);
+  return f;
+}
+
+bool ready_within(std::future<log_writer::outcomes>& f, std::chrono::milliseconds d) {
+  return f.wait_for(d) == std::future_status::ready;
+}
+
+}  // namespace
+
+TEST_CASE("log writer: lingering submissions wait for their due time and share one commit",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::future<log_writer::outcomes>> fs;
+  for (int i = 0; i < 5; ++i)
+    fs.push_back(submit_lingering(writer, i, std::chrono::milliseconds(300)));
+  std::uint64_t expect = 1;
+  for (auto& f : fs) {
+    REQUIRE(ready_within(f, std::chrono::seconds(30)));
+    auto o = f.get();
+    REQUIRE(o.size() == 1);
+    REQUIRE(o[0].ok());
+    CHECK(o[0]->seq == expect++);
+  }
+  // Not committed before the first one's due time, and all five in one group.
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(290));
+  CHECK(writer.stats().groups == 1);
+  CHECK(writer.stats().max_group == 5);
+  CHECK(log->committed_seq() == 5);
+}
+
+TEST_CASE("log writer: a submission without a linger commits the lingering ones with it",
+          "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  log_writer writer(*log);
+  auto lingering = submit_lingering(writer, 1, std::chrono::seconds(60));
+  CHECK_FALSE(ready_within(lingering, std::chrono::milliseconds(50)));  // held
+  auto urgent = writer.append(make_event("t", "x", "e", 2));
+  REQUIRE(urgent.ok());
+  CHECK(urgent->seq == 2);
+  REQUIRE(ready_within(lingering, std::chrono::seconds(10)));
+  auto o = lingering.get();
+  REQUIRE(o[0].ok());
+  CHECK(o[0]->seq == 1);
+  CHECK(writer.stats().groups == 1);
+}
+
+TEST_CASE("log writer: linger_records queued, or stop(), end the wait", "[writer]") {
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  SECTION("linger_records") {
+    log_writer writer(*log, writer_options{.linger_records = 3});
+    auto a = submit_lingering(writer, 1, std::chrono::seconds(60));
+    auto b = submit_lingering(writer, 2, std::chrono::seconds(60));
+    CHECK_FALSE(ready_within(a, std::chrono::milliseconds(50)));
+    auto c = submit_lingering(writer, 3, std::chrono::seconds(60));  // the third record
+    REQUIRE(ready_within(c, std::chrono::seconds(10)));
+    REQUIRE(ready_within(a, std::chrono::seconds(1)));
+    REQUIRE(ready_within(b, std::chrono::seconds(1)));
+    CHECK(c.get()[0]->seq == 3);
+    CHECK(writer.stats().groups == 1);
+  }
+  SECTION("stop") {
+    log_writer writer(*log);
+    auto a = submit_lingering(writer, 1, std::chrono::seconds(60));
+    CHECK_FALSE(ready_within(a, std::chrono::milliseconds(50)));
+    const auto t0 = std::chrono::steady_clock::now();
+    writer.stop();  // drains what is queued, at once
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    REQUIRE(ready_within(a, std::chrono::seconds(1)));
+    auto o = a.get();
+    REQUIRE(o[0].ok());
+    CHECK(o[0]->seq == 1);
+    CHECK(log->committed_seq() == 1);
+  }
 }
 
 TEST_CASE("after stop, submissions fail with writer_stopped", "[writer]") {
