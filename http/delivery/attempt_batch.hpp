@@ -54,6 +54,7 @@ class attempt_batch {
     std::string_view outcome;
     std::int64_t latency_us = -1;
     bool dead_letter = false, disabled = false;
+    std::uint64_t hold_gen = 0;  // the dispatcher's record_hold number of the attempt
   };
   using settled_fn = std::function<void(const tag&, bool ok, std::uint64_t settle_seq)>;
   using schedule_fn = std::function<void(std::function<void()>)>;

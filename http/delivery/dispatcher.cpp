@@ -82,6 +82,7 @@ struct dispatcher::impl {
     ep_state* state = nullptr;  // eps[info->ep.id] (nodes stay put; read and changed under mu)
     projections::pending_item item;
     std::string tenant, type;
+    std::uint64_t hold_gen = 0;  // record_hold::started()'s number for the attempt
   };
   // Completions give contexts back and use the members below; ~dispatcher's stop() joins the
   // I/O threads (out->stop()) before any member is destroyed, so none runs after.
@@ -128,6 +129,7 @@ struct dispatcher::impl {
   std::vector<projections::pending_item> picked;    // serve_endpoint(): the items to start
   std::vector<std::uint64_t> picked_seqs;
   ep_state* picked_state = nullptr;                 // the endpoint serve_endpoint() picked for
+  std::uint64_t picked_hold_gen = 0;                // record_hold::started() for the picked
   round_events events;                              // the round's events, read once
   bool shared_events = false;                       // more than one endpoint this round
 
@@ -262,7 +264,7 @@ struct dispatcher::impl {
     if (picked.empty()) return wake;
     {
       std::lock_guard lk(mu);
-      hold.started(picked.size(), now);
+      picked_hold_gen = hold.started(picked.size(), now);
     }
     picked_seqs.clear();
     for (const auto& it : picked) picked_seqs.push_back(it.event_seq);
@@ -288,9 +290,9 @@ struct dispatcher::impl {
         st.disabling = false;
       }
       st.max_in_flight = info->max_in_flight;
-      // Attempt records fail (a full log): none now, one probe once the hold ended.
+      // Attempt records fail (a full log): none during a hold, then the recovery's window.
       const std::size_t allowed = hold.allowance(now);
-      if (allowed == 0) return hold.until() > now ? hold.until() : wake;  // the probe's record pokes
+      if (allowed == 0) return hold.until() > now ? hold.until() : wake;  // a settled record pokes
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
       if (ep.rate_limit > 0) {
@@ -392,6 +394,7 @@ struct dispatcher::impl {
     attempt_ctx& ctx = *contexts.take();
     ctx.info = info;
     ctx.state = picked_state;
+    ctx.hold_gen = picked_hold_gen;
     ctx.item = item;
     ctx.tenant.clear();
     ctx.type.clear();
@@ -514,7 +517,9 @@ struct dispatcher::impl {
     // The log lines now; the counters once the record is written (settled()).
     observe_attempt(nullptr, {ep.id, ctx.tenant, event_seq, a.attempt, outcome, a.status, latency, a.error,
                               a.replay_id, o.detail, a.is_dead(), disable_reason});
-    records->add(std::move(recs), {ep.id, event_seq, outcome, latency, a.is_dead(), !disable_reason.empty()});
+    attempt_batch::tag t{ep.id, event_seq, outcome, latency, a.is_dead(), !disable_reason.empty()};
+    t.hold_gen = ctx.hold_gen;
+    records->add(std::move(recs), std::move(t));
   }
 
   // An attempt's record settled: counted by its outcome when written, else as "unrecorded".
@@ -537,14 +542,14 @@ struct dispatcher::impl {
     {
       std::lock_guard lk(mu);
       if (ok) {
-        hold.succeeded();
+        hold.succeeded(t.hold_gen);
         settle_q.push_back({settle, t.endpoint_id, t.event_seq});
         settles_queued.store(settle_q.size(), std::memory_order_relaxed);
       } else {
         // not recorded: the item is still due and is tried again once the hold ends (the
         // dispatcher thread releases the claim at its next loop; poke() below wakes it to
         // learn the hold's end)
-        hold.failed(opts.clock());
+        hold.failed(opts.clock(), t.hold_gen);
         unclaim_q.emplace_back(t.endpoint_id, t.event_seq);
       }
       --writes_pending;

@@ -57,8 +57,8 @@
 // The claim is released once the runner applied the attempt record (so the next round sees the
 // item removed or rescheduled). An attempt whose record cannot be written (the log is full, the
 // writer stopped) is released at once, still due: the dispatcher then starts no new attempt for
-// a hold of 1 s doubling to 60 s, and after each hold one attempt (the probe), then steps of 2,
-// 4, ... 64 while their records are written; a whole last step ends the holds (record_hold.hpp).
+// a hold of 1 s doubling to 60 s, and after each hold one attempt (the probe), then a window
+// that widens by one per written record; 63 written records end the holds (record_hold.hpp).
 // Attempts are counted (stats, the metrics' outcome) once their record is written; those whose
 // record failed as "unrecorded".
 // Work ownership (cluster mode, work_ownership.hpp): with an `ownership` object the dispatcher
