@@ -19,6 +19,7 @@
 #include "http/delivery/delivery_observe.hpp"
 #include "http/delivery/delivery_request.hpp"
 #include "http/delivery/endpoint_cache.hpp"
+#include "http/delivery/endpoint_state.hpp"
 #include "http/delivery/handback_pool.hpp"
 #include "http/delivery/metrics.hpp"
 #include "http/delivery/outbound.hpp"
@@ -46,27 +47,7 @@ struct dispatcher::impl {
   using ep_info = prepared_endpoint;
 
   // Per-endpoint runtime state (dispatcher thread and completion callbacks: under mu).
-  struct ep_state {
-    std::uint32_t in_flight = 0;
-    std::uint32_t max_in_flight = 1;
-    double tokens = 0;
-    std::int64_t refilled_at = 0;
-    std::int64_t not_before = 0;       // Retry-After pause
-    std::int64_t failing_since = 0;    // first failure after the last success (0 = unknown)
-    bool disabling = false;            // an endpoint_disabled record was written
-    bool starved = false;              // due items waited for a free slot in the last round
-    // The endpoint's updated_at when not_before, failing_since and disabling were decided: a
-    // change of its stored state (an enable, a PATCH) ends the pause, the disable and the failing
-    // period (pick()).
-    std::int64_t seen_updated_at = -1;
-    // Claims: event seqs in flight, or whose attempt record is not applied yet. The dispatcher
-    // thread's alone (read without `mu` by the round's queue walk, once per item looked at):
-    // other threads hand releases over through `unclaim_q`.
-    std::unordered_set<std::uint64_t> claimed;
-    // Unordered endpoints: where the next round's walk starts (the last item the previous one
-    // looked at when it was cut at scan_per_endpoint; 0 = from the first). Dispatcher thread only.
-    std::uint64_t scan_after = 0;
-  };
+  using ep_state = endpoint_state;
   // A claim whose record is committed: released once the runner applied settle_seq.
   struct settling {
     std::uint64_t settle_seq;
@@ -283,25 +264,15 @@ struct dispatcher::impl {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
       state = picked_state = &st;
-      if (st.seen_updated_at != ep.updated_at) {
-        st.seen_updated_at = ep.updated_at;
-        st.not_before = 0;
-        st.failing_since = 0;  // guessed again from the health (an enable reset its failures)
-        st.disabling = false;
-      }
+      st.refresh(ep.updated_at);  // an enable or a PATCH ends the pause and the disable
       st.max_in_flight = info->max_in_flight;
       // Attempt records fail (a full log): none during a hold, then the recovery's window.
       const std::size_t allowed = hold.allowance(now);
       if (allowed == 0) return hold.until() > now ? hold.until() : wake;  // a settled record pokes
       if (st.disabling) return wake;
       if (st.not_before > now) return st.not_before;
-      if (ep.rate_limit > 0) {
-        double burst = std::max<double>(1.0, static_cast<double>(ep.rate_limit));
-        if (st.refilled_at == 0) st.tokens = burst;
-        st.tokens = std::min(burst, st.tokens + static_cast<double>(now - st.refilled_at) * ep.rate_limit / 1e6);
-        st.refilled_at = now;
-      }
-      capacity = st.in_flight >= info->max_in_flight ? 0 : info->max_in_flight - st.in_flight;
+      if (ep.rate_limit > 0) st.refill(now, ep.rate_limit);
+      capacity = st.free_slots();
       if (allowed < capacity) capacity = static_cast<std::uint32_t>(allowed);
       // Every slot is taken: a completion wakes the next round (starved), nothing to scan now.
       if (capacity == 0) {
@@ -347,14 +318,11 @@ struct dispatcher::impl {
       {
         std::lock_guard lk(mu);
         auto& st = *state;
-        if (ep.rate_limit > 0) {
-          if (st.tokens < 1.0) {
-            auto need_us = static_cast<std::int64_t>((1.0 - st.tokens) * 1e6 / static_cast<double>(ep.rate_limit)) + 1;
-            done = std::min(wake, now + need_us);
+        if (ep.rate_limit > 0)
+          if (auto next = st.take_token(now, ep.rate_limit)) {
+            done = std::min(wake, *next);
             return false;
           }
-          st.tokens -= 1.0;
-        }
         ++st.in_flight;
         if (st.claimed.insert(it.event_seq).second) ++n_claims;
       }
@@ -453,17 +421,6 @@ struct dispatcher::impl {
     complete(ctx, std::move(o));
   }
 
-  // A slot of the endpoint freed (under mu): wake the dispatcher when due items waited for one
-  // and enough slots are free to be worth a round (an eighth of max_in_flight, at least one).
-  bool slot_freed(ep_state& st) {
-    --st.in_flight;
-    if (!st.starved) return false;
-    std::uint32_t free = st.max_in_flight > st.in_flight ? st.max_in_flight - st.in_flight : 0;
-    if (free < std::max<std::uint32_t>(1, st.max_in_flight / 8)) return false;
-    st.starved = false;
-    return true;
-  }
-
   // Runs on an outbound I/O thread (or the dispatcher thread): judge, record, settle.
   void complete(const attempt_ctx& ctx, outbound_outcome&& o) {
     const auto& ep = ctx.info->ep;
@@ -474,7 +431,7 @@ struct dispatcher::impl {
         std::lock_guard lk(mu);
         auto& st = *ctx.state;
         unclaim_q.emplace_back(ep.id, event_seq);
-        wake = slot_freed(st);
+        wake = st.slot_freed();
       }
       if (wake) poke();
       return;  // no record: sent again after the restart
@@ -506,7 +463,7 @@ struct dispatcher::impl {
         if (st.disabling) disable_reason.clear();
         else st.disabling = true;
       }
-      wake = slot_freed(st);
+      wake = st.slot_freed();
       ++writes_pending;
     }
     if (wake) poke();
