@@ -272,4 +272,71 @@ bool watched_fields::scan(std::string_view text, const key_paths& watched, int m
   return fields_scanner(text, watched, max_depth, *this).run();
 }
 
+json_field to_json_field(const nlohmann::json* v) {
+  json_field f;
+  if (v == nullptr) return f;
+  switch (v->type()) {
+    case nlohmann::json::value_t::null:
+      f.type = json_field::kind::null;
+      break;
+    case nlohmann::json::value_t::boolean:
+      f.type = json_field::kind::boolean;
+      f.boolean = v->get<bool>();
+      break;
+    case nlohmann::json::value_t::number_integer:
+      f.type = json_field::kind::integer;
+      f.integer = v->get<std::int64_t>();
+      break;
+    case nlohmann::json::value_t::number_unsigned:
+      f.type = json_field::kind::unsigned_integer;
+      f.unsigned_integer = v->get<std::uint64_t>();
+      break;
+    case nlohmann::json::value_t::number_float:
+      f.type = json_field::kind::floating;
+      f.floating = v->get<double>();
+      break;
+    case nlohmann::json::value_t::string:
+      f.type = json_field::kind::string;
+      f.text = v->get_ref<const std::string&>();
+      break;
+    case nlohmann::json::value_t::array:
+      f.type = json_field::kind::array;
+      break;
+    default:  // object (binary never comes from text)
+      f.type = json_field::kind::object;
+      break;
+  }
+  return f;
+}
+
+std::string_view json_field_type_name(const json_field& f) {
+  switch (f.type) {
+    case json_field::kind::string:
+      return "string";
+    case json_field::kind::integer:
+    case json_field::kind::unsigned_integer:
+    case json_field::kind::floating:
+      return "number";
+    case json_field::kind::boolean:
+      return "boolean";
+    case json_field::kind::array:
+      return "array";
+    case json_field::kind::object:
+      return "object";
+    default:
+      return "null";
+  }
+}
+
+std::string json_field_number_text(const json_field& f) {
+  switch (f.type) {
+    case json_field::kind::integer:
+      return std::to_string(f.integer);
+    case json_field::kind::unsigned_integer:
+      return std::to_string(f.unsigned_integer);
+    default:
+      return nlohmann::json(f.floating).dump();
+  }
+}
+
 }  // namespace hooklog

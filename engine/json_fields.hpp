@@ -59,6 +59,16 @@ struct json_field {
 
 static_assert(std::is_trivially_destructible_v<json_field>);
 
+// The same view of a value of a full parse (the full path; nullptr: absent): what at() gives for
+// it after a true scan, except that an array or an object carries no text. A string views the
+// json's own text, which must outlive the field.
+json_field to_json_field(const nlohmann::json* v);
+// json_type_name (json_pointer.hpp) of a field: "string", "number", "boolean", "array",
+// "object" or "null" (also for an absent one).
+std::string_view json_field_type_name(const json_field& f);
+// A number as nlohmann dumps it.
+std::string json_field_number_text(const json_field& f);
+
 class watched_fields {
  public:
   watched_fields() = default;

@@ -29,50 +29,12 @@ using failure = std::optional<error>;  // what the steps below return: nullopt w
 
 constexpr std::int64_t kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
-// The value at a pointer, as a json_field, from the fast path's views or the full parse.
-json_field field_of(const json* v) {
-  json_field f;
-  if (v == nullptr) return f;
-  switch (v->type()) {
-    case json::value_t::null:
-      f.type = kind::null;
-      break;
-    case json::value_t::boolean:
-      f.type = kind::boolean;
-      f.boolean = v->get<bool>();
-      break;
-    case json::value_t::number_integer:
-      f.type = kind::integer;
-      f.integer = v->get<std::int64_t>();
-      break;
-    case json::value_t::number_unsigned:
-      f.type = kind::unsigned_integer;
-      f.unsigned_integer = v->get<std::uint64_t>();
-      break;
-    case json::value_t::number_float:
-      f.type = kind::floating;
-      f.floating = v->get<double>();
-      break;
-    case json::value_t::string:
-      f.type = kind::string;
-      f.text = v->get_ref<const std::string&>();
-      break;
-    case json::value_t::array:
-      f.type = kind::array;
-      break;
-    default:  // object (binary never comes from text)
-      f.type = kind::object;
-      break;
-  }
-  return f;
-}
-
 struct body_view {
   const watched_fields* fast = nullptr;
   const json* full = nullptr;
 
   json_field get(const json_pointer& p, int node) const {
-    return fast != nullptr ? fast->at(node) : field_of(p.resolve(*full));
+    return fast != nullptr ? fast->at(node) : to_json_field(p.resolve(*full));
   }
 };
 
@@ -82,38 +44,6 @@ struct eval_context {
   std::string_view type;
   const normalize_limits& lim;
 };
-
-// json_type_name (json_pointer.hpp) of a field.
-std::string_view type_name(const json_field& f) {
-  switch (f.type) {
-    case kind::string:
-      return "string";
-    case kind::integer:
-    case kind::unsigned_integer:
-    case kind::floating:
-      return "number";
-    case kind::boolean:
-      return "boolean";
-    case kind::array:
-      return "array";
-    case kind::object:
-      return "object";
-    default:
-      return "null";
-  }
-}
-
-// A number as nlohmann dumps it.
-std::string number_text(const json_field& f) {
-  switch (f.type) {
-    case kind::integer:
-      return std::to_string(f.integer);
-    case kind::unsigned_integer:
-      return std::to_string(f.unsigned_integer);
-    default:
-      return json(f.floating).dump();
-  }
-}
 
 std::string accepted_names(unsigned mask) {
   std::string out;
@@ -138,10 +68,10 @@ std::string shown(std::string_view s) {
 }
 
 error wrong_type(const value_alt& alt, const json_field& v, const std::string& expected) {
-  return make_error(
-      source_errc::wrong_type,
-      "field " + alt.pointer.text() + " must be " + expected + ", got " + std::string(type_name(v)),
-      alt.pointer.text());
+  return make_error(source_errc::wrong_type,
+                    "field " + alt.pointer.text() + " must be " + expected + ", got " +
+                        std::string(json_field_type_name(v)),
+                    alt.pointer.text());
 }
 
 // What error::field names for a value an alternative gave (source.hpp): its pointer, the URL
@@ -193,7 +123,7 @@ failure evaluate(const value_spec& spec, const eval_context& ctx, std::string& o
                              : std::to_chars(digits, digits + sizeof digits, v.unsigned_integer);
           got = std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
         } else if (v.type == kind::floating && (alt.accept & acc::kNumber)) {
-          dumped = number_text(v);
+          dumped = json_field_number_text(v);
           got = dumped;
         } else if (v.type == kind::boolean && (alt.accept & acc::kBoolean)) {
           got = v.boolean ? "true" : "false";
@@ -302,10 +232,10 @@ failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int6
         out = *t;
         return std::nullopt;
       }
-      return make_error(
-          source_errc::wrong_type,
-          "field " + alt.pointer.text() + " is not a time in range, got " + number_text(v),
-          alt.pointer.text());
+      return make_error(source_errc::wrong_type,
+                        "field " + alt.pointer.text() + " is not a time in range, got " +
+                            json_field_number_text(v),
+                        alt.pointer.text());
     }
     return wrong_type(alt, v,
                       alt.unit == detail::time_unit::none ? "a string" : "a string or a number");
@@ -503,7 +433,7 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
         return make_error(source_errc::wrong_type,
                           "field " + def.test_mode->pointer.text() + " must be a " +
                               std::string(json_type_name(def.test_mode->equals)) + ", got " +
-                              std::string(type_name(v)),
+                              std::string(json_field_type_name(v)),
                           def.test_mode->pointer.text());
       }
       ev.test_mode = equal_to(v, def.test_mode->equals);

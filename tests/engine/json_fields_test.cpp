@@ -445,3 +445,29 @@ TEST_CASE("normalize: a read of an object gives its type, not a pruned copy", "[
   REQUIRE(ok.ok());
   CHECK(ok->type == "a.b");
 }
+
+TEST_CASE(
+    "json_fields: a full parse's values as fields, their type names and number text as nlohmann's",
+    "[json_fields]") {
+  const json doc = json::parse(
+      R"({"s":"a\"b","i":-7,"u":18446744073709551615,"f":0.1,"b":true,"n":null,"a":[1],"o":{"x":1}})");
+  watched_fields scanned;
+  key_paths paths;
+  std::vector<std::pair<std::string, int>> nodes;
+  for (const char* p : {"/s", "/i", "/u", "/f", "/b", "/n", "/a", "/o", "/missing"})
+    nodes.emplace_back(p, paths.add(*json_pointer::parse(p)));
+  const std::string text = doc.dump();  // the views point into it
+  REQUIRE(scanned.scan(text, paths, 16));
+  for (const auto& [p, node] : nodes) {
+    CAPTURE(p);
+    const json* v = json_pointer::parse(p)->resolve(doc);
+    const json_field f = to_json_field(v);
+    if (v == nullptr || !v->is_structured())
+      check_same(f, v);
+    else
+      CHECK(f.text.empty());  // no raw text on this path
+    CHECK(f.type == scanned.at(node).type);
+    CHECK(json_field_type_name(f) == (v ? json_type_name(*v) : std::string_view("null")));
+    if (f.is_number()) CHECK(json_field_number_text(f) == v->dump());
+  }
+}
