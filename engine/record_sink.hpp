@@ -61,8 +61,8 @@ class record_sink {
   // The same for records whose durability nobody waits on at once (the dispatcher's attempt
   // records: the delivery is done, only bookkeeping follows): the sink may hold them up to
   // `linger` after this call so that later submissions share their commit. A submission without
-  // a linger, a full group or stop() ends the wait early. `done` and durability as above. The
-  // default commits them as submit() does.
+  // a linger, a full group or stop() ends the wait early; a linger of 0 is submit(). `done` and
+  // durability as above. The default commits them as submit() does.
   virtual void submit(std::vector<record> records, callback done,
                       std::chrono::microseconds linger) {
     (void)linger;

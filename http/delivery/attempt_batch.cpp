@@ -45,10 +45,7 @@ void attempt_batch::flush() {
       settled_(a.t, ok, settle);
     }
   };
-  if (linger_.count() > 0)
-    sink_.submit(std::move(records), std::move(done), linger_);
-  else
-    sink_.submit(std::move(records), std::move(done));
+  sink_.submit(std::move(records), std::move(done), linger_);  // 0: committed at once
 }
 
 }  // namespace hooklog::http
