@@ -4,6 +4,7 @@
 
 #include "engine/logger.hpp"
 #include "engine/merkle_store.hpp"
+#include "engine/thread_name.hpp"
 #include "engine/time_util.hpp"
 
 namespace hooklog {
@@ -73,7 +74,10 @@ result<void> head_publisher::load() {
 
 void head_publisher::start() {
   if (interval_.count() <= 0 || thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("head-publisher");
+    run();
+  });
 }
 
 void head_publisher::stop() {

@@ -6,6 +6,7 @@
 #include "engine/handoff_batch.hpp"
 #include "engine/log_zero_ahead.hpp"
 #include "engine/logger.hpp"
+#include "engine/thread_name.hpp"
 
 namespace hooklog {
 
@@ -48,7 +49,16 @@ void keep_zeros_ahead(event_log& log, zero_ahead& ahead) {
 }  // namespace
 
 log_writer::log_writer(event_log& log, writer_options opts)
-    : log_(log), opts_(opts), completer_([this] { complete(); }), thread_([this] { run(); }) {}
+    : log_(log),
+      opts_(opts),
+      completer_([this] {
+        set_thread_name("log-answers");
+        complete();
+      }),
+      thread_([this] {
+        set_thread_name("log-writer");
+        run();
+      }) {}
 
 log_writer::~log_writer() { stop(); }
 

@@ -99,6 +99,9 @@ void metrics_text(const call_ptr& c) {
   metric_single(out, "hooklog_projection_errors_total", "counter",
                 "projection batches that failed and were rolled back (retried after a pause)",
                 static_cast<double>(c->ctx.runner.error_count()));
+  metric_single(out, "hooklog_projection_batches_total", "counter",
+                "projection batches committed since start (each applies one or more records)",
+                static_cast<double>(c->ctx.runner.batch_count()));
   render_state_metrics(out, c->ctx.runner, c->ctx.replays, now_micros());
   if (c->ctx.leases) render_lease_metrics(out, *c->ctx.leases);  // cluster mode
   render_process_metrics(out);

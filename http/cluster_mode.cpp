@@ -9,6 +9,7 @@
 #include "engine/cluster/materializer.hpp"
 #include "engine/cluster/nats.hpp"
 #include "engine/logger.hpp"
+#include "engine/thread_name.hpp"
 #include "http/delivery/metrics.hpp"
 
 namespace hooklog::http {
@@ -130,6 +131,7 @@ record_sink& cluster_mode::sink() {
 
 void cluster_mode::follow(std::uint64_t from_seq, std::function<void(const record_view&)> fn) {
   follower_ = std::thread([this, from_seq, fn = std::move(fn)] {
+    set_thread_name("key-follower");
     std::uint64_t at = from_seq;
     while (!stopping_.load()) {
       const std::uint64_t committed =

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "engine/thread_name.hpp"
 #include "http/server_session.hpp"
 
 namespace hooklog::http {
@@ -249,7 +250,11 @@ result<unsigned short> http_server::start() {
   m.guard.emplace(m.ioc.get_executor());
   m.lst->run();
   unsigned n = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) m.threads.emplace_back([&ioc = m.ioc] { ioc.run(); });
+  for (unsigned i = 0; i < n; ++i)
+    m.threads.emplace_back([&ioc = m.ioc] {
+      set_thread_name("http-io");
+      ioc.run();
+    });
   m.started = true;
   return m.bound.port();
 }

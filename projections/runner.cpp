@@ -1,6 +1,5 @@
 #include "projections/runner.hpp"
 
-#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <filesystem>
 
 #include "engine/logger.hpp"
+#include "engine/thread_name.hpp"
 #include "projections/key_codec.hpp"
 #include "projections/proj_errc.hpp"
 
@@ -441,6 +441,7 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
     if (!p) return fail(p.err());
   }
   if (auto c = t->commit(); !c) return fail(c.err());
+  batches_.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
   clear_error();  // a batch committed: the state can be written again (e.g. space was freed)
@@ -473,7 +474,7 @@ void projection_runner::start() {
 
 void projection_runner::set_thread_priority() const {
   // Named for top -H, ps -L and /proc/<pid>/task/*/comm (at most 15 bytes).
-  ::pthread_setname_np(::pthread_self(), "projections");
+  set_thread_name("projections");
   if (opts_.thread_nice == 0) return;
   if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), opts_.thread_nice) != 0)
     logging::warn("projection.priority", "the projections' thread keeps its priority",

@@ -151,6 +151,9 @@ class projection_runner {
   std::optional<error> last_error() const;
   // Batches that failed since open (each is also logged: "projection.error").
   std::uint64_t error_count() const { return errors_.load(std::memory_order_relaxed); }
+  // Batches committed since open (catch-up, rebuild and following alike; a bulk load's
+  // write-out is not counted).
+  std::uint64_t batch_count() const { return batches_.load(std::memory_order_relaxed); }
 
   state_store& store() { return *store_; }
   const subscriptions& subs() const { return *subs_; }
@@ -208,6 +211,7 @@ class projection_runner {
   std::atomic<std::uint64_t> fail_after_{UINT64_MAX};
   std::atomic<std::size_t> fail_write_out_after_{SIZE_MAX};
   std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> batches_{0};
 
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +46,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_result.hpp"
@@ -68,7 +70,8 @@ struct options {
   std::vector<int> sweep{1, 16, 64, 256};
   int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
   std::string server_threads;  // empty: the server's default (one per core)
-  std::string projection_nice;  // empty: the server's default (0)
+  // Serve's flags given as they are (--projection-nice); absent: the server's defaults.
+  std::vector<std::pair<std::string, std::string>> serve_flags;
   bool random_ids = false;      // --ids random: ids in random order (see write_script)
 };
 
@@ -82,20 +85,33 @@ struct wrk_result : bench::wrk_output {
   double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
   // CPU seconds the server process used during the run (/proc/<pid>/stat utime + stime).
   double server_cpu_s = 0;
+  // Seconds on a CPU during the run by thread name (/proc/<pid>/task/*/comm: http-io,
+  // log-writer, log-answers, projections, ...; engine/thread_name.hpp), threads of one name
+  // summed.
+  std::map<std::string, double> cpu_s_by_thread;
 };
 
 pid_t g_server_pid = 0;
 bool g_wrk_failed = false;  // any wrk run that printed no result: the program exits 1
 
-// tid -> {ns on a CPU, ns runnable waiting for a CPU}
-std::map<std::string, std::pair<double, double>> server_schedstat() {
-  std::map<std::string, std::pair<double, double>> out;
+struct thread_sched {
+  double run_ns = 0;   // on a CPU
+  double wait_ns = 0;  // runnable, waiting for a CPU
+  std::string name;
+};
+
+// tid -> its schedstat and name
+std::map<std::string, thread_sched> server_schedstat() {
+  std::map<std::string, thread_sched> out;
   std::error_code ec;
   const fs::path dir = "/proc/" + std::to_string(g_server_pid) + "/task";
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::ifstream in(e.path() / "schedstat");
-    double run = 0, wait = 0;
-    if (in >> run >> wait) out[e.path().filename().string()] = {run, wait};
+    thread_sched t;
+    if (!(in >> t.run_ns >> t.wait_ns)) continue;
+    std::ifstream comm(e.path() / "comm");
+    std::getline(comm, t.name);
+    out[e.path().filename().string()] = std::move(t);
   }
   return out;
 }
@@ -128,9 +144,10 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url,
   r.wrk_cores = (children_cpu_s() - cpu0) / wall;
   for (const auto& [tid, v] : sched1) {
     auto it = sched0.find(tid);
-    const auto before = it == sched0.end() ? std::pair<double, double>{0, 0} : it->second;
-    r.server_cores += (v.first - before.first) / 1e9 / wall;
-    r.max_thread_wait = std::max(r.max_thread_wait, (v.second - before.second) / 1e9 / wall);
+    const thread_sched before = it == sched0.end() ? thread_sched{} : it->second;
+    r.server_cores += (v.run_ns - before.run_ns) / 1e9 / wall;
+    r.max_thread_wait = std::max(r.max_thread_wait, (v.wait_ns - before.wait_ns) / 1e9 / wall);
+    r.cpu_s_by_thread[v.name] += (v.run_ns - before.run_ns) / 1e9;
   }
   if (!r.ok) {
     std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
@@ -240,6 +257,7 @@ end
 
 struct server_state {
   std::uint64_t head = 0, groups = 0, records = 0;
+  std::uint64_t projection_batches = 0;  // the projections' state commits
   double commit_s = 0;        // the log env's commits (to their outcomes)
   double after_commit_s = 0;  // after each: the answers on the writer's thread, the index env
   // The projections: records behind the log once the head stopped moving, and the seconds
@@ -291,6 +309,8 @@ server_state settle(http::http_client& cl) {
   if (m && m->status == 200) {
     s.groups = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_commit_groups_total"));
     s.records = static_cast<std::uint64_t>(metric(m->body, "hooklog_log_records_written_total"));
+    s.projection_batches =
+        static_cast<std::uint64_t>(metric(m->body, "hooklog_projection_batches_total"));
     // Busy: the commits, and after each the answers on its thread and the index env's write.
     s.commit_s = metric(m->body, "hooklog_log_commit_seconds_total");
     s.after_commit_s = metric(m->body, "hooklog_log_after_commit_seconds_total");
@@ -342,6 +362,7 @@ struct ingest_run {
   std::uint64_t per_request = 1;
   std::uint64_t events_ok = 0, log_grew = 0;
   double events_per_s = 0, mean_group = 0, commit_share = 0, after_commit_share = 0;
+  double records_per_projection_batch = 0;
   double lag_records = 0, lag_seconds = 0;  // the projections after the run (server_state)
   // Server CPU (all threads, /proc/<pid>/stat) from before the run until the log and the
   // projections settled after it, per event answered 2xx.
@@ -374,6 +395,9 @@ ingest_run run_ingest(const options& o, http::http_client& cl, const std::string
   r.mean_group =
       groups ? static_cast<double>(after.records - before.records) / static_cast<double>(groups)
              : 0;
+  const auto batches = after.projection_batches - before.projection_batches;
+  r.records_per_projection_batch =
+      batches ? static_cast<double>(r.log_grew) / static_cast<double>(batches) : 0;
   if (r.w.duration_s > 0) {
     r.commit_share = (after.commit_s - before.commit_s) / r.w.duration_s;
     r.after_commit_share = (after.after_commit_s - before.after_commit_s) / r.w.duration_s;
@@ -385,7 +409,7 @@ void print_checks(const char* what, const ingest_run& r) {
   std::printf(
       "#   %s: %llu events answered 2xx, log grew by %llu (%s), non-2xx %llu, socket errors %llu "
       "(connect %llu read %llu write %llu timeout %llu), mean commit group %.1f, writer busy "
-      "%.0f%% (log commits %.0f%%, after them %.0f%%); "
+      "%.0f%% (log commits %.0f%%, after them %.0f%%), %.1f records per projection commit; "
       "CPU: server %.2f cores, wrk %.2f cores, one server thread waited for a CPU %.0f%% of the "
       "run; server CPU %.1f us per event (its utime + stime); projections %.0f records behind when "
       "the head settled, caught up %.2f s later\n",
@@ -395,8 +419,22 @@ void print_checks(const char* what, const ingest_run& r) {
       (unsigned long long)r.w.err_connect, (unsigned long long)r.w.err_read,
       (unsigned long long)r.w.err_write, (unsigned long long)r.w.err_timeout, r.mean_group,
       100 * (r.commit_share + r.after_commit_share), 100 * r.commit_share,
-      100 * r.after_commit_share, r.w.server_cores, r.w.wrk_cores, 100 * r.w.max_thread_wait,
-      r.cpu_us_per_event, r.lag_records, r.lag_seconds);
+      100 * r.after_commit_share, r.records_per_projection_batch, r.w.server_cores, r.w.wrk_cores,
+      100 * r.w.max_thread_wait, r.cpu_us_per_event, r.lag_records, r.lag_seconds);
+  // Where the server's CPU went, by thread, during the wrk run (the settling after it not
+  // counted), largest first.
+  std::vector<std::pair<double, std::string>> by_thread;
+  for (const auto& [name, s] : r.w.cpu_s_by_thread)
+    if (r.events_ok) by_thread.emplace_back(s * 1e6 / static_cast<double>(r.events_ok), name);
+  std::sort(by_thread.rbegin(), by_thread.rend());
+  std::string line;
+  for (const auto& [us, name] : by_thread) {
+    if (us < 0.05) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %.1f", line.empty() ? "" : ", ", name.c_str(), us);
+    line += buf;
+  }
+  std::printf("#   %s: server CPU us per event by thread during the run: %s\n", what, line.c_str());
 }
 
 std::string pct(const wrk_result& w, int p) {
@@ -434,7 +472,7 @@ int main(int argc, char** argv) {
     else if (f == "--server-threads")
       o.server_threads = v;
     else if (f == "--projection-nice")
-      o.projection_nice = v;
+      o.serve_flags.emplace_back(f, v);
     else if (f == "--dir")
       o.dir = v;
     else if (f == "--entities")
@@ -483,8 +521,11 @@ int main(int argc, char** argv) {
         // wrk opens every connection from 127.0.0.1: the per-address limit would cap the sweep
         "--max-connections-per-client", "0"};
     if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
-    if (!o.projection_nice.empty())
-      args.insert(args.end(), {"--projection-nice", o.projection_nice});
+    std::string serve_flags;  // for the header line
+    for (const auto& [flag, value] : o.serve_flags) {
+      args.insert(args.end(), {flag, value});
+      serve_flags += ", " + flag + " " + value;
+    }
     std::optional<test::child_process> server;
     try {
       server.emplace(o.hooklog, args);
@@ -508,9 +549,9 @@ int main(int argc, char** argv) {
                                  (o.random_ids ? 9 : 0) + t.mid.size() + 3 +
                                  t.tail.size();  // random ids: 8 hex digits and a '-' in front
 
-    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s%s\n",
+    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s\n",
                 o.hooklog.c_str(), (int)server->pid(), base.c_str(), tmp.c_str(),
-                o.projection_nice.empty() ? "" : ", --projection-nice ", o.projection_nice.c_str());
+                serve_flags.c_str());
     std::printf(
         "# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server "
         "(they share the CPUs), "

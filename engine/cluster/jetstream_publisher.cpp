@@ -8,6 +8,7 @@
 
 #include "engine/logger.hpp"
 #include "engine/record_codec.hpp"
+#include "engine/thread_name.hpp"
 #include "engine/time_util.hpp"
 
 namespace hooklog::cluster {
@@ -65,8 +66,14 @@ result<std::unique_ptr<jetstream_publisher>> jetstream_publisher::open(const con
   if (!js) return js.err();
   p->js_ = std::move(*js);
   mat.set_listener([raw = p.get()](std::uint64_t) { raw->complete_cv_.notify_all(); });
-  p->publisher_ = std::thread([raw = p.get()] { raw->publish_loop(); });
-  p->completer_ = std::thread([raw = p.get()] { raw->complete_loop(); });
+  p->publisher_ = std::thread([raw = p.get()] {
+    set_thread_name("js-publish");
+    raw->publish_loop();
+  });
+  p->completer_ = std::thread([raw = p.get()] {
+    set_thread_name("js-complete");
+    raw->complete_loop();
+  });
   return p;
 }
 

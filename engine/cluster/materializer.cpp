@@ -2,6 +2,7 @@
 
 #include "engine/logger.hpp"
 #include "engine/record_codec.hpp"
+#include "engine/thread_name.hpp"
 
 namespace hooklog::cluster {
 
@@ -47,7 +48,10 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
                           " of stream " + stream_name(m->opts_.cell) +
                           ": the data directory belongs to another cell or stream");
   if (auto s = m->subscribe(); !s) return s.err();
-  m->thread_ = std::thread([p = m.get()] { p->run(); });
+  m->thread_ = std::thread([p = m.get()] {
+    set_thread_name("materializer");
+    p->run();
+  });
   return m;
 }
 

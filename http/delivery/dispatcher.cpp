@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/record.hpp"
+#include "engine/thread_name.hpp"
 #include "engine/time_util.hpp"
 #include "http/delivery/attempt_batch.hpp"
 #include "http/delivery/attempt_verdict.hpp"
@@ -549,7 +550,10 @@ void dispatcher::start() {
   }
   impl_->changes_seen = impl_->runner.queue().due_changes();
   impl_->runner.set_applied_hook([d = impl_.get()](std::uint64_t seq) { d->on_applied(seq); });
-  impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->thread = std::thread([this] {
+    set_thread_name("dispatcher");
+    impl_->run();
+  });
 }
 
 void dispatcher::stop() {

@@ -1,4 +1,5 @@
 #include "http/delivery/host_lookup.hpp"
+#include "engine/thread_name.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -63,6 +64,7 @@ struct host_lookup::shared {
 
   // One thread: takes names until stopped. `self` keeps the state while the thread lives.
   static void run(std::shared_ptr<shared> self) {
+    set_thread_name("dns-lookup");
     std::unique_lock lk(self->mu);
     for (;;) {
       while (!self->stopped && self->queue.empty()) {

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/thread_name.hpp"
 #include "http/delivery/block_pool.hpp"
 #include "http/delivery/endpoint_validation.hpp"
 #include "http/delivery/outbound_pool.hpp"
@@ -90,7 +91,11 @@ struct outbound_impl : pool_client {
   void start() {
     work.emplace(ioc.get_executor());
     ready.start();
-    for (unsigned i = 0; i < opts.threads; ++i) threads.emplace_back([this] { ioc.run(); });
+    for (unsigned i = 0; i < opts.threads; ++i)
+      threads.emplace_back([this] {
+        set_thread_name("deliver-io");
+        ioc.run();
+      });
   }
 
   std::shared_ptr<pool_connection> open_connection(std::shared_ptr<ob_pool> p, const parsed_url& url) override;

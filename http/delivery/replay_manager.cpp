@@ -7,6 +7,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/logger.hpp"
+#include "engine/thread_name.hpp"
 #include "engine/time_util.hpp"
 #include "projections/attempt.hpp"
 #include "projections/filter.hpp"
@@ -87,7 +88,10 @@ void replay_manager::start() {
   std::lock_guard g(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("replays");
+    run();
+  });
 }
 
 void replay_manager::stop() {

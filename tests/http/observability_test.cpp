@@ -191,6 +191,16 @@ TEST_CASE("serve --log-format text writes readable lines, --log-level warn hides
     // By default the projections' thread keeps the server's priority.
     CHECK(eventually(
         [&] { return thread_nice(s.process().pid(), "projections") == std::vector<int>{0}; }));
+    // Every long-lived thread is named for what it does (docs/OPERATIONS.md, "Threads").
+    for (const char* name :
+         {"log-writer", "log-answers", "dispatcher", "replays", "head-publisher"}) {
+      INFO(name);
+      CHECK(thread_nice(s.process().pid(), name).size() == 1);
+    }
+    for (const char* name : {"http-io", "deliver-io"}) {
+      INFO(name);
+      CHECK(!thread_nice(s.process().pid(), name).empty());
+    }
     s.process().stop();
   }
   const auto lines = file_lines(err);
@@ -312,6 +322,9 @@ TEST_CASE(
   // The writer's time after its commits (answers, index writes), apart from the commits.
   REQUIRE(m.count("hooklog_log_after_commit_seconds_total") == 1);
   CHECK(m["hooklog_log_after_commit_seconds_total"] > 0);
+  // Each projection batch applied at least one record.
+  CHECK(m["hooklog_projection_batches_total"] >= 1);
+  CHECK(m["hooklog_projection_batches_total"] <= m["hooklog_log_head_seq"]);
   CHECK(m["hooklog_build_info{version=\"0.1.0\"}"] == 1);
   CHECK(m["process_resident_memory_bytes"] > 0);
   CHECK(m["process_open_fds"] > 0);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/logger.hpp"
+#include "engine/thread_name.hpp"
 
 namespace hooklog::cluster {
 
@@ -143,7 +144,10 @@ result<void> slot_leases::setup(natsConnection* conn) {
   }
   if (auto w = kvStore_WatchAll(&watcher_, kv_, nullptr); w != NATS_OK)
     return nats_error("watching " + bucket, w);
-  watch_thread_ = std::thread([this] { watch_loop(); });
+  watch_thread_ = std::thread([this] {
+    set_thread_name("lease-watch");
+    watch_loop();
+  });
   std::unique_lock lk(mu_);
   if (!synced_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return synced_; }))
     return lease_error(lease_errc::nats_failure,
@@ -191,7 +195,10 @@ void slot_leases::watch_loop() {
 void slot_leases::start() {
   if (tick_thread_.joinable()) return;
   stopping_ = false;
-  tick_thread_ = std::thread([this] { tick_loop(); });
+  tick_thread_ = std::thread([this] {
+    set_thread_name("lease-tick");
+    tick_loop();
+  });
 }
 
 void slot_leases::tick_loop() {

@@ -1,4 +1,5 @@
 #include "http/delivery/cluster/slot_ownership.hpp"
+#include "engine/thread_name.hpp"
 
 #include <chrono>
 #include <limits>
@@ -20,7 +21,10 @@ slot_ownership::slot_ownership(cluster::slot_leases& leases, catch_up_gate gate)
   const bool gated = gate_.stream_last_seq && gate_.applied_seq;
   for (std::uint32_t s = 0; s < leases.options().slots; ++s) until_[s].store(gated ? kUnknown : 0);
   if (gated) {
-    thread_ = std::thread([this] { gate_loop(); });
+    thread_ = std::thread([this] {
+      set_thread_name("slot-gate");
+      gate_loop();
+    });
     leases_.on_change([this] { leases_changed(); });
   } else {
     leases_.on_change([this] { notify(); });
