@@ -49,7 +49,9 @@
 #include <utility>
 #include <vector>
 
+#include "bench_ingest_script.hpp"
 #include "bench_result.hpp"
+#include "bench_threads.hpp"
 #include "bench_wrk.hpp"
 #include "engine/bytes.hpp"
 #include "engine/lmdb.hpp"
@@ -79,42 +81,19 @@ struct options {
 
 // wrk's summary (bench_wrk.hpp) and where the CPUs went during the run.
 struct wrk_result : bench::wrk_output {
-  // From /proc/<server>/task/*/schedstat and the rusage of wrk: cores used by the server and by
-  // wrk, and the largest share of the wall time one server thread spent runnable but waiting for
-  // a CPU.
+  // From the server's threads (bench_threads.hpp) and the rusage of wrk: cores used by the
+  // server and by wrk, and the largest share of the wall time one server thread spent runnable
+  // but waiting for a CPU.
   double server_cores = 0, wrk_cores = 0, max_thread_wait = 0;
   // CPU seconds the server process used during the run (/proc/<pid>/stat utime + stime).
   double server_cpu_s = 0;
-  // Seconds on a CPU during the run by thread name (/proc/<pid>/task/*/comm: http-io,
-  // log-writer, log-answers, projections, ...; engine/thread_name.hpp), threads of one name
-  // summed.
+  // Seconds on a CPU during the run by thread name (http-io, log-writer, log-answers,
+  // projections, ...; engine/thread_name.hpp), threads of one name summed.
   std::map<std::string, double> cpu_s_by_thread;
 };
 
 pid_t g_server_pid = 0;
 bool g_wrk_failed = false;  // any wrk run that printed no result: the program exits 1
-
-struct thread_sched {
-  double run_ns = 0;   // on a CPU
-  double wait_ns = 0;  // runnable, waiting for a CPU
-  std::string name;
-};
-
-// tid -> its schedstat and name
-std::map<std::string, thread_sched> server_schedstat() {
-  std::map<std::string, thread_sched> out;
-  std::error_code ec;
-  const fs::path dir = "/proc/" + std::to_string(g_server_pid) + "/task";
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::ifstream in(e.path() / "schedstat");
-    thread_sched t;
-    if (!(in >> t.run_ns >> t.wait_ns)) continue;
-    std::ifstream comm(e.path() / "comm");
-    std::getline(comm, t.name);
-    out[e.path().filename().string()] = std::move(t);
-  }
-  return out;
-}
 
 double children_cpu_s() {
   rusage u{};
@@ -131,126 +110,26 @@ wrk_result run_wrk(const options& o, int connections, const std::string& url,
       << std::max(1, static_cast<int>(std::lround(o.seconds))) << "s --timeout 10s";
   if (!script.empty()) cmd << " -s " << bench::shell_quote(script);
   cmd << " " << bench::shell_quote(url) << " 2>&1";
-  const auto sched0 = server_schedstat();
+  const auto sched0 = bench::thread_snapshot(g_server_pid);
   const double server0 = bench::process_cpu_seconds(g_server_pid);
   const double cpu0 = children_cpu_s();
   const auto t0 = clk::now();
   const std::string out = bench::run_command(cmd.str());
   const double wall = std::chrono::duration<double>(clk::now() - t0).count();
-  const auto sched1 = server_schedstat();
+  const auto sched1 = bench::thread_snapshot(g_server_pid);
   wrk_result r;
   static_cast<bench::wrk_output&>(r) = bench::parse_wrk(out);
   r.server_cpu_s = bench::process_cpu_seconds(g_server_pid) - server0;
   r.wrk_cores = (children_cpu_s() - cpu0) / wall;
-  for (const auto& [tid, v] : sched1) {
-    auto it = sched0.find(tid);
-    const thread_sched before = it == sched0.end() ? thread_sched{} : it->second;
-    r.server_cores += (v.run_ns - before.run_ns) / 1e9 / wall;
-    r.max_thread_wait = std::max(r.max_thread_wait, (v.wait_ns - before.wait_ns) / 1e9 / wall);
-    r.cpu_s_by_thread[v.name] += (v.run_ns - before.run_ns) / 1e9;
-  }
+  const bench::thread_usage u = bench::thread_usage_between(sched0, sched1);
+  r.server_cores = u.cpu_s / wall;
+  r.max_thread_wait = u.max_wait_s / wall;
+  r.cpu_s_by_thread = u.cpu_s_by_name;
   if (!r.ok) {
     std::fprintf(stderr, "wrk failed (%s):\n%s\n", cmd.str().c_str(), out.c_str());
     g_wrk_failed = true;
   }
   return r;
-}
-
-// ---------------------------------------------------------------- payloads and scripts
-
-// One ~body_bytes JSON event for the standard source, split around its unique parts:
-//   head <id> mid <entity n> tail
-struct event_template {
-  std::string head, mid, tail;
-};
-
-event_template make_template(int body_bytes) {
-  event_template t;
-  t.head = R"({"id":")";
-  t.mid = R"(","type":"order.updated","timestamp":"2024-05-01T12:00:00Z","tenant":"t1",)"
-          R"("entity":{"kind":"order","id":"ord-)";
-  std::string tail =
-      R"("},"status":{"from":"open","to":"paid"},"data":{"amount":1250,"currency":"EUR",)"
-      R"("customer":{"name":"Ada Lovelace","email":"ada@example.com","country":"GB"},)"
-      R"("lines":[{"sku":"SKU-1001","qty":2,"price":250},{"sku":"SKU-2002","qty":1,"price":750}],)"
-      R"("note":")";
-  // A typical id ("b1-2-123456") and entity ("123") fill about 15 bytes.
-  const int fixed = static_cast<int>(t.head.size() + t.mid.size() + tail.size() + 15 + 4);
-  const int pad = std::max(0, body_bytes - fixed);
-  std::string note;
-  const char* words =
-      "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
-  while (static_cast<int>(note.size()) < pad) note += words;
-  note.resize(pad);
-  t.tail = tail + note + "\"}}";
-  return t;
-}
-
-std::string lua_string(const std::string& s) {
-  std::string q = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') q += '\\';
-    if (ch == '\n') {
-      q += "\\n";
-      continue;
-    }
-    q += ch;
-  }
-  return q + "\"";
-}
-
-// A wrk script that POSTs `per_request` events per request (1: a JSON body; more: NDJSON),
-// each with an id unique across the whole run: <tag>-<wrk thread>-<request counter>[-<line>],
-// behind 8 random hex digits and a '-' with random_ids.
-std::string write_script(const fs::path& file, const std::string& path, const std::string& tag,
-                         const event_template& t, int per_request, int entities, bool random_ids) {
-  std::ofstream out(file);
-  out << "local head = " << lua_string(t.head) << "\n"
-      << "local mid = " << lua_string(t.mid) << "\n"
-      << "local tail = " << lua_string(t.tail) << "\n"
-      << "local path = " << lua_string(path) << "\n"
-      << "local tag = " << lua_string(tag) << "\n"
-      << "local per_request = " << per_request << "\n"
-      << "local entities = " << std::max(1, entities) << "\n"
-      << "local random_ids = " << (random_ids ? "true" : "false") << "\n"
-      << "local headers = {[\"Authorization\"] = \"Bearer " << kAdminKey
-      << "\", [\"Content-Type\"] = "
-      << (per_request == 1 ? "\"application/json\"" : "\"application/x-ndjson\"") << "}\n"
-      << R"(local nthreads = 0
-function setup(thread)
-  nthreads = nthreads + 1
-  thread:set("tid", nthreads)
-end
-local counter = 0
-local pre = nil
-function request()
-  if pre == nil then
-    pre = tag .. "-" .. tostring(tid) .. "-"
-    math.randomseed(tid * 7919)
-  end
-  counter = counter + 1
-  local id = pre .. counter
-  if random_ids then id = string.format("%08x", math.random(0, 0x7fffffff)) .. "-" .. id end
-  if per_request == 1 then
-    return wrk.format("POST", path, headers, head .. id .. mid .. (counter % entities) .. tail)
-  end
-  local parts = {}
-  local k = 0
-  for i = 1, per_request do
-    parts[k + 1] = head
-    parts[k + 2] = id
-    parts[k + 3] = "-"
-    parts[k + 4] = i
-    parts[k + 5] = mid
-    parts[k + 6] = (counter * per_request + i) % entities
-    parts[k + 7] = tail
-    parts[k + 8] = "\n"
-    k = k + 8
-  end
-  return wrk.format("POST", path, headers, table.concat(parts))
-end
-)";
-  return file.string();
 }
 
 // ---------------------------------------------------------------- server state
@@ -371,12 +250,12 @@ struct ingest_run {
 };
 
 ingest_run run_ingest(const options& o, http::http_client& cl, const std::string& base,
-                      const fs::path& tmp, const event_template& t, const std::string& tag,
+                      const fs::path& tmp, const bench::event_template& t, const std::string& tag,
                       int connections, int per_request) {
   const std::string path =
       per_request == 1 ? "/v1/sources/standard/events" : "/v1/sources/standard/events:batch";
-  const auto script =
-      write_script(tmp / (tag + ".lua"), path, tag, t, per_request, o.entities, o.random_ids);
+  const auto script = bench::write_script(tmp / (tag + ".lua"), path, tag, t, per_request,
+                                          o.entities, o.random_ids, kAdminKey);
   const server_state before = settle(cl);
   const double cpu0 = bench::process_cpu_seconds(g_server_pid);
   ingest_run r;
@@ -544,7 +423,7 @@ int main(int argc, char** argv) {
     }
     const std::string base = "http://" + addr->host + ":" + std::to_string(addr->port);
     http::http_client cl(addr->host, addr->port);
-    const event_template t = make_template(o.body_bytes);
+    const bench::event_template t = bench::make_template(o.body_bytes);
     const std::size_t body_len = t.head.size() + std::strlen("b1-1-100000") +
                                  (o.random_ids ? 9 : 0) + t.mid.size() + 3 +
                                  t.tail.size();  // random ids: 8 hex digits and a '-' in front
