@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "bench_result.hpp"
+#include "bench_threads.hpp"
 #include "bench_wrk.hpp"
 #include "engine/event_log.hpp"
 #include "engine/log_writer.hpp"
@@ -252,6 +253,7 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
   auto t0 = steady::now();
   rusage ru0{};
   getrusage(RUSAGE_SELF, &ru0);
+  const auto threads0 = bench::thread_snapshot(::getpid());
   auto groups0 = s.writer->stats().groups;
   s.disp->start();
   while (s.disp->stats().succeeded < events &&
@@ -262,6 +264,7 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
   const double rps = static_cast<double>(st.succeeded) / secs;
   rusage ru1{};
   getrusage(RUSAGE_SELF, &ru1);
+  const auto threads1 = bench::thread_snapshot(::getpid());
   auto cpu_s = [](const rusage& r) {
     return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
            static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
@@ -286,6 +289,12 @@ double run_delivery(const std::string& dir, unsigned short port, std::size_t in_
       (secs_of(ru1.ru_stime) - secs_of(ru0.ru_stime)) * 1e6 / n,
       static_cast<double>(ru1.ru_nvcsw - ru0.ru_nvcsw + ru1.ru_nivcsw - ru0.ru_nivcsw) / n,
       static_cast<unsigned long long>(st.rounds), static_cast<unsigned long long>(groups));
+  // By thread (engine/thread_name.hpp; this benchmark's own main thread polls the stats).
+  std::printf(
+      "  this process by thread, us per delivery: %s\n",
+      bench::us_per_unit_by_name(bench::thread_usage_between(threads0, threads1).cpu_s_by_name,
+                                 static_cast<double>(st.succeeded))
+          .c_str());
   return rps;
 }
 

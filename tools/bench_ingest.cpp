@@ -301,18 +301,9 @@ void print_checks(const char* what, const ingest_run& r) {
       100 * r.after_commit_share, r.records_per_projection_batch, r.w.server_cores, r.w.wrk_cores,
       100 * r.w.max_thread_wait, r.cpu_us_per_event, r.lag_records, r.lag_seconds);
   // Where the server's CPU went, by thread, during the wrk run (the settling after it not
-  // counted), largest first.
-  std::vector<std::pair<double, std::string>> by_thread;
-  for (const auto& [name, s] : r.w.cpu_s_by_thread)
-    if (r.events_ok) by_thread.emplace_back(s * 1e6 / static_cast<double>(r.events_ok), name);
-  std::sort(by_thread.rbegin(), by_thread.rend());
-  std::string line;
-  for (const auto& [us, name] : by_thread) {
-    if (us < 0.05) continue;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s%s %.1f", line.empty() ? "" : ", ", name.c_str(), us);
-    line += buf;
-  }
+  // counted).
+  const std::string line =
+      bench::us_per_unit_by_name(r.w.cpu_s_by_thread, static_cast<double>(r.events_ok));
   std::printf("#   %s: server CPU us per event by thread during the run: %s\n", what, line.c_str());
 }
 

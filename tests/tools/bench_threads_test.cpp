@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <string>
 #include <thread>
 
 #include "engine/thread_name.hpp"
@@ -52,4 +54,12 @@ TEST_CASE("thread_usage_between reports a named thread's CPU and sums threads of
   CHECK(u.max_wait_s >= 0);
   // A snapshot of a process that is not there is empty.
   CHECK(bench::thread_snapshot(0).empty());
+}
+
+TEST_CASE("us_per_unit_by_name lists names by CPU per unit, largest first, tiny ones left out") {
+  const std::map<std::string, double> cpu = {
+      {"http-io", 0.001}, {"log-writer", 0.0025}, {"idle", 1e-9}};
+  CHECK(bench::us_per_unit_by_name(cpu, 1000) == "log-writer 2.5, http-io 1.0");
+  CHECK(bench::us_per_unit_by_name(cpu, 0).empty());
+  CHECK(bench::us_per_unit_by_name({}, 1000).empty());
 }
