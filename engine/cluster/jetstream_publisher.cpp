@@ -144,6 +144,10 @@ void jetstream_publisher::submit(std::vector<record> records, callback done) {
 
 void jetstream_publisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
                                  void* closure) {
+  // The NATS client's thread (created by the first async publish, so named after
+  // "js-publish" until now): named once for what it does here.
+  static thread_local const bool named = (set_thread_name("js-acks"), true);
+  (void)named;
   static_cast<jetstream_publisher*>(closure)->handle_ack(msg, pa, pae);
   natsMsg_Destroy(msg);
 }

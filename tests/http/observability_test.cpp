@@ -191,15 +191,16 @@ TEST_CASE("serve --log-format text writes readable lines, --log-level warn hides
     // By default the projections' thread keeps the server's priority.
     CHECK(eventually(
         [&] { return thread_nice(s.process().pid(), "projections") == std::vector<int>{0}; }));
-    // Every long-lived thread is named for what it does (docs/OPERATIONS.md, "Threads").
+    // Every long-lived thread is named for what it does (docs/OPERATIONS.md, "Threads"); each
+    // names itself once it runs: waited for.
     for (const char* name :
          {"log-writer", "log-answers", "dispatcher", "replays", "head-publisher"}) {
       INFO(name);
-      CHECK(thread_nice(s.process().pid(), name).size() == 1);
+      CHECK(eventually([&] { return thread_nice(s.process().pid(), name).size() == 1; }));
     }
     for (const char* name : {"http-io", "deliver-io"}) {
       INFO(name);
-      CHECK(!thread_nice(s.process().pid(), name).empty());
+      CHECK(eventually([&] { return !thread_nice(s.process().pid(), name).empty(); }));
     }
     s.process().stop();
   }

@@ -1,5 +1,6 @@
 // The runner's batch count (projection_runner::batch_count(), /metrics
-// hooklog_projection_batches_total): one per committed batch, none for a batch that failed.
+// hooklog_projection_batches_total): one per committed batch, catch-ups and rebuilds alike,
+// none for a batch that failed.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -27,4 +28,9 @@ TEST_CASE("batch_count counts committed batches, not records and not failed batc
   f.sync();
   CHECK(f.runner->applied_seq() == last);
   CHECK(f.runner->batch_count() == 5);
+
+  // A rebuild applies the 36 records again in batches of 10 (its write-out is not a batch).
+  REQUIRE(f.runner->rebuild("all"));
+  CHECK(f.runner->applied_seq() == last);
+  CHECK(f.runner->batch_count() == 9);
 }
