@@ -46,7 +46,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "bench_ingest_script.hpp"
@@ -72,8 +71,7 @@ struct options {
   std::vector<int> sweep{1, 16, 64, 256};
   int batch_size = 500, batch_connections = 4, body_bytes = 1024, wrk_threads = 2, entities = 1000;
   std::string server_threads;  // empty: the server's default (one per core)
-  // Serve's flags given as they are (--projection-nice); absent: the server's defaults.
-  std::vector<std::pair<std::string, std::string>> serve_flags;
+  std::string projection_nice;  // empty: the server's default (0)
   bool random_ids = false;      // --ids random: ids in random order (see write_script)
 };
 
@@ -342,7 +340,7 @@ int main(int argc, char** argv) {
     else if (f == "--server-threads")
       o.server_threads = v;
     else if (f == "--projection-nice")
-      o.serve_flags.emplace_back(f, v);
+      o.projection_nice = v;
     else if (f == "--dir")
       o.dir = v;
     else if (f == "--entities")
@@ -391,11 +389,8 @@ int main(int argc, char** argv) {
         // wrk opens every connection from 127.0.0.1: the per-address limit would cap the sweep
         "--max-connections-per-client", "0"};
     if (!o.server_threads.empty()) args.insert(args.end(), {"--threads", o.server_threads});
-    std::string serve_flags;  // for the header line
-    for (const auto& [flag, value] : o.serve_flags) {
-      args.insert(args.end(), {flag, value});
-      serve_flags += ", " + flag + " " + value;
-    }
+    if (!o.projection_nice.empty())
+      args.insert(args.end(), {"--projection-nice", o.projection_nice});
     std::optional<test::child_process> server;
     try {
       server.emplace(o.hooklog, args);
@@ -419,9 +414,9 @@ int main(int argc, char** argv) {
                                  (o.random_ids ? 9 : 0) + t.mid.size() + 3 +
                                  t.tail.size();  // random ids: 8 hex digits and a '-' in front
 
-    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s\n",
+    std::printf("# hooklog-bench-ingest: %s serve (pid %d) on %s, data in %s%s%s\n",
                 o.hooklog.c_str(), (int)server->pid(), base.c_str(), tmp.c_str(),
-                serve_flags.c_str());
+                o.projection_nice.empty() ? "" : ", --projection-nice ", o.projection_nice.c_str());
     std::printf(
         "# wrk %s, %d wrk threads (1 for 1 connection) on the same %u-core machine as the server "
         "(they share the CPUs), "
