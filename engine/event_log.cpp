@@ -215,6 +215,9 @@ result<void> event_log::open_index() {
   io.writemap = wm && *wm ? std::string_view(wm) == "1" : opts_.index_writemap;
   io.boot_id = opts_.boot_id;
   io.entity_bucket_bits = opts_.index_entity_bucket_bits;
+  io.entity_tail_keys = opts_.index_entity_tail_keys;
+  if (const char* tk = std::getenv("HOOKLOG_ENTITY_TAIL_KEYS"); tk && *tk)
+    io.entity_tail_keys = std::strtoull(tk, nullptr, 10);
   if (opts_.read_only) {
     // Beside a possible writer: use the index env only when it is whole and bound to this log;
     // otherwise queries walk the records (scan(), find_idempotent()).

@@ -64,6 +64,9 @@ struct log_options {
   // ix_entity's seq bucket width when the index env is created (log_index::options); tests
   // set a few bits to have many buckets in a small log.
   unsigned index_entity_bucket_bits = log_keys::kEntityBucketBits;
+  // ix_entity's keys held in memory until this many are written in one run (log_index::options;
+  // 0: with each group; HOOKLOG_ENTITY_TAIL_KEYS overrides, the benchmarks' switch).
+  std::size_t index_entity_tail_keys = log_index::kEntityTailKeys;
 };
 
 // Cluster mode: the kind the materializer gives a stream message that is not a record
@@ -241,11 +244,12 @@ class event_log {
   // Walks the index entries under `prefix`. With exact_prefix every key is
   // prefix + seq (seq order, seeks to from_seq); otherwise keys continue past the
   // prefix and end in the seq. bucket_bits != 0: the keys start with a seq bucket of that
-  // width (ix_entity, engine/index_walk.hpp), walked as if they did not.
+  // width (ix_entity, engine/index_walk.hpp), walked as if they did not. `tail`: ix_entity's
+  // keys in the writer's memory (log_index::tail_keys(), taken before ixt began), merged in.
   result<std::uint64_t> scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                    std::string prefix, bool exact_prefix, const scan_query& q,
-                                   const scan_fn& fn, scan_stop* stop,
-                                   unsigned bucket_bits = 0) const;
+                                   const scan_fn& fn, scan_stop* stop, unsigned bucket_bits = 0,
+                                   std::vector<std::string>* tail = nullptr) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
   // Opens the index env after the log's own databases (migrating a format-1 log).

@@ -135,9 +135,9 @@ std::vector<result<append_outcome>> event_log::run_append(
       }
       // The index entries, put in key order (neighbouring keys share pages), and the binding;
       // no fsync. A failure leaves indexed_through behind: caught up below.
-      indexed = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
-      if (indexed) indexed = ixt->commit();
-      if (indexed) index_->set_indexed_through(g.applied, g.head.chain_hash);
+      auto w = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
+      indexed = w ? ixt->commit() : result<void>(w.err());
+      if (indexed) index_->committed(g.ix_keys, *w, g.applied, g.head.chain_hash);
       return {};
     };
     auto r = attempt();

@@ -120,6 +120,15 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
                                       scan_stop* stop) const {
   if (stop) *stop = scan_stop{};
   const bool indexed = index_readable();  // before the lock: it may wait for the writer
+  // ix_entity's newest keys are in the writer's memory (engine/entity_tail.hpp): taken before
+  // the index env's transaction, which then says which of them its ix_entity lacks.
+  const bool by_entity = indexed && !query.seq_order && query.ref_seq == std::nullopt &&
+                         !query.entity_kind.empty() && index_->separate();
+  std::vector<std::string> tail;
+  if (by_entity)
+    tail = query.entity_id.empty()
+               ? index_->tail_keys(query.entity_kind + '\0', false)
+               : index_->tail_keys(entity_prefix(query.entity_kind, query.entity_id), true);
   auto lock = read_lock();
   // The index env's transaction first: every entry it holds then points at a record the log's
   // transaction holds (the log commits before the index env).
@@ -157,10 +166,10 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn, stop);
   if (ix && !q.entity_kind.empty() && !q.entity_id.empty())
     return scan_index(ixt, *t, index_->ix(3), entity_prefix(q.entity_kind, q.entity_id), true, q,
-                      fn, stop, index_->entity_bucket_bits());
+                      fn, stop, index_->entity_bucket_bits(), &tail);
   if (ix && !q.entity_kind.empty())
     return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn, stop,
-                      index_->entity_bucket_bits());
+                      index_->entity_bucket_bits(), &tail);
   if (ix && events_only && q.kind && exact_type)
     return scan_index(ixt, *t, index_->ix(1), q.type + '\0', true, q, fn, stop);
   if (ix && events_only && q.kind && !q.tenant.empty())
@@ -228,8 +237,9 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 
 result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                             std::string prefix, bool exact_prefix,
-                                            const scan_query& q, const scan_fn& fn,
-                                            scan_stop* stop, unsigned bucket_bits) const {
+                                            const scan_query& q, const scan_fn& fn, scan_stop* stop,
+                                            unsigned bucket_bits,
+                                            std::vector<std::string>* tail) const {
   const bool desc = q.descending;
   std::string start = prefix;
   if (exact_prefix) {
@@ -250,12 +260,14 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   // the order of the keys without their bucket; one entity's keys are in bucket order already.
   auto layout = index_walk::layout::plain;
   std::uint32_t lo = 0, hi = 0;
+  bool walk_db = true;
   if (bucket_bits != 0) {
     auto held = index_walk::buckets_of(ixt, ix);
     if (!held) return held.err();
-    if (!*held) return std::uint64_t{0};
-    lo = std::max((*held)->lo, log_keys::entity_bucket(q.from_seq, bucket_bits));
-    hi = std::min((*held)->hi, log_keys::entity_bucket(q.to_seq, bucket_bits));
+    walk_db = held->has_value();
+    const index_walk::bucket_range range = held->value_or(index_walk::bucket_range{});
+    lo = std::max(range.lo, log_keys::entity_bucket(q.from_seq, bucket_bits));
+    hi = std::min(range.hi, log_keys::entity_bucket(q.to_seq, bucket_bits));
     // One entity, resumed: the buckets before `after` in the walking order hold nothing more.
     if (exact_prefix && !after.empty()) {
       const std::uint64_t after_seq = bytes::get_be64(after.substr(after.size() - 8));
@@ -267,9 +279,39 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
     }
     layout = exact_prefix ? index_walk::layout::bucketed_disjoint : index_walk::layout::bucketed;
   }
+  const bool skip_start = !after.empty() && start == after;
   index_walk walk(ixt, ix, prefix, desc, layout);
-  auto kv = walk.seek(start, !after.empty() && start == after, lo, hi);
-  auto advance = [&] { return walk.next(); };
+  result<std::optional<std::string_view>> wkv = std::optional<std::string_view>{};
+  if (walk_db) wkv = walk.seek(start, skip_start, lo, hi);
+  // The writer's tail (keys ix_entity does not hold yet, ascending), merged with the walk: its
+  // keys from `start` on in the walking order.
+  if (tail)
+    if (auto a = index_->entity_keys_after(ixt, *tail); !a) return a.err();
+  const std::size_t tail_n = tail ? tail->size() : 0;
+  std::size_t ti = 0;  // tail keys taken, in the walking order
+  if (tail_n != 0) {
+    const auto& v = *tail;
+    const auto from = skip_start != desc ? std::upper_bound(v.begin(), v.end(), start)
+                                         : std::lower_bound(v.begin(), v.end(), start);
+    const auto at = static_cast<std::size_t>(from - v.begin());
+    ti = desc ? tail_n - at : at;  // desc: the keys before `from`, from the last one down
+  }
+  bool from_tail = false;
+  auto pick = [&]() -> result<std::optional<std::string_view>> {
+    if (!wkv) return wkv.err();
+    std::optional<std::string_view> tk;
+    if (ti < tail_n) tk = (*tail)[desc ? tail_n - 1 - ti : ti];
+    from_tail = tk && (!*wkv || (desc ? *tk > **wkv : *tk < **wkv));
+    return from_tail ? tk : *wkv;
+  };
+  auto kv = pick();
+  auto advance = [&] {
+    if (from_tail)
+      ++ti;
+    else
+      wkv = walk.next();
+    return pick();
+  };
   std::uint64_t matched = 0;
   examine_budget budget(q, stop);
   for (;;) {

@@ -18,11 +18,14 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "hooklog-index/2";
+constexpr std::string_view kFormatValue = "hooklog-index/3";
+// Format 2: the same, with ix_entity always as far as indexed_through (no entity_through).
+constexpr std::string_view kFormat2Value = "hooklog-index/2";
 constexpr std::string_view kBucketBitsKey = "entity_bucket_bits";
 constexpr std::string_view kThroughKey = "indexed_through";
 constexpr std::string_view kHashKey = "through_hash";
 constexpr std::string_view kBootKey = "open_boot";
+constexpr std::string_view kEntityThroughKey = "entity_through";
 constexpr std::size_t kReservedInitialMap = std::size_t{1} << 20;
 
 void remove_env_files(const std::string& dir) {
@@ -95,7 +98,7 @@ std::string log_index::check_binding(const log_source& log) {
   auto fmt = meta_.get(*t, kFormatKey);
   if (!fmt) return std::string("its meta cannot be read: ") + fmt.err().what();
   if (!*fmt) return "it has no format (an interrupted creation)";
-  if (**fmt != kFormatValue) return "it has format " + std::string(**fmt);
+  if (**fmt != kFormatValue && **fmt != kFormat2Value) return "it has format " + std::string(**fmt);
   auto bits = meta_.get(*t, kBucketBitsKey);
   if (!bits) return std::string("its meta cannot be read: ") + bits.err().what();
   if (!*bits || (*bits)->size() != 1 || (**bits)[0] < 1 || (**bits)[0] > 32)
@@ -104,8 +107,13 @@ std::string log_index::check_binding(const log_source& log) {
   auto th = meta_.get(*t, kThroughKey);
   auto hh = meta_.get(*t, kHashKey);
   auto boot = meta_.get(*t, kBootKey);
-  if (!th || !hh || !boot) return "its meta cannot be read";
+  auto et = meta_.get(*t, kEntityThroughKey);
+  if (!th || !hh || !boot || !et) return "its meta cannot be read";
   through_ = (*th && (*th)->size() == 8) ? bytes::get_be64(**th) : 0;
+  entity_through_ = (*et && (*et)->size() == 8) ? bytes::get_be64(**et) : through_;
+  if (entity_through_ > through_)
+    return "its entity_through (" + std::to_string(entity_through_) +
+           ") is past its indexed_through (" + std::to_string(through_) + ")";
   through_hash_ = hash256{};
   if (*hh && (*hh)->size() == 32) std::memcpy(through_hash_.data(), (*hh)->data(), 32);
   if (*boot && **boot != current_boot_id(opts_))
@@ -156,7 +164,9 @@ result<void> log_index::open_write(const std::string& dir, const options& o,
     if (auto r = meta_.put(*t, kBucketBitsKey, std::string_view(&bits, 1)); !r) return r;
     if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r;
     through_ = 0;
+    entity_through_ = 0;
     through_hash_ = hash256{};
+    tail_.clear();
     return t->commit();
   };
   const bool existed = fs::exists(fs::path(dir) / "data.mdb");
@@ -183,11 +193,20 @@ result<void> log_index::open_write(const std::string& dir, const options& o,
     auto t = lmdb::txn::begin(env_, false);
     if (!t) return t.err();
     if (auto r = meta_.put(*t, kBootKey, current_boot_id(opts_)); !r) return r;
+    // A format-2 env is format 3 from here on: its ix_entity may lag (an older build rebuilds).
+    if (auto r = meta_.put(*t, kFormatKey, kFormatValue); !r) return r;
+    if (auto r = meta_.put(*t, kEntityThroughKey, bytes::be64(entity_through_)); !r) return r;
     if (auto r = t->commit(); !r) return r;
     if (auto r = env_.sync(true); !r) return r;
   }
   writable_ = true;
   state_ = state::separate;
+  if (entity_through_ < through_) {
+    const std::uint64_t from = entity_through_;
+    if (auto r = restore_entity_keys(log); !r) return r;
+    logging::info("storage.index", "the entity keys held in memory were taken from the records",
+                  {{"after_seq", from}, {"through_seq", through_}});
+  }
   if (why.empty() || log.applied == 0) return catch_up(log);
   // A rebuild: as long as reading every record, before the log serves; say so, and when done.
   logging::info("storage.index", "rebuilding the log's index from its records",
@@ -212,7 +231,8 @@ bool log_index::open_read(const std::string& dir, const options& o, const log_so
     if (!open_dbs(*t, 0)) return false;
     if (!t->commit()) return false;  // committed: an abort would close the handles
   }
-  if (!check_binding(log).empty() || through_ != log.applied) {
+  // Whole: ix_entity as far as the others (a writer's tail is in its own memory).
+  if (!check_binding(log).empty() || through_ != log.applied || entity_through_ != through_) {
     env_ = lmdb::env();
     return false;
   }
@@ -232,8 +252,11 @@ result<bool> log_index::attach_legacy(lmdb::txn& t) {
 
 void log_index::close() {
   if (!writable_) return;
+  // Clean: the tail written, everything on disk, then the flag cleared (and that on disk too).
+  if (auto w = write_tail(); !w)
+    logging::error("storage.index", "the entity keys held in memory could not be written",
+                   {{"reason", w.err().what()}, {"entity_through", entity_through_}});
   writable_ = false;
-  // Clean: everything on disk, then the flag cleared (and that on disk too).
   if (!env_.sync(true)) return;
   auto t = lmdb::txn::begin(env_, false);
   if (!t) return;
@@ -250,28 +273,129 @@ result<std::optional<std::uint64_t>> log_index::put_idem(lmdb::txn& t, std::stri
   return std::optional<std::uint64_t>{bytes::get_be64(**prior)};
 }
 
-result<void> log_index::finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
-                               const hash256& through_hash) const {
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i].empty()) continue;
-    const auto& ks = keys[i].sorted();
-    // Keys past the database's last one (occurred times, refs, a rebuild's first chunk) are
-    // appended: no search, and leaves filled instead of split in half.
-    auto c = lmdb::cursor::open(t, ix(i));
-    if (!c) return c.err();
-    auto last = c->last();
-    if (!last) return last.err();
-    const unsigned flags = (!*last || (*last)->first < ks.front()) ? MDB_APPEND : 0;
-    for (const auto& k : ks)
-      if (auto p = c->put(k, {}, flags); !p) return p;
+result<void> log_index::put_sorted(lmdb::txn& t, const lmdb::dbi& d, index_key_list& keys) {
+  if (keys.empty()) return {};
+  const auto& ks = keys.sorted();
+  // Keys past the database's last one (occurred times, refs, a rebuild's first chunk) are
+  // appended: no search, and leaves filled instead of split in half.
+  auto c = lmdb::cursor::open(t, d);
+  if (!c) return c.err();
+  auto last = c->last();
+  if (!last) return last.err();
+  const unsigned flags = (!*last || (*last)->first < ks.front()) ? MDB_APPEND : 0;
+  for (const auto& k : ks)
+    if (auto p = c->put(k, {}, flags); !p) return p;
+  return {};
+}
+
+result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys,
+                                                  std::uint64_t through,
+                                                  const hash256& through_hash,
+                                                  bool hold_entities) const {
+  auto w = entity_write::direct;
+  if (hold_entities && opts_.entity_tail_keys != 0 && !(keys[3].empty() && tail_.size() == 0)) {
+    if (tail_.size() + keys[3].size() < opts_.entity_tail_keys) {
+      w = entity_write::held;
+    } else {
+      tail_.append_all(keys[3], bucket_bits_);  // the group's keys and the tail's, one run
+      w = entity_write::with_tail;
+    }
   }
-  if (auto p = meta_.put(t, kThroughKey, bytes::be64(through)); !p) return p;
-  return meta_.put(t, kHashKey,
-                   std::string_view(reinterpret_cast<const char*>(through_hash.data()), 32));
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (!(i == 3 && w == entity_write::held))
+      if (auto p = put_sorted(t, ix(i), keys[i]); !p) return p.err();
+  if (w != entity_write::held)
+    if (auto p = meta_.put(t, kEntityThroughKey, bytes::be64(through)); !p) return p.err();
+  if (auto p = meta_.put(t, kThroughKey, bytes::be64(through)); !p) return p.err();
+  if (auto p = meta_.put(t, kHashKey,
+                         std::string_view(reinterpret_cast<const char*>(through_hash.data()), 32));
+      !p)
+    return p.err();
+  return w;
+}
+
+void log_index::committed(index_keys& keys, entity_write w, std::uint64_t through,
+                          const hash256& h) {
+  through_ = through;
+  through_hash_ = h;
+  if (w == entity_write::held) {
+    if (!keys[3].empty()) tail_.add(keys[3].sorted());
+    return;
+  }
+  if (w == entity_write::with_tail) tail_.clear();
+  entity_through_ = through;
+}
+
+result<void> log_index::entity_keys_after(lmdb::txn& t, std::vector<std::string>& keys) const {
+  if (keys.empty()) return {};
+  auto et = meta_.get(t, kEntityThroughKey);
+  if (!et) return et.err();
+  std::uint64_t through = 0;
+  if (*et && (*et)->size() == 8) {
+    through = bytes::get_be64(**et);
+  } else {  // a format-2 env: no writer of this build has a tail for it
+    keys.clear();
+    return {};
+  }
+  std::erase_if(keys, [&](const std::string& k) {
+    return bytes::get_be64(std::string_view(k).substr(k.size() - 8)) <= through;
+  });
+  return {};
+}
+
+result<void> log_index::growing(const std::function<result<void>()>& attempt) {
+  for (;;) {
+    auto r = attempt();
+    if (r || r.code() != make_error_code(errc::map_full)) return r;
+    if (auto g = grow(); !g) return g;
+  }
+}
+
+result<void> log_index::write_entity_keys(index_key_list& keys) {
+  std::shared_lock lock(resize_);
+  auto t = lmdb::txn::begin(env_, false);
+  if (!t) return t.err();
+  if (auto p = put_sorted(*t, ix(3), keys); !p) return p;
+  if (auto p = meta_.put(*t, kEntityThroughKey, bytes::be64(through_)); !p) return p;
+  return t->commit();
+}
+
+result<void> log_index::write_tail() {
+  if (tail_.size() == 0) return {};
+  index_key_list keys;
+  tail_.append_all(keys, bucket_bits_);
+  if (auto r = growing([&] { return write_entity_keys(keys); }); !r) return r;
+  tail_.clear();
+  entity_through_ = through_;
+  return {};
+}
+
+result<void> log_index::restore_entity_keys(const log_source& log) {
+  index_keys keys;
+  {
+    std::shared_lock lock(resize_);
+    auto lt = lmdb::txn::begin(*log.env, true);
+    if (!lt) return lt.err();
+    auto c = lmdb::cursor::open(*lt, log.records);
+    if (!c) return c.err();
+    for (auto kv = c->seek(bytes::be64(entity_through_ + 1));; kv = c->next()) {
+      if (!kv) return kv.err();
+      if (!*kv) break;
+      const std::uint64_t seq = bytes::get_be64((*kv)->first);
+      if (seq > through_) break;
+      auto d = decode((*kv)->second, seq);
+      if (!d) return d.err();
+      collect_index_keys(*d, bucket_bits_, keys);
+    }
+  }
+  if (auto r = growing([&] { return write_entity_keys(keys[3]); }); !r) return r;
+  entity_through_ = through_;
+  return {};
 }
 
 result<void> log_index::catch_up(const log_source& log, std::size_t chunk) {
-  auto r = catch_up_chunks(log, chunk);
+  auto r = write_tail();  // the chunks write entity keys after it
+  if (r) r = catch_up_chunks(log, chunk);
   behind_.store(!r, std::memory_order_release);
   return r;
 }
@@ -320,7 +444,7 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
       std::sort(idem.begin(), idem.end());
       for (const auto& [k, seq] : idem)
         if (auto p = put_idem(*t, k, seq); !p) return p.err();  // the first one stays
-      if (auto f = finish(*t, keys, new_through, new_hash); !f) return f;
+      if (auto f = finish(*t, keys, new_through, new_hash, false); !f) return f.err();
       return t->commit();
     };
     auto r = attempt();
@@ -331,6 +455,7 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
     }
     through_ = new_through;
     through_hash_ = new_hash;
+    entity_through_ = new_through;
   }
   return {};
 }

@@ -10,6 +10,13 @@
 // `entity_bucket_bits`). An env of format 1 is rebuilt by a writer's open and not used by a
 // read-only one (queries then walk the records).
 //
+// Format 3 (`hooklog-index/3`, the same databases) lets ix_entity lag the other indexes: meta
+// `entity_through` (<= indexed_through) says up to which seq it holds every entity key; the
+// keys of the seqs after it are in memory (engine/entity_tail.hpp) until options::
+// entity_tail_keys of them are written in one sorted run, and at close. A writer's open takes
+// the keys after entity_through from the records again (a crash loses only memory) and marks a
+// format-2 env format 3 (an older build then rebuilds it rather than miss those keys).
+//
 // Its "meta" binds it to the log: `indexed_through` (every record and gap up to this seq has
 // its entries in) and `through_hash` (the chain hash of the last record at or before it: the
 // index is an index of a prefix of this log exactly when that record has this hash), and
@@ -40,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/entity_tail.hpp"
 #include "engine/errc.hpp"
 #include "engine/lmdb.hpp"
 #include "engine/log_keys.hpp"
@@ -114,7 +122,11 @@ class log_index {
     // ix_entity's bucket width for an env created now (an existing env keeps its own); tests
     // set a few bits to have many buckets in a small log. 1 to 32 (clamped).
     unsigned entity_bucket_bits = log_keys::kEntityBucketBits;
+    // ix_entity's keys held in memory (entity_tail) until this many are written in one run; 0
+    // writes them with each group's other entries.
+    std::size_t entity_tail_keys = kEntityTailKeys;
   };
+  static constexpr std::size_t kEntityTailKeys = 16384;
 
   // Where a log's facts come from, for binding checks and catch-up.
   struct log_source {
@@ -168,18 +180,34 @@ class log_index {
   const lmdb::dbi& ix(std::size_t i) const { return dbs_[1 + i]; }
 
   // The write side of one group: put the idempotency keys while filling the log transaction,
-  // then, after the log committed, finish() writes the entries and the new binding.
+  // then, after the log committed, finish() writes the entries and the new binding, and, once
+  // that transaction committed, committed() takes the new binding (and the group's entity keys
+  // into the tail, when finish() held them).
   // Returns the prior seq when the key is known (the group's own earlier keys included).
   result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
                                                 std::uint64_t seq) const;
-  result<void> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
-                      const hash256& through_hash) const;
+  // What finish() did with the group's ix_entity keys.
+  enum class entity_write {
+    direct,     // written (the tail is off or empty and the group has none)
+    held,       // not written: committed() adds them to the tail
+    with_tail,  // written with every key the tail held: committed() empties it
+  };
+  // `hold_entities` false (a catch-up) writes the entity keys whatever the tail's size, which
+  // must then be empty.
+  result<entity_write> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
+                              const hash256& through_hash, bool hold_entities = true) const;
+  void committed(index_keys& keys, entity_write w, std::uint64_t through, const hash256& h);
   std::uint64_t indexed_through() const { return through_; }
-  // After a group's finish() committed.
-  void set_indexed_through(std::uint64_t s, const hash256& h) {
-    through_ = s;
-    through_hash_ = h;
+  // Up to which seq ix_entity holds every entity key (the tail the rest). Writer's thread.
+  std::uint64_t entity_through() const { return entity_through_; }
+
+  // Readers of ix_entity: the keys the tail holds (entity_tail::keys()), taken BEFORE the
+  // index transaction; then, in that transaction, entity_keys_after() keeps those past its
+  // entity_through: with ix_entity's, every key of the seqs it covers, once. Any thread.
+  std::vector<std::string> tail_keys(std::string_view prefix, bool exact) const {
+    return tail_.keys(prefix, exact);
   }
+  result<void> entity_keys_after(lmdb::txn& t, std::vector<std::string>& tail_keys) const;
 
   // Early answers. announce(s): the log's records up to s are committed and may be answered
   // before this env holds their entries; settle(s): it does now, or the write failed and
@@ -210,6 +238,19 @@ class log_index {
 
  private:
   result<void> catch_up_chunks(const log_source& log, std::size_t chunk);
+  // Writes the tail's keys to ix_entity (entity_through = indexed_through), growing a full
+  // map; empties the tail. A no-op when it is empty.
+  result<void> write_tail();
+  // Puts the entity keys of the records after entity_through up to indexed_through (lost with
+  // a process's tail) into ix_entity; writer's open.
+  result<void> restore_entity_keys(const log_source& log);
+  // Runs `attempt` (a write transaction under the resize lock) until it does not fail with a
+  // full map, growing the map in between.
+  result<void> growing(const std::function<result<void>()>& attempt);
+  // Puts `keys` (ix_entity's, sorted here) and entity_through = indexed_through, one transaction.
+  result<void> write_entity_keys(index_key_list& keys);
+  // Puts `keys` (sorted here) into `d`, appending when they all follow its last key.
+  static result<void> put_sorted(lmdb::txn& t, const lmdb::dbi& d, index_key_list& keys);
   result<void> open_env(const std::string& dir, bool read_only);
   result<void> open_dbs(lmdb::txn& t, unsigned flags);
   // Reads meta; checks the format and the binding against the log. "" when bound (through_
@@ -226,6 +267,8 @@ class log_index {
   std::string dir_;
   std::uint64_t through_ = 0;
   hash256 through_hash_{};
+  std::uint64_t entity_through_ = 0;
+  entity_tail tail_;
   unsigned bucket_bits_ = log_keys::kEntityBucketBits;
   std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
   std::atomic<std::uint64_t> announced_{0};

@@ -2,15 +2,14 @@
 // by entity kind answer what a walk of the records answers, in the same order, in pages and
 // in bounded steps, across many buckets; an index env of format 1 is rebuilt.
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <tuple>
 
 #include <catch2/catch.hpp>
 
 #include "engine/event_log.hpp"
-#include "engine/logger.hpp"
 #include "engine/log_test_util.hpp"
+#include "support/logged_lines.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace hooklog;
@@ -22,13 +21,15 @@ namespace {
 constexpr int kRecords = 300;
 constexpr unsigned kBits = 3;  // 8 seqs a bucket: about 38 buckets
 
-std::unique_ptr<event_log> open_bucketed(const std::string& dir, bool read_only = false) {
+std::unique_ptr<event_log> open_bucketed(const std::string& dir, bool read_only = false,
+                                         std::size_t tail_keys = log_index::kEntityTailKeys) {
   log_options o;
   o.dir = dir;
   o.sync = false;
   o.read_only = read_only;
   o.initial_map_size = 1u << 20;
   o.index_entity_bucket_bits = kBits;
+  o.index_entity_tail_keys = tail_keys;
   auto l = event_log::open(o);
   if (!l) FAIL(l.err().message);
   return std::move(*l);
@@ -39,6 +40,7 @@ std::unique_ptr<event_log> open_bucketed(const std::string& dir, bool read_only 
 void fill(event_log& log) {
   std::uint32_t x = 12345;
   std::vector<record> batch;
+  std::size_t batch_size = 1;
   for (int i = 0; i < kRecords; ++i) {
     x = x * 1103515245u + 12345u;
     const unsigned pick = (x >> 16) % 10;
@@ -48,9 +50,10 @@ void fill(event_log& log) {
     if (pick >= 7) r.entity_kind = "parcel";
     if (i % 11 == 0) r.entity_kind.clear(), r.entity_id.clear();
     batch.push_back(std::move(r));
-    if (batch.size() == 1 + (x >> 8) % 9) {
+    if (batch.size() == batch_size) {
       log.append(batch);
       batch.clear();
+      batch_size = 1 + (x >> 8) % 9;
     }
   }
   log.append(batch);
@@ -137,15 +140,33 @@ std::set<std::uint32_t> buckets_held(const event_log& log) {
 
 TEST_CASE("entity index in seq buckets: every query by entity answers what the records answer",
           "[log][scan][index_walk]") {
+  // ix_entity's keys all written with their groups (0), held in memory 43 at a time (the
+  // newest in memory, the rest written), or all in memory (engine/entity_tail.hpp).
+  const std::size_t tail_keys =
+      GENERATE(std::size_t{0}, std::size_t{43}, log_index::kEntityTailKeys);
+  INFO("entity tail of " << tail_keys << " keys");
   temp_dir dir;
-  auto log = open_bucketed(dir.path());
+  auto log = open_bucketed(dir.path(), false, tail_keys);
   fill(*log);
   REQUIRE(log->index().entity_bucket_bits() == kBits);
-  // The keys are in their seqs' buckets: about kRecords / 8 of them.
+  REQUIRE(log->index().indexed_through() == kRecords);
   const auto held = buckets_held(*log);
-  CHECK(held.size() >= 30);
-  CHECK(*held.begin() == 0);
-  CHECK(*held.rbegin() == kRecords >> kBits);
+  if (tail_keys == 0) {
+    // The keys are in their seqs' buckets: about kRecords / 8 of them.
+    CHECK(log->index().entity_through() == kRecords);
+    CHECK(held.size() >= 30);
+    CHECK(*held.begin() == 0);
+    CHECK(*held.rbegin() == kRecords >> kBits);
+  } else if (tail_keys == 43) {
+    // Written in runs of 43 or more keys; the last ones in memory.
+    CHECK(log->index().entity_through() > 200);
+    CHECK(log->index().entity_through() < kRecords);
+    CHECK(held.size() >= 25);
+    CHECK(*held.begin() == 0);
+  } else {
+    CHECK(log->index().entity_through() == 1);  // seq 1 has no entity: nothing to hold
+    CHECK(held.empty());
+  }
 
   std::vector<scan_query> queries;
   for (const char* id : {"o0", "o3", "o6", "p1", "nobody"}) {
@@ -211,34 +232,18 @@ TEST_CASE("entity index in seq buckets: an index env of format 1 is rebuilt, and
     want = expected(*log, q);
     REQUIRE(want.size() > 10);
   }
-  {  // As an earlier build left it: format 1 (its ix_entity keys had no bucket).
-    auto e = lmdb::env::open((dir / "log" / "index").string(), 0, 64u << 20, 16);
-    REQUIRE(e);
-    auto t = lmdb::txn::begin(*e, false);
-    REQUIRE(t);
-    auto meta = lmdb::dbi::open(*t, "meta", 0);
-    REQUIRE(meta);
-    REQUIRE(meta->put(*t, "format", "hooklog-index/1"));
-    REQUIRE(t->commit());
-  }
+  // As an earlier build left it: format 1 (its ix_entity keys had no bucket).
+  test::edit_index_meta(dir.path(), [](lmdb::txn& t, const lmdb::dbi& meta) {
+    REQUIRE(meta.put(t, "format", "hooklog-index/1"));
+  });
   {
     auto log = open_bucketed(dir.path(), true);
     CHECK_FALSE(log->index().usable());
     CHECK(seqs_of(scan_all(*log, q)) == want);  // the records answer
   }
   // The rebuild is said in the operator log, before and after.
-  std::FILE* lines = std::tmpfile();
-  REQUIRE(lines);
-  struct to_stderr_at_exit {  // the default settings again, however the scope ends
-    ~to_stderr_at_exit() { logging::configure(logging::level::info, logging::format::text); }
-  } restore;
-  logging::configure(logging::level::info, logging::format::json, lines);
-  auto log = open_bucketed(dir.path());
-  logging::configure(logging::level::info, logging::format::text);
-  std::rewind(lines);
-  std::vector<nlohmann::json> said;
-  for (char buf[4096]; std::fgets(buf, sizeof buf, lines);) said.push_back(nlohmann::json::parse(buf));
-  std::fclose(lines);
+  std::unique_ptr<event_log> log;
+  const auto said = test::logged_lines([&] { log = open_bucketed(dir.path()); });
   REQUIRE(said.size() == 2);
   CHECK(said[0]["event"] == "storage.index");
   CHECK(said[0]["msg"] == "rebuilding the log's index from its records");

@@ -176,6 +176,8 @@ TEST_CASE("log index: every acknowledged record is found after the writer is SIG
   auto log = open_ok(opts(dir.path(), log_index::current_boot_id({})));
   CHECK(log->index_rebuilt_because().empty());  // same boot: caught up, not rebuilt
   CHECK(log->index().indexed_through() == log->applied_seq());
+  // The entity keys the child held in memory (engine/entity_tail.hpp) taken from the records.
+  CHECK(log->index().entity_through() == log->applied_seq());
   check_all_found(*log, acked, false);
   // A repeated idempotency key is still a duplicate of the original.
   const auto [i, seq] = *acked.begin();

@@ -64,6 +64,20 @@ inline std::uint64_t append_one(event_log& log, record r) {
   return out[0]->seq;
 }
 
+// Changes the meta of the index env of the data directory `data_dir` (not open), as an earlier
+// build or a crash would have left it: `edit` gets a write transaction and the meta database.
+inline void edit_index_meta(const std::string& data_dir,
+                            const std::function<void(lmdb::txn&, const lmdb::dbi&)>& edit) {
+  auto e = lmdb::env::open(data_dir + "/log/index", 0, 64u << 20, 16);
+  if (!e) throw std::runtime_error(e.err().message);
+  auto t = lmdb::txn::begin(*e, false);
+  if (!t) throw std::runtime_error(t.err().message);
+  auto meta = lmdb::dbi::open(*t, "meta", 0);
+  if (!meta) throw std::runtime_error(meta.err().message);
+  edit(*t, *meta);
+  if (auto c = t->commit(); !c) throw std::runtime_error(c.err().message);
+}
+
 // Rewrites the stored bytes of record `seq` through `mutate`, behind the log's back, as bit rot
 // or tampering would (one write transaction of the log env). Throws when the record is missing.
 inline void rewrite_record(event_log& log, std::uint64_t seq, const std::function<void(std::string&)>& mutate) {

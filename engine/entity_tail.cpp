@@ -1,0 +1,72 @@
+#include "engine/entity_tail.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "engine/bytes.hpp"
+#include "engine/log_index.hpp"
+#include "engine/log_keys.hpp"
+
+namespace hooklog {
+
+void entity_tail::add(const std::vector<std::string_view>& bucketed_keys) {
+  std::unique_lock lock(mutex_);
+  std::vector<std::uint64_t>* seqs = nullptr;
+  std::string_view last;
+  for (const std::string_view k : bucketed_keys) {
+    const std::string_view entity =
+        k.substr(log_keys::kBucketSize, k.size() - log_keys::kBucketSize - 8);
+    if (!seqs || entity != last) {
+      auto it = seqs_.find(entity);
+      if (it == seqs_.end()) it = seqs_.emplace(std::string(entity), 0).first;
+      seqs = &it->second;
+      last = it->first;
+    }
+    seqs->push_back(bytes::get_be64(k.substr(k.size() - 8)));
+  }
+  size_ += bucketed_keys.size();
+}
+
+void entity_tail::clear() {
+  std::unique_lock lock(mutex_);
+  seqs_.clear();
+  size_ = 0;
+}
+
+void entity_tail::append_all(index_key_list& out, unsigned bucket_bits) const {
+  // The writer's own thread changes the map: no lock needed to read it here.
+  for (const auto& [entity, seqs] : seqs_)
+    for (const std::uint64_t seq : seqs) {
+      log_keys::append_bucket(out.buffer(), log_keys::entity_bucket(seq, bucket_bits));
+      out.buffer().append(entity);
+      bytes::put_be64(out.buffer(), seq);
+      out.end_key();
+    }
+}
+
+std::vector<std::string> entity_tail::keys(std::string_view prefix, bool exact) const {
+  std::vector<std::string> out;
+  std::shared_lock lock(mutex_);
+  auto emit = [&](const std::string& entity, const std::vector<std::uint64_t>& seqs) {
+    for (const std::uint64_t seq : seqs) {
+      std::string k;
+      k.reserve(entity.size() + 8);
+      k.append(entity);
+      bytes::put_be64(k, seq);
+      out.push_back(std::move(k));
+    }
+  };
+  if (exact) {
+    if (auto it = seqs_.find(prefix); it != seqs_.end()) emit(it->first, it->second);
+    return out;  // one entity's seqs, ascending: in key order
+  }
+  for (auto it = seqs_.lower_bound(prefix);
+       it != seqs_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it)
+    emit(it->first, it->second);
+  // Entities in byte order, each one's seqs ascending: key order, unless an id holds a \0 (one
+  // entity then a prefix of another).
+  if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace hooklog

@@ -1,0 +1,57 @@
+#pragma once
+// The ix_entity keys of the newest records, held in memory until they are written to the index
+// env in one sorted run (log_index; layout: docs/FORMAT.md, "The log's index").
+//
+// Why: ix_entity's keys are ordered by entity, so a group of records about N entities puts a key
+// into N leaves of the tree, and each commit copies every leaf it touches: a page per record
+// when the entities differ, whatever the group's size. Held here across groups and written once
+// per `limit` keys, a busy entity's keys share one leaf per write instead of one per group.
+//
+// The index env's meta `entity_through` says up to which seq ix_entity holds every entity key;
+// this tail holds the keys of the seqs after it that the writer has committed, in order of
+// arrival (ascending seqs per entity). A reader takes its copy (keys()) BEFORE it opens its
+// index transaction, then keeps only the seqs past the `entity_through` that transaction sees:
+// a write and the tail's clear() happen in that order, so the copy and the transaction together
+// hold every key once (log_index::entity_keys_after()).
+//
+// Nothing here is durable: after a crash the keys are taken again from the log's records
+// (log_index::open_write()).
+//
+// Thread safety: add(), clear() and the write side's accessors (size(), append_all()) on one
+// thread (the log writer's); keys() on any thread, concurrently with them.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hooklog {
+
+class index_key_list;
+
+class entity_tail {
+ public:
+  // Takes a group's ix_entity keys (bucket, 4 bytes | kind \0 id \0 | seq, 8 bytes BE), each
+  // key's seq past every seq held for its entity.
+  void add(const std::vector<std::string_view>& bucketed_keys);
+  // Forgets every key (they were written).
+  void clear();
+  // How many keys it holds. Writer's thread.
+  std::size_t size() const { return size_; }
+  // Appends every key held, in the bucketed form add() took, to `out` (unsorted). Writer's thread.
+  void append_all(index_key_list& out, unsigned bucket_bits) const;
+
+  // The keys held (kind \0 id \0 | seq BE: ix_entity's keys without their bucket), ascending:
+  // with `exact`, those of the entity `prefix` (kind \0 id \0); otherwise those of every entity
+  // that starts with `prefix` (kind \0). Any thread.
+  std::vector<std::string> keys(std::string_view prefix, bool exact) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::vector<std::uint64_t>, std::less<>> seqs_;  // entity -> seqs
+  std::size_t size_ = 0;
+};
+
+}  // namespace hooklog

@@ -1,0 +1,269 @@
+// ix_entity's newest keys held in memory (engine/entity_tail.hpp, log_index): the tail's own
+// contract; queries by entity while the writer writes the tail out find every key once; a
+// writer that leaves without closing loses only memory; a read-only open beside a writer that
+// holds keys walks the records; a format-2 env is taken over and marked format 3.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "engine/entity_tail.hpp"
+#include "engine/event_log.hpp"
+#include "engine/log_index.hpp"
+#include "engine/log_test_util.hpp"
+#include "support/logged_lines.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace hooklog;
+using hooklog::test::make_event;
+using hooklog::test::scan_seqs;
+using hooklog::test::temp_dir;
+
+namespace {
+
+// A bucketed ix_entity key as a group's key list holds it.
+std::string bucketed(std::string_view entity, std::uint64_t seq) {
+  std::string k;
+  log_keys::append_bucket(k, log_keys::entity_bucket(seq, 20));
+  k.append(entity);
+  bytes::put_be64(k, seq);
+  return k;
+}
+
+std::string rest(std::string_view entity, std::uint64_t seq) {
+  std::string k(entity);
+  bytes::put_be64(k, seq);
+  return k;
+}
+
+std::unique_ptr<event_log> open_with_tail(const std::string& dir, std::size_t tail_keys,
+                                          bool read_only = false) {
+  log_options o;
+  o.dir = dir;
+  o.sync = false;
+  o.read_only = read_only;
+  o.initial_map_size = 1u << 20;
+  o.index_entity_tail_keys = tail_keys;
+  auto l = event_log::open(o);
+  if (!l) FAIL(l.err().message);
+  return std::move(*l);
+}
+
+// Record i is about order "o<i % 7>".
+record nth(int i) {
+  return make_event("t", "a.x", "o" + std::to_string(i % 7), 1000 + i);
+}
+
+void append_range(event_log& log, int from, int to, int group) {
+  for (int i = from; i < to; i += group) {
+    std::vector<record> g;
+    for (int j = i; j < std::min(to, i + group); ++j) g.push_back(nth(j));
+    for (const auto& r : log.append(g)) REQUIRE(r);
+  }
+}
+
+scan_query about(const std::string& id, bool desc = false) {
+  scan_query q;
+  q.entity_kind = "order";
+  q.entity_id = id;
+  q.descending = desc;
+  return q;
+}
+
+// Record i has seq i + 1 in these logs: order "o<k>"'s seqs up to `n` records.
+std::vector<std::uint64_t> seqs_of_order(int k, int n) {
+  std::vector<std::uint64_t> out;
+  for (int i = k; i < n; i += 7) out.push_back(static_cast<std::uint64_t>(i) + 1);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("entity tail: keys by entity, in key order, by entity or by kind", "[entity_tail]") {
+  entity_tail tail;
+  const std::string o1 = std::string("order\0o1\0", 9), o2 = std::string("order\0o2\0", 9),
+                    p1 = std::string("parcel\0p1\0", 10);
+  std::vector<std::string> keys = {bucketed(o1, 3), bucketed(o2, 4), bucketed(p1, 5),
+                                   bucketed(o1, 6)};
+  std::sort(keys.begin(), keys.end());  // as a group's sorted() list
+  tail.add(std::vector<std::string_view>(keys.begin(), keys.end()));
+  const std::string later = bucketed(o2, std::uint64_t{1} << 20);  // the next bucket
+  tail.add({later});
+  CHECK(tail.size() == 5);
+
+  CHECK(tail.keys(o1, true) == std::vector<std::string>{rest(o1, 3), rest(o1, 6)});
+  CHECK(tail.keys(o2, true) == std::vector<std::string>{rest(o2, 4), rest(o2, 1u << 20)});
+  CHECK(tail.keys(std::string("order\0o3\0", 9), true).empty());
+  CHECK(tail.keys(std::string("order\0", 6), false) ==
+        std::vector<std::string>{rest(o1, 3), rest(o1, 6), rest(o2, 4), rest(o2, 1u << 20)});
+  CHECK(tail.keys(std::string("parcel\0", 7), false) == std::vector<std::string>{rest(p1, 5)});
+  CHECK(tail.keys(std::string("vehicle\0", 8), false).empty());
+
+  // Written out: every key back in its bucketed form.
+  index_key_list out;
+  tail.append_all(out, 20);
+  const auto& all = out.sorted();
+  keys.push_back(later);
+  std::sort(keys.begin(), keys.end());
+  CHECK(std::vector<std::string>(all.begin(), all.end()) == keys);
+
+  tail.clear();
+  CHECK(tail.size() == 0);
+  CHECK(tail.keys(o1, true).empty());
+}
+
+TEST_CASE("entity tail: a query while the writer writes the tail out finds every key once",
+          "[entity_tail][log_index]") {
+  temp_dir dir;
+  // 25 keys at most in memory: the writer below writes the tail out every few groups, while
+  // the reader asks for one order's records, ascending and descending.
+  auto log = open_with_tail(dir.path(), 25);
+  constexpr int kTotal = 3000;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    append_range(*log, 0, kTotal, 3);
+    done = true;
+  });
+  int answers = 0, partial = 0;
+  for (bool desc = false; !done.load() || answers < 10; desc = !desc, ++answers) {
+    const auto got = scan_seqs(*log, about("o3", desc));
+    auto want = seqs_of_order(3, kTotal);
+    // What was committed when the query began: a prefix of the order's seqs, each once.
+    want.resize(std::min(want.size(), got.size()));
+    if (desc) std::reverse(want.begin(), want.end());
+    REQUIRE(got == want);
+    partial += want.size() < seqs_of_order(3, kTotal).size();
+  }
+  writer.join();
+  CHECK(partial > 0);  // some answers were taken while the writer wrote
+  CHECK(log->index().entity_through() < log->index().indexed_through());
+  CHECK(scan_seqs(*log, about("o3")) == seqs_of_order(3, kTotal));
+  // A resumed page merges the two as well: pages of 5 from the start.
+  scan_query q = about("o5");
+  std::vector<std::uint64_t> paged;
+  for (;;) {
+    std::string last;
+    std::size_t got = 0;
+    REQUIRE(log->scan(q, [&](const record_view& v, std::string_view pos) {
+      paged.push_back(v.seq);
+      last = std::string(pos);
+      return ++got < 5;
+    }));
+    if (got < 5) break;
+    q.after = last;
+  }
+  CHECK(paged == seqs_of_order(5, kTotal));
+}
+
+TEST_CASE("entity tail: a writer that leaves without closing loses only memory",
+          "[entity_tail][log_index]") {
+  temp_dir dir;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // appends 500 records and leaves without a clean close
+    log_options o;
+    o.dir = dir.path();
+    o.sync = false;
+    o.index_entity_tail_keys = 105;
+    auto l = event_log::open(o);
+    if (!l) _exit(3);
+    for (int i = 0; i < 500; i += 10) {
+      std::vector<record> g;
+      for (int j = i; j < i + 10; ++j) g.push_back(nth(j));
+      for (const auto& r : (*l)->append(g))
+        if (!r) _exit(4);
+    }
+    if ((*l)->index().entity_through() >= 500) _exit(5);  // some keys only in memory
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  std::unique_ptr<event_log> log;
+  const auto said = test::logged_lines([&] { log = open_with_tail(dir.path(), 105); });
+  REQUIRE(said.size() == 1);
+  CHECK(said[0]["msg"] == "the entity keys held in memory were taken from the records");
+  CHECK(said[0]["after_seq"].get<std::uint64_t>() < 500);
+  CHECK(said[0]["through_seq"] == 500);
+  CHECK(log->index_rebuilt_because().empty());
+  CHECK(log->index().entity_through() == 500);
+  for (int k = 0; k < 7; ++k) {
+    CHECK(scan_seqs(*log, about("o" + std::to_string(k))) == seqs_of_order(k, 500));
+    auto desc = seqs_of_order(k, 500);
+    std::reverse(desc.begin(), desc.end());
+    CHECK(scan_seqs(*log, about("o" + std::to_string(k), true)) == desc);
+  }
+}
+
+TEST_CASE("entity tail: a read-only open beside a writer that holds keys walks the records",
+          "[entity_tail][log_index]") {
+  temp_dir dir;
+  {
+    auto w = open_with_tail(dir.path(), 1000);
+    append_range(*w, 0, 200, 10);
+    REQUIRE(w->index().entity_through() < 200);
+    // Another process (LMDB: one open of an env per process), as `hooklog export` would be.
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      log_options o;
+      o.dir = dir.path();
+      o.read_only = true;
+      auto r = event_log::open(o);
+      if (!r) _exit(3);
+      if ((*r)->index().usable()) _exit(4);  // the writer's tail is not in the env
+      if (scan_seqs(**r, about("o2")) != seqs_of_order(2, 200)) _exit(5);
+      _exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  // Closed: the tail written, the env whole for a reader.
+  auto r = open_with_tail(dir.path(), 1000, true);
+  CHECK(r->index().usable());
+  CHECK(scan_seqs(*r, about("o2")) == seqs_of_order(2, 200));
+  scan_query kind;
+  kind.entity_kind = "order";
+  CHECK(scan_seqs(*r, kind).size() == 200);
+}
+
+TEST_CASE("entity tail: a format-2 index env is taken over and marked format 3",
+          "[entity_tail][log_index]") {
+  temp_dir dir;
+  {
+    auto w = open_with_tail(dir.path(), 0);  // every key written, as format 2 wrote them
+    append_range(*w, 0, 70, 10);
+  }
+  // As format 2 left it: no entity_through.
+  test::edit_index_meta(dir.path(), [](lmdb::txn& t, const lmdb::dbi& meta) {
+    REQUIRE(meta.put(t, "format", "hooklog-index/2"));
+    REQUIRE(meta.del(t, "entity_through"));
+  });
+  {
+    auto r = open_with_tail(dir.path(), 1000, true);  // read as it is
+    CHECK(r->index().usable());
+    CHECK(scan_seqs(*r, about("o4")) == seqs_of_order(4, 70));
+  }
+  auto w = open_with_tail(dir.path(), 1000);
+  CHECK(w->index_rebuilt_because().empty());
+  CHECK(w->index().entity_through() == 70);
+  append_range(*w, 70, 140, 10);
+  CHECK(scan_seqs(*w, about("o4")) == seqs_of_order(4, 140));
+  auto t = lmdb::txn::begin(w->index().env(), true);
+  REQUIRE(t);
+  auto meta = lmdb::dbi::open(*t, "meta", 0);
+  REQUIRE(meta);
+  auto f = meta->get(*t, "format");
+  REQUIRE(f);
+  REQUIRE(*f);
+  CHECK(**f == "hooklog-index/3");
+}
