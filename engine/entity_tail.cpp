@@ -22,7 +22,9 @@ void entity_tail::add(const std::vector<std::string_view>& bucketed_keys) {
       seqs = &it->second;
       last = it->first;
     }
-    seqs->push_back(bytes::get_be64(k.substr(k.size() - 8)));
+    const std::uint64_t seq = bytes::get_be64(k.substr(k.size() - 8));
+    seqs->push_back(seq);
+    last_seq_ = std::max(last_seq_, seq);
   }
   size_ += bucketed_keys.size();
 }
@@ -31,6 +33,7 @@ void entity_tail::clear() {
   std::unique_lock lock(mutex_);
   seqs_.clear();
   size_ = 0;
+  last_seq_ = 0;
 }
 
 void entity_tail::append_all(index_key_list& out, unsigned bucket_bits) const {

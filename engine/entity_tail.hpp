@@ -4,8 +4,9 @@
 //
 // Why: ix_entity's keys are ordered by entity, so a group of records about N entities puts a key
 // into N leaves of the tree, and each commit copies every leaf it touches: a page per record
-// when the entities differ, whatever the group's size. Held here across groups and written once
-// per `limit` keys, a busy entity's keys share one leaf per write instead of one per group.
+// when the entities differ, whatever the group's size. Held here across groups and written a
+// bucket (appended) or a bounded number of keys at a time (log_index::finish()), a busy
+// entity's keys share one leaf per write instead of one per group.
 //
 // The index env's meta `entity_through` says up to which seq ix_entity holds every entity key;
 // this tail holds the keys of the seqs after it that the writer has committed, in order of
@@ -38,8 +39,9 @@ class entity_tail {
   void add(const std::vector<std::string_view>& bucketed_keys);
   // Forgets every key (they were written).
   void clear();
-  // How many keys it holds. Writer's thread.
+  // How many keys it holds, and the largest seq among them (0 when empty). Writer's thread.
   std::size_t size() const { return size_; }
+  std::uint64_t last_seq() const { return last_seq_; }
   // Appends every key held, in the bucketed form add() took, to `out` (unsorted). Writer's thread.
   void append_all(index_key_list& out, unsigned bucket_bits) const;
 
@@ -52,6 +54,7 @@ class entity_tail {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<std::uint64_t>, std::less<>> seqs_;  // entity -> seqs
   std::size_t size_ = 0;
+  std::uint64_t last_seq_ = 0;
 };
 
 }  // namespace hooklog

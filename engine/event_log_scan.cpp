@@ -122,10 +122,10 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   const bool indexed = index_readable();  // before the lock: it may wait for the writer
   // ix_entity's newest keys are in the writer's memory (engine/entity_tail.hpp): taken before
   // the index env's transaction, which then says which of them its ix_entity lacks.
-  const bool by_entity = indexed && !query.seq_order && query.ref_seq == std::nullopt &&
-                         !query.entity_kind.empty() && index_->separate();
+  const bool by_entity =
+      indexed && !query.seq_order && query.ref_seq == std::nullopt && !query.entity_kind.empty();
   std::vector<std::string> tail;
-  if (by_entity)
+  if (by_entity && index_->separate())
     tail = query.entity_id.empty()
                ? index_->tail_keys(query.entity_kind + '\0', false)
                : index_->tail_keys(entity_prefix(query.entity_kind, query.entity_id), true);
@@ -164,10 +164,18 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   const bool ix = indexed && !q.seq_order;
   if (ix && q.ref_seq)
     return scan_index(ixt, *t, index_->ix(4), bytes::be64(*q.ref_seq), true, q, fn, stop);
-  if (ix && !q.entity_kind.empty() && !q.entity_id.empty())
+  // ix_entity without the writer's tail (a read-only process beside a writer) answers only
+  // while it holds every key; otherwise the walks below answer, filtering by entity.
+  bool entity_ix = ix && by_entity;
+  if (entity_ix && index_->separate() && !index_->write_side()) {
+    auto whole = index_->entity_whole(ixt);
+    if (!whole) return whole.err();
+    entity_ix = *whole;
+  }
+  if (entity_ix && !q.entity_id.empty())
     return scan_index(ixt, *t, index_->ix(3), entity_prefix(q.entity_kind, q.entity_id), true, q,
                       fn, stop, index_->entity_bucket_bits(), &tail);
-  if (ix && !q.entity_kind.empty())
+  if (entity_ix)
     return scan_index(ixt, *t, index_->ix(3), q.entity_kind + '\0', false, q, fn, stop,
                       index_->entity_bucket_bits(), &tail);
   if (ix && events_only && q.kind && exact_type)

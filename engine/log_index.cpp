@@ -36,6 +36,7 @@ void remove_env_files(const std::string& dir) {
 }  // namespace
 
 const std::vector<std::string_view>& index_key_list::sorted() {
+  if (sorted_) return views_;
   views_.clear();
   views_.reserve(ends_.size());
   std::size_t from = 0;
@@ -44,6 +45,7 @@ const std::vector<std::string_view>& index_key_list::sorted() {
     from = end;
   }
   if (!std::is_sorted(views_.begin(), views_.end())) std::sort(views_.begin(), views_.end());
+  sorted_ = true;
   return views_;
 }
 
@@ -200,6 +202,7 @@ result<void> log_index::open_write(const std::string& dir, const options& o,
     if (auto r = env_.sync(true); !r) return r;
   }
   writable_ = true;
+  write_side_ = true;
   state_ = state::separate;
   if (entity_through_ < through_) {
     const std::uint64_t from = entity_through_;
@@ -231,8 +234,7 @@ bool log_index::open_read(const std::string& dir, const options& o, const log_so
     if (!open_dbs(*t, 0)) return false;
     if (!t->commit()) return false;  // committed: an abort would close the handles
   }
-  // Whole: ix_entity as far as the others (a writer's tail is in its own memory).
-  if (!check_binding(log).empty() || through_ != log.applied || entity_through_ != through_) {
+  if (!check_binding(log).empty() || through_ != log.applied) {
     env_ = lmdb::env();
     return false;
   }
@@ -292,20 +294,54 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
                                                   std::uint64_t through,
                                                   const hash256& through_hash,
                                                   bool hold_entities) const {
-  auto w = entity_write::direct;
-  if (hold_entities && opts_.entity_tail_keys != 0 && !(keys[3].empty() && tail_.size() == 0)) {
-    if (tail_.size() + keys[3].size() < opts_.entity_tail_keys) {
-      w = entity_write::held;
+  entity_write w;
+  const auto& group = keys[3].sorted();  // bucket first: the newest bucket's keys last
+  w.held_from = group.size();
+  index_key_list run;  // what ix_entity gets now, when it is not the group's keys alone
+  index_key_list* entity_keys = &keys[3];
+  if (hold_entities && opts_.entity_tail_keys != 0 && !(group.empty() && tail_.size() == 0)) {
+    // The tail holds the newest bucket's keys. When the seqs reach a new bucket, the keys of
+    // the buckets before it are complete: written in one run, all past ix_entity's last key
+    // (appended: full leaves, no search), and the new bucket's keys held. Otherwise the keys
+    // are held until the tail reaches its limit.
+    std::uint32_t newest =
+        tail_.size() ? log_keys::entity_bucket(tail_.last_seq(), bucket_bits_) : 0;
+    if (!group.empty()) newest = std::max(newest, log_keys::get_bucket(group.back()));
+    std::size_t p = group.size();
+    while (p > 0 && log_keys::get_bucket(group[p - 1]) == newest) --p;
+    const bool older_tail =
+        tail_.size() && log_keys::entity_bucket(tail_.last_seq(), bucket_bits_) < newest;
+    if (older_tail || p > 0) {
+      w.held_from = p;  // the keys before p, and the tail's: buckets before the newest
+      w.through = (std::uint64_t{newest} << bucket_bits_) - 1;
+    } else if (tail_.size() + group.size() >= opts_.entity_tail_keys) {
+      w.through = through;  // the whole newest bucket so far, to bound the memory held
     } else {
-      tail_.append_all(keys[3], bucket_bits_);  // the group's keys and the tail's, one run
-      w = entity_write::with_tail;
+      w.held_from = 0;
     }
+    w.written = w.held_from != 0 || w.through != 0;
+    w.tail_written = w.written && tail_.size() != 0;
+    if (!w.written) {
+      entity_keys = nullptr;
+    } else if (w.tail_written || w.held_from != group.size()) {
+      if (w.tail_written) tail_.append_all(run, bucket_bits_);
+      for (std::size_t i = 0; i < w.held_from; ++i) {
+        run.buffer().append(group[i]);
+        run.end_key();
+      }
+      entity_keys = &run;
+    }
+  } else {
+    w.written = true;
+    w.through = through;
   }
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    if (!(i == 3 && w == entity_write::held))
-      if (auto p = put_sorted(t, ix(i), keys[i]); !p) return p.err();
-  if (w != entity_write::held)
-    if (auto p = meta_.put(t, kEntityThroughKey, bytes::be64(through)); !p) return p.err();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    index_key_list* k = i == 3 ? entity_keys : &keys[i];
+    if (k)
+      if (auto p = put_sorted(t, ix(i), *k); !p) return p.err();
+  }
+  if (w.written)
+    if (auto p = meta_.put(t, kEntityThroughKey, bytes::be64(w.through)); !p) return p.err();
   if (auto p = meta_.put(t, kThroughKey, bytes::be64(through)); !p) return p.err();
   if (auto p = meta_.put(t, kHashKey,
                          std::string_view(reinterpret_cast<const char*>(through_hash.data()), 32));
@@ -314,16 +350,16 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
   return w;
 }
 
-void log_index::committed(index_keys& keys, entity_write w, std::uint64_t through,
+void log_index::committed(index_keys& keys, const entity_write& w, std::uint64_t through,
                           const hash256& h) {
   through_ = through;
   through_hash_ = h;
-  if (w == entity_write::held) {
-    if (!keys[3].empty()) tail_.add(keys[3].sorted());
-    return;
-  }
-  if (w == entity_write::with_tail) tail_.clear();
-  entity_through_ = through;
+  if (w.tail_written) tail_.clear();
+  if (w.written) entity_through_ = w.through;
+  const auto& group = keys[3].sorted();
+  if (w.held_from < group.size())
+    tail_.add(std::vector<std::string_view>(
+        group.begin() + static_cast<std::ptrdiff_t>(w.held_from), group.end()));
 }
 
 result<void> log_index::entity_keys_after(lmdb::txn& t, std::vector<std::string>& keys) const {
@@ -358,6 +394,15 @@ result<void> log_index::write_entity_keys(index_key_list& keys) {
   if (auto p = put_sorted(*t, ix(3), keys); !p) return p;
   if (auto p = meta_.put(*t, kEntityThroughKey, bytes::be64(through_)); !p) return p;
   return t->commit();
+}
+
+result<bool> log_index::entity_whole(lmdb::txn& t) const {
+  auto et = meta_.get(t, kEntityThroughKey);
+  if (!et) return et.err();
+  if (!*et || (*et)->size() != 8) return true;  // format 2: written with the others
+  auto th = meta_.get(t, kThroughKey);
+  if (!th) return th.err();
+  return *th && (*th)->size() == 8 && bytes::get_be64(**th) == bytes::get_be64(**et);
 }
 
 result<void> log_index::write_tail() {

@@ -12,8 +12,9 @@
 //
 // Format 3 (`hooklog-index/3`, the same databases) lets ix_entity lag the other indexes: meta
 // `entity_through` (<= indexed_through) says up to which seq it holds every entity key; the
-// keys of the seqs after it are in memory (engine/entity_tail.hpp) until options::
-// entity_tail_keys of them are written in one sorted run, and at close. A writer's open takes
+// keys of the seqs after it are in the writer's memory (engine/entity_tail.hpp) until the seqs
+// reach a new bucket (the finished buckets' keys then appended in one sorted run), or options::
+// entity_tail_keys of them are held, or a catch-up or close writes them. A writer's open takes
 // the keys after entity_through from the records again (a crash loses only memory) and marks a
 // format-2 env format 3 (an older build then rebuilds it rather than miss those keys).
 //
@@ -61,22 +62,28 @@ namespace hooklog {
 class index_key_list {
  public:
   std::string& buffer() { return bytes_; }
-  void end_key() { ends_.push_back(bytes_.size()); }
+  void end_key() {
+    ends_.push_back(bytes_.size());
+    sorted_ = false;
+  }
   std::size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
   void clear() {
     bytes_.clear();
     ends_.clear();
+    sorted_ = false;
   }
   // The keys in byte order (LMDB's order for these databases), views into buffer(): valid until
   // the next change. Keys added in order (the occurred times and the seqs of one type, tenant
-  // or ref) are checked, not sorted again.
+  // or ref) are checked, not sorted again; a second call without a key added in between
+  // returns the same list.
   const std::vector<std::string_view>& sorted();
 
  private:
   std::string bytes_;
   std::vector<std::size_t> ends_;
   std::vector<std::string_view> views_;
+  bool sorted_ = false;  // views_ is the sorted list of the keys as they are
 };
 
 // The index entries of a group of records: keys per index database (0 occurred, 1 type,
@@ -126,7 +133,7 @@ class log_index {
     // writes them with each group's other entries.
     std::size_t entity_tail_keys = kEntityTailKeys;
   };
-  static constexpr std::size_t kEntityTailKeys = 16384;
+  static constexpr std::size_t kEntityTailKeys = 65536;
 
   // Where a log's facts come from, for binding checks and catch-up.
   struct log_source {
@@ -186,17 +193,20 @@ class log_index {
   // Returns the prior seq when the key is known (the group's own earlier keys included).
   result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
                                                 std::uint64_t seq) const;
-  // What finish() did with the group's ix_entity keys.
-  enum class entity_write {
-    direct,     // written (the tail is off or empty and the group has none)
-    held,       // not written: committed() adds them to the tail
-    with_tail,  // written with every key the tail held: committed() empties it
+  // What finish() did with the group's ix_entity keys: its sorted keys before held_from were
+  // written (with every key the tail held when tail_written), those from held_from on go to the
+  // tail in committed(); entity_through is then `through` when anything was written.
+  struct entity_write {
+    bool written = false;
+    bool tail_written = false;
+    std::size_t held_from = 0;
+    std::uint64_t through = 0;
   };
   // `hold_entities` false (a catch-up) writes the entity keys whatever the tail's size, which
   // must then be empty.
   result<entity_write> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
                               const hash256& through_hash, bool hold_entities = true) const;
-  void committed(index_keys& keys, entity_write w, std::uint64_t through, const hash256& h);
+  void committed(index_keys& keys, const entity_write& w, std::uint64_t through, const hash256& h);
   std::uint64_t indexed_through() const { return through_; }
   // Up to which seq ix_entity holds every entity key (the tail the rest). Writer's thread.
   std::uint64_t entity_through() const { return entity_through_; }
@@ -208,6 +218,12 @@ class log_index {
     return tail_.keys(prefix, exact);
   }
   result<void> entity_keys_after(lmdb::txn& t, std::vector<std::string>& tail_keys) const;
+  // Whether this process writes the env (its tail then holds what ix_entity lacks); set by
+  // open_write() before any reader, never changed after. Any thread.
+  bool write_side() const { return write_side_; }
+  // For a process that does not write it: whether ix_entity, as `t` sees it, holds every key
+  // the other indexes hold (entity_through == indexed_through; a format-2 env always does).
+  result<bool> entity_whole(lmdb::txn& t) const;
 
   // Early answers. announce(s): the log's records up to s are committed and may be answered
   // before this env holds their entries; settle(s): it does now, or the write failed and
@@ -263,6 +279,7 @@ class log_index {
   lmdb::dbi meta_;
   state state_ = state::none;
   bool writable_ = false;
+  bool write_side_ = false;
   options opts_;
   std::string dir_;
   std::uint64_t through_ = 0;

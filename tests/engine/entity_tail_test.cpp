@@ -42,13 +42,15 @@ std::string rest(std::string_view entity, std::uint64_t seq) {
 }
 
 std::unique_ptr<event_log> open_with_tail(const std::string& dir, std::size_t tail_keys,
-                                          bool read_only = false) {
+                                          bool read_only = false,
+                                          unsigned bucket_bits = log_keys::kEntityBucketBits) {
   log_options o;
   o.dir = dir;
   o.sync = false;
   o.read_only = read_only;
   o.initial_map_size = 1u << 20;
   o.index_entity_tail_keys = tail_keys;
+  o.index_entity_bucket_bits = bucket_bits;
   auto l = event_log::open(o);
   if (!l) FAIL(l.err().message);
   return std::move(*l);
@@ -119,10 +121,15 @@ TEST_CASE("entity tail: keys by entity, in key order, by entity or by kind", "[e
 
 TEST_CASE("entity tail: a query while the writer writes the tail out finds every key once",
           "[entity_tail][log_index]") {
+  // The writer below writes the tail out every few groups, while the reader asks for one
+  // order's records, ascending and descending: at most 25 keys held (written into the bucket
+  // of 1,048,576 seqs that holds keys already), or a bucket's keys held and written when the
+  // seqs reach the next bucket of 64 seqs (appended).
+  const auto [tail_keys, bits] = GENERATE(std::pair<std::size_t, unsigned>{25, 20},
+                                          std::pair<std::size_t, unsigned>{65536, 6});
+  INFO("entity tail of " << tail_keys << " keys, buckets of " << bits << " bits");
   temp_dir dir;
-  // 25 keys at most in memory: the writer below writes the tail out every few groups, while
-  // the reader asks for one order's records, ascending and descending.
-  auto log = open_with_tail(dir.path(), 25);
+  auto log = open_with_tail(dir.path(), tail_keys, false, bits);
   constexpr int kTotal = 3000;
   std::atomic<bool> done{false};
   std::thread writer([&] {
@@ -202,8 +209,10 @@ TEST_CASE("entity tail: a writer that leaves without closing loses only memory",
   }
 }
 
-TEST_CASE("entity tail: a read-only open beside a writer that holds keys walks the records",
-          "[entity_tail][log_index]") {
+TEST_CASE(
+    "entity tail: a read-only process beside a writer that holds keys walks the records "
+    "for queries by entity",
+    "[entity_tail][log_index]") {
   temp_dir dir;
   {
     auto w = open_with_tail(dir.path(), 1000);
@@ -218,8 +227,14 @@ TEST_CASE("entity tail: a read-only open beside a writer that holds keys walks t
       o.read_only = true;
       auto r = event_log::open(o);
       if (!r) _exit(3);
-      if ((*r)->index().usable()) _exit(4);  // the writer's tail is not in the env
+      if (!(*r)->index().usable()) _exit(4);  // the other indexes are whole
       if (scan_seqs(**r, about("o2")) != seqs_of_order(2, 200)) _exit(5);
+      // ix_entity lacks the writer's tail: the records are walked (all 200 examined).
+      scan_stop stop;
+      scan_query q = about("o2");
+      q.examine_limit = 50;
+      scan_seqs(**r, q, &stop);
+      if (!stop.bounded) _exit(6);
       _exit(0);
     }
     int status = 0;
@@ -227,10 +242,15 @@ TEST_CASE("entity tail: a read-only open beside a writer that holds keys walks t
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
   }
-  // Closed: the tail written, the env whole for a reader.
+  // Closed: the tail written, the env whole for a reader: ix_entity answers (29 keys examined).
   auto r = open_with_tail(dir.path(), 1000, true);
   CHECK(r->index().usable());
   CHECK(scan_seqs(*r, about("o2")) == seqs_of_order(2, 200));
+  scan_stop stop;
+  scan_query q = about("o2");
+  q.examine_limit = 50;
+  CHECK(scan_seqs(*r, q, &stop) == seqs_of_order(2, 200));
+  CHECK_FALSE(stop.bounded);
   scan_query kind;
   kind.entity_kind = "order";
   CHECK(scan_seqs(*r, kind).size() == 200);

@@ -140,32 +140,31 @@ std::set<std::uint32_t> buckets_held(const event_log& log) {
 
 TEST_CASE("entity index in seq buckets: every query by entity answers what the records answer",
           "[log][scan][index_walk]") {
-  // ix_entity's keys all written with their groups (0), held in memory 43 at a time (the
-  // newest in memory, the rest written), or all in memory (engine/entity_tail.hpp).
+  // ix_entity's keys all written with their groups (0); held in memory and written when the
+  // seqs reach a new bucket (the default: each bucket's keys appended in one run); or held at
+  // most 5 at a time (written into a bucket that holds keys already, then the rest of it).
   const std::size_t tail_keys =
-      GENERATE(std::size_t{0}, std::size_t{43}, log_index::kEntityTailKeys);
+      GENERATE(std::size_t{0}, std::size_t{5}, log_index::kEntityTailKeys);
   INFO("entity tail of " << tail_keys << " keys");
   temp_dir dir;
   auto log = open_bucketed(dir.path(), false, tail_keys);
   fill(*log);
   REQUIRE(log->index().entity_bucket_bits() == kBits);
   REQUIRE(log->index().indexed_through() == kRecords);
+  // The keys are in their seqs' buckets: about kRecords / 8 of them.
   const auto held = buckets_held(*log);
+  CHECK(held.size() >= 30);
+  CHECK(*held.begin() == 0);
+  constexpr std::uint64_t kNewestBucketStart = (kRecords >> kBits) << kBits;  // 296
   if (tail_keys == 0) {
-    // The keys are in their seqs' buckets: about kRecords / 8 of them.
     CHECK(log->index().entity_through() == kRecords);
-    CHECK(held.size() >= 30);
-    CHECK(*held.begin() == 0);
     CHECK(*held.rbegin() == kRecords >> kBits);
-  } else if (tail_keys == 43) {
-    // Written in runs of 43 or more keys; the last ones in memory.
-    CHECK(log->index().entity_through() > 200);
-    CHECK(log->index().entity_through() < kRecords);
-    CHECK(held.size() >= 25);
-    CHECK(*held.begin() == 0);
+  } else if (tail_keys == 5) {
+    CHECK(log->index().entity_through() >= kNewestBucketStart - 1);
   } else {
-    CHECK(log->index().entity_through() == 1);  // seq 1 has no entity: nothing to hold
-    CHECK(held.empty());
+    // Every bucket before the newest written; the newest bucket's keys in memory.
+    CHECK(log->index().entity_through() == kNewestBucketStart - 1);
+    CHECK(*held.rbegin() == (kRecords >> kBits) - 1);
   }
 
   std::vector<scan_query> queries;
