@@ -1,7 +1,6 @@
 #include "engine/entity_tail.hpp"
 
 #include <algorithm>
-#include <mutex>
 
 #include "engine/bytes.hpp"
 #include "engine/log_index.hpp"
@@ -10,7 +9,6 @@
 namespace hooklog {
 
 void entity_tail::add(const std::vector<std::string_view>& bucketed_keys) {
-  std::unique_lock lock(mutex_);
   std::vector<std::uint64_t>* seqs = nullptr;
   std::string_view last;
   for (const std::string_view k : bucketed_keys) {
@@ -30,14 +28,12 @@ void entity_tail::add(const std::vector<std::string_view>& bucketed_keys) {
 }
 
 void entity_tail::clear() {
-  std::unique_lock lock(mutex_);
   seqs_.clear();
   size_ = 0;
   last_seq_ = 0;
 }
 
 void entity_tail::append_all(index_key_list& out, unsigned bucket_bits) const {
-  // The writer's own thread changes the map: no lock needed to read it here.
   for (const auto& [entity, seqs] : seqs_)
     for (const std::uint64_t seq : seqs) {
       log_keys::append_bucket(out.buffer(), log_keys::entity_bucket(seq, bucket_bits));
@@ -47,11 +43,14 @@ void entity_tail::append_all(index_key_list& out, unsigned bucket_bits) const {
     }
 }
 
-std::vector<std::string> entity_tail::keys(std::string_view prefix, bool exact) const {
+std::vector<std::string> entity_tail::keys(std::string_view prefix, bool exact,
+                                           std::uint64_t from_seq, std::uint64_t to_seq) const {
   std::vector<std::string> out;
-  std::shared_lock lock(mutex_);
   auto emit = [&](const std::string& entity, const std::vector<std::uint64_t>& seqs) {
-    for (const std::uint64_t seq : seqs) {
+    const auto lo = std::lower_bound(seqs.begin(), seqs.end(), from_seq);
+    const auto hi = std::upper_bound(lo, seqs.end(), to_seq);
+    for (auto it = lo; it != hi; ++it) {
+      const std::uint64_t seq = *it;
       std::string k;
       k.reserve(entity.size() + 8);
       k.append(entity);

@@ -9,21 +9,20 @@
 // entity's keys share one leaf per write instead of one per group.
 //
 // The index env's meta `entity_through` says up to which seq ix_entity holds every entity key;
-// this tail holds the keys of the seqs after it that the writer has committed, in order of
-// arrival (ascending seqs per entity). A reader takes its copy (keys()) BEFORE it opens its
-// index transaction, then keeps only the seqs past the `entity_through` that transaction sees:
-// a write and the tail's clear() happen in that order, so the copy and the transaction together
-// hold every key once (log_index::entity_keys_after()).
+// this tail holds the keys of the seqs after it that the writer has committed (ascending seqs
+// per entity). log_index changes it and ix_entity together for readers: its lock is held
+// unique across the index commit and the tail's change, and shared across a reader's copy
+// (keys()) and the start of its index transaction; the reader keeps the copied seqs past the
+// `entity_through` that transaction sees (log_index::entity_keys_after()).
 //
 // Nothing here is durable: after a crash the keys are taken again from the log's records
 // (log_index::open_write()).
 //
-// Thread safety: add(), clear() and the write side's accessors (size(), append_all()) on one
-// thread (the log writer's); keys() on any thread, concurrently with them.
+// Thread safety: none of its own. The owner (log_index) serializes add() and clear() against
+// keys(); size(), last_seq() and append_all() are the writer's, on the thread that changes it.
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,13 +44,13 @@ class entity_tail {
   // Appends every key held, in the bucketed form add() took, to `out` (unsorted). Writer's thread.
   void append_all(index_key_list& out, unsigned bucket_bits) const;
 
-  // The keys held (kind \0 id \0 | seq BE: ix_entity's keys without their bucket), ascending:
-  // with `exact`, those of the entity `prefix` (kind \0 id \0); otherwise those of every entity
-  // that starts with `prefix` (kind \0). Any thread.
-  std::vector<std::string> keys(std::string_view prefix, bool exact) const;
+  // The keys held (kind \0 id \0 | seq BE: ix_entity's keys without their bucket) whose seqs are
+  // in [from_seq, to_seq], ascending: with `exact`, those of the entity `prefix` (kind \0 id
+  // \0); otherwise those of every entity that starts with `prefix` (kind \0).
+  std::vector<std::string> keys(std::string_view prefix, bool exact, std::uint64_t from_seq,
+                                std::uint64_t to_seq) const;
 
  private:
-  mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<std::uint64_t>, std::less<>> seqs_;  // entity -> seqs
   std::size_t size_ = 0;
   std::uint64_t last_seq_ = 0;

@@ -120,16 +120,20 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
                                       scan_stop* stop) const {
   if (stop) *stop = scan_stop{};
   const bool indexed = index_readable();  // before the lock: it may wait for the writer
-  // ix_entity's newest keys are in the writer's memory (engine/entity_tail.hpp): taken before
-  // the index env's transaction, which then says which of them its ix_entity lacks.
   const bool by_entity =
       indexed && !query.seq_order && query.ref_seq == std::nullopt && !query.entity_kind.empty();
-  std::vector<std::string> tail;
-  if (by_entity && index_->separate())
-    tail = query.entity_id.empty()
-               ? index_->tail_keys(query.entity_kind + '\0', false)
-               : index_->tail_keys(entity_prefix(query.entity_kind, query.entity_id), true);
   auto lock = read_lock();
+  // ix_entity's newest keys are in the writer's memory (engine/entity_tail.hpp): copied under
+  // its lock, which is let go once the index env's transaction began (that transaction then
+  // says which of them its ix_entity lacks).
+  std::vector<std::string> tail;
+  std::shared_lock<std::shared_mutex> tail_lock;
+  if (by_entity && index_->separate())
+    tail_lock =
+        query.entity_id.empty()
+            ? index_->tail_keys(query.entity_kind + '\0', false, query.from_seq, query.to_seq, tail)
+            : index_->tail_keys(entity_prefix(query.entity_kind, query.entity_id), true,
+                                query.from_seq, query.to_seq, tail);
   // The index env's transaction first: every entry it holds then points at a record the log's
   // transaction holds (the log commits before the index env).
   lmdb::txn index_txn;
@@ -138,6 +142,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     if (!it) return it.err();
     index_txn = std::move(*it);
   }
+  if (tail_lock) tail_lock.unlock();
   auto t = lmdb::txn::begin(env_, true);
   if (!t) return t.err();
   lmdb::txn& ixt = index_->separate() ? index_txn : *t;  // legacy: the indexes are in the log env
@@ -168,7 +173,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   // while it holds every key; otherwise the walks below answer, filtering by entity.
   bool entity_ix = ix && by_entity;
   if (entity_ix && index_->separate() && !index_->write_side()) {
-    auto whole = index_->entity_whole(ixt);
+    auto whole = index_->entity_whole(ixt, q.to_seq);
     if (!whole) return whole.err();
     entity_ix = *whole;
   }

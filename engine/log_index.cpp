@@ -303,10 +303,10 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
     // The tail holds the newest bucket's keys. When the seqs reach a new bucket, the keys of
     // the buckets before it are complete: written in one run, all past ix_entity's last key
     // (appended: full leaves, no search), and the new bucket's keys held. Otherwise the keys
-    // are held until the tail reaches its limit.
-    std::uint32_t newest =
-        tail_.size() ? log_keys::entity_bucket(tail_.last_seq(), bucket_bits_) : 0;
-    if (!group.empty()) newest = std::max(newest, log_keys::get_bucket(group.back()));
+    // are held until the tail holds options::entity_tail_keys keys or the seqs after
+    // entity_through are that many.
+    // The newest bucket is the group's last seq's (records without an entity move it on too).
+    const std::uint32_t newest = log_keys::entity_bucket(through, bucket_bits_);
     std::size_t p = group.size();
     while (p > 0 && log_keys::get_bucket(group[p - 1]) == newest) --p;
     const bool older_tail =
@@ -314,8 +314,11 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
     if (older_tail || p > 0) {
       w.held_from = p;  // the keys before p, and the tail's: buckets before the newest
       w.through = (std::uint64_t{newest} << bucket_bits_) - 1;
-    } else if (tail_.size() + group.size() >= opts_.entity_tail_keys) {
-      w.through = through;  // the whole newest bucket so far, to bound the memory held
+    } else if (tail_.size() + group.size() >= opts_.entity_tail_keys ||
+               through - entity_through_ >= opts_.entity_tail_keys) {
+      // The newest bucket so far: bounds the memory held and the records a writer's open reads
+      // again after a crash.
+      w.through = through;
     } else {
       w.held_from = 0;
     }
@@ -350,16 +353,31 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
   return w;
 }
 
-void log_index::committed(index_keys& keys, const entity_write& w, std::uint64_t through,
-                          const hash256& h) {
+result<void> log_index::commit_group(lmdb::txn& t, index_keys& keys, const entity_write& w,
+                                     std::uint64_t through, const hash256& h) {
+  const auto& group = keys[3].sorted();
+  std::vector<std::string_view> held;  // allocated before anything changes
+  if (w.held_from < group.size())
+    held.assign(group.begin() + static_cast<std::ptrdiff_t>(w.held_from), group.end());
+  std::unique_lock lock(tail_mutex_);
+  if (auto c = t.commit(); !c) return c;
+  if (w.tail_written) tail_.clear();  // in ix_entity now
+  if (!held.empty()) tail_.add(held);
+  // The binding last: should the tail's change throw, indexed_through stays behind and the
+  // next group catches up from the records.
+  if (w.written) entity_through_ = w.through;
   through_ = through;
   through_hash_ = h;
-  if (w.tail_written) tail_.clear();
-  if (w.written) entity_through_ = w.through;
-  const auto& group = keys[3].sorted();
-  if (w.held_from < group.size())
-    tail_.add(std::vector<std::string_view>(
-        group.begin() + static_cast<std::ptrdiff_t>(w.held_from), group.end()));
+  return {};
+}
+
+std::shared_lock<std::shared_mutex> log_index::tail_keys(std::string_view prefix, bool exact,
+                                                         std::uint64_t from_seq,
+                                                         std::uint64_t to_seq,
+                                                         std::vector<std::string>& out) const {
+  std::shared_lock lock(tail_mutex_);
+  out = tail_.keys(prefix, exact, from_seq, to_seq);
+  return lock;
 }
 
 result<void> log_index::entity_keys_after(lmdb::txn& t, std::vector<std::string>& keys) const {
@@ -387,30 +405,33 @@ result<void> log_index::growing(const std::function<result<void>()>& attempt) {
   }
 }
 
-result<void> log_index::write_entity_keys(index_key_list& keys) {
+result<void> log_index::write_entity_keys(index_key_list& keys, bool clear_tail) {
   std::shared_lock lock(resize_);
   auto t = lmdb::txn::begin(env_, false);
   if (!t) return t.err();
   if (auto p = put_sorted(*t, ix(3), keys); !p) return p;
   if (auto p = meta_.put(*t, kEntityThroughKey, bytes::be64(through_)); !p) return p;
-  return t->commit();
+  std::unique_lock tail_lock(tail_mutex_);
+  if (auto c = t->commit(); !c) return c;
+  if (clear_tail) tail_.clear();
+  return {};
 }
 
-result<bool> log_index::entity_whole(lmdb::txn& t) const {
+result<bool> log_index::entity_whole(lmdb::txn& t, std::uint64_t to_seq) const {
   auto et = meta_.get(t, kEntityThroughKey);
   if (!et) return et.err();
   if (!*et || (*et)->size() != 8) return true;  // format 2: written with the others
   auto th = meta_.get(t, kThroughKey);
   if (!th) return th.err();
-  return *th && (*th)->size() == 8 && bytes::get_be64(**th) == bytes::get_be64(**et);
+  const std::uint64_t through = *th && (*th)->size() == 8 ? bytes::get_be64(**th) : 0;
+  return bytes::get_be64(**et) >= std::min(to_seq, through);
 }
 
 result<void> log_index::write_tail() {
   if (tail_.size() == 0) return {};
   index_key_list keys;
   tail_.append_all(keys, bucket_bits_);
-  if (auto r = growing([&] { return write_entity_keys(keys); }); !r) return r;
-  tail_.clear();
+  if (auto r = growing([&] { return write_entity_keys(keys, true); }); !r) return r;
   entity_through_ = through_;
   return {};
 }
@@ -433,7 +454,7 @@ result<void> log_index::restore_entity_keys(const log_source& log) {
       collect_index_keys(*d, bucket_bits_, keys);
     }
   }
-  if (auto r = growing([&] { return write_entity_keys(keys[3]); }); !r) return r;
+  if (auto r = growing([&] { return write_entity_keys(keys[3], false); }); !r) return r;
   entity_through_ = through_;
   return {};
 }

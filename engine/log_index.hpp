@@ -187,15 +187,15 @@ class log_index {
   const lmdb::dbi& ix(std::size_t i) const { return dbs_[1 + i]; }
 
   // The write side of one group: put the idempotency keys while filling the log transaction,
-  // then, after the log committed, finish() writes the entries and the new binding, and, once
-  // that transaction committed, committed() takes the new binding (and the group's entity keys
-  // into the tail, when finish() held them).
+  // then, after the log committed, finish() writes the entries and the new binding into the
+  // index env's transaction, and commit_group() commits it and takes the new binding (and the
+  // group's entity keys into the tail, when finish() held them).
   // Returns the prior seq when the key is known (the group's own earlier keys included).
   result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
                                                 std::uint64_t seq) const;
   // What finish() did with the group's ix_entity keys: its sorted keys before held_from were
   // written (with every key the tail held when tail_written), those from held_from on go to the
-  // tail in committed(); entity_through is then `through` when anything was written.
+  // tail in commit_group(); entity_through is then `through` when anything was written.
   struct entity_write {
     bool written = false;
     bool tail_written = false;
@@ -206,24 +206,31 @@ class log_index {
   // must then be empty.
   result<entity_write> finish(lmdb::txn& t, index_keys& keys, std::uint64_t through,
                               const hash256& through_hash, bool hold_entities = true) const;
-  void committed(index_keys& keys, const entity_write& w, std::uint64_t through, const hash256& h);
+  // Commits `t` (finish()'s) and, when it committed, takes the binding and changes the tail as
+  // `w` says; under the tail's lock, so that a reader sees ix_entity and the tail of the same
+  // group boundary. The caller holds the resize lock shared.
+  result<void> commit_group(lmdb::txn& t, index_keys& keys, const entity_write& w,
+                            std::uint64_t through, const hash256& h);
   std::uint64_t indexed_through() const { return through_; }
   // Up to which seq ix_entity holds every entity key (the tail the rest). Writer's thread.
   std::uint64_t entity_through() const { return entity_through_; }
 
-  // Readers of ix_entity: the keys the tail holds (entity_tail::keys()), taken BEFORE the
-  // index transaction; then, in that transaction, entity_keys_after() keeps those past its
-  // entity_through: with ix_entity's, every key of the seqs it covers, once. Any thread.
-  std::vector<std::string> tail_keys(std::string_view prefix, bool exact) const {
-    return tail_.keys(prefix, exact);
-  }
+  // Readers of ix_entity: copies the tail's keys (entity_tail::keys()) into `out` and returns
+  // the tail's lock, held shared: begin the index transaction, then let it go. In that
+  // transaction entity_keys_after() keeps the copied keys past its entity_through: with
+  // ix_entity's, every key of the seqs it covers, once, as of one group boundary. Any thread,
+  // holding the resize lock shared (the writer takes that one first too).
+  std::shared_lock<std::shared_mutex> tail_keys(std::string_view prefix, bool exact,
+                                                std::uint64_t from_seq, std::uint64_t to_seq,
+                                                std::vector<std::string>& out) const;
   result<void> entity_keys_after(lmdb::txn& t, std::vector<std::string>& tail_keys) const;
   // Whether this process writes the env (its tail then holds what ix_entity lacks); set by
   // open_write() before any reader, never changed after. Any thread.
   bool write_side() const { return write_side_; }
   // For a process that does not write it: whether ix_entity, as `t` sees it, holds every key
-  // the other indexes hold (entity_through == indexed_through; a format-2 env always does).
-  result<bool> entity_whole(lmdb::txn& t) const;
+  // the other indexes hold up to `to_seq` (entity_through >= min(to_seq, indexed_through); a
+  // format-2 env always does).
+  result<bool> entity_whole(lmdb::txn& t, std::uint64_t to_seq) const;
 
   // Early answers. announce(s): the log's records up to s are committed and may be answered
   // before this env holds their entries; settle(s): it does now, or the write failed and
@@ -263,8 +270,9 @@ class log_index {
   // Runs `attempt` (a write transaction under the resize lock) until it does not fail with a
   // full map, growing the map in between.
   result<void> growing(const std::function<result<void>()>& attempt);
-  // Puts `keys` (ix_entity's, sorted here) and entity_through = indexed_through, one transaction.
-  result<void> write_entity_keys(index_key_list& keys);
+  // Puts `keys` (ix_entity's, sorted here) and entity_through = indexed_through, one
+  // transaction; with clear_tail the tail is emptied as it commits (under the tail's lock).
+  result<void> write_entity_keys(index_key_list& keys, bool clear_tail);
   // Puts `keys` (sorted here) into `d`, appending when they all follow its last key.
   static result<void> put_sorted(lmdb::txn& t, const lmdb::dbi& d, index_key_list& keys);
   result<void> open_env(const std::string& dir, bool read_only);
@@ -286,6 +294,7 @@ class log_index {
   hash256 through_hash_{};
   std::uint64_t entity_through_ = 0;
   entity_tail tail_;
+  mutable std::shared_mutex tail_mutex_;  // tail_'s changes (unique) against readers' copies
   unsigned bucket_bits_ = log_keys::kEntityBucketBits;
   std::atomic<bool> behind_{false};  // the last catch-up failed: the records are ahead
   std::atomic<std::uint64_t> announced_{0};
