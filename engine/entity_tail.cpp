@@ -43,32 +43,24 @@ void entity_tail::append_all(index_key_list& out, unsigned bucket_bits) const {
     }
 }
 
-std::vector<std::string> entity_tail::keys(std::string_view prefix, bool exact,
-                                           std::uint64_t from_seq, std::uint64_t to_seq) const {
-  std::vector<std::string> out;
+void entity_tail::keys(std::string_view prefix, bool exact, std::uint64_t from_seq,
+                       std::uint64_t to_seq, index_key_list& out) const {
   auto emit = [&](const std::string& entity, const std::vector<std::uint64_t>& seqs) {
     const auto lo = std::lower_bound(seqs.begin(), seqs.end(), from_seq);
     const auto hi = std::upper_bound(lo, seqs.end(), to_seq);
     for (auto it = lo; it != hi; ++it) {
-      const std::uint64_t seq = *it;
-      std::string k;
-      k.reserve(entity.size() + 8);
-      k.append(entity);
-      bytes::put_be64(k, seq);
-      out.push_back(std::move(k));
+      out.buffer().append(entity);
+      bytes::put_be64(out.buffer(), *it);
+      out.end_key();
     }
   };
   if (exact) {
     if (auto it = seqs_.find(prefix); it != seqs_.end()) emit(it->first, it->second);
-    return out;  // one entity's seqs, ascending: in key order
+    return;
   }
   for (auto it = seqs_.lower_bound(prefix);
        it != seqs_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it)
     emit(it->first, it->second);
-  // Entities in byte order, each one's seqs ascending: key order, unless an id holds a \0 (one
-  // entity then a prefix of another).
-  if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
-  return out;
 }
 
 }  // namespace hooklog

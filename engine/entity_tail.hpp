@@ -44,11 +44,13 @@ class entity_tail {
   // Appends every key held, in the bucketed form add() took, to `out` (unsorted). Writer's thread.
   void append_all(index_key_list& out, unsigned bucket_bits) const;
 
-  // The keys held (kind \0 id \0 | seq BE: ix_entity's keys without their bucket) whose seqs are
-  // in [from_seq, to_seq], ascending: with `exact`, those of the entity `prefix` (kind \0 id
-  // \0); otherwise those of every entity that starts with `prefix` (kind \0).
-  std::vector<std::string> keys(std::string_view prefix, bool exact, std::uint64_t from_seq,
-                                std::uint64_t to_seq) const;
+  // Appends to `out` the keys held (kind \0 id \0 | seq BE: ix_entity's keys without their
+  // bucket) whose seqs are in [from_seq, to_seq]: with `exact`, those of the entity `prefix`
+  // (kind \0 id \0); otherwise those of every entity that starts with `prefix` (kind \0). In
+  // key order (out.sorted() checks, and sorts only if an id holds a \0); one buffer, not a
+  // string per key.
+  void keys(std::string_view prefix, bool exact, std::uint64_t from_seq, std::uint64_t to_seq,
+            index_key_list& out) const;
 
  private:
   std::map<std::string, std::vector<std::uint64_t>, std::less<>> seqs_;  // entity -> seqs

@@ -249,7 +249,7 @@ class event_log {
   result<std::uint64_t> scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                    std::string prefix, bool exact_prefix, const scan_query& q,
                                    const scan_fn& fn, scan_stop* stop, unsigned bucket_bits = 0,
-                                   std::vector<std::string>* tail = nullptr) const;
+                                   index_key_list* tail = nullptr) const;
   result<std::optional<std::uint64_t>> first_seq_recorded_at_or_after(lmdb::txn& t,
                                                                       std::int64_t micros) const;
   // Opens the index env after the log's own databases (migrating a format-1 log).

@@ -126,7 +126,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   // ix_entity's newest keys are in the writer's memory (engine/entity_tail.hpp): copied under
   // its lock, which is let go once the index env's transaction began (that transaction then
   // says which of them its ix_entity lacks).
-  std::vector<std::string> tail;
+  index_key_list tail;
   std::shared_lock<std::shared_mutex> tail_lock;
   if (by_entity && index_->separate())
     tail_lock =
@@ -251,8 +251,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
 result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const lmdb::dbi& ix,
                                             std::string prefix, bool exact_prefix,
                                             const scan_query& q, const scan_fn& fn, scan_stop* stop,
-                                            unsigned bucket_bits,
-                                            std::vector<std::string>* tail) const {
+                                            unsigned bucket_bits, index_key_list* tail) const {
   const bool desc = q.descending;
   std::string start = prefix;
   if (exact_prefix) {
@@ -298,14 +297,16 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   if (walk_db) wkv = walk.seek(start, skip_start, lo, hi);
   // The writer's tail (keys ix_entity does not hold yet, ascending), merged with the walk: its
   // keys from `start` on in the walking order.
+  std::vector<std::string_view> held;
   if (tail)
-    if (auto a = index_->entity_keys_after(ixt, *tail); !a) return a.err();
-  const std::size_t tail_n = tail ? tail->size() : 0;
+    if (auto a = index_->entity_keys_after(ixt, *tail, held); !a) return a.err();
+  const std::size_t tail_n = held.size();
   std::size_t ti = 0;  // tail keys taken, in the walking order
   if (tail_n != 0) {
-    const auto& v = *tail;
-    const auto from = skip_start != desc ? std::upper_bound(v.begin(), v.end(), start)
-                                         : std::lower_bound(v.begin(), v.end(), start);
+    const auto& v = held;
+    const std::string_view start_view = start;
+    const auto from = skip_start != desc ? std::upper_bound(v.begin(), v.end(), start_view)
+                                         : std::lower_bound(v.begin(), v.end(), start_view);
     const auto at = static_cast<std::size_t>(from - v.begin());
     ti = desc ? tail_n - at : at;  // desc: the keys before `from`, from the last one down
   }
@@ -313,7 +314,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   auto pick = [&]() -> result<std::optional<std::string_view>> {
     if (!wkv) return wkv.err();
     std::optional<std::string_view> tk;
-    if (ti < tail_n) tk = (*tail)[desc ? tail_n - 1 - ti : ti];
+    if (ti < tail_n) tk = held[desc ? tail_n - 1 - ti : ti];
     from_tail = tk && (!*wkv || (desc ? *tk > **wkv : *tk < **wkv));
     return from_tail ? tk : *wkv;
   };

@@ -374,26 +374,22 @@ result<void> log_index::commit_group(lmdb::txn& t, index_keys& keys, const entit
 std::shared_lock<std::shared_mutex> log_index::tail_keys(std::string_view prefix, bool exact,
                                                          std::uint64_t from_seq,
                                                          std::uint64_t to_seq,
-                                                         std::vector<std::string>& out) const {
+                                                         index_key_list& out) const {
   std::shared_lock lock(tail_mutex_);
-  out = tail_.keys(prefix, exact, from_seq, to_seq);
+  tail_.keys(prefix, exact, from_seq, to_seq, out);
   return lock;
 }
 
-result<void> log_index::entity_keys_after(lmdb::txn& t, std::vector<std::string>& keys) const {
+result<void> log_index::entity_keys_after(lmdb::txn& t, index_key_list& keys,
+                                          std::vector<std::string_view>& keep) const {
+  keep.clear();
   if (keys.empty()) return {};
   auto et = meta_.get(t, kEntityThroughKey);
   if (!et) return et.err();
-  std::uint64_t through = 0;
-  if (*et && (*et)->size() == 8) {
-    through = bytes::get_be64(**et);
-  } else {  // a format-2 env: no writer of this build has a tail for it
-    keys.clear();
-    return {};
-  }
-  std::erase_if(keys, [&](const std::string& k) {
-    return bytes::get_be64(std::string_view(k).substr(k.size() - 8)) <= through;
-  });
+  if (!*et || (*et)->size() != 8) return {};  // a format-2 env: no writer of this build has a tail
+  const std::uint64_t through = bytes::get_be64(**et);
+  for (const std::string_view k : keys.sorted())
+    if (bytes::get_be64(k.substr(k.size() - 8)) > through) keep.push_back(k);
   return {};
 }
 

@@ -222,8 +222,10 @@ class log_index {
   // holding the resize lock shared (the writer takes that one first too).
   std::shared_lock<std::shared_mutex> tail_keys(std::string_view prefix, bool exact,
                                                 std::uint64_t from_seq, std::uint64_t to_seq,
-                                                std::vector<std::string>& out) const;
-  result<void> entity_keys_after(lmdb::txn& t, std::vector<std::string>& tail_keys) const;
+                                                index_key_list& out) const;
+  // `keep` gets the views of `tail_keys` (sorted) past the entity_through `t` sees.
+  result<void> entity_keys_after(lmdb::txn& t, index_key_list& tail_keys,
+                                 std::vector<std::string_view>& keep) const;
   // Whether this process writes the env (its tail then holds what ix_entity lacks); set by
   // open_write() before any reader, never changed after. Any thread.
   bool write_side() const { return write_side_; }
