@@ -290,12 +290,36 @@ result<void> log_index::put_sorted(lmdb::txn& t, const lmdb::dbi& d, index_key_l
   return {};
 }
 
+namespace {
+
+// Whether a group's ix_entity key (bucket | kind \0 id \0 | seq) may wait in the tail. Not the
+// keys of hooklog's own kinds (endpoint, replay, key, tree_head): every delivery attempt is
+// under its endpoint, and "every endpoint's attempts" (GET /v1/audit/attempts) is a query by
+// kind, which would copy every held key of the kind. Few entities each, so their keys share
+// few leaves when written with their group.
+bool holdable(std::string_view key) {
+  const std::string_view rest = key.substr(log_keys::kBucketSize);
+  return !is_reserved_entity_kind(rest.substr(0, rest.find('\0')));
+}
+
+// The group's sorted keys that may wait in the tail, in order.
+std::vector<std::string_view> holdable_keys(const std::vector<std::string_view>& group) {
+  std::vector<std::string_view> out;
+  out.reserve(group.size());
+  for (const std::string_view k : group)
+    if (holdable(k)) out.push_back(k);
+  return out;
+}
+
+}  // namespace
+
 result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys,
                                                   std::uint64_t through,
                                                   const hash256& through_hash,
                                                   bool hold_entities) const {
   entity_write w;
-  const auto& group = keys[3].sorted();  // bucket first: the newest bucket's keys last
+  const auto& all = keys[3].sorted();  // bucket first: the newest bucket's keys last
+  std::vector<std::string_view> group = holdable_keys(all);
   w.held_from = group.size();
   index_key_list run;  // what ix_entity gets now, when it is not the group's keys alone
   index_key_list* entity_keys = &keys[3];
@@ -324,17 +348,21 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
     }
     w.written = w.held_from != 0 || w.through != 0;
     w.tail_written = w.written && tail_.size() != 0;
-    if (!w.written) {
-      entity_keys = nullptr;
-    } else if (w.tail_written || w.held_from != group.size()) {
+    if (w.tail_written || w.held_from != group.size() || group.size() != all.size()) {
       if (w.tail_written) tail_.append_all(run, bucket_bits_);
       for (std::size_t i = 0; i < w.held_from; ++i) {
         run.buffer().append(group[i]);
         run.end_key();
       }
+      for (const std::string_view k : all)  // the keys that never wait
+        if (!holdable(k)) {
+          run.buffer().append(k);
+          run.end_key();
+        }
       entity_keys = &run;
     }
   } else {
+    w.direct = true;
     w.written = true;
     w.through = through;
   }
@@ -355,10 +383,11 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
 
 result<void> log_index::commit_group(lmdb::txn& t, index_keys& keys, const entity_write& w,
                                      std::uint64_t through, const hash256& h) {
-  const auto& group = keys[3].sorted();
   std::vector<std::string_view> held;  // allocated before anything changes
-  if (w.held_from < group.size())
-    held.assign(group.begin() + static_cast<std::ptrdiff_t>(w.held_from), group.end());
+  if (!w.direct) {
+    held = holdable_keys(keys[3].sorted());
+    held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(w.held_from));
+  }
   std::unique_lock lock(tail_mutex_);
   if (auto c = t.commit(); !c) return c;
   if (w.tail_written) tail_.clear();  // in ix_entity now

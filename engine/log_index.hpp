@@ -193,10 +193,12 @@ class log_index {
   // Returns the prior seq when the key is known (the group's own earlier keys included).
   result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
                                                 std::uint64_t seq) const;
-  // What finish() did with the group's ix_entity keys: its sorted keys before held_from were
-  // written (with every key the tail held when tail_written), those from held_from on go to the
-  // tail in commit_group(); entity_through is then `through` when anything was written.
+  // What finish() did with the group's ix_entity keys: of its sorted keys that may wait (not
+  // those of hooklog's own kinds, always written), those before held_from were written (with
+  // every key the tail held when tail_written), those from held_from on go to the tail in
+  // commit_group(); entity_through is then `through` when anything was written.
   struct entity_write {
+    bool direct = false;  // not held: every key written, the tail untouched
     bool written = false;
     bool tail_written = false;
     std::size_t held_from = 0;

@@ -303,6 +303,43 @@ TEST_CASE("entity tail: records without an entity move the written part on too",
   CHECK(scan_seqs(*log, about("o3")) == seqs_of_order(3, 10));
 }
 
+TEST_CASE("entity tail: keys of hooklog's own kinds are written with their group, never held",
+          "[entity_tail][log_index]") {
+  temp_dir dir;
+  auto log = open_with_tail(dir.path(), 1000);
+  std::vector<record> g;
+  for (int i = 0; i < 20; ++i) {
+    record r = nth(i);
+    if (i % 2) {  // a delivery attempt's entity: its endpoint
+      r.entity_kind = "endpoint";
+      r.entity_id = "ep-" + std::to_string(i % 3);
+    }
+    g.push_back(std::move(r));
+  }
+  for (const auto& r : log->append(g)) REQUIRE(r);
+  CHECK(log->index().entity_through() == 0);  // the orders' keys held
+  // In ix_entity itself: the ten endpoint keys, no order key.
+  std::size_t endpoint_keys = 0, other_keys = 0;
+  {
+    auto t = lmdb::txn::begin(log->index().env(), true);
+    REQUIRE(t);
+    auto c = lmdb::cursor::open(*t, log->index().ix(3));
+    REQUIRE(c);
+    for (auto kv = c->first(); kv && *kv; kv = c->next())
+      ((*kv)->first.substr(log_keys::kBucketSize, 9) == std::string_view("endpoint\0", 9)
+           ? endpoint_keys
+           : other_keys)++;
+  }
+  CHECK(endpoint_keys == 10);
+  CHECK(other_keys == 0);
+  // Both answer: the endpoints' from ix_entity, the orders' from the tail.
+  scan_query kind;
+  kind.entity_kind = "endpoint";
+  CHECK(scan_seqs(*log, kind).size() == 10);
+  kind.entity_kind = "order";
+  CHECK(scan_seqs(*log, kind).size() == 10);
+}
+
 TEST_CASE("entity tail: a format-2 index env is taken over and marked format 3",
           "[entity_tail][log_index]") {
   temp_dir dir;
