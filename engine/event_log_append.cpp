@@ -136,8 +136,8 @@ std::vector<result<append_outcome>> event_log::run_append(
       // The index entries, put in key order (neighbouring keys share pages), and the binding;
       // no fsync. A failure leaves indexed_through behind: caught up below.
       auto w = index_->finish(*ixt, g.ix_keys, g.applied, g.head.chain_hash);
-      indexed = w ? index_->commit_group(*ixt, g.ix_keys, *w, g.applied, g.head.chain_hash)
-                  : result<void>(w.err());
+      indexed =
+          w ? index_->commit_group(*ixt, *w, g.applied, g.head.chain_hash) : result<void>(w.err());
       return {};
     };
     auto r = attempt();

@@ -319,8 +319,8 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
                                                   bool hold_entities) const {
   entity_write w;
   const auto& all = keys[3].sorted();  // bucket first: the newest bucket's keys last
-  std::vector<std::string_view> group = holdable_keys(all);
-  w.held_from = group.size();
+  const std::vector<std::string_view> group = holdable_keys(all);
+  std::size_t held_from = group.size();  // the group's keys from here on wait in the tail
   index_key_list run;  // what ix_entity gets now, when it is not the group's keys alone
   index_key_list* entity_keys = &keys[3];
   if (hold_entities && opts_.entity_tail_keys != 0 && !(group.empty() && tail_.size() == 0)) {
@@ -336,7 +336,7 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
     const bool older_tail =
         tail_.size() && log_keys::entity_bucket(tail_.last_seq(), bucket_bits_) < newest;
     if (older_tail || p > 0) {
-      w.held_from = p;  // the keys before p, and the tail's: buckets before the newest
+      held_from = p;  // the keys before p, and the tail's: buckets before the newest
       w.through = (std::uint64_t{newest} << bucket_bits_) - 1;
     } else if (tail_.size() + group.size() >= opts_.entity_tail_keys ||
                through - entity_through_ >= opts_.entity_tail_keys) {
@@ -344,13 +344,14 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
       // again after a crash.
       w.through = through;
     } else {
-      w.held_from = 0;
+      held_from = 0;
     }
-    w.written = w.held_from != 0 || w.through != 0;
+    w.written = held_from != 0 || w.through != 0;
     w.tail_written = w.written && tail_.size() != 0;
-    if (w.tail_written || w.held_from != group.size() || group.size() != all.size()) {
+    w.held.assign(group.begin() + static_cast<std::ptrdiff_t>(held_from), group.end());
+    if (w.tail_written || held_from != group.size() || group.size() != all.size()) {
       if (w.tail_written) tail_.append_all(run, bucket_bits_);
-      for (std::size_t i = 0; i < w.held_from; ++i) {
+      for (std::size_t i = 0; i < held_from; ++i) {
         run.buffer().append(group[i]);
         run.end_key();
       }
@@ -362,7 +363,6 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
       entity_keys = &run;
     }
   } else {
-    w.direct = true;
     w.written = true;
     w.through = through;
   }
@@ -381,17 +381,12 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
   return w;
 }
 
-result<void> log_index::commit_group(lmdb::txn& t, index_keys& keys, const entity_write& w,
-                                     std::uint64_t through, const hash256& h) {
-  std::vector<std::string_view> held;  // allocated before anything changes
-  if (!w.direct) {
-    held = holdable_keys(keys[3].sorted());
-    held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(w.held_from));
-  }
+result<void> log_index::commit_group(lmdb::txn& t, const entity_write& w, std::uint64_t through,
+                                     const hash256& h) {
   std::unique_lock lock(tail_mutex_);
   if (auto c = t.commit(); !c) return c;
   if (w.tail_written) tail_.clear();  // in ix_entity now
-  if (!held.empty()) tail_.add(held);
+  if (!w.held.empty()) tail_.add(w.held);
   // The binding last: should the tail's change throw, indexed_through stays behind and the
   // next group catches up from the records.
   if (w.written) entity_through_ = w.through;
@@ -409,16 +404,22 @@ std::shared_lock<std::shared_mutex> log_index::tail_keys(std::string_view prefix
   return lock;
 }
 
+result<std::optional<std::uint64_t>> log_index::entity_through_in(lmdb::txn& t) const {
+  auto et = meta_.get(t, kEntityThroughKey);
+  if (!et) return et.err();
+  if (!*et || (*et)->size() != 8) return std::optional<std::uint64_t>{};
+  return std::optional<std::uint64_t>{bytes::get_be64(**et)};
+}
+
 result<void> log_index::entity_keys_after(lmdb::txn& t, index_key_list& keys,
                                           std::vector<std::string_view>& keep) const {
   keep.clear();
   if (keys.empty()) return {};
-  auto et = meta_.get(t, kEntityThroughKey);
-  if (!et) return et.err();
-  if (!*et || (*et)->size() != 8) return {};  // a format-2 env: no writer of this build has a tail
-  const std::uint64_t through = bytes::get_be64(**et);
+  auto through = entity_through_in(t);
+  if (!through) return through.err();
+  if (!*through) return {};  // a format-2 env: no writer of this build has a tail
   for (const std::string_view k : keys.sorted())
-    if (bytes::get_be64(k.substr(k.size() - 8)) > through) keep.push_back(k);
+    if (bytes::get_be64(k.substr(k.size() - 8)) > **through) keep.push_back(k);
   return {};
 }
 
@@ -443,13 +444,13 @@ result<void> log_index::write_entity_keys(index_key_list& keys, bool clear_tail)
 }
 
 result<bool> log_index::entity_whole(lmdb::txn& t, std::uint64_t to_seq) const {
-  auto et = meta_.get(t, kEntityThroughKey);
+  auto et = entity_through_in(t);
   if (!et) return et.err();
-  if (!*et || (*et)->size() != 8) return true;  // format 2: written with the others
+  if (!*et) return true;  // format 2: written with the others
   auto th = meta_.get(t, kThroughKey);
   if (!th) return th.err();
   const std::uint64_t through = *th && (*th)->size() == 8 ? bytes::get_be64(**th) : 0;
-  return bytes::get_be64(**et) >= std::min(to_seq, through);
+  return **et >= std::min(to_seq, through);
 }
 
 result<void> log_index::write_tail() {
@@ -538,12 +539,7 @@ result<void> log_index::catch_up_chunks(const log_source& log, std::size_t chunk
       if (auto f = finish(*t, keys, new_through, new_hash, false); !f) return f.err();
       return t->commit();
     };
-    auto r = attempt();
-    if (!r) {
-      if (r.code() != make_error_code(errc::map_full)) return r;
-      if (auto g = grow(); !g) return g;
-      continue;
-    }
+    if (auto r = growing(attempt); !r) return r;
     through_ = new_through;
     through_hash_ = new_hash;
     entity_through_ = new_through;

@@ -193,16 +193,15 @@ class log_index {
   // Returns the prior seq when the key is known (the group's own earlier keys included).
   result<std::optional<std::uint64_t>> put_idem(lmdb::txn& t, std::string_view key,
                                                 std::uint64_t seq) const;
-  // What finish() did with the group's ix_entity keys: of its sorted keys that may wait (not
-  // those of hooklog's own kinds, always written), those before held_from were written (with
-  // every key the tail held when tail_written), those from held_from on go to the tail in
-  // commit_group(); entity_through is then `through` when anything was written.
+  // What finish() did with the group's ix_entity keys: `held` are those that wait in the tail
+  // (commit_group() adds them; views into the group's key list, which must not change in
+  // between); the others were written (keys of hooklog's own kinds always are), with every key
+  // the tail held when tail_written; entity_through is then `through` when anything was written.
   struct entity_write {
-    bool direct = false;  // not held: every key written, the tail untouched
     bool written = false;
     bool tail_written = false;
-    std::size_t held_from = 0;
     std::uint64_t through = 0;
+    std::vector<std::string_view> held;
   };
   // `hold_entities` false (a catch-up) writes the entity keys whatever the tail's size, which
   // must then be empty.
@@ -211,8 +210,8 @@ class log_index {
   // Commits `t` (finish()'s) and, when it committed, takes the binding and changes the tail as
   // `w` says; under the tail's lock, so that a reader sees ix_entity and the tail of the same
   // group boundary. The caller holds the resize lock shared.
-  result<void> commit_group(lmdb::txn& t, index_keys& keys, const entity_write& w,
-                            std::uint64_t through, const hash256& h);
+  result<void> commit_group(lmdb::txn& t, const entity_write& w, std::uint64_t through,
+                            const hash256& h);
   std::uint64_t indexed_through() const { return through_; }
   // Up to which seq ix_entity holds every entity key (the tail the rest). Writer's thread.
   std::uint64_t entity_through() const { return entity_through_; }
@@ -274,6 +273,9 @@ class log_index {
   // Runs `attempt` (a write transaction under the resize lock) until it does not fail with a
   // full map, growing the map in between.
   result<void> growing(const std::function<result<void>()>& attempt);
+  // Meta entity_through as `t` sees it; nullopt in a format-2 env (no tail: ix_entity is as far
+  // as indexed_through).
+  result<std::optional<std::uint64_t>> entity_through_in(lmdb::txn& t) const;
   // Puts `keys` (ix_entity's, sorted here) and entity_through = indexed_through, one
   // transaction; with clear_tail the tail is emptied as it commits (under the tail's lock).
   result<void> write_entity_keys(index_key_list& keys, bool clear_tail);
