@@ -312,9 +312,7 @@ void get_timeline(const call_ptr& c) {
     if (tenant.empty()) return c->not_found("entity " + kind + " " + id);
   }
   c->ctx.runner.wait_applied(c->ctx.log.committed_seq(), std::chrono::seconds(2));
-  auto t = c->ctx.runner.store().begin_read();
-  if (!t) return c->fail(500, "state_failure", t.err().what());
-  auto tl = c->ctx.runner.timeline().get(*t, tenant, kind, id, limit, after);
+  auto tl = c->ctx.runner.read_timeline(tenant, kind, id, limit, after);
   if (!tl) return c->fail(500, "state_failure", tl.err().what());
   if (!*tl) return c->not_found("entity " + kind + " " + id);
   nlohmann::json tr = nlohmann::json::array();

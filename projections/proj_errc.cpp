@@ -14,6 +14,8 @@ class category final : public std::error_category {
       case proj_errc::unknown_projection: return "unknown projection";
       case proj_errc::state_failure: return "projection state failure";
       case proj_errc::stopped: return "projection runner stopped";
+      case proj_errc::read_again:
+        return "projection state moved: read again";
     }
     return "unknown projections error";
   }

@@ -11,11 +11,12 @@ namespace hooklog::projections {
 
 enum class proj_errc {
   success = 0,
-  invalid_endpoint,     // endpoint JSON failed validation; the message starts with the field path
-  invalid_body,         // a record body (attempt, replay, ...) is not the JSON it should be
-  unknown_projection,   // rebuild() was given a name no projection has
-  state_failure,        // an LMDB call on the state environment failed
-  stopped,              // the runner was stopped
+  invalid_endpoint,    // endpoint JSON failed validation; the message starts with the field path
+  invalid_body,        // a record body (attempt, replay, ...) is not the JSON it should be
+  unknown_projection,  // rebuild() was given a name no projection has
+  state_failure,       // an LMDB call on the state environment failed
+  stopped,             // the runner was stopped
+  read_again,          // the state moved past the read transaction's view: begin a new one
 };
 
 const std::error_category& projections_category() noexcept;

@@ -125,7 +125,24 @@ class projection {
   virtual result<void> flush(lmdb::txn&) { return {}; }
   // The batch is being aborted (called before the txn ends): forget buffered
   // state and close cursors. Also ends a bulk load, forgetting everything it staged.
+  // What committed batches left held (below) stays.
   virtual void discard() {}
+
+  // Writes held across batches (timelines.hpp): a projection may keep a committed batch's
+  // writes in memory and write them with a later batch's. The runner then stores, as its
+  // checkpoint after a batch whose last record is `last`, stored_checkpoint(last): the seq
+  // through which its databases hold everything it applied; at open it applies the records
+  // after it again. Its readers merge what it holds.
+  virtual std::uint64_t stored_checkpoint(std::uint64_t last) const { return last; }
+  // Writes everything held into `t` (the runner: at each state sync, at the end of catch_up(),
+  // at close); true when it wrote anything (the runner then stores the checkpoint and commits).
+  virtual result<bool> write_held(lmdb::txn&) { return false; }
+  // Something is held (write_held() would write).
+  virtual bool has_held() const { return false; }
+  // The transaction of a batch (or of write_held()) committed; on the runner's thread.
+  virtual void committed() {}
+  // Its databases were dropped (rebuild, a layout change): forget everything held.
+  virtual void dropped() {}
 
   // Bulk load (runner.hpp, "Rebuild from empty"): from begin_bulk() on, the projection's
   // databases are empty and its checkpoint is 0 in the store; it may keep writes staged across

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -41,8 +42,10 @@ result<void> projection_runner::open_impl() {
   if (!s) return s.err();
   store_ = std::move(*s);
   subs_ = std::make_unique<subscriptions>();
-  timelines_ =
-      std::make_unique<timelines>(opts_.timelines_staged_max, opts_.timelines_bucket_bits);
+  if (const char* h = std::getenv("HOOKLOG_TIMELINES_HELD"); h && *h)  // the benchmarks' switch
+    opts_.timelines_held_max = std::strtoull(h, nullptr, 10);
+  timelines_ = std::make_unique<timelines>(opts_.timelines_staged_max, opts_.timelines_bucket_bits,
+                                           opts_.timelines_held_max);
   pending_ = std::make_unique<pending>(*subs_, opts_.pending_staged_max);
   stats_ = std::make_unique<stats>();
   all_ = {subs_.get(), timelines_.get(), pending_.get(), stats_.get()};
@@ -212,6 +215,7 @@ projection_runner::~projection_runner() {
     // A bulk load in progress writes what it staged (its progress is kept).
     std::lock_guard g(apply_mutex_);
     if (!bulk_broken_) (void)finish_bulk();
+    (void)write_held();
   }
   if (store_) (void)store_->sync();
 }
@@ -241,6 +245,23 @@ result<std::uint64_t> projection_runner::checkpoint_in(lmdb::txn& t, std::string
   auto v = checkpoints_.get(t, name);
   if (!v) return v.err();
   return *v && (*v)->size() == 8 ? keys::get_u64_be(**v) : std::uint64_t{0};
+}
+
+result<std::optional<projections::timeline>> projection_runner::read_timeline(
+    std::string_view tenant, std::string_view kind, std::string_view id, std::size_t limit,
+    std::optional<timeline_position> after) const {
+  // A write-out passes a reader at most once a sync interval or every kMaxHeld transitions; a
+  // few tries suffice, the pauses only matter if something keeps the floor ahead (a bug).
+  for (int attempt = 0;; ++attempt) {
+    auto t = store_->begin_read();
+    if (!t) return t.err();
+    auto tl = timelines_->get(*t, tenant, kind, id, limit, after);
+    if (tl || tl.err().code != proj_errc::read_again) return tl;
+    if (attempt == 20)
+      return make_error(proj_errc::state_failure,
+                        "timelines kept moving past the read transaction (20 tries)");
+    if (attempt >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 std::uint64_t projection_runner::lag() const {
@@ -310,6 +331,7 @@ result<void> projection_runner::reset(const std::vector<std::size_t>& which) {
   for (std::size_t i : which) {
     cp_[i] = 0;
     bulk_[i] = 0;
+    all_[i]->dropped();
   }
   dirty_ = true;
   if (auto r = reload(); !r) return r;
@@ -364,6 +386,11 @@ result<std::uint64_t> projection_runner::catch_up(std::uint64_t up_to, std::size
     if (*n == 0) break;
     total += *n;
   }
+  {
+    // A synchronous catch-up leaves the state whole on disk (tools, tests read it).
+    std::lock_guard g(apply_mutex_);
+    if (auto w = write_held(); !w) return w.err();
+  }
   maybe_sync(false);
   return total;
 }
@@ -377,7 +404,12 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   if (low >= committed) {
     const bool load_ends = in_bulk();
     if (auto f = finish_bulk(); !f) return f.err();  // nothing left: a bulk load ends
-    if (up_to == UINT64_MAX) clear_error();  // caught up with the log: healthy again
+    if (up_to == UINT64_MAX) {
+      // Caught up with the log: healthy again, once what is held could be written.
+      if (held_write_failed_)
+        if (auto w = write_held(); !w) return w.err();
+      clear_error();
+    }
     if (load_ends) publish_applied();
     return std::uint64_t{0};
   }
@@ -432,15 +464,21 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   for (auto* p : all_)
     if (auto f = p->flush(*t); !f) return fail(f.err());
   std::string v;
-  keys::put_u64_be(v, last);
   for (std::size_t i = 0; i < count; ++i) {
-    if (cp_[i] >= last) continue;
-    // In a bulk load the checkpoint stays 0 and the mark says the databases are partial.
-    auto p = bulk_[i] ? checkpoints_.put(*t, bulk_key(*all_[i]), "")
-                      : checkpoints_.put(*t, all_[i]->name(), v);
-    if (!p) return fail(p.err());
+    // In a bulk load the checkpoint stays 0 and the mark says the databases are partial. A
+    // projection that holds writes in memory stores how far its databases are whole, also when
+    // it is ahead of this batch (its flush may have written what it held).
+    if (bulk_[i]) {
+      if (cp_[i] >= last) continue;
+      if (auto p = checkpoints_.put(*t, bulk_key(*all_[i]), ""); !p) return fail(p.err());
+      continue;
+    }
+    v.clear();
+    keys::put_u64_be(v, all_[i]->stored_checkpoint(std::max(cp_[i], last)));
+    if (auto p = checkpoints_.put(*t, all_[i]->name(), v); !p) return fail(p.err());
   }
   if (auto c = t->commit(); !c) return fail(c.err());
+  for (auto* p : all_) p->committed();
   batches_.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < count; ++i) cp_[i] = std::max(cp_[i], last);
   dirty_ = true;
@@ -453,12 +491,57 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
   return n;
 }
 
+result<void> projection_runner::write_held() {
+  lmdb::txn t;
+  std::vector<projection*> writing;  // asked to write: discard() on a failure
+  auto fail = [&](error e) -> result<void> {
+    for (auto* p : writing) p->discard();  // what they held stays held
+    t.abort();
+    held_write_failed_ = true;
+    {
+      std::lock_guard eg(error_mutex_);
+      last_error_ = e;  // until a batch commits: the next one writes what is held (timelines.hpp)
+    }
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    logging::error("projection.error",
+                   "writing the projections' held state failed; it stays held and the next batch "
+                   "writes it",
+                   {{"error", e.code.message()}, {"reason", e.what()}});
+    return e;
+  };
+  bool wrote = false;
+  std::string v;
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    if (bulk_[i] || !all_[i]->has_held()) continue;
+    if (!t.handle()) {
+      auto b = store_->begin_write();
+      if (!b) return fail(b.err());
+      t = std::move(*b);
+    }
+    writing.push_back(all_[i]);
+    auto w = all_[i]->write_held(t);
+    if (!w) return fail(w.err());
+    if (!*w) continue;
+    wrote = true;
+    v.clear();
+    keys::put_u64_be(v, all_[i]->stored_checkpoint(cp_[i]));
+    if (auto p = checkpoints_.put(t, all_[i]->name(), v); !p) return fail(p.err());
+  }
+  held_write_failed_ = false;  // also when nothing is held any more
+  if (!wrote) return {};
+  if (auto c = t.commit(); !c) return fail(c.err());
+  for (auto* p : all_) p->committed();
+  dirty_ = true;
+  return {};
+}
+
 void projection_runner::maybe_sync(bool force) {
   std::lock_guard g(apply_mutex_);
   auto now = std::chrono::steady_clock::now();
   if (!dirty_ || (!force && now - last_sync_ < opts_.sync_interval)) return;
+  const bool held_written = write_held().ok();  // a failure is logged and set as the error
   (void)store_->sync();
-  dirty_ = false;
+  dirty_ = !held_written;  // the next sync tries again
   last_sync_ = now;
 }
 

@@ -93,6 +93,10 @@ struct runner_options {
   // The width of timelines' seq buckets (timelines.hpp; tests narrow it to spread a small log
   // over many buckets).
   unsigned timelines_bucket_bits = timelines::kBucketBits;
+  // Timeline transitions held in memory across batches, written together past this many (and
+  // at each sync, at the end of catch_up() and at close; timelines.hpp); 0 writes each batch's.
+  // HOOKLOG_TIMELINES_HELD overrides (the benchmarks' switch).
+  std::size_t timelines_held_max = timelines::kMaxHeld;
   // Rebuild from empty with staged, sorted, appended writes (see above).
   bool bulk_rebuild = true;
   // Bytes a bulk load holds in memory at most (about: half for timelines, half for pending).
@@ -158,6 +162,11 @@ class projection_runner {
   state_store& store() { return *store_; }
   const subscriptions& subs() const { return *subs_; }
   const timelines& timeline() const { return *timelines_; }
+  // timeline().get() in a read transaction of its own, begun again when the held transitions
+  // were written out after it began (proj_errc::read_again; at most once a sync interval).
+  result<std::optional<projections::timeline>> read_timeline(
+      std::string_view tenant, std::string_view kind, std::string_view id,
+      std::size_t limit = SIZE_MAX, std::optional<timeline_position> after = {}) const;
   const pending& queue() const { return *pending_; }
   const stats& delivery() const { return *stats_; }
 
@@ -187,6 +196,9 @@ class projection_runner {
   // On the runner's thread, at its start: its name and opts_.thread_nice.
   void set_thread_priority() const;
   void maybe_sync(bool force);
+  // Writes what the projections hold across batches, with their checkpoints, in a transaction
+  // of its own (projection::write_held); under apply_mutex_.
+  result<void> write_held();
 
   const event_log& log_;
   runner_options opts_;
@@ -218,6 +230,7 @@ class projection_runner {
   std::mutex thread_mutex_;
   std::chrono::steady_clock::time_point last_sync_{};  // guarded by apply_mutex_
   bool dirty_ = false;                                  // guarded by apply_mutex_
+  bool held_write_failed_ = false;  // write_held() failed since it last succeeded (apply_mutex_)
 };
 
 }  // namespace hooklog::projections

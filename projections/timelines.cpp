@@ -18,6 +18,7 @@ namespace {
 constexpr std::uint8_t kOutOfOrder = 1;
 constexpr std::uint8_t kFromStated = 2;
 constexpr std::size_t kSuffixSize = 16;  // occurred_at | seq, at the end of a transition's key
+static_assert(kSuffixSize == timeline_held::kSuffixSize);
 constexpr std::size_t kLatestFixed = kSuffixSize + 8;  // tl_latest: key suffix, last seq
 
 // A transition's key: bucket | entity prefix | suffix.
@@ -122,10 +123,14 @@ result<void> timelines::open(state_store& s, lmdb::txn& t) {
   auto b = s.open_db(t, "tl_buckets");
   if (!b) return b.err();
   buckets_ = *b;
+  auto c = s.open_db(t, "checkpoints");  // the runner's (runner.hpp)
+  if (!c) return c.err();
+  checkpoints_ = *c;
   return {};
 }
 
 result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
+  last_applied_ = r.seq;
   if (r.kind != record_kind::event_received || r.entity_kind.empty() || r.entity_id.empty() ||
       r.status_to.empty())
     return {};
@@ -154,17 +159,56 @@ result<void> timelines::apply(lmdb::txn& t, const record_view& r) {
     runs_.add_written(key_size, value_size, write);
     return {};
   }
-  staged s;
-  s.at = static_cast<std::uint32_t>(arena_.size());
-  s.seq = r.seq;
-  s.key_size = static_cast<std::uint16_t>(key_size);
-  s.value_size = static_cast<std::uint32_t>(value_size);
-  arena_.resize(s.at + key_size + value_size);
-  write(arena_.data() + s.at);
-  staged_.push_back(s);
-  if (staged_.size() >= max_staged_ || arena_.size() > (std::size_t{1} << 31))
+  held_.add(key_size, value_size, r.seq, write);
+  const std::size_t unwritten = held_.size() - written_;
+  if (unwritten >= max_staged_ || (unwritten > 0 && held_.bytes() > (std::size_t{1} << 31)))
     return write_staged(t);
   return {};
+}
+
+bool timelines::write_due() const {
+  const std::size_t unwritten = held_.size() - written_;
+  if (unwritten == 0) return false;
+  const std::size_t span = max_held_ > SIZE_MAX / 4 ? SIZE_MAX : 4 * max_held_;  // records
+  return max_held_ == 0 || retry_write_ || unwritten >= max_held_ ||
+         held_.bytes() >= kMaxHeldBytes || last_applied_ - held_.seq(written_) >= span;
+}
+
+result<void> timelines::flush(lmdb::txn& t) {
+  if (bulk_) return runs_.spill_if_over();
+  return write_due() ? write_staged(t) : result<void>();
+}
+
+result<bool> timelines::write_held(lmdb::txn& t) {
+  if (bulk_ || written_ == held_.size()) return false;
+  if (auto w = write_staged(t); !w) return w.err();
+  return true;
+}
+
+std::uint64_t timelines::stored_checkpoint(std::uint64_t last) const {
+  return written_ == held_.size() ? last : held_.seq(written_) - 1;
+}
+
+void timelines::committed() {
+  if (written_ > 0) retry_write_ = false;
+  held_.commit(written_);
+  written_ = 0;
+}
+
+void timelines::discard() {
+  group_.clear();
+  held_.discard_uncommitted();
+  written_ = 0;  // what the rolled-back transaction wrote is held again
+  if (held_.size() == 0) retry_write_ = false;
+  runs_.clear();
+  bulk_ = false;
+}
+
+void timelines::dropped() {
+  retry_write_ = false;
+  group_.clear();
+  held_.clear();
+  written_ = 0;
 }
 
 template <class PutLatest, class PutBucket, class Put>
@@ -239,15 +283,16 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
 }
 
 result<void> timelines::write_staged(lmdb::txn& t) {
-  if (staged_.empty()) return {};
-  const std::size_t n = staged_.size();
+  const std::size_t end = held_.size();
+  if (written_ == end) return {};
+  retry_write_ = true;  // until a commit of what this writes (committed())
   // By the heads, then (rarely) the rest: cheaper than byte compares of keys that share a long
   // prefix (bucket, tenant, kind).
-  order_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const char* k = arena_.data() + staged_[i].at;
-    order_[i] = {keys::head_of(k, staged_[i].key_size), k, staged_[i].key_size,
-                 static_cast<std::uint32_t>(i)};
+  order_.clear();
+  for (std::size_t i = written_; i < end; ++i) {
+    const std::string_view k = held_.key(i);
+    order_.push_back({keys::head_of(k.data(), k.size()), k.data(),
+                      static_cast<std::uint32_t>(k.size()), static_cast<std::uint32_t>(i)});
   }
   std::sort(order_.begin(), order_.end(), [](const sort_entry& a, const sort_entry& b) {
     return keys::compare_keys(a.head, {a.key, a.size}, b.head, {b.key, b.size}) < 0;
@@ -266,19 +311,19 @@ result<void> timelines::write_staged(lmdb::txn& t) {
   };
   group_.clear();
   for (const auto& o : order_) {
-    const auto& s = staged_[o.index];
-    const std::string_view key = key_of(s);
+    const std::string_view key = held_.key(o.index);
     if (!group_.empty() && group_of(group_[0].key) != group_of(key))
       if (auto w = write_group(*lc, no_count, put_bucket, put); !w) return w;
-    group_.push_back({key, {arena_.data() + s.at + s.key_size, s.value_size}, s.seq});
+    group_.push_back({key, held_.value(o.index), held_.seq(o.index)});
   }
   if (auto w = write_group(*lc, no_count, put_bucket, put); !w) return w;
-  end_batch();
+  group_.clear();
+  written_ = end;  // forgotten when the transaction commits (committed())
   return {};
 }
 
 bool timelines::begin_bulk(const std::string& run_dir, std::size_t memory) {
-  end_batch();
+  dropped();  // the databases are empty: nothing held is of them
   runs_ = sorted_runs(run_dir, kName, memory);
   bulk_ = true;
   return true;
@@ -336,66 +381,123 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
   return {};
 }
 
-void timelines::end_batch() {
-  staged_.clear();
-  arena_.clear();
-  group_.clear();
-}
-
 result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view tenant,
                                                std::string_view kind, std::string_view id,
                                                std::size_t limit,
                                                std::optional<timeline_position> after) const {
   std::string prefix;
   entity_prefix(prefix, tenant, kind, id);
-  // The current status, and the buckets that hold the entity's transitions.
+  // How far tl_* are whole in t, and the held transitions past that (committed batches only).
+  std::uint64_t whole = 0;
+  {
+    auto v = checkpoints_.get(t, kName);
+    if (!v) return v.err();
+    if (*v && (*v)->size() == 8) whole = keys::get_u64_be(**v);
+  }
+  std::vector<timeline_held::copy> held;
+  if (!held_.copy_entity(prefix, whole, held))
+    return make_error(proj_errc::read_again,
+                      "timelines were written after the read transaction began");
+  std::sort(held.begin(), held.end(),
+            [](const auto& a, const auto& b) { return a.suffix < b.suffix; });
+  // The current status, and the key of the entity's latest transition on disk.
   auto l = latest_.get(t, prefix);
   if (!l) return l.err();
-  if (!*l || (*l)->size() < kLatestFixed + 2) return std::optional<timeline>{};
-  const std::string_view lv = **l;
+  const bool known = *l && (*l)->size() >= kLatestFixed + 2;
+  if (!known && held.empty()) return std::optional<timeline>{};
+  const std::string_view disk_latest = known ? (**l).substr(0, kSuffixSize) : std::string_view();
   timeline tl;
   tl.tenant = std::string(tenant);
   tl.kind = std::string(kind);
   tl.id = std::string(id);
-  {
+  if (!held.empty() && (!known || std::string_view(held.back().suffix) > disk_latest)) {
+    if (auto h = decode_transition(held.back().suffix, 0, held.back().value))
+      tl.current_status = h->to;
+  } else {
     std::size_t at = kLatestFixed;
-    if (auto to = keys::get_str16(lv, at)) tl.current_status = std::string(*to);
+    if (auto to = keys::get_str16(**l, at)) tl.current_status = std::string(*to);
   }
-  // The buckets that hold its transitions.
-  auto bc = lmdb::cursor::open(t, buckets_);
-  if (!bc) return bc.err();
-  std::vector<std::uint32_t> buckets;
-  for (auto kv = bc->seek(prefix);; kv = bc->next()) {
-    if (!kv) return kv.err();
-    if (!*kv || !(*kv)->first.starts_with(prefix)) break;
-    if ((*kv)->first.size() == prefix.size() + log_keys::kBucketSize)
-      buckets.push_back(log_keys::get_bucket((*kv)->first.substr(prefix.size())));
+  // The held ones decoded, each out_of_order as its write-out will decide it (write_group): an
+  // earlier record has a greater key, on disk (tl_latest's) or held.
+  std::vector<transition> held_steps;
+  held_steps.reserve(held.size());
+  for (const auto& h : held)
+    if (auto tr = decode_transition(h.suffix, 0, h.value)) held_steps.push_back(std::move(*tr));
+  {
+    std::uint64_t min_seq_after = UINT64_MAX;
+    for (std::size_t i = held_steps.size(); i-- > 0;) {
+      auto& tr = held_steps[i];
+      tr.out_of_order =
+          min_seq_after < tr.seq || (known && std::string_view(held[i].suffix) < disk_latest);
+      min_seq_after = std::min(min_seq_after, tr.seq);
+    }
+  }
+  std::string start_suffix;  // the position after which a page starts
+  if (after) {
+    keys::put_i64_be(start_suffix, after->occurred_at);
+    keys::put_u64_be(start_suffix, after->seq);
   }
   // From the earliest (or the first after `after`), so each derived `from` is the `to` of the
-  // step before it.
-  std::string before;  // the `to` of the step before the first one read
-  std::string start = prefix;
-  if (after) {
-    keys::put_i64_be(start, after->occurred_at);
-    keys::put_u64_be(start, after->seq);
-    // The step at the position, or the one before it, gives the first one's derived `from`.
-    index_walk back(t, transitions_, prefix, true, index_walk::layout::bucketed);
-    auto b = back.seek_buckets(start, false, buckets);
-    if (!b) return b.err();
-    if (*b)
-      if (auto tr = decode_transition(**b, prefix.size(), back.value())) before = tr->to;
+  // step before it; the disk's steps, then the held ones merged in.
+  std::string before;         // the `to` of the step before the first one read
+  std::string before_suffix;  // and its key's suffix ("" when none)
+  std::vector<transition> disk;
+  bool disk_more = false;
+  if (known) {
+    // The buckets that hold its transitions.
+    auto bc = lmdb::cursor::open(t, buckets_);
+    if (!bc) return bc.err();
+    std::vector<std::uint32_t> buckets;
+    for (auto kv = bc->seek(prefix);; kv = bc->next()) {
+      if (!kv) return kv.err();
+      if (!*kv || !(*kv)->first.starts_with(prefix)) break;
+      if ((*kv)->first.size() == prefix.size() + log_keys::kBucketSize)
+        buckets.push_back(log_keys::get_bucket((*kv)->first.substr(prefix.size())));
+    }
+    const std::string start = prefix + start_suffix;
+    if (after) {
+      // The step at the position, or the one before it, gives the first one's derived `from`.
+      index_walk back(t, transitions_, prefix, true, index_walk::layout::bucketed);
+      auto b = back.seek_buckets(start, false, buckets);
+      if (!b) return b.err();
+      if (*b)
+        if (auto tr = decode_transition(**b, prefix.size(), back.value())) {
+          before = tr->to;
+          before_suffix = std::string((**b).substr(prefix.size()));
+        }
+    }
+    index_walk walk(t, transitions_, prefix, false, index_walk::layout::bucketed);
+    for (auto k = walk.seek_buckets(start, after.has_value(), buckets);; k = walk.next()) {
+      if (!k) return k.err();
+      if (!*k) break;
+      if (disk.size() == limit) {
+        disk_more = true;
+        break;
+      }
+      if (auto tr = decode_transition(**k, prefix.size(), walk.value()))
+        disk.push_back(std::move(*tr));
+    }
   }
-  index_walk walk(t, transitions_, prefix, false, index_walk::layout::bucketed);
-  for (auto k = walk.seek_buckets(start, after.has_value(), buckets);; k = walk.next()) {
-    if (!k) return k.err();
-    if (!*k) break;
+  // The held steps after the position; the one at or before it may give `before`.
+  std::size_t h = 0;
+  if (after) {
+    while (h < held.size() && held[h].suffix <= start_suffix) ++h;
+    if (h > 0 && held[h - 1].suffix > before_suffix) before = held_steps[h - 1].to;
+  }
+  auto key_less = [](const transition& a, const transition& b) {
+    return a.occurred_at != b.occurred_at ? a.occurred_at < b.occurred_at : a.seq < b.seq;
+  };
+  std::size_t d = 0;
+  while (d < disk.size() || h < held_steps.size()) {
+    const bool take_disk =
+        h == held_steps.size() || (d < disk.size() && key_less(disk[d], held_steps[h]));
     if (tl.transitions.size() == limit) {
       tl.more = true;
       break;
     }
-    if (auto tr = decode_transition(**k, prefix.size(), walk.value()))
-      tl.transitions.push_back(std::move(*tr));
+    tl.transitions.push_back(std::move(take_disk ? disk[d++] : held_steps[h++]));
   }
+  tl.more = tl.more || disk_more;
   derive_from(tl.transitions, std::move(before));
   return std::optional<timeline>(std::move(tl));
 }

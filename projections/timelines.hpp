@@ -48,6 +48,19 @@
 // reads what the first wrote. At most max_staged transitions are held; past that they are
 // written out mid-batch. The state is the same, key for key, as with direct puts.
 //
+// Held across batches: a batch's transitions are not written at its end but kept in memory
+// (timeline_held.hpp) with those of the batches before, and written together, as one batch's
+// would be, when max_held transitions (or kMaxHeldBytes, or 4 x max_held records since the
+// first one held) are held, when the runner asks (write_held(): at each state sync, about once a
+// second, at the end of a catch_up() and at close), or mid-batch past max_staged. A busy entity
+// then costs a leaf of tl_transitions per write-out instead of per batch (PERFORMANCE.md, issue
+// 17, thirty-first pass). The bytes written are the same as batch by batch: a write-out is one
+// larger batch. The runner stores, as this projection's checkpoint, the seq before the first
+// transition held (stored_checkpoint()), so after a crash it applies the held records again.
+// Readers merge (get()): the held transitions of committed batches that the reader's
+// transaction does not hold on disk (seq above its checkpoint), their out_of_order flags and the
+// current status decided as the write-out will decide them. max_held = 0 writes each batch.
+//
 // Bulk load (projection.hpp; a rebuild from empty): apply() hands each transition to a
 // sorted_runs (memory, then sorted run files past the runner's bound) and nothing is written
 // until finish_bulk(), which merges them and writes the groups exactly as a batch does, every
@@ -63,6 +76,7 @@
 #include "projections/key_codec.hpp"
 #include "projections/projection.hpp"
 #include "projections/sorted_runs.hpp"
+#include "projections/timeline_held.hpp"
 
 namespace hooklog::projections {
 
@@ -103,10 +117,15 @@ class timelines final : public projection {
  public:
   static constexpr const char* kName = "timelines";
   static constexpr std::size_t kMaxStaged = 262'144;  // staged transitions (~25 MB)
+  static constexpr std::size_t kMaxHeld = 65'536;     // held across batches (~6 MB)
+  static constexpr std::size_t kMaxHeldBytes = std::size_t{64} << 20;
   static constexpr unsigned kBucketBits = 20;         // 1,048,576 seqs per bucket
   // bucket_bits: tests narrow the buckets to spread a small log over many.
-  explicit timelines(std::size_t max_staged = kMaxStaged, unsigned bucket_bits = kBucketBits)
-      : max_staged_(max_staged == 0 ? 1 : max_staged), bucket_bits_(bucket_bits) {}
+  explicit timelines(std::size_t max_staged = kMaxStaged, unsigned bucket_bits = kBucketBits,
+                     std::size_t max_held = kMaxHeld)
+      : max_staged_(max_staged == 0 ? 1 : max_staged),
+        bucket_bits_(bucket_bits),
+        max_held_(max_held) {}
   const char* name() const override { return kName; }
   // 3; a test's other width 256 + its bits, so that no build reads a state of another width.
   std::uint32_t layout() const override {
@@ -117,18 +136,22 @@ class timelines final : public projection {
   }
   result<void> open(state_store& s, lmdb::txn& t) override;
   result<void> apply(lmdb::txn& t, const record_view& r) override;
-  result<void> flush(lmdb::txn& t) override {
-    return bulk_ ? runs_.spill_if_over() : write_staged(t);
-  }
-  void discard() override {
-    end_batch();
-    runs_.clear();
-    bulk_ = false;
-  }
+  result<void> flush(lmdb::txn& t) override;
+  void discard() override;
+  std::uint64_t stored_checkpoint(std::uint64_t last) const override;
+  result<bool> write_held(lmdb::txn& t) override;
+  void committed() override;
+  bool has_held() const override { return !bulk_ && written_ < held_.size(); }
+  void dropped() override;
+  // Transitions held in memory, not yet written (tests, metrics).
+  std::size_t held_count() const { return held_.size() - written_; }
   bool begin_bulk(const std::string& run_dir, std::size_t memory) override;
   result<void> finish_bulk(bulk_writer& w) override;
 
-  // Any thread, caller's read txn. nullopt when the entity has no transition.
+  // Any thread, caller's read txn; the held transitions the txn's state lacks are merged in.
+  // proj_errc::read_again when tl_* were written and their transitions dropped from memory
+  // after the txn began: read again with a new txn (projection_runner::read_timeline() does).
+  // nullopt when the entity has no transition.
   // At most `limit` transitions, from the earliest, or from the first one after `after` (a page:
   // the first one's derived `from` is the `to` of the transition at or before `after`, read by a
   // descending walk of the same buckets, so pages joined equal one unlimited read). `more` tells
@@ -139,15 +162,6 @@ class timelines final : public projection {
                                       std::optional<timeline_position> after = {}) const;
 
  private:
-  // One staged transition: its key and value in arena_ (the value's flags byte without the
-  // out_of_order bit, which write_group sets).
-  struct staged {
-    std::uint32_t at = 0;  // key offset in arena_; the value follows the key
-    std::uint16_t key_size = 0;
-    std::uint32_t value_size = 0;
-    std::uint64_t seq = 0;
-  };
-  std::string_view key_of(const staged& s) const { return {arena_.data() + s.at, s.key_size}; }
   // One transition of a group (see above), its views valid while the group is written.
   struct held {
     std::string_view key, value;
@@ -160,23 +174,30 @@ class timelines final : public projection {
   template <class PutLatest, class PutBucket, class Put>
   result<void> write_group(lmdb::cursor& latest, PutLatest&& put_latest, PutBucket&& put_bucket,
                            Put&& put);
+  // Writes the held transitions not yet written (from written_ on) in one sorted run.
   result<void> write_staged(lmdb::txn& t);
-  void end_batch();
+  bool write_due() const;
   lmdb::dbi transitions_, latest_, buckets_;
+  lmdb::dbi checkpoints_;  // the runner's: its "timelines" key says how far tl_* are whole
   std::size_t max_staged_;
   unsigned bucket_bits_;
+  std::size_t max_held_;
+  // The staged transitions: held across batches, the current batch's last. [0, written_) were
+  // written into the current transaction (forgotten at its commit).
+  timeline_held held_;
+  std::size_t written_ = 0;
+  std::uint64_t last_applied_ = 0;  // the seq of the last record apply() saw
+  bool retry_write_ = false;        // a write-out was not committed: the next flush() writes
   std::vector<held> group_;   // write_group's input
   std::string latest_value_;  // write_group's scratch
   std::string value_;         // write_group's scratch
   std::string bucket_key_;    // write_group's scratch
-  std::string arena_;
-  std::vector<staged> staged_;
   struct sort_entry {
     keys::key_head head;  // the key's first bytes as words (key_codec.hpp)
     const char* key;
-    std::uint32_t size, index;  // the key's size, its staged_ index
+    std::uint32_t size, index;  // the key's size, its held_ index
   };
-  std::vector<sort_entry> order_;   // write_staged's scratch: staged_ in key order
+  std::vector<sort_entry> order_;   // write_staged's scratch: held_ in key order
   std::vector<std::uint8_t> late_;  // write_group's scratch: the group's out_of_order flags
   bool bulk_ = false;
   sorted_runs runs_;  // a bulk load's transitions

@@ -355,11 +355,14 @@ TEST_CASE(
     acked.insert(r.json["id"].get<std::string>());
 
     // 2. The state's file system is full: ingest still answers 202 (the log has room); the
-    // projection runner fails its batches and /readyz says so.
+    // projection runner fails its batches and /readyz says so. (Timelines hold their
+    // transitions across batches and write them at the next state sync, about a second: the
+    // batches are paced so that one comes.)
     fill_up(state_ballast);
     int batches = 0;
     api_reply ready;
     for (; batches < 40; ++batches) {
+      if (batches > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto b = s.call("POST", "/v1/sources/jelp/events:batch?type=order_new",
                       jelp_batch(batches * 200, 200));
       REQUIRE(b.status == 200);

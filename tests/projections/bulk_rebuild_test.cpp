@@ -32,47 +32,6 @@ std::size_t files_in(const std::string& dir) {
   return n;
 }
 
-// A database of a state directory, read without a runner (which would reset it).
-std::map<std::string, std::string> raw_db(const std::string& state_dir, const std::string& db) {
-  auto s = projections::state_store::open({.dir = state_dir});
-  REQUIRE(s);
-  auto t = (*s)->begin_write();
-  REQUIRE(t);
-  auto d = (*s)->open_db(*t, db);
-  REQUIRE(d);
-  std::map<std::string, std::string> out;
-  auto c = lmdb::cursor::open(*t, *d);
-  REQUIRE(c);
-  for (auto kv = c->first(); kv && *kv; kv = c->next())
-    out.emplace(std::string((*kv)->first), std::string((*kv)->second));
-  *c = lmdb::cursor();
-  t->abort();
-  return out;
-}
-std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir) {
-  return raw_db(state_dir, "checkpoints");
-}
-
-// The incremental state of build_log's log: the runner follows it with bulk loads off.
-struct reference {
-  fixture f{/*batch=*/97};
-  std::uint64_t last = 0;
-  std::vector<std::string> dbs;
-  projections::state_dump state;
-  explicit reference(int rounds) {
-    f.ropts.bulk_rebuild = false;
-    f.open_runner();
-    f.runner->start();
-    last = build_log(f, /*follow=*/true, rounds);
-    REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(60)));
-    f.runner->stop();
-    REQUIRE_FALSE(f.runner->last_error());
-    dbs = all_state_dbs(*f.runner);
-    state = dump_state(*f.runner, dbs);
-    f.ropts.bulk_rebuild = true;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("bulk rebuild: sorted runs spilled past a tiny bound give the incremental state") {
@@ -156,30 +115,13 @@ TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next
   auto& f = ref.f;
   const std::string state = (f.dir / "state-killed").string();
   const std::string runs = state + "/rebuild-runs";
-  // The child opens its own log and runner (nothing of the parent's LMDB handles is used) and
-  // dies after 5 committed batches of a bulk load, without any destructor.
-  f.runner.reset();
-  f.log.reset();
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
-    if (!l) _exit(3);
-    projections::runner_options o;
-    o.state_dir = state;
-    o.batch_records = 97;
-    o.rebuild_memory = 1;
-    auto r = projections::projection_runner::open(**l, o);
-    if (!r) _exit(4);
-    auto n = (*r)->catch_up(UINT64_MAX, 5);
-    if (!n || *n != 485) _exit(5);
-    ::kill(::getpid(), SIGKILL);
-    _exit(6);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGKILL);
+  // The child dies after 5 committed batches of a bulk load.
+  run_and_kill(
+      ref, state, [](projections::runner_options& o) { o.rebuild_memory = 1; },
+      [](projections::projection_runner& r) {
+        auto n = r.catch_up(UINT64_MAX, 5);
+        return n && *n == 485;
+      });
 
   // What the crash left: runs on disk, partial pending databases, checkpoints of 0 for the loads
   // (none written) beside their marks; stats (not a bulk load) committed its batches.
@@ -192,9 +134,6 @@ TEST_CASE("bulk rebuild: a load killed midway is dropped and rebuilt at the next
   REQUIRE(cps.count("stats") == 1);
   CHECK(projections::keys::get_u64_be(cps.at("stats")) == 485);
 
-  auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
-  REQUIRE(l);
-  f.log = std::move(*l);
   f.ropts.state_dir = state;
   f.ropts.batch_records = 97;
   f.ropts.rebuild_memory = 1;

@@ -2,14 +2,21 @@
 // The log of the rebuild tests (every record kind, thousands of events over 5 tenants and 20
 // endpoints, with retries, dead letters, replays, disabled and deleted endpoints, late arrivals)
 // and the due-order check, shared by rebuild_test.cpp and bulk_rebuild_test.cpp.
-#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
+#include <functional>
+
+#include <catch2/catch.hpp>
+#include <map>
 #include <random>
 #include <tuple>
 
 #include "engine/tree_head.hpp"
-#include "projections/retry_policy.hpp"
 #include "proj_test_util.hpp"
+#include "projections/retry_policy.hpp"
+#include "projections/state_store.hpp"
 
 namespace hooklog::test {
 
@@ -229,5 +236,81 @@ inline std::uint64_t build_log(fixture& f, bool follow, int rounds = 400) {
   return last;
 }
 
+// A database of a state directory, read without a runner (which would reset it).
+inline std::map<std::string, std::string> raw_db(const std::string& state_dir,
+                                                 const std::string& db) {
+  auto s = projections::state_store::open({.dir = state_dir});
+  REQUIRE(s);
+  auto t = (*s)->begin_write();
+  REQUIRE(t);
+  auto d = (*s)->open_db(*t, db);
+  REQUIRE(d);
+  std::map<std::string, std::string> out;
+  auto c = lmdb::cursor::open(*t, *d);
+  REQUIRE(c);
+  for (auto kv = c->first(); kv && *kv; kv = c->next())
+    out.emplace(std::string((*kv)->first), std::string((*kv)->second));
+  *c = lmdb::cursor();
+  t->abort();
+  return out;
+}
+inline std::map<std::string, std::string> raw_checkpoints(const std::string& state_dir) {
+  return raw_db(state_dir, "checkpoints");
+}
+
+// The incremental state of build_log's log: the runner follows it with bulk loads off.
+struct reference {
+  fixture f{/*batch=*/97};
+  std::uint64_t last = 0;
+  std::vector<std::string> dbs;
+  projections::state_dump state;
+  explicit reference(int rounds) {
+    f.ropts.bulk_rebuild = false;
+    f.open_runner();
+    f.runner->start();
+    last = build_log(f, /*follow=*/true, rounds);
+    REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(60)));
+    f.runner->stop();
+    REQUIRE_FALSE(f.runner->last_error());
+    dbs = all_state_dbs(*f.runner);
+    state = dump_state(*f.runner, dbs);
+    f.ropts.bulk_rebuild = true;
+  }
+};
+
+// Runs `work` on a runner over ref's log, with its state in `state`, in a forked child that then
+// dies by SIGKILL without any destructor. Nothing of the parent's LMDB handles is used: ref's
+// runner and log are closed first and the log is open again when this returns. The child's
+// options are the defaults with batches of 97 records, then `configure`; `work` returns false on
+// a failed precondition (the child exits instead, and the check of its death fails).
+inline void run_and_kill(reference& ref, const std::string& state,
+                         const std::function<void(projections::runner_options&)>& configure,
+                         const std::function<bool(projections::projection_runner&)>& work) {
+  auto& f = ref.f;
+  f.runner.reset();
+  f.log.reset();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
+    if (!l) _exit(3);
+    projections::runner_options o;
+    o.state_dir = state;
+    o.batch_records = 97;
+    configure(o);
+    auto r = projections::projection_runner::open(**l, o);
+    if (!r) _exit(4);
+    if (!work(**r)) _exit(5);
+    ::kill(::getpid(), SIGKILL);
+    _exit(6);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  auto l = event_log::open({.dir = (f.dir / "log").string(), .sync = false});
+  REQUIRE(l);
+  f.log = std::move(*l);
+}
 
 }  // namespace hooklog::test

@@ -15,6 +15,10 @@ TEST_CASE("rebuilding any projection gives byte for byte the incremental state")
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(60)));
   CHECK(f.runner->lag() == 0);
   REQUIRE_FALSE(f.runner->last_error());
+  // Timelines hold their newest transitions in memory across batches (timelines.hpp); a
+  // synchronous catch-up writes them, so the state on disk is whole.
+  REQUIRE(f.runner->catch_up());
+  CHECK(f.runner->timeline().held_count() == 0);
   const auto dbs = all_state_dbs(*f.runner);
   const auto incremental = dump_state(*f.runner, dbs);
   check_due_order(f);
