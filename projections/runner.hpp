@@ -3,7 +3,10 @@
 // checkpoint, in sequence order, and commits the projections' state together
 // with their new checkpoints in one write transaction of the state environment
 // (`<data dir>/state`, see state_store.hpp), so state and checkpoint can never
-// disagree, whatever crashes.
+// disagree, whatever crashes. A projection that holds writes in memory across
+// batches (timelines) stores the checkpoint its databases are whole through
+// (projection::stored_checkpoint); the runner has it write what it holds at each
+// sync, at the end of catch_up() and at close (write_held()).
 //
 // Order: subscriptions, timelines, pending, stats. For each record every
 // projection whose checkpoint is below the record's seq applies it, in that
