@@ -178,7 +178,7 @@ result<void> projection_runner::finish_bulk() {
     lmdb::txn& t = w->txn();
     if (cp_[i] > 0) {
       v.clear();
-      keys::put_u64_be(v, cp_[i]);
+      keys::put_u64_be(v, all_[i]->stored_checkpoint(cp_[i]));  // nothing held after a load
       if (auto p = checkpoints_.put(t, all_[i]->name(), v); !p) return failed(p.err());
     }
     if (auto d = checkpoints_.del(t, bulk_key(*all_[i])); !d) return failed(d.err());
@@ -192,19 +192,9 @@ result<void> projection_runner::finish_bulk() {
 }
 
 result<void> projection_runner::restart_bulk() {
-  // The loads' projections and what they depend on start again from 0 (memory was dropped).
-  std::vector<std::size_t> which;
-  for (std::size_t i = 0; i < all_.size(); ++i) {
-    if (!bulk_[i]) continue;
-    which.push_back(i);
-    for (const auto& d : all_[i]->depends_on())
-      for (std::size_t j = 0; j < all_.size(); ++j)
-        if (d == all_[j]->name()) which.push_back(j);
-  }
-  std::sort(which.begin(), which.end());
-  which.erase(std::unique(which.begin(), which.end()), which.end());
-  std::fill(bulk_.begin(), bulk_.end(), 0);
-  if (auto r = reset(which); !r) return r;  // enters the bulk load again
+  // The loads' projections and what they depend on start again from 0 (memory was dropped):
+  // reset() takes every projection in a load.
+  if (auto r = reset({}); !r) return r;  // enters the bulk load again
   bulk_broken_ = false;
   return {};
 }
@@ -311,7 +301,19 @@ result<void> projection_runner::reload() {
   return {};
 }
 
-result<void> projection_runner::reset(const std::vector<std::size_t>& which) {
+result<void> projection_runner::reset(const std::vector<std::size_t>& asked) {
+  // reload() below ends every bulk load (discard() drops what it staged): the projections in
+  // one, and what they depend on, start again from 0 with the asked ones.
+  std::vector<std::size_t> which = asked;
+  for (std::size_t i = 0; i < all_.size(); ++i) {
+    if (!bulk_[i]) continue;
+    which.push_back(i);
+    for (const auto& d : all_[i]->depends_on())
+      for (std::size_t j = 0; j < all_.size(); ++j)
+        if (d == all_[j]->name()) which.push_back(j);
+  }
+  std::sort(which.begin(), which.end());
+  which.erase(std::unique(which.begin(), which.end()), which.end());
   auto t = store_->begin_write();
   if (!t) return t.err();
   std::string zero;
@@ -407,7 +409,10 @@ result<std::uint64_t> projection_runner::apply_batch(std::uint64_t up_to) {
     if (up_to == UINT64_MAX) {
       // Caught up with the log: healthy again, once what is held could be written.
       if (held_write_failed_)
-        if (auto w = write_held(); !w) return w.err();
+        if (auto w = write_held(); !w) {
+          if (load_ends) publish_applied();  // the loads' progress, with the error set
+          return w.err();
+        }
       clear_error();
     }
     if (load_ends) publish_applied();

@@ -182,6 +182,8 @@ class projection_runner {
  private:
   projection_runner(const event_log& log, runner_options opts);
   result<void> open_impl();
+  // Drops the databases of `which` and sets their checkpoints to 0, with every projection in a
+  // bulk load (its staged writes are dropped by the reload) and what that one depends on.
   result<void> reset(const std::vector<std::size_t>& which);
   result<void> reload();
   // One batch; returns records read (0 = nothing to do).
