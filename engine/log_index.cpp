@@ -319,11 +319,13 @@ result<log_index::entity_write> log_index::finish(lmdb::txn& t, index_keys& keys
                                                   bool hold_entities) const {
   entity_write w;
   const auto& all = keys[3].sorted();  // bucket first: the newest bucket's keys last
-  const std::vector<std::string_view> group = holdable_keys(all);
+  const bool tail_on = hold_entities && opts_.entity_tail_keys != 0;
+  std::vector<std::string_view> group;  // the keys that may wait (a catch-up needs none)
+  if (tail_on) group = holdable_keys(all);
   std::size_t held_from = group.size();  // the group's keys from here on wait in the tail
   index_key_list run;  // what ix_entity gets now, when it is not the group's keys alone
   index_key_list* entity_keys = &keys[3];
-  if (hold_entities && opts_.entity_tail_keys != 0 && !(group.empty() && tail_.size() == 0)) {
+  if (tail_on && !(group.empty() && tail_.size() == 0)) {
     // The tail holds the newest bucket's keys. When the seqs reach a new bucket, the keys of
     // the buckets before it are complete: written in one run, all past ix_entity's last key
     // (appended: full leaves, no search), and the new bucket's keys held. Otherwise the keys

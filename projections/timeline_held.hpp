@@ -63,6 +63,10 @@ class timeline_held {
     return {arena_.data() + entries_[i].at + entries_[i].key_size, entries_[i].value_size};
   }
   std::uint64_t seq(std::size_t i) const { return entries_[i].seq; }
+  // A key's entity prefix (between the bucket and the suffix).
+  static std::string_view entity_of(std::string_view key) {
+    return key.substr(log_keys::kBucketSize, key.size() - kSuffixSize - log_keys::kBucketSize);
+  }
 
   // After a commit whose transaction wrote entries [0, written) into tl_*: forgets them (floor
   // becomes the last one's seq), and every entry left becomes visible to readers.
@@ -86,9 +90,6 @@ class timeline_held {
     std::uint32_t value_size = 0;
     std::uint64_t seq = 0;
   };
-  static std::string_view entity_of(std::string_view key) {
-    return key.substr(log_keys::kBucketSize, key.size() - kSuffixSize - log_keys::kBucketSize);
-  }
   void index_entry(std::size_t i, const entry& e);  // under the mutex
 
   mutable std::shared_mutex mutex_;

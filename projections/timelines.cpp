@@ -28,9 +28,6 @@ std::string_view suffix_of(std::string_view key) {
 std::string_view group_of(std::string_view key) {
   return key.substr(0, key.size() - kSuffixSize);
 }
-std::string_view entity_of(std::string_view key) {
-  return key.substr(log_keys::kBucketSize, key.size() - kSuffixSize - log_keys::kBucketSize);
-}
 
 // Puts into one database in a transaction, with MDB_APPEND while each key passes the largest
 // key so far: LMDB then skips the search and fills pages instead of splitting them in half.
@@ -180,7 +177,7 @@ result<void> timelines::flush(lmdb::txn& t) {
 }
 
 result<bool> timelines::write_held(lmdb::txn& t) {
-  if (bulk_ || written_ == held_.size()) return false;
+  if (!has_held()) return false;
   if (auto w = write_staged(t); !w) return w.err();
   return true;
 }
@@ -216,7 +213,7 @@ result<void> timelines::write_group(lmdb::cursor& latest, PutLatest&& put_latest
                                     PutBucket&& put_bucket, Put&& put) {
   const std::size_t n = group_.size();
   const std::string_view first_key = group_[0].key;
-  const std::string_view prefix = entity_of(first_key);
+  const std::string_view prefix = timeline_held::entity_of(first_key);
   // The entity's latest transition before the group (from earlier batches, or from an earlier
   // bucket of this one): its key's 16 bytes, its last seq, and `to`.
   auto kv = latest.seek(prefix);
@@ -419,10 +416,16 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
   }
   // The held ones decoded, each out_of_order as its write-out will decide it (write_group): an
   // earlier record has a greater key, on disk (tl_latest's) or held.
-  std::vector<transition> held_steps;
+  std::vector<transition> held_steps;  // held_steps[i] is held[i]'s (what does not decode goes)
   held_steps.reserve(held.size());
-  for (const auto& h : held)
-    if (auto tr = decode_transition(h.suffix, 0, h.value)) held_steps.push_back(std::move(*tr));
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < held.size(); ++i)
+    if (auto tr = decode_transition(held[i].suffix, 0, held[i].value)) {
+      held_steps.push_back(std::move(*tr));
+      if (kept != i) held[kept] = std::move(held[i]);  // (never a move into itself)
+      ++kept;
+    }
+  held.resize(kept);
   {
     std::uint64_t min_seq_after = UINT64_MAX;
     for (std::size_t i = held_steps.size(); i-- > 0;) {

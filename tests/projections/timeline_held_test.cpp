@@ -15,6 +15,16 @@ using namespace hooklog::test;
 
 namespace {
 constexpr std::int64_t kMin = 60'000'000;
+
+// Opens f's runner holding timeline transitions (written past `held_max`; no write-out at a
+// sync during a test; no bulk load, which would hold the first batches itself), and starts it.
+void start_holding(fixture& f, std::size_t held_max) {
+  f.ropts.timelines_held_max = held_max;
+  f.ropts.sync_interval = std::chrono::hours(1);
+  f.ropts.bulk_rebuild = false;
+  f.open_runner();
+  f.runner->start();
+}
 }  // namespace
 
 TEST_CASE(
@@ -74,11 +84,7 @@ TEST_CASE(
     "timelines held across batches: a read transaction begun before a write-out is told to "
     "read again, and read_timeline() does") {
   fixture f(/*batch=*/4);
-  f.ropts.timelines_held_max = 1'000'000;
-  f.ropts.sync_interval = std::chrono::hours(1);
-  f.ropts.bulk_rebuild = false;  // a bulk load would hold the first batches itself
-  f.open_runner();
-  f.runner->start();
+  start_holding(f, 1'000'000);
   std::uint64_t last = 0;
   for (int i = 0; i < 40; ++i)
     last = f.append(event("t", "x", {}, "job", "J1", "", "S" + std::to_string(i),
@@ -113,11 +119,7 @@ TEST_CASE(
   // Batches of a few records, a write-out whenever 5 are held: thousands of write-outs while
   // two readers read the one entity's timeline (read_timeline: read again when passed).
   fixture f(/*batch=*/3);
-  f.ropts.timelines_held_max = 5;
-  f.ropts.sync_interval = std::chrono::hours(1);
-  f.ropts.bulk_rebuild = false;  // a bulk load would hold the first batches itself
-  f.open_runner();
-  f.runner->start();
+  start_holding(f, 5);
   constexpr int kEvents = 1500;
   std::vector<std::uint64_t> seqs;
   std::atomic<bool> done{false};
@@ -167,13 +169,9 @@ TEST_CASE(
   // Write-outs mid-batch whenever 5 are unwritten, so the failing batch writes what the batches
   // before held and is then rolled back; the state in the end equals one written batch by batch.
   fixture f(/*batch=*/10);
-  f.ropts.timelines_held_max = 1'000'000;
   f.ropts.timelines_staged_max = 5;
-  f.ropts.sync_interval = std::chrono::hours(1);
   f.ropts.retry_pause = std::chrono::milliseconds(10);
-  f.ropts.bulk_rebuild = false;
-  f.open_runner();
-  f.runner->start();
+  start_holding(f, 1'000'000);
   auto append_part = [&](int from, int to) {  // one log commit: the next batch reads 10
     std::vector<record> part;
     for (int i = from; i < to; ++i)
