@@ -141,7 +141,12 @@ class projection {
   virtual bool has_held() const { return false; }
   // The transaction of a batch (or of write_held()) committed; on the runner's thread.
   virtual void committed() {}
-  // Its databases were dropped (rebuild, a layout change): forget everything held.
+  // In the transaction that drops its databases (rebuild, a layout change), before the drops
+  // and the commit (timelines: its readers from then on must not take what is held).
+  virtual void resetting(lmdb::txn&) {}
+  // That transaction failed (aborted): nothing was dropped.
+  virtual void reset_failed() {}
+  // Its databases were dropped (that transaction committed): forget everything held.
   virtual void dropped() {}
 
   // Bulk load (runner.hpp, "Rebuild from empty"): from begin_bulk() on, the projection's

@@ -318,7 +318,18 @@ result<void> projection_runner::reset(const std::vector<std::size_t>& asked) {
   if (!t) return t.err();
   std::string zero;
   keys::put_u64_be(zero, 0);
+  // Every projection told resetting() hears either dropped() or reset_failed().
+  std::vector<std::size_t> told;
+  struct undo_told {
+    projection_runner& r;
+    std::vector<std::size_t>& told;
+    ~undo_told() {
+      for (std::size_t i : told) r.all_[i]->reset_failed();
+    }
+  } undo{*this, told};
   for (std::size_t i : which) {
+    all_[i]->resetting(*t);
+    told.push_back(i);
     for (const auto& name : all_[i]->databases()) {
       auto d = store_->db(name);
       if (!d) return make_error(proj_errc::state_failure, "database " + name + " is not open");
@@ -330,6 +341,7 @@ result<void> projection_runner::reset(const std::vector<std::size_t>& asked) {
       if (auto r = checkpoints_.put(*t, layout_key(*all_[i]), layout_value(*all_[i])); !r) return r;
   }
   if (auto r = t->commit(); !r) return r;
+  told.clear();
   for (std::size_t i : which) {
     cp_[i] = 0;
     bulk_[i] = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <mutex>
+#include <utility>
 
 namespace hooklog::projections {
 
@@ -51,6 +52,11 @@ void timeline_held::discard_uncommitted() {
   entries_.resize(committed_);
 }
 
+void timeline_held::resetting(std::uint64_t txn_id) {
+  std::unique_lock g(mutex_);
+  reset_txn_ = txn_id;
+}
+
 void timeline_held::clear() {
   std::unique_lock g(mutex_);
   arena_.clear();
@@ -58,12 +64,20 @@ void timeline_held::clear() {
   by_entity_.clear();
   committed_ = 0;
   floor_ = 0;
+  if (reset_txn_ != 0) valid_from_txn_ = std::exchange(reset_txn_, 0);
+}
+
+void timeline_held::raise_floor(std::uint64_t seq) {
+  std::unique_lock g(mutex_);
+  floor_ = std::max(floor_, seq);
 }
 
 bool timeline_held::copy_entity(std::string_view prefix, std::uint64_t whole_through,
-                                std::vector<copy>& out) const {
+                                std::uint64_t txn_id, std::vector<copy>& out) const {
   std::shared_lock g(mutex_);
-  if (whole_through < floor_) return false;
+  if (whole_through < floor_ || txn_id < valid_from_txn_ ||
+      (reset_txn_ != 0 && txn_id >= reset_txn_))
+    return false;
   auto it = by_entity_.find(std::string(prefix));
   if (it == by_entity_.end()) return true;
   for (std::uint32_t i : it->second) {

@@ -12,7 +12,11 @@
 // the batch's transaction committed) makes them visible to readers and forgets the entries that
 // transaction wrote into tl_*. `floor` is then the greatest seq forgotten so far: a reader whose
 // transaction's checkpoint of timelines is below it may lack transitions (written after its
-// transaction began, no longer held), and must read again with a new transaction.
+// transaction began, no longer held), and must read again with a new transaction. A bulk load,
+// which writes tl_* itself, raises the floor to its last seq (raise_floor()). A reset (tl_*
+// dropped) separates what a reader's transaction holds from what is held: a reader whose
+// transaction (LMDB's id of its snapshot) is from before the reset's, or sees the reset before
+// clear() forgot what was held, reads again too.
 //
 // Threads: the runner's thread calls every member but copy_entity(), and reads entries (key(),
 // value(), seq()) without a lock; every change takes the mutex exclusively. copy_entity() runs
@@ -73,14 +77,23 @@ class timeline_held {
   void commit(std::size_t written);
   // The batch was rolled back: forgets the entries added since the last commit().
   void discard_uncommitted();
-  // The databases were dropped: forgets everything (floor back to 0).
+  // The write transaction `txn_id` (mdb_txn_id) is about to drop the databases: from its commit
+  // until clear(), readers that see it read again. 0: it failed (nothing was dropped).
+  void resetting(std::uint64_t txn_id);
+  // The databases were dropped (or are empty at a bulk load's start): forgets everything (floor
+  // back to 0); after a reset, readers of snapshots before it read again from now on.
   void clear();
+  // A bulk load wrote tl_* through `seq` directly: a reader whose checkpoint is below it (its
+  // transaction began during the load) reads again rather than join a partial load with what
+  // is held after it.
+  void raise_floor(std::uint64_t seq);
 
   // Readers: appends to `out` the committed transitions of the entity with this prefix (tenant
   // \0 kind \0 id \0) whose seq is above `whole_through` (the checkpoint of timelines in the
-  // reader's transaction: tl_* hold the ones up to it), in seq order. false, with `out`
-  // untouched, when whole_through is below the floor (read again with a new transaction).
-  bool copy_entity(std::string_view prefix, std::uint64_t whole_through,
+  // reader's transaction `txn_id`: tl_* hold the ones up to it), in seq order. false, with `out`
+  // untouched, when whole_through is below the floor or a reset lies between the transaction
+  // and what is held (read again with a new transaction).
+  bool copy_entity(std::string_view prefix, std::uint64_t whole_through, std::uint64_t txn_id,
                    std::vector<copy>& out) const;
 
  private:
@@ -99,6 +112,8 @@ class timeline_held {
   std::string scratch_;        // index_entry's key, under the mutex
   std::size_t committed_ = 0;  // entries_[0, committed_) are visible to readers
   std::uint64_t floor_ = 0;
+  std::uint64_t reset_txn_ = 0;       // a reset's transaction, from resetting() to clear()
+  std::uint64_t valid_from_txn_ = 0;  // readers of snapshots before the last reset read again
 };
 
 }  // namespace hooklog::projections

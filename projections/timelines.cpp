@@ -201,11 +201,20 @@ void timelines::discard() {
   bulk_ = false;
 }
 
+void timelines::resetting(lmdb::txn& t) {
+  held_.resetting(mdb_txn_id(t.handle()));
+}
+
+void timelines::reset_failed() {
+  held_.resetting(0);
+}
+
 void timelines::dropped() {
   retry_write_ = false;
   group_.clear();
   held_.clear();
   written_ = 0;
+  last_applied_ = 0;
 }
 
 template <class PutLatest, class PutBucket, class Put>
@@ -375,6 +384,9 @@ result<void> timelines::finish_bulk(bulk_writer& w) {
     if (auto g = write_group(lc, count, put_bucket, put); !g) return g;
   runs_.clear();
   bulk_ = false;
+  // A reader whose transaction began during the load (checkpoint 0, tl_* partly written) must
+  // not join it with the transitions held after it.
+  held_.raise_floor(last_applied_);
   return {};
 }
 
@@ -392,9 +404,9 @@ result<std::optional<timeline>> timelines::get(lmdb::txn& t, std::string_view te
     if (*v && (*v)->size() == 8) whole = keys::get_u64_be(**v);
   }
   std::vector<timeline_held::copy> held;
-  if (!held_.copy_entity(prefix, whole, held))
+  if (!held_.copy_entity(prefix, whole, mdb_txn_id(t.handle()), held))
     return make_error(proj_errc::read_again,
-                      "timelines were written after the read transaction began");
+                      "timelines were written or rebuilt after the read transaction began");
   std::sort(held.begin(), held.end(),
             [](const auto& a, const auto& b) { return a.suffix < b.suffix; });
   // The current status, and the key of the entity's latest transition on disk.

@@ -142,6 +142,8 @@ class timelines final : public projection {
   result<bool> write_held(lmdb::txn& t) override;
   void committed() override;
   bool has_held() const override { return !bulk_ && written_ < held_.size(); }
+  void resetting(lmdb::txn& t) override;
+  void reset_failed() override;
   void dropped() override;
   // Transitions held in memory, not yet written (tests, metrics).
   std::size_t held_count() const { return held_.size() - written_; }

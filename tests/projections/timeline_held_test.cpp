@@ -25,6 +25,12 @@ void start_holding(fixture& f, std::size_t held_max) {
   f.open_runner();
   f.runner->start();
 }
+
+// Appends job J1's transition to status S<i>, a minute after S<i-1>; returns its seq.
+std::uint64_t add_status(fixture& f, int i) {
+  return f.append(event("t", "x", {}, "job", "J1", "", "S" + std::to_string(i),
+                        1'707'500'000'000'000 + i * kMin));
+}
 }  // namespace
 
 TEST_CASE(
@@ -86,9 +92,7 @@ TEST_CASE(
   fixture f(/*batch=*/4);
   start_holding(f, 1'000'000);
   std::uint64_t last = 0;
-  for (int i = 0; i < 40; ++i)
-    last = f.append(event("t", "x", {}, "job", "J1", "", "S" + std::to_string(i),
-                          1'707'500'000'000'000 + i * kMin));
+  for (int i = 0; i < 40; ++i) last = add_status(f, i);
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
   CHECK(f.runner->timeline().held_count() == 40);
   auto before = f.read();
@@ -145,8 +149,7 @@ TEST_CASE(
   };
   std::thread r1(reader), r2(reader);
   for (int i = 0; i < kEvents; ++i) {
-    seqs.push_back(f.append(event("t", "x", {}, "job", "J1", "", "S" + std::to_string(i),
-                                  1'707'500'000'000'000 + i * kMin)));
+    seqs.push_back(add_status(f, i));
     if (i % 7 == 0) f.runner->wait_applied(seqs.back(), std::chrono::seconds(30));
   }
   REQUIRE(f.runner->wait_applied(seqs.back(), std::chrono::seconds(30)));
@@ -207,4 +210,85 @@ TEST_CASE(
   f.runner->stop();  // writes what is held
   const auto dbs = all_state_dbs(*f.runner);
   CHECK(dump_state(*f.runner, dbs) == dump_state(**ref, dbs));
+}
+
+// A rebuild of timelines drops tl_* and what is held. A reader whose transaction began before
+// it must not join its old tl_* with what is held after (transitions from the middle went
+// missing, the status was stale): the generation the reset wrote beside the checkpoint tells
+// it to read again.
+TEST_CASE(
+    "timelines held across batches: a read transaction begun before a rebuild of "
+    "timelines is told to read again") {
+  const bool bulk = GENERATE(true, false);
+  fixture f(/*batch=*/4);
+  f.ropts.timelines_held_max = 1'000'000;
+  f.ropts.sync_interval = std::chrono::hours(1);
+  f.ropts.bulk_rebuild = bulk;
+  f.open_runner();
+  f.runner->start();
+  std::uint64_t last = 0;
+  auto add = [&](int i) { last = add_status(f, i); };
+  for (int i = 0; i < 10; ++i) add(i);
+  REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
+  f.runner->stop();  // writes S0..S9 into tl_*
+  f.runner->start();
+  for (int i = 10; i < 20; ++i) add(i);
+  REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
+  CHECK(f.runner->timeline().held_count() == 10);
+  auto before = f.read();
+  {
+    auto tl = f.runner->timeline().get(before, "t", "job", "J1");
+    REQUIRE(tl);
+    REQUIRE(*tl);
+    CHECK((*tl)->transitions.size() == 20);
+  }
+  REQUIRE(f.runner->rebuild("timelines"));
+  auto after_rebuild = f.runner->timeline().get(before, "t", "job", "J1");
+  REQUIRE_FALSE(after_rebuild);
+  CHECK(after_rebuild.err().code == projections::proj_errc::read_again);
+  add(20);
+  REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
+  auto after_more = f.runner->timeline().get(before, "t", "job", "J1");
+  REQUIRE_FALSE(after_more);
+  CHECK(after_more.err().code == projections::proj_errc::read_again);
+  before.abort();
+  auto fresh = f.runner->read_timeline("t", "job", "J1");
+  REQUIRE(fresh);
+  REQUIRE(*fresh);
+  REQUIRE((*fresh)->transitions.size() == 21);
+  for (std::size_t i = 0; i < 21; ++i) CHECK((*fresh)->transitions[i].seq == i + 1);
+  CHECK((*fresh)->current_status == "S20");
+  f.runner->stop();
+}
+
+// A bulk load writes tl_* itself and stores the checkpoint at its end. A reader whose
+// transaction began before that (checkpoint 0, tl_* empty or partial) must not take the
+// transitions held after the load for the whole timeline.
+TEST_CASE(
+    "timelines held across batches: a read transaction begun before a bulk load's end "
+    "is told to read again") {
+  fixture f(/*batch=*/4);
+  std::uint64_t last = 0;
+  auto add = [&](int i) { last = add_status(f, i); };
+  for (int i = 0; i < 20; ++i) add(i);
+  f.ropts.timelines_held_max = 1'000'000;
+  f.ropts.sync_interval = std::chrono::hours(1);
+  f.ropts.bulk_rebuild = true;
+  f.open_runner();  // an empty state: the first catch-up is a bulk load
+  auto during = f.read();
+  REQUIRE(f.runner->catch_up());  // loads S0..S19, writes them at its end
+  f.runner->start();              // its batches hold what follows (no write-out at a sync)
+  add(20);
+  REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
+  CHECK(f.runner->timeline().held_count() == 1);
+  auto stale = f.runner->timeline().get(during, "t", "job", "J1");
+  REQUIRE_FALSE(stale);
+  CHECK(stale.err().code == projections::proj_errc::read_again);
+  during.abort();
+  auto fresh = f.runner->read_timeline("t", "job", "J1");
+  REQUIRE(fresh);
+  REQUIRE(*fresh);
+  CHECK((*fresh)->transitions.size() == 21);
+  CHECK((*fresh)->current_status == "S20");
+  f.runner->stop();
 }
