@@ -90,6 +90,19 @@ std::optional<std::string> unhex(std::string_view hex) {
   return out;
 }
 
+// Whether `position` is one of an index walk of `q` in seq order (an exact prefix: ref_seq, one
+// entity, an exact event type, a tenant), then the seq: the records' walk in seq order, which
+// filters the same records, goes on after that seq.
+bool ends_seq_ordered_walk(const scan_query& q, bool events_only, bool exact_type,
+                           std::string_view position) {
+  auto is = [&](const std::string& prefix) {
+    return position.size() == prefix.size() + 8 && position.substr(0, prefix.size()) == prefix;
+  };
+  if (q.ref_seq) return is(bytes::be64(*q.ref_seq));
+  if (!q.entity_id.empty() && is(entity_prefix(q.entity_kind, q.entity_id))) return true;
+  if (!events_only || !q.kind) return false;
+  return (exact_type && is(q.type + '\0')) || (!q.tenant.empty() && is(q.tenant + '\0'));
+}
 }  // namespace
 
 result<std::optional<std::uint64_t>> event_log::first_seq_recorded_at_or_after(
@@ -198,6 +211,15 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
     auto a = unhex(q.after);
     if (!a) return make_error(errc::invalid_record, "the resume position is not valid");
     start = *a;
+    // A position of another walk of this query (the index env became usable or not between two
+    // pages): one of an index walk in seq order (prefix, then the seq) goes on here by its seq;
+    // any other shape is refused rather than sought (it would skip records without a word).
+    const std::size_t want = by_occurred ? 16 : 8;
+    if (start.size() != want) {
+      if (by_occurred || !ends_seq_ordered_walk(q, events_only, exact_type, start))
+        return make_error(errc::invalid_record, "the resume position does not fit this query");
+      start = start.substr(start.size() - 8);
+    }
   } else if (by_occurred) {
     // Descending: from the end of [from, to) (no record has seq 0: (to, 0) is past them all).
     if (!desc)
@@ -262,6 +284,9 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   std::string after;
   if (!q.after.empty()) {
     auto a = unhex(q.after);
+    // A seq (the records' walk of this query, when the index env was not usable for the page
+    // before) goes on here in seq order too.
+    if (a && exact_prefix && a->size() == 8) a = prefix + *a;
     if (!a || a->size() < prefix.size() + 8 || a->compare(0, prefix.size(), prefix) != 0 ||
         (exact_prefix && a->size() != prefix.size() + 8))
       return make_error(errc::invalid_record, "the resume position does not fit this query");

@@ -620,3 +620,53 @@ TEST_CASE("log index: a group's keys in one buffer come out as the sorted keys, 
   REQUIRE(v.size() == 5);
   for (std::uint64_t s = 1; s <= 5; ++s) CHECK(std::string(v[s - 1]) == log_keys::prefix_key("type.a", s));
 }
+
+// Pages of one query read through the index, then (a failed index write: the index env not
+// usable) through the records in seq order, then through the index again: each page goes on
+// from the one before, whichever walk made its position (it used to seek an entity position
+// among the records' seq keys: an empty last page, records missing without an error).
+TEST_CASE("log index: paging goes on across the index env becoming unusable and usable again",
+          "[log_index]") {
+  temp_dir dir;
+  auto log = open_ok(opts(dir.path()));
+  auto event_of = [](int i) {
+    record r = test::make_event("t", "type.a", "o1", 1000 + i);
+    r.idempotency_key = "p" + std::to_string(i);
+    return r;
+  };
+  std::vector<record> first;
+  for (int i = 0; i < 6; ++i) first.push_back(event_of(i));
+  log->append(first);
+  scan_query q;
+  q.entity_kind = "order";
+  q.entity_id = "o1";
+  q.examine_limit = 2;
+  std::vector<std::uint64_t> got;
+  auto page = [&]() -> scan_stop {
+    scan_stop stop;
+    auto n = log->scan(
+        q,
+        [&](const record_view& v, std::string_view) {
+          got.push_back(v.seq);
+          return true;
+        },
+        &stop);
+    REQUIRE(n);
+    q.after = stop.resume;
+    return stop;
+  };
+  REQUIRE(page().bounded);  // through the index: 1, 2
+  CHECK(got == std::vector<std::uint64_t>{1, 2});
+  std::vector<record> second{event_of(6)};
+  CHECK_THROWS(log->append_then(second, [](std::vector<result<append_outcome>>&) {
+    throw std::runtime_error("the answer failed");
+  }));
+  REQUIRE_FALSE(log->index().usable());
+  REQUIRE(page().bounded);  // through the records, from the index's position: 3, 4
+  CHECK(got == std::vector<std::uint64_t>{1, 2, 3, 4});
+  std::vector<record> third{event_of(7)};
+  log->append(third);  // catches the index env up
+  REQUIRE(log->index().usable());
+  for (int i = 0; i < 10 && !q.after.empty(); ++i) page();  // through the index again
+  CHECK(got == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8});
+}
