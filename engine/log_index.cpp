@@ -456,7 +456,9 @@ result<bool> log_index::entity_whole(lmdb::txn& t, std::uint64_t to_seq) const {
 }
 
 result<void> log_index::write_tail() {
-  if (tail_.size() == 0) return {};
+  // Nothing held but entity_through behind (a group that reached a new bucket with no entity
+  // key in it): every key up to indexed_through is in ix_entity, which meta then says.
+  if (tail_.size() == 0 && entity_through_ >= through_) return {};
   index_key_list keys;
   tail_.append_all(keys, bucket_bits_);
   if (auto r = growing([&] { return write_entity_keys(keys, true); }); !r) return r;

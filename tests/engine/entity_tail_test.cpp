@@ -371,3 +371,29 @@ TEST_CASE("entity tail: a format-2 index env is taken over and marked format 3",
   REQUIRE(*f);
   CHECK(**f == "hooklog-index/3");
 }
+
+// A group that reaches a new bucket without an entity key in it writes the keys before it and
+// holds nothing, entity_through at the new bucket's start: a clean close brings entity_through
+// up to indexed_through (it stayed behind: every open read those records again, and a read-only
+// open walked the log for entity queries).
+TEST_CASE(
+    "entity tail: a clean close leaves entity_through at indexed_through with nothing "
+    "held",
+    "[entity_tail]") {
+  temp_dir dir;
+  {
+    auto w = open_with_tail(dir.path(), 1000, false, /*bucket_bits=*/2);
+    std::vector<record> group{make_event("t", "x", "o1", 1), make_event("t", "x", "o1", 2),
+                              make_event("t", "x", "o1", 3), make_event("t", "x", "", 4)};
+    group.back().entity_kind.clear();
+    w->append(group);  // seqs 1-3 in bucket 0, seq 4 (no entity) in bucket 1
+    CHECK(w->index().indexed_through() == 4);
+    CHECK(w->index().entity_through() == 3);
+  }
+  auto r = open_with_tail(dir.path(), 1000, /*read_only=*/true, 2);
+  CHECK(r->index().entity_through() == 4);  // as the close left it in meta
+  scan_query q;
+  q.entity_kind = "order";
+  q.entity_id = "o1";
+  CHECK(scan_seqs(*r, q) == std::vector<std::uint64_t>{1, 2, 3});
+}
