@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,5 +75,7 @@ inline std::uint64_t ordered_signed(std::int64_t v) {
 }
 
 std::string to_hex(const void* data, std::size_t n);
+// The bytes of lowercase hex (to_hex's form); nullopt for an odd length or any other character.
+std::optional<std::string> from_hex(std::string_view hex);
 
 }  // namespace hooklog::bytes

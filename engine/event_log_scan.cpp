@@ -72,24 +72,6 @@ class examine_budget {
   std::string last_;
 };
 
-std::optional<std::string> unhex(std::string_view hex) {
-  if (hex.size() % 2) return std::nullopt;
-  std::string out(hex.size() / 2, '\0');
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int v = 0;
-    for (int j = 0; j < 2; ++j) {
-      const char c = hex[2 * i + j];
-      int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else return std::nullopt;
-      v = v * 16 + d;
-    }
-    out[i] = static_cast<char>(v);
-  }
-  return out;
-}
-
 // Whether `position` is one of an index walk of `q` in seq order (an exact prefix: ref_seq, one
 // entity, an exact event type, a tenant), then the seq: the records' walk in seq order, which
 // filters the same records, goes on after that seq.
@@ -208,7 +190,7 @@ result<std::uint64_t> event_log::scan(const scan_query& query, const scan_fn& fn
   const bool desc = q.descending;
   std::string start;
   if (!q.after.empty()) {
-    auto a = unhex(q.after);
+    auto a = bytes::from_hex(q.after);
     if (!a) return make_error(errc::invalid_record, "the resume position is not valid");
     start = *a;
     // A position of another walk of this query (the index env became usable or not between two
@@ -283,7 +265,7 @@ result<std::uint64_t> event_log::scan_index(lmdb::txn& ixt, lmdb::txn& t, const 
   }
   std::string after;
   if (!q.after.empty()) {
-    auto a = unhex(q.after);
+    auto a = bytes::from_hex(q.after);
     // A seq (the records' walk of this query, when the index env was not usable for the page
     // before) goes on here in seq order too.
     if (a && exact_prefix && a->size() == 8) a = prefix + *a;

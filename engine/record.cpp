@@ -128,6 +128,23 @@ std::string to_hex(const void* data, std::size_t n) {
   }
   return s;
 }
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    const char c = hex[i];
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return std::nullopt;
+    out[i / 2] = static_cast<char>((static_cast<unsigned char>(out[i / 2]) << 4) | d);
+  }
+  return out;
+}
 }  // namespace bytes
 
 }  // namespace hooklog

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -182,17 +183,19 @@ result<secret_box> secret_box::load(std::string_view configured_key, const std::
   return from_key_file(data_dir + "/" + kSecretKeyFileName, true);
 }
 
-std::string secret_box::seal(std::string_view plain) const {
+std::string secret_box::seal_bytes(std::string_view plain, std::string_view aad) const {
   std::string blob(kNonceBytes + plain.size() + kTagBytes, '\0');
   auto* out = reinterpret_cast<unsigned char*>(blob.data());
   if (RAND_bytes(out, static_cast<int>(kNonceBytes)) != 1) throw std::runtime_error("RAND_bytes failed");
   ctx_ptr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+  bool ok = ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
             EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key_.data(), out) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(kAad.data()),
-                              static_cast<int>(kAad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                              reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
             EVP_EncryptUpdate(ctx.get(), out + kNonceBytes, &len,
                               reinterpret_cast<const unsigned char*>(plain.data()),
                               static_cast<int>(plain.size())) == 1 &&
@@ -200,32 +203,67 @@ std::string secret_box::seal(std::string_view plain) const {
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
                                 out + kNonceBytes + plain.size()) == 1;
   if (!ok) throw std::runtime_error("AES-256-GCM encryption failed");
-  return std::string(kSealedPrefix) + b64_encode(out, blob.size());
+  return blob;
 }
 
-result<std::string> secret_box::open(std::string_view sealed) const {
-  if (!is_sealed(sealed)) return make_error(secret_errc::not_sealed, "value does not start with enc:v1:");
-  auto blob = b64_decode(sealed.substr(kSealedPrefix.size()));
-  if (!blob || blob->size() < kNonceBytes + kTagBytes)
-    return make_error(secret_errc::not_sealed, "sealed secret is not valid base64 of nonce|ciphertext|tag");
-  auto* in = reinterpret_cast<unsigned char*>(blob->data());
-  std::size_t clen = blob->size() - kNonceBytes - kTagBytes;
+result<std::string> secret_box::open_bytes(std::string_view blob, std::string_view aad) const {
+  if (blob.size() < kNonceBytes + kTagBytes)
+    return make_error(secret_errc::not_sealed, "sealed value is shorter than a nonce and a tag");
+  const auto* in = reinterpret_cast<const unsigned char*>(blob.data());
+  std::size_t clen = blob.size() - kNonceBytes - kTagBytes;
   std::string plain(clen, '\0');
+  unsigned char tag[kTagBytes];
+  std::memcpy(tag, in + kNonceBytes + clen, kTagBytes);  // SET_TAG takes a non-const pointer
   ctx_ptr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+  bool ok = ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
             EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key_.data(), in) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(kAad.data()),
-                              static_cast<int>(kAad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len, in + kNonceBytes,
-                              static_cast<int>(clen)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, in + kNonceBytes + clen) == 1;
+            EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                              reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
+                              in + kNonceBytes, static_cast<int>(clen)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1;
   if (!ok) return make_error(secret_errc::crypto_failure, "AES-256-GCM decryption setup failed");
   if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len, &len) != 1) {
     OPENSSL_cleanse(plain.data(), plain.size());
-    return make_error(secret_errc::tampered, "sealed secret does not verify (wrong master key or altered bytes)");
+    return make_error(secret_errc::tampered,
+                      "sealed value does not verify (wrong key or altered bytes)");
   }
+  return plain;
+}
+
+secret_box secret_box::derive(std::string_view label) const {
+  key_bytes sub{};
+  unsigned int n = 0;
+  if (!HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+            reinterpret_cast<const unsigned char*>(label.data()), label.size(), sub.data(), &n) ||
+      n != sub.size())
+    throw std::runtime_error("HMAC-SHA256 key derivation failed");
+  secret_box box(sub);
+  OPENSSL_cleanse(sub.data(), sub.size());
+  return box;
+}
+
+std::string secret_box::seal(std::string_view plain) const {
+  const std::string blob = seal_bytes(plain, kAad);
+  return std::string(kSealedPrefix) +
+         b64_encode(reinterpret_cast<const unsigned char*>(blob.data()), blob.size());
+}
+
+result<std::string> secret_box::open(std::string_view sealed) const {
+  if (!is_sealed(sealed))
+    return make_error(secret_errc::not_sealed, "value does not start with enc:v1:");
+  auto blob = b64_decode(sealed.substr(kSealedPrefix.size()));
+  if (!blob || blob->size() < kNonceBytes + kTagBytes)
+    return make_error(secret_errc::not_sealed,
+                      "sealed secret is not valid base64 of nonce|ciphertext|tag");
+  auto plain = open_bytes(*blob, kAad);
+  if (!plain && plain.err().code == make_error_code(secret_errc::tampered))
+    return make_error(secret_errc::tampered,
+                      "sealed secret does not verify (wrong master key or altered bytes)");
   return plain;
 }
 

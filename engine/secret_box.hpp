@@ -73,6 +73,17 @@ class secret_box {
   // encryption at rest, or by tests).
   result<std::string> open_or_plain(std::string_view value) const;
 
+  // The AEAD under the seals above, for other uses: nonce (12 random bytes) | ciphertext |
+  // tag (16), binary, with the caller's associated data (a value sealed with one `aad` opens
+  // only with the same). open_bytes: not_sealed when shorter than nonce and tag, tampered when
+  // the tag does not verify.
+  std::string seal_bytes(std::string_view plain, std::string_view aad) const;
+  result<std::string> open_bytes(std::string_view blob, std::string_view aad) const;
+  // A box under a key derived from this one for another purpose: HMAC-SHA256(key, label). What
+  // it seals does not open with this box, and the volume it seals (one seal per list page, for
+  // page cursors) does not count against the key that seals endpoint secrets.
+  secret_box derive(std::string_view label) const;
+
   static bool is_sealed(std::string_view value) { return value.substr(0, kSealedPrefix.size()) == kSealedPrefix; }
 
  private:

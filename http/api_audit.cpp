@@ -6,6 +6,7 @@
 #include "engine/bytes.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/page_cursor.hpp"
 #include "projections/attempt.hpp"
 #include "projections/runner.hpp"
 
@@ -32,6 +33,22 @@ bool is_dead(const nlohmann::json& a) {
   if (a.value("outcome", "") != "failure") return false;
   const auto it = a.find("next_attempt_at");
   return a.value("dead_letter", false) || it == a.end() || it->is_null();
+}
+
+// ?cursor= opened for this caller into the scan position it holds (page_cursor.hpp); false after
+// answering 400 when it is not a cursor this server gave to this caller's scope.
+bool read_cursor(call& c, std::string& after) {
+  auto position =
+      open_cursor(c.ctx.secrets, cursor_scope(c.who), c.req.query_param("cursor").value_or(""));
+  if (!position) {
+    c.fail(400, "bad_parameter",
+           "cursor is not one this server gave to this key (a cursor is bound to the key's "
+           "tenant, or to admin keys)",
+           {{"parameter", "cursor"}});
+    return false;
+  }
+  after = std::move(*position);
+  return true;
 }
 
 // Builds the event query from the request; false after answering 400.
@@ -71,12 +88,7 @@ bool event_query(call& c, scan_query& q) {
   auto desc = descending_param(c);
   if (!desc) return false;
   q.descending = *desc;
-  q.after = std::string(c.req.query_param("cursor").value_or(""));
-  if (!q.after.empty() && q.after.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    c.fail(400, "bad_parameter", "cursor is not one this server gave", {{"parameter", "cursor"}});
-    return false;
-  }
-  return true;
+  return read_cursor(c, q.after);
 }
 
 // Streams every matching record as NDJSON, a bounded chunk per producer call (at most
@@ -122,12 +134,15 @@ void stream_records(const call_ptr& c, scan_query q,
 // {"items", "next", "prev"}: `next` continues in the page's order; `prev` (pages reached with a
 // cursor) is the first item's position: as the cursor with the opposite order it gives the items
 // before this page, nearest first.
-nlohmann::json page_json(nlohmann::json items, bool more, const std::string& first,
+// Both are sealed for the caller (page_cursor.hpp).
+nlohmann::json page_json(const call& c, nlohmann::json items, bool more, const std::string& first,
                          const std::string& last, bool had_cursor) {
   const bool back = had_cursor && !first.empty();
-  return {{"items", std::move(items)},
-          {"next", more ? nlohmann::json(last) : nlohmann::json()},
-          {"prev", back ? nlohmann::json(first) : nlohmann::json()}};
+  const std::string scope = cursor_scope(c.who);
+  return {
+      {"items", std::move(items)},
+      {"next", more ? nlohmann::json(seal_cursor(c.ctx.secrets, scope, last)) : nlohmann::json()},
+      {"prev", back ? nlohmann::json(seal_cursor(c.ctx.secrets, scope, first)) : nlohmann::json()}};
 }
 
 // A page stopped by the scan limit (scan_stop) has more to come from where the walk stopped:
@@ -160,7 +175,7 @@ void page_of_records(const call_ptr& c, scan_query q, std::size_t limit,
       &stop);
   if (!r) return fail_scan(*c, r.err());
   bounded_page(stop, more, last);
-  c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
+  c->reply_json(200, page_json(*c, std::move(items), more, first, last, !q.after.empty()));
 }
 
 nlohmann::json attempt_json(const record_view& v) {
@@ -348,7 +363,7 @@ void list_attempts(const call_ptr& c) {
   auto desc = descending_param(*c);
   if (!desc) return;
   q.descending = *desc;
-  q.after = std::string(c->req.query_param("cursor").value_or(""));
+  if (!read_cursor(*c, q.after)) return;
   auto limit = page_limit(*c);
   if (!limit) return;
   q.examine_limit = c->ctx.options.scan_limit;  // records skipped by `outcome` count too
@@ -377,7 +392,7 @@ void list_attempts(const call_ptr& c) {
       &stop);
   if (!r) return fail_scan(*c, r.err());
   bounded_page(stop, more, last);
-  c->reply_json(200, page_json(std::move(items), more, first, last, !q.after.empty()));
+  c->reply_json(200, page_json(*c, std::move(items), more, first, last, !q.after.empty()));
 }
 
 void audit_verify(const call_ptr& c) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "engine/bytes.hpp"
 #include "http/delivery/delivery_fixture.hpp"
 #include "support/hooklog_server.hpp"
 
@@ -36,21 +37,27 @@ void post_sparse_events(hooklog_server& s) {
 struct paged {
   std::vector<std::size_t> sizes;  // items per page
   std::vector<json> seqs;
+  std::vector<std::string> cursors;  // each page's `next`
 };
 
-paged follow(hooklog_server& s, const std::string& target) {
+paged follow_with(hooklog_server& s, const std::string& target, const std::string& key) {
   paged p;
   std::string cursor;
   for (;;) {
     REQUIRE(p.sizes.size() < 20);
-    auto r = s.get(target + (cursor.empty() ? "" : "&cursor=" + cursor));
+    auto r = s.get(target + (cursor.empty() ? "" : "&cursor=" + cursor), key);
     REQUIRE(r.status == 200);
     p.sizes.push_back(r.json["items"].size());
     for (const auto& i : r.json["items"]) p.seqs.push_back(i["seq"]);
     if (r.json["next"].is_null()) return p;
     REQUIRE(r.json["next"].is_string());
     cursor = r.json["next"];
+    p.cursors.push_back(cursor);
   }
+}
+
+paged follow(hooklog_server& s, const std::string& target) {
+  return follow_with(s, target, kAdminKey);
 }
 
 }  // namespace
@@ -131,4 +138,98 @@ TEST_CASE("scan limit: attempt pages of every endpoint stop at the bound for a t
   REQUIRE(all.seqs.size() == 13);
   CHECK(ok.seqs == std::vector<json>(all.seqs.rbegin(), all.seqs.rend()));
   CHECK(std::find(all.seqs.begin(), all.seqs.end(), rare.seqs.at(0)) != all.seqs.end());
+}
+
+namespace {
+
+std::string hex_of(std::string_view s) {
+  return hooklog::bytes::to_hex(s.data(), s.size());
+}
+
+std::string tenant_key(hooklog_server& s, const std::string& tenant) {
+  auto r = s.post("/v1/keys", {{"tenant", tenant}});
+  REQUIRE(r.status == 201);
+  return r.json["key"];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a cursor says nothing of the records a tenant's page skipped, and opens only for that "
+    "tenant",
+    "[api][limits][scan_limit][tenancy]") {
+  // A page bounded by the scan limit ends at the last record it examined: on the entity, type
+  // and endpoint indexes that is often another tenant's. Its position in the clear told a tenant
+  // key another tenant's entity ids, endpoint ids and seqs.
+  hooklog_server s({"--no-deliver", "--allow-private-targets", "--scan-limit", "2"});
+  std::string batch;
+  for (int i = 0; i < 3; ++i)
+    batch += json{{"id", "a-" + std::to_string(i)},
+                  {"type", "invoice.paid"},
+                  {"tenant", "acme"},
+                  {"entity", {{"kind", "customer"}, {"id", "SECRET-CUST-42"}}}}
+                 .dump() +
+             "\n";
+  batch += json{{"id", "b-0"},
+                {"type", "invoice.paid"},
+                {"tenant", "beta"},
+                {"entity", {{"kind", "customer"}, {"id", "B1"}}}}
+               .dump() +
+           "\n";
+  REQUIRE(s.post_ndjson("/v1/sources/standard/events:batch", batch).json["stored"] == 4);
+  std::vector<std::string> acme_endpoints;
+  for (int i = 0; i < 3; ++i) {
+    auto e = s.post("/v1/endpoints", {{"url", "http://127.0.0.1:9/in"}, {"tenant", "acme"}});
+    REQUIRE(e.status == 201);
+    acme_endpoints.push_back(e.json["id"]);
+  }
+  const std::string beta = tenant_key(s, "beta"), acme = tenant_key(s, "acme");
+
+  // Beta asks for acme's entity: three entries walked two a page, none of them beta's.
+  const std::string target = "/v1/events?entity_kind=customer&entity_id=SECRET-CUST-42";
+  auto first = s.get(target, beta);
+  REQUIRE(first.status == 200);
+  CHECK(first.json["items"].empty());
+  REQUIRE(first.json["next"].is_string());
+  const std::string cursor = first.json["next"];
+  CHECK(cursor.find(hex_of("SECRET-CUST-42")) == std::string::npos);
+  CHECK(cursor.find(hex_of("customer")) == std::string::npos);
+  auto second = s.get(target + "&cursor=" + cursor, beta);
+  REQUIRE(second.status == 200);
+  CHECK(second.json["items"].empty());
+  CHECK(second.json["next"].is_null());
+
+  // The cursor opens for beta only: not for another tenant, not for an admin key; a changed
+  // digit or the position in the clear (the earlier form) is refused.
+  for (const std::string& key : {acme, std::string(kAdminKey)}) {
+    auto r = s.get(target + "&cursor=" + cursor, key);
+    CHECK(r.status == 400);
+    CHECK(r.json["error"]["details"]["parameter"] == "cursor");
+  }
+  std::string flipped = cursor;
+  flipped[30] = flipped[30] == '0' ? '1' : '0';
+  CHECK(s.get(target + "&cursor=" + flipped, beta).status == 400);
+  const std::string clear = hex_of(std::string("customer\0SECRET-CUST-42\0", 24)) +
+                            hex_of(std::string("\0\0\0\0\0\0\0\2", 8));
+  auto old_form = s.get(target + "&cursor=" + clear, beta);
+  CHECK(old_form.status == 400);
+  CHECK(old_form.json["error"]["message"] ==
+        "cursor is not one this server gave to this key (a cursor is bound to the key's tenant, "
+        "or to admin keys)");
+
+  // Following beta's cursors over the type index gives beta's event alone.
+  auto typed = follow_with(s, "/v1/events?type=invoice.paid&limit=10", beta);
+  CHECK(typed.seqs == std::vector<json>{4});
+  for (const auto& c : typed.cursors) CHECK(c.find(hex_of("SECRET")) == std::string::npos);
+
+  // Attempts of every endpoint walk the endpoints' entity keys: acme's endpoint ids stay hidden.
+  auto attempts = follow_with(s, "/v1/attempts?limit=10", beta);
+  CHECK(attempts.seqs.empty());
+  CHECK(!attempts.cursors.empty());
+  for (const auto& c : attempts.cursors)
+    for (const auto& ep : acme_endpoints) CHECK(c.find(hex_of(ep)) == std::string::npos);
+
+  // An admin's cursors page as before.
+  auto admin = follow_with(s, "/v1/events?type=invoice.paid&limit=10", kAdminKey);
+  CHECK(admin.seqs == std::vector<json>{1, 2, 3, 4});
 }
