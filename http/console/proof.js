@@ -121,13 +121,38 @@ export async function checkInclusion(proof, publicKeyB64, shown) {
     }
     steps.push([`the proven body is the body shown, byte for byte${why || ` (${fmtNum(body.length)} bytes)`}`, sameBody]);
   }
-  const root = await rootFromInclusion(proof.leaf_index, proof.tree_size, leaf, proof.path.map(hexToBytes));
-  steps.push([`the path of ${proof.path.length} hashes leads to the root of the tree of ${fmtNum(proof.tree_size)} records`, root !== null && bytesToHex(root) === proof.root_hash]);
-  if (proof.head) {
-    steps.push(["that root is the signed head's root", proof.head.root_hash === proof.root_hash && proof.head.tree_size === proof.tree_size]);
-    const sig = await verifyHead(proof.head, publicKeyB64);
-    steps.push([sig === null ? "the head's signature (this browser has no Ed25519: use hooklog proof verify)" : "the head's Ed25519 signature is the server's head key", sig]);
+  // Every hash of the path is 32 bytes (64 hex digits): a node of another length is no node of
+  // the tree, whatever root it leads to.
+  const path = Array.isArray(proof.path) ? proof.path : [];
+  const wellFormed = Array.isArray(proof.path) &&
+      path.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x));
+  const root = wellFormed ?
+      await rootFromInclusion(proof.leaf_index, proof.tree_size, leaf, path.map(hexToBytes)) :
+      null;
+  steps.push([
+    `the path of ${path.length} hashes leads to the root of the tree of ${
+        fmtNum(proof.tree_size)} records${wellFormed ? '' : ' (a path hash is not 64 hex digits)'}`,
+    root !== null && bytesToHex(root) === proof.root_hash
+  ]);
+  // The signed head is what ties the root to the server's key: an answer without one proves
+  // nothing (any path leads to some root), so its two steps fail rather than go unlisted.
+  const head = proof.head;
+  if (!head || typeof head !== 'object') {
+    steps.push(['that root is the signed head\'s root (the answer carries no signed head)', false]);
+    steps.push(
+        ['the head\'s Ed25519 signature is the server\'s head key (no head to check)', false]);
+    return steps;
   }
+  steps.push([
+    'that root is the signed head\'s root',
+    head.root_hash === proof.root_hash && head.tree_size === proof.tree_size
+  ]);
+  const sig = await verifyHead(head, publicKeyB64);
+  steps.push([
+    sig === null ? 'the head\'s signature (this browser has no Ed25519: use hooklog proof verify)' :
+                   'the head\'s Ed25519 signature is the server\'s head key',
+    sig
+  ]);
   return steps;
 }
 

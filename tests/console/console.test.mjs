@@ -367,6 +367,8 @@ const tampered = await page.evaluate(async ({ id, otherId, key }) => {
     otherShown: await failed(q, ev),
     otherRelabelled: await failed({ ...q, event_id: id, seq: ev.seq }, ev),
     headRecord: await failed({ ...p, entry: btoa("\x01\x0f" + entry.slice(2)) }),
+    noHead: await failed({ ...p, head: undefined }),
+    shortPath: p.path.length ? await failed({ ...p, path: [p.path[0].slice(0, 62), ...p.path.slice(1)] }) : ["no path"],
   };
 }, { id: first.id, otherId: other.id, key: ADMIN });
 check(tampered.intact.length === 0 && tampered.intactShown.length === 0, "the untouched proof passes every step, for the event id and for the event page's fields and body");
@@ -388,6 +390,9 @@ check(tampered.otherShown.join() === [tie.event, tie.leaf, tie.fields, tie.body]
       `beside the page's event it fails the fields and the body too: ${tampered.otherShown}`);
 check(tampered.otherRelabelled.join() === tampered.otherShown.join(), "the answer's own event_id and seq claims change nothing: the entry's bytes are what is checked");
 check(tampered.headRecord.includes("those bytes are an event record"), `an entry of another record kind is no event: ${tampered.headRecord}`);
+check(tampered.noHead.join() === ["that root is the signed head's root", "the head's Ed25519 signature is the server's head key"].join(),
+      `an answer without its signed head fails both head steps (any path leads to some root): ${tampered.noHead}`);
+check(tampered.shortPath.length === 1 && tampered.shortPath[0].startsWith("the path of"), `a path hash that is not 64 hex digits fails the root step: ${tampered.shortPath}`);
 
 // Every event's proven entry, read in the browser (leaf_entry.js), says what GET /v1/events
 // answers for it: each field and the body byte for byte.
