@@ -92,6 +92,12 @@ TEST_CASE("an audit bundle verifies and names what a changed byte broke", "[merk
         "the bundle is not in its canonical form (compact JSON, sorted keys, one final newline): it "
         "was edited");
   CHECK(with("{\"events\"", "[\"events\"").rfind("the bundle is not valid JSON (byte", 0) == 0);
+  // A number written as another type of the same value is an edit too (nlohmann's == takes
+  // 12 and 12.0 for equal; a float could stand for another integer past 2^53).
+  CHECK(with("\"seq\":12,", "\"seq\":12.0,") ==
+        "event 1 (" + event_id_for(12) + "): field \"seq\" does not match the entry");
+  CHECK(with("\"seq\":12,", "\"seq\":1.2e1,") ==
+        "event 1 (" + event_id_for(12) + "): field \"seq\" does not match the entry");
   // Another key: pinned, it refuses the bundle's own.
   temp_dir other;
   auto pinned = verify_bundle(b, head_signer::load("", other.path())->public_key());
