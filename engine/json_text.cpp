@@ -85,6 +85,18 @@ std::string cut_quoted(std::string reason) {
 }  // namespace
 
 result<nlohmann::json> parse_json_text(std::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of the input (for C strings), so it would
+  // accept `{...}\0 anything` and leave the rest unread: stored, hashed and delivered as if
+  // it were JSON. A raw NUL is valid nowhere in JSON text (in a string it is a control
+  // character that must be escaped), so it is refused where it stands.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    const text_position pos = position_at(text, nul);
+    return make_error(source_errc::bad_json,
+                      "invalid JSON at line " + std::to_string(pos.line) + ", column " +
+                          std::to_string(pos.column) +
+                          ": a NUL byte (a control character must be escaped in a string, "
+                          "and is no JSON elsewhere)");
+  }
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
@@ -118,6 +130,83 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
     return make_error(source_errc::bad_json,
                       "invalid JSON" + where + ": " + cut_quoted(std::move(reason)));
   }
+}
+
+namespace {
+
+// Builds a value whose nlohmann equality is the text's (same_json_text): strings tagged "s",
+// floats kept as their text tagged "f" (a string and a float can never be equal), integers
+// as themselves (exact), and the k-th repeat of a key renamed key + "\0" + k.
+class as_written_builder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  nlohmann::json root;
+
+  bool null() override { return put(nullptr); }
+  bool boolean(bool v) override { return put(v); }
+  bool number_integer(number_integer_t v) override { return put(v); }
+  bool number_unsigned(number_unsigned_t v) override { return put(v); }
+  bool number_float(number_float_t, const string_t& text) override { return put("f" + text); }
+  bool string(string_t& v) override { return put("s" + v); }
+  bool binary(binary_t&) override { return false; }
+  bool start_object(std::size_t) override { return open(nlohmann::json::object()); }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(nlohmann::json::array()); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    nlohmann::json& obj = *stack_.back();
+    key_ = k;
+    for (int n = 1; obj.contains(key_); ++n) key_ = k + '\0' + std::to_string(n);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  nlohmann::json* place(nlohmann::json v) {
+    if (stack_.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    nlohmann::json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    return &(parent[key_] = std::move(v));
+  }
+  bool put(nlohmann::json v) {
+    place(std::move(v));
+    return true;
+  }
+  bool open(nlohmann::json v) {
+    stack_.push_back(place(std::move(v)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  std::vector<nlohmann::json*> stack_;
+  std::string key_;
+};
+
+std::optional<nlohmann::json> as_written(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;  // parse_json_text's rule
+  as_written_builder b;
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &b)) return std::nullopt;
+  return std::move(b.root);
+}
+
+}  // namespace
+
+bool same_json_text(std::string_view a, std::string_view b) {
+  if (a == b) return as_written(a).has_value();
+  const auto x = as_written(a);
+  if (!x) return false;
+  const auto y = as_written(b);
+  return y && *x == *y;
 }
 
 result<void> check_json_bounds(std::string_view text, std::size_t max_bytes, int max_depth) {

@@ -46,6 +46,14 @@ result<void> check_json_bounds(std::string_view text, std::size_t max_bytes, int
 result<nlohmann::json> parse_bounded_json(std::string_view text, std::size_t max_bytes,
                                           int max_depth);
 
+// True when `a` and `b` are both JSON and the same text up to whitespace, the order of object
+// members and how strings are escaped ("\u0041" is "A"). Unlike nlohmann's ==, numbers compare
+// as written (1.0 is not 1; 18446744073709551617 is not 18446744073709551616, which both parse
+// to the same double) and a repeated key counts ({"a":5,"a":7} is not {"a":7}). For "is this
+// repeat the same request" (Idempotency-Key). Recursive over the nesting: bound it first
+// (check_json_bounds).
+bool same_json_text(std::string_view a, std::string_view b);
+
 // The nesting depth of a parsed value (a scalar is 0, [] and {} are 1), counted without
 // recursion and stopping once it exceeds `stop_after` (then it returns stop_after + 1).
 int json_depth(const nlohmann::json& value, int stop_after);

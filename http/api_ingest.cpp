@@ -1,10 +1,12 @@
 // POST /v1/sources/{source}/events and /v1/sources/{source}/events:batch
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 
+#include "engine/json_text.hpp"
 #include "http/api_internal.hpp"
 
 namespace hooklog::http::detail {
@@ -134,12 +136,16 @@ void append_error_item(std::string& out, const nlohmann::json& err, std::size_t 
 }
 
 bool check_content_type(call& c, bool ndjson) {
-  auto ct = c.req.header("content-type");
-  if (!ct) return true;
-  const bool ok = ndjson ? (ct->find("ndjson") != std::string_view::npos ||
-                            ct->find("json") != std::string_view::npos ||
-                            ct->find("text/plain") != std::string_view::npos)
-                         : ct->find("json") != std::string_view::npos;
+  auto value = c.req.header("content-type");
+  if (!value) return true;
+  // Media types are case-insensitive (RFC 9110 8.3.1): Application/JSON is JSON.
+  std::string ct(*value);
+  std::transform(ct.begin(), ct.end(), ct.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const bool ok =
+      ndjson ? (ct.find("ndjson") != std::string::npos || ct.find("json") != std::string::npos ||
+                ct.find("text/plain") != std::string::npos)
+             : ct.find("json") != std::string::npos;
   if (!ok)
     c.fail(415, "unsupported_media_type",
            ndjson ? "the body must be NDJSON (application/x-ndjson)" : "the body must be application/json");
@@ -159,14 +165,14 @@ bool original_of_duplicate(call& c, const append_outcome& o, bool explicit_key,
   }
   const record& orig = **r;
   if (explicit_key) {
-    const auto a = nlohmann::json::parse(orig.body, nullptr, false);
-    const auto b = nlohmann::json::parse(c.req.body, nullptr, false);
-    if (orig.kind != record_kind::event_received || a.is_discarded() || a != b ||
-        orig.type != ev.type) {
+    // The same body as written (same_json_text: numbers as written, repeated keys counted);
+    // nlohmann's == took two integers past 2^64, or 0.1 and 0.10000000000000001, for one.
+    const bool same_body = same_json_text(orig.body, c.req.body);
+    if (orig.kind != record_kind::event_received || !same_body || orig.type != ev.type) {
       c.fail(422, "idempotency_key_reused",
              "Idempotency-Key " + ev.idempotency_key + " was used for event " +
                  event_id_for(o.seq) + " with a different " +
-                 (orig.type != ev.type && a == b ? "type" : "body") +
+                 (orig.type != ev.type && same_body ? "type" : "body") +
                  "; nothing was stored, use a new key",
              {{"header", "Idempotency-Key"}});
       return false;

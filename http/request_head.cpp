@@ -33,7 +33,7 @@ std::optional<http_response> check_request_head(std::string_view head) {
   std::size_t pos = head.find('\n');
   if (pos == std::string_view::npos) return std::nullopt;
   ++pos;
-  int te_lines = 0;
+  int te_lines = 0, key_lines = 0;
   std::string te_value;
   bool content_length = false;
   std::string_view previous;  // name of the field line before, for the obs-fold message
@@ -71,6 +71,10 @@ std::optional<http_response> check_request_head(std::string_view head) {
       te_value = std::string(trim_ows(line.substr(colon + 1)));
     } else if (name.size() == 14 && iequals(name, "content-length")) {
       content_length = true;
+    } else if (name.size() == 15 && iequals(name, "idempotency-key") && ++key_lines == 2) {
+      return refuse("Idempotency-Key",
+                    "Idempotency-Key appears more than once: a request carries one key (which "
+                    "one a repeat is matched by would depend on who reads the header)");
     }
   }
   if (te_lines == 0) return std::nullopt;

@@ -6,7 +6,9 @@
 //     joins and another splits is a smuggling vector;
 //   * Transfer-Encoding other than exactly one "chunked" (any case) is refused with 400, and so
 //     is Transfer-Encoding together with Content-Length (RFC 9112 sections 6.1 and 6.3): a
-//     request whose framing two parties could read differently is never served.
+//     request whose framing two parties could read differently is never served;
+//   * Idempotency-Key given more than once is refused with 400: the server read the first, a
+//     proxy or a retrying client could go by another.
 // Refusals are JSON errors (http/json_error.hpp) with code "bad_request" and details.header
 // naming the field at fault. Pure functions; thread-safe.
 #include <cstddef>

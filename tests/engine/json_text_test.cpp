@@ -56,3 +56,15 @@ TEST_CASE("a parse error quotes at most the last 40 bytes of the token it stoppe
           "last read: '\"a\": nul}'");
   }
 }
+
+TEST_CASE("a NUL byte is refused where it stands, not taken for the end of the text",
+          "[json_text]") {
+  // nlohmann's lexer ends the input at a NUL: everything after it went unread and was stored.
+  CHECK(parse_error(std::string("{\"a\":1}\0 ]]] not json", 20)) ==
+        "invalid JSON at line 1, column 8: a NUL byte (a control character must be escaped in a "
+        "string, and is no JSON elsewhere)");
+  CHECK(parse_error(std::string("{\n  \"a\": \"x\0y\"}", 15))
+            .rfind("invalid JSON at line 2, column 10: a NUL byte", 0) == 0);
+  CHECK(
+      parse_json_text("{\"a\":\"x\\u0000y\"}").ok());  // escaped, it is a character like any other
+}

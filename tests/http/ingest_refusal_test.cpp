@@ -119,6 +119,21 @@ TEST_CASE(
   CHECK(r.json["items"][1]["error"]["code"] == "invalid_value");
   CHECK(r.json["items"][1]["error"]["details"] == json{{"field", "/tenant"}});
   CHECK(s.get("/v1/audit/head").json["seq"] == 2);  // the unread repeat and "ok"
+
+  // A raw NUL byte: JSON's parser would stop there and take the rest for the end of the input,
+  // storing bytes that are no JSON. Refused where it stands, alone and on a batch line.
+  const std::string after_nul("{\"type\":\"a\"}\0{\"type\":\"b\"} ]]] not json", 38);
+  auto raw_nul = s.call("POST", "/v1/sources/standard/events", after_nul);
+  CHECK(raw_nul.status == 400);
+  CHECK(raw_nul.json["error"]["code"] == "bad_json");
+  CHECK(raw_nul.json["error"]["message"].get<std::string>().rfind(
+            "invalid JSON at line 1, column 13: a NUL byte", 0) == 0);
+  auto nul_line = s.post_ndjson("/v1/sources/standard/events:batch",
+                                std::string(R"({"type":"ok2"})") + "\n" + after_nul + "\n");
+  REQUIRE(nul_line.status == 200);
+  CHECK(nul_line.json["items"][0]["error"].is_null());
+  CHECK(nul_line.json["items"][1]["error"]["code"] == "bad_json");
+  CHECK(s.get("/v1/audit/head").json["seq"] == 3);  // "ok2" only
 }
 
 TEST_CASE("ingest refuses control characters in an event id, an entity or a status",

@@ -130,6 +130,25 @@ TEST_CASE("Transfer-Encoding other than chunked, or with Content-Length, is refu
   CHECK(ok.find("\"size\":5") != std::string::npos);
 }
 
+TEST_CASE("an Idempotency-Key given twice is refused with 400", "[server][framing]") {
+  // The server would go by the first; a proxy or the client's retry logic could go by another.
+  framing_server ts;
+  const std::string reply =
+      send_and_read(ts.port,
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\n"
+                    "idempotency-key: b\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+  INFO(reply);
+  CHECK(status_line(reply) == "HTTP/1.1 400 Bad Request");
+  auto e = error_of(reply);
+  CHECK(e["code"] == "bad_request");
+  CHECK(e["details"]["header"] == "Idempotency-Key");
+  CHECK(e["message"].get<std::string>().rfind("Idempotency-Key appears more than once", 0) == 0);
+  const std::string once = send_and_read(ts.port,
+                                         "POST /echo HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\n"
+                                         "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+  CHECK(status_line(once) == "HTTP/1.1 200 OK");
+}
+
 TEST_CASE("request head helpers", "[server][framing]") {
   CHECK(find_head_end("GET / HTTP/1.1\r\nHost: x\r\n\r\nbody") == 27);
   CHECK(find_head_end("GET / HTTP/1.1\r\nHost: x\r\n") == std::string_view::npos);
