@@ -305,6 +305,7 @@ result<record> record_from_export_line(std::string_view line) {
       throw std::runtime_error(std::string(k) + " is neither an RFC 3339 time nor microseconds");
     };
     r.occurred_at = time("occurred_at", true);
+    r.occurred_given = true;  // required: an exported 1970-01-01T00:00:00Z is kept as it was
     r.recorded_at = time("recorded_at", false);
     if (const auto& e = j.at("entity"); !e.is_null()) {
       r.entity_kind = e.at("kind").get<std::string>();

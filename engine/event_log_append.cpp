@@ -179,7 +179,7 @@ void event_log::append_then(std::vector<record>& records, const outcomes_fn& dur
       // time: recorded_at never decreases along the log, record by record (range scans
       // search it by bisection), so the last record holds the largest (read on open).
       r.recorded_at = std::max(g.times[i].first ? g.times[i].first : now, g.last_recorded);
-      r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
+      r.occurred_at = g.times[i].second || r.occurred_given ? g.times[i].second : r.recorded_at;
       r.seq = g.head.seq + 1;
       if (auto e = encode_unsealed(r, scratch_); !e) {
         g.out.emplace_back(e.err());

@@ -35,7 +35,9 @@ std::vector<result<append_outcome>> event_log::append_replicated(std::vector<rec
       }
       // Deterministic on every node: the message's time, never before the previous record's.
       r.recorded_at = std::max(g.times[i].first, g.last_recorded);
-      r.occurred_at = g.times[i].second ? g.times[i].second : r.recorded_at;
+      // The publisher filled an absent occurred_at with the record's time before it published
+      // (jetstream_publisher.cpp): a 0 here is the payload's own 1970-01-01T00:00:00Z.
+      r.occurred_at = g.times[i].second;
       if (!r.idempotency_key.empty()) {
         auto prior = claim_idem(g, r);
         if (!prior) return prior.err();

@@ -27,8 +27,6 @@ using nlohmann::json;
 using kind = json_field::kind;
 using failure = std::optional<error>;  // what the steps below return: nullopt when fine
 
-constexpr std::int64_t kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-
 struct body_view {
   const watched_fields* fast = nullptr;
   const json* full = nullptr;
@@ -191,7 +189,10 @@ std::optional<std::int64_t> number_to_micros(const json_field& v, detail::time_u
       return std::nullopt;
   }
   const double us = d * scale;
-  if (std::fabs(us) > static_cast<double>(kMaxEpochSeconds) * 1e6) return std::nullopt;  // no overflow below
+  // Only a guard against overflow below (int64 holds 9.2e18): the range itself is decided on
+  // the exact value by timestamp_in_range. A bound on the double refused the last second of
+  // year 9999 (253402300799999999 µs rounds to 253402300800000000 as a double).
+  if (std::fabs(us) > 1e18) return std::nullopt;
   const std::int64_t out =
       v.type == kind::integer ? v.integer * static_cast<std::int64_t>(scale)
       : v.type == kind::unsigned_integer
@@ -202,13 +203,17 @@ std::optional<std::int64_t> number_to_micros(const json_field& v, detail::time_u
   return out;
 }
 
-// occurred_at: RFC 3339 text, or a number when the alternative names its unit; 0 when absent.
-failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int64_t& out) {
+// occurred_at: RFC 3339 text, or a number when the alternative names its unit; `given` says
+// whether one was found (0 is a time: 1970-01-01T00:00:00Z).
+failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int64_t& out,
+                      bool& given) {
   out = 0;
+  given = false;
   for (const value_alt& alt : spec) {
     if (alt.kind == value_alt::from::constant) {
       if (const auto t = parse_timestamp(alt.text)) {
         out = *t;
+        given = true;
         return std::nullopt;
       }
       continue;
@@ -220,6 +225,7 @@ failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int6
       if (v.text.empty()) continue;
       if (const auto t = parse_timestamp(v.text)) {
         out = *t;
+        given = true;
         return std::nullopt;
       }
       return make_error(
@@ -230,6 +236,7 @@ failure evaluate_time(const value_spec& spec, const eval_context& ctx, std::int6
     if (v.is_number() && alt.unit != detail::time_unit::none) {
       if (const auto t = number_to_micros(v, alt.unit)) {
         out = *t;
+        given = true;
         return std::nullopt;
       }
       return make_error(source_errc::wrong_type,
@@ -424,7 +431,7 @@ failure normalize_body(const detail::source_def& def, const ingest_input& in,
   if (auto over = format::key_overflow(ev.tenant, {}, ev.type, {}, {}, {}); !over.empty())
     return make_error(source_errc::bad_value, over, "type");
 
-  if (auto e = evaluate_time(def.occurred_at, ctx, ev.occurred_at)) return e;
+  if (auto e = evaluate_time(def.occurred_at, ctx, ev.occurred_at, ev.occurred_given)) return e;
 
   if (def.test_mode) {
     const json_field v = doc.get(def.test_mode->pointer, def.test_mode->node);

@@ -67,6 +67,9 @@ struct record {
   std::uint16_t flags = 0;
   std::int64_t recorded_at = 0;  // µs since epoch; the log sets it on append when 0
   std::int64_t occurred_at = 0;  // µs since epoch; from the payload, or recorded_at
+  // In memory only (not encoded): the producer gave occurred_at, so append keeps it even when
+  // it is 0 (1970-01-01T00:00:00Z); otherwise a 0 is "none" and becomes recorded_at.
+  bool occurred_given = false;
   std::uint64_t ref_seq = 0;
   std::string tenant;
   std::string source;

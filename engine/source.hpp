@@ -94,7 +94,8 @@ struct ingest_input {
 struct normalized_event {
   std::string source, type, tenant, native_id, idempotency_key, entity_kind, entity_id, status_from,
       status_to;
-  std::int64_t occurred_at = 0;  // µs since epoch UTC, 0 when the payload has none
+  std::int64_t occurred_at = 0;  // µs since epoch UTC, when occurred_given
+  bool occurred_given = false;   // the payload has a time (0 is one: 1970-01-01T00:00:00Z)
   bool test_mode = false;        // live vs test
   bool cataloged = true;         // false when the type is not in the source's catalog
 };

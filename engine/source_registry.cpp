@@ -170,6 +170,7 @@ record source_registry::to_record(const normalized_event& ev, std::string_view b
   if (ev.test_mode) r.flags |= record_flags::kTestMode;
   if (!ev.cataloged) r.flags |= record_flags::kUncataloged;
   r.occurred_at = ev.occurred_at;
+  r.occurred_given = ev.occurred_given;
   r.tenant = ev.tenant;
   r.source = ev.source;
   r.type = ev.type;

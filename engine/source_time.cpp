@@ -69,11 +69,16 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
 
   int h = 0, mi = 0, s = 0;
   if (!c.digits(2, h) || !c.eat(':') || !c.digits(2, mi)) return std::nullopt;
-  if (c.eat(':') && !c.digits(2, s)) return std::nullopt;
+  const bool has_seconds = c.eat(':');
+  if (has_seconds && !c.digits(2, s)) return std::nullopt;
   if (h > 23 || mi > 59 || s > 60) return std::nullopt;
   if (s == 60) s = 59;  // a leap second is kept within its minute
   std::int64_t frac = 0;
-  if (c.eat('.') || c.eat(',')) {
+  // A fraction belongs to the seconds: "10:00.5" would be half a minute in ISO 8601, not
+  // half a second, so a fraction without seconds is refused rather than guessed.
+  if (c.peek() == '.' || c.peek() == ',') {
+    if (!has_seconds) return std::nullopt;
+    c.next();
     if (!c.is_digit()) return std::nullopt;
     int n = 0;
     while (c.is_digit()) {

@@ -332,7 +332,7 @@ void jetstream_publisher::publish_loop() {
       r.seq = 0;
       if (r.recorded_at == 0) r.recorded_at = now_us;
       e.recorded_at = r.recorded_at;
-      if (r.occurred_at == 0) r.occurred_at = r.recorded_at;
+      if (r.occurred_at == 0 && !r.occurred_given) r.occurred_at = r.recorded_at;
       r.chain_hash = {};
       r.leaf_hash = {};
       if (auto enc = encode(r, e.data); !enc) {

@@ -13,8 +13,10 @@ using hooklog::test::open_log;
 
 namespace {
 
+// A record as the publisher puts it on the stream: occurred_at filled (with its recorded time
+// when the payload had none, jetstream_publisher.cpp).
 record at(std::uint64_t seq, std::int64_t recorded, std::string key = "") {
-  record r = make_event("t1", "order.paid", "o" + std::to_string(seq), 0);
+  record r = make_event("t1", "order.paid", "o" + std::to_string(seq), recorded);
   r.seq = seq;
   r.recorded_at = recorded;
   r.idempotency_key = std::move(key);
@@ -51,7 +53,7 @@ TEST_CASE(
     REQUIRE(r2);
     REQUIRE(*r2);
     CHECK((*r2)->recorded_at == 5000);  // raised to the previous record's
-    CHECK((*r2)->occurred_at == 5000);
+    CHECK((*r2)->occurred_at == 4000);  // the message's own, as every node has it
     CHECK(**log->gap_original(3) == 1);
     CHECK(**log->gap_original(4) == 0);
     CHECK_FALSE(*log->gap_original(2));
@@ -165,4 +167,21 @@ TEST_CASE("replicated append: the Merkle tree has one leaf per seq, a gap's leaf
   REQUIRE(log->append_replicated(next)[0]);
   REQUIRE(other->append_replicated(next2)[0]);
   CHECK(*merkle::tree_root(*log, 6) == *merkle::tree_root(*other, 6));
+}
+
+TEST_CASE("replicated append: a message's occurred_at of 0 (1970-01-01T00:00:00Z) is kept",
+          "[log][replicated]") {
+  // The publisher fills an absent occurred_at before it publishes, so a 0 on the stream is the
+  // payload's own time; every node keeps it, as a single node does.
+  test::temp_dir dir;
+  auto log = open_log(dir.path());
+  std::vector<record> batch{at(1, 5000)};
+  batch[0].occurred_at = 0;
+  auto out = log->append_replicated(batch);
+  REQUIRE(out[0]);
+  auto r = log->get(1);
+  REQUIRE(r);
+  REQUIRE(*r);
+  CHECK((*r)->occurred_at == 0);
+  CHECK((*r)->recorded_at == 5000);
 }

@@ -6,14 +6,19 @@
 #include <map>
 #include <set>
 
-#include "source_test_util.hpp"
+#include "engine/log_test_util.hpp"
 #include "hooklog_build_paths.hpp"
+#include "source_test_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hooklog;
+using hooklog::test::append_one;
 using hooklog::test::file_for_type;
+using hooklog::test::open_log;
 using hooklog::test::read_file;
 using hooklog::test::sample_path;
 using hooklog::test::sources;
+using hooklog::test::temp_dir;
 
 namespace {
 
@@ -344,4 +349,49 @@ TEST_CASE("to_record copies every field and the body byte for byte", "[source]")
   CHECK(r.body == body);
   CHECK(r.seq == 0);
   CHECK(r.recorded_at == 0);
+}
+
+TEST_CASE("a payload time of exactly 1970-01-01T00:00:00Z is kept, not taken for no time",
+          "[source][time]") {
+  // 0 µs was also "the payload has none", so the log put the recorded time in its place.
+  temp_dir dir;
+  auto log = open_log(dir.path());
+  for (const std::string ts :
+       {R"("1970-01-01T00:00:00Z")", R"("1970-01-01T01:00:00+01:00")", "0"}) {
+    const std::string body = R"({"type":"a.b","timestamp":)" + ts + "}";
+    auto ev = sources().normalize({"standard", body, {}, {}, {}});
+    REQUIRE(ev.ok());
+    CHECK(ev->occurred_given);
+    CHECK(ev->occurred_at == 0);
+    const auto seq = append_one(*log, source_registry::to_record(ev.value(), body));
+    auto stored = log->get(seq);
+    REQUIRE(stored.ok());
+    REQUIRE(*stored);
+    INFO(body);
+    CHECK((*stored)->occurred_at == 0);
+    CHECK((*stored)->recorded_at > 0);
+  }
+  // Without a time the recorded time stands in, as before.
+  const std::string none = R"({"type":"a.b"})";
+  auto ev = sources().normalize({"standard", none, {}, {}, {}});
+  REQUIRE(ev.ok());
+  CHECK_FALSE(ev->occurred_given);
+  auto stored = log->get(append_one(*log, source_registry::to_record(ev.value(), none)));
+  REQUIRE(stored.ok());
+  REQUIRE(*stored);
+  CHECK((*stored)->occurred_at == (*stored)->recorded_at);
+}
+
+TEST_CASE("a numeric time reaches the last microsecond of year 9999, as text does",
+          "[source][time]") {
+  for (const std::string ts : {"253402300799999999", R"("9999-12-31T23:59:59.999999Z")"}) {
+    auto ev =
+        sources().normalize({"standard", R"({"type":"a.b","timestamp":)" + ts + "}", {}, {}, {}});
+    INFO(ts);
+    REQUIRE(ev.ok());
+    CHECK(ev->occurred_at == 253402300799999999);
+  }
+  auto over = sources().normalize(
+      {"standard", R"({"type":"a.b","timestamp":253402300800000000})", {}, {}, {}});
+  CHECK_FALSE(over.ok());
 }

@@ -25,7 +25,9 @@ TEST_CASE("parse_timestamp refuses what is not a time", "[source][time]") {
   for (const char* bad :
        {"", "2024", "2024-13-01", "2023-02-29", "2024-02-10T24:00:00Z", "2024-02-10T00:60:00Z",
         "2024-02-10T00:00:00.Z", "2024-02-10T00:00:00Q", "2024-02-10T00:00:00+1",
-        "2024-02-10T00:00:00Zjunk", "not a date", "0000-01-01", "2024-02-10T", "1707525454"}) {
+        "2024-02-10T00:00:00Zjunk", "not a date", "0000-01-01", "2024-02-10T", "1707525454",
+        // A fraction after the minutes would be of a minute (ISO 8601), not of a second.
+        "2024-02-10T10:00.5Z", "2024-02-10T10:00,5"}) {
     INFO(bad);
     CHECK_FALSE(parse_timestamp(bad).has_value());
   }
