@@ -287,6 +287,11 @@ result<void> pending::on_endpoint(lmdb::txn& t, const record_view& r) {
   // The scan below reads pending_ix itself: the staged entries go to the database first.
   if (auto w = write_staged(t); !w) return w;
   std::string ep(r.entity_id);
+  // A disable subscriptions did not apply (stale: the endpoint changed since the attempt that
+  // judged it) parks nothing.
+  if (r.kind == record_kind::endpoint_disabled &&
+      subs_.endpoint_status(ep) != subscriptions::status::disabled)
+    return {};
   std::vector<pending_item> items;
   auto walked = visit_items(t, ep, 0, [&](const pending_item& it) {
     items.push_back(it);

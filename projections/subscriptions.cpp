@@ -40,6 +40,17 @@ std::string body_reason(std::string_view body) {
   }
   return {};
 }
+
+// A dispatcher's disable judged the endpoint as it was when the attempt started
+// ("endpoint_updated_at" in the body): when the endpoint changed since (a PATCH of its URL, an
+// enable, a rotated secret), the answer came from what was replaced, and the disable is stale.
+// Records without the field (written before it) apply as they always did.
+bool stale_disable(std::string_view body, std::int64_t updated_at) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  const auto at = j.find("endpoint_updated_at");
+  return at != j.end() && at->is_number_integer() && at->get<std::int64_t>() != updated_at;
+}
 }  // namespace
 
 result<void> subscriptions::skip(const record_view& r, const error& why) {
@@ -178,6 +189,8 @@ result<void> subscriptions::apply(lmdb::txn& t, const record_view& r) {
       auto old = load_endpoint(t, r.entity_id);
       if (!old) return old.err();
       if (!*old) return {};
+      if (r.kind == record_kind::endpoint_disabled && stale_disable(r.body, (*old)->updated_at))
+        return {};
       endpoint e = std::move(**old);
       e.updated_at = r.recorded_at;
       if (r.kind == record_kind::endpoint_disabled) {

@@ -61,8 +61,13 @@ attempt_record_set attempt_records(const projections::delivery_attempt& a, const
     d.entity_id = ep.id;
     // The reason can carry a peer's bytes (a 3xx's Location in the last error): invalid UTF-8
     // becomes U+FFFD, as in attempt_body(), rather than an exception on the I/O thread.
-    d.body = nlohmann::json{{"reason", disable_reason}, {"by", "dispatcher"}, {"event_seq", a.event_seq}}.dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // endpoint_updated_at: the endpoint as judged; subscriptions ignore the disable when the
+    // endpoint has changed since (a PATCH while the attempt was in flight).
+    d.body = nlohmann::json{{"reason", disable_reason},
+                            {"by", "dispatcher"},
+                            {"event_seq", a.event_seq},
+                            {"endpoint_updated_at", ep.updated_at}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return recs;
 }

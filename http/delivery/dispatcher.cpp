@@ -266,7 +266,11 @@ struct dispatcher::impl {
       auto& st = eps[ep.id];
       state = picked_state = &st;
       st.refresh(ep.updated_at);  // an enable or a PATCH ends the pause and the disable
-      st.max_in_flight = info->max_in_flight;
+      // No more than the origin's connections: a request handed over beyond them waited in the
+      // pool's queue after it was signed (its webhook-timestamp aging past a receiver's
+      // tolerance behind a slow peer, and still sent after a DELETE or a PATCH of the URL).
+      st.max_in_flight = static_cast<std::uint32_t>(std::min<std::size_t>(
+          info->max_in_flight, std::max<std::size_t>(1, opts.max_connections_per_origin)));
       // Attempt records fail (a full log): none during a hold, then the recovery's window.
       const std::size_t allowed = hold.allowance(now);
       if (allowed == 0) return hold.until() > now ? hold.until() : wake;  // a settled record pokes
@@ -282,15 +286,18 @@ struct dispatcher::impl {
       }
     }
     const bool ordered = info->ordered;
-    std::unordered_set<std::string> blocked_entities;
     std::size_t scanned = 0;
     std::optional<std::int64_t> done;  // set when the walk stops before the bound: the answer
     // The items in event order, read only as far as needed (pending::visit_items: one item
     // object reused, so only what is picked is copied).
-    // An endpoint without entity ordering goes on where the last cut walk stopped, so items past
-    // the bound (new events behind a backlog of retries) are reached within a few rounds; an
-    // ordered one starts from its first item (an earlier item of the entity must be seen first).
-    const std::uint64_t start = ordered ? 0 : state->scan_after;
+    // The walk goes on where the last cut walk stopped, so items past the bound (new events
+    // behind a backlog of retries) are reached within a few rounds. An ordered endpoint keeps
+    // each entity's first item seen since its last walk from the first item (entity_first): an
+    // earlier item of the entity, seen by an earlier round, still holds the later ones back. It
+    // started from its first item every round, and a backlog of one entity past the bound (a
+    // failing receiver) held every other entity's items back with it.
+    const std::uint64_t start = state->scan_after;
+    if (ordered && start == 0) state->entity_first.clear();
     std::uint64_t last_seen = start;
     auto walked = queue.visit_items(txn, ep.id, start, [&](const projections::pending_item& it) {
       if (scanned == opts.scan_per_endpoint) return false;
@@ -299,7 +306,11 @@ struct dispatcher::impl {
       if (it.parked) return true;
       if (ordered) {
         std::string entity = entity_of(it.event_seq);
-        if (!entity.empty() && !blocked_entities.insert(std::move(entity)).second) return true;  // an earlier one is queued
+        if (!entity.empty()) {
+          const auto [first, added] =
+              state->entity_first.try_emplace(std::move(entity), it.event_seq);
+          if (!added && first->second < it.event_seq) return true;  // an earlier one is queued
+        }
       }
       if (state->claimed.count(it.event_seq) > 0) return true;  // this thread's own (no lock)
       if (it.due_us > now) {
@@ -337,7 +348,7 @@ struct dispatcher::impl {
       // Walked from the middle to the end: the items before `start` were not looked at.
       return start > 0 ? std::min(wake, rescan) : wake;
     }
-    if (!ordered) state->scan_after = last_seen;
+    state->scan_after = last_seen;
     return std::min(wake, rescan);  // cut at the bound: look again soon
   }
 
@@ -460,8 +471,13 @@ struct dispatcher::impl {
           disable_reason = "no successful delivery since " + format_rfc3339(st.failing_since) + " (" +
                            std::to_string(opts.disable_after_us / 3'600'000'000LL) + " h); last error: " + a.error;
       }
+      // A disable judged on an endpoint this thread has since seen changed (refresh() in a
+      // round: a PATCH while the attempt was in flight) is not made: the answer came from what
+      // was replaced. Subscriptions make the same call from the record (stale_disable), for a
+      // change the rounds have not seen yet.
       if (!disable_reason.empty()) {
-        if (st.disabling) disable_reason.clear();
+        if (st.disabling || st.seen_updated_at != ep.updated_at)
+          disable_reason.clear();
         else st.disabling = true;
       }
       wake = st.slot_freed();

@@ -6,15 +6,21 @@
 //
 // Scheduling (one dispatcher thread): a round reads, in one read transaction of the state,
 // every enabled endpoint and its queued items in event order (at most scan_per_endpoint per
-// endpoint; an endpoint without entity ordering goes on where its last cut walk stopped and
-// wraps at the end, so items past the bound, new events behind a backlog of retries included,
-// are looked at within about items / scan_per_endpoint rounds of rescan_interval), and
-// starts the due ones the endpoint may take now:
-//   * per endpoint at most max_in_flight requests, and a token bucket of rate_limit/s
+// endpoint; each endpoint goes on where its last cut walk stopped and wraps at the end, so
+// items past the bound, new events behind a backlog of retries included, are looked at within
+// about items / scan_per_endpoint rounds of rescan_interval), and starts the due ones the
+// endpoint may take now:
+//   * per endpoint at most max_in_flight requests (no more than max_connections_per_origin:
+//     requests beyond the connections waited in the pool's queue, signed, with a timestamp
+//     aging behind a slow receiver), and a token bucket of rate_limit/s
 //     (burst = max(1, rate_limit)); endpoints are served round-robin, so one slow or dead
 //     endpoint only ever occupies its own slots and its own origin's connections;
 //   * ordering "entity": an item waits while an earlier queued item of the same entity
-//     (in flight, awaiting a retry) exists for the endpoint: delivered or dead-lettered first;
+//     (in flight, awaiting a retry) exists for the endpoint: delivered or dead-lettered first.
+//     A walk that goes on from the middle knows the entities of the items before it from the
+//     walks since the last one from the first item (endpoint_state::entity_first), so one
+//     entity's backlog past the bound holds back that entity alone; an entity whose earlier
+//     item ended since waits for the next walk from the first item (the wrap);
 //   * a 429/503 with Retry-After pauses the whole endpoint until then.
 // Endpoints are parsed once per change of their stored state (the round compares the stored
 // bytes with the cached ones); their secrets are opened and decoded once, and each secret keeps

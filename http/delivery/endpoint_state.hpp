@@ -18,6 +18,8 @@
 // own thread's, see below).
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace hooklog::http {
@@ -37,9 +39,15 @@ struct endpoint_state {
   // thread's alone (read without its lock by the round's queue walk, once per item looked at):
   // other threads hand releases over to it.
   std::unordered_set<std::uint64_t> claimed;
-  // Unordered endpoints: where the next round's walk starts (the last item the previous one
-  // looked at when it was cut at the scan bound; 0 = from the first). Dispatcher thread only.
+  // Where the next round's walk starts (the last item the previous one looked at when it was
+  // cut at the scan bound; 0 = from the first). Dispatcher thread only.
   std::uint64_t scan_after = 0;
+  // Endpoints with entity ordering: each entity's first queued item the walks since the last
+  // one from the first item have seen (entity key -> event seq). A walk that goes on from
+  // scan_after has not seen the items before it, so this says which entities they hold: an item
+  // whose entity has an earlier one here waits. Cleared when a walk starts from the first item.
+  // Dispatcher thread only.
+  std::unordered_map<std::string, std::uint64_t> entity_first;
 
   bool refresh(std::int64_t updated_at);
   void refill(std::int64_t now_us, std::int64_t rate);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <thread>
 
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
@@ -23,6 +24,13 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 json fixed_retry(int base_ms, int attempts, const char* strategy = "fixed") {
   return json{{"strategy", strategy}, {"base_ms", base_ms}, {"max_attempts", attempts}, {"max_ms", 60000}};
+}
+
+// True once `rcv` has been sent the event of `seq`.
+bool received(receiver_proc& rcv, std::uint64_t seq) {
+  for (auto& l : rcv.lines())
+    if (l["webhook_id"] == event_id_for(seq)) return true;
+  return false;
 }
 }  // namespace
 
@@ -151,6 +159,30 @@ TEST_CASE("delivery: 410 Gone disables the endpoint", "[delivery]") {
   CHECK(rcv.lines().size() == n);
 }
 
+TEST_CASE(
+    "delivery: a 410 from the URL a PATCH replaced while the attempt was in flight does not "
+    "disable the endpoint",
+    "[delivery]") {
+  delivery_fixture f;
+  receiver_proc gone(f.dir, "gone", {"--status-mix", "410:1000", "--delay-ms", "1500"});
+  receiver_proc fresh(f.dir, "fresh", {});
+  f.add_endpoint("ep", {{"url", gone.url()}, {"secret", kSecret}, {"retry", fixed_retry(50, 5)}});
+  f.add_event("D1", "{}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the attempt waits for its answer
+  f.change_endpoint(record_kind::endpoint_updated, "ep",
+                    {{"id", "ep"}, {"url", fresh.url()}, {"retry", fixed_retry(50, 5)}});
+  REQUIRE(eventually([&] { return !f.attempts("ep").empty(); }, std::chrono::seconds(10)));
+  CHECK(f.attempts("ep")[0]["status"] == 410);
+  // The answer came from the old URL: the endpoint on its new one stays enabled (a disable
+  // record, when the round had not seen the PATCH yet, is ignored as judged on the old one).
+  for (const auto& d : f.records_of(record_kind::endpoint_disabled))
+    CHECK(json::parse(d.body)["endpoint_updated_at"].is_number_integer());
+  REQUIRE(eventually([&] { return f.runner->applied_seq() >= f.log->head().seq; }));
+  CHECK(f.runner->subs().endpoint_status("ep") == projections::subscriptions::status::enabled);
+  auto seq = f.add_event("D2", "{}");
+  REQUIRE(eventually([&] { return received(fresh, seq); }, std::chrono::seconds(5)));
+}
+
 TEST_CASE("delivery: re-enabled after a 410, the endpoint is served again without a restart", "[delivery]") {
   delivery_fixture f;
   receiver_proc gone(f.dir, "gone", {"--status-mix", "410:1"});
@@ -160,23 +192,11 @@ TEST_CASE("delivery: re-enabled after a 410, the endpoint is served again withou
   REQUIRE(eventually([&] { return !f.records_of(record_kind::endpoint_disabled).empty(); }));
   // PATCH the url, enable: the dispatcher forgets the disable it wrote (it stopped picking
   // the endpoint for good before) and the failing period.
-  auto update = [&](record_kind k, nlohmann::json body) {
-    record r;
-    r.kind = k;
-    r.tenant = "t1";
-    r.entity_kind = "endpoint";
-    r.entity_id = "ep";
-    r.body = body.dump();
-    f.append(std::move(r));
-  };
-  update(record_kind::endpoint_updated, {{"id", "ep"}, {"url", fast.url()}, {"retry", fixed_retry(50, 5)}});
-  update(record_kind::endpoint_enabled, json::object());
+  f.change_endpoint(record_kind::endpoint_updated, "ep",
+                    {{"id", "ep"}, {"url", fast.url()}, {"retry", fixed_retry(50, 5)}});
+  f.change_endpoint(record_kind::endpoint_enabled, "ep", json::object());
   auto seq = f.add_event("D2", "{}");
-  REQUIRE(eventually([&] {
-    for (auto& l : fast.lines())
-      if (l["webhook_id"] == event_id_for(seq)) return true;
-    return false;
-  }));
+  REQUIRE(eventually([&] { return received(fast, seq); }));
   CHECK(f.records_of(record_kind::endpoint_disabled).size() == 1);
 }
 
@@ -192,13 +212,7 @@ TEST_CASE("delivery: a new event is not kept waiting behind more retries than a 
   REQUIRE(eventually([&] { return f.attempts("ep").size() == 25; }));
   // 25 items in backoff, 10 looked at per round: the new one is the 26th.
   auto seq = f.add_event("NEW", "{}");
-  REQUIRE(eventually(
-      [&] {
-        for (auto& l : rcv.lines())
-          if (l["webhook_id"] == event_id_for(seq)) return true;
-        return false;
-      },
-      std::chrono::seconds(5)));
+  REQUIRE(eventually([&] { return received(rcv, seq); }, std::chrono::seconds(5)));
   CHECK(rcv.lines().size() == 26);
 }
 
@@ -249,6 +263,55 @@ TEST_CASE("delivery: a hanging endpoint does not slow another", "[delivery]") {
   // The slow endpoint's attempts time out and are recorded as such.
   REQUIRE(eventually([&] { return !f.attempts("slow").empty(); }, std::chrono::seconds(6)));
   CHECK(f.attempts("slow")[0]["error"].get<std::string>().rfind("timeout", 0) == 0);
+}
+
+TEST_CASE(
+    "delivery: with entity ordering, one entity's backlog past the scan bound holds back "
+    "that entity alone",
+    "[delivery]") {
+  // Every round of an ordered endpoint walked from its first item: 25 items of entity X behind
+  // X's failing first one filled the bound of 10, and Y's item behind them was never looked at.
+  http::dispatcher_options o;
+  o.scan_per_endpoint = 10;
+  o.rescan_interval = std::chrono::milliseconds(200);
+  delivery_fixture f(o);
+  receiver_proc rcv(f.dir, "r", {"--status-mix", "500:1,200:1000"});  // x0 fails (retried in 60 s)
+  f.add_endpoint("ord", {{"url", rcv.url()},
+                         {"secret", kSecret},
+                         {"ordering", "entity"},
+                         {"max_in_flight", 8},
+                         {"retry", fixed_retry(60000, 5)}});
+  std::vector<std::uint64_t> x;
+  for (int i = 0; i < 25; ++i) x.push_back(f.add_event("X", json{{"x", i}}.dump()));
+  REQUIRE(eventually([&] { return f.attempts("ord").size() == 1; }));
+  const auto y = f.add_event("Y", "{}");
+  REQUIRE(eventually([&] { return received(rcv, y); }, std::chrono::seconds(5)));
+  // Nothing of X after its first: it waits for its retry, the order holds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // rounds that walk X again
+  const auto lines = rcv.lines();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["webhook_id"] == event_id_for(x[0]));
+  CHECK(lines[0]["status_sent"] == 500);
+  CHECK(lines[1]["webhook_id"] == event_id_for(y));
+}
+
+TEST_CASE("delivery: an endpoint never has more requests out than its origin has connections",
+          "[delivery]") {
+  // With max_in_flight 8 and 2 connections, 6 requests waited in the pool's queue, signed: behind
+  // a receiver taking 1 s each, the last ones arrived with a webhook-timestamp 2-3 s old (a
+  // receiver with a tolerance refuses them) and would still go out after a DELETE.
+  http::dispatcher_options o;
+  o.max_connections_per_origin = 2;
+  delivery_fixture f(o);
+  receiver_proc rcv(f.dir, "r", {"--secret", kSecret, "--delay-ms", "1000", "--tolerance-s", "1"});
+  f.add_endpoint("ep", {{"url", rcv.url()}, {"secret", kSecret}, {"max_in_flight", 8}});
+  for (int i = 0; i < 6; ++i) f.add_event("E" + std::to_string(i), "{}");
+  REQUIRE(eventually([&] { return rcv.lines().size() == 6; }, std::chrono::seconds(15)));
+  for (const auto& l : rcv.lines()) {
+    INFO(l.dump());
+    CHECK(l["signature_ok"] == true);  // its timestamp within 1 s of its arrival
+  }
+  for (const auto& a : f.attempts("ep")) CHECK(a["outcome"] == "success");
 }
 
 TEST_CASE("delivery: per-entity ordering holds under retries", "[delivery]") {

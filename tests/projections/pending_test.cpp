@@ -144,6 +144,55 @@ TEST_CASE("success removes the item and counts a delivery") {
   CHECK((*h)->last_success_at > 0);
 }
 
+TEST_CASE("a dispatcher's disable of an endpoint changed since the attempt is not applied") {
+  // A 410 from the old URL, answered after a PATCH to a new one, disabled the endpoint on its
+  // new URL. The disable says which endpoint it judged (endpoint_updated_at); a changed one
+  // ignores it, in subscriptions and in pending alike.
+  fixture f;
+  f.append(create_endpoint("t", "ep", {"*"}));
+  auto e1 = f.append(event("t", "a"));
+  f.sync();
+  auto updated_at = [&] {
+    auto t = f.read();
+    auto e = f.runner->subs().get(t, "ep");
+    REQUIRE(*e);
+    return (*e)->updated_at;
+  };
+  const std::int64_t judged = updated_at();
+  f.append(endpoint_record(record_kind::endpoint_updated, "t", "ep",
+                           {{"id", "ep"},
+                            {"url", "https://new.example/in"},
+                            {"events", {"*"}},
+                            {"secret", "whsec_dGVzdHNlY3JldA=="}}));
+  f.sync();
+  const std::int64_t now = updated_at();
+  REQUIRE(now != judged);
+  auto disable = [&](std::int64_t at) {
+    return endpoint_record(record_kind::endpoint_disabled, "t", "ep",
+                           {{"reason", "endpoint answered 410 Gone"},
+                            {"by", "dispatcher"},
+                            {"event_seq", e1},
+                            {"endpoint_updated_at", at}});
+  };
+  f.append(disable(judged));
+  f.sync();
+  {
+    auto t = f.read();
+    CHECK_FALSE((*f.runner->subs().get(t, "ep"))->disabled);
+  }
+  CHECK(f.runner->subs().endpoint_status("ep") == projections::subscriptions::status::enabled);
+  CHECK_FALSE(find(f, "ep", e1)->parked);
+  CHECK(counts(f, "ep").parked == 0);
+  // Judged on the endpoint as it is: applied.
+  f.append(disable(now));
+  f.sync();
+  {
+    auto t = f.read();
+    CHECK((*f.runner->subs().get(t, "ep"))->disabled);
+  }
+  CHECK(find(f, "ep", e1)->parked);
+}
+
 TEST_CASE("disable parks an endpoint's items, enable brings them back, delete drops them") {
   fixture f;
   f.append(create_endpoint("t", "ep", {"*"}));

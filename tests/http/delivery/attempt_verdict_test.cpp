@@ -152,7 +152,9 @@ TEST_CASE("attempt records: the attempt, then the disable, byte for byte", "[att
   CHECK(recs.disabled->tenant == "t_ep");
   CHECK(recs.disabled->entity_kind == "endpoint");
   CHECK(recs.disabled->entity_id == "ep_1");
-  CHECK(recs.disabled->body == "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"endpoint answered 410 Gone\"}");
+  CHECK(recs.disabled->body ==
+        "{\"by\":\"dispatcher\",\"endpoint_updated_at\":0,\"event_seq\":42,\"reason\":\"endpoint "
+        "answered 410 Gone\"}");
   // A success: one record, the excerpt within its limit kept whole.
   auto ok = answer(200);
   ok.body_excerpt = "ok";
@@ -179,6 +181,7 @@ TEST_CASE("attempt records: a disable reason with bytes that are not UTF-8 is wr
   REQUIRE(recs.size() == 2);
   REQUIRE(recs.disabled);
   CHECK(recs.disabled->body ==
-        "{\"by\":\"dispatcher\",\"event_seq\":42,\"reason\":\"failing since 2026-12-01, last error: redirect: "
+        "{\"by\":\"dispatcher\",\"endpoint_updated_at\":0,\"event_seq\":42,\"reason\":\"failing "
+        "since 2026-12-01, last error: redirect: "
         "status 302 (not followed), Location: http://x/\xef\xbf\xbd\"}");
 }

@@ -70,8 +70,14 @@ struct delivery_fixture {
   // endpoint JSON gets id and url; returns the seq.
   std::uint64_t add_endpoint(const std::string& id, nlohmann::json body) {
     body["id"] = id;
+    return change_endpoint(record_kind::endpoint_created, id, body);
+  }
+
+  // An endpoint record of `kind` (created, updated, enabled, ...) for endpoint `id` of tenant t1.
+  std::uint64_t change_endpoint(record_kind kind, const std::string& id,
+                                const nlohmann::json& body) {
     record r;
-    r.kind = record_kind::endpoint_created;
+    r.kind = kind;
     r.tenant = "t1";
     r.entity_kind = "endpoint";
     r.entity_id = id;
