@@ -67,9 +67,13 @@ std::optional<std::string> restored_fault(const record& r, const source_registry
   // Nested as deep as ingest allows (check_json_bounds gives the position of the level past it).
   if (auto b = check_json_bounds(r.body, lim.max_body_bytes, lim.max_depth); !b)
     return "the body: " + b.err().message;
+  // parse_json_text, not nlohmann::json::accept: that one took a NUL byte for the end of the
+  // text, so `{"a":1}\0 anything` was stored (and hashed, and delivered) as JSON.
   const auto at = r.body.find_first_not_of(" \t\r\n");
-  if (at == std::string::npos || r.body[at] != '{' || !nlohmann::json::accept(r.body))
+  if (at == std::string::npos || r.body[at] != '{')
     return std::string("the body is not a JSON object");
+  if (auto parsed = parse_json_text(r.body); !parsed)
+    return "the body is not a JSON object: " + parsed.err().message;
   // Integer microseconds (older exports) are not range-checked by the RFC 3339 parser.
   if (!timestamp_in_range(r.occurred_at) || !timestamp_in_range(r.recorded_at))
     return std::string("occurred_at or recorded_at is outside years 1..9999");
@@ -299,6 +303,10 @@ result<record> record_from_export_line(std::string_view line) {
         if (required) throw std::runtime_error(std::string(k) + " is missing");
         return 0;
       }
+      // An unsigned value past 2^63 would wrap (2^64-1 read as -1 µs): refused by name.
+      if (it->is_number_unsigned() &&
+          it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        throw std::runtime_error(std::string(k) + " " + it->dump() + " is past the year 9999");
       if (it->is_number_integer()) return it->get<std::int64_t>();
       if (it->is_string())
         if (auto t = parse_rfc3339(it->get<std::string>())) return *t;
@@ -317,7 +325,12 @@ result<record> record_from_export_line(std::string_view line) {
     }
     r.native_id = j.value("native_id", std::string());
     r.idempotency_key = j.value("idempotency_key", std::string());
-    r.flags = j.value("flags", std::uint16_t{0});
+    // An integer of 16 bits; json::value() truncated 65537 to 1, and took true or 4.9 for 1, 4.
+    if (const auto f = j.find("flags"); f != j.end()) {
+      if (!f->is_number_unsigned() || f->get<std::uint64_t>() > 0xFFFF)
+        throw std::runtime_error("flags " + f->dump() + " is not an integer of 16 bits");
+      r.flags = f->get<std::uint16_t>();
+    }
     r.body = j.at("body").get<std::string>();
     if (r.idempotency_key.empty()) {
       // A record without a key is keyed by its exported leaf hash (unique per record of the

@@ -1,5 +1,7 @@
 #include "http/api.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -97,9 +99,18 @@ void call::await_projections() {
   if (seq) ctx.runner.wait_applied(seq, std::chrono::seconds(2));
 }
 
+std::optional<std::string> content_type_lower(const call& c) {
+  auto value = c.req.header("content-type");
+  if (!value) return std::nullopt;
+  std::string ct(*value);
+  std::transform(ct.begin(), ct.end(), ct.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return ct;
+}
+
 std::optional<nlohmann::json> json_body(call& c, bool empty_is_object) {
   if (empty_is_object && c.req.body.empty()) return nlohmann::json::object();
-  if (auto ct = c.req.header("content-type"); ct && ct->find("json") == std::string_view::npos) {
+  if (auto ct = content_type_lower(c); ct && ct->find("json") == std::string::npos) {
     c.fail(415, "unsupported_media_type", "the body must be application/json");
     return std::nullopt;
   }
@@ -122,7 +133,16 @@ std::optional<nlohmann::json> json_body(call& c, bool empty_is_object) {
       d["limit"] = lim.max_depth;
       c.fail(400, "too_deep", e.message, d);
     } else {
-      c.fail(400, "bad_json", e.message, d);
+      // Not the parser's quote of what it read ("; last read: '...'"): a management body holds
+      // secrets (an auth token, a webhook secret with a stray newline), and the message goes to
+      // the answer and the refusal log. The line and column say where.
+      std::string message = e.message;
+      if (const auto quote = message.find("; last read: "); quote != std::string::npos)
+        message.erase(quote);
+      else if (const auto lit = message.find(" '");
+               lit != std::string::npos && message.find("number") != std::string::npos)
+        message.erase(lit);
+      c.fail(400, "bad_json", message, d);
     }
     return std::nullopt;
   }

@@ -271,17 +271,16 @@ void create_endpoint(const call_ptr& c) {
   auto claim = claim_of(*c, "POST /v1/endpoints", tenant, *body, answered);
   if (answered) return;
   // "replay_from": replay this endpoint's history from that time once it exists.
+  // Read as a replay request's times are (replay_time_field: within years 1 to 9999), so the
+  // replay it starts is one its stored spec gives back at a restart: a time out of that range
+  // started a replay that a restart dropped without a word, and 2^64-1 wrapped to -1.
   std::optional<std::int64_t> replay_from;
   if (auto rf = body->find("replay_from"); rf != body->end()) {
-    if (!rf->is_null()) {
-      if (rf->is_number_integer()) replay_from = rf->get<std::int64_t>();
-      else if (rf->is_string()) replay_from = parse_rfc3339(rf->get<std::string>());
-      if (!replay_from)
-        return c->fail(422, "invalid_endpoint",
-                       "replay_from: must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds",
-                       {{"field", "replay_from"}});
-      if (!c->ctx.replays) return c->fail(503, "replays_unavailable", "replays are not running in this server");
-    }
+    auto t = replay_time_field(*body, "replay_from");
+    if (!t) return c->fail(422, "invalid_endpoint", t.err().message, {{"field", "replay_from"}});
+    replay_from = *t;
+    if (replay_from && !c->ctx.replays)
+      return c->fail(503, "replays_unavailable", "replays are not running in this server");
     body->erase(rf);
   }
   const original_fn answer = [c, replay_from, claim](const record& r) {
@@ -291,7 +290,8 @@ void create_endpoint(const call_ptr& c) {
   const std::string id = new_endpoint_id();
   (*body)["id"] = id;
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
-  else if (!body->contains("tenant")) (*body)["tenant"] = "default";
+  else if (!body->contains("tenant") || (*body)["tenant"].is_null())
+    (*body)["tenant"] = "default";
   if (!body->contains("secret") || (*body)["secret"].is_null())
     (*body)["secret"] = generate_secret();
   else if ((*body)["secret"].is_string())
@@ -468,6 +468,7 @@ void update_endpoint(const call_ptr& c) {
   ep->created_at = current->created_at;
   ep->disabled = current->disabled;
   ep->disabled_reason = current->disabled_reason;
+  ep->previous_secrets = current->previous_secrets;  // still signing (the answer showed none)
   write_then(c, endpoint_record(record_kind::endpoint_updated, ep->id, ep->tenant, stored.dump()),
              [c, ep](std::uint64_t) {
                ep->updated_at = now_micros();

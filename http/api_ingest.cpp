@@ -136,16 +136,12 @@ void append_error_item(std::string& out, const nlohmann::json& err, std::size_t 
 }
 
 bool check_content_type(call& c, bool ndjson) {
-  auto value = c.req.header("content-type");
-  if (!value) return true;
-  // Media types are case-insensitive (RFC 9110 8.3.1): Application/JSON is JSON.
-  std::string ct(*value);
-  std::transform(ct.begin(), ct.end(), ct.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const auto ct = content_type_lower(c);  // Application/JSON is JSON
+  if (!ct) return true;
   const bool ok =
-      ndjson ? (ct.find("ndjson") != std::string::npos || ct.find("json") != std::string::npos ||
-                ct.find("text/plain") != std::string::npos)
-             : ct.find("json") != std::string::npos;
+      ndjson ? (ct->find("ndjson") != std::string::npos || ct->find("json") != std::string::npos ||
+                ct->find("text/plain") != std::string::npos)
+             : ct->find("json") != std::string::npos;
   if (!ok)
     c.fail(415, "unsupported_media_type",
            ndjson ? "the body must be NDJSON (application/x-ndjson)" : "the body must be application/json");

@@ -61,6 +61,9 @@ void observe_answer(api_context& ctx, const std::string& route, const http_reque
 // invalid JSON or not an object 400 bad_json, a non-JSON Content-Type 415; then nullopt.
 // empty_is_object: an empty body is {} (routes whose body is optional).
 std::optional<nlohmann::json> json_body(call& c, bool empty_is_object = false);
+// The request's Content-Type in lower case (media types are case-insensitive, RFC 9110 8.3.1);
+// nullopt when it has none.
+std::optional<std::string> content_type_lower(const call& c);
 // ?limit= within [1, max_page], default 100; nullopt after answering 400.
 std::optional<std::size_t> page_limit(call& c);
 // ?order=asc (the default) or desc (newest first): true for desc; nullopt after answering 400.

@@ -1,10 +1,15 @@
 #include "http/endpoint_quota.hpp"
 
+#include "http/delivery/endpoint_validation.hpp"
+
 namespace hooklog::http {
 
 namespace {
-quota_breach breach(std::string field, std::size_t size, std::size_t limit, const char* unit) {
-  std::string m = field + ": has " + std::to_string(size) + " " + unit +
+// `shown` names the field in the message; `field` is what details.field is made of (a name, or a
+// JSON pointer where a name could hold a '.': a header's).
+quota_breach breach(std::string field, std::size_t size, std::size_t limit, const char* unit,
+                    std::string shown = {}) {
+  std::string m = (shown.empty() ? field : shown) + ": has " + std::to_string(size) + " " + unit +
                   ", more than the limit of " + std::to_string(limit) + " " + unit;
   return {std::move(field), limit, std::move(m)};
 }
@@ -26,7 +31,8 @@ std::optional<quota_breach> check_endpoint_quotas(const projections::endpoint& e
       return breach("headers", e.headers.size(), q.max_headers, "entries");
     for (const auto& [name, value] : e.headers)
       if (value.size() > q.max_header_value_bytes)
-        return breach("headers." + name, value.size(), q.max_header_value_bytes, "bytes");
+        return breach(pointer_to("headers", name), value.size(), q.max_header_value_bytes, "bytes",
+                      "headers." + name);
   }
   if (checked("description") && e.description.size() > q.max_description_bytes)
     return breach("description", e.description.size(), q.max_description_bytes, "bytes");

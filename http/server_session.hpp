@@ -138,7 +138,10 @@ class session : public detail::session_base, public std::enable_shared_from_this
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->hard_close();
-                                self->wait_first_byte(true);
+                                // The deadline armed above covers the handshake and the first
+                                // byte together: re-armed here, a client that handshook just
+                                // before it had the whole first-byte timeout again.
+                                self->wait_first_byte(true, false);
                               });
     } else {
       // Answers are written straight into the socket when it takes them (send_answer): a
@@ -158,12 +161,13 @@ class session : public detail::session_base, public std::enable_shared_from_this
 
   // Waits for the first byte of the next request (first_byte_timeout on a new connection,
   // idle_timeout between keep-alive requests), then reads the whole request.
-  void wait_first_byte(bool first) {
+  // arm: false when the deadline already running covers this wait (after the TLS handshake).
+  void wait_first_byte(bool first, bool arm = true) {
     if (closed_) return;
     if (core_->stopping.load()) return graceful_close();
     if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
     state_ = state::awaiting_first_byte;
-    expires_after(first ? first_byte_timeout() : opts().idle_timeout);
+    if (arm) expires_after(first ? first_byte_timeout() : opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);

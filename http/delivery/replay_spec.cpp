@@ -17,7 +17,9 @@ error invalid(std::string message) {
   return make_error(errc::invalid_record, std::move(message));
 }
 
-result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const char* name) {
+}  // namespace
+
+result<std::optional<std::int64_t>> replay_time_field(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return std::optional<std::int64_t>{};
   // Microseconds within years 1 to 9999, what RFC 3339 can write back: before, an unsigned
@@ -38,8 +40,6 @@ result<std::optional<std::int64_t>> time_field(const nlohmann::json& j, const ch
   return invalid(std::string(name) +
                  ": must be an RFC 3339 time (2024-02-10T00:37:34Z) or microseconds");
 }
-
-}  // namespace
 
 nlohmann::json replay_spec_to_json(const replay_spec& s) {
   nlohmann::json j = {{"endpoint_id", s.endpoint_id},
@@ -72,9 +72,9 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
   if (ep == j.end() || !ep->is_string() || ep->get<std::string>().empty())
     return invalid("endpoint_id: is required (a string)");
   s.endpoint_id = *ep;
-  auto from = time_field(j, "from");
+  auto from = replay_time_field(j, "from");
   if (!from) return from.err();
-  auto to = time_field(j, "to");
+  auto to = replay_time_field(j, "to");
   if (!to) return to.err();
   s.from = *from;
   s.to = *to;

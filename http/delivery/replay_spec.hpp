@@ -30,6 +30,11 @@ struct replay_spec {
 
 // The spec as stored and answered (times as RFC 3339 strings).
 nlohmann::json replay_spec_to_json(const replay_spec& s);
+// A time of a replay request: j[name] absent or null gives nullopt; an RFC 3339 string or
+// integer microseconds within years 1 to 9999 gives it; anything else is an error naming the
+// field (errc::invalid_record). POST /v1/endpoints' replay_from reads its value with it too, so
+// what it starts is a spec replay_spec_from_json reads back at a restart.
+result<std::optional<std::int64_t>> replay_time_field(const nlohmann::json& j, const char* name);
 // Parses a request or a stored spec; from/to are RFC 3339 strings or µs integers.
 // Errors name the field ("mode: must be all, missing or failed"). Unknown fields are
 // refused. endpoint_id is required; tenant and to_seq are not read (set by the caller).

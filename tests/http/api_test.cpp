@@ -334,6 +334,11 @@ TEST_CASE("endpoints: create, read, update, rotate, disable, delete", "[api]") {
   REQUIRE(rot.status == 200);
   CHECK(rot.json["secret"] != c.json["secret"]);
   CHECK(s.get("/v1/endpoints/" + id).json["previous_secrets"].size() == 1);
+  // A PATCH after the rotation answers the endpoint as it is: the old secret still signs.
+  auto p2 = s.call("PATCH", "/v1/endpoints/" + id, R"({"description":"rotated"})");
+  REQUIRE(p2.status == 200);
+  CHECK(p2.json["previous_secrets"].size() == 1);
+  CHECK(s.get("/v1/endpoints/" + id).json["previous_secrets"].size() == 1);
   auto d = s.post("/v1/endpoints/" + id + "/disable", {{"reason", "maintenance"}});
   REQUIRE(d.status == 200);
   CHECK(s.get("/v1/endpoints/" + id).json["disabled"] == true);

@@ -348,3 +348,32 @@ TEST_CASE(
   const std::string sealed = bodies[1]["auth"]["token"];
   CHECK(sealed.rfind("enc:v1:", 0) == 0);
 }
+
+TEST_CASE(
+    "endpoints: a body that is not JSON is refused without quoting it, and Content-Type "
+    "is matched in any case",
+    "[api][endpoints]") {
+  // The parser's message quotes the last 40 bytes it read: a pasted token with a stray newline
+  // went into the answer and the refusal log.
+  temp_dir dir;
+  const std::string err = (dir / "serve.err").string();
+  {
+    hooklog_server s({}, "", err);
+    const std::string body =
+        "{\"url\":\"https://a.example.com/in\",\"auth\":{\"type\":\"bearer\",\"token\":"
+        "\"tok-SECRET-123\n\"}}";
+    auto r = s.call("POST", "/v1/endpoints", body);
+    INFO(r.body);
+    CHECK(r.status == 400);
+    CHECK(r.json["error"]["code"] == "bad_json");
+    CHECK(r.json["error"]["details"]["line"] == 1);
+    CHECK(r.body.find("SECRET") == std::string::npos);
+    auto ok = s.call("POST", "/v1/endpoints", R"({"url":"https://a.example.com/in"})", kAdminKey,
+                     {{"Content-Type", "Application/JSON; Charset=UTF-8"}});
+    CHECK(ok.status == 201);
+  }
+  std::ifstream in(err);
+  const std::string logged((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(logged.find("bad_json") != std::string::npos);  // the refusal was logged
+  CHECK(logged.find("SECRET") == std::string::npos);
+}

@@ -198,6 +198,10 @@ TEST_CASE("limits: endpoint quotas refuse with 422 quota_exceeded naming the fie
   e["headers"] = {{"X-A", "12345678901234567"}};
   refused(s.post("/v1/endpoints", e, a), "/headers/X-A", 16,
           "headers.X-A: has 17 bytes, more than the limit of 16 bytes");
+  // A header name with a '.' is one token of the pointer, as the control-character check says.
+  e["headers"] = {{"X.Trace", "12345678901234567"}};
+  refused(s.post("/v1/endpoints", e, a), "/headers/X.Trace", 16,
+          "headers.X.Trace: has 17 bytes, more than the limit of 16 bytes");
   e["headers"] = {{"X-A", "1234567890123456"}, {"X-B", "2"}};
 
   json cond = {{"path", "/a"}, {"op", "eq"}, {"value", 1}};

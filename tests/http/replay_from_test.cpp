@@ -50,3 +50,31 @@ TEST_CASE("replay_from: a retry with the Idempotency-Key creates the replay the 
   CHECK(later.json["replay"]["id"] == replay);
   CHECK(s.get("/v1/replays").json["items"].size() == 1);
 }
+
+TEST_CASE("replay_from: a time outside years 1 to 9999 is refused, as a replay's own times are",
+          "[api][replay]") {
+  // Read with get<int64_t> and no range: -62135596800000001 started a replay whose stored spec
+  // a restart could not read back (dropped without a word); 2^64-1 wrapped to -1, all history.
+  hooklog_server s;
+  for (const json& bad : {json(-62135596800000001), json(18446744073709551615ull), json("soon")}) {
+    auto r = s.post("/v1/endpoints", {{"url", "https://a.example.com/in"}, {"replay_from", bad}});
+    INFO(bad.dump() << " -> " << r.body);
+    CHECK(r.status == 422);
+    CHECK(r.json["error"]["details"]["field"] == "/replay_from");
+    CHECK(r.json["error"]["message"].get<std::string>().rfind("replay_from: ", 0) == 0);
+  }
+  CHECK(s.get("/v1/endpoints").json["items"].empty());
+  CHECK(s.get("/v1/replays").json["items"].empty());
+  // The first microsecond of year 1 is a time; null is no replay. An admin's "tenant": null
+  // is the default tenant, as an absent one is.
+  auto ok = s.post("/v1/endpoints", {{"url", "https://a.example.com/in"},
+                                     {"replay_from", -62135596800000000},
+                                     {"tenant", nullptr}});
+  INFO(ok.body);
+  CHECK(ok.status == 201);
+  CHECK(ok.json["tenant"] == "default");
+  auto none =
+      s.post("/v1/endpoints", {{"url", "https://b.example.com/in"}, {"replay_from", nullptr}});
+  CHECK(none.status == 201);
+  CHECK_FALSE(none.json.contains("replay"));
+}

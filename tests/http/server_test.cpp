@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+
 #include "http/delivery/client.hpp"
 #include "http/json_error.hpp"
 #include "http/server.hpp"
@@ -327,19 +331,24 @@ TEST_CASE("IPv6 loopback", "[server]") {
   CHECK(r->body.rfind("[::1]:", 0) == 0);
 }
 
+// A self-signed certificate for localhost in `dir`: {cert.pem, key.pem}.
+std::pair<std::string, std::string> localhost_cert(const hooklog::test::temp_dir& dir) {
+  auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  hooklog::test::child_process openssl(
+      "/usr/bin/openssl",
+      {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+       "subjectAltName=DNS:localhost"});
+  auto st = openssl.wait_exit(30s);
+  REQUIRE(st);
+  REQUIRE(WIFEXITED(*st));
+  REQUIRE(WEXITSTATUS(*st) == 0);
+  return {cert, key};
+}
+
 TEST_CASE("TLS server and verifying client", "[server][tls]") {
   hooklog::test::temp_dir dir;
-  auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  {
-    hooklog::test::child_process openssl(
-        "/usr/bin/openssl",
-        {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
-         "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"});
-    auto st = openssl.wait_exit(30s);
-    REQUIRE(st);
-    REQUIRE(WIFEXITED(*st));
-    REQUIRE(WEXITSTATUS(*st) == 0);
-  }
+  const auto [cert, key] = localhost_cert(dir);
   auto o = test_server::make_options();
   o.tls_cert_file = cert;
   o.tls_key_file = key;
@@ -371,6 +380,37 @@ TEST_CASE("TLS server and verifying client", "[server][tls]") {
   // Wrong host name (IP not in the certificate's SAN): refused.
   http_client wrong_name("127.0.0.1", ts.port, co);
   CHECK_FALSE(wrong_name.get("/echo"));
+}
+
+TEST_CASE("TLS: the first-byte timeout covers the handshake and the first byte together",
+          "[server][tls]") {
+  // The deadline armed at accept was armed again after the handshake: a client that handshook
+  // just before it had the whole timeout once more (5.5 s for a 3 s timeout).
+  hooklog::test::temp_dir dir;
+  const auto [cert, key] = localhost_cert(dir);
+  auto o = test_server::make_options();
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  o.first_byte_timeout = 2s;
+  o.read_timeout = 30s;
+  test_server ts(o);
+  namespace ssl = boost::asio::ssl;
+  boost::asio::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_none);  // the server's deadline is what is tested here
+  ssl::stream<boost::asio::ip::tcp::socket> tls(ioc, ctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  tls.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), ts.port});
+  std::this_thread::sleep_for(1200ms);
+  boost::system::error_code ec;
+  tls.handshake(ssl::stream_base::client, ec);
+  REQUIRE_FALSE(ec);
+  char byte;
+  tls.read_some(boost::asio::buffer(&byte, 1), ec);  // nothing sent: ends when the server closes
+  const auto closed_after = std::chrono::steady_clock::now() - t0;
+  CHECK(ec);
+  CHECK(closed_after < 2800ms);  // 2 s from the accept, not 1.2 + 2
+  CHECK(closed_after > 1500ms);
 }
 
 // Answers from a thread that runs no io_context go through the core's answer_relay (one post per

@@ -122,7 +122,14 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
       {"flags", 256},
       {"entity", {{"kind", "order"}, {"id", "o\x1b"}}},
       // 65 levels: what ingest refuses as too_deep (normalize_limits::max_depth 64).
-      {"body", "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}"}};
+      {"body", "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}"},
+      // A NUL ended the JSON check's input: the rest was stored unread.
+      {"body", std::string("{\"a\":1}\0 trailing", 17)},
+      // Wrapped or truncated before: 2^64-1 µs became -1, 65537 became 1, true became 1.
+      {"occurred_at", 18446744073709551615ull},
+      {"flags", 65537},
+      {"flags", true},
+      {"flags", 4.9}};
   for (std::size_t i = 0; i < bad.size(); ++i) {
     nlohmann::json l = base;
     l[bad[i].first] = bad[i].second;
@@ -133,17 +140,29 @@ TEST_CASE("import of an export checks each line as the normalizer checks an even
   auto r = run_hooklog({"import", "--data", data, file});
   INFO(r.out);
   CHECK(r.exit_code == 1);
-  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 10 refused") != std::string::npos);
-  for (const char* why : {"exp.ndjson:2: export line: no source named \"no-such-source\"",
-                          "exp.ndjson:3: export line: the type holds the control character",
-                          "exp.ndjson:4: export line: the tenant holds the control character",
-                          "exp.ndjson:5: export line: the entity kind \"tree_head\" is reserved",
-                          "exp.ndjson:6: export line: the body is not a JSON object",
-                          "exp.ndjson:7: export line: the body is not a JSON object",
-                          "exp.ndjson:8: export line: recorded_at 9999-01-01T00:00:00.000000Z is in the future",
-                          "exp.ndjson:9: export line: flags 256 name unknown bits",
-                          "exp.ndjson:10: export line: the entity id holds the control character",
-                          "exp.ndjson:11: export line: the body: JSON nests deeper than 64 levels at line 1, column 69"})
+  CHECK(r.out.find("imported: 1 stored, 0 duplicate, 15 refused") != std::string::npos);
+  for (const char* why :
+       {"exp.ndjson:2: export line: no source named \"no-such-source\"",
+        "exp.ndjson:3: export line: the type holds the control character",
+        "exp.ndjson:4: export line: the tenant holds the control character",
+        "exp.ndjson:5: export line: the entity kind \"tree_head\" is reserved",
+        "exp.ndjson:6: export line: the body is not a JSON object",
+        "exp.ndjson:7: export line: the body is not a JSON object",
+        "exp.ndjson:8: export line: recorded_at 9999-01-01T00:00:00.000000Z is in the future",
+        "exp.ndjson:9: export line: flags 256 name unknown bits",
+        "exp.ndjson:10: export line: the entity id holds the control character",
+        "exp.ndjson:11: export line: the body: JSON nests deeper than 64 levels at line 1, column "
+        "69",
+        "exp.ndjson:12: export line: the body is not a JSON object: invalid JSON at line 1, column "
+        "8: a NUL byte",
+        "exp.ndjson:13: export line: a field is missing or has the wrong type: occurred_at "
+        "18446744073709551615 is past the year 9999",
+        "exp.ndjson:14: export line: a field is missing or has the wrong type: flags 65537 is not "
+        "an integer of 16 bits",
+        "exp.ndjson:15: export line: a field is missing or has the wrong type: flags true is not "
+        "an integer of 16 bits",
+        "exp.ndjson:16: export line: a field is missing or has the wrong type: flags 4.9 is not an "
+        "integer of 16 bits"})
     CHECK(r.out.find(why) != std::string::npos);
   // Without --deliver a restored record is not delivered either; with it, its flags are kept.
   const auto ev = exported(data);
