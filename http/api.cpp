@@ -10,6 +10,7 @@
 #include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
+#include "http/min_seq_waiter.hpp"
 #include "http/query_params.hpp"
 #include "http/refusal_log.hpp"
 #include "http/route_match.hpp"
@@ -186,26 +187,35 @@ bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out
   return false;
 }
 
-bool await_min_seq(call& c) {
-  auto v = c.req.query_param("min_seq");
-  if (!v) return true;
+void after_min_seq(const call_ptr& c, std::function<void()> then) {
+  auto v = c->req.query_param("min_seq");
+  if (!v) return then();
   std::uint64_t n = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n == 0) {
-    c.fail(400, "bad_parameter", "min_seq must be a positive integer (a seq a write answered)",
-           {{"parameter", "min_seq"}});
-    return false;
-  }
-  const std::uint64_t at = c.ctx.log.wait_applied(n, kMinSeqWait);
-  if (at >= n) return true;
-  auto r = json_error(503, "min_seq_not_reached",
-                      "this node has applied the log up to seq " + std::to_string(at) +
-                          ", not yet " + std::to_string(n) + " (waited " +
-                          std::to_string(kMinSeqWait.count() / 1000) + " s); retry",
-                      {{"parameter", "min_seq"}, {"applied_seq", at}});
-  r.headers.emplace_back("Retry-After", "1");
-  c.reply(std::move(r));
-  return false;
+  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n == 0)
+    return c->fail(400, "bad_parameter",
+                   "min_seq must be a positive integer (a seq a write answered)",
+                   {{"parameter", "min_seq"}});
+  const auto not_reached = [c, n](std::uint64_t at, bool waited) {
+    auto r =
+        json_error(503, "min_seq_not_reached",
+                   "this node has applied the log up to seq " + std::to_string(at) + ", not yet " +
+                       std::to_string(n) +
+                       (waited ? " (waited " + std::to_string(kMinSeqWait.count() / 1000) + " s)"
+                               : std::string()) +
+                       "; retry",
+                   {{"parameter", "min_seq"}, {"applied_seq", at}});
+    r.headers.emplace_back("Retry-After", "1");
+    c->reply(std::move(r));
+  };
+  const std::uint64_t at = c->ctx.log.applied_seq();
+  if (at >= n) return then();
+  if (!c->ctx.min_seq) return not_reached(at, false);
+  c->ctx.min_seq->wait(n, min_seq_waiter::clock::now() + kMinSeqWait,
+                       [n, not_reached, then = std::move(then)](std::uint64_t applied) {
+                         if (applied >= n) return then();
+                         not_reached(applied, true);
+                       });
 }
 
 bool storage_full(const error& e) {

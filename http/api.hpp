@@ -37,6 +37,7 @@ namespace hooklog::http {
 class replay_manager;
 class console_files;
 class cluster_mode;
+class min_seq_waiter;
 
 struct api_options {
   bool allow_private_targets = false;
@@ -83,6 +84,8 @@ struct api_context {
   const cluster::slot_leases* leases = nullptr;
   // Signed tree heads (null when the server cannot sign: read-only without a key).
   head_publisher* heads = nullptr;
+  // Cluster mode: requests waiting for ?min_seq= (null on a single node: nothing to wait for).
+  min_seq_waiter* min_seq = nullptr;
 };
 
 class api {

@@ -219,8 +219,13 @@ void list_event_types(const call_ptr& c) {
   c->reply_json(200, {{"items", std::move(items)}, {"next", nullptr}});
 }
 
+void list_events_now(const call_ptr& c);
+
 void list_events(const call_ptr& c) {
-  if (!await_min_seq(*c)) return;
+  after_min_seq(c, [c] { list_events_now(c); });
+}
+
+void list_events_now(const call_ptr& c) {
   scan_query q;
   if (!event_query(*c, q)) return;
   auto render = [](const record_view& v) { return event_json(v, false); };
@@ -233,8 +238,13 @@ void list_events(const call_ptr& c) {
   page_of_records(c, q, *limit, render);
 }
 
+void get_event_now(const call_ptr& c);
+
 void get_event(const call_ptr& c) {
-  if (!await_min_seq(*c)) return;
+  after_min_seq(c, [c] { get_event_now(c); });
+}
+
+void get_event_now(const call_ptr& c) {
   auto seq = seq_from_event_id(c->params[0]);
   if (!seq) return c->not_found("event " + c->params[0]);
   auto r = c->ctx.log.get(*seq);
@@ -293,8 +303,13 @@ std::optional<projections::timeline_position> timeline_position_of(std::string_v
 
 }  // namespace
 
+void get_timeline_now(const call_ptr& c);
+
 void get_timeline(const call_ptr& c) {
-  if (!await_min_seq(*c)) return;
+  after_min_seq(c, [c] { get_timeline_now(c); });
+}
+
+void get_timeline_now(const call_ptr& c) {
   const std::string& kind = c->params[0];
   const std::string& id = c->params[1];
   // A page of at most ?limit= transitions (default and largest: --max-page), from the earliest

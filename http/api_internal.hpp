@@ -70,12 +70,15 @@ std::optional<std::size_t> page_limit(call& c);
 std::optional<bool> descending_param(call& c);
 // A time parameter: RFC 3339, or integer microseconds; nullopt = absent. Answers 400 on junk.
 bool time_param(call& c, std::string_view name, std::optional<std::int64_t>& out);
-// ?min_seq=N (read-your-writes, docs/CLUSTER.md): waits up to kMinSeqWait until this node's log
-// has applied seq N; true to go on. Past the wait: 503 min_seq_not_reached with Retry-After: 1
-// and details {parameter, applied_seq}; junk: 400 bad_parameter. Absent: true at once. The
-// wait blocks the I/O thread (bounded; immediate when N is applied, the usual case).
+// ?min_seq=N (read-your-writes, docs/CLUSTER.md): runs `then` once this node's log has applied
+// seq N; at once (on this thread) when it has or when the parameter is absent, the usual case.
+// In cluster mode the request waits up to kMinSeqWait in ctx.min_seq (min_seq_waiter.hpp, off
+// the I/O thread: `then` runs on the waiter's thread). Past the wait, or at once on a single
+// node (where every seq a write answered is applied before the answer, so a higher one is no
+// seq yet): 503 min_seq_not_reached with Retry-After: 1 and details {parameter, applied_seq};
+// junk: 400 bad_parameter.
 inline constexpr std::chrono::milliseconds kMinSeqWait{5000};
-bool await_min_seq(call& c);
+void after_min_seq(const call_ptr& c, std::function<void()> then);
 // What a failed write means to its client: 503 storage_full with Retry-After when the storage
 // is full (errc::storage_full, or map_full at --max-map-size; nothing stored); 503
 // cluster_unavailable with Retry-After in cluster mode (the stream did not complete it in time:

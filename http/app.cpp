@@ -14,6 +14,7 @@
 #include "http/delivery/cluster/slot_ownership.hpp"
 #include "http/delivery/dispatcher.hpp"
 #include "http/delivery/replay_manager.hpp"
+#include "http/min_seq_waiter.hpp"
 #include "http/refusal_log.hpp"
 #include "http/route_match.hpp"
 #include "projections/runner.hpp"
@@ -41,6 +42,7 @@ struct app::parts {
   std::unique_ptr<dispatcher> delivery;
   std::unique_ptr<replay_manager> replays;
   std::unique_ptr<head_publisher> heads;  // null when read-only without a key file
+  std::unique_ptr<min_seq_waiter> min_seq;  // cluster mode: requests waiting for ?min_seq=
   metrics counters;
   std::optional<console_files> console;
   std::unique_ptr<api_context> ctx;
@@ -222,6 +224,10 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
       new api_context{*p.log, *p.sink, *p.sources, *p.runner, *p.keys, p.counters, opts.api,
                       *p.secrets, {}, p.replays.get(), {}, nullptr, p.cluster.get(), p.leases.get()});
   if (p.cluster) {
+    p.min_seq = std::make_unique<min_seq_waiter>(*p.log);
+    p.ctx->min_seq = p.min_seq.get();
+  }
+  if (p.cluster) {
     // Keys issued or revoked through other nodes reach this node's key store from its log.
     // Applying a key record twice (load and follower both saw it) changes nothing.
     p.cluster->follow(keys_loaded_from, [keys = &*p.keys](const record_view& v) {
@@ -309,6 +315,7 @@ void app::stop() {
   // Any part may be missing when open() failed halfway.
   if (p_->server) p_->server->stop();
   if (p_->metrics_server) p_->metrics_server->stop();
+  if (p_->min_seq) p_->min_seq->stop();    // its waiters answer 503 (to no one, the server stopped)
   if (p_->leases) p_->leases->stop(true);  // frees this node's slots: the others take over now
   if (p_->ownership) p_->ownership->stop();  // its gate reads the runner and the cluster below
   if (p_->delivery) p_->delivery->stop();

@@ -14,6 +14,7 @@
 #include "engine/cluster/nats.hpp"
 #include "engine/record.hpp"
 #include "hooklog_build_paths.hpp"
+#include "http/delivery/client.hpp"
 #include "support/cluster_node.hpp"
 #include "support/hooklog_server.hpp"
 #include "support/nats_cluster.hpp"
@@ -291,6 +292,38 @@ TEST_CASE("min_seq waits for the seq and then answers 503 min_seq_not_reached",
   CHECK(far.status == 503);
   CHECK(far.json["error"]["code"] == "min_seq_not_reached");
   CHECK(far.json["error"]["details"]["applied_seq"] == 0);
+  // Requests waiting for a seq hold no I/O thread: four of them (the server has one I/O thread
+  // per core, two here) once froze every connection, /healthz too, for their 5 s.
+  std::vector<std::thread> waiting;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 4; ++i)
+    waiting.emplace_back([&] {
+      hooklog::http::http_client own("127.0.0.1", a.port());  // one client per thread
+      auto r = own.request("GET", "/v1/events?min_seq=1000000", {},
+                           {{"Authorization", std::string("Bearer ") + kAdminKey}});
+      if (r && r->status == 503) ++refused;
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(a.get("/healthz").status == 200);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::seconds(1));
+  for (auto& t : waiting) t.join();
+  CHECK(refused == 4);
+  // A seq that comes while its request waits is answered when it comes.
+  std::atomic<bool> posted_ok{false};
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    hooklog::http::http_client own("127.0.0.1", a.port());
+    auto posted = own.request("POST", kStatusChange, jelp_status("late", "NEW"),
+                              {{"Authorization", std::string("Bearer ") + kAdminKey},
+                               {"Content-Type", "application/json"}});
+    posted_ok = posted && posted->status == 202;
+  });
+  auto got = a.get("/v1/events?limit=1&min_seq=1");
+  later.join();
+  CHECK(posted_ok);
+  CHECK(got.status == 200);
 }
 
 TEST_CASE("bad cluster configuration is refused at start with a clear error", "[cluster][serve]") {

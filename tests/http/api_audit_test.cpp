@@ -233,3 +233,23 @@ TEST_CASE(
   auto admin = follow_with(s, "/v1/events?type=invoice.paid&limit=10", kAdminKey);
   CHECK(admin.seqs == std::vector<json>{1, 2, 3, 4});
 }
+
+TEST_CASE("min_seq on a single node: a seq not yet written is 503 at once, not a 5 s wait",
+          "[api][min_seq]") {
+  // Every seq a write answered here is applied before its answer; a higher one is no seq yet.
+  // The wait held an I/O thread for 5 s per request: two of them froze a two-thread server.
+  hooklog_server s({"--no-deliver"});
+  REQUIRE(s.post_ndjson("/v1/sources/standard/events:batch", R"({"type":"a"})"
+                                                             "\n")
+              .json["stored"] == 1);
+  CHECK(s.get("/v1/events?min_seq=1").status == 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto far = s.get("/v1/events?min_seq=1000000000");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  CHECK(far.status == 503);
+  CHECK(far.json["error"]["code"] == "min_seq_not_reached");
+  CHECK(far.json["error"]["details"]["applied_seq"] == 1);
+  CHECK(far.json["error"]["message"] ==
+        "this node has applied the log up to seq 1, not yet 1000000000; retry");
+  CHECK(hooklog::http::find_header(far.headers, "retry-after").value_or("") == "1");
+}
