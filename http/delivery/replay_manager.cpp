@@ -300,6 +300,10 @@ void replay_manager::follow_attempts() {
     auto it = jobs_.find(seen[i].replay_id);
     if (it == jobs_.end()) continue;
     replay_info& r = it->second->info;
+    // A cancelled or failed replay's counters stay as its end record wrote them: attempts it had
+    // in flight still land, but were counted or not depending on whether another replay kept
+    // this loop following (and after a restart, on where it resumed).
+    if (r.state == "cancelled" || r.state == "failed") continue;
     if (seen_seq[i] <= r.counted_to) continue;  // already in a checkpoint's counters
     if (seen[i].success) ++r.delivered;
     else if (seen[i].is_dead()) ++r.failed;
@@ -492,6 +496,11 @@ void replay_manager::run() {
         g.lock();
         continue;
       }
+      // The counters the cancel record keeps (and the answer shows) take every attempt recorded
+      // up to now; they stay so after it.
+      g.unlock();
+      follow_attempts();
+      g.lock();
       replay_info copy = j->info;
       g.unlock();
       auto body = counters_json(copy);

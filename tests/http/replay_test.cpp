@@ -208,6 +208,31 @@ TEST_CASE("replay: cancel stops it, tenant keys see only their own", "[replay]")
   CHECK(s.call("DELETE", "/v1/replays/" + ne.json["replay"]["id"].get<std::string>()).status == 200);
 }
 
+TEST_CASE("replay: a cancelled replay's counters stay as the cancel answered them", "[replay]") {
+  // Attempts in flight at the cancel landed later and were counted, or not, depending on whether
+  // another replay kept the manager following, and again after a restart.
+  temp_dir d;
+  receiver_proc slow(d, "slow", {"--delay-ms", "1500"});
+  receiver_proc ok(d, "ok", {});
+  hooklog_server s({"--allow-private-targets"});
+  post_events(s, 40);
+  const std::string ep = add_endpoint(s, slow.url(), {{"max_in_flight", 8}});
+  // Another replay, slow by its rate, keeps the manager following attempts past the cancel.
+  const std::string other = add_endpoint(s, ok.url("/other"));
+  REQUIRE(s.post("/v1/replays", {{"endpoint_id", other}, {"rate_limit", 4}}).status == 202);
+  auto r = s.post("/v1/replays", {{"endpoint_id", ep}});
+  REQUIRE(r.status == 202);
+  const std::string id = r.json["id"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // one wave answered, one in flight
+  auto c = s.call("DELETE", "/v1/replays/" + id);
+  REQUIRE(c.status == 200);
+  const auto delivered = c.json["delivered"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the wave in flight lands
+  CHECK(s.get("/v1/replays/" + id).json["delivered"] == delivered);
+  s.restart();
+  CHECK(s.get("/v1/replays/" + id).json["delivered"] == delivered);
+}
+
 TEST_CASE("replay: live deliveries keep their latency while a replay runs", "[replay]") {
   temp_dir d;
   receiver_proc ok(d, "ok", {});
