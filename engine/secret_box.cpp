@@ -235,6 +235,11 @@ result<std::string> secret_box::open_bytes(std::string_view blob, std::string_vi
   return plain;
 }
 
+std::string secret_box::key_check(std::string_view label) const {
+  const secret_box check = derive(label);
+  return to_hex(check.key_.data(), check.key_.size());
+}
+
 secret_box secret_box::derive(std::string_view label) const {
   key_bytes sub{};
   unsigned int n = 0;

@@ -83,6 +83,9 @@ class secret_box {
   // it seals does not open with this box, and the volume it seals (one seal per list page, for
   // page cursors) does not count against the key that seals endpoint secrets.
   secret_box derive(std::string_view label) const;
+  // Hex of HMAC-SHA256(key, label): says whether two boxes hold the same key without revealing
+  // it (cluster nodes compare it at start).
+  std::string key_check(std::string_view label) const;
 
   static bool is_sealed(std::string_view value) { return value.substr(0, kSealedPrefix.size()) == kSealedPrefix; }
 

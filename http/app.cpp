@@ -147,6 +147,7 @@ result<std::unique_ptr<app>> app::open(app_options opts) {
     lo.slots = opts.cluster.delivery_slots;
     lo.ttl = opts.cluster.lease_ttl;
     lo.heartbeat = lo.fence_margin = opts.cluster.lease_ttl / 5;
+    lo.key_check = p.secrets->key_check("hooklog-cell-key-check/v1");
     auto l = cluster::open_node_leases(p.cluster->nats_handle(), lo, opts.data_dir, given_node_id);
     if (!l) return l.err();
     p.leases = std::move(*l);

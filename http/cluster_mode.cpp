@@ -58,6 +58,7 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
   auto conn = cluster::connection::connect(co);
   if (!conn) return conn.err();
   m->conn_ = std::move(*conn);
+  std::chrono::seconds duplicate_window{0};
   {
     auto js = cluster::jetstream::open(*m->conn_);
     if (!js) return js.err();
@@ -67,6 +68,7 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
     s.max_age = cfg.max_age;
     // JetStream refuses a duplicate window longer than the maximum age.
     if (cfg.max_age.count() > 0) s.duplicate_window = std::min(s.duplicate_window, cfg.max_age);
+    duplicate_window = s.duplicate_window;
     // Nodes of a new cell start together: one creates the stream while the others' requests
     // wait for its leader. JetStream timeouts are retried for a bounded time.
     const auto deadline = std::chrono::steady_clock::now() + kStartRetry;
@@ -108,6 +110,9 @@ result<std::unique_ptr<cluster_mode>> cluster_mode::open(const cluster_config& c
   cluster::publisher_options po;
   po.cell = cfg.cell;
   po.node_id = cfg.node_id;
+  // Resent only while the duplicate window covers the first send: a resend past it was stored
+  // twice (--cluster-max-age 2 with an acknowledgement lost for 4 s: two endpoints created).
+  po.give_up_after = cluster::resend_window(duplicate_window, po.give_up_after);
   auto pub = cluster::jetstream_publisher::open(*m->conn_, log, *m->mat_, po);
   if (!pub) return pub.err();
   m->pub_ = std::move(*pub);

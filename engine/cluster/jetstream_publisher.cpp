@@ -38,6 +38,12 @@ void add_micros_bucket(writer_stats& st, std::uint64_t us) {
 
 }  // namespace
 
+std::chrono::milliseconds resend_window(std::chrono::milliseconds duplicate_window,
+                                        std::chrono::milliseconds give_up_after) {
+  const auto covered = duplicate_window - std::chrono::milliseconds(1000);
+  return std::max(std::chrono::milliseconds(0), std::min(give_up_after, covered));
+}
+
 std::string idempotent_msg_id(std::string_view tenant, std::string_view source,
                               std::string_view key) {
   std::string in;

@@ -52,6 +52,14 @@ struct publisher_options {
   std::chrono::milliseconds materialize_timeout{10000};  // PubAck to applied on this node
 };
 
+// How long a publish may be sent again with its message id: no longer than JetStream's
+// duplicate window still covers the first send (less a second for transit), else a resend
+// after a lost acknowledgement is stored a second time; at most `give_up_after`. With a window
+// of a few seconds (--cluster-max-age under ~31 s shrinks it) nothing is resent: the publish
+// fails as timed out (the caller answers "may have been stored").
+std::chrono::milliseconds resend_window(std::chrono::milliseconds duplicate_window,
+                                        std::chrono::milliseconds give_up_after);
+
 // The message id of a record with an idempotency key: "i-" + 32 hex digits of
 // SHA-256(tenant \0 source \0 key).
 std::string idempotent_msg_id(std::string_view tenant, std::string_view source,

@@ -290,3 +290,14 @@ TEST_CASE("a node starting late catches up a backlog of 5000 records of 2 KiB",
   WARN("catch-up: 5000 records of 2 KiB in " << ms << " ms, " << b.mat->batches()
                                               << " LMDB transactions");
 }
+
+TEST_CASE("a publish is resent only while the duplicate window covers its first send",
+          "[cluster][publisher]") {
+  // --cluster-max-age 2 shrinks the window to 2 s; a resend 4 s after a lost acknowledgement
+  // was stored a second time (two endpoints from one POST).
+  using std::chrono::milliseconds;
+  CHECK(cluster::resend_window(milliseconds(120000), milliseconds(30000)) == milliseconds(30000));
+  CHECK(cluster::resend_window(milliseconds(20000), milliseconds(30000)) == milliseconds(19000));
+  CHECK(cluster::resend_window(milliseconds(2000), milliseconds(30000)) == milliseconds(1000));
+  CHECK(cluster::resend_window(milliseconds(500), milliseconds(30000)) == milliseconds(0));
+}

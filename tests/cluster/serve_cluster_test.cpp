@@ -389,6 +389,28 @@ TEST_CASE("bad cluster configuration is refused at start with a clear error", "[
   CHECK(err.find("stream HOOKLOG_OTHER exists with max age 3600 s, this node is configured for "
                  "none (--cluster-max-age); refusing to use it") != std::string::npos);
 
+  // A node whose --secret-key or --lease-ttl-ms differ from the running cell's is refused: its
+  // endpoint secrets would not open on the others (nor theirs here), and unequal TTLs let two
+  // nodes hold one slot.
+  {
+    hooklog_server first({"--cluster", nats.urls(), "--cell", "shared", "--secret-key",
+                          kClusterSecretKey, "--cluster-replicas", "1", "--node-id", "first"});
+    auto [key_code, key_err] =
+        serve_on((dir / "second").string(),
+                 {"--cluster", nats.urls(), "--cell", "shared", "--secret-key",
+                  std::string(64, '7'), "--cluster-replicas", "1", "--node-id", "second"});
+    CHECK(key_code == 1);
+    CHECK(key_err.find("cell 'shared' was started with another --secret-key than this node") !=
+          std::string::npos);
+    auto [ttl_code, ttl_err] =
+        serve_on((dir / "third").string(),
+                 {"--cluster", nats.urls(), "--cell", "shared", "--secret-key", kClusterSecretKey,
+                  "--cluster-replicas", "1", "--node-id", "third", "--lease-ttl-ms", "9000"});
+    CHECK(ttl_code == 1);
+    CHECK(ttl_err.find("cell 'shared' runs with a lease TTL of 5000 ms, this node was started "
+                       "with 9000 ms") != std::string::npos);
+  }
+
   // A data directory belongs to one cell, or to single-node mode: never both histories.
   const std::string single = (dir / "single").string();
   {

@@ -58,6 +58,17 @@ struct node {
   }
 };
 
+// A connection of its own to `nats` (the opens a test expects to be refused).
+std::unique_ptr<connection> connect_to(const test::nats_cluster& nats) {
+  auto urls = parse_urls(nats.urls());
+  REQUIRE(urls);
+  connect_options co;
+  co.urls = *urls;
+  auto c = connection::connect(co);
+  REQUIRE(c);
+  return std::move(*c);
+}
+
 // Every slot held by exactly one of the nodes.
 bool partition(const std::vector<node*>& nodes) {
   std::set<std::uint32_t> all;
@@ -87,34 +98,70 @@ TEST_CASE("leases: slot_of is a stable FNV-1a hash", "[cluster][leases]") {
 
 TEST_CASE("leases: bad options and another slot count are refused", "[cluster][leases]") {
   test::nats_cluster nats(1);
-  auto urls = parse_urls(nats.urls());
-  REQUIRE(urls);
-  connect_options co;
-  co.urls = *urls;
-  auto c = connection::connect(co);
-  REQUIRE(c);
+  auto c = connect_to(nats);
   auto o = fast("a.b");
-  auto bad = slot_leases::open((*c)->handle(), o);
+  auto bad = slot_leases::open(c->handle(), o);
   REQUIRE_FALSE(bad);
   CHECK(bad.code() == make_error_code(lease_errc::bad_config));
   CHECK(bad.err().message == "node id 'a.b': use 1 to 64 letters, digits, '-' or '_'");
   o = fast("n1");
   o.ttl = milliseconds(600);
-  bad = slot_leases::open((*c)->handle(), o);
+  bad = slot_leases::open(c->handle(), o);
   REQUIRE_FALSE(bad);
   CHECK(bad.err().message ==
         "lease ttl (600 ms) must exceed heartbeat (250 ms) + fence margin (500 ms)");
   {
-    auto ok = slot_leases::open((*c)->handle(), fast("n1"));
+    auto ok = slot_leases::open(c->handle(), fast("n1"));
     REQUIRE(ok);
   }
   o = fast("n2");
   o.slots = 32;
-  bad = slot_leases::open((*c)->handle(), o);
+  bad = slot_leases::open(c->handle(), o);
   REQUIRE_FALSE(bad);
   CHECK(bad.code() == make_error_code(lease_errc::bad_config));
   CHECK(bad.err().message ==
         "cell 'lease-test' splits delivery work into 12 slots, this node was started with 32");
+}
+
+TEST_CASE("leases: another lease TTL, another secret key or a node id in use is refused",
+          "[cluster][leases]") {
+  // A node with a longer TTL kept its slots after one with a shorter TTL took them (both
+  // delivered, measured 3 s); two nodes with one id both held every slot, for good.
+  test::nats_cluster nats(1);
+  auto keyed = [](const std::string& id, const std::string& key) {
+    auto o = fast(id);
+    o.key_check = key;
+    return o;
+  };
+  node n1(nats, keyed("n1", "check-1"));
+  n1.leases->start();
+  auto c = connect_to(nats);
+  auto o = keyed("n2", "check-1");
+  o.ttl = milliseconds(2000);
+  auto bad = slot_leases::open(c->handle(), o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.code() == make_error_code(lease_errc::bad_config));
+  CHECK(bad.err().message ==
+        "cell 'lease-test' runs with a lease TTL of 1500 ms, this node was started with 2000 ms "
+        "(--lease-ttl-ms): every node must use the same");
+  bad = slot_leases::open(c->handle(), keyed("n2", "check-2"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.err().message ==
+        "cell 'lease-test' was started with another --secret-key than this node: its endpoint "
+        "secrets and tree heads would not open or verify here");
+  // Once n1 heartbeats (it has taken slots), a second process under its id is refused.
+  REQUIRE(eventually([&] { return !n1.held().empty(); }));
+  bad = slot_leases::open(c->handle(), keyed("n1", "check-1"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.code() == make_error_code(lease_errc::bad_config));
+  CHECK(bad.err().message.rfind("node id 'n1' is in use by a live node of cell 'lease-test'", 0) ==
+        0);
+  CHECK(eventually([&] { return n1.held().size() == kSlots; }));  // the live one keeps them
+  // Stopped cleanly, its id is free at once; a node with the cell's settings joins.
+  n1.leases.reset();
+  auto again = slot_leases::open(c->handle(), keyed("n1", "check-1"));
+  REQUIRE(again);
+  node n2(nats, keyed("n2", "check-1"));
 }
 
 TEST_CASE("leases: three nodes split the slots evenly, a dead one's are taken over",

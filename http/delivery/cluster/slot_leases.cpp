@@ -128,20 +128,39 @@ result<void> slot_leases::setup(natsConnection* conn) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (s != NATS_OK) return nats_error("opening key-value bucket " + bucket, s);
-  // Every node of the cell must split the work the same way.
-  const std::string n = std::to_string(opts_.slots);
-  std::uint64_t rev = 0;
-  if (kvStore_CreateString(&rev, kv_, "config.slots", n.c_str()) != NATS_OK) {
-    kvEntry* e = nullptr;
-    if (auto g = kvStore_Get(&e, kv_, "config.slots"); g != NATS_OK)
-      return nats_error("reading config.slots", g);
-    std::string have = kvEntry_ValueString(e) ? kvEntry_ValueString(e) : "";
-    kvEntry_Destroy(e);
-    if (have != n)
-      return lease_error(lease_errc::bad_config, "cell '" + opts_.cell +
-                                                     "' splits delivery work into " + have +
-                                                     " slots, this node was started with " + n);
-  }
+  // Settings every node of the cell must share: the first node's are stored, the others' must
+  // equal them. The slot count splits the work; the lease TTL is what each node judges the
+  // others' heartbeats by and fences itself by (a node with a longer one kept slots after a node
+  // with a shorter one took them: both delivered, for up to the difference); the key check
+  // says the nodes open each other's sealed secrets.
+  if (auto a = agree("config.slots", std::to_string(opts_.slots),
+                     [&](const std::string& have, const std::string& mine) {
+                       return "cell '" + opts_.cell + "' splits delivery work into " + have +
+                              " slots, this node was started with " + mine;
+                     });
+      !a)
+    return a.err();
+  if (auto a = agree("config.lease_ttl_ms", std::to_string(opts_.ttl.count()),
+                     [&](const std::string& have, const std::string& mine) {
+                       return "cell '" + opts_.cell + "' runs with a lease TTL of " + have +
+                              " ms, this node was started with " + mine +
+                              " ms (--lease-ttl-ms): every node must use the same";
+                     });
+      !a)
+    return a.err();
+  if (!opts_.key_check.empty())
+    if (auto a = agree("config.key_check", opts_.key_check,
+                       [&](const std::string&, const std::string&) {
+                         return "cell '" + opts_.cell +
+                                "' was started with another --secret-key than this node: its "
+                                "endpoint secrets and tree heads would not open or verify here";
+                       });
+        !a)
+      return a.err();
+  // A node id is one live process's: two processes heartbeating under one id both hold every
+  // slot the id holds, and both deliver everything. A heartbeat key left by this id's last run
+  // (a crash) stays still; one a live process writes moves within its heartbeat.
+  if (auto live = id_in_use(); !live) return live.err();
   if (auto w = kvStore_WatchAll(&watcher_, kv_, nullptr); w != NATS_OK)
     return nats_error("watching " + bucket, w);
   watch_thread_ = std::thread([this] {
@@ -152,6 +171,41 @@ result<void> slot_leases::setup(natsConnection* conn) {
   if (!synced_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return synced_; }))
     return lease_error(lease_errc::nats_failure,
                        "the watcher of " + bucket + " gave no initial state in 10 s");
+  return {};
+}
+
+result<void> slot_leases::agree(
+    const std::string& key, const std::string& mine,
+    const std::function<std::string(const std::string&, const std::string&)>& refusal) {
+  std::uint64_t rev = 0;
+  if (kvStore_CreateString(&rev, kv_, key.c_str(), mine.c_str()) == NATS_OK) return {};
+  kvEntry* e = nullptr;
+  if (auto g = kvStore_Get(&e, kv_, key.c_str()); g != NATS_OK)
+    return nats_error("reading " + key, g);
+  std::string have = kvEntry_ValueString(e) ? kvEntry_ValueString(e) : "";
+  kvEntry_Destroy(e);
+  if (have != mine) return lease_error(lease_errc::bad_config, refusal(have, mine));
+  return {};
+}
+
+result<void> slot_leases::id_in_use() {
+  auto revision = [&]() -> std::optional<std::uint64_t> {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, kv_, node_key_.c_str()) != NATS_OK) return std::nullopt;
+    const std::uint64_t r = kvEntry_Revision(e);
+    kvEntry_Destroy(e);
+    return r;
+  };
+  const auto before = revision();
+  if (!before) return {};  // no heartbeat under this id (or it was deleted by a clean stop)
+  std::this_thread::sleep_for(opts_.heartbeat * 3 / 2);
+  const auto after = revision();
+  if (after && *after != *before)
+    return lease_error(lease_errc::bad_config,
+                       "node id '" + opts_.node_id + "' is in use by a live node of cell '" +
+                           opts_.cell + "' (its heartbeat moved while this node waited): give " +
+                           "each node its own --node-id (a copied data directory copies " +
+                           "<data>/cluster-node-id)");
   return {};
 }
 

@@ -5,8 +5,13 @@
 // The work is split into N slots (default 64); an endpoint's slot is slot_of(endpoint id, N), a
 // stable hash (FNV-1a 64 of the id's bytes, mod N), the same on every node and build. Keys:
 //   config.slots   N, created by the first node; a node started with another N is refused.
+//   config.lease_ttl_ms, config.key_check
+//                  the same for the lease TTL (each node judges the others' heartbeats by its
+//                  own TTL and fences itself by it) and for a check value of --secret-key.
 //   node.<id>      the node's heartbeat: put every `heartbeat` (the value is a counter); its
-//                  revision moving is what tells the others the node lives.
+//                  revision moving is what tells the others the node lives. At open, a node
+//                  whose key exists waits 1.5 heartbeats: a revision that moves meanwhile is
+//                  another live process with the same id, and the open is refused.
 //   slot.<n>       the holder's node id, or "" when free. Every change is a compare-and-set on
 //                  the revision last seen (kvStore_Create / kvStore_Update), so of two nodes that
 //                  take the same slot at once exactly one wins; the loser sees the winner on the
@@ -52,6 +57,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -81,6 +87,11 @@ struct slot_lease_options {
   std::chrono::milliseconds heartbeat{1000};     // tick interval
   std::chrono::milliseconds fence_margin{1000};  // stop this long before anyone may take over
   int replicas = 1;                              // of the bucket's stream (3 on a 3-server cluster)
+  // A value every node of the cell must share, checked like the slot count (empty: not
+  // checked): app.cpp passes a check value derived from --secret-key, so a node started with
+  // another key (whose endpoint secrets and tree heads the others cannot open or verify) is
+  // refused at start. Never the key itself.
+  std::string key_check;
 };
 
 struct slot_lease_stats {
@@ -128,6 +139,14 @@ class slot_leases {
   };
   explicit slot_leases(slot_lease_options opts);
   result<void> setup(natsConnection* conn);
+  // Stores `mine` under `key` when the bucket has none; else bad_config with refusal(have, mine)
+  // unless the stored value equals it.
+  result<void> agree(
+      const std::string& key, const std::string& mine,
+      const std::function<std::string(const std::string&, const std::string&)>& refusal);
+  // bad_config when another live process heartbeats under this node id (its key's revision
+  // moves within 1.5 heartbeats); waits that long only when the key exists.
+  result<void> id_in_use();
   void watch_loop();
   void tick_loop();
   void balance(std::int64_t now);
