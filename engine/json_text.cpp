@@ -135,16 +135,18 @@ result<nlohmann::json> parse_json_text(std::string_view text) {
 namespace {
 
 // Builds a value whose nlohmann equality is the text's (same_json_text): strings tagged "s",
-// floats kept as their text tagged "f" (a string and a float can never be equal), integers
-// as themselves (exact), and the k-th repeat of a key renamed key + "\0" + k.
+// floats kept as their text tagged "f", integers as their decimal tagged "i" (no two kinds can
+// be equal), keys tagged as below.
 class as_written_builder : public nlohmann::json_sax<nlohmann::json> {
  public:
   nlohmann::json root;
 
   bool null() override { return put(nullptr); }
   bool boolean(bool v) override { return put(v); }
-  bool number_integer(number_integer_t v) override { return put(v); }
-  bool number_unsigned(number_unsigned_t v) override { return put(v); }
+  // Integers as tagged text: nlohmann's == casts an unsigned to int64 against a signed one, so
+  // -1 and 18446744073709551615 compared equal.
+  bool number_integer(number_integer_t v) override { return put("i" + std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return put("i" + std::to_string(v)); }
   bool number_float(number_float_t, const string_t& text) override { return put("f" + text); }
   bool string(string_t& v) override { return put("s" + v); }
   bool binary(binary_t&) override { return false; }
@@ -152,10 +154,12 @@ class as_written_builder : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override { return close(); }
   bool start_array(std::size_t) override { return open(nlohmann::json::array()); }
   bool end_array() override { return close(); }
+  // Keys tagged so that a repeat's name cannot be a real key: "k" + key the first time,
+  // "d<n>:" + key for its n-th repeat.
   bool key(string_t& k) override {
     nlohmann::json& obj = *stack_.back();
-    key_ = k;
-    for (int n = 1; obj.contains(key_); ++n) key_ = k + '\0' + std::to_string(n);
+    key_ = "k" + k;
+    for (int n = 1; obj.contains(key_); ++n) key_ = "d" + std::to_string(n) + ":" + k;
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {

@@ -2,6 +2,10 @@
 // long the token the parse stopped in.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "engine/json_text.hpp"
 #include "engine/source.hpp"
 
@@ -67,4 +71,27 @@ TEST_CASE("a NUL byte is refused where it stands, not taken for the end of the t
             .rfind("invalid JSON at line 2, column 10: a NUL byte", 0) == 0);
   CHECK(
       parse_json_text("{\"a\":\"x\\u0000y\"}").ok());  // escaped, it is a character like any other
+}
+
+TEST_CASE("same_json_text: the same text up to whitespace, member order and escapes",
+          "[json_text]") {
+  CHECK(same_json_text(R"({"a":1,"b":"A"})", "{ \"b\" : \"\\u0041\",\n \"a\": 1 }"));
+  CHECK(same_json_text(R"({"n":18446744073709551617})", R"({"n": 18446744073709551617})"));
+  // Numbers as written; every kind of its own; repeated keys counted, and never taken for
+  // another key.
+  for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"n":1.0})", R"({"n":1})"},
+           {R"({"n":0.1})", R"({"n":0.10000000000000001})"},
+           {R"({"n":18446744073709551617})", R"({"n":18446744073709551616})"},
+           {R"({"n":-1})", R"({"n":18446744073709551615})"},
+           {R"({"n":"1"})", R"({"n":1})"},
+           {R"({"n":5,"n":7})", R"({"n":7})"},
+           {R"({"a":1,"a":2})", R"({"a":1,"a\u00001":2})"},
+           {R"({"a":1,"a":2})", R"({"a":1,"d1:a":2})"},
+       }) {
+    INFO(a << " vs " << b);
+    CHECK_FALSE(same_json_text(a, b));
+  }
+  CHECK_FALSE(same_json_text("{}", "{} x"));
+  CHECK_FALSE(same_json_text(std::string("{}\0", 3), "{}"));
 }
