@@ -164,8 +164,12 @@ result<void> pending::apply(lmdb::txn& t, const record_view& r) {
       return put_due(t, k2_, v4_, matches_.size());
     }
     case record_kind::delivery_attempt: return on_attempt(t, r);
-    case record_kind::replay_progressed: return on_replay(t, r);
-    case record_kind::replay_cancelled: return on_replay_cancelled(t, r);
+    case record_kind::replay_progressed:
+      bump_reorders();
+      return on_replay(t, r);
+    case record_kind::replay_cancelled:
+      bump_reorders();
+      return on_replay_cancelled(t, r);
     case record_kind::endpoint_disabled:
     case record_kind::endpoint_enabled:
     case record_kind::endpoint_deleted: return on_endpoint(t, r);

@@ -153,6 +153,7 @@ class pending final : public projection {
   result<void> flush(lmdb::txn& t) override;
   void discard() override {
     bump_due_changes();  // a rolled-back batch or a reset: the state went back
+    bump_reorders();
     counts_cache_.clear();
     clear_staged();  // drops the memo too
     staged_values_.release();
@@ -173,6 +174,11 @@ class pending final : public projection {
   // batch commits (a rolled-back one counts too); read it on the applying thread after the
   // commit (projection_runner::set_applied_hook) to skip a dispatcher round when nothing changed.
   std::uint64_t due_changes() const { return due_changes_.load(std::memory_order_relaxed); }
+  // Grows when items may have been queued behind where a walk of an endpoint's items already
+  // went (their event seqs below later items': a replay's, a cancelled replay's handed over) and
+  // when the state went back (discard(), a rebuild): the dispatcher's ordered walks, which go on
+  // from where they stopped, start from the first item again.
+  std::uint64_t reorders() const { return reorders_.load(std::memory_order_relaxed); }
 
   // Reads; any thread, caller's read txn.
   // Up to `limit` queued items with due <= now_us, earliest first.
@@ -348,6 +354,10 @@ class pending final : public projection {
   std::atomic<std::uint64_t> due_changes_{0};
   void bump_due_changes() {
     due_changes_.store(due_changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::atomic<std::uint64_t> reorders_{0};  // the same
+  void bump_reorders() {
+    reorders_.store(reorders_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   std::vector<std::string_view> matches_;
   ep_memo ep_memo_[kEpMemo];

@@ -83,6 +83,7 @@ struct dispatcher::impl {
   std::vector<std::pair<std::string, std::uint64_t>> unclaim_q;
   std::uint64_t n_claims = 0;
   std::uint64_t writes_pending = 0;
+  std::uint64_t seen_reorders = 0;  // pending::reorders() as of the last round (this thread's)
   record_hold hold;  // no new attempt while attempt records cannot be written (record_hold.hpp)
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -223,6 +224,13 @@ struct dispatcher::impl {
     events.clear();
     shared_events = endpoints.size() > 1;
     const auto& queue = runner.queue();
+    // Items may sit behind where the walks went on from (a replay's old events): every walk
+    // starts from the first item again, and ordered ones forget what they had seen.
+    if (const std::uint64_t r = queue.reorders(); r != seen_reorders) {
+      seen_reorders = r;
+      std::lock_guard lk(mu);
+      for (auto& [id, st] : eps) st.restart_walk();
+    }
     std::uint64_t unowned = 0;
     for (auto& info : endpoints) {
       if (stopping) return now;
@@ -265,7 +273,9 @@ struct dispatcher::impl {
       std::lock_guard lk(mu);
       auto& st = eps[ep.id];
       state = picked_state = &st;
-      st.refresh(ep.updated_at);  // an enable or a PATCH ends the pause and the disable
+      // An enable or a PATCH ends the pause and the disable; the walk starts from the first
+      // item again (un-parked items, or entity ordering just turned on, sit behind it).
+      if (st.refresh(ep.updated_at)) st.restart_walk();
       // No more than the origin's connections: a request handed over beyond them waited in the
       // pool's queue after it was signed (its webhook-timestamp aging past a receiver's
       // tolerance behind a slow peer, and still sent after a DELETE or a PATCH of the URL).

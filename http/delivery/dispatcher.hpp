@@ -20,7 +20,10 @@
 //     A walk that goes on from the middle knows the entities of the items before it from the
 //     walks since the last one from the first item (endpoint_state::entity_first), so one
 //     entity's backlog past the bound holds back that entity alone; an entity whose earlier
-//     item ended since waits for the next walk from the first item (the wrap);
+//     item ended since waits for the next walk from the first item (the wrap). Walks start
+//     from the first item again when the endpoint changed (a PATCH turning ordering on, an
+//     enable un-parking items) and when items may have been queued behind them (a replay's:
+//     pending::reorders());
 //   * a 429/503 with Retry-After pauses the whole endpoint until then.
 // Endpoints are parsed once per change of their stored state (the round compares the stored
 // bytes with the cached ones); their secrets are opened and decoded once, and each secret keeps

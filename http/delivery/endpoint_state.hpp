@@ -50,6 +50,11 @@ struct endpoint_state {
   std::unordered_map<std::string, std::uint64_t> entity_first;
 
   bool refresh(std::int64_t updated_at);
+  // The next walk starts from the first item, with nothing known of its entities.
+  void restart_walk() {
+    scan_after = 0;
+    entity_first.clear();
+  }
   void refill(std::int64_t now_us, std::int64_t rate);
   std::optional<std::int64_t> take_token(std::int64_t now_us, std::int64_t rate);
   std::uint32_t free_slots() const {
