@@ -212,9 +212,15 @@ void after_min_seq(const call_ptr& c, std::function<void()> then) {
   if (at >= n) return then();
   if (!c->ctx.min_seq) return not_reached(at, false);
   c->ctx.min_seq->wait(n, min_seq_waiter::clock::now() + kMinSeqWait,
-                       [n, not_reached, then = std::move(then)](std::uint64_t applied) {
-                         if (applied >= n) return then();
-                         not_reached(applied, true);
+                       [c, n, not_reached, then = std::move(then)](std::uint64_t applied) {
+                         // Off api::dispatch's try: an exception here would end the waiter's
+                         // thread (and the process); answered as dispatch answers it.
+                         try {
+                           if (applied >= n) return then();
+                           not_reached(applied, true);
+                         } catch (const std::exception& e) {
+                           if (!c->res.answered()) c->fail(500, "internal_error", e.what());
+                         }
                        });
 }
 

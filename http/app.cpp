@@ -314,9 +314,10 @@ void app::stop() {
   if (!p_ || p_->stopped) return;
   p_->stopped = true;
   // Any part may be missing when open() failed halfway.
+  // The waiters first: they answer 503 at once, and the server's stop need not wait for them.
+  if (p_->min_seq) p_->min_seq->stop();
   if (p_->server) p_->server->stop();
   if (p_->metrics_server) p_->metrics_server->stop();
-  if (p_->min_seq) p_->min_seq->stop();    // its waiters answer 503 (to no one, the server stopped)
   if (p_->leases) p_->leases->stop(true);  // frees this node's slots: the others take over now
   if (p_->ownership) p_->ownership->stop();  // its gate reads the runner and the cluster below
   if (p_->delivery) p_->delivery->stop();

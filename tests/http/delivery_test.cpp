@@ -168,7 +168,8 @@ TEST_CASE(
   receiver_proc fresh(f.dir, "fresh", {});
   f.add_endpoint("ep", {{"url", gone.url()}, {"secret", kSecret}, {"retry", fixed_retry(50, 5)}});
   f.add_event("D1", "{}");
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the attempt waits for its answer
+  // The attempt is out to the old URL, waiting for its answer.
+  REQUIRE(eventually([&] { return f.disp->stats().in_flight == 1; }));
   f.change_endpoint(record_kind::endpoint_updated, "ep",
                     {{"id", "ep"}, {"url", fresh.url()}, {"retry", fixed_retry(50, 5)}});
   REQUIRE(eventually([&] { return !f.attempts("ep").empty(); }, std::chrono::seconds(10)));

@@ -198,7 +198,7 @@ result<void> slot_leases::id_in_use() {
   };
   const auto before = revision();
   if (!before) return {};  // no heartbeat under this id (or it was deleted by a clean stop)
-  std::this_thread::sleep_for(opts_.heartbeat * 3 / 2);
+  std::this_thread::sleep_for(opts_.heartbeat * 5 / 2);  // a late tick still lands in it
   const auto after = revision();
   if (after && *after != *before)
     return lease_error(lease_errc::bad_config,

@@ -10,7 +10,7 @@
 //                  own TTL and fences itself by it) and for a check value of --secret-key.
 //   node.<id>      the node's heartbeat: put every `heartbeat` (the value is a counter); its
 //                  revision moving is what tells the others the node lives. At open, a node
-//                  whose key exists waits 1.5 heartbeats: a revision that moves meanwhile is
+//                  whose key exists waits 2.5 heartbeats: a revision that moves meanwhile is
 //                  another live process with the same id, and the open is refused.
 //   slot.<n>       the holder's node id, or "" when free. Every change is a compare-and-set on
 //                  the revision last seen (kvStore_Create / kvStore_Update), so of two nodes that
@@ -145,7 +145,7 @@ class slot_leases {
       const std::string& key, const std::string& mine,
       const std::function<std::string(const std::string&, const std::string&)>& refusal);
   // bad_config when another live process heartbeats under this node id (its key's revision
-  // moves within 1.5 heartbeats); waits that long only when the key exists.
+  // moves within 2.5 heartbeats); waits that long only when the key exists.
   result<void> id_in_use();
   void watch_loop();
   void tick_loop();
