@@ -4,6 +4,9 @@
 #include <openssl/sha.h>
 
 #include <bit>
+#include <cstring>
+
+#include "engine/bytes.hpp"
 
 namespace hooklog::merkle {
 namespace {
@@ -222,17 +225,10 @@ std::string to_hex(const hash256& h) {
 }
 
 bool from_hex(std::string_view hex, hash256& out) {
-  if (hex.size() != 64) return false;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < 32; ++i) {
-    const int a = nib(hex[2 * i]), b = nib(hex[2 * i + 1]);
-    if (a < 0 || b < 0) return false;
-    out[i] = static_cast<std::uint8_t>(a << 4 | b);
-  }
+  if (hex.size() != 2 * out.size()) return false;
+  const auto raw = bytes::from_hex(hex);
+  if (!raw) return false;
+  std::memcpy(out.data(), raw->data(), out.size());
   return true;
 }
 

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/bytes.hpp"
+
 namespace hooklog {
 
 namespace {
@@ -77,17 +79,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 15]);
-  }
-  return out;
-}
-
 struct ctx_deleter {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
@@ -134,7 +125,7 @@ result<secret_box> secret_box::from_key_file(const std::string& path, bool creat
     key_bytes key{};
     if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
       return make_error(secret_errc::crypto_failure, "RAND_bytes failed");
-    std::string text = to_hex(key.data(), key.size()) + "\n";
+    std::string text = bytes::to_hex(key.data(), key.size()) + "\n";
     int wfd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (wfd < 0) {
       if (errno != EEXIST) return sys_error("cannot create key file", path);
@@ -237,7 +228,7 @@ result<std::string> secret_box::open_bytes(std::string_view blob, std::string_vi
 
 std::string secret_box::key_check(std::string_view label) const {
   const secret_box check = derive(label);
-  return to_hex(check.key_.data(), check.key_.size());
+  return bytes::to_hex(check.key_.data(), check.key_.size());
 }
 
 secret_box secret_box::derive(std::string_view label) const {
