@@ -17,11 +17,12 @@ namespace {
 constexpr std::int64_t kMin = 60'000'000;
 
 // Opens f's runner holding timeline transitions (written past `held_max`; no write-out at a
-// sync during a test; no bulk load, which would hold the first batches itself), and starts it.
-void start_holding(fixture& f, std::size_t held_max) {
+// sync during a test; by default no bulk load, which would hold the first batches itself), and
+// starts it.
+void start_holding(fixture& f, std::size_t held_max, bool bulk_rebuild = false) {
   f.ropts.timelines_held_max = held_max;
   f.ropts.sync_interval = std::chrono::hours(1);
-  f.ropts.bulk_rebuild = false;
+  f.ropts.bulk_rebuild = bulk_rebuild;
   f.open_runner();
   f.runner->start();
 }
@@ -30,6 +31,29 @@ void start_holding(fixture& f, std::size_t held_max) {
 std::uint64_t add_status(fixture& f, int i) {
   return f.append(event("t", "x", {}, "job", "J1", "", "S" + std::to_string(i),
                         1'707'500'000'000'000 + i * kMin));
+}
+
+// J1's timeline as read with `t`, which must find it.
+projections::timeline j1_in(fixture& f, lmdb::txn& t) {
+  auto tl = f.runner->timeline().get(t, "t", "job", "J1");
+  REQUIRE(tl);
+  REQUIRE(*tl);
+  return std::move(**tl);
+}
+
+// A read of J1's timeline with `t` is told to read again.
+void check_read_again(fixture& f, lmdb::txn& t) {
+  auto tl = f.runner->timeline().get(t, "t", "job", "J1");
+  REQUIRE_FALSE(tl);
+  CHECK(tl.err().code == projections::proj_errc::read_again);
+}
+
+// J1's timeline as read_timeline() reads it now (reading again where it must).
+projections::timeline j1_now(fixture& f) {
+  auto tl = f.runner->read_timeline("t", "job", "J1");
+  REQUIRE(tl);
+  REQUIRE(*tl);
+  return std::move(**tl);
 }
 }  // namespace
 
@@ -96,25 +120,16 @@ TEST_CASE(
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
   CHECK(f.runner->timeline().held_count() == 40);
   auto before = f.read();
-  {
-    // Held, not written: the read merges them.
-    auto tl = f.runner->timeline().get(before, "t", "job", "J1");
-    REQUIRE(tl);
-    REQUIRE(*tl);
-    CHECK((*tl)->transitions.size() == 40);
-    CHECK((*tl)->current_status == "S39");
-  }
+  const auto held = j1_in(f, before);  // held, not written: the read merges them
+  CHECK(held.transitions.size() == 40);
+  CHECK(held.current_status == "S39");
   f.runner->stop();  // writes what is held (and so does a catch-up)
   CHECK(f.runner->timeline().held_count() == 0);
-  auto stale = f.runner->timeline().get(before, "t", "job", "J1");
-  REQUIRE_FALSE(stale);
-  CHECK(stale.err().code == projections::proj_errc::read_again);
+  check_read_again(f, before);
   before.abort();
-  auto fresh = f.runner->read_timeline("t", "job", "J1");
-  REQUIRE(fresh);
-  REQUIRE(*fresh);
-  CHECK((*fresh)->transitions.size() == 40);
-  CHECK((*fresh)->transitions.back().from == "S38");
+  const auto fresh = j1_now(f);
+  CHECK(fresh.transitions.size() == 40);
+  CHECK(fresh.transitions.back().from == "S38");
 }
 
 TEST_CASE(
@@ -159,11 +174,9 @@ TEST_CASE(
   CHECK(failures.load() == 0);
   CHECK(reads.load() > 0);
   CHECK(f.runner->batch_count() > 100);
-  auto all = f.runner->read_timeline("t", "job", "J1");
-  REQUIRE(all);
-  REQUIRE(*all);
-  REQUIRE((*all)->transitions.size() == kEvents);
-  CHECK((*all)->transitions.back().seq == seqs.back());
+  const auto all = j1_now(f);
+  REQUIRE(all.transitions.size() == kEvents);
+  CHECK(all.transitions.back().seq == seqs.back());
 }
 
 TEST_CASE(
@@ -221,11 +234,7 @@ TEST_CASE(
     "timelines is told to read again") {
   const bool bulk = GENERATE(true, false);
   fixture f(/*batch=*/4);
-  f.ropts.timelines_held_max = 1'000'000;
-  f.ropts.sync_interval = std::chrono::hours(1);
-  f.ropts.bulk_rebuild = bulk;
-  f.open_runner();
-  f.runner->start();
+  start_holding(f, 1'000'000, bulk);
   std::uint64_t last = 0;
   auto add = [&](int i) { last = add_status(f, i); };
   for (int i = 0; i < 10; ++i) add(i);
@@ -236,28 +245,17 @@ TEST_CASE(
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
   CHECK(f.runner->timeline().held_count() == 10);
   auto before = f.read();
-  {
-    auto tl = f.runner->timeline().get(before, "t", "job", "J1");
-    REQUIRE(tl);
-    REQUIRE(*tl);
-    CHECK((*tl)->transitions.size() == 20);
-  }
+  CHECK(j1_in(f, before).transitions.size() == 20);
   REQUIRE(f.runner->rebuild("timelines"));
-  auto after_rebuild = f.runner->timeline().get(before, "t", "job", "J1");
-  REQUIRE_FALSE(after_rebuild);
-  CHECK(after_rebuild.err().code == projections::proj_errc::read_again);
+  check_read_again(f, before);
   add(20);
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
-  auto after_more = f.runner->timeline().get(before, "t", "job", "J1");
-  REQUIRE_FALSE(after_more);
-  CHECK(after_more.err().code == projections::proj_errc::read_again);
+  check_read_again(f, before);
   before.abort();
-  auto fresh = f.runner->read_timeline("t", "job", "J1");
-  REQUIRE(fresh);
-  REQUIRE(*fresh);
-  REQUIRE((*fresh)->transitions.size() == 21);
-  for (std::size_t i = 0; i < 21; ++i) CHECK((*fresh)->transitions[i].seq == i + 1);
-  CHECK((*fresh)->current_status == "S20");
+  const auto fresh = j1_now(f);
+  REQUIRE(fresh.transitions.size() == 21);
+  for (std::size_t i = 0; i < 21; ++i) CHECK(fresh.transitions[i].seq == i + 1);
+  CHECK(fresh.current_status == "S20");
   f.runner->stop();
 }
 
@@ -281,14 +279,10 @@ TEST_CASE(
   add(20);
   REQUIRE(f.runner->wait_applied(last, std::chrono::seconds(30)));
   CHECK(f.runner->timeline().held_count() == 1);
-  auto stale = f.runner->timeline().get(during, "t", "job", "J1");
-  REQUIRE_FALSE(stale);
-  CHECK(stale.err().code == projections::proj_errc::read_again);
+  check_read_again(f, during);
   during.abort();
-  auto fresh = f.runner->read_timeline("t", "job", "J1");
-  REQUIRE(fresh);
-  REQUIRE(*fresh);
-  CHECK((*fresh)->transitions.size() == 21);
-  CHECK((*fresh)->current_status == "S20");
+  const auto fresh = j1_now(f);
+  CHECK(fresh.transitions.size() == 21);
+  CHECK(fresh.current_status == "S20");
   f.runner->stop();
 }
