@@ -165,6 +165,21 @@ void jetstream_publisher::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pa
   std::unique_lock g(mu_);
   auto it = in_flight_.find(token);
   if (it == in_flight_.end()) return;  // answered by an earlier attempt
+  if (pa && !pa->Duplicate && pa->Sequence <= it->second.floor) {
+    // The stream's sequence went back: the message is in a stream this log was not built from.
+    resolve(it->second.sub, it->second.index,
+            make_error(cluster_errc::stream_mismatch,
+                       "stream " + stream_name(opts_.cell) + " stored the record at seq " +
+                           std::to_string(pa->Sequence) + ", but this node had materialized seq " +
+                           std::to_string(it->second.floor) +
+                           " from it before sending: the stream was replaced (deleted and "
+                           "created again, or restored); see docs/CLUSTER.md"));
+    in_flight_.erase(it);
+    g.unlock();
+    complete_cv_.notify_one();
+    publish_cv_.notify_one();
+    return;
+  }
   if (pa) {
     entry e = std::move(it->second);
     in_flight_.erase(it);
@@ -359,6 +374,7 @@ void jetstream_publisher::publish_loop() {
       e.sub = s;
       e.first_sent = e.sent_at = clock::now();
       e.attempts = 1;
+      e.floor = mat_.materialized_seq();
       // Registered before it is sent: its PubAck may come before publish() returns.
       auto [it, ok] = in_flight_.emplace(e.token, std::move(e));
       out.push_back(prepare(it->second));

@@ -21,6 +21,10 @@
 //   without an answer (server killed, leader election) is sent again with the same message id
 //   until `give_up_after`, then fails with cluster_errc::timeout. A record larger than the
 //   servers' max_payload fails at once (cluster_errc::bad_config, naming both sizes).
+// - A new message (not a duplicate) acknowledged at a seq this node had already materialized
+//   when it first sent it can only come from another stream (deleted and created again, or
+//   restored): it fails with cluster_errc::stream_mismatch rather than being answered with the
+//   seq of a record that is not it; the materializer stops on the same evidence.
 // - Order: one publishing thread sends in submit() order on one connection; a retried message
 //   may be stored after later ones.
 //
@@ -100,6 +104,8 @@ class jetstream_publisher final : public record_sink {
     bool duplicate = false;
     bool own_retry_duplicate = false;  // a duplicate PubAck to a resent keyed record: ours?
     std::int64_t recorded_at = 0;      // as published (tells our record from another node's)
+    std::uint64_t floor = 0;           // materialized_seq() at the first send: a new message's
+                                       // seq is above it, unless the stream was replaced
   };
   struct submission {
     std::vector<std::optional<result<append_outcome>>> outcomes;

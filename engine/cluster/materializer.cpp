@@ -30,6 +30,49 @@ result<void> check_not_aged_out(const stream_state& st, std::uint64_t applied,
                         "http://PEER:PORT to copy a caught-up node's log first");
 }
 
+result<void> check_same_stream(const jetstream& js, std::string_view cell, const stream_state& st,
+                               const event_log& log) {
+  const std::uint64_t applied = log.applied_seq();
+  if (applied == 0) return {};
+  const std::string name = stream_name(cell);
+  auto not_ours = [&](const std::string& why) {
+    return make_error(cluster_errc::stream_mismatch,
+                      "stream " + name +
+                          " is not the stream this node's log was materialized "
+                          "from (" +
+                          why + "; this log is at seq " + std::to_string(applied) +
+                          "): was it deleted and created again, or restored from an older backup? "
+                          "This node stops materializing; see docs/CLUSTER.md, \"The stream "
+                          "replaced\"");
+  };
+  if (st.last_seq < applied) return not_ours("its last seq is " + std::to_string(st.last_seq));
+  auto gap = log.gap_original(applied);
+  if (!gap) return gap.err();
+  if (*gap) return {};  // a gap holds no record to compare
+  auto mine = log.get(applied);
+  if (!mine) return mine.err();
+  if (!*mine) return {};
+  msg_ptr m;
+  jsErrCode jerr{};
+  natsStatus s = js_GetMsg(&m.p, js.handle(), name.c_str(), applied, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND) return {};  // aged out: check_not_aged_out's business
+  if (s != NATS_OK)
+    return nats_error(s, "cannot read message " + std::to_string(applied) + " of stream " + name,
+                      s == NATS_TIMEOUT ? cluster_errc::timeout : cluster_errc::nats_failure);
+  const std::string_view data(natsMsg_GetData(m.p),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(m.p)));
+  auto theirs = decode(data, 0);
+  const record& r = **mine;
+  if (!theirs || theirs->kind != r.kind || theirs->tenant != r.tenant ||
+      theirs->source != r.source || theirs->type != r.type ||
+      theirs->entity_kind != r.entity_kind || theirs->entity_id != r.entity_id ||
+      theirs->idempotency_key != r.idempotency_key || theirs->body != r.body ||
+      theirs->recorded_at > r.recorded_at)
+    return not_ours("its message " + std::to_string(applied) +
+                    " is not the record this node holds at that seq");
+  return {};
+}
+
 result<std::unique_ptr<materializer>> materializer::start(const connection& conn, event_log& log,
                                                           materializer_options opts) {
   std::unique_ptr<materializer> m(new materializer(conn, log, std::move(opts)));
@@ -47,6 +90,7 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
                           ", beyond the last message " + std::to_string(st->last_seq) +
                           " of stream " + stream_name(m->opts_.cell) +
                           ": the data directory belongs to another cell or stream");
+  if (auto same = check_same_stream(*m->js_, m->opts_.cell, *st, log); !same) return same.err();
   if (auto s = m->subscribe(); !s) return s.err();
   m->thread_ = std::thread([p = m.get()] {
     set_thread_name("materializer");
@@ -122,12 +166,16 @@ void materializer::unsubscribe() {
   sub_ = nullptr;
 }
 
+void materializer::raise_stream_last(std::uint64_t seq) {
+  std::uint64_t cur = stream_last_.load();
+  while (seq > cur && !stream_last_.compare_exchange_weak(cur, seq)) {
+  }
+}
+
 std::optional<std::uint64_t> materializer::fetch_stream_last_seq() {
   auto st = get_stream_state(*js_, opts_.cell);
   if (!st) return std::nullopt;
-  std::uint64_t cur = stream_last_.load();
-  while (st->last_seq > cur && !stream_last_.compare_exchange_weak(cur, st->last_seq)) {
-  }
+  raise_stream_last(st->last_seq);
   return st->last_seq;
 }
 
@@ -138,8 +186,18 @@ void materializer::run() {
   while (!stopping_.load()) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_state > std::chrono::seconds(1)) {
-      fetch_stream_last_seq();
       last_state = now;
+      auto st = get_stream_state(*js_, opts_.cell);
+      if (st) raise_stream_last(st->last_seq);
+      // Applied through here from this stream? A replaced one would be materialized on top.
+      if (auto same = st ? check_same_stream(*js_, opts_.cell, *st, log_) : result<void>{};
+          !same && same.code() == make_error_code(cluster_errc::stream_mismatch)) {
+        set_error(same.err());
+        logging::error("cluster.materializer", "the stream was replaced; materializing stops",
+                       {{"reason", same.err().what()}});
+        stopping_.store(true);
+        break;
+      }
     }
     if (!sub_ ||
         (stream_last_seq() > log_.applied_seq() && now - last_progress > opts_.stall_resubscribe)) {
@@ -214,12 +272,7 @@ void materializer::run() {
     batches_.fetch_add(1, std::memory_order_relaxed);
     last_progress = std::chrono::steady_clock::now();
     const std::uint64_t applied = log_.applied_seq();
-    {
-      std::uint64_t cur = stream_last_.load();
-      const std::uint64_t seen = applied + pending_after;
-      while (seen > cur && !stream_last_.compare_exchange_weak(cur, seen)) {
-      }
-    }
+    raise_stream_last(applied + pending_after);
     std::function<void(std::uint64_t)> fn;
     {
       std::lock_guard g(mu_);

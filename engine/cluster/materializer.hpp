@@ -11,6 +11,10 @@
 // Messages that do not decode as records become gaps to 0 on every node (docs/FORMAT.md). A
 // stream whose first message is beyond applied_seq() + 1 (aged out, --cluster-max-age) cannot
 // be caught up from: the materializer stops with an error (last_error()); /readyz says so.
+// Nor can a stream that is not the one this log was materialized from (deleted and created
+// again, or restored from an older backup): its sequence went back below applied_seq(), or its
+// message at applied_seq() is not the record the log holds there. Checked at start and about
+// once a second; the materializer stops with cluster_errc::stream_mismatch.
 //
 // Thread safety: every accessor may be called from any thread. The listener runs on the
 // materializer thread after each commit; it must not block.
@@ -32,6 +36,16 @@ namespace hooklog::cluster {
 // after `applied`: its first message is beyond applied + 1, or it is empty past applied.
 result<void> check_not_aged_out(const stream_state& st, std::uint64_t applied,
                                 std::string_view cell);
+
+// cluster_errc::stream_mismatch when the stream is not the one `log` was materialized from:
+// its last seq is below log.applied_seq(), or its message at applied_seq() does not decode to
+// the record the log holds there (same kind, tenant, source, type, entity, idempotency key and
+// body; recorded_at not after the log's, which the materializer may raise). Nothing to compare (an
+// empty log, a gap at applied_seq(), the message aged out) is no mismatch. `st` is the stream's
+// state as just read; one JetStream request when the log is not empty (cluster_errc::timeout /
+// nats_failure when the message cannot be read).
+result<void> check_same_stream(const jetstream& js, std::string_view cell, const stream_state& st,
+                               const event_log& log);
 
 struct materializer_options {
   std::string cell;
@@ -77,6 +91,7 @@ class materializer {
   result<void> subscribe();
   void unsubscribe();
   void set_error(std::optional<error> e);
+  void raise_stream_last(std::uint64_t seq);
 
   const connection& conn_;
   event_log& log_;

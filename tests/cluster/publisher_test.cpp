@@ -10,6 +10,7 @@
 #include "engine/cluster/materializer.hpp"
 #include "engine/log_test_util.hpp"
 #include "engine/record_codec.hpp"
+#include "support/eventually.hpp"
 #include "support/nats_cluster.hpp"
 
 using namespace hooklog;
@@ -212,6 +213,54 @@ TEST_CASE(
   }
   CHECK(raw_records(*a.log) == raw_records(*b.log));
   CHECK(a.log->head().chain_hash == b.log->head().chain_hash);
+}
+
+TEST_CASE("a stream deleted and created again is refused: nothing is answered as stored in it",
+          "[cluster][publisher]") {
+  test::nats_cluster nats(1);
+  node a(nats.urls(), "a");
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(a.pub->append(make_event("t1", "order.paid", "o" + std::to_string(i), 0)));
+  REQUIRE(a.log->head().seq == 3);
+  auto js = jetstream::open(*a.conn);
+  REQUIRE(js);
+  jsErrCode jerr{};
+  REQUIRE(js_DeleteStream((*js)->handle(), stream_name(kCell).c_str(), nullptr, &jerr) == NATS_OK);
+  stream_settings ss;
+  ss.cell = kCell;
+  ss.replicas = 1;
+  REQUIRE(ensure_stream(**js, ss));
+
+  // The new stream stores it at seq 1, where this node's log holds another record: refused
+  // (it used to be answered as stored at seq 1).
+  auto r = a.pub->append(make_event("t1", "order.paid", "lost", 0));
+  REQUIRE_FALSE(r);
+  CHECK(r.code() == make_error_code(cluster_errc::stream_mismatch));
+  CHECK(r.err().message.find("stored the record at seq 1, but this node had materialized seq 3 "
+                             "from it before sending: the stream was replaced") !=
+        std::string::npos);
+  // The materializer sees it on its own (its check about once a second) and stops.
+  REQUIRE(test::eventually([&] {
+    auto e = a.mat->last_error();
+    return e && e->code == make_error_code(cluster_errc::stream_mismatch);
+  }));
+  CHECK(a.mat->last_error()->message.find("its last seq is 1; this log is at seq 3") !=
+        std::string::npos);
+  CHECK(a.log->head().seq == 3);
+
+  // A node (re)starting on the old log is refused, before and after the new stream passes it.
+  auto again = materializer::start(*a.conn, *a.log, {kCell});
+  REQUIRE_FALSE(again);
+  CHECK(again.code() == make_error_code(cluster_errc::stream_mismatch));
+  for (int i = 0; i < 4; ++i)
+    publish_raw(*a.conn, make_event("t1", "order.paid", "o" + std::to_string(i), 0, "{\"x\":2}"),
+                "n-" + std::to_string(i));
+  auto later = materializer::start(*a.conn, *a.log, {kCell});
+  REQUIRE_FALSE(later);
+  CHECK(later.code() == make_error_code(cluster_errc::stream_mismatch));
+  CHECK(later.err().message.find("its message 3 is not the record this node holds at that "
+                                 "seq; this log is at seq 3") != std::string::npos);
+  CHECK(a.log->head().seq == 3);
 }
 
 TEST_CASE("two nodes writing at once hold byte-identical records and equal heads",
