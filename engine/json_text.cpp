@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -445,6 +446,75 @@ std::optional<std::string> find_duplicate_key(std::string_view text, const key_p
   } catch (const nlohmann::json::exception&) {  // a key that does not unescape: not valid JSON
   }
   return std::nullopt;
+}
+
+namespace {
+
+// nlohmann's SAX events: a stack of the open containers, each object with the keys it has
+// seen, each array with the index of its next element; stops at the first repeated key.
+class any_duplicate_sax {
+ public:
+  std::optional<std::string> found;
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(nlohmann::json::number_integer_t) { return value(); }
+  bool number_unsigned(nlohmann::json::number_unsigned_t) { return value(); }
+  bool number_float(nlohmann::json::number_float_t, const std::string&) { return value(); }
+  bool string(std::string&) { return value(); }
+  bool binary(nlohmann::json::binary_t&) { return value(); }
+  bool start_object(std::size_t) {
+    open_.push_back({true, {}, {}, 0});
+    return true;
+  }
+  bool key(std::string& k) {
+    level& l = open_.back();
+    if (!l.keys.insert(k).second) {
+      std::string p;
+      for (std::size_t i = 0; i + 1 < open_.size(); ++i) p += token_of(open_[i]);
+      found = p + "/" + json_pointer::escape(k);
+      return false;
+    }
+    l.key = k;
+    return true;
+  }
+  bool end_object() { return end(); }
+  bool start_array(std::size_t) {
+    open_.push_back({false, {}, {}, 0});
+    return true;
+  }
+  bool end_array() { return end(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  struct level {
+    bool object = false;
+    std::set<std::string> keys;
+    std::string key;          // the member being read (objects)
+    std::size_t element = 0;  // the element being read (arrays)
+  };
+  static std::string token_of(const level& l) {
+    return "/" + (l.object ? json_pointer::escape(l.key) : std::to_string(l.element));
+  }
+  bool value() {
+    if (!open_.empty() && !open_.back().object) ++open_.back().element;
+    return true;
+  }
+  bool end() {
+    open_.pop_back();
+    return value();  // the container was a value of its parent
+  }
+  std::vector<level> open_;
+};
+
+}  // namespace
+
+std::optional<std::string> find_any_duplicate_key(std::string_view text) {
+  any_duplicate_sax sax;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
+  return sax.found;
 }
 
 }  // namespace hooklog

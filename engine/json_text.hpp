@@ -102,4 +102,10 @@ class key_paths {
 // unescaping. nullopt when there is none. Linear in the text; unwatched values are skipped.
 std::optional<std::string> find_duplicate_key(std::string_view text, const key_paths& watched);
 
+// The same over every object of valid JSON text: the JSON pointer of the first member whose key
+// appears twice in its object ("/auth/token" for {"auth":{"token":"a","token":"b"}}), nullopt
+// when no key repeats. For bodies read whole, where any repeated key is ambiguous (the
+// management API's). Bound the text first (check_json_bounds): the scan keeps a stack as deep.
+std::optional<std::string> find_any_duplicate_key(std::string_view text);
+
 }  // namespace hooklog

@@ -151,7 +151,27 @@ std::optional<nlohmann::json> json_body(call& c, bool empty_is_object) {
     c.fail(400, "bad_json", std::string("the body must be a JSON object, got ") + j->type_name());
     return std::nullopt;
   }
+  // The parser keeps a repeated key's last copy, another reader its first: {"tenant":"x",
+  // "tenant":null} read as null issued an admin key where a first-wins check saw a tenant.
+  if (auto dup = find_any_duplicate_key(c.req.body)) {
+    c.fail(422, "duplicate_key",
+           "duplicate key at " + *dup + ": a key may appear once in an object", {{"field", *dup}});
+    return std::nullopt;
+  }
   return std::move(*j);
+}
+
+std::int64_t recorded_at_of(const api_context& ctx, std::uint64_t seq) {
+  auto r = ctx.log.get(seq);
+  return r && *r ? (**r).recorded_at : now_micros();
+}
+
+std::optional<std::string> tenant_name_problem(std::string_view tenant) {
+  if (tenant.empty() || tenant.size() > 256)
+    return "must be a non-empty string of at most 256 bytes";
+  if (find_control_char(tenant) != std::string::npos)
+    return "must not hold control characters (U+0000 to U+001F, U+007F)";
+  return std::nullopt;
 }
 
 std::optional<std::size_t> page_limit(call& c) {

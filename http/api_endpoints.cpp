@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "engine/bytes.hpp"
+#include "engine/json_pointer.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
@@ -35,7 +36,10 @@ void fail_invalid(call& c, const error& e) {
   const std::string& m = e.message;
   const auto colon = m.find(": ");
   nlohmann::json d = nlohmann::json::object();
-  if (colon != std::string::npos) d["field"] = m.substr(0, colon);
+  if (!e.field.empty())
+    d["field"] = e.field;  // a JSON pointer already (a member the user named)
+  else if (colon != std::string::npos)
+    d["field"] = m.substr(0, colon);
   c.fail(422, "invalid_endpoint", m, d);
 }
 
@@ -248,11 +252,33 @@ std::shared_ptr<create_slot> reserve_endpoint(call& c, const std::string& tenant
 }
 
 // The optional {"reason": "..."} body of delete, disable and enable; nullopt after answering.
+// Refuses a member not in `allowed` (422 naming it): a misspelled option ("overlap_secs") was
+// ignored and the default taken without a word.
+bool only_members(call& c, const nlohmann::json& body,
+                  std::initializer_list<std::string_view> allowed) {
+  for (auto it = body.begin(); it != body.end(); ++it)
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      std::string names;
+      for (const auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+      c.fail(422, "invalid_endpoint",
+             it.key() + ": unknown field (this request takes " + names + ")",
+             {{"field", "/" + json_pointer::escape(it.key())}});
+      return false;
+    }
+  return true;
+}
+
 std::optional<std::string> reason_of(call& c) {
   auto j = json_body(c, true);
-  if (!j) return std::nullopt;
+  if (!j || !only_members(c, *j, {"reason"})) return std::nullopt;
   auto it = j->find("reason");
-  return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
+  if (it == j->end() || it->is_null()) return std::string();
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > 1024) {
+    c.fail(422, "invalid_endpoint", "reason: must be a string of at most 1024 bytes",
+           {{"field", "reason"}});
+    return std::nullopt;
+  }
+  return it->get<std::string>();
 }
 
 }  // namespace
@@ -292,6 +318,12 @@ void create_endpoint(const call_ptr& c) {
   if (!c->who.admin) (*body)["tenant"] = c->who.tenant;
   else if (!body->contains("tenant") || (*body)["tenant"].is_null())
     (*body)["tenant"] = "default";
+  else if (const auto& t = (*body)["tenant"]; t.is_string()) {
+    // As a key's tenant (api_keys.cpp): "" matched no event (ingest records "default") and no
+    // list (?tenant= is every tenant).
+    if (auto problem = tenant_name_problem(t.get_ref<const std::string&>()))
+      return c->fail(422, "invalid_endpoint", "tenant: " + *problem, {{"field", "tenant"}});
+  }
   if (!body->contains("secret") || (*body)["secret"].is_null())
     (*body)["secret"] = generate_secret();
   else if ((*body)["secret"].is_string())
@@ -317,7 +349,7 @@ void create_endpoint(const call_ptr& c) {
                        }
                        const std::uint64_t seq = o.seq;
                        slot->settle(seq);
-                       ep->created_at = ep->updated_at = now_micros();
+                       ep->created_at = ep->updated_at = recorded_at_of(c->ctx, seq);
                        if (!replay_from) return c->reply_json(201, endpoint_answer(*c, *ep, true));
                        start_replay(c, *ep, *replay_from, seq, claim, [c, ep](result<replay_info> r) {
                          nlohmann::json j = endpoint_answer(*c, *ep, true);
@@ -470,8 +502,8 @@ void update_endpoint(const call_ptr& c) {
   ep->disabled_reason = current->disabled_reason;
   ep->previous_secrets = current->previous_secrets;  // still signing (the answer showed none)
   write_then(c, endpoint_record(record_kind::endpoint_updated, ep->id, ep->tenant, stored.dump()),
-             [c, ep](std::uint64_t) {
-               ep->updated_at = now_micros();
+             [c, ep](std::uint64_t seq) {
+               ep->updated_at = recorded_at_of(c->ctx, seq);
                c->reply_json(200, endpoint_answer(*c, *ep, false));
              });
 }
@@ -494,7 +526,7 @@ void rotate_secret(const call_ptr& c) {
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   auto body = json_body(*c, true);
-  if (!body) return;
+  if (!body || !only_members(*c, *body, {"secret", "overlap_seconds"})) return;
   nlohmann::json& j = *body;
   std::string secret = generate_secret();
   if (j.contains("secret")) {
@@ -540,16 +572,18 @@ void set_disabled(const call_ptr& c, bool disabled) {
   const std::string reason = *given;
   const std::string id = current->id;
   auto ep = std::make_shared<endpoint>(std::move(*current));
-  write_then(c,
-             endpoint_record(disabled ? record_kind::endpoint_disabled : record_kind::endpoint_enabled,
-                             id, ep->tenant,
-                             nlohmann::json{{"reason", reason.empty() && disabled ? "disabled by API" : reason}}.dump()),
-             [c, ep, disabled, reason](std::uint64_t) {
-               ep->disabled = disabled;
-               ep->disabled_reason = disabled ? (reason.empty() ? "disabled by API" : reason) : "";
-               ep->updated_at = now_micros();
-               c->reply_json(200, endpoint_answer(*c, *ep, false));
-             });
+  write_then(
+      c,
+      endpoint_record(
+          disabled ? record_kind::endpoint_disabled : record_kind::endpoint_enabled, id, ep->tenant,
+          nlohmann::json{{"reason", reason.empty() && disabled ? "disabled by API" : reason}}
+              .dump()),
+      [c, ep, disabled, reason](std::uint64_t seq) {
+        ep->disabled = disabled;
+        ep->disabled_reason = disabled ? (reason.empty() ? "disabled by API" : reason) : "";
+        ep->updated_at = recorded_at_of(c->ctx, seq);
+        c->reply_json(200, endpoint_answer(*c, *ep, false));
+      });
 }
 }  // namespace
 

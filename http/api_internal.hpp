@@ -60,6 +60,15 @@ void observe_answer(api_context& ctx, const std::string& route, const http_reque
 // payload_too_large, nesting deeper than max_depth 400 too_deep (details: line, column, limit),
 // invalid JSON or not an object 400 bad_json, a non-JSON Content-Type 415; then nullopt.
 // empty_is_object: an empty body is {} (routes whose body is optional).
+// The time the log recorded `seq` at: what a read, a restart and every node of a cell show for
+// the record a management write just stored (an answer built from the clock differed by a few
+// µs to ms). The clock's now when the record cannot be read.
+std::int64_t recorded_at_of(const api_context& ctx, std::uint64_t seq);
+
+// A tenant name given in a management body (a key's, an endpoint's): nullopt when it is good,
+// else why not ("must be a non-empty string of at most 256 bytes", "must not hold control
+// characters (...)"), to follow "tenant: ".
+std::optional<std::string> tenant_name_problem(std::string_view tenant);
 std::optional<nlohmann::json> json_body(call& c, bool empty_is_object = false);
 // The request's Content-Type in lower case (media types are case-insensitive, RFC 9110 8.3.1);
 // nullopt when it has none.

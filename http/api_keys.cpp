@@ -30,13 +30,11 @@ void create_key(const call_ptr& c) {
   key_info k;
   k.id = key_store::new_id();
   if (auto t = body->find("tenant"); t != body->end() && !t->is_null()) {
-    if (!t->is_string() || t->get<std::string>().empty() || t->get<std::string>().size() > 256)
-      return c->fail(422, "invalid_key", "tenant: must be a non-empty string of at most 256 bytes",
-                     {{"field", "tenant"}});
-    if (find_control_char(t->get_ref<const std::string&>()) != std::string::npos)
-      return c->fail(422, "invalid_key",
-                     "tenant: must not hold control characters (U+0000 to U+001F, U+007F)",
-                     {{"field", "tenant"}});
+    const auto problem =
+        t->is_string()
+            ? tenant_name_problem(t->get_ref<const std::string&>())
+            : std::optional<std::string>("must be a non-empty string of at most 256 bytes");
+    if (problem) return c->fail(422, "invalid_key", "tenant: " + *problem, {{"field", "tenant"}});
     k.tenant = *t;
   }
   if (auto s = body->find("ingest_source"); s != body->end() && !s->is_null()) {
@@ -71,7 +69,7 @@ void create_key(const call_ptr& c) {
                            return answer_original(*c, *claim, out[0]->seq, answer);
                          record r = key_store::issue_record(k, key_store::hash(key));
                          r.seq = out[0]->seq;
-                         r.recorded_at = now_micros();
+                         r.recorded_at = recorded_at_of(c->ctx, r.seq);
                          c->ctx.keys.apply(r);
                          k.issued_at = r.recorded_at;
                          nlohmann::json j = key_json(k);

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "engine/json_pointer.hpp"
 #include "projections/proj_errc.hpp"
 
 namespace hooklog::projections {
@@ -9,6 +10,14 @@ namespace hooklog::projections {
 namespace {
 error bad(const std::string& field, const std::string& why) {
   return make_error(proj_errc::invalid_endpoint, field + ": " + why);
+}
+// A member named by the user (a header, an unknown field): `field` is its JSON pointer, as the
+// dotted name in the message cannot say where "X.a" or "a: b" ends.
+error bad_member(std::string_view parent, const std::string& key, const std::string& why) {
+  error e = bad(parent.empty() ? key : std::string(parent) + "." + key, why);
+  e.field = (parent.empty() ? std::string() : "/" + std::string(parent)) + "/" +
+            json_pointer::escape(key);
+  return e;
 }
 constexpr std::size_t kMaxUrl = 2048;
 constexpr std::size_t kMaxPatterns = 256;
@@ -96,7 +105,7 @@ result<endpoint> endpoint_from_json(const nlohmann::json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;
     for (const char* k : kKnownFields) known = known || it.key() == k;
-    if (!known) return bad(it.key(), "unknown field");
+    if (!known) return bad_member("", it.key(), "unknown field");
   }
   endpoint e;
   if (auto er = get_string(j, "id", e.id, true, 128)) return *er;
@@ -151,9 +160,10 @@ result<endpoint> endpoint_from_json(const nlohmann::json& j) {
     if (!it->is_object()) return bad("headers", "must be an object of strings");
     if (it->size() > kMaxHeaders) return bad("headers", "has more than 64 entries");
     for (auto h = it->begin(); h != it->end(); ++h) {
-      if (!valid_header_name(h.key())) return bad("headers." + h.key(), "is not a valid header name");
+      if (!valid_header_name(h.key()))
+        return bad_member("headers", h.key(), "is not a valid header name");
       if (!h->is_string() || !valid_header_value(h->get_ref<const std::string&>()))
-        return bad("headers." + h.key(), "must be a string of at most 8192 bytes");
+        return bad_member("headers", h.key(), "must be a string of at most 8192 bytes");
       e.headers[h.key()] = h->get<std::string>();
     }
   }

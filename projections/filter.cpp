@@ -13,7 +13,9 @@ error bad(const std::string& field, const std::string& why) {
   return make_error(proj_errc::invalid_endpoint, field + ": " + why);
 }
 constexpr std::size_t kMaxPatternSize = 256;
-constexpr std::size_t kMaxConditions = 32;
+// A list's bound, the largest --max-filter-conditions (64): the quota (32 by default, all + any)
+// answers first, with its limit (the parser's 32 per list answered before it without one).
+constexpr std::size_t kMaxConditions = 64;
 constexpr int kMaxValueDepth = payload_filter::kMaxValueDepth;
 
 std::string_view op_name(filter_op op) {
@@ -171,7 +173,8 @@ result<payload_filter> payload_filter::parse(const nlohmann::json& j) {
     const std::string& k = it.key();
     if (k != "all" && k != "any") return bad("filter." + k, "unknown field (use all, any)");
     if (!it->is_array()) return bad("filter." + k, "must be an array of conditions");
-    if (it->size() > kMaxConditions) return bad("filter." + k, "has more than 32 conditions");
+    if (it->size() > kMaxConditions)
+      return bad("filter." + k, "has more than " + std::to_string(kMaxConditions) + " conditions");
     auto& out = k == "all" ? f.all_ : f.any_;
     for (std::size_t i = 0; i < it->size(); ++i) {
       auto c = parse_condition((*it)[i], "filter." + k + "[" + std::to_string(i) + "]");

@@ -88,7 +88,8 @@ result<retry_policy> retry_policy_from_json(const nlohmann::json& j) {
     if (k != "strategy" && k != "base_ms" && k != "max_ms" && k != "max_attempts")
       return bad(k, "unknown field");
   }
-  if (auto it = j.find("strategy"); it != j.end()) {
+  // A null member takes its default, as an omitted one (docs/openapi.yaml, RetryPolicy).
+  if (auto it = j.find("strategy"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) return bad("strategy", "must be a string");
     auto s = strategy_from_name(it->get_ref<const std::string&>());
     if (!s) return bad("strategy", "must be one of default, fixed, linear, exponential, random");
@@ -97,7 +98,7 @@ result<retry_policy> retry_policy_from_json(const nlohmann::json& j) {
   auto read_int = [&](const char* name, std::int64_t lo, std::int64_t hi,
                       std::int64_t& out) -> std::optional<error> {
     auto it = j.find(name);
-    if (it == j.end()) return std::nullopt;
+    if (it == j.end() || it->is_null()) return std::nullopt;
     if (!it->is_number_integer()) return bad(name, "must be an integer");
     auto v = it->get<std::int64_t>();
     if (v < lo || v > hi)

@@ -111,9 +111,15 @@ std::optional<field_problem> check_header_name(const std::string& field, std::st
   // hooklog sets these on every delivery (delivery_request.cpp): a second copy would make the
   // receiver's Standard Webhooks check fail, or dedupe on the endpoint's value.
   for (const std::string_view own : {"webhook-id", "webhook-timestamp", "webhook-signature",
-                                     "webhook-event-type", "webhook-replay"})
+                                     "webhook-event-type", "webhook-replay", "content-type"})
     if (iequals(name, own))
       return problem(field, "is set by hooklog on every delivery (" + std::string(own) +
+                                "); an endpoint cannot set it");
+  // The HTTP client writes these from the URL and the body; an endpoint's copy was dropped.
+  for (const std::string_view wire :
+       {"host", "content-length", "transfer-encoding", "connection", "te", "upgrade"})
+    if (iequals(name, wire))
+      return problem(field, "is set by the HTTP client (" + std::string(wire) +
                                 "); an endpoint cannot set it");
   return std::nullopt;
 }
@@ -136,12 +142,23 @@ std::optional<field_problem> check_endpoint_input(const projections::endpoint& e
                                                   const input_scope& scope) {
   if (scope.secret)
     if (auto p = check_signing_secret(e.secret)) return p;
-  for (const auto& [name, value] : e.headers) {
+  const auto& a = e.auth;
+  // The header auth sets, if any: a header of the same name would be sent twice.
+  const std::string_view auth_header = a.type == "basic" || a.type == "bearer"
+                                           ? "Authorization"
+                                           : (a.type == "header" ? a.name : std::string_view());
+  for (auto it = e.headers.begin(); it != e.headers.end(); ++it) {
+    const auto& [name, value] = *it;
     const std::string field = pointer_to("headers", name);
     if (auto p = check_header_name(field, name)) return p;
     if (auto p = check_header_value(field, value)) return p;
+    for (auto before = e.headers.begin(); before != it; ++before)
+      if (iequals(before->first, name))
+        return problem(field, "repeats the header " + before->first +
+                                  " (header names are compared without regard to case)");
+    if (!auth_header.empty() && iequals(name, auth_header))
+      return problem(field, "is the header auth sets (auth.type " + a.type + "); set it there");
   }
-  const auto& a = e.auth;
   std::optional<field_problem> found;
   for_each_credential(a, [&](const char* name, const std::string& v) {
     if (found || v.empty()) return;
