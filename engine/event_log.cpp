@@ -273,6 +273,17 @@ result<std::optional<record>> event_log::get(std::uint64_t seq) const {
   return std::optional<record>{d->to_record()};
 }
 
+std::optional<std::int64_t> event_log::recorded_at(std::uint64_t seq) const {
+  auto lock = read_lock();
+  auto t = lmdb::txn::begin(env_, true);
+  if (!t) return std::nullopt;
+  auto v = records_.get(*t, seq_key(seq));
+  if (!v || !*v || seq > read_limit_) return std::nullopt;
+  auto d = decode(**v, seq);
+  if (!d) return std::nullopt;
+  return d->recorded_at;
+}
+
 result<std::optional<std::uint64_t>> event_log::find_idempotent(std::string_view tenant,
                                                                 std::string_view source,
                                                                 std::string_view key) const {

@@ -180,6 +180,10 @@ class event_log {
 
   // Reads one record. nullopt when seq is beyond the head.
   result<std::optional<record>> get(std::uint64_t seq) const;
+  // The time the record at `seq` was recorded at, as every read and a restart show it (for an
+  // answer to the write that stored it); nullopt when there is no record there or it cannot be
+  // read.
+  std::optional<std::int64_t> recorded_at(std::uint64_t seq) const;
   // Looks up the seq an idempotency key maps to.
   result<std::optional<std::uint64_t>> find_idempotent(std::string_view tenant,
                                                         std::string_view source,

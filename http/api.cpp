@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/cluster/cluster_errc.hpp"
+#include "engine/json_pointer.hpp"
 #include "engine/json_text.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
@@ -161,9 +162,33 @@ std::optional<nlohmann::json> json_body(call& c, bool empty_is_object) {
   return std::move(*j);
 }
 
+bool only_members(call& c, const nlohmann::json& body,
+                  std::initializer_list<std::string_view> allowed, std::string_view code) {
+  for (auto it = body.begin(); it != body.end(); ++it)
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      std::string names;
+      for (const auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+      c.fail(422, code, it.key() + ": unknown field (this request takes " + names + ")",
+             {{"field", "/" + json_pointer::escape(it.key())}});
+      return false;
+    }
+  return true;
+}
+
+std::optional<std::string> reason_of(call& c, std::string_view code) {
+  auto j = json_body(c, true);
+  if (!j || !only_members(c, *j, {"reason"}, code)) return std::nullopt;
+  auto it = j->find("reason");
+  if (it == j->end() || it->is_null()) return std::string();
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > 1024) {
+    c.fail(422, code, "reason: must be a string of at most 1024 bytes", {{"field", "reason"}});
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
 std::int64_t recorded_at_of(const api_context& ctx, std::uint64_t seq) {
-  auto r = ctx.log.get(seq);
-  return r && *r ? (**r).recorded_at : now_micros();
+  return ctx.log.recorded_at(seq).value_or(now_micros());
 }
 
 std::optional<std::string> tenant_name_problem(std::string_view tenant) {

@@ -252,34 +252,6 @@ std::shared_ptr<create_slot> reserve_endpoint(call& c, const std::string& tenant
 }
 
 // The optional {"reason": "..."} body of delete, disable and enable; nullopt after answering.
-// Refuses a member not in `allowed` (422 naming it): a misspelled option ("overlap_secs") was
-// ignored and the default taken without a word.
-bool only_members(call& c, const nlohmann::json& body,
-                  std::initializer_list<std::string_view> allowed) {
-  for (auto it = body.begin(); it != body.end(); ++it)
-    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
-      std::string names;
-      for (const auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-      c.fail(422, "invalid_endpoint",
-             it.key() + ": unknown field (this request takes " + names + ")",
-             {{"field", "/" + json_pointer::escape(it.key())}});
-      return false;
-    }
-  return true;
-}
-
-std::optional<std::string> reason_of(call& c) {
-  auto j = json_body(c, true);
-  if (!j || !only_members(c, *j, {"reason"})) return std::nullopt;
-  auto it = j->find("reason");
-  if (it == j->end() || it->is_null()) return std::string();
-  if (!it->is_string() || it->get_ref<const std::string&>().size() > 1024) {
-    c.fail(422, "invalid_endpoint", "reason: must be a string of at most 1024 bytes",
-           {{"field", "reason"}});
-    return std::nullopt;
-  }
-  return it->get<std::string>();
-}
 
 }  // namespace
 
@@ -509,7 +481,7 @@ void update_endpoint(const call_ptr& c) {
 }
 
 void delete_endpoint(const call_ptr& c) {
-  const auto reason = reason_of(*c);
+  const auto reason = reason_of(*c, "invalid_endpoint");
   if (!reason) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
@@ -526,7 +498,7 @@ void rotate_secret(const call_ptr& c) {
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;
   auto body = json_body(*c, true);
-  if (!body || !only_members(*c, *body, {"secret", "overlap_seconds"})) return;
+  if (!body || !only_members(*c, *body, {"secret", "overlap_seconds"}, "invalid_endpoint")) return;
   nlohmann::json& j = *body;
   std::string secret = generate_secret();
   if (j.contains("secret")) {
@@ -565,7 +537,7 @@ void rotate_secret(const call_ptr& c) {
 
 namespace {
 void set_disabled(const call_ptr& c, bool disabled) {
-  const auto given = reason_of(*c);
+  const auto given = reason_of(*c, "invalid_endpoint");
   if (!given) return;
   auto current = visible_endpoint(*c, c->params[0]);
   if (!current) return;

@@ -60,6 +60,15 @@ void observe_answer(api_context& ctx, const std::string& route, const http_reque
 // payload_too_large, nesting deeper than max_depth 400 too_deep (details: line, column, limit),
 // invalid JSON or not an object 400 bad_json, a non-JSON Content-Type 415; then nullopt.
 // empty_is_object: an empty body is {} (routes whose body is optional).
+// Refuses (422 `code`, naming it) a member of `body` not in `allowed`: a misspelled option was
+// ignored and its default taken without a word. False when it answered.
+bool only_members(call& c, const nlohmann::json& body,
+                  std::initializer_list<std::string_view> allowed, std::string_view code);
+// The optional {"reason": "..."} body of disable, enable, delete and cancel: "" when none or
+// null; nullopt when it answered (bad JSON, another member, a reason that is not a string of at
+// most 1024 bytes: 422 `code`).
+std::optional<std::string> reason_of(call& c, std::string_view code);
+
 // The time the log recorded `seq` at: what a read, a restart and every node of a cell show for
 // the record a management write just stored (an answer built from the clock differed by a few
 // µs to ms). The clock's now when the record cannot be read.

@@ -120,18 +120,17 @@ void cancel_replay(const call_ptr& c) {
   if (!r) return;
   if (r->state == "cancelled" || r->state == "failed")
     return c->fail(409, "conflict", "replay " + r->id + " is already " + r->state);
-  auto body = json_body(*c, true);
-  if (!body) return;
-  std::string reason;
-  if (auto it = body->find("reason"); it != body->end() && it->is_string()) reason = *it;
-  c->ctx.replays->cancel(r->id, reason.empty() ? "cancelled by API" : reason, [c](result<replay_info> x) {
-    if (!x) {
-      if (x.err().message.find("already") != std::string::npos)
-        return c->fail(409, "conflict", x.err().message);
-      return fail_write(*c, x.err());
-    }
-    c->reply_json(200, to_json(*x));
-  });
+  const auto reason = reason_of(*c, "invalid_replay");
+  if (!reason) return;
+  c->ctx.replays->cancel(r->id, reason->empty() ? "cancelled by API" : *reason,
+                         [c](result<replay_info> x) {
+                           if (!x) {
+                             if (x.err().message.find("already") != std::string::npos)
+                               return c->fail(409, "conflict", x.err().message);
+                             return fail_write(*c, x.err());
+                           }
+                           c->reply_json(200, to_json(*x));
+                         });
 }
 
 }  // namespace hooklog::http::detail

@@ -170,7 +170,7 @@ void replay_manager::create(replay_spec spec, done_fn done, std::function<void(r
     }
     j->info.request_seq = out[0]->seq;
     j->info.last_record_seq = out[0]->seq;
-    j->info.created_at = now_micros();
+    j->info.created_at = log_.recorded_at(out[0]->seq).value_or(now_micros());
     replay_info copy;
     {
       std::lock_guard g(mutex_);
@@ -386,7 +386,7 @@ void replay_manager::finish(job& j, const std::string& state, const std::string&
   std::lock_guard g(mutex_);
   j.info.state = state;
   j.info.error = error;
-  j.info.finished_at = now_micros();
+  j.info.finished_at = log_.recorded_at(o->seq).value_or(now_micros());
   j.info.last_record_seq = o->seq;
   j.persisted_scanned_to = j.info.scanned_to;
   auto f = replay_log_fields(j.info);
@@ -514,7 +514,7 @@ void replay_manager::run() {
         continue;
       }
       j->info.state = "cancelled";
-      j->info.finished_at = now_micros();
+      j->info.finished_at = log_.recorded_at(o->seq).value_or(now_micros());
       j->info.last_record_seq = o->seq;
       copy = j->info;
       g.unlock();

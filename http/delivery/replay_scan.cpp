@@ -25,7 +25,10 @@ result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& 
                                        std::size_t max_schedule, std::size_t max_examine) {
   replay_chunk out;
   out.scanned_to = from_seq ? from_seq - 1 : 0;
-  if (from_seq > spec.to_seq) {
+  // A replay sends its endpoint's tenant's events; an endpoint with no tenant (one created with
+  // "" before that was refused) has none: no event is stored without one. An empty tenant is
+  // "any" to a scan, and sent every tenant's events.
+  if (from_seq > spec.to_seq || spec.tenant.empty()) {
     out.scanned_to = spec.to_seq;
     out.done = true;
     return out;

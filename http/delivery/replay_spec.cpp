@@ -99,6 +99,11 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
     if (!e->is_object() || !e->contains("kind") || !(*e)["kind"].is_string() ||
         (*e)["kind"].get<std::string>().empty())
       return invalid("entity: must be {\"kind\": string, \"id\": string (optional)}");
+    for (auto m = e->begin(); m != e->end(); ++m)
+      if (m.key() != "kind" && m.key() != "id") {
+        // {"kind":"order","ID":"O1"} replayed every order.
+        return invalid("entity." + m.key() + ": unknown field (entity takes kind and id)");
+      }
     s.entity_kind = (*e)["kind"];
     if (e->contains("id") && !(*e)["id"].is_null()) {
       if (!(*e)["id"].is_string()) return invalid("entity.id: must be a string");

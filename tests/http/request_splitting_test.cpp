@@ -12,6 +12,7 @@
 #include "http/delivery/delivery_fixture.hpp"
 #include "http/delivery/outbound.hpp"
 #include "support/hooklog_server.hpp"
+#include "support/stored_records.hpp"
 
 using namespace hooklog;
 using namespace hooklog::test;
@@ -217,27 +218,15 @@ TEST_CASE(
   const std::string attacker_secret = generate_secret();
   receiver_proc rx(dir, "rx", {"--secret", kSecret, "--secret", attacker_secret});
   const std::string data = (dir.path() / "data").string();
-  {
-    // The attacker's endpoint as a version without the checks let a tenant create it.
-    log_options lo;
-    lo.dir = data;
-    auto log = event_log::open(lo);
-    REQUIRE(log);
-    log_writer w(**log);
-    record r;
-    r.kind = record_kind::endpoint_created;
-    r.tenant = "mallory";
-    r.entity_kind = "endpoint";
-    r.entity_id = "ep_mallory";
-    r.body = json{{"id", "ep_mallory"},
-                  {"url", rx.url("/hook")},
-                  {"secret", attacker_secret},
-                  {"retry", once()},
-                  {"auth", {{"type", "bearer"}, {"token", kSmuggle}}}}
-                 .dump();
-    REQUIRE(w.append(std::move(r)));
-    w.stop();
-  }
+  // The attacker's endpoint as a version without the checks let a tenant create it.
+  store_record(data,
+               endpoint_created_record("mallory", "ep_mallory",
+                                       json{{"id", "ep_mallory"},
+                                            {"url", rx.url("/hook")},
+                                            {"secret", attacker_secret},
+                                            {"retry", once()},
+                                            {"auth", {{"type", "bearer"}, {"token", kSmuggle}}}}
+                                           .dump()));
   hooklog_server s({"--allow-private-targets"}, data);
   auto victim = s.post("/v1/endpoints", {{"url", rx.url("/hook")},
                                          {"tenant", "alice"},
