@@ -26,7 +26,8 @@ struct query_problem {
 };
 
 // Checks `query` (decoded pairs, in order) against the route `method` + `pattern` (a pattern of
-// kRoutes in api.cpp; HEAD is checked as GET). A route missing from the table takes nothing.
+// kRoutes in api.cpp; HEAD is checked as GET). A route missing from the table takes nothing;
+// the console's (/console...) take anything and ignore it.
 std::optional<query_problem> check_query(
     std::string_view method, std::string_view pattern,
     const std::vector<std::pair<std::string, std::string>>& query);

@@ -156,9 +156,8 @@ async function replayCard(ctx, ev) {
       class: "inline-form",
       onsubmit: async (e) => {
         e.preventDefault();
-        const at = micros(ev.recorded_at);
-        const body = { endpoint_id: sel.value, from: at, to: at + 1, time: "recorded", types: [ev.type], mode: "all" };
-        if (ev.entity) body.entity = { kind: ev.entity.kind, id: ev.entity.id };
+        // This event only: a range of its microsecond also held the rest of its batch.
+        const body = { endpoint_id: sel.value, event_id: ev.id, mode: "all" };
         if (fresh.checked) body.webhook_ids = "fresh";
         clear(out, loading("Starting the replay…"));
         try {

@@ -41,8 +41,13 @@ result<replay_chunk> scan_replay_chunk(const event_log& log, const replay_spec& 
   }
   scan_query q;
   q.kind = record_kind::event_received;
-  q.from_seq = std::max<std::uint64_t>(from_seq, 1);
-  q.to_seq = spec.to_seq;
+  q.from_seq = std::max<std::uint64_t>(from_seq, std::max<std::uint64_t>(spec.event_seq, 1));
+  q.to_seq = spec.event_seq ? std::min(spec.to_seq, spec.event_seq) : spec.to_seq;
+  if (q.from_seq > q.to_seq) {  // the event is not in the log (past the head when requested)
+    out.scanned_to = spec.to_seq;
+    out.done = true;
+    return out;
+  }
   q.tenant = spec.tenant;
   if (spec.occurred) {
     q.occurred_from = spec.from;

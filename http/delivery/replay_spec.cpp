@@ -42,27 +42,29 @@ result<std::optional<std::int64_t>> replay_time_field(const nlohmann::json& j, c
 }
 
 nlohmann::json replay_spec_to_json(const replay_spec& s) {
-  nlohmann::json j = {{"endpoint_id", s.endpoint_id},
-                      {"tenant", s.tenant},
-                      {"from", s.from ? nlohmann::json(format_rfc3339(*s.from)) : nlohmann::json()},
-                      {"to", s.to ? nlohmann::json(format_rfc3339(*s.to)) : nlohmann::json()},
-                      {"time", s.occurred ? "occurred" : "recorded"},
-                      {"types", s.types},
-                      {"entity", s.entity_kind.empty() ? nlohmann::json()
-                                                       : nlohmann::json{{"kind", s.entity_kind},
-                                                                        {"id", s.entity_id}}},
-                      {"mode", s.mode},
-                      {"rate_limit", s.rate_limit},
-                      {"webhook_ids", s.webhook_ids},
-                      {"to_seq", s.to_seq}};
+  nlohmann::json j = {
+      {"endpoint_id", s.endpoint_id},
+      {"tenant", s.tenant},
+      {"from", s.from ? nlohmann::json(format_rfc3339(*s.from)) : nlohmann::json()},
+      {"to", s.to ? nlohmann::json(format_rfc3339(*s.to)) : nlohmann::json()},
+      {"time", s.occurred ? "occurred" : "recorded"},
+      {"types", s.types},
+      {"entity", s.entity_kind.empty()
+                     ? nlohmann::json()
+                     : nlohmann::json{{"kind", s.entity_kind}, {"id", s.entity_id}}},
+      {"event_id", s.event_seq ? nlohmann::json(event_id_for(s.event_seq)) : nlohmann::json()},
+      {"mode", s.mode},
+      {"rate_limit", s.rate_limit},
+      {"webhook_ids", s.webhook_ids},
+      {"to_seq", s.to_seq}};
   return j;
 }
 
 result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return invalid("the replay must be a JSON object");
-  static const char* kKnown[] = {"endpoint_id", "from",   "to",     "time",
-                                 "types",       "entity", "mode",   "rate_limit",
-                                 "webhook_ids", "tenant", "to_seq", "replay_id"};
+  static const char* kKnown[] = {"endpoint_id", "from",      "to",         "time",        "types",
+                                 "entity",      "mode",      "rate_limit", "webhook_ids", "tenant",
+                                 "to_seq",      "replay_id", "event_id"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
                      [&](const char* k) { return it.key() == k; }) == std::end(kKnown))
@@ -109,6 +111,12 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
       if (!(*e)["id"].is_string()) return invalid("entity.id: must be a string");
       s.entity_id = (*e)["id"];
     }
+  }
+  if (auto e = j.find("event_id"); e != j.end() && !e->is_null()) {
+    const auto seq = e->is_string() ? seq_from_event_id(e->get_ref<const std::string&>())
+                                    : std::optional<std::uint64_t>();
+    if (!seq || *seq == 0) return invalid("event_id: must be an event id (evt_ and 16 hex digits)");
+    s.event_seq = *seq;
   }
   if (auto m = j.find("mode"); m != j.end() && !m->is_null()) {
     if (!m->is_string() || (*m != "all" && *m != "missing" && *m != "failed"))

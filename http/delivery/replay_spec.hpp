@@ -19,6 +19,8 @@ struct replay_spec {
   bool occurred = false;                 // the range is on occurred time (else recorded time)
   std::vector<std::string> types;        // type patterns (filter.hpp); empty = any
   std::string entity_kind, entity_id;    // optional; kind alone = every entity of the kind
+  std::uint64_t event_seq = 0;           // "event_id": only this event (0 = any); the console's
+                                         // "replay this event" (a range of its µs held a batch)
   std::string mode = "all";              // all | missing | failed
   std::int64_t rate_limit = 0;           // events scheduled per second; 0 = the default
   std::uint64_t to_seq = 0;              // last seq covered (the head when requested)

@@ -145,3 +145,32 @@ TEST_CASE("replay: created_at and finished_at are its records' times, the same a
   CHECK(c2["created_at"] == slow.json["created_at"]);
   CHECK(c2["finished_at"] == cancelled.json["finished_at"]);
 }
+
+TEST_CASE("replay: event_id replays that event only, not the rest of its batch", "[replay]") {
+  temp_dir dir;
+  receiver_proc rx(dir, "rx", {"--secret", kSecret});
+  hooklog_server s({"--allow-private-targets"});
+  const std::string ep = acme_endpoint(s, rx);
+  // One batch: one commit, one recorded µs for all of it (the console replayed that µs).
+  auto b = s.post_ndjson("/v1/sources/standard/events:batch?deliver=false",
+                         R"({"id":"a","type":"t.same","tenant":"acme","data":{"n":1}})"
+                         "\n"
+                         R"({"id":"b","type":"t.same","tenant":"acme","data":{"n":2}})"
+                         "\n"
+                         R"({"id":"c","type":"t.same","tenant":"acme","data":{"n":3}})"
+                         "\n");
+  INFO(b.body);
+  REQUIRE(b.status == 200);
+  const std::string second = b.json["items"][1]["id"];
+  auto r = s.post("/v1/replays", {{"endpoint_id", ep}, {"event_id", second}});
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  CHECK(r.json["request"]["event_id"] == second);
+  const json done = wait_done(s, r.json["id"]);
+  CHECK(done["scheduled"] == 1);
+  REQUIRE(eventually([&] { return rx.lines().size() == 1; }));
+  CHECK(json::parse(rx.lines()[0]["body"].get<std::string>())["data"]["n"] == 2);
+  auto bad = s.post("/v1/replays", {{"endpoint_id", ep}, {"event_id", "evt_zz"}});
+  CHECK(bad.status == 422);
+  CHECK(bad.json["error"]["details"]["field"] == "/event_id");
+}
