@@ -29,7 +29,14 @@ let cleanups = [];
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
   const [path, query = ""] = raw.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    // A malformed escape (#/event/%E0%A4%A) names no page: the whole path, as typed, is the
+    // name route() says there is no page for (a throw would leave the last page on screen).
+    return { name: path, args: [], query: new URLSearchParams(query) };
+  }
   return { name: parts[0] ?? "overview", args: parts.slice(1), query: new URLSearchParams(query) };
 }
 

@@ -4,7 +4,7 @@
 // opens with that event's proof.
 import { get, post } from "./api.js";
 import { badge, button, clear, errorBox, field, fields, fmtNum, fmtTime, h, loading } from "./ui.js";
-import { canVerify, keyFingerprint, showInclusion, verifyHead } from "./proof.js";
+import { canVerify, headTime, keyFingerprint, showInclusion, verifyHead } from "./proof.js";
 
 // The latest signed head into `card`, its signature checked against the served public key.
 async function renderSignedHead(ctx, card) {
@@ -46,7 +46,8 @@ async function renderSignedHead(ctx, card) {
     fields([
       ["Tree size", h("span", { "data-testid": "head-size" }, fmtNum(head.tree_size))],
       ["Root hash", h("code", { class: "hash", "data-testid": "head-root" }, head.root_hash)],
-      ["Signed at", fmtTime(head.timestamp)],
+      // The signed time (timestamp_us), not the answer's unsigned copy of it.
+      ["Signed at", h("span", { "data-testid": "head-time" }, fmtTime(headTime(head)))],
       ["Public key (Ed25519)", h("code", { class: "hash" }, key.public_key)],
       // The key is the server's word: an auditor compares it with the one published elsewhere.
       ["Public key SHA-256", canVerify() ? h("code", { class: "hash", "data-testid": "head-key-sha256" }, await keyFingerprint(key.public_key)) : "—"],

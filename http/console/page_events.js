@@ -1,12 +1,16 @@
 // Events: search by time range (recorded or occurred), type pattern, source, tenant, entity;
 // cursor paging (next, and back through the cursors seen in this tab); live mode follows new
-// events. The filters live in the URL (#/events?type=dds.*&source=eudr): shareable, no key.
+// events on the first page, newest first. The filters live in the URL
+// (#/events?type=dds.*&source=eudr): shareable, no key.
 import { get } from "./api.js";
 import { badge, button, clear, empty, errorBox, field, fmtTime, h, loading, localToRfc, rfcToLocal, select, table } from "./ui.js";
 
 const FILTERS = ["from", "to", "time", "type", "source", "tenant", "entity_kind", "entity_id", "limit", "order"];
 // Cursors seen per filter set, so "Previous" can step back (cursors only go forward).
 const trail = new Map();
+// A live check follows pages of 100 down to the newest event shown, at most this many: past
+// that it says so instead of showing the newest ones above a gap.
+const LIVE_PAGES = 10;
 
 export async function render(ctx) {
   const q = ctx.query;
@@ -67,6 +71,9 @@ export async function render(ctx) {
     ),
   );
   live.addEventListener("change", () => {
+    // New events go on top of the first page: live mode lists newest first (and the form's
+    // parameters carry no cursor, so it is the first page).
+    if (live.checked) inputs.order.value = "desc";
     const p = paramsFromForm();
     ctx.navigate(`#/events?${p.toString()}`);
   });
@@ -130,12 +137,17 @@ export async function render(ctx) {
     page.next ? h("a", { class: "btn", href: `#/events?${withCursor(here, page.next)}`, onclick: () => remember(seen, cursor, page.next) }, "Next →") : null,
   );
   const count = h("p", { class: "muted count" }, page.items.length ? `${page.items.length} event${page.items.length === 1 ? "" : "s"} on this page` : "");
-  if (!page.items.length && !q.get("live")) {
-    clear(results, empty("No event matches these filters.", h("p", { class: "muted" }, "Widen the time range, or clear the type and entity.")));
+  const refusal = q.get("live") === "1" ? liveRefusal(params, cursor) : "";
+  const liveOn = q.get("live") === "1" && !refusal;
+  if (refusal) live.checked = false;
+  const off = refusal ? h("p", { class: "live-note off", role: "status", "data-testid": "live-off" }, refusal) : null;
+  if (!page.items.length && !liveOn) {
+    clear(results, off, empty("No event matches these filters.", h("p", { class: "muted" }, "Widen the time range, or clear the type and entity.")));
     return;
   }
   clear(
     results,
+    off,
     count,
     h(
       "div",
@@ -145,7 +157,7 @@ export async function render(ctx) {
     nav,
   );
 
-  if (q.get("live") === "1") {
+  if (liveOn) {
     const note = h("p", { class: "live-note", role: "status" }, h("span", { class: "dot" }), "Live: checking for new events every 2 s");
     results.prepend(note);
     let newest = Math.max(0, ...page.items.map((e) => e.seq));
@@ -153,11 +165,19 @@ export async function render(ctx) {
     const tick = async () => {
       if (stopped) return;
       try {
-        const fresh = await get("/v1/events", { ...params, order: "desc", limit: 100, cursor: "" });
-        const newer = fresh.items.filter((e) => e.seq > newest);
-        if (newer.length) {
-          newest = Math.max(newest, ...newer.map((e) => e.seq));
-          const n = addRows((params.order === "asc" ? newer.reverse() : newer), params.order !== "asc");
+        const { items, more } = await newerThan(params, newest);
+        if (stopped) return;
+        if (more) {
+          // The newest ones alone would sit above a gap that nothing shows: stop, and say so.
+          stopped = true;
+          clear(note, h("span", { "data-testid": "live-overflow" }, `Live stopped: more than ${LIVE_PAGES * 100} new events since the last check. `),
+            button("Reload", () => ctx.navigate(`#/events?${q}`), { kind: "ghost" }), " to see the newest.");
+          note.className = "live-note off";
+          return;
+        }
+        if (items.length) {
+          newest = Math.max(newest, ...items.map((e) => e.seq));
+          const n = addRows(items, true);
           count.textContent = `${rows.size} events shown (${n} new)`;
         }
         note.lastChild.textContent = `Live: checked at ${new Date().toISOString().slice(11, 19)} UTC`;
@@ -172,6 +192,34 @@ export async function render(ctx) {
       clearTimeout(timer);
     });
   }
+}
+
+// Why live mode is off for this view, or "" when it runs. It puts new events on top, so the
+// view must be the first page, newest first, in log order (an occurred-time range is listed
+// by occurred time, where a new event may belong anywhere).
+function liveRefusal(params, cursor) {
+  if (cursor) return "Live mode is off on this page: it follows new events on the first page only.";
+  if (params.order !== "desc") return "Live mode is off in oldest-first order: it shows new events newest first.";
+  if (params.time === "occurred" && (params.from || params.to))
+    return "Live mode is off for an occurred-time range: that list is in occurred order, where new events do not come on top.";
+  return "";
+}
+
+// The events above seq `newest`, newest first: pages of 100 followed down to it. { more: true }
+// when LIVE_PAGES pages did not reach it.
+async function newerThan(params, newest) {
+  const items = [];
+  let cursor = "";
+  for (let i = 0; i < LIVE_PAGES; i++) {
+    const page = await get("/v1/events", { ...params, order: "desc", limit: 100, cursor });
+    for (const e of page.items) {
+      if (e.seq <= newest) return { items, more: false };
+      items.push(e);
+    }
+    if (!page.next) return { items, more: false };
+    cursor = page.next;
+  }
+  return { items, more: true };
 }
 
 function remember(seen, cursor, next) {

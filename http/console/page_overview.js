@@ -1,6 +1,8 @@
 // Overview: ingest and delivery over time, as charts. History comes from the log through the
 // API (events by recorded time, delivery attempts by outcome; at most 5000 of each per window,
 // said when cut); admin keys also see live rates sampled from /metrics while the page is open.
+// A window is exactly [now − span, now): the tiles count what the API answers for that range,
+// and the bars split it into steps that end at now, each labelled with the range it covers.
 import { get } from "./api.js";
 import { barChart, clear, errorBox, fmtNum, h, lineChart, loading } from "./ui.js";
 
@@ -39,34 +41,30 @@ export async function render(ctx) {
   ctx.main.append(h("div", { class: "page-head" }, h("h1", {}, "Overview"), picker), tiles, charts, ctx.who.admin ? liveBox : null);
 
   const now = Date.now();
-  const start = Math.floor((now - w.span) / w.step) * w.step + w.step;
-  const from = new Date(start - w.step).toISOString();
+  const start = now - w.span;
+  // `to` too: what is recorded while the pages are fetched is after the window.
+  const range = { from: new Date(start).toISOString(), to: new Date(now).toISOString() };
   let evs, atts;
   try {
-    [evs, atts] = await Promise.all([collect("/v1/events", { from, order: "asc" }), collect("/v1/attempts", { from, order: "asc" })]);
+    [evs, atts] = await Promise.all([collect("/v1/events", { ...range, order: "asc" }), collect("/v1/attempts", { ...range, order: "asc" })]);
   } catch (e) {
     return ctx.fail(e, charts);
   }
   const n = Math.round(w.span / w.step);
-  const buckets = (vals) => {
-    const out = Array.from({ length: n }, (_, i) => {
-      const t = new Date(start - w.step + i * w.step + w.step);
-      const iso = t.toISOString();
-      return { label: iso.slice(0, 16).replace("T", " "), short: win === "30d" || win === "7d" ? iso.slice(5, 10) : iso.slice(11, 16), values: vals.map(() => 0) };
-    });
-    return out;
-  };
-  const slot = (t) => Math.min(n - 1, Math.floor((Date.parse(t) - (start - w.step)) / w.step));
+  const days = win === "30d" || win === "7d";
+  const buckets = (vals) => Array.from({ length: n }, (_, i) => bucket(start + i * w.step, start + (i + 1) * w.step, days, vals));
+  // The bar of a time inside the window (the API answered nothing outside it).
+  const slot = (t) => Math.floor((Date.parse(t) - start) / w.step);
   const eb = buckets([0]);
   for (const e of evs.items) {
     const i = slot(e.recorded_at);
-    if (i >= 0) eb[i].values[0]++;
+    if (i >= 0 && i < n) eb[i].values[0]++;
   }
   const ab = buckets([0, 0]);
   let ok = 0, bad = 0, dead = 0;
   for (const a of atts.items) {
     const i = slot(a.recorded_at);
-    if (i < 0) continue;
+    if (i < 0 || i >= n) continue;
     if (a.outcome === "success") ab[i].values[0]++, ok++;
     else ab[i].values[1]++, bad++;
     if (a.dead_letter) dead++;
@@ -81,11 +79,22 @@ export async function render(ctx) {
   );
   clear(
     charts,
-    barChart({ buckets: eb, series: ["events"], title: `Events ingested (${w.label})` }),
-    barChart({ buckets: ab, series: ["succeeded", "failed"], title: `Delivery attempts (${w.label})` }),
+    barChart({ buckets: eb, series: ["events"], title: `Events ingested (${w.label})`, axisNote: "UTC" }),
+    barChart({ buckets: ab, series: ["succeeded", "failed"], title: `Delivery attempts (${w.label})`, axisNote: "UTC" }),
     evs.cut || atts.cut ? h("p", { class: "muted small" }, `Charts count at most ${MAX_PAGES * 1000} events and ${MAX_PAGES * 1000} attempts of the window (the first ones): choose a shorter window for exact counts.`) : null,
   );
   if (ctx.who.admin) live(ctx, liveBox);
+}
+
+// A bar of [a, b) (ms): its label says that range, its axis tick where it starts (UTC).
+function bucket(a, b, days, vals) {
+  const [da, ta] = new Date(a).toISOString().slice(0, 19).split("T");
+  const [db, tb] = new Date(b).toISOString().slice(0, 19).split("T");
+  return {
+    label: `${da} ${ta} – ${db === da ? "" : `${db} `}${tb} UTC`,
+    short: days ? `${da.slice(5)} ${ta.slice(0, 5)}` : ta.slice(0, 5),
+    values: vals.map(() => 0),
+  };
 }
 
 function tile(title, value, sub, kind = "") {

@@ -10,7 +10,7 @@
 // which does the same offline.
 import { get } from "./api.js";
 import { badge, clear, errorBox, fields, fmtNum, fmtTime, h, loading } from "./ui.js";
-import { KIND_EVENT, decodeLeafEntry, eventIdFor, fieldsDiffering, sameBytes, seqFromEventId } from "./leaf_entry.js";
+import { KIND_EVENT, decodeLeafEntry, eventIdFor, fieldsDiffering, rfc3339, sameBytes, seqFromEventId } from "./leaf_entry.js";
 
 const enc = new TextEncoder();
 
@@ -63,6 +63,15 @@ export async function rootFromInclusion(leafIndex, treeSize, leafHash, path) {
 
 // The bytes a head's signature covers (engine/tree_head.hpp).
 export const headText = (head) => `hooklog-tree-head/1\n${head.tree_size}\n${head.root_hash}\n${head.timestamp_us}\n`;
+
+// The head's time as RFC 3339 ("2024-01-15T10:30:06.118000Z"), from `timestamp_us`: the field
+// the signature covers. The answer's `timestamp` is a readable copy the signature does not
+// cover, so it is never what is shown. null when `timestamp_us` is no whole number.
+export function headTime(head) {
+  const us = head?.timestamp_us;
+  const whole = (typeof us === "number" || typeof us === "string") && /^-?\d+$/.test(String(us));
+  return whole ? rfc3339(us) : null;
+}
 
 // true / false, or null when this browser has no Ed25519 in WebCrypto.
 export async function verifyHead(head, publicKeyB64) {
@@ -143,9 +152,13 @@ export async function checkInclusion(proof, publicKeyB64, shown) {
         ['the head\'s Ed25519 signature is the server\'s head key (no head to check)', false]);
     return steps;
   }
+  // A `timestamp` that is not the signed `timestamp_us` would let an answer claim another time
+  // for a validly signed head: the step fails on it, whatever the signature says.
+  const signedTime = headTime(head);
+  const copyDiffers = head.timestamp !== undefined && head.timestamp !== signedTime;
   steps.push([
-    'that root is the signed head\'s root',
-    head.root_hash === proof.root_hash && head.tree_size === proof.tree_size
+    `that root is the signed head's root${copyDiffers ? ` (its "timestamp" ${head.timestamp} is not its signed timestamp_us, ${signedTime ?? "no time"})` : ""}`,
+    head.root_hash === proof.root_hash && head.tree_size === proof.tree_size && !copyDiffers
   ]);
   const sig = await verifyHead(head, publicKeyB64);
   steps.push([
@@ -178,7 +191,7 @@ export async function showInclusion(out, shown) {
       h("div", { class: failed ? "state error" : "ok-note", "data-testid": "inclusion-result" },
         h("p", {}, failed ? badge("not proven", "bad") : badge("proven in this browser", "ok"),
           failed ? h("span", { "data-testid": "inclusion-failed" }, ` failed: ${failed[0]}.`) : null,
-          ` The proof is of ${proven} against the head of ${fmtTime(proof.head?.timestamp)}.`),
+          ` The proof is of ${proven} against the head of ${fmtTime(headTime(proof.head))}.`),
         h("ul", { class: "checks" }, steps.map(([label, v]) => h("li", {}, v === true ? "✔ " : v === null ? "– " : "✘ ", label))),
         fields([
           ["Leaf hash", h("code", { class: "hash" }, proof.leaf_hash)],

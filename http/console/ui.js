@@ -42,7 +42,8 @@ export function clear(el, ...children) {
 export function fmtTime(t) {
   if (!t) return "—";
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,3})?\d*Z$/.exec(t);
-  return m ? `${m[1]} ${m[2]}${m[3] ?? ""}` : t;
+  // The zone is said: a reader in another zone must not take the time for their own.
+  return m ? `${m[1]} ${m[2]}${m[3] ?? ""} UTC` : t;
 }
 export function fmtMs(us) {
   if (us === undefined || us === null) return "—";
@@ -150,8 +151,9 @@ export function button(text, onclick, { kind = "", type = "button", title } = {}
   return h("button", { type, class: `btn ${kind}`, onclick, title }, text);
 }
 
-// A bar chart of buckets [{label, values: [a, b]}] as inline SVG (stacked, two series).
-export function barChart({ buckets, series, title, height = 160 }) {
+// A bar chart of buckets [{label, short, values: [a, b]}] as inline SVG (stacked, two series).
+// axisNote is written once left of the axis ticks: the time zone of times there ("UTC").
+export function barChart({ buckets, series, title, axisNote, height = 160 }) {
   const width = 640;
   const pad = { l: 40, r: 8, t: 10, b: 24 };
   const max = Math.max(1, ...buckets.map((b) => b.values.reduce((x, y) => x + y, 0)));
@@ -164,6 +166,7 @@ export function barChart({ buckets, series, title, height = 160 }) {
     svg.append(s("line", { x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v), class: "grid" }));
     svg.append(s("text", { x: pad.l - 4, y: y(v) + 4, class: "axis", "text-anchor": "end" }, String(v)));
   }
+  if (axisNote) svg.append(s("text", { x: pad.l - 4, y: height - 6, class: "axis", "text-anchor": "end" }, axisNote));
   buckets.forEach((b, i) => {
     let acc = 0;
     b.values.forEach((v, k) => {
@@ -174,9 +177,13 @@ export function barChart({ buckets, series, title, height = 160 }) {
       svg.append(r);
       acc += v;
     });
+    // A tick starts where its bar's range starts; one that would run past the chart's right
+    // edge is left out (11px axis text: about 6.5px a character).
     const every = Math.ceil(buckets.length / 8);
-    if (i % every === 0)
-      svg.append(s("text", { x: pad.l + i * bw + bw / 2, y: height - 6, class: "axis", "text-anchor": "middle" }, b.short ?? b.label));
+    const tick = b.short ?? b.label;
+    const x = pad.l + i * bw + 1;
+    if (i % every === 0 && x + tick.length * 6.5 <= width)
+      svg.append(s("text", { x, y: height - 6, class: "axis", "text-anchor": "start" }, tick));
   });
   const legend = h("div", { class: "legend" }, series.map((name, k) => h("span", {}, h("i", { class: `sw s${k}` }), name)));
   return h("figure", { class: "chart-box" }, h("figcaption", {}, title), svg, legend);

@@ -163,8 +163,20 @@ check(true, "signed in with the admin key, shown as admin");
 check(await page.evaluate(() => !location.href.includes("console-test")), "the key is not in the URL");
 
 // Overview with charts: the 6 events were recorded now (their payload times are of 2024).
+const overviewAsked = page.waitForRequest((r) => new URL(r.url()).pathname === "/v1/events");
 await page.goto(`${base}/console/#/overview?window=24h`);
 await page.locator("figure.chart-box svg.chart rect.bar").first().waitFor();
+const asked = new URL((await overviewAsked).url()).searchParams;
+check(Date.parse(asked.get("to")) - Date.parse(asked.get("from")) === 86400e3 && Math.abs(Date.now() - Date.parse(asked.get("to"))) < 60e3,
+      `the 24-hour tiles ask the API for exactly [now − 24 h, now): from ${asked.get("from")} to ${asked.get("to")}`);
+// The 6 events are in the last bar, the hour ending now: its label says that range, in UTC.
+const bars = await page.locator("figure.chart-box").first().locator("rect.bar title").allTextContents();
+const barRange = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) – (?:(\d{4}-\d{2}-\d{2}) )?(\d{2}:\d{2}:\d{2}) UTC: 6 events$/.exec(bars[0] ?? "");
+const barFrom = barRange && Date.parse(`${barRange[1]}T${barRange[2]}Z`);
+const barTo = barRange && Date.parse(`${barRange[3] ?? barRange[1]}T${barRange[4]}Z`);
+check(bars.length === 1 && barRange && barTo - barFrom === 3600e3 && Math.abs(Date.now() - barTo) < 60e3,
+      `the events chart's one bar is labelled with the hour it covers, ending now, in UTC: ${bars}`);
+check((await page.locator("figure.chart-box").first().locator("text.axis").allTextContents()).includes("UTC"), "the chart's time axis says UTC");
 await page.locator(".live-metrics .tile").first().waitFor();
 check((await page.locator(".tile-value").first().textContent()).trim() === "6", "the overview counts the 6 events recorded in the last 24 hours");
 check((await page.locator("figure.chart-box").count()) >= 5, "it draws events and attempts as bars, and the live rates");
@@ -198,6 +210,7 @@ const firstCol = () => page.locator("table.events tbody tr td:first-child").allT
 await page.goto(`${base}/console/#/events?limit=4`);
 await page.locator("table.events tbody tr").nth(3).waitFor();
 const page1 = await firstCol();
+check(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC$/.test(page1[0]), `times are shown with their zone: ${page1[0]}`);
 await page.getByRole("link", { name: "Next →" }).click();
 await page.waitForURL(/cursor=/);
 await page.getByRole("link", { name: "← Previous" }).waitFor();
@@ -340,12 +353,37 @@ await page.getByRole("button", { name: "Prove", exact: true }).click();
 await page.getByTestId("inclusion-result").getByText("proven in this browser").waitFor();
 check((await page.getByTestId("inclusion-result").locator("li").allTextContents()).every((t) => t.startsWith("✔")), "the first event's inclusion proof checks out step by step in the browser");
 await shot(page, "audit");
+// The head's time shown is the signed one (timestamp_us), not the answer's unsigned copy.
+const signedAt = (us) => new Date(Math.floor(us / 1000)).toISOString().replace("T", " ").replace("Z", " UTC");
+const realProof = await api("GET", `/v1/audit/proofs/inclusion?event_id=${first.id}`, undefined, { want: 200 });
+const to2020 = (head) => ({ ...head, timestamp: "2020-01-01T00:00:00.000000Z" });
+await page.route(/\/v1\/audit\/proofs\/inclusion\?/, (route) => route.fulfill({ json: { ...realProof, head: to2020(realProof.head) } }));
+await page.getByRole("button", { name: "Prove", exact: true }).click();
+await page.getByTestId("inclusion-result").getByText("not proven").waitFor({ timeout: 5000 }).catch(() => {});
+await page.unroute(/\/v1\/audit\/proofs\/inclusion\?/);
+const card = await page.getByTestId("inclusion-result").textContent();
+check(card.includes(`against the head of ${signedAt(realProof.head.timestamp_us)}.`) && !card.includes("against the head of 2020") &&
+      (await page.getByTestId("inclusion-failed").textContent({ timeout: 1000 }).catch(() => "")).includes("that root is the signed head's root"),
+      "a proof whose head says another time in its unsigned timestamp is not proven, and the card shows the signed time");
+let servedHead = null; // the head the page was answered (the server may sign another meanwhile)
+await page.route(/\/v1\/audit\/heads\/latest$/, async (route) => {
+  const res = await route.fetch();
+  servedHead = await res.json();
+  await route.fulfill({ response: res, json: to2020(servedHead) });
+});
+await page.goto("about:blank");
+await page.goto(`${base}/console/#/audit`);
+await page.getByTestId("head-signature").waitFor();
+await page.unroute(/\/v1\/audit\/heads\/latest$/);
+check((await page.locator("dt:text-is('Signed at') + dd").textContent()) === signedAt(servedHead.timestamp_us),
+      "the audit page's signed head shows its signed time, not an unsigned timestamp of 2020");
 // The same checks refuse a proof that was tampered with, or that is of another event than the
 // one asked for: each step names what failed.
 const events = (await api("GET", "/v1/events?limit=100")).items;
 const other = events.find((e) => e.id !== first.id);
 const tampered = await page.evaluate(async ({ id, otherId, key }) => {
   const proof = await import("/console/proof.js");
+  const le = await import("/console/leaf_entry.js");
   const auth = { headers: { authorization: `Bearer ${key}` } };
   const p = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${id}`, auth)).json();
   const q = await (await fetch(`/v1/audit/proofs/inclusion?event_id=${otherId}`, auth)).json();
@@ -362,7 +400,8 @@ const tampered = await page.evaluate(async ({ id, otherId, key }) => {
     entryShown: await failed({ ...p, entry: flippedEntry }, ev),
     path: p.path.length ? await failed({ ...p, path: [flipHex(p.path[0]), ...p.path.slice(1)] }) : ["no path"],
     size: await failed({ ...p, tree_size: p.tree_size + 1, head: { ...p.head, tree_size: p.tree_size + 1 } }),
-    signature: await failed({ ...p, head: { ...p.head, timestamp_us: p.head.timestamp_us + 1 } }),
+    signature: await failed({ ...p, head: { ...p.head, timestamp_us: p.head.timestamp_us + 1, timestamp: le.rfc3339(BigInt(p.head.timestamp_us) + 1n) } }),
+    headCopy: await failed({ ...p, head: { ...p.head, timestamp: "2020-01-01T00:00:00.000000Z" } }),
     other: await failed(q),
     otherShown: await failed(q, ev),
     otherRelabelled: await failed({ ...q, event_id: id, seq: ev.seq }, ev),
@@ -377,6 +416,8 @@ check(tampered.entryShown.length === 3 && tampered.entryShown[1] === "the proven
 check(tampered.path.length === 1 && tampered.path[0].startsWith("the path of"), `one changed path hash fails the root step only: ${tampered.path}`);
 check(tampered.size.includes("the head's Ed25519 signature is the server's head key"), `a tree size one larger than signed fails the signature: ${tampered.size}`);
 check(tampered.signature.join() === "the head's Ed25519 signature is the server's head key", `a head with another timestamp fails the signature only: ${tampered.signature}`);
+check(tampered.headCopy.join() === "that root is the signed head's root",
+      `a head whose unsigned "timestamp" is not its signed timestamp_us fails the head step: ${tampered.headCopy}`);
 // The names of the steps that tie the proven entry to the event asked for and shown.
 const tie = {
   event: `the proven event is ${first.id}, the one this page asked for`,
@@ -472,6 +513,13 @@ await phone.goto(`${base}/console/#/event/${first.id}`);
 await phone.locator(".attempt").first().waitFor();
 await phone.locator(".deliveries").evaluate((e) => e.scrollIntoView());
 await shot(phone, "event-phone");
+// A not-found message quoting a 200-character entity id wraps instead of widening the page.
+const longId = "x".repeat(200);
+allowed = [new RegExp(`HTTP 404: GET ${base}/v1/entities/order/${longId}/timeline`), /status of 404/];
+await phone.goto(`${base}/console/#/timeline/order/${longId}`);
+await phone.getByRole("alert").getByText("No status step is known").waitFor();
+check(await phone.evaluate(() => document.documentElement.scrollWidth <= 390), "at 390 px a not-found message with a 200-character id needs no horizontal scrolling");
+allowed = [];
 
 // A tenant key sees its tenant only.
 const tenant = await newPage(1280, 900);
@@ -497,6 +545,50 @@ await tenant.evaluate(() => { location.hash = "#/endpoints"; });
 await tenant.getByRole("alert").getByText("Your key is no longer accepted").waitFor();
 check(await tenant.getByLabel("API key").isVisible() && (await tenant.evaluate(() => sessionStorage.length)) === 0, "a key revoked meanwhile returns to sign-in and is forgotten");
 allowed = [];
+
+// A hash with a malformed escape names no page: it says so, instead of leaving the last page.
+await page.goto(`${base}/console/#/endpoints`);
+await page.locator("table.endpoints tbody tr").first().waitFor();
+await page.evaluate(() => { location.hash = "#/event/%E0%A4%A"; });
+await page.getByRole("alert").getByText('There is no page "event/%E0%A4%A"').waitFor({ timeout: 3000 }).catch(() => {});
+check((await page.getByRole("alert").getByText("There is no page").count()) === 1 && (await page.locator("table.endpoints").count()) === 0,
+      "a hash with a malformed %-escape shows the no-such-page box, not the previous page");
+
+// Live mode runs on the first page, newest first, only; elsewhere it says it is off.
+await page.goto(`${base}/console/#/events?order=asc&live=1`);
+await page.locator("table.events tbody tr").first().waitFor();
+await page.getByTestId("live-off").waitFor({ timeout: 3000 }).catch(() => {});
+check((await page.getByTestId("live-off").count()) === 1 && (await page.locator(".live-note .dot").count()) === 0 && !(await page.getByLabel(/Live \(follow new events\)/).isChecked()),
+      "live mode in oldest-first order is off, and the page says so");
+await page.goto(`${base}/console/#/events?limit=4&live=1`);
+await page.locator(".live-note .dot").waitFor();
+await page.getByRole("link", { name: "Next →" }).click();
+await page.waitForURL(/cursor=/);
+await page.getByTestId("live-off").waitFor({ timeout: 3000 }).catch(() => {});
+check((await page.getByTestId("live-off").count()) === 1 && (await page.locator(".live-note .dot").count()) === 0,
+      "live mode on a later page is off, and the page says so");
+// 150 events recorded between two checks: all of them come in, above the ones shown, none lost
+// (one check follows the pages of 100 down to the newest event shown).
+await page.goto(`${base}/console/#/events?limit=25&live=1`);
+await page.locator(".live-note .dot").waitFor();
+await page.locator("table.events tbody tr").first().waitFor();
+// A check that starts while they are stored waits until all are (the next starts 2 s later).
+let openGate;
+const gate = new Promise((r) => (openGate = r));
+const liveCheck = (u) => u.pathname === "/v1/events" && u.searchParams.get("limit") === "100";
+await page.route(liveCheck, async (route) => { await gate; await route.continue(); });
+const invoice = JSON.parse(sample("standard/invoice.paid.json"));
+for (let i = 0; i < 150; i += 25)
+  await Promise.all(Array.from({ length: 25 }, (_, k) => ingest("standard", { ...invoice, id: `evt_burst_${i + k}` })));
+openGate();
+const all = (await api("GET", "/v1/events?limit=1000&order=desc")).items.map((e) => e.id);
+await page.waitForFunction((n) => document.querySelectorAll("table.events tbody tr").length >= n, all.length, { timeout: 5000 }).catch(() => {});
+await page.unroute(liveCheck);
+const listed = await page.locator("table.events tbody tr td:first-child a").evaluateAll((as) => as.map((a) => a.getAttribute("href").replace("#/event/", "")));
+check(all.length === 157 && listed.join() === all.join(), `live mode shows all 150 events of one check, newest first, above the 7 shown: ${listed.length} of ${all.length} rows`);
+// Off the live page: its checks would hit the server stopped below before the step allows it.
+await page.goto(`${base}/console/#/event/${first.id}`);
+await page.locator(".attempt").first().waitFor();
 
 // A wrong key.
 const wrong = await newPage(1280, 900);
