@@ -9,7 +9,8 @@
 // merged first), so a field the server sends and the document does not name fails here, while the
 // document itself stays open for clients (answers may gain fields).
 // Generic probes, on every operation: an unknown query parameter (400, `details.allowed` must
-// equal the documented query parameters), no key (401 with WWW-Authenticate), an ingest-only key
+// equal the documented query parameters; an operation marked `x-hooklog-any-query`, the
+// console's, answers as without it), no key (401 with WWW-Authenticate), an ingest-only key
 // (403), a tenant key (403 exactly where `x-hooklog-access` is admin), HEAD for GET (same status,
 // no body); on every path, a method it does not list (405, Allow = the documented methods, HEAD
 // with GET).
@@ -82,6 +83,7 @@ for (const [template, item] of Object.entries(api.paths)) {
       query: params.filter((p) => p.in === "query").map((p) => p.name),
       secured: (op.security ?? api.security ?? []).length > 0,
       access: op["x-hooklog-access"],
+      anyQuery: op["x-hooklog-any-query"] === true,  // takes any query and ignores it (the console)
       ok: false, statuses: new Set(),
     });
   }
@@ -326,9 +328,16 @@ const concrete = (t) => t.replace(/\{([^}]+)\}/g, (_, n) => encodeURIComponent(s
 const probed = new Set();
 for (const o of ops) {
   const path = concrete(o.template);
-  const r = await call(o.method, `${path}?zz_unknown=1`, { want: 400 });
-  const allowed = r.json?.error?.details?.allowed;
-  if (r.json?.error?.details?.parameter !== "zz_unknown" || !Array.isArray(allowed))
+  if (o.anyQuery) {
+    const plain = await call(o.method, path);
+    const withQuery = await call(o.method, `${path}?zz_unknown=1`, { want: plain.status });
+    if (withQuery.status !== plain.status) problem(`${o.id}: documented to ignore a query, answered ${withQuery.status}`);
+  }
+  const r = o.anyQuery ? null : await call(o.method, `${path}?zz_unknown=1`, { want: 400 });
+  const allowed = r?.json?.error?.details?.allowed;
+  if (o.anyQuery) {
+    // nothing to name: the query is ignored
+  } else if (r.json?.error?.details?.parameter !== "zz_unknown" || !Array.isArray(allowed))
     problem(`${o.id}: an unknown query parameter is not named in details.parameter/allowed`);
   else if ([...allowed].sort().join() !== [...o.query].sort().join())
     problem(`${o.id}: the server takes query parameters [${allowed}], the document lists [${o.query}]`);
