@@ -10,22 +10,23 @@ namespace hooklog {
 
 enum class errc {
   success = 0,
-  lmdb_failure,          // an LMDB call failed; the message names the call and its code
-  map_full,              // the map reached its configured maximum size
-  locked,                // another process holds the data directory
-  io_failure,            // a file-system call failed
-  checksum_mismatch,     // a record's xxh3 does not match its bytes
-  chain_mismatch,        // a record's chain hash does not follow from its predecessor
-  leaf_mismatch,         // a record's leaf hash does not match its content
-  truncated_record,      // a record is shorter than its header says
-  unsupported_version,   // a record was written by an unknown format version
-  sequence_mismatch,     // a record's stored sequence number differs from its key
-  invalid_record,        // a record cannot be encoded (a field too long, a bad kind)
-  writer_stopped,        // the writer was stopped before the group was committed
-  read_only,             // a write on a log opened read-only
-  storage_full,          // the file system refused a write: ENOSPC, EDQUOT, EFBIG, or EIO from a
-                         // write or fsync (LMDB reports a short write on a full disk as EIO);
-                         // the transaction was aborted, nothing of it is stored
+  lmdb_failure,         // an LMDB call failed; the message names the call and its code
+  map_full,             // the map reached its configured maximum size
+  locked,               // another process holds the data directory
+  io_failure,           // a file-system call failed
+  checksum_mismatch,    // a record's xxh3 does not match its bytes
+  chain_mismatch,       // a record's chain hash does not follow from its predecessor
+  leaf_mismatch,        // a record's leaf hash does not match its content
+  truncated_record,     // a record is shorter than its header says
+  unsupported_version,  // a record was written by an unknown format version
+  sequence_mismatch,    // a record's stored sequence number differs from its key
+  invalid_record,       // a record cannot be encoded (a field too long, a bad kind)
+  writer_stopped,       // the writer was stopped before the group was committed
+  read_only,            // a write on a log opened read-only
+  storage_full,         // the file system refused a write: ENOSPC, EDQUOT, EFBIG, or EIO from a
+                        // write or fsync (LMDB reports a short write on a full disk as EIO);
+                        // the transaction was aborted, nothing of it is stored
+  file_truncated,       // an LMDB data file is shorter than its last page (cut off)
 };
 
 const std::error_category& engine_category() noexcept;

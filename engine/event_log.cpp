@@ -75,7 +75,13 @@ result<void> event_log::open_impl() {
   if (!opts_.sync) flags |= MDB_NOSYNC;
   // The initial map never exceeds the configured maximum (a small max_map_size would
   // otherwise only bite once the log outgrew the 64 MiB default initial map).
-  auto e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16, 512);
+  auto e = lmdb::env::open(dir.string(), flags,
+                           opts_.read_only ? lmdb::read_only_map(opts_.max_map_size)
+                                           : std::min(opts_.initial_map_size, opts_.max_map_size),
+                           16, 512);
+  if (!e && opts_.read_only && e.code() != make_error_code(errc::file_truncated))
+    e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size),
+                        16, 512);  // no address space for the large map (ulimit -v)
   if (!e) return e.err();
   env_ = std::move(*e);
   if (!opts_.read_only) {

@@ -52,7 +52,22 @@ result<found_head> latest_marked_head(const event_log& log, std::uint64_t* exami
 
 result<found_head> latest_head_in_log(const event_log& log) {
   auto marked = latest_marked_head(log);
-  if (!marked || *marked) return marked;
+  if (!marked) {
+    // The index env cannot be read there (a damaged page): the records answer, newest first. A
+    // damaged derived index made `verify` call a sound log BAD and `serve` refuse to start.
+    scan_query q;
+    q.kind = record_kind::tree_head;
+    q.descending = true;
+    q.seq_order = true;
+    auto walked = first_head(log, q, nullptr);
+    if (!walked) return marked;
+    logging::warn("storage.index",
+                  "the index env could not be read; the latest signed head was found by walking "
+                  "the records (delete log/index with the server stopped: it is rebuilt)",
+                  {{"reason", marked.err().what()}});
+    return walked;
+  }
+  if (*marked) return marked;
   // Heads written before kHeadRefSeq: the entity index lists them by zero-padded tree size,
   // which grows with each head; descending, the first tree_head record is the latest.
   scan_query q;

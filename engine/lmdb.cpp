@@ -56,6 +56,16 @@ result<env> env::open(const std::string& path, unsigned flags, std::size_t map_s
     return make_lmdb_error("mdb_env_set_maxreaders", rc);
   if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0600); rc != 0)
     return make_lmdb_error(("mdb_env_open(" + path + ")").c_str(), rc);
+  // A data file shorter than its last page (a copy cut off; an env written without fsync whose
+  // file lost its tail in a power loss) is read through the map: the first page past its end
+  // would kill the process with SIGBUS. Refused here instead, naming both sizes.
+  const std::string file = (flags & MDB_NOSUBDIR) ? path : path + "/data.mdb";
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) < e.used_bytes())
+    return make_error(errc::file_truncated, file + " is " + std::to_string(st.st_size) +
+                                                " bytes but its last page ends at " +
+                                                std::to_string(e.used_bytes()) +
+                                                ": the file is cut short");
   return e;
 }
 

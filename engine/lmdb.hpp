@@ -26,6 +26,14 @@ inline std::string_view from_val(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
+// The map a read-only open asks for: the writer's largest (`max`), address space only. A reader
+// whose map is smaller than the file a writer beside it grew to fails every transaction with
+// MDB_MAP_RESIZED (`hooklog tail` stopped, `verify` reported a sound log BAD). The map past the
+// file's end is never touched: LMDB reads no page after the last one written.
+inline std::size_t read_only_map(std::size_t max) {
+  return max;
+}
+
 class env {
  public:
   static constexpr std::size_t kMinReservedStep = std::size_t{4} << 20;

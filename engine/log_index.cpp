@@ -60,7 +60,8 @@ std::string log_index::current_boot_id(const options& o) {
 result<void> log_index::open_env(const std::string& dir, bool read_only) {
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOSYNC;
   if (read_only) flags |= MDB_RDONLY;
-  std::size_t map = std::min(opts_.initial_map_size, opts_.max_map_size);
+  std::size_t map = read_only ? lmdb::read_only_map(opts_.max_map_size)
+                              : std::min(opts_.initial_map_size, opts_.max_map_size);
   if (opts_.writemap && !read_only) {
     flags |= MDB_WRITEMAP | MDB_MAPASYNC;
     // A reserved map holds its whole length on disk: it starts small (LMDB raises it to the
