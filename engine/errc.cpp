@@ -22,9 +22,8 @@ class engine_category_impl final : public std::error_category {
       case errc::invalid_record: return "record cannot be encoded";
       case errc::writer_stopped: return "the log writer is stopped";
       case errc::read_only: return "the log is open read-only";
-      case errc::storage_full: return "the file system refused a write (full)";
-      case errc::file_truncated:
-        return "a data file is shorter than its last page";
+      case errc::storage_full:
+        return "the file system refused a write (full)";
     }
     return "unknown engine error";
   }

@@ -26,7 +26,6 @@ enum class errc {
   storage_full,         // the file system refused a write: ENOSPC, EDQUOT, EFBIG, or EIO from a
                         // write or fsync (LMDB reports a short write on a full disk as EIO);
                         // the transaction was aborted, nothing of it is stored
-  file_truncated,       // an LMDB data file is shorter than its last page (cut off)
 };
 
 const std::error_category& engine_category() noexcept;

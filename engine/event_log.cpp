@@ -79,11 +79,24 @@ result<void> event_log::open_impl() {
                            opts_.read_only ? lmdb::read_only_map(opts_.max_map_size)
                                            : std::min(opts_.initial_map_size, opts_.max_map_size),
                            16, 512);
-  if (!e && opts_.read_only && e.code() != make_error_code(errc::file_truncated))
+  if (!e && opts_.read_only)
     e = lmdb::env::open(dir.string(), flags, std::min(opts_.initial_map_size, opts_.max_map_size),
                         16, 512);  // no address space for the large map (ulimit -v)
   if (!e) return e.err();
   env_ = std::move(*e);
+  if (opts_.read_only) {
+    // A log file shorter than its last page was cut off (a writer keeps it ahead: the zeroed
+    // tail, log_zero_ahead.hpp; its open extends it): reading there would be SIGBUS. The meta
+    // first, then the file: a commit beside this open only lengthens the file.
+    const std::size_t used = env_.used_bytes();
+    std::error_code ec;
+    const auto bytes = fs::file_size(dir / "data.mdb", ec);
+    if (!ec && bytes < used)
+      return make_error(errc::io_failure, (dir / "data.mdb").string() + " is " +
+                                              std::to_string(bytes) +
+                                              " bytes but its last page ends at " +
+                                              std::to_string(used) + ": the file is cut short");
+  }
   if (!opts_.read_only) {
     env_.reader_check();
     for (const char* f : {"data.mdb", "lock.mdb"})

@@ -56,16 +56,22 @@ result<env> env::open(const std::string& path, unsigned flags, std::size_t map_s
     return make_lmdb_error("mdb_env_set_maxreaders", rc);
   if (int rc = mdb_env_open(e.h_, path.c_str(), flags, 0600); rc != 0)
     return make_lmdb_error(("mdb_env_open(" + path + ")").c_str(), rc);
-  // A data file shorter than its last page (a copy cut off; an env written without fsync whose
-  // file lost its tail in a power loss) is read through the map: the first page past its end
-  // would kill the process with SIGBUS. Refused here instead, naming both sizes.
-  const std::string file = (flags & MDB_NOSUBDIR) ? path : path + "/data.mdb";
-  struct stat st {};
-  if (::stat(file.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) < e.used_bytes())
-    return make_error(errc::file_truncated, file + " is " + std::to_string(st.st_size) +
-                                                " bytes but its last page ends at " +
-                                                std::to_string(e.used_bytes()) +
-                                                ": the file is cut short");
+  // LMDB's meta page may count pages past the data file's end: pages allocated and freed in one
+  // transaction are never written (mdb_env_copy trims its copies for that reason). A writer
+  // extends the file to them (they are free: never read before they are written), so that a file
+  // that really lost its tail (a copy cut off; an env written without fsync after a power loss)
+  // reads as zero pages, which LMDB refuses (MDB_CORRUPTED) rather than a SIGBUS. Read-only
+  // opens leave the file alone (the writer beside them may be mid-commit).
+  if ((flags & MDB_RDONLY) == 0) {
+    const std::size_t used = e.used_bytes();
+    const std::string file = (flags & MDB_NOSUBDIR) ? path : path + "/data.mdb";
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) < used &&
+        ::truncate(file.c_str(), static_cast<off_t>(used)) != 0)
+      return make_error(errc::io_failure, "truncate(" + file + ") to its last page (" +
+                                              std::to_string(used) +
+                                              " bytes) failed: " + std::strerror(errno));
+  }
   return e;
 }
 

@@ -70,6 +70,8 @@ result<void> log_index::open_env(const std::string& dir, bool read_only) {
     map = std::min(map, kReservedInitialMap);
   }
   auto e = lmdb::env::open(dir, flags, map, 16, 512);
+  if (!e && read_only)  // no address space for the large map (ulimit -v)
+    e = lmdb::env::open(dir, flags, std::min(opts_.initial_map_size, opts_.max_map_size), 16, 512);
   if (!e) return e.err();
   env_ = std::move(*e);
   if (!read_only) {
@@ -229,6 +231,14 @@ bool log_index::open_read(const std::string& dir, const options& o, const log_so
   dir_ = dir;
   if (!fs::exists(fs::path(dir) / "data.mdb")) return false;
   if (!open_env(dir, true)) return false;
+  // A file shorter than its last page: cut off (a read past its end is SIGBUS), or pages LMDB
+  // freed unwritten. Either way the records answer instead (a writer extends it at its open).
+  std::error_code ec;
+  const auto bytes = fs::file_size(fs::path(dir) / "data.mdb", ec);
+  if (ec || bytes < env_.used_bytes()) {
+    env_ = lmdb::env();
+    return false;
+  }
   {
     auto t = lmdb::txn::begin(env_, true);
     if (!t) return false;

@@ -1,5 +1,6 @@
 // API keys (admin only): issue, list, revoke. The key itself is shown once.
 // GET /v1/whoami (any key): the caller's own key id, admin or tenant.
+#include "engine/json_pointer.hpp"
 #include "engine/time_util.hpp"
 #include "http/api_internal.hpp"
 #include "http/idempotency.hpp"
@@ -24,9 +25,11 @@ void create_key(const call_ptr& c) {
   if (!body) return;
   for (auto it = body->begin(); it != body->end(); ++it)
     if (it.key() != "tenant" && it.key() != "ingest_source")
-      return c->fail(422, "invalid_key", it.key() + ": unknown field (a key has tenant and ingest_source; "
-                                                      "omit tenant for an admin key)",
-                     {{"field", it.key()}});
+      return c->fail(422, "invalid_key",
+                     it.key() +
+                         ": unknown field (a key has tenant and ingest_source; "
+                         "omit tenant for an admin key)",
+                     {{"field", "/" + json_pointer::escape(it.key())}});
   key_info k;
   k.id = key_store::new_id();
   if (auto t = body->find("tenant"); t != body->end() && !t->is_null()) {

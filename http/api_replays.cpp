@@ -77,7 +77,10 @@ void create_replay(const call_ptr& c) {
     const std::string& m = spec.err().message;
     const auto colon = m.find(": ");
     nlohmann::json d = nlohmann::json::object();
-    if (colon != std::string::npos) d["field"] = m.substr(0, colon);
+    if (!spec.err().field.empty())
+      d["field"] = spec.err().field;  // a JSON pointer already (a member the user named)
+    else if (colon != std::string::npos)
+      d["field"] = m.substr(0, colon);
     return c->fail(422, "invalid_replay", m, d);
   }
   start_replay(

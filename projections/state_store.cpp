@@ -1,9 +1,5 @@
 #include "projections/state_store.hpp"
 
-#include <filesystem>
-
-#include "engine/errc.hpp"
-#include "engine/logger.hpp"
 #include "engine/private_fs.hpp"
 #include "projections/proj_errc.hpp"
 
@@ -18,16 +14,6 @@ result<std::unique_ptr<state_store>> state_store::open(const state_options& opts
   // The map is address space only; where less is available (ulimit -v, valgrind) a smaller one
   // is tried, down to 1 GiB (LMDB still maps the whole file when it is larger).
   auto e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, opts.map_size, opts.max_dbs);
-  if (!e && e.code() == make_error_code(errc::file_truncated)) {
-    // Written without fsync, the file may lose its tail in a power loss while its meta page
-    // names pages past it (reading one was SIGBUS). The state is the log's projection: started
-    // again empty, the runner rebuilds it from the log.
-    logging::warn("projection.state", "the state env is cut short; it is rebuilt from the log",
-                  {{"reason", e.err().what()}});
-    std::error_code ec;
-    for (const char* f : {"/data.mdb", "/lock.mdb"}) std::filesystem::remove(opts.dir + f, ec);
-    e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, opts.map_size, opts.max_dbs);
-  }
   for (std::size_t size = opts.map_size / 2; !e && size >= (std::size_t{1} << 30); size /= 2)
     e = lmdb::env::open(opts.dir, MDB_NOSYNC | MDB_NOTLS, size, opts.max_dbs);
   if (!e) return e.err();

@@ -143,12 +143,8 @@ int cmd_verify(int argc, char** argv) {
   opts.read_only = true;
   auto log = event_log::open(opts);
   if (!log) {
-    // A log that is there and cannot be read is a finding (1), not a usage error (2).
-    const bool damaged = log.code() == make_error_code(errc::file_truncated) ||
-                         log.code() == make_error_code(errc::lmdb_failure);
-    if (damaged) std::printf("BAD: the log cannot be opened: %s\n", log.err().message.c_str());
     std::fprintf(stderr, "hooklog verify: %s\n", log.err().message.c_str());
-    return damaged ? 1 : 2;
+    return 2;
   }
   if (const std::uint64_t head = (*log)->head().seq; !from_s.empty() && from > head)
     throw usage_error("--from " + from_s + " is past the log's head (" + std::to_string(head) +

@@ -90,7 +90,11 @@ result<std::unique_ptr<materializer>> materializer::start(const connection& conn
                           ", beyond the last message " + std::to_string(st->last_seq) +
                           " of stream " + stream_name(m->opts_.cell) +
                           ": the data directory belongs to another cell or stream");
-  if (auto same = check_same_stream(*m->js_, m->opts_.cell, *st, log); !same) return same.err();
+  // Only a mismatch stops the start; a message that cannot be read now (a leader change, a user
+  // without $JS.API.STREAM.MSG.GET) is checked again by the thread, as after any start.
+  if (auto same = check_same_stream(*m->js_, m->opts_.cell, *st, log);
+      !same && same.code() == make_error_code(cluster_errc::stream_mismatch))
+    return same.err();
   if (auto s = m->subscribe(); !s) return s.err();
   m->thread_ = std::thread([p = m.get()] {
     set_thread_name("materializer");

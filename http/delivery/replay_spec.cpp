@@ -6,6 +6,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/errc.hpp"
+#include "engine/json_pointer.hpp"
 #include "engine/record.hpp"
 #include "engine/time_util.hpp"
 #include "projections/filter.hpp"
@@ -104,7 +105,9 @@ result<replay_spec> replay_spec_from_json(const nlohmann::json& j) {
     for (auto m = e->begin(); m != e->end(); ++m)
       if (m.key() != "kind" && m.key() != "id") {
         // {"kind":"order","ID":"O1"} replayed every order.
-        return invalid("entity." + m.key() + ": unknown field (entity takes kind and id)");
+        error bad = invalid("entity." + m.key() + ": unknown field (entity takes kind and id)");
+        bad.field = "/entity/" + json_pointer::escape(m.key());
+        return bad;
       }
     s.entity_kind = (*e)["kind"];
     if (e->contains("id") && !(*e)["id"].is_null()) {
