@@ -1,5 +1,6 @@
 #include "engine/head_publisher.hpp"
 
+#include <cstring>
 #include <future>
 
 #include "engine/logger.hpp"
@@ -128,6 +129,7 @@ void head_publisher::publish_async(std::function<void(result<tree_head>)> done) 
   if (!size) return done(size.err());
   auto root = merkle::tree_root(log_, *size);
   if (!root) return done(root.err());
+  if (auto c = check_root(*size, *root); !c) return done(c.err());
   tree_head h;
   h.tree_size = *size;
   h.root = *root;
@@ -146,6 +148,45 @@ void head_publisher::publish_async(std::function<void(result<tree_head>)> done) 
     }
     done(h);
   });
+}
+
+result<void> head_publisher::check_root(std::uint64_t size, const hash256& stored) {
+  if (checked_.size() > size) checked_ = merkle::leaf_frontier();
+  if (checked_.size() == 0) {
+    // After a start: the latest signed head's stored subtrees, if they give its signed root
+    // (then they are the ones it was signed over), else every leaf from the first.
+    const auto signed_head = latest();
+    if (signed_head && signed_head->tree_size > 0 && signed_head->tree_size <= size)
+      if (auto f = merkle::frontier(log_, signed_head->tree_size)) {
+        merkle::leaf_frontier seeded(std::move(*f), signed_head->tree_size);
+        if (seeded.root() == signed_head->root) checked_ = std::move(seeded);
+      }
+  }
+  std::uint64_t next = checked_.size() + 1;  // the seq of the next leaf
+  if (next <= size) {
+    auto walked = log_.for_each(next, size, [&](const record_view& v) {
+      for (; next < v.seq; ++next) checked_.push(merkle::kGapLeaf);  // a cluster gap
+      hash256 leaf;
+      std::memcpy(leaf.data(), v.leaf_hash, leaf.size());
+      checked_.push(leaf);
+      ++next;
+      return true;
+    });
+    if (!walked) {
+      checked_ = merkle::leaf_frontier();  // read again from the start next time
+      return walked.err();
+    }
+    for (; next <= size; ++next) checked_.push(merkle::kGapLeaf);
+  }
+  if (checked_.root() != stored)
+    return merkle::make_error(
+        merkle::merkle_errc::damaged,
+        "the stored Merkle tree's root of size " + std::to_string(size) + " (" +
+            merkle::to_hex(stored) + ") is not the root of the records' leaf hashes (" +
+            merkle::to_hex(checked_.root()) +
+            "): a stored subtree hash is damaged (hooklog verify names it); no head is signed "
+            "over it");
+  return {};
 }
 
 void head_publisher::run() {

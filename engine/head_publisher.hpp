@@ -6,6 +6,14 @@
 // at load() after a restart (latest_head_in_log, once) and on each call (latest_marked_head:
 // one index step, for heads other cluster nodes appended).
 //
+// A head is signed only over a root the records' own leaf hashes give: the tree's stored
+// subtree hashes are derived data, and one damaged node made the server sign a wrong root (a
+// later consistency check then showed a rewritten log). The publisher carries the perfect
+// subtrees computed from the leaves across heads (merkle::leaf_frontier): each head reads the
+// leaves added since the last one; the first after a start takes the stored subtrees of the
+// latest signed head when they fold to its signed root, else every leaf. A mismatch is
+// merkle_errc::damaged and nothing is signed (`hooklog verify` names the node).
+//
 // Thread safety: every member may be called from any thread; publish() calls are serialized.
 // The writer must outlive the publisher; stop() before the writer stops.
 #include <chrono>
@@ -15,6 +23,7 @@
 #include <thread>
 
 #include "engine/event_log.hpp"
+#include "engine/merkle_tree.hpp"
 #include "engine/record_sink.hpp"
 #include "engine/tree_head.hpp"
 
@@ -57,12 +66,15 @@ class head_publisher {
 
  private:
   void run();
+  // Under publish_mutex_: brings checked_ to `size` leaves and compares its root with `stored`.
+  result<void> check_root(std::uint64_t size, const hash256& stored);
 
   event_log& log_;
   record_sink& writer_;
   head_signer signer_;
   std::chrono::milliseconds interval_;
   std::mutex publish_mutex_;
+  merkle::leaf_frontier checked_;  // under publish_mutex_: the tree from the records' leaves
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<tree_head> latest_;

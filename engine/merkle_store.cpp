@@ -206,6 +206,26 @@ result<hash256> tree_root(const event_log& log, std::uint64_t size) {
   });
 }
 
+result<std::vector<hash256>> frontier(const event_log& log, std::uint64_t size) {
+  return with_tree(log,
+                   [&](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec, MDB_dbi gaps,
+                       std::uint64_t n) -> result<std::vector<hash256>> {
+                     if (size > n) return too_big(size, n);
+                     const auto src = source(t, db, rec, gaps);
+                     std::vector<hash256> out;
+                     std::uint64_t start = 0;
+                     for (int level = 63; level >= 0; --level) {
+                       const std::uint64_t span = std::uint64_t{1} << level;
+                       if ((size & span) == 0) continue;
+                       auto h = src(static_cast<unsigned>(level), start >> level);
+                       if (!h) return h.err();
+                       out.push_back(*h);
+                       start += span;
+                     }
+                     return out;
+                   });
+}
+
 result<proof> prove_inclusion(const event_log& log, std::uint64_t seq, std::uint64_t size) {
   return with_tree(log, [&](lmdb::txn& t, const lmdb::dbi& db, MDB_dbi rec, MDB_dbi gaps, std::uint64_t n) -> result<proof> {
     if (size > n) return too_big(size, n);

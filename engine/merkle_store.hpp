@@ -61,6 +61,9 @@ struct proof {
 };
 result<std::uint64_t> tree_size(const event_log& log);
 result<hash256> tree_root(const event_log& log, std::uint64_t size);
+// The stored roots of the perfect subtrees of a tree of `size` leaves, largest first (what a
+// leaf_frontier of that size holds; their fold is tree_root(log, size)).
+result<std::vector<hash256>> frontier(const event_log& log, std::uint64_t size);
 // The proof is checked (verify_inclusion against the root the stored tree gives) before it is
 // returned: a damaged stored node fails with merkle_errc::damaged ("Merkle tree damaged at …"),
 // never a proof that does not verify.

@@ -131,6 +131,26 @@ std::uint64_t split_point(std::uint64_t n) {
   return n < 2 ? 0 : std::bit_floor(n - 1);
 }
 
+void leaf_frontier::push(const hash256& leaf) {
+  hash256 h = leaf;
+  // Each trailing 1 bit of the old size is a subtree of that level the new leaf completes.
+  for (std::uint64_t n = size_; n & 1; n >>= 1) {
+    h = node_hash(subtrees_.back(), h);
+    subtrees_.pop_back();
+  }
+  subtrees_.push_back(h);
+  ++size_;
+}
+
+hash256 leaf_frontier::root() const {
+  if (subtrees_.empty()) return empty_root();
+  // MTH(D[n]) = node(MTH(D[0:k]), MTH(D[k:n])), k the largest power of two below n: the
+  // subtrees folded from the smallest up.
+  hash256 h = subtrees_.back();
+  for (auto it = subtrees_.rbegin() + 1; it != subtrees_.rend(); ++it) h = node_hash(*it, h);
+  return h;
+}
+
 result<hash256> root(const subtree_source& src, std::uint64_t n) {
   if (n == 0) return empty_root();
   return range_hash(src, 0, n);

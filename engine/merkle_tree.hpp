@@ -63,6 +63,24 @@ bool verify_inclusion(const hash256& leaf, std::uint64_t index, std::uint64_t si
 bool verify_consistency(std::uint64_t size1, std::uint64_t size2, const hash256& root1,
                         const hash256& root2, const std::vector<hash256>& proof);
 
+// The roots of a growing tree's perfect subtrees, largest first (the binary decomposition of
+// its size), from its leaves in order: root() is the MTH of the size() leaves pushed. O(log n)
+// memory; push() is amortized one node hash. A copyable value; not thread-safe.
+class leaf_frontier {
+ public:
+  leaf_frontier() = default;
+  // The subtrees of a tree of `size` leaves, largest first (as merkle::frontier reads them).
+  leaf_frontier(std::vector<hash256> subtrees, std::uint64_t size)
+      : subtrees_(std::move(subtrees)), size_(size) {}
+  void push(const hash256& leaf);
+  std::uint64_t size() const { return size_; }
+  hash256 root() const;
+
+ private:
+  std::vector<hash256> subtrees_;
+  std::uint64_t size_ = 0;
+};
+
 // Lowercase hex of a hash, and back (nullopt-like failure: returns false).
 std::string to_hex(const hash256& h);
 bool from_hex(std::string_view hex, hash256& out);

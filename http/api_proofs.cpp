@@ -67,6 +67,8 @@ void latest_head(const call_ptr& c) {
 void publish_head(const call_ptr& c) {
   if (!heads_available(*c)) return;
   c->ctx.heads->publish_async([c](result<tree_head> h) {
+    if (!h && h.code() == make_error_code(merkle::merkle_errc::damaged))
+      return c->fail(500, "merkle_damaged", h.err().what());  // nothing signed over it
     if (!h) return fail_write(*c, h.err());
     c->reply_json(201, head_to_json(*h));
   });

@@ -182,6 +182,32 @@ TEST_CASE("RFC 9162 hashing on small trees matches hand-computed values", "[merk
   CHECK(rfc_verify_consistency(3, 7, n(n01, l2), n(n0123, n(n45, l6)), *c));
 }
 
+TEST_CASE("leaf_frontier: the root of every size equals the reference MTH", "[merkle]") {
+  std::vector<h256> d;
+  merkle::leaf_frontier f;
+  CHECK(f.root() == merkle::empty_root());
+  for (int i = 0; i < 70; ++i) {
+    h256 leaf{};
+    leaf[0] = static_cast<std::uint8_t>(i);
+    leaf[1] = 0x5a;
+    d.push_back(leaf);
+    f.push(leaf);
+    INFO("size " << d.size());
+    REQUIRE(f.size() == d.size());
+    CHECK(f.root() == mth(d, 0, d.size()));
+    // Seeded with the subtrees of its size (largest first), it goes on the same.
+    std::vector<hash256> subtrees;
+    std::uint64_t start = 0;
+    for (int level = 63; level >= 0; --level)
+      if (d.size() & (std::uint64_t{1} << level)) {
+        subtrees.push_back(mth(d, start, start + (std::uint64_t{1} << level)));
+        start += std::uint64_t{1} << level;
+      }
+    merkle::leaf_frontier seeded(subtrees, d.size());
+    CHECK(seeded.root() == f.root());
+  }
+}
+
 TEST_CASE("every inclusion and consistency proof of a log verifies independently", "[merkle]") {
   temp_dir dir;
   auto log = open_log(dir.path());

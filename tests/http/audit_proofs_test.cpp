@@ -338,6 +338,33 @@ TEST_CASE("a damaged stored Merkle node: verify names it, export and the proof r
   CHECK(s.get("/v1/audit/proofs/inclusion?event_id=" + ids[5]).status == 200);  // its path is sound
 }
 
+TEST_CASE("no head is signed over a damaged stored Merkle node", "[api][merkle]") {
+  hooklog_server s({"--head-interval", "0"});
+  const std::string key = s.post("/v1/keys", {{"tenant", "a"}}).json["key"];  // seq 1
+  for (int i = 0; i < 19; ++i) ingest(s, key, i);                             // seqs 2..20
+  auto first = s.call("POST", "/v1/audit/heads", "");
+  REQUIRE(first.status == 201);
+  REQUIRE(first.json["tree_size"] == 20);
+  for (int i = 19; i < 24; ++i) ingest(s, key, i);  // seqs 22..26 (21 is the head)
+  const std::string data = s.data_dir();
+  s.kill_hard();
+  // Leaves 16..23: across the signed head's size, in the root of the next one. The server
+  // signed the root it gave, and a consistency proof from the head of 20 then failed.
+  flip_node(data, 3, 2);
+  s.start();
+  for (int round = 0; round < 2; ++round) {  // the second from the subtrees it kept
+    auto h = s.call("POST", "/v1/audit/heads", "");
+    INFO(h.body);
+    CHECK(h.status == 500);
+    CHECK(h.json["error"]["code"] == "merkle_damaged");
+    CHECK(h.json["error"]["message"].get<std::string>().find(
+              "is not the root of the records' leaf hashes") != std::string::npos);
+  }
+  auto latest = s.get("/v1/audit/heads/latest");
+  REQUIRE(latest.status == 200);
+  CHECK(latest.json["tree_size"] == 20);  // nothing signed since
+}
+
 TEST_CASE("export --proof refuses a key the head does not verify with and takes --public-key", "[api][merkle][cli]") {
   hooklog_server s({"--head-interval", "0"});
   ingest(s, s.post("/v1/keys", {{"tenant", "a"}}).json["key"].get<std::string>(), 1);
